@@ -1,0 +1,75 @@
+"""python -m bot: start the bot; `python -m bot import-units FILE` imports a roster."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import pkgutil
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def start_bot(settings: Settings) -> None:
+    """Initialise NoneBot with the OneBot v11 adapter, load our plugins, run until stopped."""
+    import nonebot
+    from nonebot.adapters.onebot.v11 import Adapter as OneBotV11Adapter
+
+    import plugins
+    from bot.app import App, set_app
+
+    nonebot.init(
+        command_start={"/", "／"},
+        command_sep={"."},
+        api_timeout=settings.alliance_send_timeout,
+        apscheduler_autostart=True,
+    )
+    driver = nonebot.get_driver()
+    driver.register_adapter(OneBotV11Adapter)
+    set_app(App(settings))
+    nonebot.load_plugin("nonebot_plugin_apscheduler")
+    nonebot.load_plugin("plugins.system")
+    for mod in pkgutil.iter_modules(plugins.__path__):
+        if not mod.name.startswith("_") and mod.name != "system":
+            nonebot.load_plugin(f"plugins.{mod.name}")
+    nonebot.run()
+
+
+async def _import_units(settings: Settings, path: str) -> int:
+    from bot.app import App
+    from bot.errors import UserError
+    from bot.roster import import_file
+
+    app = App(settings)
+    await app.open()
+    try:
+        result = await import_file(app.units, path)
+    except UserError as e:
+        print(e, file=sys.stderr)
+        return 1
+    finally:
+        await app.db.close()
+    print(f"{path}：{result.summary()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="联盟助手")
+    subs = parser.add_subparsers(dest="cmd")
+    subs.add_parser("run", help="启动机器人（默认）")
+    imp = subs.add_parser("import-units", help="从 CSV 或 XLSX 导入单位名册（重复导入不会重复添加）")
+    imp.add_argument("file")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        print(f"启动失败：{e}", file=sys.stderr)
+        return 2
+    if args.cmd == "import-units":
+        return asyncio.run(_import_units(settings, args.file))
+    start_bot(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""New-media accounts and their filings (备案: 开设/变更/注销) with admin review."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bot import clock
+from bot.db import Database, Tx
+from bot.errors import NotFound, UserError
+from bot.parse import check_name, parse_date, parse_platform
+from bot.units import Unit, Units, audit
+
+CHANGE_FIELDS = {
+    "名称": "name",
+    "账号名称": "name",
+    "账号ID": "uid",
+    "ID": "uid",
+    "id": "uid",
+    "UID": "uid",
+    "uid": "uid",
+    "微信号": "uid",
+    "开通日期": "opened_on",
+    "日期": "opened_on",
+}
+FIELD_NAMES = {"name": "名称", "uid": "账号ID", "opened_on": "开通日期"}
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    unit_id: int
+    platform: str
+    name: str
+    uid: str
+    opened_on: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class Filing:
+    id: int
+    kind: str
+    account: Account
+    unit_name: str
+    changes: dict[str, str]
+    state: str
+    filed_by: str
+    filed_by_name: str
+    filed_at: str
+    reason: str | None = None
+
+    def describe(self) -> str:
+        a = self.account
+        text = f"#{self.id} {self.kind} {self.unit_name} {a.platform}“{a.name}”"
+        if self.kind == "开设":
+            extra = [x for x in (a.uid and f"ID {a.uid}", a.opened_on and f"开通 {a.opened_on}") if x]
+            if extra:
+                text += f"（{'，'.join(extra)}）"
+        if self.kind == "变更":
+            text += "：" + "，".join(f"{FIELD_NAMES[k]}→{v}" for k, v in self.changes.items())
+        return text
+
+
+def _account(r) -> Account:
+    return Account(r["id"], r["unit_id"], r["platform"], r["name"], r["uid"], r["opened_on"], r["state"])
+
+
+class Accounts:
+    """Accounts of units and the filings that open, change and close them."""
+
+    def __init__(self, db: Database, units: Units) -> None:
+        self.db = db
+        self.units = units
+
+    async def _operator_unit(self, user_id: str) -> Unit:
+        bound = await self.units.operator(user_id)
+        if bound is None:
+            raise UserError("你还没有绑定单位，不能备案账号。请先发 /注册 <单位名称>，等管理员审核通过。")
+        return bound[1]
+
+    async def _find(self, tx: Tx, unit: Unit, platform: str, name: str, states: tuple[str, ...]) -> Account:
+        marks = ",".join("?" * len(states))
+        rows = await tx.all(
+            f"SELECT * FROM accounts WHERE unit_id=? AND platform=? AND state IN ({marks}) ORDER BY id",
+            (unit.id, platform, *states),
+        )
+        for r in rows:
+            if r["name"].lower() == name.lower():
+                return _account(r)
+        names = "、".join(f"“{r['name']}”" for r in rows)
+        hint = f"本单位的{platform}账号有：{names}。" if rows else f"本单位还没有{platform}账号。"
+        raise NotFound(f"没有找到{platform}账号“{name}”。{hint}用 /账号 列表 查看。")
+
+    async def file_opening(
+        self, user_id: str, user_name: str, platform: str, name: str, uid: str = "", opened_on: str = ""
+    ) -> Filing:
+        unit = await self._operator_unit(user_id)
+        platform = parse_platform(platform)
+        name = check_name(name, "账号名称")
+        uid = check_name(uid, "账号ID") if uid.strip() else ""
+        day = parse_date(opened_on, clock.now().date()).isoformat() if opened_on.strip() else None
+        async with self.db.tx() as tx:
+            dup = await tx.one(
+                "SELECT state FROM accounts WHERE unit_id=? AND platform=? AND lower(name)=lower(?) "
+                "AND state IN ('待审核', '正常')",
+                (unit.id, platform, name),
+            )
+            if dup is not None:
+                raise UserError(
+                    f"本单位已有{platform}账号“{name}”（{dup['state']}），不必重复登记。要修改请用 /账号 变更。"
+                )
+            now = clock.now_db()
+            account_id = await tx.run(
+                "INSERT INTO accounts (unit_id, platform, name, uid, opened_on, state, created_at) "
+                "VALUES (?, ?, ?, ?, ?, '待审核', ?)",
+                (unit.id, platform, name, uid, day, now),
+            )
+            filing_id = await self._file(tx, "开设", account_id, unit, {}, user_id, user_name)
+            return await self._filing(tx, filing_id)
+
+    async def file_change(self, user_id: str, user_name: str, platform: str, name: str, pairs: list[str]) -> Filing:
+        unit = await self._operator_unit(user_id)
+        platform = parse_platform(platform)
+        changes = self.parse_changes(pairs)
+        async with self.db.tx() as tx:
+            account = await self._find(tx, unit, platform, name, ("正常", "待审核"))
+            if "name" in changes and changes["name"].lower() != account.name.lower():
+                clash = await tx.value(
+                    "SELECT 1 FROM accounts WHERE unit_id=? AND platform=? AND lower(name)=lower(?) "
+                    "AND state IN ('待审核','正常')",
+                    (unit.id, platform, changes["name"]),
+                )
+                if clash:
+                    raise UserError(f"本单位已有{platform}账号“{changes['name']}”，不能改成这个名称。")
+            filing_id = await self._file(tx, "变更", account.id, unit, changes, user_id, user_name)
+            return await self._filing(tx, filing_id)
+
+    def parse_changes(self, pairs: list[str]) -> dict[str, str]:
+        if not pairs:
+            raise UserError("请写出要改的内容，如：/账号 变更 微博 河南教育 名称=河南省教育厅 账号ID=henanjy")
+        changes: dict[str, str] = {}
+        for p in pairs:
+            key, sep, value = p.replace("＝", "=").partition("=")
+            field = CHANGE_FIELDS.get(key.strip())
+            if not sep or field is None:
+                raise UserError(f"看不懂“{p}”。请写成 字段=值，字段可选：名称、账号ID、开通日期，如 名称=河南教育。")
+            if field == "opened_on":
+                changes[field] = parse_date(value, clock.now().date()).isoformat()
+            else:
+                changes[field] = check_name(value, FIELD_NAMES[field])
+        return changes
+
+    async def file_closure(self, user_id: str, user_name: str, platform: str, name: str) -> Filing:
+        unit = await self._operator_unit(user_id)
+        platform = parse_platform(platform)
+        async with self.db.tx() as tx:
+            account = await self._find(tx, unit, platform, name, ("正常", "待审核"))
+            pending = await tx.value(
+                "SELECT id FROM filings WHERE account_id=? AND kind='注销' AND state='待审核'", (account.id,)
+            )
+            if pending:
+                raise UserError(f"{platform}账号“{account.name}”的注销备案 #{pending} 已在审核中。")
+            filing_id = await self._file(tx, "注销", account.id, unit, {}, user_id, user_name)
+            return await self._filing(tx, filing_id)
+
+    async def _file(
+        self, tx: Tx, kind: str, account_id: int, unit: Unit, changes: dict[str, str], user_id: str, user_name: str
+    ) -> int:
+        filing_id = await tx.run(
+            "INSERT INTO filings (kind, account_id, unit_id, changes, filed_by, filed_by_name, filed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (kind, account_id, unit.id, json.dumps(changes, ensure_ascii=False), user_id, user_name, clock.now_db()),
+        )
+        await audit(tx, user_id, f"备案{kind}", f"#{filing_id}", unit.id)
+        return filing_id
+
+    async def _filing(self, tx: Tx, filing_id: int) -> Filing:
+        r = await tx.one(
+            "SELECT f.*, u.name AS unit_name FROM filings f JOIN units u ON u.id=f.unit_id WHERE f.id=?", (filing_id,)
+        )
+        if r is None:
+            raise NotFound(f"没有编号为 {filing_id} 的备案。发 /备案 查看待审核的备案。")
+        a = await tx.one("SELECT * FROM accounts WHERE id=?", (r["account_id"],))
+        return Filing(
+            r["id"],
+            r["kind"],
+            _account(a),
+            r["unit_name"],
+            json.loads(r["changes"]),
+            r["state"],
+            r["filed_by"],
+            r["filed_by_name"],
+            r["filed_at"],
+            r["reason"],
+        )
+
+    async def pending(self) -> list[Filing]:
+        async with self.db.read() as tx:
+            ids = [r[0] for r in await tx.all("SELECT id FROM filings WHERE state='待审核' ORDER BY id")]
+            return [await self._filing(tx, i) for i in ids]
+
+    async def pending_for_unit(self, unit_id: int) -> list[Filing]:
+        async with self.db.read() as tx:
+            ids = [
+                r[0]
+                for r in await tx.all(
+                    "SELECT id FROM filings WHERE state='待审核' AND unit_id=? ORDER BY id", (unit_id,)
+                )
+            ]
+            return [await self._filing(tx, i) for i in ids]
+
+    async def approve(self, filing_ids: list[int], *, actor: str) -> list[tuple[int, Filing | None, str]]:
+        """Approve filings one by one. Returns (id, filing or None, error message)."""
+        out: list[tuple[int, Filing | None, str]] = []
+        for fid in dict.fromkeys(filing_ids):
+            try:
+                async with self.db.tx() as tx:
+                    f = await self._filing(tx, fid)
+                    if f.state != "待审核":
+                        raise UserError(f"备案 #{fid} 已是“{f.state}”，不能再通过。")
+                    await self._apply(tx, f)
+                    await tx.run(
+                        "UPDATE filings SET state='已备案', decided_by=?, decided_at=? WHERE id=?",
+                        (actor, clock.now_db(), fid),
+                    )
+                    await audit(tx, actor, "备案通过", f"#{fid}", f.account.unit_id)
+                    out.append((fid, await self._filing(tx, fid), ""))
+            except UserError as e:
+                out.append((fid, None, str(e)))
+        return out
+
+    async def _apply(self, tx: Tx, f: Filing) -> None:
+        if f.kind == "开设":
+            await tx.run("UPDATE accounts SET state='正常' WHERE id=?", (f.account.id,))
+        elif f.kind == "注销":
+            await tx.run("UPDATE accounts SET state='已注销' WHERE id=?", (f.account.id,))
+        else:
+            if f.account.state not in ("正常", "待审核"):
+                raise UserError(f"备案 #{f.id} 的账号已{f.account.state.removeprefix('已')}，不能再变更。")
+            for field, value in f.changes.items():
+                await tx.run(f"UPDATE accounts SET {field}=? WHERE id=?", (value, f.account.id))
+
+    async def reject(self, filing_id: int, reason: str, *, actor: str) -> Filing:
+        async with self.db.tx() as tx:
+            f = await self._filing(tx, filing_id)
+            if f.state != "待审核":
+                raise UserError(f"备案 #{filing_id} 已是“{f.state}”，不能再驳回。")
+            await tx.run(
+                "UPDATE filings SET state='已驳回', reason=?, decided_by=?, decided_at=? WHERE id=?",
+                (reason or None, actor, clock.now_db(), filing_id),
+            )
+            if f.kind == "开设":
+                await tx.run("UPDATE accounts SET state='已驳回' WHERE id=?", (f.account.id,))
+            await audit(tx, actor, "备案驳回", f"#{filing_id} {reason}", f.account.unit_id)
+            return await self._filing(tx, filing_id)
+
+    async def of_unit(self, unit_id: int, *, include_closed: bool = False) -> list[Account]:
+        states = ("待审核", "正常", "已注销") if include_closed else ("待审核", "正常")
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                f"SELECT * FROM accounts WHERE unit_id=? AND state IN ({','.join('?' * len(states))}) "
+                "ORDER BY platform, name",
+                (unit_id, *states),
+            )
+        return [_account(r) for r in rows]

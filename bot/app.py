@@ -1,0 +1,51 @@
+"""The running application: settings, database and services, opened and closed in one place."""
+
+from __future__ import annotations
+
+from bot import clock
+from bot.accounts import Accounts
+from bot.config import Settings
+from bot.db import Database
+from bot.outbox import Outbox
+from bot.units import Units
+
+
+class App:
+    """Everything a handler needs, built from the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        clock.set_tz(settings.tzinfo)
+        self.db = Database(settings.db_path)
+        self.units = Units(self.db)
+        self.accounts = Accounts(self.db, self.units)
+        self.outbox = Outbox(self.db, settings.alliance_send_interval, settings.alliance_send_jitter)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def start(self) -> None:
+        """Open the database and start the workers."""
+        await self.open()
+        await self.outbox.start()
+
+    async def stop(self) -> None:
+        await self.outbox.stop()
+        await self.db.close()
+
+    def is_admin(self, user_id: str | int) -> bool:
+        return str(user_id) in self.settings.admins
+
+
+_current: App | None = None
+
+
+def set_app(app: App | None) -> None:
+    global _current
+    _current = app
+
+
+def get_app() -> App:
+    if _current is None:
+        raise RuntimeError("the application has not started")
+    return _current

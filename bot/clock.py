@@ -1,0 +1,68 @@
+"""The one clock of the bot; tests move it with `set_offset` or `freeze`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_tz = ZoneInfo("Asia/Shanghai")
+_offset = timedelta(0)
+_frozen: datetime | None = None
+
+
+def set_tz(tz: ZoneInfo) -> None:
+    """Set the time zone every time is read and shown in."""
+    global _tz
+    _tz = tz
+
+
+def tz() -> ZoneInfo:
+    return _tz
+
+
+def now() -> datetime:
+    """The current time, aware, in the configured time zone."""
+    if _frozen is not None:
+        return _frozen.astimezone(_tz)
+    return (datetime.now(_tz) + _offset).astimezone(_tz)
+
+
+def freeze(at: datetime | None) -> None:
+    """Stop the clock at `at` (None lets it run again)."""
+    global _frozen
+    _frozen = at
+
+
+def advance(delta: timedelta) -> None:
+    """Move the clock forward (frozen or not)."""
+    global _offset, _frozen
+    if _frozen is not None:
+        _frozen = _frozen + delta
+    else:
+        _offset += delta
+
+
+def reset() -> None:
+    global _offset, _frozen
+    _offset, _frozen = timedelta(0), None
+
+
+def to_db(dt: datetime) -> str:
+    """Store times as UTC ISO strings, which sort and compare as text."""
+    return dt.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=ZoneInfo("UTC")).astimezone(_tz)
+
+
+def now_db() -> str:
+    return to_db(now())
+
+
+def show(dt: datetime) -> str:
+    """A time as users read it: `11月25日 18:00`, with the year when it is not this year."""
+    dt = dt.astimezone(_tz)
+    if dt.year != now().year:
+        return f"{dt.year}年{dt.month}月{dt.day}日 {dt:%H:%M}"
+    return f"{dt.month}月{dt.day}日 {dt:%H:%M}"

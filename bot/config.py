@@ -1,0 +1,205 @@
+"""Every ALLIANCE_* setting in one pydantic model, read from .env and the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the key."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read `30m`, `2h`, `3d` (minutes, hours, days)."""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ValueError(f"应写成数字加 m/h/d，如 30m、2h、3d，而不是 {text!r}")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """Read `22:00-07:30`; empty means no quiet hours."""
+    if not str(text).strip():
+        return None
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", str(text))
+    if not m:
+        raise ValueError(f"应写成 HH:MM-HH:MM，如 22:00-07:30，或留空表示没有免打扰时段，而不是 {text!r}")
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"时间超出范围: {text!r}")
+    return time(h1, m1), time(h2, m2)
+
+
+class Settings(BaseModel):
+    """The bot's settings; field names are the lower-case keys of SPEC §10."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    alliance_admins: list[str] = []
+    superusers: list[str] = []
+    alliance_groups: list[str] = []
+    alliance_data_dir: str = "data"
+    alliance_tz: str = "Asia/Shanghai"
+    alliance_quiet_hours: str = "22:00-07:30"
+    alliance_remind_offsets: list[str] = ["3d", "1d", "2h"]
+    alliance_reminder_tick: float = 30
+    alliance_broadcast_deadline: str = "24h"
+    alliance_send_interval: float = 1.5
+    alliance_send_jitter: float = 0.3
+    alliance_send_timeout: float = 30
+    alliance_at_batch: int = 20
+    alliance_private_reminders: bool = False
+    alliance_stale_days: int = 30
+    alliance_group_list_limit: int = 30
+    dashboard_token: str = ""
+
+    @field_validator("alliance_admins", "superusers", "alliance_groups", mode="before")
+    @classmethod
+    def _ids(cls, v: Any) -> list[str]:
+        if isinstance(v, (int, str)) and not isinstance(v, bool):
+            v = [v] if str(v).strip() else []
+        if not isinstance(v, (list, tuple, set)):
+            raise ValueError('应为 QQ 号列表，如 ["10001","10002"]')
+        out = []
+        for x in v:
+            s = str(x).strip()
+            if not s.isdigit():
+                raise ValueError(f'应为 QQ 号列表，如 ["10001","10002"]；{s!r} 不是 QQ 号')
+            out.append(s)
+        return out
+
+    @field_validator("alliance_tz")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"未知时区 {v!r}，如 Asia/Shanghai") from e
+        return v
+
+    @field_validator("alliance_quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet_hours(v)
+        return v
+
+    @field_validator("alliance_remind_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = [v] if v.strip() else []
+        if not isinstance(v, (list, tuple)):
+            raise ValueError('应为列表，如 ["3d","1d","2h"]')
+        for x in v:
+            parse_duration(str(x))
+        return [str(x).strip() for x in v]
+
+    @field_validator("alliance_broadcast_deadline")
+    @classmethod
+    def _deadline(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("alliance_reminder_tick", "alliance_send_timeout")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("应为大于 0 的秒数")
+        return v
+
+    @field_validator("alliance_send_interval", "alliance_send_jitter")
+    @classmethod
+    def _non_negative(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("应为不小于 0 的秒数")
+        return v
+
+    @field_validator("alliance_at_batch", "alliance_stale_days", "alliance_group_list_limit")
+    @classmethod
+    def _positive_int(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("应为正整数")
+        return v
+
+    # derived values
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.alliance_tz)
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(self.alliance_admins) | frozenset(self.superusers)
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return frozenset(self.alliance_groups)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.alliance_data_dir)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "alliance.db"
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        return parse_quiet_hours(self.alliance_quiet_hours)
+
+    @property
+    def remind_offsets(self) -> list[timedelta]:
+        return [parse_duration(x) for x in self.alliance_remind_offsets]
+
+    @property
+    def broadcast_deadline(self) -> timedelta:
+        return parse_duration(self.alliance_broadcast_deadline)
+
+
+_JSON_FIELDS = {"alliance_admins", "superusers", "alliance_groups", "alliance_remind_offsets"}
+
+
+def load_settings(env_file: str | Path | None = ".env", environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from the .env file, overridden by environment variables of the same name.
+
+    Raises:
+        ConfigError: a value is malformed; the message names the key and says what is expected.
+    """
+    raw: dict[str, Any] = {}
+    if env_file and Path(env_file).is_file():
+        raw.update({k.lower(): v for k, v in dotenv_values(env_file).items() if v is not None})
+    env = os.environ if environ is None else environ
+    names = set(Settings.model_fields)
+    raw.update({k.lower(): v for k, v in env.items() if k.lower() in names})
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in names:
+            continue
+        if key in _JSON_FIELDS and isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as e:
+                    raise ConfigError(f"配置项 {key.upper()} 不是合法的 JSON 列表: {value!r}（{e.msg}）") from e
+            elif key in ("alliance_admins", "superusers", "alliance_groups") and "," in text:
+                value = [x for x in (p.strip() for p in text.split(",")) if x]
+        data[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = str(err["loc"][0]).upper() if err["loc"] else "?"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"配置项 {key} 的值有误: {msg}（当前值: {data.get(key.lower())!r}）") from e

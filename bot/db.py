@@ -1,0 +1,136 @@
+"""The one SQLite file: connection, PRAGMAs, migrations by `PRAGMA user_version`, transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The shipped migrations, `(version, sql)`, in order."""
+    out = []
+    for entry in resources.files("bot.migrations").iterdir():
+        m = re.match(r"^(\d{3})_.*\.sql$", entry.name)
+        if m:
+            out.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
+    out.sort()
+    for i, (version, _) in enumerate(out, start=1):
+        if version != i:
+            raise RuntimeError(f"migrations must be numbered 001, 002, … without gaps; found {version:03d}")
+    return out
+
+
+class Database:
+    """One aiosqlite connection; every statement runs under one lock so transactions never interleave."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self, upto: int | None = None) -> None:
+        """Open the file (creating its folder), set the PRAGMAs and apply pending migrations."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate(upto)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    async def version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0])
+
+    async def migrate(self, upto: int | None = None) -> None:
+        """Apply each migration newer than the file's user_version, each in its own transaction."""
+        async with self._lock:
+            current = await self.version()
+            for version, sql in migrations():
+                if version <= current or (upto is not None and version > upto):
+                    continue
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for stmt in _statements(sql):
+                        await self.conn.execute(stmt)
+                    await self.conn.execute(f"PRAGMA user_version={version}")
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[Tx]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self.conn)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A consistent read (a deferred transaction that is never written to)."""
+        async with self._lock:
+            await self.conn.execute("BEGIN")
+            try:
+                yield Tx(self.conn)
+            finally:
+                await self.conn.execute("ROLLBACK")
+
+
+class Tx:
+    """Helpers over the connection inside a transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.one(sql, params)
+        return None if row is None else row[0]
+
+    async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Execute a write; returns lastrowid."""
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return cur.lastrowid or 0
+
+    async def many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        await self.conn.executemany(sql, [tuple(r) for r in rows])
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no ';' inside literals or triggers)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,365 @@
+"""Pure parsers for what users type: arguments, times, counts, dates, platforms."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from bot.errors import UserError
+
+MAX_ARG_TEXT = 2000
+
+TIME_FORMS = (
+    "2026-11-25 18:00、11-25 18:00、11月25日18:00、11月25日18时、11月25日（当天23:59）、"
+    "明天18点、今晚8点、后天、30分钟后、3小时后、3天后、周五17:30"
+)
+
+_QUOTES = {'"': '"', "“": "”", "「": "」", "'": "'"}
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_WEEKDAYS = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (keeping none), fold full-width spaces; user text stays otherwise as typed."""
+    text = text.replace("\u3000", " ")
+    return "".join(ch for ch in text if ch in "\n\t" or (ord(ch) >= 32 and not 0x7F <= ord(ch) < 0xA0)).strip()
+
+
+def split_args(text: str) -> list[str]:
+    """Split on spaces; "..." or “...” keep spaces inside one argument.
+
+    Raises:
+        UserError: the text is too long or a quote is not closed.
+    """
+    text = clean_text(text)
+    if len(text) > MAX_ARG_TEXT:
+        raise UserError(f"内容太长（{len(text)} 字），请控制在 {MAX_ARG_TEXT} 字以内。")
+    args: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in _QUOTES:
+            close = _QUOTES[ch]
+            j = text.find(close, i + 1)
+            if j < 0:
+                raise UserError(f"引号 {ch} 没有配对，请用成对的引号把含空格的内容括起来，如 “郑州 市教育局”。")
+            args.append(text[i + 1 : j].strip())
+            i = j + 1
+            continue
+        j = i
+        while j < n and not text[j].isspace():
+            j += 1
+        args.append(text[i:j])
+        i = j
+    return args
+
+
+# ---------------------------------------------------------------- counts
+
+
+def parse_count(text: str) -> int:
+    """Read `12345`, `12,345`, `1.2万`, `12.3w`, `3千`, `1.5k`, `120万+`, `1亿`.
+
+    Raises:
+        UserError: not a count.
+    """
+    s = clean_text(text).lower().replace(",", "").replace("，", "").replace(" ", "")
+    s = s.rstrip("+").rstrip("+")
+    mult = Decimal(1)
+    for suffix, m in (("亿", 100_000_000), ("万", 10_000), ("w", 10_000), ("千", 1_000), ("k", 1_000)):
+        if s.endswith(suffix):
+            s, mult = s[: -len(suffix)], Decimal(m)
+            break
+    try:
+        if not re.fullmatch(r"\d+(\.\d+)?", s):
+            raise InvalidOperation
+        value = Decimal(s) * mult
+    except InvalidOperation:
+        raise UserError(f"“{text}” 不是数量，请写成 12345、12,345、1.2万、12.3w、3千 或 120万+。") from None
+    if value != value.to_integral_value() and mult == 1:
+        raise UserError(f"“{text}” 不是整数，请写成 12345 或 1.2万 这样的数量。")
+    if value > 10**12:
+        raise UserError(f"“{text}” 太大了，请检查数量。")
+    return int(value)
+
+
+# ---------------------------------------------------------------- dates and times
+
+
+def _num(s: str) -> int:
+    """Arabic or simple Chinese numerals up to 99 (十, 十二, 二十, 二十三)."""
+    if s.isdigit():
+        return int(s)
+    if s in _CN_DIGITS:
+        return _CN_DIGITS[s]
+    if "十" in s:
+        a, _, b = s.partition("十")
+        return (_CN_DIGITS.get(a, 1) if a else 1) * 10 + (_CN_DIGITS.get(b, 0) if b else 0)
+    raise ValueError(s)
+
+
+_N = r"(\d{1,2}|[零一二两三四五六七八九十]{1,3})"
+_CLOCK = re.compile(
+    rf"^(?P<period>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|今晚|明晚|明早|夜里)?\s*"
+    rf"(?:(?P<h>{_N})\s*(?::|：|点|时)\s*(?:(?P<m>\d{{1,2}}|半|[零一二三四五六七八九十]{{1,3}})\s*分?)?)$"
+)
+
+
+def _parse_clock(text: str, period: str | None = None) -> time | None:
+    """`18:00`, `18点`, `8点半`, `下午3点`, `18时30分`; None if empty. Raises ValueError if malformed."""
+    text = text.strip()
+    if not text:
+        return None
+    m = _CLOCK.match(text)
+    if not m:
+        raise ValueError(text)
+    period = m.group("period") or period
+    h = _num(m.group("h"))
+    mm = m.group("m")
+    minute = 30 if mm == "半" else (_num(mm) if mm else 0)
+    if period in ("下午", "傍晚", "晚上", "今晚", "明晚", "夜里") and h < 12:
+        h += 12
+    if period == "中午" and h < 11:
+        h += 12
+    if h == 24 and minute == 0:
+        return time(23, 59)
+    if not (0 <= h <= 23 and 0 <= minute <= 59):
+        raise ValueError(text)
+    return time(h, minute)
+
+
+_END_OF_DAY = time(23, 59)
+
+
+def parse_time(text: str, now: datetime, *, allow_past: bool = False) -> datetime:
+    """Read a deadline in any form of SPEC §2, relative to `now` (aware; its zone is the user's).
+
+    A day without a time means 23:59 that day.
+
+    Raises:
+        UserError: unreadable, or in the past; the message lists the accepted forms.
+    """
+    raw = clean_text(text)
+    s = re.sub(r"\s+", " ", raw).replace("：", ":").replace("／", "/")
+    try:
+        dt = _parse_time(s, now)
+    except (ValueError, OverflowError):
+        dt = None
+    if dt is None:
+        raise UserError(f"看不懂时间“{raw}”。可以这样写：{TIME_FORMS}。")
+    if not allow_past and dt <= now:
+        raise UserError(
+            f"时间“{raw}”（{dt.month}月{dt.day}日 {dt:%H:%M}）已经过去了，请给一个将来的时间，如：明天18点、周五17:30。"
+        )
+    return dt
+
+
+def _at(day: date, clock: time | None, now: datetime) -> datetime:
+    return datetime.combine(day, clock or _END_OF_DAY, tzinfo=now.tzinfo)
+
+
+def _parse_time(s: str, now: datetime) -> datetime | None:
+    today = now.date()
+    # relative: 30分钟后, 3小时后, 3天后, 2周后, 半小时后
+    m = re.fullmatch(rf"({_N}|半)\s*(个)?\s*(分钟|分|小时|钟头|天|日|周|星期)\s*(后|以后|之后)", s)
+    if m:
+        n = 0.5 if m.group(1) == "半" else _num(m.group(1))
+        unit = m.group(4)
+        if unit in ("分钟", "分"):
+            return now + timedelta(minutes=n)
+        if unit in ("小时", "钟头"):
+            return now + timedelta(hours=n)
+        if unit in ("天", "日"):
+            return now + timedelta(days=n)
+        return now + timedelta(weeks=n)
+    # absolute: 2026-11-25 18:00, 2026/11/25, 11-25 18:00, 11/25
+    m = re.fullmatch(r"(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})(?:[ T]?(.*))?", s)
+    if m:
+        year = int(m.group(1)) if m.group(1) else today.year
+        day = date(year, int(m.group(2)), int(m.group(3)))
+        if not m.group(1) and _at(day, None, now) < now:
+            day = date(year + 1, day.month, day.day)
+        return _at(day, _parse_clock(m.group(4) or ""), now)
+    # 2026年11月25日18:00, 11月25日18时, 11月25日, 25日18点, 11月25号
+    m = re.fullmatch(rf"(?:(\d{{4}})年)?(?:{_N}月)?{_N}[日号]\s*(.*)", s)
+    if m and (m.group(1) or m.group(2) or m.group(3)):
+        year = int(m.group(1)) if m.group(1) else today.year
+        month = _num(m.group(2)) if m.group(2) else today.month
+        day = date(year, month, _num(m.group(3)))
+        if not m.group(1) and _at(day, None, now) < now:
+            day = date(year + 1, month, day.day) if m.group(2) else _add_month(day)
+        return _at(day, _parse_clock(m.group(4)), now)
+    # 今天/今晚/明天/明早/明晚/后天/大后天 + clock
+    m = re.fullmatch(r"(今天|今日|今晚|明天|明日|明早|明晚|后天|大后天)\s*(.*)", s)
+    if m:
+        word = m.group(1)
+        offset = {"今天": 0, "今日": 0, "今晚": 0, "明天": 1, "明日": 1, "明早": 1, "明晚": 1, "后天": 2, "大后天": 3}[
+            word
+        ]
+        period = {"今晚": "今晚", "明晚": "明晚", "明早": "明早"}.get(word)
+        clock = _parse_clock(m.group(2), period)
+        if clock is None and word in ("今晚", "明晚"):
+            clock = _END_OF_DAY
+        if clock is None and word == "明早":
+            clock = time(9, 0)
+        return _at(today + timedelta(days=offset), clock, now)
+    # 周五17:30, 星期五, 下周一9点, 本周五
+    m = re.fullmatch(r"(下下|下|本|这)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天1-7])\s*(.*)", s)
+    if m:
+        target = _WEEKDAYS[m.group(2)]
+        week_start = today - timedelta(days=today.weekday())
+        weeks = {"下": 1, "下下": 2}.get(m.group(1) or "", 0)
+        day = week_start + timedelta(days=7 * weeks + target)
+        clock = _parse_clock(m.group(3))
+        if not m.group(1) and _at(day, clock, now) <= now:
+            day += timedelta(days=7)
+        return _at(day, clock, now)
+    # a bare clock: 18:00, 下午3点, 今晚8点 handled above → today (or tomorrow if it has passed? no: say past)
+    clock = _parse_clock(s)
+    if clock is not None:
+        return _at(today, clock, now)
+    return None
+
+
+def _add_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, day.day)
+
+
+def parse_date(text: str, today: date) -> date:
+    """Read a day: `2026-11-25`, `11-25`, `11月25日`, `今天`, `昨天`, `前天`, `2026年3月1日`, `20260301`.
+
+    Raises:
+        UserError: unreadable or in the future.
+    """
+    s = clean_text(text)
+    words = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+    try:
+        if s in words:
+            day = today - timedelta(days=words[s])
+        elif m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s):
+            day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        elif m := re.fullmatch(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号]?", s):
+            year = int(m.group(1)) if m.group(1) else today.year
+            day = date(year, int(m.group(2)), int(m.group(3)))
+            if not m.group(1) and day > today:
+                day = date(year - 1, day.month, day.day)
+        else:
+            raise ValueError(s)
+    except ValueError:
+        raise UserError(f"看不懂日期“{s}”，请写成 2026-03-01、3月1日、今天 或 昨天。") from None
+    if day > today:
+        raise UserError(f"日期“{s}”还没到，请写今天或以前的日期。")
+    return day
+
+
+# ---------------------------------------------------------------- platforms and categories
+
+PLATFORMS: dict[str, tuple[str, ...]] = {
+    "微信公众号": ("微信", "公众号", "微信号", "wechat", "weixin"),
+    "微博": ("新浪微博", "weibo"),
+    "抖音": ("douyin", "tiktok"),
+    "头条号": ("头条", "今日头条", "toutiao"),
+    "视频号": ("微信视频号",),
+    "快手": ("kuaishou",),
+    "B站": ("哔哩哔哩", "bilibili", "b站"),
+    "百家号": ("百度百家号",),
+    "小红书": ("xiaohongshu", "红书"),
+    "客户端": ("app", "APP", "手机客户端"),
+    "网站": ("官网", "网页", "门户网站", "web"),
+    "其他": ("其它",),
+}
+_PLATFORM_LOOKUP = {k.lower(): k for k in PLATFORMS} | {a.lower(): k for k, v in PLATFORMS.items() for a in v}
+
+
+def platform_or_none(text: str) -> str | None:
+    """The canonical platform for a name or alias, or None."""
+    return _PLATFORM_LOOKUP.get(clean_text(text).lower())
+
+
+def parse_platform(text: str) -> str:
+    """Raises UserError listing the platforms when `text` is none of them."""
+    p = platform_or_none(text)
+    if p is None:
+        raise UserError(
+            f"不认识平台“{text}”。可选：{'、'.join(PLATFORMS)}（也可写 微信、头条、哔哩哔哩、APP 等简称）。"
+        )
+    return p
+
+
+CATEGORIES = (
+    "省直单位",
+    "市教育局",
+    "县区教育局",
+    "本科高校",
+    "高职高专",
+    "中职学校",
+    "高中",
+    "初中",
+    "小学",
+    "幼儿园",
+    "其他",
+)
+_CATEGORY_ALIASES = {
+    "省直": "省直单位",
+    "市局": "市教育局",
+    "地市教育局": "市教育局",
+    "县区局": "县区教育局",
+    "县教育局": "县区教育局",
+    "区教育局": "县区教育局",
+    "县局": "县区教育局",
+    "本科": "本科高校",
+    "高校": "本科高校",
+    "大学": "本科高校",
+    "高职": "高职高专",
+    "专科": "高职高专",
+    "高专": "高职高专",
+    "中职": "中职学校",
+    "中专": "中职学校",
+    "其它": "其他",
+}
+
+
+def category_or_none(text: str) -> str | None:
+    s = clean_text(text)
+    if s in CATEGORIES:
+        return s
+    return _CATEGORY_ALIASES.get(s)
+
+
+def parse_category(text: str) -> str:
+    c = category_or_none(text)
+    if c is None:
+        raise UserError(f"不认识单位类别“{text}”。可选：{'、'.join(CATEGORIES)}。")
+    return c
+
+
+def check_name(text: str, what: str = "名称") -> str:
+    """A unit or account name: non-empty, at most 60 characters, no line breaks."""
+    s = clean_text(text)
+    if not s:
+        raise UserError(f"{what}不能为空。")
+    if "\n" in s or "\t" in s:
+        raise UserError(f"{what}不能含换行。")
+    if len(s) > 60:
+        raise UserError(f"{what}太长（{len(s)} 字），请控制在 60 字以内。")
+    return s

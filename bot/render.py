@@ -1,0 +1,89 @@
+"""Outgoing messages as OneBot v11 segment lists: user text only ever becomes a text segment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Segment = dict[str, Any]
+
+
+class Msg:
+    """A message under construction: text and @-mentions, in order."""
+
+    def __init__(self, *parts: str | Segment) -> None:
+        self.segments: list[Segment] = []
+        for p in parts:
+            self.add(p)
+
+    def add(self, part: str | Segment) -> Msg:
+        if isinstance(part, str):
+            return self.text(part)
+        self.segments.append(part)
+        return self
+
+    def text(self, text: str) -> Msg:
+        """Append plain text (never parsed as CQ code)."""
+        if not text:
+            return self
+        if self.segments and self.segments[-1]["type"] == "text":
+            self.segments[-1] = text_seg(self.segments[-1]["data"]["text"] + text)
+        else:
+            self.segments.append(text_seg(text))
+        return self
+
+    def line(self, text: str = "") -> Msg:
+        if self.segments:
+            self.text("\n")
+        return self.text(text)
+
+    def at(self, user_id: str | int) -> Msg:
+        """Append an @-mention of one QQ user (never 'all')."""
+        qq = str(user_id)
+        if not qq.isdigit():
+            raise ValueError(f"not a QQ id: {qq!r}")
+        self.segments.append({"type": "at", "data": {"qq": qq}})
+        return self
+
+    def add_all(self, other: Msg) -> Msg:
+        for seg in other.segments:
+            self.add(seg["data"]["text"] if seg["type"] == "text" else seg)
+        return self
+
+    def plain(self) -> str:
+        """Text as a reader sees it, @-mentions as @qq (for logs and tests)."""
+        return "".join(s["data"]["text"] if s["type"] == "text" else f"@{s['data'].get('qq')}" for s in self.segments)
+
+    def __bool__(self) -> bool:
+        return bool(self.segments)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.plain()!r})"
+
+
+def text_seg(text: str) -> Segment:
+    return {"type": "text", "data": {"text": text}}
+
+
+def cut_list(items: Sequence[str], limit: int | None, sep: str = "、") -> str:
+    """Join items; past `limit`, cut with a count of what was left out."""
+    if limit is None or len(items) <= limit:
+        return sep.join(items)
+    return sep.join(items[:limit]) + f"{sep}……等 {len(items)} 个（另有 {len(items) - limit} 个未列出，私聊查看全部）"
+
+
+def lines_cut(lines: Sequence[str], limit: int | None) -> list[str]:
+    """Keep at most `limit` lines, then one line counting the rest."""
+    if limit is None or len(lines) <= limit:
+        return list(lines)
+    return [*lines[:limit], f"……另有 {len(lines) - limit} 条未列出（私聊机器人发送同一命令可看全部）"]
+
+
+def at_batches(user_ids: Iterable[str], size: int) -> list[list[str]]:
+    """Split @-mentions into messages of at most `size`."""
+    ids = list(dict.fromkeys(str(u) for u in user_ids))
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def percent(done: int, total: int) -> str:
+    return f"{done / total * 100:.1f}%" if total else "0.0%"

@@ -1,0 +1,115 @@
+"""What every handler shares: the request context, permission checks, and replying through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
+
+from bot.app import App, get_app
+from bot.errors import Forbidden, UserError
+from bot.parse import split_args
+from bot.render import Msg
+
+Reply = Msg | str | list[Msg] | None
+
+
+@dataclass
+class Ctx:
+    """One command as the core sees it: who, where, and the arguments as plain text."""
+
+    app: App
+    user_id: str
+    name: str
+    group_id: str | None
+    args: list[str]
+    images: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.app.is_admin(self.user_id)
+
+    @property
+    def in_group(self) -> bool:
+        return self.group_id is not None
+
+    @property
+    def limit(self) -> int | None:
+        """How many list lines to show: cut in a group, whole in a private chat."""
+        return self.app.settings.alliance_group_list_limit if self.in_group else None
+
+    def need_admin(self, what: str) -> None:
+        if not self.is_admin:
+            raise Forbidden(f"只有管理员可以{what}。如需办理，请联系新闻办。")
+
+    def int_arg(self, text: str, what: str = "编号") -> int:
+        s = text.strip().lstrip("#＃")
+        if not s.isdigit() or len(s) > 9:
+            raise UserError(f"{what}应是数字，如 3，而不是“{text}”。")
+        return int(s)
+
+
+def display_name(event: MessageEvent) -> str:
+    s = event.sender
+    return (getattr(s, "card", None) or "").strip() or (s.nickname or "").strip() or str(event.user_id)
+
+
+def build_ctx(app: App, event: MessageEvent, arg: Message) -> Ctx:
+    text = "".join(seg.data.get("text", "") for seg in arg if seg.type == "text")
+    images = [str(seg.data.get("url") or seg.data.get("file") or "") for seg in arg if seg.type == "image"]
+    reply = next((str(seg.data.get("id")) for seg in event.original_message if seg.type == "reply"), None)
+    return Ctx(
+        app=app,
+        user_id=str(event.user_id),
+        name=display_name(event),
+        group_id=str(event.group_id) if isinstance(event, GroupMessageEvent) else None,
+        args=split_args(text),
+        images=[i for i in images if i],
+        reply_to=reply,
+    )
+
+
+async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: bool = True) -> None:
+    """Queue the answer to the chat the command came from (group answers @ the asker)."""
+    if result is None:
+        return
+    msgs = result if isinstance(result, list) else [result]
+    for i, m in enumerate(msgs):
+        msg = Msg(m) if isinstance(m, str) else m
+        if not msg:
+            continue
+        if isinstance(event, GroupMessageEvent):
+            if at_sender and i == 0:
+                msg = Msg().at(event.user_id).text(" ").add_all(msg)
+            await app.outbox.send("group", event.group_id, msg)
+        else:
+            await app.outbox.send("private", event.user_id, msg)
+
+
+async def run(
+    event: MessageEvent, arg: Message, fn: Callable[[Ctx], Awaitable[Reply]], *, at_sender: bool = True
+) -> None:
+    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer."""
+    app = get_app()
+    try:
+        result = await fn(build_ctx(app, event, arg))
+    except UserError as e:
+        result = Msg(str(e))
+    except Exception:
+        logger.exception(f"command failed: {event.get_plaintext()[:200]!r}")
+        result = Msg("抱歉，处理这条命令时出了问题，已记录。请稍后再试，或联系管理员。")
+    await reply_to(app, event, result, at_sender=at_sender)
+
+
+def sub(
+    ctx: Ctx, table: dict[str, Callable[[Ctx], Awaitable[Reply]]], default: Callable[[Ctx], Awaitable[Reply]]
+) -> Awaitable[Reply]:
+    """Dispatch `/命令 <子命令> …` to the sub-command's handler, or to `default` when the first word is none."""
+    if ctx.args and ctx.args[0] in table:
+        head = ctx.args[0]
+        ctx.args = ctx.args[1:]
+        return table[head](ctx)
+    return default(ctx)

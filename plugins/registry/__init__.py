@@ -1,0 +1,325 @@
+"""Units and registration (SPEC §3): /注册 /审核 /我的单位 /解绑 /单位 /未绑定, and leaving the group."""
+
+from __future__ import annotations
+
+from nonebot import logger, on_command, on_notice
+from nonebot.adapters.onebot.v11 import Bot, GroupDecreaseNoticeEvent, Message, MessageEvent
+from nonebot.params import CommandArg
+from nonebot.plugin import PluginMetadata
+
+from bot import clock
+from bot.app import App, get_app
+from bot.errors import UserError
+from bot.render import Msg, lines_cut
+from bot.units import Application, Unit
+from plugins._kit import Ctx, run, sub
+
+__plugin_meta__ = PluginMetadata(
+    name="单位与注册",
+    description="单位名册、联络员注册与审核",
+    usage="/注册 <单位名称> [类别] [地市]\n/审核\n/我的单位\n/解绑\n/单位 列表|添加|别名|改名|删除\n/未绑定",
+)
+
+
+# ---------------------------------------------------------------- /注册
+
+
+async def register(ctx: Ctx) -> Msg:
+    if not ctx.args:
+        raise UserError(
+            "请写出单位名称，如：/注册 郑州大学。新单位请加上类别和地市，如：/注册 郑州市第九中学 高中 郑州"
+        )
+    if len(ctx.args) > 3:
+        raise UserError("参数太多。单位名称含空格时请加引号，如：/注册 “郑州市 第九中学” 高中 郑州")
+    name, category, city = (ctx.args + ["", ""])[:3]
+    app, new = await ctx.app.units.apply(ctx.user_id, ctx.name, ctx.group_id, name, category, city)
+    what = (
+        f"新单位“{app.unit_name}”（{app.category}{'，' + app.city if app.city else ''}）"
+        if app.is_new_unit
+        else f"“{app.unit_name}”"
+    )
+    if not new:
+        return Msg(f"你申请成为{what}联络员的申请 #{app.id} 已在审核中，请耐心等待管理员审核。")
+    return Msg(f"已记录：申请成为{what}的联络员，申请编号 #{app.id}。管理员审核后会通知你。")
+
+
+# ---------------------------------------------------------------- /审核
+
+
+def _app_line(a: Application) -> str:
+    new = f"【新单位：{a.category}{'，' + a.city if a.city else ''}】" if a.is_new_unit else ""
+    when = clock.show(clock.from_db(a.created_at))
+    return f"#{a.id} {a.user_name}（{a.user_id}）申请 {a.unit_name}{new} {when}"
+
+
+async def review(ctx: Ctx) -> Msg | list[Msg]:
+    ctx.need_admin("审核注册申请")
+    if not ctx.args:
+        pending = await ctx.app.units.pending()
+        if not pending:
+            return Msg("没有待审核的注册申请。")
+        out = Msg(f"待审核的注册申请 {len(pending)} 个：")
+        for line in lines_cut([_app_line(a) for a in pending], ctx.limit):
+            out.line(line)
+        out.line("通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]")
+        return out
+    head, rest = ctx.args[0], ctx.args[1:]
+    if head in ("通过", "同意", "批准"):
+        if not rest:
+            raise UserError("请写出要通过的申请编号，如：/审核 通过 3 4 5")
+        ids = [ctx.int_arg(x, "申请编号") for x in rest]
+        decisions = await ctx.app.units.approve(ids, actor=ctx.user_id)
+        out = Msg()
+        for d in decisions:
+            if d.ok and d.unit is not None:
+                out.line(f"已通过 #{d.application.id}：{d.application.user_name} 成为“{d.unit.name}”的联络员。")
+                await tell_applicant(
+                    ctx.app,
+                    d.application,
+                    Msg(
+                        f"你的注册申请 #{d.application.id} 已通过，"
+                        f"现在是“{d.unit.name}”的联络员。发 /帮助 看看能做什么。"
+                    ),
+                )
+            else:
+                out.line(f"#{d.application.id} 未通过：{d.message}")
+        return out
+    if head in ("驳回", "拒绝", "不通过"):
+        if not rest:
+            raise UserError("请写出要驳回的申请编号，如：/审核 驳回 3 单位名称有误")
+        app_id = ctx.int_arg(rest[0], "申请编号")
+        reason = " ".join(rest[1:])[:200]
+        d = await ctx.app.units.reject(app_id, reason, actor=ctx.user_id)
+        why = f"，原因：{reason}" if reason else ""
+        await tell_applicant(
+            ctx.app,
+            d.application,
+            Msg(f"你的注册申请 #{app_id}（{d.application.unit_name}）未通过{why}。如有疑问请联系管理员。"),
+        )
+        return Msg(f"已驳回 #{app_id}（{d.application.user_name} 申请 {d.application.unit_name}）{why}。")
+    raise UserError("用法：/审核（查看待审核）、/审核 通过 <编号…>、/审核 驳回 <编号> [原因]")
+
+
+async def tell_applicant(app: App, a: Application, msg: Msg) -> None:
+    """@ the applicant in the group where they applied, or tell them privately."""
+    if a.group_id and a.group_id in app.settings.groups:
+        await app.outbox.send("group", a.group_id, Msg().at(a.user_id).text(" ").add_all(msg))
+    else:
+        await app.outbox.send("private", a.user_id, msg)
+
+
+# ---------------------------------------------------------------- /我的单位 and /解绑
+
+
+async def my_unit(ctx: Ctx) -> Msg:
+    bound = await ctx.app.units.operator(ctx.user_id)
+    if bound is None:
+        raise UserError("你还没有绑定单位。请发 /注册 <单位名称> 申请成为联络员，如：/注册 郑州大学")
+    _, unit = bound
+    return await unit_card(ctx.app, unit, intro="你是")
+
+
+async def unit_card(app: App, unit: Unit, intro: str = "") -> Msg:
+    ops = await app.units.operators(unit.id)
+    accounts = await app.accounts.of_unit(unit.id)
+    filings = await app.accounts.pending_for_unit(unit.id)
+    out = Msg(f"{intro}“{unit.name}”{'的联络员' if intro else ''}")
+    out.line(
+        f"类别：{unit.category}　地市：{unit.city or '未填'}"
+        + (f"　简称：{'、'.join(unit.aliases)}" if unit.aliases else "")
+    )
+    out.line(f"联络员（{len(ops)}）：{'、'.join(o.name or o.user_id for o in ops) or '无'}")
+    if accounts:
+        out.line(f"账号（{len(accounts)}）：")
+        for a in accounts:
+            out.line(f"· {a.platform}“{a.name}”" + ("（备案审核中）" if a.state == "待审核" else ""))
+    else:
+        out.line("账号：还没有登记。发 /账号 登记 <平台> <账号名称> 备案。")
+    if filings:
+        out.line(f"待审核备案：{'；'.join(f.describe() for f in filings)}")
+    return out
+
+
+async def unbind(ctx: Ctx) -> Msg:
+    if ctx.args:
+        raise UserError("/解绑 不需要参数，发 /解绑 即可解除你和所在单位的绑定。")
+    result = await ctx.app.units.unbind(ctx.user_id, actor=ctx.user_id)
+    if result is None:
+        raise UserError("你还没有绑定任何单位，不需要解绑。")
+    if result.last_operator:
+        await tell_admins(
+            ctx.app,
+            Msg(f"“{result.unit.name}”的最后一位联络员 {ctx.name}（{ctx.user_id}）已解绑，该单位现在没有联络员。"),
+        )
+    return Msg(f"已解绑：你不再是“{result.unit.name}”的联络员。")
+
+
+async def tell_admins(app: App, msg: Msg) -> None:
+    for admin in sorted(app.settings.admins):
+        await app.outbox.send("private", admin, msg)
+
+
+# ---------------------------------------------------------------- /单位
+
+
+async def unit_list(ctx: Ctx) -> Msg:
+    units, what = await ctx.app.units.listing(" ".join(ctx.args))
+    if not units:
+        return Msg(
+            "名册里还没有单位。管理员可发 /单位 添加 <名称> <类别> [地市]，或用 python -m bot import-units 导入名册。"
+        )
+    out = Msg(f"{what}共 {len(units)} 个：")
+    lines = [f"{u.name}（{u.category}{'，' + u.city if u.city else ''}）" for u in units]
+    for line in lines_cut(lines, ctx.limit):
+        out.line(line)
+    return out
+
+
+async def unit_add(ctx: Ctx) -> Msg:
+    ctx.need_admin("添加单位")
+    if len(ctx.args) < 2 or len(ctx.args) > 3:
+        raise UserError("用法：/单位 添加 <名称> <类别> [地市]，如：/单位 添加 郑州市第九中学 高中 郑州")
+    name, category, city = (ctx.args + [""])[:3]
+    unit = await ctx.app.units.add(name, category, city, actor=ctx.user_id)
+    return Msg(f"已添加单位“{unit.name}”（{unit.category}{'，' + unit.city if unit.city else ''}）。")
+
+
+async def unit_alias(ctx: Ctx) -> Msg:
+    ctx.need_admin("添加单位简称")
+    if len(ctx.args) < 2:
+        raise UserError("用法：/单位 别名 <名称> <简称…>，如：/单位 别名 郑州大学 郑大 zzu")
+    unit, added = await ctx.app.units.add_aliases(ctx.args[0], ctx.args[1:], actor=ctx.user_id)
+    if not added:
+        return Msg(f"“{unit.name}”已有这些简称，没有变化。")
+    return Msg(f"已为“{unit.name}”添加简称：{'、'.join(added)}。现有简称：{'、'.join(unit.aliases)}")
+
+
+async def unit_rename(ctx: Ctx) -> Msg:
+    ctx.need_admin("改单位名称")
+    if len(ctx.args) != 2:
+        raise UserError("用法：/单位 改名 <旧名> <新名>，如：/单位 改名 信阳师范学院 信阳师范大学")
+    old, new = await ctx.app.units.rename(ctx.args[0], ctx.args[1], actor=ctx.user_id)
+    return Msg(f"已把“{old.name}”改名为“{new.name}”，旧名仍可作简称使用。")
+
+
+async def unit_delete(ctx: Ctx) -> Msg:
+    ctx.need_admin("删除单位")
+    if len(ctx.args) != 1:
+        raise UserError("用法：/单位 删除 <名称>（历史记录会保留）")
+    unit, ops = await ctx.app.units.delete(ctx.args[0], actor=ctx.user_id)
+    extra = f"，{len(ops)} 位联络员已解绑" if ops else ""
+    return Msg(f"已删除单位“{unit.name}”{extra}。它的历史记录仍然保留。")
+
+
+async def unit_default(ctx: Ctx) -> Msg:
+    if not ctx.args:
+        return await unit_list(ctx)
+    unit = await ctx.app.units.resolve(" ".join(ctx.args))
+    return await unit_card(ctx.app, unit)
+
+
+UNIT_SUBS = {
+    "列表": unit_list,
+    "添加": unit_add,
+    "新增": unit_add,
+    "别名": unit_alias,
+    "简称": unit_alias,
+    "改名": unit_rename,
+    "删除": unit_delete,
+}
+
+
+async def unit_cmd(ctx: Ctx) -> Msg | list[Msg]:
+    return await sub(ctx, UNIT_SUBS, unit_default)
+
+
+# ---------------------------------------------------------------- /未绑定
+
+
+async def members_of(bot: Bot, group_id: str) -> dict[str, str]:
+    members = await bot.get_group_member_list(group_id=int(group_id))
+    return {
+        str(m["user_id"]): (m.get("card") or m.get("nickname") or str(m["user_id"])).strip()
+        for m in members
+        if str(m.get("user_id")) != bot.self_id
+    }
+
+
+def unbound_handler(bot: Bot):
+    async def handler(ctx: Ctx) -> Msg:
+        ctx.need_admin("查看未绑定成员")
+        groups = [ctx.group_id] if ctx.group_id else sorted(ctx.app.settings.groups)
+        if not groups:
+            raise UserError("没有配置联盟群（ALLIANCE_GROUPS），无法查询群成员。")
+        members: dict[str, str] = {}
+        for g in groups:
+            try:
+                members.update(await members_of(bot, g))
+            except Exception as e:
+                logger.warning(f"get_group_member_list({g}) failed: {e}")
+                raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
+        loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
+        out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
+        for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], ctx.limit):
+            out.line(line)
+        out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
+        for line in lines_cut([u.name for u in orphan], ctx.limit):
+            out.line(line)
+        return out
+
+    return handler
+
+
+# ---------------------------------------------------------------- matchers
+
+register_cmd = on_command("注册", priority=10, block=True)
+review_cmd = on_command("审核", priority=10, block=True)
+my_unit_cmd = on_command("我的单位", priority=10, block=True)
+unbind_cmd = on_command("解绑", priority=10, block=True)
+units_cmd = on_command("单位", priority=10, block=True)
+unbound_cmd = on_command("未绑定", priority=10, block=True)
+
+
+@register_cmd.handle()
+async def _register(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, register)
+
+
+@review_cmd.handle()
+async def _review(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, review)
+
+
+@my_unit_cmd.handle()
+async def _my_unit(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, my_unit)
+
+
+@unbind_cmd.handle()
+async def _unbind(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, unbind)
+
+
+@units_cmd.handle()
+async def _units(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, unit_cmd)
+
+
+@unbound_cmd.handle()
+async def _unbound(bot: Bot, event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, unbound_handler(bot))
+
+
+left_notice = on_notice(priority=10, block=False)
+
+
+@left_notice.handle()
+async def _left(event: GroupDecreaseNoticeEvent) -> None:
+    """An operator left the group: unbind them; tell the admins when their unit has no operator left."""
+    app = get_app()
+    result = await app.units.unbind(event.user_id, actor="system", why="退群解绑")
+    if result is not None and result.last_operator:
+        await tell_admins(
+            app,
+            Msg(f"联络员 {event.user_id} 已退出群 {event.group_id} 并自动解绑，“{result.unit.name}”现在没有联络员了。"),
+        )

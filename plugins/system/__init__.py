@@ -1,0 +1,123 @@
+"""Lifecycle and scope: open the app at start, wire the outbox to the QQ client, ignore foreign groups."""
+
+from __future__ import annotations
+
+import json
+
+from nonebot import get_driver, logger, on_command
+from nonebot.adapters.onebot.v11 import (
+    Bot,
+    Event,
+    GroupMessageEvent,
+    Message,
+    MessageEvent,
+    NoticeEvent,
+    PrivateMessageEvent,
+)
+from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
+from nonebot.exception import IgnoredException
+from nonebot.message import event_preprocessor
+from nonebot.params import CommandArg
+from nonebot.plugin import PluginMetadata
+
+from bot import clock
+from bot.app import App, get_app, set_app
+from bot.config import load_settings
+from bot.outbox import NotSent, SendFailed, SendUnknown
+from bot.render import Msg, Segment
+from plugins._kit import Ctx, run
+
+__plugin_meta__ = PluginMetadata(
+    name="系统",
+    description="启动与关闭、消息发送队列、服务范围",
+    usage="/发送记录 — 管理员查看发送失败或不确定是否送达的消息",
+)
+
+driver = get_driver()
+
+
+@driver.on_startup
+async def _startup() -> None:
+    try:
+        app = get_app()
+    except RuntimeError:
+        app = App(load_settings())
+        set_app(app)
+    await app.start()
+    logger.info(f"联盟助手已启动：数据库 {app.settings.db_path}，服务群 {sorted(app.settings.groups) or '（未配置）'}")
+
+
+@driver.on_shutdown
+async def _shutdown() -> None:
+    try:
+        app = get_app()
+    except RuntimeError:
+        return
+    await app.stop()
+
+
+def make_sender(bot: Bot):
+    """The outbox's way out: one OneBot call, its outcome mapped to sent / failed / unknown / not sent."""
+
+    async def send(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
+        api, key = ("send_group_msg", "group_id") if target_type == "group" else ("send_private_msg", "user_id")
+        try:
+            result = await bot.call_api(api, **{key: int(target_id)}, message=segments)
+        except ActionFailed as e:
+            raise SendFailed(f"QQ 客户端拒绝发送：{e}") from None
+        except ApiNotAvailable:
+            raise NotSent() from None
+        except NetworkError as e:
+            raise SendUnknown(f"发送超时，可能已送达，未重发：{e}") from None
+        if isinstance(result, dict) and result.get("message_id") is not None:
+            return str(result["message_id"])
+        return None
+
+    return send
+
+
+@driver.on_bot_connect
+async def _connected(bot: Bot) -> None:
+    get_app().outbox.attach(make_sender(bot))
+    logger.info(f"QQ 客户端 {bot.self_id} 已连接，开始发送待发消息")
+
+
+@driver.on_bot_disconnect
+async def _disconnected(bot: Bot) -> None:
+    get_app().outbox.detach()
+    logger.warning(f"QQ 客户端 {bot.self_id} 已断开，消息将在重连后发送")
+
+
+@event_preprocessor
+async def _scope(event: Event) -> None:
+    """Serve only the configured groups, and private chats with admins and people the bot knows."""
+    app = get_app()
+    group_id = getattr(event, "group_id", None)
+    if isinstance(event, (GroupMessageEvent, NoticeEvent)) and group_id is not None:
+        if str(group_id) not in app.settings.groups:
+            raise IgnoredException("not an alliance group")
+    elif isinstance(event, PrivateMessageEvent):
+        if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
+            raise IgnoredException("private chat with an unknown user")
+
+
+outbox_cmd = on_command("发送记录", priority=10, block=True)
+
+
+@outbox_cmd.handle()
+async def _outbox(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, show_problems)
+
+
+async def show_problems(ctx: Ctx) -> Msg:
+    ctx.need_admin("查看发送记录")
+    rows = await ctx.app.outbox.problems()
+    if not rows:
+        return Msg("最近没有发送失败或不确定是否送达的消息。")
+    out = Msg(f"最近 {len(rows)} 条发送异常的消息（不会自动重发，以免重复刷屏）：")
+    for r in rows:
+        where = f"群{r['target_id']}" if r["target_type"] == "group" else f"私聊{r['target_id']}"
+        state = "失败" if r["state"] == "failed" else "不确定是否送达"
+        text = "".join(s["data"].get("text", "") for s in json.loads(r["message"]) if s["type"] == "text").strip()
+        out.line(f"#{r['id']} {clock.show(clock.from_db(r['created_at']))} {where} {state}：{text[:30]}")
+    return out
