@@ -9,13 +9,25 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 
+FIRST_PLUGINS = ("system", "help", "registry", "accounts")
+
+
+def load_plugins() -> None:
+    """Load our plugins: the basic ones first (their order is the order of /帮助), then the rest by name."""
+    import nonebot
+
+    import plugins
+
+    names = [m.name for m in pkgutil.iter_modules(plugins.__path__) if not m.name.startswith("_")]
+    for name in sorted(names, key=lambda n: (FIRST_PLUGINS.index(n) if n in FIRST_PLUGINS else len(FIRST_PLUGINS), n)):
+        nonebot.load_plugin(f"plugins.{name}")
+
 
 def start_bot(settings: Settings) -> None:
     """Initialise NoneBot with the OneBot v11 adapter, load our plugins, run until stopped."""
     import nonebot
     from nonebot.adapters.onebot.v11 import Adapter as OneBotV11Adapter
 
-    import plugins
     from bot.app import App, set_app
 
     nonebot.init(
@@ -28,10 +40,7 @@ def start_bot(settings: Settings) -> None:
     driver.register_adapter(OneBotV11Adapter)
     set_app(App(settings))
     nonebot.load_plugin("nonebot_plugin_apscheduler")
-    nonebot.load_plugin("plugins.system")
-    for mod in pkgutil.iter_modules(plugins.__path__):
-        if not mod.name.startswith("_") and mod.name != "system":
-            nonebot.load_plugin(f"plugins.{mod.name}")
+    load_plugins()
     nonebot.run()
 
 

@@ -45,6 +45,10 @@ def set_app(app: App | None) -> None:
     _current = app
 
 
+def current_app() -> App | None:
+    return _current
+
+
 def get_app() -> App:
     if _current is None:
         raise RuntimeError("the application has not started")

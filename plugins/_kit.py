@@ -15,6 +15,31 @@ from bot.render import Msg
 
 Reply = Msg | str | list[Msg] | None
 
+ANYONE, OPERATOR, ADMIN = "所有人", "联络员", "管理员"
+ROLES = (ANYONE, OPERATOR, ADMIN)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One /帮助 entry; a plugin lists its topics in `PluginMetadata(extra={"help": [...]})`."""
+
+    name: str
+    who: str
+    summary: str
+    detail: str
+
+
+def help_topics() -> list[Topic]:
+    """Every loaded plugin's help topics, in plugin load order."""
+    from nonebot import get_loaded_plugins
+
+    out: list[Topic] = []
+    for plugin in get_loaded_plugins():
+        meta = plugin.metadata
+        if meta is not None:
+            out.extend(t for t in meta.extra.get("help", []) if isinstance(t, Topic))
+    return out
+
 
 @dataclass
 class Ctx:

@@ -10,13 +10,33 @@ from nonebot.plugin import PluginMetadata
 from bot import clock
 from bot.errors import UserError
 from bot.render import Msg, lines_cut
-from plugins._kit import Ctx, run, sub
+from plugins._kit import ADMIN, ANYONE, Ctx, Topic, run, sub
+
+HELP = [
+    Topic(
+        "账号",
+        ANYONE,
+        "账号列表；联络员登记、变更、注销本单位账号（备案）",
+        "/账号 列表 [单位] — 例：/账号 列表 郑州大学\n联络员：\n"
+        "/账号 登记 <平台> <账号名称> [账号ID] [开通日期] — 例：/账号 登记 微信 郑州大学 zzu1956 2014-03-01\n"
+        "/账号 变更 <平台> <账号名称> <字段>=<值>… — 字段：名称、账号ID、开通日期；例：/账号 变更 微博 郑大 名称=郑州大学\n"
+        "/账号 注销 <平台> <账号名称> — 例：/账号 注销 抖音 郑大青年\n"
+        "平台：微信公众号（微信、公众号）、微博、抖音、头条号（头条）、视频号、快手、B站（哔哩哔哩）、百家号、小红书、客户端（APP）、网站、其他",
+    ),
+    Topic(
+        "备案",
+        ADMIN,
+        "审核账号备案",
+        "/备案 — 列出待审核的备案\n/备案 通过 <编号…> — 例：/备案 通过 12 13\n/备案 驳回 <编号> [原因] — 例：/备案 驳回 14 账号名称不规范",
+    ),
+]
 
 __plugin_meta__ = PluginMetadata(
     name="账号备案",
     description="新媒体账号的开设、变更、注销备案",
     usage="/账号 登记 <平台> <账号名称> [账号ID] [开通日期]\n/账号 变更 <平台> <账号名称> <字段>=<值>…\n"
     "/账号 注销 <平台> <账号名称>\n/账号 列表 [单位]\n/备案 [通过 <编号…> | 驳回 <编号> [原因]]",
+    extra={"help": HELP},
 )
 
 

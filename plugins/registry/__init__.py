@@ -12,12 +12,50 @@ from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut
 from bot.units import Application, Unit
-from plugins._kit import Ctx, run, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, run, sub
+
+HELP = [
+    Topic(
+        "注册",
+        ANYONE,
+        "申请成为某单位的联络员",
+        "/注册 <单位名称> [类别] [地市]\n例：/注册 郑州大学\n例：/注册 郑大（简称也可以）\n"
+        "新单位要写类别和地市：/注册 郑州市第九中学 高中 郑州\n"
+        "类别：省直单位、市教育局、县区教育局、本科高校、高职高专、中职学校、高中、初中、小学、幼儿园、其他\n"
+        "名称含空格请加引号：/注册 “郑州 第九中学” 高中 郑州",
+    ),
+    Topic(
+        "单位",
+        ANYONE,
+        "单位名册：列表、查看；管理员可添加、加简称、改名、删除",
+        "/单位 列表 [类别或地市] — 例：/单位 列表 本科高校、/单位 列表 郑州\n/单位 <名称> — 查看一个单位\n"
+        "管理员：\n/单位 添加 <名称> <类别> [地市] — 例：/单位 添加 郑州市第九中学 高中 郑州\n"
+        "/单位 别名 <名称> <简称…> — 例：/单位 别名 郑州大学 郑大 zzu\n"
+        "/单位 改名 <旧名> <新名>\n/单位 删除 <名称>（历史记录保留）",
+    ),
+    Topic(
+        "我的单位",
+        OPERATOR,
+        "我的单位、联络员、账号和待办",
+        "/我的单位 — 显示你所在单位的信息、联络员、账号和待审核的备案",
+    ),
+    Topic("解绑", OPERATOR, "不再做所在单位的联络员", "/解绑 — 解除你和所在单位的绑定；以后可以重新 /注册"),
+    Topic(
+        "审核",
+        ADMIN,
+        "审核注册申请",
+        "/审核 — 列出待审核的申请\n/审核 通过 <编号…> — 例：/审核 通过 3 4 5\n/审核 驳回 <编号> [原因] — 例：/审核 驳回 6 单位名称有误",
+    ),
+    Topic(
+        "未绑定", ADMIN, "群里没绑定单位的成员，和没有联络员的单位", "/未绑定 — 在群里发，查本群；私聊发，查所有联盟群"
+    ),
+]
 
 __plugin_meta__ = PluginMetadata(
     name="单位与注册",
     description="单位名册、联络员注册与审核",
     usage="/注册 <单位名称> [类别] [地市]\n/审核\n/我的单位\n/解绑\n/单位 列表|添加|别名|改名|删除\n/未绑定",
+    extra={"help": HELP},
 )
 
 

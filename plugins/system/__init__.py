@@ -21,16 +21,25 @@ from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
-from bot.app import App, get_app, set_app
-from bot.config import load_settings
+from bot.app import current_app, get_app
 from bot.outbox import NotSent, SendFailed, SendUnknown
 from bot.render import Msg, Segment
-from plugins._kit import Ctx, run
+from plugins._kit import ADMIN, Ctx, Topic, run
+
+HELP = [
+    Topic(
+        "发送记录",
+        ADMIN,
+        "发送失败或不确定是否送达的消息",
+        "/发送记录 — 这些消息不会自动重发，以免重复刷屏；请核对后手动补发",
+    ),
+]
 
 __plugin_meta__ = PluginMetadata(
     name="系统",
     description="启动与关闭、消息发送队列、服务范围",
     usage="/发送记录 — 管理员查看发送失败或不确定是否送达的消息",
+    extra={"help": HELP},
 )
 
 driver = get_driver()
@@ -40,9 +49,9 @@ driver = get_driver()
 async def _startup() -> None:
     try:
         app = get_app()
-    except RuntimeError:
-        app = App(load_settings())
-        set_app(app)
+    except RuntimeError:  # under nonebug the tests provide the app
+        logger.warning("no application configured; start the bot with `python -m bot`")
+        return
     await app.start()
     logger.info(f"联盟助手已启动：数据库 {app.settings.db_path}，服务群 {sorted(app.settings.groups) or '（未配置）'}")
 
@@ -78,13 +87,19 @@ def make_sender(bot: Bot):
 
 @driver.on_bot_connect
 async def _connected(bot: Bot) -> None:
-    get_app().outbox.attach(make_sender(bot))
+    app = current_app()
+    if app is None:
+        return
+    app.outbox.attach(make_sender(bot))
     logger.info(f"QQ 客户端 {bot.self_id} 已连接，开始发送待发消息")
 
 
 @driver.on_bot_disconnect
 async def _disconnected(bot: Bot) -> None:
-    get_app().outbox.detach()
+    app = current_app()
+    if app is None:
+        return
+    app.outbox.detach()
     logger.warning(f"QQ 客户端 {bot.self_id} 已断开，消息将在重连后发送")
 
 

@@ -1,0 +1,97 @@
+"""Test set-up: NoneBot via nonebug (no lifespan), and a fresh core App on a temp database per test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nonebot
+import pytest
+from nonebot.adapters.onebot.v11 import Adapter as OneBotV11Adapter
+from nonebot.adapters.onebot.v11 import Bot
+from nonebug import NONEBOT_INIT_KWARGS, NONEBOT_START_LIFESPAN
+from nonebug import App as NBApp
+
+from bot import clock
+from bot.app import App, set_app
+from bot.config import Settings
+from tests.fake import ADMIN, GROUP
+
+ROOT = Path(__file__).resolve().parent.parent
+ROSTER = ROOT.parent / "shared" / "data" / "roster-henan.csv"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[NONEBOT_INIT_KWARGS] = {
+        "command_start": {"/", "／"},
+        "command_sep": {"."},
+        "apscheduler_autostart": False,
+        "log_level": "WARNING",
+    }
+    config.stash[NONEBOT_START_LIFESPAN] = True
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def after_nonebot_init(after_nonebot_init: None) -> None:
+    from bot.__main__ import load_plugins
+
+    nonebot.get_driver().register_adapter(OneBotV11Adapter)
+    nonebot.load_plugin("nonebot_plugin_apscheduler")
+    load_plugins()
+
+
+def make_settings(tmp_path: Path, **over: object) -> Settings:
+    base: dict[str, object] = {
+        "alliance_admins": [str(ADMIN)],
+        "alliance_groups": [str(GROUP)],
+        "alliance_data_dir": str(tmp_path / "data"),
+        "alliance_send_interval": 0,
+    }
+    base.update(over)
+    return Settings.model_validate(base)
+
+
+@pytest.fixture
+async def core(tmp_path: Path) -> AsyncIterator[App]:
+    """A core App on a fresh database; its outbox is not started, so queued messages stay readable."""
+    app = App(make_settings(tmp_path))
+    await app.open()
+    set_app(app)
+    try:
+        yield app
+    finally:
+        set_app(None)
+        await app.db.close()
+        clock.reset()
+
+
+async def sent(app: App) -> list[dict]:
+    """Messages queued in the outbox since the last call, as {target, text, ats}, oldest first."""
+    async with app.db.read() as tx:
+        rows = await tx.all("SELECT id, target_type, target_id, message FROM outbox ORDER BY id")
+    seen = getattr(app, "_test_seen", 0)
+    out = []
+    for r in rows:
+        if r["id"] <= seen:
+            continue
+        segs = json.loads(r["message"])
+        out.append(
+            {
+                "target": (r["target_type"], r["target_id"]),
+                "text": "".join(s["data"]["text"] for s in segs if s["type"] == "text"),
+                "ats": [s["data"]["qq"] for s in segs if s["type"] == "at"],
+                "segments": segs,
+            }
+        )
+        app._test_seen = r["id"]  # type: ignore[attr-defined]
+    return out
+
+
+async def say(nb: NBApp, app: App, event: object) -> list[dict]:
+    """Run one event through NoneBot and return what the bot queued in answer."""
+    async with nb.test_api() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id="10000")
+        await bot.handle_event(event)  # type: ignore[arg-type]
+    return await sent(app)
