@@ -7,6 +7,7 @@ from bot.accounts import Accounts
 from bot.config import Settings
 from bot.db import Database
 from bot.outbox import Outbox
+from bot.reminders import Reminders
 from bot.units import Units
 
 
@@ -20,6 +21,13 @@ class App:
         self.units = Units(self.db)
         self.accounts = Accounts(self.db, self.units)
         self.outbox = Outbox(self.db, settings.alliance_send_interval, settings.alliance_send_jitter)
+        self.reminders = Reminders(
+            self.db,
+            self.outbox,
+            offsets=settings.remind_offsets,
+            quiet=settings.quiet,
+            tick_seconds=settings.alliance_reminder_tick,
+        )
 
     async def open(self) -> None:
         await self.db.open()
@@ -28,8 +36,10 @@ class App:
         """Open the database and start the workers."""
         await self.open()
         await self.outbox.start()
+        await self.reminders.start()
 
     async def stop(self) -> None:
+        await self.reminders.stop()
         await self.outbox.stop()
         await self.db.close()
 

@@ -87,3 +87,17 @@ def at_batches(user_ids: Iterable[str], size: int) -> list[list[str]]:
 
 def percent(done: int, total: int) -> str:
     return f"{done / total * 100:.1f}%" if total else "0.0%"
+
+
+def at_messages(header: str, user_ids: Iterable[str], size: int, footer: str = "") -> list[Msg]:
+    """`header` then @-mentions, at most `size` per message; the header is repeated with (i/n) on each batch."""
+    batches = at_batches(user_ids, size)
+    out = []
+    for i, batch in enumerate(batches, start=1):
+        m = Msg(header + (f"（{i}/{len(batches)}）" if len(batches) > 1 else "") + "\n")
+        for qq in batch:
+            m.at(qq).text(" ")
+        if footer:
+            m.text("\n" + footer)
+        out.append(m)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pypinyin import Style, lazy_pinyin
@@ -324,6 +325,17 @@ class Units:
                 (unit_id,),
             )
         return [Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"]) for r in rows]
+
+    async def operators_of(self, unit_ids: Iterable[int]) -> dict[int, list[Operator]]:
+        """Operators of many units at once: unit id → operators (units without any are left out)."""
+        wanted = set(unit_ids)
+        out: dict[int, list[Operator]] = {}
+        async with self.db.read() as tx:
+            rows = await tx.all("SELECT user_id, name, unit_id, group_id FROM operators ORDER BY bound_at, user_id")
+        for r in rows:
+            if r["unit_id"] in wanted:
+                out.setdefault(r["unit_id"], []).append(Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"]))
+        return out
 
     async def all_operators(self) -> dict[str, int]:
         """QQ id → unit id for every bound operator."""

@@ -91,6 +91,7 @@ async def _connected(bot: Bot) -> None:
     if app is None:
         return
     app.outbox.attach(make_sender(bot))
+    app.reminders.kick()
     logger.info(f"QQ 客户端 {bot.self_id} 已连接，开始发送待发消息")
 
 

@@ -1,0 +1,241 @@
+"""The reminder engine: a ledger of reminders owed, checked every tick, each sent exactly once.
+
+Promises and how they hold:
+- once, never twice: a reminder row is marked `sent` in the same transaction that puts its
+  messages into the outbox; the outbox never re-sends (see bot/outbox.py).
+- nothing lost across a restart: the ledger is in the database; on start the first tick sends
+  whatever came due while the bot was down.
+- nothing lost across a disconnection: the engine does not tick while no QQ client is connected,
+  and ticks at once when one connects.
+- quiet hours: no tick sends during them; what came due waits for the end of the window.
+- several reminders of one task due at once (after downtime or quiet hours) go out as one: the
+  latest is sent, the older ones are marked skipped, so nobody is nudged twice in a row.
+- a unit that has done it is not nudged: the kind's handler computes who is still owed at
+  send time, inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from bot import clock
+from bot.db import Database, Tx
+from bot.outbox import Outbox
+from bot.render import Msg
+
+log = logging.getLogger("alliance.reminders")
+
+OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    kind: str
+    task_id: int
+    label: str
+    due_at: datetime
+
+    @property
+    def overdue(self) -> bool:
+        return self.label == OVERDUE
+
+
+Outgoing = tuple[str, str, Msg]  # (target_type, target_id, message)
+Handler = Callable[[Tx, Reminder], Awaitable[list[Outgoing]]]
+
+
+def offset_label(offset: timedelta) -> str:
+    """`3d`, `2h`, `30m` for an offset."""
+    secs = int(offset.total_seconds())
+    if secs % 86400 == 0:
+        return f"{secs // 86400}d"
+    if secs % 3600 == 0:
+        return f"{secs // 3600}h"
+    return f"{secs // 60}m"
+
+
+def describe_left(deadline: datetime, now: datetime) -> str:
+    """`还剩 2 小时` / `已逾期` for a deadline."""
+    left = deadline - now
+    if left <= timedelta(0):
+        return "已逾期"
+    mins = int(left.total_seconds() // 60)
+    if mins >= 1440:
+        return f"还剩约 {round(mins / 1440)} 天"
+    if mins >= 60:
+        return f"还剩约 {round(mins / 60)} 小时"
+    return f"还剩 {max(mins, 1)} 分钟"
+
+
+def in_quiet(now: datetime, quiet: tuple[time, time] | None) -> bool:
+    """Whether `now` (local) falls in the quiet window, which may cross midnight."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    t = now.timetz().replace(tzinfo=None)
+    if start == end:
+        return False
+    if start < end:
+        return start <= t < end
+    return t >= start or t < end
+
+
+class Reminders:
+    """Schedules reminders for tasks with deadlines and sends them when due."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        *,
+        offsets: list[timedelta],
+        quiet: tuple[time, time] | None,
+        tick_seconds: float = 30,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.offsets = offsets
+        self.quiet = quiet
+        self.tick_seconds = tick_seconds
+        self._handlers: dict[str, Handler] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Say how to build the reminders of one kind of task (who is still owed, what to say)."""
+        self._handlers[kind] = handler
+
+    # ------------------------------------------------------------ ledger
+
+    async def schedule(
+        self,
+        tx: Tx,
+        kind: str,
+        task_id: int,
+        deadline: datetime,
+        *,
+        offsets: list[timedelta] | None = None,
+        overdue: bool = True,
+    ) -> int:
+        """Owe the reminders of a task: one per offset before the deadline still in the future, and one when overdue.
+
+        Rescheduling (a new deadline) replaces the reminders not yet sent. Returns how many are pending.
+        """
+        now = clock.now()
+        await tx.run("DELETE FROM reminders WHERE kind=? AND task_id=? AND state='pending'", (kind, task_id))
+        rows = []
+        for off in self.offsets if offsets is None else offsets:
+            due = deadline - off
+            if due > now:
+                rows.append((kind, task_id, offset_label(off), clock.to_db(due)))
+        if overdue:
+            rows.append((kind, task_id, OVERDUE, clock.to_db(deadline)))
+        await tx.many("INSERT OR IGNORE INTO reminders (kind, task_id, label, due_at) VALUES (?, ?, ?, ?)", rows)
+        return len(rows)
+
+    async def schedule_at(self, tx: Tx, kind: str, task_id: int, label: str, due: datetime) -> None:
+        """Owe one reminder at a given time (e.g. a monthly one); a label already owed or sent is kept."""
+        await tx.run(
+            "INSERT OR IGNORE INTO reminders (kind, task_id, label, due_at) VALUES (?, ?, ?, ?)",
+            (kind, task_id, label, clock.to_db(due)),
+        )
+
+    async def cancel(self, tx: Tx, kind: str, task_id: int, why: str = "任务已结束") -> None:
+        """The task closed or was withdrawn: no more reminders for it."""
+        await tx.run(
+            "UPDATE reminders SET state='cancelled', done_at=?, note=? WHERE kind=? AND task_id=? AND state='pending'",
+            (clock.now_db(), why, kind, task_id),
+        )
+
+    # ------------------------------------------------------------ sending
+
+    async def tick(self) -> int:
+        """Send every reminder that is due; returns how many were sent."""
+        if not self.outbox.connected:
+            return 0
+        now = clock.now()
+        if in_quiet(now, self.quiet):
+            return 0
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT id, kind, task_id, label, due_at FROM reminders WHERE state='pending' AND due_at<=? "
+                "ORDER BY kind, task_id, due_at, id",
+                (clock.to_db(now),),
+            )
+        latest: dict[tuple[str, int], list] = {}
+        for r in rows:
+            latest.setdefault((r["kind"], r["task_id"]), []).append(r)
+        sent = 0
+        for (kind, _task_id), group in latest.items():
+            handler = self._handlers.get(kind)
+            if handler is None:
+                continue
+            *older, last = group
+            try:
+                sent += await self._send(handler, last, [r["id"] for r in older])
+            except Exception:
+                log.exception("reminder %s failed", last["id"])
+        return sent
+
+    async def _send(self, handler: Handler, row, older: list[int]) -> int:
+        rem = Reminder(row["id"], row["kind"], row["task_id"], row["label"], clock.from_db(row["due_at"]))
+        async with self.db.tx() as tx:
+            state = await tx.value("SELECT state FROM reminders WHERE id=?", (rem.id,))
+            if state != "pending":
+                return 0
+            for rid in older:
+                await tx.run(
+                    "UPDATE reminders SET state='skipped', done_at=?, note='并入后一次提醒' WHERE id=? AND state='pending'",
+                    (clock.now_db(), rid),
+                )
+            messages = await handler(tx, rem)
+            for target_type, target_id, msg in messages:
+                await self.outbox.put(tx, target_type, target_id, msg, ref=f"reminder:{rem.kind}:{rem.task_id}")
+            await tx.run(
+                "UPDATE reminders SET state=?, done_at=?, note=? WHERE id=?",
+                (
+                    "sent" if messages else "skipped",
+                    clock.now_db(),
+                    None if messages else "无需提醒（都已完成或任务已结束）",
+                    rem.id,
+                ),
+            )
+        return 1 if messages else 0
+
+    # ------------------------------------------------------------ loop
+
+    def kick(self) -> None:
+        """Check now (e.g. the QQ client just connected)."""
+        self._kick.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="reminders")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reminder tick failed")
+            try:
+                await asyncio.wait_for(self._kick.wait(), timeout=self.tick_seconds)
+            except TimeoutError:
+                pass
+            self._kick.clear()
