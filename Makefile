@@ -27,6 +27,9 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
+demo: $(STAMP)
+	$(PY) -m bot demo
+
 bench: $(TEST_STAMP)
 	$(PY) -m bench
 

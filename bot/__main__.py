@@ -63,9 +63,15 @@ async def _import_units(settings: Settings, path: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:  # the demo runs on its own settings, not the project's .env
+        from bot.demo import main as demo_main
+
+        return demo_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description="联盟助手")
     subs = parser.add_subparsers(dest="cmd")
     subs.add_parser("run", help="启动机器人（默认）")
+    subs.add_parser("demo", help="不用 QQ，在终端里试用机器人（临时数据库，河南示例名册）")
     imp = subs.add_parser("import-units", help="从 CSV 或 XLSX 导入单位名册（重复导入不会重复添加）")
     imp.add_argument("file")
     args = parser.parse_args(argv)

@@ -945,7 +945,8 @@ class BotProcess:
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.returncode
 
-    def _build_env(self) -> dict[str, str]:
+    def build_env(self) -> dict[str, str]:
+        """The environment the bot process gets (PYTHONPATH, HOST, PORT and the given settings)."""
         env = os.environ.copy()
         env["HOST"] = "127.0.0.1"
         env["PORT"] = str(self.port)
@@ -970,7 +971,7 @@ class BotProcess:
             "-m",
             "bot",
             cwd=str(self.workdir),
-            env=self._build_env(),
+            env=self.build_env(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=asyncio.subprocess.STDOUT,
@@ -999,7 +1000,10 @@ class BotProcess:
         proc = self.proc
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGINT)
+                if sys.platform == "win32":  # no SIGINT for a child process there
+                    proc.terminate()
+                else:
+                    proc.send_signal(signal.SIGINT)
             try:
                 await asyncio.wait_for(proc.wait(), 10)
             except TimeoutError:

@@ -50,6 +50,25 @@ class Msg:
             self.add(seg["data"]["text"] if seg["type"] == "text" else seg)
         return self
 
+    def split(self, max_chars: int = 3000) -> list[Msg]:
+        """Cut a long message at line ends into several of at most about `max_chars` characters each."""
+        if len(self.plain()) <= max_chars:
+            return [self]
+        parts: list[Msg] = [Msg()]
+        size = 0
+        for seg in self.segments:
+            if seg["type"] != "text":
+                parts[-1].add(seg)
+                size += 12
+                continue
+            for line in seg["data"]["text"].splitlines(keepends=True):
+                if size + len(line) > max_chars and parts[-1]:
+                    parts.append(Msg())
+                    size = 0
+                parts[-1].text(line.rstrip("\n") if size == 0 and line.strip() == "" else line)
+                size += len(line)
+        return [p for p in parts if p]
+
     def plain(self) -> str:
         """Text as a reader sees it, @-mentions as @qq (for logs and tests)."""
         return "".join(s["data"]["text"] if s["type"] == "text" else f"@{s['data'].get('qq')}" for s in self.segments)

@@ -106,12 +106,11 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
         msg = Msg(m) if isinstance(m, str) else m
         if not msg:
             continue
-        if isinstance(event, GroupMessageEvent):
-            if at_sender and i == 0:
-                msg = Msg().at(event.user_id).text(" ").add_all(msg)
-            await app.outbox.send("group", event.group_id, msg)
-        else:
-            await app.outbox.send("private", event.user_id, msg)
+        if isinstance(event, GroupMessageEvent) and at_sender and i == 0:
+            msg = Msg().at(event.user_id).text(" ").add_all(msg)
+        target = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
+        for part in msg.split():
+            await app.outbox.send(*target, part)
 
 
 async def run(

@@ -1,0 +1,487 @@
+"""`python -m bot demo`: the real bot on a throw-away database, and a terminal chat that talks to it like a QQ client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.qqsim import PROJECT_ROOT, BotProcess, Disconnected, QQClient, Sent
+
+GROUP_ID = 100100
+ADMIN_ID = 10001
+BOT_ID = 10000
+BOT_NAME = "联盟助手"
+# The alliance group as the demo's QQ client reports it (get_group_member_list / get_group_member_info).
+MEMBERS: list[dict] = [
+    {"user_id": 10001, "nickname": "小王", "card": "新闻办小王", "role": "admin"},
+    {"user_id": 20001, "nickname": "张老师", "card": "郑大-张老师", "role": "member"},
+    {"user_id": 20002, "nickname": "李老师", "card": "河大-李老师", "role": "member"},
+    {"user_id": 20003, "nickname": "王老师", "card": "河科大-王老师", "role": "member"},
+    {"user_id": 20004, "nickname": "赵老师", "card": "洛阳市教育局-赵老师", "role": "member"},
+    {"user_id": 20005, "nickname": "刘老师", "card": "河师大-刘老师", "role": "member"},
+]
+FIRST_PERSON = 20001
+ROSTER_NAME = "roster-henan.csv"
+
+HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器人）：
+  :as <QQ号> [群名片]   换一个人，如 :as 20002 河大-李老师（新 QQ 号会加入群成员）
+  :admin               换成新闻办管理员（{ADMIN_ID}）
+  :group / :private    切换到联盟群 {GROUP_ID} / 和机器人的私聊
+  :reply <n> <文字>    引用机器人的第 n 条消息回复（和 QQ 一样：引用 + @机器人）
+  :who                 我是谁、在哪里聊天
+  :help                显示这段说明
+  :quit                结束演示（Ctrl-C 也可以）
+群成员：{"、".join(f"{m['card']}({m['user_id']})" for m in MEMBERS)}
+机器人自己的说明：发送 /帮助"""
+
+
+class DemoError(Exception):
+    """The demo could not start; the message says why (and where the bot's log is)."""
+
+
+def find_roster() -> Path:
+    """The sample roster: `../shared/data/roster-henan.csv` beside the project, else the copy shipped in `bot/data/`."""
+    for path in (PROJECT_ROOT.parent / "shared" / "data" / ROSTER_NAME, Path(__file__).parent / "data" / ROSTER_NAME):
+        if path.is_file():
+            return path
+    raise DemoError(f"找不到示例名册 {ROSTER_NAME}（应在 ../shared/data/ 或 bot/data/ 下）")
+
+
+@dataclass
+class Demo:
+    """A running demo: the bot subprocess and the simulated QQ client connected to it."""
+
+    workdir: Path
+    bot: BotProcess
+    client: QQClient
+    imported: str
+
+
+def demo_env(workdir: Path, token: str) -> dict[str, str]:
+    """The bot's settings for the demo: embedded defaults plus a fixed admin, group and a quick send rate."""
+    return {
+        "ONEBOT_ACCESS_TOKEN": token,
+        "ALLIANCE_ADMINS": f'["{ADMIN_ID}"]',
+        "ALLIANCE_GROUPS": f'["{GROUP_ID}"]',
+        "ALLIANCE_DATA_DIR": str(workdir / "data"),
+        "ALLIANCE_SEND_INTERVAL": "0.3",
+        "ALLIANCE_QUIET_HOURS": "",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+async def start_demo(workdir: Path, roster: Path | None = None) -> Demo:
+    """Import the roster into `workdir/data`, start the bot (log: `workdir/bot.log`) and connect a QQ client.
+
+    Raises:
+        DemoError: the roster import failed, or the bot did not start or accept the client.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    copy = workdir / ROSTER_NAME
+    shutil.copyfile(roster or find_roster(), copy)
+    token = secrets.token_hex(12)
+    bot = BotProcess(workdir, demo_env(workdir, token))
+    env = bot.build_env()  # the same environment (PYTHONPATH, settings) the bot itself gets
+    proc = await asyncio.create_subprocess_exec(
+        bot.python,
+        "-m",
+        "bot",
+        "import-units",
+        str(copy),
+        cwd=str(workdir),
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    imported = out.decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        raise DemoError(f"导入名册失败：\n{imported}")
+    client = QQClient(bot.url, self_id=BOT_ID, token=token, group_members={GROUP_ID: MEMBERS}, bot_nickname=BOT_NAME)
+    client.group_names[GROUP_ID] = "河南教育新媒体联盟"
+    try:
+        await bot.start()
+        await client.connect(timeout=15)
+    except BaseException as e:
+        await client.close()
+        await stop_bot(bot)
+        if isinstance(e, Exception):
+            raise DemoError(f"机器人没能启动：{e}\n日志：{bot.log_path}") from e
+        raise
+    summary = imported.splitlines()[-1].replace(str(copy), copy.name) if imported else ""
+    return Demo(workdir, bot, client, summary)
+
+
+async def stop_bot(bot: BotProcess, *, grace: float = 0) -> None:
+    """Stop the bot; after a Ctrl-C (which reaches the bot too) first give it `grace` seconds to exit on its own."""
+    proc = bot.proc
+    if proc is not None and proc.returncode is None and grace > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), grace)
+    await bot.stop()
+
+
+async def stop_demo(demo: Demo, *, grace: float = 0) -> None:
+    """Disconnect the client and stop the bot. Safe to call more than once."""
+    await demo.client.close()
+    await stop_bot(demo.bot, grace=grace)
+
+
+class DemoSession:
+    """The chat's state and commands; `handle_line` is all a terminal (or a test) needs to drive it."""
+
+    def __init__(self, client: QQClient, echo: Callable[[str], None] | None = None) -> None:
+        self.client = client
+        self.echo = echo
+        self.group_id = GROUP_ID
+        self.user_id = FIRST_PERSON
+        self.in_group = True
+        self.done = False
+        self.busy = False
+        self.reply_timeout = 1.5  # how long to wait for the bot's first answer to a message
+        self.settle = 1.0  # then how long it must stay quiet before the prompt comes back
+        self._shown = 0
+        self._out: list[str] = []
+
+    # ------------------------------------------------------------------ who and where
+
+    @property
+    def members(self) -> list[dict]:
+        return self.client.group_members.setdefault(self.group_id, [])
+
+    def member(self, user_id: int) -> dict | None:
+        return next((m for m in self.members if int(m["user_id"]) == user_id), None)
+
+    def name_of(self, user_id: int | str) -> str:
+        """How QQ shows a person: group card, else nickname, else the QQ id."""
+        if str(user_id) == str(self.client.self_id):
+            return self.client.bot_nickname
+        with contextlib.suppress(ValueError):
+            m = self.member(int(user_id))
+            if m is not None:
+                return str(m.get("card") or m.get("nickname") or user_id)
+        return self.client.friends.get(int(user_id), str(user_id)) if str(user_id).isdigit() else str(user_id)
+
+    @property
+    def me(self) -> str:
+        return f"{self.name_of(self.user_id)}({self.user_id})"
+
+    @property
+    def where(self) -> str:
+        return f"群 {self.group_id}" if self.in_group else "私聊"
+
+    @property
+    def where_long(self) -> str:
+        return f"联盟群 {self.group_id} 里" if self.in_group else "和机器人的私聊里"
+
+    @property
+    def prompt(self) -> str:
+        return f"[{self.where} | {self.me}] > "
+
+    # ------------------------------------------------------------------ output
+
+    def say(self, text: str) -> None:
+        self._out.append(text)
+        if self.echo is not None:
+            self.echo(text)
+
+    def render(self, segments: list[dict]) -> str:
+        """A message as a reader sees it: @名片, [回复 [n]], [文件] <path>."""
+        parts: list[str] = []
+        for seg in segments:
+            kind, data = seg.get("type"), seg.get("data") or {}
+            if kind == "text":
+                parts.append(str(data.get("text", "")))
+            elif kind == "at":
+                qq = str(data.get("qq"))
+                parts.append("@全体成员" if qq == "all" else f"@{self.name_of(qq)}")
+            elif kind == "reply":
+                n = self.number_of(data.get("id"))
+                parts.append(f"[回复 [{n}]] " if n else "[回复] ")
+            elif kind == "file":
+                parts.append(f"[文件] {data.get('file') or data.get('name')}")
+            elif kind == "image":
+                parts.append("[图片]")
+            else:
+                parts.append(f"[{kind}]")
+        return "".join(parts)
+
+    def number_of(self, message_id: object) -> int | None:
+        """The [n] under which a bot message was shown, from its message id."""
+        for i, s in enumerate(self.client.sent, 1):
+            if str(s.message_id) == str(message_id):
+                return i
+        return None
+
+    def format_sent(self, n: int, s: Sent) -> str:
+        if s.group_id is not None:
+            head = f"[{n}] {BOT_NAME}" + ("" if s.group_id == self.group_id else f" → 群 {s.group_id}")
+        else:
+            head = f"[{n}] {BOT_NAME} → {self.name_of(s.user_id or 0)}（私聊）"
+        return f"{head}：" + self.render(s.message).replace("\n", "\n    ")
+
+    @property
+    def unshown(self) -> int:
+        """How many of the bot's messages have not been printed yet."""
+        return len(self.client.sent) - self._shown
+
+    def show_new(self) -> list[str]:
+        """Print the bot's messages that have not been shown yet, numbered from [1]."""
+        shown: list[str] = []
+        while self._shown < len(self.client.sent):
+            self._shown += 1
+            text = self.format_sent(self._shown, self.client.sent[self._shown - 1])
+            self.say(text)
+            shown.append(text)
+        return shown
+
+    async def wait_answers(self, before: int) -> None:
+        """Wait for the bot's first answer (up to `reply_timeout`), then until it has been quiet for `settle`."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while len(self.client.sent) == before:
+            if loop.time() - start > self.reply_timeout or not self.client.connected:
+                return
+            await asyncio.sleep(0.05)
+        count, last = len(self.client.sent), loop.time()
+        while loop.time() - last < self.settle and loop.time() - start < 30:
+            await asyncio.sleep(0.05)
+            if len(self.client.sent) != count:
+                count, last = len(self.client.sent), loop.time()
+
+    # ------------------------------------------------------------------ input
+
+    async def handle_line(self, line: str) -> list[str]:
+        """Run one line typed by the user (a `:command`, or a message to send); return what was printed."""
+        self._out = []
+        self.busy = True
+        try:
+            self.show_new()
+            text = line.strip()
+            if text.startswith("："):
+                text = ":" + text[1:]
+            if text.startswith(":"):
+                await self.command(text)
+            elif text:
+                await self.send(text)
+        except Disconnected:
+            self.say("与机器人的连接已断开，演示结束。")
+            self.done = True
+        finally:
+            self.busy = False
+        return self._out
+
+    async def command(self, text: str) -> None:
+        name, _, rest = text[1:].strip().partition(" ")
+        rest = rest.strip()
+        if name == "as":
+            self.cmd_as(rest)
+        elif name == "admin":
+            self.user_id = ADMIN_ID
+            self.say(f"现在你是管理员 {self.me}。")
+        elif name in ("private", "group"):
+            self.in_group = name == "group"
+            self.say(f"现在在{self.where_long}。")
+        elif name == "reply":
+            await self.cmd_reply(rest)
+        elif name == "who":
+            admin = "，是管理员" if self.user_id == ADMIN_ID else ""
+            self.say(f"你是 {self.name_of(self.user_id)}（QQ {self.user_id}{admin}），在{self.where_long}。")
+        elif name in ("help", "h", "?"):
+            self.say(HELP)
+        elif name in ("quit", "exit", "q"):
+            self.done = True
+            self.say("再见。")
+        else:
+            self.say(f"没有 :{name} 这个演示命令。输入 :help 查看演示命令。")
+
+    def cmd_as(self, rest: str) -> None:
+        qq, _, card = rest.partition(" ")
+        if not qq.isdigit() or int(qq) == self.client.self_id:
+            self.say("用法：:as <QQ号> [群名片]，如 :as 20002 河大-李老师")
+            return
+        user_id, card = int(qq), card.strip()
+        member = self.member(user_id)
+        if member is None:
+            member = {"user_id": user_id, "nickname": f"用户{user_id}", "card": card, "role": "member"}
+            self.members.append(member)
+        elif card:
+            member["card"] = card
+        self.user_id = user_id
+        self.say(f"现在你是 {self.me}。")
+
+    async def cmd_reply(self, rest: str) -> None:
+        n, _, body = rest.partition(" ")
+        body = body.strip()
+        if not n.isdigit() or not body:
+            self.say("用法：:reply <n> <文字>，如 :reply 3 已转发")
+            return
+        index = int(n)
+        if not 1 <= index <= len(self.client.sent):
+            self.say(f"没有第 {index} 条机器人消息（目前有 {len(self.client.sent)} 条）。")
+            return
+        s = self.client.sent[index - 1]
+        here = s.group_id == self.group_id if self.in_group else s.user_id == self.user_id
+        if not here:
+            self.say(f"[{index}] 不在当前聊天（{self.where}）中，不能引用；先用 :group 或 :private 切换。")
+            return
+        await self.send(body, reply_to=s.message_id)
+
+    async def send(self, text: str, reply_to: int | None = None) -> None:
+        """Send `text` as the current person, to the group or privately, and show the bot's answers."""
+        before = len(self.client.sent)
+        if self.in_group:
+            m = self.member(self.user_id) or {}
+            await self.client.group_message(
+                self.group_id,
+                self.user_id,
+                text,
+                card=str(m.get("card") or ""),
+                nickname=str(m.get("nickname") or f"用户{self.user_id}"),
+                role=str(m.get("role") or "member"),
+                reply_to=reply_to,
+                at_bot=reply_to is not None,
+            )
+        else:
+            await self.client.private_message(
+                self.user_id, text, nickname=self.name_of(self.user_id), reply_to=reply_to
+            )
+        await self.wait_answers(before)
+        shown = self.show_new()
+        if not shown and not self.in_group and text.startswith(("/", "／")):
+            self.say("（机器人没有回应：私聊只回应管理员和已注册的联络员；先在群里 /注册。）")
+
+
+# ---------------------------------------------------------------------- the terminal
+
+
+def _read_line(prompt: str) -> asyncio.Future[str]:
+    """`input(prompt)` in a daemon thread, so a pending read never holds up the exit (unlike asyncio.to_thread)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(line or "")
+
+    def work() -> None:
+        try:
+            line = input(prompt)
+        except BaseException as e:  # EOFError at end of input, KeyboardInterrupt on some consoles
+            loop.call_soon_threadsafe(deliver, None, EOFError(str(e)))
+        else:
+            loop.call_soon_threadsafe(deliver, line, None)
+
+    threading.Thread(target=work, name="demo-input", daemon=True).start()
+    return future
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _watch(demo: Demo, session: DemoSession) -> None:
+    """Show messages the bot sends while the user is typing; return when the bot goes away."""
+    while demo.bot.running and demo.client.connected:
+        if not session.busy and session.unshown:
+            print()
+            session.show_new()
+            print(session.prompt, end="", flush=True)
+        await asyncio.sleep(0.2)
+    print(f"\n机器人已停止或断开连接（日志：{demo.bot.log_path}），演示结束。", flush=True)
+
+
+async def chat(demo: Demo, session: DemoSession) -> bool:
+    """Read lines until :quit, end of input, or the bot going away (then return False)."""
+    watcher = asyncio.create_task(_watch(demo, session))
+    try:
+        while not session.done:
+            reader = _read_line(session.prompt)
+            await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher.done():
+                reader.cancel()
+                return False
+            try:
+                line = reader.result()
+            except EOFError:
+                print()
+                break
+            await session.handle_line(line)
+        return True
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _run(args: argparse.Namespace) -> int:
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if args.dir:
+        workdir = Path(args.dir).resolve()
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="alliance-demo-", ignore_cleanup_errors=True)
+        workdir = Path(tmp.name)
+    demo: Demo | None = None
+    interrupted = False
+    try:
+        print("正在启动联盟助手（演示）……", flush=True)
+        demo = await start_demo(workdir, Path(args.roster) if args.roster else None)
+        session = DemoSession(demo.client, echo=_print)
+        print(
+            f"机器人已启动：127.0.0.1:{demo.bot.port}，临时数据 {workdir}，日志 {demo.bot.log_path}\n"
+            f"名册：{demo.imported}\n"
+            f"你在联盟群 {GROUP_ID} 里，身份是 {session.me}。直接输入文字就是发消息；:help 看演示命令。\n",
+            flush=True,
+        )
+        if not await chat(demo, session):
+            return 1
+    except DemoError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except asyncio.CancelledError:
+        interrupted = True
+        raise
+    finally:
+        if demo is not None:
+            await stop_demo(demo, grace=5 if interrupted else 0)
+        if tmp is not None:
+            tmp.cleanup()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot demo [--dir DIR] [--roster FILE]`: try the bot in a terminal, no QQ needed.
+
+    Starts the bot (a subprocess on a free port, with a random access token) on a throw-away database
+    seeded from the sample roster, connects a simulated QQ client to it over OneBot v11 reverse WebSocket
+    and lets the user chat as group members. Returns the exit code; Ctrl-C stops the chat and the bot.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m bot demo", description="联盟助手演示：不用 QQ，在终端里和机器人聊天"
+    )
+    parser.add_argument("--dir", help="数据和日志放在这个目录并保留（默认用临时目录，结束后删除）")
+    parser.add_argument("--roster", help=f"导入的名册 CSV/XLSX（默认示例名册 {ROSTER_NAME}）")
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        print("\n已结束演示，机器人已停止。", flush=True)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
