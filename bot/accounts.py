@@ -231,8 +231,8 @@ class Accounts:
         return out
 
     async def _apply(self, tx: Tx, f: Filing) -> None:
-        if f.kind == "开设":
-            await tx.run("UPDATE accounts SET state='正常' WHERE id=?", (f.account.id,))
+        if f.kind == "开设":  # an account closed meanwhile stays closed
+            await tx.run("UPDATE accounts SET state='正常' WHERE id=? AND state='待审核'", (f.account.id,))
         elif f.kind == "注销":
             await tx.run("UPDATE accounts SET state='已注销' WHERE id=?", (f.account.id,))
         else:
@@ -251,7 +251,7 @@ class Accounts:
                 (reason or None, actor, clock.now_db(), filing_id),
             )
             if f.kind == "开设":
-                await tx.run("UPDATE accounts SET state='已驳回' WHERE id=?", (f.account.id,))
+                await tx.run("UPDATE accounts SET state='已驳回' WHERE id=? AND state='待审核'", (f.account.id,))
             await audit(tx, actor, "备案驳回", f"#{filing_id} {reason}", f.account.unit_id)
             return await self._filing(tx, filing_id)
 

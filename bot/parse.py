@@ -84,7 +84,7 @@ def parse_count(text: str) -> int:
         UserError: not a count.
     """
     s = clean_text(text).lower().replace(",", "").replace("，", "").replace(" ", "")
-    s = s.rstrip("+").rstrip("+")
+    s = s.rstrip("+＋")
     mult = Decimal(1)
     for suffix, m in (("亿", 100_000_000), ("万", 10_000), ("w", 10_000), ("千", 1_000), ("k", 1_000)):
         if s.endswith(suffix):
@@ -169,7 +169,7 @@ def parse_time(text: str, now: datetime, *, allow_past: bool = False) -> datetim
         raise UserError(f"看不懂时间“{raw}”。可以这样写：{TIME_FORMS}。")
     if not allow_past and dt <= now:
         raise UserError(
-            f"时间“{raw}”（{dt.month}月{dt.day}日 {dt:%H:%M}）已经过去了，请给一个将来的时间，如：明天18点、周五17:30。"
+            f"时间“{raw}”（{dt.month}月{dt.day}日 {dt:%H:%M}）已经过去了，请给一个将来的时间。可以这样写：{TIME_FORMS}。"
         )
     return dt
 

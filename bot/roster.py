@@ -76,14 +76,15 @@ def read_table(data: bytes, filename: str) -> list[list[str]]:
 
 def parse_roster(table: list[list[str]]) -> list[RosterRow]:
     """Check every row; raise one UserError listing every problem (nothing is imported then)."""
-    table = [r for r in table if any(c for c in r)]
+    numbered = [(n, r) for n, r in enumerate(table, start=1) if any(c for c in r)]  # line numbers as in the file
+    table = [r for _, r in numbered]
     if not table:
         raise UserError("文件是空的。第一行应为表头：名称,类别,地市,别名,在校生")
     header = [COLUMNS.get(h.strip()) for h in table[0]]
     if "name" not in header or "category" not in header:
         raise UserError("表头缺少“名称”或“类别”列。第一行应为：名称,类别,地市,别名,在校生")
     rows, problems, seen = [], [], {}
-    for n, cells in enumerate(table[1:], start=2):
+    for n, cells in numbered[1:]:
         rec = {key: (cells[i] if i < len(cells) else "") for i, key in enumerate(header) if key}
         try:
             name = check_name(rec.get("name", ""), "名称")
@@ -116,6 +117,10 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
         for r in rows:
             cur = await tx.one(
                 "SELECT id, category, city, students FROM units WHERE name=? AND deleted_at IS NULL", (r.name,)
+            ) or await tx.one(  # a unit renamed since keeps its old name as an alias: it is the same unit
+                "SELECT u.id, u.category, u.city, u.students FROM unit_aliases a JOIN units u ON u.id=a.unit_id "
+                "WHERE a.alias=? AND u.deleted_at IS NULL",
+                (r.name,),
             )
             if cur is None:
                 unit_id = await tx.run(

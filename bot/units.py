@@ -97,6 +97,7 @@ class Units:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._index: _Index | None = None
+        self._data_version: int | None = None
 
     # ------------------------------------------------------------ name index
 
@@ -104,9 +105,11 @@ class Units:
         self._index = None
 
     async def _load(self) -> _Index:
-        if self._index is not None:
-            return self._index
         async with self.db.read() as tx:
+            # another connection (the import-units command line, a second process) may have changed the units
+            version = await tx.value("PRAGMA data_version")
+            if self._index is not None and version == self._data_version:
+                return self._index
             rows = await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
             aliases = await tx.all(
                 "SELECT a.alias, a.unit_id FROM unit_aliases a JOIN units u ON u.id=a.unit_id WHERE u.deleted_at IS NULL"
@@ -124,7 +127,7 @@ class Units:
             for a in u.aliases:
                 idx.by_alias[a] = u.id
             idx.norm[u.id] = [normalize(n) for n in (u.name, *u.aliases)]
-        self._index = idx
+        self._index, self._data_version = idx, version
         return idx
 
     async def all(self) -> list[Unit]:
@@ -260,6 +263,13 @@ class Units:
         async with self.db.tx() as tx:
             if await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL AND id<>?", (new, unit.id)):
                 raise UserError(f"单位“{new}”已经存在，不能改成这个名字。")
+            owner = await tx.value(
+                "SELECT u.name FROM unit_aliases a JOIN units u ON u.id=a.unit_id "
+                "WHERE a.alias=? AND u.deleted_at IS NULL AND u.id<>?",
+                (new, unit.id),
+            )
+            if owner:
+                raise UserError(f"“{new}”已是“{owner}”的简称，不能改成这个名字。")
             await tx.run("UPDATE units SET name=? WHERE id=?", (new, unit.id))
             # the old name keeps working as an alias
             if not await tx.value("SELECT 1 FROM unit_aliases WHERE alias=?", (unit.name,)):

@@ -355,6 +355,11 @@ left_notice = on_notice(priority=10, block=False)
 async def _left(event: GroupDecreaseNoticeEvent) -> None:
     """An operator left the group: unbind them; tell the admins when their unit has no operator left."""
     app = get_app()
+    bound = await app.units.operator(event.user_id)
+    if bound is None or (
+        bound[0].group_id not in (None, str(event.group_id)) and bound[0].group_id in app.settings.groups
+    ):
+        return  # not an operator, or bound through another alliance group they are still in
     result = await app.units.unbind(event.user_id, actor="system", why="退群解绑")
     if result is not None and result.last_operator:
         await tell_admins(

@@ -1,0 +1,204 @@
+"""The SQLite file: PRAGMAs, migrations, upgrades of an existing file, and transactions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.db import Database, migrations
+
+LATEST = migrations()[-1][0]
+
+
+async def _schema(db: Database) -> dict[str, list[tuple[str, str]]]:
+    """Table → [(column, declared type)], for comparing two databases' shapes."""
+    async with db.read() as tx:
+        tables = [
+            r[0] for r in await tx.all("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        ]
+        out = {}
+        for t in sorted(tables):
+            out[t] = [(c["name"], c["type"]) for c in await tx.all(f"PRAGMA table_info({t})")]
+    return out
+
+
+async def test_migrations_are_numbered_from_one_without_gaps() -> None:
+    versions = [v for v, _ in migrations()]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_wal_and_foreign_keys_are_on(tmp_path: Path) -> None:
+    db = Database(tmp_path / "sub" / "alliance.db")
+    await db.open()
+    try:
+        async with db.read() as tx:
+            assert str(await tx.value("PRAGMA journal_mode")).lower() == "wal"
+            assert await tx.value("PRAGMA foreign_keys") == 1
+        assert (tmp_path / "sub" / "alliance.db").is_file()
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            async with db.tx() as tx:
+                await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES ('x', 999)")
+    finally:
+        await db.close()
+
+
+async def test_fresh_database_has_every_migration(tmp_path: Path) -> None:
+    db = Database(tmp_path / "alliance.db")
+    await db.open()
+    try:
+        assert await db.version() == LATEST
+        tables = set(await _schema(db))
+        assert {
+            "units",
+            "unit_aliases",
+            "applications",
+            "operators",
+            "accounts",
+            "filings",
+            "outbox",
+            "audit",
+        } <= tables
+    finally:
+        await db.close()
+
+
+async def test_opening_twice_applies_nothing_new(tmp_path: Path) -> None:
+    path = tmp_path / "alliance.db"
+    for _ in range(2):
+        db = Database(path)
+        await db.open()
+        assert await db.version() == LATEST
+        await db.close()
+
+
+async def _fill_v1(db: Database) -> None:
+    """Rows in every table of schema version 1, the way the v1 code wrote them."""
+    async with db.tx() as tx:
+        await tx.run(
+            "INSERT INTO units (id, name, category, city, students, created_at) "
+            "VALUES (1, '郑州大学', '本科高校', '郑州', 72000, '2026-01-05T02:00:00')"
+        )
+        await tx.run(
+            "INSERT INTO units (id, name, category, city, created_at, deleted_at) "
+            "VALUES (2, '旧学校', '高中', '开封', '2026-01-05T02:00:00', '2026-02-01T02:00:00')"
+        )
+        await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES ('郑大', 1)")
+        await tx.run(
+            "INSERT INTO applications (id, user_id, user_name, group_id, unit_id, state, created_at) "
+            "VALUES (1, '20001', '张三', '100200300', 1, '已通过', '2026-01-05T03:00:00')"
+        )
+        await tx.run(
+            "INSERT INTO operators (user_id, unit_id, name, group_id, bound_at) "
+            "VALUES ('20001', 1, '张三', '100200300', '2026-01-05T03:10:00')"
+        )
+        await tx.run(
+            "INSERT INTO accounts (id, unit_id, platform, name, uid, opened_on, state, created_at) "
+            "VALUES (1, 1, '微信公众号', '郑州大学', 'zzu1956', '2014-03-01', '正常', '2026-01-06T01:00:00')"
+        )
+        await tx.run(
+            "INSERT INTO filings (id, kind, account_id, unit_id, state, filed_by, filed_at) "
+            "VALUES (1, '开设', 1, 1, '已备案', '20001', '2026-01-06T01:00:00')"
+        )
+        await tx.run(
+            "INSERT INTO outbox (id, target_type, target_id, message, state, created_at) "
+            'VALUES (1, \'group\', \'100200300\', \'[{"type": "text", "data": {"text": "待发"}}]\', \'pending\', '
+            "'2026-01-06T01:00:00')"
+        )
+        await tx.run(
+            "INSERT INTO audit (at, actor, unit_id, action) VALUES ('2026-01-06T01:00:00', '20001', 1, '注册')"
+        )
+
+
+@pytest.mark.parametrize("start", [v for v, _ in migrations()])
+async def test_upgrade_from_an_older_schema_keeps_the_data(tmp_path: Path, start: int) -> None:
+    """A file made at schema `start` (filled with version-1 rows) is upgraded in place to the latest."""
+    path = tmp_path / "alliance.db"
+    old = Database(path)
+    await old.open(upto=1)
+    assert await old.version() == 1
+    await _fill_v1(old)
+    await old.migrate(upto=start)
+    assert await old.version() == start
+    await old.close()
+
+    db = Database(path)
+    await db.open()
+    try:
+        assert await db.version() == LATEST
+        async with db.read() as tx:
+            unit = await tx.one("SELECT name, category, city, students, deleted_at FROM units WHERE id=1")
+            assert tuple(unit) == ("郑州大学", "本科高校", "郑州", 72000, None)
+            assert await tx.value("SELECT deleted_at FROM units WHERE id=2") == "2026-02-01T02:00:00"
+            assert await tx.value("SELECT unit_id FROM unit_aliases WHERE alias='郑大'") == 1
+            assert await tx.value("SELECT unit_id FROM operators WHERE user_id='20001'") == 1
+            assert await tx.value("SELECT state FROM applications WHERE id=1") == "已通过"
+            acc = await tx.one("SELECT platform, name, uid, opened_on, state FROM accounts WHERE id=1")
+            assert tuple(acc) == ("微信公众号", "郑州大学", "zzu1956", "2014-03-01", "正常")
+            assert await tx.value("SELECT state FROM filings WHERE id=1") == "已备案"
+            assert await tx.value("SELECT state FROM outbox WHERE id=1") == "pending"
+            assert await tx.value("SELECT COUNT(*) FROM audit") >= 1
+        # the upgraded file has the same shape as a fresh one
+        fresh = Database(tmp_path / "fresh.db")
+        await fresh.open()
+        try:
+            assert await _schema(db) == await _schema(fresh)
+        finally:
+            await fresh.close()
+    finally:
+        await db.close()
+
+
+async def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = Database(tmp_path / "alliance.db")
+    await db.open()
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            async with db.tx() as tx:
+                await tx.run(
+                    "INSERT INTO units (name, category, created_at) VALUES ('半截单位', '高中', '2026-01-01T00:00:00')"
+                )
+                await tx.run("INSERT INTO audit (at, actor, action) VALUES ('2026-01-01T00:00:00', 't', 'x')")
+                raise RuntimeError("boom")
+        async with db.read() as tx:
+            assert await tx.value("SELECT COUNT(*) FROM units") == 0
+            assert await tx.value("SELECT COUNT(*) FROM audit") == 0
+        # and the connection is usable afterwards
+        async with db.tx() as tx:
+            await tx.run(
+                "INSERT INTO units (name, category, created_at) VALUES ('整单位', '高中', '2026-01-01T00:00:00')"
+            )
+        async with db.read() as tx:
+            assert await tx.value("SELECT name FROM units") == "整单位"
+    finally:
+        await db.close()
+
+
+async def test_a_failing_statement_rolls_back_the_whole_transaction(tmp_path: Path) -> None:
+    db = Database(tmp_path / "alliance.db")
+    await db.open()
+    try:
+        with pytest.raises(Exception, match="UNIQUE"):
+            async with db.tx() as tx:
+                await tx.run("INSERT INTO units (id, name, category, created_at) VALUES (1, 'A', '高中', 't')")
+                await tx.run("INSERT INTO units (id, name, category, created_at) VALUES (1, 'B', '高中', 't')")
+        async with db.read() as tx:
+            assert await tx.value("SELECT COUNT(*) FROM units") == 0
+    finally:
+        await db.close()
+
+
+async def test_committed_rows_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "alliance.db"
+    db = Database(path)
+    await db.open()
+    async with db.tx() as tx:
+        await tx.run("INSERT INTO units (name, category, created_at) VALUES ('留下的单位', '高中', 't')")
+    await db.close()
+    db = Database(path)
+    await db.open()
+    try:
+        async with db.read() as tx:
+            assert await tx.value("SELECT name FROM units") == "留下的单位"
+    finally:
+        await db.close()

@@ -1,0 +1,320 @@
+"""The outbox: persisted, ordered, rate-limited, delivered on reconnect, never blindly re-sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from bot.db import Database
+from bot.outbox import NotSent, Outbox, SendFailed, SendUnknown
+from bot.render import Msg, Segment
+
+GROUP = "100200300"
+
+
+class FakeClient:
+    """Records what the outbox hands to it; `script[text]` is a list of outcomes for that text's attempts."""
+
+    def __init__(self, log: list[tuple[str, object]] | None = None) -> None:
+        self.calls: list[tuple[str, str, str, float]] = []
+        self.script: dict[str, list[BaseException | None]] = {}
+        self.log = log if log is not None else []
+        self.before: Callable[[str], None] | None = None
+        self._ids = iter(range(-2_147_483_700, -3_000_000_000, -1))
+
+    async def __call__(self, target_type: str, target_id: str, segments: list[Segment]) -> str | None:
+        text = "".join(s["data"].get("text", "") for s in segments if s["type"] == "text")
+        self.calls.append((target_type, target_id, text, time.monotonic()))
+        self.log.append(("send", text))
+        if self.before is not None:
+            self.before(text)
+        outcomes = self.script.get(text)
+        if outcomes:
+            outcome = outcomes.pop(0)
+            if outcome is not None:
+                raise outcome
+        return str(next(self._ids))
+
+    @property
+    def texts(self) -> list[str]:
+        return [c[2] for c in self.calls]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    d = Database(tmp_path / "alliance.db")
+    await d.open()
+    try:
+        yield d
+    finally:
+        await d.close()
+
+
+async def no_sleep(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+async def states(db: Database) -> dict[str, str]:
+    async with db.read() as tx:
+        rows = await tx.all("SELECT message, state FROM outbox ORDER BY id")
+    return {"".join(s["data"]["text"] for s in json.loads(r["message"])): r["state"] for r in rows}
+
+
+async def until(check: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def queue(box: Outbox, *texts: str, target: tuple[str, str] = ("group", GROUP)) -> None:
+    for t in texts:
+        await box.send(target[0], target[1], Msg(t))
+
+
+async def test_messages_go_out_in_order_and_are_marked_sent(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    await queue(box, "一", "二", "三")
+    await box.send("private", "20001", Msg("四"))
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 4)
+        await box.wait_idle(5)
+    finally:
+        await box.stop()
+    assert client.texts == ["一", "二", "三", "四"]
+    assert [c[:2] for c in client.calls] == [("group", GROUP)] * 3 + [("private", "20001")]
+    assert set((await states(db)).values()) == {"sent"}
+    async with db.read() as tx:
+        ids = [r[0] for r in await tx.all("SELECT message_id FROM outbox ORDER BY id")]
+    assert all(i and int(i) < -(2**31) for i in ids)
+
+
+async def test_nothing_is_sent_while_detached_then_all_in_order_after_attach(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    await box.start()
+    try:
+        await queue(box, "甲", "乙", "丙")
+        await asyncio.sleep(0.2)
+        assert client.calls == []
+        assert set((await states(db)).values()) == {"pending"}
+        box.attach(client)
+        await until(lambda: len(client.calls) == 3)
+        await queue(box, "丁")
+        await until(lambda: len(client.calls) == 4)
+    finally:
+        await box.stop()
+    assert client.texts == ["甲", "乙", "丙", "丁"]
+
+
+async def test_a_lost_connection_keeps_the_rest_pending_until_reconnect(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+
+    def drop_at_second(text: str) -> None:
+        if text == "2" and len(client.calls) == 2:
+            box.detach()  # the client went away: the adapter answers "API not available"
+            raise NotSent()
+
+    client.before = drop_at_second
+    box.attach(client)
+    await box.start()
+    try:
+        await queue(box, "1", "2", "3")
+        await until(lambda: len(client.calls) == 2)
+        await asyncio.sleep(0.1)
+        assert client.texts == ["1", "2"]
+        assert await states(db) == {"1": "sent", "2": "pending", "3": "pending"}
+        box.attach(client)
+        await until(lambda: len(client.calls) == 4)
+        await box.wait_idle(5)
+    finally:
+        await box.stop()
+    assert client.texts == ["1", "2", "2", "3"]
+    assert set((await states(db)).values()) == {"sent"}
+
+
+async def test_the_interval_is_kept_between_messages(db: Database) -> None:
+    box = Outbox(db, interval=0.05, jitter=0)
+    client = FakeClient()
+    await queue(box, "a", "b", "c", "d")
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 4)
+    finally:
+        await box.stop()
+    times = [c[3] for c in client.calls]
+    gaps = [b - a for a, b in pairwise(times)]
+    assert all(g >= 0.045 for g in gaps), gaps
+
+
+async def test_the_interval_with_jitter_is_slept_before_each_next_message(db: Database) -> None:
+    log: list[tuple[str, object]] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        log.append(("sleep", seconds))
+        await asyncio.sleep(0)
+
+    box = Outbox(db, interval=1.5, jitter=0.3, sleep=fake_sleep)
+    client = FakeClient(log)
+    await queue(box, "a", "b", "c")
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 3)
+    finally:
+        await box.stop()
+    sends = [i for i, e in enumerate(log) if e[0] == "send"]
+    assert len(sends) == 3
+    for before, after in pairwise(sends):
+        waited = sum(float(e[1]) for e in log[before:after] if e[0] == "sleep")  # type: ignore[arg-type]
+        assert 1.45 <= waited <= 1.81, log
+
+
+async def test_a_refused_send_is_failed_and_never_retried(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    client.script["坏"] = [SendFailed("retcode 100")]
+    await queue(box, "好1", "坏", "好2")
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 3)
+        await box.wait_idle(5)
+        await asyncio.sleep(0.1)
+    finally:
+        await box.stop()
+    # a restart does not retry it either
+    box2 = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    box2.attach(client)
+    await box2.start()
+    try:
+        await asyncio.sleep(0.2)
+    finally:
+        await box2.stop()
+    assert client.texts == ["好1", "坏", "好2"]
+    assert await states(db) == {"好1": "sent", "坏": "failed", "好2": "sent"}
+    [problem] = await box.problems()
+    assert problem["state"] == "failed" and "retcode 100" in problem["error"]
+
+
+async def test_a_timed_out_send_is_unknown_and_never_retried(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    client.script["超时"] = [SendUnknown("WebSocket call api timeout")]
+    client.script["崩了"] = [RuntimeError("client bug")]
+    await queue(box, "超时", "崩了", "之后")
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 3)
+        await box.wait_idle(5)
+        await asyncio.sleep(0.1)
+    finally:
+        await box.stop()
+    assert client.texts == ["超时", "崩了", "之后"]
+    assert await states(db) == {"超时": "unknown", "崩了": "unknown", "之后": "sent"}
+    assert {p["state"] for p in await box.problems()} == {"unknown"}
+
+
+async def test_a_row_left_sending_by_a_crash_becomes_unknown_at_start(db: Database) -> None:
+    async with db.tx() as tx:
+        await tx.run(
+            "INSERT INTO outbox (target_type, target_id, message, state, created_at) "
+            'VALUES (\'group\', ?, \'[{"type": "text", "data": {"text": "发送途中"}}]\', \'sending\', '
+            "'2026-11-18T02:00:00')",
+            (GROUP,),
+        )
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    await queue(box, "待发")
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 1)
+        await box.wait_idle(5)
+        await asyncio.sleep(0.1)
+    finally:
+        await box.stop()
+    assert client.texts == ["待发"]
+    assert await states(db) == {"发送途中": "unknown", "待发": "sent"}
+
+
+async def test_not_sent_stays_pending_and_goes_out_later_in_order(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    client.script["先"] = [NotSent(), NotSent()]
+    await queue(box, "先", "后")
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: "后" in client.texts)
+        await box.wait_idle(5)
+    finally:
+        await box.stop()
+    assert client.texts == ["先", "先", "先", "后"]
+    assert await states(db) == {"先": "sent", "后": "sent"}
+
+
+async def test_a_message_queued_in_a_rolled_back_transaction_is_never_sent(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    with pytest.raises(RuntimeError):
+        async with db.tx() as tx:
+            await box.put(tx, "group", GROUP, Msg("不该发"))
+            raise RuntimeError("the change failed")
+    client = FakeClient()
+    box.attach(client)
+    await box.start()
+    try:
+        await queue(box, "该发")
+        await until(lambda: len(client.calls) == 1)
+        await asyncio.sleep(0.05)
+    finally:
+        await box.stop()
+    assert client.texts == ["该发"]
+
+
+async def test_sent_hooks_and_message_ids_by_ref(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    hooked: list[tuple[int, str | None, str | None]] = []
+
+    async def hook(row_id: int, ref: str | None, message_id: str | None) -> None:
+        hooked.append((row_id, ref, message_id))
+
+    box.on_sent.append(hook)
+    await box.send("group", GROUP, Msg("公告"), ref="broadcast:1")
+    await box.send("group", GROUP, Msg("其他"))
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(hooked) == 2)
+    finally:
+        await box.stop()
+    ids = await box.message_ids("broadcast:1")
+    assert len(ids) == 1 and hooked[0] == (1, "broadcast:1", ids[0])
+
+
+async def test_empty_message_or_bad_target_is_refused(db: Database) -> None:
+    box = Outbox(db)
+    with pytest.raises(ValueError):
+        await box.send("group", GROUP, Msg())
+    with pytest.raises(ValueError):
+        await box.send("channel", GROUP, Msg("x"))
+    assert await states(db) == {}

@@ -1,0 +1,294 @@
+"""Units: name matching, registration applications and their review, bindings, rename, soft delete."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App
+from bot.errors import Ambiguous, NotFound, UserError
+from bot.roster import import_file
+from bot.units import Units
+from tests.conftest import ROSTER
+
+ADMIN = "900001"
+OP, OP2, OP3 = "20001", "20002", "20003"
+
+
+@pytest.fixture
+async def units(core: App) -> Units:
+    await import_file(core.units, ROSTER, actor="test")
+    return core.units
+
+
+# ---------------------------------------------------------------- resolve
+
+
+async def test_exact_name(units: Units) -> None:
+    assert (await units.resolve("郑州大学")).name == "郑州大学"
+    assert (await units.resolve("  郑州大学 ")).name == "郑州大学"
+
+
+async def test_alias(units: Units) -> None:
+    assert (await units.resolve("郑大")).name == "郑州大学"
+    assert (await units.resolve("河科大")).name == "河南科技大学"
+    assert (await units.resolve("省厅")).name == "河南省教育厅"
+
+
+async def test_missing_shi_or_xian(units: Units) -> None:
+    assert (await units.resolve("郑州教育局")).name == "郑州市教育局"
+    assert (await units.resolve("开封教育局")).name == "开封市教育局"
+    assert (await units.resolve("河南教育厅")).name == "河南省教育厅"
+
+
+async def test_pinyin_initials(units: Units) -> None:
+    assert (await units.resolve("hndx")).name == "河南大学"
+    assert (await units.resolve("HNDX")).name == "河南大学"
+    assert (await units.resolve("zzdx")).name == "郑州大学"
+
+
+async def test_unique_substring(units: Units) -> None:
+    assert (await units.resolve("濮阳工学院")).name == "河南大学濮阳工学院"
+
+
+async def test_ambiguous_lists_both_and_chooses_nothing(units: Units) -> None:
+    with pytest.raises(Ambiguous) as info:
+        await units.resolve("河南科技")
+    assert {"河南科技大学", "河南科技学院"} <= set(info.value.candidates)
+    assert "河南科技大学" in str(info.value) and "河南科技学院" in str(info.value)
+    assert await units.find("河南科技学院") is not None
+    with pytest.raises(Ambiguous):
+        await units.find("河南科技")
+
+
+async def test_exact_beats_a_longer_name_containing_it(units: Units) -> None:
+    assert (await units.resolve("河南大学")).name == "河南大学"
+
+
+async def test_not_found_says_what_to_do(units: Units) -> None:
+    with pytest.raises(NotFound, match="单位 列表"):
+        await units.resolve("火星大学")
+    assert await units.find("火星大学") is None
+    with pytest.raises(NotFound):
+        await units.resolve("   ")
+
+
+async def test_every_roster_name_and_alias_resolves_to_its_own_unit(units: Units) -> None:
+    for u in await units.all():
+        assert (await units.resolve(u.name)).id == u.id
+        for a in u.aliases:
+            assert (await units.resolve(a)).id == u.id, a
+
+
+# ---------------------------------------------------------------- add, aliases, rename, delete
+
+
+async def test_add_refuses_duplicates_and_alias_clashes(core: App) -> None:
+    u = await core.units.add("郑州大学", "本科", "郑州", actor=ADMIN, aliases=("郑大",))
+    assert (u.category, u.city, u.aliases) == ("本科高校", "郑州", ("郑大",))
+    with pytest.raises(UserError, match="已经存在"):
+        await core.units.add("郑州大学", "本科高校", actor=ADMIN)
+    with pytest.raises(UserError, match="简称"):
+        await core.units.add("郑大", "本科高校", actor=ADMIN)
+    with pytest.raises(UserError, match="类别"):
+        await core.units.add("某某学校", "培训机构", actor=ADMIN)
+    assert len(await core.units.all()) == 1
+
+
+async def test_aliases_are_unique_across_units(core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor=ADMIN)
+    await core.units.add("郑州轻工业大学", "本科高校", "郑州", actor=ADMIN)
+    unit, added = await core.units.add_aliases("郑州大学", ["郑大", "zzu"], actor=ADMIN)
+    assert added == ["郑大", "zzu"] and set(unit.aliases) == {"郑大", "zzu"}
+    unit, added = await core.units.add_aliases("郑州大学", ["郑大"], actor=ADMIN)
+    assert added == []
+    with pytest.raises(UserError, match="已属于"):
+        await core.units.add_aliases("郑州轻工业大学", ["郑大"], actor=ADMIN)
+    with pytest.raises(UserError, match="全称"):
+        await core.units.add_aliases("郑州轻工业大学", ["郑州大学"], actor=ADMIN)
+    assert (await core.units.resolve("zzu")).name == "郑州大学"
+
+
+async def test_rename_keeps_the_old_name_as_alias(core: App) -> None:
+    await core.units.add("信阳师范学院", "本科高校", "信阳", actor=ADMIN)
+    old, new = await core.units.rename("信阳师范学院", "信阳师范大学", actor=ADMIN)
+    assert (old.name, new.name) == ("信阳师范学院", "信阳师范大学")
+    assert "信阳师范学院" in new.aliases
+    assert (await core.units.resolve("信阳师范学院")).id == new.id
+    assert (await core.units.resolve("信阳师范大学")).id == new.id
+    # and back again: the old name is no longer also an alias of itself
+    _, back = await core.units.rename("信阳师范大学", "信阳师范学院", actor=ADMIN)
+    assert back.name == "信阳师范学院" and "信阳师范学院" not in back.aliases
+
+
+async def test_rename_refuses_a_name_in_use(core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor=ADMIN, aliases=("郑大",))
+    await core.units.add("河南大学", "本科高校", "开封", actor=ADMIN)
+    with pytest.raises(UserError, match="已经存在"):
+        await core.units.rename("河南大学", "郑州大学", actor=ADMIN)
+    with pytest.raises(UserError, match="郑州大学"):
+        await core.units.rename("河南大学", "郑大", actor=ADMIN)
+    # nothing changed: the alias still belongs to 郑州大学
+    assert (await core.units.resolve("郑大")).name == "郑州大学"
+    assert (await core.units.resolve("河南大学")).name == "河南大学"
+
+
+async def test_soft_delete_unbinds_and_keeps_history(core: App) -> None:
+    unit = await core.units.add("旧学校", "高中", "开封", actor=ADMIN, aliases=("旧校",))
+    app, _ = await core.units.apply(OP, "张三", None, "旧学校")
+    await core.units.approve([app.id], actor=ADMIN)
+    pending, _ = await core.units.apply(OP2, "李四", None, "旧学校")
+    deleted, unbound = await core.units.delete("旧学校", actor=ADMIN)
+    assert deleted.id == unit.id and unbound == [OP]
+    assert await core.units.find("旧学校") is None
+    assert await core.units.find("旧校") is None
+    assert await core.units.operator(OP) is None
+    assert (await core.units.application(pending.id)).state == "已撤销"
+    async with core.db.read() as tx:
+        row = await tx.one("SELECT name, deleted_at FROM units WHERE id=?", (unit.id,))
+        assert row["name"] == "旧学校" and row["deleted_at"] is not None
+        assert await tx.value("SELECT COUNT(*) FROM audit WHERE action='单位删除'") == 1
+    # a new unit may take the name again
+    again = await core.units.add("旧学校", "高中", "开封", actor=ADMIN, aliases=("旧校",))
+    assert again.id != unit.id and (await core.units.resolve("旧校")).id == again.id
+
+
+async def test_listing_by_category_and_city(units: Units) -> None:
+    universities, what = await units.listing("本科高校")
+    assert what == "本科高校" and universities and all(u.category == "本科高校" for u in universities)
+    zhengzhou, what = await units.listing("郑州")
+    assert zhengzhou and all(u.city == "郑州" for u in zhengzhou)
+    assert zhengzhou == (await units.listing("郑州市"))[0]
+    everything, _ = await units.listing()
+    assert len(everything) == ROSTER.read_text(encoding="utf-8-sig").strip().count("\n")
+    with pytest.raises(UserError, match="类别"):
+        await units.listing("火星")
+
+
+# ---------------------------------------------------------------- apply, approve, reject
+
+
+async def test_apply_then_approve_binds(units: Units) -> None:
+    app, new = await units.apply(OP, "张三", "100200300", "郑大")
+    assert new and app.state == "待审核" and app.unit_name == "郑州大学" and not app.is_new_unit
+    assert [a.id for a in await units.pending()] == [app.id]
+    again, new = await units.apply(OP, "张三", "100200300", "郑州大学")
+    assert not new and again.id == app.id
+    [d] = await units.approve([app.id], actor=ADMIN)
+    assert d.ok and d.unit is not None and d.unit.name == "郑州大学"
+    op, unit = await units.operator(OP)  # type: ignore[misc]
+    assert unit.name == "郑州大学" and op.name == "张三" and op.group_id == "100200300"
+    assert (await units.application(app.id)).state == "已通过"
+    assert await units.pending() == []
+    with pytest.raises(UserError, match="联络员"):
+        await units.apply(OP, "张三", None, "河南大学")
+
+
+async def test_approving_twice_or_a_missing_number_is_reported_not_raised(units: Units) -> None:
+    app, _ = await units.apply(OP, "张三", None, "郑大")
+    first = await units.approve([app.id, app.id], actor=ADMIN)
+    assert [d.ok for d in first] == [True]  # a repeated number counts once
+    decisions = await units.approve([app.id, 999], actor=ADMIN)
+    assert [d.ok for d in decisions] == [False, False]
+    assert "不能再通过" in decisions[0].message
+    assert "999" in decisions[1].message
+    assert (await units.operator(OP))[1].name == "郑州大学"  # type: ignore[index]
+
+
+async def test_reject_keeps_the_applicant_unbound(units: Units) -> None:
+    app, _ = await units.apply(OP, "张三", None, "郑大")
+    d = await units.reject(app.id, "不是本单位人员", actor=ADMIN)
+    assert d.application.user_id == OP
+    assert (await units.application(app.id)).state == "已驳回"
+    assert (await units.application(app.id)).reason == "不是本单位人员"
+    assert await units.operator(OP) is None
+    with pytest.raises(UserError, match="不能再驳回"):
+        await units.reject(app.id, "", actor=ADMIN)
+    [d] = await units.approve([app.id], actor=ADMIN)
+    assert not d.ok and await units.operator(OP) is None
+
+
+async def test_applying_for_another_unit_withdraws_the_pending_one(units: Units) -> None:
+    first, _ = await units.apply(OP, "张三", None, "郑大")
+    second, new = await units.apply(OP, "张三", None, "河南大学")
+    assert new and second.id != first.id
+    assert (await units.application(first.id)).state == "已撤销"
+    assert [a.id for a in await units.pending()] == [second.id]
+
+
+async def test_ambiguous_application_files_nothing(units: Units) -> None:
+    with pytest.raises(Ambiguous):
+        await units.apply(OP, "张三", None, "河南科技")
+    assert await units.pending() == []
+
+
+async def test_unknown_unit_without_category_is_refused_with_the_way_to_apply(units: Units) -> None:
+    with pytest.raises(UserError, match="类别"):
+        await units.apply(OP, "张三", None, "郑州市第一百中学")
+    assert await units.pending() == []
+
+
+async def test_new_unit_application_creates_the_unit_on_approval(units: Units) -> None:
+    before = len(await units.all())
+    app, new = await units.apply(OP, "张三", None, "郑州市第一百中学", "高中", "郑州")
+    assert new and app.is_new_unit and app.unit_name == "郑州市第一百中学"
+    assert (app.category, app.city) == ("高中", "郑州")
+    assert await units.find("郑州市第一百中学") is None  # not before approval
+    with pytest.raises(UserError, match="类别"):
+        await units.apply(OP2, "李四", None, "某某新学校", "培训机构")
+    [d] = await units.approve([app.id], actor=ADMIN)
+    assert d.ok and d.unit is not None and d.unit.name == "郑州市第一百中学"
+    assert (d.unit.category, d.unit.city) == ("高中", "郑州")
+    assert len(await units.all()) == before + 1
+    assert (await units.operator(OP))[1].id == d.unit.id  # type: ignore[index]
+    assert (await units.application(app.id)).unit_id == d.unit.id
+
+
+async def test_two_applications_for_the_same_new_unit_create_it_once(units: Units) -> None:
+    a1, _ = await units.apply(OP, "张三", None, "某某实验学校", "初中", "郑州")
+    a2, _ = await units.apply(OP2, "李四", None, "某某实验学校", "初中", "郑州")
+    decisions = await units.approve([a1.id, a2.id], actor=ADMIN)
+    assert all(d.ok for d in decisions)
+    assert decisions[0].unit.id == decisions[1].unit.id  # type: ignore[union-attr]
+    assert len([u for u in await units.all() if u.name == "某某实验学校"]) == 1
+
+
+# ---------------------------------------------------------------- unbind and the last operator
+
+
+async def _bind(units: Units, user: str, name: str) -> None:
+    app, _ = await units.apply(user, f"用户{user}", None, name)
+    [d] = await units.approve([app.id], actor=ADMIN)
+    assert d.ok
+
+
+async def test_unbind_tells_when_the_last_operator_leaves(units: Units) -> None:
+    await _bind(units, OP, "郑州大学")
+    await _bind(units, OP2, "郑州大学")
+    assert [o.user_id for o in await units.operators((await units.resolve("郑州大学")).id)] == [OP, OP2]
+    first = await units.unbind(OP, actor=OP)
+    assert first is not None and first.unit.name == "郑州大学" and not first.last_operator
+    last = await units.unbind(OP2, actor="system", why="退群解绑")
+    assert last is not None and last.last_operator
+    assert await units.unbind(OP2, actor=OP2) is None
+    assert await units.operator(OP2) is None
+    # once unbound, the user may register again
+    app, new = await units.apply(OP2, "李四", None, "河南大学")
+    assert new and app.unit_name == "河南大学"
+
+
+async def test_is_known(units: Units) -> None:
+    assert not await units.is_known(OP)
+    await units.apply(OP, "张三", None, "郑大")
+    assert await units.is_known(OP)
+
+
+async def test_unbound_members_and_orphan_units(units: Units) -> None:
+    await _bind(units, OP, "郑州大学")
+    await _bind(units, OP2, "河南大学")
+    members = {OP: "张三", OP3: "王五", ADMIN: "新闻办"}  # OP2 is not in the group
+    loose, orphan = await units.unbound(members, frozenset({ADMIN}))
+    assert loose == [(OP3, "王五")]
+    names = {u.name for u in orphan}
+    assert "郑州大学" not in names
+    assert "河南大学" in names  # its operator is not in the group
+    assert len(orphan) == len(await units.all()) - 1
