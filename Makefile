@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench lint demo clean
+.PHONY: run test bench lint demo clean chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,19 @@ run: $(STAMP)
 	@test -f .env || cp .env.example .env
 	$(PY) -m bot
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) chromium
 	$(PY) -m pytest -q
+
+# The dashboard's browser test drives Debian's Chromium (no browser download); installed when we can, skipped otherwise.
+CHROMIUM ?= /usr/bin/chromium
+
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium not installed: the dashboard browser test will be skipped"; fi; } || true
 
 demo: $(STAMP)
 	$(PY) -m bot demo

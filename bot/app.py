@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from bot import clock
 from bot.accounts import Accounts
+from bot.broadcasts import Broadcasts
 from bot.config import Settings
 from bot.db import Database
+from bot.followers import Followers
 from bot.outbox import Outbox
 from bot.reminders import Reminders
+from bot.returns import Returns
 from bot.units import Units
 
 
@@ -28,6 +31,9 @@ class App:
             quiet=settings.quiet,
             tick_seconds=settings.alliance_reminder_tick,
         )
+        self.broadcasts = Broadcasts(self.db, self.units, self.outbox, self.reminders, settings)
+        self.followers = Followers(self.db, self.units, self.accounts, self.reminders, settings)
+        self.returns = Returns(self.db, self.units, self.outbox, self.reminders, settings)
 
     async def open(self) -> None:
         await self.db.open()
@@ -36,6 +42,7 @@ class App:
         """Open the database and start the workers."""
         await self.open()
         await self.outbox.start()
+        await self.followers.start()
         await self.reminders.start()
 
     async def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from datetime import time, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 
 
 class ConfigError(Exception):
@@ -21,12 +22,13 @@ class ConfigError(Exception):
 
 
 def parse_duration(text: str) -> timedelta:
-    """Read `30m`, `2h`, `3d` (minutes, hours, days)."""
+    """Read `30m`, `2h`, `3d` (minutes, hours, days); `45s` (seconds) is accepted too, for tests and demos."""
     m = _DURATION.match(str(text))
     if not m:
         raise ValueError(f"应写成数字加 m/h/d，如 30m、2h、3d，而不是 {text!r}")
     n, unit = int(m.group(1)), m.group(2)
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+    units = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+    return n * units[unit]
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -63,6 +65,9 @@ class Settings(BaseModel):
     alliance_private_reminders: bool = False
     alliance_stale_days: int = 30
     alliance_group_list_limit: int = 30
+    alliance_follower_targets: dict[str, Any] = {}
+    alliance_populous_cities: list[str] = ["郑州", "南阳", "周口", "商丘"]
+    alliance_follower_reminder: str = "09:00"
     dashboard_token: str = ""
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", mode="before")
@@ -115,14 +120,14 @@ class Settings(BaseModel):
     @field_validator("alliance_reminder_tick", "alliance_send_timeout")
     @classmethod
     def _positive(cls, v: float) -> float:
-        if v <= 0:
+        if not math.isfinite(v) or v <= 0:
             raise ValueError("应为大于 0 的秒数")
         return v
 
     @field_validator("alliance_send_interval", "alliance_send_jitter")
     @classmethod
     def _non_negative(cls, v: float) -> float:
-        if v < 0:
+        if not math.isfinite(v) or v < 0:
             raise ValueError("应为不小于 0 的秒数")
         return v
 
@@ -132,6 +137,29 @@ class Settings(BaseModel):
         if v < 1:
             raise ValueError("应为正整数")
         return v
+
+    @field_validator("alliance_follower_targets", mode="before")
+    @classmethod
+    def _follower_targets(cls, v: Any) -> dict[str, Any]:
+        from bot.followers import parse_targets
+
+        parse_targets(v)
+        return json.loads(v) if isinstance(v, str) and v.strip() else (v or {})
+
+    @field_validator("alliance_populous_cities", mode="before")
+    @classmethod
+    def _populous_cities(cls, v: Any) -> list[str]:
+        from bot.followers import parse_cities
+
+        return parse_cities(v)
+
+    @field_validator("alliance_follower_reminder")
+    @classmethod
+    def _follower_reminder(cls, v: str) -> str:
+        from bot.followers import parse_reminder_time
+
+        parse_reminder_time(v)
+        return v.strip()
 
     # derived values
     @property

@@ -50,13 +50,15 @@ Handler = Callable[[Tx, Reminder], Awaitable[list[Outgoing]]]
 
 
 def offset_label(offset: timedelta) -> str:
-    """`3d`, `2h`, `30m` for an offset."""
+    """`3d`, `2h`, `30m` (or `45s`) for an offset: distinct offsets get distinct labels."""
     secs = int(offset.total_seconds())
     if secs % 86400 == 0:
         return f"{secs // 86400}d"
     if secs % 3600 == 0:
         return f"{secs // 3600}h"
-    return f"{secs // 60}m"
+    if secs % 60 == 0:
+        return f"{secs // 60}m"
+    return f"{secs}s"
 
 
 def describe_left(deadline: datetime, now: datetime) -> str:

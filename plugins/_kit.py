@@ -72,7 +72,7 @@ class Ctx:
 
     def int_arg(self, text: str, what: str = "编号") -> int:
         s = text.strip().lstrip("#＃")
-        if not s.isdigit() or len(s) > 9:
+        if not s.isdecimal() or len(s) > 9:
             raise UserError(f"{what}应是数字，如 3，而不是“{text}”。")
         return int(s)
 

@@ -1,0 +1,140 @@
+"""python -m bench: every scenario against the real bot and the bare NoneBot echo bot; table and JSON out."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import Request, probe_all
+from bench.procs import bot_env, bot_process, echo_process, pid_of
+from bench.report import add_ratios, table, targets, targets_text, write_json
+from bench.scenarios import ALL, QUICK, SCENARIOS, Plan, Side, Sizes, guarded, probes, run_scenario, run_startup
+from bench.seed import ROSTER, seed
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Load the real bot and a bare NoneBot echo bot with the same events over reverse WebSocket; "
+        "print events/s, p50/p99 latency, peak RSS and the ratios to the bare bot.",
+    )
+    p.add_argument("--units", type=int, default=None, help="units in the dataset (default 2000; --quick: 200)")
+    p.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        choices=ALL,
+        help="run only this scenario (repeatable; default all: " + ", ".join(ALL) + ")",
+    )
+    p.add_argument("--burst", type=int, default=None, help="confirmations in the burst (default 1000)")
+    p.add_argument("--window", type=int, default=None, help="requests in flight at once (default 50)")
+    p.add_argument("--log-level", default="INFO", help="LOG_LEVEL of both bots (default INFO, as in production)")
+    p.add_argument("--results-dir", type=Path, default=RESULTS, help=f"where the JSON goes (default {RESULTS})")
+    p.add_argument("--keep", action="store_true", help="keep the work dir (database, bot logs) and print its path")
+    p.add_argument("--roster", type=Path, default=ROSTER, help="the roster CSV the dataset starts from")
+    return p.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> int:
+    sizes: Sizes = replace(QUICK if args.quick else Sizes())
+    units = args.units or (200 if args.quick else 2000)
+    if args.burst:
+        sizes.burst = args.burst
+    if args.window:
+        sizes.window = args.window
+    sizes.burst = min(sizes.burst, units)
+    selected = [s for s in ALL if not args.scenario or s in args.scenario]
+    limit = 120.0 if args.quick else 900.0
+
+    workdir = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
+    started = datetime.now().astimezone()
+    t0 = time.monotonic()
+    results: dict[str, dict[str, Any]] = {}
+    sides: list[Side] = []
+    code = 0
+    try:
+        print(f"seeding {units} units …", flush=True)
+        data_dir = workdir / "bot" / "data"
+        ds = await seed(data_dir / "alliance.db", units, roster=args.roster, history=2 if args.quick else 10)
+        plan = Plan(ds, sizes)
+        sides = [
+            Side("bot", bot_process(workdir / "bot", bot_env(data_dir, ds.group_id, ds.admins, args.log_level))),
+            Side("echo", echo_process(workdir / "echo", args.log_level)),
+        ]
+        if "startup" in selected:
+            print(f"startup: {sizes.startup_runs} start(s) of each bot …", flush=True)
+            results["startup"] = await guarded(run_startup(plan, sides, sizes.startup_runs, workdir), limit)
+        else:
+            first = Request("startup", plan.operators()[0], "/帮助", None)
+            for side in sides:
+                await side.start(first)
+        for side in sides:
+            print(f"{side.name}: pid {pid_of(side.proc)}, log {side.proc.log_path}", flush=True)
+        if any(s in SCENARIOS for s in selected):
+            client = sides[0].client
+            if client is None:
+                raise RuntimeError("the bot did not start")
+            replies = await probe_all(client, probes(plan), sizes.probe_timeout)
+            plan.available = {name: reply is not None for name, reply in replies.items()}
+            print("commands available: " + ", ".join(f"/{k} {'yes' if v else 'no'}" for k, v in plan.available.items()))
+        for name in selected:
+            if name in SCENARIOS:
+                print(f"{name}: {SCENARIOS[name].description} …", flush=True)
+                results[name] = await guarded(run_scenario(plan, SCENARIOS[name], sides), limit)
+    except Exception as e:
+        code = 1
+        print(f"bench failed: {type(e).__name__}: {e}", file=sys.stderr)
+        for side in sides:
+            print(f"--- {side.name} log (tail) ---\n{side.proc.log_tail(30)}", file=sys.stderr)
+    finally:
+        for side in sides:
+            await side.stop()
+
+    add_ratios(results)
+    goals = targets(results)
+    print()
+    print(table(results))
+    print()
+    print(targets_text(goals))
+    payload = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t0, 1),
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "units": units,
+        "sizes": asdict(sizes),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "notes": [
+            "ALLIANCE_SEND_INTERVAL=0 and ALLIANCE_SEND_JITTER=0: the production send rate limit is off on purpose",
+            "latency: from the event leaving the client to the reply reaching it; ev/s: answered requests per second",
+            "RSS: VmHWM (peak) of the bot process from /proc, after each scenario",
+        ],
+        "scenarios": results,
+        "targets": goals,
+    }
+    path = write_json(args.results_dir, payload)
+    print(f"\nresults written to {path}")
+    if args.keep:
+        print(f"work dir kept: {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

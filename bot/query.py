@@ -1,0 +1,131 @@
+"""/查询 (SPEC §8): everything about one unit, gathered from the services and told in one message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from bot import clock
+from bot.accounts import Account, Filing
+from bot.reminders import describe_left
+from bot.render import Msg, lines_cut, percent
+from bot.returns import Return, Submission
+from bot.units import Unit
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+COMPLETION_DAYS = 30
+
+# mobile numbers (with or without +86 and separators) and landlines such as 0371-12345678
+_PHONE = re.compile(r"(?<!\d)(?:(?:\+?86)?[\s-]?1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}-?\d{7,8})(?!\d)")
+
+
+def hide_phones(text: str) -> str:
+    """Drop phone numbers people put in their group card (`张三 13812345678` → `张三`)."""
+    return re.sub(r"\s{2,}", " ", _PHONE.sub("", text)).strip(" -_/|·,，")
+
+
+@dataclass(frozen=True)
+class AccountFact:
+    account: Account
+    followers: int | None = None
+    reported_on: date | None = None
+
+
+@dataclass
+class UnitFacts:
+    unit: Unit
+    operators: list[str]
+    accounts: list[AccountFact]
+    returns: list[tuple[Return, Submission | None]]
+    completion: tuple[int, int] | None
+    filings: list[Filing] = field(default_factory=list)
+
+
+async def gather(app: App, unit: Unit) -> UnitFacts:
+    """The facts of SPEC §8 for one unit. Services another part of the bot provides are used when present."""
+    ops = await app.units.operators(unit.id)
+    names = [hide_phones(o.name) or "（未留名）" for o in ops]
+    accounts = await app.accounts.of_unit(unit.id)
+    latest: dict[int, tuple[int, date]] = {}
+    followers = getattr(app, "followers", None)
+    if followers is not None and hasattr(followers, "latest_for_unit"):
+        latest = await followers.latest_for_unit(unit.id)
+    facts = [AccountFact(a, *latest.get(a.id, (None, None))) for a in accounts]
+    completion = None
+    broadcasts = getattr(app, "broadcasts", None)
+    if broadcasts is not None and hasattr(broadcasts, "unit_completion"):
+        completion = await broadcasts.unit_completion(unit.id, days=COMPLETION_DAYS)
+    return UnitFacts(
+        unit=unit,
+        operators=names,
+        accounts=facts,
+        returns=await app.returns.open_for_unit(unit.id),
+        completion=completion,
+        filings=await app.accounts.pending_for_unit(unit.id),
+    )
+
+
+def _day(d: date) -> str:
+    return f"{d.month}月{d.day}日" if d.year == clock.now().year else f"{d.year}年{d.month}月{d.day}日"
+
+
+def _account_line(f: AccountFact) -> str:
+    a = f.account
+    line = f"· {a.platform}“{a.name}”"
+    if a.state == "待审核":
+        line += "（备案审核中）"
+    if f.followers is not None:
+        line += f"：粉丝 {f.followers:,}" + (f"（{_day(f.reported_on)}）" if f.reported_on else "")
+    else:
+        line += "：粉丝数未报"
+    return line
+
+
+def _return_line(ret: Return, sub: Submission | None) -> str:
+    if sub is None:
+        state = "未报送"
+        when = f"截止 {clock.show(ret.deadline)}（{describe_left(ret.deadline, clock.now())}）"
+    else:
+        state = "已报送" + ("（逾期）" if sub.late else "")
+        when = f"截止 {clock.show(ret.deadline)}"
+    return f"· {ret.label}{state}，{when}"
+
+
+def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
+    """One message: category, city, operators (names only), accounts, open returns, 统发, pending filings."""
+    u = f.unit
+    out = Msg(f"“{u.name}”")
+    out.line(f"类别：{u.category}　地市：{u.city or '未填'}" + (f"　简称：{'、'.join(u.aliases)}" if u.aliases else ""))
+    out.line(f"联络员（{len(f.operators)}）：{'、'.join(f.operators) or '无（请联络员发 /注册 ' + u.name + '）'}")
+    if f.accounts:
+        out.line(f"账号（{len(f.accounts)}）：")
+        for line in lines_cut([_account_line(a) for a in f.accounts], limit):
+            out.line(line)
+    else:
+        out.line("账号：还没有登记")
+    if f.returns:
+        todo = sum(1 for _, s in f.returns if s is None)
+        out.line(f"进行中的报送（{len(f.returns)}，未报送 {todo}）：")
+        for line in lines_cut([_return_line(r, s) for r, s in f.returns], limit):
+            out.line(line)
+    else:
+        out.line("进行中的报送：无")
+    if f.completion is None:
+        out.line(f"近{COMPLETION_DAYS}天统发：暂无数据")
+    else:
+        done, owed = f.completion
+        if owed:
+            out.line(f"近{COMPLETION_DAYS}天统发：{done}/{owed}（{percent(done, owed)}）")
+        else:
+            out.line(f"近{COMPLETION_DAYS}天统发：没有需要转发的任务")
+    if f.filings:
+        out.line(f"待审核备案（{len(f.filings)}）：")
+        for line in lines_cut([f"· {x.describe()}" for x in f.filings], limit):
+            out.line(line)
+    else:
+        out.line("待审核备案：无")
+    return out

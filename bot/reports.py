@@ -1,0 +1,460 @@
+"""Read-only views for exports and the dashboard: accounts, filings, the audit log, task progress, rankings.
+
+The other services' public methods are used where they exist. Where none does, the query is
+written here, over their tables, read-only: `accounts` / `filings` across all units
+(`Accounts` only lists one unit's accounts and the pending filings) and the `audit` log.
+Parts whose service is not built yet (统发, 报送, 粉丝) are reported as not available.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot import clock
+from bot.app import App
+from bot.parse import CATEGORIES, PLATFORMS
+from bot.units import Unit
+
+PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
+CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
+NOT_AVAILABLE = "该功能尚未上线"
+
+
+def unit_key(u: Unit) -> tuple[int, int]:
+    """Units in the order official tables list them: by category, then in roster order."""
+    return (CATEGORY_ORDER.get(u.category, len(CATEGORIES)), u.id)
+
+
+def show_db_time(text: str | None) -> str:
+    """A stored UTC time as `2026-11-25 18:00` in the bot's time zone ('' when empty)."""
+    if not text:
+        return ""
+    return clock.from_db(text).strftime("%Y-%m-%d %H:%M")
+
+
+def show_time(dt: datetime | None) -> str:
+    return "" if dt is None else dt.astimezone(clock.tz()).strftime("%Y-%m-%d %H:%M")
+
+
+# ------------------------------------------------------------------ accounts and filings
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    unit: Unit
+    platform: str
+    name: str
+    uid: str
+    opened_on: str | None
+    state: str
+    followers: int | None = None
+    followers_on: str = ""
+    last_post: str = ""
+
+
+async def accounts(app: App, states: tuple[str, ...] = ("正常", "待审核")) -> list[AccountView]:
+    """Accounts of live units in the given states, in official order (unit, then platform)."""
+    units = {u.id: u for u in await app.units.all()}
+    marks = ",".join("?" * len(states))
+    async with app.db.read() as tx:
+        rows = await tx.all(
+            f"SELECT id, unit_id, platform, name, uid, opened_on, state FROM accounts WHERE state IN ({marks})",
+            states,
+        )
+    facts = await follower_facts(app)
+    out = []
+    for r in rows:
+        unit = units.get(r["unit_id"])
+        if unit is None:
+            continue
+        f = facts.get(r["id"], {})
+        out.append(
+            AccountView(
+                r["id"],
+                unit,
+                r["platform"],
+                r["name"],
+                r["uid"],
+                r["opened_on"],
+                r["state"],
+                f.get("count"),
+                f.get("reported_on", ""),
+                f.get("last_post", ""),
+            )
+        )
+    out.sort(key=lambda a: (*unit_key(a.unit), PLATFORM_ORDER.get(a.platform, 99), a.name))
+    return out
+
+
+@dataclass(frozen=True)
+class FilingView:
+    id: int
+    kind: str
+    unit_id: int
+    unit_name: str
+    platform: str
+    account_name: str
+    uid: str
+    opened_on: str
+    changes: str
+    state: str
+    filed_by: str
+    filed_at: str
+    decided_by: str
+    decided_at: str
+    reason: str
+
+
+CHANGE_NAMES = {"name": "名称", "uid": "账号ID", "opened_on": "开通日期"}
+
+
+async def filings(app: App) -> list[FilingView]:
+    """Every filing, oldest first (units deleted later keep their history)."""
+    async with app.db.read() as tx:
+        rows = await tx.all(
+            "SELECT f.*, u.name AS unit_name, a.platform, a.name AS account_name, a.uid, a.opened_on "
+            "FROM filings f JOIN units u ON u.id=f.unit_id JOIN accounts a ON a.id=f.account_id ORDER BY f.id"
+        )
+    out = []
+    for r in rows:
+        try:
+            changes = json.loads(r["changes"] or "{}")
+        except ValueError:
+            changes = {}
+        change_text = "；".join(f"{CHANGE_NAMES.get(k, k)}→{v}" for k, v in changes.items())
+        who = r["filed_by_name"] or ""
+        out.append(
+            FilingView(
+                r["id"],
+                r["kind"],
+                r["unit_id"],
+                r["unit_name"],
+                r["platform"],
+                r["account_name"],
+                r["uid"] or "",
+                r["opened_on"] or "",
+                change_text,
+                r["state"],
+                f"{who}（{r['filed_by']}）" if who else r["filed_by"],
+                show_db_time(r["filed_at"]),
+                r["decided_by"] or "",
+                show_db_time(r["decided_at"]),
+                r["reason"] or "",
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    actor: str
+    unit: str
+    action: str
+    detail: str
+
+
+async def audit_log(app: App, limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], int]:
+    """The newest entries of the audit log, and how many there are in all."""
+    async with app.db.read() as tx:
+        total = await tx.value("SELECT COUNT(*) FROM audit")
+        rows = await tx.all(
+            "SELECT a.at, a.actor, a.action, a.detail, u.name AS unit FROM audit a "
+            "LEFT JOIN units u ON u.id=a.unit_id ORDER BY a.id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+    return [
+        AuditEntry(show_db_time(r["at"]), r["actor"], r["unit"] or "", r["action"], r["detail"]) for r in rows
+    ], int(total or 0)
+
+
+async def record(app: App, actor: str, action: str, detail: str = "", unit_id: int | None = None) -> None:
+    """Write one audit entry in its own transaction."""
+    from bot.units import audit
+
+    async with app.db.tx() as tx:
+        await audit(tx, actor, action, detail, unit_id)
+
+
+# ------------------------------------------------------------------ overview
+
+
+@dataclass
+class Overview:
+    units: int = 0
+    units_without_operator: int = 0
+    operators: int = 0
+    accounts: int = 0
+    pending_accounts: int = 0
+    pending_filings: int = 0
+    pending_applications: int = 0
+    by_platform: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+
+
+async def overview(app: App) -> Overview:
+    units = await app.units.all()
+    ops = await app.units.all_operators()
+    accs = await accounts(app)
+    o = Overview()
+    o.units = len(units)
+    covered = set(ops.values())
+    o.units_without_operator = sum(1 for u in units if u.id not in covered)
+    o.operators = len(ops)
+    o.accounts = sum(1 for a in accs if a.state == "正常")
+    o.pending_accounts = sum(1 for a in accs if a.state == "待审核")
+    o.pending_filings = len(await app.accounts.pending())
+    o.pending_applications = len(await app.units.pending())
+    for a in accs:
+        if a.state == "正常":
+            o.by_platform[a.platform] = o.by_platform.get(a.platform, 0) + 1
+    for u in units:
+        o.by_category[u.category] = o.by_category.get(u.category, 0) + 1
+    return o
+
+
+# ------------------------------------------------------------------ tasks (统发 / 报送)
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    unit: Unit
+    by: str
+    at: str
+    late: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TaskView:
+    kind: str  # "统发" or "报送"
+    id: int
+    title: str
+    state: str
+    deadline: str
+    overdue: bool
+    done: list[TaskDone]
+    missing: list[Unit]
+    link: str = ""
+    note: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.state == "进行中"
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.missing)
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """A task in a list: its progress as counts only."""
+
+    kind: str
+    id: int
+    title: str
+    state: str
+    deadline: str
+    overdue: bool
+    done: int
+    total: int
+
+    @property
+    def open(self) -> bool:
+        return self.state == "进行中"
+
+
+TASK_KINDS = {"统发": "broadcasts", "报送": "returns"}
+
+
+def service(app: App, name: str) -> Any | None:
+    """A service of the app that another part may not have built yet (None when absent)."""
+    return getattr(app, name, None)
+
+
+def tasks_available(app: App, kind: str) -> bool:
+    return service(app, TASK_KINDS[kind]) is not None
+
+
+async def tasks(app: App, kind: str, *, include_closed: bool = True) -> list[TaskLine]:
+    """统发 or 报送 tasks with their progress, open ones first ([] when the service is not built yet)."""
+    if not tasks_available(app, kind):
+        return []
+    now = clock.now()
+    out = []
+    if kind == "报送":
+        for ret, done, total in await app.returns.listing(include_closed=include_closed):
+            out.append(
+                TaskLine(
+                    kind,
+                    ret.id,
+                    ret.title,
+                    ret.state,
+                    show_time(ret.deadline),
+                    ret.open and ret.deadline < now,
+                    done,
+                    total,
+                )
+            )
+    else:
+        out = await _broadcast_lines(app, include_closed=include_closed)
+    return out
+
+
+async def task(app: App, kind: str, task_id: int) -> TaskView:
+    """One task with who did it, when, and who did not.
+
+    Raises:
+        UserError: the service is not built yet, or there is no such task.
+    """
+    from bot.errors import UserError
+
+    if not tasks_available(app, kind):
+        raise UserError(f"{kind}功能{NOT_AVAILABLE}，暂时不能查看或导出{kind}进度。")
+    if kind == "报送":
+        p = await app.returns.progress(task_id)
+        ret = p.ret
+        done = [
+            TaskDone(
+                s.unit,
+                f"{s.by_name}（{s.by}）" if s.by_name and s.by else (s.by_name or s.by),
+                show_time(s.at),
+                s.late,
+                "；".join(x for x in (s.via if s.via != "本人" else "", s.note) if x),
+            )
+            for s in p.done
+        ]
+        return TaskView(
+            kind,
+            ret.id,
+            ret.title,
+            ret.state,
+            show_time(ret.deadline),
+            ret.open and ret.deadline < clock.now(),
+            done,
+            list(p.pending),
+            note=ret.note,
+        )
+    return await _broadcast_view(app, task_id)
+
+
+async def _broadcast_lines(app: App, *, include_closed: bool) -> list[TaskLine]:
+    now = clock.now()
+    return [
+        TaskLine(
+            "统发",
+            b.task.id,
+            b.task.title,
+            b.task.state,
+            show_time(b.task.deadline),
+            b.task.is_open and b.task.deadline < now,
+            b.done,
+            b.total,
+        )
+        for b in await app.broadcasts.listing(include_closed=include_closed, limit=200)
+    ]
+
+
+VIA = {"admin": "管理员代确认", "reply": "回复确认", "command": ""}
+
+
+async def _broadcast_view(app: App, task_id: int) -> TaskView:
+    p = await app.broadcasts.progress(task_id)
+    done = []
+    for d in await app.broadcasts.done_records(task_id):
+        notes = [VIA.get(d.via, d.via)]
+        if d.proof_url:
+            notes.append(f"证明：{d.proof_url}")
+        if d.proof_image:
+            notes.append("附截图")
+        who = f"{d.user_name}（{d.user_id}）" if d.user_name else d.user_id
+        done.append(TaskDone(d.unit, who, show_time(d.at), d.late, "；".join(x for x in notes if x)))
+    t = p.task
+    return TaskView(
+        "统发",
+        t.id,
+        t.title,
+        t.state,
+        show_time(t.deadline),
+        t.is_open and t.deadline < clock.now(),
+        done,
+        list(p.pending),
+        link=t.url,
+        note="要求：" + "、".join(t.requirements) if t.requirements else "",
+    )
+
+
+# ------------------------------------------------------------------ followers
+
+
+async def follower_facts(app: App) -> dict[int, dict[str, Any]]:
+    """account id → {count, reported_on, last_post} ({} when the followers service is not built yet).
+
+    Counts come from `Followers.latest_for_unit`; the latest post day has no public method, so it is
+    read here from `post_reports`.
+    """
+    followers = service(app, "followers")
+    if followers is None:
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    async with app.db.read() as tx:
+        unit_ids = [r[0] for r in await tx.all("SELECT DISTINCT unit_id FROM accounts")]
+        posts = await tx.all("SELECT account_id, MAX(day) AS day FROM post_reports GROUP BY account_id")
+    for uid in unit_ids:
+        for account_id, (count, day) in (await followers.latest_for_unit(uid)).items():
+            out.setdefault(account_id, {}).update(count=count, reported_on=day.isoformat())
+    for r in posts:
+        out.setdefault(r["account_id"], {})["last_post"] = r["day"]
+    return out
+
+
+async def stale_accounts(app: App) -> dict[int, str]:
+    """account id → why it counts as 僵尸号 (no post reported for ALLIANCE_STALE_DAYS), from `Followers.stale`."""
+    followers = service(app, "followers")
+    if followers is None:
+        return {}
+    st = await followers.stale()
+    out = {}
+    for _unit, items in st.no_post:
+        for item in items:
+            last = f"最近更新 {item.last_post.isoformat()}" if item.last_post else "未报告过更新"
+            out[item.account.id] = f"超过 {st.days} 天未更新（{last}）"
+    return out
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: int
+    unit: Unit
+    count: int
+    growth: int | None
+    target: int | None = None
+
+
+@dataclass(frozen=True)
+class RankingView:
+    period: str
+    scope: str
+    rows: list[RankRow]
+    units_in_scope: int
+
+
+async def ranking(app: App, platform: str = "", category: str = "", period: str = "本月") -> RankingView | None:
+    """Units ranked by follower count, with growth over the period and the target (None: service not built)."""
+    followers = service(app, "followers")
+    if followers is None:
+        return None
+    from bot.followers import parse_period
+
+    per = parse_period(period, clock.now().date())
+    r = await followers.ranking(platform or None, category or None, per)
+    growth = {s.unit.id: s.value for s in r.by_growth()}
+    rows = [
+        RankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount) for s in r.by_count()
+    ]
+    return RankingView(r.period.label, r.scope, rows, r.units_in_scope)

@@ -1,0 +1,623 @@
+"""Returns (报送, SPEC §6): tasks with a hard deadline that units submit, and reminders to those who have not.
+
+The units that owe a return are fixed when it is created (all units, or those of a 范围 of categories
+or cities). A unit submits once: a second submission is acknowledged and not counted; one after the
+deadline is kept and marked 逾期. Reminders go through the shared ledger (bot/reminders.py, kind
+"return"); who is still owed is computed when a reminder goes out, so a unit done by then is not nudged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import clock
+from bot.config import Settings
+from bot.db import Database, Tx
+from bot.errors import NotFound, UserError
+from bot.nudge import Outgoing, nudge_messages
+from bot.outbox import Outbox
+from bot.parse import CATEGORIES, category_or_none, clean_text, parse_time
+from bot.reminders import Reminder, Reminders, describe_left
+from bot.render import Msg, cut_list, percent
+from bot.units import Operator, Unit, Units, audit
+
+KIND = "return"
+OPEN, CLOSED = "进行中", "已结束"
+BY_SELF, BY_ADMIN = "本人", "管理员登记"
+DEADLINE_WORDS = ("截止时间", "截至时间", "截止日期", "截至日期", "截止", "截至")
+SCOPE_WORDS = ("范围",)
+ALL_WORDS = ("全部", "所有", "全部单位", "所有单位")
+MAX_TITLE = 100
+MAX_NOTE = 500
+
+USAGE_NEW = (
+    "/报送 新建 <标题> 截止 <时间> [范围 <类别或地市,…>] [说明]\n"
+    "例：/报送 新建 2026年秋季新媒体统计表 截止 11-25 18:00 请按附件格式填写\n"
+    "例：/报送 新建 高校账号自查表 截止 周五17:30 范围 本科高校,高职高专"
+)
+
+
+@dataclass(frozen=True)
+class Return:
+    id: int
+    title: str
+    note: str
+    deadline: datetime
+    scope: str
+    state: str
+    created_by: str
+    created_at: datetime
+
+    @property
+    def open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id}《{self.title}》"
+
+
+@dataclass(frozen=True)
+class Submission:
+    unit: Unit
+    at: datetime
+    by: str
+    by_name: str
+    via: str
+    note: str
+    late: bool
+
+    def describe(self) -> str:
+        """`11月20日 10:00 张三报送（逾期）` for a progress line."""
+        who = self.by_name or self.by
+        how = "登记" if self.via == BY_ADMIN else "报送"
+        return f"{clock.show(self.at)} {who}{how}" + ("（逾期）" if self.late else "")
+
+
+@dataclass
+class Progress:
+    ret: Return
+    done: list[Submission]
+    pending: list[Unit]
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.pending)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for s in self.done if s.late)
+
+
+@dataclass
+class NewReturn:
+    """What `/报送 新建` was given, read but not yet stored."""
+
+    title: str
+    deadline: datetime
+    scope: str = ""
+    note: str = ""
+
+
+@dataclass
+class Created:
+    ret: Return
+    units: int
+    groups: list[str]
+    reminders: list[str]
+    """Labels of the reminders owed, soonest first (`1d`, `2h`, `overdue`)."""
+
+
+@dataclass
+class Submitted:
+    ret: Return
+    unit: Unit
+    submission: Submission
+    new: bool
+    done: int
+    total: int
+
+
+@dataclass
+class Nudged:
+    ret: Return
+    units: list[Unit]
+    operators: int
+    orphans: list[Unit]
+    messages: int
+
+
+# ---------------------------------------------------------------- reading what admins type
+
+
+def parse_new(args: list[str], now: datetime) -> NewReturn:
+    """Read `<标题> 截止 <时间> [范围 <…>] [说明]`; the time may take one or two words (`11-25 18:00`).
+
+    Raises:
+        UserError: a part is missing or unreadable; the message shows how to type it.
+    """
+    args = _split_glued_deadline(list(args))
+    idx = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS), None)
+    if idx is None:
+        raise UserError(f"请写出截止时间，用“截止”隔开标题和时间。用法：\n{USAGE_NEW}")
+    title = clean_text(" ".join(args[:idx]))
+    if not title:
+        raise UserError(f"请写出报送的标题。用法：\n{USAGE_NEW}")
+    if "\n" in title or len(title) > MAX_TITLE:
+        raise UserError(f"标题不能换行，也不能超过 {MAX_TITLE} 字；详细要求请写在说明里。用法：\n{USAGE_NEW}")
+    rest = args[idx + 1 :]
+    if not rest:
+        raise UserError(f"“截止”后面请写时间，如：截止 11-25 18:00、截止 周五17:30。用法：\n{USAGE_NEW}")
+    deadline, used = read_deadline(rest, now)
+    rest = rest[used:]
+    scope = ""
+    at = next((i for i, a in enumerate(rest) if a in SCOPE_WORDS), None)
+    if at is not None:
+        if at + 1 >= len(rest):
+            raise UserError("“范围”后面请写类别或地市，多个用逗号隔开，如：范围 本科高校,高职高专")
+        scope = rest[at + 1]
+        rest = rest[:at] + rest[at + 2 :]
+    note = clean_text(" ".join(rest))
+    if len(note) > MAX_NOTE:
+        raise UserError(f"说明太长（{len(note)} 字），请控制在 {MAX_NOTE} 字以内，详细要求可以另发文件。")
+    return NewReturn(title, deadline, scope, note)
+
+
+def _split_glued_deadline(args: list[str]) -> list[str]:
+    """`截止11-25` typed without a space becomes `截止`, `11-25` (only when no separate 截止 is there)."""
+    if any(a in DEADLINE_WORDS for a in args):
+        return args
+    for i, a in enumerate(args):
+        for word in DEADLINE_WORDS:
+            if a.startswith(word) and len(a) > len(word) and i > 0:
+                return [*args[:i], word, a[len(word) :], *args[i + 1 :]]
+    return args
+
+
+def read_deadline(tokens: list[str], now: datetime) -> tuple[datetime, int]:
+    """A deadline from the first two words if they read as one time, else from the first; returns (time, words used).
+
+    Raises:
+        UserError: unreadable, or in the past (the message lists the accepted forms).
+    """
+    if len(tokens) >= 2:
+        two = f"{tokens[0]} {tokens[1]}"
+        try:
+            parse_time(two, now, allow_past=True)
+        except UserError:
+            pass
+        else:
+            return parse_time(two, now), 2
+    return parse_time(tokens[0], now), 1
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _left(ret: Return) -> str:
+    return describe_left(ret.deadline, clock.now())
+
+
+def announcement(ret: Return, units: int) -> Msg:
+    out = Msg(f"【报送】{ret.label}")
+    out.line(f"截止：{clock.show(ret.deadline)}（{_left(ret)}）")
+    out.line(f"范围：{ret.scope}（{units} 个单位）")
+    if ret.note:
+        out.line(f"说明：{ret.note}")
+    out.line(f"报送后请联络员发：/已报送 {ret.id} [备注]（也可以引用本条消息发 /已报送）")
+    return out
+
+
+def by_category(units: list[Unit], limit: int | None) -> list[str]:
+    """`【本科高校】郑州大学、河南大学` lines, categories in their usual order, each cut at `limit` names."""
+    groups: dict[str, list[str]] = {}
+    for u in units:
+        groups.setdefault(u.category, []).append(u.name)
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    return [
+        f"【{cat}】{cut_list(names, limit)}"
+        for cat, names in sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)))
+    ]
+
+
+def render_progress(p: Progress, limit: int | None) -> Msg:
+    ret = p.ret
+    state = "" if ret.open else "（已结束）"
+    out = Msg(f"报送 {ret.label}{state}")
+    out.line(f"截止：{clock.show(ret.deadline)}（{_left(ret)}）　范围：{ret.scope}")
+    late = f"，其中逾期 {p.late}" if p.late else ""
+    out.line(f"已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）{late}")
+    if p.pending:
+        out.line(f"未报送（{len(p.pending)}）：")
+        for line in by_category(p.pending, limit):
+            out.line(line)
+    elif p.total:
+        out.line("全部单位都已报送。")
+    return out
+
+
+def _nudge_header(ret: Return, pending: int, *, overdue: bool, manual: bool = False) -> str:
+    if overdue or ret.deadline <= clock.now():
+        return (
+            f"【报送逾期】{ret.label}已于 {clock.show(ret.deadline)} 截止，"
+            f"以下单位（{pending} 个）还没有报送，请尽快报送："
+        )
+    kind = "催办" if manual else "提醒"
+    return (
+        f"【报送{kind}】{ret.label}将于 {clock.show(ret.deadline)} 截止（{_left(ret)}），"
+        f"以下单位（{pending} 个）还没有报送："
+    )
+
+
+def _footer(ret: Return) -> str:
+    return f"报送后请发：/已报送 {ret.id} [备注]"
+
+
+def _private_text(ret: Return, overdue: bool) -> str:
+    when = (
+        f"已于 {clock.show(ret.deadline)} 截止" if overdue else f"将于 {clock.show(ret.deadline)} 截止（{_left(ret)}）"
+    )
+    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。报送后请发：/已报送 {ret.id} [备注]"
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _return(r) -> Return:
+    return Return(
+        r["id"],
+        r["title"],
+        r["note"],
+        clock.from_db(r["deadline"]),
+        r["scope"],
+        r["state"],
+        r["created_by"],
+        clock.from_db(r["created_at"]),
+    )
+
+
+def _unit(r) -> Unit:
+    return Unit(r["unit_id"], r["name"], r["category"], r["city"])
+
+
+def _submission(r) -> Submission:
+    return Submission(
+        _unit(r),
+        clock.from_db(r["submitted_at"]),
+        r["submitted_by"] or "",
+        r["submitted_by_name"],
+        r["via"] or BY_SELF,
+        r["note"],
+        bool(r["late"]),
+    )
+
+
+_UNIT_ROWS = (
+    "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "
+    "WHERE ru.return_id=? ORDER BY u.id"
+)
+_REF = re.compile(r"^(?:reminder:)?return:(\d+)")
+
+
+class Returns:
+    """Returns and their submissions; registers the `return` kind with the reminder engine."""
+
+    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+        self.db = db
+        self.units = units
+        self.outbox = outbox
+        self.reminders = reminders
+        self.settings = settings
+        reminders.register(KIND, self._remind)
+
+    # ------------------------------------------------------------ reading
+
+    async def _get(self, tx: Tx, return_id: int) -> Return:
+        r = await tx.one("SELECT * FROM returns WHERE id=?", (return_id,))
+        if r is None:
+            raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 列表 查看进行中的报送。")
+        return _return(r)
+
+    async def get(self, return_id: int) -> Return:
+        async with self.db.read() as tx:
+            return await self._get(tx, return_id)
+
+    async def _progress(self, tx: Tx, return_id: int) -> Progress:
+        ret = await self._get(tx, return_id)
+        done, pending = [], []
+        for r in await tx.all(_UNIT_ROWS, (return_id,)):
+            if r["submitted_at"]:
+                done.append(_submission(r))
+            elif r["deleted_at"] is None:
+                pending.append(_unit(r))
+        done.sort(key=lambda s: s.at)
+        return Progress(ret, done, pending)
+
+    async def progress(self, return_id: int) -> Progress:
+        async with self.db.read() as tx:
+            return await self._progress(tx, return_id)
+
+    async def listing(self, *, include_closed: bool = False) -> list[tuple[Return, int, int]]:
+        """Returns with (done, total), open ones first by deadline (closed ones, newest first, when asked)."""
+        where = "" if include_closed else "WHERE r.state='进行中'"
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT r.*, "
+                "(SELECT COUNT(*) FROM return_units ru WHERE ru.return_id=r.id AND ru.submitted_at IS NOT NULL) AS done, "
+                "(SELECT COUNT(*) FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=r.id "
+                " AND (ru.submitted_at IS NOT NULL OR u.deleted_at IS NULL)) AS total "
+                f"FROM returns r {where} ORDER BY r.state='已结束', "
+                "CASE WHEN r.state='进行中' THEN r.deadline END, r.id DESC"
+            )
+        return [(_return(r), r["done"], r["total"]) for r in rows]
+
+    async def open_for_unit(self, unit_id: int) -> list[tuple[Return, Submission | None]]:
+        """The open returns a unit owes, each with its submission (None: not yet), by deadline."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT r.*, ru.unit_id, ru.submitted_at, ru.submitted_by, ru.submitted_by_name, ru.via, "
+                "ru.note AS sub_note, ru.late, u.name, u.category, u.city "
+                "FROM returns r JOIN return_units ru ON ru.return_id=r.id JOIN units u ON u.id=ru.unit_id "
+                "WHERE ru.unit_id=? AND r.state='进行中' ORDER BY r.deadline, r.id",
+                (unit_id,),
+            )
+        out: list[tuple[Return, Submission | None]] = []
+        for r in rows:
+            sub = None
+            if r["submitted_at"]:
+                sub = Submission(
+                    _unit(r),
+                    clock.from_db(r["submitted_at"]),
+                    r["submitted_by"] or "",
+                    r["submitted_by_name"],
+                    r["via"] or BY_SELF,
+                    r["sub_note"],
+                    bool(r["late"]),
+                )
+            out.append((_return(r), sub))
+        return out
+
+    async def from_message(self, message_id: str | int) -> int | None:
+        """The return a bot message (its announcement, a reminder or a nudge) was about, if any."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT ref FROM outbox WHERE message_id=? AND ref LIKE '%return:%' ORDER BY id DESC",
+                (str(message_id),),
+            )
+        for r in rows:
+            m = _REF.match(r["ref"] or "")
+            if m:
+                return int(m.group(1))
+        return None
+
+    async def pick_open(self) -> Return:
+        """The only open return (for commands whose number may be left out)."""
+        open_ = [r for r, _, _ in await self.listing()]
+        if len(open_) == 1:
+            return open_[0]
+        if not open_:
+            raise UserError("现在没有进行中的报送任务。")
+        listed = "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in open_[:10])
+        raise UserError(f"有 {len(open_)} 个进行中的报送，请写出编号：{listed}")
+
+    # ------------------------------------------------------------ creating and closing
+
+    async def scope_units(self, text: str) -> tuple[list[Unit], str]:
+        """The units of a 范围 (`本科高校,郑州`: categories or cities, joined), and how to describe it.
+
+        Raises:
+            UserError: a part is neither a category nor a city with units, or nothing is left.
+        """
+        units = await self.units.all()
+        parts = [p.strip() for p in re.split(r"[,，、;；/]+", clean_text(text)) if p.strip()]
+        if not parts or any(p in ALL_WORDS for p in parts):
+            return units, "全部单位"
+        chosen: dict[int, Unit] = {}
+        names: list[str] = []
+        for p in parts:
+            cat = category_or_none(p)
+            if cat is not None:
+                matched = [u for u in units if u.category == cat]
+                names.append(cat)
+            else:
+                city = p.removesuffix("市")
+                matched = [u for u in units if city and u.city.removesuffix("市") == city]
+                if not matched:
+                    raise UserError(
+                        f"范围里的“{p}”既不是单位类别，也不是名册里的地市。类别可选：{'、'.join(CATEGORIES)}；"
+                        "地市如 郑州。多个用逗号隔开，如：范围 本科高校,高职高专"
+                    )
+                names.append(p)
+            chosen.update((u.id, u) for u in matched)
+        if not chosen:
+            raise UserError(f"范围“{text}”里没有任何单位。用 /单位 列表 <类别或地市> 看看名册。")
+        return sorted(chosen.values(), key=lambda u: u.id), "、".join(dict.fromkeys(names))
+
+    async def create(self, new: NewReturn, *, actor: str) -> Created:
+        """Store a return, fix the units that owe it, owe its reminders and announce it, in one transaction."""
+        if new.deadline <= clock.now():
+            raise UserError("截止时间已经过去了，请给一个将来的时间，如：明天18点、周五17:30。")
+        units, scope = await self.scope_units(new.scope)
+        if not units:
+            raise UserError("名册里还没有单位，无法发起报送。请先用 /单位 添加 或导入名册。")
+        groups = sorted(self.settings.groups)
+        async with self.db.tx() as tx:
+            now = clock.now_db()
+            rid = await tx.run(
+                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (new.title, new.note, clock.to_db(new.deadline), scope, actor, now),
+            )
+            await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
+            await self.reminders.schedule(tx, KIND, rid, new.deadline)
+            labels = [
+                r[0]
+                for r in await tx.all(
+                    "SELECT label FROM reminders WHERE kind=? AND task_id=? AND state='pending' ORDER BY due_at",
+                    (KIND, rid),
+                )
+            ]
+            ret = await self._get(tx, rid)
+            for g in groups:
+                await self.outbox.put(tx, "group", g, announcement(ret, len(units)), ref=f"return:{rid}")
+            await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
+        return Created(ret, len(units), groups, labels)
+
+    async def close(self, return_id: int, *, actor: str) -> Progress:
+        """End a return early or after its deadline: no more submissions from operators, no more reminders."""
+        async with self.db.tx() as tx:
+            ret = await self._get(tx, return_id)
+            if not ret.open:
+                raise UserError(f"报送 {ret.label} 已经结束了。")
+            await tx.run(
+                "UPDATE returns SET state='已结束', closed_by=?, closed_at=? WHERE id=?",
+                (actor, clock.now_db(), return_id),
+            )
+            await self.reminders.cancel(tx, KIND, return_id, "报送已结束")
+            await audit(tx, actor, "报送结束", ret.label)
+            return await self._progress(tx, return_id)
+
+    # ------------------------------------------------------------ submitting
+
+    async def submit(
+        self, user_id: str, user_name: str, return_id: int | None = None, note: str = "", *, reply_to: str | None = None
+    ) -> Submitted:
+        """An operator marks their own unit's return as submitted.
+
+        Args:
+            return_id: which return; None means the one the quoted message was about, else the only one
+                the unit still owes.
+            reply_to: the id of the bot message the command quoted, if any.
+
+        Raises:
+            UserError: not bound, no such return, closed, not in its 范围, or several to choose from.
+        """
+        bound = await self.units.operator(user_id)
+        if bound is None:
+            raise UserError(
+                "你还没有绑定单位，不能报送。请先发 /注册 <单位名称> 申请成为联络员，如：/注册 郑州大学，"
+                "审核通过后再发 /已报送 <编号>。"
+            )
+        _, unit = bound
+        if return_id is None and reply_to:
+            return_id = await self.from_message(reply_to)
+        if return_id is None:
+            return_id = await self._owed_one(unit)
+        return await self._mark(return_id, unit, user_id, user_name, BY_SELF, note)
+
+    async def register(self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "") -> Submitted:
+        """An admin marks a unit submitted (received another way, e.g. by e-mail); works after the end too."""
+        unit = await self.units.resolve(unit_name)
+        return await self._mark(return_id, unit, actor, actor_name, BY_ADMIN, "")
+
+    async def _owed_one(self, unit: Unit) -> int:
+        owed = await self.open_for_unit(unit.id)
+        todo = [r for r, sub in owed if sub is None]
+        if len(todo) == 1:
+            return todo[0].id
+        if not todo:
+            done = "、".join(r.label for r, _ in owed)
+            extra = f"（{done} 已报送）" if done else ""
+            raise UserError(f"“{unit.name}”现在没有待报送的任务{extra}。发 /报送 列表 查看进行中的报送。")
+        listed = "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in todo[:10])
+        raise UserError(f"“{unit.name}”有 {len(todo)} 个报送待完成，请写出编号：{listed}。如：/已报送 {todo[0].id}")
+
+    async def _mark(self, return_id: int, unit: Unit, by: str, by_name: str, via: str, note: str) -> Submitted:
+        note = clean_text(note)[:MAX_NOTE]
+        async with self.db.tx() as tx:
+            ret = await self._get(tx, return_id)
+            if not ret.open and via == BY_SELF:
+                raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员登记。")
+            row = await tx.one(
+                "SELECT ru.*, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
+                "WHERE ru.return_id=? AND ru.unit_id=?",
+                (return_id, unit.id),
+            )
+            if row is None:
+                raise UserError(f"“{unit.name}”不在报送 {ret.label} 的范围（{ret.scope}）内，不用报送。")
+            new = not row["submitted_at"]
+            if new:
+                now = clock.now()
+                late = now > ret.deadline
+                await tx.run(
+                    "UPDATE return_units SET submitted_at=?, submitted_by=?, submitted_by_name=?, via=?, note=?, late=? "
+                    "WHERE return_id=? AND unit_id=?",
+                    (clock.to_db(now), by, by_name, via, note, int(late), return_id, unit.id),
+                )
+                what = "报送登记" if via == BY_ADMIN else "已报送"
+                await audit(tx, by, what, f"{ret.label}{'（逾期）' if late else ''} {note}".strip(), unit.id)
+                row = await tx.one(
+                    "SELECT ru.*, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
+                    "WHERE ru.return_id=? AND ru.unit_id=?",
+                    (return_id, unit.id),
+                )
+            p = await self._progress(tx, return_id)
+        return Submitted(ret, unit, _submission(row), new, len(p.done), p.total)
+
+    # ------------------------------------------------------------ nudging
+
+    async def _owing(self, tx: Tx, ret: Return) -> tuple[list[Unit], list[Operator]]:
+        """Units not done (deleted ones left out) and their operators, read inside the caller's transaction."""
+        units = [
+            _unit(r)
+            for r in await tx.all(
+                "SELECT ru.unit_id, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
+                "WHERE ru.return_id=? AND ru.submitted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id",
+                (ret.id,),
+            )
+        ]
+        ops = [
+            Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"])
+            for r in await tx.all(
+                "SELECT o.user_id, o.name, o.unit_id, o.group_id FROM operators o "
+                "JOIN return_units ru ON ru.unit_id=o.unit_id JOIN units u ON u.id=o.unit_id "
+                "WHERE ru.return_id=? AND ru.submitted_at IS NULL AND u.deleted_at IS NULL "
+                "ORDER BY o.unit_id, o.bound_at, o.user_id",
+                (ret.id,),
+            )
+        ]
+        return units, ops
+
+    def _nudges(
+        self, ret: Return, units: list[Unit], ops: list[Operator], *, overdue: bool, manual: bool
+    ) -> list[Outgoing]:
+        """@-mentions of the operators of units not done; units with nobody to @ are named in the group instead."""
+        header = _nudge_header(ret, len(units), overdue=overdue, manual=manual)
+        overdue = overdue or ret.deadline <= clock.now()
+        out = nudge_messages(self.settings, header, ops, footer=_footer(ret), private_text=_private_text(ret, overdue))
+        covered = {o.unit_id for o in ops}
+        orphans = [u for u in units if u.id not in covered]
+        if orphans and not ops:
+            msg = Msg(header).line(cut_list([u.name for u in orphans], 50)).line(_footer(ret))
+            out.extend(("group", g, msg) for g in sorted(self.settings.groups))
+        return out
+
+    async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
+        """The reminder handler: who is still owed is read now, inside the engine's transaction."""
+        row = await tx.one("SELECT * FROM returns WHERE id=?", (rem.task_id,))
+        if row is None:
+            return []
+        ret = _return(row)
+        if not ret.open:
+            return []
+        units, ops = await self._owing(tx, ret)
+        if not units:
+            return []
+        return self._nudges(ret, units, ops, overdue=rem.overdue, manual=False)
+
+    async def nudge(self, return_id: int, *, actor: str) -> Nudged:
+        """An admin's 催办: @-mention the operators of the units not done now, in batches."""
+        async with self.db.tx() as tx:
+            ret = await self._get(tx, return_id)
+            if not ret.open:
+                raise UserError(f"报送 {ret.label} 已经结束，不用催办。")
+            units, ops = await self._owing(tx, ret)
+            if not units:
+                raise UserError(f"报送 {ret.label} 的单位都已报送，不用催办。")
+            messages = self._nudges(ret, units, ops, overdue=ret.deadline <= clock.now(), manual=True)
+            for target_type, target_id, msg in messages:
+                await self.outbox.put(tx, target_type, target_id, msg, ref=f"return:{ret.id}:催办")
+            await audit(tx, actor, "报送催办", f"{ret.label} {len(units)} 个单位")
+        covered = {o.unit_id for o in ops}
+        return Nudged(ret, units, len(ops), [u for u in units if u.id not in covered], len(messages))

@@ -1,0 +1,343 @@
+"""一键统发 (SPEC §5): /统发 and its sub-commands, /已转发, and confirming by replying to the announcement."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nonebot import logger, on_command, on_message
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegment
+from nonebot.params import CommandArg
+from nonebot.plugin import PluginMetadata
+from nonebot.rule import Rule
+from nonebot.typing import T_State
+
+from bot import clock
+from bot.app import current_app
+from bot.broadcasts import (
+    USAGE,
+    Confirmation,
+    Summary,
+    WhichTask,
+    check_url,
+    confirmation_rest,
+    parse_draft,
+    progress_message,
+)
+from bot.errors import UserError
+from bot.parse import TIME_FORMS
+from bot.render import Msg, cut_list, lines_cut, percent
+from plugins._kit import ANYONE, OPERATOR, Ctx, Reply, Topic, run, sub
+
+HELP = [
+    Topic(
+        "统发",
+        ANYONE,
+        "一键统发：查看进度和完成率；管理员发布、催办、结束、撤回",
+        "/统发 进度 [编号] — 已完成多少、哪些单位还没完成（群里只列一部分，私聊看全部）\n"
+        "/统发 统计 [月份] — 各单位的完成率，最好和最差的，如：/统发 统计 11月\n"
+        "管理员：\n"
+        f"{USAGE}\n"
+        f"截止时间可写：{TIME_FORMS}；不写默认为发布后 24 小时（配置 ALLIANCE_BROADCAST_DEADLINE）\n"
+        "范围写单位类别或地市，多个用逗号隔开；类别和地市都写时取交集，如：范围 高中,初中 郑州\n"
+        "/统发 列表 — 进行中的统发\n"
+        "/统发 催办 [编号] — @ 还没完成的单位的联络员（分批，每条不超过 ALLIANCE_AT_BATCH 个）\n"
+        "/统发 代确认 <编号> <单位…> — 替用其他方式报告的单位确认，如：/统发 代确认 3 郑州大学\n"
+        "/统发 结束 <编号> — 提前结束，不再提醒\n"
+        "/统发 撤回 <编号> — 撤回任务并通知各群，完成率统计不再计入",
+    ),
+    Topic(
+        "已转发",
+        OPERATOR,
+        "确认本单位已完成统发（也可以直接回复统发通知“已转发”）",
+        "/已转发 [编号] [证明链接] — 只有一个进行中的统发时可以不写编号\n"
+        "例：/已转发\n例：/已转发 3\n例：/已转发 3 https://weibo.com/xxxx\n"
+        "也可以直接回复（引用）统发通知或催办消息：已转发 / 已完成 / 已发 / 收到\n"
+        "消息里带截图会作为证明保存（截图不是必须的）。每个单位只计一次，其他联络员再确认会提示已确认。",
+    ),
+]
+
+__plugin_meta__ = PluginMetadata(
+    name="一键统发",
+    description="统发任务的发布、确认、进度、催办和统计",
+    usage="/统发 <标题> <链接> [截止 <时间>] [要求 …] [范围 …]\n/统发 进度|催办|代确认|列表|结束|撤回|统计\n"
+    "/已转发 [编号] [证明链接]，或回复统发通知“已转发”",
+    extra={"help": HELP},
+)
+
+REPLY_STATE = "broadcast_reply"
+
+
+# ---------------------------------------------------------------- confirming
+
+
+def ack(c: Confirmation, user_id: str) -> Msg:
+    """The answer to a confirmation: 已记录 only when it counted."""
+    t = c.task
+    proof = "，证明已保存" if c.proof else ""
+    if c.counted:
+        late = f"（逾期：截止是 {clock.show(t.deadline)}）" if c.late else ""
+        return Msg(f"已记录：{c.unit.name} 完成统发 #{t.id}「{t.title}」{late}{proof}。")
+    when = clock.show(c.first_at) if c.first_at else ""
+    if c.first_user == user_id:
+        return Msg(f"你已在 {when} 确认过统发 #{t.id}，{c.unit.name}只计一次{proof}。")
+    who = c.first_name or c.first_user or "其他联络员"
+    return Msg(f"已收到。{c.unit.name}已由 {who} 在 {when} 确认过统发 #{t.id}，本单位只计一次{proof}。")
+
+
+def confirm_handler(default_task: int | None = None, via: str = "command") -> Callable[[Ctx], Awaitable[Msg]]:
+    async def handler(ctx: Ctx) -> Msg:
+        task_id: int | None = None
+        proof: str | None = None
+        note: list[str] = []
+        for a in ctx.args:
+            s = a.lstrip("#＃")
+            if s.isdecimal() and len(s) <= 9:
+                if task_id is not None:
+                    raise UserError("一次只能确认一个统发，请只写一个编号，如：/已转发 3")
+                task_id = int(s)
+            elif a.lower().startswith(("http://", "https://")):
+                proof = check_url(a, "证明链接")
+            else:
+                note.append(a)
+        c = await ctx.app.broadcasts.confirm(
+            ctx.user_id,
+            ctx.name,
+            task_id if task_id is not None else default_task,
+            reply_to=ctx.reply_to if task_id is None and default_task is None else None,
+            proof_url=proof,
+            images=ctx.images,
+            note=" ".join(note) or None,
+            via=via,
+        )
+        return ack(c, ctx.user_id)
+
+    return handler
+
+
+# ---------------------------------------------------------------- /统发
+
+
+def _summary_line(s: Summary) -> str:
+    t = s.task
+    state = "" if t.is_open else f"【{t.state}】"
+    return f"#{t.id}「{t.title}」{state}截止 {clock.show(t.deadline)}，已完成 {s.done}/{s.total}（{percent(s.done, s.total)}）"
+
+
+async def create(ctx: Ctx) -> Msg:
+    ctx.need_admin("发布统发任务")
+    draft = parse_draft(ctx.args, clock.now(), ctx.app.settings.broadcast_deadline)
+    c = await ctx.app.broadcasts.create(draft, actor=ctx.user_id)
+    t = c.task
+    return Msg(
+        f"已发布统发 #{t.id}「{t.title}」：{c.units} 个单位需完成，截止 {clock.show(t.deadline)}，"
+        f"已在 {c.groups} 个联盟群发出通知。查看进度：/统发 进度 {t.id}"
+    )
+
+
+async def overview(ctx: Ctx) -> Msg:
+    if ctx.args:
+        return await create(ctx)
+    open_tasks = await ctx.app.broadcasts.listing()
+    out = Msg(f"进行中的统发 {len(open_tasks)} 个：" if open_tasks else "现在没有进行中的统发。")
+    for line in lines_cut([_summary_line(s) for s in open_tasks], ctx.limit):
+        out.line(line)
+    out.line("查看进度：/统发 进度 [编号]；完成率：/统发 统计 [月份]")
+    if ctx.is_admin:
+        out.line("发布：" + USAGE.split("\n")[0])
+    return out
+
+
+async def progress(ctx: Ctx) -> Msg:
+    if len(ctx.args) > 1:
+        raise UserError("用法：/统发 进度 [编号]，如：/统发 进度 3")
+    task_id = ctx.int_arg(ctx.args[0]) if ctx.args else None
+    try:
+        p = await ctx.app.broadcasts.progress(task_id)
+    except WhichTask:
+        open_tasks = await ctx.app.broadcasts.listing()
+        out = Msg(f"进行中的统发 {len(open_tasks)} 个：")
+        for line in lines_cut([_summary_line(s) for s in open_tasks], ctx.limit):
+            out.line(line)
+        out.line(f"看某一个的未完成单位：/统发 进度 <编号>，如：/统发 进度 {open_tasks[-1].task.id}")
+        return out
+    return progress_message(p, ctx.limit)
+
+
+def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
+    if len(ctx.args) > 1 or (required and not ctx.args):
+        raise UserError(f"用法：{usage}")
+    return ctx.int_arg(ctx.args[0]) if ctx.args else None
+
+
+async def nudge(ctx: Ctx) -> Msg:
+    ctx.need_admin("催办统发")
+    task_id = _task_arg(ctx, "/统发 催办 [编号]，如：/统发 催办 3", required=False)
+    r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id)
+    t = r.task
+    if r.pending_units == 0:
+        return Msg(f"统发 #{t.id}「{t.title}」所有单位都已完成，不需要催办。")
+    if r.operators:
+        out = Msg(
+            f"已催办统发 #{t.id}：{r.pending_units} 个单位未完成，@ 了 {r.operators} 位联络员（{r.messages} 条消息）。"
+        )
+    else:
+        out = Msg(f"统发 #{t.id} 还有 {r.pending_units} 个单位未完成，但它们都没有绑定联络员，无法 @。")
+    if r.orphans:
+        out.line(f"没有联络员、需另行联系的单位 {len(r.orphans)} 个：{cut_list(r.orphans, ctx.limit)}")
+    return out
+
+
+async def confirm_for(ctx: Ctx) -> Msg:
+    ctx.need_admin("代单位确认统发")
+    if len(ctx.args) < 2:
+        raise UserError("用法：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学 河南大学")
+    task_id = ctx.int_arg(ctx.args[0])
+    results = await ctx.app.broadcasts.confirm_for(task_id, ctx.args[1:], actor=ctx.user_id, actor_name=ctx.name)
+    out = Msg()
+    for c in results:
+        if c.counted:
+            late = "（逾期）" if c.late else ""
+            out.line(f"已代“{c.unit.name}”确认统发 #{c.task.id}{late}。")
+        else:
+            when = clock.show(c.first_at) if c.first_at else ""
+            out.line(f"“{c.unit.name}”已由 {c.first_name or c.first_user} 在 {when} 确认过，未重复计数。")
+    return out
+
+
+async def listing(ctx: Ctx) -> Msg:
+    ctx.need_admin("查看统发列表")
+    if ctx.args and ctx.args[0] in ("全部", "所有"):
+        tasks = await ctx.app.broadcasts.listing(include_closed=True)
+        title = f"最近的统发 {len(tasks)} 个："
+    else:
+        tasks = await ctx.app.broadcasts.listing()
+        title = f"进行中的统发 {len(tasks)} 个："
+    if not tasks:
+        return Msg("现在没有进行中的统发。发布：" + USAGE.split("\n")[0] + "；看已结束的：/统发 列表 全部")
+    out = Msg(title)
+    for line in lines_cut([_summary_line(s) for s in tasks], ctx.limit):
+        out.line(line)
+    return out
+
+
+async def close(ctx: Ctx) -> Msg:
+    ctx.need_admin("结束统发")
+    task_id = _task_arg(ctx, "/统发 结束 <编号>，如：/统发 结束 3", required=True)
+    assert task_id is not None
+    p = await ctx.app.broadcasts.close(task_id, actor=ctx.user_id)
+    return Msg(
+        f"已结束统发 #{p.task.id}「{p.task.title}」：最终完成 {p.done}/{p.total}（{p.percent}），不再提醒。"
+        f"未完成的单位：/统发 进度 {p.task.id}"
+    )
+
+
+def withdraw_handler(bot: Bot) -> Callable[[Ctx], Awaitable[Msg]]:
+    async def handler(ctx: Ctx) -> Msg:
+        ctx.need_admin("撤回统发")
+        task_id = _task_arg(ctx, "/统发 撤回 <编号>，如：/统发 撤回 3", required=True)
+        assert task_id is not None
+        task, ids = await ctx.app.broadcasts.withdraw(task_id, actor=ctx.user_id)
+        recalled = 0
+        for mid in ids:  # best effort: QQ lets a bot recall only recent messages unless it is a group admin
+            try:
+                await bot.delete_msg(message_id=int(mid))
+                recalled += 1
+            except Exception as e:
+                logger.info(f"could not recall announcement {mid}: {e!r}")
+        extra = f"，原通知撤回了 {recalled}/{len(ids)} 条" if ids else ""
+        return Msg(f"已撤回统发 #{task.id}「{task.title}」，已在联盟群发出撤回通知{extra}。它不再计入完成率。")
+
+    return handler
+
+
+async def stats(ctx: Ctx) -> Msg:
+    s = await ctx.app.broadcasts.statistics(" ".join(ctx.args))
+    if not s.tasks or not s.rows:
+        return Msg(f"{s.label}没有统发任务（撤回的不计）。换个月份试试，如：/统发 统计 上月")
+    out = Msg(f"{s.label}统发 {s.tasks} 次（撤回的不计），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）")
+
+    def line(i: int, r) -> str:
+        late = f"，逾期 {r.late}" if r.late else ""
+        return f"{i}. {r.name} {r.done}/{r.owed}（{percent(r.done, r.owed)}{late}）"
+
+    rows = s.rows
+    k = 10
+    if ctx.limit is None or len(rows) <= 2 * k:
+        out.line(f"各单位完成率（{len(rows)} 个，从高到低）：")
+        for i, r in enumerate(rows, 1):
+            out.line(line(i, r))
+        return out
+    out.line("完成最好：")
+    for i, r in enumerate(rows[:k], 1):
+        out.line(line(i, r))
+    out.line("完成最差：")
+    for i, r in enumerate(rows[-k:], len(rows) - k + 1):
+        out.line(line(i, r))
+    out.line(f"……中间另有 {len(rows) - 2 * k} 个单位未列出（私聊机器人发送同一命令查看全部）")
+    return out
+
+
+def broadcast_handler(bot: Bot) -> Callable[[Ctx], Awaitable[Reply]]:
+    table = {
+        "进度": progress,
+        "催办": nudge,
+        "代确认": confirm_for,
+        "补登": confirm_for,
+        "列表": listing,
+        "结束": close,
+        "撤回": withdraw_handler(bot),
+        "统计": stats,
+    }
+
+    async def handler(ctx: Ctx) -> Reply:
+        return await sub(ctx, table, overview)
+
+    return handler
+
+
+# ---------------------------------------------------------------- matchers
+
+broadcast_cmd = on_command("统发", aliases={"一键统发"}, priority=10, block=True)
+confirm_cmd = on_command("已转发", priority=10, block=True)
+
+
+@broadcast_cmd.handle()
+async def _broadcast(bot: Bot, event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, broadcast_handler(bot))
+
+
+@confirm_cmd.handle()
+async def _confirm(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, confirm_handler())
+
+
+async def _is_reply_confirmation(event: MessageEvent, state: T_State) -> bool:
+    """A reply (引用) to an announcement or nudge of a task, saying 已转发 / 已完成 / 已发 / 收到.
+
+    Looks at the original message, so it works whether or not the client resolved the reply
+    (`get_msg`), and whatever @bot segments surround it. Costs nothing for messages without a reply.
+    """
+    reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
+    if reply is None:
+        return False
+    text = "".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text")
+    rest = confirmation_rest(text)
+    app = current_app()
+    if rest is None or app is None:
+        return False
+    task_id = await app.broadcasts.task_of_message(reply.data.get("id"))
+    if task_id is None:
+        return False
+    state[REPLY_STATE] = (task_id, rest)
+    return True
+
+
+reply_confirm = on_message(rule=Rule(_is_reply_confirmation), priority=20, block=True)
+
+
+@reply_confirm.handle()
+async def _reply_confirm(event: MessageEvent, state: T_State) -> None:
+    task_id, rest = state[REPLY_STATE]
+    images = [seg for seg in event.original_message if seg.type == "image"]
+    arg = Message([MessageSegment.text(rest), *images])
+    await run(event, arg, confirm_handler(default_task=task_id, via="reply"))

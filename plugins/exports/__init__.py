@@ -1,0 +1,78 @@
+"""Exports (SPEC §9): /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx uploaded to the chat."""
+
+from __future__ import annotations
+
+from nonebot import logger, on_command
+from nonebot.adapters.onebot.v11 import Bot, GroupMessageEvent, Message, MessageEvent
+from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
+from nonebot.params import CommandArg
+from nonebot.plugin import PluginMetadata
+
+from bot import exports
+from bot.render import Msg
+from plugins._kit import ADMIN, Ctx, Topic, run
+
+HELP = [
+    Topic(
+        "导出",
+        ADMIN,
+        "导出 Excel 表格（统计表、汇总表、备案表、统发或报送进度）",
+        "/导出 统计表 — 附件1：每个账号一行（账号名称、开设单位、类型、负责人等，电话和微信号留给单位填写）\n"
+        "/导出 汇总表 — 附件2：各单位各平台账号数\n"
+        "/导出 备案表 — 备案汇总表：所有开设、变更、注销备案\n"
+        "/导出 统发 <编号> — 例：/导出 统发 3，各单位谁在什么时候确认、谁还没有\n"
+        "/导出 报送 <编号> — 例：/导出 报送 2\n"
+        "文件会上传到当前群（或私聊）；上传不成功时，机器人会告诉你文件在服务器上的位置。",
+    ),
+]
+
+__plugin_meta__ = PluginMetadata(
+    name="导出",
+    description="按官方表格格式导出 Excel",
+    usage="/导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号>",
+    extra={"help": HELP},
+)
+
+
+async def upload(bot: Bot, event: MessageEvent, made: exports.Export) -> str | None:
+    """Upload the file to the chat the command came from; None when done, else why it failed."""
+    try:
+        if isinstance(event, GroupMessageEvent):
+            await bot.call_api("upload_group_file", group_id=event.group_id, file=str(made.path), name=made.name)
+        else:
+            await bot.call_api("upload_private_file", user_id=event.user_id, file=str(made.path), name=made.name)
+    except ActionFailed as e:
+        logger.warning(f"upload of {made.path} refused: {e}")
+        return "QQ 客户端拒绝上传"
+    except NetworkError as e:
+        logger.warning(f"upload of {made.path} timed out: {e}")
+        return "上传超时，文件可能稍后出现在群文件里"
+    except ApiNotAvailable:
+        return "QQ 客户端没有连接"
+    except Exception as e:  # a client that does not support file uploads answers in odd ways
+        logger.warning(f"upload of {made.path} failed: {e!r}")
+        return "QQ 客户端不支持上传文件"
+    return None
+
+
+def export_handler(bot: Bot, event: MessageEvent):
+    async def handler(ctx: Ctx) -> Msg:
+        ctx.need_admin("导出表格")
+        kind, task_id = exports.parse_kind(ctx.args)
+        made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id)
+        problem = await upload(bot, event, made)
+        what = f"已导出{made.title}（{made.rows} 行）：{made.name}"
+        if problem is None:
+            where = "群文件" if ctx.in_group else "私聊"
+            return Msg(f"{what}，已上传到{where}。")
+        return Msg(f"{what}。{problem}，文件保存在服务器：{made.path}")
+
+    return handler
+
+
+export_cmd = on_command("导出", priority=10, block=True)
+
+
+@export_cmd.handle()
+async def _export(bot: Bot, event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, export_handler(bot, event))

@@ -1,0 +1,364 @@
+"""Follower counts (SPEC §7): /粉丝 report|排行|目标, /更新, /僵尸号."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from nonebot import on_command
+from nonebot.adapters.onebot.v11 import Message, MessageEvent
+from nonebot.params import CommandArg
+from nonebot.plugin import PluginMetadata
+
+from bot import clock
+from bot.errors import UserError
+from bot.followers import (
+    Posted,
+    Progress,
+    Ranking,
+    Reported,
+    Stale,
+    StaleAccount,
+    looks_like_date,
+    parse_ranking_args,
+    percent,
+    show_day,
+    signed,
+    wan,
+)
+from bot.parse import category_or_none, platform_or_none
+from bot.render import Msg
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, run, sub
+
+HELP = [
+    Topic(
+        "粉丝",
+        ANYONE,
+        "粉丝数：联络员报送本单位账号的粉丝数；所有人可看排行和目标完成情况",
+        "联络员报送（每个账号每天算一次，当天再报即更正）：\n"
+        "/粉丝 <平台或账号名称> <数量> — 例：/粉丝 微信 12345、/粉丝 抖音 1.2万、/粉丝 微博 12.3w、/粉丝 头条 120万+\n"
+        "同一平台有两个账号时写账号名称：/粉丝 郑大青年 3千，或 /粉丝 微信 郑大青年 3千\n"
+        "/粉丝 排行 [平台] [类别] [本月/上月] — 按单位排行（粉丝数、增长），例：/粉丝 排行 抖音 本科高校 上月\n"
+        "/粉丝 目标 [单位或类别] — 目标完成情况，例：/粉丝 目标 郑州大学、/粉丝 目标 本科高校\n"
+        "单位的粉丝数是其各账号最新粉丝数之和；目标按单位类别和在校生数确定。",
+    ),
+    Topic(
+        "更新",
+        OPERATOR,
+        "报告本单位账号最近一次发布内容的日期",
+        "/更新 <平台或账号名称> [日期] — 日期默认今天，例：/更新 微信、/更新 抖音 昨天、/更新 微博 3月1日",
+    ),
+    Topic(
+        "僵尸号",
+        ADMIN,
+        "长期没有更新或没有报送粉丝数的账号，按单位列出",
+        "/僵尸号 [天数] — 默认按配置的天数，例：/僵尸号、/僵尸号 60",
+    ),
+]
+
+__plugin_meta__ = PluginMetadata(
+    name="粉丝数",
+    description="粉丝数报送、目标、排行与僵尸号检查",
+    usage="/粉丝 <平台或账号名称> <数量>\n/粉丝 排行 [平台] [类别] [本月/上月]\n/粉丝 目标 [单位]\n"
+    "/更新 <平台或账号名称> [日期]\n/僵尸号 [天数]",
+    extra={"help": HELP},
+)
+
+REPORT_USAGE = "用法：/粉丝 <平台或账号名称> <数量>，如：/粉丝 微信 12345、/粉丝 抖音 1.2万；看排行：/粉丝 排行；看目标：/粉丝 目标"
+RANK_LINES = 10  # units per ranking list in a group chat
+PRIVATE_LINES = 100  # lines per message in a private chat
+
+
+def _messages(head: Msg, lines: list[str]) -> list[Msg]:
+    """`head` and `lines`, split into messages of at most PRIVATE_LINES lines (a private chat gets it all)."""
+    out = [head.line("\n".join(lines[: PRIVATE_LINES - 1]))]
+    for i in range(PRIVATE_LINES - 1, len(lines), PRIVATE_LINES):
+        out.append(Msg("\n".join(lines[i : i + PRIVATE_LINES])))
+    return out
+
+
+def _acc(platform: str, name: str) -> str:
+    return f"{platform}“{name}”"
+
+
+# ---------------------------------------------------------------- /粉丝 <账号> <数量>
+
+
+def render_report(r: Reported) -> Msg:
+    today = r.day
+    out = Msg(
+        f"已记录：{r.unit.name} {_acc(r.account.platform, r.account.name)} 粉丝 {r.count:,}（{show_day(today)}）。"
+    )
+    if r.replaced is not None:
+        out.line(f"已更正今天的报送：{r.replaced:,} → {r.count:,}。")
+    if r.previous is not None:
+        before, day = r.previous
+        change = r.count - before
+        out.line(f"比上次（{show_day(day, today)} {before:,}）{signed(change)}。")
+        if before and (r.count < before * 0.5 or (r.count > before * 3 and change > 1000)):
+            out.text("与上次相差较大，如有误，今天再发一次即可更正。")
+    elif r.replaced is None:
+        out.line("这是该账号第一次报送。")
+    if r.target.amount:
+        left = r.target.amount - r.total
+        state = f"还差 {wan(left)}" if left > 0 else "已达标"
+        out.line(
+            f"单位合计 {wan(r.total)}，目标 {wan(r.target.amount)}（{r.target.rule}），"
+            f"完成 {percent(r.total, r.target.amount)}，{state}。"
+        )
+    else:
+        out.line(f"单位合计 {wan(r.total)}（{r.target.rule}）。")
+    if r.unreported:
+        out.line("本月还没报送：" + "、".join(_acc(a.platform, a.name) for a in r.unreported) + "。")
+    return out
+
+
+async def report(ctx: Ctx) -> Msg:
+    args = ctx.args
+    if len(args) > 3:
+        raise UserError(f"参数太多。账号名称含空格请加引号。{REPORT_USAGE}")
+    if len(args) == 1 and platform_or_none(args[0]) is not None:
+        raise UserError(f"请在平台后写出粉丝数，如：/粉丝 {args[0]} 12345")
+    r = await ctx.app.followers.report(ctx.user_id, args[:-1], args[-1])
+    return render_report(r)
+
+
+# ---------------------------------------------------------------- /粉丝 排行
+
+
+def render_ranking(r: Ranking, limit: int | None) -> list[Msg]:
+    today = clock.now().date()
+    cut = None if limit is None else min(limit, RANK_LINES)
+    until = f"，截至{show_day(r.period.end, today)}" if r.period.end == today else ""
+    head = Msg(f"粉丝排行 · {r.scope} · {r.period.label}{until}")
+    if not r.counts:
+        head.line("这个范围内还没有单位报送过粉丝数。联络员发送 /粉丝 <平台> <数量> 即可报送。")
+        return [head]
+    lines = ["【按粉丝数】"]
+    lines += [f"{s.rank}. {s.unit.name} {wan(s.value)}" for s in r.by_count(cut)]
+    if cut is not None and len(r.counts) > cut:
+        lines.append(f"……另有 {len(r.counts) - cut} 个单位未列出（私聊机器人发送同一命令可看全部）")
+    lines.append(f"【按{r.period.label}增长】")
+    if r.growths:
+        lines += [f"{s.rank}. {s.unit.name} {signed(s.value)}" for s in r.by_growth(cut)]
+        if cut is not None and len(r.growths) > cut:
+            lines.append(f"……另有 {len(r.growths) - cut} 个单位未列出")
+    else:
+        lines.append("这段时间还没有单位报送。")
+    lines.append(
+        f"共 {r.units_in_scope} 个单位，{len(r.counts)} 个有粉丝数，{len(r.growths)} 个在{r.period.label}报送过。"
+        "按单位统计（各账号最新粉丝数之和）。"
+    )
+    if limit is not None:
+        for line in lines:
+            head.line(line)
+        return [head]
+    return _messages(head, lines)
+
+
+async def ranking(ctx: Ctx) -> list[Msg]:
+    platform, category, period = parse_ranking_args(ctx.args, clock.now().date())
+    r = await ctx.app.followers.ranking(platform, category, period)
+    return render_ranking(r, ctx.limit)
+
+
+# ---------------------------------------------------------------- /粉丝 目标
+
+
+def render_progress(p: Progress) -> Msg:
+    today = clock.now().date()
+    if p.target.amount:
+        out = Msg(f"{p.unit.name} 粉丝目标 {wan(p.target.amount)}（{p.target.rule}）")
+        left = p.target.amount - p.total
+        state = f"还差 {wan(left)}" if left > 0 else "已达标"
+        out.line(f"合计 {wan(p.total)}，完成 {percent(p.total, p.target.amount)}，{state}。")
+    else:
+        out = Msg(f"{p.unit.name}（{p.target.rule}）")
+        out.line(f"合计 {wan(p.total)}。")
+    if not p.accounts:
+        out.line("还没有登记账号。联络员可用 /账号 登记 <平台> <账号名称> 登记。")
+    for account, count, day in p.accounts:
+        shown = f"{wan(count)}（{show_day(day, today)}）" if count is not None and day else "未报送"
+        out.line(f"· {_acc(account.platform, account.name)} {shown}")
+    return out
+
+
+def render_overview(app_targets: dict, populous: frozenset[str], rows: list, limit: int | None) -> list[Msg]:
+    """Every category: its rule, and how many of its units met it."""
+    head = Msg("粉丝目标（单位各账号最新粉丝数之和，对照所属类别的目标）：")
+    by_cat: dict[str, list] = {}
+    for unit, total, target in rows:
+        by_cat.setdefault(unit.category, []).append((total, target))
+    lines = []
+    for category, items in by_cat.items():
+        ct = app_targets.get(category)
+        rule = ct.describe() if ct else "未设目标"
+        if ct and ct.populous is not None and category == "市教育局":
+            rule = rule.replace("人口大市", f"人口大市（{'、'.join(sorted(populous))}）")
+        with_target = [(t, tg) for t, tg in items if tg.amount]
+        met = sum(1 for t, tg in with_target if t is not None and t >= tg.amount)
+        reported = sum(1 for t, _ in items if t is not None)
+        if with_target:
+            lines.append(f"· {category}：{rule} — 达标 {met}/{len(items)}，已报送 {reported}")
+        else:
+            lines.append(f"· {category}：未设目标 — {len(items)} 个单位，已报送 {reported}")
+    lines.append("看一个单位：/粉丝 目标 <单位>；看一类：/粉丝 目标 本科高校")
+    return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
+
+
+def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
+    """Units of one category by how far they are to their target."""
+    scored = []
+    for unit, total, target in rows:
+        ratio = (total or 0) / target.amount if target.amount else -1.0
+        scored.append((-(ratio if total is not None else -2.0), unit.name, unit, total, target))
+    scored.sort(key=lambda x: (x[0], x[1]))
+    met = sum(1 for _, _, _, t, tg in scored if tg.amount and t is not None and t >= tg.amount)
+    head = Msg(f"{category} 粉丝目标完成情况（达标 {met}/{len(rows)}）：")
+    lines = []
+    for i, (_, _, unit, total, target) in enumerate(scored, start=1):
+        if total is None:
+            lines.append(f"{i}. {unit.name} 未报送")
+        elif target.amount:
+            mark = " ✓" if total >= target.amount else ""
+            lines.append(f"{i}. {unit.name} {wan(total)}/{wan(target.amount)} {percent(total, target.amount)}{mark}")
+        else:
+            lines.append(f"{i}. {unit.name} {wan(total)}（未设目标）")
+    if limit is not None and len(lines) > limit:
+        rest = len(lines) - limit
+        lines = [*lines[:limit], f"……另有 {rest} 个单位未列出（私聊机器人发送同一命令可看全部）"]
+        return [head.line("\n".join(lines))]
+    return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
+
+
+async def targets(ctx: Ctx) -> Msg | list[Msg]:
+    svc = ctx.app.followers
+    name = " ".join(ctx.args).strip()
+    if name in ("全部", "所有", "全部单位"):
+        name = ""
+    if name:
+        category = category_or_none(name)
+        if category is not None:
+            return render_category(category, await svc.overview(category), ctx.limit)
+        return render_progress(await svc.progress(await ctx.app.units.resolve(name)))
+    bound = await ctx.app.units.operator(ctx.user_id)
+    if bound is not None:
+        return render_progress(await svc.progress(bound[1]))
+    return render_overview(svc.targets, svc.populous, await svc.overview(), ctx.limit)
+
+
+async def own_status(ctx: Ctx) -> Msg | list[Msg]:
+    bound = await ctx.app.units.operator(ctx.user_id)
+    if bound is None:
+        raise UserError(REPORT_USAGE)
+    out = render_progress(await ctx.app.followers.progress(bound[1]))
+    out.line(REPORT_USAGE)
+    return out
+
+
+async def followers_cmd(ctx: Ctx) -> Msg | list[Msg]:
+    if not ctx.args:
+        return await own_status(ctx)
+    return await sub(
+        ctx,
+        {"排行": ranking, "排名": ranking, "排行榜": ranking, "榜单": ranking, "目标": targets},
+        report,
+    )
+
+
+# ---------------------------------------------------------------- /更新
+
+
+def render_post(p: Posted) -> Msg:
+    today = clock.now().date()
+    when = "今天" if p.day == today else f"{(today - p.day).days} 天前"
+    out = Msg(
+        f"已记录：{p.unit.name} {_acc(p.account.platform, p.account.name)} "
+        f"最近一次更新是 {show_day(p.day, today)}（{when}）。"
+    )
+    if p.previous is not None and p.previous != p.day:
+        out.text(f"此前报告的是 {show_day(p.previous, today)}。")
+    return out
+
+
+async def post_cmd(ctx: Ctx) -> Msg:
+    args = ctx.args
+    if not args:
+        raise UserError("用法：/更新 <平台或账号名称> [日期]，如：/更新 微信、/更新 抖音 昨天、/更新 微博 3月1日")
+    day_text = ""
+    if len(args) >= 2 and looks_like_date(args[-1]):
+        args, day_text = args[:-1], args[-1]
+    elif len(args) == 1 and looks_like_date(args[0]):
+        args, day_text = [], args[0]
+    if len(args) > 2:
+        raise UserError("参数太多。用法：/更新 <平台或账号名称> [日期]；账号名称含空格请加引号。")
+    return render_post(await ctx.app.followers.mark_post(ctx.user_id, args, day_text))
+
+
+# ---------------------------------------------------------------- /僵尸号
+
+
+def _stale_line(item: StaleAccount, today: date, what: str) -> str:
+    a = item.account
+    if what == "post":
+        fact = f"最后更新 {show_day(item.last_post, today)}" if item.last_post else "从未报告更新"
+    elif item.last_count is not None and item.count is not None:
+        fact = f"最后报送 {show_day(item.last_count, today)}，{wan(item.count)}"
+    else:
+        fact = "从未报送粉丝数"
+    return f"{_acc(a.platform, a.name)}（{fact}）"
+
+
+def render_stale(s: Stale, limit: int | None) -> list[Msg]:
+    today = clock.now().date()
+    head = Msg(f"僵尸号检查：超过 {s.days} 天（{show_day(s.cutoff, today)}以前）")
+    if not s.no_post and not s.no_count:
+        head.line("没有找到：所有账号都在这段时间内报告过更新和粉丝数。")
+        return [head]
+    cut = None if limit is None else max(1, limit // 2)
+    lines: list[str] = []
+    for title, groups, what in (
+        ("没有更新", s.no_post, "post"),
+        ("没有报送粉丝数", s.no_count, "count"),
+    ):
+        accounts = sum(len(items) for _, items in groups)
+        lines.append(f"【{title}】{len(groups)} 个单位 {accounts} 个账号" + ("" if groups else "：无"))
+        body = [f"{unit.name}：" + "、".join(_stale_line(i, today, what) for i in items) for unit, items in groups]
+        if cut is not None and len(body) > cut:
+            body = [*body[:cut], f"……另有 {len(body) - cut} 个单位未列出（私聊机器人发送同一命令可看全部）"]
+        lines += body
+    lines.append("联络员：/更新 <平台> [日期] 报告最近一次更新，/粉丝 <平台> <数量> 报送粉丝数。")
+    if limit is not None:
+        head.line("\n".join(lines))
+        return [head]
+    return _messages(head, lines)
+
+
+async def stale_cmd(ctx: Ctx) -> list[Msg]:
+    ctx.need_admin("查看僵尸号")
+    days = None
+    if ctx.args:
+        text = ctx.args[0].removesuffix("天")
+        if len(ctx.args) > 1 or not text.isdecimal() or not 1 <= int(text) <= 3650:
+            raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
+        days = int(text)
+    return render_stale(await ctx.app.followers.stale(days), ctx.limit)
+
+
+followers_matcher = on_command("粉丝", aliases={"粉丝数"}, priority=10, block=True)
+post_matcher = on_command("更新", priority=10, block=True)
+stale_matcher = on_command("僵尸号", priority=10, block=True)
+
+
+@followers_matcher.handle()
+async def _followers(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, followers_cmd)
+
+
+@post_matcher.handle()
+async def _post(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, post_cmd)
+
+
+@stale_matcher.handle()
+async def _stale(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, stale_cmd)

@@ -1,0 +1,243 @@
+"""Returns (SPEC §6): /报送 新建|登记|进度|催办|列表|结束 and /已报送."""
+
+from __future__ import annotations
+
+from nonebot import on_command
+from nonebot.adapters.onebot.v11 import Message, MessageEvent
+from nonebot.params import CommandArg
+from nonebot.plugin import PluginMetadata
+
+from bot import clock
+from bot.errors import UserError
+from bot.reminders import OVERDUE, describe_left
+from bot.render import Msg, lines_cut
+from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress
+from plugins._kit import ANYONE, OPERATOR, Ctx, Topic, run, sub
+
+HELP = [
+    Topic(
+        "报送",
+        ANYONE,
+        "报送任务：进度、列表；管理员可新建、登记、催办、结束",
+        "/报送 列表 — 进行中的报送（联络员能看到本单位是否已报送）\n"
+        "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3\n"
+        "管理员：\n"
+        f"{USAGE_NEW}\n"
+        "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
+        "范围可选，不写就是全部单位）\n"
+        "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
+        "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
+        "/报送 结束 <编号> — 结束报送，不再提醒\n"
+        "截止前按设置的时间（默认 3 天、1 天、2 小时）和逾期时自动提醒未报送的单位，免打扰时段不提醒。",
+    ),
+    Topic(
+        "已报送",
+        OPERATOR,
+        "确认本单位已完成某个报送",
+        "/已报送 <编号> [备注] — 例：/已报送 3 已发邮箱\n"
+        "只有一个待报送的任务时可以不写编号；也可以引用报送通知或提醒消息发 /已报送。\n"
+        "截止后仍可报送，会标记为逾期。",
+    ),
+]
+
+__plugin_meta__ = PluginMetadata(
+    name="报送",
+    description="报送任务、截止提醒与进度",
+    usage="/报送 新建|登记|进度|催办|列表|结束\n/已报送 <编号> [备注]",
+    extra={"help": HELP},
+)
+
+
+def _number(ctx: Ctx, usage: str) -> int:
+    if not ctx.args:
+        raise UserError(f"请写出报送编号。用法：{usage}（编号见 /报送 列表）")
+    return ctx.int_arg(ctx.args[0], "报送编号")
+
+
+async def _number_or_only(ctx: Ctx) -> int:
+    if ctx.args:
+        return ctx.int_arg(ctx.args[0], "报送编号")
+    return (await ctx.app.returns.pick_open()).id
+
+
+# ---------------------------------------------------------------- admin
+
+
+async def create(ctx: Ctx) -> Msg:
+    ctx.need_admin("发起报送")
+    if not ctx.args:
+        raise UserError(f"用法：\n{USAGE_NEW}")
+    new = parse_new(ctx.args, clock.now())
+    made = await ctx.app.returns.create(new, actor=ctx.user_id)
+    ret = made.ret
+    where = (
+        f"已在 {len(made.groups)} 个联盟群发布通知"
+        if made.groups
+        else "没有配置联盟群（ALLIANCE_GROUPS），没有发布通知"
+    )
+    out = Msg(
+        f"已记录：报送 {ret.label}，截止 {clock.show(ret.deadline)}（{describe_left(ret.deadline, clock.now())}）。"
+    )
+    out.line(f"范围：{ret.scope}，共 {made.units} 个单位；{where}。")
+    before = [_human(label) for label in made.reminders if label != OVERDUE]
+    when = f"截止前 {'、'.join(before)}和逾期时" if before else "逾期时"
+    out.line(f"将在{when}提醒未报送的单位（免打扰时段顺延）。查看进度：/报送 进度 {ret.id}")
+    return out
+
+
+def _human(label: str) -> str:
+    """`3d` → `3 天`, `2h` → `2 小时`, `30m` → `30 分钟`, `45s` → `45 秒`."""
+    unit = {"d": "天", "h": "小时", "m": "分钟", "s": "秒"}.get(label[-1:], "")
+    return f"{label[:-1]} {unit}" if unit and label[:-1].isdigit() else label
+
+
+async def register(ctx: Ctx) -> Msg:
+    ctx.need_admin("登记报送")
+    if len(ctx.args) < 2:
+        raise UserError("用法：/报送 登记 <编号> <单位…>，如：/报送 登记 3 郑州大学 河南大学")
+    rid = ctx.int_arg(ctx.args[0], "报送编号")
+    out = Msg()
+    last = None
+    for name in ctx.args[1:]:
+        try:
+            s = await ctx.app.returns.register(rid, name, actor=ctx.user_id, actor_name=ctx.name)
+        except UserError as e:
+            if len(ctx.args) == 2:
+                raise
+            out.line(f"“{name}”没有登记：{e}")
+            continue
+        last = s
+        if s.new:
+            out.line(f"已记录：“{s.unit.name}”已报送 {s.ret.label}" + ("（逾期）" if s.submission.late else "") + "。")
+        else:
+            sub_ = s.submission
+            how = "登记" if sub_.via == BY_ADMIN else "报送"
+            out.line(f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {sub_.by_name or sub_.by} {how}过，不重复计。")
+    if last is not None:
+        out.line(f"进度：{last.done}/{last.total}")
+    return out
+
+
+async def nudge(ctx: Ctx) -> Msg:
+    ctx.need_admin("催办")
+    rid = await _number_or_only(ctx)
+    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
+    out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
+    if n.orphans:
+        out.line(f"其中 {len(n.orphans)} 个单位没有联络员，请另行联系：")
+        for line in by_category(n.orphans, ctx.limit):
+            out.line(line)
+    return out
+
+
+async def close(ctx: Ctx) -> Msg:
+    ctx.need_admin("结束报送")
+    rid = _number(ctx, "/报送 结束 <编号>")
+    p = await ctx.app.returns.close(rid, actor=ctx.user_id)
+    out = Msg(f"已结束报送 {p.ret.label}，不再提醒。")
+    out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
+    if p.pending:
+        out.line(f"未报送（{len(p.pending)}）：")
+        for line in by_category(p.pending, ctx.limit):
+            out.line(line)
+    return out
+
+
+# ---------------------------------------------------------------- anyone
+
+
+async def progress(ctx: Ctx) -> Msg:
+    rid = await _number_or_only(ctx)
+    return render_progress(await ctx.app.returns.progress(rid), ctx.limit)
+
+
+async def listing(ctx: Ctx) -> Msg:
+    include_closed = bool(ctx.args) and ctx.args[0] in ("全部", "所有", "历史")
+    rows = await ctx.app.returns.listing(include_closed=include_closed)
+    if not rows:
+        return Msg("现在没有进行中的报送。" + ("管理员发起：/报送 新建 <标题> 截止 <时间>" if ctx.is_admin else ""))
+    mine: dict[int, bool] = {}
+    bound = await ctx.app.units.operator(ctx.user_id)
+    if bound is not None:
+        mine = {r.id: sub is not None for r, sub in await ctx.app.returns.open_for_unit(bound[1].id)}
+    now = clock.now()
+    lines = []
+    for r, done, total in rows:
+        line = f"{r.label} 截止 {clock.show(r.deadline)}（{describe_left(r.deadline, now)}），已报送 {done}/{total}"
+        if not r.open:
+            line += "（已结束）"
+        elif r.id in mine:
+            line += "，本单位" + ("已报送" if mine[r.id] else "未报送")
+        lines.append(line)
+    title = "报送任务" if include_closed else "进行中的报送"
+    out = Msg(f"{title}（{len(rows)}）：")
+    for line in lines_cut(lines, ctx.limit):
+        out.line(line)
+    if bound is not None and any(not v for v in mine.values()):
+        out.line("报送后请发：/已报送 <编号> [备注]")
+    return out
+
+
+async def default(ctx: Ctx) -> Msg:
+    if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
+        return await progress(ctx)
+    if ctx.args:
+        raise UserError(
+            f"不认识“{ctx.args[0]}”。可用：/报送 列表、/报送 进度 <编号>、/报送 新建、/报送 登记、/报送 催办、/报送 结束。"
+            "发 /帮助 报送 查看说明和例子。"
+        )
+    return await listing(ctx)
+
+
+SUBS = {
+    "新建": create,
+    "发起": create,
+    "登记": register,
+    "代登记": register,
+    "进度": progress,
+    "催办": nudge,
+    "催报": nudge,
+    "列表": listing,
+    "结束": close,
+}
+
+
+async def returns_cmd(ctx: Ctx) -> Msg:
+    return await sub(ctx, SUBS, default)
+
+
+# ---------------------------------------------------------------- /已报送
+
+
+async def submitted(ctx: Ctx) -> Msg:
+    rid = None
+    note_args = ctx.args
+    if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
+        rid = ctx.int_arg(ctx.args[0], "报送编号")
+        note_args = ctx.args[1:]
+    if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
+        raise UserError("你是管理员、没有绑定单位。替单位登记请用：/报送 登记 <编号> <单位>，如：/报送 登记 3 郑州大学")
+    s = await ctx.app.returns.submit(ctx.user_id, ctx.name, rid, " ".join(note_args), reply_to=ctx.reply_to)
+    if not s.new:
+        sub_ = s.submission
+        how = "登记" if sub_.via == BY_ADMIN else "报送"
+        return Msg(
+            f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {sub_.by_name or sub_.by} {how}过 {s.ret.label}，"
+            f"不重复计。进度：{s.done}/{s.total}"
+        )
+    late = "（已过截止时间，记为逾期）" if s.submission.late else ""
+    return Msg(f"已记录：“{s.unit.name}”已报送 {s.ret.label}{late}。进度：{s.done}/{s.total}")
+
+
+returns_matcher = on_command("报送", priority=10, block=True)
+submitted_matcher = on_command("已报送", aliases={"已报", "已提交"}, priority=10, block=True)
+
+
+@returns_matcher.handle()
+async def _returns(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, returns_cmd)
+
+
+@submitted_matcher.handle()
+async def _submitted(event: MessageEvent, arg: Message = CommandArg()) -> None:
+    await run(event, arg, submitted)

@@ -1,0 +1,111 @@
+"""/查询 facts: one unit's category, city, operators, accounts, returns, 统发 and filings, in one message."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import clock
+from bot.app import App
+from bot.query import gather, hide_phones, render
+from bot.returns import NewReturn
+from tests.fake import GROUP
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+OP = 20001
+
+
+class FakeFollowers:
+    def __init__(self, latest: dict[int, tuple[int, date]]) -> None:
+        self.latest = latest
+
+    async def latest_for_unit(self, unit_id: int) -> dict[int, tuple[int, date]]:
+        return self.latest
+
+
+class FakeBroadcasts:
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int]] = []
+
+    async def unit_completion(self, unit_id: int, days: int = 30) -> tuple[int, int]:
+        self.asked.append((unit_id, days))
+        return 12, 15
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> None:
+    clock.set_tz(TZ)
+    clock.freeze(NOW)
+
+
+async def setup_unit(core: App) -> int:
+    unit = await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+    a, _ = await core.units.apply(OP, "张三 13812345678", GROUP, "郑州大学")
+    await core.units.approve([a.id], actor="t")
+    a, _ = await core.units.apply(20002, "李四/0371-63888888", GROUP, "郑州大学")
+    await core.units.approve([a.id], actor="t")
+    wx = await core.accounts.file_opening(str(OP), "张三", "微信", "郑州大学")
+    await core.accounts.approve([wx.id], actor="t")
+    await core.accounts.file_opening(str(OP), "张三", "抖音", "郑大青年")
+    return unit.id
+
+
+def test_phone_numbers_are_dropped_from_names() -> None:
+    assert hide_phones("张三 13812345678") == "张三"
+    assert hide_phones("张三-138-1234-5678") == "张三"
+    assert hide_phones("李四/0371-63888888") == "李四"
+    assert hide_phones("宣传部王五") == "宣传部王五"
+    assert hide_phones("2026级张三") == "2026级张三"
+
+
+async def test_one_message_with_every_fact(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    unit_id = await setup_unit(core)
+    accounts = await core.accounts.of_unit(unit_id)
+    wx = next(a for a in accounts if a.platform == "微信公众号")
+    monkeypatch.setattr(core, "followers", FakeFollowers({wx.id: (123456, date(2026, 11, 18))}), raising=False)
+    bc = FakeBroadcasts()
+    monkeypatch.setattr(core, "broadcasts", bc, raising=False)
+    first = await core.returns.create(NewReturn("秋季统计表", NOW + timedelta(days=2)), actor="900001")
+    await core.returns.create(NewReturn("自查表", NOW + timedelta(days=5)), actor="900001")
+    await core.returns.submit(str(OP), "张三", first.ret.id)
+
+    text = render(await gather(core, await core.units.resolve("郑大"))).plain()
+
+    assert text.startswith("“郑州大学”\n类别：本科高校　地市：郑州　简称：郑大")
+    assert "联络员（2）：张三、李四" in text
+    assert "13812345678" not in text and "63888888" not in text and str(OP) not in text
+    assert "微信公众号“郑州大学”：粉丝 123,456（11月18日）" in text
+    assert "抖音“郑大青年”（备案审核中）：粉丝数未报" in text
+    assert "#1《秋季统计表》已报送，截止 11月22日 09:00" in text
+    assert "#2《自查表》未报送，截止 11月25日 09:00（还剩约 5 天）" in text
+    assert "近30天统发：12/15（80.0%）" in text
+    assert bc.asked == [(unit_id, 30)]
+    assert "待审核备案（1）" in text and "开设" in text
+
+
+async def test_without_the_other_services_it_still_answers(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    await setup_unit(core)
+    monkeypatch.setattr(core, "followers", None, raising=False)
+    monkeypatch.setattr(core, "broadcasts", None, raising=False)
+    text = render(await gather(core, await core.units.resolve("郑州大学"))).plain()
+    assert "近30天统发：暂无数据" in text and "进行中的报送：无" in text
+
+
+async def test_a_unit_with_nothing_yet(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "broadcasts", FakeBroadcasts(), raising=False)
+    unit = await core.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
+    text = render(await gather(core, unit)).plain()
+    assert "联络员（0）：无" in text and "账号：还没有登记" in text and "待审核备案：无" in text
+
+
+async def test_long_account_lists_are_cut_in_a_group(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "broadcasts", None, raising=False)
+    await setup_unit(core)
+    for i in range(5):
+        await core.accounts.file_opening(str(OP), "张三", "微博", f"郑大{i}")
+    facts = await gather(core, await core.units.resolve("郑州大学"))
+    assert "另有 4 条未列出" in render(facts, limit=3).plain()
+    assert "另有" not in render(facts, limit=None).plain()

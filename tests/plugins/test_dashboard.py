@@ -1,0 +1,334 @@
+"""The web dashboard through NoneBot's own FastAPI app: access control, escaping, import and export logged."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import nonebot
+import pytest
+from openpyxl import load_workbook
+
+from bot import clock
+from bot.app import App, set_app
+from tests.conftest import ROOT, make_settings
+
+
+def _web():
+    """The dashboard module (imported late: NoneBot must be initialised first)."""
+    from plugins.dashboard import web
+
+    return web
+
+
+ROSTER = ROOT / "bot" / "data" / "roster-henan.csv"
+TOKEN = "s3cret-令牌-token"
+PAGES = [
+    "/dashboard",
+    "/dashboard/units",
+    "/dashboard/units/1",
+    "/dashboard/accounts",
+    "/dashboard/tasks",
+    "/dashboard/followers",
+    "/dashboard/import",
+    "/dashboard/exports",
+    "/dashboard/audit",
+]
+
+
+async def _app(tmp_path: Path, token: str) -> App:
+    app = App(make_settings(tmp_path, dashboard_token=token))
+    await app.open()
+    set_app(app)
+    _web().reset()
+    return app
+
+
+@pytest.fixture
+async def dash(tmp_path: Path) -> AsyncIterator[App]:
+    app = await _app(tmp_path, TOKEN)
+    await app.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+    try:
+        yield app
+    finally:
+        set_app(None)
+        _web().reset()
+        await app.db.close()
+        clock.reset()
+
+
+def client() -> httpx.AsyncClient:
+    server = nonebot.get_driver().server_app  # type: ignore[attr-defined]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=server), base_url="http://testserver")
+
+
+async def login(c: httpx.AsyncClient, token: str = TOKEN) -> httpx.Response:
+    return await c.post("/dashboard/login", data={"token": token})
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+async def audit_rows(app: App) -> list[dict]:
+    async with app.db.read() as tx:
+        return [dict(r) for r in await tx.all("SELECT actor, action, detail FROM audit ORDER BY id")]
+
+
+async def test_disabled_without_token(tmp_path: Path) -> None:
+    app = await _app(tmp_path, "")
+    try:
+        async with client() as c:
+            for path in [*PAGES, "/dashboard/login"]:
+                r = await c.get(path)
+                assert r.status_code == 404, path
+            r = await c.post("/dashboard/login", data={"token": ""})
+            assert r.status_code == 404
+    finally:
+        set_app(None)
+        await app.db.close()
+
+
+async def test_no_data_before_login(dash: App) -> None:
+    async with client() as c:
+        for path in PAGES:
+            r = await c.get(path)
+            assert r.status_code == 303, path
+            assert r.headers["location"] == "/dashboard/login"
+            assert "郑州大学" not in r.text and r.text == ""
+        r = await c.get("/dashboard/login")
+        assert r.status_code == 200 and "郑州大学" not in r.text and 'type="password"' in r.text
+        r = await c.post("/dashboard/import", files={"file": ("r.csv", "名称,类别\n新单位,高中\n".encode())})
+        assert r.status_code == 403 and "郑州大学" not in r.text
+        r = await c.post("/dashboard/exports", data={"kind": "统计表"})
+        assert r.status_code == 403
+    assert await dash.units.find("新单位") is None
+    assert not (dash.settings.data_dir / "exports").exists()
+
+
+async def test_forged_cookie_is_refused(dash: App) -> None:
+    async with client() as c:
+        c.cookies.set(_web().COOKIE, "not-a-session", path="/dashboard")
+        r = await c.get("/dashboard/units")
+        assert r.status_code == 303 and "郑州大学" not in r.text
+
+
+async def test_wrong_token_refused(dash: App) -> None:
+    async with client() as c:
+        for bad in ("wrong", "", TOKEN + "x", TOKEN[:-1]):
+            r = await login(c, bad)
+            assert r.status_code == 401, bad
+            assert "set-cookie" not in r.headers
+            assert "令牌不正确" in r.text and "郑州大学" not in r.text
+        r = await c.get("/dashboard")
+        assert r.status_code == 303
+
+
+async def test_token_in_query_string_does_not_log_in(dash: App) -> None:
+    async with client() as c:
+        r = await c.get("/dashboard", params={"token": TOKEN})
+        assert r.status_code == 303
+        r = await c.get("/dashboard/login", params={"token": TOKEN})
+        assert "set-cookie" not in r.headers
+
+
+async def test_login_sets_httponly_cookie_and_keeps_token_out_of_urls(dash: App) -> None:
+    async with client() as c:
+        r = await login(c)
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/dashboard" in cookie
+        assert TOKEN not in cookie
+        for path in PAGES:
+            r = await c.get(path)
+            assert r.status_code == 200, (path, r.text[:300])
+            assert TOKEN not in r.text and TOKEN not in str(r.url)
+            for link in re.findall(r'(?:href|action)="([^"]*)"', r.text):
+                assert TOKEN not in link
+            assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none': no scripts
+            assert r.headers["cache-control"] == "no-store"
+        r = await c.get("/dashboard/units", params={"q": "郑大"})
+        assert "郑州大学" in r.text
+    actions = [a["action"] for a in await audit_rows(dash)]
+    assert "后台登录" in actions
+
+
+async def test_user_text_is_escaped(dash: App) -> None:
+    await dash.units.add("<script>alert(1)</script>", "高中", "郑州", actor="t")
+    await dash.units.add("[CQ:at,qq=all]", "高中", '"><img src=x>', actor="t")
+    async with client() as c:
+        await login(c)
+        for path in ("/dashboard/units", "/dashboard/audit", "/dashboard/units?q=%3Cscript"):
+            r = await c.get(path)
+            assert "<script>" not in r.text
+            assert '"><img' not in r.text
+            assert "<img" not in r.text
+        r = await c.get("/dashboard/units")
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+        assert "[CQ:at,qq=all]" in r.text
+        r = await c.get("/dashboard/units", params={"q": '"><b>x'})
+        assert '"><b>x' not in r.text and "&quot;&gt;&lt;b&gt;x" in r.text
+
+
+async def test_roster_import_is_logged_and_idempotent(dash: App) -> None:
+    data = ROSTER.read_bytes()
+    async with client() as c:
+        await login(c)
+        csrf = csrf_of((await c.get("/dashboard/import")).text)
+        r = await c.post(
+            "/dashboard/import", data={"csrf": csrf}, files={"file": ("roster-henan.csv", data, "text/csv")}
+        )
+        assert r.status_code == 200
+        assert "已导入 roster-henan.csv" in r.text and "新增" in r.text
+        count = len(await dash.units.all())
+        assert count > 100
+        r = await c.post(
+            "/dashboard/import", data={"csrf": csrf}, files={"file": ("roster-henan.csv", data, "text/csv")}
+        )
+        assert "新增 0 个单位，更新 0 个" in r.text
+        assert len(await dash.units.all()) == count
+    imports = [a for a in await audit_rows(dash) if a["action"] == "导入名册"]
+    assert len(imports) == 2
+    assert all(re.fullmatch(r"dashboard:[0-9a-f]{8}", a["actor"]) for a in imports)
+    assert "roster-henan.csv" in imports[0]["detail"]
+
+
+async def test_import_xlsx_and_bad_file(dash: App) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["名称", "类别", "地市"])
+    wb.active.append(["郑州市第九中学", "高中", "郑州"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    async with client() as c:
+        await login(c)
+        csrf = csrf_of((await c.get("/dashboard/import")).text)
+        r = await c.post("/dashboard/import", data={"csrf": csrf}, files={"file": ("名册.xlsx", buf.getvalue())})
+        assert "新增 1 个单位" in r.text
+        r = await c.post(
+            "/dashboard/import",
+            data={"csrf": csrf},
+            files={"file": ("bad.csv", "名称,类别\n某校,不存在的类别\n".encode())},
+        )
+        assert "名册有误" in r.text and "msg err" in r.text
+        r = await c.post("/dashboard/import", data={"csrf": csrf}, files={"file": ("x.exe", b"MZ")})
+        assert "不是 CSV" in r.text
+    assert await dash.units.find("郑州市第九中学") is not None
+    assert await dash.units.find("某校") is None
+
+
+async def test_post_without_csrf_is_refused(dash: App) -> None:
+    async with client() as c:
+        await login(c)
+        r = await c.post("/dashboard/import", files={"file": ("r.csv", "名称,类别\n新单位,高中\n".encode())})
+        assert r.status_code == 403
+        r = await c.post("/dashboard/exports", data={"kind": "统计表", "csrf": "forged"})
+        assert r.status_code == 403
+    assert await dash.units.find("新单位") is None
+
+
+async def test_export_button_downloads_xlsx_and_is_logged(dash: App) -> None:
+    async with client() as c:
+        await login(c)
+        csrf = csrf_of((await c.get("/dashboard/exports")).text)
+        r = await c.post("/dashboard/exports", data={"kind": "汇总表", "csrf": csrf})
+        assert r.status_code == 303 and r.headers["location"].startswith("/dashboard/exports/file/")
+        r = await c.get(r.headers["location"])
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        wb = load_workbook(io.BytesIO(r.content))
+        assert wb.active["A4"].value == "序号" and wb.active["B5"].value == "郑州大学"
+        r = await c.get("/dashboard/exports/file/..%2F..%2Falliance.db")
+        assert r.status_code == 404
+        r = await c.get("/dashboard/exports")
+        assert "汇总表-" in r.text
+    logged = [a for a in await audit_rows(dash) if a["action"] == "导出"]
+    assert logged and logged[0]["actor"].startswith("dashboard:")
+
+
+async def test_logout_ends_the_session(dash: App) -> None:
+    async with client() as c:
+        await login(c)
+        page = await c.get("/dashboard")
+        sid = c.cookies.get(_web().COOKIE)
+        r = await c.post("/dashboard/logout", data={"csrf": csrf_of(page.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard/login"
+        c.cookies.set(_web().COOKIE, sid or "", path="/dashboard")  # an old cookie replayed
+        r = await c.get("/dashboard")
+        assert r.status_code == 303
+
+
+async def test_changed_token_logs_everyone_out(dash: App, tmp_path: Path) -> None:
+    async with client() as c:
+        await login(c)
+        assert (await c.get("/dashboard")).status_code == 200
+        other = App(make_settings(tmp_path, dashboard_token="another"))
+        other.db = dash.db
+        other.units = dash.units
+        set_app(other)
+        assert (await c.get("/dashboard")).status_code == 303
+        set_app(dash)
+
+
+async def test_repeated_wrong_tokens_are_throttled(dash: App) -> None:
+    async with client() as c:
+        for _ in range(_web().FAIL_LIMIT):
+            assert (await login(c, "nope")).status_code == 401
+        r = await login(c)
+        assert r.status_code == 429 and "set-cookie" not in r.headers
+
+
+async def test_task_and_ranking_pages_show_progress(dash: App) -> None:
+    from datetime import timedelta
+
+    from bot.broadcasts import Draft
+    from bot.returns import NewReturn
+
+    await dash.units.add("河南大学", "本科高校", "开封", actor="t")
+    for qq, who, unit in (("20001", "张三", "郑州大学"), ("20002", "李四", "河南大学")):
+        a, _ = await dash.units.apply(qq, who, None, unit)
+        await dash.units.approve([a.id], actor="t")
+    f = await dash.accounts.file_opening("20001", "张三", "微信", "郑州大学")
+    await dash.accounts.approve([f.id], actor="t")
+    await dash.followers.report("20001", ["微信"], "1.2万")
+    now = clock.now()
+    draft = Draft("转发<b>新闻</b>", "https://example.com/a?x=1&y=2", now + timedelta(hours=3), ("转发",), ())
+    task = (await dash.broadcasts.create(draft, actor="t")).task
+    await dash.broadcasts.confirm("20002", "李四", task.id)
+    ret = (await dash.returns.create(NewReturn("年度统计表", now + timedelta(days=1), "", ""), actor="t")).ret
+    async with client() as c:
+        await login(c)
+        r = await c.get("/dashboard")
+        assert "转发&lt;b&gt;新闻&lt;/b&gt;" in r.text and "1/2（50.0%）" in r.text and "年度统计表" in r.text
+        r = await c.get("/dashboard/tasks")
+        assert r.status_code == 200 and "0/2（0.0%）" in r.text
+        r = await c.get(f"/dashboard/tasks/broadcast/{task.id}")
+        assert "李四（20002）" in r.text and "未确认（1）" in r.text and "郑州大学" in r.text
+        assert 'href="https://example.com/a?x=1&amp;y=2"' in r.text
+        r = await c.get(f"/dashboard/tasks/return/{ret.id}")
+        assert "未报送（2）" in r.text
+        r = await c.get("/dashboard/tasks/return/99")
+        assert r.status_code == 404 and "没有编号为 99" in r.text
+        r = await c.get("/dashboard/tasks/nothing/1")
+        assert r.status_code == 404
+        r = await c.get("/dashboard/followers")
+        assert "郑州大学" in r.text and "12,000" in r.text and "<svg" in r.text
+        r = await c.get("/dashboard/followers", params={"platform": "抖音", "period": "上月"})
+        assert r.status_code == 200 and "郑州大学" not in r.text.split("全部排名")[1]
+
+
+async def test_missing_services_show_not_available(dash: App) -> None:
+    del dash.broadcasts, dash.returns, dash.followers  # as before those parts were built
+    async with client() as c:
+        await login(c)
+        for path in ("/dashboard", "/dashboard/tasks", "/dashboard/followers", "/dashboard/exports"):
+            r = await c.get(path)
+            assert r.status_code == 200 and "尚未上线" in r.text, path
+        r = await c.get("/dashboard/tasks/broadcast/1")
+        assert r.status_code == 404 and "尚未上线" in r.text

@@ -1,0 +1,143 @@
+"""/粉丝, /粉丝 排行, /粉丝 目标, /更新 and /僵尸号 through NoneBot's handlers (nonebug)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from nonebug import App as NBApp
+
+from bot import clock
+from bot.app import App
+from tests.bot.test_followers import MONDAY, make_unit
+from tests.conftest import say
+from tests.fake import ADMIN, group_msg, private_msg
+
+ZZU, HENU = 20001, 20002
+
+
+@pytest.fixture
+async def world(core: App) -> App:
+    clock.freeze(MONDAY)
+    await make_unit(
+        core,
+        "郑州大学",
+        "本科高校",
+        "郑州",
+        str(ZZU),
+        (("微信公众号", "郑州大学"), ("微信公众号", "郑大青年"), ("抖音", "郑州大学")),
+        students=72000,
+    )
+    await make_unit(core, "河南大学", "本科高校", "开封", str(HENU), (("抖音", "河南大学"),), students=15000)
+    return core
+
+
+async def ask(nb: NBApp, app: App, text: str, user: int, *, private: bool = False) -> dict:
+    out = await say(nb, app, private_msg(text, user) if private else group_msg(text, user))
+    assert out, f"no answer to {text!r}"
+    return out[0]
+
+
+async def test_report_replies_with_the_change_and_the_target(app: NBApp, world: App) -> None:
+    first = await ask(app, world, "/粉丝 抖音 1.2万", HENU)
+    assert first["ats"] == [str(HENU)]
+    assert "已记录" in first["text"] and "12,000" in first["text"] and "第一次" in first["text"]
+    assert "目标 8万" in first["text"] and "15.0%" in first["text"]
+    clock.advance(timedelta(days=7))
+    second = await ask(app, world, "/粉丝 河南大学 12,345", HENU)
+    assert "比上次（3月16日 12,000）+345" in second["text"]
+    assert "15.4%" in second["text"] and "还差 6.77万" in second["text"]
+
+
+@pytest.mark.parametrize(
+    "form,shown", [("12.3w", "123,000"), ("3千", "3,000"), ("120万+", "1,200,000"), ("12,345", "12,345")]
+)
+async def test_every_count_form_is_understood(app: NBApp, world: App, form: str, shown: str) -> None:
+    out = await ask(app, world, f"/粉丝 抖音 {form}", HENU)
+    assert f"粉丝 {shown}" in out["text"]
+
+
+async def test_same_day_correction_says_so(app: NBApp, world: App) -> None:
+    await ask(app, world, "/粉丝 抖音 1000", HENU)
+    out = await ask(app, world, "/粉丝 抖音 1100", HENU)
+    assert "已更正今天的报送：1,000 → 1,100" in out["text"]
+
+
+async def test_another_units_account_and_bad_input_are_refused(app: NBApp, world: App) -> None:
+    out = await ask(app, world, "/粉丝 郑大青年 5000", HENU)
+    assert "郑州大学" in out["text"] and "本单位" in out["text"] and "已记录" not in out["text"]
+    out = await ask(app, world, "/粉丝 微信 5000", ZZU)
+    assert "郑大青年" in out["text"] and "郑州大学" in out["text"] and "已记录" not in out["text"]
+    out = await ask(app, world, "/粉丝 抖音", HENU)
+    assert "12345" in out["text"]
+    out = await ask(app, world, "/粉丝 抖音 很多", HENU)
+    assert "不是粉丝数" in out["text"] and "1.2万" in out["text"]
+    out = await ask(app, world, "/粉丝 抖音 100", 777)
+    assert "/注册" in out["text"]
+    async with world.db.read() as tx:
+        assert await tx.value("SELECT COUNT(*) FROM follower_reports") == 0
+
+
+async def test_ranking_is_cut_in_the_group_and_whole_in_private(app: NBApp, world: App) -> None:
+    for i in range(14):
+        op = str(30000 + i)
+        await make_unit(world, f"[CQ:at,qq=all]第{i}中学", "高中", "郑州", op, (("抖音", f"中学{i}"),))
+        await world.followers.report(op, ["抖音"], str(1000 * (i + 1)))
+    await ask(app, world, "/粉丝 抖音 500", HENU)
+    out = await ask(app, world, "／粉丝 排行", HENU)
+    text = out["text"]
+    assert "粉丝排行 · 全部平台 · 全部类别 · 本月（3月）" in text
+    assert "1. [CQ:at,qq=all]第13中学 1.4万" in text
+    assert "另有 5 个单位未列出" in text and "河南大学" not in text
+    assert "all" not in out["ats"] and out["ats"] == [str(HENU)]
+    whole = await ask(app, world, "/粉丝 排行", HENU, private=True)
+    assert "15. 河南大学 500" in whole["text"] and "未列出" not in whole["text"]
+    only = await ask(app, world, "/粉丝 排行 本科高校 抖音 上月", HENU)
+    assert "抖音 · 本科高校 · 上月（2月）" in only["text"] and "还没有单位报送" in only["text"]
+    bad = await ask(app, world, "/粉丝 排行 最近", HENU)
+    assert "看不懂“最近”" in bad["text"]
+
+
+async def test_targets_of_a_unit_a_category_and_all(app: NBApp, world: App) -> None:
+    await ask(app, world, "/粉丝 郑大青年 3千", ZZU)
+    mine = await ask(app, world, "/粉丝 目标", ZZU)
+    assert "郑州大学 粉丝目标 10万（本科高校，在校生超过2万人）" in mine["text"]
+    assert "微信公众号“郑大青年” 3,000（3月16日）" in mine["text"] and "抖音“郑州大学” 未报送" in mine["text"]
+    other = await ask(app, world, "/粉丝 目标 河南大学", ZZU)
+    assert "河南大学 粉丝目标 8万" in other["text"]
+    cat = await ask(app, world, "/粉丝 目标 本科高校", 777)
+    assert "本科高校 粉丝目标完成情况（达标 0/2）" in cat["text"] and "河南大学 未报送" in cat["text"]
+    overview = await ask(app, world, "/粉丝 目标", 777)
+    assert "本科高校：在校生超过2万人 10万，其他 8万 — 达标 0/2，已报送 1" in overview["text"]
+    status = await ask(app, world, "/粉丝", ZZU)
+    assert "郑州大学" in status["text"] and "用法" in status["text"]
+
+
+async def test_post_updates_and_the_stale_watch(app: NBApp, world: App) -> None:
+    out = await ask(app, world, "/更新 抖音", HENU)
+    assert "河南大学 抖音“河南大学” 最近一次更新是 3月16日（今天）" in out["text"]
+    out = await ask(app, world, "/更新 微信 郑大青年 3月10日", ZZU)
+    assert "3月10日（6 天前）" in out["text"]
+    out = await ask(app, world, "/更新 抖音 明年", HENU)
+    assert "明年" in out["text"] and "已记录" not in out["text"]
+    refused = await ask(app, world, "/僵尸号", ZZU)
+    assert "只有管理员" in refused["text"]
+    clock.advance(timedelta(days=40))
+    await ask(app, world, "/粉丝 抖音 100", HENU)
+    out = await ask(app, world, "/僵尸号", ADMIN)
+    text = out["text"]
+    assert "超过 30 天" in text
+    assert "【没有更新】2 个单位 4 个账号" in text
+    assert "郑州大学：" in text and "微信公众号“郑大青年”（最后更新 3月10日）" in text
+    assert "【没有报送粉丝数】1 个单位 3 个账号" in text and "从未报送粉丝数" in text
+    out = await ask(app, world, "/僵尸号 60", ADMIN)
+    assert "没有找到" in out["text"]
+    out = await ask(app, world, "/僵尸号 很久", ADMIN)
+    assert "天数" in out["text"]
+
+
+async def test_help_explains_the_commands(app: NBApp, world: App) -> None:
+    out = await ask(app, world, "/帮助 粉丝", HENU)
+    assert "/粉丝 排行" in out["text"] and "120万+" in out["text"]
+    out = await ask(app, world, "/帮助", ADMIN)
+    assert "/僵尸号" in out["text"] and "/更新" in out["text"]
