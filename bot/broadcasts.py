@@ -834,10 +834,7 @@ class Broadcasts:
                 "WHERE task_id=? AND counted=1",
                 (task.id,),
             )
-            rows = await tx.execute_fetchall(
-                f"SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id",
-                (task.id,),
-            ) if hasattr(tx, "execute_fetchall") else await tx.all(
+            rows = await tx.all(
                 f"SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id",
                 (task.id,),
             )

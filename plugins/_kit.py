@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from nonebot import logger
-from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
+from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent, MessageSegment
 
 from bot.app import App, get_app
 from bot.errors import Forbidden, UserError
@@ -52,6 +53,7 @@ class Ctx:
     args: list[str]
     images: list[str] = field(default_factory=list)
     reply_to: str | None = None
+    bot: Any = None  # the NoneBot Bot, for the few handlers that call the client directly (member list, upload)
 
     @property
     def is_admin(self) -> bool:
@@ -82,7 +84,7 @@ def display_name(event: MessageEvent) -> str:
     return (getattr(s, "card", None) or "").strip() or (s.nickname or "").strip() or str(event.user_id)
 
 
-def build_ctx(app: App, event: MessageEvent, arg: Message) -> Ctx:
+def build_ctx(app: App, event: MessageEvent, arg: Message, bot: Any = None) -> Ctx:
     text = "".join(seg.data.get("text", "") for seg in arg if seg.type == "text")
     images = [str(seg.data.get("url") or seg.data.get("file") or "") for seg in arg if seg.type == "image"]
     reply = next((str(seg.data.get("id")) for seg in event.original_message if seg.type == "reply"), None)
@@ -94,6 +96,7 @@ def build_ctx(app: App, event: MessageEvent, arg: Message) -> Ctx:
         args=split_args(text),
         images=[i for i in images if i],
         reply_to=reply,
+        bot=bot,
     )
 
 
@@ -102,6 +105,7 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
     if result is None:
         return
     msgs = result if isinstance(result, list) else [result]
+    parts: list[tuple[str, int, Msg]] = []
     for i, m in enumerate(msgs):
         msg = Msg(m) if isinstance(m, str) else m
         if not msg:
@@ -109,17 +113,24 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
         if isinstance(event, GroupMessageEvent) and at_sender and i == 0:
             msg = Msg().at(event.user_id).text(" ").add_all(msg)
         target = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
-        for part in msg.split():
-            await app.outbox.send(*target, part)
+        parts.extend((*target, part) for part in msg.split())
+    async with app.db.tx() as tx:
+        for target_type, target_id, part in parts:
+            await app.outbox.put(tx, target_type, target_id, part)
 
 
 async def run(
-    event: MessageEvent, arg: Message, fn: Callable[[Ctx], Awaitable[Reply]], *, at_sender: bool = True
+    event: MessageEvent,
+    arg: Message,
+    fn: Callable[[Ctx], Awaitable[Reply]],
+    *,
+    at_sender: bool = True,
+    bot: Any = None,
 ) -> None:
     """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer."""
     app = get_app()
     try:
-        result = await fn(build_ctx(app, event, arg))
+        result = await fn(build_ctx(app, event, arg, bot))
     except UserError as e:
         result = Msg(str(e))
     except Exception:
@@ -137,3 +148,58 @@ def sub(
         ctx.args = ctx.args[1:]
         return table[head](ctx)
     return default(ctx)
+
+
+# ---------------------------------------------------------------- commands
+
+Handler = Callable[[Ctx], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    fn: Handler
+    at_sender: bool = True
+
+
+COMMANDS: dict[str, Command] = {}
+TRIGGERS: list[Callable[[MessageEvent], Awaitable[tuple[Command, Message] | None]]] = []
+
+
+def command(*names: str, at_sender: bool = True) -> Callable[[Handler], Handler]:
+    """Register a handler for `/name …` (and `／name …`); one NoneBot matcher routes every command.
+
+    One matcher instead of one per command: NoneBot checks every matcher of a priority for every
+    message, and with twenty commands that check was most of the bot's time per message.
+    """
+
+    def deco(fn: Handler) -> Handler:
+        for name in names:
+            if name in COMMANDS and COMMANDS[name].fn is not fn:
+                raise RuntimeError(f"command /{name} registered twice")
+            COMMANDS[name] = Command(fn, at_sender)
+        return fn
+
+    return deco
+
+
+def trigger(fn: Callable[[MessageEvent], Awaitable[tuple[Command, Message] | None]]) -> Callable:
+    """Register a check for messages that act without a slash command (e.g. a reply saying 已转发)."""
+    TRIGGERS.append(fn)
+    return fn
+
+
+def match_command(message: Message) -> tuple[Command, Message] | None:
+    """The command a message starts with (longest name first) and its argument, or None."""
+    if not message or message[0].type != "text":
+        return None
+    text = str(message[0].data.get("text", "")).lstrip()
+    if len(text) < 2 or text[0] not in "/／":
+        return None
+    body = text[1:]
+    for n in range(min(len(body), max((len(k) for k in COMMANDS), default=0)), 0, -1):
+        cmd = COMMANDS.get(body[:n])
+        if cmd is not None:
+            rest = body[n:]
+            arg = Message(MessageSegment.text(rest)) if rest.strip() else Message()
+            return cmd, arg + message[1:]
+    return None

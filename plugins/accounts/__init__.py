@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from nonebot import on_command
-from nonebot.adapters.onebot.v11 import Message, MessageEvent
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
 from bot.errors import UserError
 from bot.render import Msg, lines_cut
-from plugins._kit import ADMIN, ANYONE, Ctx, Topic, run, sub
+from plugins._kit import ADMIN, ANYONE, Ctx, Topic, command, sub
 
 HELP = [
     Topic(
@@ -111,10 +108,12 @@ ACCOUNT_SUBS = {
 }
 
 
+@command("账号")
 async def account_cmd(ctx: Ctx) -> Msg:
     return await sub(ctx, ACCOUNT_SUBS, account_usage)
 
 
+@command("备案")
 async def filing_cmd(ctx: Ctx) -> Msg:
     ctx.need_admin("审核备案")
     svc = ctx.app.accounts
@@ -151,17 +150,3 @@ async def filing_cmd(ctx: Ctx) -> Msg:
         )
         return Msg(f"已驳回 {f.describe()}" + (f"，原因：{reason}" if reason else "") + "。")
     raise UserError("用法：/备案（查看待审核）、/备案 通过 <编号…>、/备案 驳回 <编号> [原因]")
-
-
-accounts_matcher = on_command("账号", priority=10, block=True)
-filing_matcher = on_command("备案", priority=10, block=True)
-
-
-@accounts_matcher.handle()
-async def _accounts(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, account_cmd)
-
-
-@filing_matcher.handle()
-async def _filings(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, filing_cmd)

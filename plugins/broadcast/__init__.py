@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from nonebot import logger, on_command, on_message
-from nonebot.adapters.onebot.v11 import Bot, Message, MessageEvent, MessageSegment
-from nonebot.params import CommandArg
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
 from nonebot.plugin import PluginMetadata
-from nonebot.rule import Rule
-from nonebot.typing import T_State
 
 from bot import clock
 from bot.app import current_app
@@ -26,7 +23,7 @@ from bot.broadcasts import (
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.render import Msg, cut_list, lines_cut, percent
-from plugins._kit import ANYONE, OPERATOR, Ctx, Reply, Topic, run, sub
+from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, sub, trigger
 
 HELP = [
     Topic(
@@ -64,8 +61,6 @@ __plugin_meta__ = PluginMetadata(
     extra={"help": HELP},
 )
 
-REPLY_STATE = "broadcast_reply"
-
 
 # ---------------------------------------------------------------- confirming
 
@@ -99,6 +94,10 @@ def confirm_handler(default_task: int | None = None, via: str = "command") -> Ca
                 proof = check_url(a, "证明链接")
             else:
                 note.append(a)
+        if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
+            raise UserError(
+                "你是管理员，没有绑定单位。替单位确认请用：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学"
+            )
         c = await ctx.app.broadcasts.confirm(
             ctx.user_id,
             ctx.name,
@@ -231,23 +230,20 @@ async def close(ctx: Ctx) -> Msg:
     )
 
 
-def withdraw_handler(bot: Bot) -> Callable[[Ctx], Awaitable[Msg]]:
-    async def handler(ctx: Ctx) -> Msg:
-        ctx.need_admin("撤回统发")
-        task_id = _task_arg(ctx, "/统发 撤回 <编号>，如：/统发 撤回 3", required=True)
-        assert task_id is not None
-        task, ids = await ctx.app.broadcasts.withdraw(task_id, actor=ctx.user_id)
-        recalled = 0
-        for mid in ids:  # best effort: QQ lets a bot recall only recent messages unless it is a group admin
-            try:
-                await bot.delete_msg(message_id=int(mid))
-                recalled += 1
-            except Exception as e:
-                logger.info(f"could not recall announcement {mid}: {e!r}")
-        extra = f"，原通知撤回了 {recalled}/{len(ids)} 条" if ids else ""
-        return Msg(f"已撤回统发 #{task.id}「{task.title}」，已在联盟群发出撤回通知{extra}。它不再计入完成率。")
-
-    return handler
+async def withdraw(ctx: Ctx) -> Msg:
+    ctx.need_admin("撤回统发")
+    task_id = _task_arg(ctx, "/统发 撤回 <编号>，如：/统发 撤回 3", required=True)
+    assert task_id is not None
+    task, ids = await ctx.app.broadcasts.withdraw(task_id, actor=ctx.user_id)
+    recalled = 0
+    for mid in ids:  # best effort: QQ lets a bot recall only recent messages unless it is a group admin
+        try:
+            await ctx.bot.delete_msg(message_id=int(mid))
+            recalled += 1
+        except Exception as e:
+            logger.info(f"could not recall announcement {mid}: {e!r}")
+    extra = f"，原通知撤回了 {recalled}/{len(ids)} 条" if ids else ""
+    return Msg(f"已撤回统发 #{task.id}「{task.title}」，已在联盟群发出撤回通知{extra}。它不再计入完成率。")
 
 
 async def stats(ctx: Ctx) -> Msg:
@@ -277,41 +273,31 @@ async def stats(ctx: Ctx) -> Msg:
     return out
 
 
-def broadcast_handler(bot: Bot) -> Callable[[Ctx], Awaitable[Reply]]:
-    table = {
-        "进度": progress,
-        "催办": nudge,
-        "代确认": confirm_for,
-        "补登": confirm_for,
-        "列表": listing,
-        "结束": close,
-        "撤回": withdraw_handler(bot),
-        "统计": stats,
-    }
-
-    async def handler(ctx: Ctx) -> Reply:
-        return await sub(ctx, table, overview)
-
-    return handler
+BROADCAST_SUBS: dict[str, Callable[[Ctx], Awaitable[Reply]]] = {
+    "进度": progress,
+    "催办": nudge,
+    "代确认": confirm_for,
+    "补登": confirm_for,
+    "列表": listing,
+    "结束": close,
+    "撤回": withdraw,
+    "统计": stats,
+}
 
 
-# ---------------------------------------------------------------- matchers
-
-broadcast_cmd = on_command("统发", aliases={"一键统发"}, priority=10, block=True)
-confirm_cmd = on_command("已转发", priority=10, block=True)
-
-
-@broadcast_cmd.handle()
-async def _broadcast(bot: Bot, event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, broadcast_handler(bot))
+@command("统发", "一键统发")
+async def broadcast_cmd(ctx: Ctx) -> Reply:
+    return await sub(ctx, BROADCAST_SUBS, overview)
 
 
-@confirm_cmd.handle()
-async def _confirm(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, confirm_handler())
+command("已转发")(confirm_handler())
 
 
-async def _is_reply_confirmation(event: MessageEvent, state: T_State) -> bool:
+# ---------------------------------------------------------------- reply confirmation
+
+
+@trigger
+async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | None:
     """A reply (引用) to an announcement or nudge of a task, saying 已转发 / 已完成 / 已发 / 收到.
 
     Looks at the original message, so it works whether or not the client resolved the reply
@@ -319,25 +305,14 @@ async def _is_reply_confirmation(event: MessageEvent, state: T_State) -> bool:
     """
     reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
     if reply is None:
-        return False
+        return None
     text = "".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text")
     rest = confirmation_rest(text)
     app = current_app()
     if rest is None or app is None:
-        return False
+        return None
     task_id = await app.broadcasts.task_of_message(reply.data.get("id"))
     if task_id is None:
-        return False
-    state[REPLY_STATE] = (task_id, rest)
-    return True
-
-
-reply_confirm = on_message(rule=Rule(_is_reply_confirmation), priority=20, block=True)
-
-
-@reply_confirm.handle()
-async def _reply_confirm(event: MessageEvent, state: T_State) -> None:
-    task_id, rest = state[REPLY_STATE]
+        return None
     images = [seg for seg in event.original_message if seg.type == "image"]
-    arg = Message([MessageSegment.text(rest), *images])
-    await run(event, arg, confirm_handler(default_task=task_id, via="reply"))
+    return Command(confirm_handler(default_task=task_id, via="reply")), Message([MessageSegment.text(rest), *images])

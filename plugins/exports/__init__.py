@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from nonebot import logger, on_command
-from nonebot.adapters.onebot.v11 import Bot, GroupMessageEvent, Message, MessageEvent
+from nonebot import logger
 from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot import exports
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Topic, run
+from plugins._kit import ADMIN, Ctx, Topic, command
 
 HELP = [
     Topic(
@@ -34,13 +32,13 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
-async def upload(bot: Bot, event: MessageEvent, made: exports.Export) -> str | None:
+async def upload(ctx: Ctx, made: exports.Export) -> str | None:
     """Upload the file to the chat the command came from; None when done, else why it failed."""
     try:
-        if isinstance(event, GroupMessageEvent):
-            await bot.call_api("upload_group_file", group_id=event.group_id, file=str(made.path), name=made.name)
+        if ctx.group_id is not None:
+            await ctx.bot.call_api("upload_group_file", group_id=int(ctx.group_id), file=str(made.path), name=made.name)
         else:
-            await bot.call_api("upload_private_file", user_id=event.user_id, file=str(made.path), name=made.name)
+            await ctx.bot.call_api("upload_private_file", user_id=int(ctx.user_id), file=str(made.path), name=made.name)
     except ActionFailed as e:
         logger.warning(f"upload of {made.path} refused: {e}")
         return "QQ 客户端拒绝上传"
@@ -55,24 +53,14 @@ async def upload(bot: Bot, event: MessageEvent, made: exports.Export) -> str | N
     return None
 
 
-def export_handler(bot: Bot, event: MessageEvent):
-    async def handler(ctx: Ctx) -> Msg:
-        ctx.need_admin("导出表格")
-        kind, task_id = exports.parse_kind(ctx.args)
-        made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id)
-        problem = await upload(bot, event, made)
-        what = f"已导出{made.title}（{made.rows} 行）：{made.name}"
-        if problem is None:
-            where = "群文件" if ctx.in_group else "私聊"
-            return Msg(f"{what}，已上传到{where}。")
-        return Msg(f"{what}。{problem}，文件保存在服务器：{made.path}")
-
-    return handler
-
-
-export_cmd = on_command("导出", priority=10, block=True)
-
-
-@export_cmd.handle()
-async def _export(bot: Bot, event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, export_handler(bot, event))
+@command("导出")
+async def export_cmd(ctx: Ctx) -> Msg:
+    ctx.need_admin("导出表格")
+    kind, task_id = exports.parse_kind(ctx.args)
+    made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id)
+    problem = await upload(ctx, made)
+    what = f"已导出{made.title}（{made.rows} 行）：{made.name}"
+    if problem is None:
+        where = "群文件" if ctx.in_group else "私聊"
+        return Msg(f"{what}，已上传到{where}。")
+    return Msg(f"{what}。{problem}，文件保存在服务器：{made.path}")

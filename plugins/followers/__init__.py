@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from nonebot import on_command
-from nonebot.adapters.onebot.v11 import Message, MessageEvent
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
@@ -27,7 +24,7 @@ from bot.followers import (
 )
 from bot.parse import category_or_none, platform_or_none
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, run, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, sub
 
 HELP = [
     Topic(
@@ -255,6 +252,7 @@ async def own_status(ctx: Ctx) -> Msg | list[Msg]:
     return out
 
 
+@command("粉丝", "粉丝数")
 async def followers_cmd(ctx: Ctx) -> Msg | list[Msg]:
     if not ctx.args:
         return await own_status(ctx)
@@ -280,6 +278,7 @@ def render_post(p: Posted) -> Msg:
     return out
 
 
+@command("更新")
 async def post_cmd(ctx: Ctx) -> Msg:
     args = ctx.args
     if not args:
@@ -333,6 +332,7 @@ def render_stale(s: Stale, limit: int | None) -> list[Msg]:
     return _messages(head, lines)
 
 
+@command("僵尸号")
 async def stale_cmd(ctx: Ctx) -> list[Msg]:
     ctx.need_admin("查看僵尸号")
     days = None
@@ -342,23 +342,3 @@ async def stale_cmd(ctx: Ctx) -> list[Msg]:
             raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
         days = int(text)
     return render_stale(await ctx.app.followers.stale(days), ctx.limit)
-
-
-followers_matcher = on_command("粉丝", aliases={"粉丝数"}, priority=10, block=True)
-post_matcher = on_command("更新", priority=10, block=True)
-stale_matcher = on_command("僵尸号", priority=10, block=True)
-
-
-@followers_matcher.handle()
-async def _followers(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, followers_cmd)
-
-
-@post_matcher.handle()
-async def _post(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, post_cmd)
-
-
-@stale_matcher.handle()
-async def _stale(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, stale_cmd)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from nonebot import on_command
-from nonebot.adapters.onebot.v11 import Message, MessageEvent
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, ROLES, Ctx, Topic, help_topics, run
+from plugins._kit import ADMIN, ANYONE, OPERATOR, ROLES, Ctx, Topic, command, help_topics
 
 HELP = [
     Topic(
@@ -26,6 +23,7 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
+@command("帮助", "help", "菜单", at_sender=False)
 async def help_cmd(ctx: Ctx) -> Msg:
     if ctx.args:
         name = ctx.args[0].lstrip("/／")
@@ -44,11 +42,3 @@ async def help_cmd(ctx: Ctx) -> Msg:
         out.line("先发 /注册 <单位名称> 申请成为联络员，审核通过后可以登记账号、确认任务。")
     out.line("发 /帮助 <命令> 查看说明和例子，如：/帮助 注册")
     return out
-
-
-help_matcher = on_command("帮助", aliases={"help", "菜单"}, priority=10, block=True)
-
-
-@help_matcher.handle()
-async def _help(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, help_cmd, at_sender=False)

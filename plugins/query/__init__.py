@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from nonebot import on_command
-from nonebot.adapters.onebot.v11 import Message, MessageEvent
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
 from bot.query import gather, render
 from bot.render import Msg
-from plugins._kit import ANYONE, Ctx, Topic, run
+from plugins._kit import ANYONE, Ctx, Topic, command
 
 HELP = [
     Topic(
@@ -30,6 +27,7 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
+@command("查询")
 async def query(ctx: Ctx) -> Msg:
     if ctx.args:
         unit = await ctx.app.units.resolve(" ".join(ctx.args))
@@ -41,11 +39,3 @@ async def query(ctx: Ctx) -> Msg:
             )
         unit = bound[1]
     return render(await gather(ctx.app, unit), limit=ctx.limit)
-
-
-query_cmd = on_command("查询", priority=10, block=True)
-
-
-@query_cmd.handle()
-async def _query(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, query)

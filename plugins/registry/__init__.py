@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from nonebot import logger, on_command, on_notice
-from nonebot.adapters.onebot.v11 import Bot, GroupDecreaseNoticeEvent, Message, MessageEvent
-from nonebot.params import CommandArg
+from nonebot import logger, on_notice
+from nonebot.adapters.onebot.v11 import Bot, GroupDecreaseNoticeEvent
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
@@ -12,7 +11,7 @@ from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut
 from bot.units import Application, Unit
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, run, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, sub
 
 HELP = [
     Topic(
@@ -62,6 +61,7 @@ __plugin_meta__ = PluginMetadata(
 # ---------------------------------------------------------------- /注册
 
 
+@command("注册")
 async def register(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError(
@@ -90,6 +90,7 @@ def _app_line(a: Application) -> str:
     return f"#{a.id} {a.user_name}（{a.user_id}）申请 {a.unit_name}{new} {when}"
 
 
+@command("审核")
 async def review(ctx: Ctx) -> Msg | list[Msg]:
     ctx.need_admin("审核注册申请")
     if not ctx.args:
@@ -149,6 +150,7 @@ async def tell_applicant(app: App, a: Application, msg: Msg) -> None:
 # ---------------------------------------------------------------- /我的单位 and /解绑
 
 
+@command("我的单位")
 async def my_unit(ctx: Ctx) -> Msg:
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is None:
@@ -178,6 +180,7 @@ async def unit_card(app: App, unit: Unit, intro: str = "") -> Msg:
     return out
 
 
+@command("解绑")
 async def unbind(ctx: Ctx) -> Msg:
     if ctx.args:
         raise UserError("/解绑 不需要参数，发 /解绑 即可解除你和所在单位的绑定。")
@@ -267,6 +270,7 @@ UNIT_SUBS = {
 }
 
 
+@command("单位")
 async def unit_cmd(ctx: Ctx) -> Msg | list[Msg]:
     return await sub(ctx, UNIT_SUBS, unit_default)
 
@@ -283,69 +287,30 @@ async def members_of(bot: Bot, group_id: str) -> dict[str, str]:
     }
 
 
-def unbound_handler(bot: Bot):
-    async def handler(ctx: Ctx) -> Msg:
-        ctx.need_admin("查看未绑定成员")
-        groups = [ctx.group_id] if ctx.group_id else sorted(ctx.app.settings.groups)
-        if not groups:
-            raise UserError("没有配置联盟群（ALLIANCE_GROUPS），无法查询群成员。")
-        members: dict[str, str] = {}
-        for g in groups:
-            try:
-                members.update(await members_of(bot, g))
-            except Exception as e:
-                logger.warning(f"get_group_member_list({g}) failed: {e}")
-                raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
-        loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
-        out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
-        for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], ctx.limit):
-            out.line(line)
-        out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
-        for line in lines_cut([u.name for u in orphan], ctx.limit):
-            out.line(line)
-        return out
-
-    return handler
+@command("未绑定")
+async def unbound(ctx: Ctx) -> Msg:
+    ctx.need_admin("查看未绑定成员")
+    groups = [ctx.group_id] if ctx.group_id else sorted(ctx.app.settings.groups)
+    if not groups:
+        raise UserError("没有配置联盟群（ALLIANCE_GROUPS），无法查询群成员。")
+    members: dict[str, str] = {}
+    for g in groups:
+        try:
+            members.update(await members_of(ctx.bot, g))
+        except Exception as e:
+            logger.warning(f"get_group_member_list({g}) failed: {e}")
+            raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
+    loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
+    out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
+    for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], ctx.limit):
+        out.line(line)
+    out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
+    for line in lines_cut([u.name for u in orphan], ctx.limit):
+        out.line(line)
+    return out
 
 
 # ---------------------------------------------------------------- matchers
-
-register_cmd = on_command("注册", priority=10, block=True)
-review_cmd = on_command("审核", priority=10, block=True)
-my_unit_cmd = on_command("我的单位", priority=10, block=True)
-unbind_cmd = on_command("解绑", priority=10, block=True)
-units_cmd = on_command("单位", priority=10, block=True)
-unbound_cmd = on_command("未绑定", priority=10, block=True)
-
-
-@register_cmd.handle()
-async def _register(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, register)
-
-
-@review_cmd.handle()
-async def _review(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, review)
-
-
-@my_unit_cmd.handle()
-async def _my_unit(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, my_unit)
-
-
-@unbind_cmd.handle()
-async def _unbind(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, unbind)
-
-
-@units_cmd.handle()
-async def _units(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, unit_cmd)
-
-
-@unbound_cmd.handle()
-async def _unbound(bot: Bot, event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, unbound_handler(bot))
 
 
 left_notice = on_notice(priority=10, block=False)

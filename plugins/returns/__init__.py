@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from nonebot import on_command
-from nonebot.adapters.onebot.v11 import Message, MessageEvent
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
@@ -12,7 +9,7 @@ from bot.errors import UserError
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Msg, lines_cut
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress
-from plugins._kit import ANYONE, OPERATOR, Ctx, Topic, run, sub
+from plugins._kit import ANYONE, OPERATOR, Ctx, Topic, command, sub
 
 HELP = [
     Topic(
@@ -189,6 +186,12 @@ async def default(ctx: Ctx) -> Msg:
     return await listing(ctx)
 
 
+async def admin_listing(ctx: Ctx) -> Msg:
+    """`/报送 列表` is the admins' list, as `/统发 列表` is (SPEC §6); anyone may send /报送 for the open ones."""
+    ctx.need_admin("用 /报送 列表（发 /报送 可查看进行中的报送和本单位是否已报送）")
+    return await listing(ctx)
+
+
 SUBS = {
     "新建": create,
     "发起": create,
@@ -197,11 +200,12 @@ SUBS = {
     "进度": progress,
     "催办": nudge,
     "催报": nudge,
-    "列表": listing,
+    "列表": admin_listing,
     "结束": close,
 }
 
 
+@command("报送")
 async def returns_cmd(ctx: Ctx) -> Msg:
     return await sub(ctx, SUBS, default)
 
@@ -209,6 +213,7 @@ async def returns_cmd(ctx: Ctx) -> Msg:
 # ---------------------------------------------------------------- /已报送
 
 
+@command("已报送", "已报", "已提交")
 async def submitted(ctx: Ctx) -> Msg:
     rid = None
     note_args = ctx.args
@@ -227,17 +232,3 @@ async def submitted(ctx: Ctx) -> Msg:
         )
     late = "（已过截止时间，记为逾期）" if s.submission.late else ""
     return Msg(f"已记录：“{s.unit.name}”已报送 {s.ret.label}{late}。进度：{s.done}/{s.total}")
-
-
-returns_matcher = on_command("报送", priority=10, block=True)
-submitted_matcher = on_command("已报送", aliases={"已报", "已提交"}, priority=10, block=True)
-
-
-@returns_matcher.handle()
-async def _returns(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, returns_cmd)
-
-
-@submitted_matcher.handle()
-async def _submitted(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, submitted)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from nonebot import get_driver, logger, on_command
+from nonebot import get_driver, logger, on_message
 from nonebot.adapters.onebot.v11 import (
     Bot,
     Event,
     GroupMessageEvent,
-    Message,
     MessageEvent,
     NoticeEvent,
     PrivateMessageEvent,
@@ -17,14 +16,15 @@ from nonebot.adapters.onebot.v11 import (
 from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
 from nonebot.exception import IgnoredException
 from nonebot.message import event_preprocessor
-from nonebot.params import CommandArg
 from nonebot.plugin import PluginMetadata
+from nonebot.rule import Rule
+from nonebot.typing import T_State
 
 from bot import clock
 from bot.app import current_app, get_app
 from bot.outbox import NotSent, SendFailed, SendUnknown
 from bot.render import Msg, Segment
-from plugins._kit import ADMIN, Ctx, Topic, run
+from plugins._kit import ADMIN, TRIGGERS, Ctx, Topic, command, match_command, run
 
 HELP = [
     Topic(
@@ -43,6 +43,7 @@ __plugin_meta__ = PluginMetadata(
 )
 
 driver = get_driver()
+ROUTE = "alliance_route"
 
 
 @driver.on_startup
@@ -117,14 +118,32 @@ async def _scope(event: Event) -> None:
             raise IgnoredException("private chat with an unknown user")
 
 
-outbox_cmd = on_command("发送记录", priority=10, block=True)
+async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
+    """A slash command of ours, or a message a plugin's trigger acts on; never the bot's own messages."""
+    if str(event.user_id) == bot.self_id:
+        return False
+    found = match_command(event.get_message())
+    if found is None:
+        for check in TRIGGERS:
+            found = await check(event)
+            if found is not None:
+                break
+    if found is None:
+        return False
+    state[ROUTE] = found
+    return True
 
 
-@outbox_cmd.handle()
-async def _outbox(event: MessageEvent, arg: Message = CommandArg()) -> None:
-    await run(event, arg, show_problems)
+router = on_message(rule=Rule(_routed), priority=10, block=True)
 
 
+@router.handle()
+async def _route(bot: Bot, event: MessageEvent, state: T_State) -> None:
+    cmd, arg = state[ROUTE]
+    await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot)
+
+
+@command("发送记录")
 async def show_problems(ctx: Ctx) -> Msg:
     ctx.need_admin("查看发送记录")
     rows = await ctx.app.outbox.problems()

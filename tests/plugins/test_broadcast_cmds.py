@@ -220,6 +220,8 @@ async def test_admin_confirms_on_behalf_lists_closes_and_reads_statistics(app: N
     assert "只有管理员" in out[0]["text"]
     out = await say(app, core, group_msg("/统发 代确认 1 郑大 河南大学", ADMIN))
     assert "已代“郑州大学”确认" in out[0]["text"] and "已代“河南大学”确认" in out[0]["text"]
+    out = await say(app, core, group_msg("/已转发 1", ADMIN))
+    assert "/统发 代确认" in out[0]["text"]
     out = await say(app, core, group_msg("/统发 列表", ADMIN))
     assert "#1「学习全国教育大会精神」" in out[0]["text"] and "2/4" in out[0]["text"]
     out = await say(app, core, group_msg("/统发 结束 1", OP1))

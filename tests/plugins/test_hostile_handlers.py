@@ -70,11 +70,15 @@ PLAUSIBLE = (
 
 
 def command_words() -> list[str]:
-    """Every command word (and alias) the bot listens to, from NoneBot's command-prefix trie (so it holds for
-    `on_command` matchers and for any single dispatcher that registers its words there)."""
+    """Every command word (and alias) the bot answers: those routed by the plugins' one command table
+    (`plugins._kit.COMMANDS`), and any registered with NoneBot's own command trie (`on_command`)."""
     from nonebot.rule import TrieRule
 
-    return sorted({"".join(value.command) for value in TrieRule.prefix.values() if value.command})
+    import plugins._kit as kit
+
+    words = set(getattr(kit, "COMMANDS", {}))
+    words.update("".join(value.command) for value in TrieRule.prefix.values() if value.command)
+    return sorted(words)
 
 
 class TolerantBot(Bot):
