@@ -25,7 +25,7 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, TIME_FORMS, category_or_none, clean_text, parse_time
+from bot.parse import CATEGORIES, TIME_FORMS, clean_text, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, percent
 from bot.units import Operator, Unit, Units, audit
@@ -480,44 +480,13 @@ class Broadcasts:
     # ------------------------------------------------------------ create
 
     async def resolve_scope(self, entries: tuple[str, ...]) -> tuple[list[int], str]:
-        """The units a scope names (categories OR-ed, cities OR-ed, the two AND-ed), and its description.
-
-        Raises:
-            UserError: an entry is neither a category nor a city of the roster, or nothing is left.
-        """
-        units = await self.units.all()
-        if not units:
+        """The ids of the units a scope names (see `Units.scope`), and its description."""
+        if not await self.units.all():
             raise UserError(
                 "名册里还没有单位，无法发布统发。请先用 /单位 添加，或用 python -m bot import-units 导入名册。"
             )
-        if not entries:
-            return [u.id for u in units], ""
-        cities_known = {u.city.removesuffix("市") for u in units if u.city}
-        cats: list[str] = []
-        cities: list[str] = []
-        for e in entries:
-            cat = category_or_none(e)
-            if cat is not None:
-                cats.append(cat)
-                continue
-            city = e.removesuffix("市")
-            if city in cities_known:
-                cities.append(city)
-                continue
-            sample = "、".join(sorted(cities_known)[:3]) or "郑州"
-            raise UserError(
-                f"范围里的“{e}”既不是单位类别，也不是名册里的地市。类别可选：{'、'.join(CATEGORIES)}；"
-                f"地市如 {sample}。多个用逗号隔开，如：范围 本科高校,高职高专"
-            )
-        chosen = [
-            u.id
-            for u in units
-            if (not cats or u.category in cats) and (not cities or u.city.removesuffix("市") in cities)
-        ]
-        desc = "、".join(dict.fromkeys([*cats, *(f"{c}市" for c in cities)]))
-        if not chosen:
-            raise UserError(f"范围“{desc}”内没有单位，请检查范围。")
-        return chosen, desc
+        units, desc = await self.units.scope(entries)
+        return [u.id for u in units], desc
 
     async def create(self, draft: Draft, *, actor: str) -> Created:
         """Store the task and the units that owe it, announce it in every alliance group, owe its nudges."""

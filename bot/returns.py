@@ -18,7 +18,7 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, category_or_none, clean_text, parse_time
+from bot.parse import CATEGORIES, clean_text, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, cut_list, percent
 from bot.units import Operator, Unit, Units, audit
@@ -28,7 +28,6 @@ OPEN, CLOSED = "进行中", "已结束"
 BY_SELF, BY_ADMIN = "本人", "管理员登记"
 DEADLINE_WORDS = ("截止时间", "截至时间", "截止日期", "截至日期", "截止", "截至")
 SCOPE_WORDS = ("范围",)
-ALL_WORDS = ("全部", "所有", "全部单位", "所有单位")
 MAX_TITLE = 100
 MAX_NOTE = 500
 
@@ -405,35 +404,9 @@ class Returns:
     # ------------------------------------------------------------ creating and closing
 
     async def scope_units(self, text: str) -> tuple[list[Unit], str]:
-        """The units of a 范围 (`本科高校,郑州`: categories or cities, joined), and how to describe it.
-
-        Raises:
-            UserError: a part is neither a category nor a city with units, or nothing is left.
-        """
-        units = await self.units.all()
-        parts = [p.strip() for p in re.split(r"[,，、;；/]+", clean_text(text)) if p.strip()]
-        if not parts or any(p in ALL_WORDS for p in parts):
-            return units, "全部单位"
-        chosen: dict[int, Unit] = {}
-        names: list[str] = []
-        for p in parts:
-            cat = category_or_none(p)
-            if cat is not None:
-                matched = [u for u in units if u.category == cat]
-                names.append(cat)
-            else:
-                city = p.removesuffix("市")
-                matched = [u for u in units if city and u.city.removesuffix("市") == city]
-                if not matched:
-                    raise UserError(
-                        f"范围里的“{p}”既不是单位类别，也不是名册里的地市。类别可选：{'、'.join(CATEGORIES)}；"
-                        "地市如 郑州。多个用逗号隔开，如：范围 本科高校,高职高专"
-                    )
-                names.append(p)
-            chosen.update((u.id, u) for u in matched)
-        if not chosen:
-            raise UserError(f"范围“{text}”里没有任何单位。用 /单位 列表 <类别或地市> 看看名册。")
-        return sorted(chosen.values(), key=lambda u: u.id), "、".join(dict.fromkeys(names))
+        """The units of a 范围 (see `Units.scope`), and how to describe it."""
+        units, desc = await self.units.scope([text])
+        return units, desc or "全部单位"
 
     async def create(self, new: NewReturn, *, actor: str) -> Created:
         """Store a return, fix the units that owe it, owe its reminders and announce it, in one transaction."""

@@ -11,7 +11,7 @@ from pypinyin import Style, lazy_pinyin
 from bot import clock
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, NotFound, UserError
-from bot.parse import category_or_none, check_name, parse_category
+from bot.parse import CATEGORIES, category_or_none, check_name, parse_category
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Unbound:
     last_operator: bool
 
 
+SCOPE_ALL = ("全部", "所有", "全部单位", "所有单位")
 _STRIP = re.compile(r"[市县区省\s·・\-（）()]")
 
 
@@ -312,6 +313,40 @@ class Units:
                 f"没有类别或地市“{filt}”的单位。类别可选：省直单位、市教育局、县区教育局、本科高校、高职高专 等；地市如 郑州。"
             )
         return chosen, f"{city}市"
+
+    async def scope(self, entries: Iterable[str]) -> tuple[list[Unit], str]:
+        """The units a 范围 names, and its description: categories OR-ed, cities OR-ed, the two AND-ed
+        (`高中,初中 郑州` = Zhengzhou's high and middle schools). No entry, or 全部, means every unit.
+
+        Raises:
+            UserError: an entry is neither a category nor a city of the roster, or no unit is in the scope.
+        """
+        units = await self.all()
+        parts = [p.strip() for e in entries for p in re.split(r"[,，、;；/\s]+", e) if p.strip()]
+        if not parts or any(p in SCOPE_ALL for p in parts):
+            return units, ""
+        known_cities = {u.city.removesuffix("市") for u in units if u.city}
+        cats: list[str] = []
+        cities: list[str] = []
+        for p in parts:
+            cat = category_or_none(p)
+            if cat is not None:
+                cats.append(cat)
+            elif p.removesuffix("市") in known_cities:
+                cities.append(p.removesuffix("市"))
+            else:
+                sample = "、".join(sorted(known_cities)[:3]) or "郑州"
+                raise UserError(
+                    f"范围里的“{p}”既不是单位类别，也不是名册里的地市。类别可选：{'、'.join(CATEGORIES)}；"
+                    f"地市如 {sample}。多个用逗号隔开，如：范围 本科高校,高职高专"
+                )
+        chosen = [
+            u for u in units if (not cats or u.category in cats) and (not cities or u.city.removesuffix("市") in cities)
+        ]
+        desc = "、".join(dict.fromkeys([*cats, *(f"{c}市" for c in cities)]))
+        if not chosen:
+            raise UserError(f"范围“{desc}”内没有单位。用 /单位 列表 <类别或地市> 看看名册。")
+        return chosen, desc
 
     # ------------------------------------------------------------ operators
 

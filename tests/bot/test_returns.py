@@ -126,13 +126,15 @@ async def test_create_fixes_the_owing_units_announces_and_owes_reminders(core: A
 
 async def test_scope_by_category_and_city(core: App) -> None:
     await roster(core)
-    units, what = await core.returns.scope_units("本科高校，洛阳")
-    assert [u.name for u in units] == ["郑州大学", "河南大学", "洛阳市教育局"] and what == "本科高校、洛阳"
+    units, what = await core.returns.scope_units("本科高校，郑州")  # the same rule as 统发: kinds AND-ed
+    assert [u.name for u in units] == ["郑州大学"] and what == "本科高校、郑州市"
     units, what = await core.returns.scope_units("郑州市")
     assert {u.name for u in units} == {"郑州大学", "郑州市第九中学"}
+    units, what = await core.returns.scope_units("全部")
+    assert len(units) == len(await core.units.all()) and what == "全部单位"
     with pytest.raises(UserError, match="既不是单位类别"):
         await core.returns.scope_units("火星")
-    with pytest.raises(UserError, match="没有任何单位"):
+    with pytest.raises(UserError, match="内没有单位"):
         await core.returns.scope_units("幼儿园")
 
 
