@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.followers_data import seed_followers
 from bench.load import Request, probe_all
 from bench.procs import bot_env, bot_process, echo_process, pid_of
 from bench.report import add_ratios, table, targets, targets_text, write_json
@@ -68,6 +69,9 @@ async def run(args: argparse.Namespace) -> int:
         print(f"seeding {units} units …", flush=True)
         data_dir = workdir / "bot" / "data"
         ds = await seed(data_dir / "alliance.db", units, roster=args.roster, history=2 if args.quick else 10)
+        weeks = 8 if args.quick else 52
+        print(f"follower history: {5 * units} accounts, {weeks} weekly reports each …", flush=True)
+        seed_followers(ds.db_path, units=units, accounts=5 * units, weeks=weeks)
         plan = Plan(ds, sizes)
         sides = [
             Side("bot", bot_process(workdir / "bot", bot_env(data_dir, ds.group_id, ds.admins, args.log_level))),
@@ -75,7 +79,7 @@ async def run(args: argparse.Namespace) -> int:
         ]
         if "startup" in selected:
             print(f"startup: {sizes.startup_runs} start(s) of each bot …", flush=True)
-            results["startup"] = await guarded(run_startup(plan, sides, sizes.startup_runs, workdir), limit)
+            results["startup"] = await guarded(run_startup(plan, sides, sizes.startup_runs), limit)
         else:
             first = Request("startup", plan.operators()[0], "/帮助", None)
             for side in sides:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from bot import clock
 from bot.db import Database
-from bot.roster import import_roster, parse_roster, read_table
+from bot.roster import import_roster, parse_roster, read_table, sample_roster
 from bot.units import Units
 
 ROOT = Path(__file__).resolve().parent.parent
-ROSTER = ROOT.parent / "shared" / "data" / "roster-henan.csv"
+ROSTER = sample_roster()
 
 GROUP = 700100200
 ADMINS = (900001, 900002, 900003)

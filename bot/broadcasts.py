@@ -795,7 +795,6 @@ class Broadcasts:
         A unit deleted since the task was created drops out unless it had confirmed. Names come from the
         Units index, so only the ids of the units not done cross from the database.
         """
-        units = {u.id: u for u in await self.units.all()}
         async with self.db.read() as tx:
             task = await self._resolve(tx, task_id, how="/统发 进度")
             counts = await tx.one(
@@ -803,12 +802,14 @@ class Broadcasts:
                 "WHERE task_id=? AND counted=1",
                 (task.id,),
             )
-            rows = await tx.all(
-                f"SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id",
+            # one string instead of a row per unit: a large alliance's list crosses from SQLite several times faster
+            ids = await tx.value(
+                "SELECT group_concat(unit_id) FROM "
+                f"(SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id)",
                 (task.id,),
             )
         assert counts is not None
-        pending = [units[r[0]] for r in rows if r[0] in units]
+        pending = await self.units.by_ids(int(i) for i in ids.split(",")) if ids else []
         done = int(counts["done"])
         return Progress(task, done, done + len(pending), int(counts["late"]), pending)
 

@@ -91,13 +91,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        """A consistent read (a deferred transaction that is never written to)."""
+        """Reads under the lock: no write of this process can come between them (no BEGIN needed for that)."""
         async with self._lock:
-            await self.conn.execute("BEGIN")
-            try:
-                yield Tx(self.conn)
-            finally:
-                await self.conn.execute("ROLLBACK")
+            yield Tx(self.conn)
 
 
 class Tx:
@@ -107,21 +103,20 @@ class Tx:
         self.conn = conn
 
     async def all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Execute a write; returns lastrowid."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return cur.lastrowid or 0
+        """Execute a write; returns the rowid of the last insert (meaningful after an INSERT)."""
+        row = await self.conn.execute_insert(sql, tuple(params))
+        return int(row[0]) if row else 0
 
     async def many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         await self.conn.executemany(sql, [tuple(r) for r in rows])

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.qqsim import PROJECT_ROOT, BotProcess, Disconnected, QQClient, Sent
+from bot.qqsim import BotProcess, Disconnected, QQClient, Sent
+from bot.roster import SAMPLE_NAME, sample_roster
 
 GROUP_ID = 100100
 ADMIN_ID = 10001
@@ -30,7 +31,7 @@ MEMBERS: list[dict] = [
     {"user_id": 20005, "nickname": "刘老师", "card": "河师大-刘老师", "role": "member"},
 ]
 FIRST_PERSON = 20001
-ROSTER_NAME = "roster-henan.csv"
+ROSTER_NAME = SAMPLE_NAME
 
 HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器人）：
   :as <QQ号> [群名片]   换一个人，如 :as 20002 河大-李老师（新 QQ 号会加入群成员）
@@ -46,14 +47,6 @@ HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器
 
 class DemoError(Exception):
     """The demo could not start; the message says why (and where the bot's log is)."""
-
-
-def find_roster() -> Path:
-    """The sample roster: `../shared/data/roster-henan.csv` beside the project, else the copy shipped in `bot/data/`."""
-    for path in (PROJECT_ROOT.parent / "shared" / "data" / ROSTER_NAME, Path(__file__).parent / "data" / ROSTER_NAME):
-        if path.is_file():
-            return path
-    raise DemoError(f"找不到示例名册 {ROSTER_NAME}（应在 ../shared/data/ 或 bot/data/ 下）")
 
 
 @dataclass
@@ -87,7 +80,7 @@ async def start_demo(workdir: Path, roster: Path | None = None) -> Demo:
     """
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / ROSTER_NAME
-    shutil.copyfile(roster or find_roster(), copy)
+    shutil.copyfile(roster or sample_roster(), copy)
     token = secrets.token_hex(12)
     bot = BotProcess(workdir, demo_env(workdir, token))
     env = bot.build_env()  # the same environment (PYTHONPATH, settings) the bot itself gets

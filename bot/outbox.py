@@ -58,6 +58,7 @@ class Outbox:
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_sent = 0.0
+        self._outcome: tuple[int, str, str | None, str | None] | None = None
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ enqueue
@@ -118,6 +119,7 @@ class Outbox:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        await self._flush()
 
     async def wait_idle(self, timeout: float = 10) -> None:
         """Wait until nothing is pending (or no client is connected to send it)."""
@@ -138,19 +140,27 @@ class Outbox:
             except Exception:
                 log.exception("outbox worker error")
                 await self._sleep(1.0)
+            await self._flush()
             if not self._wake.is_set():
                 self._idle.set()
 
     async def _send_next(self) -> bool:
-        """Send the oldest pending message; False when there is none."""
+        """Send the oldest pending message; False when there is none.
+
+        The outcome of a send is written in the same transaction that claims the next message (one commit
+        per message under load), and on its own before the worker waits or stops.
+        """
         gap = self.interval + (random.uniform(0, self.jitter) if self.interval > 0 and self.jitter > 0 else 0)
         wait = self._last_sent + gap - time.monotonic()
         if wait > 0:
+            await self._flush()
             await self._sleep(wait)
         sender = self._sender
         if sender is None:
+            await self._flush()
             return False
         async with self.db.tx() as tx:
+            await self._record(tx)
             row = await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
                 "(SELECT id FROM outbox WHERE state='pending' ORDER BY id LIMIT 1) "
@@ -168,14 +178,15 @@ class Outbox:
         except SendUnknown as e:
             state, error = "unknown", str(e)[:500] or "发送超时，可能已送达，未重发"
         except asyncio.CancelledError:
-            await self._finish(row["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发")
+            self._outcome = (row["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发")
             raise
         except Exception as e:
             log.exception("send raised")
             state, error = "unknown", f"{type(e).__name__}: {e}"[:500]
         self._last_sent = time.monotonic()
-        await self._finish(row["id"], state, message_id, error)
+        self._outcome = (row["id"], state, message_id, error)
         if state == "pending":
+            await self._flush()
             await self._sleep(0.5)
             return self._sender is not None
         if state == "sent":
@@ -186,12 +197,21 @@ class Outbox:
                     log.exception("on_sent hook failed")
         return True
 
-    async def _finish(self, row_id: int, state: str, message_id: str | None, error: str | None) -> None:
-        async with self.db.tx() as tx:
-            await tx.run(
-                "UPDATE outbox SET state=?, message_id=?, error=?, sent_at=? WHERE id=?",
-                (state, message_id, error, clock.now_db() if state != "pending" else None, row_id),
-            )
+    async def _record(self, tx: Tx) -> None:
+        """Write the outcome of the last send, if it is not written yet."""
+        if self._outcome is None:
+            return
+        row_id, state, message_id, error = self._outcome
+        await tx.run(
+            "UPDATE outbox SET state=?, message_id=?, error=?, sent_at=? WHERE id=?",
+            (state, message_id, error, clock.now_db() if state != "pending" else None, row_id),
+        )
+        self._outcome = None
+
+    async def _flush(self) -> None:
+        if self._outcome is not None:
+            async with self.db.tx() as tx:
+                await self._record(tx)
 
     # ------------------------------------------------------------ reading
 

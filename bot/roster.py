@@ -13,6 +13,16 @@ from bot.errors import UserError
 from bot.parse import category_or_none, check_name, parse_count
 from bot.units import Units, audit
 
+SAMPLE_NAME = "roster-henan.csv"
+
+
+def sample_roster() -> Path:
+    """The Henan sample roster: `../shared/data/` beside the project when there, else the copy in `bot/data/`."""
+    here = Path(__file__).resolve().parent
+    shared = here.parent.parent / "shared" / "data" / SAMPLE_NAME
+    return shared if shared.is_file() else here / "data" / SAMPLE_NAME
+
+
 COLUMNS = {
     "名称": "name",
     "单位名称": "name",

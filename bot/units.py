@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -99,6 +100,7 @@ class Units:
         self.db = db
         self._index: _Index | None = None
         self._data_version: int | None = None
+        self._checked = 0.0
 
     # ------------------------------------------------------------ name index
 
@@ -106,9 +108,13 @@ class Units:
         self._index = None
 
     async def _load(self) -> _Index:
+        if self._index is not None and time.monotonic() - self._checked < 1.0:
+            return self._index
         async with self.db.read() as tx:
-            # another connection (the import-units command line, a second process) may have changed the units
+            # another connection (the import-units command line, a second process) may have changed the units;
+            # looked at no more than once a second, so a burst of commands does not pay for it each time
             version = await tx.value("PRAGMA data_version")
+            self._checked = time.monotonic()
             if self._index is not None and version == self._data_version:
                 return self._index
             rows = await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
@@ -119,7 +125,7 @@ class Units:
         for a in aliases:
             by_unit.setdefault(a["unit_id"], []).append(a["alias"])
         idx = _Index()
-        for r in rows:
+        for r in sorted(rows, key=lambda r: r["id"]):
             u = Unit(
                 r["id"], r["name"], r["category"], r["city"], r["students"], tuple(sorted(by_unit.get(r["id"], [])))
             )
@@ -132,8 +138,13 @@ class Units:
         return idx
 
     async def all(self) -> list[Unit]:
-        idx = await self._load()
-        return sorted(idx.units.values(), key=lambda u: u.id)
+        """Every unit, in roster order (a fresh list; the caller may change it)."""
+        return list((await self._load()).units.values())
+
+    async def by_ids(self, ids: Iterable[int]) -> list[Unit]:
+        """The units with these ids, in the given order (ids of deleted units are left out)."""
+        units = (await self._load()).units
+        return [units[i] for i in ids if i in units]
 
     async def get(self, unit_id: int) -> Unit | None:
         return (await self._load()).units.get(unit_id)

@@ -16,10 +16,11 @@ from nonebug import App as NBApp
 from bot import clock
 from bot.app import App, set_app
 from bot.config import Settings
+from bot.roster import sample_roster
 from tests.fake import ADMIN, GROUP
 
 ROOT = Path(__file__).resolve().parent.parent
-ROSTER = ROOT.parent / "shared" / "data" / "roster-henan.csv"
+ROSTER = sample_roster()
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

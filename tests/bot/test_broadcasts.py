@@ -605,7 +605,7 @@ async def test_burst_of_1000_confirmations_is_fast_complete_and_uses_indexes(bc:
         for sql in statements:
             if sql.lstrip().upper().startswith("SELECT"):
                 plan = " | ".join(r[3] for r in await tx.all("EXPLAIN QUERY PLAN " + sql))
-                assert "SCAN" not in plan, (sql, plan)
+                assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), (sql, plan)
 
     started = time.perf_counter()
     results = await asyncio.gather(*(bc.broadcasts.confirm(50000 + i, f"联络员{i}") for i in range(1, 1001)))
