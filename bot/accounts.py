@@ -231,6 +231,13 @@ class Accounts:
         return out
 
     async def _apply(self, tx: Tx, f: Filing) -> None:
+        name = f.changes.get("name", f.account.name) if f.kind != "注销" else None
+        if name is not None and await tx.value(  # two filings may each have looked free when filed
+            "SELECT 1 FROM accounts WHERE unit_id=? AND platform=? AND lower(name)=lower(?) AND id<>? "
+            "AND state IN ('待审核', '正常')",
+            (f.account.unit_id, f.account.platform, name, f.account.id),
+        ):
+            raise UserError(f"备案 #{f.id}：本单位已有{f.account.platform}账号“{name}”，同名账号不能再通过，请驳回。")
         if f.kind == "开设":  # an account closed meanwhile stays closed
             await tx.run("UPDATE accounts SET state='正常' WHERE id=? AND state='待审核'", (f.account.id,))
         elif f.kind == "注销":
@@ -239,6 +246,8 @@ class Accounts:
             if f.account.state not in ("正常", "待审核"):
                 raise UserError(f"备案 #{f.id} 的账号已{f.account.state.removeprefix('已')}，不能再变更。")
             for field, value in f.changes.items():
+                if field not in FIELD_NAMES:
+                    raise UserError(f"备案 #{f.id} 的内容无法识别，请驳回后重新提交。")
                 await tx.run(f"UPDATE accounts SET {field}=? WHERE id=?", (value, f.account.id))
 
     async def reject(self, filing_id: int, reason: str, *, actor: str) -> Filing:

@@ -389,7 +389,7 @@ def parse_month(text: str, today: date) -> tuple[date, date, str]:
             year -= 1
     else:
         raise UserError(f"看不懂月份“{text}”，请写成 11月、2026-11、本月 或 上月。")
-    if not 1 <= month <= 12:
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
         raise UserError(f"月份“{text}”不对，请写 1 到 12 月，如 11月 或 2026-11。")
     start = date(year, month, 1)
     end = date(year + (month == 12), month % 12 + 1, 1)
@@ -718,7 +718,7 @@ class Broadcasts:
         """
         if not names:
             raise UserError("请写出单位，如：/统发 代确认 3 郑州大学 河南大学")
-        units = [await self.units.resolve(n) for n in names]
+        units = [await self.units.resolve(n, strict=True) for n in names]
         now = clock.now()
         out = []
         async with self.db.tx() as tx:

@@ -80,7 +80,7 @@ class Settings(BaseModel):
         out = []
         for x in v:
             s = str(x).strip()
-            if not s.isdigit():
+            if not (s.isascii() and s.isdigit()):
                 raise ValueError(f'应为 QQ 号列表，如 ["10001","10002"]；{s!r} 不是 QQ 号')
             out.append(s)
         return out

@@ -19,3 +19,11 @@ class Ambiguous(UserError):
 
 class Forbidden(UserError):
     """The user may not do this."""
+
+
+class Unsure(UserError):
+    """A name matches one thing only loosely, for an act that must not guess; `candidate` is that thing."""
+
+    def __init__(self, message: str, candidate: object) -> None:
+        super().__init__(message)
+        self.candidate = candidate

@@ -269,9 +269,9 @@ def parse_period(text: str, today: date) -> Period | None:
     m = re.fullmatch(r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*月?(?:份)?", s)
     if m and (m.group(1) or s.endswith(("月", "份"))):
         month = int(m.group(2))
-        if not 1 <= month <= 12:
-            return None
         year = int(m.group(1)) if m.group(1) else today.year
+        if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+            raise UserError(f"月份“{text}”不对，请写成 本月、上月、3月 或 2026-03。")
         if not m.group(1) and date(year, month, 1) > today:
             year -= 1
         return month_period(year, month, today)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot import clock
 from bot.accounts import Account, Filing
 from bot.reminders import describe_left
-from bot.render import Msg, lines_cut, percent
+from bot.render import Msg, hide_phones, lines_cut, percent
 from bot.returns import Return, Submission
 from bot.units import Unit
 
@@ -20,12 +19,6 @@ if TYPE_CHECKING:
 COMPLETION_DAYS = 30
 
 # mobile numbers (with or without +86 and separators) and landlines such as 0371-12345678
-_PHONE = re.compile(r"(?<!\d)(?:(?:\+?86)?[\s-]?1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}-?\d{7,8})(?!\d)")
-
-
-def hide_phones(text: str) -> str:
-    """Drop phone numbers people put in their group card (`张三 13812345678` → `张三`)."""
-    return re.sub(r"\s{2,}", " ", _PHONE.sub("", text)).strip(" -_/|·,，")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ class Msg:
     def at(self, user_id: str | int) -> Msg:
         """Append an @-mention of one QQ user (never 'all')."""
         qq = str(user_id)
-        if not qq.isdigit():
+        if not (qq.isascii() and qq.isdigit()):
             raise ValueError(f"not a QQ id: {qq!r}")
         self.segments.append({"type": "at", "data": {"qq": qq}})
         return self
@@ -120,3 +121,11 @@ def at_messages(header: str, user_ids: Iterable[str], size: int, footer: str = "
             m.text("\n" + footer)
         out.append(m)
     return out
+
+
+_PHONE = re.compile(r"(?<!\d)(?:(?:\+?86)?[\s-]?1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}-?\d{7,8})(?!\d)")
+
+
+def hide_phones(text: str) -> str:
+    """Drop phone numbers people put in their group card (`张三 13812345678` → `张三`)."""
+    return re.sub(r"\s{2,}", " ", _PHONE.sub("", text)).strip(" -_/|·,，")

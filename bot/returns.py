@@ -481,7 +481,7 @@ class Returns:
 
     async def register(self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "") -> Submitted:
         """An admin marks a unit submitted (received another way, e.g. by e-mail); works after the end too."""
-        unit = await self.units.resolve(unit_name)
+        unit = await self.units.resolve(unit_name, strict=True)
         return await self._mark(return_id, unit, actor, actor_name, BY_ADMIN, "")
 
     async def _owed_one(self, unit: Unit) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,7 +10,7 @@ from pypinyin import Style, lazy_pinyin
 
 from bot import clock
 from bot.db import Database, Tx
-from bot.errors import Ambiguous, NotFound, UserError
+from bot.errors import Ambiguous, NotFound, Unsure, UserError
 from bot.parse import CATEGORIES, category_or_none, check_name, parse_category
 
 
@@ -100,7 +99,6 @@ class Units:
         self.db = db
         self._index: _Index | None = None
         self._data_version: int | None = None
-        self._checked = 0.0
 
     # ------------------------------------------------------------ name index
 
@@ -108,13 +106,9 @@ class Units:
         self._index = None
 
     async def _load(self) -> _Index:
-        if self._index is not None and time.monotonic() - self._checked < 1.0:
-            return self._index
         async with self.db.read() as tx:
-            # another connection (the import-units command line, a second process) may have changed the units;
-            # looked at no more than once a second, so a burst of commands does not pay for it each time
+            # another connection (the import-units command line, a second process) may have changed the units
             version = await tx.value("PRAGMA data_version")
-            self._checked = time.monotonic()
             if self._index is not None and version == self._data_version:
                 return self._index
             rows = await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
@@ -149,19 +143,25 @@ class Units:
     async def get(self, unit_id: int) -> Unit | None:
         return (await self._load()).units.get(unit_id)
 
-    async def find(self, text: str) -> Unit | None:
+    async def find(self, text: str, *, strict: bool = False) -> Unit | None:
         """Like `resolve`, but None when nothing matches (ambiguity still raises)."""
         try:
-            return await self.resolve(text)
+            return await self.resolve(text, strict=strict)
         except NotFound:
             return None
 
-    async def resolve(self, text: str) -> Unit:
+    async def resolve(self, text: str, *, strict: bool = False) -> Unit:
         """Exact name, then alias, then a unique fuzzy match (missing 市/县, pinyin initials, part of the name).
+
+        Args:
+            strict: for acts that change or record something against the unit (delete, rename, confirm on
+                behalf, register a new unit): only the name, an alias or the name less 市/县 will do; a looser
+                match is asked about (`Unsure`) instead of acted on.
 
         Raises:
             NotFound: nothing matches.
             Ambiguous: several units match; the message lists them.
+            Unsure: (strict) one unit matches only loosely; the message names it and asks for the full name.
         """
         name = text.strip()
         if not name:
@@ -182,9 +182,12 @@ class Units:
             stages.append([uid for uid, ns in idx.norm.items() if any(q in n for n in ns)])
             if len(q) >= 2:
                 stages.append([uid for uid, ns in idx.norm.items() if any(_subsequence(q, n) for n in ns)])
-        for found in stages:
+        for i, found in enumerate(stages):
             if len(found) == 1:
-                return idx.units[found[0]]
+                unit = idx.units[found[0]]
+                if strict and i > 0:
+                    raise Unsure(f"没有名为“{name}”的单位。你是指“{unit.name}”吗？请写出完整名称或简称再发一次。", unit)
+                return unit
             if len(found) > 1:
                 names = sorted((idx.units[i].name for i in found), key=len)
                 shown = names[:10]
@@ -257,7 +260,7 @@ class Units:
     async def add_aliases(self, name: str, aliases: list[str], *, actor: str) -> tuple[Unit, list[str]]:
         if not aliases:
             raise UserError("请写出要添加的简称，如：/单位 别名 郑州大学 郑大")
-        unit = await self.resolve(name)
+        unit = await self.resolve(name, strict=True)
         added = []
         async with self.db.tx() as tx:
             for a in aliases:
@@ -270,7 +273,7 @@ class Units:
         return unit, added
 
     async def rename(self, old: str, new: str, *, actor: str) -> tuple[Unit, Unit]:
-        unit = await self.resolve(old)
+        unit = await self.resolve(old, strict=True)
         new = check_name(new, "新名称")
         async with self.db.tx() as tx:
             if await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL AND id<>?", (new, unit.id)):
@@ -295,7 +298,7 @@ class Units:
 
     async def delete(self, name: str, *, actor: str) -> tuple[Unit, list[str]]:
         """Soft-delete: history stays; its operators are unbound. Returns the unit and the unbound QQ ids."""
-        unit = await self.resolve(name)
+        unit = await self.resolve(name, strict=True)
         async with self.db.tx() as tx:
             ops = [r[0] for r in await tx.all("SELECT user_id FROM operators WHERE unit_id=?", (unit.id,))]
             await tx.run("DELETE FROM operators WHERE unit_id=?", (unit.id,))
@@ -444,7 +447,14 @@ class Units:
         if bound is not None:
             raise UserError(f"你已是“{bound[1].name}”的联络员。要换单位，请先发 /解绑，再重新注册。")
         name = check_name(name, "单位名称")
-        unit = await self.find(name)
+        try:  # with a category the user means a new unit: a loose match to another one is asked about, not taken
+            unit = await self.find(name, strict=bool(category))
+        except Unsure as e:
+            known = e.candidate.name  # type: ignore[attr-defined]
+            raise UserError(
+                f"名册里没有“{name}”，但有“{known}”。如果就是它，请发：/注册 {known}；"
+                "如果是名册里没有的新单位，请请管理员先用 /单位 添加 把它加进名册。"
+            ) from None
         if unit is None and not category:
             raise UserError(
                 f"没有找到单位“{name}”。如果这是新单位，请同时写出类别和地市，如：/注册 {name} 高中 郑州。"

@@ -135,7 +135,7 @@ async def run(
         result = Msg(str(e))
     except Exception:
         logger.exception(f"command failed: {event.get_plaintext()[:200]!r}")
-        result = Msg("抱歉，处理这条命令时出了问题，已记录。请稍后再试，或联系管理员。")
+        result = Msg("抱歉，这条命令没有办成，也没有保存任何内容。请稍后再发一次同样的命令；仍不行请联系管理员。")
     await reply_to(app, event, result, at_sender=at_sender)
 
 
@@ -188,8 +188,20 @@ def trigger(fn: Callable[[MessageEvent], Awaitable[tuple[Command, Message] | Non
     return fn
 
 
-def match_command(message: Message) -> tuple[Command, Message] | None:
-    """The command a message starts with (longest name first) and its argument, or None."""
+def match_command(message: Message, self_id: str = "") -> tuple[Command, Message] | None:
+    """The command a message starts with (longest name first) and its argument, or None.
+
+    Leading reply segments, @-mentions of the bot and blank text are passed over: when the QQ client cannot
+    look up a quoted message, the adapter leaves them in front of the command.
+    """
+    i = 0
+    while i < len(message) and (
+        message[i].type == "reply"
+        or (message[i].type == "at" and str(message[i].data.get("qq")) == self_id)
+        or (message[i].type == "text" and not str(message[i].data.get("text", "")).strip())
+    ):
+        i += 1
+    message = message[i:] if i else message
     if not message or message[0].type != "text":
         return None
     text = str(message[0].data.get("text", "")).lstrip()

@@ -9,7 +9,7 @@ from nonebot.plugin import PluginMetadata
 from bot import clock
 from bot.app import App, get_app
 from bot.errors import UserError
-from bot.render import Msg, lines_cut
+from bot.render import Msg, hide_phones, lines_cut
 from bot.units import Application, Unit
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, sub
 
@@ -156,25 +156,39 @@ async def my_unit(ctx: Ctx) -> Msg:
     if bound is None:
         raise UserError("你还没有绑定单位。请发 /注册 <单位名称> 申请成为联络员，如：/注册 郑州大学")
     _, unit = bound
-    return await unit_card(ctx.app, unit, intro="你是")
+    return await unit_card(ctx.app, unit, intro="你是", limit=ctx.limit)
 
 
-async def unit_card(app: App, unit: Unit, intro: str = "") -> Msg:
+async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = None) -> Msg:
+    """A unit, its operators (names only, never a phone number), accounts, and what is open for it."""
     ops = await app.units.operators(unit.id)
     accounts = await app.accounts.of_unit(unit.id)
     filings = await app.accounts.pending_for_unit(unit.id)
+    tasks = await app.broadcasts.open_for_unit(unit.id)
+    returns = await app.returns.open_for_unit(unit.id)
     out = Msg(f"{intro}“{unit.name}”{'的联络员' if intro else ''}")
     out.line(
         f"类别：{unit.category}　地市：{unit.city or '未填'}"
         + (f"　简称：{'、'.join(unit.aliases)}" if unit.aliases else "")
     )
-    out.line(f"联络员（{len(ops)}）：{'、'.join(o.name or o.user_id for o in ops) or '无'}")
+    out.line(f"联络员（{len(ops)}）：{'、'.join(hide_phones(o.name) or '（未留名）' for o in ops) or '无'}")
     if accounts:
         out.line(f"账号（{len(accounts)}）：")
-        for a in accounts:
-            out.line(f"· {a.platform}“{a.name}”" + ("（备案审核中）" if a.state == "待审核" else ""))
+        lines = [f"· {a.platform}“{a.name}”" + ("（备案审核中）" if a.state == "待审核" else "") for a in accounts]
+        for line in lines_cut(lines, limit):
+            out.line(line)
     else:
         out.line("账号：还没有登记。发 /账号 登记 <平台> <账号名称> 备案。")
+    for t in tasks:
+        out.line(
+            f"统发 {t.task.label} 截止 {clock.show(t.task.deadline)}："
+            + ("已完成" if t.done else f"未完成，完成后发 /已转发 {t.id}")
+        )
+    for r, submission in returns:
+        out.line(
+            f"报送 {r.label} 截止 {clock.show(r.deadline)}："
+            + ("已报送" if submission else f"未报送，报送后发 /已报送 {r.id}")
+        )
     if filings:
         out.line(f"待审核备案：{'；'.join(f.describe() for f in filings)}")
     return out
@@ -256,7 +270,7 @@ async def unit_default(ctx: Ctx) -> Msg:
     if not ctx.args:
         return await unit_list(ctx)
     unit = await ctx.app.units.resolve(" ".join(ctx.args))
-    return await unit_card(ctx.app, unit)
+    return await unit_card(ctx.app, unit, limit=ctx.limit)
 
 
 UNIT_SUBS = {

@@ -213,7 +213,7 @@ async def returns_cmd(ctx: Ctx) -> Msg:
 # ---------------------------------------------------------------- /已报送
 
 
-@command("已报送", "已报", "已提交")
+@command("已报送", "已提交")
 async def submitted(ctx: Ctx) -> Msg:
     rid = None
     note_args = ctx.args

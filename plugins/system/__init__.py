@@ -122,7 +122,7 @@ async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
     """A slash command of ours, or a message a plugin's trigger acts on; never the bot's own messages."""
     if str(event.user_id) == bot.self_id:
         return False
-    found = match_command(event.get_message())
+    found = match_command(event.get_message(), bot.self_id)
     if found is None:
         for check in TRIGGERS:
             found = await check(event)

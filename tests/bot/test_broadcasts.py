@@ -351,7 +351,7 @@ async def test_closed_and_withdrawn_tasks_take_no_confirmation_but_admin_may_rec
         await bc.broadcasts.confirm(1001, "张三", t2.id)
     with pytest.raises(UserError, match="没有需要"):
         await bc.broadcasts.confirm(1001, "张三")
-    (c,) = await bc.broadcasts.confirm_for(t1.id, ["郑大学"], actor=str(ADMIN), actor_name="管理员")
+    (c,) = await bc.broadcasts.confirm_for(t1.id, ["郑州大学"], actor=str(ADMIN), actor_name="管理员")
     assert c.counted and c.unit.name == "郑州大学"
     with pytest.raises(TaskClosed):
         await bc.broadcasts.confirm_for(t2.id, ["郑州大学"], actor=str(ADMIN))

@@ -9,7 +9,8 @@ import pytest
 
 from bot import clock
 from bot.app import App
-from bot.query import gather, hide_phones, render
+from bot.query import gather, render
+from bot.render import hide_phones
 from bot.returns import NewReturn
 from tests.fake import GROUP
 

@@ -292,3 +292,24 @@ async def test_unbound_members_and_orphan_units(units: Units) -> None:
     assert "郑州大学" not in names
     assert "河南大学" in names  # its operator is not in the group
     assert len(orphan) == len(await units.all()) - 1
+
+
+async def test_acts_that_change_data_never_take_a_loose_match(core: App) -> None:
+    """Deleting, renaming, aliasing a unit act only on its name, an alias or the name less 市/县."""
+    from bot.errors import Unsure
+
+    await core.units.add("郑州市第十九中学", "高中", "郑州", actor="t")
+    with pytest.raises(Unsure, match="你是指“郑州市第十九中学”吗"):
+        await core.units.delete("郑州市第九中学", actor="t")
+    assert (await core.units.resolve("郑州市第十九中学")).name == "郑州市第十九中学"
+    with pytest.raises(Unsure):
+        await core.units.rename("第十九中学", "新名", actor="t")
+    unit, _ = await core.units.delete("郑州第十九中学", actor="t")  # missing 市 is not a guess
+    assert unit.name == "郑州市第十九中学"
+
+
+async def test_registering_a_new_unit_close_to_a_known_one_asks(core: App) -> None:
+    await core.units.add("郑州市第十九中学", "高中", "郑州", actor="t")
+    with pytest.raises(UserError, match="但有“郑州市第十九中学”"):
+        await core.units.apply(30001, "张三", None, "郑州第九中学", "高中", "郑州")
+    assert await core.units.pending() == []

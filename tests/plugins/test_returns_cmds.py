@@ -118,8 +118,12 @@ async def test_admin_registers_units_by_short_name(app: NBApp, core: App) -> Non
     out = await say(app, core, group_msg("/报送 登记 1 河大 郑大", ADMIN))
     text = out[0]["text"]
     assert "“河南大学”已报送" in text and "“郑州大学”已报送" in text and "进度：2/3" in text
+    # acting on behalf never guesses: a loose match is asked about, and nothing is recorded for it
     out = await say(app, core, group_msg("/报送 登记 1 洛阳 火星大学", ADMIN))
-    assert "“洛阳市教育局”已报送" in out[0]["text"] and "“火星大学”没有登记" in out[0]["text"]
+    assert "你是指“洛阳市教育局”吗" in out[0]["text"] and "“火星大学”没有登记" in out[0]["text"]
+    assert len((await core.returns.progress(1)).done) == 2
+    out = await say(app, core, group_msg("/报送 登记 1 洛阳市教育局", ADMIN))
+    assert "“洛阳市教育局”已报送" in out[0]["text"]
 
 
 async def test_progress_lists_units_not_done_by_category(app: NBApp, core: App) -> None:
