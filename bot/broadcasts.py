@@ -25,7 +25,7 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, TIME_FORMS, clean_text, parse_time
+from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, percent
 from bot.units import Operator, Unit, Units, audit
@@ -45,8 +45,7 @@ NOT_BOUND = (
 # What a reply to the announcement may say to confirm it (a trailing 了/啦 and punctuation are ignored).
 CONFIRM_WORDS = ("已转发", "已完成", "已发", "收到", "已转", "已转载", "已分享", "完成", "已完成转发", "转发完成")
 
-_DEADLINE_WORDS = ("截止时间", "截止日期", "截止到", "截止于", "截止", "截至", "期限")
-_KEYWORDS = [(w, "deadline") for w in _DEADLINE_WORDS] + [("要求", "requirements"), ("范围", "scope")]
+_KEYWORDS = [(w, "deadline") for w in DEADLINE_WORDS] + [("要求", "requirements"), ("范围", "scope")]
 _LABELS = {"deadline": "截止", "requirements": "要求", "scope": "范围"}
 _LIST_SEP = re.compile(r"[,，、/;；]+")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)

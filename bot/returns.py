@@ -18,7 +18,7 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, clean_text, parse_time
+from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, cut_list, percent
 from bot.units import Operator, Unit, Units, audit
@@ -26,7 +26,6 @@ from bot.units import Operator, Unit, Units, audit
 KIND = "return"
 OPEN, CLOSED = "进行中", "已结束"
 BY_SELF, BY_ADMIN = "本人", "管理员登记"
-DEADLINE_WORDS = ("截止时间", "截至时间", "截止日期", "截至日期", "截止", "截至")
 SCOPE_WORDS = ("范围",)
 MAX_TITLE = 100
 MAX_NOTE = 500
