@@ -871,12 +871,13 @@ class Followers:
                     (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id) AS last_post,
                     {_LATEST} AS last_report
                 FROM accounts a JOIN units u ON u.id=a.unit_id
-                WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL AND substr(a.created_at, 1, 10) < ?1
+                WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL AND a.created_at < ?3
                   AND (a.id NOT IN (SELECT account_id FROM post_reports WHERE day>=?1)
                        OR a.id NOT IN (SELECT account_id FROM follower_monthly WHERE month>=?2 AND last_day>=?1))
                 ORDER BY a.unit_id, a.platform, a.name
                 """,
-                (c, c[:7]),
+                # created_at is UTC: compare it with the start of the cutoff day in the users' time zone
+                (c, c[:7], clock.to_db(datetime.combine(cutoff, time.min, tzinfo=clock.tz()))),
             )
         units = {u.id: u for u in await self.units.all()}
         out = Stale(days, cutoff)
