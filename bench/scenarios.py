@@ -26,13 +26,16 @@ class Sizes:
     burst: int = 1000
     progress: int = 200
     query: int = 500
+    followers: int = 300
     startup_runs: int = 3
     window: int = 50
     timeout: float = 30.0
     probe_timeout: float = 4.0
 
 
-QUICK = Sizes(mixed=60, burst=60, progress=20, query=30, startup_runs=1, window=20, timeout=20.0, probe_timeout=4.0)
+QUICK = Sizes(
+    mixed=60, burst=60, progress=20, query=30, followers=20, startup_runs=1, window=20, timeout=20.0, probe_timeout=4.0
+)
 
 
 @dataclass
@@ -113,6 +116,7 @@ def probes(plan: Plan) -> dict[str, Request]:
         "查询": Request("probe", ops[0], f"/查询 {plan.ds.units[0][1]}", g),
         "统发 进度": Request("probe", ops[1], "/统发 进度", g),
         "已转发": Request("probe", NEWCOMER_BASE + 999_999, "/已转发", g),  # someone unbound: nothing is counted
+        "粉丝 排行": Request("probe", ops[2], "/粉丝 排行", g),
     }
 
 
@@ -174,6 +178,26 @@ async def ensure_task(plan: Plan, side: Side) -> bool:
     return True
 
 
+def follower_requests(plan: Plan) -> list[Request]:
+    """`/粉丝 排行` (all, by platform, by category, last month) and `/粉丝 目标` (mine, a unit, a category) on a
+    year of weekly reports."""
+    rng, ops, names = plan.rng, plan.operators(), plan.unit_names()
+    forms = [
+        "/粉丝 排行",
+        "/粉丝 排行 抖音",
+        "/粉丝 排行 本科高校",
+        "/粉丝 排行 上月",
+        "/粉丝 目标",
+        None,
+        "/粉丝 目标 高中",
+    ]
+    out = []
+    for i in range(plan.sizes.followers):
+        text = forms[i % len(forms)] or f"/粉丝 目标 {rng.choice(names)}"
+        out.append(Request("粉丝", rng.choice(ops), text, plan.ds.group_id))
+    return out
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -195,6 +219,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("burst", "/已转发 from distinct operators after a /统发", ("已转发",), burst_requests, True),
         Scenario("progress", "/统发 进度 on the full dataset", ("统发 进度",), progress_requests, True),
         Scenario("query", "/查询 on the full dataset", ("查询",), query_requests),
+        Scenario(
+            "followers", "/粉丝 排行 and /粉丝 目标 on a year of weekly reports", ("粉丝 排行",), follower_requests
+        ),
     )
 }
 ALL = ("startup", *SCENARIOS)
