@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot import clock
 from bot.accounts import Accounts
 from bot.broadcasts import Broadcasts
@@ -32,6 +34,7 @@ class App:
             tick_seconds=settings.alliance_reminder_tick,
         )
         self.broadcasts = Broadcasts(self.db, self.units, self.outbox, self.reminders, settings)
+        self._warming: asyncio.Task[None] | None = None
         self.followers = Followers(self.db, self.units, self.accounts, self.reminders, settings)
         self.returns = Returns(self.db, self.units, self.outbox, self.reminders, settings)
 
@@ -43,9 +46,12 @@ class App:
         await self.open()
         await self.outbox.start()
         await self.followers.start()
+        self._warming = asyncio.create_task(self.followers.warm(), name="warm-followers")
         await self.reminders.start()
 
     async def stop(self) -> None:
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
         await self.reminders.stop()
         await self.outbox.stop()
         await self.db.close()

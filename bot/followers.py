@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from bot.units import Operator, Unit, Units, audit
 if TYPE_CHECKING:
     from bot.config import Settings
 
+log = logging.getLogger("alliance.followers")
 KIND = "followers"
 LABEL = "monthly"
 LIVE = ("正常", "待审核")
@@ -895,6 +897,18 @@ class Followers:
         out.no_post = [(units[uid], items) for uid, items in no_post.items()]
         out.no_count = [(units[uid], items) for uid, items in no_count.items()]
         return out
+
+    async def warm(self) -> None:
+        """Compute this month's and last month's rankings and the targets overview once, so the first
+        `/粉丝 排行` or `/粉丝 目标` after a start does not wait for a scan of the whole history."""
+        today = clock.now().date()
+        prev = today.replace(day=1) - timedelta(days=1)
+        try:
+            await self.ranking()
+            await self.ranking(period=month_period(prev.year, prev.month, today, f"上月（{prev.month}月）"))
+            await self.overview()
+        except Exception:
+            log.exception("warming the follower rankings failed (they will be computed on first use)")
 
     # ------------------------------------------------------------ monthly reminder
 
