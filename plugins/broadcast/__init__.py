@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from nonebot import logger
@@ -296,6 +297,16 @@ command("已转发")(confirm_handler())
 # ---------------------------------------------------------------- reply confirmation
 
 
+def _task_in_quoted_bot_message(event: MessageEvent) -> int | None:
+    """The task number a quoted message of the bot tells people to confirm (`/已转发 3`), when its id is not on
+    file (its send timed out, so the client's id never came back) but the client could show the message."""
+    quoted = event.reply
+    if quoted is None or str(quoted.sender.user_id) != str(event.self_id):
+        return None
+    m = re.search(r"/已转发 (\d{1,9})", quoted.message.extract_plain_text())
+    return int(m.group(1)) if m else None
+
+
 @trigger
 async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | None:
     """A reply (引用) to an announcement or nudge of a task, saying 已转发 / 已完成 / 已发 / 收到.
@@ -312,6 +323,8 @@ async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | N
     if rest is None or app is None:
         return None
     task_id = await app.broadcasts.task_of_message(reply.data.get("id"))
+    if task_id is None:
+        task_id = _task_in_quoted_bot_message(event)
     if task_id is None:
         return None
     images = [seg for seg in event.original_message if seg.type == "image"]

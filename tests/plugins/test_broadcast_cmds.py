@@ -41,7 +41,9 @@ async def deliver(core: App) -> list[str]:
     return ids
 
 
-async def say_reply(app: NBApp, core: App, event: object, mid: str, *, resolved: bool) -> list[dict]:
+async def say_reply(
+    app: NBApp, core: App, event: object, mid: str, *, resolved: bool, quoted_text: str = "【一键统发】"
+) -> list[dict]:
     """Like `say`, with the adapter's `get_msg` for the quoted message failing (as real clients do) or answering."""
     async with app.test_api() as ctx:
         bot = ctx.create_bot(base=Bot, self_id="10000")
@@ -52,7 +54,7 @@ async def say_reply(app: NBApp, core: App, event: object, mid: str, *, resolved:
                 "message_id": int(mid),
                 "real_id": 1,
                 "sender": {"user_id": 10000, "nickname": "联盟助手"},
-                "message": [{"type": "text", "data": {"text": "【一键统发】"}}],
+                "message": [{"type": "text", "data": {"text": quoted_text}}],
             }
             ctx.should_call_api("get_msg", {"message_id": int(mid)}, result=quoted)
         else:
@@ -267,3 +269,20 @@ async def test_cq_code_in_a_title_stays_plain_text(app: NBApp, core: App) -> Non
     note = next(o for o in out if "【一键统发 #1】" in o["text"])
     assert "[CQ:at,qq=all]通知" in note["text"] and note["ats"] == []
     assert all(s["type"] == "text" for s in note["segments"])
+
+
+async def test_reply_to_an_announcement_whose_id_never_came_back_reads_the_task_from_the_quote(
+    app: NBApp, core: App
+) -> None:
+    """A send that timed out was delivered but its id is unknown: the quoted text still names the task."""
+    await seed(core)
+    await announce(app, core)
+    unknown = "-2000012345"
+    msg = MessageSegment.reply(int(unknown)) + MessageSegment.at(10000) + MessageSegment.text(" 已转发")
+    quoted = "【一键统发 #1】学习全国教育大会精神……完成后回复本消息“已转发”，或发 /已转发 1"
+    out = await say_reply(app, core, group_msg(msg, OP1), unknown, resolved=True, quoted_text=quoted)
+    assert len(out) == 1 and "已记录：郑州大学 完成统发 #1" in out[0]["text"]
+    # a reply 收到 to some other message of the bot is not a confirmation
+    msg = MessageSegment.reply(int(unknown)) + MessageSegment.text("收到")
+    out = await say_reply(app, core, group_msg(msg, OP3), unknown, resolved=True, quoted_text="已通过 #1")
+    assert out == []
