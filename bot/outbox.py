@@ -59,6 +59,8 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._last_sent = 0.0
         self._outcome: tuple[int, str, str | None, str | None] | None = None
+        # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
+        self.hold: Callable[[], str | None] = lambda: None
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ enqueue
@@ -159,12 +161,14 @@ class Outbox:
         if sender is None:
             await self._flush()
             return False
+        held = self.hold()
         async with self.db.tx() as tx:
             await self._record(tx)
             row = await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
-                "(SELECT id FROM outbox WHERE state='pending' ORDER BY id LIMIT 1) "
-                "RETURNING id, target_type, target_id, message, ref"
+                "(SELECT id FROM outbox WHERE state='pending' AND (?1 IS NULL OR ref IS NULL OR ref NOT LIKE ?1) "
+                "ORDER BY id LIMIT 1) RETURNING id, target_type, target_id, message, ref",
+                (held,),
             )
         if row is None:
             return False

@@ -30,6 +30,7 @@ from bot.render import Msg
 log = logging.getLogger("alliance.reminders")
 
 OVERDUE = "overdue"
+REF_PREFIX = "reminder:"  # outbox ref of every automatic reminder
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class Reminders:
         self.quiet = quiet
         self.tick_seconds = tick_seconds
         self._handlers: dict[str, Handler] = {}
+        # reminders queued just before the client went away must not go out in quiet hours when it comes back
+        outbox.hold = lambda: f"{REF_PREFIX}%" if in_quiet(clock.now(), self.quiet) else None
         self._task: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
 
@@ -197,7 +200,7 @@ class Reminders:
                 )
             messages = await handler(tx, rem)
             for target_type, target_id, msg in messages:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=f"reminder:{rem.kind}:{rem.task_id}")
+                await self.outbox.put(tx, target_type, target_id, msg, ref=f"{REF_PREFIX}{rem.kind}:{rem.task_id}")
             await tx.run(
                 "UPDATE reminders SET state=?, done_at=?, note=? WHERE id=?",
                 (

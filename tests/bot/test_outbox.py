@@ -318,3 +318,35 @@ async def test_empty_message_or_bad_target_is_refused(db: Database) -> None:
     with pytest.raises(ValueError):
         await box.send("channel", GROUP, Msg("x"))
     assert await states(db) == {}
+
+
+async def test_reminders_held_back_in_quiet_hours_go_out_after_the_window(db: Database) -> None:
+    """A reminder queued just before the client went away must not go out at 23:00 when it comes back."""
+    from datetime import datetime
+    from datetime import time as dtime
+    from zoneinfo import ZoneInfo
+
+    from bot import clock
+    from bot.reminders import REF_PREFIX, Reminders
+
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    Reminders(db, box, offsets=[], quiet=(dtime(22, 0), dtime(7, 30)))  # wires the outbox's hold
+    clock.freeze(datetime(2026, 11, 23, 23, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    try:
+        await box.send("group", GROUP, Msg("提醒"), ref=f"{REF_PREFIX}return:1")
+        await box.send("group", GROUP, Msg("回复"))
+        client = FakeClient()
+        box.attach(client)
+        await box.start()
+        try:
+            await until(lambda: "回复" in client.texts)
+            await asyncio.sleep(0.2)
+            assert client.texts == ["回复"]  # an answer to someone goes; the automatic reminder waits
+            clock.freeze(datetime(2026, 11, 24, 7, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+            box.wake()
+            await until(lambda: "提醒" in client.texts)
+        finally:
+            await box.stop()
+    finally:
+        clock.reset()
+    assert client.texts == ["回复", "提醒"]
