@@ -473,6 +473,7 @@ class Broadcasts:
         self.reminders = reminders
         self.settings = settings
         self._posts: dict[str, int] | None = None
+        self._owing: dict[int, tuple[int, tuple[int, ...]]] = {}  # task id → (units done, ids of those owing)
         outbox.on_sent.append(self._on_sent)
         reminders.register(KIND, self._remind)
 
@@ -801,15 +802,23 @@ class Broadcasts:
                 "WHERE task_id=? AND counted=1",
                 (task.id,),
             )
-            # one string instead of a row per unit: a large alliance's list crosses from SQLite several times faster
-            ids = await tx.value(
-                "SELECT group_concat(unit_id) FROM "
-                f"(SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id)",
-                (task.id,),
-            )
-        assert counts is not None
-        pending = await self.units.by_ids(int(i) for i in ids.split(",")) if ids else []
-        done = int(counts["done"])
+            assert counts is not None
+            done = int(counts["done"])
+            # the units owing a task are fixed and counted confirmations are never taken back, so the same
+            # number done means the same units still owing: asked again, the list is not fetched again
+            cached = self._owing.get(task.id)
+            if cached is not None and cached[0] == done:
+                ids = cached[1]
+            else:
+                # one string instead of a row per unit: a large alliance's list crosses from SQLite faster
+                text = await tx.value(
+                    "SELECT group_concat(unit_id) FROM (SELECT bu.unit_id FROM broadcast_units bu "
+                    f"WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id)",
+                    (task.id,),
+                )
+                ids = tuple(int(i) for i in text.split(",")) if text else ()
+                self._owing[task.id] = (done, ids)
+        pending = await self.units.by_ids(ids)
         return Progress(task, done, done + len(pending), int(counts["late"]), pending)
 
     # ------------------------------------------------------------ nudges
