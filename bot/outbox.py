@@ -54,6 +54,7 @@ class Outbox:
         self.jitter = jitter
         self._sleep = sleep
         self._sender: Sender | None = None
+        self._owner: object | None = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -89,14 +90,26 @@ class Outbox:
 
     # ------------------------------------------------------------ connection
 
-    def attach(self, sender: Sender) -> None:
-        """A QQ client connected: deliver what is owed."""
+    def attach(self, sender: Sender, owner: object | None = None) -> None:
+        """A QQ client connected: deliver what is owed.
+
+        `owner` is the connection the sender belongs to (the adapter's bot object); only that connection's
+        `detach` takes it away again, so a late disconnect of an old connection never cuts off a new one.
+        """
         self._sender = sender
+        self._owner = owner
         self.wake()
 
-    def detach(self) -> None:
-        """The QQ client went away: keep everything pending."""
+    def detach(self, owner: object | None = None) -> None:
+        """The QQ client went away: keep everything pending.
+
+        With `owner`, detach only if the attached sender is that connection's (a disconnect hook that
+        runs late, after another connection attached, leaves the newer sender alone).
+        """
+        if owner is not None and owner is not self._owner:
+            return
         self._sender = None
+        self._owner = None
 
     @property
     def connected(self) -> bool:

@@ -41,6 +41,15 @@ async def after_nonebot_init(after_nonebot_init: None) -> None:
     nonebot.get_driver().register_adapter(OneBotV11Adapter)
     nonebot.load_plugin("nonebot_plugin_apscheduler")
     load_plugins()
+    # nonebug's fake bots are not QQ clients, yet it runs the driver's connect/disconnect hooks for them,
+    # late, in the driver's task group: `plugins/system` would attach a fake bot's sender to the outbox
+    # (or detach the one a test attached) in the middle of a later test. The hooks are exercised directly
+    # (tests/plugins/test_system_hooks.py) and by the end-to-end tests over a real WebSocket.
+    driver = nonebot.get_driver()
+    for hooks in (driver._bot_connection_hook, driver._bot_disconnection_hook):
+        for dependent in list(hooks):
+            if getattr(dependent.call, "__module__", "").startswith("plugins."):
+                hooks.discard(dependent)
 
 
 def make_settings(tmp_path: Path, **over: object) -> Settings:

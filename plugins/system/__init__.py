@@ -91,7 +91,7 @@ async def _connected(bot: Bot) -> None:
     app = current_app()
     if app is None:
         return
-    app.outbox.attach(make_sender(bot))
+    app.outbox.attach(make_sender(bot), owner=bot)
     app.reminders.kick()
     logger.info(f"QQ 客户端 {bot.self_id} 已连接，开始发送待发消息")
 
@@ -101,7 +101,7 @@ async def _disconnected(bot: Bot) -> None:
     app = current_app()
     if app is None:
         return
-    app.outbox.detach()
+    app.outbox.detach(owner=bot)
     logger.warning(f"QQ 客户端 {bot.self_id} 已断开，消息将在重连后发送")
 
 
