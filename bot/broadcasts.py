@@ -276,6 +276,23 @@ def _keyword(token: str) -> tuple[str, str] | None:
     return None
 
 
+def _option_starts(token: str, now: datetime) -> bool:
+    """Whether a word before the link starts an option (`截止`, `要求:`, `截止明天18点`), not part of the title."""
+    kw = _keyword(token)
+    if kw is None:
+        return False
+    key, rest = kw
+    if not rest:
+        return True
+    if key != "deadline":
+        return False
+    try:
+        parse_time(rest, now, allow_past=True)
+    except UserError:
+        return False
+    return True
+
+
 def _items(tokens: list[str]) -> list[str]:
     out: list[str] = []
     for tok in tokens:
@@ -289,8 +306,9 @@ def _items(tokens: list[str]) -> list[str]:
 def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> Draft:
     """Read `/统发 <标题> <链接> [截止 <时间>] [要求 …] [范围 …]`.
 
-    The title is everything before the link (so it may hold spaces even without quotes); after the link
-    come keyword parts in any order; a time may take two words (`2026-11-25 18:00`).
+    The title is everything before the link up to the first option word (so it may hold spaces even without
+    quotes); the options come before or after the link, in any order; a time may take two words
+    (`2026-11-25 18:00`).
 
     Raises:
         UserError: a missing title or link, a link that is not http/https, an unreadable or past deadline.
@@ -303,9 +321,11 @@ def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> 
         if bad is not None:
             check_url(bad)
         raise UserError("请写出要转发的文章链接（以 http:// 或 https:// 开头）。用法：" + USAGE)
-    if link_at == 0:
+    # the title runs up to the first option word; options may come before the link as well as after it
+    opt_at = next((i for i in range(1, link_at) if _option_starts(args[i], now)), link_at)
+    if link_at == 0 or _option_starts(args[0], now):
         raise UserError("请在链接前面写上标题。用法：" + USAGE)
-    title = clean_text(" ".join(args[:link_at]))
+    title = clean_text(" ".join(args[:opt_at]))
     if len(title) > 100:
         raise UserError(f"标题太长（{len(title)} 字），请控制在 100 字以内。")
     if "\n" in title:
@@ -313,7 +333,7 @@ def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> 
     url = check_url(args[link_at])
     parts: dict[str, list[str]] = {}
     current: str | None = None
-    for tok in args[link_at + 1 :]:
+    for tok in [*args[opt_at:link_at], *args[link_at + 1 :]]:
         kw = _keyword(tok)
         if kw is not None:
             key, rest = kw

@@ -27,7 +27,15 @@ from bot.accounts import Account, Accounts
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
-from bot.parse import category_or_none, clean_text, parse_count, parse_date, platform_or_none
+from bot.parse import (
+    CATEGORY_GROUPS,
+    category_or_none,
+    clean_text,
+    parse_category,
+    parse_count,
+    parse_date,
+    platform_or_none,
+)
 from bot.reminders import Reminder, Reminders
 from bot.units import Operator, Unit, Units, audit
 
@@ -296,6 +304,8 @@ def parse_ranking_args(args: list[str], today: date) -> tuple[str | None, str | 
             period = per
         elif a in ("全部", "所有", "全部平台", "全部类别"):
             continue
+        elif a in CATEGORY_GROUPS:  # 高校 = 本科高校 + 高职高专: ask which, never guess
+            parse_category(a)
         else:
             raise UserError(f"看不懂“{a}”。{RANKING_USAGE}。平台如 微信、抖音；类别如 本科高校、高职高专、市教育局。")
     if period is None:

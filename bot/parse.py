@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -80,14 +81,51 @@ def split_args(text: str) -> list[str]:
 # ---------------------------------------------------------------- counts
 
 
+_CN_NUM = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SMALL = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+# what people write after a count: 1.5万人, 3000粉, 12万粉丝, 5000个, 1200名
+_COUNT_TAIL = re.compile(r"(人|个|名|位|粉丝|粉|关注|关注者|订阅|用户)+$")
+
+
+def _chinese_count(s: str) -> int | None:
+    """`一万`, `十二万`, `三千五百`, `两万五千`, `一亿`; None when `s` is not written in Chinese numerals."""
+    if not s or any(ch not in _CN_NUM and ch not in _CN_SMALL and ch not in _CN_BIG for ch in s):
+        return None
+    if s[0] not in _CN_NUM and s[0] != "十":  # 万, 千万: no number in it
+        return None
+    total = section = digit = 0
+    seen_digit = False
+    for ch in s:
+        if ch in _CN_NUM:
+            digit, seen_digit = _CN_NUM[ch], True
+        elif ch in _CN_SMALL:
+            section += (digit if seen_digit else 1) * _CN_SMALL[ch]
+            digit, seen_digit = 0, False
+        else:
+            total = (total + section + digit) * _CN_BIG[ch]
+            section = digit = 0
+            seen_digit = False
+    return total + section + digit
+
+
 def parse_count(text: str) -> int:
-    """Read `12345`, `12,345`, `1.2万`, `12.3w`, `3千`, `1.5k`, `120万+`, `1亿`.
+    """Read `12345`, `12,345`, `1.2万`, `12.3w`, `3千`, `1.5k`, `120万+`, `1亿`, `1.5万人`, `一万`, `１．３万`.
+
+    Full-width digits and points are read as half-width; a trailing 人/个/粉丝 is ignored.
 
     Raises:
         UserError: not a count.
     """
-    s = clean_text(text).lower().replace(",", "").replace("，", "").replace(" ", "")
-    s = s.rstrip("+＋")
+    s = unicodedata.normalize("NFKC", clean_text(text)).lower()
+    s = s.replace(",", "").replace("，", "").replace(" ", "").replace("。", ".")
+    s = _COUNT_TAIL.sub("", s.rstrip("+")).rstrip("+")
+    s = re.sub(r"(以上|多|余)$", "", s).rstrip("+")
+    cn = _chinese_count(s)
+    if cn is not None:
+        if cn > 10**12:
+            raise UserError(f"“{text}” 太大了，请检查数量。")
+        return cn
     mult = Decimal(1)
     for suffix, m in (("亿", 100_000_000), ("万", 10_000), ("w", 10_000), ("千", 1_000), ("k", 1_000)):
         if s.endswith(suffix):
@@ -98,12 +136,58 @@ def parse_count(text: str) -> int:
             raise InvalidOperation
         value = Decimal(s) * mult
     except InvalidOperation:
-        raise UserError(f"“{text}” 不是数量，请写成 12345、12,345、1.2万、12.3w、3千 或 120万+。") from None
+        raise UserError(f"“{text}” 不是数量，请写成 12345、12,345、1.2万、12.3w、3千、一万 或 120万+。") from None
     if value != value.to_integral_value() and mult == 1:
         raise UserError(f"“{text}” 不是整数，请写成 12345 或 1.2万 这样的数量。")
     if value > 10**12:
         raise UserError(f"“{text}” 太大了，请检查数量。")
     return int(value)
+
+
+def looks_like_count(text: str) -> bool:
+    """Whether `text` reads as a count (for arguments that may come in any order)."""
+    try:
+        parse_count(text)
+    except UserError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- lists of numbers
+
+ALL_WORDS = ("全部", "所有", "全体", "都", "全都")
+MAX_NUMBERS = 500
+
+
+def parse_numbers(args: list[str], what: str = "编号", *, allow_all: bool = True) -> list[int] | None:
+    """Read numbers written as `1 2 3`, `1,2,3`, `1、2、3`, `1-3`, `#4`; None means 全部 (when allowed).
+
+    Raises:
+        UserError: something that is no number, or too many.
+    """
+    text = re.sub(r"\s*([-~～至到])\s*", r"\1", unicodedata.normalize("NFKC", " ".join(args)))
+    parts = [p for p in re.split(r"[\s,，、;；]+", text) if p]
+    if allow_all and parts and all(p in ALL_WORDS for p in parts):
+        return None
+    out: list[int] = []
+    example = "3、1 2 3、1,2,3、1、2、3 或 1-3" + ("，或 全部" if allow_all else "")
+    for p in parts:
+        p = p.lstrip("#＃")
+        m = re.fullmatch(r"(\d{1,9})(?:\s*[-~～至到]\s*#?(\d{1,9}))?", p)
+        if m is None:
+            raise UserError(f"“{p}”不是{what}。{what}可以写成 {example}。")
+        a = int(m.group(1))
+        b = int(m.group(2)) if m.group(2) else a
+        if b < a:
+            a, b = b, a
+        if b - a >= MAX_NUMBERS:
+            raise UserError(f"“{p}”包含的{what}太多了，一次最多 {MAX_NUMBERS} 个。")
+        out.extend(n for n in range(a, b + 1) if n not in out)
+    if not out:
+        raise UserError(f"请写出{what}，可以写成 {example}。")
+    if len(out) > MAX_NUMBERS:
+        raise UserError(f"{what}太多了，一次最多 {MAX_NUMBERS} 个。")
+    return out
 
 
 # ---------------------------------------------------------------- dates and times
@@ -198,20 +282,23 @@ def _parse_time(s: str, now: datetime) -> datetime | None:
     # absolute: 2026-11-25 18:00, 2026/11/25, 11-25 18:00, 11/25
     m = re.fullmatch(r"(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})(?:[ T]?(.*))?", s)
     if m:
-        year = int(m.group(1)) if m.group(1) else today.year
-        day = date(year, int(m.group(2)), int(m.group(3)))
-        if not m.group(1) and _at(day, None, now) < now:
-            day = date(year + 1, day.month, day.day)
-        return _at(day, _parse_clock(m.group(4) or ""), now)
+        clock = _parse_clock(m.group(4) or "")
+        if m.group(1):
+            return _at(date(int(m.group(1)), int(m.group(2)), int(m.group(3))), clock, now)
+        return _at(_yearless(int(m.group(2)), int(m.group(3)), clock, now), clock, now)
     # 2026年11月25日18:00, 11月25日18时, 11月25日, 25日18点, 11月25号
     m = re.fullmatch(rf"(?:(\d{{4}})年)?(?:{_N}月)?{_N}[日号]\s*(.*)", s)
     if m and (m.group(1) or m.group(2) or m.group(3)):
-        year = int(m.group(1)) if m.group(1) else today.year
-        month = _num(m.group(2)) if m.group(2) else today.month
-        day = date(year, month, _num(m.group(3)))
-        if not m.group(1) and _at(day, None, now) < now:
-            day = date(year + 1, month, day.day) if m.group(2) else _add_month(day)
-        return _at(day, _parse_clock(m.group(4)), now)
+        clock = _parse_clock(m.group(4))
+        if m.group(1):
+            month = _num(m.group(2)) if m.group(2) else today.month
+            return _at(date(int(m.group(1)), month, _num(m.group(3))), clock, now)
+        if m.group(2):
+            return _at(_yearless(_num(m.group(2)), _num(m.group(3)), clock, now), clock, now)
+        day = date(today.year, today.month, _num(m.group(3)))
+        if _at(day, None, now) < now:
+            day = _add_month(day)
+        return _at(day, clock, now)
     # 今天/今晚/明天/明早/明晚/后天/大后天 + clock
     m = re.fullmatch(r"(今天|今日|今晚|明天|明日|明早|明晚|后天|大后天)\s*(.*)", s)
     if m:
@@ -244,17 +331,51 @@ def _parse_time(s: str, now: datetime) -> datetime | None:
     return None
 
 
+# A date written without a year is the one ahead within this window (about ten months); failing that, the
+# nearest one, so a date up to about two months past is read as past (an error for a deadline), never as next year.
+YEARLESS_AHEAD = timedelta(days=305)
+
+
+def _yearless(month: int, dom: int, clock: time | None, now: datetime) -> date:
+    """The year of `month`-`dom` written without one: the next occurrence within ~10 months, else the nearest."""
+    days = []
+    for year in (now.year - 1, now.year, now.year + 1):
+        try:
+            days.append(date(year, month, dom))
+        except ValueError:  # 2月29日 in a common year
+            continue
+    if not days:
+        raise ValueError(f"{month}-{dom}")
+    ahead = [d for d in days if now < _at(d, clock, now) <= now + YEARLESS_AHEAD]
+    if ahead:
+        return min(ahead)
+    return min(days, key=lambda d: abs(_at(d, clock, now) - now))
+
+
 def _add_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, day.day)
 
 
+_MONTH_ONLY = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?(?:份)?")
+_PLAIN_DATE = re.compile(
+    r"(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?|(?:19|20)\d{2}年\d{1,2}月(?:份|\d{1,2}[日号]?)?|\d{1,2}月\d{1,2}[日号]"
+)
+
+
+def looks_like_date(text: str) -> bool:
+    """Whether `text` is plainly a date (`2023/9/1`, `2023-09-01`, `2012年5月`, `2012-05`, `9月1日`), not an ID."""
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", clean_text(text)))
+    return bool(_PLAIN_DATE.fullmatch(s))
+
+
 def parse_date(text: str, today: date) -> date:
-    """Read a day: `2026-11-25`, `11-25`, `11月25日`, `今天`, `昨天`, `前天`, `2026年3月1日`, `20260301`.
+    """Read a day: `2026-11-25`, `11-25`, `11月25日`, `今天`, `昨天`, `前天`, `2026年3月1日`, `20260301`;
+    a month alone (`2012年5月`, `2012-05`) means its 1st.
 
     Raises:
         UserError: unreadable or in the future.
     """
-    s = clean_text(text)
+    s = unicodedata.normalize("NFKC", clean_text(text))
     words = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
     try:
         if s in words:
@@ -266,10 +387,12 @@ def parse_date(text: str, today: date) -> date:
             day = date(year, int(m.group(2)), int(m.group(3)))
             if not m.group(1) and day > today:
                 day = date(year - 1, day.month, day.day)
+        elif m := _MONTH_ONLY.fullmatch(s):  # 2012年5月, 2012-05: the 1st of that month
+            day = date(int(m.group(1)), int(m.group(2)), 1)
         else:
             raise ValueError(s)
     except ValueError:
-        raise UserError(f"看不懂日期“{s}”，请写成 2026-03-01、3月1日、今天 或 昨天。") from None
+        raise UserError(f"看不懂日期“{s}”，请写成 2026-03-01、3月1日、2012年5月、今天 或 昨天。") from None
     if day > today:
         raise UserError(f"日期“{s}”还没到，请写今天或以前的日期。")
     return day
@@ -331,7 +454,6 @@ _CATEGORY_ALIASES = {
     "区教育局": "县区教育局",
     "县局": "县区教育局",
     "本科": "本科高校",
-    "高校": "本科高校",
     "大学": "本科高校",
     "高职": "高职高专",
     "专科": "高职高专",
@@ -342,6 +464,25 @@ _CATEGORY_ALIASES = {
 }
 
 
+# Words that cover several categories: in a 范围 they expand; where one category is needed, they are asked about.
+CATEGORY_GROUPS: dict[str, tuple[str, ...]] = {
+    "高校": ("本科高校", "高职高专"),
+    "高等学校": ("本科高校", "高职高专"),
+    "高等院校": ("本科高校", "高职高专"),
+    "院校": ("本科高校", "高职高专"),
+    "中小学": ("高中", "初中", "小学"),
+    "中小学校": ("高中", "初中", "小学"),
+    "中学": ("高中", "初中"),
+    "教育局": ("市教育局", "县区教育局"),
+    "各级教育局": ("市教育局", "县区教育局"),
+    "教育行政部门": ("市教育局", "县区教育局"),
+    "市县教育局": ("市教育局", "县区教育局"),
+    "职业院校": ("高职高专", "中职学校"),
+    "职校": ("高职高专", "中职学校"),
+    "中小学幼儿园": ("高中", "初中", "小学", "幼儿园"),
+}
+
+
 def category_or_none(text: str) -> str | None:
     s = clean_text(text)
     if s in CATEGORIES:
@@ -349,8 +490,20 @@ def category_or_none(text: str) -> str | None:
     return _CATEGORY_ALIASES.get(s)
 
 
+def categories_of(text: str) -> tuple[str, ...] | None:
+    """The categories a word names: one (`本科`), several (`高校` = 本科高校+高职高专), or None."""
+    s = clean_text(text)
+    one = category_or_none(s)
+    if one is not None:
+        return (one,)
+    return CATEGORY_GROUPS.get(s)
+
+
 def parse_category(text: str) -> str:
     c = category_or_none(text)
+    group = CATEGORY_GROUPS.get(clean_text(text))
+    if c is None and group is not None:
+        raise UserError(f"“{text}”包括{'、'.join(group)}，请写明是哪一个类别，如：{group[0]}。")
     if c is None:
         raise UserError(f"不认识单位类别“{text}”。可选：{'、'.join(CATEGORIES)}。")
     return c

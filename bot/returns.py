@@ -140,16 +140,18 @@ def parse_new(args: list[str], now: datetime) -> NewReturn:
     idx = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS), None)
     if idx is None:
         raise UserError(f"请写出截止时间，用“截止”隔开标题和时间。用法：\n{USAGE_NEW}")
-    title = clean_text(" ".join(args[:idx]))
+    # options (截止, 范围) may come in any order: the title runs up to the first of them
+    first = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS or a in SCOPE_WORDS), idx)
+    title = clean_text(" ".join(args[:first]))
     if not title:
         raise UserError(f"请写出报送的标题。用法：\n{USAGE_NEW}")
     if "\n" in title or len(title) > MAX_TITLE:
         raise UserError(f"标题不能换行，也不能超过 {MAX_TITLE} 字；详细要求请写在说明里。用法：\n{USAGE_NEW}")
-    rest = args[idx + 1 :]
-    if not rest:
+    tail = args[idx + 1 :]
+    if not tail:
         raise UserError(f"“截止”后面请写时间，如：截止 11-25 18:00、截止 周五17:30。用法：\n{USAGE_NEW}")
-    deadline, used = read_deadline(rest, now)
-    rest = rest[used:]
+    deadline, used = read_deadline(tail, now)
+    rest = args[first:idx] + tail[used:]
     scope = ""
     at = next((i for i, a in enumerate(rest) if a in SCOPE_WORDS), None)
     if at is not None:

@@ -11,7 +11,7 @@ from pypinyin import Style, lazy_pinyin
 from bot import clock
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.parse import CATEGORIES, category_or_none, check_name, parse_category
+from bot.parse import CATEGORIES, categories_of, check_name, parse_category
 
 
 @dataclass(frozen=True)
@@ -317,9 +317,9 @@ class Units:
         filt = filt.strip()
         if not filt:
             return units, "全部单位"
-        cat = category_or_none(filt)
-        if cat:
-            return [u for u in units if u.category == cat], cat
+        cats = categories_of(filt)
+        if cats:
+            return [u for u in units if u.category in cats], "、".join(cats)
         city = filt.removesuffix("市")
         chosen = [u for u in units if u.city.removesuffix("市") == city]
         if not chosen:
@@ -343,9 +343,9 @@ class Units:
         cats: list[str] = []
         cities: list[str] = []
         for p in parts:
-            cat = category_or_none(p)
-            if cat is not None:
-                cats.append(cat)
+            named = categories_of(p)  # 高校 = 本科高校+高职高专, 中小学 = 高中+初中+小学, 教育局 = 市+县区
+            if named is not None:
+                cats.extend(c for c in named if c not in cats)
             elif p.removesuffix("市") in known_cities:
                 cities.append(p.removesuffix("市"))
             else:

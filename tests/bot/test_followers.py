@@ -358,7 +358,9 @@ def test_periods_and_ranking_words() -> None:
     assert parse_period("郑州", today) is None
     january = parse_period("上月", date(2026, 1, 5))
     assert (january.start, january.label) == (date(2025, 12, 1), "上月（12月）")
-    assert parse_ranking_args(["上月", "抖音", "高校"], today)[:2] == ("抖音", "本科高校")
+    assert parse_ranking_args(["上月", "抖音", "本科"], today)[:2] == ("抖音", "本科高校")
+    with pytest.raises(UserError, match="本科高校、高职高专"):  # issue 13 item 3: 高校 is asked about
+        parse_ranking_args(["上月", "抖音", "高校"], today)
     with pytest.raises(UserError, match="看不懂"):
         parse_ranking_args(["最近"], today)
 

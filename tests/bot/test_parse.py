@@ -103,9 +103,13 @@ def test_parse_time_accepts_every_form(text: str, expected: datetime) -> None:
     assert got.utcoffset() == expected.utcoffset()
 
 
-def test_a_day_already_gone_this_year_means_next_year() -> None:
-    assert parse_time("11月17日", NOW) == at(2027, 11, 17, 23, 59)
-    assert parse_time("11-17 09:00", NOW) == at(2027, 11, 17, 9, 0)
+def test_a_day_just_gone_is_past_not_next_year() -> None:
+    # SPEC §2 (issue 13 item 1): a deadline just past is an error, never silently next year
+    for text in ("11月17日", "11-17 09:00"):
+        with pytest.raises(UserError, match="已经过去了"):
+            parse_time(text, NOW)
+    # a day long gone this year is the one ahead (within ten months)
+    assert parse_time("3月1日", NOW) == at(2027, 3, 1, 23, 59)
 
 
 def test_weekday_that_passed_this_week_means_next_week() -> None:
@@ -172,7 +176,7 @@ def test_parse_count_accepts_the_forms(text: str, value: int) -> None:
     assert parse_count(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-3", "1e5", "十二", "万", "1.2.3万", "12 345 678 9999999"])
+@pytest.mark.parametrize("text", ["", "abc", "-3", "1e5", "万", "万万", "1.2.3万", "12 345 678 9999999"])
 def test_parse_count_refuses_garbage_with_examples(text: str) -> None:
     with pytest.raises(UserError) as info:
         parse_count(text)
