@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot import clock
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.parse import check_name, parse_date, parse_platform
+from bot.parse import check_name, looks_like_date, parse_date, parse_platform
 from bot.units import Unit, Units, audit
 
 CHANGE_FIELDS = {
@@ -62,6 +62,21 @@ class Filing:
         return text
 
 
+def duplicate_filings(filings: list[Filing]) -> dict[int, int]:
+    """Pending change filings identical to an earlier pending one: filing id → the earlier id."""
+    first: dict[tuple[int, str], int] = {}
+    out: dict[int, int] = {}
+    for f in sorted(filings, key=lambda x: x.id):
+        if f.kind != "变更" or f.state != "待审核":
+            continue
+        key = (f.account.id, json.dumps(f.changes, sort_keys=True, ensure_ascii=False))
+        if key in first:
+            out[f.id] = first[key]
+        else:
+            first[key] = f.id
+    return out
+
+
 def _account(r) -> Account:
     return Account(r["id"], r["unit_id"], r["platform"], r["name"], r["uid"], r["opened_on"], r["state"])
 
@@ -98,6 +113,8 @@ class Accounts:
         unit = await self._operator_unit(user_id)
         platform = parse_platform(platform)
         name = check_name(name, "账号名称")
+        if looks_like_date(uid) and not looks_like_date(opened_on):  # 2023/9/1 where the ID would be: a date
+            uid, opened_on = opened_on, uid
         uid = check_name(uid, "账号ID") if uid.strip() else ""
         day = parse_date(opened_on, clock.now().date()).isoformat() if opened_on.strip() else None
         async with self.db.tx() as tx:
@@ -133,6 +150,11 @@ class Accounts:
                 )
                 if clash:
                     raise UserError(f"本单位已有{platform}账号“{changes['name']}”，不能改成这个名称。")
+            for r in await tx.all(
+                "SELECT id, changes FROM filings WHERE account_id=? AND kind='变更' AND state='待审核'", (account.id,)
+            ):
+                if json.loads(r["changes"]) == changes:
+                    raise UserError(f"相同内容的变更备案 #{r['id']} 已在审核中，不必重复提交。")
             filing_id = await self._file(tx, "变更", account.id, unit, changes, user_id, user_name)
             return await self._filing(tx, filing_id)
 
@@ -211,14 +233,27 @@ class Accounts:
             return [await self._filing(tx, i) for i in ids]
 
     async def approve(self, filing_ids: list[int], *, actor: str) -> list[tuple[int, Filing | None, str]]:
-        """Approve filings one by one. Returns (id, filing or None, error message)."""
+        """Approve filings one by one. Returns (id, filing or None, error message).
+
+        A filing that can no longer apply is closed, not left 待审核: when a closure is approved, the other
+        pending filings of that account are voided (state 已驳回, reason 自动作废：…); they come back as
+        (id, the voided filing, its reason), also when they were not in `filing_ids`.
+        """
         out: list[tuple[int, Filing | None, str]] = []
+        reported: set[int] = set()
         for fid in dict.fromkeys(filing_ids):
+            if fid in reported:
+                continue
             try:
                 async with self.db.tx() as tx:
                     f = await self._filing(tx, fid)
                     if f.state != "待审核":
                         raise UserError(f"备案 #{fid} 已是“{f.state}”，不能再通过。")
+                    if f.kind != "开设" and f.account.state in ("已注销", "已驳回"):
+                        why = f"自动作废：账号已{f.account.state.removeprefix('已')}，这条{f.kind}备案不能再生效"
+                        out.append((fid, await self._void(tx, fid, why, actor, f.account.unit_id), why))
+                        reported.add(fid)
+                        continue
                     await self._apply(tx, f)
                     await tx.run(
                         "UPDATE filings SET state='已备案', decided_by=?, decided_at=? WHERE id=?",
@@ -226,9 +261,35 @@ class Accounts:
                     )
                     await audit(tx, actor, "备案通过", f"#{fid}", f.account.unit_id)
                     out.append((fid, await self._filing(tx, fid), ""))
+                    reported.add(fid)
+                    for other, why in await self._superseded(tx, f):
+                        out.append((other, await self._void(tx, other, why, actor, f.account.unit_id), why))
+                        reported.add(other)
             except UserError as e:
                 out.append((fid, None, str(e)))
         return out
+
+    async def _superseded(self, tx: Tx, f: Filing) -> list[tuple[int, str]]:
+        """Pending filings that an approved one makes pointless: all of a closed account's, and identical changes."""
+        rows = await tx.all(
+            "SELECT id, kind, changes FROM filings WHERE account_id=? AND state='待审核' AND id<>? ORDER BY id",
+            (f.account.id, f.id),
+        )
+        out = []
+        for r in rows:
+            if f.kind == "注销":
+                out.append((r["id"], f"自动作废：账号已注销（注销备案 #{f.id} 已通过），这条{r['kind']}备案不能再生效"))
+            elif f.kind == "变更" and r["kind"] == "变更" and json.loads(r["changes"]) == f.changes:
+                out.append((r["id"], f"自动作废：与已通过的变更备案 #{f.id} 内容相同"))
+        return out
+
+    async def _void(self, tx: Tx, filing_id: int, reason: str, actor: str, unit_id: int) -> Filing:
+        await tx.run(
+            "UPDATE filings SET state='已驳回', reason=?, decided_by=?, decided_at=? WHERE id=? AND state='待审核'",
+            (reason, actor, clock.now_db(), filing_id),
+        )
+        await audit(tx, actor, "备案作废", f"#{filing_id} {reason}", unit_id)
+        return await self._filing(tx, filing_id)
 
     async def _apply(self, tx: Tx, f: Filing) -> None:
         name = f.changes.get("name", f.account.name) if f.kind != "注销" else None

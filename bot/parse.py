@@ -175,7 +175,7 @@ def parse_numbers(args: list[str], what: str = "编号", *, allow_all: bool = Tr
         p = p.lstrip("#＃")
         m = re.fullmatch(r"(\d{1,9})(?:\s*[-~～至到]\s*#?(\d{1,9}))?", p)
         if m is None:
-            raise UserError(f"“{p}”不是{what}。{what}可以写成 {example}。")
+            raise UserError(f"{what}应是数字，而不是“{p}”。可以写成 {example}。")
         a = int(m.group(1))
         b = int(m.group(2)) if m.group(2) else a
         if b < a:

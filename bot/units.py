@@ -11,7 +11,7 @@ from pypinyin import Style, lazy_pinyin
 from bot import clock
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.parse import CATEGORIES, categories_of, check_name, parse_category
+from bot.parse import CATEGORIES, categories_of, check_name, clean_text, parse_category
 
 
 @dataclass(frozen=True)
@@ -261,6 +261,19 @@ class Units:
         if not aliases:
             raise UserError("请写出要添加的简称，如：/单位 别名 郑州大学 郑大")
         unit = await self.resolve(name, strict=True)
+        idx = await self._load()
+        for a in aliases:  # an alias must not take over a name that already finds another unit
+            if clean_text(a) in idx.by_alias or clean_text(a) in idx.by_name:
+                continue  # an exact name or alias: `_add_alias` says whose it is
+            try:
+                other = await self.resolve(clean_text(a))
+            except (NotFound, Ambiguous):
+                continue
+            if other.id != unit.id:
+                raise UserError(
+                    f"“{a}”现在就指“{other.name}”（全称、简称、拼音首字母或名称的一部分），"
+                    f"不能再作“{unit.name}”的简称，否则大家写“{a}”时会找错单位。请换一个简称。"
+                )
         added = []
         async with self.db.tx() as tx:
             for a in aliases:

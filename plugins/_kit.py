@@ -11,7 +11,7 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 
 from bot.app import App, get_app
 from bot.errors import Forbidden, UserError
-from bot.parse import split_args
+from bot.parse import parse_numbers, split_args
 from bot.render import Msg
 
 Reply = Msg | str | list[Msg] | None
@@ -77,6 +77,43 @@ class Ctx:
         if not s.isdecimal() or len(s) > 9:
             raise UserError(f"{what}应是数字，如 3，而不是“{text}”。")
         return int(s)
+
+
+CONFIRM_ALL_OVER = 20  # 全部 asks for one confirmation first when it means more than this many
+_ALL_OFFERED: dict[tuple[str, str], tuple[int, ...]] = {}  # (user, command) → the ids 全部 meant when asked
+
+
+async def numbers_or_all(
+    ctx: Ctx, args: list[str], what: str, command: str, pending: Callable[[], Awaitable[list[int]]]
+) -> list[int]:
+    """Numbers as people type them (`1-3`, `1,2,3`, `1、2、3`, `3 4`), or 全部 = every pending one.
+
+    全部 over CONFIRM_ALL_OVER items answers with the count and asks for `<command> 全部 确认`, which then
+    decides exactly the items that were counted (those still pending).
+
+    Raises:
+        UserError: unreadable numbers, nothing pending, or the confirmation question.
+    """
+    confirmed = bool(args) and args[-1] in ("确认", "确定")
+    nums = parse_numbers(args[:-1] if confirmed else args, what)
+    if nums is not None:
+        return nums
+    ids = await pending()
+    if not ids:
+        raise UserError(f"现在没有待处理的{what.removesuffix('编号')}。")
+    key = (ctx.user_id, command)
+    if len(ids) <= CONFIRM_ALL_OVER:
+        return ids
+    offered = _ALL_OFFERED.pop(key, None)
+    if confirmed and offered:
+        still = [i for i in offered if i in set(ids)]
+        if still:
+            return still
+    _ALL_OFFERED[key] = tuple(ids)
+    raise UserError(
+        f"“全部”是 {len(ids)} 个（#{ids[0]} 到 #{ids[-1]}）。确认全部处理请发：{command} 全部 确认；"
+        f"也可以写编号，如：{command} {ids[0]}-{ids[min(2, len(ids) - 1)]}"
+    )
 
 
 def display_name(event: MessageEvent) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
+from bot.accounts import duplicate_filings
 from bot.errors import UserError
 from bot.render import Msg, lines_cut
-from plugins._kit import ADMIN, ANYONE, Ctx, Topic, command, sub
+from plugins._kit import ADMIN, ANYONE, Ctx, Topic, command, numbers_or_all, sub
 
 HELP = [
     Topic(
@@ -122,8 +123,11 @@ async def filing_cmd(ctx: Ctx) -> Msg:
         if not pending:
             return Msg("没有待审核的备案。")
         out = Msg(f"待审核的备案 {len(pending)} 个：")
+        same = duplicate_filings(pending)
         lines = [
-            f"{f.describe()}，{f.filed_by_name or f.filed_by} {clock.show(clock.from_db(f.filed_at))}" for f in pending
+            f"{f.describe()}，{f.filed_by_name or f.filed_by} {clock.show(clock.from_db(f.filed_at))}"
+            + (f"（与 #{same[f.id]} 内容相同，可驳回）" if f.id in same else "")
+            for f in pending
         ]
         for line in lines_cut(lines, ctx.limit):
             out.line(line)
@@ -133,10 +137,20 @@ async def filing_cmd(ctx: Ctx) -> Msg:
     if head in ("通过", "同意"):
         if not rest:
             raise UserError("请写出要通过的备案编号，如：/备案 通过 3 4")
-        results = await svc.approve([ctx.int_arg(x, "备案编号") for x in rest], actor=ctx.user_id)
+
+        async def pending_ids() -> list[int]:
+            return [f.id for f in await svc.pending()]
+
+        ids = await numbers_or_all(ctx, rest, "备案编号", "/备案 通过", pending_ids)
+        results = await svc.approve(ids, actor=ctx.user_id)
         out = Msg()
         for fid, f, err in results:
-            out.line(f"已备案 {f.describe()}。" if f else f"#{fid} 未通过：{err}")
+            if f is None:
+                out.line(f"#{fid} 未通过：{err}")
+            elif f.state == "已备案":
+                out.line(f"已备案 {f.describe()}。")
+            else:
+                out.line(f"#{fid} 已作废（不再待审核）：{err.removeprefix('自动作废：')}")
         return out
     if head in ("驳回", "拒绝"):
         if not rest:

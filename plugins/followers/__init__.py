@@ -22,7 +22,7 @@ from bot.followers import (
     signed,
     wan,
 )
-from bot.parse import category_or_none, platform_or_none
+from bot.parse import category_or_none, looks_like_count, platform_or_none
 from bot.render import Msg
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, sub
 
@@ -111,6 +111,8 @@ def render_report(r: Reported) -> Msg:
 
 async def report(ctx: Ctx) -> Msg:
     args = ctx.args
+    if len(args) >= 2 and not looks_like_count(args[-1]) and looks_like_count(args[0]):
+        args = [*args[1:], args[0]]  # /粉丝 1.5万 微信: the count first
     if len(args) > 3:
         raise UserError(f"参数太多。账号名称含空格请加引号。{REPORT_USAGE}")
     if len(args) == 1 and platform_or_none(args[0]) is not None:

@@ -11,7 +11,7 @@ from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, hide_phones, lines_cut
 from bot.units import Application, Unit
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, numbers_or_all, sub
 
 HELP = [
     Topic(
@@ -106,7 +106,11 @@ async def review(ctx: Ctx) -> Msg | list[Msg]:
     if head in ("通过", "同意", "批准"):
         if not rest:
             raise UserError("请写出要通过的申请编号，如：/审核 通过 3 4 5")
-        ids = [ctx.int_arg(x, "申请编号") for x in rest]
+
+        async def pending_ids() -> list[int]:
+            return [a.id for a in await ctx.app.units.pending()]
+
+        ids = await numbers_or_all(ctx, rest, "申请编号", "/审核 通过", pending_ids)
         decisions = await ctx.app.units.approve(ids, actor=ctx.user_id)
         out = Msg()
         for d in decisions:
