@@ -25,7 +25,7 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, parse_time
+from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, percent
 from bot.units import Operator, Unit, Units, audit
@@ -43,13 +43,35 @@ NOT_BOUND = (
 )
 
 # What a reply to the announcement may say to confirm it (a trailing 了/啦 and punctuation are ignored).
-CONFIRM_WORDS = ("已转发", "已完成", "已发", "收到", "已转", "已转载", "已分享", "完成", "已完成转发", "转发完成")
+# 收到 is not among them: in office usage it means "I got the notice", not "I did it".
+CONFIRM_WORDS = (
+    "已转发",
+    "已完成",
+    "已发",
+    "已转",
+    "已转载",
+    "已分享",
+    "完成",
+    "已完成转发",
+    "转发完成",
+    "转发了",
+    "转了",
+    "发了",
+    "已经转发",
+    "已经完成",
+    "已经转",
+    "已经发",
+    "已推送",
+    "已发布",
+)
+# Typed in the group without quoting, only words that can mean nothing but "forwarded" confirm (已完成 might be
+# about a 报送, 发了 about anything).
+BARE_WORDS = ("已转发", "已转", "已转载", "转发了", "已完成转发", "转发完成", "已经转发", "已经转了")
 
 _KEYWORDS = [(w, "deadline") for w in DEADLINE_WORDS] + [("要求", "requirements"), ("范围", "scope")]
 _LABELS = {"deadline": "截止", "requirements": "要求", "scope": "范围"}
 _LIST_SEP = re.compile(r"[,，、/;；]+")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
-_PUNCT = " \t\n,，.。!！~～、;；:：…?？"
 _POST_REF = re.compile(r"^(reminder:)?broadcast:(\d+)(:nudge)?$")
 
 
@@ -373,19 +395,30 @@ def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> 
 
 
 def confirmation_rest(text: str) -> str | None:
-    """If `text` says it is done (已转发, 收到, …), what follows the word (task number, proof link); else None."""
-    s = clean_text(text).lstrip("/／").strip()
-    for word in sorted(CONFIRM_WORDS, key=len, reverse=True):
-        if not s.startswith(word):
-            continue
-        rest = s[len(word) :]
-        tail = rest.strip(_PUNCT)
-        if tail in ("", "了", "啦", "了的", "好了"):
-            return ""
-        if rest[:1].isspace() or rest[:1] in "，,：:":
-            return rest.strip(_PUNCT)
+    """If `text` says it is done (已转发, 已完成, 转发了, …; not 收到), what follows the word; else None."""
+    return done_rest(text, CONFIRM_WORDS)
+
+
+_BARE = re.compile(
+    r"^(?P<unit>[^\s/／，,。.!！?？]{0,30}?)\s*(?P<word>" + "|".join(sorted(BARE_WORDS, key=len, reverse=True)) + ")"
+)
+
+
+def bare_confirmation(text: str) -> tuple[str, str] | None:
+    """`已转发`, `郑州大学已转发了`, `已转发 https://…` typed without quoting: (the unit named before the word, what
+    follows it); None for anything else (ordinary chat is never taken for a confirmation)."""
+    s = clean_text(text)
+    if not s or len(s) > 200 or "\n" in s:
         return None
-    return None
+    m = _BARE.match(s)
+    if m is None:
+        return None
+    rest = done_rest(s[m.start("word") :], BARE_WORDS)
+    if rest is None:
+        return None
+    if any(not (w.lstrip("#＃").isdecimal() or _HTTP.match(w)) for w in rest.split()):
+        return None  # 已转发给领导看看: chat, not a confirmation
+    return m.group("unit").strip(), rest
 
 
 def parse_month(text: str, today: date) -> tuple[date, date, str]:
@@ -668,7 +701,10 @@ class Broadcasts:
             (unit_id, OPEN),
         )
         if not rows:
-            raise NotFound("现在没有需要你单位确认的统发任务。发 /统发 列表 或 /统发 进度 查看。")
+            raise NotFound("现在没有需要你单位确认的统发任务。发 /统发 进度 查看进行中的统发。")
+        owed = [r for r in rows if not r["done"]]
+        if len(rows) > 1 and len(owed) == 1:  # the unit owes only one of the open tasks: that is the one meant
+            return _task(owed[0])
         if len(rows) > 1:
             parts = [f"{_task(r).label}{'（本单位已确认）' if r['done'] else ''}" for r in rows]
             raise WhichTask(
@@ -677,6 +713,20 @@ class Broadcasts:
                 [r["id"] for r in rows],
             )
         return _task(rows[0])
+
+    async def owed_by(self, user_id: str | int) -> tuple[Unit, list[Task]] | None:
+        """The unit a user confirms for and the open tasks it has not confirmed yet; None if not bound."""
+        bound = await self.units.operator(user_id)
+        if bound is None:
+            return None
+        unit = bound[1]
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                f"SELECT b.* FROM broadcasts b JOIN broadcast_units bu ON bu.task_id=b.id AND bu.unit_id=? "
+                f"WHERE b.state=? AND NOT {_DONE} ORDER BY b.id",
+                (unit.id, OPEN),
+            )
+        return unit, [_task(r) for r in rows]
 
     def _check_open(self, task: Task, *, admin: bool) -> None:
         if task.state == WITHDRAWN:

@@ -190,6 +190,36 @@ def parse_numbers(args: list[str], what: str = "编号", *, allow_all: bool = Tr
     return out
 
 
+# ---------------------------------------------------------------- "done" words
+
+_PUNCT = " \t\n,，.。!！~～、;；:：…?？"
+# In office usage 收到 means "I got the notice"; it may come before a done word (收到，已转发), never alone.
+RECEIVED_WORDS = ("收到", "好的", "好", "ok", "OK", "嗯", "明白", "已收到")
+DONE_TAILS = ("", "了", "啦", "了的", "好了", "哈", "了哈", "咯", "喽")
+
+
+def done_rest(text: str, words: tuple[str, ...]) -> str | None:
+    """If `text` says it is done with one of `words` (`已转发`, `收到，已转发了`), what follows the word; else None.
+
+    What follows is "" or, after a space or comma, the rest (a task number, a proof link, a note).
+    """
+    s = clean_text(text).lstrip("/／").strip()
+    for r in RECEIVED_WORDS:
+        if s.startswith(r) and s[len(r) : len(r) + 1] in tuple(_PUNCT):
+            s = s[len(r) :].lstrip(_PUNCT)
+            break
+    for word in sorted(words, key=len, reverse=True):
+        if not s.startswith(word):
+            continue
+        rest = s[len(word) :]
+        if rest.strip(_PUNCT) in DONE_TAILS:
+            return ""
+        if rest[:1].isspace() or rest[:1] in "，,：:":
+            return rest.strip(_PUNCT)
+        return None
+    return None
+
+
 # ---------------------------------------------------------------- dates and times
 
 

@@ -16,6 +16,7 @@ from bot.broadcasts import (
     Confirmation,
     Summary,
     WhichTask,
+    bare_confirmation,
     check_url,
     confirmation_rest,
     parse_draft,
@@ -49,7 +50,7 @@ HELP = [
         "确认本单位已完成统发（也可以直接回复统发通知“已转发”）",
         "/已转发 [编号] [证明链接] — 只有一个进行中的统发时可以不写编号\n"
         "例：/已转发\n例：/已转发 3\n例：/已转发 3 https://weibo.com/xxxx\n"
-        "也可以直接回复（引用）统发通知或催办消息：已转发 / 已完成 / 已发 / 收到\n"
+        "也可以直接回复（引用）统发通知或催办消息：已转发 / 已完成 / 转发了（只回“收到”表示收到了通知，不算完成）\n"
         "消息里带截图会作为证明保存（截图不是必须的）。每个单位只计一次，其他联络员再确认会提示已确认。",
     ),
 ]
@@ -296,20 +297,26 @@ command("已转发")(confirm_handler())
 
 # ---------------------------------------------------------------- reply confirmation
 
+# Text only the task's own messages carry: the announcement, the group nudges and the private reminder.
+_QUOTED_TASK = re.compile(
+    r"^\s*(?:【(?:一键统发|统发提醒|统发催办) #(\d{1,9})】|统发 #(\d{1,9})「[^」\n]*」你的单位还没有确认)"
+)
+
 
 def _task_in_quoted_bot_message(event: MessageEvent) -> int | None:
-    """The task number a quoted message of the bot tells people to confirm (`/已转发 3`), when its id is not on
-    file (its send timed out, so the client's id never came back) but the client could show the message."""
+    """The task a quoted message of the bot announced or nudged, read from the text only those messages carry,
+    when its id is not on file (its send timed out, so the client's id never came back) but the client could
+    show the message. Any other message of the bot (an answer to /我的单位, the /帮助 text) is no task's."""
     quoted = event.reply
     if quoted is None or str(quoted.sender.user_id) != str(event.self_id):
         return None
-    m = re.search(r"/已转发 (\d{1,9})", quoted.message.extract_plain_text())
-    return int(m.group(1)) if m else None
+    m = _QUOTED_TASK.match(quoted.message.extract_plain_text())
+    return int(m.group(1) or m.group(2)) if m else None
 
 
 @trigger
 async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | None:
-    """A reply (引用) to an announcement or nudge of a task, saying 已转发 / 已完成 / 已发 / 收到.
+    """A reply (引用) to an announcement or nudge of a task, saying 已转发 / 已完成 / 已发 / 转发了 (not 收到).
 
     Looks at the original message, so it works whether or not the client resolved the reply
     (`get_msg`), and whatever @bot segments surround it. Costs nothing for messages without a reply.
@@ -329,3 +336,56 @@ async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | N
         return None
     images = [seg for seg in event.original_message if seg.type == "image"]
     return Command(confirm_handler(default_task=task_id, via="reply")), Message([MessageSegment.text(rest), *images])
+
+
+# ---------------------------------------------------------------- 已转发 typed without quoting
+
+_OWN_UNIT_WORDS = ("", "我", "我们", "我单位", "本单位", "我校", "我局", "我院", "收到", "好的", "好", "ok", "嗯")
+
+
+@trigger
+async def bare_confirmation_trigger(event: MessageEvent) -> tuple[Command, Message] | None:
+    """`已转发` or `郑州大学已转发` typed in the group without quoting, by a bound operator whose unit owes an open task.
+
+    One owed task: it is confirmed. Several: the person is asked which (privately when private messages are
+    enabled). Anyone else, or a unit name that is not the sender's own: left alone, as ordinary chat.
+    """
+    if any(seg.type not in ("text", "image") for seg in event.original_message):
+        return None
+    found = bare_confirmation(event.original_message.extract_plain_text())
+    app = current_app()
+    if found is None or app is None:
+        return None
+    named, rest = found
+    owed = await app.broadcasts.owed_by(event.user_id)
+    if owed is None:
+        return None
+    unit, tasks = owed
+    if named not in _OWN_UNIT_WORDS:
+        try:
+            if (await app.units.resolve(named)).id != unit.id:
+                return None
+        except UserError:
+            return None
+    if rest.split() and any(w.lstrip("#＃").isdecimal() for w in rest.split()):
+        handler = confirm_handler(via="command")  # a number was written: that task
+    elif len(tasks) == 1:
+        handler = confirm_handler(default_task=tasks[0].id, via="command")
+    elif tasks:
+        handler = _ask_which(tasks)
+    else:
+        return None
+    images = [seg for seg in event.original_message if seg.type == "image"]
+    return Command(handler), Message([MessageSegment.text(rest), *images])
+
+
+def _ask_which(tasks: list) -> Callable[[Ctx], Awaitable[Reply]]:
+    async def handler(ctx: Ctx) -> Reply:
+        listed = "、".join(t.label for t in tasks[:5])
+        text = f"你的单位有 {len(tasks)} 个统发还没确认：{listed}。请发 /已转发 <编号>，如：/已转发 {tasks[-1].id}"
+        if ctx.in_group and ctx.app.settings.alliance_private_reminders:
+            await ctx.app.outbox.send("private", ctx.user_id, Msg(text))
+            return None
+        return Msg(text)
+
+    return handler

@@ -125,7 +125,7 @@ async def test_unbound_user_is_told_how_to_register(app: NBApp, core: App) -> No
     ids = await announce(app, core)
     out = await say(app, core, group_msg("/已转发", STRANGER))
     assert "/注册" in out[0]["text"] and "没有计数" in out[0]["text"]
-    out = await say_reply(app, core, group_msg("收到", STRANGER, reply_to=int(ids[0])), ids[0], resolved=False)
+    out = await say_reply(app, core, group_msg("已转发", STRANGER, reply_to=int(ids[0])), ids[0], resolved=False)
     assert "/注册" in out[0]["text"]
     async with core.db.read() as tx:
         assert await tx.value("SELECT COUNT(*) FROM broadcast_confirmations") == 0
@@ -152,6 +152,8 @@ async def test_reply_resolved_by_the_adapter_confirms_too(app: NBApp, core: App)
     await seed(core)
     (mid,) = await announce(app, core)
     msg = MessageSegment.reply(int(mid)) + MessageSegment.at(10000) + MessageSegment.text(" 收到")
+    assert await say_reply(app, core, group_msg(msg, OP4), mid, resolved=True) == []  # 收到: got the notice
+    msg = MessageSegment.reply(int(mid)) + MessageSegment.at(10000) + MessageSegment.text(" 收到，已转发")
     out = await say_reply(app, core, group_msg(msg, OP4), mid, resolved=True)
     assert len(out) == 1 and "已记录：郑州市教育局" in out[0]["text"]
     # a command typed as a reply: the command matcher runs and takes the quoted task
@@ -171,7 +173,9 @@ async def test_replies_that_are_not_confirmations_are_left_alone(app: NBApp, cor
     (mid,) = await announce(app, core)
     assert await say_reply(app, core, group_msg("好的，收到马上转", OP1, reply_to=int(mid)), mid, resolved=False) == []
     assert await say_reply(app, core, group_msg("已转发", OP1, reply_to=-12345), "-12345", resolved=False) == []
-    assert await say(app, core, group_msg("已转发", OP1)) == []
+    assert await say_reply(app, core, group_msg("收到", OP1, reply_to=int(mid)), mid, resolved=False) == []
+    assert await say(app, core, group_msg("已转发", STRANGER)) == []  # typed without quoting by someone unbound
+    assert await say(app, core, group_msg("已转发给领导看看了", OP1)) == []
     async with core.db.read() as tx:
         assert await tx.value("SELECT COUNT(*) FROM broadcast_confirmations") == 0
 
