@@ -18,7 +18,7 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, parse_time
+from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, done_rest, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, cut_list, percent
 from bot.units import Operator, Unit, Units, audit
@@ -125,6 +125,43 @@ class Nudged:
     operators: int
     orphans: list[Unit]
     messages: int
+
+
+# What a reply to a 报送 notice or reminder may say to mark it submitted (收到 is not among them).
+SUBMIT_WORDS = (
+    "已报送",
+    "报送了",
+    "已提交",
+    "提交了",
+    "已上报",
+    "上报了",
+    "已报",
+    "已交",
+    "交了",
+    "已完成",
+    "完成",
+    "已发",
+    "已发送",
+    "已发邮箱",
+    "已填报",
+    "填报了",
+    "已经报送",
+    "已经提交",
+    "已经上报",
+)
+# Text only a return's own messages carry: the announcement, the reminders and nudges, the private reminder.
+_QUOTED_RETURN = re.compile(r"^\s*【报送(?:提醒|催办|逾期)?】\s*(?:你所在的单位还没有报送\s*)?#(\d{1,9})《")
+
+
+def submitted_rest(text: str) -> str | None:
+    """If `text` says the return was handed in (已报送, 已完成, 报送了, …; not 收到), what follows; else None."""
+    return done_rest(text, SUBMIT_WORDS)
+
+
+def return_in_text(text: str) -> int | None:
+    """The return a message of the bot announced or reminded of, read from the text only those messages carry."""
+    m = _QUOTED_RETURN.match(text)
+    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------- reading what admins type

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
+from bot.app import current_app
+from bot.broadcasts import norm_id
 from bot.errors import UserError
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Msg, lines_cut
-from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress
-from plugins._kit import ANYONE, OPERATOR, Ctx, Topic, command, sub
+from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
+from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Topic, command, sub, trigger
 
 HELP = [
     Topic(
@@ -32,7 +35,7 @@ HELP = [
         OPERATOR,
         "确认本单位已完成某个报送",
         "/已报送 <编号> [备注] — 例：/已报送 3 已发邮箱\n"
-        "只有一个待报送的任务时可以不写编号；也可以引用报送通知或提醒消息发 /已报送。\n"
+        "只有一个待报送的任务时可以不写编号；也可以直接回复（引用）报送通知或提醒消息：已报送 / 已完成 / 报送了。\n"
         "截止后仍可报送，会标记为逾期。",
     ),
 ]
@@ -215,14 +218,19 @@ async def returns_cmd(ctx: Ctx) -> Msg:
 
 @command("已报送", "已提交")
 async def submitted(ctx: Ctx) -> Msg:
-    rid = None
+    return await _submit(ctx, None)
+
+
+async def _submit(ctx: Ctx, quoted: int | None) -> Msg:
+    rid = quoted
     note_args = ctx.args
     if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
         rid = ctx.int_arg(ctx.args[0], "报送编号")
         note_args = ctx.args[1:]
     if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
         raise UserError("你是管理员、没有绑定单位。替单位登记请用：/报送 登记 <编号> <单位>，如：/报送 登记 3 郑州大学")
-    s = await ctx.app.returns.submit(ctx.user_id, ctx.name, rid, " ".join(note_args), reply_to=ctx.reply_to)
+    reply_to = ctx.reply_to if rid is None else None
+    s = await ctx.app.returns.submit(ctx.user_id, ctx.name, rid, " ".join(note_args), reply_to=reply_to)
     if not s.new:
         sub_ = s.submission
         how = "登记" if sub_.via == BY_ADMIN else "报送"
@@ -232,3 +240,35 @@ async def submitted(ctx: Ctx) -> Msg:
         )
     late = "（已过截止时间，记为逾期）" if s.submission.late else ""
     return Msg(f"已记录：“{s.unit.name}”已报送 {s.ret.label}{late}。进度：{s.done}/{s.total}")
+
+
+# ---------------------------------------------------------------- a reply to a 报送 notice
+
+
+@trigger
+async def reply_submitted(event: MessageEvent) -> tuple[Command, Message] | None:
+    """A reply (引用) to a 报送 notice or one of its reminders saying 已报送 / 已完成 / 报送了: same as /已报送 <it>.
+
+    The quoted message must be the return's own (its stored message id, or, when the client cannot resolve it,
+    text only those messages carry); 收到 never counts. Costs nothing for messages without a reply.
+    """
+    reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
+    if reply is None:
+        return None
+    text = "".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text")
+    rest = submitted_rest(text)
+    app = current_app()
+    if rest is None or app is None:
+        return None
+    rid = await app.returns.from_message(norm_id(reply.data.get("id")))
+    quoted = event.reply
+    if rid is None and quoted is not None and str(quoted.sender.user_id) == str(event.self_id):
+        rid = return_in_text(quoted.message.extract_plain_text())
+    if rid is None:
+        return None
+    found = rid
+
+    async def handler(ctx: Ctx) -> Msg:
+        return await _submit(ctx, found)
+
+    return Command(handler), Message(MessageSegment.text(rest))

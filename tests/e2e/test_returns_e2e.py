@@ -152,9 +152,9 @@ async def test_reminder_due_while_the_client_is_away_goes_out_once_on_reconnect(
     # the before-deadline reminder goes out while connected: to the two units not done
     first = await client.wait_sent(lambda s: s in reminders(client), timeout=60)
     assert first[0].text.startswith("【报送提醒】") and sorted(first[0].ats) == sorted([str(HENU), str(LY)])
-    # 河南大学 answers by quoting the reminder: the number is taken from the quoted message
+    # 河南大学 answers by quoting the reminder with a plain 已报送 (issue 13 item 8): the return is the quoted one's
     client.mark()
-    await client.group_message(GROUP, HENU, "/已报送", reply_to=first[0].message_id, at_bot=True, card="李四")
+    await client.group_message(GROUP, HENU, "已报送", reply_to=first[0].message_id, at_bot=True, card="李四")
     await client.wait_sent(lambda s: "已记录：“河南大学”已报送 #1" in s.text, timeout=20)
 
     await client.close()  # away across the deadline (t0 + 30 s)

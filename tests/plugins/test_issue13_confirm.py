@@ -126,3 +126,27 @@ async def test_bare_command_takes_the_only_task_the_unit_still_owes(app: NBApp, 
     assert "已记录：郑州大学 完成统发 #2" in out[0]["text"] and "逾期" in out[0]["text"]
     out = await say(app, core, group_msg("/已转发", OP3))  # owes both: asked which
     assert "2 个进行中的统发" in out[0]["text"]
+
+
+# ---------------------------------------------------------------- item 8: a reply to a 报送 notice
+
+
+async def test_a_reply_yibaosong_to_a_return_notice_submits_it(app: NBApp, core: App) -> None:
+    await seed(core)
+    out = await say(app, core, group_msg("/报送 新建 秋季统计表 截止 3天后", ADMIN))
+    assert any(o["text"].startswith("【报送】#1") for o in out)
+    out = await say(app, core, group_msg("/报送 新建 年度材料 截止 5天后", ADMIN))
+    (first, _, second, _) = await deliver(core)  # announcement and answer of each
+    for user, text, unit in ((OP1, "已报送", "郑州大学"), (OP3, "已完成", "河南大学"), (OP4, "报送了", "郑州市教育局")):
+        out = await say_reply(app, core, group_msg(text, user, reply_to=int(first)), first, resolved=False)
+        assert len(out) == 1 and f"已记录：“{unit}”已报送 #1《秋季统计表》" in out[0]["text"], (text, out)
+    # the quoted text is enough when the id is not on file; 收到 never counts; the other return is untouched
+    quoted = "【报送】#2《年度材料》\n截止：…"
+    out = await say_reply(app, core, group_msg("收到", OP1, reply_to=-5), "-5", resolved=True, quoted_text=quoted)
+    assert out == []
+    out = await say_reply(app, core, group_msg("已提交", OP1, reply_to=-5), "-5", resolved=True, quoted_text=quoted)
+    assert "已记录：“郑州大学”已报送 #2《年度材料》" in out[0]["text"]
+    out = await say_reply(app, core, group_msg("/已报送", OP3, reply_to=int(second)), second, resolved=False)
+    assert "已记录：“河南大学”已报送 #2" in out[0]["text"]
+    p = await core.returns.progress(1)
+    assert len(p.done) == 3
