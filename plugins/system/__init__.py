@@ -9,6 +9,7 @@ from nonebot.adapters.onebot.v11 import (
     Bot,
     Event,
     GroupMessageEvent,
+    Message,
     MessageEvent,
     NoticeEvent,
     PrivateMessageEvent,
@@ -24,7 +25,20 @@ from bot import clock
 from bot.app import current_app, get_app
 from bot.outbox import NotSent, SendFailed, SendUnknown
 from bot.render import Msg, Segment
-from plugins._kit import ADMIN, TRIGGERS, Ctx, Topic, command, match_command, run
+from plugins._kit import (
+    ADMIN,
+    TRIGGERS,
+    Command,
+    Ctx,
+    Topic,
+    command,
+    guess_command,
+    help_topics,
+    leading_text,
+    match_command,
+    run,
+    typo_hint,
+)
 
 HELP = [
     Topic(
@@ -129,9 +143,34 @@ async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
             if found is not None:
                 break
     if found is None:
+        found = _typo(bot, event)
+    if found is None:
         return False
     state[ROUTE] = found
     return True
+
+
+def _typo(bot: Bot, event: MessageEvent) -> tuple[Command, Message] | None:
+    """A message that starts with `/` but is no command: one short hint with the closest command the sender may
+    use; in a group only when the guess is close (other bots' commands and chat are left alone)."""
+    message = event.get_message()
+    text = leading_text(message, bot.self_id)
+    if text is None or text[:1] not in ("/", "／"):
+        return None
+    app = get_app()
+    admin_only = set() if app.is_admin(event.user_id) else {t.name for t in help_topics() if t.who == ADMIN}
+    guess = guess_command(message, bot.self_id, allowed=lambda name: name not in admin_only)
+    in_group = isinstance(event, GroupMessageEvent)
+    if in_group and (guess is None or not guess.close):
+        return None
+    if guess is None and len(text.strip()) < 2:
+        return None
+    hint = typo_hint(guess)
+
+    async def answer(ctx: Ctx) -> Msg:
+        return hint
+
+    return Command(answer), Message()
 
 
 router = on_message(rule=Rule(_routed), priority=10, block=True)
