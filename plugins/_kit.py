@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from nonebot import logger
@@ -277,6 +278,7 @@ def _distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+@lru_cache(maxsize=1024)
 def _pinyin(text: str) -> str:
     from pypinyin import lazy_pinyin
 

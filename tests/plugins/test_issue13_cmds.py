@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from nonebug import App as NBApp
 
+from bot import clock
 from bot.accounts import duplicate_filings
 from bot.app import App
 from tests.conftest import say
@@ -184,3 +188,34 @@ async def test_follower_counts_as_people_type_them(app: NBApp, core: App) -> Non
     ):
         out = await say(app, core, group_msg(text, OP))
         assert f"粉丝 {shown}" in out[0]["text"], (text, out)
+
+
+# ---------------------------------------------------------------- items 1 and 2 through the handler
+
+
+async def test_a_yearless_date_just_past_is_refused_not_moved_to_next_year(app: NBApp, core: App) -> None:
+    await seed(core)
+    clock.freeze(datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    for text in ("/统发 测试 https://a.cn/9 截止 11-30 18:00", "/统发 测试 https://a.cn/9 截止 11月25日"):
+        out = await say(app, core, group_msg(text, ADMIN))
+        assert len(out) == 1 and "已经过去了" in out[0]["text"] and "2027" not in out[0]["text"], out
+    out = await say(app, core, group_msg("/报送 新建 统计表 截止 11-30 18:00", ADMIN))
+    assert "已经过去了" in out[0]["text"]
+    async with core.db.read() as tx:
+        assert await tx.value("SELECT COUNT(*) FROM broadcasts") == 0
+        assert await tx.value("SELECT COUNT(*) FROM returns") == 0
+
+
+async def test_options_before_the_link_through_the_handler(app: NBApp, core: App) -> None:
+    await seed(core)
+    clock.freeze(datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    out = await say(app, core, group_msg("/统发 顺序 截止 明天18点 https://a.cn/o", ADMIN))
+    note = next(o for o in out if "【一键统发 #1】" in o["text"])
+    assert note["text"].startswith("【一键统发 #1】顺序\n") and "截止：12月2日 18:00" in note["text"], note["text"]
+
+
+async def test_unit_list_gaoxiao_lists_both_categories(app: NBApp, core: App) -> None:
+    await seed(core)
+    out = await say(app, core, group_msg("/单位 列表 高校", OP))
+    text = out[0]["text"]
+    assert "郑州大学" in text and "河南工业职业技术学院" in text and "郑州市第一中学" not in text
