@@ -265,6 +265,7 @@ class Guess:
     name: str
     rest: str
     close: bool
+    near: bool = True  # worth naming in a private chat even when not close
 
 
 def _distance(a: str, b: str) -> int:
@@ -338,13 +339,13 @@ def guess_command(
             close = (dp == 0 and d <= len(n) // 2) or (d == 1 and len(n) >= 3 and dp <= 1)
         key = (0 if close else 1, dp, d)
         if best is None or key < best[0]:
-            best = (key, Guess(n, rest, close))
+            best = (key, Guess(n, rest, close, close or d <= 1 or dp <= 2))
     return best[1] if best is not None else None
 
 
 def typo_hint(guess: Guess | None) -> Msg:
     """The one short answer to a `/…` that is no command."""
-    if guess is None:
+    if guess is None or not guess.near:
         return Msg("没有这个命令。发 /帮助 查看你可以用的命令。")
     rest = f" {guess.rest[:30]}" if guess.rest else ""
     return Msg(f"没有这个命令，你是想发 /{guess.name}{rest} 吗？")

@@ -41,7 +41,9 @@ async def test_in_a_private_chat_any_slash_gets_an_answer(app: NBApp, core: App)
     out = await say(app, core, private_msg("/统法 进度", ADMIN))
     assert out[0]["text"] == "没有这个命令，你是想发 /统发 进度 吗？"
     out = await say(app, core, private_msg("/xyzxyz", ADMIN))
-    assert len(out) == 1 and "没有这个命令" in out[0]["text"]
+    assert len(out) == 1 and out[0]["text"] == "没有这个命令。发 /帮助 查看你可以用的命令。"
+    out = await say(app, core, private_msg("/统计", ADMIN))
+    assert out[0]["text"] == "没有这个命令，你是想发 /统发 吗？"
 
 
 def test_hints_name_only_commands_the_reader_may_use() -> None:
