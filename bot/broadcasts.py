@@ -344,10 +344,16 @@ def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> 
             check_url(bad)
         raise UserError("请写出要转发的文章链接（以 http:// 或 https:// 开头）。用法：" + USAGE)
     # the title runs up to the first option word; options may come before the link as well as after it
-    opt_at = next((i for i in range(1, link_at) if _option_starts(args[i], now)), link_at)
-    if link_at == 0 or _option_starts(args[0], now):
-        raise UserError("请在链接前面写上标题。用法：" + USAGE)
-    title = clean_text(" ".join(args[:opt_at]))
+    pre, post = args[:link_at], args[link_at + 1 :]
+    if pre and not _option_starts(pre[0], now):
+        end = next((i for i in range(1, len(pre)) if _option_starts(pre[i], now)), len(pre))
+        title_words, options = pre[:end], [*pre[end:], *post]
+    else:  # /统发 https://… 标题 截止 …: the title right after the link
+        end = next((i for i, a in enumerate(post) if _option_starts(a, now)), len(post))
+        title_words, options = post[:end], [*pre, *post[end:]]
+    if not title_words:
+        raise UserError("请写上标题，如：/统发 学习全国教育大会精神 https://mp.weixin.qq.com/s/xxxx。用法：" + USAGE)
+    title = clean_text(" ".join(title_words))
     if len(title) > 100:
         raise UserError(f"标题太长（{len(title)} 字），请控制在 100 字以内。")
     if "\n" in title:
@@ -355,7 +361,7 @@ def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> 
     url = check_url(args[link_at])
     parts: dict[str, list[str]] = {}
     current: str | None = None
-    for tok in [*args[opt_at:link_at], *args[link_at + 1 :]]:
+    for tok in options:
         kw = _keyword(tok)
         if kw is not None:
             key, rest = kw

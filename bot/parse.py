@@ -94,7 +94,7 @@ def _chinese_count(s: str) -> int | None:
         return None
     if s[0] not in _CN_NUM and s[0] != "十":  # 万, 千万: no number in it
         return None
-    total = section = digit = 0
+    result = wan = section = digit = 0
     seen_digit = False
     for ch in s:
         if ch in _CN_NUM:
@@ -102,11 +102,17 @@ def _chinese_count(s: str) -> int | None:
         elif ch in _CN_SMALL:
             section += (digit if seen_digit else 1) * _CN_SMALL[ch]
             digit, seen_digit = 0, False
-        else:
-            total = (total + section + digit) * _CN_BIG[ch]
+        elif ch == "万":
+            wan += (section + digit) * 10_000
             section = digit = 0
             seen_digit = False
-    return total + section + digit
+        else:  # 亿
+            result = (result + wan + section + digit) * 100_000_000
+            wan = section = digit = 0
+            seen_digit = False
+    if seen_digit and len(s) >= 2 and s[-2] in "百千万亿":  # 一万五 = 15000, 三千五 = 3500, 一百五 = 150
+        digit *= {**_CN_SMALL, **_CN_BIG}[s[-2]] // 10
+    return result + wan + section + digit
 
 
 def parse_count(text: str) -> int:
@@ -121,6 +127,12 @@ def parse_count(text: str) -> int:
     s = s.replace(",", "").replace("，", "").replace(" ", "").replace("。", ".")
     s = _COUNT_TAIL.sub("", s.rstrip("+")).rstrip("+")
     s = re.sub(r"(以上|多|余)$", "", s).rstrip("+")
+    s = re.sub(r"^(约|大约|近|将近|超过|逾)", "", s)
+    if m := re.fullmatch(r"(\d+)([万千])(\d+)", s):  # 1万5 = 15000, 3千5 = 3500, 12万3456 = 123456
+        unit = 10_000 if m.group(2) == "万" else 1_000
+        tail = int(m.group(3)) * (unit // 10) if len(m.group(3)) == 1 else int(m.group(3))
+        if tail < unit:
+            return int(m.group(1)) * unit + tail
     cn = _chinese_count(s)
     if cn is not None:
         if cn > 10**12:

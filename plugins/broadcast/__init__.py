@@ -350,8 +350,11 @@ async def bare_confirmation_trigger(event: MessageEvent) -> tuple[Command, Messa
     One owed task: it is confirmed. Several: the person is asked which (privately when private messages are
     enabled). Anyone else, or a unit name that is not the sender's own: left alone, as ordinary chat.
     """
-    if any(seg.type not in ("text", "image") for seg in event.original_message):
-        return None
+    for seg in event.original_message:  # text, pictures and an @ of the bot; a reply or an @ of others is not this
+        if seg.type not in ("text", "image") and not (
+            seg.type == "at" and str(seg.data.get("qq")) == str(event.self_id)
+        ):
+            return None
     found = bare_confirmation(event.original_message.extract_plain_text())
     app = current_app()
     if found is None or app is None:

@@ -75,6 +75,10 @@ def test_every_option_may_come_before_or_after_the_link() -> None:
     assert d.deadline == datetime(2026, 12, 2, 18, 0, tzinfo=TZ)
     d = parse_draft(["截止日期调整通知", "https://a.cn/o"], DEC1, timedelta(hours=24))
     assert d.title == "截止日期调整通知"
+    d = parse_draft(["https://a.cn/o", "学习", "精神", "截止", "明天18点"], DEC1, timedelta(hours=24))
+    assert d.title == "学习 精神" and d.deadline == datetime(2026, 12, 2, 18, 0, tzinfo=TZ)
+    d = parse_draft(["截止", "明天18点", "https://a.cn/o", "顺序"], DEC1, timedelta(hours=24))
+    assert d.title == "顺序" and d.deadline == datetime(2026, 12, 2, 18, 0, tzinfo=TZ)
 
 
 def test_return_options_in_any_order() -> None:
@@ -125,6 +129,10 @@ def test_month_only_dates_mean_the_first() -> None:
         ("一万", 10000),
         ("１．３万", 13000),
         ("两万五千", 25000),
+        ("两万五", 25000),
+        ("1万5", 15000),
+        ("约1.2万", 12000),
+        ("一亿五千万", 150_000_000),
         ("120万+", 1_200_000),
         ("3000粉丝", 3000),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from nonebot.adapters.onebot.v11 import MessageSegment
 from nonebug import App as NBApp
 
 from bot import clock
@@ -82,7 +83,8 @@ async def test_bare_yizhuanfa_confirms_the_one_task_the_unit_owes(app: NBApp, co
     assert len(out) == 1 and "已记录：郑州大学 完成统发 #1" in out[0]["text"]
     out = await say(app, core, group_msg("河南大学已转发", OP3))
     assert "已记录：河南大学 完成统发 #1" in out[0]["text"]
-    out = await say(app, core, group_msg("郑州市教育局已转发了！", OP4))
+    msg = MessageSegment.at(10000) + MessageSegment.text(" 郑州市教育局已转发了！")
+    out = await say(app, core, group_msg(msg, OP4))
     assert "已记录：郑州市教育局" in out[0]["text"]
     assert len(await counted(core)) == 3
 
@@ -93,6 +95,7 @@ async def test_bare_yizhuanfa_from_anyone_else_or_as_chat_is_left_alone(app: NBA
     assert await say(app, core, group_msg("已转发", STRANGER)) == []
     assert await say(app, core, group_msg("已转发", ADMIN)) == []
     assert await say(app, core, group_msg("河南大学已转发", OP1)) == []  # another unit's name: not for OP1 to say
+    assert await say(app, core, group_msg(MessageSegment.at(OP3) + MessageSegment.text(" 已转发"), OP1)) == []
     for chat in ("已转发给领导看看", "我看到有人已转发了吗", "今天天气不错", "收到", "已完成"):
         assert await say(app, core, group_msg(chat, OP1)) == [], chat
     assert await counted(core) == []
