@@ -23,12 +23,13 @@ def load_plugins() -> None:
         nonebot.load_plugin(f"plugins.{name}")
 
 
-def start_bot(settings: Settings) -> None:
-    """Initialise NoneBot with the OneBot v11 adapter, load our plugins, run until stopped."""
+def start_bot(settings: Settings) -> int:
+    """Initialise NoneBot with the OneBot v11 adapter (HTTP event posting closed), load our plugins, run until stopped."""
     import nonebot
-    from nonebot.adapters.onebot.v11 import Adapter as OneBotV11Adapter
+    from nonebot.adapters.onebot.v11.config import Config as OneBotConfig
 
     from bot.app import App, set_app
+    from plugins._gate import GuardedAdapter, check_exposure
 
     nonebot.init(
         command_start={"/", "／"},
@@ -37,11 +38,19 @@ def start_bot(settings: Settings) -> None:
         apscheduler_autostart=True,
     )
     driver = nonebot.get_driver()
-    driver.register_adapter(OneBotV11Adapter)
+    onebot = nonebot.get_plugin_config(OneBotConfig)
+    problem = check_exposure(driver.config.host, onebot.onebot_access_token, onebot.onebot_ws_urls)
+    if problem:
+        print(f"启动失败：{problem}", file=sys.stderr)
+        return 2
+    if not onebot.onebot_access_token:
+        nonebot.logger.warning("ONEBOT_ACCESS_TOKEN 为空：本机上的任何程序都能连上机器人。正式使用请设置一个长随机令牌。")
+    driver.register_adapter(GuardedAdapter)
     set_app(App(settings))
     nonebot.load_plugin("nonebot_plugin_apscheduler")
     load_plugins()
     nonebot.run()
+    return 0
 
 
 async def _import_units(settings: Settings, path: str) -> int:
@@ -82,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cmd == "import-units":
         return asyncio.run(_import_units(settings, args.file))
-    start_bot(settings)
-    return 0
+    return start_bot(settings)
 
 
 if __name__ == "__main__":

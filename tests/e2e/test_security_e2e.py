@@ -1,0 +1,192 @@
+"""Issue 12 over the real bot: the only way in is the token over the WebSocket, and no phone number leaks.
+
+One bot process for the file (access token set, no ONEBOT_SECRET), one real WebSocket client; forged events
+are POSTed to every HTTP route of the OneBot v11 adapter, and handshakes are tried on every WebSocket route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from bot.qqsim import BotProcess, HandshakeRefused, QQClient
+from tests.conftest import ROOT
+
+GROUP = 100300500
+ADMIN = 900001
+OP = 20001
+OP2 = 20002
+SELF_ID = 10000
+TOKEN = "security-e2e-token-2026"
+PHONE_CARD = "郑大-张三 13812345678"
+MEMBERS = {
+    GROUP: [
+        {"user_id": ADMIN, "nickname": "新闻办小王", "card": "新闻办-王", "role": "admin"},
+        {"user_id": OP, "nickname": "张三", "card": PHONE_CARD},
+        {"user_id": OP2, "nickname": "李四 138-1234-5678", "card": ""},
+    ]
+}
+ENV = {
+    "ALLIANCE_ADMINS": f'["{ADMIN}"]',
+    "ALLIANCE_GROUPS": f"[{GROUP}]",
+    "ALLIANCE_SEND_INTERVAL": "0",
+    "ONEBOT_ACCESS_TOKEN": TOKEN,
+    "LOG_LEVEL": "INFO",
+}
+HTTP_ROUTES = ("/onebot/v11/", "/onebot/v11/http", "/onebot/v11/http/")
+WS_ROUTES = ("/onebot/v11/ws", "/onebot/v11/ws/", "/onebot/v11/")
+PHONE_SHAPES = ("13812345678", "138-1234-5678", "1381234", "1234-5678")
+
+
+@pytest.fixture(scope="module")
+async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
+    proc = BotProcess(tmp_path_factory.mktemp("security"), ENV)
+    await proc.start(timeout=30)
+    try:
+        yield proc
+    finally:
+        await proc.stop()
+        assert "command failed" not in proc.log_text(), proc.log_tail(80)
+
+
+@pytest.fixture(scope="module")
+async def qq(bot: BotProcess) -> AsyncIterator[QQClient]:
+    client = QQClient(bot.url, self_id=SELF_ID, token=TOKEN, group_members=MEMBERS)
+    await client.connect(timeout=15)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def forged(user_id: int, text: str, self_id: int = SELF_ID) -> dict:
+    return {
+        "self_id": self_id,
+        "user_id": user_id,
+        "time": int(time.time()),
+        "message_id": 777001,
+        "message_type": "group",
+        "sub_type": "normal",
+        "group_id": GROUP,
+        "sender": {"user_id": user_id, "nickname": "新闻办小王", "card": "新闻办-王", "role": "admin"},
+        "raw_message": text,
+        "font": 14,
+        "message": [{"type": "text", "data": {"text": text}}],
+        "post_type": "message",
+    }
+
+
+async def test_events_posted_over_http_are_refused_on_every_route(bot: BotProcess, qq: QQClient) -> None:
+    assert "郑州市第一中学" in (await qq.ask(GROUP, ADMIN, "/单位 添加 郑州市第一中学 高中 郑州")).text
+    base = f"http://127.0.0.1:{bot.port}"
+    qq.mark()
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        for route in HTTP_ROUTES:
+            for self_id, extra in ((SELF_ID, {}), (55555, {}), (SELF_ID, {"X-Signature": "sha1=" + "0" * 40})):
+                body = json.dumps(forged(ADMIN, "/单位 删除 郑州市第一中学", self_id), ensure_ascii=False)
+                headers = {"X-Self-ID": str(self_id), "Content-Type": "application/json", **extra}
+                for auth in ({}, {"Authorization": f"Bearer {TOKEN}"}):
+                    r = await http.post(route, content=body.encode(), headers={**headers, **auth})
+                    assert r.status_code == 403, (route, self_id, r.status_code, r.text)
+    # nothing was done, nothing was announced, and the real client still gets its answers
+    assert await qq.quiet(1.0, since_mark=True) == []
+    reply = await qq.ask(GROUP, ADMIN, "/单位 郑州市第一中学")
+    assert "郑州市第一中学" in reply.text and "没有找到" not in reply.text
+    assert "Bot 55555" not in bot.log_text()
+
+    # a reconnection of the real client is not locked out by anything posted while it was away
+    await qq.close()
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        body = json.dumps(forged(ADMIN, "/统发 伪造 https://example.com/a"), ensure_ascii=False).encode()
+        r = await http.post("/onebot/v11/", content=body, headers={"X-Self-ID": str(SELF_ID)})
+        assert r.status_code == 403
+    await qq.connect(timeout=15)
+    assert "郑州市第一中学" in (await qq.ask(GROUP, ADMIN, "/单位 郑州市第一中学")).text
+    assert not any("伪造" in s.text for s in qq.sent)
+
+
+@pytest.mark.parametrize("route", WS_ROUTES)
+async def test_every_websocket_route_needs_the_token(bot: BotProcess, qq: QQClient, route: str) -> None:
+    url = f"ws://127.0.0.1:{bot.port}{route}"
+    for token in (None, "wrong", TOKEN[:-1]):
+        with pytest.raises(HandshakeRefused):
+            await QQClient(url, self_id=30003, token=token).connect(timeout=3)
+
+
+def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "ONEBOT_", "DASHBOARD_"))}
+    full.update({"PYTHONPATH": str(ROOT), "ALLIANCE_DATA_DIR": str(tmp_path / "data"), "PORT": "1", **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=full, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_an_exposed_bot_without_a_token_does_not_start(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, HOST="0.0.0.0", ONEBOT_ACCESS_TOKEN="")
+    assert done.returncode == 2 and "ONEBOT_ACCESS_TOKEN" in done.stderr and "Traceback" not in done.stderr
+    done = run_bot(tmp_path, HOST="127.0.0.1", ONEBOT_WS_URLS='["ws://127.0.0.1:3001"]')
+    assert done.returncode == 2 and "ONEBOT_ACCESS_TOKEN" in done.stderr and "ONEBOT_WS_URLS" in done.stderr
+
+
+async def wait_upload(qq: QQClient) -> Path:
+    sent = await qq.wait_sent(lambda s: s.is_file, timeout=20)
+    return Path(str(sent[0].segments("file")[0]["data"]["file"]))
+
+
+def cells(path: Path) -> list[str]:
+    wb = load_workbook(path, read_only=True)
+    return [str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+
+
+def assert_no_phone(texts: list[str]) -> None:
+    for text in texts:
+        assert not any(shape in text for shape in PHONE_SHAPES), text
+
+
+async def test_a_phone_in_a_group_card_never_reaches_the_group_or_a_file(bot: BotProcess, qq: QQClient) -> None:
+    await qq.ask(GROUP, ADMIN, "/单位 添加 郑州大学 本科高校 郑州")
+    # two operators, both with a phone in their card or nickname, apply; the admin lists and approves them
+    first = await qq.ask(GROUP, OP, "/注册 郑州大学", card=PHONE_CARD)
+    second = await qq.ask(GROUP, OP2, "/注册 郑州大学", nickname="李四 138-1234-5678")
+    qq.mark()
+    listing = await qq.ask(GROUP, ADMIN, "/审核")
+    assert "郑大-张三" in listing.text
+    ids = [re.search(r"#(\d+)", s.text).group(1) for s in (first, second)]  # type: ignore[union-attr]
+    await qq.group_message(GROUP, ADMIN, f"/审核 通过 {' '.join(ids)}")
+    await qq.wait_sent(lambda s: "已通过" in s.text and s.ats == [str(ADMIN)])
+
+    # 统发: the second operator's confirmation is answered "已由 … 确认过"
+    await qq.group_message(GROUP, ADMIN, "/统发 学习文章 https://example.com/a")
+    await qq.wait_sent(lambda s: "统发" in s.text and "#1" in s.text)
+    await qq.ask(GROUP, OP, "/已转发 1", card=PHONE_CARD)
+    again = await qq.ask(GROUP, OP2, "/已转发 1", nickname="李四 138-1234-5678")
+    assert "确认过" in again.text and "郑大-张三" in again.text
+
+    # 报送: the same
+    await qq.group_message(GROUP, ADMIN, "/报送 新建 年度统计 截止 后天")
+    await qq.wait_sent(lambda s: "报送" in s.text and "#1" in s.text)
+    await qq.ask(GROUP, OP, "/已报送 1", card=PHONE_CARD)
+    again = await qq.ask(GROUP, OP2, "/已报送 1", nickname="李四 138-1234-5678")
+    assert "郑大-张三" in again.text
+
+    await qq.ask(GROUP, OP, "/账号 登记 微信 郑州大学 zzu1956 2014-03-01", card=PHONE_CARD)
+    files = []
+    for what in ("统计表", "备案表", "统发 1", "报送 1"):
+        qq.mark()
+        await qq.group_message(GROUP, ADMIN, f"/导出 {what}")
+        files.append(await wait_upload(qq))
+    for path in files:
+        assert_no_phone(cells(path))
+    await asyncio.sleep(0)
+    assert_no_phone([s.text for s in qq.sent])
