@@ -44,7 +44,9 @@ def start_bot(settings: Settings) -> int:
         print(f"启动失败：{problem}", file=sys.stderr)
         return 2
     if not onebot.onebot_access_token:
-        nonebot.logger.warning("ONEBOT_ACCESS_TOKEN 为空：本机上的任何程序都能连上机器人。正式使用请设置一个长随机令牌。")
+        nonebot.logger.warning(
+            "ONEBOT_ACCESS_TOKEN 为空：本机上的任何程序都能连上机器人。正式使用请设置一个长随机令牌。"
+        )
     driver.register_adapter(GuardedAdapter)
     set_app(App(settings))
     nonebot.load_plugin("nonebot_plugin_apscheduler")

@@ -29,6 +29,7 @@ from bot import clock, reports
 from bot.app import App
 from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
+from bot.render import person_name
 
 LABEL_ROW, TITLE_ROW, NOTE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
 
@@ -205,7 +206,7 @@ async def account_sheet(app: App) -> Export:
                 "",
                 "",
                 "",
-                "、".join(o.name or o.user_id for o in ops.get(a.unit.id, [])),
+                "、".join(person_name(o.name) for o in ops.get(a.unit.id, [])),
                 "",
                 "",
                 "；".join(notes),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot import clock
 from bot.accounts import Account, Filing
 from bot.reminders import describe_left
-from bot.render import Msg, hide_phones, lines_cut, percent
+from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns import Return, Submission
 from bot.units import Unit
 
@@ -41,7 +41,7 @@ class UnitFacts:
 async def gather(app: App, unit: Unit) -> UnitFacts:
     """The facts of SPEC §8 for one unit. Services another part of the bot provides are used when present."""
     ops = await app.units.operators(unit.id)
-    names = [hide_phones(o.name) or "（未留名）" for o in ops]
+    names = [person_name(o.name) for o in ops]
     accounts = await app.accounts.of_unit(unit.id)
     latest: dict[int, tuple[int, date]] = {}
     followers = getattr(app, "followers", None)

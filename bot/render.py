@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -123,9 +124,33 @@ def at_messages(header: str, user_ids: Iterable[str], size: int, footer: str = "
     return out
 
 
-_PHONE = re.compile(r"(?<!\d)(?:(?:\+?86)?[\s-]?1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}-?\d{7,8})(?!\d)")
+# Phone numbers as people write them in a group card: mobiles (+86 138 1234 5678, 138-1234-5678), landlines
+# (0371-12345678, (0371)12345678), and any other run of 7 or more digits (a QQ id, a number split oddly).
+_PHONE = re.compile(
+    r"(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}"
+    r"|[(（]?0\d{2,3}[)）]?[\s-]?\d{7,8}(?:[\s-]?\d{1,4})?"
+    r"|\d(?:[\s.-]?\d){6,}"
+)
+NO_NAME = "（未留名）"
 
 
-def hide_phones(text: str) -> str:
-    """Drop phone numbers people put in their group card (`张三 13812345678` → `张三`)."""
-    return re.sub(r"\s{2,}", " ", _PHONE.sub("", text)).strip(" -_/|·,，")
+def person_name(name: str | None, fallback: str = NO_NAME) -> str:
+    """How a person is shown in every message and file: their card or nickname without anything phone-shaped.
+
+    `郑大-张三 13812345678` → `郑大-张三`; a name that is only a number (a QQ id given as name) → `fallback`.
+    """
+    text = unicodedata.normalize("NFKC", str(name or ""))
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zs", "Zl", "Zp") else c for c in text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = _PHONE.sub(" ", text)
+    text = re.sub(r"[\s]+", " ", text).strip(" -_/|·,，:：;；()（）[]【】")
+    return text[:40] or fallback
+
+
+def person_label(name: str | None, user_id: str | int | None) -> str:
+    """`张三（20001）`: a person's name and QQ id for admins; a QQ id shaped like a phone number is left out."""
+    shown = person_name(name)
+    qq = str(user_id or "")
+    if not qq or (_PHONE.fullmatch(qq) and re.fullmatch(r"1[3-9]\d{9}", qq)):
+        return shown
+    return f"{shown}（{qq}）"

@@ -16,6 +16,7 @@ from typing import Any
 from bot import clock
 from bot.app import App
 from bot.parse import CATEGORIES, PLATFORMS
+from bot.render import person_label, person_name
 from bot.units import Unit
 
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
@@ -126,7 +127,7 @@ async def filings(app: App) -> list[FilingView]:
         except ValueError:
             changes = {}
         change_text = "；".join(f"{CHANGE_NAMES.get(k, k)}→{v}" for k, v in changes.items())
-        who = r["filed_by_name"] or ""
+        who = person_name(r["filed_by_name"])
         out.append(
             FilingView(
                 r["id"],
@@ -322,7 +323,7 @@ async def task(app: App, kind: str, task_id: int) -> TaskView:
         done = [
             TaskDone(
                 s.unit,
-                f"{s.by_name}（{s.by}）" if s.by_name and s.by else (s.by_name or s.by),
+                person_label(s.by_name, s.by),
                 show_time(s.at),
                 s.late,
                 "；".join(x for x in (s.via if s.via != "本人" else "", s.note) if x),
@@ -372,7 +373,7 @@ async def _broadcast_view(app: App, task_id: int) -> TaskView:
             notes.append(f"证明：{d.proof_url}")
         if d.proof_image:
             notes.append("附截图")
-        who = f"{d.user_name}（{d.user_id}）" if d.user_name else d.user_id
+        who = person_label(d.user_name, d.user_id)
         done.append(TaskDone(d.unit, who, show_time(d.at), d.late, "；".join(x for x in notes if x)))
     t = p.task
     return TaskView(

@@ -20,7 +20,7 @@ from bot.nudge import Outgoing, nudge_messages
 from bot.outbox import Outbox
 from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, done_rest, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
-from bot.render import Msg, cut_list, percent
+from bot.render import Msg, cut_list, percent, person_name
 from bot.units import Operator, Unit, Units, audit
 
 KIND = "return"
@@ -69,7 +69,7 @@ class Submission:
 
     def describe(self) -> str:
         """`11月20日 10:00 张三报送（逾期）` for a progress line."""
-        who = self.by_name or self.by
+        who = person_name(self.by_name)
         how = "登记" if self.via == BY_ADMIN else "报送"
         return f"{clock.show(self.at)} {who}{how}" + ("（逾期）" if self.late else "")
 

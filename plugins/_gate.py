@@ -55,11 +55,11 @@ def check_exposure(host: Any, access_token: str | None, ws_urls: Any) -> str | N
     if ws_urls:
         return (
             "配置项 ONEBOT_ACCESS_TOKEN 为空，但配置了正向 WebSocket（ONEBOT_WS_URLS）：请在 QQ 客户端和 .env 里设置同一个"
-            "长随机令牌，如 python -c \"import secrets; print(secrets.token_hex(16))\" 的输出"
+            '长随机令牌，如 python -c "import secrets; print(secrets.token_hex(16))" 的输出'
         )
     if not _is_loopback(str(host)):
         return (
             f"配置项 ONEBOT_ACCESS_TOKEN 为空，而 HOST={host} 不只监听本机：任何人都能冒充 QQ 客户端。请设置一个长随机令牌"
-            "（python -c \"import secrets; print(secrets.token_hex(16))\"），或把 HOST 改回 127.0.0.1"
+            '（python -c "import secrets; print(secrets.token_hex(16))"），或把 HOST 改回 127.0.0.1'
         )
     return None

@@ -13,7 +13,7 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 from bot.app import App, get_app
 from bot.errors import Forbidden, UserError
 from bot.parse import parse_numbers, split_args
-from bot.render import Msg
+from bot.render import Msg, person_name
 
 Reply = Msg | str | list[Msg] | None
 
@@ -118,8 +118,9 @@ async def numbers_or_all(
 
 
 def display_name(event: MessageEvent) -> str:
+    """The sender as every message and file shows them (`bot.render.person_name`: no phone number, no QQ id)."""
     s = event.sender
-    return (getattr(s, "card", None) or "").strip() or (s.nickname or "").strip() or str(event.user_id)
+    return person_name(getattr(s, "card", None), "") or person_name(s.nickname)
 
 
 def build_ctx(app: App, event: MessageEvent, arg: Message, bot: Any = None) -> Ctx:

@@ -7,7 +7,7 @@ from nonebot.plugin import PluginMetadata
 from bot import clock
 from bot.accounts import duplicate_filings
 from bot.errors import UserError
-from bot.render import Msg, lines_cut
+from bot.render import Msg, lines_cut, person_name
 from plugins._kit import ADMIN, ANYONE, Ctx, Topic, command, numbers_or_all, sub
 
 HELP = [
@@ -125,7 +125,7 @@ async def filing_cmd(ctx: Ctx) -> Msg:
         out = Msg(f"待审核的备案 {len(pending)} 个：")
         same = duplicate_filings(pending)
         lines = [
-            f"{f.describe()}，{f.filed_by_name or f.filed_by} {clock.show(clock.from_db(f.filed_at))}"
+            f"{f.describe()}，{person_name(f.filed_by_name)} {clock.show(clock.from_db(f.filed_at))}"
             + (f"（与 #{same[f.id]} 内容相同，可驳回）" if f.id in same else "")
             for f in pending
         ]

@@ -24,7 +24,7 @@ from bot.broadcasts import (
 )
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
-from bot.render import Msg, cut_list, lines_cut, percent
+from bot.render import Msg, cut_list, lines_cut, percent, person_name
 from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, sub, trigger
 
 HELP = [
@@ -77,7 +77,7 @@ def ack(c: Confirmation, user_id: str) -> Msg:
     when = clock.show(c.first_at) if c.first_at else ""
     if c.first_user == user_id:
         return Msg(f"你已在 {when} 确认过统发 #{t.id}，{c.unit.name}只计一次{proof}。")
-    who = c.first_name or c.first_user or "其他联络员"
+    who = person_name(c.first_name, "其他联络员")
     return Msg(f"已收到。{c.unit.name}已由 {who} 在 {when} 确认过统发 #{t.id}，本单位只计一次{proof}。")
 
 
@@ -201,7 +201,7 @@ async def confirm_for(ctx: Ctx) -> Msg:
             out.line(f"已代“{c.unit.name}”确认统发 #{c.task.id}{late}。")
         else:
             when = clock.show(c.first_at) if c.first_at else ""
-            out.line(f"“{c.unit.name}”已由 {c.first_name or c.first_user} 在 {when} 确认过，未重复计数。")
+            out.line(f"“{c.unit.name}”已由 {person_name(c.first_name)} 在 {when} 确认过，未重复计数。")
     return out
 
 

@@ -27,6 +27,7 @@ from bot import exports, reports
 from bot.app import App, current_app
 from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
+from bot.render import person_name
 from bot.roster import import_roster
 from bot.units import initials
 from plugins.dashboard import html as h
@@ -411,7 +412,7 @@ async def units_page(request: Request, app: App, s: Session) -> str:
             e(u.category),
             e(u.city),
             e(h.num(u.students) if u.students else ""),
-            e("、".join(o.name or o.user_id for o in ops.get(u.id, []))) or '<span class="badge wait">无</span>',
+            e("、".join(person_name(o.name) for o in ops.get(u.id, []))) or '<span class="badge wait">无</span>',
             e(count.get(u.id, 0)),
         ]
         for u in shown
@@ -446,7 +447,7 @@ async def unit_page(request: Request, app: App, s: Session) -> str | Response:
         f"<dt>简称</dt><dd>{e('、'.join(unit.aliases) or '无')}</dd>"
         f"<dt>在校生</dt><dd>{e(h.num(unit.students) if unit.students else '未填')}</dd></dl>"
     )
-    op_rows = [[e(o.name), e(o.user_id)] for o in ops]
+    op_rows = [[e(person_name(o.name)), e(o.user_id)] for o in ops]
     acc_rows = [
         [e(a.platform), e(a.name), e(a.uid), e(a.opened_on or ""), h.badge(a.state), e(h.num(a.followers))]
         for a in accs

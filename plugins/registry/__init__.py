@@ -9,7 +9,7 @@ from nonebot.plugin import PluginMetadata
 from bot import clock
 from bot.app import App, get_app
 from bot.errors import UserError
-from bot.render import Msg, hide_phones, lines_cut
+from bot.render import Msg, lines_cut, person_label, person_name
 from bot.units import Application, Unit
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, numbers_or_all, sub
 
@@ -87,7 +87,7 @@ async def register(ctx: Ctx) -> Msg:
 def _app_line(a: Application) -> str:
     new = f"【新单位：{a.category}{'，' + a.city if a.city else ''}】" if a.is_new_unit else ""
     when = clock.show(clock.from_db(a.created_at))
-    return f"#{a.id} {a.user_name}（{a.user_id}）申请 {a.unit_name}{new} {when}"
+    return f"#{a.id} {person_label(a.user_name, a.user_id)}申请 {a.unit_name}{new} {when}"
 
 
 @command("审核")
@@ -115,7 +115,9 @@ async def review(ctx: Ctx) -> Msg | list[Msg]:
         out = Msg()
         for d in decisions:
             if d.ok and d.unit is not None:
-                out.line(f"已通过 #{d.application.id}：{d.application.user_name} 成为“{d.unit.name}”的联络员。")
+                out.line(
+                    f"已通过 #{d.application.id}：{person_name(d.application.user_name)} 成为“{d.unit.name}”的联络员。"
+                )
                 await tell_applicant(
                     ctx.app,
                     d.application,
@@ -139,7 +141,7 @@ async def review(ctx: Ctx) -> Msg | list[Msg]:
             d.application,
             Msg(f"你的注册申请 #{app_id}（{d.application.unit_name}）未通过{why}。如有疑问请联系管理员。"),
         )
-        return Msg(f"已驳回 #{app_id}（{d.application.user_name} 申请 {d.application.unit_name}）{why}。")
+        return Msg(f"已驳回 #{app_id}（{person_name(d.application.user_name)} 申请 {d.application.unit_name}）{why}。")
     raise UserError("用法：/审核（查看待审核）、/审核 通过 <编号…>、/审核 驳回 <编号> [原因]")
 
 
@@ -175,7 +177,7 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
         f"类别：{unit.category}　地市：{unit.city or '未填'}"
         + (f"　简称：{'、'.join(unit.aliases)}" if unit.aliases else "")
     )
-    out.line(f"联络员（{len(ops)}）：{'、'.join(hide_phones(o.name) or '（未留名）' for o in ops) or '无'}")
+    out.line(f"联络员（{len(ops)}）：{'、'.join(person_name(o.name) for o in ops) or '无'}")
     if accounts:
         out.line(f"账号（{len(accounts)}）：")
         lines = [f"· {a.platform}“{a.name}”" + ("（备案审核中）" if a.state == "待审核" else "") for a in accounts]
@@ -208,7 +210,9 @@ async def unbind(ctx: Ctx) -> Msg:
     if result.last_operator:
         await tell_admins(
             ctx.app,
-            Msg(f"“{result.unit.name}”的最后一位联络员 {ctx.name}（{ctx.user_id}）已解绑，该单位现在没有联络员。"),
+            Msg(
+                f"“{result.unit.name}”的最后一位联络员 {person_label(ctx.name, ctx.user_id)}已解绑，该单位现在没有联络员。"
+            ),
         )
     return Msg(f"已解绑：你不再是“{result.unit.name}”的联络员。")
 
@@ -299,7 +303,7 @@ async def unit_cmd(ctx: Ctx) -> Msg | list[Msg]:
 async def members_of(bot: Bot, group_id: str) -> dict[str, str]:
     members = await bot.get_group_member_list(group_id=int(group_id))
     return {
-        str(m["user_id"]): (m.get("card") or m.get("nickname") or str(m["user_id"])).strip()
+        str(m["user_id"]): person_name(m.get("card"), "") or person_name(m.get("nickname"))
         for m in members
         if str(m.get("user_id")) != bot.self_id
     }

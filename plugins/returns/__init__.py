@@ -10,7 +10,7 @@ from bot.app import current_app
 from bot.broadcasts import norm_id
 from bot.errors import UserError
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Msg, lines_cut
+from bot.render import Msg, lines_cut, person_name
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Topic, command, sub, trigger
 
@@ -112,7 +112,7 @@ async def register(ctx: Ctx) -> Msg:
         else:
             sub_ = s.submission
             how = "登记" if sub_.via == BY_ADMIN else "报送"
-            out.line(f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {sub_.by_name or sub_.by} {how}过，不重复计。")
+            out.line(f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {person_name(sub_.by_name)} {how}过，不重复计。")
     if last is not None:
         out.line(f"进度：{last.done}/{last.total}")
     return out
@@ -235,7 +235,7 @@ async def _submit(ctx: Ctx, quoted: int | None) -> Msg:
         sub_ = s.submission
         how = "登记" if sub_.via == BY_ADMIN else "报送"
         return Msg(
-            f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {sub_.by_name or sub_.by} {how}过 {s.ret.label}，"
+            f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {person_name(sub_.by_name)} {how}过 {s.ret.label}，"
             f"不重复计。进度：{s.done}/{s.total}"
         )
     late = "（已过截止时间，记为逾期）" if s.submission.late else ""

@@ -10,7 +10,7 @@ import pytest
 from bot import clock
 from bot.app import App
 from bot.query import gather, render
-from bot.render import hide_phones
+from bot.render import person_label, person_name
 from bot.returns import NewReturn
 from tests.fake import GROUP
 
@@ -55,11 +55,26 @@ async def setup_unit(core: App) -> int:
 
 
 def test_phone_numbers_are_dropped_from_names() -> None:
-    assert hide_phones("张三 13812345678") == "张三"
-    assert hide_phones("张三-138-1234-5678") == "张三"
-    assert hide_phones("李四/0371-63888888") == "李四"
-    assert hide_phones("宣传部王五") == "宣传部王五"
-    assert hide_phones("2026级张三") == "2026级张三"
+    assert person_name("张三 13812345678") == "张三"
+    assert person_name("张三-138-1234-5678") == "张三"
+    assert person_name("李四/0371-63888888") == "李四"
+    assert person_name("宣传部王五") == "宣传部王五"
+    assert person_name("2026级张三") == "2026级张三"
+    for card in (
+        "郑大-张三 13812345678",
+        "郑大-张三 +86 138 1234 5678",
+        "郑大-张三（13812345678）",
+        "郑大-张三 １３８１２３４５６７８",
+        "郑大-张三 138\u200b1234\u200b5678",
+        "郑大-张三 0371-12345678",
+        "郑大-张三 (0371)12345678",
+        "郑大-张三 QQ:1234567890",
+    ):
+        assert person_name(card) == "郑大-张三" or person_name(card) == "郑大-张三 QQ", card
+    assert person_name("13812345678") == "（未留名）"
+    assert person_name("") == "（未留名）"
+    assert person_label("张三 13812345678", "20001") == "张三（20001）"
+    assert person_label("张三", "13812345678") == "张三"
 
 
 async def test_one_message_with_every_fact(core: App, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,9 @@ async def test_http_events_need_the_right_signature_when_a_secret_is_set() -> No
     body = b"[]"  # no event in it: a signed post is taken, and nothing registers a bot
     assert (await adapter("s3cret")._handle_http(post(body))).status_code == 401
     assert (await adapter("s3cret")._handle_http(post(body, **{"x-signature": sign("wrong", body)}))).status_code == 403
-    assert (await adapter("s3cret")._handle_http(post(body, **{"x-signature": sign("s3cret", body)}))).status_code == 204
+    assert (
+        await adapter("s3cret")._handle_http(post(body, **{"x-signature": sign("s3cret", body)}))
+    ).status_code == 204
 
 
 def test_exposure_needs_a_token_off_the_loopback_and_for_forward_websocket() -> None:
