@@ -51,7 +51,8 @@ def start_bot(settings: Settings) -> int:
     set_app(App(settings))
     nonebot.load_plugin("nonebot_plugin_apscheduler")
     load_plugins()
-    nonebot.run()
+    # no uvicorn proxy headers: the dashboard decides itself whom to trust for X-Forwarded-For
+    nonebot.run(proxy_headers=False, forwarded_allow_ips="")
     return 0
 
 

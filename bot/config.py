@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+DASHBOARD_TOKEN_MIN = 16
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 
 
@@ -69,6 +71,7 @@ class Settings(BaseModel):
     alliance_populous_cities: list[str] = ["郑州", "南阳", "周口", "商丘"]
     alliance_follower_reminder: str = "09:00"
     dashboard_token: str = ""
+    dashboard_trusted_proxies: list[str] = []
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", mode="before")
     @classmethod
@@ -161,6 +164,31 @@ class Settings(BaseModel):
         parse_reminder_time(v)
         return v.strip()
 
+    @field_validator("dashboard_token")
+    @classmethod
+    def _dashboard_token(cls, v: str) -> str:
+        if v and (len(v.strip()) < DASHBOARD_TOKEN_MIN or v != v.strip()):
+            raise ValueError(
+                f"登录令牌至少 {DASHBOARD_TOKEN_MIN} 个字符、首尾不带空格，"
+                '如 python -c "import secrets; print(secrets.token_hex(16))" 的输出；留空则关闭后台'
+            )
+        return v
+
+    @field_validator("dashboard_trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = [x.strip() for x in v.split(",") if x.strip()]
+        if not isinstance(v, (list, tuple)):
+            raise ValueError('应为反向代理的 IP 列表，如 ["127.0.0.1"]')
+        out = []
+        for x in v:
+            try:
+                out.append(str(ipaddress.ip_address(str(x).strip())))
+            except ValueError:
+                raise ValueError(f'应为反向代理的 IP 列表，如 ["127.0.0.1"]；{x!r} 不是 IP 地址') from None
+        return out
+
     # derived values
     @property
     def tzinfo(self) -> ZoneInfo:
@@ -195,7 +223,7 @@ class Settings(BaseModel):
         return parse_duration(self.alliance_broadcast_deadline)
 
 
-_JSON_FIELDS = {"alliance_admins", "superusers", "alliance_groups", "alliance_remind_offsets"}
+_JSON_FIELDS = {"alliance_admins", "superusers", "alliance_groups", "alliance_remind_offsets", "dashboard_trusted_proxies"}
 
 
 def load_settings(env_file: str | Path | None = ".env", environ: dict[str, str] | None = None) -> Settings:

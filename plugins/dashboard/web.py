@@ -9,6 +9,7 @@ value. No page runs a script (the Content-Security-Policy forbids them).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -133,8 +134,16 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class BadForm(ValueError):
+    """A form that is not a small urlencoded form (too many fields, not text)."""
+
+
 def parse_form(body: bytes) -> dict[str, str]:
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=50)
+    """A urlencoded form, first value of each field. Raises BadForm when it has more than 50 fields."""
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=50)
+    except ValueError as e:
+        raise BadForm(str(e)) from None
     return {k: v[0] for k, v in fields.items()}
 
 
@@ -236,8 +245,19 @@ async def login_page(request: Request) -> Response:
     return login_form()
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "?"
+def _client(request: Request, app: App) -> str:
+    """The address a login is counted against: the peer, or, when the peer is a configured trusted proxy
+    (DASHBOARD_TRUSTED_PROXIES), the nearest address in X-Forwarded-For that is not one. The server runs
+    without uvicorn's proxy headers (`bot/__main__.py`), so the peer is the socket's."""
+    peer = request.client.host if request.client else "?"
+    trusted = set(app.settings.dashboard_trusted_proxies)
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -247,21 +267,30 @@ async def login(request: Request) -> Response:
     if not token:
         return not_found()
     assert app is not None
-    who = _client(request)
+    who = _client(request, app)
     now = time.monotonic()
     if len(_failures) > 1000:
         for ip in [ip for ip, ts in _failures.items() if not ts or now - ts[-1] >= FAIL_WINDOW]:
             del _failures[ip]
-    recent = [t for t in _failures.get(who, []) if now - t < FAIL_WINDOW]
-    _failures[who] = recent
+    # Each attempt is counted before the body is awaited, in the one list kept per address (never replaced),
+    # so concurrent guesses are all counted; a right token takes its own attempt back.
+    recent = _failures.setdefault(who, [])
+    recent[:] = [t for t in recent if now - t < FAIL_WINDOW]
     if len(recent) >= FAIL_LIMIT:
         return login_form("登录失败次数太多，请 10 分钟后再试。", 429)
+    recent.append(now)
     body = await read_body(request, MAX_FORM)
-    given = parse_form(body).get("token", "") if body is not None else ""
+    if body is None:
+        return login_form("表单太大。", 413)
+    try:
+        given = parse_form(body).get("token", "")
+    except BadForm:
+        return login_form("表单格式不对：只需填写登录令牌。", 400)
     # compare digests: constant time, and the token's length does not leak either
     if not given or not hmac.compare_digest(_digest(given), _digest(token)):
-        recent.append(now)
         return login_form("令牌不正确。", 401)
+    with contextlib.suppress(ValueError):
+        recent.remove(now)
     _purge()
     s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), _digest(token))
     _sessions[s.sid] = s
@@ -283,7 +312,10 @@ async def _form(request: Request, s: Session) -> dict[str, str] | Response:
     body = await read_body(request, MAX_FORM)
     if body is None:
         return Response("表单太大。", status_code=413, media_type="text/plain; charset=utf-8")
-    form = parse_form(body)
+    try:
+        form = parse_form(body)
+    except BadForm:
+        return Response("表单格式不对，请刷新页面后重试。", status_code=400, media_type="text/plain; charset=utf-8")
     if not hmac.compare_digest(form.get("csrf", "").encode(), s.csrf.encode()):
         return Response("页面已过期，请刷新后重试。", status_code=403, media_type="text/plain; charset=utf-8")
     return form
@@ -303,9 +335,10 @@ async def logout(request: Request, app: App, s: Session) -> str | Response:
 
 def _int(value: str | None, default: int = 1) -> int:
     try:
-        return int(value or default)
+        n = int(value or default)
     except ValueError:
         return default
+    return n if abs(n) < 2**53 else default
 
 
 # ------------------------------------------------------------------ overview

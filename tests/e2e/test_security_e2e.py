@@ -28,6 +28,7 @@ OP = 20001
 OP2 = 20002
 SELF_ID = 10000
 TOKEN = "security-e2e-token-2026"
+DASHBOARD_TOKEN = "security-e2e-dashboard-令牌"
 PHONE_CARD = "郑大-张三 13812345678"
 PHONE_NICK = "李四 138-1234-5678"
 MEMBERS = {
@@ -43,6 +44,7 @@ ENV = {
     "ALLIANCE_SEND_INTERVAL": "0",
     "ONEBOT_ACCESS_TOKEN": TOKEN,
     "LOG_LEVEL": "INFO",
+    "DASHBOARD_TOKEN": DASHBOARD_TOKEN,
 }
 HTTP_ROUTES = ("/onebot/v11/", "/onebot/v11/http", "/onebot/v11/http/")
 WS_ROUTES = ("/onebot/v11/ws", "/onebot/v11/ws/", "/onebot/v11/")
@@ -122,6 +124,21 @@ async def test_every_websocket_route_needs_the_token(bot: BotProcess, qq: QQClie
     for token in (None, "wrong", TOKEN[:-1]):
         with pytest.raises(HandshakeRefused):
             await QQClient(url, self_id=30003, token=token).connect(timeout=3)
+
+
+async def test_rotating_forwarded_for_does_not_buy_more_dashboard_guesses(bot: BotProcess) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.port}", timeout=10) as http:
+        codes = []
+        for i in range(40):
+            r = await http.post(
+                "/dashboard/login", data={"token": f"guess-{i}"}, headers={"X-Forwarded-For": f"203.0.113.{i}"}
+            )
+            codes.append(r.status_code)
+        assert codes.count(401) == 10 and codes.count(429) == 30, codes
+        r = await http.post(
+            "/dashboard/login", data={"token": DASHBOARD_TOKEN}, headers={"X-Forwarded-For": "198.51.100.7"}
+        )
+        assert r.status_code == 429
 
 
 def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

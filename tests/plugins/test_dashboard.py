@@ -25,7 +25,7 @@ def _web():
 
 
 ROSTER = ROOT / "bot" / "data" / "roster-henan.csv"
-TOKEN = "s3cret-令牌-token"
+TOKEN = "s3cret-令牌-token-2026"
 PAGES = [
     "/dashboard",
     "/dashboard/units",
@@ -268,7 +268,7 @@ async def test_changed_token_logs_everyone_out(dash: App, tmp_path: Path) -> Non
     async with client() as c:
         await login(c)
         assert (await c.get("/dashboard")).status_code == 200
-        other = App(make_settings(tmp_path, dashboard_token="another"))
+        other = App(make_settings(tmp_path, dashboard_token="another-token-2026-xyz"))
         other.db = dash.db
         other.units = dash.units
         set_app(other)
@@ -332,3 +332,92 @@ async def test_missing_services_show_not_available(dash: App) -> None:
             assert r.status_code == 200 and "尚未上线" in r.text, path
         r = await c.get("/dashboard/tasks/broadcast/1")
         assert r.status_code == 404 and "尚未上线" in r.text
+
+
+async def test_concurrent_wrong_tokens_are_all_counted(dash: App) -> None:
+    import asyncio
+
+    go = asyncio.Event()
+    started = 0
+
+    async def body(i: int) -> AsyncIterator[bytes]:
+        nonlocal started
+        started += 1
+        await go.wait()  # every request is in flight before any body arrives
+        yield f"token=nope-{i}".encode()
+
+    async def guess(c: httpx.AsyncClient, i: int) -> httpx.Response:
+        return await c.post(
+            "/dashboard/login", content=body(i), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+
+    async with client() as c:
+        tasks = [asyncio.create_task(guess(c, i)) for i in range(40)]
+        while started + sum(t.done() for t in tasks) < len(tasks):  # each one waits for its body, or was answered
+            await asyncio.sleep(0.01)
+        go.set()
+        codes = [r.status_code for r in await asyncio.gather(*tasks)]
+        assert codes.count(401) == _web().FAIL_LIMIT and codes.count(429) == 40 - _web().FAIL_LIMIT, codes
+        assert (await login(c)).status_code == 429
+
+
+async def test_forwarded_for_is_not_trusted_unless_configured(dash: App, tmp_path: Path) -> None:
+    async with client() as c:
+        for i in range(_web().FAIL_LIMIT):
+            r = await c.post("/dashboard/login", data={"token": "nope"}, headers={"X-Forwarded-For": f"10.0.0.{i}"})
+            assert r.status_code == 401
+        r = await c.post("/dashboard/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "10.9.9.9"})
+        assert r.status_code == 429
+    # behind a configured proxy, the forwarded address is the one counted
+    proxied = App(make_settings(tmp_path, dashboard_token=TOKEN, dashboard_trusted_proxies=["127.0.0.1"]))
+    proxied.db, proxied.units = dash.db, dash.units
+    set_app(proxied)
+    _web().reset()
+    try:
+        transport = httpx.ASGITransport(app=nonebot.get_driver().server_app, client=("127.0.0.1", 5000))  # type: ignore[attr-defined]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            for _ in range(_web().FAIL_LIMIT):
+                r = await c.post("/dashboard/login", data={"token": "x"}, headers={"X-Forwarded-For": "6.6.6.6"})
+                assert r.status_code == 401
+            assert (
+                await c.post("/dashboard/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "6.6.6.6"})
+            ).status_code == 429
+            ok = await c.post("/dashboard/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "7.7.7.7"})
+            assert ok.status_code == 303
+    finally:
+        set_app(dash)
+
+
+def test_a_short_dashboard_token_stops_the_bot_naming_the_key(tmp_path: Path) -> None:
+    from bot.config import ConfigError, load_settings
+
+    for bad in ("x", "short-token", " padded-token-2026-abc "):
+        with pytest.raises(ConfigError, match="DASHBOARD_TOKEN"):
+            load_settings(None, {"DASHBOARD_TOKEN": bad})
+    with pytest.raises(ConfigError, match="DASHBOARD_TRUSTED_PROXIES"):
+        load_settings(None, {"DASHBOARD_TRUSTED_PROXIES": '["proxy.example"]'})
+    assert load_settings(None, {"DASHBOARD_TOKEN": ""}).dashboard_token == ""
+
+
+async def test_malformed_requests_get_a_4xx(dash: App) -> None:
+    many = "&".join(f"f{i}=1" for i in range(60))
+    async with client() as c:
+        r = await c.post(
+            "/dashboard/login", content=many, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert r.status_code == 400
+        r = await c.post("/dashboard/login", content=b"token=\xff\xfe\x00", headers={"Content-Type": "x"})
+        assert r.status_code == 401
+        r = await c.post("/dashboard/login", content=b"token=" + b"a" * 100_000)
+        assert r.status_code == 413
+        await login(c)
+        page = await c.get("/dashboard/exports")
+        r = await c.post("/dashboard/logout", content=f"csrf={csrf_of(page.text)}&{many}")
+        assert r.status_code == 400
+        for path in (
+            "/dashboard/units/99999999999999999999999",
+            "/dashboard/units?page=1e999999",
+            "/dashboard/units?page=-99999999999999999999",
+        ):
+            r = await c.get(path)
+            assert r.status_code < 500, path
