@@ -27,18 +27,25 @@ def start_bot(settings: Settings) -> int:
     """Initialise NoneBot with the OneBot v11 adapter (HTTP event posting closed), load our plugins, run until stopped."""
     import nonebot
     from nonebot.adapters.onebot.v11.config import Config as OneBotConfig
+    from pydantic import ValidationError
 
     from bot.app import App, set_app
     from plugins._gate import GuardedAdapter, check_exposure
 
-    nonebot.init(
-        command_start={"/", "／"},
-        command_sep={"."},
-        api_timeout=settings.alliance_send_timeout,
-        apscheduler_autostart=True,
-    )
-    driver = nonebot.get_driver()
-    onebot = nonebot.get_plugin_config(OneBotConfig)
+    try:
+        nonebot.init(
+            command_start={"/", "／"},
+            command_sep={"."},
+            api_timeout=settings.alliance_send_timeout,
+            apscheduler_autostart=True,
+        )
+        driver = nonebot.get_driver()
+        onebot = nonebot.get_plugin_config(OneBotConfig)
+    except ValidationError as e:  # NoneBot's own keys (HOST, PORT, ONEBOT_*): named like ours, no traceback
+        err = e.errors()[0]
+        key = str(err["loc"][0]).upper() if err["loc"] else "?"
+        print(f"启动失败：配置项 {key} 的值有误: {err['msg']}（当前值: {err.get('input')!r}）", file=sys.stderr)
+        return 2
     problem = check_exposure(driver.config.host, onebot.onebot_access_token, onebot.onebot_ws_urls)
     if problem:
         print(f"启动失败：{problem}", file=sys.stderr)

@@ -112,10 +112,10 @@ class Accounts:
     ) -> Filing:
         unit = await self._operator_unit(user_id)
         platform = parse_platform(platform)
-        name = check_name(name, "账号名称")
+        name = check_name(name, "账号名称", cjk_brackets=False)
         if looks_like_date(uid) and not looks_like_date(opened_on):  # 2023/9/1 where the ID would be: a date
             uid, opened_on = opened_on, uid
-        uid = check_name(uid, "账号ID") if uid.strip() else ""
+        uid = check_name(uid, "账号ID", cjk_brackets=False) if uid.strip() else ""
         day = parse_date(opened_on, clock.now().date()).isoformat() if opened_on.strip() else None
         async with self.db.tx() as tx:
             dup = await tx.one(
@@ -170,7 +170,7 @@ class Accounts:
             if field == "opened_on":
                 changes[field] = parse_date(value, clock.now().date()).isoformat()
             else:
-                changes[field] = check_name(value, FIELD_NAMES[field])
+                changes[field] = check_name(value, FIELD_NAMES[field], cjk_brackets=False)
         return changes
 
     async def file_closure(self, user_id: str, user_name: str, platform: str, name: str) -> Filing:

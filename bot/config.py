@@ -13,10 +13,23 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 DASHBOARD_TOKEN_MIN = 16
+MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+
+
+# the largest sensible value of each number setting: past it a value is a typo, and stops the bot
+LIMITS: dict[str, float] = {
+    "alliance_reminder_tick": 3600,
+    "alliance_send_timeout": 600,
+    "alliance_send_interval": 600,
+    "alliance_send_jitter": 600,
+    "alliance_at_batch": 100,
+    "alliance_stale_days": 3650,
+    "alliance_group_list_limit": 1000,
+}
 
 
 class ConfigError(Exception):
@@ -30,7 +43,17 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"应写成数字加 m/h/d，如 30m、2h、3d，而不是 {text!r}")
     n, unit = int(m.group(1)), m.group(2)
     units = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+    if n > MAX_DURATION // units[unit]:
+        raise ValueError(f"{text!r} 太长，最多 {MAX_DURATION.days} 天")
     return n * units[unit]
+
+
+def parse_positive_duration(text: str) -> timedelta:
+    """`parse_duration`, and more than zero."""
+    d = parse_duration(text)
+    if d <= timedelta(0):
+        raise ValueError(f"应大于 0，如 30m、2h、3d，而不是 {text!r}")
+    return d
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -111,34 +134,37 @@ class Settings(BaseModel):
         if not isinstance(v, (list, tuple)):
             raise ValueError('应为列表，如 ["3d","1d","2h"]')
         for x in v:
-            parse_duration(str(x))
+            parse_positive_duration(str(x))
         return [str(x).strip() for x in v]
 
     @field_validator("alliance_broadcast_deadline")
     @classmethod
     def _deadline(cls, v: str) -> str:
-        parse_duration(v)
+        parse_positive_duration(v)
         return v
 
     @field_validator("alliance_reminder_tick", "alliance_send_timeout")
     @classmethod
-    def _positive(cls, v: float) -> float:
-        if not math.isfinite(v) or v <= 0:
-            raise ValueError("应为大于 0 的秒数")
+    def _positive(cls, v: float, info: ValidationInfo) -> float:
+        most = LIMITS[info.field_name or ""]
+        if not math.isfinite(v) or v <= 0 or v > most:
+            raise ValueError(f"应为大于 0、不超过 {most:g} 的秒数")
         return v
 
     @field_validator("alliance_send_interval", "alliance_send_jitter")
     @classmethod
-    def _non_negative(cls, v: float) -> float:
-        if not math.isfinite(v) or v < 0:
-            raise ValueError("应为不小于 0 的秒数")
+    def _non_negative(cls, v: float, info: ValidationInfo) -> float:
+        most = LIMITS[info.field_name or ""]
+        if not math.isfinite(v) or v < 0 or v > most:
+            raise ValueError(f"应为 0 到 {most:g} 之间的秒数")
         return v
 
     @field_validator("alliance_at_batch", "alliance_stale_days", "alliance_group_list_limit")
     @classmethod
-    def _positive_int(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("应为正整数")
+    def _positive_int(cls, v: int, info: ValidationInfo) -> int:
+        most = LIMITS[info.field_name or ""]
+        if v < 1 or v > most:
+            raise ValueError(f"应为 1 到 {most:g} 之间的整数")
         return v
 
     @field_validator("alliance_follower_targets", mode="before")
@@ -223,7 +249,13 @@ class Settings(BaseModel):
         return parse_duration(self.alliance_broadcast_deadline)
 
 
-_JSON_FIELDS = {"alliance_admins", "superusers", "alliance_groups", "alliance_remind_offsets", "dashboard_trusted_proxies"}
+_JSON_FIELDS = {
+    "alliance_admins",
+    "superusers",
+    "alliance_groups",
+    "alliance_remind_offsets",
+    "dashboard_trusted_proxies",
+}
 
 
 def load_settings(env_file: str | Path | None = ".env", environ: dict[str, str] | None = None) -> Settings:

@@ -84,10 +84,12 @@ class Database:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Tx(self.conn)
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does that); the original error is what counts
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
                 raise
-            await self.conn.execute("COMMIT")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot.parse import is_qq
+
 Segment = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class Msg:
@@ -101,8 +105,14 @@ def lines_cut(lines: Sequence[str], limit: int | None) -> list[str]:
 
 
 def at_batches(user_ids: Iterable[str], size: int) -> list[list[str]]:
-    """Split @-mentions into messages of at most `size`."""
-    ids = list(dict.fromkeys(str(u) for u in user_ids))
+    """Split @-mentions into messages of at most `size`; an id that is no QQ id is left out (and logged), so
+    one bad recipient never blocks a whole reminder or nudge."""
+    ids = []
+    for u in dict.fromkeys(str(u) for u in user_ids):
+        if is_qq(u):
+            ids.append(u)
+        else:
+            log.warning("skipped an @-mention of %r: not a QQ id", u)
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 

@@ -1,7 +1,8 @@
-"""Roster import from CSV or XLSX: validated whole, applied in one transaction, idempotent."""
+"""Roster import from CSV or XLSX: validated whole, then written in chunks, idempotent."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -9,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import clock
+from bot.db import Tx
 from bot.errors import UserError
-from bot.parse import category_or_none, check_name, parse_count
+from bot.parse import category_or_none, check_city, check_name, parse_count
 from bot.units import Units, audit
 
 SAMPLE_NAME = "roster-henan.csv"
@@ -55,9 +57,21 @@ class ImportResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
+    skipped_deleted: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"新增 {len(self.added)} 个单位，更新 {len(self.updated)} 个，未变 {self.unchanged} 个。"
+        text = f"新增 {len(self.added)} 个单位，更新 {len(self.updated)} 个，未变 {self.unchanged} 个。"
+        if self.skipped_deleted:
+            shown = "、".join(self.skipped_deleted[:10]) + ("等" if len(self.skipped_deleted) > 10 else "")
+            text += (
+                f"跳过 {len(self.skipped_deleted)} 个已删除的单位（{shown}）：删除不因导入而撤销，"
+                "如需恢复，请管理员发 /单位 添加 <名称> <类别> [地市]。"
+            )
+        return text
+
+
+MAX_CELL = 1000  # characters in one cell; a roster cell is a name, a category, a city or a few aliases
+CHUNK = 500  # rows written per transaction: a big import never holds the write lock for long
 
 
 def read_table(data: bytes, filename: str) -> list[list[str]]:
@@ -81,7 +95,13 @@ def read_table(data: bytes, filename: str) -> list[list[str]]:
             continue
     else:
         raise UserError("无法识别文件编码，请另存为 UTF-8 编码的 CSV 或 .xlsx。")
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as e:  # e.g. a cell over the csv module's 128 KB limit, or a NUL byte
+        raise UserError(
+            f"CSV 文件格式有误（{e}），没有导入任何内容。请检查是否有超长的单元格或未配对的引号。"
+        ) from None
+    return rows
 
 
 def parse_roster(table: list[list[str]]) -> list[RosterRow]:
@@ -97,12 +117,14 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
     for n, cells in numbered[1:]:
         rec = {key: (cells[i] if i < len(cells) else "") for i, key in enumerate(header) if key}
         try:
+            if any(len(v) > MAX_CELL for v in rec.values()):
+                raise UserError(f"有单元格超过 {MAX_CELL} 字")
             name = check_name(rec.get("name", ""), "名称")
             cat = category_or_none(rec.get("category", ""))
             if cat is None:
                 raise UserError(f"类别“{rec.get('category', '')}”不认识")
-            city = rec.get("city", "").strip()
-            aliases = [a for a in re.split(r"[、,，;；/|\s]+", rec.get("aliases", "")) if a]
+            city = check_city(rec.get("city", ""))
+            aliases = [check_name(a, "简称") for a in re.split(r"[、,，;；/|\s]+", rec.get("aliases", "")) if a.strip()]
             students = parse_count(rec["students"]) if rec.get("students", "").strip() else None
         except UserError as e:
             problems.append(f"第 {n} 行：{e}")
@@ -120,48 +142,90 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
 
 
 async def import_roster(units: Units, data: bytes, filename: str, *, actor: str) -> ImportResult:
-    """Import a roster; the same file twice changes nothing the second time."""
+    """Import a roster; the same file twice changes nothing the second time.
+
+    Every row is checked, and every alias against the units already stored, before anything is written; then
+    the rows are written `CHUNK` at a time, each chunk its own transaction, so commands of the running bot
+    (another process, or this one) get the write lock in between. A unit an admin deleted is skipped and
+    named in the summary, never re-created behind the admin's back; its aliases go to a live unit that claims
+    them. A chunk that fails leaves the chunks before it; importing the file again finishes the job.
+    """
     rows = parse_roster(read_table(data, filename))
     result = ImportResult()
-    async with units.db.tx() as tx:
-        for r in rows:
-            cur = await tx.one(
-                "SELECT id, category, city, students FROM units WHERE name=? AND deleted_at IS NULL", (r.name,)
-            ) or await tx.one(  # a unit renamed since keeps its old name as an alias: it is the same unit
-                "SELECT u.id, u.category, u.city, u.students FROM unit_aliases a JOIN units u ON u.id=a.unit_id "
-                "WHERE a.alias=? AND u.deleted_at IS NULL",
-                (r.name,),
+    async with units.db.read() as tx:
+        live = {
+            r["name"]: dict(r)
+            for r in await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
+        }
+        deleted = {r[0] for r in await tx.all("SELECT name FROM units WHERE deleted_at IS NOT NULL")}
+        owners = {
+            r["alias"]: (r["unit_id"], r["deleted_at"] is None)
+            for r in await tx.all(
+                "SELECT a.alias, a.unit_id, u.deleted_at FROM unit_aliases a JOIN units u ON u.id=a.unit_id"
             )
-            if cur is None:
-                unit_id = await tx.run(
-                    "INSERT INTO units (name, category, city, students, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (r.name, r.category, r.city, r.students, clock.now_db()),
-                )
-                result.added.append(r.name)
-                changed = False
-            else:
-                unit_id = cur["id"]
-                changed = (cur["category"], cur["city"], cur["students"]) != (r.category, r.city, r.students)
-                if changed:
-                    await tx.run(
-                        "UPDATE units SET category=?, city=?, students=? WHERE id=?",
-                        (r.category, r.city, r.students, unit_id),
-                    )
-            for a in r.aliases:
-                owner = await tx.value("SELECT unit_id FROM unit_aliases WHERE alias=?", (a,))
-                if owner is None:
-                    await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (a, unit_id))
-                    changed = changed or cur is not None
-                elif owner != unit_id:
-                    raise UserError(f"名册有误，没有导入任何内容：第 {r.line} 行的简称“{a}”已属于另一个单位。")
-            if cur is not None:
-                if changed:
-                    result.updated.append(r.name)
-                else:
-                    result.unchanged += 1
+        }
+    by_id = {u["id"]: u for u in live.values()}
+    plan: list[tuple[RosterRow, dict | None]] = []
+    problems = []
+    claimed: dict[str, str] = {}
+    for r in rows:
+        cur = live.get(r.name)
+        if cur is None and r.name in owners and owners[r.name][1]:
+            cur = by_id.get(owners[r.name][0])  # a unit renamed since keeps its old name as an alias
+        if cur is None and r.name in deleted:
+            result.skipped_deleted.append(r.name)
+            continue
+        for a in r.aliases:
+            owner = owners.get(a)
+            if owner is not None and owner[1] and (cur is None or owner[0] != cur["id"]):
+                problems.append(f"第 {r.line} 行的简称“{a}”已属于另一个单位“{by_id[owner[0]]['name']}”")
+            elif claimed.setdefault(a, r.name) != r.name:
+                problems.append(f"第 {r.line} 行的简称“{a}”也写给了“{claimed[a]}”，同一个简称不能给两个单位")
+        plan.append((r, cur))
+    if problems:
+        raise UserError("名册有误，没有导入任何内容：\n" + "\n".join(problems[:20]))
+    for start in range(0, len(plan), CHUNK):
+        async with units.db.tx() as tx:
+            for r, cur in plan[start : start + CHUNK]:
+                await _apply_row(tx, r, cur, result)
+        await asyncio.sleep(0)  # let this process's commands in between chunks
+    async with units.db.tx() as tx:
         await audit(tx, actor, "导入名册", f"{filename}: {result.summary()}")
     units.invalidate()
     return result
+
+
+async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResult) -> None:
+    if cur is None:
+        unit_id = await tx.run(
+            "INSERT INTO units (name, category, city, students, created_at) VALUES (?, ?, ?, ?, ?)",
+            (r.name, r.category, r.city, r.students, clock.now_db()),
+        )
+        result.added.append(r.name)
+        changed = False
+    else:
+        unit_id = cur["id"]
+        changed = (cur["category"], cur["city"], cur["students"]) != (r.category, r.city, r.students)
+        if changed:
+            await tx.run(
+                "UPDATE units SET category=?, city=?, students=? WHERE id=?", (r.category, r.city, r.students, unit_id)
+            )
+    for a in r.aliases:
+        owner = await tx.one(
+            "SELECT a.unit_id, u.deleted_at FROM unit_aliases a JOIN units u ON u.id=a.unit_id WHERE a.alias=?", (a,)
+        )
+        if owner is not None and owner["unit_id"] == unit_id:
+            continue
+        if owner is not None and owner["deleted_at"] is None:  # claimed meanwhile by a command: keep it there
+            raise UserError(f"名册第 {r.line} 行的简称“{a}”刚被另一个单位使用，请再导入一次。")
+        await tx.run("DELETE FROM unit_aliases WHERE alias=?", (a,))  # a deleted unit's alias goes to this one
+        await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (a, unit_id))
+        changed = changed or cur is not None
+    if cur is not None:
+        if changed:
+            result.updated.append(r.name)
+        else:
+            result.unchanged += 1
 
 
 async def import_file(units: Units, path: str | Path, *, actor: str = "cli") -> ImportResult:

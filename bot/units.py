@@ -11,7 +11,15 @@ from pypinyin import Style, lazy_pinyin
 from bot import clock
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.parse import CATEGORIES, categories_of, check_name, clean_text, parse_category
+from bot.parse import (
+    CATEGORIES,
+    categories_of,
+    check_city,
+    check_name,
+    check_qq,
+    normalize_name,
+    parse_category,
+)
 
 
 @dataclass(frozen=True)
@@ -125,8 +133,10 @@ class Units:
             )
             idx.units[u.id] = u
             idx.by_name[u.name] = u.id
+            idx.by_name.setdefault(normalize_name(u.name), u.id)  # a name stored before names were normalized
             for a in u.aliases:
                 idx.by_alias[a] = u.id
+                idx.by_alias.setdefault(normalize_name(a), u.id)
             idx.norm[u.id] = [normalize(n) for n in (u.name, *u.aliases)]
         self._index, self._data_version = idx, version
         return idx
@@ -163,7 +173,7 @@ class Units:
             Ambiguous: several units match; the message lists them.
             Unsure: (strict) one unit matches only loosely; the message names it and asks for the full name.
         """
-        name = text.strip()
+        name = normalize_name(text)
         if not name:
             raise NotFound("请写出单位名称。")
         idx = await self._load()
@@ -212,7 +222,7 @@ class Units:
     ) -> Unit:
         name = check_name(name, "单位名称")
         category = parse_category(category)
-        city = check_name(city, "地市") if city.strip() else ""
+        city = check_city(city)
         async with self.db.tx() as tx:
             unit_id = await self._insert(tx, name, category, city, students, actor)
             for a in aliases:
@@ -263,10 +273,10 @@ class Units:
         unit = await self.resolve(name, strict=True)
         idx = await self._load()
         for a in aliases:  # an alias must not take over a name that already finds another unit
-            if clean_text(a) in idx.by_alias or clean_text(a) in idx.by_name:
+            if normalize_name(a) in idx.by_alias or normalize_name(a) in idx.by_name:
                 continue  # an exact name or alias: `_add_alias` says whose it is
             try:
-                other = await self.resolve(clean_text(a))
+                other = await self.resolve(normalize_name(a))
             except (NotFound, Ambiguous):
                 continue
             if other.id != unit.id:
@@ -416,11 +426,15 @@ class Units:
         return {r[0]: r[1] for r in rows}
 
     async def is_known(self, user_id: str | int) -> bool:
-        """Bound to a unit or with an application on file (may talk to the bot privately)."""
+        """Bound to a unit now, or with an application waiting for review (may talk to the bot privately).
+
+        Someone who left the group (and so was unbound), unbound themselves, or was rejected is not known.
+        """
         async with self.db.read() as tx:
             return bool(
                 await tx.value(
-                    "SELECT 1 FROM operators WHERE user_id=? UNION ALL SELECT 1 FROM applications WHERE user_id=? LIMIT 1",
+                    "SELECT 1 FROM operators WHERE user_id=? "
+                    "UNION ALL SELECT 1 FROM applications WHERE user_id=? AND state='待审核' LIMIT 1",
                     (str(user_id), str(user_id)),
                 )
             )
@@ -455,7 +469,7 @@ class Units:
 
         Returns the application and whether it is new (False: the same one was already pending).
         """
-        uid = str(user_id)
+        uid = check_qq(user_id)
         bound = await self.operator(uid)
         if bound is not None:
             raise UserError(f"你已是“{bound[1].name}”的联络员。要换单位，请先发 /解绑，再重新注册。")
@@ -474,7 +488,7 @@ class Units:
                 "类别可选：省直单位、市教育局、县区教育局、本科高校、高职高专、中职学校、高中、初中、小学、幼儿园、其他。"
             )
         cat = parse_category(category) if unit is None else None
-        city = check_name(city, "地市") if unit is None and city.strip() else ""
+        city = check_city(city) if unit is None else ""
         async with self.db.tx() as tx:
             pending = await tx.one(
                 "SELECT id, unit_id, new_name FROM applications WHERE user_id=? AND state='待审核'", (uid,)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -12,7 +14,7 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 
 from bot.app import App, get_app
 from bot.errors import Forbidden, UserError
-from bot.parse import parse_numbers, split_args
+from bot.parse import is_qq, parse_numbers, split_args
 from bot.render import Msg, person_name
 
 Reply = Msg | str | list[Msg] | None
@@ -149,7 +151,7 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
         msg = Msg(m) if isinstance(m, str) else m
         if not msg:
             continue
-        if isinstance(event, GroupMessageEvent) and at_sender and i == 0:
+        if isinstance(event, GroupMessageEvent) and at_sender and i == 0 and is_qq(event.user_id):
             msg = Msg().at(event.user_id).text(" ").add_all(msg)
         target = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
         parts.extend((*target, part) for part in msg.split())
@@ -172,10 +174,69 @@ async def run(
         result = await fn(build_ctx(app, event, arg, bot))
     except UserError as e:
         result = Msg(str(e))
+    except Exception as e:
+        if not is_disk_full(e):
+            logger.exception(f"command failed: {event.get_plaintext()[:200]!r}")
+            result = Msg("抱歉，这条命令没有办成，也没有保存任何内容。请稍后再发一次同样的命令；仍不行请联系管理员。")
+        else:
+            logger.error(f"disk full, command not done: {event.get_plaintext()[:200]!r}")
+            result = Msg(DISK_FULL)
+    try:
+        await reply_to(app, event, result, at_sender=at_sender)
+    except Exception as e:
+        if not is_disk_full(e) or bot is None:
+            raise
+        await _answer_without_storage(app, bot, event, result, at_sender=at_sender)
+
+
+DISK_FULL = (
+    "抱歉，服务器磁盘已满，这条命令没有办成，也没有保存任何内容。已通知管理员；请等管理员腾出空间后再发一次同样的命令。"
+)
+_admins_told_at: float = 0.0
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """SQLite could not write: the disk (or the database's size limit) is full."""
+    return isinstance(e, sqlite3.OperationalError) and "full" in str(e).lower()
+
+
+async def _answer_without_storage(app: App, bot: Any, event: MessageEvent, result: Reply, *, at_sender: bool) -> None:
+    """The disk is full, so the outbox cannot keep the answer: send it straight away, once (not kept, so not
+    retried), and tell the admins privately, at most every 10 minutes. What the command wrote is either
+    committed (the answer says so) or rolled back whole; nothing is half-saved, and nothing is lost once
+    space returns."""
+    global _admins_told_at
+    msgs = [m for m in (result if isinstance(result, list) else [result]) if m]
+    if not msgs:
+        return
+    first = Msg(msgs[0]) if isinstance(msgs[0], str) else msgs[0]
+    if isinstance(event, GroupMessageEvent):
+        if at_sender and is_qq(event.user_id):
+            first = Msg().at(event.user_id).text(" ").add_all(first)
+        target = {"group_id": event.group_id}
+        api = "send_group_msg"
+    else:
+        target, api = {"user_id": event.user_id}, "send_private_msg"
+    try:
+        await bot.call_api(api, **target, message=first.segments)
     except Exception:
-        logger.exception(f"command failed: {event.get_plaintext()[:200]!r}")
-        result = Msg("抱歉，这条命令没有办成，也没有保存任何内容。请稍后再发一次同样的命令；仍不行请联系管理员。")
-    await reply_to(app, event, result, at_sender=at_sender)
+        logger.exception("disk full: could not answer directly either")
+    now = time.monotonic()
+    if _admins_told_at and now - _admins_told_at < 600:
+        return
+    _admins_told_at = now
+    for admin in sorted(app.settings.admins):
+        try:
+            await bot.call_api(
+                "send_private_msg",
+                user_id=int(admin),
+                message=Msg(
+                    f"【联盟助手】服务器磁盘已满（{app.settings.db_path}），命令无法保存，用户收到了“请稍后再发”的答复。"
+                    "请尽快腾出磁盘空间；腾出后无需重启，已保存的数据都在。"
+                ).segments,
+            )
+        except Exception:
+            logger.exception(f"disk full: could not tell admin {admin}")
 
 
 def sub(

@@ -138,3 +138,33 @@ def test_python_m_bot_with_a_bad_env_file_exits_naming_the_key(tmp_path: Path) -
     assert result.returncode != 0
     assert "ALLIANCE_SEND_INTERVAL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ALLIANCE_REMIND_OFFSETS", '["99999999999d"]'),
+        ("ALLIANCE_REMIND_OFFSETS", '["0h"]'),
+        ("ALLIANCE_BROADCAST_DEADLINE", "0h"),
+        ("ALLIANCE_BROADCAST_DEADLINE", "99999999999999999999d"),
+        ("ALLIANCE_STALE_DAYS", "99999999999"),
+        ("ALLIANCE_AT_BATCH", "100000"),
+        ("ALLIANCE_GROUP_LIST_LIMIT", "0"),
+        ("ALLIANCE_REMINDER_TICK", "1e12"),
+        ("ALLIANCE_SEND_INTERVAL", "inf"),
+        ("ALLIANCE_SEND_TIMEOUT", "99999999"),
+    ],
+)
+def test_an_absurd_value_stops_the_bot_naming_the_key(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_settings(None, environ={key: value})
+
+
+def test_the_bot_names_a_bad_nonebot_key_without_a_traceback(tmp_path: Path) -> None:
+    for key, value in (("ALLIANCE_REMIND_OFFSETS", '["99999999999d"]'), ("PORT", "eighty")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "ONEBOT_", "DASHBOARD_"))}
+        env.update({"PYTHONPATH": str(ROOT), key: value, "ALLIANCE_DATA_DIR": str(tmp_path / "data")})
+        done = subprocess.run(
+            [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -180,3 +180,70 @@ async def test_cli_imports_and_is_idempotent(tmp_path: Path) -> None:
     third = _cli(tmp_path, str(bad))
     assert third.returncode != 0
     assert "第 2 行" in third.stderr and "Traceback" not in third.stderr
+
+
+# ---------------------------------------------------------------- issue 12
+
+
+async def test_reimport_after_a_unit_was_deleted_skips_it_clearly(core: App) -> None:
+    await import_file(core.units, ROSTER)
+    await core.units.delete("郑州大学", actor="t")
+    result = await import_file(core.units, ROSTER)  # 郑大 is still the deleted unit's alias
+    assert result.added == [] and result.updated == [] and result.unchanged == N - 1
+    assert result.skipped_deleted == ["郑州大学"]
+    assert "跳过 1 个已删除的单位（郑州大学）" in result.summary() and "/单位 添加" in result.summary()
+    assert "郑州大学" not in [u.name for u in await core.units.all()]
+    again = await import_file(core.units, ROSTER)
+    assert again.skipped_deleted == ["郑州大学"] and again.unchanged == N - 1
+
+
+async def test_a_deleted_units_alias_goes_to_the_live_unit_that_claims_it(core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+    await core.units.delete("郑州大学", actor="t")
+    text = "名称,类别,地市,别名\n郑州大学（新）,本科高校,郑州,郑大\n"
+    result = await import_roster(core.units, text.encode(), "r.csv", actor="t")
+    assert result.added == ["郑州大学（新）"]
+    assert (await core.units.resolve("郑大")).name == "郑州大学（新）"
+
+
+async def test_a_huge_csv_cell_is_a_clear_error(core: App) -> None:
+    text = "名称,类别,地市\n郑州大学,本科高校," + "郑" * 200_000 + "\n"
+    with pytest.raises(UserError, match="没有导入"):
+        await import_roster(core.units, text.encode(), "big.csv", actor="t")
+    quoted = '名称,类别,地市\n郑州大学,本科高校,"' + "x" * 200_000 + '"\n'
+    with pytest.raises(UserError, match="没有导入"):
+        await import_roster(core.units, quoted.encode(), "big.csv", actor="t")
+    assert await core.units.all() == []
+
+
+async def test_a_city_with_a_quoted_line_break_is_refused(core: App) -> None:
+    text = '名称,类别,地市\n郑州大学,本科高校,"郑州\n【通知】请所有单位今晚报送"\n河南大学,本科高校,开封\n'
+    with pytest.raises(UserError, match=r"第 2 行.*地市") as info:
+        await import_roster(core.units, text.encode(), "inject.csv", actor="t")
+    assert "没有导入" in str(info.value)
+    assert await core.units.all() == []
+
+
+async def test_an_alias_given_to_two_rows_imports_nothing(core: App) -> None:
+    text = "名称,类别,别名\n郑州大学,本科高校,郑大\n郑州轻工业大学,本科高校,郑大\n"
+    with pytest.raises(UserError, match=r"第 3 行.*郑大"):
+        await import_roster(core.units, text.encode(), "clash.csv", actor="t")
+    assert await core.units.all() == []
+
+
+async def test_a_big_import_lets_a_command_in_between_chunks(core: App) -> None:
+    import asyncio
+
+    rows = "".join(f"测试学校{i},高中,郑州\n" for i in range(3000))
+    data = ("名称,类别,地市\n" + rows).encode()
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    importing = asyncio.create_task(import_roster(core.units, data, "big.csv", actor="t"))
+    while not importing.done():  # wait until the import is writing
+        async with core.db.read() as tx:
+            if await tx.value("SELECT count(*) FROM units") > 1:
+                break
+        await asyncio.sleep(0)
+    app, _ = await core.units.apply("20001", "张三", None, "郑州大学")
+    assert not importing.done(), "the command waited for the whole import"
+    result = await importing
+    assert len(result.added) == 3000 and app.unit_name == "郑州大学"

@@ -313,3 +313,58 @@ async def test_registering_a_new_unit_close_to_a_known_one_asks(core: App) -> No
     with pytest.raises(UserError, match="但有“郑州市第十九中学”"):
         await core.units.apply(30001, "张三", None, "郑州第九中学", "高中", "郑州")
     assert await core.units.pending() == []
+
+
+# ---------------------------------------------------------------- issue 12: look-alikes, ids, cities, private chat
+
+
+@pytest.mark.parametrize(
+    "twin", ["郑州大学\u200b", "\u202e郑州大学", "郑州\u2060大学", "\ufeff郑州大学", "郑州大学\u00ad"]
+)
+async def test_invisible_characters_make_no_look_alike_unit(units: Units, twin: str) -> None:
+    with pytest.raises(UserError, match="已经存在"):
+        await units.add(twin, "本科高校", "郑州", actor="t")
+    app, _ = await units.apply(OP, "张三", None, twin, "本科高校", "郑州")
+    assert app.unit_name == "郑州大学" and not app.is_new_unit
+    assert (await units.resolve(twin)).name == "郑州大学"
+    async with units.db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM units WHERE name LIKE '%郑州大学%'") == 1
+
+
+async def test_names_are_stored_normalized(units: Units) -> None:
+    u = await units.add("  ＡＢＣ\u200b  实验  学校 ", "高中", " 郑州\u200b ", actor="t", aliases=("ＡＢＣ校\u202e",))
+    assert u.name == "ABC 实验 学校" and u.city == "郑州" and u.aliases == ("ABC校",)
+    assert (await units.resolve("abc 实验 学校")).id == u.id
+    _, renamed = await units.rename("ABC 实验 学校", "ABC实验学校(本部)\u200b", actor="t")
+    assert renamed.name == "ABC实验学校（本部）"
+
+
+@pytest.mark.parametrize(
+    "city", ["郑州\n【通知】全体单位今晚 8 点前报送", "郑州\r\n伪造", "郑州\u2028伪造", "[CQ:at,qq=all]", "x" * 21]
+)
+async def test_a_city_with_line_breaks_or_markup_is_refused(units: Units, city: str) -> None:
+    with pytest.raises(UserError, match="地市"):
+        await units.add("郑州市第九十九中学", "高中", city, actor="t")
+    with pytest.raises(UserError, match="地市"):
+        await units.apply(OP, "张三", None, "郑州市第九十九中学", "高中", city)
+    assert await units.find("郑州市第九十九中学") is None and await units.pending() == []
+
+
+@pytest.mark.parametrize("bad", ["-5", "0", "0012345", "1" * 30, "abc", ""])
+async def test_a_malformed_user_id_is_refused_before_anything_is_stored(units: Units, bad: str) -> None:
+    with pytest.raises(UserError, match="QQ 号"):
+        await units.apply(bad, "张三", None, "郑州大学")
+    async with units.db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM applications") == 0
+
+
+async def test_private_chat_is_for_people_bound_or_waiting_only(units: Units) -> None:
+    a, _ = await units.apply(OP, "张三", None, "郑大")
+    assert await units.is_known(OP)  # waiting for review
+    await units.reject(a.id, "不是本单位", actor="t")
+    assert not await units.is_known(OP)  # rejected
+    b, _ = await units.apply(OP2, "李四", None, "河南大学")
+    await units.approve([b.id], actor="t")
+    assert await units.is_known(OP2)  # bound
+    await units.unbind(OP2, actor="system", why="退群")
+    assert not await units.is_known(OP2)  # left the group
