@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.config import Settings
+from bot.parse import is_qq
 from bot.render import Msg, at_messages
 from bot.units import Operator
 
@@ -24,7 +25,7 @@ def nudge_messages(
     With ALLIANCE_PRIVATE_REMINDERS and a `private_text`, each operator also gets it privately.
     """
     groups = sorted(settings.groups)
-    ops = list(operators)
+    ops = [op for op in operators if is_qq(op.user_id)]  # a malformed id stored long ago blocks nobody else
     by_group: dict[str, list[str]] = {}
     for op in ops:
         g = op.group_id if op.group_id in settings.groups else (groups[0] if groups else None)

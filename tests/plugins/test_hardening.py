@@ -1,0 +1,95 @@
+"""Issue 12 through NoneBot's handlers: look-alike names, malformed ids, private chat scope, a full disk."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from nonebot.adapters.onebot.v11 import Bot
+from nonebug import App as NBApp
+
+from bot.app import App
+from plugins import _kit
+from tests.conftest import say
+from tests.fake import ADMIN, GROUP, group_msg, private_msg
+
+OP, OP2 = 20001, 20002
+
+
+async def test_an_invisible_character_does_not_register_a_second_unit(app: NBApp, core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    out = await say(app, core, group_msg("/注册 郑州大学\u200b 本科高校 郑州", OP))
+    assert "“郑州大学”" in out[0]["text"] and "新单位" not in out[0]["text"]
+    out = await say(app, core, group_msg("/单位 添加 \u202e郑州大学 本科高校 郑州", ADMIN))
+    assert "已经存在" in out[0]["text"]
+    assert [u.name for u in await core.units.all()] == ["郑州大学"]
+
+
+async def test_a_malformed_user_id_is_told_and_nothing_is_stored(app: NBApp, core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    out = await say(app, core, group_msg("/注册 郑州大学", -5))
+    assert "没有保存" in out[0]["text"] and out[0]["ats"] == []
+    assert await core.units.pending() == []
+
+
+async def test_one_bad_recipient_never_blocks_a_nudge(app: NBApp, core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    await core.units.add("河南大学", "本科高校", "开封", actor="t")
+    a, _ = await core.units.apply(str(OP), "张三", str(GROUP), "河南大学")
+    await core.units.approve([a.id], actor="t")
+    async with core.db.tx() as tx:  # stored by an older version, before ids were checked
+        await tx.run(
+            "INSERT INTO operators (user_id, unit_id, name, group_id, bound_at) VALUES ('-5', 1, '坏', ?, '2026-01-01')",
+            (str(GROUP),),
+        )
+    await say(app, core, group_msg("/统发 学习 https://mp.weixin.qq.com/s/x", ADMIN))
+    out = await say(app, core, group_msg("/统发 催办 1", ADMIN))
+    nudges = [o for o in out if "催办" in o["text"] and o["ats"]]
+    assert {qq for o in nudges for qq in o["ats"]} >= {str(OP)}
+    assert all("-5" not in o["ats"] for o in out)
+    assert any("已催办" in o["text"] for o in out)
+
+
+async def test_private_chat_only_for_bound_or_waiting_people(app: NBApp, core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    await say(app, core, group_msg("/注册 郑州大学", OP))
+    assert await say(app, core, private_msg("/帮助", OP))  # waiting: served
+    await say(app, core, group_msg("/审核 驳回 1 不是本单位", ADMIN))
+    assert await say(app, core, private_msg("/帮助", OP)) == []  # rejected: ignored
+    await say(app, core, group_msg("/注册 郑州大学", OP2))
+    await say(app, core, group_msg("/审核 通过 2", ADMIN))
+    assert await say(app, core, private_msg("/我的单位", OP2))  # bound: served
+    await core.units.unbind(OP2, actor="system", why="退群")
+    assert await say(app, core, private_msg("/我的单位", OP2)) == []  # left the group: ignored
+
+
+async def test_a_full_disk_gets_a_clear_answer_and_the_admin_is_told(
+    app: NBApp, core: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    real_tx = core.db.tx
+
+    @asynccontextmanager
+    async def full() -> AsyncIterator[None]:
+        raise sqlite3.OperationalError("database or disk is full")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(core.db, "tx", full)
+    monkeypatch.setattr(_kit, "_admins_told_at", 0.0)
+    async with app.test_api() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id="10000")
+        answer = [{"type": "at", "data": {"qq": str(OP)}}, {"type": "text", "data": {"text": " " + _kit.DISK_FULL}}]
+        ctx.should_call_api("send_group_msg", {"group_id": GROUP, "message": answer}, {"message_id": 1})
+        told = _kit.Msg(
+            f"【联盟助手】服务器磁盘已满（{core.settings.db_path}），命令无法保存，用户收到了“请稍后再发”的答复。"
+            "请尽快腾出磁盘空间；腾出后无需重启，已保存的数据都在。"
+        ).segments
+        ctx.should_call_api("send_private_msg", {"user_id": ADMIN, "message": told}, {"message_id": 2})
+        await bot.handle_event(group_msg("/注册 郑州大学", OP))
+    assert await core.units.pending() == []
+    # space returns: the same command works, nothing was half-saved
+    monkeypatch.setattr(core.db, "tx", real_tx)
+    out = await say(app, core, group_msg("/注册 郑州大学", OP))
+    assert "#1" in out[0]["text"] and len(await core.units.pending()) == 1
