@@ -175,7 +175,12 @@ async def run(
     except UserError as e:
         result = Msg(str(e))
     except Exception as e:
-        if not is_disk_full(e):
+        if is_busy(e):  # another process (a big roster import) held the write lock past the busy timeout
+            logger.warning(f"database busy, command not done: {event.get_plaintext()[:200]!r}")
+            result = Msg(
+                "数据库正忙（可能正在导入名册），这条命令没有办成，也没有保存任何内容。请过一分钟再发一次同样的命令。"
+            )
+        elif not is_disk_full(e):
             logger.exception(f"command failed: {event.get_plaintext()[:200]!r}")
             result = Msg("抱歉，这条命令没有办成，也没有保存任何内容。请稍后再发一次同样的命令；仍不行请联系管理员。")
         else:
@@ -193,6 +198,11 @@ DISK_FULL = (
     "抱歉，服务器磁盘已满，这条命令没有办成，也没有保存任何内容。已通知管理员；请等管理员腾出空间后再发一次同样的命令。"
 )
 _admins_told_at: float = 0.0
+
+
+def is_busy(e: BaseException) -> bool:
+    """SQLite waited for another process's write lock longer than its busy timeout."""
+    return isinstance(e, sqlite3.OperationalError) and "locked" in str(e).lower()
 
 
 def is_disk_full(e: BaseException) -> bool:

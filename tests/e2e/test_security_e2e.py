@@ -210,3 +210,20 @@ async def test_a_phone_in_a_group_card_never_reaches_the_group_or_a_file(bot: Bo
         assert_no_phone(cells(path))
     assert any("郑大-张三" in c for path in files for c in cells(path))
     assert_no_phone([s.text for s in qq.sent])
+
+
+async def test_look_alike_names_and_malformed_ids_over_the_wire(bot: BotProcess, qq: QQClient) -> None:
+    await say(qq, ADMIN, "/单位 添加 河南大学 本科高校 开封", "河南大学")
+    reply = await say(qq, 30001, "/注册 河南大学\u200b 本科高校 开封", "申请")
+    assert "“河南大学”" in reply.text and "新单位" not in reply.text
+    await say(qq, ADMIN, "/单位 添加 河南大学\u202e 本科高校 开封", "已经存在")
+    reply = await say(qq, -5, "/注册 河南大学", "没有保存")
+    assert reply.ats == []
+    listing = await say(qq, ADMIN, "/审核", "申请")
+    assert "-5" not in listing.text
+    # the rejected applicant loses the private chat
+    app_id = re.search(r"#(\d+) \S*（30001）", listing.text).group(1)  # type: ignore[union-attr]
+    await say(qq, ADMIN, f"/审核 驳回 {app_id} 不是本单位", "已驳回")
+    qq.mark()
+    await qq.private_message(30001, "/帮助")
+    assert [s for s in await qq.quiet(1.0, since_mark=True) if s.user_id == 30001 and "帮助" in s.text] == []
