@@ -688,6 +688,12 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
 # ------------------------------------------------------------------ roster import
 
 
+def _import_refused(s: Session, why: str, status: int = 400) -> Response:
+    """The import page again with what was wrong, answered with a 4xx status."""
+    body = import_form(s, h.message(why, ok=False))
+    return page_response(h.layout("导入名册", body, active="import", csrf=s.csrf, who=s.label), status)
+
+
 def import_form(s: Session, note: str = "") -> str:
     return (
         "<h1>导入名册</h1>"
@@ -706,24 +712,24 @@ async def import_page(request: Request, app: App, s: Session) -> str | Response:
         return import_form(s)
     body = await read_body(request, MAX_UPLOAD)
     if body is None:
-        return import_form(s, h.message(f"文件太大（超过 {MAX_UPLOAD // 1024 // 1024} MB）。", ok=False))
+        return _import_refused(s, f"文件太大（超过 {MAX_UPLOAD // 1024 // 1024} MB）。", 413)
     try:
         fields = parse_multipart(body, request.headers.get("content-type", ""))
     except ValueError:
-        return import_form(s, h.message("没有收到文件，请重新选择文件后上传。", ok=False))
+        return _import_refused(s, "没有收到文件，请重新选择文件后上传。")
     csrf = fields.get("csrf", (None, b""))[1].decode("utf-8", "replace")
     if not hmac.compare_digest(csrf.encode(), s.csrf.encode()):
         return Response("页面已过期，请刷新后重试。", status_code=403, media_type="text/plain; charset=utf-8")
     filename, data = fields.get("file", (None, b""))
     filename = Path(filename or "").name[:100]
     if not filename or not data:
-        return import_form(s, h.message("没有收到文件，请选择 CSV 或 .xlsx 文件后再导入。", ok=False))
+        return _import_refused(s, "没有收到文件，请选择 CSV 或 .xlsx 文件后再导入。")
     if not filename.lower().endswith((".csv", ".xlsx")):
-        return import_form(s, h.message(f"“{filename}”不是 CSV 或 .xlsx 文件。", ok=False))
+        return _import_refused(s, f"“{filename}”不是 CSV 或 .xlsx 文件。")
     try:
         result = await import_roster(app.units, data, filename, actor=s.actor)
     except UserError as err:
-        return import_form(s, h.message(str(err), ok=False))
+        return _import_refused(s, str(err))
     lines = [f"已导入 {filename}：{result.summary()}"]
     if result.added:
         lines.append("新增：" + "、".join(result.added[:50]) + ("……" if len(result.added) > 50 else ""))

@@ -427,3 +427,17 @@ async def test_malformed_requests_get_a_4xx(dash: App) -> None:
         ):
             r = await c.get(path)
             assert r.status_code < 500, path
+
+
+async def test_a_bad_roster_upload_is_a_clear_4xx(dash: App) -> None:
+    huge = '名称,类别,地市\n郑州大学,本科高校,"' + "x" * 200_000 + '"\n'
+    injected = '名称,类别,地市\n郑州大学,本科高校,"郑州\n【通知】今晚报送"\n'
+    async with client() as c:
+        await login(c)
+        csrf = csrf_of((await c.get("/dashboard/import")).text)
+        for name, data in (("big.csv", huge.encode()), ("inject.csv", injected.encode()), ("x.exe", b"MZ")):
+            r = await c.post("/dashboard/import", data={"csrf": csrf}, files={"file": (name, data)})
+            assert r.status_code == 400 and "msg err" in r.text, (name, r.status_code)
+        r = await c.post("/dashboard/import", content=b"garbage", headers={"Content-Type": "multipart/form-data"})
+        assert r.status_code == 400
+    assert await dash.units.all() == [await dash.units.get(1)]  # only the fixture's unit
