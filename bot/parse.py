@@ -554,13 +554,12 @@ def parse_category(text: str) -> str:
 def normalize_name(text: str, *, cjk_brackets: bool = True) -> str:
     """A name as it is stored and compared: NFKC (full-width letters and digits folded), invisible and
     direction characters (Unicode Cf: U+200B, U+202E, U+FEFF …) and control characters removed, every run of
-    white space one space, brackets the Chinese ones. So `郑州大学\u200b` and `郑州大学` are one name, and no two units look alike."""
+    white space one space, and in a Chinese name the brackets Chinese (`河南大学(本部)` → `河南大学（本部）`).
+    So `郑州大学\u200b` and `郑州大学` are one name, and no two units look alike."""
     s = unicodedata.normalize("NFKC", str(text))
     s = "".join(" " if ch.isspace() else ch for ch in s if unicodedata.category(ch) not in ("Cf", "Cc") or ch.isspace())
-    if cjk_brackets:
-        s = s.replace("(", "（").replace(
-            ")", "）"
-        )  # unit names keep Chinese brackets: 河南大学（本部）, whichever was typed
+    if cjk_brackets and re.search(r"[\u4e00-\u9fff]", s):
+        s = s.replace("(", "（").replace(")", "）")
     return re.sub(r" {2,}", " ", s).strip()
 
 

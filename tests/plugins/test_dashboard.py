@@ -175,7 +175,7 @@ async def test_user_text_is_escaped(dash: App) -> None:
             assert '"><img' not in r.text
             assert "<img" not in r.text
         r = await c.get("/dashboard/units")
-        assert "&lt;script&gt;alert（1）&lt;/script&gt;" in r.text  # stored names keep Chinese brackets
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
         assert "[CQ:at,qq=all]" in r.text
         r = await c.get("/dashboard/units", params={"q": '"><b>x'})
         assert '"><b>x' not in r.text and "&quot;&gt;&lt;b&gt;x" in r.text
