@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.qqsim import QQClient, Sent
+from bot.qqsim import QQClient, Sent, normalize_message
 
 ReplyKey = tuple[str, int, int]  # ("g", group, asker) or ("p", 0, user)
 
@@ -22,8 +22,11 @@ def reply_key(sent: Sent) -> ReplyKey | None:
     """Which request a message answers: a group message starting with an @ of one person, or a private chat."""
     if sent.group_id is None:
         return ("p", 0, int(sent.user_id)) if sent.user_id is not None else None
-    ats = sent.segments("at")
-    if len(ats) != 1 or not sent.message or sent.message[0].get("type") != "at":
+    message = sent.message
+    if sent.is_forward and sent.message:  # a folded list answers the @ in its first node
+        message = normalize_message(sent.message[0]["data"].get("content"))
+    ats = [s for s in message if s.get("type") == "at"]
+    if len(ats) != 1 or not message or message[0].get("type") != "at":
         return None  # not a reply (an announcement, a nudge with many @s, …)
     qq = str(ats[0]["data"].get("qq", ""))
     return ("g", int(sent.group_id), int(qq)) if qq.isdigit() else None

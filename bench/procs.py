@@ -26,6 +26,8 @@ def bot_env(data_dir: Path, group_id: int, admins: tuple[int, ...], log_level: s
         "ALLIANCE_REMIND_OFFSETS": "[]",
         "ALLIANCE_REMINDER_TICK": "3600",
         "ALLIANCE_QUIET_HOURS": "",
+        "ALLIANCE_FETCH_TITLES": "false",  # the scenarios' links are made up
+        "ALLIANCE_MONTHLY_LIST": "false",
         "LOG_LEVEL": log_level,
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from bot import clock
 from bot.accounts import Accounts
@@ -10,9 +11,12 @@ from bot.broadcasts import Broadcasts
 from bot.config import Settings
 from bot.db import Database
 from bot.followers import Followers
+from bot.monthly import MonthlyList
 from bot.outbox import Outbox
+from bot.pictures import Pictures
 from bot.reminders import Reminders
 from bot.returns import Returns
+from bot.titles import Fetcher, fetch_page
 from bot.units import Units
 
 
@@ -37,6 +41,19 @@ class App:
         self._warming: asyncio.Task[None] | None = None
         self.followers = Followers(self.db, self.units, self.accounts, self.reminders, settings)
         self.returns = Returns(self.db, self.units, self.outbox, self.reminders, settings)
+        self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
+        self.monthly = MonthlyList(self)
+        # reads a 统发 link's title; None when ALLIANCE_FETCH_TITLES is off (tests may put in their own)
+        self.fetch_page: Fetcher | None = (
+            functools.partial(
+                fetch_page,
+                timeout=settings.alliance_fetch_timeout,
+                max_bytes=settings.alliance_fetch_max_bytes,
+                allow_private=settings.alliance_fetch_private,
+            )
+            if settings.alliance_fetch_titles
+            else None
+        )
 
     async def open(self) -> None:
         await self.db.open()
@@ -46,6 +63,8 @@ class App:
         await self.open()
         await self.outbox.start()
         await self.followers.start()
+        await self.followers.start_watch()
+        await self.monthly.start()
         self._warming = asyncio.create_task(self.followers.warm(), name="warm-followers")
         await self.reminders.start()
 

@@ -105,6 +105,7 @@ class Task:
     state: str
     created_by: str
     created_at: datetime
+    article_title: str | None = None  # the linked page's own title, when it could be read
 
     @property
     def is_open(self) -> bool:
@@ -249,6 +250,7 @@ def _task(r) -> Task:
         state=r["state"],
         created_by=r["created_by"],
         created_at=clock.from_db(r["created_at"]),
+        article_title=r["article_title"] if "article_title" in r.keys() else None,
     )
 
 
@@ -460,6 +462,8 @@ def parse_month(text: str, today: date) -> tuple[date, date, str]:
 def announcement(task: Task, units: int) -> Msg:
     scope = f"{task.scope}（共 {units} 个单位）" if task.scope else f"全部成员单位（共 {units} 个）"
     m = Msg(f"【一键统发 #{task.id}】{task.title}")
+    if task.article_title and task.article_title != task.title:
+        m.line(f"原文：《{task.article_title}》")
     m.line(f"链接：{task.url}")
     m.line(f"要求：{'、'.join(task.requirements)}")
     m.line(f"截止：{clock.show(task.deadline)}")
@@ -547,7 +551,7 @@ class Broadcasts:
         units, desc = await self.units.scope(entries)
         return [u.id for u in units], desc
 
-    async def create(self, draft: Draft, *, actor: str) -> Created:
+    async def create(self, draft: Draft, *, actor: str, article_title: str | None = None) -> Created:
         """Store the task and the units that owe it, announce it in every alliance group, owe its nudges."""
         groups = sorted(self.settings.groups)
         if not groups:
@@ -557,8 +561,8 @@ class Broadcasts:
         unit_ids, scope = await self.resolve_scope(draft.scope)
         async with self.db.tx() as tx:
             task_id = await tx.run(
-                "INSERT INTO broadcasts (title, url, deadline, requirements, scope, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO broadcasts (title, url, deadline, requirements, scope, created_by, created_at, "
+                "article_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     draft.title,
                     draft.url,
@@ -567,6 +571,7 @@ class Broadcasts:
                     scope,
                     actor,
                     clock.now_db(),
+                    article_title,
                 ),
             )
             await tx.many(
@@ -896,6 +901,16 @@ class Broadcasts:
                 self._owing[task.id] = (done, ids)
         pending = await self.units.by_ids(ids)
         return Progress(task, done, done + len(pending), int(counts["late"]), pending)
+
+    async def owed_by_category(self, task_id: int) -> dict[str, int]:
+        """How many units of each category owe the task (as counted by `progress`)."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT u.category, COUNT(*) FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
+                f"WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {_DONE}) GROUP BY u.category",
+                (task_id,),
+            )
+        return {r[0]: r[1] for r in rows}
 
     # ------------------------------------------------------------ nudges
 

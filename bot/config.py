@@ -29,6 +29,10 @@ LIMITS: dict[str, float] = {
     "alliance_at_batch": 100,
     "alliance_stale_days": 3650,
     "alliance_group_list_limit": 1000,
+    "alliance_stale_warn_days": 3650,
+    "alliance_picture_rows": 500,
+    "alliance_fetch_timeout": 60,
+    "alliance_fetch_max_bytes": 20_000_000,
 }
 
 
@@ -69,6 +73,16 @@ def parse_quiet_hours(text: str) -> tuple[time, time] | None:
     return time(h1, m1), time(h2, m2)
 
 
+def parse_month_day(text: str) -> int | None:
+    """Read ALLIANCE_MONTHLY_LIST_DAY: `first_working_day` (or 第一个工作日; None) or a day of the month 1–28."""
+    s = str(text).strip()
+    if s.lower() in ("first_working_day", "第一个工作日", "首个工作日", ""):
+        return None
+    if s.isdecimal() and 1 <= int(s) <= 28:
+        return int(s)
+    raise ValueError(f"应为 first_working_day（每月第一个工作日）或 1 到 28 之间的日期，而不是 {text!r}")
+
+
 class Settings(BaseModel):
     """The bot's settings; field names are the lower-case keys of SPEC §10."""
 
@@ -88,11 +102,23 @@ class Settings(BaseModel):
     alliance_send_timeout: float = 30
     alliance_at_batch: int = 20
     alliance_private_reminders: bool = False
-    alliance_stale_days: int = 30
+    alliance_stale_days: int = 14
+    alliance_stale_warn_days: int = 10
     alliance_group_list_limit: int = 30
     alliance_follower_targets: dict[str, Any] = {}
     alliance_populous_cities: list[str] = ["郑州", "南阳", "周口", "商丘"]
     alliance_follower_reminder: str = "09:00"
+    alliance_pictures: bool = True
+    alliance_picture_lines: int = 12
+    alliance_picture_rows: int = 30
+    alliance_font: str = ""
+    alliance_monthly_list: bool = True
+    alliance_monthly_list_day: str = "first_working_day"
+    alliance_monthly_list_time: str = "10:00"
+    alliance_fetch_titles: bool = True
+    alliance_fetch_timeout: float = 5
+    alliance_fetch_max_bytes: int = 1_000_000
+    alliance_fetch_private: bool = False
     dashboard_token: str = ""
     dashboard_trusted_proxies: list[str] = []
 
@@ -143,7 +169,7 @@ class Settings(BaseModel):
         parse_positive_duration(v)
         return v
 
-    @field_validator("alliance_reminder_tick", "alliance_send_timeout")
+    @field_validator("alliance_reminder_tick", "alliance_send_timeout", "alliance_fetch_timeout")
     @classmethod
     def _positive(cls, v: float, info: ValidationInfo) -> float:
         most = LIMITS[info.field_name or ""]
@@ -159,7 +185,14 @@ class Settings(BaseModel):
             raise ValueError(f"应为 0 到 {most:g} 之间的秒数")
         return v
 
-    @field_validator("alliance_at_batch", "alliance_stale_days", "alliance_group_list_limit")
+    @field_validator(
+        "alliance_at_batch",
+        "alliance_stale_days",
+        "alliance_stale_warn_days",
+        "alliance_group_list_limit",
+        "alliance_picture_rows",
+        "alliance_fetch_max_bytes",
+    )
     @classmethod
     def _positive_int(cls, v: int, info: ValidationInfo) -> int:
         most = LIMITS[info.field_name or ""]
@@ -214,6 +247,36 @@ class Settings(BaseModel):
             except ValueError:
                 raise ValueError(f'应为反向代理的 IP 列表，如 ["127.0.0.1"]；{x!r} 不是 IP 地址') from None
         return out
+
+    @field_validator("alliance_picture_lines")
+    @classmethod
+    def _non_negative_int(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("应为不小于 0 的整数（0 表示总是发文字）")
+        return v
+
+    @field_validator("alliance_monthly_list_day")
+    @classmethod
+    def _monthly_day(cls, v: str) -> str:
+        parse_month_day(v)
+        return v.strip()
+
+    @field_validator("alliance_monthly_list_time")
+    @classmethod
+    def _monthly_time(cls, v: str) -> str:
+        from bot.followers import parse_reminder_time
+
+        if parse_reminder_time(v) is None:
+            raise ValueError("应写成 HH:MM，如 10:00（关闭月度榜单请设 ALLIANCE_MONTHLY_LIST=false）")
+        return v.strip()
+
+    @field_validator("alliance_stale_warn_days")
+    @classmethod
+    def _warn_before_stale(cls, v: int, info: Any) -> int:
+        stale = info.data.get("alliance_stale_days")
+        if stale is not None and v > stale:
+            raise ValueError(f"预警天数应不大于僵尸号天数 ALLIANCE_STALE_DAYS（{stale}）")
+        return v
 
     # derived values
     @property

@@ -37,6 +37,7 @@ from bot.parse import (
     platform_or_none,
 )
 from bot.reminders import Reminder, Reminders
+from bot.render import Msg
 from bot.units import Operator, Unit, Units, audit
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alliance.followers")
 KIND = "followers"
+STALE_KIND = "stale_watch"  # the daily check for accounts past the warning line (task id: yyyymmdd)
 LABEL = "monthly"
 LIVE = ("正常", "待审核")
 _LIVE_SQL = "('正常', '待审核')"
@@ -412,13 +414,19 @@ class StaleAccount:
     last_post: date | None
     last_count: date | None
     count: int | None
+    since: date  # the start of the stretch without posts
+    idle: int  # days since then
 
 
 @dataclass
 class Stale:
+    """`no_post`: 僵尸号 (no post for `days` or more); `warning`: from `warn` days; `no_count`: no count for `days`."""
+
     days: int
     cutoff: date
+    warn: int = 10
     no_post: list[tuple[Unit, list[StaleAccount]]] = field(default_factory=list)
+    warning: list[tuple[Unit, list[StaleAccount]]] = field(default_factory=list)
     no_count: list[tuple[Unit, list[StaleAccount]]] = field(default_factory=list)
 
 
@@ -493,7 +501,9 @@ class Followers:
         self._seen: int | None = None  # the last audit row looked at
         self._mark: tuple | None = None
         self._cache: dict[tuple, Any] = {}
+        self.watch_at = self.remind_at or time(9, 0)
         reminders.register(KIND, self._remind)
+        reminders.register(STALE_KIND, self._warn_stale)
 
     # ------------------------------------------------------------ helpers
 
@@ -868,44 +878,100 @@ class Followers:
         return Posted(unit, account, day, _day(prev))
 
     async def stale(self, days: int | None = None) -> Stale:
-        """Live accounts with no post reported, or no follower count reported, for more than `days` days.
+        """Live accounts by days without a post reported: 僵尸号 at `days` or more (ALLIANCE_STALE_DAYS), on the
+        warning list from ALLIANCE_STALE_WARN_DAYS; and those with no follower count reported for `days`.
 
-        An account never reported is measured from the day it was registered with the bot.
+        A stretch without posts starts at the last post reported, or, for an account never reported, on the day
+        it was registered with the bot.
         """
+        # another number of days than the setting's asks for that list alone (no warning list)
+        warn = min(self.settings.alliance_stale_warn_days, self.stale_days) if days is None else days
         days = self.stale_days if days is None else days
+        async with self.db.read() as tx:
+            found = await self._stale(tx, days, warn)
+        units = {u.id: u for u in await self.units.by_ids(sorted({uid for uid, _, _ in found}))}
+        out = Stale(days, clock.now().date() - timedelta(days=days), warn)
+        lists: dict[str, dict[int, list[StaleAccount]]] = {"no_post": {}, "warning": {}, "no_count": {}}
+        for uid, item, where in found:
+            if uid in units:
+                for name in where:
+                    lists[name].setdefault(uid, []).append(item)
+        for name, by_unit in lists.items():
+            setattr(out, name, [(units[uid], items) for uid, items in by_unit.items()])
+        return out
+
+    async def _stale(self, tx: Tx, days: int, warn: int) -> list[tuple[int, StaleAccount, tuple[str, ...]]]:
+        """(unit id, account, the lists it is on) for every live account on one of the `stale` lists."""
         today = clock.now().date()
         cutoff = today - timedelta(days=days)
-        c = cutoff.isoformat()
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                f"""
-                SELECT a.*,
-                    (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id) AS last_post,
-                    {_LATEST} AS last_report
-                FROM accounts a JOIN units u ON u.id=a.unit_id
-                WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL AND a.created_at < ?3
-                  AND (a.id NOT IN (SELECT account_id FROM post_reports WHERE day>=?1)
-                       OR a.id NOT IN (SELECT account_id FROM follower_monthly WHERE month>=?2 AND last_day>=?1))
-                ORDER BY a.unit_id, a.platform, a.name
-                """,
-                # created_at is UTC: compare it with the start of the cutoff day in the users' time zone
-                (c, c[:7], clock.to_db(datetime.combine(cutoff, time.min, tzinfo=clock.tz()))),
-            )
-        units = {u.id: u for u in await self.units.all()}
-        out = Stale(days, cutoff)
-        no_post: dict[int, list[StaleAccount]] = {}
-        no_count: dict[int, list[StaleAccount]] = {}
+        rows = await tx.all(
+            f"""
+            SELECT a.*,
+                (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id) AS last_post,
+                {_LATEST} AS last_report
+            FROM accounts a JOIN units u ON u.id=a.unit_id
+            WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL
+            ORDER BY a.unit_id, a.platform, a.name
+            """
+        )
+        out = []
         for r in rows:
-            if r["unit_id"] not in units:
-                continue
+            registered = clock.from_db(r["created_at"]).date()
             count, last_day = _split_latest(r["last_report"]) or (None, None)
-            item = StaleAccount(_account(r), _day(r["last_post"]), last_day, count)
-            if (r["last_post"] or "") < c:
-                no_post.setdefault(r["unit_id"], []).append(item)
-            if last_day is None or last_day < cutoff:
-                no_count.setdefault(r["unit_id"], []).append(item)
-        out.no_post = [(units[uid], items) for uid, items in no_post.items()]
-        out.no_count = [(units[uid], items) for uid, items in no_count.items()]
+            last_post = _day(r["last_post"])
+            since = last_post or registered
+            item = StaleAccount(_account(r), last_post, last_day, count, since, (today - since).days)
+            where: list[str] = []
+            if item.idle >= days:
+                where.append("no_post")
+            elif item.idle >= warn:
+                where.append("warning")
+            if registered <= cutoff and (last_day is None or last_day < cutoff):
+                where.append("no_count")
+            if where:
+                out.append((r["unit_id"], item, tuple(where)))
+        return out
+
+    async def _warn_stale(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
+        """Once a day: operators of accounts that passed the warning line get one private warning per account
+        and stretch without posts (recorded in `stale_warnings` in the same transaction)."""
+        now = clock.now()
+        nxt = datetime.combine(now.date() + timedelta(days=1), self.watch_at, tzinfo=clock.tz())
+        await self.reminders.schedule_at(tx, STALE_KIND, int(nxt.strftime("%Y%m%d")), LABEL, nxt)
+        due: dict[int, list[StaleAccount]] = {}
+        warn = min(self.settings.alliance_stale_warn_days, self.stale_days)
+        for uid, item, where in await self._stale(tx, self.stale_days, warn):
+            if "no_post" not in where and "warning" not in where:
+                continue
+            done = await tx.value(
+                "SELECT 1 FROM stale_warnings WHERE account_id=? AND since=?", (item.account.id, item.since.isoformat())
+            )
+            if done is None:
+                await tx.run(
+                    "INSERT INTO stale_warnings (account_id, since, warned_at) VALUES (?, ?, ?)",
+                    (item.account.id, item.since.isoformat(), clock.now_db()),
+                )
+                due.setdefault(uid, []).append(item)
+        if not due:
+            return []
+        rows = await tx.all(
+            f"SELECT user_id, unit_id FROM operators WHERE unit_id IN ({','.join('?' * len(due))}) "
+            "ORDER BY unit_id, bound_at, user_id",
+            list(due),
+        )
+        out: list[Outgoing] = []
+        for r in rows:
+            items = due[r["unit_id"]]
+            lines = "；".join(
+                f"{a.account.platform}“{a.account.name}”已 {a.idle} 天没有报告更新"
+                + (f"（最后更新 {show_day(a.last_post)}）" if a.last_post else "（登记后还没有报告过更新）")
+                for a in items
+            )
+            text = (
+                f"联盟助手提醒：{lines}。按国办秘函〔2019〕19号，两周（{self.stale_days} 天）不更新即列为僵尸号。"
+                f"发布内容后在群里发 /更新 {items[0].account.platform} 即可；已发布过的，发 /更新 <平台> <日期> 补报。"
+            )
+            out.append(("private", r["user_id"], Msg(text)))
         return out
 
     async def warm(self) -> None:
@@ -941,6 +1007,15 @@ class Followers:
             )
             month, due = next_due(now, self.remind_at)
             await self.reminders.schedule_at(tx, KIND, month, LABEL, due)
+
+    async def start_watch(self) -> None:
+        """Owe the next daily check for accounts past the warning line (at the monthly reminder's time, else 09:00)."""
+        now = clock.now()
+        nxt = datetime.combine(now.date(), self.watch_at, tzinfo=clock.tz())
+        if nxt <= now:
+            nxt += timedelta(days=1)
+        async with self.db.tx() as tx:
+            await self.reminders.schedule_at(tx, STALE_KIND, int(nxt.strftime("%Y%m%d")), LABEL, nxt)
 
     async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
         """The monthly reminder: operators of units with live accounts and no report this month."""

@@ -72,9 +72,10 @@ class Outbox:
             raise ValueError(target_type)
         if not msg:
             raise ValueError("empty message")
+        fallback = json.dumps(msg.fallback.segments, ensure_ascii=False) if msg.fallback else None
         row_id = await tx.run(
-            "INSERT INTO outbox (target_type, target_id, message, ref, created_at) VALUES (?, ?, ?, ?, ?)",
-            (target_type, str(target_id), json.dumps(msg.segments, ensure_ascii=False), ref, clock.now_db()),
+            "INSERT INTO outbox (target_type, target_id, message, ref, created_at, fallback) VALUES (?, ?, ?, ?, ?, ?)",
+            (target_type, str(target_id), json.dumps(msg.segments, ensure_ascii=False), ref, clock.now_db(), fallback),
         )
         self.wake()
         return row_id
@@ -180,14 +181,14 @@ class Outbox:
             row = await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
                 "(SELECT id FROM outbox WHERE state='pending' AND (?1 IS NULL OR ref IS NULL OR ref NOT LIKE ?1) "
-                "ORDER BY id LIMIT 1) RETURNING id, target_type, target_id, message, ref",
+                "ORDER BY id LIMIT 1) RETURNING id, target_type, target_id, message, ref, fallback",
                 (held,),
             )
         if row is None:
             return False
         state, message_id, error = "sent", None, None
         try:
-            message_id = await sender(row["target_type"], row["target_id"], json.loads(row["message"]))
+            message_id = await self._deliver(sender, row)
         except NotSent:
             state = "pending"
         except SendFailed as e:
@@ -213,6 +214,20 @@ class Outbox:
                 except Exception:
                     log.exception("on_sent hook failed")
         return True
+
+    async def _deliver(self, sender: Sender, row: Any) -> str | None:
+        """Send a row's message; when the client refuses it and it has a text alternative, send that instead.
+
+        A refusal is an answer (the picture or folded list was not delivered), so sending the alternative
+        is no blind re-send; a timeout is no answer, and nothing more is sent.
+        """
+        try:
+            return await sender(row["target_type"], row["target_id"], json.loads(row["message"]))
+        except SendFailed as e:
+            if not row["fallback"]:
+                raise
+            log.info("message %s refused (%s): sending its text alternative", row["id"], e)
+            return await sender(row["target_type"], row["target_id"], json.loads(row["fallback"]))
 
     async def _record(self, tx: Tx) -> None:
         """Write the outcome of the last send, if it is not written yet."""

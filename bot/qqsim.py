@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -42,6 +45,8 @@ log = logging.getLogger("qqsim")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEND_ACTIONS = frozenset({"send_group_msg", "send_private_msg", "send_msg"})
 UPLOAD_ACTIONS = frozenset({"upload_group_file", "upload_private_file"})
+FORWARD_ACTIONS = frozenset({"send_group_forward_msg", "send_private_forward_msg"})
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEARTBEAT_INTERVAL = 5.0
 
 
@@ -161,13 +166,20 @@ class Sent:
 
     @property
     def text(self) -> str:
-        """Concatenation of the text segments."""
+        """Concatenation of the text segments (of a merged-forward message: its nodes' texts, one per line)."""
+        if self.is_forward:
+            return "\n".join(self.node_texts)
         return "".join(str(s["data"].get("text", "")) for s in self.message if s.get("type") == "text")
 
     @property
     def ats(self) -> list[str]:
-        """`qq` values of the at segments, as strings ("all" for @全体成员)."""
-        return [str(s["data"].get("qq")) for s in self.message if s.get("type") == "at"]
+        """`qq` values of the at segments, as strings ("all" for @全体成员); of a merged-forward message, those in
+        its first node (where a folded answer names the asker)."""
+        segments = self.message
+        if self.is_forward:
+            nodes = self.segments("node")
+            segments = normalize_message(nodes[0]["data"].get("content")) if nodes else []
+        return [str(s["data"].get("qq")) for s in segments if s.get("type") == "at"]
 
     @property
     def reply_id(self) -> int | None:
@@ -187,9 +199,43 @@ class Sent:
         """The segments of a given type."""
         return [s for s in self.message if s.get("type") == type_]
 
+    @property
+    def images(self) -> list[bytes]:
+        """The bytes of the image segments sent inline (`base64://…`) or as local files (`file://…`)."""
+        return [data for s in self.segments("image") if (data := _image_bytes(s)) is not None]
+
+    @property
+    def is_forward(self) -> bool:
+        """True for a merged-forward message (send_group_forward_msg / send_private_forward_msg)."""
+        return self.action in FORWARD_ACTIONS
+
+    @property
+    def node_texts(self) -> list[str]:
+        """The text of each node of a merged-forward message."""
+        return [
+            "".join(
+                str(x["data"].get("text", ""))
+                for x in normalize_message(n["data"].get("content"))
+                if x["type"] == "text"
+            )
+            for n in self.segments("node")
+        ]
+
     def __str__(self) -> str:
         chat = f"group {self.group_id}" if self.group_id is not None else f"user {self.user_id}"
         return f"{self.action}->{chat}: {to_cq(self.message)!r}"
+
+
+def _image_bytes(seg: dict) -> bytes | None:
+    file = str(seg.get("data", {}).get("file", ""))
+    try:
+        if file.startswith("base64://"):
+            return base64.b64decode(file[len("base64://") :], validate=True)
+        if file.startswith("file://"):
+            return Path(url2pathname(urlparse(file).path)).read_bytes()
+    except (ValueError, OSError):
+        return None
+    return None
 
 
 def _member_defaults(group_id: int, member: dict) -> dict:
@@ -235,7 +281,9 @@ def _failed(retcode: int, msg: str) -> dict:
 class QQClient:
     """A fake QQ client (NapCat / LLOneBot style) connecting to a NoneBot2 bot by OneBot v11 reverse WebSocket.
 
-    Failure injection: `send_mode` ("ok" | "fail" | "silent"), `get_msg_fails`, `upload_fails`.
+    Failure injection: `send_mode` ("ok" | "fail" | "silent"), `get_msg_fails`, `upload_fails`,
+    `images_refused` (a message with an image fails, as when the client cannot send pictures),
+    `forward_supported` (False: merged-forward messages are an unknown API, as on older clients).
     Extra actions can be answered by `handlers[action] = fn(params) -> data` (raise to fail).
     """
 
@@ -264,6 +312,8 @@ class QQClient:
         self.send_mode: str = "ok"
         self.get_msg_fails: bool = False
         self.upload_fails: bool = False
+        self.images_refused: bool = False
+        self.forward_supported: bool = True
         self.handlers: dict[str, Callable[[dict], Any]] = {}
 
         self.sent: list[Sent] = []
@@ -613,6 +663,8 @@ class QQClient:
             return self._api_send(action, params)
         if action in UPLOAD_ACTIONS:
             return self._api_upload(action, params)
+        if action in FORWARD_ACTIONS:
+            return self._api_forward(action, params)
         if action in self.handlers:
             try:
                 return _ok(self.handlers[action](params))
@@ -648,6 +700,12 @@ class QQClient:
         mode = self.send_mode
         mid = self.new_message_id()
         sent = Sent(action, group_id, user_id, message, mid, time.monotonic(), dict(params))
+        images = [s for s in message if s["type"] == "image"]
+        if images and (
+            self.images_refused or any(not (_image_bytes(s) or b"").startswith(PNG_SIGNATURE) for s in images)
+        ):
+            self._record(sent, False)
+            return _failed(1200, "图片发送失败 (qqsim images_refused or not a PNG)")
         self._record(sent, mode == "ok")
         if mode == "silent":
             return None
@@ -677,6 +735,28 @@ class QQClient:
             stored["target_id"] = user_id
         self._messages[mid] = stored
         return _ok({"message_id": mid})
+
+    def _api_forward(self, action: str, params: dict) -> dict | None:
+        if not self.forward_supported:
+            return _failed(1404, "不支持的Api")
+        try:
+            group_id, user_id = self._target(
+                "send_group_msg" if action == "send_group_forward_msg" else "send_private_msg", params
+            )
+        except (KeyError, TypeError, ValueError):
+            return _failed(1400, "missing group_id / user_id")
+        nodes = normalize_message(params.get("messages"))
+        if not nodes or any(n["type"] != "node" or "content" not in n["data"] for n in nodes):
+            return _failed(1400, "messages must be flat nodes with content")
+        mid = self.new_message_id()
+        self._record(
+            Sent(action, group_id, user_id, nodes, mid, time.monotonic(), dict(params)), self.send_mode == "ok"
+        )
+        if self.send_mode == "silent":
+            return None
+        if self.send_mode == "fail":
+            return _failed(100, "发送消息失败 (qqsim send_mode=fail)")
+        return _ok({"message_id": mid, "forward_id": f"qqsim-{-mid}"})
 
     def _api_upload(self, action: str, params: dict) -> dict | None:
         try:

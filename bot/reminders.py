@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx
@@ -40,6 +41,7 @@ class Reminder:
     task_id: int
     label: str
     due_at: datetime
+    prepared: Any = None  # what the kind's `prepare` made before the transaction (e.g. a picture and a file)
 
     @property
     def overdue(self) -> bool:
@@ -48,6 +50,7 @@ class Reminder:
 
 Outgoing = tuple[str, str, Msg]  # (target_type, target_id, message)
 Handler = Callable[[Tx, Reminder], Awaitable[list[Outgoing]]]
+Prepare = Callable[[Reminder], Awaitable[Any]]
 
 
 def offset_label(offset: timedelta) -> str:
@@ -106,14 +109,21 @@ class Reminders:
         self.quiet = quiet
         self.tick_seconds = tick_seconds
         self._handlers: dict[str, Handler] = {}
+        self._prepare: dict[str, Prepare] = {}
         # reminders queued just before the client went away must not go out in quiet hours when it comes back
         outbox.hold = lambda: f"{REF_PREFIX}%" if in_quiet(clock.now(), self.quiet) else None
         self._task: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
 
-    def register(self, kind: str, handler: Handler) -> None:
-        """Say how to build the reminders of one kind of task (who is still owed, what to say)."""
+    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None) -> None:
+        """Say how to build the reminders of one kind of task (who is still owed, what to say).
+
+        `prepare`, when given, does the slow part (reading, drawing, writing files) before the transaction that
+        queues the messages and marks the reminder sent; its result reaches the handler as `rem.prepared`.
+        """
         self._handlers[kind] = handler
+        if prepare is not None:
+            self._prepare[kind] = prepare
 
     # ------------------------------------------------------------ ledger
 
@@ -189,6 +199,8 @@ class Reminders:
 
     async def _send(self, handler: Handler, row, older: list[int]) -> int:
         rem = Reminder(row["id"], row["kind"], row["task_id"], row["label"], clock.from_db(row["due_at"]))
+        if (prepare := self._prepare.get(rem.kind)) is not None:
+            rem = replace(rem, prepared=await prepare(rem))
         async with self.db.tx() as tx:
             state = await tx.value("SELECT state FROM reminders WHERE id=?", (rem.id,))
             if state != "pending":

@@ -6,6 +6,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.parse import is_qq
@@ -19,8 +20,41 @@ class Msg:
 
     def __init__(self, *parts: str | Segment) -> None:
         self.segments: list[Segment] = []
+        # what the outbox sends instead when the client refuses this message (a picture, a folded list)
+        self.fallback: Msg | None = None
         for p in parts:
             self.add(p)
+
+    @classmethod
+    def picture(cls, path: str | Path, fallback: Msg) -> Msg:
+        """One picture (a PNG under the data folder), with the text sent when the client cannot send images."""
+        m = cls({"type": "image", "data": {"file": Path(path).resolve().as_uri()}})
+        m.fallback = fallback
+        return m
+
+    @classmethod
+    def folded(cls, parts: Sequence[Msg], fallback: Msg) -> Msg:
+        """A merged-forward message (flat nodes, one per part), with the cut text for clients without forwards."""
+        m = cls(*({"type": "node", "data": {"content": p.segments}} for p in parts if p))
+        m.fallback = fallback
+        return m
+
+    @classmethod
+    def upload(cls, path: str | Path, name: str, fallback: Msg) -> Msg:
+        """A file uploaded to the chat (group file), with the text sent when the client cannot upload."""
+        m = cls({"type": "upload", "data": {"file": str(Path(path).resolve()), "name": name}})
+        m.fallback = fallback
+        return m
+
+    @property
+    def kind(self) -> str:
+        """`text` (text and @), `image`, `forward` or `upload`: how the outbox sends it."""
+        types = {s["type"] for s in self.segments}
+        if "node" in types:
+            return "forward"
+        if "upload" in types:
+            return "upload"
+        return "image" if "image" in types else "text"
 
     def add(self, part: str | Segment) -> Msg:
         if isinstance(part, str):
@@ -58,7 +92,7 @@ class Msg:
 
     def split(self, max_chars: int = 3000) -> list[Msg]:
         """Cut a long message at line ends into several of at most about `max_chars` characters each."""
-        if len(self.plain()) <= max_chars:
+        if len(self.plain()) <= max_chars or self.kind != "text":
             return [self]
         parts: list[Msg] = [Msg()]
         size = 0
@@ -77,13 +111,25 @@ class Msg:
 
     def plain(self) -> str:
         """Text as a reader sees it, @-mentions as @qq (for logs and tests)."""
-        return "".join(s["data"]["text"] if s["type"] == "text" else f"@{s['data'].get('qq')}" for s in self.segments)
+        return "".join(_plain(s) for s in self.segments)
 
     def __bool__(self) -> bool:
         return bool(self.segments)
 
     def __repr__(self) -> str:
         return f"Msg({self.plain()!r})"
+
+
+def _plain(s: Segment) -> str:
+    if s["type"] == "text":
+        return s["data"]["text"]
+    if s["type"] == "at":
+        return f"@{s['data'].get('qq')}"
+    if s["type"] == "node":
+        return "".join(_plain(x) for x in s["data"].get("content", [])) + "\n"
+    if s["type"] == "upload":
+        return f"[文件 {s['data'].get('name')}]"
+    return f"[{s['type']}]"
 
 
 def text_seg(text: str) -> Segment:

@@ -15,7 +15,8 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 from bot.app import App, get_app
 from bot.errors import Forbidden, UserError
 from bot.parse import is_qq, parse_numbers, split_args
-from bot.render import Msg, person_name
+from bot.pictures import Card
+from bot.render import Msg, lines_cut, person_name
 
 Reply = Msg | str | list[Msg] | None
 
@@ -45,6 +46,9 @@ def help_topics() -> list[Topic]:
     return out
 
 
+FORMAT_WORDS = {"图片": True, "图": True, "文字": False, "文本": False}
+
+
 @dataclass
 class Ctx:
     """One command as the core sees it: who, where, and the arguments as plain text."""
@@ -57,6 +61,7 @@ class Ctx:
     images: list[str] = field(default_factory=list)
     reply_to: str | None = None
     bot: Any = None  # the NoneBot Bot, for the few handlers that call the client directly (member list, upload)
+    fmt: bool | None = None  # the asker said 图片 (True) or 文字 (False)
 
     @property
     def is_admin(self) -> bool:
@@ -70,6 +75,16 @@ class Ctx:
     def limit(self) -> int | None:
         """How many list lines to show: cut in a group, whole in a private chat."""
         return self.app.settings.alliance_group_list_limit if self.in_group else None
+
+    def take_format(self) -> bool | None:
+        """`图片` or `文字` among the arguments (taken out): True for a picture, False for text, None: not said."""
+        found = None
+        for word in list(self.args):
+            if word in FORMAT_WORDS:
+                found = FORMAT_WORDS[word]
+                self.args.remove(word)
+        self.fmt = found if found is not None else self.fmt
+        return self.fmt
 
     def need_admin(self, what: str) -> None:
         if not self.is_admin:
@@ -119,6 +134,61 @@ async def numbers_or_all(
     )
 
 
+def _one(text: Reply) -> Msg:
+    """A reply as one message (the text alternative of a picture)."""
+    if isinstance(text, list):
+        out = Msg()
+        for m in text:
+            if out:
+                out.text("\n")
+            out.add_all(Msg(m) if isinstance(m, str) else m)
+        return out
+    return Msg(text) if isinstance(text, str) else (text or Msg())
+
+
+async def picture_or_text(
+    ctx: Ctx, rows: int, text: Reply, card: Callable[[], Card], whole: Callable[[], Msg] | None = None
+) -> Reply:
+    """A picture of `card` when the list is long (more than ALLIANCE_PICTURE_LINES rows) in a group, or when the
+    asker said 图片; else `text` (folded with the `whole` list where it was cut). The picture carries the text as
+    its alternative, sent when the client refuses images; with no CJK font the answer is the text."""
+    want = ctx.fmt
+    threshold = ctx.app.settings.alliance_picture_lines
+    if (
+        want is False
+        or not ctx.app.pictures.available
+        or (want is None and (not ctx.in_group or threshold == 0 or rows <= threshold))
+    ):
+        return folded_or_cut(ctx, whole(), _one(text)) if whole is not None else text
+    path = await ctx.app.pictures.render_async(card())
+    return Msg.picture(path, _one(text))
+
+
+FOLD_LINES = 40  # lines per node of a folded list
+
+
+def folded_or_cut(ctx: Ctx, whole: Msg, cut: Msg) -> Msg:
+    """In a group, a list that had to be cut goes whole as one merged-forward message (flat nodes of at most
+    FOLD_LINES lines), with the cut text as the alternative for clients without forwards; else `cut`."""
+    if not ctx.in_group or whole.plain() == cut.plain():
+        return cut
+    lines = whole.plain().splitlines()
+    parts = [Msg("\n".join(lines[i : i + FOLD_LINES])) for i in range(0, len(lines), FOLD_LINES)]
+    return Msg.folded(parts, cut)
+
+
+def list_reply(ctx: Ctx, head: str, lines: list[str], tail: list[str] | None = None) -> Msg:
+    """`head`, the lines and `tail` as one message: cut in a group (folded where the client can), whole elsewhere."""
+
+    def build(limit: int | None) -> Msg:
+        out = Msg(head)
+        for line in [*lines_cut(lines, limit), *(tail or [])]:
+            out.line(line)
+        return out
+
+    return folded_or_cut(ctx, build(None), build(ctx.limit))
+
+
 def display_name(event: MessageEvent) -> str:
     """The sender as every message and file shows them (`bot.render.person_name`: no phone number, no QQ id)."""
     s = event.sender
@@ -141,6 +211,21 @@ def build_ctx(app: App, event: MessageEvent, arg: Message, bot: Any = None) -> C
     )
 
 
+def with_at(user_id: str | int, msg: Msg) -> Msg:
+    """`msg` @-mentioning `user_id` first (a folded list in its first node; a file upload has no text)."""
+    if msg.kind == "upload":
+        out = msg
+    elif msg.kind == "forward":
+        first, *rest = msg.segments
+        head = Msg().at(user_id).text(" ").add_all(Msg(*first["data"]["content"]))
+        out = Msg({"type": "node", "data": {"content": head.segments}}, *rest)
+    else:
+        out = Msg().at(user_id).text(" ").add_all(msg)
+    if msg.fallback is not None:
+        out.fallback = Msg().at(user_id).text(" ").add_all(msg.fallback)
+    return out
+
+
 async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: bool = True) -> None:
     """Queue the answer to the chat the command came from (group answers @ the asker)."""
     if result is None:
@@ -152,7 +237,7 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
         if not msg:
             continue
         if isinstance(event, GroupMessageEvent) and at_sender and i == 0 and is_qq(event.user_id):
-            msg = Msg().at(event.user_id).text(" ").add_all(msg)
+            msg = with_at(event.user_id, msg)
         target = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
         parts.extend((*target, part) for part in msg.split())
     async with app.db.tx() as tx:

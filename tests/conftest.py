@@ -16,10 +16,13 @@ from nonebug import App as NBApp
 from bot import clock
 from bot.app import App, set_app
 from bot.config import Settings
+from bot.pictures.fonts import find_font
 from bot.roster import sample_roster
 from tests.fake import ADMIN, GROUP
 
 ROOT = Path(__file__).resolve().parent.parent
+# pictures need a CJK font; `make test` installs fonts-noto-cjk where it can (like Chromium for the browser test)
+NEEDS_FONT = pytest.mark.skipif(find_font() is None, reason="no CJK font: install fonts-noto-cjk")
 ROSTER = sample_roster()
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -58,6 +61,10 @@ def make_settings(tmp_path: Path, **over: object) -> Settings:
         "alliance_groups": [str(GROUP)],
         "alliance_data_dir": str(tmp_path / "data"),
         "alliance_send_interval": 0,
+        # pictures and fetching linked pages are tested where they are asked for (tests/*/test_pictures*.py,
+        # test_titles*.py); elsewhere answers stay text and no test reaches the network
+        "alliance_pictures": False,
+        "alliance_fetch_titles": False,
     }
     base.update(over)
     return Settings.model_validate(base)
@@ -80,19 +87,27 @@ async def core(tmp_path: Path) -> AsyncIterator[App]:
 async def sent(app: App) -> list[dict]:
     """Messages queued in the outbox since the last call, as {target, text, ats}, oldest first."""
     async with app.db.read() as tx:
-        rows = await tx.all("SELECT id, target_type, target_id, message FROM outbox ORDER BY id")
+        rows = await tx.all("SELECT id, target_type, target_id, message, fallback FROM outbox ORDER BY id")
     seen = getattr(app, "_test_seen", 0)
     out = []
     for r in rows:
         if r["id"] <= seen:
             continue
         segs = json.loads(r["message"])
+        fallback = json.loads(r["fallback"]) if r["fallback"] else []
         out.append(
             {
                 "target": (r["target_type"], r["target_id"]),
                 "text": "".join(s["data"]["text"] for s in segs if s["type"] == "text"),
                 "ats": [s["data"]["qq"] for s in segs if s["type"] == "at"],
                 "segments": segs,
+                # a picture's or a folded list's text alternative, and the text of a folded list's nodes
+                "fallback": "".join(s["data"]["text"] for s in fallback if s["type"] == "text"),
+                "nodes": [
+                    "".join(x["data"]["text"] for x in s["data"]["content"] if x["type"] == "text")
+                    for s in segs
+                    if s["type"] == "node"
+                ],
             }
         )
         app._test_seen = r["id"]  # type: ignore[attr-defined]

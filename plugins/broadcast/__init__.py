@@ -14,6 +14,7 @@ from bot.app import current_app
 from bot.broadcasts import (
     USAGE,
     Confirmation,
+    Stats,
     Summary,
     WhichTask,
     bare_confirmation,
@@ -24,15 +25,17 @@ from bot.broadcasts import (
 )
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
+from bot.pictures.views import progress_card, rates_card
 from bot.render import Msg, cut_list, lines_cut, percent, person_name
-from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, sub, trigger
+from bot.titles import DEAD, OK, UNREACHABLE
+from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [
     Topic(
         "统发",
         ANYONE,
         "一键统发：查看进度和完成率；管理员发布、催办、结束、撤回",
-        "/统发 进度 [编号] — 已完成多少、哪些单位还没完成（群里只列一部分，私聊看全部）\n"
+        "/统发 进度 [编号] — 已完成多少、哪些单位还没完成（群里单位多时发图片；加“文字”发文字，如：/统发 进度 3 文字）\n"
         "/统发 统计 [月份] — 各单位的完成率，最好和最差的，如：/统发 统计 11月\n"
         "管理员：\n"
         f"{USAGE}\n"
@@ -127,12 +130,23 @@ def _summary_line(s: Summary) -> str:
 async def create(ctx: Ctx) -> Msg:
     ctx.need_admin("发布统发任务")
     draft = parse_draft(ctx.args, clock.now(), ctx.app.settings.broadcast_deadline)
-    c = await ctx.app.broadcasts.create(draft, actor=ctx.user_id)
+    page = await ctx.app.fetch_page(draft.url) if ctx.app.fetch_page is not None else None
+    if page is not None and page.state == DEAD:
+        raise UserError(
+            f"链接打不开（{page.reason}，文章可能已删除），没有发布。请检查链接后重发：/统发 <标题> <正确的链接>"
+        )
+    title = page.title if page is not None and page.state == OK else None
+    c = await ctx.app.broadcasts.create(draft, actor=ctx.user_id, article_title=title)
     t = c.task
-    return Msg(
+    out = Msg(
         f"已发布统发 #{t.id}「{t.title}」：{c.units} 个单位需完成，截止 {clock.show(t.deadline)}，"
         f"已在 {c.groups} 个联盟群发出通知。查看进度：/统发 进度 {t.id}"
     )
+    if title:
+        out.line(f"原文标题：《{title}》")
+    elif page is not None and page.state == UNREACHABLE:
+        out.line(f"注意：机器人没能打开这个链接（{page.reason}），已照常发布，请自己确认链接无误。")
+    return out
 
 
 async def overview(ctx: Ctx) -> Msg:
@@ -148,7 +162,8 @@ async def overview(ctx: Ctx) -> Msg:
     return out
 
 
-async def progress(ctx: Ctx) -> Msg:
+async def progress(ctx: Ctx) -> Reply:
+    ctx.take_format()
     if len(ctx.args) > 1:
         raise UserError("用法：/统发 进度 [编号]，如：/统发 进度 3")
     task_id = ctx.int_arg(ctx.args[0]) if ctx.args else None
@@ -161,7 +176,23 @@ async def progress(ctx: Ctx) -> Msg:
             out.line(line)
         out.line(f"看某一个的未完成单位：/统发 进度 <编号>，如：/统发 进度 {open_tasks[-1].task.id}")
         return out
-    return progress_message(p, ctx.limit)
+    totals = await ctx.app.broadcasts.owed_by_category(p.task.id)
+    t = p.task
+    return await picture_or_text(
+        ctx,
+        len(p.pending),
+        progress_message(p, ctx.limit),
+        lambda: progress_card(
+            f"统发进度 · #{t.id}「{t.title}」",
+            f"截止 {clock.show(t.deadline)} · 已完成 {p.done}/{p.total}（{p.percent}）"
+            + (f"，其中逾期 {p.late} 个" if p.late else ""),
+            p.done,
+            p.total,
+            p.pending,
+            totals,
+        ),
+        lambda: progress_message(p, None),
+    )
 
 
 def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
@@ -248,10 +279,26 @@ async def withdraw(ctx: Ctx) -> Msg:
     return Msg(f"已撤回统发 #{task.id}「{task.title}」，已在联盟群发出撤回通知{extra}。它不再计入完成率。")
 
 
-async def stats(ctx: Ctx) -> Msg:
+async def stats(ctx: Ctx) -> Reply:
+    ctx.take_format()
     s = await ctx.app.broadcasts.statistics(" ".join(ctx.args))
     if not s.tasks or not s.rows:
         return Msg(f"{s.label}没有统发任务（撤回的不计）。换个月份试试，如：/统发 统计 上月")
+    limit = ctx.app.settings.alliance_picture_rows
+    return await picture_or_text(
+        ctx,
+        len(s.rows),
+        _stats_text(ctx, s),
+        lambda: rates_card(
+            f"统发完成率 · {s.label}",
+            f"统发 {s.tasks} 次（撤回的不计），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）",
+            [(r.name, r.done, r.owed, r.late) for r in s.rows],
+            limit,
+        ),
+    )
+
+
+def _stats_text(ctx: Ctx, s: Stats) -> Msg:
     out = Msg(f"{s.label}统发 {s.tasks} 次（撤回的不计），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）")
 
     def line(i: int, r) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from nonebot import get_driver, logger
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
+from bot.app import current_app
 from bot.errors import UserError
 from bot.followers import (
     Posted,
@@ -23,8 +25,9 @@ from bot.followers import (
     wan,
 )
 from bot.parse import category_or_none, looks_like_count, platform_or_none
+from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Reply, Topic, command, picture_or_text, sub
 
 HELP = [
     Topic(
@@ -36,6 +39,8 @@ HELP = [
         "同一平台有两个账号时写账号名称：/粉丝 郑大青年 3千，或 /粉丝 微信 郑大青年 3千\n"
         "/粉丝 排行 [平台] [类别] [本月/上月] — 按单位排行（粉丝数、增长），例：/粉丝 排行 抖音 本科高校 上月\n"
         "/粉丝 目标 [单位或类别] — 目标完成情况，例：/粉丝 目标 郑州大学、/粉丝 目标 本科高校\n"
+        "/粉丝 月报 [月份] — 上月（或所写月份）各类单位的粉丝排行图和表格，例：/粉丝 月报、/粉丝 月报 10月\n"
+        "排行、目标较长时在群里以图片发送；要文字请在命令后加“文字”，如：/粉丝 排行 文字\n"
         "单位的粉丝数是其各账号最新粉丝数之和；目标按单位类别和在校生数确定。",
     ),
     Topic(
@@ -48,17 +53,43 @@ HELP = [
         "僵尸号",
         ADMIN,
         "长期没有更新或没有报送粉丝数的账号，按单位列出",
-        "/僵尸号 [天数] — 默认按配置的天数，例：/僵尸号、/僵尸号 60",
+        "/僵尸号 [天数] — 两周（14 天）不更新为僵尸号，10 天起列入预警（国办秘函〔2019〕19号），例：/僵尸号、/僵尸号 30",
     ),
 ]
 
 __plugin_meta__ = PluginMetadata(
     name="粉丝数",
     description="粉丝数报送、目标、排行与僵尸号检查",
-    usage="/粉丝 <平台或账号名称> <数量>\n/粉丝 排行 [平台] [类别] [本月/上月]\n/粉丝 目标 [单位]\n"
+    usage="/粉丝 <平台或账号名称> <数量>\n/粉丝 排行 [平台] [类别] [本月/上月]\n/粉丝 目标 [单位]\n/粉丝 月报 [月份]\n"
     "/更新 <平台或账号名称> [日期]\n/僵尸号 [天数]",
     extra={"help": HELP},
 )
+
+driver = get_driver()
+
+
+@driver.on_startup
+async def _wake_monthly_list() -> None:
+    """The scheduler is the clock that wakes the monthly list at its time (the reminder ledger is the record)."""
+    app = current_app()
+    if app is None or not app.monthly.enabled:
+        return
+    from nonebot_plugin_apscheduler import scheduler  # loaded by `python -m bot` before our plugins
+
+    day = {"day": "1-7", "day_of_week": "mon-fri"} if app.monthly.rule is None else {"day": str(app.monthly.rule)}
+    scheduler.add_job(
+        app.reminders.kick,
+        "cron",
+        hour=app.monthly.at.hour,
+        minute=app.monthly.at.minute,
+        second=1,
+        timezone=app.settings.alliance_tz,
+        id="alliance-monthly-list",
+        replace_existing=True,
+        **day,
+    )
+    logger.info(f"月度粉丝榜单：下一次 {clock.show(app.monthly.next_time())}")
+
 
 REPORT_USAGE = "用法：/粉丝 <平台或账号名称> <数量>，如：/粉丝 微信 12345、/粉丝 抖音 1.2万；看排行：/粉丝 排行；看目标：/粉丝 目标"
 RANK_LINES = 10  # units per ranking list in a group chat
@@ -154,10 +185,24 @@ def render_ranking(r: Ranking, limit: int | None) -> list[Msg]:
     return _messages(head, lines)
 
 
-async def ranking(ctx: Ctx) -> list[Msg]:
+async def _my_unit(ctx: Ctx) -> int | None:
+    bound = await ctx.app.units.operator(ctx.user_id)
+    return bound[1].id if bound is not None else None
+
+
+async def ranking(ctx: Ctx) -> Reply:
+    ctx.take_format()
     platform, category, period = parse_ranking_args(ctx.args, clock.now().date())
-    r = await ctx.app.followers.ranking(platform, category, period)
-    return render_ranking(r, ctx.limit)
+    svc = ctx.app.followers
+    r = await svc.ranking(platform, category, period)
+    mine = await _my_unit(ctx)
+    rows = ctx.app.settings.alliance_picture_rows
+    return await picture_or_text(
+        ctx,
+        len(r.counts),
+        render_ranking(r, ctx.limit),
+        lambda: ranking_card(r, svc.target, mine=mine, limit=rows),
+    )
 
 
 # ---------------------------------------------------------------- /粉丝 目标
@@ -229,7 +274,8 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
     return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
 
 
-async def targets(ctx: Ctx) -> Msg | list[Msg]:
+async def targets(ctx: Ctx) -> Reply:
+    ctx.take_format()
     svc = ctx.app.followers
     name = " ".join(ctx.args).strip()
     if name in ("全部", "所有", "全部单位"):
@@ -237,7 +283,15 @@ async def targets(ctx: Ctx) -> Msg | list[Msg]:
     if name:
         category = category_or_none(name)
         if category is not None:
-            return render_category(category, await svc.overview(category), ctx.limit)
+            rows = await svc.overview(category)
+            mine = await _my_unit(ctx)
+            limit = ctx.app.settings.alliance_picture_rows
+            return await picture_or_text(
+                ctx,
+                len(rows),
+                render_category(category, rows, ctx.limit),
+                lambda: targets_card(category, rows, mine=mine, limit=limit),
+            )
         return render_progress(await svc.progress(await ctx.app.units.resolve(name)))
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is not None:
@@ -254,13 +308,32 @@ async def own_status(ctx: Ctx) -> Msg | list[Msg]:
     return out
 
 
+# ---------------------------------------------------------------- /粉丝 月报
+
+
+async def monthly(ctx: Ctx) -> Reply:
+    if len(ctx.args) > 1:
+        raise UserError("用法：/粉丝 月报 [月份]，如：/粉丝 月报、/粉丝 月报 10月、/粉丝 月报 2026-10")
+    m = ctx.app.monthly
+    report = await m.build(m.period_of(ctx.args[0] if ctx.args else ""))
+    return m.messages(report)
+
+
 @command("粉丝", "粉丝数")
-async def followers_cmd(ctx: Ctx) -> Msg | list[Msg]:
+async def followers_cmd(ctx: Ctx) -> Reply:
     if not ctx.args:
         return await own_status(ctx)
     return await sub(
         ctx,
-        {"排行": ranking, "排名": ranking, "排行榜": ranking, "榜单": ranking, "目标": targets},
+        {
+            "排行": ranking,
+            "排名": ranking,
+            "排行榜": ranking,
+            "榜单": ranking,
+            "目标": targets,
+            "月报": monthly,
+            "月榜": monthly,
+        },
         report,
     )
 
@@ -302,6 +375,7 @@ def _stale_line(item: StaleAccount, today: date, what: str) -> str:
     a = item.account
     if what == "post":
         fact = f"最后更新 {show_day(item.last_post, today)}" if item.last_post else "从未报告更新"
+        fact += f"，{item.idle} 天"
     elif item.last_count is not None and item.count is not None:
         fact = f"最后报送 {show_day(item.last_count, today)}，{wan(item.count)}"
     else:
@@ -309,18 +383,23 @@ def _stale_line(item: StaleAccount, today: date, what: str) -> str:
     return f"{_acc(a.platform, a.name)}（{fact}）"
 
 
+def _stale_sections(s: Stale) -> list[tuple[str, list, str]]:
+    out = [(f"僵尸号：{s.days} 天及以上没有更新", s.no_post, "post")]
+    if s.warn < s.days:
+        out.append((f"预警：{s.warn}–{s.days - 1} 天没有更新", s.warning, "post"))
+    out.append((f"{s.days} 天以上没有报送粉丝数", s.no_count, "count"))
+    return out
+
+
 def render_stale(s: Stale, limit: int | None) -> list[Msg]:
     today = clock.now().date()
-    head = Msg(f"僵尸号检查：超过 {s.days} 天（{show_day(s.cutoff, today)}以前）")
-    if not s.no_post and not s.no_count:
-        head.line("没有找到：所有账号都在这段时间内报告过更新和粉丝数。")
+    head = Msg(f"僵尸号检查（国办秘函〔2019〕19号：两周不更新即为僵尸号），{show_day(today)}")
+    if not s.no_post and not s.warning and not s.no_count:
+        head.line(f"没有找到：所有账号都在 {s.warn} 天内报告过更新，{s.days} 天内报送过粉丝数。")
         return [head]
-    cut = None if limit is None else max(1, limit // 2)
+    cut = None if limit is None else max(1, limit // 3)
     lines: list[str] = []
-    for title, groups, what in (
-        ("没有更新", s.no_post, "post"),
-        ("没有报送粉丝数", s.no_count, "count"),
-    ):
+    for title, groups, what in _stale_sections(s):
         accounts = sum(len(items) for _, items in groups)
         lines.append(f"【{title}】{len(groups)} 个单位 {accounts} 个账号" + ("" if groups else "：无"))
         body = [f"{unit.name}：" + "、".join(_stale_line(i, today, what) for i in items) for unit, items in groups]
@@ -335,12 +414,16 @@ def render_stale(s: Stale, limit: int | None) -> list[Msg]:
 
 
 @command("僵尸号")
-async def stale_cmd(ctx: Ctx) -> list[Msg]:
+async def stale_cmd(ctx: Ctx) -> Reply:
     ctx.need_admin("查看僵尸号")
+    ctx.take_format()
     days = None
     if ctx.args:
         text = ctx.args[0].removesuffix("天")
         if len(ctx.args) > 1 or not text.isdecimal() or not 1 <= int(text) <= 3650:
             raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
         days = int(text)
-    return render_stale(await ctx.app.followers.stale(days), ctx.limit)
+    s = await ctx.app.followers.stale(days)
+    rows = sum(len(items) for _, items in s.no_post + s.warning)
+    limit = ctx.app.settings.alliance_picture_rows
+    return await picture_or_text(ctx, rows, render_stale(s, ctx.limit), lambda: stale_card(s, limit))

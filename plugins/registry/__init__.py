@@ -11,7 +11,7 @@ from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_label, person_name
 from bot.units import Application, Unit
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, numbers_or_all, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, folded_or_cut, list_reply, numbers_or_all, sub
 
 HELP = [
     Topic(
@@ -97,11 +97,12 @@ async def review(ctx: Ctx) -> Msg | list[Msg]:
         pending = await ctx.app.units.pending()
         if not pending:
             return Msg("没有待审核的注册申请。")
-        out = Msg(f"待审核的注册申请 {len(pending)} 个：")
-        for line in lines_cut([_app_line(a) for a in pending], ctx.limit):
-            out.line(line)
-        out.line("通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]")
-        return out
+        return list_reply(
+            ctx,
+            f"待审核的注册申请 {len(pending)} 个：",
+            [_app_line(a) for a in pending],
+            ["通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]"],
+        )
     head, rest = ctx.args[0], ctx.args[1:]
     if head in ("通过", "同意", "批准"):
         if not rest:
@@ -231,11 +232,8 @@ async def unit_list(ctx: Ctx) -> Msg:
         return Msg(
             "名册里还没有单位。管理员可发 /单位 添加 <名称> <类别> [地市]，或用 python -m bot import-units 导入名册。"
         )
-    out = Msg(f"{what}共 {len(units)} 个：")
     lines = [f"{u.name}（{u.category}{'，' + u.city if u.city else ''}）" for u in units]
-    for line in lines_cut(lines, ctx.limit):
-        out.line(line)
-    return out
+    return list_reply(ctx, f"{what}共 {len(units)} 个：", lines)
 
 
 async def unit_add(ctx: Ctx) -> Msg:
@@ -323,13 +321,17 @@ async def unbound(ctx: Ctx) -> Msg:
             logger.warning(f"get_group_member_list({g}) failed: {e}")
             raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
     loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
-    out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
-    for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], ctx.limit):
-        out.line(line)
-    out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
-    for line in lines_cut([u.name for u in orphan], ctx.limit):
-        out.line(line)
-    return out
+
+    def build(limit: int | None) -> Msg:
+        out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
+        for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], limit):
+            out.line(line)
+        out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
+        for line in lines_cut([u.name for u in orphan], limit):
+            out.line(line)
+        return out
+
+    return folded_or_cut(ctx, build(None), build(ctx.limit))
 
 
 # ---------------------------------------------------------------- matchers

@@ -9,10 +9,11 @@ from bot import clock
 from bot.app import current_app
 from bot.broadcasts import norm_id
 from bot.errors import UserError
+from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Msg, lines_cut, person_name
+from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
-from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Topic, command, sub, trigger
+from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [
     Topic(
@@ -20,7 +21,7 @@ HELP = [
         ANYONE,
         "报送任务：进度、列表；管理员可新建、登记、催办、结束",
         "/报送 列表 — 进行中的报送（联络员能看到本单位是否已报送）\n"
-        "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3\n"
+        "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3（单位多时发图片，加“文字”发文字）\n"
         "管理员：\n"
         f"{USAGE_NEW}\n"
         "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
@@ -146,9 +147,29 @@ async def close(ctx: Ctx) -> Msg:
 # ---------------------------------------------------------------- anyone
 
 
-async def progress(ctx: Ctx) -> Msg:
+async def progress(ctx: Ctx) -> Reply:
+    ctx.take_format()
     rid = await _number_or_only(ctx)
-    return render_progress(await ctx.app.returns.progress(rid), ctx.limit)
+    p = await ctx.app.returns.progress(rid)
+    totals: dict[str, int] = {}
+    for unit in [s.unit for s in p.done] + p.pending:
+        totals[unit.category] = totals.get(unit.category, 0) + 1
+    ret = p.ret
+    return await picture_or_text(
+        ctx,
+        len(p.pending),
+        render_progress(p, ctx.limit),
+        lambda: progress_card(
+            f"报送进度 · {ret.label}",
+            f"截止 {clock.show(ret.deadline)} · 已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）",
+            len(p.done),
+            p.total,
+            p.pending,
+            totals,
+            owing="未报送",
+        ),
+        lambda: render_progress(p, None),
+    )
 
 
 async def listing(ctx: Ctx) -> Msg:

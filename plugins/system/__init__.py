@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from nonebot import get_driver, logger, on_message
 from nonebot.adapters.onebot.v11 import (
@@ -69,6 +73,12 @@ async def _startup() -> None:
         return
     await app.start()
     logger.info(f"联盟助手已启动：数据库 {app.settings.db_path}，服务群 {sorted(app.settings.groups) or '（未配置）'}")
+    if not app.settings.alliance_pictures:
+        logger.info("图片已关闭（ALLIANCE_PICTURES=false）：排行和进度以文字发送")
+    elif (font := app.pictures.font) is not None:
+        logger.info(f"图片使用字体 {font.path}（第 {font.index} 个字形）")
+    else:
+        logger.warning("没有找到中文字体（可安装 fonts-noto-cjk，或设置 ALLIANCE_FONT）：排行和进度以文字发送")
 
 
 @driver.on_shutdown
@@ -80,13 +90,42 @@ async def _shutdown() -> None:
     await app.stop()
 
 
+def _outgoing(bot: Bot, target_type: str, segments: list[Segment]) -> tuple[str, dict]:
+    """The OneBot call for a stored message: text, a picture (read from the data folder and sent inline, so a
+    client on another machine gets it too), a merged-forward message of flat nodes, or a file upload."""
+    group = target_type == "group"
+    types = {s["type"] for s in segments}
+    if "upload" in types:
+        data = next(s["data"] for s in segments if s["type"] == "upload")
+        api = "upload_group_file" if group else "upload_private_file"
+        return api, {"file": data["file"], "name": data["name"]}
+    if "node" in types:
+        nodes = [
+            {"type": "node", "data": {"user_id": bot.self_id, "nickname": "联盟助手", "content": s["data"]["content"]}}
+            for s in segments
+            if s["type"] == "node"
+        ]
+        return ("send_group_forward_msg" if group else "send_private_forward_msg"), {"messages": nodes}
+    out = []
+    for s in segments:
+        if s["type"] == "image" and str(s["data"].get("file", "")).startswith("file://"):
+            try:
+                png = Path(url2pathname(urlparse(s["data"]["file"]).path)).read_bytes()
+            except OSError as e:
+                raise SendFailed(f"图片文件不见了：{e}") from None
+            s = {"type": "image", "data": {"file": "base64://" + base64.b64encode(png).decode()}}
+        out.append(s)
+    return ("send_group_msg" if group else "send_private_msg"), {"message": out}
+
+
 def make_sender(bot: Bot):
     """The outbox's way out: one OneBot call, its outcome mapped to sent / failed / unknown / not sent."""
 
     async def send(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
-        api, key = ("send_group_msg", "group_id") if target_type == "group" else ("send_private_msg", "user_id")
+        key = "group_id" if target_type == "group" else "user_id"
+        api, params = _outgoing(bot, target_type, segments)
         try:
-            result = await bot.call_api(api, **{key: int(target_id)}, message=segments)
+            result = await bot.call_api(api, **{key: int(target_id)}, **params)
         except ActionFailed as e:
             raise SendFailed(f"QQ 客户端拒绝发送：{e}") from None
         except ApiNotAvailable:

@@ -28,7 +28,8 @@ def test_defaults_are_those_of_the_spec(tmp_path: Path) -> None:
     assert s.alliance_send_interval == 1.5
     assert s.alliance_at_batch == 20
     assert s.alliance_private_reminders is False
-    assert s.alliance_stale_days == 30
+    assert s.alliance_stale_days == 14
+    assert s.alliance_stale_warn_days == 10
     assert s.dashboard_token == ""
 
 
@@ -95,6 +96,15 @@ def test_id_lists_accept_commas_and_numbers() -> None:
         ("ALLIANCE_AT_BATCH", "0"),
         ("ALLIANCE_PRIVATE_REMINDERS", "maybe"),
         ("ALLIANCE_STALE_DAYS", "-5"),
+        ("ALLIANCE_STALE_WARN_DAYS", "20"),  # past the 僵尸号 line (14)
+        ("ALLIANCE_PICTURE_LINES", "-1"),
+        ("ALLIANCE_PICTURES", "maybe"),
+        ("ALLIANCE_MONTHLY_LIST_DAY", "31"),
+        ("ALLIANCE_MONTHLY_LIST_DAY", "monday"),
+        ("ALLIANCE_MONTHLY_LIST_TIME", "25:00"),
+        ("ALLIANCE_MONTHLY_LIST_TIME", ""),
+        ("ALLIANCE_FETCH_TIMEOUT", "0"),
+        ("ALLIANCE_FETCH_PRIVATE", "sometimes"),
     ],
 )
 def test_bad_value_raises_config_error_naming_the_key(key: str, value: str) -> None:

@@ -179,8 +179,8 @@ async def test_stale_account_is_flagged_in_problem_column(world: App) -> None:
     made = await exports.export(world, "统计表", actor=str(ADMIN))
     ws = load_workbook(made.path).active
     assert ws["B5"].value == "郑州大学"
-    assert ws["F5"].value == "超过 30 天未更新（最近更新 2026-03-01）"
-    assert ws["F6"].value == "超过 30 天未更新（未报告过更新）"
+    assert ws["F5"].value == "超过 14 天未更新（最近更新 2026-03-01）"
+    assert ws["F6"].value == "超过 14 天未更新（未报告过更新）"
 
 
 async def test_summary_sheet_counts_per_platform(world: App) -> None:

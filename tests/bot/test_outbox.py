@@ -350,3 +350,31 @@ async def test_reminders_held_back_in_quiet_hours_go_out_after_the_window(db: Da
     finally:
         clock.reset()
     assert client.texts == ["回复", "提醒"]
+
+
+async def test_a_refused_picture_is_replaced_by_its_text_but_a_timeout_is_not(db: Database, tmp_path: Path) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    png = tmp_path / "p.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    refused = Msg("图A").add(Msg.picture(png, Msg("x")).segments[0])
+    refused.fallback = Msg("图A的文字")
+    lost = Msg("图B").add(Msg.picture(png, Msg("x")).segments[0])
+    lost.fallback = Msg("图B的文字")
+    client.script["图A"] = [SendFailed("retcode 1200 图片发送失败")]
+    client.script["图B"] = [SendUnknown("timeout")]
+    await box.send("group", GROUP, refused)
+    await box.send("group", GROUP, lost)
+    box.attach(client)
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 3)
+        await box.wait_idle(5)
+        await asyncio.sleep(0.1)
+    finally:
+        await box.stop()
+    assert client.texts == ["图A", "图A的文字", "图B"]  # a timeout may have been delivered: nothing more is sent
+    async with db.read() as tx:
+        rows = await tx.all("SELECT state, fallback FROM outbox ORDER BY id")
+    assert [r["state"] for r in rows] == ["sent", "unknown"]
+    assert json.loads(rows[0]["fallback"]) == [{"type": "text", "data": {"text": "图A的文字"}}]

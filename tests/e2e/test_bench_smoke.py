@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import NEEDS_FONT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,3 +50,22 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
         assert mixed[side]["events_per_s"] > 0 and mixed[side]["p99_ms"] is not None
     assert data["scenarios"]["mixed"]["bot"]["peak_rss_mb"] > 0
     assert len(data["targets"]) == 5
+
+
+@NEEDS_FONT
+def test_picture_bench_quick_prints_times_and_rss(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.pictures", "--quick", "--results-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    rows = [line for line in proc.stdout.splitlines() if line.count("|") == 6 and line[:1].isalpha()][1:]
+    assert {r.split("|")[0].strip() for r in rows} == {"ranking", "targets", "progress", "rates", "stale"}
+    assert "RSS after rendering:" in proc.stdout
+    (path,) = tmp_path.glob("pictures-*.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert set(data["results"]["200"]) == {"ranking", "targets", "progress", "rates", "stale"}
+    assert all(r["p99_ms"] > 0 and r["png_kb"] > 0 for r in data["results"]["200"].values())

@@ -36,6 +36,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_REMINDER_TICK": "1",
         "ALLIANCE_REMIND_OFFSETS": '["50s"]',
+        "ALLIANCE_FETCH_TITLES": "false",  # the links are made up: never reach the network
         "ONEBOT_ACCESS_TOKEN": TOKEN,
         "LOG_LEVEL": "INFO",
     }

@@ -104,8 +104,8 @@ async def test_followers_over_a_real_websocket(tmp_path: Path) -> None:
         assert "1 天前" in await ask(ZZU, "/更新 微信 郑大青年 昨天")
         assert "只有管理员" in await ask(ZZU, "/僵尸号")
         text = await ask(ADMIN, "/僵尸号")
-        assert "【没有更新】1 个单位 2 个账号" in text
-        assert "郑州大学：微信公众号“郑州大学”（从未报告更新）、抖音“郑州大学”（从未报告更新）" in text
+        assert "【僵尸号：14 天及以上没有更新】1 个单位 2 个账号" in text
+        assert "郑州大学：微信公众号“郑州大学”（从未报告更新，60 天）、抖音“郑州大学”（从未报告更新，60 天）" in text
         assert "河南大学" not in text
         assert "没有找到" in await ask(ADMIN, "/僵尸号 90")
 

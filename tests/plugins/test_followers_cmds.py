@@ -126,10 +126,15 @@ async def test_post_updates_and_the_stale_watch(app: NBApp, world: App) -> None:
     await ask(app, world, "/粉丝 抖音 100", HENU)
     out = await ask(app, world, "/僵尸号", ADMIN)
     text = out["text"]
-    assert "超过 30 天" in text
-    assert "【没有更新】2 个单位 4 个账号" in text
-    assert "郑州大学：" in text and "微信公众号“郑大青年”（最后更新 3月10日）" in text
-    assert "【没有报送粉丝数】1 个单位 3 个账号" in text and "从未报送粉丝数" in text
+    assert "国办秘函〔2019〕19号" in text
+    assert "【僵尸号：14 天及以上没有更新】2 个单位 4 个账号" in text
+    assert "郑州大学：" in text and "微信公众号“郑大青年”（最后更新 3月10日，46 天）" in text
+    assert "【预警：10–13 天没有更新】0 个单位 0 个账号：无" in text
+    assert "【14 天以上没有报送粉丝数】1 个单位 3 个账号" in text and "从未报送粉丝数" in text
+    await ask(app, world, "/更新 抖音 4月14日", HENU)  # 11 days ago: past the warning line, not yet 僵尸号
+    text = (await ask(app, world, "/僵尸号", ADMIN))["text"]
+    assert "【僵尸号：14 天及以上没有更新】1 个单位 3 个账号" in text
+    assert "【预警：10–13 天没有更新】1 个单位 1 个账号\n河南大学：抖音“河南大学”（最后更新 4月14日，11 天）" in text
     out = await ask(app, world, "/僵尸号 60", ADMIN)
     assert "没有找到" in out["text"]
     out = await ask(app, world, "/僵尸号 很久", ADMIN)

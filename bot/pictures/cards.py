@@ -1,0 +1,295 @@
+"""Drawing a card: a title, tables of ranked units with bars, progress bars per category with the units owing.
+
+A card is plain data (dataclasses of text and numbers), so its hash says whether it changed; `render_png`
+draws it with Pillow and returns the PNG bytes. Long lists are the caller's to cut (`RankTable.more`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.pictures.fonts import Font
+
+BG = (246, 247, 250)
+PANEL = (255, 255, 255)
+INK = (33, 37, 41)
+MUTED = (120, 126, 135)
+ACCENT = (196, 43, 28)  # the red of official notices
+BAR = (66, 133, 244)
+BAR_DONE = (52, 168, 83)
+TRACK = (228, 231, 236)
+HIGHLIGHT = (255, 243, 205)
+UP, DOWN = (196, 43, 28), (52, 168, 83)
+
+PAD = 28
+ROW = 34
+COL_GAP = 24
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: int
+    name: str
+    value: str  # the number shown, e.g. 14.73万
+    extra: str = ""  # e.g. the growth, +345
+    bar: float | None = None  # 0..1 (and more) of the target; None for no bar
+    highlight: bool = False  # the asker's unit
+
+
+@dataclass(frozen=True)
+class RankTable:
+    heading: str
+    rows: tuple[RankRow, ...]
+    more: str = ""  # e.g. 另有 140 个单位未列出
+    empty: str = "暂无数据"
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    done: int
+    total: int
+    names: tuple[str, ...] = ()  # who still owes it
+    names_label: str = "未完成"
+
+
+@dataclass(frozen=True)
+class ProgressGroup:
+    heading: str
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Card:
+    title: str
+    subtitle: str = ""
+    note: str = ""  # the data's date
+    tables: tuple[RankTable, ...] = ()
+    progress: tuple[ProgressGroup, ...] = ()
+    footer: str = ""
+    width: int = field(default=0)  # 0: from the content
+
+
+@cache
+def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
+
+
+class _Pen:
+    def __init__(self, font: Font) -> None:
+        self.font = font
+
+    def f(self, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+        return _font(self.font.bold_path if bold else self.font.path, self.font.index, size)
+
+
+# Pillow rasterises every glyph of every string it draws, about 0.1 ms per CJK glyph; a card repeats few
+# distinct characters, so each is drawn once per font and size and then pasted (ten times faster).
+
+
+@cache
+def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> tuple[Image.Image | None, int, int, float]:
+    """(mask, dx, dy, advance) of one character."""
+    advance = font.getlength(ch)
+    left, top, right, bottom = font.getbbox(ch)
+    if right <= left or bottom <= top:
+        return None, 0, 0, advance
+    mask = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(mask).text((-left, -top), ch, font=font, fill=255)
+    return mask, left, top, advance
+
+
+def _length(text: str, font: ImageFont.FreeTypeFont) -> float:
+    return sum(_glyph(font, ch)[3] for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | None, int]:
+    """One string's glyphs composed into one mask, (mask, top offset): unit names and numbers recur from one
+    picture to the next (another asker, another period), so a string is composed once and pasted whole."""
+    parts = []
+    x = 0.0
+    for ch in text:
+        mask, dx, dy, advance = _glyph(font, ch)
+        if mask is not None:
+            parts.append((mask, round(x) + dx, dy))
+        x += advance
+    if not parts:
+        return None, 0
+    top = min(dy for _, _, dy in parts)
+    width = max(px + m.width for m, px, _ in parts)
+    height = max(dy - top + m.height for m, _, dy in parts)
+    out = Image.new("L", (max(1, width), max(1, height)), 0)
+    for m, px, dy in parts:
+        out.paste(255, (px, dy - top), m)
+    return out, top
+
+
+def _text(img: Image.Image, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, fill: tuple) -> None:
+    mask, top = _line_mask(font, text)
+    if mask is not None:
+        img.paste(fill, (round(xy[0]), round(xy[1]) + top), mask)
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    if _length(text, font) <= width:
+        return text
+    limit = width - _length("…", font)
+    out, used = "", 0.0
+    for ch in text:
+        used += _glyph(font, ch)[3]
+        if used > limit:
+            break
+        out += ch
+    return out + "…"
+
+
+def _wrap(text_items: tuple[str, ...], font: ImageFont.FreeTypeFont, width: float, sep: str = "、") -> list[str]:
+    """Names joined by `sep`, broken into lines no wider than `width` (at name boundaries where possible)."""
+    lines: list[str] = []
+    line = ""
+    for i, name in enumerate(text_items):
+        piece = name + (sep if i < len(text_items) - 1 else "")
+        if line and _length(line + piece, font) > width:
+            lines.append(line)
+            line = ""
+        line += piece
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _table_height(t: RankTable) -> int:
+    return 44 + max(1, len(t.rows)) * ROW + (26 if t.more else 0)
+
+
+def render_png(card: Card, font: Font) -> bytes:
+    """Draw `card` and return the PNG bytes."""
+    pen = _Pen(font)
+    f_title, f_sub, f_head = pen.f(30, True), pen.f(17), pen.f(20, True)
+    f_row, f_small = pen.f(17), pen.f(14)
+    ncols = 2 if len(card.tables) >= 2 else 1
+    width = card.width or (1120 if ncols == 2 else 760)
+    inner = width - 2 * PAD
+    col_w = (inner - COL_GAP * (ncols - 1)) // ncols
+
+    # ---- measure
+    height = PAD + 44 + (28 if card.subtitle else 0) + (24 if card.note else 0) + 16
+    for i in range(0, len(card.tables), ncols):
+        height += max(_table_height(t) for t in card.tables[i : i + ncols]) + 20
+    wrapped: list[list[tuple[Bar, list[str]]]] = []
+    for g in card.progress:
+        items = []
+        for b in g.bars:
+            lines = _wrap(b.names, f_small, inner - 90) if b.names else []
+            items.append((b, lines))
+        wrapped.append(items)
+        height += 40 + sum(34 + len(lines) * 21 + 6 for _, lines in items) + 12
+    height += (30 if card.footer else 0) + PAD
+
+    img = Image.new("RGB", (width, height), BG)
+    d = ImageDraw.Draw(img)
+
+    # ---- header
+    y = PAD
+    d.rectangle((0, 0, width, 6), fill=ACCENT)
+    _text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
+    y += 44
+    if card.subtitle:
+        _text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
+        y += 28
+    if card.note:
+        _text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
+        y += 24
+    y += 16
+
+    # ---- tables
+    for i in range(0, len(card.tables), ncols):
+        row_tables = card.tables[i : i + ncols]
+        h = max(_table_height(t) for t in row_tables)
+        for j, t in enumerate(row_tables):
+            x0 = PAD + j * (col_w + COL_GAP)
+            _draw_table(img, d, t, x0, y, col_w, h, f_head, f_row, f_small)
+        y += h + 20
+
+    # ---- progress
+    for g, items in zip(card.progress, wrapped, strict=True):
+        _text(img, (PAD, y), g.heading, f_head, INK)
+        y += 40
+        for b, lines in items:
+            ratio = b.done / b.total if b.total else 1.0
+            label = f"{b.done}/{b.total}  {ratio * 100:.1f}%"
+            _text(img, (PAD, y + 4), _fit(b.label, f_row, 150), f_row, INK)
+            bx0, bx1 = PAD + 160, width - PAD - 150
+            d.rounded_rectangle((bx0, y + 8, bx1, y + 24), radius=8, fill=TRACK)
+            if ratio > 0:
+                d.rounded_rectangle(
+                    (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * min(ratio, 1.0))), y + 24),
+                    radius=8,
+                    fill=BAR_DONE if ratio >= 1 else BAR,
+                )
+            _text(img, (bx1 + 12, y + 4), label, f_row, INK)
+            y += 34
+            if lines:
+                _text(img, (PAD + 8, y), f"{b.names_label}：", f_small, ACCENT)
+            for line in lines:
+                _text(img, (PAD + 80, y), line, f_small, MUTED)
+                y += 21
+            y += 6
+        y += 12
+
+    if card.footer:
+        _text(img, (PAD, y + 4), _fit(card.footer, f_small, inner), f_small, MUTED)
+
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _draw_table(
+    img: Image.Image,
+    d: ImageDraw.ImageDraw,
+    t: RankTable,
+    x0: int,
+    y0: int,
+    w: int,
+    h: int,
+    f_head: ImageFont.FreeTypeFont,
+    f_row: ImageFont.FreeTypeFont,
+    f_small: ImageFont.FreeTypeFont,
+) -> None:
+    d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=PANEL)
+    _text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK)
+    y = y0 + 44
+    if not t.rows:
+        _text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED)
+        return
+    has_bar = any(r.bar is not None for r in t.rows)
+    has_extra = any(r.extra for r in t.rows)
+    name_w = int(w * (0.42 if has_bar else 0.55))
+    value_x = x0 + 56 + name_w
+    extra_x = value_x + 96
+    bar_x0 = extra_x + (80 if has_extra else 0)
+    bar_x1 = x0 + w - 16
+    for r in t.rows:
+        if r.highlight:
+            d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=HIGHLIGHT)
+        color = ACCENT if r.rank <= 3 else INK
+        _text(img, (x0 + 16, y + 7), f"{r.rank}", f_row, color)
+        _text(img, (x0 + 56, y + 7), _fit(r.name, f_row, name_w - 8), f_row, INK)
+        _text(img, (value_x, y + 7), r.value, f_row, INK)
+        if r.extra:
+            fill = UP if r.extra.startswith("+") else DOWN if r.extra.startswith("-") else MUTED
+            _text(img, (extra_x, y + 9), r.extra, f_small, fill)
+        if r.bar is not None and bar_x1 - bar_x0 > 30:
+            d.rounded_rectangle((bar_x0, y + 13, bar_x1, y + 23), radius=5, fill=TRACK)
+            if r.bar > 0:
+                end = bar_x0 + max(10, int((bar_x1 - bar_x0) * min(r.bar, 1.0)))
+                d.rounded_rectangle((bar_x0, y + 13, end, y + 23), radius=5, fill=BAR_DONE if r.bar >= 1 else BAR)
+        y += ROW
+    if t.more:
+        _text(img, (x0 + 16, y + 4), _fit(t.more, f_small, w - 32), f_small, MUTED)

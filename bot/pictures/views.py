@@ -1,0 +1,208 @@
+"""Cards built from the services' results: rankings, targets, 统发/报送 progress, completion statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from bot import clock
+from bot.followers import Ranking, Stale, StaleAccount, Standing, Target, show_day, signed, wan
+from bot.parse import CATEGORIES
+from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
+from bot.units import Unit
+
+FOOTER = "联盟助手 · 按单位统计，不排个人"
+
+
+_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+def _in_order(categories: Iterable[str]) -> list[str]:
+    return sorted(categories, key=lambda c: (_ORDER.get(c, len(_ORDER)), c))
+
+
+def _by_category(units: Iterable[Unit]) -> dict[str, list[Unit]]:
+    out: dict[str, list[Unit]] = {}
+    for u in units:
+        out.setdefault(u.category, []).append(u)
+    return out
+
+
+def _rows(
+    standings: Sequence[Standing],
+    value: Callable[[Standing], str],
+    extra: Callable[[Standing], str],
+    bar: Callable[[Standing], float | None],
+    mine: int | None,
+    limit: int,
+    total: int,
+    find_mine: Callable[[], Standing | None],
+) -> tuple[tuple[RankRow, ...], str]:
+    rows = [RankRow(s.rank, s.unit.name, value(s), extra(s), bar(s), s.unit.id == mine) for s in standings[:limit]]
+    more = f"另有 {total - len(rows)} 个单位未列出（私聊机器人或导出可看全部）" if total > len(rows) else ""
+    if mine is not None and not any(r.highlight for r in rows) and (own := find_mine()) is not None:
+        rows.append(RankRow(own.rank, own.unit.name, value(own), extra(own), bar(own), True))
+    return tuple(rows), more
+
+
+def ranking_card(
+    r: Ranking,
+    target: Callable[[Unit], Target],
+    *,
+    mine: int | None = None,
+    limit: int = 60,
+    title: str = "粉丝排行",
+) -> Card:
+    """Two tables: units by count (with growth and a bar to the target) and by growth over the period."""
+    today = clock.now().date()
+    counts = {uid: -neg for neg, _, uid, _ in r.counts}
+    growth = {uid: -neg for neg, _, uid, _ in r.growths}
+
+    def bar(s: Standing) -> float | None:
+        amount = target(s.unit).amount
+        return (counts.get(s.unit.id, 0) / amount) if amount else None
+
+    by_count = r.by_count(limit)
+    by_growth = r.by_growth(limit)
+
+    def find(standings: Callable[[], list[Standing]]) -> Callable[[], Standing | None]:
+        return lambda: next((s for s in standings() if s.unit.id == mine), None)
+
+    count_rows, count_more = _rows(
+        by_count,
+        lambda s: wan(s.value),
+        lambda s: signed(growth[s.unit.id]) if s.unit.id in growth else "",
+        bar,
+        mine,
+        limit,
+        len(r.counts),
+        find(r.by_count),
+    )
+    growth_rows, growth_more = _rows(
+        by_growth,
+        lambda s: signed(s.value),
+        lambda s: wan(counts.get(s.unit.id, 0)),
+        lambda s: None,
+        mine,
+        limit,
+        len(r.growths),
+        find(r.by_growth),
+    )
+    return Card(
+        title=f"{title} · {r.scope}",
+        subtitle=f"{r.period.label} · 共 {r.units_in_scope} 个单位，{len(r.counts)} 个有粉丝数",
+        note=f"数据截至 {show_day(r.period.end, today)}；条形为完成目标的比例",
+        tables=(
+            RankTable("按粉丝数", count_rows, count_more, "还没有单位报送粉丝数"),
+            RankTable(f"按{r.period.label}增长", growth_rows, growth_more, "这段时间还没有单位报送"),
+        ),
+        footer=FOOTER,
+    )
+
+
+def targets_card(category: str, rows: list[tuple[Unit, int | None, Target]], *, mine: int | None, limit: int) -> Card:
+    """One category's units by how far they are to their target."""
+    scored = sorted(
+        rows,
+        key=lambda x: (
+            -((x[1] or 0) / x[2].amount if x[2].amount and x[1] is not None else -1.0),
+            x[0].name,
+        ),
+    )
+    met = sum(1 for _, t, tg in rows if tg.amount and t is not None and t >= tg.amount)
+    table = []
+    for i, (unit, total, target) in enumerate(scored, start=1):
+        if i > limit and unit.id != mine:
+            continue
+        if total is None:
+            table.append(RankRow(i, unit.name, "未报送", "", 0.0 if target.amount else None, unit.id == mine))
+        else:
+            extra = f"{total / target.amount * 100:.1f}%" if target.amount else ""
+            value = f"{wan(total)}/{wan(target.amount)}" if target.amount else wan(total)
+            bar = total / target.amount if target.amount else None
+            table.append(RankRow(i, unit.name, value, extra, bar, unit.id == mine))
+    more = f"另有 {len(rows) - limit} 个单位未列出" if len(rows) > limit else ""
+    return Card(
+        title=f"粉丝目标 · {category}",
+        subtitle=f"达标 {met}/{len(rows)} 个单位",
+        note=f"数据截至 {show_day(clock.now().date())}；单位各账号最新粉丝数之和，对照类别目标",
+        tables=(RankTable("完成目标的比例", tuple(table), more),),
+        footer=FOOTER,
+    )
+
+
+def progress_card(
+    title: str,
+    subtitle: str,
+    done: int,
+    total: int,
+    pending: Sequence[Unit],
+    totals: dict[str, int],
+    *,
+    owing: str = "未完成",
+) -> Card:
+    """One bar for all, then a bar per category with the units still owing."""
+    per_cat = _by_category(pending)
+    bars = [Bar("全部", done, total)]
+    for cat in _in_order(totals):
+        names = tuple(u.name for u in per_cat.get(cat, []))
+        cat_total = totals[cat]
+        bars.append(Bar(cat, cat_total - len(names), cat_total, names, owing))
+    return Card(
+        title=title,
+        subtitle=subtitle,
+        note=f"数据截至 {clock.show(clock.now())}",
+        progress=(ProgressGroup("按类别", tuple(bars)),),
+        footer="联盟助手",
+    )
+
+
+def rates_card(title: str, subtitle: str, rows: Sequence[tuple[str, int, int, int]], limit: int) -> Card:
+    """Units by completion rate: (name, done, owed, late), best first; past `limit`, best and worst halves."""
+
+    def row(i: int, r: tuple[str, int, int, int]) -> RankRow:
+        name, done, owed, late = r
+        extra = f"逾期 {late}" if late else ""
+        return RankRow(i, name, f"{done}/{owed}", extra, done / owed if owed else 0.0)
+
+    ranked = [row(i, r) for i, r in enumerate(rows, start=1)]
+    if len(ranked) <= limit:
+        tables = (RankTable("完成率（从高到低）", tuple(ranked)),)
+    else:
+        half = limit // 2
+        tables = (
+            RankTable("完成最好", tuple(ranked[:half])),
+            RankTable("完成最差", tuple(ranked[-half:]), f"中间另有 {len(ranked) - 2 * half} 个单位未列出"),
+        )
+    return Card(
+        title=title, subtitle=subtitle, note=f"数据截至 {clock.show(clock.now())}", tables=tables, footer="联盟助手"
+    )
+
+
+def stale_card(s: Stale, limit: int) -> Card:
+    """僵尸号 and the warning list: one row per account, longest without a post first."""
+    today = clock.now().date()
+
+    def table(heading: str, groups: list[tuple[Unit, list[StaleAccount]]]) -> RankTable:
+        items = sorted(((i, u) for u, items in groups for i in items), key=lambda x: (-x[0].idle, x[1].name))
+        rows = tuple(
+            RankRow(
+                n,
+                f"{u.name} · {i.account.platform}“{i.account.name}”",
+                f"{i.idle} 天",
+                f"最后更新 {show_day(i.last_post, today)}" if i.last_post else "从未报告",
+            )
+            for n, (i, u) in enumerate(items[:limit], start=1)
+        )
+        more = f"另有 {len(items) - limit} 个账号未列出（私聊机器人可看全部）" if len(items) > limit else ""
+        return RankTable(f"{heading}（{len(items)} 个账号）", rows, more, "没有")
+
+    tables = [table(f"僵尸号：{s.days} 天及以上没有更新", s.no_post)]
+    if s.warn < s.days:
+        tables.append(table(f"预警：{s.warn}–{s.days - 1} 天", s.warning))
+    return Card(
+        title="僵尸号检查",
+        subtitle="国办秘函〔2019〕19号：两周不更新即为僵尸号",
+        note=f"数据截至 {show_day(today)}；按联络员用 /更新 报告的最近发布日期",
+        tables=tuple(tables),
+        footer="联络员发布后发 /更新 <平台> 即可",
+    )

@@ -1,0 +1,92 @@
+"""The monthly list: last month's ranking per category, published once on the first working day, never in quiet
+hours, also across restarts; the workbook holds every unit and each unit's 僵尸号."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from bot import clock
+from bot.app import App
+from bot.monthly import KIND, next_publish
+from tests.bot.test_followers import HENU, MONDAY, TZ, ZZU, World, at, report, world  # noqa: F401
+from tests.conftest import NEEDS_FONT, make_settings, sent
+from tests.fake import GROUP
+
+APRIL_1 = date(2026, 4, 1)  # a Wednesday: the first working day of April 2026
+
+
+async def _no_send(target_type: str, target_id: str, segments: list) -> str:
+    return "1"
+
+
+def test_the_first_working_day_or_a_fixed_day() -> None:
+    clock.set_tz(TZ)
+    ten = time(10, 0)
+    assert next_publish(datetime(2026, 2, 20, tzinfo=TZ), None, ten) == (202603, datetime(2026, 3, 2, 10, tzinfo=TZ))
+    assert next_publish(datetime(2026, 3, 2, 10, tzinfo=TZ), None, ten)[0] == 202604  # strictly after
+    assert next_publish(datetime(2026, 3, 2, 9, tzinfo=TZ), 5, ten) == (202603, datetime(2026, 3, 5, 10, tzinfo=TZ))
+
+
+async def test_published_once_to_every_group_with_the_workbook(world: World, tmp_path: Path) -> None:  # noqa: F811
+    app = world.app
+    await report(world, ZZU, "郑大青年", "12000")
+    await report(world, HENU, "抖音", "3000")
+    clock.freeze(at(date(2026, 3, 20)))
+    await report(world, ZZU, "郑大青年", "12500")
+    await app.monthly.start()
+    async with app.db.read() as tx:
+        row = await tx.one("SELECT task_id, due_at FROM reminders WHERE kind=? AND state='pending'", (KIND,))
+    assert row["task_id"] == 202604 and clock.from_db(row["due_at"]) == at(APRIL_1, 10)
+
+    app.outbox.attach(_no_send)
+    await sent(app)
+    clock.freeze(at(APRIL_1, 9))
+    assert await app.reminders.tick() == 0
+    clock.freeze(at(APRIL_1, 10) + timedelta(seconds=5))
+    assert await app.reminders.tick() == 1
+    out = await sent(app)
+    assert [m["target"] for m in out] == [("group", str(GROUP))] * 2
+    summary, upload = out
+    assert (
+        "【2026年3月粉丝排行月报】" in summary["text"]
+        and "本科高校：郑州大学 1.25万、河南大学 3,000" in summary["text"]
+    )
+    assert (
+        upload["segments"][0]["type"] == "upload" and upload["segments"][0]["data"]["name"] == "粉丝月报-2026-03.xlsx"
+    )
+    wb = load_workbook(upload["segments"][0]["data"]["file"])
+    rows = [[c.value for c in r] for r in wb["按粉丝数"].iter_rows(min_row=3)]
+    assert rows[0][:5] == ["本科高校", 1, "郑州大学", 12500, 500] and rows[1][:4] == ["本科高校", 2, "河南大学", 3000]
+    assert "僵尸号" in wb.sheetnames and "郑州大学" in {r[0].value for r in wb["僵尸号"].iter_rows(min_row=3)}
+
+    assert await app.reminders.tick() == 0  # once
+    await app.monthly.start()  # a restart the same day: not again
+    clock.freeze(at(APRIL_1, 11))
+    assert await app.reminders.tick() == 0
+    async with app.db.read() as tx:
+        owed = await tx.all("SELECT task_id, state FROM reminders WHERE kind=? ORDER BY task_id", (KIND,))
+    assert [tuple(r) for r in owed] == [(202604, "sent"), (202605, "pending")]
+
+
+@NEEDS_FONT
+async def test_never_in_quiet_hours_and_a_picture_when_a_font_is_there(tmp_path: Path) -> None:
+    clock.freeze(MONDAY)
+    app = App(make_settings(tmp_path, alliance_monthly_list_time="23:00", alliance_pictures=True))
+    await app.open()
+    try:
+        await app.monthly.start()
+        app.outbox.attach(_no_send)
+        clock.freeze(datetime(2026, 4, 1, 23, 5, tzinfo=TZ))
+        assert await app.reminders.tick() == 0  # 22:00–07:30 is quiet
+        clock.freeze(datetime(2026, 4, 2, 7, 31, tzinfo=TZ))
+        assert await app.reminders.tick() == 1
+        picture, _upload = await sent(app)
+        assert [s["type"] for s in picture["segments"]] == ["text", "image"]
+        png = Path(picture["segments"][1]["data"]["file"].removeprefix("file://")).read_bytes()
+        assert png.startswith(b"\x89PNG") and "前三名" in picture["fallback"]
+    finally:
+        await app.db.close()
+        clock.reset()
