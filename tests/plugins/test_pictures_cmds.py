@@ -1,0 +1,64 @@
+"""Which answers are pictures: long lists in a group (over ALLIANCE_PICTURE_LINES rows), each with its text as the
+alternative; short ones, private chats and 文字 stay text; 图片 asks for one anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nonebug import App as NBApp
+
+from bot.app import App
+from bot.pictures import Pictures
+from tests.conftest import NEEDS_FONT, say
+from tests.fake import ADMIN, GROUP, group_msg, private_msg
+from tests.plugins.test_broadcast_cmds import LINK, OP1, seed
+
+
+async def _many(core: App, tmp_path: Path) -> None:
+    await seed(core)
+    for i in range(15):
+        await core.units.add(f"第{i:02d}中学", "高中", "郑州", actor="t")
+    core.pictures = Pictures(tmp_path / "data")  # the tests' settings turn pictures off; here they are on
+
+
+def _png(out: dict) -> bytes:
+    (image,) = [s for s in out["segments"] if s["type"] == "image"]
+    return Path(image["data"]["file"].removeprefix("file://")).read_bytes()
+
+
+@NEEDS_FONT
+async def test_long_lists_are_pictures_in_the_group_with_their_text(app: NBApp, core: App, tmp_path: Path) -> None:
+    await _many(core, tmp_path)
+    await say(app, core, group_msg(f"/统发 大会精神 {LINK} 截止 3天后", ADMIN))
+    (out,) = await say(app, core, group_msg("/统发 进度 1", OP1))
+    assert out["ats"] == [str(OP1)] and _png(out).startswith(b"\x89PNG")
+    assert "已完成 0/19" in out["fallback"] and out["fallback"].startswith(" ")  # @ then the cut text
+    (stats,) = await say(app, core, group_msg("/统发 统计", OP1))
+    assert _png(stats).startswith(b"\x89PNG") and "统发 1 次" in stats["fallback"]
+    (targets,) = await say(app, core, group_msg("/粉丝 目标 高中", OP1))
+    assert _png(targets).startswith(b"\x89PNG") and "高中 粉丝目标完成情况（达标 0/15）" in targets["fallback"]
+    await say(app, core, group_msg("/报送 新建 秋季统计表 截止 3天后", ADMIN))
+    (ret,) = await say(app, core, group_msg("/报送 进度 1", OP1))
+    assert _png(ret).startswith(b"\x89PNG") and "已报送 0/19" in ret["fallback"]
+
+    (again,) = await say(app, core, group_msg("/统发 进度 1", OP1))
+    assert _png(again) == _png(out) and core.pictures.rendered == 4  # the same data: the same picture
+
+    (text,) = await say(app, core, group_msg("/统发 进度 1 文字", OP1))
+    assert not [s for s in text["segments"] if s["type"] == "image"] and "已完成 0/19" in text["text"]
+    (private,) = await say(app, core, private_msg("/统发 进度 1", ADMIN))
+    assert "已完成 0/19" in private["text"] and "第14中学" in private["text"]
+    (asked,) = await say(app, core, private_msg("/统发 进度 1 图片", ADMIN))
+    assert _png(asked).startswith(b"\x89PNG")
+    (short,) = await say(app, core, group_msg("/粉丝 目标 本科高校", OP1))  # two units: text
+    assert "本科高校 粉丝目标完成情况" in short["text"] and not short["fallback"]
+    assert (await say(app, core, group_msg("/统发 进度 1", OP1)))[0]["target"] == ("group", str(GROUP))
+
+
+async def test_without_a_font_the_answer_is_text(app: NBApp, core: App, tmp_path: Path) -> None:
+    await _many(core, tmp_path)
+    core.pictures = Pictures(tmp_path / "data", font_setting="/nonexistent.ttf", enabled=False)
+    await say(app, core, group_msg(f"/统发 大会精神 {LINK} 截止 3天后", ADMIN))
+    (out,) = await say(app, core, group_msg("/统发 进度 1 图片", OP1))
+    assert "已完成 0/19" in (out["text"] or "".join(out["nodes"]))
+    assert not [s for s in out["segments"] if s["type"] == "image"]
