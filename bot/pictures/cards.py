@@ -284,7 +284,13 @@ def _draw_table(
         _text(img, (value_x, y + 7), r.value, f_row, INK)
         if r.extra:
             fill = UP if r.extra.startswith("+") else DOWN if r.extra.startswith("-") else MUTED
-            _text(img, (extra_x, y + 9), r.extra, f_small, fill)
+            _text(
+                img,
+                (extra_x, y + 9),
+                _fit(r.extra, f_small, (bar_x0 if has_bar else x0 + w - 12) - extra_x - 4),
+                f_small,
+                fill,
+            )
         if r.bar is not None and bar_x1 - bar_x0 > 30:
             d.rounded_rectangle((bar_x0, y + 13, bar_x1, y + 23), radius=5, fill=TRACK)
             if r.bar > 0:

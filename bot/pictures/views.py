@@ -187,9 +187,9 @@ def stale_card(s: Stale, limit: int) -> Card:
         rows = tuple(
             RankRow(
                 n,
-                f"{u.name} · {i.account.platform}“{i.account.name}”",
+                f"{u.name}·{i.account.platform.removesuffix('公众号')}“{i.account.name}”",
                 f"{i.idle} 天",
-                f"最后更新 {show_day(i.last_post, today)}" if i.last_post else "从未报告",
+                show_day(i.last_post, today) if i.last_post else "从未报告",
             )
             for n, (i, u) in enumerate(items[:limit], start=1)
         )
@@ -202,7 +202,7 @@ def stale_card(s: Stale, limit: int) -> Card:
     return Card(
         title="僵尸号检查",
         subtitle="国办秘函〔2019〕19号：两周不更新即为僵尸号",
-        note=f"数据截至 {show_day(today)}；按联络员用 /更新 报告的最近发布日期",
+        note=f"数据截至 {show_day(today)}；每行：单位·账号、未更新天数、最后更新日期（联络员用 /更新 报告）",
         tables=tuple(tables),
         footer="联络员发布后发 /更新 <平台> 即可",
     )
