@@ -2,8 +2,8 @@
 
 How it stays safe and quick: only http/https; every address the name resolves to must be a public one
 (never this machine, a private network, link-local or reserved space) unless ALLIANCE_FETCH_PRIVATE allows
-it, checked again at every redirect (at most 3); a short timeout; at most ALLIANCE_FETCH_MAX_BYTES read;
-nothing in the page is run. WeChat articles carry the title in `og:title` and `var msg_title`.
+it, and the request goes to the address checked (no second lookup); checked again at every redirect (at
+most 3); a short timeout; at most ALLIANCE_FETCH_MAX_BYTES read; nothing in the page is run. WeChat articles carry the title in `og:title` and `var msg_title`.
 """
 
 from __future__ import annotations
@@ -85,18 +85,30 @@ def _decode(body: bytes, content_type: str) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-async def _check_host(url: str, allow_private: bool) -> None:
+async def _pin(url: str, allow_private: bool) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Resolve the link's host once, check every address, and aim the request at the first one: (the URL with
+    the address, the Host header, the TLS name). Connecting to the address checked leaves no second lookup
+    that could answer differently (DNS rebinding).
+
+    Raises:
+        Blocked: not http/https, or an address on this machine or a private network.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Blocked("只读取 http/https 链接")
-    if allow_private:
-        return
     port = parts.port or (443 if parts.scheme == "https" else 80)
     infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise Blocked("链接指向本机或内网地址，按设置不读取")
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise OSError("no address")
+    if not allow_private and any(not ip.is_global or ip.is_multicast for ip in addresses):
+        raise Blocked("链接指向本机或内网地址，按设置不读取")
+    ip = addresses[0]
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    pinned = parts._replace(netloc=f"{host}:{port}").geturl()
+    default_port = port == (443 if parts.scheme == "https" else 80)
+    headers = {"Host": parts.hostname if default_port else f"{parts.hostname}:{port}"}
+    return pinned, headers, {"sni_hostname": parts.hostname}
 
 
 async def fetch_page(
@@ -126,8 +138,9 @@ async def fetch_page(
 
 async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int, allow_private: bool) -> Page:
     for _ in range(MAX_REDIRECTS + 1):
-        await _check_host(url, allow_private)
-        async with client.stream("GET", url, headers={"User-Agent": USER_AGENT, "Accept": "text/html"}) as resp:
+        pinned, host, tls = await _pin(url, allow_private)
+        headers = {"User-Agent": USER_AGENT, "Accept": "text/html", **host}
+        async with client.stream("GET", pinned, headers=headers, extensions=tls) as resp:
             if resp.is_redirect and "location" in resp.headers:
                 url = urljoin(url, resp.headers["location"])
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.titles import DEAD, OK, UNREACHABLE, Page, extract_title, fetch_page
+from bot.titles import DEAD, OK, UNREACHABLE, Page, _pin, extract_title, fetch_page
 from tests.pages import serve_pages
 
 
@@ -45,3 +45,9 @@ async def test_an_unreachable_host_answers_quickly() -> None:
     started = time.monotonic()
     page = await fetch_page("http://unreachable.invalid/s/1", timeout=1)
     assert page.state == UNREACHABLE and time.monotonic() - started < 3
+
+
+async def test_the_request_goes_to_the_address_that_was_checked() -> None:
+    pinned, headers, tls = await _pin("https://localhost:8443/s/1?a=1", allow_private=True)
+    assert pinned in ("https://127.0.0.1:8443/s/1?a=1", "https://[::1]:8443/s/1?a=1")
+    assert headers == {"Host": "localhost:8443"} and tls == {"sni_hostname": "localhost"}
