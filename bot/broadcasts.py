@@ -590,7 +590,7 @@ class Broadcasts:
     async def _get(self, tx: Tx, task_id: int) -> Task:
         row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (task_id,))
         if row is None:
-            raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 列表 查看进行中的任务。")
+            raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
         return _task(row)
 
     async def get(self, task_id: int) -> Task:
@@ -743,9 +743,7 @@ class Broadcasts:
         if task.state == WITHDRAWN:
             raise TaskClosed(f"统发 {task.label} 已撤回，不需要确认。")
         if task.state == CLOSED and not admin:
-            raise TaskClosed(
-                f"统发 {task.label} 已结束，不再登记确认。如确已完成，请联系管理员用 /统发 代确认 {task.id} <单位> 补登。"
-            )
+            raise TaskClosed(f"统发 {task.label} 已结束，不再登记确认。如确已完成，请联系管理员补登。")
 
     async def _record(
         self,

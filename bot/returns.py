@@ -354,7 +354,7 @@ class Returns:
     async def _get(self, tx: Tx, return_id: int) -> Return:
         r = await tx.one("SELECT * FROM returns WHERE id=?", (return_id,))
         if r is None:
-            raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 列表 查看进行中的报送。")
+            raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
         return _return(r)
 
     async def get(self, return_id: int) -> Return:
@@ -530,7 +530,7 @@ class Returns:
         if not todo:
             done = "、".join(r.label for r, _ in owed)
             extra = f"（{done} 已报送）" if done else ""
-            raise UserError(f"“{unit.name}”现在没有待报送的任务{extra}。发 /报送 列表 查看进行中的报送。")
+            raise UserError(f"“{unit.name}”现在没有待报送的任务{extra}。发 /报送 查看进行中的报送。")
         listed = "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in todo[:10])
         raise UserError(f"“{unit.name}”有 {len(todo)} 个报送待完成，请写出编号：{listed}。如：/已报送 {todo[0].id}")
 

@@ -480,7 +480,7 @@ class Units:
             known = e.candidate.name  # type: ignore[attr-defined]
             raise UserError(
                 f"名册里没有“{name}”，但有“{known}”。如果就是它，请发：/注册 {known}；"
-                "如果是名册里没有的新单位，请请管理员先用 /单位 添加 把它加进名册。"
+                "如果是名册里没有的新单位，请联系管理员把它加进名册。"
             ) from None
         if unit is None and not category:
             raise UserError(

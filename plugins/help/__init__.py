@@ -30,7 +30,12 @@ async def help_cmd(ctx: Ctx) -> Msg:
         topic = next((t for t in help_topics() if t.name == name), None)
         if topic is None:
             raise UserError(f"没有命令“{name}”。发 /帮助 查看全部命令。")
-        return Msg(f"【/{topic.name}】{topic.summary}（{topic.who}）\n{topic.detail}")
+        if topic.who == ADMIN and not ctx.is_admin:
+            return Msg(f"“{topic.name}”是管理员的命令。发 /帮助 查看你能用的命令。")
+        detail = topic.detail
+        if not ctx.is_admin:  # the admins' part of a topic everyone may read is for admins only
+            detail = detail.split("管理员：\n")[0].rstrip()
+        return Msg(f"【/{topic.name}】{topic.summary}（{topic.who}）\n{detail}")
     bound = await ctx.app.units.operator(ctx.user_id)
     roles = {ANYONE} | ({OPERATOR} if bound or ctx.is_admin else set()) | ({ADMIN} if ctx.is_admin else set())
     who = "管理员" if ctx.is_admin else (f"“{bound[1].name}”的联络员" if bound else "群成员（还没绑定单位）")

@@ -229,9 +229,11 @@ async def tell_admins(app: App, msg: Msg) -> None:
 async def unit_list(ctx: Ctx) -> Msg:
     units, what = await ctx.app.units.listing(" ".join(ctx.args))
     if not units:
-        return Msg(
-            "名册里还没有单位。管理员可发 /单位 添加 <名称> <类别> [地市]，或用 python -m bot import-units 导入名册。"
-        )
+        if ctx.is_admin:
+            return Msg(
+                "名册里还没有单位。发 /单位 添加 <名称> <类别> [地市]，或用 python -m bot import-units 导入名册。"
+            )
+        return Msg("名册里还没有单位，请等管理员导入名册后再查。")
     lines = [f"{u.name}（{u.category}{'，' + u.city if u.city else ''}）" for u in units]
     return list_reply(ctx, f"{what}共 {len(units)} 个：", lines)
 

@@ -20,16 +20,17 @@ HELP = [
         "报送",
         ANYONE,
         "报送任务：进度、列表；管理员可新建、登记、催办、结束",
-        "/报送 列表 — 进行中的报送（联络员能看到本单位是否已报送）\n"
+        "/报送 — 进行中的报送（联络员能看到本单位是否已报送）\n"
         "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3（单位多时发图片，加“文字”发文字）\n"
+        "截止前按设置的时间（默认 3 天、1 天、2 小时）和逾期时自动提醒未报送的单位，免打扰时段不提醒。\n"
         "管理员：\n"
+        "/报送 列表 [全部] — 进行中的报送；写“全部”连已结束的一起列\n"
         f"{USAGE_NEW}\n"
         "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
         "范围可选，不写就是全部单位）\n"
         "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
         "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
-        "/报送 结束 <编号> — 结束报送，不再提醒\n"
-        "截止前按设置的时间（默认 3 天、1 天、2 小时）和逾期时自动提醒未报送的单位，免打扰时段不提醒。",
+        "/报送 结束 <编号> — 结束报送，不再提醒",
     ),
     Topic(
         "已报送",
@@ -51,7 +52,7 @@ __plugin_meta__ = PluginMetadata(
 
 def _number(ctx: Ctx, usage: str) -> int:
     if not ctx.args:
-        raise UserError(f"请写出报送编号。用法：{usage}（编号见 /报送 列表）")
+        raise UserError(f"请写出报送编号。用法：{usage}（编号见 /报送）")
     return ctx.int_arg(ctx.args[0], "报送编号")
 
 
@@ -203,16 +204,18 @@ async def default(ctx: Ctx) -> Msg:
     if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
         return await progress(ctx)
     if ctx.args:
-        raise UserError(
-            f"不认识“{ctx.args[0]}”。可用：/报送 列表、/报送 进度 <编号>、/报送 新建、/报送 登记、/报送 催办、/报送 结束。"
-            "发 /帮助 报送 查看说明和例子。"
+        can = (
+            "/报送 列表、/报送 进度 <编号>、/报送 新建、/报送 登记、/报送 催办、/报送 结束"
+            if ctx.is_admin
+            else "/报送（进行中的报送）、/报送 进度 <编号>、/已报送 <编号>"
         )
+        raise UserError(f"不认识“{ctx.args[0]}”。可用：{can}。发 /帮助 报送 查看说明和例子。")
     return await listing(ctx)
 
 
 async def admin_listing(ctx: Ctx) -> Msg:
     """`/报送 列表` is the admins' list, as `/统发 列表` is (SPEC §6); anyone may send /报送 for the open ones."""
-    ctx.need_admin("用 /报送 列表（发 /报送 可查看进行中的报送和本单位是否已报送）")
+    ctx.need_admin("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）")
     return await listing(ctx)
 
 
