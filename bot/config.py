@@ -321,6 +321,14 @@ _JSON_FIELDS = {
 }
 
 
+def dashboard_url(host: str, port: int | str) -> str:
+    """The dashboard's address as a browser on this machine opens it (0.0.0.0 listens everywhere, 127.0.0.1 answers)."""
+    shown = "127.0.0.1" if str(host) in ("0.0.0.0", "::", "") else str(host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/dashboard"
+
+
 def load_settings(env_file: str | Path | None = ".env", environ: dict[str, str] | None = None) -> Settings:
     """Read settings from the .env file, overridden by environment variables of the same name.
 

@@ -6,6 +6,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,16 @@ def at_batches(user_ids: Iterable[str], size: int) -> list[list[str]]:
         else:
             log.warning("skipped an @-mention of %r: not a QQ id", u)
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def span(td: timedelta, *, hours_up_to: int = 0) -> str:
+    """A duration as office staff say it: `3 天`, `2 小时`, `90 分钟`; in hours up to `hours_up_to` (`24 小时`)."""
+    mins = int(td.total_seconds() // 60)
+    if mins > hours_up_to * 60 and mins % 1440 == 0:
+        return f"{mins // 1440} 天"
+    if mins and mins % 60 == 0:
+        return f"{mins // 60} 小时"
+    return f"{mins} 分钟" if mins else f"{int(td.total_seconds())} 秒"
 
 
 def percent(done: int, total: int) -> str:

@@ -13,6 +13,7 @@ from nonebot import logger
 from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent, MessageSegment
 
 from bot.app import App, get_app
+from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.parse import is_qq, parse_numbers, split_args
 from bot.pictures import Card
@@ -31,7 +32,10 @@ class Topic:
     name: str
     who: str
     summary: str
-    detail: str
+    detail: str | Callable[[Settings], str]  # a callable says the configured values (never a setting's name)
+
+    def text(self, settings: Settings) -> str:
+        return self.detail(settings) if callable(self.detail) else self.detail
 
 
 def help_topics() -> list[Topic]:

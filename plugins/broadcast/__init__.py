@@ -23,30 +23,33 @@ from bot.broadcasts import (
     parse_draft,
     progress_message,
 )
+from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.pictures.views import progress_card, rates_card
-from bot.render import Msg, cut_list, lines_cut, percent, person_name
+from bot.render import Msg, cut_list, lines_cut, percent, person_name, span
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
-HELP = [
-    Topic(
-        "统发",
-        ANYONE,
-        "一键统发：查看进度和完成率；管理员发布、催办、结束、撤回",
+
+def _help(s: Settings) -> str:
+    return (
         "/统发 进度 [编号] — 已完成多少、哪些单位还没完成（群里单位多时发图片；加“文字”发文字，如：/统发 进度 3 文字）\n"
         "/统发 统计 [月份] — 各单位的完成率，最好和最差的，如：/统发 统计 11月\n"
         "管理员：\n"
         f"{USAGE}\n"
-        f"截止时间可写：{TIME_FORMS}；不写默认为发布后 24 小时（配置 ALLIANCE_BROADCAST_DEADLINE）\n"
+        f"截止时间可写：{TIME_FORMS}；不写截止时间，就是发布后 {span(s.broadcast_deadline, hours_up_to=48)}截止\n"
         "范围写单位类别或地市，多个用逗号隔开；类别和地市都写时取交集，如：范围 高中,初中 郑州\n"
         "/统发 列表 — 进行中的统发\n"
-        "/统发 催办 [编号] — @ 还没完成的单位的联络员（分批，每条不超过 ALLIANCE_AT_BATCH 个）\n"
+        f"/统发 催办 [编号] — @ 还没完成的单位的联络员（分批发，每条最多 @ {s.alliance_at_batch} 人）\n"
         "/统发 代确认 <编号> <单位…> — 替用其他方式报告的单位确认，如：/统发 代确认 3 郑州大学\n"
         "/统发 结束 <编号> — 提前结束，不再提醒\n"
-        "/统发 撤回 <编号> — 撤回任务并通知各群，完成率统计不再计入",
-    ),
+        "/统发 撤回 <编号> — 撤回任务并通知各群，完成率统计不再计入"
+    )
+
+
+HELP = [
+    Topic("统发", ANYONE, "一键统发：查看进度和完成率；管理员发布、催办、结束、撤回", _help),
     Topic(
         "已转发",
         OPERATOR,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from nonebot import get_driver, logger
 from nonebot.plugin import PluginMetadata
 
-from plugins._kit import ADMIN, Topic
+from bot.config import dashboard_url
+from bot.render import Msg
+from plugins._kit import ADMIN, Ctx, Topic, command
 from plugins.dashboard.web import router
 
 HELP = [
@@ -13,8 +15,8 @@ HELP = [
         "后台",
         ADMIN,
         "网页管理后台：概览、单位、账号、统发与报送进度、粉丝排行、导入名册、导出",
-        "浏览器打开 http://<机器人服务器>:<端口>/dashboard ，输入配置项 DASHBOARD_TOKEN 的令牌登录。\n"
-        "DASHBOARD_TOKEN 为空时后台关闭。后台里的每一次导入、导出都记入操作记录。",
+        "/后台 — 私聊告诉你后台的网址，以及后台现在是否开着\n"
+        "用浏览器打开这个网址，输入登录令牌（由管理机器人的同事保管）。后台里的每一次导入、导出都记入操作记录。",
     ),
 ]
 
@@ -38,7 +40,7 @@ def mount() -> bool:
     return True
 
 
-mount()
+MOUNTED = mount()
 
 
 @get_driver().on_startup
@@ -50,3 +52,33 @@ async def _announce() -> None:
         logger.info("管理后台已启用：/dashboard")
     elif app is not None:
         logger.info("管理后台未启用（DASHBOARD_TOKEN 为空）")
+
+
+def address() -> tuple[str, bool]:
+    """The dashboard's address (from HOST and PORT) and whether it is served (a token is set and the routes are on)."""
+    from bot.app import get_app
+
+    driver = get_driver()
+    url = dashboard_url(driver.config.host, driver.config.port)
+    return url, MOUNTED and bool(get_app().settings.dashboard_token)
+
+
+@command("后台", "管理后台", at_sender=False)
+async def dashboard_cmd(ctx: Ctx) -> Msg | None:
+    ctx.need_admin("打开管理后台")
+    url, on = address()
+    if on:
+        msg = Msg(
+            f"管理后台：{url}\n用浏览器打开，输入登录令牌登录（令牌在机器人的配置文件 .env 里，由管理机器人的同事保管）。"
+        )
+        if str(get_driver().config.host) in ("127.0.0.1", "localhost", "::1"):
+            msg.line("这个地址只能在运行机器人的电脑上打开。")
+    else:
+        msg = Msg(
+            f"管理后台现在没有开启（地址会是 {url}）。开启方法：在机器人的 .env 里给 DASHBOARD_TOKEN 填一串较长的随机字符"
+            "作为登录令牌，然后重启机器人。"
+        )
+    if not ctx.in_group:
+        return msg
+    await ctx.app.outbox.send("private", ctx.user_id, msg)
+    return Msg("管理后台的地址已私聊发给你。")

@@ -32,7 +32,7 @@ async def help_cmd(ctx: Ctx) -> Msg:
             raise UserError(f"没有命令“{name}”。发 /帮助 查看全部命令。")
         if topic.who == ADMIN and not ctx.is_admin:
             return Msg(f"“{topic.name}”是管理员的命令。发 /帮助 查看你能用的命令。")
-        detail = topic.detail
+        detail = topic.text(ctx.app.settings)
         if not ctx.is_admin:  # the admins' part of a topic everyone may read is for admins only
             detail = detail.split("管理员：\n")[0].rstrip()
         return Msg(f"【/{topic.name}】{topic.summary}（{topic.who}）\n{detail}")

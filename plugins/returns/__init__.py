@@ -8,29 +8,39 @@ from nonebot.plugin import PluginMetadata
 from bot import clock
 from bot.app import current_app
 from bot.broadcasts import norm_id
+from bot.config import Settings
 from bot.errors import UserError
 from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Msg, lines_cut, percent, person_name
+from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
+
+
+def _quiet(s: Settings) -> str:
+    q = s.quiet
+    return f"（{q[0]:%H:%M}–{q[1]:%H:%M} 不打扰，留到早上发）" if q else ""
+
 
 HELP = [
     Topic(
         "报送",
         ANYONE,
         "报送任务：进度、列表；管理员可新建、登记、催办、结束",
-        "/报送 — 进行中的报送（联络员能看到本单位是否已报送）\n"
-        "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3（单位多时发图片，加“文字”发文字）\n"
-        "截止前按设置的时间（默认 3 天、1 天、2 小时）和逾期时自动提醒未报送的单位，免打扰时段不提醒。\n"
-        "管理员：\n"
-        "/报送 列表 [全部] — 进行中的报送；写“全部”连已结束的一起列\n"
-        f"{USAGE_NEW}\n"
-        "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
-        "范围可选，不写就是全部单位）\n"
-        "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
-        "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
-        "/报送 结束 <编号> — 结束报送，不再提醒",
+        lambda s: (
+            "/报送 — 进行中的报送（联络员能看到本单位是否已报送）\n"
+            "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3（单位多时发图片，加“文字”发文字）\n"
+            f"截止前 {'、'.join(span(o) for o in s.remind_offsets) or '（不提前提醒）'}和逾期时，自动提醒还没报送的单位"
+            f"{_quiet(s)}。\n"
+            "管理员：\n"
+            "/报送 列表 [全部] — 进行中的报送；写“全部”连已结束的一起列\n"
+            f"{USAGE_NEW}\n"
+            "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
+            "范围可选，不写就是全部单位）\n"
+            "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
+            "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
+            "/报送 结束 <编号> — 结束报送，不再提醒"
+        ),
     ),
     Topic(
         "已报送",

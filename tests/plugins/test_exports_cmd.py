@@ -109,4 +109,4 @@ async def test_help_explains_export_and_dashboard(app: NBApp, core: App) -> None
     out = await run(app, core, private_msg("/帮助 导出", ADMIN))
     assert "/导出 统计表" in out[0]["text"] and "/导出 统发 3" in out[0]["text"]
     out = await run(app, core, private_msg("/帮助 后台", ADMIN))
-    assert "/dashboard" in out[0]["text"] and "DASHBOARD_TOKEN" in out[0]["text"]
+    assert "/后台" in out[0]["text"] and "DASHBOARD_TOKEN" not in out[0]["text"]

@@ -218,7 +218,9 @@ async def test_unknown_sub_command_says_what_is_available(app: NBApp, core: App)
 
 
 async def test_help_explains_returns(app: NBApp, core: App) -> None:
-    out = await say(app, core, group_msg("/帮助 报送", ZZU))
+    out = await say(app, core, group_msg("/帮助 报送", ADMIN))
     assert "/报送 新建" in out[0]["text"]
+    out = await say(app, core, group_msg("/帮助 报送", ZZU))  # an operator reads only what they may use
+    assert "/报送 进度" in out[0]["text"] and "/报送 新建" not in out[0]["text"]
     out = await say(app, core, group_msg("/帮助 已报送", ZZU))
     assert "/已报送 <编号> [备注]" in out[0]["text"]
