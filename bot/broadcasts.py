@@ -15,6 +15,7 @@ How the promises hold:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from bot import clock
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.nudge import Outgoing, nudge_messages
+from bot.nudge import Outgoing, nudge_messages, who_owes
 from bot.outbox import Outbox
 from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
@@ -153,6 +154,7 @@ class Progress:
     total: int
     late: int
     pending: list[Unit]
+    unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator to @
 
     @property
     def percent(self) -> str:
@@ -484,7 +486,7 @@ def progress_message(p: Progress, limit: int | None) -> Msg:
     m.line(f"未完成 {len(p.pending)} 个单位：")
     by_cat: dict[str, list[str]] = {}
     for u in p.pending:
-        by_cat.setdefault(u.category, []).append(u.name)
+        by_cat.setdefault(u.category, []).append(u.name + ("*" if u.id in p.unstaffed else ""))
     order = {c: i for i, c in enumerate(CATEGORIES)}
     budget = len(p.pending) if limit is None else limit
     shown = 0
@@ -498,17 +500,16 @@ def progress_message(p: Progress, limit: int | None) -> Msg:
         m.line(f"【{cat}】{len(names)} 个：{'、'.join(take)}{more}")
     if shown < len(p.pending):
         m.line(f"……另有 {len(p.pending) - shown} 个单位未列出（私聊机器人发送 /统发 进度 {t.id} 查看全部）")
+    if p.unstaffed:
+        m.line(f"带 * 的 {len(p.unstaffed)} 个单位没有联络员，催办时无法 @，需另行联系。")
     return m
 
 
-def _nudge_text(task: Task, pending: int, *, auto: bool) -> tuple[str, str, str]:
+def _nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool) -> tuple[str, str, str]:
     """Header, footer and private text of a nudge."""
     left = describe_left(task.deadline, clock.now())
     head = "【统发提醒" if auto else "【统发催办"
-    header = (
-        f"{head} #{task.id}】「{task.title}」截止 {clock.show(task.deadline)}（{left}），"
-        f"还有 {pending} 个单位未确认，请以下联络员尽快完成："
-    )
+    header = f"{head} #{task.id}】「{task.title}」截止 {clock.show(task.deadline)}（{left}），{who_owes(pending, ops, '未确认')}"
     footer = f"完成后回复本消息“已转发”，或发 /已转发 {task.id}"
     private = (
         f"统发 #{task.id}「{task.title}」你的单位还没有确认，截止 {clock.show(task.deadline)}（{left}）。"
@@ -898,7 +899,9 @@ class Broadcasts:
                 ids = tuple(int(i) for i in text.split(",")) if text else ()
                 self._owing[task.id] = (done, ids)
         pending = await self.units.by_ids(ids)
-        return Progress(task, done, done + len(pending), int(counts["late"]), pending)
+        staffed = await self.units.operators_of(ids)
+        unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
+        return Progress(task, done, done + len(pending), int(counts["late"]), pending, unstaffed)
 
     async def owed_by_category(self, task_id: int) -> dict[str, int]:
         """How many units of each category owe the task (as counted by `progress`)."""
@@ -939,12 +942,12 @@ class Broadcasts:
             if not units:
                 return NudgeResult(task, 0, 0, 0, [])
             ops = await self._pending_operators(tx, task.id)
-            header, footer, private = _nudge_text(task, len(units), auto=False)
-            msgs = nudge_messages(self.settings, header, ops, footer=footer, private_text=private)
-            for target_type, target_id, msg in msgs:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=f"broadcast:{task.id}:nudge")
+            header, footer, private = _nudge_text(task, len(units), ops, auto=False)
             covered = {o.unit_id for o in ops}
             orphans = [name for uid, name in units if uid not in covered]
+            msgs = nudge_messages(self.settings, header, ops, footer=footer, private_text=private, orphans=orphans)
+            for target_type, target_id, msg in msgs:
+                await self.outbox.put(tx, target_type, target_id, msg, ref=f"broadcast:{task.id}:nudge")
             await audit(tx, actor, "统发催办", f"#{task.id} {len(units)} 个单位，{len(ops)} 位联络员")
         return NudgeResult(task, len(units), len(ops), len(msgs), orphans)
 
@@ -958,8 +961,10 @@ class Broadcasts:
         ops = await self._pending_operators(tx, task.id)
         if not units or not ops:
             return []
-        header, footer, private = _nudge_text(task, len(units), auto=True)
-        return nudge_messages(self.settings, header, ops, footer=footer, private_text=private)
+        header, footer, private = _nudge_text(task, len(units), ops, auto=True)
+        covered = {o.unit_id for o in ops}
+        orphans = [name for uid, name in units if uid not in covered]
+        return nudge_messages(self.settings, header, ops, footer=footer, private_text=private, orphans=orphans)
 
     # ------------------------------------------------------------ close and withdraw
 

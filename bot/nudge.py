@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.config import Settings
 from bot.parse import is_qq
-from bot.render import Msg, at_messages
+from bot.render import Msg, at_messages, cut_list
 from bot.units import Operator
 
 Outgoing = tuple[str, str, Msg]
+
+
+def who_owes(units: int, operators: Sequence[Operator], what: str) -> str:
+    """How many units owe, how many of them have an operator to @, and that the rest are named without @."""
+    with_ops = len({o.unit_id for o in operators})
+    head = f"还有 {units} 个单位{what}"
+    if with_ops == 0:
+        return f"{head}，它们都还没有绑定联络员："
+    if with_ops >= units:
+        return f"{head}，请以下联络员尽快完成："
+    return (
+        f"{head}：其中 {with_ops} 个单位有联络员，请以下联络员尽快完成；"
+        f"另 {units - with_ops} 个单位没有联络员，名单在最后："
+    )
 
 
 def nudge_messages(
@@ -19,9 +33,11 @@ def nudge_messages(
     *,
     footer: str = "",
     private_text: str | None = None,
+    orphans: Sequence[str] = (),
 ) -> list[Outgoing]:
     """Batched @-mentions of `operators` in the alliance group each was bound in (else the first group).
 
+    The units owing with nobody to @ (`orphans`) are named, without @, at the end of each group's last message.
     With ALLIANCE_PRIVATE_REMINDERS and a `private_text`, each operator also gets it privately.
     """
     groups = sorted(settings.groups)
@@ -32,8 +48,12 @@ def nudge_messages(
         if g is not None:
             by_group.setdefault(g, []).append(op.user_id)
     out: list[Outgoing] = []
+    rest = f"没有联络员的 {len(orphans)} 个单位：{cut_list(list(orphans), settings.alliance_group_list_limit)}"
     for g in sorted(by_group):
-        out.extend(("group", g, m) for m in at_messages(header, by_group[g], settings.alliance_at_batch, footer))
+        msgs = at_messages(header, by_group[g], settings.alliance_at_batch, footer)
+        if orphans:
+            msgs[-1].line(rest)
+        out.extend(("group", g, m) for m in msgs)
     if settings.alliance_private_reminders and private_text:
         out.extend(("private", op.user_id, Msg(private_text)) for op in ops)
     return out

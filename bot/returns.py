@@ -9,6 +9,7 @@ deadline is kept and marked 逾期. Reminders go through the shared ledger (bot/
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from bot import clock
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.nudge import Outgoing, nudge_messages
+from bot.nudge import Outgoing, nudge_messages, who_owes
 from bot.outbox import Outbox
 from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, done_rest, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
@@ -275,16 +276,13 @@ def render_progress(p: Progress, limit: int | None) -> Msg:
     return out
 
 
-def _nudge_header(ret: Return, pending: int, *, overdue: bool, manual: bool = False) -> str:
+def _nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue: bool, manual: bool = False) -> str:
     if overdue or ret.deadline <= clock.now():
-        return (
-            f"【报送逾期】{ret.label}已于 {clock.show(ret.deadline)} 截止，"
-            f"以下单位（{pending} 个）还没有报送，请尽快报送："
-        )
+        return f"【报送逾期】{ret.label}已于 {clock.show(ret.deadline)} 截止，{who_owes(pending, ops, '没有报送')}"
     kind = "催办" if manual else "提醒"
     return (
         f"【报送{kind}】{ret.label}将于 {clock.show(ret.deadline)} 截止（{_left(ret)}），"
-        f"以下单位（{pending} 个）还没有报送："
+        f"{who_owes(pending, ops, '没有报送')}"
     )
 
 
@@ -594,13 +592,15 @@ class Returns:
         self, ret: Return, units: list[Unit], ops: list[Operator], *, overdue: bool, manual: bool
     ) -> list[Outgoing]:
         """@-mentions of the operators of units not done; units with nobody to @ are named in the group instead."""
-        header = _nudge_header(ret, len(units), overdue=overdue, manual=manual)
+        header = _nudge_header(ret, len(units), ops, overdue=overdue, manual=manual)
         overdue = overdue or ret.deadline <= clock.now()
-        out = nudge_messages(self.settings, header, ops, footer=_footer(ret), private_text=_private_text(ret, overdue))
         covered = {o.unit_id for o in ops}
-        orphans = [u for u in units if u.id not in covered]
+        orphans = [u.name for u in units if u.id not in covered]
+        out = nudge_messages(
+            self.settings, header, ops, footer=_footer(ret), private_text=_private_text(ret, overdue), orphans=orphans
+        )
         if orphans and not ops:
-            msg = Msg(header).line(cut_list([u.name for u in orphans], 50)).line(_footer(ret))
+            msg = Msg(header).line(cut_list(orphans, self.settings.alliance_group_list_limit)).line(_footer(ret))
             out.extend(("group", g, msg) for g in sorted(self.settings.groups))
         return out
 

@@ -193,6 +193,16 @@ def list_reply(ctx: Ctx, head: str, lines: list[str], tail: list[str] | None = N
     return folded_or_cut(ctx, build(None), build(ctx.limit))
 
 
+async def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> None:
+    """Name the units nobody can be @-mentioned for: in full to the admin privately, never in the group."""
+    full = Msg(f"{what}、没有联络员（无法 @，需另行联系）的单位 {len(names)} 个：").line("、".join(names))
+    if ctx.in_group:
+        await ctx.app.outbox.send("private", ctx.user_id, full)
+        out.line(f"另有 {len(names)} 个单位没有联络员，无法 @，名单已私聊发给你。")
+    else:
+        out.line("").add_all(full)
+
+
 def display_name(event: MessageEvent) -> str:
     """The sender as every message and file shows them (`bot.render.person_name`: no phone number, no QQ id)."""
     s = event.sender

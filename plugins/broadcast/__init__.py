@@ -27,9 +27,21 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.pictures.views import progress_card, rates_card
-from bot.render import Msg, cut_list, lines_cut, percent, person_name, span
+from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.titles import DEAD, OK, UNREACHABLE
-from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
+from plugins._kit import (
+    ANYONE,
+    OPERATOR,
+    Command,
+    Ctx,
+    Reply,
+    Topic,
+    command,
+    orphans_to_admin,
+    picture_or_text,
+    sub,
+    trigger,
+)
 
 
 def _help(s: Settings) -> str:
@@ -218,7 +230,7 @@ async def nudge(ctx: Ctx) -> Msg:
     else:
         out = Msg(f"统发 #{t.id} 还有 {r.pending_units} 个单位未完成，但它们都没有绑定联络员，无法 @。")
     if r.orphans:
-        out.line(f"没有联络员、需另行联系的单位 {len(r.orphans)} 个：{cut_list(r.orphans, ctx.limit)}")
+        await orphans_to_admin(ctx, out, f"统发 #{t.id} 未完成", r.orphans)
     return out
 
 

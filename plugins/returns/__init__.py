@@ -14,7 +14,19 @@ from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
-from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
+from plugins._kit import (
+    ANYONE,
+    OPERATOR,
+    Command,
+    Ctx,
+    Reply,
+    Topic,
+    command,
+    orphans_to_admin,
+    picture_or_text,
+    sub,
+    trigger,
+)
 
 
 def _quiet(s: Settings) -> str:
@@ -136,9 +148,7 @@ async def nudge(ctx: Ctx) -> Msg:
     n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.orphans:
-        out.line(f"其中 {len(n.orphans)} 个单位没有联络员，请另行联系：")
-        for line in by_category(n.orphans, ctx.limit):
-            out.line(line)
+        await orphans_to_admin(ctx, out, f"报送 {n.ret.label}未报送", [u.name for u in n.orphans])
     return out
 
 

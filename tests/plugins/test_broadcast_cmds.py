@@ -218,7 +218,10 @@ async def test_nudge_is_for_admins_and_mentions_only_laggards(app: NBApp, core: 
     nudges = [o for o in out if "【统发催办 #1】" in o["text"]]
     assert {qq for o in nudges for qq in o["ats"]} == {str(OP3), str(OP4)}
     summary = next(o for o in out if "已催办" in o["text"])
-    assert "开封市教育局" in summary["text"] and "3 个单位未完成" in summary["text"]
+    assert "3 个单位未完成" in summary["text"] and "名单已私聊发给你" in summary["text"]
+    assert "开封市教育局" not in summary["text"]  # the admin's list of units without an operator goes privately
+    (private,) = [o for o in out if o["target"] == ("private", str(ADMIN))]
+    assert "开封市教育局" in private["text"]
 
 
 async def test_admin_confirms_on_behalf_lists_closes_and_reads_statistics(app: NBApp, core: App) -> None:
