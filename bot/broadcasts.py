@@ -231,6 +231,7 @@ class Stats:
     label: str
     tasks: int
     rows: list[UnitRate]  # best first
+    running: int = 0  # tasks whose deadline has not come: they count for a unit only once it confirmed
 
     @property
     def done(self) -> int:
@@ -1002,7 +1003,10 @@ class Broadcasts:
     # ------------------------------------------------------------ statistics and per-unit views
 
     async def statistics(self, month: str = "") -> Stats:
-        """Each unit's completion over the tasks announced in a month (withdrawn ones left out), best first."""
+        """Each unit's completion over the tasks announced in a month (withdrawn ones left out), best first.
+
+        A task still open before its deadline counts for a unit that confirmed it, never against one that has not yet.
+        """
         start, end, label = parse_month(month, clock.now().date())
         tz = clock.tz()
         lo = clock.to_db(datetime.combine(start, datetime.min.time(), tzinfo=tz))
@@ -1011,18 +1015,24 @@ class Broadcasts:
             tasks = await tx.value(
                 "SELECT COUNT(*) FROM broadcasts WHERE state<>? AND created_at>=? AND created_at<?", (WITHDRAWN, lo, hi)
             )
+            now = clock.now_db()
+            running = await tx.value(
+                "SELECT COUNT(*) FROM broadcasts WHERE state=? AND deadline>? AND created_at>=? AND created_at<?",
+                (OPEN, now, lo, hi),
+            )
             rows = await tx.all(
                 "SELECT u.id, u.name, u.category, COUNT(*) AS owed, COUNT(c.id) AS done, "
                 "COALESCE(SUM(c.late), 0) AS late "
                 "FROM broadcasts b JOIN broadcast_units bu ON bu.task_id=b.id JOIN units u ON u.id=bu.unit_id "
                 "LEFT JOIN broadcast_confirmations c ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
                 "WHERE b.state<>? AND b.created_at>=? AND b.created_at<? AND u.deleted_at IS NULL "
+                "AND (c.id IS NOT NULL OR b.state<>? OR b.deadline<=?) "
                 "GROUP BY u.id",
-                (WITHDRAWN, lo, hi),
+                (WITHDRAWN, lo, hi, OPEN, now),
             )
         rates = [UnitRate(r["id"], r["name"], r["category"], r["done"], r["owed"], r["late"]) for r in rows]
         rates.sort(key=lambda r: (-r.rate, -r.done, r.late, r.name))
-        return Stats(label, int(tasks or 0), rates)
+        return Stats(label, int(tasks or 0), rates, int(running or 0))
 
     async def unit_completion(self, unit_id: int, days: int = 30) -> tuple[int, int]:
         """(tasks the unit confirmed, tasks it owed) among those announced in the last `days` days, not withdrawn."""

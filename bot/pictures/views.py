@@ -169,9 +169,10 @@ def rates_card(title: str, subtitle: str, rows: Sequence[tuple[str, int, int, in
         tables = (RankTable("完成率（从高到低）", tuple(ranked)),)
     else:
         half = limit // 2
+        best = tuple(r for r, raw in zip(ranked[:half], rows[:half], strict=True) if raw[1])  # 0 done is never best
         tables = (
-            RankTable("完成最好", tuple(ranked[:half])),
-            RankTable("完成最差", tuple(ranked[-half:]), f"中间另有 {len(ranked) - 2 * half} 个单位未列出"),
+            RankTable("完成最好", best),
+            RankTable("完成最差", tuple(ranked[-half:]), f"中间另有 {len(ranked) - len(best) - half} 个单位未列出"),
         )
     return Card(
         title=title, subtitle=subtitle, note=f"数据截至 {clock.show(clock.now())}", tables=tables, footer="联盟助手"

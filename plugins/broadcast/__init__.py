@@ -297,8 +297,10 @@ async def withdraw(ctx: Ctx) -> Msg:
 async def stats(ctx: Ctx) -> Reply:
     ctx.take_format()
     s = await ctx.app.broadcasts.statistics(" ".join(ctx.args))
-    if not s.tasks or not s.rows:
+    if not s.tasks:
         return Msg(f"{s.label}没有统发任务（撤回的不计）。换个月份试试，如：/统发 统计 上月")
+    if not s.rows:
+        return Msg(f"{s.label}统发 {s.tasks} 次（{_counted(s)}），还没有可以统计的完成情况。")
     limit = ctx.app.settings.alliance_picture_rows
     return await picture_or_text(
         ctx,
@@ -306,15 +308,20 @@ async def stats(ctx: Ctx) -> Reply:
         _stats_text(ctx, s),
         lambda: rates_card(
             f"统发完成率 · {s.label}",
-            f"统发 {s.tasks} 次（撤回的不计），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）",
+            f"统发 {s.tasks} 次（{_counted(s)}），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）",
             [(r.name, r.done, r.owed, r.late) for r in s.rows],
             limit,
         ),
     )
 
 
+def _counted(s: Stats) -> str:
+    running = f"；其中 {s.running} 个还没到截止时间，只算已完成的单位" if s.running else ""
+    return f"撤回的不计{running}"
+
+
 def _stats_text(ctx: Ctx, s: Stats) -> Msg:
-    out = Msg(f"{s.label}统发 {s.tasks} 次（撤回的不计），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）")
+    out = Msg(f"{s.label}统发 {s.tasks} 次（{_counted(s)}），总完成 {s.done}/{s.owed}（{percent(s.done, s.owed)}）")
 
     def line(i: int, r) -> str:
         late = f"，逾期 {r.late}" if r.late else ""
@@ -327,13 +334,17 @@ def _stats_text(ctx: Ctx, s: Stats) -> Msg:
         for i, r in enumerate(rows, 1):
             out.line(line(i, r))
         return out
-    out.line("完成最好：")
-    for i, r in enumerate(rows[:k], 1):
-        out.line(line(i, r))
+    best = [r for r in rows[:k] if r.done]  # a unit that did nothing is never among the best
+    if best:
+        out.line("完成最好：")
+        for i, r in enumerate(best, 1):
+            out.line(line(i, r))
+    else:
+        out.line("还没有单位完成过。")
     out.line("完成最差：")
     for i, r in enumerate(rows[-k:], len(rows) - k + 1):
         out.line(line(i, r))
-    out.line(f"……中间另有 {len(rows) - 2 * k} 个单位未列出（私聊机器人发送同一命令查看全部）")
+    out.line(f"……中间另有 {len(rows) - len(best) - k} 个单位未列出（私聊机器人发送同一命令查看全部）")
     return out
 
 

@@ -539,8 +539,12 @@ async def test_statistics_rank_units_over_a_month_without_withdrawn_tasks(bc: Ap
     await bc.broadcasts.confirm(1003, "王五", t1.id)
     await bc.broadcasts.confirm(1004, "赵六", t3.id)
     await bc.broadcasts.withdraw(t3.id, actor=str(ADMIN))
+    s = await bc.broadcasts.statistics("11月")  # before the deadline: what is done counts, what is not yet does not
+    assert (s.label, s.tasks, s.running, s.done, s.owed) == ("2026年11月", 2, 2, 3, 3)
+    assert [(r.name, r.done, r.owed) for r in s.rows] == [("郑州大学", 2, 2), ("河南大学", 1, 1)]
+    clock.advance(timedelta(days=3))
     s = await bc.broadcasts.statistics("11月")
-    assert (s.label, s.tasks, s.done, s.owed) == ("2026年11月", 2, 3, 8)
+    assert (s.label, s.tasks, s.running, s.done, s.owed) == ("2026年11月", 2, 0, 3, 8)
     assert [(r.name, r.done, r.owed) for r in s.rows] == [
         ("郑州大学", 2, 2),
         ("河南大学", 1, 2),
