@@ -19,7 +19,17 @@ from bot.parse import is_qq, parse_numbers, split_args
 from bot.pictures import Card
 from bot.render import Msg, lines_cut, person_name
 
-Reply = Msg | str | list[Msg] | None
+
+@dataclass(frozen=True)
+class To:
+    """A part of a command's answer that goes elsewhere than the chat it came from (e.g. privately to the asker)."""
+
+    target_type: str  # "private" or "group"
+    target_id: str
+    msg: Msg
+
+
+Reply = Msg | str | To | list[Msg | To] | None
 
 ANYONE, OPERATOR, ADMIN = "所有人", "联络员", "管理员"
 ROLES = (ANYONE, OPERATOR, ADMIN)
@@ -193,14 +203,19 @@ def list_reply(ctx: Ctx, head: str, lines: list[str], tail: list[str] | None = N
     return folded_or_cut(ctx, build(None), build(ctx.limit))
 
 
-async def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> None:
+def privately(ctx: Ctx, answer: Msg, private: Msg, note: str) -> list[Msg | To]:
+    """`answer` in the chat the command came from, and `private` to the asker privately (with `note` in a group)."""
+    if not ctx.in_group:
+        return [answer.line("").add_all(private) if answer else private]
+    if note:
+        answer.line(note)
+    return [answer, To("private", ctx.user_id, private)] if answer else [To("private", ctx.user_id, private)]
+
+
+def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> list[Msg | To]:
     """Name the units nobody can be @-mentioned for: in full to the admin privately, never in the group."""
     full = Msg(f"{what}、没有联络员（无法 @，需另行联系）的单位 {len(names)} 个：").line("、".join(names))
-    if ctx.in_group:
-        await ctx.app.outbox.send("private", ctx.user_id, full)
-        out.line(f"另有 {len(names)} 个单位没有联络员，无法 @，名单已私聊发给你。")
-    else:
-        out.line("").add_all(full)
+    return privately(ctx, out, full, f"另有 {len(names)} 个单位没有联络员，无法 @，名单已私聊发给你。")
 
 
 def display_name(event: MessageEvent) -> str:
@@ -245,15 +260,18 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
     if result is None:
         return
     msgs = result if isinstance(result, list) else [result]
-    parts: list[tuple[str, int, Msg]] = []
+    parts: list[tuple[str, int | str, Msg]] = []
+    here = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
     for i, m in enumerate(msgs):
+        if isinstance(m, To):
+            parts.extend((m.target_type, m.target_id, part) for part in m.msg.split() if part)
+            continue
         msg = Msg(m) if isinstance(m, str) else m
         if not msg:
             continue
         if isinstance(event, GroupMessageEvent) and at_sender and i == 0 and is_qq(event.user_id):
             msg = with_at(event.user_id, msg)
-        target = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
-        parts.extend((*target, part) for part in msg.split())
+        parts.extend((*here, part) for part in msg.split())
     async with app.db.tx() as tx:
         for target_type, target_id, part in parts:
             await app.outbox.put(tx, target_type, target_id, part)

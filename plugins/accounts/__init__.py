@@ -8,7 +8,7 @@ from bot import clock
 from bot.accounts import duplicate_filings
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_name
-from plugins._kit import ADMIN, ANYONE, Ctx, Topic, command, numbers_or_all, sub
+from plugins._kit import ADMIN, ANYONE, Ctx, Reply, To, Topic, command, numbers_or_all, sub
 
 HELP = [
     Topic(
@@ -115,7 +115,7 @@ async def account_cmd(ctx: Ctx) -> Msg:
 
 
 @command("备案")
-async def filing_cmd(ctx: Ctx) -> Msg:
+async def filing_cmd(ctx: Ctx) -> Reply:
     ctx.need_admin("审核备案")
     svc = ctx.app.accounts
     if not ctx.args:
@@ -144,14 +144,21 @@ async def filing_cmd(ctx: Ctx) -> Msg:
         ids = await numbers_or_all(ctx, rest, "备案编号", "/备案 通过", pending_ids)
         results = await svc.approve(ids, actor=ctx.user_id)
         out = Msg()
+        approved: dict[str, list[str]] = {}  # filer → what of theirs was approved: one notice each
         for fid, f, err in results:
             if f is None:
                 out.line(f"#{fid} 未通过：{err}")
             elif f.state == "已备案":
                 out.line(f"已备案 {f.describe()}。")
+                approved.setdefault(f.filed_by, []).append(f.describe())
             else:
                 out.line(f"#{fid} 已作废（不再待审核）：{err.removeprefix('自动作废：')}")
-        return out
+        told = [
+            To("private", uid, Msg(f"你提交的备案已通过：{'；'.join(items)}。"))
+            for uid, items in approved.items()
+            if uid != ctx.user_id
+        ]
+        return [out, *told]
     if head in ("驳回", "拒绝"):
         if not rest:
             raise UserError("请写出要驳回的备案编号，如：/备案 驳回 3 账号名称与证书不符")

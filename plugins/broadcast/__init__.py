@@ -216,7 +216,7 @@ def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
     return ctx.int_arg(ctx.args[0]) if ctx.args else None
 
 
-async def nudge(ctx: Ctx) -> Msg:
+async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办统发")
     task_id = _task_arg(ctx, "/统发 催办 [编号]，如：/统发 催办 3", required=False)
     r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id)
@@ -230,7 +230,7 @@ async def nudge(ctx: Ctx) -> Msg:
     else:
         out = Msg(f"统发 #{t.id} 还有 {r.pending_units} 个单位未完成，但它们都没有绑定联络员，无法 @。")
     if r.orphans:
-        await orphans_to_admin(ctx, out, f"统发 #{t.id} 未完成", r.orphans)
+        return orphans_to_admin(ctx, out, f"统发 #{t.id} 未完成", r.orphans)
     return out
 
 

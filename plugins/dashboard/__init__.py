@@ -7,7 +7,7 @@ from nonebot.plugin import PluginMetadata
 
 from bot.config import dashboard_url
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Topic, command
+from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
 from plugins.dashboard.web import router
 
 HELP = [
@@ -64,7 +64,7 @@ def address() -> tuple[str, bool]:
 
 
 @command("后台", "管理后台", at_sender=False)
-async def dashboard_cmd(ctx: Ctx) -> Msg | None:
+async def dashboard_cmd(ctx: Ctx) -> Reply:
     ctx.need_admin("打开管理后台")
     url, on = address()
     if on:
@@ -78,7 +78,4 @@ async def dashboard_cmd(ctx: Ctx) -> Msg | None:
             f"管理后台现在没有开启（地址会是 {url}）。开启方法：在机器人的 .env 里给 DASHBOARD_TOKEN 填一串较长的随机字符"
             "作为登录令牌，然后重启机器人。"
         )
-    if not ctx.in_group:
-        return msg
-    await ctx.app.outbox.send("private", ctx.user_id, msg)
-    return Msg("管理后台的地址已私聊发给你。")
+    return privately(ctx, Msg(), msg, "管理后台的地址已私聊发给你。")

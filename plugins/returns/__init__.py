@@ -142,13 +142,13 @@ async def register(ctx: Ctx) -> Msg:
     return out
 
 
-async def nudge(ctx: Ctx) -> Msg:
+async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办")
     rid = await _number_or_only(ctx)
     n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.orphans:
-        await orphans_to_admin(ctx, out, f"报送 {n.ret.label}未报送", [u.name for u in n.orphans])
+        return orphans_to_admin(ctx, out, f"报送 {n.ret.label}未报送", [u.name for u in n.orphans])
     return out
 
 

@@ -195,3 +195,13 @@ async def test_account_list_in_the_group_is_cut(app: NBApp, core: App) -> None:
     assert "账号 5 个" in out[0]["text"] and "另有 2 条未列出" in out[0]["text"]
     out = await say(app, core, private_msg("/账号 列表", OP))
     assert "另有" not in out[0]["text"] and "郑大4" in out[0]["text"]
+
+
+async def test_approval_tells_the_filer_privately_once(app: NBApp, bound: App) -> None:
+    """Issue 13 item 19: a filing's approval is told to the operator, as rejections are."""
+    await say(app, bound, group_msg("/账号 登记 视频号 河科大视频号", OP))
+    await say(app, bound, group_msg("/账号 登记 抖音 郑大", OP))
+    out = await say(app, bound, group_msg("/备案 通过 1 2", ADMIN))
+    assert out[0]["target"] == ("group", str(GROUP)) and "已备案 #1" in out[0]["text"]
+    (told,) = [o for o in out if o["target"] == ("private", str(OP))]
+    assert "已通过" in told["text"] and "河科大视频号" in told["text"] and "#2" in told["text"]

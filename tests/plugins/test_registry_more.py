@@ -462,8 +462,10 @@ async def test_help_for_an_admin(app: NBApp, zzu: App) -> None:
 async def test_help_on_one_command_and_an_unknown_one(app: NBApp, zzu: App) -> None:
     text = (await say(app, zzu, group_msg("/帮助 注册", OTHER)))[0]["text"]
     assert "【/注册】" in text and "例：" in text
-    text = (await say(app, zzu, group_msg("/帮助 /审核", OTHER)))[0]["text"]
+    text = (await say(app, zzu, group_msg("/帮助 /审核", ADMIN)))[0]["text"]
     assert "【/审核】" in text
+    text = (await say(app, zzu, group_msg("/帮助 /审核", OTHER)))[0]["text"]  # an admin's command, not explained
+    assert "是管理员的命令" in text and "/审核 通过" not in text
     text = (await say(app, zzu, group_msg("/帮助 飞行", OTHER)))[0]["text"]
     assert "没有命令“飞行”" in text and "/帮助" in text
 
