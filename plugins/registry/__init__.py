@@ -10,8 +10,21 @@ from bot import clock
 from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_label, person_name
-from bot.units import Application, Unit
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Topic, command, folded_or_cut, list_reply, numbers_or_all, sub
+from bot.units import Application, Decision, Unit
+from plugins._kit import (
+    ADMIN,
+    ANYONE,
+    OPERATOR,
+    Ctx,
+    Reply,
+    To,
+    Topic,
+    command,
+    folded_or_cut,
+    list_reply,
+    numbers_or_all,
+    sub,
+)
 
 HELP = [
     Topic(
@@ -91,7 +104,7 @@ def _app_line(a: Application) -> str:
 
 
 @command("审核")
-async def review(ctx: Ctx) -> Msg | list[Msg]:
+async def review(ctx: Ctx) -> Reply:
     ctx.need_admin("审核注册申请")
     if not ctx.args:
         pending = await ctx.app.units.pending()
@@ -112,24 +125,7 @@ async def review(ctx: Ctx) -> Msg | list[Msg]:
             return [a.id for a in await ctx.app.units.pending()]
 
         ids = await numbers_or_all(ctx, rest, "申请编号", "/审核 通过", pending_ids)
-        decisions = await ctx.app.units.approve(ids, actor=ctx.user_id)
-        out = Msg()
-        for d in decisions:
-            if d.ok and d.unit is not None:
-                out.line(
-                    f"已通过 #{d.application.id}：{person_name(d.application.user_name)} 成为“{d.unit.name}”的联络员。"
-                )
-                await tell_applicant(
-                    ctx.app,
-                    d.application,
-                    Msg(
-                        f"你的注册申请 #{d.application.id} 已通过，"
-                        f"现在是“{d.unit.name}”的联络员。发 /帮助 看看能做什么。"
-                    ),
-                )
-            else:
-                out.line(f"#{d.application.id} 未通过：{d.message}")
-        return out
+        return approved_messages(ctx, await ctx.app.units.approve(ids, actor=ctx.user_id))
     if head in ("驳回", "拒绝", "不通过"):
         if not rest:
             raise UserError("请写出要驳回的申请编号，如：/审核 驳回 3 单位名称有误")
@@ -144,6 +140,73 @@ async def review(ctx: Ctx) -> Msg | list[Msg]:
         )
         return Msg(f"已驳回 #{app_id}（{person_name(d.application.user_name)} 申请 {d.application.unit_name}）{why}。")
     raise UserError("用法：/审核（查看待审核）、/审核 通过 <编号…>、/审核 驳回 <编号> [原因]")
+
+
+def approved_messages(ctx: Ctx, decisions: list[Decision]) -> list[Msg | To]:
+    """One message names everyone approved, @-mentioned in batches, in the group each applied in.
+
+    In the chat the admin approved from, that message is also the admin's summary (with what failed);
+    people who applied privately are told privately.
+    """
+    app = ctx.app
+    ok = [d for d in decisions if d.ok and d.unit is not None]
+    failed = [f"#{d.application.id} 未通过：{d.message}" for d in decisions if not (d.ok and d.unit is not None)]
+    here = ctx.group_id
+    by_group: dict[str | None, list[Decision]] = {}
+    for d in ok:
+        g = d.application.group_id
+        by_group.setdefault(g if g and g in app.settings.groups else None, []).append(d)
+    size = max(1, app.settings.alliance_at_batch - 1)  # room for the @ of the admin in the first one
+
+    def line(m: Msg, d: Decision, *, at: bool) -> None:
+        a = d.application
+        assert d.unit is not None
+        m.line(f"已通过 #{a.id}：")
+        if at:
+            m.at(a.user_id)
+        else:
+            m.text(person_name(a.user_name))  # the summary may be read in a group
+        m.text(f" 成为“{d.unit.name}”的联络员")
+
+    def batches(ds: list[Decision], *, summary: bool) -> list[Msg]:
+        chunks = [ds[i : i + size] for i in range(0, len(ds), size)] or [[]]
+        out = []
+        for i, chunk in enumerate(chunks, 1):
+            part = f"（{i}/{len(chunks)}）" if len(chunks) > 1 else ""
+            m = Msg(f"已通过 {len(ds)} 个注册申请{part}：" if len(ds) > 1 else "")
+            for d in chunk:
+                line(m, d, at=True)
+            if summary and i == 1:
+                for f in failed:
+                    m.line(f)
+            if chunk and i == len(chunks):
+                m.line("新联络员请发 /帮助 看看能做什么。")
+            out.append(m)
+        return out
+
+    result: list[Msg | To] = []
+    if here is not None and here in by_group:
+        result.extend(batches(by_group.pop(here), summary=True))
+    else:  # approved in a private chat (or nobody here): the summary names everyone, without @
+        summary = Msg(f"已通过 {len(ok)} 个注册申请：" if len(ok) > 1 else "")
+        for d in ok:
+            line(summary, d, at=False)
+        for f in failed:
+            summary.line(f)
+        result.append(summary)
+    for g in sorted(k for k in by_group if k is not None):
+        result.extend(To("group", g, m) for m in batches(by_group[g], summary=False))
+    for d in by_group.get(None, []):
+        assert d.unit is not None
+        a = d.application
+        result.append(
+            To(
+                "private",
+                a.user_id,
+                Msg(f"你的注册申请 #{a.id} 已通过，现在是“{d.unit.name}”的联络员。发 /帮助 看看能做什么。"),
+            )
+        )
+    return [m for m in result if (m.msg if isinstance(m, To) else m)]
 
 
 async def tell_applicant(app: App, a: Application, msg: Msg) -> None:

@@ -20,7 +20,8 @@ async def test_register_then_approve_binds_and_tells_applicant(app: NBApp, core:
     out = await say(app, core, group_msg("/审核 通过 1", ADMIN))
     texts = {o["target"]: o for o in out}
     notice = texts[("group", str(GROUP))]
-    assert any(o["ats"] == [str(OP)] and "已通过" in o["text"] for o in out), out
+    (notice,) = out  # one message: the admin's answer names and @-mentions the applicant
+    assert notice["ats"] == [str(ADMIN), str(OP)] and "已通过 #1" in notice["text"] and "郑州大学" in notice["text"]
     assert notice
     bound = await core.units.operator(OP)
     assert bound is not None and bound[1].name == "郑州大学" and bound[0].name == "张三"

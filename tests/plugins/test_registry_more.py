@@ -124,10 +124,9 @@ async def test_review_lists_and_approves_several(app: NBApp, zzu: App) -> None:
     assert "待审核的注册申请 2 个" in out[0]["text"]
     assert "#1 张三（20001）申请 郑州大学" in out[0]["text"] and "#2 李四（20002）申请 河南大学" in out[0]["text"]
     out = await say(app, zzu, group_msg("/审核 通过 1 2", ADMIN))
-    reply = next(o for o in out if o["ats"] == [str(ADMIN)])
+    (reply,) = out  # one message for the admin and both applicants
+    assert reply["ats"] == [str(ADMIN), str(OP), str(OP2)] and reply["target"] == ("group", str(GROUP))
     assert "已通过 #1" in reply["text"] and "已通过 #2" in reply["text"]
-    told = [o for o in out if o["ats"] in ([str(OP)], [str(OP2)])]
-    assert len(told) == 2 and all(o["target"] == ("group", str(GROUP)) and "已通过" in o["text"] for o in told)
     assert (await zzu.units.operator(OP2))[1].name == "河南大学"  # type: ignore[index]
 
 
@@ -516,3 +515,17 @@ async def test_send_problems_are_shown_to_admins_only(app: NBApp, zzu: App) -> N
     assert "不确定是否送达" in out[0]["text"] and "统发通知" in out[0]["text"]
     out = await say(app, zzu, group_msg("/发送记录", OTHER))
     assert "只有管理员" in out[0]["text"]
+
+
+async def test_approving_24_applicants_is_one_message_per_batch_of_mentions(app: NBApp, zzu: App) -> None:
+    """Issue 13 item 21: `/审核 通过` of 24 applicants posted 25 group messages."""
+    await import_file(zzu.units, ROSTER)
+    names = [u.name for u in await zzu.units.all()][:24]
+    for i, name in enumerate(names):
+        await say(app, zzu, group_msg(f"/注册 {name}", 30000 + i, card=f"联络员{i}"))
+    out = await say(app, zzu, group_msg("/审核 通过 " + " ".join(str(i) for i in range(1, 25)), ADMIN))
+    assert all(o["target"] == ("group", str(GROUP)) for o in out)
+    assert len(out) == 2  # 24 people and the admin, at most 20 @ per message
+    assert all(len(o["ats"]) <= zzu.settings.alliance_at_batch for o in out)
+    assert [qq for o in out for qq in o["ats"]] == [str(ADMIN)] + [str(30000 + i) for i in range(24)]
+    assert "已通过 24 个注册申请（1/2）" in out[0]["text"] and "（2/2）" in out[1]["text"]
