@@ -290,8 +290,21 @@ async def withdraw(ctx: Ctx) -> Msg:
             recalled += 1
         except Exception as e:
             logger.info(f"could not recall announcement {mid}: {e!r}")
-    extra = f"，原通知撤回了 {recalled}/{len(ids)} 条" if ids else ""
-    return Msg(f"已撤回统发 #{task.id}「{task.title}」，已在联盟群发出撤回通知{extra}。它不再计入完成率。")
+    out = Msg(f"已撤回统发 #{task.id}「{task.title}」，已在联盟群发出撤回通知，它不再计入完成率。")
+    if ids and recalled == len(ids):
+        out.line("群里的原通知也已撤回。")
+    elif ids:
+        left = len(ids) - recalled
+        out.line(
+            f"原通知还有 {left} 条没能撤回（机器人不是群管理员时，只能撤回自己 2 分钟内发的消息）。"
+            "下一步：请群主或群管理员在群里长按那条【一键统发】通知，选“撤回”；"
+            "不撤回也不要紧，撤回通知已说明不需要再转发。"
+        )
+    else:
+        out.line(
+            "原通知的消息编号没有记录下来（可能还没发出或发送超时）：请到群里看一眼，如已发出，请群管理员手动撤回。"
+        )
+    return out
 
 
 async def stats(ctx: Ctx) -> Reply:

@@ -258,7 +258,10 @@ async def test_withdraw_recalls_what_it_can_and_tells_the_group(app: NBApp, core
         await bot.handle_event(group_msg("/统发 撤回 1", ADMIN))
     out = await sent(core)
     assert any("【统发撤回】#1" in o["text"] and o["target"] == ("group", str(GROUP)) for o in out)
-    assert any("已撤回统发 #1" in o["text"] and "0/1" in o["text"] for o in out)
+    # issue 13 item 22: not "原通知撤回了 0/1 条", but what to do next
+    (done,) = [o for o in out if "已撤回统发 #1" in o["text"]]
+    assert "0/1" not in done["text"] and "1 条没能撤回" in done["text"] and "下一步" in done["text"]
+    assert "群管理员" in done["text"] and "撤回" in done["text"]
     out = await say_reply(app, core, group_msg("已转发", OP1, reply_to=int(mid)), mid, resolved=False)
     assert "已撤回" in out[0]["text"]
     out = await say(app, core, group_msg("/统发 统计", OP1))
