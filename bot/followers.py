@@ -240,6 +240,34 @@ def target_for(unit: Unit, table: Mapping[str, CategoryTarget], populous: frozen
     return Target(ct.default, unit.category)
 
 
+# A report this far from the last one is recorded only once the person confirms it (a typo of 万 for 千, an extra 0).
+JUMP = 10  # more than 10× the last report, or less than a tenth of it …
+JUMP_FLOOR = 1000  # … and more than this many followers apart (a small account's swings are real)
+CONFIRM_WINDOW = timedelta(minutes=30)
+
+
+class NeedsConfirmation(UserError):
+    """A count far from the last report (or, for a first report, from the unit's target): not recorded yet."""
+
+
+def implausible(count: int, last: int | None, target: int | None) -> str | None:
+    """Why `count` needs a confirmation, or None.
+
+    Against the last report: more than 10× it or less than a tenth of it (and more than 1,000 apart). A first report
+    (or one after 0) has nothing to compare with, so it is compared with the unit's target: one account alone at
+    more than 10× what the whole unit is asked to reach is far more likely a slip than a fact.
+    """
+    if last:
+        if count > last * JUMP and count - last > JUMP_FLOOR:
+            return f"是上次（{last:,}）的 {count / last:.0f} 倍"
+        if count * JUMP < last and last - count > JUMP_FLOOR:
+            return f"比上次（{last:,}）少了 {(last - count) / last:.0%}"
+        return None
+    if target and count > target * JUMP:
+        return f"是第一次报送，已是本单位粉丝目标（{wan(target)}）的 {count / target:.0f} 倍"
+    return None
+
+
 def percent(total: int, target: int | None) -> str:
     return f"{total / target * 100:.1f}%" if target else "—"
 
@@ -496,6 +524,7 @@ class Followers:
         self.populous = frozenset(_city(c) for c in settings.alliance_populous_cities)
         self.remind_at = parse_reminder_time(settings.alliance_follower_reminder)
         self.stale_days: int = settings.alliance_stale_days
+        self._unconfirmed: dict[str, tuple[list[str], str, datetime]] = {}  # user → (words, count, asked at)
         self._version = 0  # reports recorded by this process
         self._epoch = 0  # audited changes elsewhere that may change a ranking
         self._seen: int | None = None  # the last audit row looked at
@@ -604,8 +633,23 @@ class Followers:
 
     # ------------------------------------------------------------ reports
 
-    async def report(self, user_id: str, words: list[str], count_text: str) -> Reported:
+    async def confirm(self, user_id: str) -> Reported:
+        """Record the report this person was asked to confirm (within 30 minutes)."""
+        pending = self._unconfirmed.pop(str(user_id), None)
+        if pending is None or clock.now() - pending[2] > CONFIRM_WINDOW:
+            raise UserError("没有等你确认的粉丝数（超过 30 分钟需要重新报送）。报送请发：/粉丝 <平台或账号名称> <数量>")
+        return await self.report(user_id, pending[0], pending[1], confirmed=True)
+
+    def awaiting(self, user_id: str) -> bool:
+        """Whether this person was asked, within the last 30 minutes, to confirm a count."""
+        pending = self._unconfirmed.get(str(user_id))
+        return pending is not None and clock.now() - pending[2] <= CONFIRM_WINDOW
+
+    async def report(self, user_id: str, words: list[str], count_text: str, *, confirmed: bool = False) -> Reported:
         """Record today's follower count of one of the operator's unit's accounts (a same-day report replaces it).
+
+        A count far from the last report (see `implausible`) is recorded only with `confirmed`; otherwise
+        NeedsConfirmation is raised and the report is kept for `confirm`.
 
         Raises:
             UserError: not an operator, a bad count, an account that is not the unit's or is ambiguous.
@@ -635,6 +679,15 @@ class Followers:
                 (account.id, day),
             )
             same = await tx.value("SELECT count FROM follower_reports WHERE account_id=? AND day=?", (account.id, day))
+            # compared with the last day reported before today: a same-day correction is checked as the report it replaces
+            last = prev["count"] if prev is not None else None
+            why = None if confirmed else implausible(count, last, self.target(unit).amount)
+            if why is not None:
+                self._unconfirmed[str(user_id)] = (list(words), count_text, clock.now())
+                raise NeedsConfirmation(
+                    f"还没有记录：{unit.name} {account.platform}“{account.name}”粉丝 {count:,}，{why}。"
+                    f"如果没写错，请回复“确认”（或发 /粉丝 确认）；写错了请重新发 /粉丝 {account.platform} <正确数量>。"
+                )
             row = await tx.one(
                 "SELECT first_day, first_count, last_count, prev_count FROM follower_monthly WHERE month=? AND account_id=?",
                 (month, account.id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from nonebot import get_driver, logger
+from nonebot.adapters.onebot.v11 import Message, MessageEvent
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
@@ -27,7 +28,7 @@ from bot.followers import (
 from bot.parse import category_or_none, looks_like_count, platform_or_none
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Ctx, Reply, Topic, command, picture_or_text, sub
+from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [
     Topic(
@@ -37,6 +38,7 @@ HELP = [
         "联络员报送（每个账号每天算一次，当天再报即更正）：\n"
         "/粉丝 <平台或账号名称> <数量> — 例：/粉丝 微信 12345、/粉丝 抖音 1.2万、/粉丝 微博 12.3w、/粉丝 头条 120万+\n"
         "同一平台有两个账号时写账号名称：/粉丝 郑大青年 3千，或 /粉丝 微信 郑大青年 3千\n"
+        "和上次相差 10 倍以上（第一次报送时：超过本单位目标的 10 倍）的数，机器人会先问一句，回复“确认”才记录\n"
         "/粉丝 排行 [平台] [类别] [本月/上月] — 按单位排行（粉丝数、增长），例：/粉丝 排行 抖音 本科高校 上月\n"
         "/粉丝 目标 [单位或类别] — 目标完成情况，例：/粉丝 目标 郑州大学、/粉丝 目标 本科高校\n"
         "/粉丝 月报 [月份] — 上月（或所写月份）各类单位的粉丝排行图和表格，例：/粉丝 月报、/粉丝 月报 10月\n"
@@ -333,9 +335,29 @@ async def followers_cmd(ctx: Ctx) -> Reply:
             "目标": targets,
             "月报": monthly,
             "月榜": monthly,
+            "确认": confirm,
         },
         report,
     )
+
+
+async def confirm(ctx: Ctx) -> Msg:
+    """`/粉丝 确认` (or a plain 确认): record the count the bot asked this person to confirm."""
+    return render_report(await ctx.app.followers.confirm(ctx.user_id))
+
+
+CONFIRM_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "对的", "没错", "没写错", "确认无误", "无误"})
+
+
+@trigger
+async def confirm_reply(event: MessageEvent) -> tuple[Command, Message] | None:
+    """A plain 确认 / 是 from someone the bot just asked to confirm a far-off follower count."""
+    app = current_app()
+    if app is None or event.get_plaintext().strip().rstrip("。.!！") not in CONFIRM_WORDS:
+        return None
+    if not app.followers.awaiting(str(event.user_id)):
+        return None
+    return Command(confirm), Message()
 
 
 # ---------------------------------------------------------------- /更新

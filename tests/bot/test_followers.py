@@ -19,7 +19,9 @@ from bot.followers import (
     DEFAULT_TARGETS,
     KIND,
     Followers,
+    NeedsConfirmation,
     first_working_day,
+    implausible,
     next_due,
     parse_period,
     parse_ranking_args,
@@ -85,9 +87,9 @@ async def world(core: App) -> World:
     return World(core, core.followers, units)
 
 
-async def report(w: World, op: str, *args: str):
+async def report(w: World, op: str, *args: str, confirmed: bool = False):
     *words, count = args
-    return await w.svc.report(op, list(words), count)
+    return await w.svc.report(op, list(words), count, confirmed=confirmed)
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -102,7 +104,7 @@ def at(day: date, hour: int = 10) -> datetime:
     [("12345", 12345), ("12,345", 12345), ("1.2万", 12000), ("12.3w", 123000), ("3千", 3000), ("120万+", 1200000)],
 )
 async def test_every_count_form_is_read(world: World, text: str, value: int) -> None:
-    r = await report(world, HENU, "抖音", text)
+    r = await report(world, HENU, "抖音", text, confirmed=True)  # 120万 is 15× 河南大学's target
     assert r.count == value
     assert (await world.svc.latest_for_unit(world.units["河南大学"].id)).popitem()[1] == (value, MONDAY.date())
 
@@ -324,7 +326,7 @@ async def test_cached_rankings_follow_every_report(world: World) -> None:
     clock.freeze(at(date(2026, 2, 20)))
     for step in range(40):
         op, account = rng.choice(who)
-        await report(world, op, *account.split(), str(rng.randrange(0, 100_000)))
+        await report(world, op, *account.split(), str(rng.randrange(0, 100_000)), confirmed=True)
         if rng.random() < 0.3:
             clock.advance(timedelta(days=rng.choice([1, 3, 7])))
         for period in (None, parse_period("上月", clock.now().date())):
@@ -476,3 +478,22 @@ async def test_upgrade_from_the_previous_schema_keeps_data(tmp_path: Path) -> No
         assert await tx.value("SELECT COUNT(*) FROM follower_monthly") == 0
         assert await tx.value("SELECT COUNT(*) FROM post_reports") == 0
     await db.close()
+
+
+def test_what_counts_as_a_jump_to_confirm() -> None:
+    assert implausible(1_200_000, None, 100_000) is not None  # first report, 12× the target
+    assert implausible(900_000, None, 100_000) is None  # first report within 10× the target
+    assert implausible(5_000_000, None, None) is None  # no target: nothing to compare a first report with
+    assert implausible(130_000, 12_000, 80_000) is not None and implausible(1_000, 12_000, 80_000) is not None
+    assert implausible(110_000, 12_000, 80_000) is None and implausible(1_300, 12_000, 80_000) is None
+    assert implausible(900, 50, None) is None and implausible(5, 900, None) is None  # tiny accounts swing freely
+    assert implausible(120_000, 0, 100_000) is None and implausible(1_200_000, 0, 100_000) is not None
+
+
+async def test_a_jump_is_not_recorded_until_confirmed(world: World) -> None:
+    with pytest.raises(NeedsConfirmation):
+        await report(world, ZZU, "微博", "120万+")
+    assert await world.svc.latest_for_unit(world.units["郑州大学"].id) == {}
+    assert world.svc.awaiting(ZZU) and not world.svc.awaiting(HENU)
+    r = await world.svc.confirm(ZZU)
+    assert r.count == 1_200_000 and not world.svc.awaiting(ZZU)

@@ -146,3 +146,30 @@ async def test_help_explains_the_commands(app: NBApp, world: App) -> None:
     assert "/粉丝 排行" in out["text"] and "120万+" in out["text"]
     out = await ask(app, world, "/帮助", ADMIN)
     assert "/僵尸号" in out["text"] and "/更新" in out["text"]
+
+
+async def test_a_first_report_far_above_the_target_is_recorded_only_once_confirmed(app: NBApp, world: App) -> None:
+    """Issue 13 item 20: `120万+` for a unit with nothing before went straight to 完成 1200.0%，已达标."""
+    out = await ask(app, world, "/粉丝 抖音 120万+", ZZU)
+    assert "还没有记录" in out["text"] and "1,200,000" in out["text"] and "目标（10万）的 12 倍" in out["text"]
+    assert "1200.0%" not in out["text"] and "已达标" not in out["text"]
+    assert await world.followers.latest_for_unit((await world.units.resolve("郑州大学")).id) == {}
+    assert await say(app, world, group_msg("确认", HENU)) == []  # nobody asked 河南大学's operator anything
+    out = await ask(app, world, "确认", ZZU)  # one short reply
+    assert "已记录" in out["text"] and "1,200,000" in out["text"]
+    assert await say(app, world, group_msg("确认", ZZU)) == []  # asked once, confirmed once
+
+
+async def test_a_tenfold_jump_or_a_90_percent_drop_since_the_last_report_asks_first(app: NBApp, world: App) -> None:
+    assert "已记录" in (await ask(app, world, "/粉丝 抖音 1.2万", HENU))["text"]
+    clock.advance(timedelta(days=7))
+    out = await ask(app, world, "/粉丝 抖音 13万", HENU)  # 10.8× the last report
+    assert "还没有记录" in out["text"] and "是上次（12,000）的 11 倍" in out["text"]
+    out = await ask(app, world, "/粉丝 抖音 1000", HENU)  # a new report replaces the one waiting
+    assert "还没有记录" in out["text"] and "少了 92%" in out["text"]
+    out = await ask(app, world, "/粉丝 确认", HENU)
+    assert "已记录" in out["text"] and "粉丝 1,000" in out["text"]
+    out = await ask(app, world, "/粉丝 确认", HENU)
+    assert "没有等你确认的粉丝数" in out["text"]
+    clock.advance(timedelta(days=1))
+    assert "已记录" in (await ask(app, world, "/粉丝 抖音 1500", HENU))["text"]  # small accounts swing freely
