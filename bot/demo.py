@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import dashboard_url
 from bot.qqsim import BotProcess, Disconnected, QQClient, Sent
 from bot.roster import SAMPLE_NAME, sample_roster
 
@@ -43,6 +44,27 @@ HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器
   :quit                结束演示（Ctrl-C 也可以）
 群成员：{"、".join(f"{m['card']}({m['user_id']})" for m in MEMBERS)}
 机器人自己的说明：发送 /帮助"""
+
+
+# A terminal in canonical mode hands over at most this many bytes of one line; a longer paste is cut there.
+TERMINAL_LINE_BYTES = 4095
+
+
+def clean_input(line: str) -> tuple[str, bool]:
+    """What the terminal gave as text that can be sent, and whether it was cut or had bytes that are no text.
+
+    Python keeps undecodable input bytes as lone surrogates (`'\udce6'`); a paste cut by the terminal ends in
+    half a character. Both become U+FFFD (a half character at the end is dropped), never an encoding error.
+    """
+    try:
+        raw = line.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = line.encode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace")
+    damaged = text != line or len(raw) >= TERMINAL_LINE_BYTES
+    if damaged:
+        text = text.rstrip("\ufffd")
+    return text, damaged
 
 
 class DemoError(Exception):
@@ -260,7 +282,13 @@ class DemoSession:
         self.busy = True
         try:
             self.show_new()
-            text = line.strip()
+            text, damaged = clean_input(line)
+            text = text.strip()
+            if damaged:
+                self.say(
+                    f"（这一行有 {len(text.encode())} 字节，或含有不是文字的字节：终端一次最多读入 {TERMINAL_LINE_BYTES} 字节，"
+                    "超出的部分和半个字已去掉，照剩下的内容发送。长文字请分几次发。）"
+                )
             if text.startswith("："):
                 text = ":" + text[1:]
             if text.startswith(":"):
@@ -270,6 +298,8 @@ class DemoSession:
         except Disconnected:
             self.say("与机器人的连接已断开，演示结束。")
             self.done = True
+        except Exception as e:  # whatever a line does, the chat and the bot go on
+            self.say(f"（这一行没能发出：{type(e).__name__}: {e}。机器人还在运行，可以继续输入。）")
         finally:
             self.busy = False
         return self._out
@@ -421,6 +451,19 @@ async def chat(demo: Demo, session: DemoSession) -> bool:
             await watcher
 
 
+def banner(demo: Demo, session: DemoSession, *, keep: bool) -> str:
+    """What the demo says once the bot is up: where it runs, where its data is (kept or not), the dashboard."""
+    data = f"数据保存在 {demo.workdir}（演示结束后保留）" if keep else f"临时数据 {demo.workdir}（演示结束后删除）"
+    lines = [f"机器人已启动：127.0.0.1:{demo.bot.port}，{data}，日志 {demo.bot.log_path}"]
+    if demo.bot.build_env().get("DASHBOARD_TOKEN", "").strip():
+        lines.append(
+            f"管理后台：{dashboard_url('127.0.0.1', demo.bot.port)}（登录令牌是环境变量 DASHBOARD_TOKEN 的值）"
+        )
+    lines.append(f"名册：{demo.imported}")
+    lines.append(f"你在联盟群 {GROUP_ID} 里，身份是 {session.me}。直接输入文字就是发消息；:help 看演示命令。\n")
+    return "\n".join(lines)
+
+
 async def _run(args: argparse.Namespace) -> int:
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if args.dir:
@@ -434,12 +477,7 @@ async def _run(args: argparse.Namespace) -> int:
         print("正在启动联盟助手（演示）……", flush=True)
         demo = await start_demo(workdir, Path(args.roster) if args.roster else None)
         session = DemoSession(demo.client, echo=_print)
-        print(
-            f"机器人已启动：127.0.0.1:{demo.bot.port}，临时数据 {workdir}，日志 {demo.bot.log_path}\n"
-            f"名册：{demo.imported}\n"
-            f"你在联盟群 {GROUP_ID} 里，身份是 {session.me}。直接输入文字就是发消息；:help 看演示命令。\n",
-            flush=True,
-        )
+        print(banner(demo, session, keep=tmp is None), flush=True)
         if not await chat(demo, session):
             return 1
     except DemoError as e:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
-from bot.demo import ADMIN_ID, BOT_ID, GROUP_ID, DemoSession, start_demo, stop_demo
+import pytest
+
+from bot.demo import ADMIN_ID, BOT_ID, GROUP_ID, TERMINAL_LINE_BYTES, DemoSession, _run, start_demo, stop_demo
 
 
 def joined(lines: list[str]) -> str:
@@ -58,6 +61,15 @@ async def test_demo_commands_drive_the_real_bot(tmp_path: Path) -> None:
         assert segments[1]["data"]["qq"] == str(BOT_ID)
         assert "".join(s["data"].get("text", "") for s in segments[2:]).strip() == "收到"
 
+        # issue 13 item 23: a ~4,800-byte paste, cut by the terminal mid-character, crashed the demo
+        pasted = ("a" + "测试长文本" * 320).encode()[:TERMINAL_LINE_BYTES].decode("utf-8", "surrogateescape")
+        assert pasted.endswith("\udce6\udc9c")  # the terminal cut 本 in half: the demo got "\\udce6"
+        out = joined(await session.handle_line(pasted))
+        assert "终端一次最多读入" in out and not session.done and demo.bot.running and demo.client.connected
+        assert "\udce6" not in demo.client.events[-1]["raw_message"]
+        out = joined(await session.handle_line("/帮助 帮助"))
+        assert "/帮助 <命令>" in out  # the chat and the bot go on
+
         assert "没有第 99 条" in joined(await session.handle_line(":reply 99 收到"))
         assert "用法" in joined(await session.handle_line(":as abc"))
         assert ":unknown" in joined(await session.handle_line(":unknown"))
@@ -69,3 +81,17 @@ async def test_demo_commands_drive_the_real_bot(tmp_path: Path) -> None:
     finally:
         await stop_demo(demo)
     assert not demo.bot.running
+
+
+async def test_a_dir_demo_keeps_its_data_and_its_banner_shows_the_dashboard(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 23: `--dir` data is never deleted and not called 临时数据; a dashboard token shows its URL."""
+    monkeypatch.setenv("DASHBOARD_TOKEN", "demo-dashboard-token")
+    workdir = tmp_path / "rehearsal"
+    # stdin is pytest's (reading it fails): the chat ends at once, as at the end of input
+    assert await _run(argparse.Namespace(dir=str(workdir), roster=None)) == 0
+    out = capsys.readouterr().out
+    assert "临时数据" not in out and f"数据保存在 {workdir}（演示结束后保留）" in out
+    assert "管理后台：http://127.0.0.1:" in out and "/dashboard" in out
+    assert (workdir / "data" / "alliance.db").exists() or any((workdir / "data").glob("*.db"))
