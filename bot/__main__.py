@@ -7,7 +7,7 @@ import asyncio
 import pkgutil
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, setup_warnings
 
 FIRST_PLUGINS = ("system", "help", "registry", "accounts")
 
@@ -54,6 +54,8 @@ def start_bot(settings: Settings) -> int:
         nonebot.logger.warning(
             "ONEBOT_ACCESS_TOKEN 为空：本机上的任何程序都能连上机器人。正式使用请设置一个长随机令牌。"
         )
+    for warning in setup_warnings(settings):
+        nonebot.logger.warning(warning)
     driver.register_adapter(GuardedAdapter)
     set_app(App(settings))
     nonebot.load_plugin("nonebot_plugin_apscheduler")

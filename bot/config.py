@@ -321,6 +321,21 @@ _JSON_FIELDS = {
 }
 
 
+def setup_warnings(settings: Settings) -> list[str]:
+    """What is missing for the bot to answer anyone, said plainly with how to set it (empty when nothing is)."""
+    out = []
+    if not settings.groups:
+        out.append(
+            '没有配置联盟群：机器人不会回应任何群消息。请在 .env 里写上群号，如 ALLIANCE_GROUPS=["123456789"]，然后重启。'
+        )
+    if not settings.admins:
+        out.append(
+            "没有配置管理员：没有人能审核注册、发布统发和报送，私聊也没人能用。"
+            '请在 .env 里写上新闻办的 QQ 号，如 ALLIANCE_ADMINS=["10001","10002"]，然后重启。'
+        )
+    return out
+
+
 def dashboard_url(host: str, port: int | str) -> str:
     """The dashboard's address as a browser on this machine opens it (0.0.0.0 listens everywhere, 127.0.0.1 answers)."""
     shown = "127.0.0.1" if str(host) in ("0.0.0.0", "::", "") else str(host)

@@ -1,0 +1,29 @@
+"""The first run with the default .env (no admins, no groups) says plainly what is missing (issue 13 item 26)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.config import Settings, setup_warnings
+from bot.qqsim import BotProcess
+
+
+def test_setup_warnings_name_what_is_missing_and_how_to_set_it() -> None:
+    both = setup_warnings(Settings())
+    assert len(both) == 2
+    assert "ALLIANCE_GROUPS=[" in both[0] and "不会回应" in both[0] and "重启" in both[0]
+    assert "ALLIANCE_ADMINS=[" in both[1] and "重启" in both[1]
+    assert setup_warnings(Settings(alliance_admins=["1"], alliance_groups=["2"])) == []
+    assert len(setup_warnings(Settings(superusers=["1"], alliance_groups=["2"]))) == 0
+
+
+async def test_the_bot_started_with_the_default_settings_warns_at_start(tmp_path: Path) -> None:
+    env = {"ALLIANCE_ADMINS": "[]", "ALLIANCE_GROUPS": "[]", "ALLIANCE_DATA_DIR": str(tmp_path / "data")}
+    proc = BotProcess(tmp_path, env)
+    try:
+        await proc.start(timeout=30)
+    finally:
+        await proc.stop()
+    log = proc.log_text()
+    assert "WARNING" in log and "没有配置联盟群" in log and "没有配置管理员" in log
+    assert 'ALLIANCE_GROUPS=["123456789"]' in log
