@@ -173,6 +173,82 @@ async def audit_log(app: App, limit: int = 50, offset: int = 0) -> tuple[list[Au
     ], int(total or 0)
 
 
+async def people_names(app: App) -> dict[str, str]:
+    """QQ id → the name the person goes by in the group, from everything the bot stored about people."""
+    sources = (
+        "SELECT user_id, user_name FROM applications",
+        "SELECT filed_by, filed_by_name FROM filings",
+        "SELECT user_id, user_name FROM broadcast_confirmations",
+        "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL",
+        "SELECT user_id, name FROM operators",  # last: the name an operator has now wins
+    )
+    names: dict[str, str] = {}
+    async with app.db.read() as tx:
+        for sql in sources:
+            for qq, name in await tx.all(sql):
+                if name and str(name).strip():
+                    names[str(qq)] = str(name).strip()
+    return names
+
+
+def actor_name(actor: str, names: dict[str, str], admins: frozenset[str]) -> str:
+    """How the audit log shows who did something: a name with the QQ id, never a bare number or a session id."""
+    if actor.startswith("dashboard:"):
+        return "管理员（网页后台）"
+    if actor.isdigit():
+        name = names.get(actor)
+        role = "管理员 " if actor in admins else ""
+        return f"{role}{name}（{actor}）" if name else f"{role or '用户 '}{actor}".strip()
+    return actor
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """One 统发 or 报送 a unit owed, and how it stands for that unit."""
+
+    kind: str
+    id: int
+    title: str
+    deadline: str
+    state: str
+    done_at: str  # '' when not done
+    late: bool
+    overdue: bool  # not done and past the deadline
+
+
+async def unit_tasks(app: App, unit_id: int, limit: int = 50) -> list[UnitTask]:
+    """The 统发 and 报送 tasks a unit owed (withdrawn 统发 left out), newest deadline first."""
+    now = clock.now_db()
+    async with app.db.read() as tx:
+        b = await tx.all(
+            "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
+            "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
+            "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
+            "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?",
+            (unit_id, limit),
+        )
+        r = await tx.all(
+            "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
+            "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?",
+            (unit_id, limit),
+        )
+    out = [
+        UnitTask(
+            kind,
+            row["id"],
+            row["title"],
+            show_db_time(row["deadline"]),
+            row["state"],
+            show_db_time(row["done_at"]),
+            bool(row["late"]),
+            not row["done_at"] and row["deadline"] <= now,
+        )
+        for kind, rows in (("统发", b), ("报送", r))
+        for row in rows
+    ]
+    return sorted(out, key=lambda t: t.deadline, reverse=True)[:limit]
+
+
 async def record(app: App, actor: str, action: str, detail: str = "", unit_id: int | None = None) -> None:
     """Write one audit entry in its own transaction."""
     from bot.units import audit

@@ -44,6 +44,7 @@ h1{font-size:20px;margin:4px 0 14px}h2{font-size:16px;margin:22px 0 10px}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 14px}
 .card b{display:block;font-size:24px;color:#111827}.card span{color:#6b7280;font-size:13px}
 .card.warn b{color:#b45309}
+a.card{display:block;color:inherit}a.card:hover{text-decoration:none;border-color:#93c5fd}
 .panel{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:14px 16px;margin-bottom:14px}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;background:#fff;border:1px solid #e5e7eb;border-radius:8px}
 table{border-collapse:collapse;width:100%}table.wide{min-width:640px}
@@ -116,7 +117,7 @@ def layout(title: str, body: str, *, active: str = "", csrf: str = "", who: str 
         )
         nav = f'<nav><div class="links">{links}</div></nav>'
         top_right = (
-            f'<span class="small" title="操作记录里的操作人">登录 {e(who)}</span>'
+            f'<span class="small">已登录：{e(who)}</span>'
             f'<form class="inline" method="post" action="{url("/logout")}">'
             f'<input type="hidden" name="csrf" value="{e(csrf)}"><button type="submit">退出</button></form>'
         )

@@ -212,13 +212,17 @@ def page(path: str, title: str, active: str, methods: tuple[str, ...] = ("GET",)
             result = await fn(request, app, s)
             if isinstance(result, Response):
                 return _headers(result)
-            return page_response(h.layout(title, result, active=active, csrf=s.csrf, who=s.label))
+            return page_response(h.layout(title, result, active=active, csrf=s.csrf, who=LOGGED_IN_AS))
 
         endpoint.__name__ = f"dashboard_{active}_{fn.__name__}"
         router.add_api_route(path, endpoint, methods=list(methods), response_class=HTMLResponse)
         return fn
 
     return wrap
+
+
+# Who the header says is logged in: the token is the news office's, so that is who (never the session's label)
+LOGGED_IN_AS = "新闻办管理员"
 
 
 def login_form(error: str = "", status: int = 200) -> Response:
@@ -373,16 +377,18 @@ async def slash() -> Response:
 async def overview(request: Request, app: App, s: Session) -> str:
     o = await reports.overview(app)
     cards = [
-        ("单位", o.units, False),
-        ("联络员", o.operators, False),
-        ("在运行账号", o.accounts, False),
-        ("没有联络员的单位", o.units_without_operator, o.units_without_operator > 0),
-        ("待审核备案", o.pending_filings, o.pending_filings > 0),
-        ("待审核注册", o.pending_applications, o.pending_applications > 0),
+        ("单位", o.units, False, url("/units")),
+        ("联络员", o.operators, False, ""),
+        ("在运行账号", o.accounts, False, url("/accounts")),
+        ("没有联络员的单位", o.units_without_operator, o.units_without_operator > 0, ""),
+        ("待审核备案", o.pending_filings, o.pending_filings > 0, url("/filings")),
+        ("待审核注册", o.pending_applications, o.pending_applications > 0, ""),
     ]
     body = ["<h1>概览</h1>", '<div class="cards">']
-    for label, value, warn in cards:
-        body.append(f'<div class="card{" warn" if warn else ""}"><b>{value:,}</b><span>{e(label)}</span></div>')
+    for label, value, warn, link in cards:
+        inner = f"<b>{value:,}</b><span>{e(label)}</span>"
+        cls = f"card{' warn' if warn else ''}"
+        body.append(f'<a class="{cls}" href="{link}">{inner}</a>' if link else f'<div class="{cls}">{inner}</div>')
     body.append("</div>")
     for kind, path in (("统发", "broadcast"), ("报送", "return")):
         body.append(f"<h2>进行中的{kind}</h2>")
@@ -489,12 +495,96 @@ async def unit_page(request: Request, app: App, s: Session) -> str | Response:
     return (
         f"<h1>{e(unit.name)}</h1>"
         f'<div class="panel">{info}</div>'
-        "<h2>联络员</h2>"
+        + await _unit_target(app, unit)
+        + "<h2>联络员</h2>"
         + h.table(["姓名", "QQ"], op_rows, empty="没有联络员。")
         + "<h2>账号</h2>"
         + h.table(["平台", "账号名称", "账号ID", "开通日期", "状态", "粉丝"], acc_rows, numeric=[5], empty="没有账号。")
+        + "<h2>统发与报送</h2>"
+        + await _unit_history(app, unit.id)
         + "<h2>备案</h2>"
         + h.table(["编号", "类型", "账号", "状态", "提交时间"], f_rows, empty="没有备案。")
+    )
+
+
+async def _unit_target(app: App, unit: Any) -> str:
+    """The unit's follower target and how far its accounts' latest counts are from it."""
+    followers = reports.service(app, "followers")
+    if followers is None:
+        return ""
+    p = await followers.progress(unit)
+    if not p.target.amount:
+        return f'<h2>粉丝目标</h2><div class="panel">{e(p.target.rule)}；单位合计 {e(h.num(p.total))}。</div>'
+    pct = f"{p.total / p.target.amount * 100:.1f}%"
+    return (
+        '<h2>粉丝目标</h2><div class="panel"><dl class="kv">'
+        f"<dt>目标</dt><dd>{e(h.num(p.target.amount))}（{e(p.target.rule)}）</dd>"
+        f"<dt>单位合计</dt><dd>{e(h.num(p.total))}（完成 {e(pct)}）</dd></dl>"
+        f"{h.progress(min(p.total, p.target.amount), p.target.amount)}</div>"
+    )
+
+
+async def _unit_history(app: App, unit_id: int) -> str:
+    """Every 统发 and 报送 the unit owed: done when, late, or still owing."""
+    rows = []
+    tasks = await reports.unit_tasks(app, unit_id)
+    for t in tasks:
+        path = "broadcast" if t.kind == "统发" else "return"
+        if t.done_at:
+            how = h.badge("逾期完成" if t.late else "已完成") + f' <span class="muted small">{e(t.done_at)}</span>'
+        else:
+            how = h.badge("已逾期" if t.overdue else ("未完成" if t.state != "进行中" else "进行中"))
+        rows.append(
+            [
+                e(t.kind),
+                f'<a href="{url(f"/tasks/{path}/{t.id}")}">#{t.id} {e(t.title)}</a>',
+                e(t.deadline),
+                h.badge(t.state),
+                how,
+            ]
+        )
+    done = sum(1 for t in tasks if t.done_at)
+    summary = f'<p class="muted small">完成 {done}/{len(rows)}。</p>' if rows else ""
+    return summary + h.table(
+        ["类型", "任务", "截止时间", "任务状态", "本单位"], rows, empty="还没有需要本单位完成的统发或报送。"
+    )
+
+
+# ------------------------------------------------------------------ filings
+
+FILING_STATES = ("待审核", "已备案", "已驳回")
+
+
+@page("/filings", "备案", "accounts")
+async def filings_page(request: Request, app: App, s: Session) -> str:
+    state = request.query_params.get("state", "待审核")
+    state = state if state in FILING_STATES or state == "全部" else "待审核"
+    fs = [f for f in await reports.filings(app) if state == "全部" or f.state == state]
+    fs.reverse()  # newest first
+    shown, page_no, pages = h.paginate(fs, _int(request.query_params.get("page")), PAGE_SIZE)
+    rows = [
+        [
+            e(f.id),
+            e(f.kind),
+            f'<a href="{url(f"/units/{f.unit_id}")}">{e(f.unit_name)}</a>',
+            e(f"{f.platform} {f.account_name}"),
+            e(f.changes or f.uid),
+            h.badge(f.state),
+            e(f.filed_by),
+            e(f.filed_at),
+        ]
+        for f in shown
+    ]
+    return (
+        "<h1>备案</h1>"
+        f'<form class="filters" method="get" action="{url("/filings")}">'
+        f'<select name="state">{h.options(("已备案", "已驳回", "全部"), state, blank="待审核")}</select>'
+        '<button type="submit">查看</button></form>'
+        '<p class="muted small">在群里或私聊机器人审核：/备案 通过 &lt;编号…&gt;、/备案 驳回 &lt;编号&gt; [原因]。</p>'
+        + h.table(
+            ["编号", "类型", "单位", "账号", "内容", "状态", "提交人", "提交时间"], rows, empty=f"没有{state}的备案。"
+        )
+        + h.pager("/filings", page_no, pages, len(fs), state=state)
     )
 
 
@@ -654,12 +744,15 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
     growth = sorted((r for r in ranked.rows if r.growth is not None), key=lambda r: (-(r.growth or 0), r.unit.name))[
         :15
     ]
+    none = f'<p class="muted">{e(ranked.period)}还没有单位报送粉丝数。</p>'
+    growth_none = f'<p class="muted">{e(ranked.period)}还没有可以计算增长的报送（需要上月也报送过）。</p>'
     body.append(
         '<div class="grid2">'
-        f'<div><h2>粉丝数前 {len(top)} 名</h2><div class="panel">'
-        f"{h.bar_chart([(f'{r.rank}. {r.unit.name}', r.count) for r in top])}</div></div>"
-        f'<div><h2>增长前 {len(growth)} 名</h2><div class="panel">'
-        f"{h.bar_chart([(r.unit.name, r.growth or 0) for r in growth], color='#16a34a')}</div></div></div>"
+        f'<div><h2>{f"粉丝数前 {len(top)} 名" if top else "粉丝数排行"}</h2><div class="panel">'
+        f"{h.bar_chart([(f'{r.rank}. {r.unit.name}', r.count) for r in top]) if top else none}</div></div>"
+        f'<div><h2>{f"增长前 {len(growth)} 名" if growth else "增长排行"}</h2><div class="panel">'
+        f"{h.bar_chart([(r.unit.name, r.growth or 0) for r in growth], color='#16a34a') if growth else growth_none}"
+        "</div></div></div>"
     )
     rows = [
         [
@@ -836,7 +929,11 @@ async def audit_page(request: Request, app: App, s: Session) -> str:
     page_no = max(1, _int(request.query_params.get("page")))
     entries, total = await reports.audit_log(app, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    rows = [[e(a.at), e(a.actor), e(a.action), e(a.unit), e(a.detail)] for a in entries]
+    names = await reports.people_names(app)
+    rows = [
+        [e(a.at), e(reports.actor_name(a.actor, names, app.settings.admins)), e(a.action), e(a.unit), e(a.detail)]
+        for a in entries
+    ]
     return (
         "<h1>操作记录</h1>"
         + h.table(["时间", "操作人", "操作", "单位", "内容"], rows, empty="还没有记录。")

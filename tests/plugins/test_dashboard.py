@@ -37,6 +37,7 @@ PAGES = [
     "/dashboard/import",
     "/dashboard/exports",
     "/dashboard/audit",
+    "/dashboard/filings",
 ]
 
 
@@ -441,3 +442,35 @@ async def test_a_bad_roster_upload_is_a_clear_4xx(dash: App) -> None:
         r = await c.post("/dashboard/import", content=b"garbage", headers={"Content-Type": "multipart/form-data"})
         assert r.status_code == 400
     assert await dash.units.all() == [await dash.units.get(1)]  # only the fixture's unit
+
+
+async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_history(dash: App) -> None:
+    """Issue 13 item 27: session id in the header, bare QQ numbers, a card that is no link, 前 0 名, a thin unit page."""
+    from bot.broadcasts import parse_draft
+    from bot.returns import parse_new
+
+    unit = await dash.units.resolve("郑州大学")
+    a, _ = await dash.units.apply("20001", "郑大-张老师", None, "郑州大学")
+    await dash.units.approve([a.id], actor="900001")
+    await dash.accounts.file_opening("20001", "郑大-张老师", "微信公众号", "郑州大学")
+    draft = parse_draft(["学习精神", "https://a.cn/1", "截止", "3天后"], clock.now(), dash.settings.broadcast_deadline)
+    task = (await dash.broadcasts.create(draft, actor="900001")).task
+    await dash.broadcasts.confirm("20001", "郑大-张老师", task.id)
+    await dash.returns.create(parse_new(["统计表", "截止", "3天后"], clock.now()), actor="900001")
+    async with client() as c:
+        await login(c)
+        home = (await c.get("/dashboard")).text
+        s = next(iter(_web()._sessions.values()))
+        assert "已登录：新闻办管理员" in home and s.label not in home
+        assert re.search(r'<a class="card warn" href="/dashboard/filings"><b>1</b><span>待审核备案</span></a>', home)
+        filings = (await c.get("/dashboard/filings")).text
+        assert "郑大-张老师" in filings and "微信公众号 郑州大学" in filings and "/备案 通过" in filings
+        ranking = (await c.get("/dashboard/followers")).text
+        assert "前 0 名" not in ranking and "还没有单位报送粉丝数" in ranking
+        page = (await c.get(f"/dashboard/units/{unit.id}")).text
+        assert "<h2>统发与报送</h2>" in page and f"#{task.id} 学习精神" in page and "#1 统计表" in page
+        assert "已完成" in page and "完成 1/2" in page
+        assert "<h2>粉丝目标</h2>" in page and "单位合计" in page
+        audit = (await c.get("/dashboard/audit")).text
+        assert "郑大-张老师（20001）" in audit and "<td>20001</td>" not in audit
+        assert "管理员（网页后台）" in audit and s.label not in audit
