@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 from bot.config import Settings, setup_warnings
@@ -19,11 +21,27 @@ def test_setup_warnings_name_what_is_missing_and_how_to_set_it() -> None:
 
 async def test_the_bot_started_with_the_default_settings_warns_at_start(tmp_path: Path) -> None:
     env = {"ALLIANCE_ADMINS": "[]", "ALLIANCE_GROUPS": "[]", "ALLIANCE_DATA_DIR": str(tmp_path / "data")}
-    proc = BotProcess(tmp_path, env)
+    proc = BotProcess(tmp_path, env)  # for its environment; the warnings come before the server starts
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=str(tmp_path),
+        env=proc.build_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    seen: list[str] = []
     try:
-        await proc.start(timeout=30)
+        async with asyncio.timeout(30):
+            assert bot.stdout is not None
+            while not any("没有配置管理员" in line for line in seen):
+                line = (await bot.stdout.readline()).decode("utf-8", "replace")
+                assert line, "".join(seen)
+                seen.append(line)
     finally:
-        await proc.stop()
-    log = proc.log_text()
+        bot.kill()
+        await bot.wait()
+    log = "".join(seen)
     assert "WARNING" in log and "没有配置联盟群" in log and "没有配置管理员" in log
     assert 'ALLIANCE_GROUPS=["123456789"]' in log
