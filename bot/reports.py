@@ -198,7 +198,7 @@ def actor_name(actor: str, names: dict[str, str], admins: frozenset[str]) -> str
     if actor.isdigit():
         name = names.get(actor)
         role = "管理员 " if actor in admins else ""
-        return f"{role}{name}（{actor}）" if name else f"{role or '用户 '}{actor}".strip()
+        return f"{role}{person_label(name, actor)}" if name else f"{role or '用户 '}{actor}".strip()
     return actor
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nonebot import get_driver, logger
 from nonebot.plugin import PluginMetadata
 
-from bot.config import dashboard_url
+from bot.config import DASHBOARD_TOKEN_MIN, dashboard_url
 from bot.render import Msg
 from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
 from plugins.dashboard.web import router
@@ -75,7 +75,7 @@ async def dashboard_cmd(ctx: Ctx) -> Reply:
             msg.line("这个地址只能在运行机器人的电脑上打开。")
     else:
         msg = Msg(
-            f"管理后台现在没有开启（地址会是 {url}）。开启方法：在机器人的 .env 里给 DASHBOARD_TOKEN 填一串较长的随机字符"
+            f"管理后台现在没有开启（地址会是 {url}）。开启方法：在机器人的 .env 里给 DASHBOARD_TOKEN 填一串至少 {DASHBOARD_TOKEN_MIN} 个字符的随机字符"
             "作为登录令牌，然后重启机器人。"
         )
     return privately(ctx, Msg(), msg, "管理后台的地址已私聊发给你。")
