@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
@@ -200,10 +201,11 @@ async def progress(ctx: Ctx) -> Reply:
         lambda: progress_card(
             f"统发进度 · #{t.id}「{t.title}」",
             f"截止 {clock.show(t.deadline)} · 已完成 {p.done}/{p.total}（{p.percent}）"
-            + (f"，其中逾期 {p.late} 个" if p.late else ""),
+            + (f"，其中逾期 {p.late} 个" if p.late else "")
+            + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""),
             p.done,
             p.total,
-            p.pending,
+            [replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
             totals,
         ),
         lambda: progress_message(p, None),

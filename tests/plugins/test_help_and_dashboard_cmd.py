@@ -25,7 +25,7 @@ async def test_help_never_shows_a_setting_name_and_says_the_values(app: NBApp, c
     (out,) = await say(app, core, private_msg("/帮助 报送", ADMIN))
     assert "截止前 3 天、1 天、2 小时" in out["text"] and "22:00–07:30 不打扰" in out["text"]
     (out,) = await say(app, core, private_msg("/帮助 僵尸号", ADMIN))
-    assert "30 天没有更新" in out["text"]
+    assert "14 天" in out["text"]
 
 
 async def test_dashboard_command_answers_the_admin_privately_with_the_address(app: NBApp, tmp_path: Path) -> None:

@@ -3,10 +3,12 @@ alternative; short ones, private chats and 文字 stay text; 图片 asks for one
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from nonebug import App as NBApp
 
+from bot import clock
 from bot.app import App
 from bot.pictures import Pictures
 from tests.conftest import NEEDS_FONT, say
@@ -29,12 +31,16 @@ def _png(out: dict) -> bytes:
 @NEEDS_FONT
 async def test_long_lists_are_pictures_in_the_group_with_their_text(app: NBApp, core: App, tmp_path: Path) -> None:
     await _many(core, tmp_path)
+    t0 = clock.now()
+    clock.freeze(t0)
     await say(app, core, group_msg(f"/统发 大会精神 {LINK} 截止 3天后", ADMIN))
     (out,) = await say(app, core, group_msg("/统发 进度 1", OP1))
     assert out["ats"] == [str(OP1)] and _png(out).startswith(b"\x89PNG")
     assert "已完成 0/19" in out["fallback"] and out["fallback"].startswith(" ")  # @ then the cut text
+    clock.freeze(t0 + timedelta(days=4))  # past the deadline: the task counts against the units that owe it
     (stats,) = await say(app, core, group_msg("/统发 统计", OP1))
     assert _png(stats).startswith(b"\x89PNG") and "统发 1 次" in stats["fallback"]
+    clock.freeze(t0)
     (targets,) = await say(app, core, group_msg("/粉丝 目标 高中", OP1))
     assert _png(targets).startswith(b"\x89PNG") and "高中 粉丝目标完成情况（达标 0/15）" in targets["fallback"]
     await say(app, core, group_msg("/报送 新建 秋季统计表 截止 3天后", ADMIN))
