@@ -119,6 +119,8 @@ class Settings(BaseModel):
     alliance_fetch_timeout: float = 5
     alliance_fetch_max_bytes: int = 1_000_000
     alliance_fetch_private: bool = False
+    alliance_file_max_mb: float = 10
+    alliance_file_timeout: float = 30
     dashboard_token: str = ""
     dashboard_trusted_proxies: list[str] = []
 
@@ -169,7 +171,13 @@ class Settings(BaseModel):
         parse_positive_duration(v)
         return v
 
-    @field_validator("alliance_reminder_tick", "alliance_send_timeout", "alliance_fetch_timeout")
+    @field_validator(
+        "alliance_reminder_tick",
+        "alliance_send_timeout",
+        "alliance_fetch_timeout",
+        "alliance_file_max_mb",
+        "alliance_file_timeout",
+    )
     @classmethod
     def _positive(cls, v: float, info: ValidationInfo) -> float:
         most = LIMITS[info.field_name or ""]

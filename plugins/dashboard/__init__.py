@@ -6,6 +6,7 @@ from nonebot import get_driver, logger
 from nonebot.plugin import PluginMetadata
 
 from plugins._kit import ADMIN, Topic
+from plugins.dashboard import return_files  # noqa: F401  (its routes join the router before mounting)
 from plugins.dashboard.web import router
 
 HELP = [

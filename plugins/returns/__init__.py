@@ -14,6 +14,7 @@ from bot.reminders import OVERDUE, describe_left
 from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
+from plugins.returns import files
 
 HELP = [
     Topic(
@@ -29,6 +30,13 @@ HELP = [
         "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
         "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
         "/报送 结束 <编号> — 结束报送，不再提醒\n"
+        "要交文件的报送（新建时加 表格 统计表|汇总表|备案表|模板 和/或 扫描件）：\n"
+        "联络员把填好的表格直接上传到群文件或私聊发给机器人，机器人当场检查并回复；\n"
+        "/报送 表格 [编号] — 领取本单位的表格（按登记信息预填），私聊发给你\n"
+        "/报送 文件 <编号> [单位] — 说明刚上传的文件是哪个报送（和哪个单位）的\n"
+        "管理员：/报送 表格 <编号> <单位…|全部> — 把预填的表格私聊发给各单位联络员\n"
+        "/报送 模板 <编号> — 把你刚上传的表格设为模板；/报送 接受 <编号> <单位> — 接受需修改的文件\n"
+        "/报送 汇总 <编号> — 合并各单位的表格为一个工作簿；/报送 打包 <编号> — 各单位原件的压缩包\n"
         "截止前按设置的时间（默认 3 天、1 天、2 小时）和逾期时自动提醒未报送的单位，免打扰时段不提醒。",
     ),
     Topic(
@@ -44,7 +52,7 @@ HELP = [
 __plugin_meta__ = PluginMetadata(
     name="报送",
     description="报送任务、截止提醒与进度",
-    usage="/报送 新建|登记|进度|催办|列表|结束\n/已报送 <编号> [备注]",
+    usage="/报送 新建|登记|进度|催办|列表|结束|表格|文件|模板|接受|汇总|打包\n/已报送 <编号> [备注]",
     extra={"help": HELP},
 )
 
@@ -178,9 +186,11 @@ async def listing(ctx: Ctx) -> Msg:
     if not rows:
         return Msg("现在没有进行中的报送。" + ("管理员发起：/报送 新建 <标题> 截止 <时间>" if ctx.is_admin else ""))
     mine: dict[int, bool] = {}
+    fixing: set[int] = set()
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is not None:
         mine = {r.id: sub is not None for r, sub in await ctx.app.returns.open_for_unit(bound[1].id)}
+        fixing = await ctx.app.returns.fixing_for_unit(bound[1].id)
     now = clock.now()
     lines = []
     for r, done, total in rows:
@@ -188,7 +198,7 @@ async def listing(ctx: Ctx) -> Msg:
         if not r.open:
             line += "（已结束）"
         elif r.id in mine:
-            line += "，本单位" + ("已报送" if mine[r.id] else "未报送")
+            line += "，本单位" + ("已报送" if mine[r.id] else "需修改" if r.id in fixing else "未报送")
         lines.append(line)
     title = "报送任务" if include_closed else "进行中的报送"
     out = Msg(f"{title}（{len(rows)}）：")
@@ -204,7 +214,8 @@ async def default(ctx: Ctx) -> Msg:
         return await progress(ctx)
     if ctx.args:
         raise UserError(
-            f"不认识“{ctx.args[0]}”。可用：/报送 列表、/报送 进度 <编号>、/报送 新建、/报送 登记、/报送 催办、/报送 结束。"
+            f"不认识“{ctx.args[0]}”。可用：/报送 列表、/报送 进度 <编号>、/报送 表格、/报送 文件、/报送 新建、/报送 登记、"
+            "/报送 催办、/报送 结束、/报送 汇总、/报送 打包。"
             "发 /帮助 报送 查看说明和例子。"
         )
     return await listing(ctx)
@@ -226,6 +237,7 @@ SUBS = {
     "催报": nudge,
     "列表": admin_listing,
     "结束": close,
+    **files.SUBS,
 }
 
 
