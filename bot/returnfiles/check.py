@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import UserError
 from bot.parse import PLATFORMS, parse_count, platform_or_none
+from bot.render import mask_phones
 from bot.returnfiles.layouts import CHOICE, COUNT, DATE, PHONE, PLATFORM, YESNO, Layout
 from bot.returnfiles.read import MAX_ROWS, FileRefused, Header
 
@@ -23,6 +24,8 @@ _YES = {"是": "是", "否": "否", "y": "是", "n": "否", "yes": "是", "no": 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _PHONE = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|\d{7,8}")
 _EXCEL_EPOCH = date(1899, 12, 30)
+# a mobile or a landline with its area code: masked when quoted back (a date like 2020.13.01 is not)
+_STRICT_PHONE = re.compile(r"(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}|0\d{2,3}[)）]?[\s-]?\d{7,8}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,13 @@ def _platform(value: Any) -> str | None:
     return None if s in _NOT_PLATFORMS else platform_or_none(s)
 
 
+def quoted(value: str, check: str) -> str:
+    """A wrong value as it may be quoted back in a group (phone numbers masked: `138****5678`), cut at 40."""
+    if check == PHONE or _STRICT_PHONE.search(value):
+        value = mask_phones(value)
+    return value[:40]
+
+
 def check_rows(rows: list[list[Any]], header: Header, layout: Layout) -> Checked:
     """Every data row under the header, checked; a row is data when its key column (any cell, for a template)
     is filled and its first cell is no total (合计)."""
@@ -138,7 +148,7 @@ def check_rows(rows: list[list[Any]], header: Header, layout: Layout) -> Checked
                 continue
             fixed, why = _check(col.check, value, col.choices)
             if why:
-                out.problems.append(Problem(r + 1, shown, s[:40], why))
+                out.problems.append(Problem(r + 1, shown, quoted(s, col.check), why))
                 clean.append(s)
             else:
                 clean.append(fixed)

@@ -371,7 +371,7 @@ async def test_admin_template_becomes_the_layout(core: App) -> None:
 
 async def test_migration_upgrades_a_database_of_the_previous_schema(tmp_path: Path) -> None:
     db = Database(tmp_path / "old.db")
-    await db.open(upto=5)
+    await db.open(upto=6)
     async with db.tx() as tx:
         await tx.run(
             "INSERT INTO returns (title, deadline, created_by, created_at) VALUES ('旧报送', '2026-11-01T00:00:00+08:00', "
@@ -401,3 +401,12 @@ def test_fast_writer_makes_a_workbook_both_readers_open_and_formulas_stay_text(t
     assert wb.worksheets[0].cell(2, 1).data_type == "s" and wb.sheetnames == ["汇总_1", "空"]
     table = read.read_table(path.read_bytes(), "xlsx")
     assert table.rows[1] == ["=1+1", 3.0]
+
+
+def test_a_wrong_phone_number_is_quoted_back_masked() -> None:
+    rows = samples.stats_rows("郑州大学", 1)
+    rows[0][12] = "1381234567x"
+    data = samples.xlsx(rows)
+    table = read.read_table(data, "xlsx", STATS)
+    checked = check_rows(table.rows, read.find_header(table.rows, STATS), STATS)
+    assert checked.problems[0].describe().startswith("第5行 联系电话“138****4567x”不是电话号码")

@@ -21,7 +21,7 @@ from bot.returns import NewReturn
 from tests.conftest import make_settings
 from tests.fake import GROUP
 
-TOKEN = "s3cret-令牌-token"
+TOKEN = "s3cret-令牌-token-for-tests"
 
 
 @pytest.fixture
