@@ -33,6 +33,8 @@ LIMITS: dict[str, float] = {
     "alliance_picture_rows": 500,
     "alliance_fetch_timeout": 60,
     "alliance_fetch_max_bytes": 20_000_000,
+    "alliance_file_max_mb": 200,
+    "alliance_file_timeout": 600,
 }
 
 

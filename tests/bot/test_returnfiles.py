@@ -410,3 +410,12 @@ def test_a_wrong_phone_number_is_quoted_back_masked() -> None:
     table = read.read_table(data, "xlsx", STATS)
     checked = check_rows(table.rows, read.find_header(table.rows, STATS), STATS)
     assert checked.problems[0].describe().startswith("第5行 联系电话“138****4567x”不是电话号码")
+
+
+def test_file_settings_are_read_and_checked() -> None:
+    from bot.config import Settings
+
+    s = Settings.model_validate({"alliance_file_max_mb": "1.5", "alliance_file_timeout": "10"})
+    assert (s.alliance_file_max_mb, s.alliance_file_timeout) == (1.5, 10)
+    with pytest.raises(ValueError, match="不超过 200"):
+        Settings.model_validate({"alliance_file_max_mb": "5000"})
