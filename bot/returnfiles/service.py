@@ -146,6 +146,8 @@ class ReturnFiles:
         claimed = ext_kind(up.name)
         if claimed is None or (up.file_id and up.file_id in self._seen):
             return None
+        if up.file_id:
+            self._seen.add(up.file_id)  # at once: the notice and the message of one upload arrive together
         rets = await self.file_returns()
         if not rets and not is_admin:
             return None
@@ -153,7 +155,6 @@ class ReturnFiles:
             async with self.db.read() as tx:
                 if await store.has_source(tx, up.file_id):
                     return None
-            self._seen.add(up.file_id)
         bound = await self.units.operator(up.user_id)
         unit: Unit | None = bound[1] if bound and not is_admin else None
         unit_problem = ""

@@ -419,3 +419,16 @@ def test_file_settings_are_read_and_checked() -> None:
     assert (s.alliance_file_max_mb, s.alliance_file_timeout) == (1.5, 10)
     with pytest.raises(ValueError, match="不超过 200"):
         Settings.model_validate({"alliance_file_max_mb": "5000"})
+
+
+async def test_an_upload_announced_twice_at_the_same_moment_is_handled_once(core: App) -> None:
+    import asyncio
+
+    await roster(core)
+    rid = await file_return(core)
+    data = samples.xlsx(samples.stats_rows("郑州大学", 2))
+    both = await asyncio.gather(
+        *(core.return_files.receive(up(ZZU, "郑大.xlsx", file_id="same"), giving(data), is_admin=False) for _ in "ab")
+    )
+    assert sum(m is not None for m in both) == 1
+    assert len(await core.return_files.files_of(rid)) == 1
