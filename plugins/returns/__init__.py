@@ -11,7 +11,7 @@ from bot.broadcasts import norm_id
 from bot.errors import UserError
 from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Msg, lines_cut, percent, person_name
+from bot.render import Msg, cut_list, lines_cut, percent, person_name
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 from plugins.returns import files
@@ -136,6 +136,11 @@ async def nudge(ctx: Ctx) -> Msg:
         out.line(f"其中 {len(n.orphans)} 个单位没有联络员，请另行联系：")
         for line in by_category(n.orphans, ctx.limit):
             out.line(line)
+    if n.ret.wants_files:
+        p = await ctx.app.returns.progress(n.ret.id)
+        fixing = [u.name for u in p.pending if u.id in p.fixing]
+        if fixing:
+            out.line(f"其中需修改（{len(fixing)}，已交文件但有问题）：{cut_list(fixing, ctx.limit)}")
     return out
 
 

@@ -99,3 +99,22 @@ class _AnyUpload(dict):
         return not self == other
 
     __hash__ = None  # type: ignore[assignment]
+
+
+async def test_nudge_names_the_units_whose_file_needs_changes(app: NBApp, core: App) -> None:
+    from bot.returnfiles import samples
+    from bot.returnfiles.service import Upload
+
+    await setup(core)
+    await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))
+    data = samples.xlsx(samples.stats_rows("郑州大学", 3, {0: "date"}))
+
+    async def give(cap: int) -> bytes:
+        return data
+
+    await core.return_files.receive(
+        Upload(str(ZZU), "张三", str(GROUP), "郑大.xlsx", len(data), "f"), give, is_admin=False
+    )
+    out = await say(app, core, group_msg("/报送 催办 1", ADMIN))
+    reply = next(o for o in out if o["ats"] == [str(ADMIN)])
+    assert "其中需修改（1，已交文件但有问题）：郑州大学" in reply["text"]
