@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.files import FileSizes, files_text, run_files
 from bench.followers_data import seed_followers
 from bench.load import Request, probe_all
 from bench.procs import bot_env, bot_process, echo_process, pid_of
@@ -36,11 +37,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--scenario",
         action="append",
-        choices=ALL,
-        help="run only this scenario (repeatable; default all: " + ", ".join(ALL) + ")",
+        choices=[*ALL, "files"],
+        help="run only this scenario (repeatable; default all: " + ", ".join([*ALL, "files"]) + ")",
     )
     p.add_argument("--burst", type=int, default=None, help="confirmations in the burst (default 1000)")
     p.add_argument("--window", type=int, default=None, help="requests in flight at once (default 50)")
+    p.add_argument(
+        "--file-units", type=int, default=None, help="units uploading a 统计表 in `files` (default: --units)"
+    )
+    p.add_argument("--file-rows", type=int, default=None, help="rows in each uploaded 统计表 (default 20; --quick: 5)")
     p.add_argument("--log-level", default="INFO", help="LOG_LEVEL of both bots (default INFO, as in production)")
     p.add_argument("--results-dir", type=Path, default=RESULTS, help=f"where the JSON goes (default {RESULTS})")
     p.add_argument("--keep", action="store_true", help="keep the work dir (database, bot logs) and print its path")
@@ -56,7 +61,13 @@ async def run(args: argparse.Namespace) -> int:
     if args.window:
         sizes.window = args.window
     sizes.burst = min(sizes.burst, units)
-    selected = [s for s in ALL if not args.scenario or s in args.scenario]
+    selected = [s for s in (*ALL, "files") if not args.scenario or s in args.scenario]
+    file_sizes = FileSizes(
+        units=args.file_units or (20 if args.quick else units),
+        rows=args.file_rows or (5 if args.quick else 20),
+        window=sizes.window,
+    )
+    files_result: dict[str, Any] | None = None
     limit = 120.0 if args.quick else 900.0
 
     workdir = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
@@ -97,6 +108,11 @@ async def run(args: argparse.Namespace) -> int:
             if name in SCENARIOS:
                 print(f"{name}: {SCENARIOS[name].description} …", flush=True)
                 results[name] = await guarded(run_scenario(plan, SCENARIOS[name], sides), limit)
+        if "files" in selected and sides[0].client is not None:
+            print(
+                f"files: {file_sizes.units} units upload a {file_sizes.rows}-row 统计表, then /报送 汇总 …", flush=True
+            )
+            files_result = await guarded(run_files(sides[0].client, ds, pid_of(sides[0].proc), file_sizes), limit)
     except Exception as e:
         code = 1
         print(f"bench failed: {type(e).__name__}: {e}", file=sys.stderr)
@@ -112,6 +128,8 @@ async def run(args: argparse.Namespace) -> int:
     print(table(results))
     print()
     print(targets_text(goals))
+    if files_result is not None:
+        print(files_text(files_result))
     payload = {
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - t0, 1),
@@ -126,6 +144,7 @@ async def run(args: argparse.Namespace) -> int:
         ],
         "scenarios": results,
         "targets": goals,
+        "files": files_result,
     }
     path = write_json(args.results_dir, payload)
     print(f"\nresults written to {path}")

@@ -54,6 +54,9 @@ class App:
             if settings.alliance_fetch_titles
             else None
         )
+        from bot.returnfiles.service import ReturnFiles  # it shares the layouts of bot/exports, which imports App
+
+        self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
 
     async def open(self) -> None:
         await self.db.open()
@@ -73,6 +76,7 @@ class App:
             self._warming.cancel()
         await self.reminders.stop()
         await self.outbox.stop()
+        await self.return_files.close()
         await self.db.close()
 
     def is_admin(self, user_id: str | int) -> bool:

@@ -33,6 +33,8 @@ LIMITS: dict[str, float] = {
     "alliance_picture_rows": 500,
     "alliance_fetch_timeout": 60,
     "alliance_fetch_max_bytes": 20_000_000,
+    "alliance_file_max_mb": 200,
+    "alliance_file_timeout": 600,
 }
 
 
@@ -119,6 +121,8 @@ class Settings(BaseModel):
     alliance_fetch_timeout: float = 5
     alliance_fetch_max_bytes: int = 1_000_000
     alliance_fetch_private: bool = False
+    alliance_file_max_mb: float = 10
+    alliance_file_timeout: float = 30
     dashboard_token: str = ""
     dashboard_trusted_proxies: list[str] = []
 
@@ -169,7 +173,13 @@ class Settings(BaseModel):
         parse_positive_duration(v)
         return v
 
-    @field_validator("alliance_reminder_tick", "alliance_send_timeout", "alliance_fetch_timeout")
+    @field_validator(
+        "alliance_reminder_tick",
+        "alliance_send_timeout",
+        "alliance_fetch_timeout",
+        "alliance_file_max_mb",
+        "alliance_file_timeout",
+    )
     @classmethod
     def _positive(cls, v: float, info: ValidationInfo) -> float:
         most = LIMITS[info.field_name or ""]

@@ -495,3 +495,9 @@ def list_exports(app: App, limit: int = 30) -> list[Path]:
         return []
     files = [p for p in folder.iterdir() if p.suffix == ".xlsx" and p.is_file()]
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+
+
+# shared with the returns' file forms (bot/returnfiles/workbooks.py): one way to lay out and save a sheet
+write_table = _table
+put_cell = _put
+save_workbook = _save

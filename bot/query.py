@@ -36,6 +36,8 @@ class UnitFacts:
     returns: list[tuple[Return, Submission | None]]
     completion: tuple[int, int] | None
     filings: list[Filing] = field(default_factory=list)
+    fixing: set[int] = field(default_factory=set)
+    """Open returns whose latest file from the unit has problems (需修改)."""
 
 
 async def gather(app: App, unit: Unit) -> UnitFacts:
@@ -59,6 +61,7 @@ async def gather(app: App, unit: Unit) -> UnitFacts:
         returns=await app.returns.open_for_unit(unit.id),
         completion=completion,
         filings=await app.accounts.pending_for_unit(unit.id),
+        fixing=await app.returns.fixing_for_unit(unit.id),
     )
 
 
@@ -78,9 +81,9 @@ def _account_line(f: AccountFact) -> str:
     return line
 
 
-def _return_line(ret: Return, sub: Submission | None) -> str:
+def _return_line(ret: Return, sub: Submission | None, fixing: bool = False) -> str:
     if sub is None:
-        state = "未报送"
+        state = "需修改（已交文件但有问题，改好后重新上传）" if fixing else "未报送"
         when = f"截止 {clock.show(ret.deadline)}（{describe_left(ret.deadline, clock.now())}）"
     else:
         state = "已报送" + ("（逾期）" if sub.late else "")
@@ -103,7 +106,7 @@ def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
     if f.returns:
         todo = sum(1 for _, s in f.returns if s is None)
         out.line(f"进行中的报送（{len(f.returns)}，未报送 {todo}）：")
-        for line in lines_cut([_return_line(r, s) for r, s in f.returns], limit):
+        for line in lines_cut([_return_line(r, s, r.id in f.fixing) for r, s in f.returns], limit):
             out.line(line)
     else:
         out.line("进行中的报送：无")

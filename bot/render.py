@@ -221,3 +221,14 @@ def person_label(name: str | None, user_id: str | int | None) -> str:
     if not qq or (_PHONE.fullmatch(qq) and re.fullmatch(r"1[3-9]\d{9}", qq)):
         return shown
     return f"{shown}（{qq}）"
+
+
+def mask_phones(text: str) -> str:
+    """Hide the middle of phone numbers in text that leaves for a chat (`13812345678` → `138****5678`)."""
+
+    def mask(m: re.Match[str]) -> str:
+        lead = re.match(r"\s*", m.group(0)).group(0)  # type: ignore[union-attr]
+        digits = re.sub(r"\D", "", m.group(0))
+        return lead + (f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else "****")
+
+    return _PHONE.sub(mask, text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import clock
@@ -25,6 +25,7 @@ from bot.render import Msg, cut_list, percent, person_name
 from bot.units import Operator, Unit, Units, audit
 
 KIND = "return"
+NEEDS_FIX = "需修改"
 OPEN, CLOSED = "进行中", "已结束"
 BY_SELF, BY_ADMIN = "本人", "管理员登记"
 SCOPE_WORDS = ("范围",)
@@ -34,8 +35,11 @@ MAX_NOTE = 500
 USAGE_NEW = (
     "/报送 新建 <标题> 截止 <时间> [范围 <类别或地市,…>] [说明]\n"
     "例：/报送 新建 2026年秋季新媒体统计表 截止 11-25 18:00 请按附件格式填写\n"
-    "例：/报送 新建 高校账号自查表 截止 周五17:30 范围 本科高校,高职高专"
+    "例：/报送 新建 高校账号自查表 截止 周五17:30 范围 本科高校,高职高专\n"
+    "要交文件时加：表格 统计表|汇总表|备案表|模板，和/或 扫描件，"
+    "例：/报送 新建 2026年新媒体统计 截止 10-31 17:30 表格 统计表,扫描件"
 )
+FILE_WORDS = ("表格", "文件", "格式")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,14 @@ class Return:
     state: str
     created_by: str
     created_at: datetime
+    form: str = ""
+    """The form units hand in as a file: 统计表, 汇总表, 备案表, 模板, or "" for none."""
+    wants_scan: bool = False
+    template_file: int | None = None
+
+    @property
+    def wants_files(self) -> bool:
+        return bool(self.form) or self.wants_scan
 
     @property
     def open(self) -> bool:
@@ -80,6 +92,8 @@ class Progress:
     ret: Return
     done: list[Submission]
     pending: list[Unit]
+    fixing: set[int] = field(default_factory=set)
+    """Ids of pending units whose latest file has problems (需修改)."""
 
     @property
     def total(self) -> int:
@@ -98,6 +112,8 @@ class NewReturn:
     deadline: datetime
     scope: str = ""
     note: str = ""
+    form: str = ""
+    scan: bool = False
 
 
 @dataclass
@@ -197,10 +213,42 @@ def parse_new(args: list[str], now: datetime) -> NewReturn:
             raise UserError("“范围”后面请写类别或地市，多个用逗号隔开，如：范围 本科高校,高职高专")
         scope = rest[at + 1]
         rest = rest[:at] + rest[at + 2 :]
+    form, scan, rest = _read_files(rest)
     note = clean_text(" ".join(rest))
     if len(note) > MAX_NOTE:
         raise UserError(f"说明太长（{len(note)} 字），请控制在 {MAX_NOTE} 字以内，详细要求可以另发文件。")
-    return NewReturn(title, deadline, scope, note)
+    return NewReturn(title, deadline, scope, note, form, scan)
+
+
+def _read_files(rest: list[str]) -> tuple[str, bool, list[str]]:
+    """`表格 统计表,扫描件` and a bare `扫描件`: the form units hand in and whether a scan is wanted."""
+    from bot.returnfiles.layouts import SCAN_WORDS, form_or_none
+
+    form, scan, left = "", False, []
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in FILE_WORDS and i + 1 < len(rest):
+            for item in re.split(r"[,，、/+]", rest[i + 1]):
+                if not item:
+                    continue
+                if item in SCAN_WORDS:
+                    scan = True
+                elif (f := form_or_none(item)) is not None:
+                    form = f
+                else:
+                    raise UserError(
+                        f"不认识表格“{item}”。可写：表格 统计表、表格 汇总表、表格 备案表、表格 模板（管理员上传的表格），"
+                        "要盖章扫描件再加 扫描件，如：表格 统计表,扫描件"
+                    )
+            i += 2
+            continue
+        if word in SCAN_WORDS:
+            scan = True
+        else:
+            left.append(word)
+        i += 1
+    return form, scan, left
 
 
 def _split_glued_deadline(args: list[str]) -> list[str]:
@@ -244,8 +292,31 @@ def announcement(ret: Return, units: int) -> Msg:
     out.line(f"范围：{ret.scope}（{units} 个单位）")
     if ret.note:
         out.line(f"说明：{ret.note}")
+    if ret.wants_files:
+        out.line(_files_wanted(ret))
+        return out
     out.line(f"报送后请联络员发：/已报送 {ret.id} [备注]（也可以引用本条消息发 /已报送）")
     return out
+
+
+def _files_wanted(ret: Return) -> str:
+    """What to send and how, for a return that asks for files."""
+    parts = []
+    if ret.form == "模板":
+        parts.append("按管理员提供的模板填写的表格（.xlsx 或 .xls）")
+    elif ret.form:
+        parts.append(f"{ret.form}（.xlsx 或 .xls，按官方格式）")
+    if ret.wants_scan:
+        parts.append("首页加盖单位公章的扫描件（PDF 或图片）")
+    how = (
+        f"请联络员把{'和'.join(parts)}直接上传到本群文件（或私聊发给机器人），文件名写上单位名称，"
+        "如 20261030郑州大学新媒体统计.xlsx；机器人会当场检查并回复。"
+    )
+    if ret.form:
+        how += f"发 /报送 表格 {ret.id} 可领取本单位的表格" + (
+            "（已按登记信息预填，核对修改即可）。" if ret.form != "模板" else "。"
+        )
+    return how
 
 
 def by_category(units: list[Unit], limit: int | None) -> list[str]:
@@ -271,6 +342,9 @@ def render_progress(p: Progress, limit: int | None) -> Msg:
         out.line(f"未报送（{len(p.pending)}）：")
         for line in by_category(p.pending, limit):
             out.line(line)
+        if p.fixing:
+            fixing = [u.name for u in p.pending if u.id in p.fixing]
+            out.line(f"其中需修改（{len(fixing)}，已交文件但有问题）：{cut_list(fixing, limit)}")
     elif p.total:
         out.line("全部单位都已报送。")
     return out
@@ -287,6 +361,8 @@ def _nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue
 
 
 def _footer(ret: Return) -> str:
+    if ret.wants_files:
+        return f"请把填好的文件上传到群文件或私聊发给机器人；发 /报送 表格 {ret.id} 领取本单位的表格。"
     return f"报送后请发：/已报送 {ret.id} [备注]"
 
 
@@ -294,7 +370,7 @@ def _private_text(ret: Return, overdue: bool) -> str:
     when = (
         f"已于 {clock.show(ret.deadline)} 截止" if overdue else f"将于 {clock.show(ret.deadline)} 截止（{_left(ret)}）"
     )
-    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。报送后请发：/已报送 {ret.id} [备注]"
+    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。{_footer(ret)}"
 
 
 # ---------------------------------------------------------------- rows
@@ -310,6 +386,9 @@ def _return(r) -> Return:
         r["state"],
         r["created_by"],
         clock.from_db(r["created_at"]),
+        r["form"],
+        bool(r["wants_scan"]),
+        r["template_file"],
     )
 
 
@@ -361,14 +440,16 @@ class Returns:
 
     async def _progress(self, tx: Tx, return_id: int) -> Progress:
         ret = await self._get(tx, return_id)
-        done, pending = [], []
+        done, pending, fixing = [], [], set()
         for r in await tx.all(_UNIT_ROWS, (return_id,)):
             if r["submitted_at"]:
                 done.append(_submission(r))
             elif r["deleted_at"] is None:
                 pending.append(_unit(r))
+                if r["file_state"] == NEEDS_FIX:
+                    fixing.add(r["unit_id"])
         done.sort(key=lambda s: s.at)
-        return Progress(ret, done, pending)
+        return Progress(ret, done, pending, fixing)
 
     async def progress(self, return_id: int) -> Progress:
         async with self.db.read() as tx:
@@ -414,6 +495,16 @@ class Returns:
             out.append((_return(r), sub))
         return out
 
+    async def fixing_for_unit(self, unit_id: int) -> set[int]:
+        """The open returns whose latest file from this unit has problems (需修改) and is not yet accepted."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT ru.return_id FROM return_units ru JOIN returns r ON r.id=ru.return_id "
+                "WHERE ru.unit_id=? AND r.state='进行中' AND ru.submitted_at IS NULL AND ru.file_state=?",
+                (unit_id, NEEDS_FIX),
+            )
+        return {r[0] for r in rows}
+
     async def from_message(self, message_id: str | int) -> int | None:
         """The return a bot message (its announcement, a reminder or a nudge) was about, if any."""
         async with self.db.read() as tx:
@@ -455,8 +546,9 @@ class Returns:
         async with self.db.tx() as tx:
             now = clock.now_db()
             rid = await tx.run(
-                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (new.title, new.note, clock.to_db(new.deadline), scope, actor, now),
+                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, form, wants_scan) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (new.title, new.note, clock.to_db(new.deadline), scope, actor, now, new.form, int(new.scan)),
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             await self.reminders.schedule(tx, KIND, rid, new.deadline)
@@ -513,6 +605,12 @@ class Returns:
             return_id = await self.from_message(reply_to)
         if return_id is None:
             return_id = await self._owed_one(unit)
+        ret = await self.get(return_id)
+        if ret.wants_files and ret.open:
+            raise UserError(
+                f"报送 {ret.label} 要交文件：请把填好的文件上传到群文件或私聊发给机器人，机器人检查后自动记为已报送。"
+                f"发 /报送 表格 {ret.id} 领取本单位的表格。"
+            )
         return await self._mark(return_id, unit, user_id, user_name, BY_SELF, note)
 
     async def register(self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "") -> Submitted:
@@ -533,36 +631,47 @@ class Returns:
         raise UserError(f"“{unit.name}”有 {len(todo)} 个报送待完成，请写出编号：{listed}。如：/已报送 {todo[0].id}")
 
     async def _mark(self, return_id: int, unit: Unit, by: str, by_name: str, via: str, note: str) -> Submitted:
-        note = clean_text(note)[:MAX_NOTE]
         async with self.db.tx() as tx:
-            ret = await self._get(tx, return_id)
-            if not ret.open and via == BY_SELF:
-                raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员登记。")
+            return await self.mark_in(tx, return_id, unit, by, by_name, via, note)
+
+    async def mark_in(
+        self, tx: Tx, return_id: int, unit: Unit, by: str, by_name: str, via: str, note: str
+    ) -> Submitted:
+        """Mark a unit submitted inside the caller's transaction (a file handed in is stored in the same one)."""
+        note = clean_text(note)[:MAX_NOTE]
+        ret = await self._get(tx, return_id)
+        if not ret.open and via == BY_SELF:
+            raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员登记。")
+        row = await tx.one(
+            "SELECT ru.*, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
+            "WHERE ru.return_id=? AND ru.unit_id=?",
+            (return_id, unit.id),
+        )
+        if row is None:
+            raise UserError(f"“{unit.name}”不在报送 {ret.label} 的范围（{ret.scope}）内，不用报送。")
+        new = not row["submitted_at"]
+        if new:
+            now = clock.now()
+            late = now > ret.deadline
+            await tx.run(
+                "UPDATE return_units SET submitted_at=?, submitted_by=?, submitted_by_name=?, via=?, note=?, late=? "
+                "WHERE return_id=? AND unit_id=?",
+                (clock.to_db(now), by, by_name, via, note, int(late), return_id, unit.id),
+            )
+            what = "报送登记" if via == BY_ADMIN else "已报送"
+            await audit(tx, by, what, f"{ret.label}{'（逾期）' if late else ''} {note}".strip(), unit.id)
             row = await tx.one(
                 "SELECT ru.*, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
                 "WHERE ru.return_id=? AND ru.unit_id=?",
                 (return_id, unit.id),
             )
-            if row is None:
-                raise UserError(f"“{unit.name}”不在报送 {ret.label} 的范围（{ret.scope}）内，不用报送。")
-            new = not row["submitted_at"]
-            if new:
-                now = clock.now()
-                late = now > ret.deadline
-                await tx.run(
-                    "UPDATE return_units SET submitted_at=?, submitted_by=?, submitted_by_name=?, via=?, note=?, late=? "
-                    "WHERE return_id=? AND unit_id=?",
-                    (clock.to_db(now), by, by_name, via, note, int(late), return_id, unit.id),
-                )
-                what = "报送登记" if via == BY_ADMIN else "已报送"
-                await audit(tx, by, what, f"{ret.label}{'（逾期）' if late else ''} {note}".strip(), unit.id)
-                row = await tx.one(
-                    "SELECT ru.*, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
-                    "WHERE ru.return_id=? AND ru.unit_id=?",
-                    (return_id, unit.id),
-                )
-            p = await self._progress(tx, return_id)
-        return Submitted(ret, unit, _submission(row), new, len(p.done), p.total)
+        counts = await tx.one(
+            "SELECT COUNT(ru.submitted_at) AS done, "
+            "SUM(ru.submitted_at IS NOT NULL OR u.deleted_at IS NULL) AS total "
+            "FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=?",
+            (return_id,),
+        )
+        return Submitted(ret, unit, _submission(row), new, counts["done"], counts["total"] or 0)
 
     # ------------------------------------------------------------ nudging
 

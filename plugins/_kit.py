@@ -11,6 +11,7 @@ from typing import Any
 
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent, MessageSegment
+from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
 
 from bot.app import App, get_app
 from bot.config import Settings
@@ -538,3 +539,27 @@ def typo_hint(guess: Guess | None) -> Msg:
         return Msg("没有这个命令。发 /帮助 查看你可以用的命令。")
     rest = f" {guess.rest[:30]}" if guess.rest else ""
     return Msg(f"没有这个命令，你是想发 /{guess.name}{rest} 吗？")
+
+
+# ---------------------------------------------------------------- files
+
+
+async def upload_to(bot: Any, target_type: str, target_id: str, made: Any) -> str | None:
+    """Upload a file to a group's files or a private chat; None when done, else why it failed."""
+    try:
+        if target_type == "group":
+            await bot.call_api("upload_group_file", group_id=int(target_id), file=str(made.path), name=made.name)
+        else:
+            await bot.call_api("upload_private_file", user_id=int(target_id), file=str(made.path), name=made.name)
+    except ActionFailed as e:
+        logger.warning(f"upload of {made.path} refused: {e}")
+        return "QQ 客户端拒绝上传"
+    except NetworkError as e:
+        logger.warning(f"upload of {made.path} timed out: {e}")
+        return "上传超时，文件可能稍后出现在群文件里"
+    except ApiNotAvailable:
+        return "QQ 客户端没有连接"
+    except Exception as e:  # a client that does not support file uploads answers in odd ways
+        logger.warning(f"upload of {made.path} failed: {e!r}")
+        return "QQ 客户端不支持上传文件"
+    return None

@@ -8,6 +8,7 @@ from nonebot.plugin import PluginMetadata
 from bot.config import DASHBOARD_TOKEN_MIN, dashboard_url
 from bot.render import Msg
 from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
+from plugins.dashboard import return_files  # noqa: F401  (its routes join the router before mounting)
 from plugins.dashboard.web import router
 
 HELP = [

@@ -711,7 +711,14 @@ async def task_page(request: Request, app: App, s: Session) -> str | Response:
         + h.table(["单位", "类别", f"{verb}人", f"{verb}时间", "逾期", "备注"], done_rows, empty=f"还没有单位{verb}。")
         + f"<h2>未{verb}（{len(t.missing)}）</h2>"
         + f'<div class="panel">{missing or "<p class=muted>全部完成。</p>"}</div>'
+        + (await _return_files(app, t.id, s) if kind == "报送" else "")
     )
+
+
+async def _return_files(app: App, return_id: int, s: Session) -> str:
+    from plugins.dashboard.return_files import section  # it registers routes on this module's router
+
+    return await section(app, return_id, s)
 
 
 # ------------------------------------------------------------------ followers

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from nonebot import logger
-from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
 from nonebot.plugin import PluginMetadata
 
 from bot import exports
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Topic, command
+from plugins._kit import ADMIN, Ctx, Topic, command, upload_to
 
 HELP = [
     Topic(
@@ -34,23 +32,9 @@ __plugin_meta__ = PluginMetadata(
 
 async def upload(ctx: Ctx, made: exports.Export) -> str | None:
     """Upload the file to the chat the command came from; None when done, else why it failed."""
-    try:
-        if ctx.group_id is not None:
-            await ctx.bot.call_api("upload_group_file", group_id=int(ctx.group_id), file=str(made.path), name=made.name)
-        else:
-            await ctx.bot.call_api("upload_private_file", user_id=int(ctx.user_id), file=str(made.path), name=made.name)
-    except ActionFailed as e:
-        logger.warning(f"upload of {made.path} refused: {e}")
-        return "QQ 客户端拒绝上传"
-    except NetworkError as e:
-        logger.warning(f"upload of {made.path} timed out: {e}")
-        return "上传超时，文件可能稍后出现在群文件里"
-    except ApiNotAvailable:
-        return "QQ 客户端没有连接"
-    except Exception as e:  # a client that does not support file uploads answers in odd ways
-        logger.warning(f"upload of {made.path} failed: {e!r}")
-        return "QQ 客户端不支持上传文件"
-    return None
+    if ctx.group_id is not None:
+        return await upload_to(ctx.bot, "group", ctx.group_id, made)
+    return await upload_to(ctx.bot, "private", ctx.user_id, made)
 
 
 @command("导出")

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Msg, lines_cut, percent, person_name, span
+from bot.render import Msg, cut_list, lines_cut, percent, person_name, span
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import (
     ANYONE,
@@ -27,6 +27,7 @@ from plugins._kit import (
     sub,
     trigger,
 )
+from plugins.returns import files
 
 
 def _quiet(s: Settings) -> str:
@@ -44,14 +45,20 @@ HELP = [
             "/报送 进度 [编号] — 已报送多少、哪些单位还没报，例：/报送 进度 3（单位多时发图片，加“文字”发文字）\n"
             f"截止前 {'、'.join(span(o) for o in s.remind_offsets) or '（不提前提醒）'}和逾期时，自动提醒还没报送的单位"
             f"{_quiet(s)}。\n"
+            "要交文件的报送：把填好的表格直接上传到群文件或私聊发给机器人，机器人当场检查并回复；\n"
+            "/报送 表格 [编号] — 领取本单位的表格（按登记信息预填），私聊发给你\n"
+            "/报送 文件 <编号> [单位] — 说明刚上传的文件是哪个报送（和哪个单位）的\n"
             "管理员：\n"
             "/报送 列表 [全部] — 进行中的报送；写“全部”连已结束的一起列\n"
             f"{USAGE_NEW}\n"
             "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
-            "范围可选，不写就是全部单位）\n"
+            "范围可选，不写就是全部单位；要交文件时加 表格 统计表|汇总表|备案表|模板 和/或 扫描件）\n"
             "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
             "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
-            "/报送 结束 <编号> — 结束报送，不再提醒"
+            "/报送 结束 <编号> — 结束报送，不再提醒\n"
+            "/报送 表格 <编号> <单位…|全部> — 把预填的表格私聊发给各单位联络员\n"
+            "/报送 模板 <编号> — 把你刚上传的表格设为模板；/报送 接受 <编号> <单位> — 接受需修改的文件\n"
+            "/报送 汇总 <编号> — 合并各单位的表格为一个工作簿；/报送 打包 <编号> — 各单位原件的压缩包"
         ),
     ),
     Topic(
@@ -67,7 +74,7 @@ HELP = [
 __plugin_meta__ = PluginMetadata(
     name="报送",
     description="报送任务、截止提醒与进度",
-    usage="/报送 新建|登记|进度|催办|列表|结束\n/已报送 <编号> [备注]",
+    usage="/报送 新建|登记|进度|催办|列表|结束|表格|文件|模板|接受|汇总|打包\n/已报送 <编号> [备注]",
     extra={"help": HELP},
 )
 
@@ -147,6 +154,11 @@ async def nudge(ctx: Ctx) -> Reply:
     rid = await _number_or_only(ctx)
     n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
+    if n.ret.wants_files:
+        p = await ctx.app.returns.progress(n.ret.id)
+        fixing = [u.name for u in p.pending if u.id in p.fixing]
+        if fixing:
+            out.line(f"其中需修改（{len(fixing)}，已交文件但有问题）：{cut_list(fixing, ctx.limit)}")
     if n.orphans:
         return orphans_to_admin(ctx, out, f"报送 {n.ret.label}未报送", [u.name for u in n.orphans])
     return out
@@ -199,9 +211,11 @@ async def listing(ctx: Ctx) -> Msg:
     if not rows:
         return Msg("现在没有进行中的报送。" + ("管理员发起：/报送 新建 <标题> 截止 <时间>" if ctx.is_admin else ""))
     mine: dict[int, bool] = {}
+    fixing: set[int] = set()
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is not None:
         mine = {r.id: sub is not None for r, sub in await ctx.app.returns.open_for_unit(bound[1].id)}
+        fixing = await ctx.app.returns.fixing_for_unit(bound[1].id)
     now = clock.now()
     lines = []
     for r, done, total in rows:
@@ -209,7 +223,7 @@ async def listing(ctx: Ctx) -> Msg:
         if not r.open:
             line += "（已结束）"
         elif r.id in mine:
-            line += "，本单位" + ("已报送" if mine[r.id] else "未报送")
+            line += "，本单位" + ("已报送" if mine[r.id] else "需修改" if r.id in fixing else "未报送")
         lines.append(line)
     title = "报送任务" if include_closed else "进行中的报送"
     out = Msg(f"{title}（{len(rows)}）：")
@@ -225,9 +239,10 @@ async def default(ctx: Ctx) -> Msg:
         return await progress(ctx)
     if ctx.args:
         can = (
-            "/报送 列表、/报送 进度 <编号>、/报送 新建、/报送 登记、/报送 催办、/报送 结束"
+            "/报送 列表、/报送 进度 <编号>、/报送 表格、/报送 文件、/报送 新建、/报送 登记、/报送 催办、/报送 结束、"
+            "/报送 汇总、/报送 打包"
             if ctx.is_admin
-            else "/报送（进行中的报送）、/报送 进度 <编号>、/已报送 <编号>"
+            else "/报送（进行中的报送）、/报送 进度 <编号>、/已报送 <编号>、/报送 表格、/报送 文件"
         )
         raise UserError(f"不认识“{ctx.args[0]}”。可用：{can}。发 /帮助 报送 查看说明和例子。")
     return await listing(ctx)
@@ -249,6 +264,7 @@ SUBS = {
     "催报": nudge,
     "列表": admin_listing,
     "结束": close,
+    **files.SUBS,
 }
 
 

@@ -50,6 +50,10 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
         assert mixed[side]["events_per_s"] > 0 and mixed[side]["p99_ms"] is not None
     assert data["scenarios"]["mixed"]["bot"]["peak_rss_mb"] > 0
     assert len(data["targets"]) == 5
+    handed = data["files"]  # issue 16: units upload a filled 统计表, then /报送 汇总
+    assert handed["answered"] == handed["units"] == 20 and handed["wrong_or_missing"] == [], handed
+    assert handed["answer_p99_ms"] is not None and handed["merge_s"] > 0 and handed["peak_rss_mb"] > 0
+    assert "files: 20/20 uploads of 5 rows answered" in proc.stdout
 
 
 @NEEDS_FONT

@@ -1,0 +1,524 @@
+"""Handing in a return as a file: attribution, download, checking at once, and the answer (SPEC §6, issue 16).
+
+How the promises hold:
+- A file is attributed to the uploader's unit (an admin or an unbound uploader: the unit named in the file
+  name) and to the open return asking for files that the unit owes. When either is unclear the file is kept
+  as 待确认, nothing is counted, and the uploader is asked (`/报送 文件 <编号> [单位]` answers).
+- It is checked when it arrives and its rows are stored then (return_rows), so a merge never rereads files.
+  A form with problems is kept as 需修改 and counts as submitted only when a good one arrives or an admin
+  accepts it (`/报送 接受`). A PDF or image is kept as the 盖章扫描件.
+- The bytes are written under the data folder before the record, the record and the submission in one
+  transaction; a failure removes the bytes again. A file the client re-announces (a notice and a message
+  for the same upload) is handled once, by its file id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bot import clock
+from bot.config import Settings
+from bot.db import Database, Tx
+from bot.errors import NotFound, UserError
+from bot.render import Msg
+from bot.returnfiles import store
+from bot.returnfiles.check import check_rows
+from bot.returnfiles.fetch import FetchFailed, too_big
+from bot.returnfiles.layouts import OFFICIAL, TEMPLATE, Layout, template_layout
+from bot.returnfiles.read import (
+    PDF,
+    SCAN_KINDS,
+    SHEET_KINDS,
+    FileRefused,
+    check_kind,
+    ext_kind,
+    find_header,
+    read_table,
+    template_headers,
+)
+from bot.returns import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, Returns, _return
+from bot.units import Unit, Units, audit, normalize
+
+MAX_LISTED = 5
+Fetch = Callable[[int], Awaitable[bytes]]
+"""The plugin's way to the bytes through the QQ client, given the cap in bytes."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file someone handed to the bot, as the QQ client announced it."""
+
+    user_id: str
+    user_name: str
+    group_id: str | None
+    name: str
+    size: int | None
+    file_id: str
+
+    @property
+    def chat(self) -> str:
+        return f"group:{self.group_id}" if self.group_id else "private"
+
+
+@dataclass
+class Verdict:
+    """What checking a form found: its rows, the problems (already described), what the rows are."""
+
+    rows: list[tuple[int, list[str]]]
+    problems: list[list]
+    described: list[str]
+    what: str
+
+
+class ReturnFiles:
+    """Files handed in for returns; the rows of checked forms."""
+
+    def __init__(self, db: Database, units: Units, returns: Returns, settings: Settings) -> None:
+        self.db = db
+        self.units = units
+        self.returns = returns
+        self.settings = settings
+        self.files = store.FileStore((settings.data_dir / "return_files").resolve())
+        self._seen: set[str] = set()
+        self._http: httpx.AsyncClient | None = None
+
+    def http(self) -> httpx.AsyncClient:
+        """One HTTP client for every download (making one per file costs more than the download)."""
+        if self._http is None or self._http.is_closed:
+            self._http = httpx.AsyncClient(timeout=self.settings.alliance_file_timeout, follow_redirects=True)
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    @property
+    def cap(self) -> int:
+        return int(self.settings.alliance_file_max_mb * 1024 * 1024)
+
+    # ------------------------------------------------------------ reading
+
+    async def file_returns(self) -> list[Return]:
+        """Open returns that ask for files, by deadline."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT * FROM returns WHERE state='进行中' AND (form<>'' OR wants_scan=1) ORDER BY deadline, id"
+            )
+        return [_return(r) for r in rows]
+
+    async def files_of(self, return_id: int) -> list[store.FileRecord]:
+        async with self.db.read() as tx:
+            return await store.of_return(tx, return_id)
+
+    async def file(self, file_id: int) -> tuple[store.FileRecord, Path] | None:
+        async with self.db.read() as tx:
+            rec = await store.get(tx, file_id)
+        return (rec, self.files.path(rec.stored_name)) if rec else None
+
+    async def layout_of(self, ret: Return) -> Layout | None:
+        """The layout a return's forms follow (None: a template return still waiting for its template)."""
+        if ret.form in OFFICIAL:
+            return OFFICIAL[ret.form]
+        if ret.form == TEMPLATE and ret.template_file:
+            async with self.db.read() as tx:
+                rec = await store.get(tx, ret.template_file)
+            if rec is not None and rec.headers:
+                return template_layout(rec.headers)
+        return None
+
+    # ------------------------------------------------------------ receiving
+
+    def wanted(self, name: str) -> bool:
+        """Whether a file of this name could be a return's file at all (spreadsheet, PDF, image)."""
+        return ext_kind(name) is not None
+
+    async def receive(self, up: Upload, fetch: Fetch, *, is_admin: bool) -> Msg | None:
+        """Take a file someone uploaded: None when it is none of ours (no return asks for files, a re-announced
+        file, a kind we do not read), else the one short answer for the uploader."""
+        claimed = ext_kind(up.name)
+        if claimed is None or (up.file_id and up.file_id in self._seen):
+            return None
+        if up.file_id:
+            self._seen.add(up.file_id)  # at once: the notice and the message of one upload arrive together
+        rets = await self.file_returns()
+        if not rets and not is_admin:
+            return None
+        if up.file_id:
+            async with self.db.read() as tx:
+                if await store.has_source(tx, up.file_id):
+                    return None
+        bound = await self.units.operator(up.user_id)
+        unit: Unit | None = bound[1] if bound and not is_admin else None
+        unit_problem = ""
+        if unit is None:
+            unit, unit_problem = await self._unit_in_name(up.name)
+            if unit is None and bound is not None:
+                unit, unit_problem = bound[1], ""
+        if not rets:  # an admin's spreadsheet with no return asking for files: kept quietly, maybe a template
+            if claimed not in SHEET_KINDS:
+                return None
+            unit, unit_problem = None, "silent"
+        if up.size is not None and up.size > self.cap:
+            return Msg(str(too_big(up.size, self.cap)))
+        try:
+            data = await fetch(self.cap)
+            if len(data) > self.cap:
+                raise too_big(len(data), self.cap)
+            real = check_kind(data, up.name)
+        except (FetchFailed, FileRefused) as e:
+            if up.file_id:
+                self._seen.discard(up.file_id)
+            return None if unit_problem == "silent" else Msg(str(e))
+        scan = real in SCAN_KINDS
+        candidates = [r for r in rets if (r.wants_scan if scan else bool(r.form))]
+        if unit is not None:
+            candidates = await self._owed_by(unit, candidates)
+        ret = candidates[0] if len(candidates) == 1 else None
+        if unit is None or ret is None:
+            await self._keep_pending(up, data, real, unit, ret)
+            if unit_problem == "silent":
+                return None
+            return self._ask(up, unit, unit_problem, candidates, rets, is_admin, scan)
+        return await self._take(up, data, real, ret, unit, is_admin=is_admin)
+
+    async def _owed_by(self, unit: Unit, rets: list[Return]) -> list[Return]:
+        if not rets:
+            return []
+        async with self.db.read() as tx:
+            owed = {
+                r[0]
+                for r in await tx.all(
+                    f"SELECT return_id FROM return_units WHERE unit_id=? AND return_id IN ({','.join('?' * len(rets))})",
+                    (unit.id, *(r.id for r in rets)),
+                )
+            }
+        return [r for r in rets if r.id in owed]
+
+    async def _unit_in_name(self, name: str) -> tuple[Unit | None, str]:
+        """The unit a file name names (`20261030郑州大学新媒体统计.xls`): the longest unit name or alias in it."""
+        stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
+        text = normalize(re.sub(r"[\d_\-\s+（）()【】\[\]]+", "", stem))
+        if not text:
+            return None, "文件名里没有单位名称"
+        best: dict[int, int] = {}
+        for u in await self.units.all():
+            for n in (u.name, *u.aliases):
+                k = normalize(n)
+                if len(k) >= 2 and k in text:
+                    best[u.id] = max(best.get(u.id, 0), len(k))
+        if not best:
+            return None, "文件名里没有认出单位名称"
+        top = max(best.values())
+        ids = [uid for uid, n in best.items() if n == top]
+        # a name inside another's (郑州大学 in 郑州大学附属中学) yields to the longer one
+        if len(ids) == 1:
+            return await self.units.get(ids[0]), ""
+        names = [u.name for u in await self.units.by_ids(ids)]
+        return None, f"文件名可能指：{'、'.join(names[:5])}"
+
+    def _ask(
+        self,
+        up: Upload,
+        unit: Unit | None,
+        why: str,
+        candidates: list[Return],
+        rets: list[Return],
+        is_admin: bool,
+        scan: bool,
+    ) -> Msg:
+        what = "扫描件" if scan else "表格"
+        if unit is None:
+            example = rets[0].id if len(rets) == 1 else "<编号>"
+            out = Msg(f"收到{what}“{up.name}”，但看不出是哪个单位的（{why}），先不记报送。")
+            out.line(f"请发 /报送 文件 {example} <单位名称> 说明，如：/报送 文件 {rets[0].id} 郑州大学。")
+            out.line("以后文件名写上单位名称（如 20261030郑州大学新媒体统计.xlsx）就能自动认出。")
+            if is_admin and not scan and any(r.form == TEMPLATE for r in rets):
+                t = next(r for r in rets if r.form == TEMPLATE)
+                out.line(f"如果这是报送 {t.label}的模板，请发 /报送 模板 {t.id}")
+            return out
+        if not candidates:
+            if scan:
+                return Msg(f"收到 {unit.name} 的“{up.name}”，但现在没有需要交扫描件的报送，先不记报送。")
+            return Msg(
+                f"收到 {unit.name} 的“{up.name}”，但“{unit.name}”现在没有要交表格的报送，先不记报送。"
+                "发 /报送 列表 查看进行中的报送。"
+            )
+        listed = "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in candidates[:5])
+        tail = f" {unit.name}" if is_admin else ""
+        return Msg(
+            f"收到 {unit.name} 的“{up.name}”。现在有 {len(candidates)} 个报送在收{what}：{listed}。"
+            f"请发 /报送 文件 <编号>{tail} 说明是哪一个，如：/报送 文件 {candidates[0].id}{tail}"
+        )
+
+    async def _keep_pending(self, up: Upload, data: bytes, real: str, unit: Unit | None, ret: Return | None) -> int:
+        kind = store.SCAN if real in SCAN_KINDS else store.FORM
+        name = self.files.write(data, Path(up.name).suffix.lower())
+        try:
+            async with self.db.tx() as tx:
+                return await store.insert(
+                    tx,
+                    return_id=ret.id if ret else None,
+                    unit_id=unit.id if unit else None,
+                    kind=kind,
+                    state=store.PENDING,
+                    original_name=up.name,
+                    stored_name=name,
+                    data=data,
+                    source_id=up.file_id,
+                    uploaded_by=up.user_id,
+                    uploaded_by_name=up.user_name,
+                    chat=up.chat,
+                )
+        except BaseException:
+            self.files.remove(name)
+            raise
+
+    async def _verdict(self, data: bytes, real: str, layout: Layout) -> Verdict:
+        def work() -> Verdict:
+            table = read_table(data, real, layout)
+            header = find_header(table.rows, layout)
+            if header.missing:
+                missing = "、".join(header.missing)
+                why = f"表头里没有找到：{missing}（应按{layout.name}的格式，表头写 {'、'.join(layout.needed)} 等）"
+                return Verdict([], [[0, "表头", "", why]], [why], layout.what)
+            checked = check_rows(table.rows, header, layout)
+            if not checked.rows:
+                why = "表头下面没有填写任何数据"
+                return Verdict([], [[0, "数据", "", why]], [why], layout.what)
+            return Verdict(
+                checked.rows,
+                [p.as_json() for p in checked.problems],
+                [p.describe() for p in checked.problems],
+                layout.what,
+            )
+
+        return await asyncio.to_thread(work)
+
+    async def _take(
+        self,
+        up: Upload,
+        data: bytes,
+        real: str,
+        ret: Return,
+        unit: Unit,
+        *,
+        is_admin: bool,
+        pending_id: int | None = None,
+        stored_name: str | None = None,
+    ) -> Msg:
+        """Check and store a file attributed to (ret, unit); mark the unit submitted when it is good."""
+        via = BY_ADMIN if is_admin else BY_SELF
+        if real in SCAN_KINDS:
+            kind, state, verdict = store.SCAN, store.KEPT, None
+        else:
+            layout = await self.layout_of(ret)
+            if layout is None:
+                if pending_id is None:
+                    await self._keep_pending(up, data, real, unit, ret)
+                return Msg(
+                    f"收到 {unit.name} 的“{up.name}”，但报送 {ret.label} 还没有模板，先不记报送。"
+                    f"请管理员先上传模板并发 /报送 模板 {ret.id}，之后再发 /报送 文件 {ret.id}"
+                    + (f" {unit.name}" if is_admin else "")
+                )
+            try:
+                verdict = await self._verdict(data, real, layout)
+            except FileRefused as e:
+                return Msg(str(e))
+            kind, state = store.FORM, (store.NEEDS_FIX if verdict.problems else store.PASSED)
+        name = stored_name or self.files.write(data, Path(up.name).suffix.lower())
+        try:
+            async with self.db.tx() as tx:
+                if pending_id is not None:
+                    await tx.run(
+                        "UPDATE return_files SET return_id=?, unit_id=?, kind=?, state=?, rows=?, problems=? WHERE id=?",
+                        (
+                            ret.id,
+                            unit.id,
+                            kind,
+                            state,
+                            len(verdict.rows) if verdict else 0,
+                            json.dumps(verdict.problems if verdict else [], ensure_ascii=False),
+                            pending_id,
+                        ),
+                    )
+                    if verdict and verdict.rows:
+                        await store.put_rows(tx, pending_id, verdict.rows)
+                    fid = pending_id
+                else:
+                    fid = await store.insert(
+                        tx,
+                        return_id=ret.id,
+                        unit_id=unit.id,
+                        kind=kind,
+                        state=state,
+                        original_name=up.name,
+                        stored_name=name,
+                        data=data,
+                        source_id=up.file_id,
+                        uploaded_by=up.user_id,
+                        uploaded_by_name=up.user_name,
+                        chat=up.chat,
+                        rows=verdict.rows if verdict else [],
+                        problems=verdict.problems if verdict else [],
+                    )
+                answer = await self._record(tx, ret, unit, fid, kind, state, up, via, verdict, real)
+        except BaseException:
+            if stored_name is None:
+                self.files.remove(name)
+            raise
+        return answer
+
+    async def _record(
+        self,
+        tx: Tx,
+        ret: Return,
+        unit: Unit,
+        fid: int,
+        kind: str,
+        state: str,
+        up: Upload,
+        via: str,
+        verdict: Verdict | None,
+        real: str,
+    ) -> Msg:
+        """Inside the file's transaction: replace older files, set the unit's file state, count it when good."""
+        if kind == store.SCAN:
+            await tx.run(
+                "UPDATE return_files SET state=? WHERE return_id=? AND unit_id=? AND kind=? AND state=? AND id<>?",
+                (store.REPLACED, ret.id, unit.id, store.SCAN, store.KEPT, fid),
+            )
+            what = "盖章扫描件（PDF）" if real == PDF else "盖章扫描件（图片）"
+            await audit(tx, up.user_id, "报送文件", f"{ret.label} 扫描件 {up.name}", unit.id)
+            if ret.form:
+                return Msg(f"收到 {unit.name} 的{what}，已保存。")
+            sub = await self.returns.mark_in(tx, ret.id, unit, up.user_id, up.user_name, via, f"扫描件 {up.name}")
+            late = "（已过截止时间，记为逾期）" if sub.submission.late else ""
+            return Msg(f"收到 {unit.name} 的{what}，已记为已报送{late}。进度：{sub.done}/{sub.total}")
+        assert verdict is not None
+        count = f"{len(verdict.rows)} {verdict.what}" if verdict.rows else "没有读到数据"
+        form_name = ret.form if ret.form != TEMPLATE else "表格"
+        await audit(tx, up.user_id, "报送文件", f"{ret.label} {form_name} {up.name} {state}", unit.id)
+        if state == store.NEEDS_FIX:
+            await tx.run(
+                "UPDATE return_units SET file_state=? WHERE return_id=? AND unit_id=? AND submitted_at IS NULL",
+                (NEEDS_FIX, ret.id, unit.id),
+            )
+            shown = "；".join(verdict.described[:MAX_LISTED])
+            more = f"；另有 {len(verdict.described) - MAX_LISTED} 处" if len(verdict.described) > MAX_LISTED else ""
+            n = len(verdict.described)
+            return Msg(f"收到 {unit.name} 的{form_name}：{count}，有 {n} 处要改：{shown}{more}。改好后重新上传即可。")
+        await tx.run(
+            "UPDATE return_files SET state=? WHERE return_id=? AND unit_id=? AND kind=? AND state IN (?, ?, ?) "
+            "AND id<>?",
+            (store.REPLACED, ret.id, unit.id, store.FORM, store.PASSED, store.NEEDS_FIX, store.ACCEPTED, fid),
+        )
+        await tx.run(
+            "UPDATE return_units SET file_state=? WHERE return_id=? AND unit_id=?", (store.PASSED, ret.id, unit.id)
+        )
+        sub = await self.returns.mark_in(tx, ret.id, unit, up.user_id, up.user_name, via, f"文件 {up.name}")
+        if not sub.new:
+            return Msg(f"收到 {unit.name} 的{form_name}：{count}，已替换之前交的文件。进度：{sub.done}/{sub.total}")
+        late = "（已过截止时间，记为逾期）" if sub.submission.late else ""
+        scan = "；还请上传首页盖章的扫描件（PDF）" if ret.wants_scan and not await self._has_scan(tx, ret, unit) else ""
+        return Msg(f"收到 {unit.name} 的{form_name}：{count}，已记为已报送{late}{scan}。")
+
+    async def _has_scan(self, tx: Tx, ret: Return, unit: Unit) -> bool:
+        return (
+            await tx.one(
+                "SELECT 1 FROM return_files WHERE return_id=? AND unit_id=? AND kind=? AND state=?",
+                (ret.id, unit.id, store.SCAN, store.KEPT),
+            )
+            is not None
+        )
+
+    # ------------------------------------------------------------ answers to the questions
+
+    async def attribute(self, user_id: str, user_name: str, return_id: int, unit_name: str, *, is_admin: bool) -> Msg:
+        """`/报送 文件 <编号> [单位]`: the asker's newest 待确认 file is for this return (and unit)."""
+        async with self.db.read() as tx:
+            rec = await store.latest_pending(tx, user_id)
+        if rec is None:
+            raise UserError("你没有等待说明的文件。直接把填好的表格上传到群文件或私聊发给机器人即可。")
+        ret = await self.returns.get(return_id)
+        if not ret.open and not is_admin:
+            raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员。")
+        if unit_name:
+            unit = await self.units.resolve(unit_name, strict=True)
+            bound = await self.units.operator(user_id)
+            if not is_admin and bound is not None and bound[1].id != unit.id:
+                raise UserError(f"你是“{bound[1].name}”的联络员，只能替本单位交文件。")
+        elif rec.unit_id is not None:
+            unit = await self.units.get(rec.unit_id)
+            if unit is None:
+                raise NotFound("这个文件所属的单位已删除。请写出单位：/报送 文件 <编号> <单位>")
+        else:
+            bound = await self.units.operator(user_id)
+            if bound is None:
+                raise UserError(f"请写出单位名称，如：/报送 文件 {return_id} 郑州大学")
+            unit = bound[1]
+        if not await self._owed_by(unit, [ret]):
+            raise UserError(f"“{unit.name}”不在报送 {ret.label} 的范围（{ret.scope}）内。")
+        path = self.files.path(rec.stored_name)
+        data = await asyncio.to_thread(path.read_bytes)
+        real = check_kind(data, rec.original_name)
+        up = Upload(rec.uploaded_by, rec.uploaded_by_name, None, rec.original_name, rec.size, "")
+        return await self._take(
+            up, data, real, ret, unit, is_admin=is_admin, pending_id=rec.id, stored_name=rec.stored_name
+        )
+
+    async def attach_template(self, return_id: int, *, actor: str) -> Msg:
+        """`/报送 模板 <编号>`: the admin's newest spreadsheet becomes the return's template."""
+        async with self.db.read() as tx:
+            rec = await store.latest_pending(tx, actor, (store.FORM,))
+        if rec is None:
+            raise UserError(
+                "没有找到你上传的表格。请先把模板（.xlsx 或 .xls）上传到群文件或私聊发给机器人，"
+                f"再发 /报送 模板 {return_id}"
+            )
+        ret = await self.returns.get(return_id)
+        data = await asyncio.to_thread(self.files.path(rec.stored_name).read_bytes)
+        real = check_kind(data, rec.original_name)
+        if real not in SHEET_KINDS:
+            raise UserError("模板应是表格（.xlsx、.xls 或 .csv）。")
+        headers = await asyncio.to_thread(lambda: template_headers(read_table(data, real).rows))
+        async with self.db.tx() as tx:
+            await tx.run(
+                "UPDATE return_files SET kind=?, state=?, return_id=?, headers=? WHERE id=?",
+                (store.TEMPLATE, store.KEPT, return_id, json.dumps(headers, ensure_ascii=False), rec.id),
+            )
+            await tx.run("UPDATE returns SET form=?, template_file=? WHERE id=?", (TEMPLATE, rec.id, return_id))
+            await audit(tx, actor, "报送模板", f"{ret.label} {rec.original_name}")
+        return Msg(
+            f"已把“{rec.original_name}”设为报送 {ret.label}的模板，表头 {len(headers)} 列：{'、'.join(headers[:12])}"
+            + ("…" if len(headers) > 12 else "")
+            + f"。联络员可发 /报送 表格 {ret.id} 领取。"
+        )
+
+    async def accept(self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "") -> Msg:
+        """`/报送 接受 <编号> <单位>`: an admin takes the unit's latest 需修改 form as it is."""
+        unit = await self.units.resolve(unit_name, strict=True)
+        async with self.db.tx() as tx:
+            ret = await self.returns._get(tx, return_id)
+            rec = await store.latest_of(tx, return_id, unit.id, store.FORM, (store.NEEDS_FIX,))
+            if rec is None:
+                raise UserError(f"“{unit.name}”在报送 {ret.label} 没有需修改的文件。")
+            await tx.run("UPDATE return_files SET state=?, decided_by=? WHERE id=?", (store.ACCEPTED, actor, rec.id))
+            await tx.run(
+                "UPDATE return_units SET file_state=? WHERE return_id=? AND unit_id=?",
+                (store.ACCEPTED, return_id, unit.id),
+            )
+            sub = await self.returns.mark_in(
+                tx, return_id, unit, actor, actor_name, BY_ADMIN, f"接受 {rec.original_name}"
+            )
+        return Msg(
+            f"已接受“{unit.name}”的“{rec.original_name}”（{rec.rows} 行，{len(rec.problems)} 处问题未改），"
+            f"记为已报送。进度：{sub.done}/{sub.total}"
+        )

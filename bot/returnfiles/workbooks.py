@@ -1,0 +1,218 @@
+"""Files the bot makes for a file return: a unit's pre-filled form, the merged workbook, the zip of originals.
+
+The merged workbook is written from the rows stored when each file arrived (return_rows), in write-only
+mode, so 2,000 units merge in seconds without reopening a file. Phone numbers are masked in everything
+uploaded to a chat (SPEC §12); formulas typed by units stay text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from bot import clock, exports, reports
+from bot.app import App
+from bot.errors import UserError
+from bot.parse import PLATFORMS
+from bot.render import mask_phones
+from bot.returnfiles import store, xlsxfast
+from bot.returnfiles.layouts import FILING, PHONE, STATS, SUMMARY, TEMPLATE, Layout
+from bot.returns import Return
+from bot.units import Unit
+
+_DIGITS = re.compile(r"\d{7}")
+_SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def safe_name(name: str) -> str:
+    """A file name without path separators or characters Windows refuses."""
+    return _SAFE.sub("_", name).strip(" .") or "文件"
+
+
+# ---------------------------------------------------------------- a unit's pre-filled form
+
+
+async def prefilled(app: App, ret: Return, layout: Layout | None, unit: Unit) -> exports.Export:
+    """The form of `ret` for one unit, filled from the registry where the layout is official.
+
+    Raises:
+        UserError: the return asks for no form, or its template is not attached yet.
+    """
+    if not ret.form:
+        raise UserError(f"报送 {ret.label} 不需要交表格。")
+    if ret.form == TEMPLATE:
+        if ret.template_file is None:
+            raise UserError(f"报送 {ret.label} 还没有模板，请等管理员上传模板后再领取。")
+        return await _template_copy(app, ret, unit)
+    assert layout is not None
+    rows: list[list[Any]] = []
+    if layout is STATS:
+        for i, a in enumerate((a for a in await reports.accounts(app) if a.unit.id == unit.id), start=1):
+            values = {
+                "序号": i,
+                "账号(网站)名称": a.name,
+                "开设单位": unit.name,
+                "认证主体": unit.name,
+                "类型": a.platform,
+                "账号ID": a.uid,
+                "开通日期": a.opened_on or "",
+                "粉丝数": a.followers if a.followers is not None else "",
+            }
+            rows.append([values.get(c, "") for c in layout.names])
+    elif layout is SUMMARY:
+        counts: dict[str, int] = {}
+        for a in await reports.accounts(app, ("正常",)):
+            if a.unit.id == unit.id:
+                counts[a.platform] = counts.get(a.platform, 0) + 1
+        per = [counts.get(p, 0) for p in PLATFORMS]
+        rows.append([1, unit.name, unit.category, unit.city, *per, sum(per)])
+    elif layout is FILING:
+        for i, f in enumerate((f for f in await reports.filings(app) if f.unit_id == unit.id), start=1):
+            rows.append(
+                [i, f.id, f.kind, f.unit_name, f.platform, f.account_name, f.uid, f.opened_on, f.changes, f.state]
+                + [""] * (len(layout.names) - 10)
+            )
+    wb = Workbook()
+    ws = wb.active
+    ws.title = layout.name
+    exports.write_table(
+        ws,
+        layout.label,
+        f"{layout.title}（{unit.name}）",
+        f"报送 {ret.label}　截止 {clock.show(ret.deadline)}　已按登记信息预填，请核对、修改、补全后上传到群文件或私聊发给机器人",
+        layout.names,
+        rows,
+        numeric={"序号"},
+    )
+    stamp = clock.now().strftime("%Y%m%d")
+    return await exports.save_workbook(
+        app, wb, f"{stamp}{unit.name}{layout.name}", f"{layout.title}（{unit.name}）", len(rows)
+    )
+
+
+async def _template_copy(app: App, ret: Return, unit: Unit) -> exports.Export:
+    found = await app.return_files.file(ret.template_file or 0)
+    if found is None:
+        raise UserError(f"报送 {ret.label} 的模板文件不见了，请管理员重新上传并发 /报送 模板 {ret.id}。")
+    rec, src = found
+    folder = exports.export_dir(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / safe_name(f"{unit.name}_{rec.original_name}")
+    await asyncio.to_thread(shutil.copyfile, src, dest)
+    return exports.Export(dest.resolve(), "模板", f"报送 {ret.label} 模板", 0)
+
+
+# ---------------------------------------------------------------- the merged workbook
+
+
+async def merged(app: App, ret: Return, layout: Layout) -> exports.Export:
+    """Every unit's rows in the layout with 填报单位 and 提交时间; a sheet of units not submitted or needing changes."""
+    async with app.db.read() as tx:
+        forms = await store.merged_rows(tx, ret.id)
+        fixing = {
+            r["unit_id"]: r
+            for r in await tx.all(
+                "SELECT f.unit_id, f.original_name, f.problems FROM return_files f WHERE f.return_id=? AND f.kind=? "
+                "AND f.state=? ORDER BY f.id",
+                (ret.id, store.FORM, store.NEEDS_FIX),
+            )
+        }
+    progress = await app.returns.progress(ret.id)
+    phone_cols = {i for i, c in enumerate(layout.columns) if c.check == PHONE}
+    done_units = {f.unit_id for f, _ in forms}
+    missing = [u for u in progress.pending if u.id not in done_units]
+    counted = [0]
+
+    def data_rows() -> Iterator[list[Any]]:
+        yield [layout.label]
+        yield [f"{layout.title}（汇总）"]
+        yield [
+            f"报送 {ret.label}　截止 {clock.show(ret.deadline)}　已交 {len(forms)} 个单位　"
+            f"未交或需修改 {len(missing)} 个　汇总时间：{clock.now().strftime('%Y-%m-%d %H:%M')}"
+        ]
+        yield [*layout.names, "填报单位", "提交时间"]
+        for f, rows in forms:
+            tail = [f.unit_name, clock.show(f.uploaded_at)]
+            for cells in rows:
+                counted[0] += 1
+                yield [
+                    mask_phones(v) if v and (i in phone_cols or (len(v) >= 7 and _DIGITS.search(v))) else v
+                    for i, v in enumerate(cells)
+                ] + tail
+
+    def missing_rows() -> Iterator[list[Any]]:
+        yield ["序号", "单位名称", "单位类别", "地市", "状态", "问题"]
+        for i, u in enumerate(sorted(missing, key=reports.unit_key), start=1):
+            fix = fixing.get(u.id)
+            state = "需修改" if u.id in progress.fixing or fix is not None else "未报送"
+            why = ""
+            if fix is not None:
+                probs = json.loads(fix["problems"])
+                why = f"{fix['original_name']}：" + "；".join(
+                    f"第{p[0]}行 {p[1]}“{p[2]}”{p[3]}" if p[0] else str(p[3]) for p in probs[:5]
+                )
+                if len(probs) > 5:
+                    why += f"；另有 {len(probs) - 5} 处"
+            yield [i, u.name, u.category, u.city, state, why]  # values in problems are stored masked
+
+    folder = exports.export_dir(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"报送{ret.id}汇总-{clock.now().strftime('%Y%m%d-%H%M%S')}.xlsx"
+    widths = [min(max(exports.text_width(n), 6), 16) + 3 for n in (*layout.names, "填报单位", "提交时间")]
+    sheets = [
+        xlsxfast.Sheet(f"{layout.name}汇总", data_rows(), {1, 2, 4}, widths, freeze_row=5),
+        xlsxfast.Sheet("未报送及需修改", missing_rows(), {1}, (6, 24, 12, 10, 10, 60), freeze_row=2),
+    ]
+    title = f"报送 {ret.label} {layout.name}汇总"
+    await asyncio.to_thread(xlsxfast.write, path, sheets, title=title)
+    return exports.Export(path.resolve(), f"报送{ret.id}汇总", title, counted[0])
+
+
+# ---------------------------------------------------------------- the originals
+
+
+async def pack(app: App, ret: Return) -> exports.Export:
+    """A zip of every unit's current files (forms and scans), named `<单位>_<原文件名>`."""
+    files = [
+        f
+        for f in await app.return_files.files_of(ret.id)
+        if f.unit_id is not None and f.state in (store.PASSED, store.ACCEPTED, store.NEEDS_FIX, store.KEPT)
+    ]
+    if not files:
+        raise UserError(f"报送 {ret.label} 还没有单位交文件。")
+    folder = exports.export_dir(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"报送{ret.id}原件-{clock.now().strftime('%Y%m%d-%H%M%S')}.zip"
+
+    def write() -> None:
+        used: set[str] = set()
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in files:
+                    name = safe_name(f"{f.unit_name}_{f.original_name}")
+                    stem, ext = os.path.splitext(name)
+                    k = 1
+                    while name in used:
+                        k += 1
+                        name = f"{stem}({k}){ext}"
+                    used.add(name)
+                    zf.write(app.return_files.files.path(f.stored_name), name)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    await asyncio.to_thread(write)
+    return exports.Export(dest.resolve(), "打包", f"报送 {ret.label} 原件", len(files))

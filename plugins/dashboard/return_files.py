@@ -1,0 +1,86 @@
+"""The return page's files (issue 16): each unit's files with download links, and the merged workbook."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import FileResponse, Response
+
+from bot import reports
+from bot.app import App
+from bot.errors import UserError
+from bot.returnfiles import workbooks
+from plugins.dashboard import html as h
+from plugins.dashboard.html import e, url
+from plugins.dashboard.web import Session, _form, _int, page, page_response, redirect
+
+_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xls": "application/vnd.ms-excel",
+    ".csv": "text/csv",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+
+
+async def section(app: App, return_id: int, s: Session) -> str:
+    """HTML for the return page: the files units handed in (newest first per unit) and the merge button."""
+    ret = await app.returns.get(return_id)
+    if not ret.wants_files:
+        return ""
+    files = [f for f in await app.return_files.files_of(return_id) if f.kind != "模板"]
+    rows = [
+        [
+            e(f.unit_name or "（未确认）"),
+            f'<a href="{url(f"/tasks/return/{return_id}/files/{f.id}")}">{e(f.original_name)}</a>',
+            e(f.kind),
+            h.badge(f.state),
+            e(str(f.rows)),
+            e("；".join(f"第{p[0]}行 {p[1]}“{p[2]}”{p[3]}" if p[0] else str(p[3]) for p in f.problems[:3])),
+            e(reports.show_time(f.uploaded_at)),
+        ]
+        for f in files
+    ]
+    merge = (
+        f'<form class="inline" method="post" action="{url(f"/tasks/return/{return_id}/merged")}">'
+        f'{h.hidden_csrf(s.csrf)}<button type="submit" class="light">汇总为一个工作簿</button></form>'
+        if ret.form
+        else ""
+    )
+    return f"<h2>交来的文件（{len(files)}）</h2><p>{merge}</p>" + h.table(
+        ["单位", "文件", "类型", "状态", "行数", "问题", "时间"], rows, numeric=[4], empty="还没有单位交文件。"
+    )
+
+
+@page("/tasks/return/{task_id}/files/{file_id}", "下载", "tasks")
+async def download(request: Request, app: App, s: Session) -> str | Response:
+    rid = _int(request.path_params.get("task_id"), 0)
+    found = await app.return_files.file(_int(request.path_params.get("file_id"), 0))
+    if found is None or found[0].return_id != rid or not found[1].is_file():
+        return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
+    rec, path = found
+    name = f"{rec.unit_name}_{rec.original_name}" if rec.unit_name else rec.original_name
+    return FileResponse(
+        path, media_type=_TYPES.get(path.suffix, "application/octet-stream"), filename=workbooks.safe_name(name)
+    )
+
+
+@page("/tasks/return/{task_id}/merged", "汇总", "tasks", methods=("POST",))
+async def merged(request: Request, app: App, s: Session) -> str | Response:
+    form = await _form(request, s)
+    if isinstance(form, Response):
+        return form
+    rid = _int(request.path_params.get("task_id"), 0)
+    try:
+        ret = await app.returns.get(rid)
+        layout = await app.return_files.layout_of(ret)
+        if layout is None:
+            raise UserError("这个报送不收表格（或还没有模板），没有可汇总的内容。")
+        made = await workbooks.merged(app, ret, layout)
+    except UserError as err:
+        return page_response(h.layout("汇总", h.message(str(err), ok=False), csrf=s.csrf), 400)
+    await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")
+    return redirect(f"/exports/file/{quote(made.name)}")

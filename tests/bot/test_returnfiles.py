@@ -1,0 +1,434 @@
+"""Returns as files (issue 16): reading, checking, attributing, storing and merging the units' forms."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from bot import clock
+from bot.app import App
+from bot.db import Database, migrations
+from bot.errors import UserError
+from bot.returnfiles import read, samples, workbooks
+from bot.returnfiles.check import check_rows
+from bot.returnfiles.fetch import FetchFailed, Source, TooBig, fetch
+from bot.returnfiles.layouts import STATS
+from bot.returnfiles.service import Upload
+from bot.returns import NewReturn, parse_new
+from tests.conftest import sent
+from tests.fake import ADMIN, GROUP
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
+DEADLINE = datetime(2026, 10, 31, 17, 30, tzinfo=TZ)
+ZZU, HENU = 20001, 20002
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> None:
+    clock.set_tz(TZ)
+    clock.freeze(NOW)
+
+
+async def roster(app: App) -> None:
+    await app.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+    await app.units.add("河南大学", "本科高校", "开封", actor="t", aliases=("河大",))
+    await app.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
+    for qq, unit in ((ZZU, "郑州大学"), (HENU, "河南大学")):
+        a, _ = await app.units.apply(qq, f"联络员{qq}", GROUP, unit)
+        await app.units.approve([a.id], actor="t")
+    await sent(app)
+
+
+async def file_return(app: App, form: str = "统计表", scan: bool = False, title: str = "2026年新媒体统计") -> int:
+    made = await app.returns.create(NewReturn(title, DEADLINE, "", "", form, scan), actor=str(ADMIN))
+    return made.ret.id
+
+
+def up(user: int, name: str, size: int | None = None, file_id: str = "") -> Upload:
+    return Upload(str(user), f"用户{user}", str(GROUP), name, size, file_id or f"fid-{user}-{name}")
+
+
+def giving(data: bytes):
+    async def fetch_(cap: int) -> bytes:
+        return data
+
+    return fetch_
+
+
+async def hand(app: App, user: int, name: str, data: bytes, **kw) -> str:
+    msg = await app.return_files.receive(up(user, name, len(data)), giving(data), is_admin=app.is_admin(user), **kw)
+    return msg.plain() if msg else ""
+
+
+# ---------------------------------------------------------------- reading and checking
+
+
+def test_merged_header_with_spaces_and_line_breaks_is_found() -> None:
+    data = samples.xlsx(samples.stats_rows("郑州大学", 3))
+    table = read.read_table(data, read.check_kind(data, "a.xlsx"), STATS)
+    header = read.find_header(table.rows, STATS)
+    assert header.missing == []
+    assert header.written["账号(网站)名称"] == "账号 (网站) 名称"
+    assert header.columns["是否委托其他单位运营"] == 9
+    checked = check_rows(table.rows, header, STATS)
+    assert [n for n, _ in checked.rows] == [5, 6, 7]
+    assert checked.problems == []
+
+
+def test_each_mistake_is_named_with_its_row_and_header() -> None:
+    rows = samples.stats_rows("郑州大学", 6, {1: "date", 3: "platform", 4: "phone"})
+    rows[5][6] = "不知道"
+    rows[2][1] = ""  # no account name: not a data row
+    data = samples.xlsx(rows)
+    table = read.read_table(data, "xlsx", STATS)
+    checked = check_rows(table.rows, read.find_header(table.rows, STATS), STATS)
+    said = [p.describe() for p in checked.problems]
+    assert said[0] == "第6行 开通时间“2020.13.01”不是日期（请写成 2020-01-31）"
+    assert said[1].startswith("第8行 类型“微信号”不在平台列表（可写：微信公众号、微博")
+    assert said[2].startswith("第9行 联系电话“123”不是电话号码")
+    assert said[3] == "第10行 是否整改“不知道”应填“是”或“否”"
+    assert len(checked.rows) == 5
+
+
+def test_old_xls_and_gbk_csv_read_like_xlsx() -> None:
+    rows = samples.stats_rows("河南大学", 4)
+    for name, data in (("a.xls", samples.xls(rows)), ("a.csv", samples.csv_bytes(rows, encoding="gb18030"))):
+        kind = read.check_kind(data, name)
+        table = read.read_table(data, kind, STATS)
+        checked = check_rows(table.rows, read.find_header(table.rows, STATS), STATS)
+        assert len(checked.rows) == 4, name
+        assert checked.problems == [], (name, checked.problems)
+        assert checked.rows[0][1][STATS.names.index("开通日期")] == "2020-01-10"
+
+
+def test_formulas_are_never_evaluated() -> None:
+    rows = samples.stats_rows("郑州大学", 1)
+    rows[0][14] = '=HYPERLINK("http://evil","x")'
+    data = samples.csv_bytes(rows)
+    table = read.read_table(data, "csv", STATS)
+    checked = check_rows(table.rows, read.find_header(table.rows, STATS), STATS)
+    assert checked.rows[0][1][14] == '=HYPERLINK("http://evil","x")'
+
+
+def test_renamed_binary_is_refused_by_its_bytes() -> None:
+    with pytest.raises(read.FileRefused, match="不是能读取的表格"):
+        read.check_kind(b"MZ\x90\x00\x03" + bytes(200), "统计表.xlsx")
+    with pytest.raises(read.FileRefused, match="文件内容是PDF"):
+        read.check_kind(b"%PDF-1.4 ...", "统计表.xls")
+    assert read.check_kind(samples.xlsx([]), "old-name.xls") == "xlsx"  # Excel opens either
+
+
+def test_zip_bomb_and_a_million_rows_are_refused_without_reading_them() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 1 + b"\x00" * (40 * 1024 * 1024))
+    with pytest.raises(read.FileRefused, match="解压后超过"):
+        read.read_table(buf.getvalue(), "xlsx", STATS)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet()
+    for i in range(read.MAX_ROWS + 100):
+        ws.append([i])
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(read.FileRefused, match="超过 5000 行"):
+        read.read_table(out.getvalue(), "xlsx", STATS)
+
+
+async def test_download_is_capped_whatever_the_source_claims(tmp_path: Path) -> None:
+    with pytest.raises(TooBig):
+        await fetch(Source(b64="A" * 4000), 1000, 5)
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"x" * 2000)
+    with pytest.raises(TooBig):
+        await fetch(Source(path=str(p)), 1000, 5)
+    assert await fetch(Source(path=str(p)), 5000, 5) == b"x" * 2000
+    with pytest.raises(FetchFailed):
+        await fetch(Source(url="ftp://x"), 1000, 5)
+
+
+# ---------------------------------------------------------------- creating a file return
+
+
+def test_new_return_reads_what_files_it_expects() -> None:
+    new = parse_new(["2026年新媒体统计", "截止", "10-31", "17:30", "表格", "附件1,扫描件", "请按时报送"], NOW)
+    assert (new.form, new.scan, new.note) == ("统计表", True, "请按时报送")
+    with pytest.raises(UserError, match="不认识表格“附件9”"):
+        parse_new(["统计", "截止", "10-31", "表格", "附件9"], NOW)
+
+
+async def test_announcement_says_what_to_send_and_how(core: App) -> None:
+    await roster(core)
+    await file_return(core, scan=True)
+    text = (await sent(core))[0]["text"]
+    assert "统计表（.xlsx 或 .xls，按官方格式）和首页加盖单位公章的扫描件（PDF 或图片）" in text
+    assert "20261030郑州大学新媒体统计.xlsx" in text
+    assert "/报送 表格 1" in text
+
+
+# ---------------------------------------------------------------- handing in
+
+
+async def test_good_file_counts_as_submitted(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    said = await hand(core, ZZU, "20261030郑州大学新媒体统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 12)))
+    assert said == "收到 郑州大学 的统计表：12 个账号，已记为已报送。"
+    p = await core.returns.progress(rid)
+    assert [s.unit.name for s in p.done] == ["郑州大学"]
+    files = await core.return_files.files_of(rid)
+    assert files[0].state == "通过" and files[0].original_name == "20261030郑州大学新媒体统计.xlsx"
+    stored = core.return_files.files.path(files[0].stored_name)
+    assert stored.parent == (core.settings.data_dir / "return_files").resolve() and stored.suffix == ".xlsx"
+
+
+async def test_file_with_mistakes_is_kept_as_needing_changes_until_corrected(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    bad = samples.xlsx(samples.stats_rows("郑州大学", 12, {0: "date", 2: "platform"}))
+    said = await hand(core, ZZU, "郑州大学统计表.xlsx", bad)
+    assert said.startswith("收到 郑州大学 的统计表：12 个账号，有 2 处要改：第5行 开通时间“2020.13.01”不是日期")
+    assert "第7行 类型“微信号”不在平台列表（可写：微信公众号、微博" in said
+    assert said.endswith("改好后重新上传即可。")
+    p = await core.returns.progress(rid)
+    assert p.done == [] and p.fixing == {1}
+    assert await core.returns.fixing_for_unit(1) == {rid}
+    from bot.returns import render_progress
+
+    assert "其中需修改（1，已交文件但有问题）：郑州大学" in render_progress(p, None).plain()
+    good = samples.xlsx(samples.stats_rows("郑州大学", 12))
+    assert await hand(core, ZZU, "郑州大学统计表(改).xlsx", good) == "收到 郑州大学 的统计表：12 个账号，已记为已报送。"
+    states = [f.state for f in await core.return_files.files_of(rid)]
+    assert states == ["通过", "已替换"]
+    assert (await core.returns.progress(rid)).fixing == set()
+
+
+async def test_admin_accepts_a_file_with_problems(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    await hand(core, ZZU, "郑大.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3, {0: "phone"})))
+    said = (await core.return_files.accept(rid, "郑州大学", actor=str(ADMIN))).plain()
+    assert said.startswith("已接受“郑州大学”的“郑大.xlsx”（3 行，1 处问题未改），记为已报送。")
+    assert len((await core.returns.progress(rid)).done) == 1
+
+
+async def test_admin_upload_goes_to_the_unit_in_the_file_name(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    said = await hand(core, ADMIN, "20261030河南大学新媒体统计.xls", samples.xls(samples.stats_rows("河南大学", 5)))
+    assert said == "收到 河南大学 的统计表：5 个账号，已记为已报送。"
+    done = (await core.returns.progress(rid)).done
+    assert done[0].unit.name == "河南大学" and done[0].via == "管理员登记"
+
+
+async def test_unknown_unit_asks_and_counts_nothing_until_answered(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    said = await hand(core, ADMIN, "新媒体统计.xlsx", samples.xlsx(samples.stats_rows("洛阳市教育局", 2)))
+    assert "看不出是哪个单位的" in said and f"/报送 文件 {rid} 郑州大学" in said
+    assert (await core.returns.progress(rid)).done == []
+    said = (await core.return_files.attribute(str(ADMIN), "管理员", rid, "洛阳市教育局", is_admin=True)).plain()
+    assert said == "收到 洛阳市教育局 的统计表：2 个账号，已记为已报送。"
+
+
+async def test_two_file_returns_ask_which_one(core: App) -> None:
+    await roster(core)
+    await file_return(core)
+    second = await file_return(core, title="第二季度统计")
+    said = await hand(core, ZZU, "郑大.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
+    assert "现在有 2 个报送在收表格" in said and "/报送 文件 <编号>" in said
+    said = (await core.return_files.attribute(str(ZZU), "张三", second, "", is_admin=False)).plain()
+    assert said.startswith("收到 郑州大学 的统计表：2 个账号")
+    assert len((await core.returns.progress(second)).done) == 1
+
+
+async def test_pdf_is_kept_as_the_stamped_scan(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core, form="", scan=True)
+    said = await hand(core, HENU, "河南大学盖章扫描件.pdf", b"%PDF-1.4\n...")
+    assert said.startswith("收到 河南大学 的盖章扫描件（PDF），已记为已报送。")
+    assert (await core.return_files.files_of(rid))[0].kind == "扫描件"
+
+
+async def test_too_big_and_renamed_files_get_a_clear_answer_and_nothing_is_stored(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    big = core.return_files.cap + 1
+    msg = await core.return_files.receive(up(ZZU, "郑大.xlsx", big), giving(b""), is_admin=False)
+    assert msg is not None and msg.plain().startswith("文件太大（10.0 MB），上限是 10.0 MB。")
+    said = await hand(core, ZZU, "郑大.xls", b"\x7fELF" + bytes(100))
+    assert "不是能读取的表格" in said
+    assert await core.return_files.files_of(rid) == []
+    folder = core.settings.data_dir / "return_files"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+async def test_the_same_upload_announced_twice_is_handled_once(core: App) -> None:
+    await roster(core)
+    await file_return(core)
+    data = samples.xlsx(samples.stats_rows("郑州大学", 2))
+    first = await core.return_files.receive(up(ZZU, "郑大.xlsx", file_id="same"), giving(data), is_admin=False)
+    again = await core.return_files.receive(up(ZZU, "郑大.xlsx", file_id="same"), giving(data), is_admin=False)
+    assert first is not None and again is None
+
+
+async def test_saying_submitted_on_a_file_return_asks_for_the_file(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    with pytest.raises(UserError, match="要交文件：请把填好的文件上传到群文件"):
+        await core.returns.submit(str(ZZU), "张三", rid)
+
+
+async def test_no_file_return_means_uploads_are_left_alone(core: App) -> None:
+    await roster(core)
+    await core.returns.create(NewReturn("普通报送", DEADLINE), actor=str(ADMIN))
+    assert await hand(core, ZZU, "郑大.xlsx", samples.xlsx([])) == ""
+
+
+# ---------------------------------------------------------------- merged, packed, pre-filled
+
+
+async def test_merged_workbook_holds_every_units_rows_and_who_is_missing(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core)
+    await hand(core, ZZU, "郑大.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3)))
+    await hand(core, HENU, "河大.xls", samples.xls(samples.stats_rows("河南大学", 2, {1: "date"})))
+    ret = await core.returns.get(rid)
+    made = await workbooks.merged(core, ret, STATS)
+    wb = load_workbook(made.path, read_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    header = list(rows[3])
+    assert header[-2:] == ["填报单位", "提交时间"] and header[1] == "账号(网站)名称"
+    data = rows[4:]
+    assert len(data) == 3
+    assert data[0][1] == "郑州大学微信公众号1" and data[0][-2] == "郑州大学"
+    assert data[0][header.index("联系电话")] == "138****0000"  # no phone number in a file for a chat
+    assert data[0][header.index("开通日期")] == "2020-01-10"
+    missing = list(wb.worksheets[1].iter_rows(values_only=True))
+    by_name = {r[1]: r for r in missing[1:]}
+    assert sorted(by_name) == ["河南大学", "洛阳市教育局"]
+    assert by_name["河南大学"][4] == "需修改" and "第6行 开通时间“2020.13.01”不是日期" in by_name["河南大学"][5]
+    assert by_name["洛阳市教育局"][4] == "未报送"
+
+
+async def test_pack_names_originals_by_unit(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core, scan=True)
+    await hand(core, ZZU, "统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 1)))
+    await hand(core, ZZU, "盖章.pdf", b"%PDF-1.4")
+    made = await workbooks.pack(core, await core.returns.get(rid))
+    with zipfile.ZipFile(made.path) as zf:
+        assert sorted(zf.namelist()) == ["郑州大学_盖章.pdf", "郑州大学_统计.xlsx"]
+
+
+async def test_prefilled_form_comes_from_the_registry_and_reads_back_clean(core: App) -> None:
+    await roster(core)
+    await core.accounts.file_opening(str(ZZU), "张三", "微信", "郑州大学", "zzu1956", "2014-03-01")
+    rid = await file_return(core)
+    ret = await core.returns.get(rid)
+    unit = await core.units.resolve("郑州大学")
+    made = await workbooks.prefilled(core, ret, STATS, unit)
+    data = made.path.read_bytes()
+    table = read.read_table(data, "xlsx", STATS)
+    header = read.find_header(table.rows, STATS)
+    checked = check_rows(table.rows, header, STATS)
+    assert len(checked.rows) == 1 and checked.problems == []
+    cells = checked.rows[0][1]
+    assert cells[STATS.names.index("类型")] == "微信公众号"
+    assert cells[STATS.names.index("账号ID")] == "zzu1956"
+    assert cells[STATS.names.index("开通日期")] == "2014-03-01"
+
+
+async def test_admin_template_becomes_the_layout(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core, form="模板")
+    wb = Workbook()
+    wb.active.append(["单位", "姓名", "职务"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    said = await hand(core, ADMIN, "自查模板.xlsx", buf.getvalue())
+    assert f"如果这是报送 #{rid}《2026年新媒体统计》的模板，请发 /报送 模板 {rid}" in said
+    said = (await core.return_files.attach_template(rid, actor=str(ADMIN))).plain()
+    assert said.startswith(f"已把“自查模板.xlsx”设为报送 #{rid}《2026年新媒体统计》的模板，表头 3 列：单位、姓名、职务")
+    filled = Workbook()
+    filled.active.append(["单位", "姓名", "职务"])
+    filled.active.append(["郑州大学", "张三", "主任"])
+    buf = io.BytesIO()
+    filled.save(buf)
+    assert await hand(core, ZZU, "郑大自查.xlsx", buf.getvalue()) == "收到 郑州大学 的表格：1 行，已记为已报送。"
+
+
+# ---------------------------------------------------------------- schema
+
+
+async def test_migration_upgrades_a_database_of_the_previous_schema(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    await db.open(upto=6)
+    async with db.tx() as tx:
+        await tx.run(
+            "INSERT INTO returns (title, deadline, created_by, created_at) VALUES ('旧报送', '2026-11-01T00:00:00+08:00', "
+            "'1', '2026-10-01T00:00:00+08:00')"
+        )
+    await db.migrate()
+    assert await db.version() == migrations()[-1][0]
+    async with db.read() as tx:
+        r = await tx.one("SELECT form, wants_scan, template_file FROM returns")
+    assert (r["form"], r["wants_scan"], r["template_file"]) == ("", 0, None)
+    await db.close()
+
+
+def test_fast_writer_makes_a_workbook_both_readers_open_and_formulas_stay_text(tmp_path: Path) -> None:
+    from bot.returnfiles import xlsxfast
+
+    path = tmp_path / "m.xlsx"
+    rows = [["表头", "数"], ["=1+1", 3], [" 前后空格 ", None], ["控制\x01字符<&>", 2.5]]
+    xlsxfast.write(path, [xlsxfast.Sheet("汇总/1", rows, {1}, (10, 8), freeze_row=2), xlsxfast.Sheet("空", [])])
+    wb = load_workbook(path)
+    assert [[c.value for c in r] for r in wb.worksheets[0].iter_rows()] == [
+        ["表头", "数"],
+        ["=1+1", 3],
+        [" 前后空格 ", None],
+        ["控制字符<&>", 2.5],
+    ]
+    assert wb.worksheets[0].cell(2, 1).data_type == "s" and wb.sheetnames == ["汇总_1", "空"]
+    table = read.read_table(path.read_bytes(), "xlsx")
+    assert table.rows[1] == ["=1+1", 3.0]
+
+
+def test_a_wrong_phone_number_is_quoted_back_masked() -> None:
+    rows = samples.stats_rows("郑州大学", 1)
+    rows[0][12] = "1381234567x"
+    data = samples.xlsx(rows)
+    table = read.read_table(data, "xlsx", STATS)
+    checked = check_rows(table.rows, read.find_header(table.rows, STATS), STATS)
+    assert checked.problems[0].describe().startswith("第5行 联系电话“138****4567x”不是电话号码")
+
+
+def test_file_settings_are_read_and_checked() -> None:
+    from bot.config import Settings
+
+    s = Settings.model_validate({"alliance_file_max_mb": "1.5", "alliance_file_timeout": "10"})
+    assert (s.alliance_file_max_mb, s.alliance_file_timeout) == (1.5, 10)
+    with pytest.raises(ValueError, match="不超过 200"):
+        Settings.model_validate({"alliance_file_max_mb": "5000"})
+
+
+async def test_an_upload_announced_twice_at_the_same_moment_is_handled_once(core: App) -> None:
+    import asyncio
+
+    await roster(core)
+    rid = await file_return(core)
+    data = samples.xlsx(samples.stats_rows("郑州大学", 2))
+    both = await asyncio.gather(
+        *(core.return_files.receive(up(ZZU, "郑大.xlsx", file_id="same"), giving(data), is_admin=False) for _ in "ab")
+    )
+    assert sum(m is not None for m in both) == 1
+    assert len(await core.return_files.files_of(rid)) == 1

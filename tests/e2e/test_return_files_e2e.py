@@ -1,0 +1,170 @@
+"""Returns as files end-to-end (issue 16): the real bot process, the simulated client uploading files (group
+notice, file segment, private file) served from a local HTTP server, and the merged workbook read back."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.qqsim import BotProcess, QQClient, Sent
+from bot.qqsim_files import FileServer, SimFiles
+from bot.returnfiles import samples
+from bot.returnfiles.layouts import STATS
+
+pytestmark = pytest.mark.asyncio
+
+GROUP = 100200300
+ADMIN = 900001
+ZZU, HENU, LY = 20001, 20002, 20003
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles, FileServer]]:
+    env = {
+        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
+        "ALLIANCE_GROUPS": f'["{GROUP}"]',
+        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "ALLIANCE_SEND_INTERVAL": "0",
+        "ALLIANCE_QUIET_HOURS": "",
+        "ALLIANCE_FILE_MAX_MB": "1",
+        "ALLIANCE_FILE_TIMEOUT": "10",
+    }
+    proc = BotProcess(tmp_path, env, python=sys.executable)
+    client = QQClient(proc.url)
+    server = await FileServer().start()
+    await proc.start(timeout=60)
+    try:
+        await client.connect(timeout=30)
+        yield client, SimFiles(client, server), server
+    finally:
+        await client.close()
+        await proc.stop()
+        await server.stop()
+
+
+async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
+    client.mark()
+    await client.group_message(GROUP, user, text, card=card)
+    return (await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
+
+
+async def answer_to(client: QQClient, user: int, *, private: bool = False) -> Sent:
+    """The next message to (or @-mentioning) this user after the mark."""
+    if private:
+        found = await client.wait_sent(lambda s: s.user_id == user and s.group_id is None, timeout=20)
+    else:
+        found = await client.wait_sent(lambda s: s.group_id == GROUP and str(user) in s.ats, timeout=20)
+    return found[0]
+
+
+async def test_units_hand_in_their_forms_as_files_and_the_office_gets_one_workbook(
+    world: tuple[QQClient, SimFiles, FileServer],
+) -> None:
+    client, files, server = world
+    for text in (
+        "/单位 添加 郑州大学 本科高校 郑州",
+        "/单位 添加 河南大学 本科高校 开封",
+        "/单位 添加 洛阳市教育局 市教育局 洛阳",
+    ):
+        await command(client, ADMIN, text, "已")
+    for qq, unit, name in ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")):
+        await command(client, qq, f"/注册 {unit}", "已记录", card=name)
+    await command(client, ADMIN, "/审核 通过 1 2", "已通过")
+    await command(client, ADMIN, "/报送 新建 2026年新媒体统计 截止 3天后 表格 统计表,扫描件", "已记录：报送 #1")
+
+    # a good file, announced by the group_upload notice
+    zzu_rows = samples.stats_rows("郑州大学", 20)
+    client.mark()
+    await files.group_upload(GROUP, ZZU, "20261030郑州大学新媒体统计.xlsx", samples.xlsx(zzu_rows))
+    said = await answer_to(client, ZZU)
+    assert "收到 郑州大学 的统计表：20 个账号，已记为已报送；还请上传首页盖章的扫描件（PDF）。" in said.text
+    assert server.requests, "the file was fetched from the client's URL"
+
+    # a file with mistakes (.xls, a message with a file segment), then its correction (notice and segment both)
+    client.mark()
+    bad = samples.stats_rows("河南大学", 18, {4: "date", 6: "platform"})
+    await files.group_upload(GROUP, HENU, "河南大学统计表.xls", samples.xls(bad), via="segment", card="李四")
+    said = await answer_to(client, HENU)
+    assert "收到 河南大学 的统计表：18 个账号，有 2 处要改：第9行 开通时间“2020.13.01”不是日期" in said.text
+    assert "第11行 类型“微信号”不在平台列表（可写：微信公众号、微博" in said.text
+    reply = await command(client, HENU, "/查询", "进行中的报送")
+    assert "需修改" in reply.text
+    reply = await command(client, ADMIN, "/报送 进度 1", "已报送 1/3")
+    assert "其中需修改（1，已交文件但有问题）：河南大学" in reply.text
+    client.mark()
+    henu_rows = samples.stats_rows("河南大学", 18)
+    await files.group_upload(GROUP, HENU, "河南大学统计表(改).xls", samples.xls(henu_rows), via="both")
+    said = await answer_to(client, HENU)
+    assert "收到 河南大学 的统计表：18 个账号，已记为已报送" in said.text
+    extra = await client.quiet(1.0, since_mark=True)
+    assert [s for s in extra if str(HENU) in s.ats] == [said], "one upload announced twice is answered once"
+
+    # an admin sends a file named for another unit, privately
+    client.mark()
+    ly_rows = samples.stats_rows("洛阳市教育局", 5)
+    await files.private_file(ADMIN, "20261030洛阳市教育局新媒体统计.xlsx", samples.xlsx(ly_rows))
+    said = await answer_to(client, ADMIN, private=True)
+    assert said.text.startswith("收到 洛阳市教育局 的统计表：5 个账号，已记为已报送")
+
+    # a PDF is the stamped scan; a file too big and a renamed binary get a clear answer
+    client.mark()
+    await files.group_upload(GROUP, ZZU, "郑州大学盖章扫描件.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n")
+    assert (await answer_to(client, ZZU)).text.endswith("收到 郑州大学 的盖章扫描件（PDF），已保存。")
+    client.mark()
+    await files.group_upload(GROUP, ZZU, "郑州大学统计表.xlsx", b"PK\x03\x04" + bytes(1_600_000))
+    assert "文件太大（1.5 MB），上限是 1.0 MB" in (await answer_to(client, ZZU)).text
+    client.mark()
+    files.group_url_fails = True  # the bot falls back to get_file, and the client lies about the size
+    await files.group_upload(GROUP, ZZU, "郑州大学统计表.xlsx", bytes(1_600_000), size=1000)
+    assert "文件太大" in (await answer_to(client, ZZU)).text
+    files.group_url_fails = False
+    client.mark()
+    await files.group_upload(GROUP, ZZU, "郑州大学统计表.xls", b"\x7fELF\x02\x01\x01" + bytes(3000))
+    assert "不是能读取的表格或扫描件" in (await answer_to(client, ZZU)).text
+
+    await command(client, ADMIN, "/报送 进度 1", "已报送 3/3")
+
+    # the merged workbook, read back cell by cell
+    client.mark()
+    await client.group_message(GROUP, ADMIN, "/报送 汇总 1")
+    up = (await client.wait_sent(lambda s: s.action == "upload_group_file", timeout=30))[0]
+    said = await answer_to(client, ADMIN)
+    assert said.text.endswith("已汇总 #1《2026年新媒体统计》：43 行，已上传到群文件：" + Path(up.params["file"]).name)
+    wb = load_workbook(up.params["file"], read_only=True)
+    got = [list(r) for r in wb.worksheets[0].iter_rows(min_row=5, values_only=True)]
+    expected = []
+    for unit, rows in (("郑州大学", zzu_rows), ("河南大学", henu_rows), ("洛阳市教育局", ly_rows)):
+        for r in rows:
+            expected.append([*_expected_row(["" if v is None else str(v) for v in r]), unit])
+    assert [g[: len(STATS.names) + 1] for g in got] == expected
+    assert all(g[-1] for g in got), "提交时间 filled"
+    missing = list(wb.worksheets[1].iter_rows(min_row=2, values_only=True))
+    assert missing == []
+
+    # the originals, zipped and named by unit
+    client.mark()
+    await client.group_message(GROUP, ADMIN, "/报送 打包 1")
+    up = (await client.wait_sent(lambda s: s.action == "upload_group_file", timeout=30))[0]
+    with zipfile.ZipFile(up.params["file"]) as zf:
+        assert sorted(zf.namelist()) == [
+            "河南大学_河南大学统计表(改).xls",
+            "洛阳市教育局_20261030洛阳市教育局新媒体统计.xlsx",
+            "郑州大学_20261030郑州大学新媒体统计.xlsx",
+            "郑州大学_郑州大学盖章扫描件.pdf",
+        ]
+
+
+def _expected_row(cells: list[str]) -> list[str | None]:
+    """A sample row as the merge writes it: layout order, phone masked, empty cells empty."""
+    assert len(cells) == len(
+        STATS.names
+    )  # samples write 附件1's columns, then 账号ID, 开通时间, 粉丝数: the layout's order
+    by_header = dict(zip(STATS.names, cells, strict=True))
+    phone = by_header["联系电话"]
+    by_header["联系电话"] = f"{phone[:3]}****{phone[-4:]}"
+    return [v if v != "" else None for v in by_header.values()]

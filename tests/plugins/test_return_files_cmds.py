@@ -1,0 +1,120 @@
+"""/报送 表格|文件|模板|接受|汇总|打包 and uploads through NoneBot's handlers (nonebug): who may, and what to type."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
+from nonebug import App as NBApp
+
+from bot import clock
+from bot.app import App
+from tests.conftest import say, sent
+from tests.fake import ADMIN, GROUP, group_msg
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
+ZZU = 20001
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> None:
+    clock.set_tz(TZ)
+    clock.freeze(NOW)
+
+
+async def setup(core: App) -> None:
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+    a, _ = await core.units.apply(ZZU, "张三", GROUP, "郑州大学")
+    await core.units.approve([a.id], actor="t")
+    await sent(core)
+
+
+async def test_admin_creates_a_file_return_and_the_notice_says_to_upload(app: NBApp, core: App) -> None:
+    await setup(core)
+    out = await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表,扫描件", ADMIN))
+    notice = next(o for o in out if o["text"].startswith("【报送】"))
+    assert (
+        "请联络员把统计表（.xlsx 或 .xls，按官方格式）和首页加盖单位公章的扫描件（PDF 或图片）直接上传到本群文件"
+        in notice["text"]
+    )
+    assert "/已报送" not in notice["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("/报送 汇总 1", "只有管理员可以汇总报送"),
+        ("/报送 打包 1", "只有管理员可以打包报送文件"),
+        ("/报送 模板 1", "只有管理员可以设置报送模板"),
+        ("/报送 接受 1 郑州大学", "只有管理员可以接受需修改的文件"),
+        ("/报送 文件", "用法：/报送 文件 <编号> [单位]"),
+        ("/报送 文件 1", "你没有等待说明的文件"),
+        ("/报送 表格 1 河南大学", "联络员只能领取本单位的表格：/报送 表格 1"),
+    ],
+)
+async def test_what_operators_may_not_do_says_what_to_type(app: NBApp, core: App, text: str, expect: str) -> None:
+    await setup(core)
+    await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))
+    out = await say(app, core, group_msg(text, ZZU))
+    assert expect in out[0]["text"], out
+
+
+async def test_operator_gets_the_prefilled_form_privately(app: NBApp, core: App) -> None:
+    await setup(core)
+    await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))
+    async with app.test_api() as ctx:
+        bot = ctx.create_bot(base=Bot, self_id="10000")
+        ctx.should_call_api("upload_private_file", _AnyUpload(str(ZZU)), None)
+        await bot.handle_event(group_msg("/报送 表格", ZZU))
+    out = await sent(core)
+    assert out[0]["text"].endswith("报送 #1《新媒体统计》的表格：已私聊发给 1 个单位的联络员（郑州大学）。"), out
+
+
+async def test_a_file_message_with_no_file_return_open_is_left_alone(app: NBApp, core: App) -> None:
+    await setup(core)
+    seg = MessageSegment("file", {"file": "郑大.xlsx", "file_id": "/abc", "file_size": "100"})
+    out = await say(app, core, group_msg(Message(seg), ZZU))
+    assert out == []
+
+
+class _AnyUpload(dict):
+    """Matches upload_private_file's parameters for one user, whatever the generated path."""
+
+    def __init__(self, user: str) -> None:
+        super().__init__()
+        self.user = user
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, dict)
+            and str(other.get("user_id")) == self.user
+            and str(other.get("name", "")).endswith(".xlsx")
+            and "郑州大学统计表" in str(other.get("name"))
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+async def test_nudge_names_the_units_whose_file_needs_changes(app: NBApp, core: App) -> None:
+    from bot.returnfiles import samples
+    from bot.returnfiles.service import Upload
+
+    await setup(core)
+    await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))
+    data = samples.xlsx(samples.stats_rows("郑州大学", 3, {0: "date"}))
+
+    async def give(cap: int) -> bytes:
+        return data
+
+    await core.return_files.receive(
+        Upload(str(ZZU), "张三", str(GROUP), "郑大.xlsx", len(data), "f"), give, is_admin=False
+    )
+    out = await say(app, core, group_msg("/报送 催办 1", ADMIN))
+    reply = next(o for o in out if o["ats"] == [str(ADMIN)])
+    assert "其中需修改（1，已交文件但有问题）：郑州大学" in reply["text"]
