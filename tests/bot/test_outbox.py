@@ -308,7 +308,8 @@ async def test_sent_hooks_and_message_ids_by_ref(db: Database) -> None:
     finally:
         await box.stop()
     ids = await box.message_ids("broadcast:1")
-    assert len(ids) == 1 and hooked[0] == (1, "broadcast:1", ids[0])
+    # the answer someone waits for goes before the announcement queued just before it
+    assert len(ids) == 1 and hooked[1] == (1, "broadcast:1", ids[0]) and hooked[0][:2] == (2, None)
 
 
 async def test_empty_message_or_bad_target_is_refused(db: Database) -> None:
