@@ -29,7 +29,17 @@ class App:
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
         self.accounts = Accounts(self.db, self.units)
-        self.outbox = Outbox(self.db, settings.alliance_send_interval, settings.alliance_send_jitter)
+        self.outbox = Outbox(
+            self.db,
+            settings.alliance_send_interval,
+            settings.alliance_send_jitter,
+            react_interval=settings.alliance_reaction_interval,
+            ack_window=settings.alliance_ack_window,
+            ack_max_age=settings.alliance_ack_max_age,
+            at_batch=settings.alliance_at_batch,
+            accounts=settings.alliance_accounts,
+            group_accounts=settings.alliance_group_accounts,
+        )
         self.reminders = Reminders(
             self.db,
             self.outbox,

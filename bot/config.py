@@ -125,8 +125,16 @@ class Settings(BaseModel):
     alliance_file_timeout: float = 30
     dashboard_token: str = ""
     dashboard_trusted_proxies: list[str] = []
+    # issue 15: acknowledgements, reactions, several QQ accounts
+    alliance_accounts: list[str] = []
+    alliance_group_accounts: dict[str, str] = {}
+    alliance_reaction_interval: float = 0.3
+    alliance_ack_window: float = 8
+    alliance_ack_max_age: float = 300
+    alliance_confirm_emojis: list[str] = ["76", "124", "201", "128077", "128076"]
+    alliance_ack_emoji: str = "124"
 
-    @field_validator("alliance_admins", "superusers", "alliance_groups", mode="before")
+    @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
     def _ids(cls, v: Any) -> list[str]:
         if isinstance(v, (int, str)) and not isinstance(v, bool):
@@ -185,6 +193,47 @@ class Settings(BaseModel):
         most = LIMITS[info.field_name or ""]
         if not math.isfinite(v) or v <= 0 or v > most:
             raise ValueError(f"应为大于 0、不超过 {most:g} 的秒数")
+        return v
+
+    @field_validator("alliance_group_accounts", mode="before")
+    @classmethod
+    def _group_accounts(cls, v: Any) -> dict[str, str]:
+        if isinstance(v, str):
+            try:
+                v = json.loads(v) if v.strip() else {}
+            except json.JSONDecodeError as e:
+                raise ValueError('应为 JSON 对象，如 {"123456789":"10000"}（群号: 机器人 QQ 号）') from e
+        if not isinstance(v, dict):
+            raise ValueError('应为 JSON 对象，如 {"123456789":"10000"}（群号: 机器人 QQ 号）')
+        out = {}
+        for g, a in v.items():
+            g, a = str(g).strip(), str(a).strip()
+            if not (g.isascii() and g.isdigit() and a.isascii() and a.isdigit()):
+                raise ValueError(f'群号和 QQ 号都应是数字，如 {{"123456789":"10000"}}；{g!r}: {a!r} 不对')
+            out[g] = a
+        return out
+
+    @field_validator("alliance_confirm_emojis", mode="before")
+    @classmethod
+    def _emojis(cls, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip().startswith("[") else [x for x in re.split(r"[,\s]+", v) if x]
+        if not isinstance(v, (list, tuple)) or not all(str(x).strip().isdigit() for x in v):
+            raise ValueError('应为表情编号列表，如 ["76","124","128077"]（QQ 表情编号或 unicode 码点）')
+        return [str(x).strip() for x in v]
+
+    @field_validator("alliance_ack_emoji")
+    @classmethod
+    def _emoji(cls, v: str) -> str:
+        if not str(v).strip().isdigit():
+            raise ValueError("应为一个表情编号，如 124（QQ 表情“OK”）或 128077（👍）")
+        return str(v).strip()
+
+    @field_validator("alliance_reaction_interval", "alliance_ack_window", "alliance_ack_max_age")
+    @classmethod
+    def _seconds(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 0:
+            raise ValueError("应为不小于 0 的秒数")
         return v
 
     @field_validator("alliance_send_interval", "alliance_send_jitter")
@@ -328,6 +377,7 @@ _JSON_FIELDS = {
     "alliance_groups",
     "alliance_remind_offsets",
     "dashboard_trusted_proxies",
+    "alliance_accounts",
 }
 
 
@@ -377,7 +427,7 @@ def load_settings(env_file: str | Path | None = ".env", environ: dict[str, str] 
                     value = json.loads(text)
                 except json.JSONDecodeError as e:
                     raise ConfigError(f"配置项 {key.upper()} 不是合法的 JSON 列表: {value!r}（{e.msg}）") from e
-            elif key in ("alliance_admins", "superusers", "alliance_groups") and "," in text:
+            elif key in ("alliance_admins", "superusers", "alliance_groups", "alliance_accounts") and "," in text:
                 value = [x for x in (p.strip() for p in text.split(",")) if x]
         data[key] = value
     try:
