@@ -14,8 +14,9 @@ How the promises hold:
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,7 +32,10 @@ from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, percent
 from bot.units import Operator, Unit, Units, audit
 
+log = logging.getLogger("alliance.broadcasts")
+
 KIND = "broadcast"
+ReactionLister = Callable[[str | None, str, str], Awaitable[list[str] | None]]
 OPEN, CLOSED, WITHDRAWN = "进行中", "已结束", "已撤回"
 
 USAGE = (
@@ -471,7 +475,7 @@ def announcement(task: Task, units: int) -> Msg:
     m.line(f"要求：{'、'.join(task.requirements)}")
     m.line(f"截止：{clock.show(task.deadline)}")
     m.line(f"范围：{scope}")
-    m.line(f"完成后请直接回复（引用）本条消息“已转发”，或发送：/已转发 {task.id}")
+    m.line(f"完成后请给本条消息点个 👍 或 OK 表情，或回复（引用）本条“已转发”，或发送：/已转发 {task.id}")
     return m
 
 
@@ -540,7 +544,10 @@ class Broadcasts:
         self._posts: dict[str, int] | None = None
         self._owing: dict[int, tuple[int, tuple[int, ...]]] = {}  # task id → (units done, ids of those owing)
         outbox.on_sent.append(self._on_sent)
-        reminders.register(KIND, self._remind)
+        reminders.register(KIND, self._remind, prepare=self._before_nudge)
+        # (group id, message id, emoji id) → the QQ ids who reacted with it, or None when the client cannot say;
+        # set by the plugin while a client that can list reactions is connected
+        self.reaction_lister: ReactionLister | None = None
 
     # ------------------------------------------------------------ create
 
@@ -867,6 +874,80 @@ class Broadcasts:
                 (task_id,),
             )
         return [r[0] for r in rows]
+
+    # ------------------------------------------------------------ reactions
+
+    async def _before_nudge(self, rem: Reminder) -> None:
+        """Before an automatic nudge is built (outside its transaction): count reactions given while away."""
+        try:
+            await self.catch_up(rem.task_id)
+        except Exception:
+            log.exception("catching up reactions before reminder %s failed", rem.id)
+
+    def is_confirm_emoji(self, emoji_id: object) -> bool:
+        return str(emoji_id).strip() in self.settings.alliance_confirm_emojis
+
+    async def confirm_by_reaction(self, user_id: str | int, message_id: object) -> Confirmation | None:
+        """A reaction on an announcement or nudge of a task confirms it like `/已转发` (None: the message is no
+        task's, or the task no longer takes confirmations, or the unit does not owe it).
+
+        Raises:
+            NotBound: the person is bound to no unit (nothing is stored).
+        """
+        task_id = await self.task_of_message(message_id)
+        if task_id is None:
+            return None
+        bound = await self.units.operator(str(user_id))
+        try:
+            return await self.confirm(str(user_id), bound[0].name if bound else "", task_id, via="reaction")
+        except NotBound:
+            raise
+        except UserError as e:
+            log.info("reaction by %s on %s not counted: %s", user_id, message_id, e)
+            return None
+
+    async def catch_up(self, task_id: int | None = None) -> int:
+        """Count the reactions given while the bot or its client was away, where the client can list them.
+
+        Looks at the announcements and the latest nudges of open tasks (or of one task), and confirms for the
+        operators still owing it who reacted with a confirming emoji. Returns how many were counted.
+        """
+        lister = self.reaction_lister
+        if lister is None:
+            return 0
+        async with self.db.read() as tx:
+            if task_id is None:
+                tasks = [r[0] for r in await tx.all("SELECT id FROM broadcasts WHERE state=?", (OPEN,))]
+            else:
+                tasks = [r[0] for r in await tx.all("SELECT id FROM broadcasts WHERE id=? AND state=?", (task_id, OPEN))]
+            plan = []
+            for tid in tasks:
+                owing = {o.user_id for o in await self._pending_operators(tx, tid)}
+                if not owing:
+                    continue
+                posts = await tx.all(
+                    "SELECT message_id, group_id FROM broadcast_posts WHERE task_id=? "
+                    "ORDER BY kind<>'announce', rowid DESC",
+                    (tid,),
+                )
+                plan.append((tid, owing, [(p["group_id"], p["message_id"]) for p in posts[:8]]))
+        counted = 0
+        for tid, owing, posts in plan:
+            reacted: set[str] = set()
+            for group_id, message_id in posts:
+                for emoji in self.settings.alliance_confirm_emojis:
+                    users = await lister(group_id, message_id, emoji)
+                    if users is None:
+                        return counted  # this client cannot list reactions
+                    reacted.update(u for u in users if u in owing)
+            for uid in sorted(reacted):
+                bound = await self.units.operator(uid)
+                try:
+                    c = await self.confirm(uid, bound[0].name if bound else "", tid, via="reaction")
+                except UserError:
+                    continue
+                counted += c.counted
+        return counted
 
     # ------------------------------------------------------------ progress
 

@@ -177,6 +177,21 @@ def percent(done: int, total: int) -> str:
     return f"{done / total * 100:.1f}%" if total else "0.0%"
 
 
+class Ack(Msg):
+    """An acknowledgement of something a person reported: a reaction on their message where the client can
+    (`react`), otherwise merged with the other acknowledgements to the same chat into one message."""
+
+    def __init__(self, *parts: str | Segment, react: bool = True) -> None:
+        super().__init__(*parts)
+        self.react = react
+
+    @classmethod
+    def of(cls, msg: Msg, *, react: bool = True) -> Ack:
+        out = cls(react=react)
+        out.segments = list(msg.segments)
+        return out
+
+
 def at_messages(header: str, user_ids: Iterable[str], size: int, footer: str = "") -> list[Msg]:
     """`header` then @-mentions, at most `size` per message; the header is repeated with (i/n) on each batch."""
     batches = at_batches(user_ids, size)

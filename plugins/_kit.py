@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.parse import is_qq, parse_numbers, split_args
 from bot.pictures import Card
-from bot.render import Msg, lines_cut, person_name
+from bot.render import Ack, Msg, lines_cut, person_name
 
 
 @dataclass(frozen=True)
@@ -257,25 +257,37 @@ def with_at(user_id: str | int, msg: Msg) -> Msg:
 
 
 async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: bool = True) -> None:
-    """Queue the answer to the chat the command came from (group answers @ the asker)."""
+    """Queue the answer to the chat the command came from (group answers @ the asker), through the QQ account
+    that received the command. An `Ack` in a group is an acknowledgement (a reaction on the message, or merged)."""
     if result is None:
         return
     msgs = result if isinstance(result, list) else [result]
-    parts: list[tuple[str, int | str, Msg]] = []
-    here = ("group", event.group_id) if isinstance(event, GroupMessageEvent) else ("private", event.user_id)
+    in_group = isinstance(event, GroupMessageEvent)
+    here = ("group", str(event.group_id)) if in_group else ("private", str(event.user_id))
+    account = str(event.self_id)
+    # (target type, target id, message, the account to send it through, an acknowledgement, react to the message)
+    parts: list[tuple[str, str, Msg, str | None, bool, bool]] = []
     for i, m in enumerate(msgs):
         if isinstance(m, To):
-            parts.extend((m.target_type, m.target_id, part) for part in m.msg.split() if part)
+            parts.extend((m.target_type, str(m.target_id), part, None, False, False) for part in m.msg.split() if part)
             continue
         msg = Msg(m) if isinstance(m, str) else m
         if not msg:
             continue
-        if isinstance(event, GroupMessageEvent) and at_sender and i == 0 and is_qq(event.user_id):
+        ack = in_group and isinstance(m, Ack)
+        if in_group and at_sender and i == 0 and is_qq(event.user_id):
             msg = with_at(event.user_id, msg)
-        parts.extend((*here, part) for part in msg.split())
+        if ack:
+            parts.append((*here, msg, account, True, m.react))  # type: ignore[union-attr]
+        else:
+            parts.extend((*here, part, account, False, False) for part in msg.split())
     async with app.db.tx() as tx:
-        for target_type, target_id, part in parts:
-            await app.outbox.put(tx, target_type, target_id, part)
+        for target_type, target_id, part, via, ack, react in parts:
+            if ack:
+                react_to = str(event.message_id) if react else None
+                await app.outbox.ack(tx, target_type, target_id, part, react_to=react_to, account=via)
+            else:
+                await app.outbox.put(tx, target_type, target_id, part, account=via)
 
 
 async def run(

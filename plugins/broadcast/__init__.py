@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.pictures.views import progress_card, rates_card
-from bot.render import Msg, lines_cut, percent, person_name, span
+from bot.render import Ack, Msg, lines_cut, percent, person_name, span
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._kit import (
     ANYONE,
@@ -86,22 +86,22 @@ __plugin_meta__ = PluginMetadata(
 # ---------------------------------------------------------------- confirming
 
 
-def ack(c: Confirmation, user_id: str) -> Msg:
-    """The answer to a confirmation: 已记录 only when it counted."""
+def ack(c: Confirmation, user_id: str) -> Ack:
+    """The acknowledgement of a confirmation (a reaction where the client can): 已记录 only when it counted."""
     t = c.task
     proof = "，证明已保存" if c.proof else ""
     if c.counted:
         late = f"（逾期：截止是 {clock.show(t.deadline)}）" if c.late else ""
-        return Msg(f"已记录：{c.unit.name} 完成统发 #{t.id}「{t.title}」{late}{proof}。")
+        return Ack(f"已记录：{c.unit.name} 完成统发 #{t.id}「{t.title}」{late}{proof}。")
     when = clock.show(c.first_at) if c.first_at else ""
     if c.first_user == user_id:
-        return Msg(f"你已在 {when} 确认过统发 #{t.id}，{c.unit.name}只计一次{proof}。")
+        return Ack(f"你已在 {when} 确认过统发 #{t.id}，{c.unit.name}只计一次{proof}。")
     who = person_name(c.first_name, "其他联络员")
-    return Msg(f"已收到。{c.unit.name}已由 {who} 在 {when} 确认过统发 #{t.id}，本单位只计一次{proof}。")
+    return Ack(f"已收到。{c.unit.name}已由 {who} 在 {when} 确认过统发 #{t.id}，本单位只计一次{proof}。")
 
 
-def confirm_handler(default_task: int | None = None, via: str = "command") -> Callable[[Ctx], Awaitable[Msg]]:
-    async def handler(ctx: Ctx) -> Msg:
+def confirm_handler(default_task: int | None = None, via: str = "command") -> Callable[[Ctx], Awaitable[Ack]]:
+    async def handler(ctx: Ctx) -> Ack:
         task_id: int | None = None
         proof: str | None = None
         note: list[str] = []

@@ -27,7 +27,7 @@ from bot.followers import (
 )
 from bot.parse import category_or_none, looks_like_count, platform_or_none
 from bot.pictures.views import ranking_card, stale_card, targets_card
-from bot.render import Msg
+from bot.render import Ack, Msg
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [
@@ -142,7 +142,7 @@ def render_report(r: Reported) -> Msg:
     return out
 
 
-async def report(ctx: Ctx) -> Msg:
+async def report(ctx: Ctx) -> Ack:
     args = ctx.args
     if len(args) >= 2 and not looks_like_count(args[-1]) and looks_like_count(args[0]):
         args = [*args[1:], args[0]]  # /粉丝 1.5万 微信: the count first
@@ -151,7 +151,7 @@ async def report(ctx: Ctx) -> Msg:
     if len(args) == 1 and platform_or_none(args[0]) is not None:
         raise UserError(f"请在平台后写出粉丝数，如：/粉丝 {args[0]} 12345")
     r = await ctx.app.followers.report(ctx.user_id, args[:-1], args[-1])
-    return render_report(r)
+    return Ack.of(render_report(r), react=False)  # news for the person: a short answer, merged with others
 
 
 # ---------------------------------------------------------------- /粉丝 排行

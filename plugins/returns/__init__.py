@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Msg, cut_list, lines_cut, percent, person_name, span
+from bot.render import Ack, Msg, cut_list, lines_cut, percent, person_name, span
 from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import (
     ANYONE,
@@ -277,11 +277,11 @@ async def returns_cmd(ctx: Ctx) -> Msg:
 
 
 @command("已报送", "已提交")
-async def submitted(ctx: Ctx) -> Msg:
+async def submitted(ctx: Ctx) -> Ack:
     return await _submit(ctx, None)
 
 
-async def _submit(ctx: Ctx, quoted: int | None) -> Msg:
+async def _submit(ctx: Ctx, quoted: int | None) -> Ack:
     rid = quoted
     note_args = ctx.args
     if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
@@ -294,12 +294,12 @@ async def _submit(ctx: Ctx, quoted: int | None) -> Msg:
     if not s.new:
         sub_ = s.submission
         how = "登记" if sub_.via == BY_ADMIN else "报送"
-        return Msg(
+        return Ack(
             f"“{s.unit.name}”已于 {clock.show(sub_.at)} 由 {person_name(sub_.by_name)} {how}过 {s.ret.label}，"
             f"不重复计。进度：{s.done}/{s.total}"
         )
     late = "（已过截止时间，记为逾期）" if s.submission.late else ""
-    return Msg(f"已记录：“{s.unit.name}”已报送 {s.ret.label}{late}。进度：{s.done}/{s.total}")
+    return Ack(f"已记录：“{s.unit.name}”已报送 {s.ret.label}{late}。进度：{s.done}/{s.total}")
 
 
 # ---------------------------------------------------------------- a reply to a 报送 notice
@@ -328,7 +328,7 @@ async def reply_submitted(event: MessageEvent) -> tuple[Command, Message] | None
         return None
     found = rid
 
-    async def handler(ctx: Ctx) -> Msg:
+    async def handler(ctx: Ctx) -> Ack:
         return await _submit(ctx, found)
 
     return Command(handler), Message(MessageSegment.text(rest))

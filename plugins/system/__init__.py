@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -26,8 +27,8 @@ from nonebot.rule import Rule
 from nonebot.typing import T_State
 
 from bot import clock
-from bot.app import current_app, get_app
-from bot.outbox import NotSent, SendFailed, SendUnknown
+from bot.app import App, current_app, get_app
+from bot.outbox import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
 from plugins._kit import (
     ADMIN,
@@ -48,7 +49,7 @@ HELP = [
     Topic(
         "发送记录",
         ADMIN,
-        "发送失败或不确定是否送达的消息",
+        "发送失败、不确定是否送达、积压后未发或合并发送的消息",
         "/发送记录 — 这些消息不会自动重发，以免重复刷屏；请核对后手动补发",
     ),
 ]
@@ -139,14 +140,149 @@ def make_sender(bot: Bot):
     return send
 
 
+def _unknown_action(e: ActionFailed) -> bool:
+    """The client does not know the action (NapCat/LLOneBot answer retcode 1404 "不支持的Api")."""
+    info = getattr(e, "info", {}) or {}
+    text = f"{info.get('msg', '')} {info.get('message', '')} {info.get('wording', '')}".lower()
+    return info.get("retcode") == 1404 or "不支持" in text or "not support" in text or "unknown action" in text
+
+
+def make_reactor(bot: Bot, emoji: str):
+    """The outbox's way to acknowledge by reaction: NapCat/LLOneBot `set_msg_emoji_like`, Lagrange
+    `set_group_reaction`; the one that works is remembered for the connection."""
+    works: list[str] = []
+
+    async def react(group_id: str, message_id: str) -> None:
+        last: ActionFailed | None = None
+        for api in works or ["set_msg_emoji_like", "set_group_reaction"]:
+            if api == "set_msg_emoji_like":
+                params = {"message_id": int(message_id), "emoji_id": emoji}
+            else:
+                params = {"group_id": int(group_id), "message_id": int(message_id), "code": emoji, "is_add": True}
+            try:
+                await bot.call_api(api, **params)
+            except ActionFailed as e:
+                if _unknown_action(e):
+                    last = e
+                    continue
+                raise SendFailed(f"QQ 客户端没有加上表情回应：{e}") from None
+            except ApiNotAvailable:
+                raise NotSent() from None
+            except NetworkError as e:
+                raise SendUnknown(f"表情回应超时，可能已生效，未重发：{e}") from None
+            if not works:
+                works.append(api)
+            return
+        raise ReactionUnsupported(f"QQ 客户端不支持表情回应：{last}")
+
+    return react
+
+
+def _emoji_type(emoji: str) -> str:
+    """QQ's own faces are type 1, unicode emoji (code points) type 2."""
+    return "2" if int(emoji) > 1000 else "1"
+
+
+def _reactors(data: object) -> list[str]:
+    """The QQ ids in a reaction listing, whatever shape the client gives it."""
+    if isinstance(data, dict):
+        for key in ("emojiLikesList", "emoji_like_list", "likes", "users", "list", "data"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    if not isinstance(data, list):
+        return []
+    out = []
+    for item in data:
+        if isinstance(item, dict):
+            uid = item.get("user_id") or item.get("tinyId") or item.get("uin") or item.get("userId")
+            if uid is not None and str(uid).strip().isdigit():
+                out.append(str(uid).strip())
+    return out
+
+
+def make_lister(app: App):
+    """How to ask a client who reacted to a message: `get_emoji_likes` (NapCat) or `fetch_emoji_like`
+    (LLOneBot, NapCat); None when no connected client can say. The account serving the group is asked."""
+    from nonebot import get_bots
+
+    supported: dict[str, str | None] = {}
+
+    async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
+        bots = {str(b.self_id): b for b in get_bots().values()}
+        account = app.outbox.route("group", group_id or "") if group_id else None
+        bot = bots.get(account or "") or bots.get(app.outbox.primary or "") or next(iter(bots.values()), None)
+        if bot is None:
+            return None
+        acc = str(bot.self_id)
+        choices = [supported[acc]] if acc in supported else ["get_emoji_likes", "fetch_emoji_like"]
+        for api in choices:
+            if api is None:
+                return None
+            if api == "get_emoji_likes":
+                params = {"message_id": int(message_id), "emoji_id": emoji, "emoji_type": _emoji_type(emoji)}
+            else:
+                params = {"message_id": int(message_id), "emojiId": emoji, "emojiType": _emoji_type(emoji)}
+            try:
+                data = await bot.call_api(api, **params)
+            except ActionFailed as e:
+                if _unknown_action(e):
+                    continue
+                return []  # e.g. the message is too old for the client: nobody to count
+            except Exception:
+                return []
+            if acc not in supported:
+                supported[acc] = api
+                logger.info(f"QQ 客户端 {acc} 能列出表情回应（{api}）：离线期间的表情确认会补记")
+            return _reactors(data)
+        supported[acc] = None
+        logger.info(f"QQ 客户端 {acc} 不能列出表情回应：离线期间的表情确认无法补记")
+        return None
+
+    return lister
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _learn(bot: Bot, app: App) -> None:
+    """At connect: the alliance groups this account is in (they wait for it), then reactions given meanwhile."""
+    account = str(bot.self_id)
+    try:
+        groups = await bot.call_api("get_group_list")
+        ids = [str(g.get("group_id")) for g in groups or [] if isinstance(g, dict)]
+        mine = await app.outbox.learn_groups(account, [g for g in ids if g in app.settings.groups])
+        logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
+    except Exception as e:
+        logger.info(f"get_group_list failed on {account}: {e!r}")
+    try:
+        counted = await app.broadcasts.catch_up()
+        if counted:
+            logger.info(f"补记了 {counted} 个离线期间的表情确认")
+    except Exception as e:
+        logger.info(f"catching up reactions failed: {e!r}")
+
+
 @driver.on_bot_connect
 async def _connected(bot: Bot) -> None:
     app = current_app()
     if app is None:
         return
-    app.outbox.attach(make_sender(bot), owner=bot)
+    account = str(bot.self_id)
+    react = make_reactor(bot, app.settings.alliance_ack_emoji)
+    if not app.outbox.attach(make_sender(bot), owner=bot, account=account, react=react):
+        logger.warning(
+            f"QQ 账号 {account} 不是本机器人配置的账号（ALLIANCE_ACCOUNTS）或已有别的账号在服务，它的连接不用于收发消息"
+        )
+        return
+    if app.broadcasts.reaction_lister is None:
+        app.broadcasts.reaction_lister = make_lister(app)
     app.reminders.kick()
-    logger.info(f"QQ 客户端 {bot.self_id} 已连接，开始发送待发消息")
+    logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
+    if hasattr(bot, "call_api"):
+        task = asyncio.create_task(_learn(bot, app), name=f"learn-{account}")
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
 
 @driver.on_bot_disconnect
@@ -160,8 +296,12 @@ async def _disconnected(bot: Bot) -> None:
 
 @event_preprocessor
 async def _scope(event: Event) -> None:
-    """Serve only the configured groups, and private chats with admins and people the bot knows."""
+    """Serve only the configured groups, and private chats with admins and people the bot knows; take events
+    only from QQ accounts that may serve this bot (a second, unconfigured account is ignored)."""
     app = get_app()
+    account = str(event.self_id)
+    if not app.outbox.may_attach(account):
+        raise IgnoredException("not an account of this bot")
     group_id = getattr(event, "group_id", None)
     if isinstance(event, (GroupMessageEvent, NoticeEvent)) and group_id is not None:
         if str(group_id) not in app.settings.groups:
@@ -169,6 +309,7 @@ async def _scope(event: Event) -> None:
     elif isinstance(event, PrivateMessageEvent):
         if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
+        app.outbox.note_private(event.user_id, account)
 
 
 async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
@@ -226,11 +367,16 @@ async def show_problems(ctx: Ctx) -> Msg:
     ctx.need_admin("查看发送记录")
     rows = await ctx.app.outbox.problems()
     if not rows:
-        return Msg("最近没有发送失败或不确定是否送达的消息。")
+        return Msg("最近没有发送失败、不确定是否送达、积压后未发或合并发送的消息。")
     out = Msg(f"最近 {len(rows)} 条发送异常的消息（不会自动重发，以免重复刷屏）：")
     for r in rows:
         where = f"群{r['target_id']}" if r["target_type"] == "group" else f"私聊{r['target_id']}"
-        state = "失败" if r["state"] == "failed" else "不确定是否送达"
+        state = {
+            "failed": "失败",
+            "unknown": "不确定是否送达",
+            "dropped": "积压过久未发（确认已记录）",
+            "merged": f"并入 #{r['merged_into']} 发送",
+        }.get(r["state"], r["state"])
         text = "".join(s["data"].get("text", "") for s in json.loads(r["message"]) if s["type"] == "text").strip()
         out.line(f"#{r['id']} {clock.show(clock.from_db(r['created_at']))} {where} {state}：{text[:30]}")
     return out
