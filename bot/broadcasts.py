@@ -14,6 +14,7 @@ How the promises hold:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -548,6 +549,7 @@ class Broadcasts:
         # (group id, message id, emoji id) → the QQ ids who reacted with it, or None when the client cannot say;
         # set by the plugin while a client that can list reactions is connected
         self.reaction_lister: ReactionLister | None = None
+        self._catching = asyncio.Lock()
 
     # ------------------------------------------------------------ create
 
@@ -915,11 +917,17 @@ class Broadcasts:
         lister = self.reaction_lister
         if lister is None:
             return 0
+        async with self._catching:  # one at a time: two catch-ups would both count the same reaction
+            return await self._catch_up(lister, task_id)
+
+    async def _catch_up(self, lister: ReactionLister, task_id: int | None) -> int:
         async with self.db.read() as tx:
             if task_id is None:
                 tasks = [r[0] for r in await tx.all("SELECT id FROM broadcasts WHERE state=?", (OPEN,))]
             else:
-                tasks = [r[0] for r in await tx.all("SELECT id FROM broadcasts WHERE id=? AND state=?", (task_id, OPEN))]
+                tasks = [
+                    r[0] for r in await tx.all("SELECT id FROM broadcasts WHERE id=? AND state=?", (task_id, OPEN))
+                ]
             plan = []
             for tid in tasks:
                 owing = {o.user_id for o in await self._pending_operators(tx, tid)}
@@ -930,7 +938,7 @@ class Broadcasts:
                     "ORDER BY kind<>'announce', rowid DESC",
                     (tid,),
                 )
-                plan.append((tid, owing, [(p["group_id"], p["message_id"]) for p in posts[:8]]))
+                plan.append((tid, owing, [(p["group_id"], p["message_id"]) for p in posts[:4]]))
         counted = 0
         for tid, owing, posts in plan:
             reacted: set[str] = set()

@@ -47,6 +47,8 @@ SEND_ACTIONS = frozenset({"send_group_msg", "send_private_msg", "send_msg"})
 UPLOAD_ACTIONS = frozenset({"upload_group_file", "upload_private_file"})
 FORWARD_ACTIONS = frozenset({"send_group_forward_msg", "send_private_forward_msg"})
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# reactions (表情回应): putting one (NapCat/LLOneBot, Lagrange) and listing who reacted (NapCat, LLOneBot)
+REACTION_ACTIONS = frozenset({"set_msg_emoji_like", "set_group_reaction", "get_emoji_likes", "fetch_emoji_like"})
 HEARTBEAT_INTERVAL = 5.0
 
 
@@ -315,6 +317,12 @@ class QQClient:
         self.images_refused: bool = False
         self.forward_supported: bool = True
         self.handlers: dict[str, Callable[[dict], Any]] = {}
+        # reactions: False plays a client without them (the calls answer 1404 "不支持的Api"); the notice style
+        # is NapCat/LLOneBot's `group_msg_emoji_like` or Lagrange's `reaction`
+        self.reactions_supported: bool = True
+        self.reaction_style: str = "napcat"
+        self.bot_reactions: list[tuple[int, str, float]] = []  # (message id, emoji id, monotonic time) by the bot
+        self._likes: dict[int, dict[str, list[int]]] = {}  # message id → emoji id → users who reacted
 
         self.sent: list[Sent] = []
         self.attempts: list[Sent] = []
@@ -655,6 +663,73 @@ class QQClient:
                 self.group_members.setdefault(gid, []).append({"user_id": uid, "join_time": int(time.time())})
         await self.send_raw(event)
 
+    async def react(
+        self, group_id: int, user_id: int, message_id: int, emoji_id: str | int = "76", *, add: bool = True
+    ) -> None:
+        """A member puts (or takes back) a reaction on a message: the client sends its notice, in the style of
+        `reaction_style`, and remembers it for the listing calls."""
+        emoji = str(emoji_id)
+        users = self._likes.setdefault(int(message_id), {}).setdefault(emoji, [])
+        if add and int(user_id) not in users:
+            users.append(int(user_id))
+        elif not add and int(user_id) in users:
+            users.remove(int(user_id))
+        if self.reaction_style == "lagrange":
+            await self.notice(
+                notice_type="reaction",
+                sub_type="add" if add else "remove",
+                group_id=int(group_id),
+                message_id=int(message_id),
+                operator_id=int(user_id),
+                code=emoji,
+                count=len(users),
+            )
+        else:
+            await self.notice(
+                notice_type="group_msg_emoji_like",
+                group_id=int(group_id),
+                user_id=int(user_id),
+                message_id=int(message_id),
+                likes=[{"emoji_id": emoji, "count": len(users)}],
+                is_add=add,
+            )
+
+    def react_offline(self, user_id: int, message_id: int, emoji_id: str | int = "76") -> None:
+        """A reaction given while the bot was away: no notice, but the listing calls show it."""
+        users = self._likes.setdefault(int(message_id), {}).setdefault(str(emoji_id), [])
+        if int(user_id) not in users:
+            users.append(int(user_id))
+
+    def _api_reaction(self, action: str, params: dict) -> dict:
+        if not self.reactions_supported:
+            return _failed(1404, "不支持的Api")
+        try:
+            mid = int(params["message_id"])
+        except (KeyError, TypeError, ValueError):
+            return _failed(1400, "missing message_id")
+        if action in ("set_msg_emoji_like", "set_group_reaction"):
+            emoji = str(params.get("emoji_id") if action == "set_msg_emoji_like" else params.get("code"))
+            if mid not in self._messages:
+                return _failed(1200, "消息不存在")
+            self.bot_reactions.append((mid, emoji, time.monotonic()))
+            self._likes.setdefault(mid, {}).setdefault(emoji, []).append(self.self_id)
+            self._notify()
+            return _ok(None)
+        emoji = str(params.get("emoji_id") or params.get("emojiId"))
+        users = self._likes.get(mid, {}).get(emoji, [])
+        if action == "fetch_emoji_like":  # NapCat/LLOneBot: the NT client's list as it is
+            listing = [{"tinyId": str(u), "nickName": self._known_nickname(u), "headUrl": ""} for u in users]
+            return _ok({"result": 0, "errMsg": "", "emojiLikesList": listing, "cookie": "", "isLastPage": True})
+        return _ok({"emoji_like_list": [{"user_id": u, "nick_name": self._known_nickname(u)} for u in users]})
+
+    async def wait_reactions(self, count: int, *, timeout: float = 10) -> list[tuple[int, str, float]]:
+        """Wait until the bot has put at least `count` reactions (since the client was created)."""
+
+        def check() -> list | None:
+            return list(self.bot_reactions) if len(self.bot_reactions) >= count else None
+
+        return await self._wait_for(check, timeout, f"waiting for {count} reaction(s)", lambda: str(self.bot_reactions))
+
     # ----------------------------------------------------------------- API answering
 
     def _handle_api(self, action: str, params: dict) -> dict | None:
@@ -665,6 +740,8 @@ class QQClient:
             return self._api_upload(action, params)
         if action in FORWARD_ACTIONS:
             return self._api_forward(action, params)
+        if action in REACTION_ACTIONS and action not in self.handlers:
+            return self._api_reaction(action, params)
         if action in self.handlers:
             try:
                 return _ok(self.handlers[action](params))

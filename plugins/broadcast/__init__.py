@@ -6,15 +6,18 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from nonebot import logger
-from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
+from nonebot import logger, on_notice
+from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment, NoticeEvent
 from nonebot.plugin import PluginMetadata
+from nonebot.rule import Rule
 
 from bot import clock
 from bot.app import current_app
 from bot.broadcasts import (
+    NOT_BOUND,
     USAGE,
     Confirmation,
+    NotBound,
     Stats,
     Summary,
     WhichTask,
@@ -70,6 +73,7 @@ HELP = [
         "/已转发 [编号] [证明链接] — 只有一个进行中的统发时可以不写编号\n"
         "例：/已转发\n例：/已转发 3\n例：/已转发 3 https://weibo.com/xxxx\n"
         "也可以直接回复（引用）统发通知或催办消息：已转发 / 已完成 / 转发了（只回“收到”表示收到了通知，不算完成）\n"
+        "或者给统发通知、催办消息点一个 👍 或 OK 表情（表情回应），效果相同\n"
         "消息里带截图会作为证明保存（截图不是必须的）。每个单位只计一次，其他联络员再确认会提示已确认。",
     ),
 ]
@@ -178,11 +182,20 @@ async def overview(ctx: Ctx) -> Msg:
     return out
 
 
+async def catch_up(ctx: Ctx, task_id: int | None) -> None:
+    """Count reactions given while the bot or its client was away, before reporting or nudging."""
+    try:
+        await ctx.app.broadcasts.catch_up(task_id)
+    except Exception as e:
+        logger.info(f"catching up reactions failed: {e!r}")
+
+
 async def progress(ctx: Ctx) -> Reply:
     ctx.take_format()
     if len(ctx.args) > 1:
         raise UserError("用法：/统发 进度 [编号]，如：/统发 进度 3")
     task_id = ctx.int_arg(ctx.args[0]) if ctx.args else None
+    await catch_up(ctx, task_id)
     try:
         p = await ctx.app.broadcasts.progress(task_id)
     except WhichTask:
@@ -221,6 +234,7 @@ def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
 async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办统发")
     task_id = _task_arg(ctx, "/统发 催办 [编号]，如：/统发 催办 3", required=False)
+    await catch_up(ctx, task_id)
     r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id)
     t = r.task
     if r.pending_units == 0:
@@ -480,3 +494,60 @@ def _ask_which(tasks: list) -> Callable[[Ctx], Awaitable[Reply]]:
         return Msg(text)
 
     return handler
+
+
+# ---------------------------------------------------------------- reaction confirmation
+
+
+def reaction_of(event: NoticeEvent) -> tuple[str, str, str] | None:
+    """(group id, user id, message id) of a confirming reaction being added, or None.
+
+    NapCat and LLOneBot send `group_msg_emoji_like` (`user_id`, `message_id`, `likes: [{emoji_id, count}]`,
+    `is_add` in newer versions); Lagrange.OneBot sends `reaction` (`operator_id`, `code`, `sub_type: add|remove`).
+    """
+    app = current_app()
+    data = event.model_dump()
+    if app is None or data.get("group_id") is None or data.get("message_id") is None:
+        return None
+    if event.notice_type == "group_msg_emoji_like":
+        user = data.get("user_id")
+        added = data.get("is_add", True) is not False
+        likes = data.get("likes") or []
+        emojis = [str(x.get("emoji_id")) for x in likes if isinstance(x, dict)] if isinstance(likes, list) else []
+    elif event.notice_type == "reaction":
+        user = data.get("operator_id") or data.get("user_id")
+        added = data.get("sub_type", "add") == "add"
+        emojis = [str(data.get("code"))]
+    else:
+        return None
+    if user is None or str(user) == str(event.self_id) or not added:
+        return None
+    if not any(app.broadcasts.is_confirm_emoji(e) for e in emojis):
+        return None
+    return str(data["group_id"]), str(user), str(data["message_id"])
+
+
+async def _is_confirming_reaction(event: NoticeEvent) -> bool:
+    return reaction_of(event) is not None
+
+
+reaction_cmd = on_notice(rule=Rule(_is_confirming_reaction), priority=5, block=True)
+_told: set[tuple[str, int]] = set()  # unbound people already told (privately) how to register, per task
+
+
+@reaction_cmd.handle()
+async def _reaction(event: NoticeEvent) -> None:
+    found = reaction_of(event)
+    app = current_app()
+    if found is None or app is None:
+        return
+    _group, user, message_id = found
+    try:
+        await app.broadcasts.confirm_by_reaction(user, message_id)
+    except NotBound:
+        task_id = await app.broadcasts.task_of_message(message_id)
+        if task_id is None or (user, task_id) in _told:
+            return
+        _told.add((user, task_id))
+        async with app.db.tx() as tx:  # told privately, never by a message in the group
+            await app.outbox.put(tx, "private", user, Msg(NOT_BOUND), account=str(event.self_id))

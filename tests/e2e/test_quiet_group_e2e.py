@@ -1,0 +1,192 @@
+"""A quiet group (issue 15), end to end over a real WebSocket: confirming by reaction (NapCat and Lagrange
+notices), acknowledgements as reactions, then merged into one message on a client without reactions,
+reactions given while the bot was away caught up, and QQ accounts that may not take over the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.qqsim import BotProcess, QQClient, Sent
+
+pytestmark = pytest.mark.asyncio
+
+G1, G2 = 100200300, 100200301
+ADMIN = 900001
+A, B, C, D = 20001, 20003, 20004, 20005  # 郑州大学, 河南大学, 郑州市教育局, 开封市教育局
+STRANGER = 29999
+TOKEN = "e2e-quiet-token"
+ROSTER = "名称,类别,地市,别名\n郑州大学,本科高校,郑州,郑大\n河南大学,本科高校,开封,\n郑州市教育局,市教育局,郑州,\n开封市教育局,市教育局,开封,\n"
+
+
+def env(tmp_path: Path, **over: str) -> dict[str, str]:
+    base = {
+        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
+        "ALLIANCE_GROUPS": f'["{G1}", "{G2}"]',
+        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "ALLIANCE_SEND_INTERVAL": "0",
+        "ALLIANCE_REACTION_INTERVAL": "0",
+        "ALLIANCE_ACK_WINDOW": "2",
+        "ALLIANCE_QUIET_HOURS": "",
+        "ONEBOT_ACCESS_TOKEN": TOKEN,
+        "LOG_LEVEL": "INFO",
+    }
+    base.update(over)
+    return base
+
+
+async def start(tmp_path: Path, **over: str) -> BotProcess:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "units.csv").write_text(ROSTER, encoding="utf-8")
+    proc = BotProcess(tmp_path, env(tmp_path, **over), python=sys.executable)
+    imp = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "import-units", "units.csv", cwd=str(tmp_path), env=proc.build_env()
+    )
+    assert await asyncio.wait_for(imp.wait(), 60) == 0
+    await proc.start(timeout=60)
+    return proc
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient]]:
+    proc = await start(tmp_path)
+    client = QQClient(proc.url, token=TOKEN, group_members={G1: [], G2: []})
+    try:
+        await client.connect(timeout=30)
+        yield proc, client
+    finally:
+        await client.close()
+        await proc.stop()
+
+
+async def say(client: QQClient, group: int, user: int, message: str, expect: str, **kw: object) -> Sent:
+    client.mark()
+    await client.group_message(group, user, message, **kw)  # type: ignore[arg-type]
+    return (await client.wait_sent(lambda s: s.group_id == group and expect in s.text, timeout=30))[0]
+
+
+async def registered(client: QQClient) -> None:
+    for qq, unit in ((A, "郑大"), (B, "河南大学"), (C, "郑州市教育局"), (D, "开封市教育局")):
+        await say(client, G1, qq, f"/注册 {unit}", "已记录", card=f"联络员{qq}")
+    await say(client, G1, ADMIN, "/审核 通过 1 2 3 4", "已通过 #4")
+
+
+async def test_reactions_confirm_and_acknowledge_and_without_them_acks_are_merged(
+    bot: tuple[BotProcess, QQClient], tmp_path: Path
+) -> None:
+    proc, client = bot
+    await registered(client)
+    client.mark()
+    await client.group_message(G1, ADMIN, "/统发 学习 https://mp.weixin.qq.com/s/quiet 截止 3天后")
+    notes = await client.wait_sent(lambda s: s.text.startswith("【一键统发 #1】"), count=2, timeout=30)
+    assert all("👍" in s.text and "/已转发 1" in s.text for s in notes)  # how to confirm, in one line
+    note = next(s for s in notes if s.group_id == G1)
+    await client.wait_sent(lambda s: "已发布统发 #1" in s.text, timeout=30)
+
+    # a thumbs-up on the announcement confirms (NapCat/LLOneBot notice); an unbound person is told privately
+    client.mark()
+    await client.react(G1, A, note.message_id, "76")
+    await client.react(G1, STRANGER, note.message_id, "128077")
+    told = await client.wait_sent(lambda s: s.user_id == STRANGER, timeout=30)
+    assert "/注册" in told[0].text
+    # an OK on it by Lagrange's notice counts as well; a heart does not
+    client.reaction_style = "lagrange"
+    await client.react(G1, B, note.message_id, "124")
+    await client.react(G1, C, note.message_id, "66")
+    client.reaction_style = "napcat"
+
+    # a typed confirmation is acknowledged by a reaction on the person's message: no group message
+    client.mark()
+    mid = await client.group_message(G1, C, "/已转发 1")
+    await client.wait_reactions(1, timeout=30)
+    assert client.bot_reactions[0][0] == mid
+    reply = await say(client, G1, ADMIN, "/统发 进度 1", "已完成")
+    assert "已完成 3/4" in reply.text and "开封市教育局" in reply.text
+    between = [s for s in client.sent[client._mark - 1 :] if s.group_id is not None]
+    assert [s.text for s in between if "统发 #1" in s.text and "已完成" not in s.text] == []
+
+    # a reaction given while the bot was away is caught up before the next progress report
+    await client.close()
+    client.react_offline(D, note.message_id, "201")
+    await client.connect(timeout=30)
+    reply = await say(client, G1, ADMIN, "/统发 进度 1", "已完成")
+    assert "已完成 4/4" in reply.text
+
+    # a client without reactions: acknowledgements to one chat come merged in one message
+    client.reactions_supported = False
+    client.mark()
+    await client.group_message(G1, ADMIN, "/统发 第二篇 https://mp.weixin.qq.com/s/two 截止 3天后")
+    await client.wait_sent(lambda s: "已发布统发 #2" in s.text, timeout=30)
+    client.mark()
+    for qq in (A, B, C):
+        await client.group_message(G1, qq, "/已转发 2")
+    merged = await client.wait_sent(lambda s: s.group_id == G1 and "确认" in s.text and len(s.ats) >= 2, timeout=30)
+    await asyncio.sleep(2.5)
+    acks = [s for s in client.sent[client._mark :] if s.group_id == G1 and "完成统发 #2" in s.text]
+    assert len(acks) <= 2 and {qq for s in acks for qq in s.ats} == {str(A), str(B), str(C)}, acks
+    assert "收到 " in merged[0].text
+
+    await client.close()
+    await proc.stop()
+    with sqlite3.connect(tmp_path / "data" / "alliance.db") as db:
+        rows = db.execute("SELECT user_id, via, counted FROM broadcast_confirmations WHERE task_id=1 ORDER BY user_id")
+        assert rows.fetchall() == [
+            (str(A), "reaction", 1),
+            (str(B), "reaction", 1),
+            (str(C), "command", 1),
+            (str(D), "reaction", 1),
+        ]
+
+
+async def test_another_qq_account_cannot_take_over_and_each_account_serves_its_group(tmp_path: Path) -> None:
+    # none configured: the first account to connect serves; a second one is ignored, also while the first reconnects
+    proc = await start(tmp_path / "one")
+    real = QQClient(proc.url, self_id=10000, token=TOKEN)
+    other = QQClient(proc.url, self_id=66666, token=TOKEN)
+    try:
+        await real.connect(timeout=30)
+        await say(real, G1, ADMIN, "/帮助", "帮助")
+        await real.close()
+        await other.connect(timeout=30)
+        other.mark()
+        await other.group_message(G1, ADMIN, "/帮助")
+        await real.connect(timeout=30)
+        reply = await say(real, G1, ADMIN, "/发送记录", "发送")
+        assert reply.group_id == G1
+        await asyncio.sleep(1)
+        assert other.sent == []
+    finally:
+        await real.close()
+        await other.close()
+        await proc.stop()
+
+    # two configured accounts: each group is served by the account that is in it
+    proc = await start(tmp_path / "two", ALLIANCE_ACCOUNTS='["10000","10001"]')
+    one = QQClient(proc.url, self_id=10000, token=TOKEN, group_members={G1: []})
+    two = QQClient(proc.url, self_id=10001, token=TOKEN, group_members={G2: []})
+    try:
+        await one.connect(timeout=30)
+        await two.connect(timeout=30)
+        await asyncio.sleep(1)  # the bot asks each client for its group list
+        await say(one, G1, ADMIN, "/统发 标题 https://mp.weixin.qq.com/s/x 截止 3天后", "已发布统发 #1")
+        await one.wait_sent(lambda s: s.text.startswith("【一键统发 #1】"), timeout=30)
+        await two.wait_sent(lambda s: s.text.startswith("【一键统发 #1】"), timeout=30)
+        assert {s.group_id for s in one.sent} == {G1} and {s.group_id for s in two.sent} == {G2}
+        # the second account goes away: the first one's group is still served, the second's waits for it
+        await two.close()
+        await say(one, G1, ADMIN, "/统发 撤回 1", "已撤回统发 #1")
+        await one.wait_sent(lambda s: "【统发撤回】" in s.text, timeout=30)
+        two.mark()
+        await two.connect(timeout=30)
+        back = await two.wait_sent(lambda s: "【统发撤回】" in s.text, timeout=30)
+        assert back[0].group_id == G2
+        assert all(s.group_id == G1 for s in one.sent)
+    finally:
+        await one.close()
+        await two.close()
+        await proc.stop()
