@@ -19,11 +19,13 @@ from bench.files import FileSizes, files_text, run_files
 from bench.followers_data import seed_followers
 from bench.load import Request, probe_all
 from bench.procs import bot_env, bot_process, echo_process, pid_of
+from bench.quiet import QUICK_QUIET, QuietSizes, quiet_text, run_quiet
 from bench.report import add_ratios, table, targets, targets_text, write_json
 from bench.scenarios import ALL, QUICK, SCENARIOS, Plan, Side, Sizes, guarded, probes, run_scenario, run_startup
 from bench.seed import ROSTER, seed
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CHOICES = (*ALL, "files", "quiet")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,9 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--scenario",
         action="append",
-        choices=[*ALL, "files"],
-        help="run only this scenario (repeatable; default all: " + ", ".join([*ALL, "files"]) + ")",
+        choices=CHOICES,
+        help="run only this scenario (repeatable; default all: " + ", ".join(CHOICES) + ")",
     )
+    p.add_argument("--quiet-confirmations", type=int, default=None, help="quiet scenario: confirmations (default 1000)")
+    p.add_argument("--quiet-spread", type=float, default=None, help="quiet scenario: over how many seconds (180)")
+    p.add_argument("--quiet-query-every", type=float, default=None, help="quiet scenario: /查询 every … s (20)")
     p.add_argument("--burst", type=int, default=None, help="confirmations in the burst (default 1000)")
     p.add_argument("--window", type=int, default=None, help="requests in flight at once (default 50)")
     p.add_argument(
@@ -61,13 +66,21 @@ async def run(args: argparse.Namespace) -> int:
     if args.window:
         sizes.window = args.window
     sizes.burst = min(sizes.burst, units)
-    selected = [s for s in (*ALL, "files") if not args.scenario or s in args.scenario]
+    selected = [s for s in CHOICES if not args.scenario or s in args.scenario]
     file_sizes = FileSizes(
         units=args.file_units or (20 if args.quick else units),
         rows=args.file_rows or (5 if args.quick else 20),
         window=sizes.window,
     )
     files_result: dict[str, Any] | None = None
+    quiet = replace(QUICK_QUIET if args.quick else QuietSizes())
+    if args.quiet_confirmations:
+        quiet.confirmations = args.quiet_confirmations
+    if args.quiet_spread:
+        quiet.spread = args.quiet_spread
+    if args.quiet_query_every:
+        quiet.query_every = args.quiet_query_every
+    quiet.confirmations = min(quiet.confirmations, units)
     limit = 120.0 if args.quick else 900.0
 
     workdir = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
@@ -75,6 +88,7 @@ async def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     results: dict[str, dict[str, Any]] = {}
     sides: list[Side] = []
+    quiet_result: dict[str, Any] | None = None
     code = 0
     try:
         print(f"seeding {units} units …", flush=True)
@@ -113,6 +127,16 @@ async def run(args: argparse.Namespace) -> int:
                 f"files: {file_sizes.units} units upload a {file_sizes.rows}-row 统计表, then /报送 汇总 …", flush=True
             )
             files_result = await guarded(run_files(sides[0].client, ds, pid_of(sides[0].proc), file_sizes), limit)
+        if "quiet" in selected:
+            await sides[0].stop()  # the quiet bot uses the same database: one bot at a time
+            print(
+                f"quiet: {quiet.confirmations} confirmations over {quiet.spread:.0f} s at the production gap "
+                f"{quiet.interval} s, with and without reactions …",
+                flush=True,
+            )
+            env = bot_env(data_dir, ds.group_id, ds.admins, args.log_level)
+            budget = 2 * (quiet.spread + quiet.drain) + 240
+            quiet_result = await guarded(run_quiet(ds, workdir / "quiet", env, quiet), budget)
     except Exception as e:
         code = 1
         print(f"bench failed: {type(e).__name__}: {e}", file=sys.stderr)
@@ -130,12 +154,16 @@ async def run(args: argparse.Namespace) -> int:
     print(targets_text(goals))
     if files_result is not None:
         print(files_text(files_result))
+    if quiet_result is not None:
+        print()
+        print(quiet_text(quiet_result) if quiet_result.get("status") == "ok" else f"quiet: {quiet_result}")
     payload = {
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - t0, 1),
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "units": units,
         "sizes": asdict(sizes),
+        "quiet_sizes": asdict(quiet),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "notes": [
             "ALLIANCE_SEND_INTERVAL=0 and ALLIANCE_SEND_JITTER=0: the production send rate limit is off on purpose",
@@ -143,6 +171,7 @@ async def run(args: argparse.Namespace) -> int:
             "RSS: VmHWM (peak) of the bot process from /proc, after each scenario",
         ],
         "scenarios": results,
+        "quiet": quiet_result,
         "targets": goals,
         "files": files_result,
     }

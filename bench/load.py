@@ -32,25 +32,49 @@ def reply_key(sent: Sent) -> ReplyKey | None:
     return ("g", int(sent.group_id), int(qq)) if qq.isdigit() else None
 
 
+MERGED_ACK = "条确认："  # the header of acknowledgements merged into one message (bot.outbox)
+
+
 class BenchClient(QQClient):
-    """The project's simulated QQ client, telling each waiting request when its reply arrives."""
+    """The project's simulated QQ client, telling each waiting request when its reply arrives.
+
+    A reply is a message that @-mentions the asker first, a merged acknowledgement that @-mentions them among
+    others, or a reaction the bot puts on the request's own message."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("track_members", False)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.waiting: dict[ReplyKey, asyncio.Future[Sent]] = {}
+        self.by_message: dict[int, ReplyKey] = {}  # the request's message id → its key (for reactions)
         self.unmatched = 0
+
+    def _resolve(self, key: ReplyKey | None, sent: Sent) -> bool:
+        fut = self.waiting.pop(key, None) if key is not None else None
+        if fut is not None and not fut.done():
+            fut.set_result(sent)
+            return True
+        return False
 
     def _record(self, sent: Sent, ok: bool) -> None:
         super()._record(sent, ok)
         if not ok:
             return
-        key = reply_key(sent)
-        fut = self.waiting.pop(key, None) if key is not None else None
-        if fut is not None and not fut.done():
-            fut.set_result(sent)
-        else:
-            self.unmatched += 1
+        if self._resolve(reply_key(sent), sent):
+            return
+        if sent.group_id is not None and MERGED_ACK in sent.text:
+            hits = [self._resolve(("g", sent.group_id, int(qq)), sent) for qq in sent.ats if qq.isdigit()]
+            if any(hits):
+                return
+        self.unmatched += 1
+
+    def _api_reaction(self, action: str, params: dict) -> dict:
+        answer = super()._api_reaction(action, params)
+        if answer.get("status") == "ok" and action in ("set_msg_emoji_like", "set_group_reaction"):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                mid = int(params["message_id"])
+                reaction = Sent(action, None, None, [], mid, time.monotonic(), dict(params))
+                self._resolve(self.by_message.pop(mid, None), reaction)
+        return answer
 
     async def request(self, req: Request, timeout: float) -> tuple[float, Sent]:
         """Send one request and wait for its reply; returns (latency in seconds, reply)."""
@@ -62,13 +86,17 @@ class BenchClient(QQClient):
         try:
             started = time.monotonic()
             if req.group_id is not None:
-                await self.group_message(req.group_id, req.user_id, req.text, card=req.card)
+                mid = self.new_message_id()
+                self.by_message[mid] = key
+                await self.group_message(req.group_id, req.user_id, req.text, card=req.card, message_id=mid)
             else:
                 await self.private_message(req.user_id, req.text)
             reply = await asyncio.wait_for(fut, timeout)
         finally:
             if self.waiting.get(key) is fut:
                 del self.waiting[key]
+            if req.group_id is not None:
+                self.by_message.pop(mid, None)
         return reply.time - started, reply
 
 

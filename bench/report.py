@@ -17,7 +17,7 @@ HEADER = (
     "p99 ratio",
     "bot RSS MB",
 )
-BURST_RATIO = 0.8  # confirmation burst: at least this share of the bare bot's throughput
+BURST_RATIO = 0.9  # confirmation burst: at least this share of the bare bot's throughput
 QUERY_P99_RATIO = 2.0  # query commands: p99 at most this multiple of the bare bot's
 RSS_LIMIT_MB = 200.0  # peak RSS with the full dataset
 

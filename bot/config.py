@@ -128,7 +128,7 @@ class Settings(BaseModel):
     # issue 15: acknowledgements, reactions, several QQ accounts
     alliance_accounts: list[str] = []
     alliance_group_accounts: dict[str, str] = {}
-    alliance_reaction_interval: float = 0.3
+    alliance_reaction_interval: float = 0.2
     alliance_ack_window: float = 8
     alliance_ack_max_age: float = 300
     alliance_confirm_emojis: list[str] = ["76", "124", "201", "128077", "128076"]

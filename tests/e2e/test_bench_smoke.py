@@ -22,7 +22,7 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
     lines = proc.stdout.splitlines()
@@ -54,6 +54,14 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
     assert handed["answered"] == handed["units"] == 20 and handed["wrong_or_missing"] == [], handed
     assert handed["answer_p99_ms"] is not None and handed["merge_s"] > 0 and handed["peak_rss_mb"] > 0
     assert "files: 20/20 uploads of 5 rows answered" in proc.stdout
+    # the quiet group at the production gap, with and without reactions (figures only, no timing asserted)
+    quiet = data["quiet"]
+    assert quiet["status"] == "ok", quiet
+    for run in ("with_reactions", "without_reactions"):
+        r = quiet[run]
+        assert r["confirmations"] == r["typed"] + r["by_reaction"] and r["query_n"] > 0, r
+        assert r["recorded"].startswith("已完成"), r
+    assert "quiet group at the production gap" in proc.stdout
 
 
 @NEEDS_FONT

@@ -33,6 +33,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "ALLIANCE_GROUPS": f'["{G1}", "{G2}"]',
         "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
         "ALLIANCE_SEND_INTERVAL": "0",
+        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_REMINDER_TICK": "1",
         "ALLIANCE_REMIND_OFFSETS": '["50s"]',
@@ -60,6 +61,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient]]:
     output, _ = await asyncio.wait_for(imp.communicate(), 60)
     assert imp.returncode == 0 and "新增 4 个单位" in output.decode(), output.decode()
     client = QQClient(proc.url, token=TOKEN)
+    client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)
     await proc.start(timeout=60)
     try:
         await client.connect(timeout=30)

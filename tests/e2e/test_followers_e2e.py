@@ -56,11 +56,13 @@ async def test_followers_over_a_real_websocket(tmp_path: Path) -> None:
         "ALLIANCE_GROUPS": f'["{GROUP}"]',
         "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
         "ALLIANCE_SEND_INTERVAL": "0",
+        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
         "ALLIANCE_SEND_JITTER": "0",
         "LOG_LEVEL": "INFO",
     }
     proc = BotProcess(tmp_path, env)
     client = QQClient(proc.url, group_members=MEMBERS)
+    client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)
     try:
         await proc.start(timeout=30)
         await client.connect(timeout=15)

@@ -205,6 +205,114 @@ async def test_messages_owed_during_disconnection_go_out_once_in_order_at_the_ra
         assert min(gaps) >= interval * 0.9, gaps
 
 
+# ----------------------------------------------------------------------------- 2b. after a stall: merged and dropped
+
+
+def _owe_after_stall(db_path: Path, group: int, asker: int) -> None:
+    """What piles up while the client is away: acknowledgements (two of them 10 minutes old), three nudges of one
+    task queued a minute apart (two batches each), and an answer someone is waiting for."""
+
+    async def go() -> None:
+        db = Database(db_path)
+        await db.open()
+        box = Outbox(db)
+        try:
+            async with db.tx() as tx:
+                for i in range(5):
+                    await box.ack(tx, "group", group, Msg().at(30_000_000 + i).text(f" 回执 {i}"), react_to=str(-i - 1))
+                for n, age in ((1, 3), (2, 2), (3, 1)):
+                    for b in (1, 2):
+                        row = await box.put(tx, "group", group, Msg(f"催办 {n}-{b}"), ref="broadcast:1:nudge")
+                        await tx.run(
+                            "UPDATE outbox SET created_at=strftime('%Y-%m-%dT%H:%M:%S', 'now', ?) WHERE id=?",
+                            (f"-{age} minutes", row),
+                        )
+                await tx.run(
+                    "UPDATE outbox SET created_at=strftime('%Y-%m-%dT%H:%M:%S', 'now', '-10 minutes') "
+                    "WHERE message LIKE '%回执 0%' OR message LIKE '%回执 1%'"
+                )
+                await box.put(tx, "group", group, Msg().at(asker).text(" 回答"))
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+async def test_after_a_stall_stale_acks_are_dropped_nudges_merged_and_nothing_goes_twice(tmp_path: Path) -> None:
+    async with asyncio.timeout(LIMIT), bot(tmp_path, ALLIANCE_ACK_WINDOW="0.5") as h:
+        group, asker = h.ds.group_id, ADMINS[0]
+        client = h.client()
+        client.reactions_supported = False  # the acknowledgements owed go merged, as messages
+        try:
+            await asyncio.to_thread(_owe_after_stall, h.db_path, group, asker)
+            await client.connect(timeout=30)
+            await client.wait_sent(lambda s: "催办 3-2" in s.text, timeout=30)
+            await asyncio.sleep(1.5)  # nothing more may follow
+            texts = [s.text for s in client.sent]
+            # the answer first, then the acknowledgements, then the nudges
+            assert texts[0].strip() == "回答", texts
+            acks = [t for t in texts if "回执" in t]
+            assert len(acks) == 1 and all(f"回执 {i}" in acks[0] for i in (2, 3, 4)), texts
+            assert "回执 0" not in acks[0] and "回执 1" not in acks[0]
+            assert [t for t in texts if "催办" in t] == ["催办 3-1", "催办 3-2"]
+            states = dict(
+                h.query(
+                    "SELECT state, COUNT(*) FROM outbox WHERE message LIKE '%回执%' OR message LIKE '%催办%' GROUP BY state"
+                )
+            )
+            assert states == {"dropped": 2, "merged": 6, "sent": 3}, states
+            # admins see what was dropped and the nudges merged into the latest; a reconnect sends nothing again
+            _, reply = await client.request(Request("发送记录", asker, "/发送记录", group), 15)
+            assert "积压过久未发" in reply.text and "并入 #" in reply.text, reply.text
+            await client.close()
+            before = len(client.sent)
+            await client.connect(timeout=30)
+            await asyncio.sleep(1.5)
+            assert [s.text for s in client.sent[before:]] == []
+        finally:
+            await client.close()
+
+
+async def test_kill9_mid_burst_of_merged_acks_loses_no_confirmation_and_acks_nobody_twice(tmp_path: Path) -> None:
+    async with asyncio.timeout(LIMIT), bot(tmp_path, ALLIANCE_ACK_WINDOW="0.3", ALLIANCE_AT_BATCH="10") as h:
+        group = h.ds.group_id
+        client = h.client()
+        client.reactions_supported = False
+        ops = sorted(h.ds.operators)[:120]
+        try:
+            await client.connect(timeout=30)
+            _, reply = await client.request(
+                Request("统发", ADMINS[0], "/统发 可靠性 https://example.com/r 截止 明天18点", group), 30
+            )
+            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
+            for op in ops:
+                await client.group_message(group, op, f"/已转发 {task}")
+            await client.wait_sent(lambda s: "条确认" in s.text, count=2, timeout=60)
+            h.proc.kill9()
+            await h.proc.stop()
+        finally:
+            await client.close()
+        acked_before = [int(q) for s in client.sent if "确认" in s.text for q in s.ats]
+        confirmed = {int(r[0]) for r in h.query("SELECT user_id FROM broadcast_confirmations WHERE counted=1")}
+        assert acked_before and set(acked_before) <= confirmed  # every acknowledged confirmation was committed
+        assert h.integrity() == "ok"
+
+        await h.proc.start(timeout=60)
+        again = h.client()
+        again.reactions_supported = False
+        try:
+            await again.connect(timeout=30)
+            await asyncio.sleep(3)
+        finally:
+            await again.close()
+        acked_after = [int(q) for s in again.sent if "确认" in s.text for q in s.ats]
+        everyone = acked_before + acked_after
+        assert len(everyone) == len(set(everyone)), "a confirmer was acknowledged twice"
+        # what was not acknowledged was cut off mid-send (unknown: never re-sent) or is no longer owed
+        left = h.query("SELECT state, COUNT(*) FROM outbox WHERE priority=2 AND state IN ('pending', 'sending')")
+        assert left == [(None, 0)] or left == [], left
+
+
 # ----------------------------------------------------------------------------- 3. failed and unanswered sends
 
 

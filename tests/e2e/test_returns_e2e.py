@@ -36,6 +36,7 @@ def env(tmp_path: Path, offset: int) -> dict[str, str]:
         "ALLIANCE_GROUPS": f'["{GROUP}"]',
         "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
         "ALLIANCE_SEND_INTERVAL": "0",
+        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_REMINDER_TICK": "1",
         "ALLIANCE_REMIND_OFFSETS": f'["{offset}s"]',
@@ -48,6 +49,7 @@ def env(tmp_path: Path, offset: int) -> dict[str, str]:
 async def bot(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[BotProcess, QQClient]]:
     proc = BotProcess(tmp_path, env(tmp_path, request.param), python=sys.executable)
     client = QQClient(proc.url)
+    client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)
     await proc.start(timeout=60)
     try:
         await client.connect(timeout=30)
