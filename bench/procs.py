@@ -23,6 +23,7 @@ def bot_env(data_dir: Path, group_id: int, admins: tuple[int, ...], log_level: s
         "ALLIANCE_DATA_DIR": str(data_dir),
         "ALLIANCE_SEND_INTERVAL": "0",
         "ALLIANCE_SEND_JITTER": "0",
+        "ALLIANCE_REACTION_INTERVAL": "0",  # reactions (acknowledgements) likewise
         "ALLIANCE_REMIND_OFFSETS": "[]",
         "ALLIANCE_REMINDER_TICK": "3600",
         "ALLIANCE_QUIET_HOURS": "",

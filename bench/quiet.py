@@ -43,7 +43,8 @@ TARGETS = {  # (most group messages caused by the burst, p99 acknowledgement sec
 def quiet_env(base: dict[str, str], sizes: QuietSizes) -> dict[str, str]:
     env = dict(base)
     env["ALLIANCE_SEND_INTERVAL"] = str(sizes.interval)
-    env.pop("ALLIANCE_SEND_JITTER", None)  # the production jitter (0.3 s) too
+    env.pop("ALLIANCE_SEND_JITTER", None)  # the production jitter (0.3 s) and reaction gap (0.2 s) too
+    env.pop("ALLIANCE_REACTION_INTERVAL", None)
     return env
 
 

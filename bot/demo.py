@@ -39,6 +39,7 @@ HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器
   :admin               换成新闻办管理员（{ADMIN_ID}）
   :group / :private    切换到联盟群 {GROUP_ID} / 和机器人的私聊
   :reply <n> <文字>    引用机器人的第 n 条消息回复（和 QQ 一样：引用 + @机器人）
+  :react <n>          给机器人的第 n 条消息点 👍（表情回应），如给统发通知点赞即确认
   :who                 我是谁、在哪里聊天
   :help                显示这段说明
   :quit                结束演示（Ctrl-C 也可以）
@@ -89,6 +90,7 @@ def demo_env(workdir: Path, token: str) -> dict[str, str]:
         "ALLIANCE_GROUPS": f'["{GROUP_ID}"]',
         "ALLIANCE_DATA_DIR": str(workdir / "data"),
         "ALLIANCE_SEND_INTERVAL": "0.3",
+        "ALLIANCE_ACK_WINDOW": "1",  # a merged acknowledgement (e.g. /粉丝) shows before the prompt comes back
         "ALLIANCE_QUIET_HOURS": "",
         "LOG_LEVEL": "INFO",
     }
@@ -166,6 +168,7 @@ class DemoSession:
         self.reply_timeout = 1.5  # how long to wait for the bot's first answer to a message
         self.settle = 1.0  # then how long it must stay quiet before the prompt comes back
         self._shown = 0
+        self._reactions_shown = 0
         self._out: list[str] = []
 
     # ------------------------------------------------------------------ who and where
@@ -251,8 +254,16 @@ class DemoSession:
         return len(self.client.sent) - self._shown
 
     def show_new(self) -> list[str]:
-        """Print the bot's messages that have not been shown yet, numbered from [1]."""
+        """Print the bot's messages that have not been shown yet, numbered from [1], and its reactions."""
         shown: list[str] = []
+        while self._reactions_shown < len(self.client.bot_reactions):
+            mid = self.client.bot_reactions[self._reactions_shown][0]
+            self._reactions_shown += 1
+            msg = self.client.get_message(mid) or {}
+            text = "".join(str(x["data"].get("text", "")) for x in msg.get("message", []) if x.get("type") == "text")
+            line = f"    （联盟助手给“{text.strip()[:20]}”点了 OK 表情：已确认）"
+            self.say(line)
+            shown.append(line)
         while self._shown < len(self.client.sent):
             self._shown += 1
             text = self.format_sent(self._shown, self.client.sent[self._shown - 1])
@@ -264,7 +275,10 @@ class DemoSession:
         """Wait for the bot's first answer (up to `reply_timeout`), then until it has been quiet for `settle`."""
         loop = asyncio.get_running_loop()
         start = loop.time()
+        reactions = len(self.client.bot_reactions)
         while len(self.client.sent) == before:
+            if len(self.client.bot_reactions) != reactions:
+                return
             if loop.time() - start > self.reply_timeout or not self.client.connected:
                 return
             await asyncio.sleep(0.05)
@@ -317,6 +331,8 @@ class DemoSession:
             self.say(f"现在在{self.where_long}。")
         elif name == "reply":
             await self.cmd_reply(rest)
+        elif name == "react":
+            await self.cmd_react(rest)
         elif name == "who":
             admin = "，是管理员" if self.user_id == ADMIN_ID else ""
             self.say(f"你是 {self.name_of(self.user_id)}（QQ {self.user_id}{admin}），在{self.where_long}。")
@@ -342,6 +358,21 @@ class DemoSession:
             member["card"] = card
         self.user_id = user_id
         self.say(f"现在你是 {self.me}。")
+
+    async def cmd_react(self, rest: str) -> None:
+        n = rest.strip()
+        if not n.isdigit() or not 1 <= int(n) <= len(self.client.sent):
+            self.say(f"用法：:react <n>，n 是机器人消息的编号（目前有 {len(self.client.sent)} 条）")
+            return
+        s = self.client.sent[int(n) - 1]
+        if s.group_id is None or not self.in_group:
+            self.say("表情回应只能给群里的消息；先用 :group 回到群里。")
+            return
+        before = len(self.client.sent)
+        await self.client.react(s.group_id, self.user_id, s.message_id, "76")
+        self.say(f"你给 [{n}] 点了 👍。")
+        await self.wait_answers(before)
+        self.show_new()
 
     async def cmd_reply(self, rest: str) -> None:
         n, _, body = rest.partition(" ")
