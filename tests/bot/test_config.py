@@ -105,6 +105,13 @@ def test_id_lists_accept_commas_and_numbers() -> None:
         ("ALLIANCE_MONTHLY_LIST_TIME", ""),
         ("ALLIANCE_FETCH_TIMEOUT", "0"),
         ("ALLIANCE_FETCH_PRIVATE", "sometimes"),
+        ("ALLIANCE_ACCOUNTS", '["bot"]'),
+        ("ALLIANCE_GROUP_ACCOUNTS", '{"123": "x"}'),
+        ("ALLIANCE_GROUP_ACCOUNTS", "[1]"),
+        ("ALLIANCE_CONFIRM_EMOJIS", '["thumbs"]'),
+        ("ALLIANCE_ACK_EMOJI", "OK"),
+        ("ALLIANCE_REACTION_INTERVAL", "-0.1"),
+        ("ALLIANCE_ACK_WINDOW", "nan"),
     ],
 )
 def test_bad_value_raises_config_error_naming_the_key(key: str, value: str) -> None:
@@ -178,3 +185,21 @@ def test_the_bot_names_a_bad_nonebot_key_without_a_traceback(tmp_path: Path) -> 
             [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_quiet_group_settings_are_read_with_their_defaults() -> None:
+    s = load_settings(None, environ={})
+    assert s.alliance_accounts == [] and s.alliance_group_accounts == {}
+    assert s.alliance_confirm_emojis == ["76", "124", "201", "128077", "128076"] and s.alliance_ack_emoji == "124"
+    assert (s.alliance_reaction_interval, s.alliance_ack_window, s.alliance_ack_max_age) == (0.2, 8, 300)
+    s = load_settings(
+        None,
+        environ={
+            "ALLIANCE_ACCOUNTS": "2000000001, 2000000002",
+            "ALLIANCE_GROUP_ACCOUNTS": '{"123456789": 2000000002}',
+            "ALLIANCE_CONFIRM_EMOJIS": "76,128077",
+        },
+    )
+    assert s.alliance_accounts == ["2000000001", "2000000002"]
+    assert s.alliance_group_accounts == {"123456789": "2000000002"}
+    assert s.alliance_confirm_emojis == ["76", "128077"]
