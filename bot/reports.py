@@ -437,7 +437,7 @@ async def _broadcast_lines(app: App, *, include_closed: bool) -> list[TaskLine]:
     ]
 
 
-VIA = {"admin": "管理员代确认", "reply": "回复确认", "command": ""}
+VIA = {"admin": "管理员代确认", "reply": "回复确认", "reaction": "表情确认", "command": ""}
 
 
 async def _broadcast_view(app: App, task_id: int) -> TaskView:

@@ -622,3 +622,48 @@ async def test_burst_of_1000_confirmations_is_fast_complete_and_uses_indexes(bc:
     p = await bc.broadcasts.progress(t.id)
     assert (p.done, p.total) == (1000, 1000)
     assert elapsed < 30, elapsed  # typically well under 2 s; generous for a busy shared machine
+
+
+# ---------------------------------------------------------------- reactions (issue 15)
+
+
+async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudge(tmp_path: Path) -> None:
+    async with open_app(tmp_path, alliance_remind_offsets=["1d"], alliance_quiet_hours="") as app:
+        await seed(app)
+        deadline = datetime(2026, 11, 20, 18, 0, tzinfo=TZ)
+        t = (await app.broadcasts.create(draft(deadline=deadline), actor=str(ADMIN))).task
+        ids = await deliver(app)
+        asked: list[tuple[str | None, str, str]] = []
+
+        async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
+            asked.append((group_id, message_id, emoji))
+            # 1003 (河南大学) gave a thumbs-up while the bot was away; 9999 is bound to no unit
+            return ["1003", "9999"] if (message_id, emoji) == (ids[0], "76") else []
+
+        app.broadcasts.reaction_lister = lister
+        app.outbox.attach(noop_sender)
+        clock.freeze(datetime(2026, 11, 19, 18, 1, tzinfo=TZ))
+        assert await app.reminders.tick() == 1
+        nudged = {qq for o in await sent(app) for qq in o["ats"]}
+        assert nudged == {"1001", "1002", "1004"}  # 河南大学 counted before the nudge was built
+        async with app.db.read() as tx:
+            rows = await tx.all("SELECT user_id, via FROM broadcast_confirmations WHERE task_id=?", (t.id,))
+        assert [(r[0], r[1]) for r in rows] == [("1003", "reaction")]
+        assert {e for _, _, e in asked} == set(app.settings.alliance_confirm_emojis)
+        # a second catch-up counts nobody twice
+        assert await app.broadcasts.catch_up(t.id) == 0
+
+
+async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) -> None:
+    await seed(bc)
+    await bc.broadcasts.create(draft(), actor=str(ADMIN))
+    await deliver(bc)
+    calls = 0
+
+    async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
+        nonlocal calls
+        calls += 1
+        return None
+
+    bc.broadcasts.reaction_lister = lister
+    assert await bc.broadcasts.catch_up() == 0 and calls == 1
