@@ -306,6 +306,9 @@ async def _scope(event: Event) -> None:
     if isinstance(event, (GroupMessageEvent, NoticeEvent)) and group_id is not None:
         if str(group_id) not in app.settings.groups:
             raise IgnoredException("not an alliance group")
+        served = app.outbox.group_account.get(str(group_id))
+        if served is not None and served != account and app.outbox.is_connected(served):
+            raise IgnoredException("another account of the bot serves this group")  # both are in it: act once
     elif isinstance(event, PrivateMessageEvent):
         if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")

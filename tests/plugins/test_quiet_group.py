@@ -115,3 +115,20 @@ async def test_events_from_an_account_that_may_not_serve_are_ignored(app: NBApp,
     assert await counted(core) == []
     out = await say(app, core, group_msg("/统发 列表", ADMIN))
     assert out and "#1" in out[0]["text"]
+
+
+async def test_a_group_with_two_of_the_bots_accounts_in_it_is_answered_once_by_its_own(app: NBApp, core: App) -> None:
+    await seed(core)
+
+    async def sender(target_type: str, target_id: str, segments: list) -> str:
+        return "1"
+
+    core.outbox.accounts = ["10000", "10001"]  # as ALLIANCE_ACCOUNTS would
+    assert core.outbox.attach(sender, object(), account="10000")
+    assert core.outbox.attach(sender, object(), account="10001")
+    await core.outbox.learn_groups("10001", [str(GROUP)])
+    await sent(core)
+    assert await say(app, core, group_msg("/统发 列表", ADMIN)) == []  # the copy 10000 got
+    out = await say(app, core, group_msg("/统发 列表", ADMIN).model_copy(update={"self_id": 10001}))
+    assert len(out) == 1
+    assert (await outbox_rows(core))[-1]["account"] == "10001"
