@@ -133,7 +133,11 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._compact_due = True
         self._last_compact = 0.0
-        self._react_owed = True  # a hint: False once the reaction lane was found empty, until one is queued
+        # hints that save a query per step under load: False once a lane was found empty, until a row is queued
+        self._react_owed = True
+        self._msg_owed = True
+        self._acks_waiting = True
+        self._queued = 0  # rows queued (and wakes) so far: a step resets the hints only if none came meanwhile
         self._outcomes: list[tuple[int, str, str | None, str | None]] = []  # sends not yet written
         # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
         self.hold: Callable[[], str | None] = lambda: None
@@ -190,7 +194,9 @@ class Outbox:
         )
         if react_to is not None:
             self._react_owed = True
-        self.wake()
+        else:
+            self._msg_owed = self._acks_waiting = True
+        self._signal()
         return row_id
 
     async def ack(
@@ -213,6 +219,12 @@ class Outbox:
             return await self.put(tx, target_type, target_id, msg, ref)
 
     def wake(self) -> None:
+        """Look at everything owed again (the clock moved, a client connected, quiet hours ended)."""
+        self._react_owed = self._msg_owed = self._acks_waiting = True
+        self._signal()
+
+    def _signal(self) -> None:
+        self._queued += 1
         self._idle.clear()
         self._wake.set()
 
@@ -250,7 +262,7 @@ class Outbox:
             conn.next_msg, conn.next_react = old.next_msg, old.next_react
         self._conns[acc] = conn
         self._compact_due = True
-        self._react_owed = True
+        self._react_owed = self._msg_owed = self._acks_waiting = True
         self.wake()
         return True
 
@@ -373,7 +385,7 @@ class Outbox:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(pause, 1.0))
             except TimeoutError:
-                pass
+                self._react_owed = self._msg_owed = self._acks_waiting = True  # held rows, gathering windows
             self._wake.clear()
 
     def _conn_order(self) -> list[_Conn]:
@@ -387,9 +399,12 @@ class Outbox:
         if self._compact_due or time.monotonic() - self._last_compact > 60:
             await self._compact()
         soonest: tuple[float, _Conn, str] | None = None
+        queued = self._queued
         for conn in self._conn_order():
             for lane in ("react", "msg"):
                 if lane == "react" and (conn.react is None or not self._react_owed):
+                    continue
+                if lane == "msg" and not self._msg_owed:
                     continue
                 wait = (conn.next_react if lane == "react" else conn.next_msg) - time.monotonic()
                 if wait > 0:
@@ -399,6 +414,8 @@ class Outbox:
                 if await (self._react_next(conn) if lane == "react" else self._send_next(conn)):
                     return 0.0
         if soonest is None:
+            if queued == self._queued:
+                self._react_owed = self._msg_owed = False  # every connected account's lanes were found empty
             return await self._ack_wait()
         wait, conn, lane = soonest
         await self._flush()
@@ -427,13 +444,14 @@ class Outbox:
 
     async def _ack_wait(self) -> float | None:
         """Seconds until the oldest acknowledgement waiting to be merged may go, or None when none waits."""
-        if self.ack_window <= 0:
+        if self.ack_window <= 0 or not self._acks_waiting:
             return None
         async with self.db.read() as tx:
             oldest = await tx.value(
                 "SELECT MIN(created_at) FROM outbox WHERE state='pending' AND priority=? AND react_to IS NULL", (ACK,)
             )
         if oldest is None:
+            self._acks_waiting = False
             return None
         left = (clock.from_db(oldest) + timedelta(seconds=self.ack_window) - clock.now()).total_seconds()
         return max(0.2, left + 0.05)
@@ -529,7 +547,6 @@ class Outbox:
                 params,
             )
         if row is None:
-            self._react_owed = False
             return False
         conn.next_react = time.monotonic() + self.react_interval
         try:
@@ -546,6 +563,7 @@ class Outbox:
             async with self.db.tx() as tx:
                 await self._record(tx)
                 await tx.run("UPDATE outbox SET state='pending', react_to=NULL WHERE id=?", (row["id"],))
+                self._msg_owed = self._acks_waiting = True
                 if self.reactions.get(conn.account) is False:
                     await tx.run(
                         f"UPDATE outbox SET react_to=NULL WHERE state='pending' AND react_to IS NOT NULL AND {where}",
