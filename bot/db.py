@@ -81,7 +81,18 @@ class Database:
     async def tx(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            # A task cancelled while BEGIN runs in aiosqlite's thread would leave the transaction open (the
+            # statement still runs): wait for it, roll back, then let the cancellation through.
+            begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                try:
+                    await begin
+                    await self.conn.execute("ROLLBACK")
+                except Exception:
+                    pass
+                raise
             try:
                 yield Tx(self.conn)
                 await self.conn.execute("COMMIT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -200,5 +201,26 @@ async def test_committed_rows_survive_reopening(tmp_path: Path) -> None:
     try:
         async with db.read() as tx:
             assert await tx.value("SELECT name FROM units") == "留下的单位"
+    finally:
+        await db.close()
+
+
+async def test_a_task_cancelled_while_it_begins_a_transaction_leaves_none_open(tmp_path: Path) -> None:
+    db = Database(tmp_path / "c.db")
+    await db.open()
+    try:
+        for i in range(24):
+
+            async def write() -> None:
+                async with db.tx() as tx:
+                    await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+
+            task = asyncio.create_task(write())
+            for _ in range(i % 4):
+                await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            async with db.tx() as tx:  # "cannot start a transaction within a transaction" before the fix
+                await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
     finally:
         await db.close()
