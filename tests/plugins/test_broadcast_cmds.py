@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from nonebot.adapters.onebot.v11 import Bot, MessageSegment
 from nonebot.adapters.onebot.v11.exception import ActionFailed
 from nonebug import App as NBApp
@@ -25,12 +27,16 @@ async def seed(core: App) -> None:
         await core.units.approve([a.id], actor=str(ADMIN))
 
 
+_given = itertools.count()
+
+
 async def deliver(core: App) -> list[str]:
-    """Send what is queued to a fake client (negative ids past int32), as the outbox worker does."""
+    """Send what is queued to a fake client (negative ids past int32, never the same one twice, as real clients),
+    as the outbox worker does."""
     ids: list[str] = []
 
     async def sender(target_type: str, target_id: str, segments: list) -> str:
-        ids.append(str(-2_147_483_649 - 7919 * len(ids)))
+        ids.append(str(-2_147_483_649 - 7919 * next(_given)))
         return ids[-1]
 
     core.outbox.attach(sender)
