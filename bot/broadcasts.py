@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +37,7 @@ from bot.units import Operator, Unit, Units, audit
 log = logging.getLogger("alliance.broadcasts")
 
 KIND = "broadcast"
+CATCH_UP_EVERY = 60.0  # seconds: reactions listed for a task at most this often, except at a (re)connect
 ReactionLister = Callable[[str | None, str, str], Awaitable[list[str] | None]]
 OPEN, CLOSED, WITHDRAWN = "进行中", "已结束", "已撤回"
 
@@ -550,6 +552,7 @@ class Broadcasts:
         # set by the plugin while a client that can list reactions is connected
         self.reaction_lister: ReactionLister | None = None
         self._catching = asyncio.Lock()
+        self._caught: dict[int | None, float] = {}  # task (None: all open ones) → when its reactions were listed
 
     # ------------------------------------------------------------ create
 
@@ -908,17 +911,26 @@ class Broadcasts:
             log.info("reaction by %s on %s not counted: %s", user_id, message_id, e)
             return None
 
-    async def catch_up(self, task_id: int | None = None) -> int:
+    async def catch_up(self, task_id: int | None = None, *, force: bool = False) -> int:
         """Count the reactions given while the bot or its client was away, where the client can list them.
 
         Looks at the announcements and the latest nudges of open tasks (or of one task), and confirms for the
-        operators still owing it who reacted with a confirming emoji. Returns how many were counted.
+        operators still owing it who reacted with a confirming emoji. Returns how many were counted. While the
+        client is connected reactions come as notices, so a task looked at in the last `CATCH_UP_EVERY`
+        seconds is not asked about again unless `force` (a client just connected).
         """
         lister = self.reaction_lister
         if lister is None:
             return 0
+        now = time.monotonic()
+        if force:
+            self._caught.clear()
+        elif now - self._caught.get(task_id, -1e9) < CATCH_UP_EVERY:
+            return 0
         async with self._catching:  # one at a time: two catch-ups would both count the same reaction
-            return await self._catch_up(lister, task_id)
+            counted = await self._catch_up(lister, task_id)
+        self._caught[task_id] = time.monotonic()
+        return counted
 
     async def _catch_up(self, lister: ReactionLister, task_id: int | None) -> int:
         async with self.db.read() as tx:

@@ -256,7 +256,7 @@ async def _learn(bot: Bot, app: App) -> None:
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
     try:
-        counted = await app.broadcasts.catch_up()
+        counted = await app.broadcasts.catch_up(force=True)
         if counted:
             logger.info(f"补记了 {counted} 个离线期间的表情确认")
     except Exception as e:
