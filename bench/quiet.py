@@ -32,7 +32,7 @@ class QuietSizes:
     drain: float = 90.0  # how long to wait for the last acknowledgements
 
 
-QUICK_QUIET = QuietSizes(confirmations=30, spread=6.0, query_every=2.0, interval=1.5, drain=30.0)
+QUICK_QUIET = QuietSizes(confirmations=24, spread=4.0, query_every=1.5, interval=1.5, drain=30.0)
 
 TARGETS = {  # (most group messages caused by the burst, p99 acknowledgement seconds, p99 /查询 seconds)
     "with_reactions": (5, 5.0, 3.0),

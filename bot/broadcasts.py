@@ -911,6 +911,10 @@ class Broadcasts:
             log.info("reaction by %s on %s not counted: %s", user_id, message_id, e)
             return None
 
+    def catch_up_due(self) -> None:
+        """A client (re)connected: reactions may have been missed, so the next catch-up of any task runs."""
+        self._caught.clear()
+
     async def catch_up(self, task_id: int | None = None, *, force: bool = False) -> int:
         """Count the reactions given while the bot or its client was away, where the client can list them.
 

@@ -277,6 +277,7 @@ async def _connected(bot: Bot) -> None:
         return
     if app.broadcasts.reaction_lister is None:
         app.broadcasts.reaction_lister = make_lister(app)
+    app.broadcasts.catch_up_due()
     app.reminders.kick()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
     if hasattr(bot, "call_api"):
