@@ -179,9 +179,10 @@ class Outbox:
         acc = self.route(target_type, tid, account)
         if react_to is not None and (target_type != "group" or self.reactions.get(acc or self.primary or "") is False):
             react_to = None
+        fallback = json.dumps(msg.fallback.segments, ensure_ascii=False) if msg.fallback else None
         row_id = await tx.run(
-            "INSERT INTO outbox (target_type, target_id, message, ref, created_at, account, priority, react_to) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (target_type, target_id, message, ref, created_at, account, priority, react_to, "
+            "fallback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 target_type,
                 tid,
@@ -191,6 +192,7 @@ class Outbox:
                 acc,
                 default_priority(ref) if priority is None else priority,
                 react_to,
+                fallback,
             ),
         )
         if react_to is not None:
@@ -478,7 +480,7 @@ class Outbox:
                 "AND (? IS NULL OR o.ref IS NULL OR o.ref NOT LIKE ?) "
                 "AND (o.priority<>? OR o.created_at<=? OR (SELECT COUNT(*) FROM outbox p WHERE p.state='pending' "
                 "AND p.priority=? AND p.react_to IS NULL AND p.target_type=o.target_type AND p.target_id=o.target_id)>=?) "
-                "ORDER BY o.priority, o.id LIMIT 1) RETURNING id, target_type, target_id, message, ref, priority",
+                "ORDER BY o.priority, o.id LIMIT 1) RETURNING id, target_type, target_id, message, ref, priority, fallback",
                 (*params, held, held, ACK, cutoff, ACK, self.at_batch),
             )
             if row is None:
@@ -488,7 +490,7 @@ class Outbox:
                 message = await self._merge(tx, conn, row, message)
         state, message_id, error = "sent", None, None
         try:
-            message_id = await conn.sender(row["target_type"], row["target_id"], message)
+            message_id = await self._deliver(conn.sender, row, message)
         except NotSent:
             state = "pending"
         except SendFailed as e:
@@ -510,6 +512,20 @@ class Outbox:
         if state == "sent":
             await self._hooks(row["id"], row["ref"], message_id)
         return True
+
+    async def _deliver(self, sender: Sender, row: Any, message: list[Segment]) -> str | None:
+        """Send a row's message; when the client refuses it and it has a text alternative, send that instead.
+
+        A refusal is an answer (the picture or folded list was not delivered), so sending the alternative
+        is no blind re-send; a timeout is no answer, and nothing more is sent.
+        """
+        try:
+            return await sender(row["target_type"], row["target_id"], message)
+        except SendFailed as e:
+            if not row["fallback"]:
+                raise
+            log.info("message %s refused (%s): sending its text alternative", row["id"], e)
+            return await sender(row["target_type"], row["target_id"], json.loads(row["fallback"]))
 
     async def _merge(self, tx: Tx, conn: _Conn, row: Any, message: list[Segment]) -> list[Segment]:
         """Fold the other acknowledgements waiting for the same chat into this row's message."""
