@@ -95,9 +95,22 @@ class Database:
                 raise
             try:
                 yield Tx(self.conn)
-                await self.conn.execute("COMMIT")
             except BaseException:
                 # SQLite may have rolled back already (a full disk does that); the original error is what counts
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
+                raise
+            # the same for COMMIT: once sent to aiosqlite's thread it runs, so a cancellation waits for it
+            commit = asyncio.ensure_future(self.conn.execute("COMMIT"))
+            try:
+                await asyncio.shield(commit)
+            except asyncio.CancelledError:
+                try:
+                    await commit
+                except Exception:
+                    pass
+                raise
+            except BaseException:
                 if self.conn.in_transaction:
                     await self.conn.execute("ROLLBACK")
                 raise

@@ -209,14 +209,14 @@ async def test_a_task_cancelled_while_it_begins_a_transaction_leaves_none_open(t
     db = Database(tmp_path / "c.db")
     await db.open()
     try:
-        for i in range(24):
+        for i in range(40):
 
             async def write() -> None:
                 async with db.tx() as tx:
                     await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
 
             task = asyncio.create_task(write())
-            for _ in range(i % 4):
+            for _ in range(i % 8):
                 await asyncio.sleep(0)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
