@@ -227,7 +227,7 @@ async def test_with_no_account_configured_a_later_account_cannot_take_over(db: D
 
 async def test_priorities_of_existing_rows_survive_the_upgrade(tmp_path: Path) -> None:
     db = Database(tmp_path / "old.db")
-    await db.open(upto=6)
+    await db.open(upto=7)
     async with db.tx() as tx:
         for ref in (None, "broadcast:1", "reminder:return:1", "return:1:催办"):
             await tx.run(
