@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 
 from bot import clock
+from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.parse import check_name, looks_like_date, parse_date, parse_platform
-from bot.units import Unit, Units, audit
+from bot.units import Unit, Units
 
 CHANGE_FIELDS = {
     "名称": "name",

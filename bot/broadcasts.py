@@ -24,15 +24,16 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot import clock
+from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages, who_owes
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time
+from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, percent
-from bot.units import Operator, Unit, Units, audit
+from bot.units import Operator, Unit, Units
 
 log = logging.getLogger("alliance.broadcasts")
 
@@ -440,27 +441,15 @@ def bare_confirmation(text: str) -> tuple[str, str] | None:
 
 
 def parse_month(text: str, today: date) -> tuple[date, date, str]:
-    """A month as `[start, end)` days and its label: `11月`, `2026-11`, `2026年11月`, `本月`, `上月`.
+    """A month as `[start, end)` days and its label: `11月`, `2026-11`, `2026年11月`, `本月`, `上月`; empty: this month.
 
     Raises:
         UserError: unreadable.
     """
-    s = clean_text(text).replace(" ", "")
-    year, month = today.year, today.month
-    if s in ("", "本月", "这个月", "当月"):
-        pass
-    elif s in ("上月", "上个月"):
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    elif m := re.fullmatch(r"(\d{4})[-/.年](\d{1,2})月?", s):
-        year, month = int(m.group(1)), int(m.group(2))
-    elif m := re.fullmatch(r"(\d{1,2})月?(份)?", s):
-        month = int(m.group(1))
-        if month > today.month:
-            year -= 1
-    else:
+    found = read_month(text or "本月", today)
+    if found is None:
         raise UserError(f"看不懂月份“{text}”，请写成 11月、2026-11、本月 或 上月。")
-    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
-        raise UserError(f"月份“{text}”不对，请写 1 到 12 月，如 11月 或 2026-11。")
+    year, month, _ = found
     start = date(year, month, 1)
     end = date(year + (month == 12), month % 12 + 1, 1)
     return start, end, f"{year}年{month}月"

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 DASHBOARD_TOKEN_MIN = 16
 MAX_DURATION = timedelta(days=366)
+from bot.targets import parse_cities, parse_reminder_time, parse_targets
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 
 
@@ -262,23 +264,17 @@ class Settings(BaseModel):
     @field_validator("alliance_follower_targets", mode="before")
     @classmethod
     def _follower_targets(cls, v: Any) -> dict[str, Any]:
-        from bot.followers import parse_targets
-
         parse_targets(v)
         return json.loads(v) if isinstance(v, str) and v.strip() else (v or {})
 
     @field_validator("alliance_populous_cities", mode="before")
     @classmethod
     def _populous_cities(cls, v: Any) -> list[str]:
-        from bot.followers import parse_cities
-
         return parse_cities(v)
 
     @field_validator("alliance_follower_reminder")
     @classmethod
     def _follower_reminder(cls, v: str) -> str:
-        from bot.followers import parse_reminder_time
-
         parse_reminder_time(v)
         return v.strip()
 
@@ -323,7 +319,7 @@ class Settings(BaseModel):
     @field_validator("alliance_monthly_list_time")
     @classmethod
     def _monthly_time(cls, v: str) -> str:
-        from bot.followers import parse_reminder_time
+        from bot.targets import parse_reminder_time
 
         if parse_reminder_time(v) is None:
             raise ValueError("应写成 HH:MM，如 10:00（关闭月度榜单请设 ALLIANCE_MONTHLY_LIST=false）")

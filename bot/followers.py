@@ -14,16 +14,15 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot import clock
 from bot.accounts import Account, Accounts
+from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
@@ -35,13 +34,24 @@ from bot.parse import (
     parse_count,
     parse_date,
     platform_or_none,
+    read_month,
 )
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg
-from bot.units import Operator, Unit, Units, audit
+from bot.units import Operator, Unit, Units
 
 if TYPE_CHECKING:
     from bot.config import Settings
+from bot.targets import (
+    DEFAULT_TARGETS,
+    CategoryTarget,
+    Target,
+    _city,
+    parse_reminder_time,
+    parse_targets,
+    target_for,
+    wan,
+)
 
 log = logging.getLogger("alliance.followers")
 KIND = "followers"
@@ -54,190 +64,12 @@ _LIVE_SQL = "('正常', '待审核')"
 # ---------------------------------------------------------------- numbers
 
 
-def fmt(n: int) -> str:
-    """`12,345`."""
-    return f"{n:,}"
-
-
-def wan(n: int) -> str:
-    """A count as people say it: `12.35万`, `100万`, `9,876` (below 10,000 exact)."""
-    if abs(n) < 10_000:
-        return fmt(n)
-    return f"{n / 10_000:.2f}".rstrip("0").rstrip(".") + "万"
-
-
-def signed(n: int) -> str:
-    return f"+{wan(n)}" if n > 0 else ("-" + wan(-n) if n < 0 else "±0")
-
-
 def show_day(d: date, today: date | None = None) -> str:
     today = today or clock.now().date()
     return f"{d.month}月{d.day}日" if d.year == today.year else f"{d.year}年{d.month}月{d.day}日"
 
 
 # ---------------------------------------------------------------- targets
-
-
-@dataclass(frozen=True)
-class CategoryTarget:
-    """The target of one unit category: `tiers` are (students more than N, target), `populous` for 市教育局."""
-
-    default: int | None = None
-    populous: int | None = None
-    tiers: tuple[tuple[int, int], ...] = ()
-
-    def describe(self) -> str:
-        parts = []
-        if self.populous is not None:
-            parts.append(f"人口大市 {wan(self.populous)}")
-        parts.extend(f"在校生超过{wan(n)}人 {wan(t)}" for n, t in self.tiers)
-        if self.default is not None:
-            parts.append(f"{'其他 ' if parts else ''}{wan(self.default)}")
-        return "，".join(parts) or "未设目标"
-
-
-# Shandong 2022 (SPEC §1). 中职学校 follows the vocational rule; the categories the notice does not name
-# (省直单位, 县区教育局, 幼儿园, 其他) have no target unless ALLIANCE_FOLLOWER_TARGETS sets one.
-DEFAULT_TARGETS: dict[str, CategoryTarget] = {
-    "市教育局": CategoryTarget(800_000, populous=1_000_000),
-    "本科高校": CategoryTarget(80_000, tiers=((20_000, 100_000),)),
-    "高职高专": CategoryTarget(50_000, tiers=((12_000, 60_000),)),
-    "中职学校": CategoryTarget(50_000, tiers=((12_000, 60_000),)),
-    "高中": CategoryTarget(80_000),
-    "初中": CategoryTarget(50_000),
-    "小学": CategoryTarget(30_000),
-}
-DEFAULT_POPULOUS_CITIES = ["郑州", "南阳", "周口", "商丘"]
-
-_TARGETS_HELP = (
-    '应为 JSON 对象，键是单位类别，值是数量或分档，如 {"县区教育局": "10万", '
-    '"本科高校": {"20000": "10万", "默认": "8万"}, "市教育局": {"人口大市": "100万", "默认": "80万"}}'
-)
-
-
-def _amount(value: Any, where: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{where} 的目标应是数量，如 10万")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"{where} 的目标不能是负数")
-        return int(value) or None
-    try:
-        return parse_count(str(value)) or None
-    except UserError:
-        raise ValueError(f"{where} 的目标“{value}”不是数量，应写成 100000 或 10万") from None
-
-
-def parse_targets(raw: Any) -> dict[str, CategoryTarget]:
-    """Read ALLIANCE_FOLLOWER_TARGETS (a JSON object or its text) into per-category targets.
-
-    A category's value is a count (`80000`, `"8万"`, null for none) or an object whose keys are `默认`,
-    `人口大市` (市教育局 in ALLIANCE_POPULOUS_CITIES) and student thresholds (`"20000"` or `">20000"`:
-    more than that many students).
-
-    Raises:
-        ValueError: the text is not such an object; the message says what is expected.
-    """
-    if isinstance(raw, str):
-        if not raw.strip():
-            return {}
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"不是合法的 JSON（{e.msg}）；{_TARGETS_HELP}") from None
-    if not isinstance(raw, dict):
-        raise ValueError(_TARGETS_HELP)
-    out: dict[str, CategoryTarget] = {}
-    for key, value in raw.items():
-        category = category_or_none(str(key))
-        if category is None:
-            raise ValueError(f"不认识单位类别“{key}”；{_TARGETS_HELP}")
-        if not isinstance(value, dict):
-            out[category] = CategoryTarget(_amount(value, category))
-            continue
-        default = populous = None
-        tiers: list[tuple[int, int]] = []
-        for k, v in value.items():
-            k = str(k).strip()
-            where = f"{category}/{k}"
-            if k in ("默认", "其他", "其它", "default", "*"):
-                default = _amount(v, where)
-            elif k in ("人口大市", "populous"):
-                populous = _amount(v, where)
-            elif m := re.fullmatch(r"(?:>|＞|超过|大于)?\s*(\S+?)\s*(?:人|以上)?", k):
-                try:
-                    threshold = parse_count(m.group(1))
-                except UserError:
-                    raise ValueError(f"{category} 的分档“{k}”不认识；{_TARGETS_HELP}") from None
-                amount = _amount(v, where)
-                if amount is not None:
-                    tiers.append((threshold, amount))
-            else:  # pragma: no cover - the pattern above takes any key
-                raise ValueError(f"{category} 的分档“{k}”不认识；{_TARGETS_HELP}")
-        out[category] = CategoryTarget(default, populous, tuple(sorted(tiers, reverse=True)))
-    return out
-
-
-def parse_cities(raw: Any) -> list[str]:
-    """Read ALLIANCE_POPULOUS_CITIES: a JSON list, or names separated by commas."""
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.startswith("["):
-            try:
-                raw = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'应为城市列表，如 ["郑州","南阳"]（{e.msg}）') from None
-        else:
-            raw = [x for x in re.split(r"[,，、\s]+", text) if x]
-    if not isinstance(raw, (list, tuple)):
-        raise ValueError('应为城市列表，如 ["郑州","南阳"]')
-    return [str(x).strip() for x in raw if str(x).strip()]
-
-
-def parse_reminder_time(raw: str) -> time | None:
-    """Read ALLIANCE_FOLLOWER_REMINDER: `09:00`, or empty for no monthly reminder."""
-    text = str(raw).strip()
-    if not text:
-        return None
-    m = re.fullmatch(r"(\d{1,2})[:：](\d{2})", text)
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ValueError(f"应写成 HH:MM，如 09:00，或留空表示不发月度提醒，而不是 {raw!r}")
-    return time(int(m.group(1)), int(m.group(2)))
-
-
-def _city(name: str) -> str:
-    return name.strip().removesuffix("市")
-
-
-@dataclass(frozen=True)
-class Target:
-    """A unit's follower target and the rule that picked it."""
-
-    amount: int | None
-    rule: str
-
-
-def target_for(unit: Unit, table: Mapping[str, CategoryTarget], populous: frozenset[str]) -> Target:
-    """The target of a unit, from its category, city and student count."""
-    ct = table.get(unit.category)
-    if ct is None or (ct.default is None and ct.populous is None and not ct.tiers):
-        return Target(None, f"{unit.category}未设目标")
-    if ct.populous is not None and unit.category == "市教育局" and _city(unit.city) in populous:
-        return Target(ct.populous, f"{unit.category}，人口大市")
-    for threshold, amount in ct.tiers:
-        if unit.students is not None and unit.students > threshold:
-            return Target(amount, f"{unit.category}，在校生超过{wan(threshold)}人")
-    if ct.default is None:
-        return Target(None, f"{unit.category}未设目标")
-    if ct.tiers and unit.students is None:
-        return Target(ct.default, f"{unit.category}，未登记在校生数")
-    if ct.tiers:
-        return Target(ct.default, f"{unit.category}，在校生不超过{wan(ct.tiers[-1][0])}人")
-    if ct.populous is not None and unit.category == "市教育局":
-        return Target(ct.default, f"{unit.category}，非人口大市")
-    return Target(ct.default, unit.category)
 
 
 # A report this far from the last one is recorded only once the person confirms it (a typo of 万 for 千, an extra 0).
@@ -268,10 +100,6 @@ def implausible(count: int, last: int | None, target: int | None) -> str | None:
     return None
 
 
-def percent(total: int, target: int | None) -> str:
-    return f"{total / target * 100:.1f}%" if target else "—"
-
-
 # ---------------------------------------------------------------- periods
 
 
@@ -300,22 +128,11 @@ def month_period(year: int, month: int, today: date, label: str | None = None) -
 
 def parse_period(text: str, today: date) -> Period | None:
     """`本月`, `上月`, `3月`, `2026-03`, `2026年3月`; None when `text` is no period."""
-    s = clean_text(text)
-    if s in ("本月", "这个月", "当月", "这月", "本月份"):
-        return month_period(today.year, today.month, today, f"本月（{today.month}月）")
-    if s in ("上月", "上个月", "上一月", "上月份"):
-        prev = today.replace(day=1) - timedelta(days=1)
-        return month_period(prev.year, prev.month, today, f"上月（{prev.month}月）")
-    m = re.fullmatch(r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*月?(?:份)?", s)
-    if m and (m.group(1) or s.endswith(("月", "份"))):
-        month = int(m.group(2))
-        year = int(m.group(1)) if m.group(1) else today.year
-        if not 1 <= month <= 12 or not 2000 <= year <= 2100:
-            raise UserError(f"月份“{text}”不对，请写成 本月、上月、3月 或 2026-03。")
-        if not m.group(1) and date(year, month, 1) > today:
-            year -= 1
-        return month_period(year, month, today)
-    return None
+    found = read_month(text, today, bare=False)
+    if found is None:
+        return None
+    year, month, how = found
+    return month_period(year, month, today, f"{how}（{month}月）" if how else None)
 
 
 RANKING_USAGE = "用法：/粉丝 排行 [平台] [类别] [本月/上月]，如：/粉丝 排行、/粉丝 排行 抖音 本科高校 上月"

@@ -440,6 +440,37 @@ def parse_date(text: str, today: date) -> date:
     return day
 
 
+THIS_MONTH_WORDS = ("本月", "这个月", "当月", "这月", "本月份")
+LAST_MONTH_WORDS = ("上月", "上个月", "上一月", "上月份")
+_MONTH = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})(月?份?)")
+
+
+def read_month(text: str, today: date, *, bare: bool = True) -> tuple[int, int, str] | None:
+    """The one month reader: (year, month, how) for `本月`, `上月`, `11月`, `11月份`, `2026-11`, `2026年11月`
+    (and a bare `11` when `bare`); `how` is `本月`, `上月` or empty. A month later than today's without a year is
+    last year's. None when `text` names no month.
+
+    Raises:
+        UserError: a month that cannot be (13月, 1999-01), with the ways to write one.
+    """
+    s = clean_text(text).replace(" ", "")
+    if s in THIS_MONTH_WORDS:
+        return today.year, today.month, "本月"
+    if s in LAST_MONTH_WORDS:
+        prev = today.replace(day=1) - timedelta(days=1)
+        return prev.year, prev.month, "上月"
+    m = _MONTH.fullmatch(s)
+    if m is None or not (bare or m.group(1) or m.group(3)):
+        return None
+    year = int(m.group(1)) if m.group(1) else today.year
+    month = int(m.group(2))
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        raise UserError(f"月份“{text}”不对，请写 1 到 12 月，如 本月、上月、11月 或 2026-11。")
+    if not m.group(1) and month > today.month:
+        year -= 1
+    return year, month, ""
+
+
 # ---------------------------------------------------------------- platforms and categories
 
 PLATFORMS: dict[str, tuple[str, ...]] = {

@@ -173,8 +173,9 @@ def span(td: timedelta, *, hours_up_to: int = 0) -> str:
     return f"{mins} 分钟" if mins else f"{int(td.total_seconds())} 秒"
 
 
-def percent(done: int, total: int) -> str:
-    return f"{done / total * 100:.1f}%" if total else "0.0%"
+def percent(part: int, whole: int | None, empty: str = "0.0%") -> str:
+    """`part` of `whole` as `42.9%`; `empty` when there is no whole (nothing owed, no target: pass `"—"`)."""
+    return f"{part / whole * 100:.1f}%" if whole else empty
 
 
 class Ack(Msg):

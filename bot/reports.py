@@ -15,6 +15,7 @@ from typing import Any
 
 from bot import clock
 from bot.app import App
+from bot.audit import audit
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
 from bot.units import Unit
@@ -251,8 +252,6 @@ async def unit_tasks(app: App, unit_id: int, limit: int = 50) -> list[UnitTask]:
 
 async def record(app: App, actor: str, action: str, detail: str = "", unit_id: int | None = None) -> None:
     """Write one audit entry in its own transaction."""
-    from bot.units import audit
-
     async with app.db.tx() as tx:
         await audit(tx, actor, action, detail, unit_id)
 

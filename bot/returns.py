@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import clock
+from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
@@ -22,7 +23,7 @@ from bot.outbox import Outbox
 from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, done_rest, parse_time
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, cut_list, percent, person_name
-from bot.units import Operator, Unit, Units, audit
+from bot.units import Operator, Unit, Units
 
 KIND = "return"
 NEEDS_FIX = "需修改"

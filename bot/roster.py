@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import clock
+from bot.audit import audit
 from bot.db import Tx
 from bot.errors import UserError
 from bot.parse import category_or_none, check_city, check_name, parse_count
-from bot.units import Units, audit
+from bot.units import Units
 
 SAMPLE_NAME = "roster-henan.csv"
 

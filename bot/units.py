@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pypinyin import Style, lazy_pinyin
 
 from bot import clock
+from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
 from bot.parse import (
@@ -620,11 +621,3 @@ class Units:
         covered = {ops[qq] for qq in members if qq in ops}
         orphan = [u for u in await self.all() if u.id not in covered]
         return loose, orphan
-
-
-async def audit(tx: Tx, actor: str | int, action: str, detail: str = "", unit_id: int | None = None) -> None:
-    """Record who did what, against which unit, when."""
-    await tx.run(
-        "INSERT INTO audit (at, actor, unit_id, action, detail) VALUES (?, ?, ?, ?, ?)",
-        (clock.now_db(), str(actor), unit_id, action, detail[:500]),
-    )

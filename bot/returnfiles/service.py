@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from bot import clock
+from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
@@ -44,7 +45,7 @@ from bot.returnfiles.read import (
     template_headers,
 )
 from bot.returns import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, Returns, _return
-from bot.units import Unit, Units, audit, normalize
+from bot.units import Unit, Units, normalize
 
 MAX_LISTED = 5
 Fetch = Callable[[int], Awaitable[bytes]]

@@ -20,14 +20,12 @@ from bot.followers import (
     StaleAccount,
     looks_like_date,
     parse_ranking_args,
-    percent,
     show_day,
-    signed,
-    wan,
 )
 from bot.parse import category_or_none, looks_like_count, platform_or_none
 from bot.pictures.views import ranking_card, stale_card, targets_card
-from bot.render import Ack, Msg
+from bot.render import Ack, Msg, percent
+from bot.targets import signed, wan
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [
@@ -133,7 +131,7 @@ def render_report(r: Reported) -> Msg:
         state = f"还差 {wan(left)}" if left > 0 else "已达标"
         out.line(
             f"单位合计 {wan(r.total)}，目标 {wan(r.target.amount)}（{r.target.rule}），"
-            f"完成 {percent(r.total, r.target.amount)}，{state}。"
+            f"完成 {percent(r.total, r.target.amount, '—')}，{state}。"
         )
     else:
         out.line(f"单位合计 {wan(r.total)}（{r.target.rule}）。")
@@ -216,7 +214,7 @@ def render_progress(p: Progress) -> Msg:
         out = Msg(f"{p.unit.name} 粉丝目标 {wan(p.target.amount)}（{p.target.rule}）")
         left = p.target.amount - p.total
         state = f"还差 {wan(left)}" if left > 0 else "已达标"
-        out.line(f"合计 {wan(p.total)}，完成 {percent(p.total, p.target.amount)}，{state}。")
+        out.line(f"合计 {wan(p.total)}，完成 {percent(p.total, p.target.amount, '—')}，{state}。")
     else:
         out = Msg(f"{p.unit.name}（{p.target.rule}）")
         out.line(f"合计 {wan(p.total)}。")
@@ -266,7 +264,9 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
             lines.append(f"{i}. {unit.name} 未报送")
         elif target.amount:
             mark = " ✓" if total >= target.amount else ""
-            lines.append(f"{i}. {unit.name} {wan(total)}/{wan(target.amount)} {percent(total, target.amount)}{mark}")
+            lines.append(
+                f"{i}. {unit.name} {wan(total)}/{wan(target.amount)} {percent(total, target.amount, '—')}{mark}"
+            )
         else:
             lines.append(f"{i}. {unit.name} {wan(total)}（未设目标）")
     if limit is not None and len(lines) > limit:

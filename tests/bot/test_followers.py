@@ -16,7 +16,6 @@ from bot.config import ConfigError, load_settings
 from bot.db import Database, migrations
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
 from bot.followers import (
-    DEFAULT_TARGETS,
     KIND,
     Followers,
     NeedsConfirmation,
@@ -25,9 +24,8 @@ from bot.followers import (
     next_due,
     parse_period,
     parse_ranking_args,
-    parse_targets,
-    target_for,
 )
+from bot.targets import DEFAULT_TARGETS, parse_targets, target_for
 from bot.units import Unit
 from tests.conftest import make_settings, sent
 from tests.fake import GROUP
