@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.qqsim import QQClient, Sent, normalize_message
+from sim.qqsim import QQClient, Sent, normalize_message
 
 ReplyKey = tuple[str, int, int]  # ("g", group, asker) or ("p", 0, user)
 

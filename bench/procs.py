@@ -1,11 +1,11 @@
-"""The two bots under test as subprocesses (both through `bot.qqsim.BotProcess`), and their memory use."""
+"""The two bots under test as subprocesses (both through `sim.qqsim.BotProcess`), and their memory use."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from bot.qqsim import BotProcess
+from sim.qqsim import BotProcess
 
 ECHO_SHIM = "from bench.echo_bot import main\n\nmain()\n"
 

@@ -12,7 +12,7 @@ from typing import Any
 from bench.load import BenchClient, Request, RunResult, ms, probe_all, run_requests
 from bench.procs import memory_mb, pid_of
 from bench.seed import NEWCOMER_BASE, Dataset
-from bot.qqsim import BotProcess
+from sim.qqsim import BotProcess
 
 SKIPPED = "skipped: command not available"
 TASK_CREATE = "/统发 测试标题 https://example.com/a 截止 明天18点"

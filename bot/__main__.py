@@ -86,7 +86,7 @@ async def _import_units(settings: Settings, path: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["demo"]:  # the demo runs on its own settings, not the project's .env
-        from bot.demo import main as demo_main
+        from sim.demo import main as demo_main
 
         return demo_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description="联盟助手")

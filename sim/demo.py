@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import dashboard_url
-from bot.qqsim import BotProcess, Disconnected, QQClient, Sent
 from bot.roster import SAMPLE_NAME, sample_roster
+from sim.qqsim import BotProcess, Disconnected, QQClient, Sent
 
 GROUP_ID = 100100
 ADMIN_ID = 10001

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import ADMIN_ID, BOT_ID, GROUP_ID, TERMINAL_LINE_BYTES, DemoSession, _run, start_demo, stop_demo
+from sim.demo import ADMIN_ID, BOT_ID, GROUP_ID, TERMINAL_LINE_BYTES, DemoSession, _run, start_demo, stop_demo
 
 
 def joined(lines: list[str]) -> str:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings, setup_warnings
-from bot.qqsim import BotProcess
+from sim.qqsim import BotProcess
 
 
 def test_setup_warnings_name_what_is_missing_and_how_to_set_it() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot import clock
 from bot.app import App
 from bot.db import Database
-from bot.qqsim import BotProcess, QQClient
+from sim.qqsim import BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import make_settings
 

@@ -14,8 +14,8 @@ import pytest
 
 from bot.app import App
 from bot.config import Settings
-from bot.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from bot.render import Msg
+from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.conftest import ROOT, ROSTER
 from tests.fixtures import load
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot import clock
 from bot.app import App
 from bot.followers import first_working_day
-from bot.qqsim import PNG_SIGNATURE, BotProcess, QQClient
+from sim.qqsim import PNG_SIGNATURE, BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import NEEDS_FONT, make_settings
 

@@ -14,7 +14,7 @@ from bot import clock
 from bot.app import App
 from bot.pictures import find_font, render_png
 from bot.pictures.views import ranking_card
-from bot.qqsim import PNG_SIGNATURE, BotProcess, QQClient
+from sim.qqsim import PNG_SIGNATURE, BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import NEEDS_FONT, make_settings
 from tests.pages import serve_pages

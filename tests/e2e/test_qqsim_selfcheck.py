@@ -1,4 +1,4 @@
-"""Self-check of bot.qqsim against a throwaway NoneBot2 echo bot (not the real bot)."""
+"""Self-check of sim.qqsim against a throwaway NoneBot2 echo bot (not the real bot)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.qqsim import (  # noqa: E402
+from sim.qqsim import (  # noqa: E402
     BotProcess,
     Disconnected,
     HandshakeRefused,

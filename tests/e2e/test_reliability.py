@@ -1,7 +1,7 @@
 """Nothing is lost, nothing is posted twice, nobody gets in who should not: the real bot over reverse WebSocket.
 
 Each test starts `python -m bot` on a seeded database (bench.seed) and talks to it as the simulated QQ client
-(bot.qqsim). Every wait has a timeout and every process is stopped in `finally`.
+(sim.qqsim). Every wait has a timeout and every process is stopped in `finally`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from bench.procs import bot_env
 from bench.seed import NEWCOMER_BASE, Dataset, seed
 from bot.db import Database
 from bot.outbox import Outbox
-from bot.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from bot.render import Msg
+from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 
 ADMINS = tuple(900001 + i for i in range(12))
 UNITS = 170

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from bot.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
+from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.conftest import ROOT
 
 GROUP = 100300500
