@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot import clock
 from bot.audit import audit
@@ -88,6 +90,12 @@ class Accounts:
     def __init__(self, db: Database, units: Units) -> None:
         self.db = db
         self.units = units
+        # called after accounts change (opened, approved, rejected, closed): the follower rankings' cache listens
+        self.on_change: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        for listener in self.on_change:
+            listener()
 
     async def _operator_unit(self, user_id: str) -> Unit:
         bound = await self.units.operator(user_id)
@@ -135,7 +143,9 @@ class Accounts:
                 (unit.id, platform, name, uid, day, now),
             )
             filing_id = await self._file(tx, "开设", account_id, unit, {}, user_id, user_name)
-            return await self._filing(tx, filing_id)
+            filing = await self._filing(tx, filing_id)
+        self._changed()
+        return filing
 
     async def file_change(self, user_id: str, user_name: str, platform: str, name: str, pairs: list[str]) -> Filing:
         unit = await self._operator_unit(user_id)
@@ -268,6 +278,7 @@ class Accounts:
                         reported.add(other)
             except UserError as e:
                 out.append((fid, None, str(e)))
+        self._changed()
         return out
 
     async def _superseded(self, tx: Tx, f: Filing) -> list[tuple[int, str]]:
@@ -324,7 +335,26 @@ class Accounts:
             if f.kind == "开设":
                 await tx.run("UPDATE accounts SET state='已驳回' WHERE id=? AND state='待审核'", (f.account.id,))
             await audit(tx, actor, "备案驳回", f"#{filing_id} {reason}", f.account.unit_id)
-            return await self._filing(tx, filing_id)
+            filing = await self._filing(tx, filing_id)
+        self._changed()
+        return filing
+
+    async def in_states(self, states: tuple[str, ...]) -> list[Account]:
+        """Every account in one of these states (of units deleted or not), by id."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                f"SELECT * FROM accounts WHERE state IN ({','.join('?' * len(states))}) ORDER BY id", states
+            )
+        return [_account(r) for r in rows]
+
+    async def filing_rows(self) -> list[dict[str, Any]]:
+        """Every filing with its unit's and account's names, oldest first (units deleted later keep their history)."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT f.*, u.name AS unit_name, a.platform, a.name AS account_name, a.uid, a.opened_on "
+                "FROM filings f JOIN units u ON u.id=f.unit_id JOIN accounts a ON a.id=f.account_id ORDER BY f.id"
+            )
+        return [dict(r) for r in rows]
 
     async def of_unit(self, unit_id: int, *, include_closed: bool = False) -> list[Account]:
         states = ("待审核", "正常", "已注销") if include_closed else ("待审核", "正常")

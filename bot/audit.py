@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot import clock
 from bot.db import Tx
 
@@ -12,3 +14,14 @@ async def audit(tx: Tx, actor: str | int, action: str, detail: str = "", unit_id
         "INSERT INTO audit (at, actor, unit_id, action, detail) VALUES (?, ?, ?, ?, ?)",
         (clock.now_db(), str(actor), unit_id, action, detail[:500]),
     )
+
+
+async def audit_page(tx: Tx, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The newest entries (at, actor, action, detail, unit: its name or None), and how many there are in all."""
+    total = await tx.value("SELECT COUNT(*) FROM audit")
+    rows = await tx.all(
+        "SELECT a.at, a.actor, a.action, a.detail, u.name AS unit FROM audit a "
+        "LEFT JOIN units u ON u.id=a.unit_id ORDER BY a.id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [dict(r) for r in rows], int(total or 0)

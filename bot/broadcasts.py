@@ -31,6 +31,8 @@ from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages, who_owes
 from bot.outbox import Outbox
 from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month
+from bot.refs import ANNOUNCE, NUDGE, REMINDER, Ref
+from bot.refs import WITHDRAWN as WITHDRAWN_NOTICE
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, percent
 from bot.units import Operator, Unit, Units
@@ -81,7 +83,8 @@ _KEYWORDS = [(w, "deadline") for w in DEADLINE_WORDS] + [("要求", "requirement
 _LABELS = {"deadline": "截止", "requirements": "要求", "scope": "范围"}
 _LIST_SEP = re.compile(r"[,，、/;；]+")
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
-_POST_REF = re.compile(r"^(reminder:)?broadcast:(\d+)(:nudge)?$")
+# which sent messages a reply may quote to confirm, and the kind stored for each in broadcast_posts
+_POST_KINDS = {ANNOUNCE: "announce", NUDGE: "nudge", REMINDER: "reminder"}
 
 
 class NotBound(UserError):
@@ -583,7 +586,7 @@ class Broadcasts:
             task = await self._get(tx, task_id)
             msg = announcement(task, len(unit_ids))
             for g in groups:
-                await self.outbox.put(tx, "group", g, msg, ref=f"broadcast:{task_id}")
+                await self.outbox.put(tx, "group", g, msg, ref=Ref(KIND, task_id))
             await self.reminders.schedule(tx, KIND, task_id, task.deadline, overdue=False)
             await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
         return Created(task, len(unit_ids), len(groups))
@@ -690,7 +693,7 @@ class Broadcasts:
         image = "\n".join(images) if images else None
         now = clock.now()
         async with self.db.tx() as tx:
-            unit_id = await tx.value("SELECT unit_id FROM operators WHERE user_id=?", (uid,))
+            unit_id = await self.units.bound_unit(tx, uid)
             if unit_id is None:
                 raise NotBound(NOT_BOUND)
             if task_id is None:
@@ -824,36 +827,30 @@ class Broadcasts:
             return self._posts
         async with self.db.tx() as tx:
             # A crash between the outbox marking a row sent and our hook leaves the id only in the outbox.
-            rows = await tx.all(
-                "SELECT id, ref, message_id FROM outbox WHERE message_id IS NOT NULL AND "
-                "((ref >= 'broadcast:' AND ref < 'broadcast;') OR "
-                "(ref >= 'reminder:broadcast:' AND ref < 'reminder:broadcast;'))"
-            )
-            for r in rows:
-                await self._store_post(tx, r["id"], r["ref"], r["message_id"])
+            for sent in await self.outbox.sent_about(tx, KIND):
+                await self._store_post(tx, sent.ref, sent.message_id, sent.group_id)
             posts = {r[0]: r[1] for r in await tx.all("SELECT message_id, task_id FROM broadcast_posts")}
             self._posts = posts
         return posts
 
-    async def _store_post(self, tx: Tx, row_id: int, ref: str, message_id: str) -> tuple[str, int] | None:
-        m = _POST_REF.match(ref)
-        if m is None:
+    async def _store_post(self, tx: Tx, ref: Ref, message_id: str, group_id: str | None) -> tuple[str, int] | None:
+        kind = _POST_KINDS.get(ref.purpose)
+        if ref.kind != KIND or kind is None:
             return None
-        kind = "reminder" if m.group(1) else "nudge" if m.group(3) else "announce"
-        mid, task_id = norm_id(message_id), int(m.group(2))
+        mid = norm_id(message_id)
         await tx.run(
             "INSERT OR IGNORE INTO broadcast_posts (message_id, task_id, kind, group_id) "
-            "SELECT ?, ?, ?, CASE WHEN target_type='group' THEN target_id END FROM outbox WHERE id=? "
-            "AND EXISTS (SELECT 1 FROM broadcasts WHERE id=?)",
-            (mid, task_id, kind, row_id, task_id),
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM broadcasts WHERE id=?)",
+            (mid, ref.id, kind, group_id, ref.id),
         )
-        return mid, task_id
+        return mid, ref.id
 
-    async def _on_sent(self, row_id: int, ref: str | None, message_id: str | None) -> None:
-        if not ref or message_id is None or _POST_REF.match(ref) is None:
+    async def _on_sent(self, row_id: int, ref_text: str | None, message_id: str | None) -> None:
+        ref = Ref.parse(ref_text)
+        if ref is None or message_id is None or ref.kind != KIND or ref.purpose not in _POST_KINDS:
             return
         async with self.db.tx() as tx:
-            stored = await self._store_post(tx, row_id, ref, message_id)
+            stored = await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
         if stored is not None and self._posts is not None:
             self._posts[stored[0]] = stored[1]
 
@@ -1011,13 +1008,8 @@ class Broadcasts:
     # ------------------------------------------------------------ nudges
 
     async def _pending_operators(self, tx: Tx, task_id: int) -> list[Operator]:
-        rows = await tx.all(
-            "SELECT o.user_id, o.name, o.unit_id, o.group_id FROM broadcast_units bu "
-            f"JOIN operators o ON o.unit_id=bu.unit_id WHERE bu.task_id=? AND NOT {_DONE} "
-            "ORDER BY o.unit_id, o.bound_at, o.user_id",
-            (task_id,),
-        )
-        return [Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"]) for r in rows]
+        rows = await tx.all(f"SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE}", (task_id,))
+        return await self.units.operators_owing(tx, [r[0] for r in rows])
 
     async def _pending_units(self, tx: Tx, task_id: int) -> list[tuple[int, str]]:
         rows = await tx.all(
@@ -1042,7 +1034,7 @@ class Broadcasts:
             orphans = [name for uid, name in units if uid not in covered]
             msgs = nudge_messages(self.settings, header, ops, footer=footer, private_text=private, orphans=orphans)
             for target_type, target_id, msg in msgs:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=f"broadcast:{task.id}:nudge")
+                await self.outbox.put(tx, target_type, target_id, msg, ref=Ref(KIND, task.id, NUDGE))
             await audit(tx, actor, "统发催办", f"#{task.id} {len(units)} 个单位，{len(ops)} 位联络员")
         return NudgeResult(task, len(units), len(ops), len(msgs), orphans)
 
@@ -1090,7 +1082,7 @@ class Broadcasts:
             await self.reminders.cancel(tx, KIND, task.id, "统发已撤回")
             notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
             for g in sorted(self.settings.groups):
-                await self.outbox.put(tx, "group", g, notice, ref=f"broadcast-withdrawn:{task.id}")
+                await self.outbox.put(tx, "group", g, notice, ref=Ref(KIND, task.id, WITHDRAWN_NOTICE))
             await audit(tx, actor, "统发撤回", task.label)
         return task, await self.announcement_ids(task.id)
 

@@ -38,7 +38,7 @@ from bot.parse import (
 )
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg
-from bot.units import Operator, Unit, Units
+from bot.units import Unit, Units
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -295,13 +295,6 @@ def _account(r: Any) -> Account:
     return Account(r["id"], r["unit_id"], r["platform"], r["name"], r["uid"], r["opened_on"], r["state"])
 
 
-# Audit actions that cannot move a ranking or a target; any other audited action empties the ranking cache.
-_UNRELATED = (
-    "action LIKE '统发%' OR action LIKE '报送%' "
-    "OR action IN ('已报送', '注册申请', '审核驳回', '解绑', '退群解绑', '粉丝数更正')"
-)
-_CHANGES = f"SELECT (SELECT MAX(id) FROM audit), (SELECT id FROM audit WHERE id>?1 AND NOT ({_UNRELATED}) LIMIT 1)"
-
 _LATEST = "(SELECT r.day || ' ' || r.count FROM follower_reports r WHERE r.account_id=a.id ORDER BY r.day DESC LIMIT 1)"
 
 
@@ -343,11 +336,13 @@ class Followers:
         self.stale_days: int = settings.alliance_stale_days
         self._unconfirmed: dict[str, tuple[list[str], str, datetime]] = {}  # user → (words, count, asked at)
         self._version = 0  # reports recorded by this process
-        self._epoch = 0  # audited changes elsewhere that may change a ranking
-        self._seen: int | None = None  # the last audit row looked at
+        self._epoch = 0  # changes elsewhere that may move a ranking (units, accounts, another process's writes)
+        self._data_version: int | None = None  # the database's data_version when last looked at
         self._mark: tuple | None = None
         self._cache: dict[tuple, Any] = {}
         self.watch_at = self.remind_at or time(9, 0)
+        units.on_change.append(self._changed)
+        accounts.on_change.append(self._changed)
         reminders.register(KIND, self._remind)
         reminders.register(STALE_KIND, self._warn_stale)
 
@@ -566,6 +561,18 @@ class Followers:
             rows = await tx.all(f"SELECT a.id, {_LATEST} AS latest FROM accounts a WHERE a.unit_id=?", (unit_id,))
         return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
 
+    async def latest_all(self) -> dict[int, tuple[int, date]]:
+        """Account id → (latest count, the day it was reported), for every account ever reported."""
+        async with self.db.read() as tx:
+            rows = await tx.all(f"SELECT a.id, {_LATEST} AS latest FROM accounts a")
+        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+
+    async def last_posts(self) -> dict[int, str]:
+        """Account id → the day of its latest post reported (ISO), for every account with one."""
+        async with self.db.read() as tx:
+            rows = await tx.all("SELECT account_id, MAX(day) AS day FROM post_reports GROUP BY account_id")
+        return {r["account_id"]: r["day"] for r in rows}
+
     # ------------------------------------------------------------ targets
 
     async def progress(self, unit: Unit) -> Progress:
@@ -665,17 +672,21 @@ class Followers:
             self._store(mark, ("units",), units)
         return units
 
-    # The cache holds results computed since the last change: a report here (`_version`) or an audited change
-    # elsewhere that may move a ranking (units, accounts: every such change writes an audit row; broadcasts,
-    # returns and registrations do not count). A report patches the month's rows in place (`_reported`);
-    # anything else empties the cache. A result is kept only if nothing changed while it was being computed.
+    # The cache holds results computed since the last change: a report here (`_version`) or a change elsewhere
+    # that may move a ranking (`_epoch`): Units and Accounts call `_changed` after theirs (registrations,
+    # broadcasts and returns do not), and a commit by another process (the import-units command line) shows in
+    # the database's data_version. A report patches the month's rows in place (`_reported`); anything else
+    # empties the cache. A result is kept only if nothing changed while it was being computed.
+
+    def _changed(self) -> None:
+        self._epoch += 1
 
     async def _look(self, tx: Tx) -> None:
-        """Move on past the audit rows written since the last look; a change that matters starts a new epoch."""
-        top, hit = await tx.one(_CHANGES, (2**62 if self._seen is None else self._seen,))  # type: ignore[misc]
-        if self._seen is None or hit is not None:
+        """Start a new epoch if another connection committed since the last look."""
+        version = await tx.value("PRAGMA data_version")
+        if version != self._data_version:
             self._epoch += 1
-        self._seen = top or 0
+            self._data_version = version
 
     async def _check(self) -> tuple:
         """Empty the cache if anything changed since it was filled; returns the current mark."""
@@ -824,14 +835,9 @@ class Followers:
                 due.setdefault(uid, []).append(item)
         if not due:
             return []
-        rows = await tx.all(
-            f"SELECT user_id, unit_id FROM operators WHERE unit_id IN ({','.join('?' * len(due))}) "
-            "ORDER BY unit_id, bound_at, user_id",
-            list(due),
-        )
         out: list[Outgoing] = []
-        for r in rows:
-            items = due[r["unit_id"]]
+        for op in await self.units.operators_owing(tx, list(due)):
+            items = due[op.unit_id]
             lines = "；".join(
                 f"{a.account.platform}“{a.account.name}”已 {a.idle} 天没有报告更新"
                 + (f"（最后更新 {show_day(a.last_post)}）" if a.last_post else "（登记后还没有报告过更新）")
@@ -841,7 +847,7 @@ class Followers:
                 f"联盟助手提醒：{lines}。按国办秘函〔2019〕19号，两周（{self.stale_days} 天）不更新即列为僵尸号。"
                 f"发布内容后在群里发 /更新 {items[0].account.platform} 即可；已发布过的，发 /更新 <平台> <日期> 补报。"
             )
-            out.append(("private", r["user_id"], Msg(text)))
+            out.append(("private", op.user_id, Msg(text)))
         return out
 
     async def warm(self) -> None:
@@ -866,15 +872,9 @@ class Followers:
         now = clock.now()
         async with self.db.tx() as tx:
             if self.remind_at is None:
-                await tx.run(
-                    "UPDATE reminders SET state='cancelled', done_at=?, note='已关闭月度提醒' "
-                    "WHERE kind=? AND state='pending'",
-                    (clock.now_db(), KIND),
-                )
+                await self.reminders.cancel_kind(tx, KIND, "已关闭月度提醒")
                 return
-            await tx.run(
-                "DELETE FROM reminders WHERE kind=? AND state='pending' AND due_at>?", (KIND, clock.to_db(now))
-            )
+            await self.reminders.drop_future(tx, KIND, now)
             month, due = next_due(now, self.remind_at)
             await self.reminders.schedule_at(tx, KIND, month, LABEL, due)
 
@@ -893,25 +893,22 @@ class Followers:
             return []
         now = clock.now()
         current = now.year * 100 + now.month
-        if rem.task_id != current and await tx.value(
-            "SELECT 1 FROM reminders WHERE kind=? AND task_id=? AND state='pending'", (KIND, current)
-        ):
+        if rem.task_id != current and await self.reminders.is_pending(tx, KIND, current):
             return []  # a month missed while away; this month's own reminder is still owed
         year, month = _next_month(now.year, now.month)
         await self.reminders.schedule_at(tx, KIND, year * 100 + month, LABEL, monthly_due(year, month, self.remind_at))
         start = now.date().replace(day=1).isoformat()
-        rows = await tx.all(
+        unit_ids = await tx.all(
             f"""
-            SELECT o.user_id, o.name, o.unit_id, o.group_id FROM operators o JOIN units u ON u.id=o.unit_id
+            SELECT u.id FROM units u
             WHERE u.deleted_at IS NULL
               AND EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id=u.id AND a.state IN {_LIVE_SQL})
               AND NOT EXISTS (SELECT 1 FROM accounts a JOIN follower_reports r ON r.account_id=a.id
                               WHERE a.unit_id=u.id AND r.day>=?)
-            ORDER BY o.unit_id, o.bound_at, o.user_id
             """,
             (start,),
         )
-        ops = [Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"]) for r in rows]
+        ops = await self.units.operators_owing(tx, [r[0] for r in unit_ids])
         if not ops:
             return []
         units = len({op.unit_id for op in ops})

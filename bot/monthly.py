@@ -95,15 +95,9 @@ class MonthlyList:
         now = clock.now()
         async with self.app.db.tx() as tx:
             if not self.enabled:
-                await tx.run(
-                    "UPDATE reminders SET state='cancelled', done_at=?, note='已关闭月度榜单' "
-                    "WHERE kind=? AND state='pending'",
-                    (clock.now_db(), KIND),
-                )
+                await self.app.reminders.cancel_kind(tx, KIND, "已关闭月度榜单")
                 return
-            await tx.run(
-                "DELETE FROM reminders WHERE kind=? AND state='pending' AND due_at>?", (KIND, clock.to_db(now))
-            )
+            await self.app.reminders.drop_future(tx, KIND, now)
             month, due = next_publish(now, self.rule, self.at)
             await self.app.reminders.schedule_at(tx, KIND, month, LABEL, due)
 

@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx
+from bot.refs import Ref, prefixes
 from bot.render import Msg, Segment
 
 log = logging.getLogger("alliance.outbox")
@@ -45,6 +45,16 @@ log = logging.getLogger("alliance.outbox")
 ANSWER, NOTICE, ACK, NUDGE = 0, 1, 2, 3
 DEFAULT_ACCOUNT = "*"
 REACT_BATCH = 16  # reactions claimed at once when there is no gap between them  # an attach without an account (tests, a single client that did not say)
+
+
+@dataclass(frozen=True)
+class SentRef:
+    """A sent message about a task: its outbox row, what it was about, the client's id, the group it went to."""
+
+    row_id: int
+    ref: Ref
+    message_id: str
+    group_id: str | None
 
 
 class SendFailed(Exception):
@@ -67,22 +77,19 @@ Sender = Callable[[str, str, list[Segment]], Awaitable[str | None]]
 # (group id, message id) → None; raises ReactionUnsupported / SendFailed / SendUnknown / NotSent
 Reactor = Callable[[str, str], Awaitable[None]]
 
-_NUDGE_REF = re.compile(r"^(?:reminder:)?(.+?)(?::nudge|:催办)?$")
 
-
-def default_priority(ref: str | None) -> int:
+def default_priority(ref: Ref | str | None) -> int:
     """What a row is, from its ref: no ref is an answer; reminders and nudges come last; the rest are notices."""
     if ref is None:
         return ANSWER
-    if ref.startswith("reminder:") or ref.endswith((":nudge", ":催办")):
-        return NUDGE
-    return NOTICE
+    typed = ref if isinstance(ref, Ref) else Ref.parse(ref)
+    return NUDGE if typed is not None and typed.nudges else NOTICE
 
 
 def nudge_task(ref: str) -> str:
     """The task a nudge or reminder is about (`reminder:broadcast:3` and `broadcast:3:nudge` → `broadcast:3`)."""
-    m = _NUDGE_REF.match(ref)
-    return m.group(1) if m else ref
+    typed = Ref.parse(ref)
+    return ref if typed is None else f"{typed.kind}:{typed.id}"
 
 
 @dataclass
@@ -164,7 +171,7 @@ class Outbox:
         target_type: str,
         target_id: str | int,
         msg: Msg,
-        ref: str | None = None,
+        ref: Ref | str | None = None,
         *,
         priority: int | None = None,
         account: str | None = None,
@@ -187,7 +194,7 @@ class Outbox:
                 target_type,
                 tid,
                 json.dumps(msg.segments, ensure_ascii=False),
-                ref,
+                None if ref is None else str(ref),
                 clock.now_db(),
                 acc,
                 default_priority(ref) if priority is None else priority,
@@ -211,12 +218,12 @@ class Outbox:
         *,
         react_to: str | None = None,
         account: str | None = None,
-        ref: str | None = None,
+        ref: Ref | str | None = None,
     ) -> int:
         """Queue an acknowledgement: a reaction on `react_to` where the client can, else merged with others."""
         return await self.put(tx, target_type, target_id, msg, ref, priority=ACK, account=account, react_to=react_to)
 
-    async def send(self, target_type: str, target_id: str | int, msg: Msg, ref: str | None = None) -> int:
+    async def send(self, target_type: str, target_id: str | int, msg: Msg, ref: Ref | str | None = None) -> int:
         """Queue a message in a transaction of its own."""
         async with self.db.tx() as tx:
             return await self.put(tx, target_type, target_id, msg, ref)
@@ -692,8 +699,39 @@ class Outbox:
         async with self.db.read() as tx:
             return int(await tx.value("SELECT COUNT(*) FROM outbox WHERE state='merged' AND priority=?", (ACK,)))
 
-    async def message_ids(self, ref: str) -> list[str]:
+    async def message_ids(self, ref: Ref | str) -> list[str]:
         """The client's ids of the sent messages queued with `ref`."""
         async with self.db.read() as tx:
-            rows = await tx.all("SELECT message_id FROM outbox WHERE ref=? AND message_id IS NOT NULL", (ref,))
+            rows = await tx.all("SELECT message_id FROM outbox WHERE ref=? AND message_id IS NOT NULL", (str(ref),))
         return [r[0] for r in rows]
+
+    @staticmethod
+    async def sent_about(tx: Tx, kind: str) -> list[SentRef]:
+        """Every sent message about tasks of `kind` (announcements, nudges, reminders, …), oldest first."""
+        ranges = prefixes(kind)
+        rows = await tx.all(
+            "SELECT id, ref, message_id, CASE WHEN target_type='group' THEN target_id END AS group_id FROM outbox "
+            f"WHERE message_id IS NOT NULL AND ({' OR '.join(['(ref >= ? AND ref < ?)'] * len(ranges))}) ORDER BY id",
+            [bound for r in ranges for bound in r],
+        )
+        out = []
+        for r in rows:
+            ref = Ref.parse(r["ref"])
+            if ref is not None and ref.kind == kind:
+                out.append(SentRef(r["id"], ref, r["message_id"], r["group_id"]))
+        return out
+
+    @staticmethod
+    async def group_of(tx: Tx, row_id: int) -> str | None:
+        """The group a queued message went to (None: a private chat)."""
+        return await tx.value(
+            "SELECT CASE WHEN target_type='group' THEN target_id END FROM outbox WHERE id=?", (row_id,)
+        )
+
+    async def refs_of_message(self, message_id: str | int) -> list[Ref]:
+        """What the bot's message with this client id was about (newest row first; usually one)."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT ref FROM outbox WHERE message_id=? AND ref IS NOT NULL ORDER BY id DESC", (str(message_id),)
+            )
+        return [ref for r in rows if (ref := Ref.parse(r["ref"])) is not None]

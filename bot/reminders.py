@@ -26,12 +26,13 @@ from typing import Any
 from bot import clock
 from bot.db import Database, Tx
 from bot.outbox import Outbox
+from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
 
 log = logging.getLogger("alliance.reminders")
 
 OVERDUE = "overdue"
-REF_PREFIX = "reminder:"  # outbox ref of every automatic reminder
+REF_PREFIX = REMINDER_PREFIX  # how the outbox ref of every automatic reminder starts (see bot/refs.py)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class Reminders:
         self._handlers: dict[str, Handler] = {}
         self._prepare: dict[str, Prepare] = {}
         # reminders queued just before the client went away must not go out in quiet hours when it comes back
-        outbox.hold = lambda: f"{REF_PREFIX}%" if in_quiet(clock.now(), self.quiet) else None
+        outbox.hold = lambda: like(REMINDER) if in_quiet(clock.now(), self.quiet) else None
         self._task: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
 
@@ -167,6 +168,33 @@ class Reminders:
             (clock.now_db(), why, kind, task_id),
         )
 
+    async def cancel_kind(self, tx: Tx, kind: str, why: str) -> None:
+        """No more reminders of a whole kind (a monthly reminder switched off)."""
+        await tx.run(
+            "UPDATE reminders SET state='cancelled', done_at=?, note=? WHERE kind=? AND state='pending'",
+            (clock.now_db(), why, kind),
+        )
+
+    async def drop_future(self, tx: Tx, kind: str, after: datetime) -> None:
+        """Forget the reminders of a kind owed after `after` (about to be re-dated); those already due stay owed."""
+        await tx.run("DELETE FROM reminders WHERE kind=? AND state='pending' AND due_at>?", (kind, clock.to_db(after)))
+
+    @staticmethod
+    async def is_pending(tx: Tx, kind: str, task_id: int) -> bool:
+        """Whether a reminder of this task is still owed."""
+        return bool(
+            await tx.value("SELECT 1 FROM reminders WHERE kind=? AND task_id=? AND state='pending'", (kind, task_id))
+        )
+
+    @staticmethod
+    async def pending_labels(tx: Tx, kind: str, task_id: int) -> list[str]:
+        """The labels of a task's reminders still owed, soonest first (`1d`, `2h`, `overdue`)."""
+        rows = await tx.all(
+            "SELECT label FROM reminders WHERE kind=? AND task_id=? AND state='pending' ORDER BY due_at",
+            (kind, task_id),
+        )
+        return [r[0] for r in rows]
+
     # ------------------------------------------------------------ sending
 
     async def tick(self) -> int:
@@ -212,7 +240,7 @@ class Reminders:
                 )
             messages = await handler(tx, rem)
             for target_type, target_id, msg in messages:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=f"{REF_PREFIX}{rem.kind}:{rem.task_id}")
+                await self.outbox.put(tx, target_type, target_id, msg, ref=Ref(rem.kind, rem.task_id, REMINDER))
             await tx.run(
                 "UPDATE reminders SET state=?, done_at=?, note=? WHERE id=?",
                 (

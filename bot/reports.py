@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import clock
 from bot.app import App
-from bot.audit import audit
+from bot.audit import audit, audit_page
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
 from bot.units import Unit
@@ -61,28 +61,22 @@ class AccountView:
 async def accounts(app: App, states: tuple[str, ...] = ("正常", "待审核")) -> list[AccountView]:
     """Accounts of live units in the given states, in official order (unit, then platform)."""
     units = {u.id: u for u in await app.units.all()}
-    marks = ",".join("?" * len(states))
-    async with app.db.read() as tx:
-        rows = await tx.all(
-            f"SELECT id, unit_id, platform, name, uid, opened_on, state FROM accounts WHERE state IN ({marks})",
-            states,
-        )
     facts = await follower_facts(app)
     out = []
-    for r in rows:
-        unit = units.get(r["unit_id"])
+    for a in await app.accounts.in_states(states):
+        unit = units.get(a.unit_id)
         if unit is None:
             continue
-        f = facts.get(r["id"], {})
+        f = facts.get(a.id, {})
         out.append(
             AccountView(
-                r["id"],
+                a.id,
                 unit,
-                r["platform"],
-                r["name"],
-                r["uid"],
-                r["opened_on"],
-                r["state"],
+                a.platform,
+                a.name,
+                a.uid,
+                a.opened_on,
+                a.state,
                 f.get("count"),
                 f.get("reported_on", ""),
                 f.get("last_post", ""),
@@ -116,13 +110,8 @@ CHANGE_NAMES = {"name": "名称", "uid": "账号ID", "opened_on": "开通日期"
 
 async def filings(app: App) -> list[FilingView]:
     """Every filing, oldest first (units deleted later keep their history)."""
-    async with app.db.read() as tx:
-        rows = await tx.all(
-            "SELECT f.*, u.name AS unit_name, a.platform, a.name AS account_name, a.uid, a.opened_on "
-            "FROM filings f JOIN units u ON u.id=f.unit_id JOIN accounts a ON a.id=f.account_id ORDER BY f.id"
-        )
     out = []
-    for r in rows:
+    for r in await app.accounts.filing_rows():
         try:
             changes = json.loads(r["changes"] or "{}")
         except ValueError:
@@ -163,15 +152,10 @@ class AuditEntry:
 async def audit_log(app: App, limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], int]:
     """The newest entries of the audit log, and how many there are in all."""
     async with app.db.read() as tx:
-        total = await tx.value("SELECT COUNT(*) FROM audit")
-        rows = await tx.all(
-            "SELECT a.at, a.actor, a.action, a.detail, u.name AS unit FROM audit a "
-            "LEFT JOIN units u ON u.id=a.unit_id ORDER BY a.id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
+        rows, total = await audit_page(tx, limit, offset)
     return [
         AuditEntry(show_db_time(r["at"]), r["actor"], r["unit"] or "", r["action"], r["detail"]) for r in rows
-    ], int(total or 0)
+    ], total
 
 
 async def people_names(app: App) -> dict[str, str]:
@@ -471,21 +455,16 @@ async def _broadcast_view(app: App, task_id: int) -> TaskView:
 async def follower_facts(app: App) -> dict[int, dict[str, Any]]:
     """account id → {count, reported_on, last_post} ({} when the followers service is not built yet).
 
-    Counts come from `Followers.latest_for_unit`; the latest post day has no public method, so it is
-    read here from `post_reports`.
+    Counts come from `Followers.latest_all`, post days from `Followers.last_posts`.
     """
     followers = service(app, "followers")
     if followers is None:
         return {}
     out: dict[int, dict[str, Any]] = {}
-    async with app.db.read() as tx:
-        unit_ids = [r[0] for r in await tx.all("SELECT DISTINCT unit_id FROM accounts")]
-        posts = await tx.all("SELECT account_id, MAX(day) AS day FROM post_reports GROUP BY account_id")
-    for uid in unit_ids:
-        for account_id, (count, day) in (await followers.latest_for_unit(uid)).items():
-            out.setdefault(account_id, {}).update(count=count, reported_on=day.isoformat())
-    for r in posts:
-        out.setdefault(r["account_id"], {})["last_post"] = r["day"]
+    for account_id, (count, day) in (await followers.latest_all()).items():
+        out.setdefault(account_id, {}).update(count=count, reported_on=day.isoformat())
+    for account_id, day in (await followers.last_posts()).items():
+        out.setdefault(account_id, {})["last_post"] = day
     return out
 
 

@@ -21,6 +21,7 @@ from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages, who_owes
 from bot.outbox import Outbox
 from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, done_rest, parse_time
+from bot.refs import RETURN_NUDGE, Ref
 from bot.reminders import Reminder, Reminders, describe_left
 from bot.render import Msg, cut_list, percent, person_name
 from bot.units import Operator, Unit, Units
@@ -413,7 +414,6 @@ _UNIT_ROWS = (
     "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "
     "WHERE ru.return_id=? ORDER BY u.id"
 )
-_REF = re.compile(r"^(?:reminder:)?return:(\d+)")
 
 
 class Returns:
@@ -508,15 +508,9 @@ class Returns:
 
     async def from_message(self, message_id: str | int) -> int | None:
         """The return a bot message (its announcement, a reminder or a nudge) was about, if any."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT ref FROM outbox WHERE message_id=? AND ref LIKE '%return:%' ORDER BY id DESC",
-                (str(message_id),),
-            )
-        for r in rows:
-            m = _REF.match(r["ref"] or "")
-            if m:
-                return int(m.group(1))
+        for ref in await self.outbox.refs_of_message(message_id):
+            if ref.kind == KIND:
+                return ref.id
         return None
 
     async def pick_open(self) -> Return:
@@ -553,16 +547,10 @@ class Returns:
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             await self.reminders.schedule(tx, KIND, rid, new.deadline)
-            labels = [
-                r[0]
-                for r in await tx.all(
-                    "SELECT label FROM reminders WHERE kind=? AND task_id=? AND state='pending' ORDER BY due_at",
-                    (KIND, rid),
-                )
-            ]
+            labels = await self.reminders.pending_labels(tx, KIND, rid)
             ret = await self._get(tx, rid)
             for g in groups:
-                await self.outbox.put(tx, "group", g, announcement(ret, len(units)), ref=f"return:{rid}")
+                await self.outbox.put(tx, "group", g, announcement(ret, len(units)), ref=Ref(KIND, rid))
             await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
         return Created(ret, len(units), groups, labels)
 
@@ -686,16 +674,7 @@ class Returns:
                 (ret.id,),
             )
         ]
-        ops = [
-            Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"])
-            for r in await tx.all(
-                "SELECT o.user_id, o.name, o.unit_id, o.group_id FROM operators o "
-                "JOIN return_units ru ON ru.unit_id=o.unit_id JOIN units u ON u.id=o.unit_id "
-                "WHERE ru.return_id=? AND ru.submitted_at IS NULL AND u.deleted_at IS NULL "
-                "ORDER BY o.unit_id, o.bound_at, o.user_id",
-                (ret.id,),
-            )
-        ]
+        ops = await self.units.operators_owing(tx, [u.id for u in units])
         return units, ops
 
     def _nudges(
@@ -738,7 +717,7 @@ class Returns:
                 raise UserError(f"报送 {ret.label} 的单位都已报送，不用催办。")
             messages = self._nudges(ret, units, ops, overdue=ret.deadline <= clock.now(), manual=True)
             for target_type, target_id, msg in messages:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=f"return:{ret.id}:催办")
+                await self.outbox.put(tx, target_type, target_id, msg, ref=Ref(KIND, ret.id, RETURN_NUDGE))
             await audit(tx, actor, "报送催办", f"{ret.label} {len(units)} 个单位")
         covered = {o.unit_id for o in ops}
         return Nudged(ret, units, len(ops), [u for u in units if u.id not in covered], len(messages))

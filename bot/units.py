@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pypinyin import Style, lazy_pinyin
@@ -108,11 +109,16 @@ class Units:
         self.db = db
         self._index: _Index | None = None
         self._data_version: int | None = None
+        # called after a change to the units or their aliases commits (the follower rankings' cache listens)
+        self.on_change: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------ name index
 
     def invalidate(self) -> None:
+        """The units or their aliases changed: forget the index and tell who listens."""
         self._index = None
+        for listener in self.on_change:
+            listener()
 
     async def _load(self) -> _Index:
         async with self.db.read() as tx:
@@ -419,6 +425,25 @@ class Units:
             if r["unit_id"] in wanted:
                 out.setdefault(r["unit_id"], []).append(Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"]))
         return out
+
+    @staticmethod
+    async def operators_owing(tx: Tx, unit_ids: Iterable[int]) -> list[Operator]:
+        """The operators of these units, read inside the caller's transaction (a reminder computes who is still
+        owed in the transaction that queues it), by unit, then in the order they were bound."""
+        ids = sorted(set(unit_ids))
+        if not ids:
+            return []
+        rows = await tx.all(
+            "SELECT user_id, name, unit_id, group_id FROM operators WHERE unit_id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY unit_id, bound_at, user_id",
+            (json.dumps(ids),),
+        )
+        return [Operator(r["user_id"], r["name"], r["unit_id"], r["group_id"]) for r in rows]
+
+    @staticmethod
+    async def bound_unit(tx: Tx, user_id: str | int) -> int | None:
+        """The id of the unit a QQ user is bound to, inside the caller's transaction; None if not bound."""
+        return await tx.value("SELECT unit_id FROM operators WHERE user_id=?", (str(user_id),))
 
     async def all_operators(self) -> dict[str, int]:
         """QQ id → unit id for every bound operator."""

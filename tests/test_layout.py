@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +110,88 @@ def test_no_import_circle_in_bot_or_plugins() -> None:
 
 def test_the_cycle_check_finds_a_circle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# ---------------------------------------------------------------- one owner for every table
+
+# table → the module that owns it: the only one whose SQL may write it, and (but for SHARED_READS) read it.
+OWNERS = {
+    "units": "bot.units",
+    "unit_aliases": "bot.units",
+    "operators": "bot.units",
+    "applications": "bot.units",
+    "accounts": "bot.accounts",
+    "filings": "bot.accounts",
+    "outbox": "bot.outbox",
+    "audit": "bot.audit",
+    "reminders": "bot.reminders",
+    "broadcasts": "bot.broadcasts",
+    "broadcast_units": "bot.broadcasts",
+    "broadcast_posts": "bot.broadcasts",
+    "broadcast_confirmations": "bot.broadcasts",
+    "returns": "bot.returns",
+    "return_units": "bot.returns",
+    "follower_reports": "bot.followers",
+    "follower_monthly": "bot.followers",
+    "post_reports": "bot.followers",
+    "stale_warnings": "bot.followers",
+}
+# modules that write an owner's tables on its behalf, as part of the same feature
+HELPERS = {"bot.roster": "bot.units"}  # the roster import is the units feature's bulk writer
+# tables other modules may read (never write) by JOIN, and why
+SHARED_READS = {
+    # every feature reports against the roster: a unit's name, category and whether it was deleted
+    "units": {"*"},
+    # follower counts hang off accounts; rankings aggregate both in one statement
+    "accounts": {"bot.followers"},
+}
+
+_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+_READ = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)", re.IGNORECASE)
+_SQL = re.compile(r"\b(?:SELECT|INSERT|UPDATE|DELETE)\b")
+
+
+def _sql_texts(tree: ast.AST) -> list[str]:
+    """The SQL a module holds: string constants and the literal parts of f-strings that look like SQL."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = " ".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        else:
+            continue
+        if _SQL.search(text):
+            out.append(text)
+    return out
+
+
+def _tables() -> set[str]:
+    found = set()
+    for f in (ROOT / "bot" / "migrations").glob("*.sql"):
+        found.update(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", f.read_text(encoding="utf-8"), re.I))
+    return found
+
+
+def _trespasses() -> list[str]:
+    tables = _tables()
+    out = []
+    for name, path in _modules().items():
+        owner_of = HELPERS.get(name, name)
+        for sql in _sql_texts(ast.parse(path.read_text(encoding="utf-8"))):
+            for t in set(_WRITE.findall(sql)) & tables:
+                if OWNERS.get(t) != owner_of:
+                    out.append(f"{name} writes {t} (owned by {OWNERS.get(t)})")
+            for t in set(_READ.findall(sql)) & tables:
+                readers = SHARED_READS.get(t, set())
+                if OWNERS.get(t) != owner_of and "*" not in readers and name not in readers:
+                    out.append(f"{name} reads {t} (owned by {OWNERS.get(t)})")
+    return sorted(set(out))
+
+
+def test_every_table_has_one_owner() -> None:
+    assert _tables() == set(OWNERS)
+
+
+def test_no_module_touches_a_table_it_does_not_own() -> None:
+    assert _trespasses() == []
