@@ -28,13 +28,24 @@ from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.nudge import Outgoing, nudge_messages, who_owes
+from bot.nudge import Outgoing, who_owes
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month
+from bot.parse import DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month
 from bot.refs import ANNOUNCE, NUDGE, REMINDER, Ref
 from bot.refs import WITHDRAWN as WITHDRAWN_NOTICE
 from bot.reminders import Reminder, Reminders, describe_left
-from bot.render import Msg, percent
+from bot.render import Msg, percent, person_label
+from bot.tasks import (
+    NudgeText,
+    Owing,
+    TaskDone,
+    TaskLine,
+    TaskRecord,
+    TaskService,
+    TaskView,
+    by_category,
+    the_only_open,
+)
 from bot.units import Operator, Unit, Units
 
 log = logging.getLogger("alliance.broadcasts")
@@ -107,7 +118,7 @@ class TaskClosed(UserError):
 
 
 @dataclass(frozen=True)
-class Task:
+class Task(TaskRecord):
     id: int
     title: str
     url: str
@@ -118,14 +129,6 @@ class Task:
     created_by: str
     created_at: datetime
     article_title: str | None = None  # the linked page's own title, when it could be read
-
-    @property
-    def is_open(self) -> bool:
-        return self.state == OPEN
-
-    @property
-    def label(self) -> str:
-        return f"#{self.id}「{self.title}」"
 
 
 @dataclass(frozen=True)
@@ -484,14 +487,10 @@ def progress_message(p: Progress, limit: int | None) -> Msg:
         m.line("所有单位都已完成。" if p.total else "这个任务没有需要完成的单位。")
         return m
     m.line(f"未完成 {len(p.pending)} 个单位：")
-    by_cat: dict[str, list[str]] = {}
-    for u in p.pending:
-        by_cat.setdefault(u.category, []).append(u.name + ("*" if u.id in p.unstaffed else ""))
-    order = {c: i for i, c in enumerate(CATEGORIES)}
     budget = len(p.pending) if limit is None else limit
     shown = 0
-    for cat in sorted(by_cat, key=lambda c: (order.get(c, len(order)), c)):
-        names = by_cat[cat]
+    for cat, units in by_category(p.pending):
+        names = [u.name + ("*" if u.id in p.unstaffed else "") for u in units]
         if shown >= budget:
             break
         take = names[: budget - shown]
@@ -505,7 +504,7 @@ def progress_message(p: Progress, limit: int | None) -> Msg:
     return m
 
 
-def _nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool) -> tuple[str, str, str]:
+def _nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool) -> NudgeText:
     """Header, footer and private text of a nudge."""
     left = describe_left(task.deadline, clock.now())
     head = "【统发提醒" if auto else "【统发催办"
@@ -515,7 +514,7 @@ def _nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool
         f"统发 #{task.id}「{task.title}」你的单位还没有确认，截止 {clock.show(task.deadline)}（{left}）。"
         f"链接：{task.url}\n完成后发 /已转发 {task.id}"
     )
-    return header, footer, private
+    return NudgeText(header, footer, private)
 
 
 # ---------------------------------------------------------------- the service
@@ -527,15 +526,18 @@ _DONE = (
 )
 
 
-class Broadcasts:
+# how a confirmation came, as the dashboard and exports say it
+_VIA = {"admin": "管理员代确认", "reply": "回复确认", "reaction": "表情确认", "command": ""}
+
+
+class Broadcasts(TaskService):
     """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw, statistics."""
 
+    kind = KIND
+    noun = "统发"
+
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
-        self.db = db
-        self.units = units
-        self.outbox = outbox
-        self.reminders = reminders
-        self.settings = settings
+        super().__init__(db, units, outbox, reminders, settings)
         self._posts: dict[str, int] | None = None
         self._owing: dict[int, tuple[int, tuple[int, ...]]] = {}  # task id → (units done, ids of those owing)
         outbox.on_sent.append(self._on_sent)
@@ -559,8 +561,7 @@ class Broadcasts:
 
     async def create(self, draft: Draft, *, actor: str, article_title: str | None = None) -> Created:
         """Store the task and the units that owe it, announce it in every alliance group, owe its nudges."""
-        groups = sorted(self.settings.groups)
-        if not groups:
+        if not self.engine.groups():
             raise UserError("还没有配置联盟群（ALLIANCE_GROUPS），统发无处发布。请在 .env 里配置后重启。")
         if draft.deadline <= clock.now():
             raise UserError(f"截止时间 {clock.show(draft.deadline)} 已经过去了，请给一个将来的时间。")
@@ -584,12 +585,10 @@ class Broadcasts:
                 "INSERT INTO broadcast_units (task_id, unit_id) VALUES (?, ?)", [(task_id, u) for u in unit_ids]
             )
             task = await self._get(tx, task_id)
-            msg = announcement(task, len(unit_ids))
-            for g in groups:
-                await self.outbox.put(tx, "group", g, msg, ref=Ref(KIND, task_id))
-            await self.reminders.schedule(tx, KIND, task_id, task.deadline, overdue=False)
+            groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)))
+            await self.engine.schedule(tx, task_id, task.deadline, overdue=False)
             await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
-        return Created(task, len(unit_ids), len(groups))
+        return Created(task, len(unit_ids), groups)
 
     # ------------------------------------------------------------ reading tasks
 
@@ -651,16 +650,15 @@ class Broadcasts:
         if task_id is not None:
             return await self._get(tx, task_id)
         rows = await tx.all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))
-        if not rows:
-            raise NotFound("现在没有进行中的统发任务。查看已结束的任务请写编号，如：/统发 进度 3")
-        if len(rows) > 1:
-            tasks = [_task(r) for r in rows]
-            raise WhichTask(
+        return the_only_open(
+            [_task(r) for r in rows],
+            none="现在没有进行中的统发任务。查看已结束的任务请写编号，如：/统发 进度 3",
+            several=lambda tasks: WhichTask(
                 f"现在有 {len(tasks)} 个进行中的统发：{'、'.join(t.label for t in tasks)}。"
                 f"请写明编号，如：{how} {tasks[-1].id}",
                 [t.id for t in tasks],
-            )
-        return _task(rows[0])
+            ),
+        )
 
     # ------------------------------------------------------------ confirmations
 
@@ -1007,17 +1005,14 @@ class Broadcasts:
 
     # ------------------------------------------------------------ nudges
 
-    async def _pending_operators(self, tx: Tx, task_id: int) -> list[Operator]:
-        rows = await tx.all(f"SELECT bu.unit_id FROM broadcast_units bu WHERE bu.task_id=? AND NOT {_DONE}", (task_id,))
-        return await self.units.operators_owing(tx, [r[0] for r in rows])
-
-    async def _pending_units(self, tx: Tx, task_id: int) -> list[tuple[int, str]]:
+    async def _still_owing(self, tx: Tx, task_id: int) -> Owing:
+        """The units not done (deleted ones left out) and their operators, inside the caller's transaction."""
         rows = await tx.all(
-            "SELECT u.id, u.name FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
+            "SELECT u.id, u.name, u.category, u.city FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
             f"WHERE bu.task_id=? AND u.deleted_at IS NULL AND NOT {_DONE} ORDER BY u.id",
             (task_id,),
         )
-        return [(r[0], r[1]) for r in rows]
+        return await self.engine.owing(tx, [Unit(r[0], r[1], r[2], r[3]) for r in rows])
 
     async def nudge(self, task_id: int | None, *, actor: str) -> NudgeResult:
         """@-mention the operators of the units not done, batched, in each operator's group."""
@@ -1025,18 +1020,14 @@ class Broadcasts:
             task = await self._resolve(tx, task_id, how="/统发 催办")
             if not task.is_open:
                 raise TaskClosed(f"统发 {task.label} {task.state}，不能催办。")
-            units = await self._pending_units(tx, task.id)
-            if not units:
+            owing = await self._still_owing(tx, task.id)
+            if not owing.units:
                 return NudgeResult(task, 0, 0, 0, [])
-            ops = await self._pending_operators(tx, task.id)
-            header, footer, private = _nudge_text(task, len(units), ops, auto=False)
-            covered = {o.unit_id for o in ops}
-            orphans = [name for uid, name in units if uid not in covered]
-            msgs = nudge_messages(self.settings, header, ops, footer=footer, private_text=private, orphans=orphans)
-            for target_type, target_id, msg in msgs:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=Ref(KIND, task.id, NUDGE))
-            await audit(tx, actor, "统发催办", f"#{task.id} {len(units)} 个单位，{len(ops)} 位联络员")
-        return NudgeResult(task, len(units), len(ops), len(msgs), orphans)
+            units, ops = len(owing.units), len(owing.operators)
+            msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing)
+            detail = f"#{task.id} {units} 个单位，{ops} 位联络员"
+            await self.engine.nudge(tx, task, msgs, purpose=NUDGE, actor=actor, action="统发催办", detail=detail)
+        return NudgeResult(task, units, ops, len(msgs), [u.name for u in owing.orphans])
 
     async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
         """The automatic nudge of a task: computed when it is sent, to the operators still owing it."""
@@ -1044,14 +1035,10 @@ class Broadcasts:
         if row is None or row["state"] != OPEN:
             return []
         task = _task(row)
-        units = await self._pending_units(tx, task.id)
-        ops = await self._pending_operators(tx, task.id)
-        if not units or not ops:
+        owing = await self._still_owing(tx, task.id)
+        if not owing.units or not owing.operators:
             return []
-        header, footer, private = _nudge_text(task, len(units), ops, auto=True)
-        covered = {o.unit_id for o in ops}
-        orphans = [name for uid, name in units if uid not in covered]
-        return nudge_messages(self.settings, header, ops, footer=footer, private_text=private, orphans=orphans)
+        return self.engine.messages(_nudge_text(task, len(owing.units), owing.operators, auto=True), owing)
 
     # ------------------------------------------------------------ close and withdraw
 
@@ -1065,8 +1052,7 @@ class Broadcasts:
                 "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
                 (CLOSED, actor, clock.now_db(), task.id),
             )
-            await self.reminders.cancel(tx, KIND, task.id, "统发已结束")
-            await audit(tx, actor, "统发结束", task.label)
+            await self.engine.ended(tx, task, actor=actor, action="统发结束", why="统发已结束")
         return await self.progress(task.id)
 
     async def withdraw(self, task_id: int, *, actor: str) -> tuple[Task, list[str]]:
@@ -1079,12 +1065,32 @@ class Broadcasts:
                 "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
                 (WITHDRAWN, actor, clock.now_db(), task.id),
             )
-            await self.reminders.cancel(tx, KIND, task.id, "统发已撤回")
             notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
-            for g in sorted(self.settings.groups):
-                await self.outbox.put(tx, "group", g, notice, ref=Ref(KIND, task.id, WITHDRAWN_NOTICE))
-            await audit(tx, actor, "统发撤回", task.label)
+            await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE)
+            await self.engine.ended(tx, task, actor=actor, action="统发撤回", why="统发已撤回")
         return task, await self.announcement_ids(task.id)
+
+    # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
+
+    async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
+        return [
+            self.line(b.task, b.done, b.total) for b in await self.listing(include_closed=include_closed, limit=200)
+        ]
+
+    async def view(self, task_id: int) -> TaskView:
+        p = await self.progress(task_id)
+        done = []
+        for d in await self.done_records(task_id):
+            notes = [_VIA.get(d.via, d.via)]
+            if d.proof_url:
+                notes.append(f"证明：{d.proof_url}")
+            if d.proof_image:
+                notes.append("附截图")
+            who = person_label(d.user_name, d.user_id)
+            done.append(TaskDone(d.unit, who, clock.stamp(d.at), d.late, "；".join(x for x in notes if x)))
+        t = p.task
+        note = "要求：" + "、".join(t.requirements) if t.requirements else ""
+        return self.task_view(t, done, list(p.pending), link=t.url, note=note)
 
     # ------------------------------------------------------------ statistics and per-unit views
 

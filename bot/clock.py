@@ -66,3 +66,13 @@ def show(dt: datetime) -> str:
     if dt.year != now().year:
         return f"{dt.year}年{dt.month}月{dt.day}日 {dt:%H:%M}"
     return f"{dt.month}月{dt.day}日 {dt:%H:%M}"
+
+
+def stamp(dt: datetime | None) -> str:
+    """A time as tables and the dashboard show it: `2026-11-25 18:00` in the bot's time zone ('' for none)."""
+    return "" if dt is None else dt.astimezone(_tz).strftime("%Y-%m-%d %H:%M")
+
+
+def stamp_db(text: str | None) -> str:
+    """A stored UTC time as `stamp` shows it ('' when empty)."""
+    return stamp(from_db(text)) if text else ""

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bot import clock
 from bot.app import App
 from bot.audit import audit, audit_page
+from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
+from bot.tasks import TaskLine, TaskService, TaskView
 from bot.units import Unit
 
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
@@ -30,15 +31,8 @@ def unit_key(u: Unit) -> tuple[int, int]:
     return (CATEGORY_ORDER.get(u.category, len(CATEGORIES)), u.id)
 
 
-def show_db_time(text: str | None) -> str:
-    """A stored UTC time as `2026-11-25 18:00` in the bot's time zone ('' when empty)."""
-    if not text:
-        return ""
-    return clock.from_db(text).strftime("%Y-%m-%d %H:%M")
-
-
-def show_time(dt: datetime | None) -> str:
-    return "" if dt is None else dt.astimezone(clock.tz()).strftime("%Y-%m-%d %H:%M")
+show_db_time = clock.stamp_db
+show_time = clock.stamp
 
 
 # ------------------------------------------------------------------ accounts and filings
@@ -280,55 +274,6 @@ async def overview(app: App) -> Overview:
 # ------------------------------------------------------------------ tasks (统发 / 报送)
 
 
-@dataclass(frozen=True)
-class TaskDone:
-    unit: Unit
-    by: str
-    at: str
-    late: bool = False
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class TaskView:
-    kind: str  # "统发" or "报送"
-    id: int
-    title: str
-    state: str
-    deadline: str
-    overdue: bool
-    done: list[TaskDone]
-    missing: list[Unit]
-    link: str = ""
-    note: str = ""
-
-    @property
-    def open(self) -> bool:
-        return self.state == "进行中"
-
-    @property
-    def total(self) -> int:
-        return len(self.done) + len(self.missing)
-
-
-@dataclass(frozen=True)
-class TaskLine:
-    """A task in a list: its progress as counts only."""
-
-    kind: str
-    id: int
-    title: str
-    state: str
-    deadline: str
-    overdue: bool
-    done: int
-    total: int
-
-    @property
-    def open(self) -> bool:
-        return self.state == "进行中"
-
-
 TASK_KINDS = {"统发": "broadcasts", "报送": "returns"}
 
 
@@ -337,33 +282,19 @@ def service(app: App, name: str) -> Any | None:
     return getattr(app, name, None)
 
 
+def task_service(app: App, kind: str) -> TaskService | None:
+    """The service of 统发 or 报送 (None when not built yet)."""
+    return service(app, TASK_KINDS[kind])
+
+
 def tasks_available(app: App, kind: str) -> bool:
-    return service(app, TASK_KINDS[kind]) is not None
+    return task_service(app, kind) is not None
 
 
 async def tasks(app: App, kind: str, *, include_closed: bool = True) -> list[TaskLine]:
     """统发 or 报送 tasks with their progress, open ones first ([] when the service is not built yet)."""
-    if not tasks_available(app, kind):
-        return []
-    now = clock.now()
-    out = []
-    if kind == "报送":
-        for ret, done, total in await app.returns.listing(include_closed=include_closed):
-            out.append(
-                TaskLine(
-                    kind,
-                    ret.id,
-                    ret.title,
-                    ret.state,
-                    show_time(ret.deadline),
-                    ret.open and ret.deadline < now,
-                    done,
-                    total,
-                )
-            )
-    else:
-        out = await _broadcast_lines(app, include_closed=include_closed)
-    return out
+    svc = task_service(app, kind)
+    return [] if svc is None else await svc.lines(include_closed=include_closed)
 
 
 async def task(app: App, kind: str, task_id: int) -> TaskView:
@@ -372,81 +303,10 @@ async def task(app: App, kind: str, task_id: int) -> TaskView:
     Raises:
         UserError: the service is not built yet, or there is no such task.
     """
-    from bot.errors import UserError
-
-    if not tasks_available(app, kind):
+    svc = task_service(app, kind)
+    if svc is None:
         raise UserError(f"{kind}功能{NOT_AVAILABLE}，暂时不能查看或导出{kind}进度。")
-    if kind == "报送":
-        p = await app.returns.progress(task_id)
-        ret = p.ret
-        done = [
-            TaskDone(
-                s.unit,
-                person_label(s.by_name, s.by),
-                show_time(s.at),
-                s.late,
-                "；".join(x for x in (s.via if s.via != "本人" else "", s.note) if x),
-            )
-            for s in p.done
-        ]
-        return TaskView(
-            kind,
-            ret.id,
-            ret.title,
-            ret.state,
-            show_time(ret.deadline),
-            ret.open and ret.deadline < clock.now(),
-            done,
-            list(p.pending),
-            note=ret.note,
-        )
-    return await _broadcast_view(app, task_id)
-
-
-async def _broadcast_lines(app: App, *, include_closed: bool) -> list[TaskLine]:
-    now = clock.now()
-    return [
-        TaskLine(
-            "统发",
-            b.task.id,
-            b.task.title,
-            b.task.state,
-            show_time(b.task.deadline),
-            b.task.is_open and b.task.deadline < now,
-            b.done,
-            b.total,
-        )
-        for b in await app.broadcasts.listing(include_closed=include_closed, limit=200)
-    ]
-
-
-VIA = {"admin": "管理员代确认", "reply": "回复确认", "reaction": "表情确认", "command": ""}
-
-
-async def _broadcast_view(app: App, task_id: int) -> TaskView:
-    p = await app.broadcasts.progress(task_id)
-    done = []
-    for d in await app.broadcasts.done_records(task_id):
-        notes = [VIA.get(d.via, d.via)]
-        if d.proof_url:
-            notes.append(f"证明：{d.proof_url}")
-        if d.proof_image:
-            notes.append("附截图")
-        who = person_label(d.user_name, d.user_id)
-        done.append(TaskDone(d.unit, who, show_time(d.at), d.late, "；".join(x for x in notes if x)))
-    t = p.task
-    return TaskView(
-        "统发",
-        t.id,
-        t.title,
-        t.state,
-        show_time(t.deadline),
-        t.is_open and t.deadline < clock.now(),
-        done,
-        list(p.pending),
-        link=t.url,
-        note="要求：" + "、".join(t.requirements) if t.requirements else "",
-    )
+    return await svc.view(task_id)
 
 
 # ------------------------------------------------------------------ followers

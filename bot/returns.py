@@ -18,12 +18,23 @@ from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.nudge import Outgoing, nudge_messages, who_owes
+from bot.nudge import Outgoing, who_owes
 from bot.outbox import Outbox
-from bot.parse import CATEGORIES, DEADLINE_WORDS, clean_text, done_rest, parse_time
-from bot.refs import RETURN_NUDGE, Ref
+from bot.parse import DEADLINE_WORDS, clean_text, done_rest, parse_time
+from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder, Reminders, describe_left
-from bot.render import Msg, cut_list, percent, person_name
+from bot.render import Msg, cut_list, percent, person_label, person_name
+from bot.tasks import (
+    NudgeText,
+    Owing,
+    TaskDone,
+    TaskLine,
+    TaskRecord,
+    TaskService,
+    TaskView,
+    by_category,
+    the_only_open,
+)
 from bot.units import Operator, Unit, Units
 
 KIND = "return"
@@ -45,7 +56,8 @@ FILE_WORDS = ("表格", "文件", "格式")
 
 
 @dataclass(frozen=True)
-class Return:
+class Return(TaskRecord):
+    marks = "《》"
     id: int
     title: str
     note: str
@@ -65,11 +77,7 @@ class Return:
 
     @property
     def open(self) -> bool:
-        return self.state == OPEN
-
-    @property
-    def label(self) -> str:
-        return f"#{self.id}《{self.title}》"
+        return self.is_open
 
 
 @dataclass(frozen=True)
@@ -321,16 +329,9 @@ def _files_wanted(ret: Return) -> str:
     return how
 
 
-def by_category(units: list[Unit], limit: int | None) -> list[str]:
+def category_lines(units: list[Unit], limit: int | None) -> list[str]:
     """`【本科高校】郑州大学、河南大学` lines, categories in their usual order, each cut at `limit` names."""
-    groups: dict[str, list[str]] = {}
-    for u in units:
-        groups.setdefault(u.category, []).append(u.name)
-    order = {c: i for i, c in enumerate(CATEGORIES)}
-    return [
-        f"【{cat}】{cut_list(names, limit)}"
-        for cat, names in sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order)))
-    ]
+    return [f"【{cat}】{cut_list([u.name for u in group], limit)}" for cat, group in by_category(units)]
 
 
 def render_progress(p: Progress, limit: int | None) -> Msg:
@@ -342,7 +343,7 @@ def render_progress(p: Progress, limit: int | None) -> Msg:
     out.line(f"已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）{late}")
     if p.pending:
         out.line(f"未报送（{len(p.pending)}）：")
-        for line in by_category(p.pending, limit):
+        for line in category_lines(p.pending, limit):
             out.line(line)
         if p.fixing:
             fixing = [u.name for u in p.pending if u.id in p.fixing]
@@ -416,15 +417,14 @@ _UNIT_ROWS = (
 )
 
 
-class Returns:
+class Returns(TaskService):
     """Returns and their submissions; registers the `return` kind with the reminder engine."""
 
+    kind = KIND
+    noun = "报送"
+
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
-        self.db = db
-        self.units = units
-        self.outbox = outbox
-        self.reminders = reminders
-        self.settings = settings
+        super().__init__(db, units, outbox, reminders, settings)
         reminders.register(KIND, self._remind)
 
     # ------------------------------------------------------------ reading
@@ -515,13 +515,14 @@ class Returns:
 
     async def pick_open(self) -> Return:
         """The only open return (for commands whose number may be left out)."""
-        open_ = [r for r, _, _ in await self.listing()]
-        if len(open_) == 1:
-            return open_[0]
-        if not open_:
-            raise UserError("现在没有进行中的报送任务。")
-        listed = "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in open_[:10])
-        raise UserError(f"有 {len(open_)} 个进行中的报送，请写出编号：{listed}")
+        return the_only_open(
+            [r for r, _, _ in await self.listing()],
+            none="现在没有进行中的报送任务。",
+            several=lambda open_: UserError(
+                f"有 {len(open_)} 个进行中的报送，请写出编号："
+                + "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in open_[:10])
+            ),
+        )
 
     # ------------------------------------------------------------ creating and closing
 
@@ -537,7 +538,7 @@ class Returns:
         units, scope = await self.scope_units(new.scope)
         if not units:
             raise UserError("名册里还没有单位，无法发起报送。请先用 /单位 添加 或导入名册。")
-        groups = sorted(self.settings.groups)
+        groups = self.engine.groups()
         async with self.db.tx() as tx:
             now = clock.now_db()
             rid = await tx.run(
@@ -546,11 +547,9 @@ class Returns:
                 (new.title, new.note, clock.to_db(new.deadline), scope, actor, now, new.form, int(new.scan)),
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
-            await self.reminders.schedule(tx, KIND, rid, new.deadline)
-            labels = await self.reminders.pending_labels(tx, KIND, rid)
+            labels = await self.engine.schedule(tx, rid, new.deadline)
             ret = await self._get(tx, rid)
-            for g in groups:
-                await self.outbox.put(tx, "group", g, announcement(ret, len(units)), ref=Ref(KIND, rid))
+            await self.engine.announce(tx, rid, announcement(ret, len(units)))
             await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
         return Created(ret, len(units), groups, labels)
 
@@ -564,8 +563,7 @@ class Returns:
                 "UPDATE returns SET state='已结束', closed_by=?, closed_at=? WHERE id=?",
                 (actor, clock.now_db(), return_id),
             )
-            await self.reminders.cancel(tx, KIND, return_id, "报送已结束")
-            await audit(tx, actor, "报送结束", ret.label)
+            await self.engine.ended(tx, ret, actor=actor, action="报送结束", why="报送已结束")
             return await self._progress(tx, return_id)
 
     # ------------------------------------------------------------ submitting
@@ -664,7 +662,7 @@ class Returns:
 
     # ------------------------------------------------------------ nudging
 
-    async def _owing(self, tx: Tx, ret: Return) -> tuple[list[Unit], list[Operator]]:
+    async def _owing(self, tx: Tx, ret: Return) -> Owing:
         """Units not done (deleted ones left out) and their operators, read inside the caller's transaction."""
         units = [
             _unit(r)
@@ -674,23 +672,17 @@ class Returns:
                 (ret.id,),
             )
         ]
-        ops = await self.units.operators_owing(tx, [u.id for u in units])
-        return units, ops
+        return await self.engine.owing(tx, units)
 
-    def _nudges(
-        self, ret: Return, units: list[Unit], ops: list[Operator], *, overdue: bool, manual: bool
-    ) -> list[Outgoing]:
+    def _nudges(self, ret: Return, owing: Owing, *, overdue: bool, manual: bool) -> list[Outgoing]:
         """@-mentions of the operators of units not done; units with nobody to @ are named in the group instead."""
-        header = _nudge_header(ret, len(units), ops, overdue=overdue, manual=manual)
+        header = _nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
         overdue = overdue or ret.deadline <= clock.now()
-        covered = {o.unit_id for o in ops}
-        orphans = [u.name for u in units if u.id not in covered]
-        out = nudge_messages(
-            self.settings, header, ops, footer=_footer(ret), private_text=_private_text(ret, overdue), orphans=orphans
-        )
-        if orphans and not ops:
+        out = self.engine.messages(NudgeText(header, _footer(ret), _private_text(ret, overdue)), owing)
+        orphans = [u.name for u in owing.orphans]
+        if orphans and not owing.operators:
             msg = Msg(header).line(cut_list(orphans, self.settings.alliance_group_list_limit)).line(_footer(ret))
-            out.extend(("group", g, msg) for g in sorted(self.settings.groups))
+            out.extend(("group", g, msg) for g in self.engine.groups())
         return out
 
     async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
@@ -701,10 +693,10 @@ class Returns:
         ret = _return(row)
         if not ret.open:
             return []
-        units, ops = await self._owing(tx, ret)
-        if not units:
+        owing = await self._owing(tx, ret)
+        if not owing.units:
             return []
-        return self._nudges(ret, units, ops, overdue=rem.overdue, manual=False)
+        return self._nudges(ret, owing, overdue=rem.overdue, manual=False)
 
     async def nudge(self, return_id: int, *, actor: str) -> Nudged:
         """An admin's 催办: @-mention the operators of the units not done now, in batches."""
@@ -712,12 +704,32 @@ class Returns:
             ret = await self._get(tx, return_id)
             if not ret.open:
                 raise UserError(f"报送 {ret.label} 已经结束，不用催办。")
-            units, ops = await self._owing(tx, ret)
-            if not units:
+            owing = await self._owing(tx, ret)
+            if not owing.units:
                 raise UserError(f"报送 {ret.label} 的单位都已报送，不用催办。")
-            messages = self._nudges(ret, units, ops, overdue=ret.deadline <= clock.now(), manual=True)
-            for target_type, target_id, msg in messages:
-                await self.outbox.put(tx, target_type, target_id, msg, ref=Ref(KIND, ret.id, RETURN_NUDGE))
-            await audit(tx, actor, "报送催办", f"{ret.label} {len(units)} 个单位")
-        covered = {o.unit_id for o in ops}
-        return Nudged(ret, units, len(ops), [u for u in units if u.id not in covered], len(messages))
+            messages = self._nudges(ret, owing, overdue=ret.deadline <= clock.now(), manual=True)
+            detail = f"{ret.label} {len(owing.units)} 个单位"
+            await self.engine.nudge(
+                tx, ret, messages, purpose=RETURN_NUDGE, actor=actor, action="报送催办", detail=detail
+            )
+        return Nudged(ret, owing.units, len(owing.operators), owing.orphans, len(messages))
+
+    # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
+
+    async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
+        return [self.line(ret, done, total) for ret, done, total in await self.listing(include_closed=include_closed)]
+
+    async def view(self, task_id: int) -> TaskView:
+        p = await self.progress(task_id)
+        ret = p.ret
+        done = [
+            TaskDone(
+                s.unit,
+                person_label(s.by_name, s.by),
+                clock.stamp(s.at),
+                s.late,
+                "；".join(x for x in (s.via if s.via != BY_SELF else "", s.note) if x),
+            )
+            for s in p.done
+        ]
+        return self.task_view(ret, done, list(p.pending), note=ret.note)

@@ -13,7 +13,7 @@ from bot.errors import UserError
 from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Ack, Msg, cut_list, lines_cut, percent, person_name, span
-from bot.returns import BY_ADMIN, USAGE_NEW, by_category, parse_new, render_progress, return_in_text, submitted_rest
+from bot.returns import BY_ADMIN, USAGE_NEW, category_lines, parse_new, render_progress, return_in_text, submitted_rest
 from plugins._kit import (
     ANYONE,
     OPERATOR,
@@ -172,7 +172,7 @@ async def close(ctx: Ctx) -> Msg:
     out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
     if p.pending:
         out.line(f"未报送（{len(p.pending)}）：")
-        for line in by_category(p.pending, ctx.limit):
+        for line in category_lines(p.pending, ctx.limit):
             out.line(line)
     return out
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from bot.qqsim import BotProcess, QQClient, Sent
 from openpyxl import load_workbook
 
-from bot.qqsim import BotProcess, QQClient, Sent
 from bot.qqsim_files import FileServer, SimFiles
 from bot.returnfiles import samples
 from bot.returnfiles.layouts import STATS

@@ -1,0 +1,266 @@
+"""The shared core of 统发 and 报送: a task owed by a fixed set of units, with a deadline, progress, nudges and reminders.
+
+`Broadcasts` (bot/broadcasts.py) and `Returns` (bot/returns.py) each keep their own tables (the task, the units
+that owe it, how a unit did it) and their own rules and words; each composes one `TaskEngine` for what they
+share: announcing in every alliance group, the reminders owed before the deadline, the operators of the units
+still owing, nudges queued in the outbox with an audit entry, "task N, or the only open one", and the units not
+done grouped by category. `TaskService` is what reports, exports and the dashboard see of either kind:
+`lines()` for a list, `view(id)` for one task, so they never ask which kind it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Protocol, TypeVar
+
+from bot import clock
+from bot.audit import audit
+from bot.config import Settings
+from bot.db import Database, Tx
+from bot.errors import NotFound, UserError
+from bot.nudge import Outgoing, nudge_messages
+from bot.outbox import Outbox
+from bot.parse import CATEGORIES
+from bot.refs import Ref
+from bot.reminders import Reminders
+from bot.render import Msg
+from bot.units import Operator, Unit, Units
+
+OPEN = "进行中"
+
+
+class Task(Protocol):
+    """What every task has, whatever its kind."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def deadline(self) -> datetime: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+T = TypeVar("T", bound=Task)
+
+
+# ---------------------------------------------------------------- what reports, exports and the dashboard see
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """How one unit did a task: who, when, late or not, and a note (how it was done, proof, remarks)."""
+
+    unit: Unit
+    by: str
+    at: str
+    late: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TaskView:
+    kind: str  # "统发" or "报送"
+    id: int
+    title: str
+    state: str
+    deadline: str
+    overdue: bool
+    done: list[TaskDone]
+    missing: list[Unit]
+    link: str = ""
+    note: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.missing)
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """A task in a list: its progress as counts only."""
+
+    kind: str
+    id: int
+    title: str
+    state: str
+    deadline: str
+    overdue: bool
+    done: int
+    total: int
+
+    @property
+    def open(self) -> bool:
+        return self.state == OPEN
+
+
+class TaskRecord:
+    """What a task record (a frozen dataclass with `id`, `title`, `state`) says the same way for either kind."""
+
+    marks = "「」"  # how its title is quoted in a label
+    id: int
+    title: str
+    state: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id}{self.marks[0]}{self.title}{self.marks[1]}"
+
+
+# ---------------------------------------------------------------- rules both kinds follow
+
+
+def the_only_open(tasks: Sequence[T], *, none: str, several: Callable[[Sequence[T]], UserError]) -> T:
+    """The one open task when a command leaves the number out.
+
+    Raises:
+        NotFound: none is open (`none` says what to do).
+        UserError: several are (`several` builds the question, listing them).
+    """
+    if not tasks:
+        raise NotFound(none)
+    if len(tasks) > 1:
+        raise several(tasks)
+    return tasks[0]
+
+
+def by_category(units: Iterable[Unit]) -> list[tuple[str, list[Unit]]]:
+    """Units grouped by category, the categories in their usual order (unknown ones last, by name)."""
+    groups: dict[str, list[Unit]] = {}
+    for u in units:
+        groups.setdefault(u.category, []).append(u)
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    return sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+
+@dataclass(frozen=True)
+class Owing:
+    """The units of a task not done yet (deleted ones left out) and their operators."""
+
+    units: list[Unit]
+    operators: list[Operator]
+
+    @property
+    def orphans(self) -> list[Unit]:
+        """Units nobody can be @-mentioned for (no operator bound)."""
+        covered = {o.unit_id for o in self.operators}
+        return [u for u in self.units if u.id not in covered]
+
+
+@dataclass(frozen=True)
+class NudgeText:
+    """What a nudge says: the header above the @-mentions, the line under them, the private reminder."""
+
+    header: str
+    footer: str
+    private: str
+
+
+class TaskService:
+    """The base of `Broadcasts` and `Returns`: the database, the roster, and the `TaskEngine` of their kind.
+
+    What reports, exports and the dashboard use of either: `noun`, `lines()`, `view(id)`.
+    """
+
+    kind: ClassVar[str]  # in the outbox and the reminder ledger: "broadcast", "return"
+    noun: ClassVar[str]  # in words: "统发", "报送"
+
+    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+        self.db = db
+        self.units = units
+        self.outbox = outbox
+        self.reminders = reminders
+        self.settings = settings
+        self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
+
+    async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
+        """The tasks with their counts, open ones first."""
+        raise NotImplementedError
+
+    async def view(self, task_id: int) -> TaskView:
+        """One task: who did it, when, and who did not."""
+        raise NotImplementedError
+
+    def line(self, task: Task, done: int, total: int) -> TaskLine:
+        overdue = task.state == OPEN and task.deadline < clock.now()
+        return TaskLine(self.noun, task.id, task.title, task.state, clock.stamp(task.deadline), overdue, done, total)
+
+    def task_view(
+        self, task: Task, done: list[TaskDone], missing: list[Unit], *, link: str = "", note: str = ""
+    ) -> TaskView:
+        overdue = task.state == OPEN and task.deadline < clock.now()
+        return TaskView(
+            self.noun, task.id, task.title, task.state, clock.stamp(task.deadline), overdue, done, missing, link, note
+        )
+
+
+class TaskEngine:
+    """Announcements, reminders and nudges of one kind of task (`kind` names it in the outbox and the ledger)."""
+
+    def __init__(self, kind: str, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+        self.kind = kind
+        self.units = units
+        self.outbox = outbox
+        self.reminders = reminders
+        self.settings = settings
+
+    def groups(self) -> list[str]:
+        return sorted(self.settings.groups)
+
+    async def announce(self, tx: Tx, task_id: int, msg: Msg, *, purpose: str = "") -> int:
+        """Queue `msg` in every alliance group, about the task; returns how many groups."""
+        groups = self.groups()
+        for g in groups:
+            await self.outbox.put(tx, "group", g, msg, ref=Ref(self.kind, task_id, purpose))
+        return len(groups)
+
+    async def schedule(self, tx: Tx, task_id: int, deadline: datetime, *, overdue: bool = True) -> list[str]:
+        """Owe the task's reminders before its deadline (and when overdue); their labels, soonest first."""
+        await self.reminders.schedule(tx, self.kind, task_id, deadline, overdue=overdue)
+        return await self.reminders.pending_labels(tx, self.kind, task_id)
+
+    async def ended(self, tx: Tx, task: Task, *, actor: str, action: str, why: str) -> None:
+        """The task was closed or withdrawn (its own row already updated): no more reminders; audited."""
+        await self.reminders.cancel(tx, self.kind, task.id, why)
+        await audit(tx, actor, action, task.label)
+
+    async def owing(self, tx: Tx, units: list[Unit]) -> Owing:
+        """The operators of the units still owing, inside the caller's transaction."""
+        return Owing(units, await self.units.operators_owing(tx, [u.id for u in units]))
+
+    def messages(self, text: NudgeText, owing: Owing) -> list[Outgoing]:
+        """Batched @-mentions of the operators owing, in each one's group (and privately when configured); the units
+        nobody can be @-mentioned for are named at the end."""
+        return nudge_messages(
+            self.settings,
+            text.header,
+            owing.operators,
+            footer=text.footer,
+            private_text=text.private,
+            orphans=[u.name for u in owing.orphans],
+        )
+
+    async def nudge(
+        self, tx: Tx, task: Task, messages: list[Outgoing], *, purpose: str, actor: str, action: str, detail: str
+    ) -> None:
+        """Queue an admin's nudge in the outbox and audit it, in the caller's transaction."""
+        for target_type, target_id, msg in messages:
+            await self.outbox.put(tx, target_type, target_id, msg, ref=Ref(self.kind, task.id, purpose))
+        await audit(tx, actor, action, detail)
