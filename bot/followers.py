@@ -208,7 +208,7 @@ class Reported:
 
 
 @dataclass(frozen=True)
-class Progress:
+class TargetProgress:
     """A unit's total against its target, with each account's latest count."""
 
     unit: Unit
@@ -575,7 +575,7 @@ class Followers:
 
     # ------------------------------------------------------------ targets
 
-    async def progress(self, unit: Unit) -> Progress:
+    async def progress(self, unit: Unit) -> TargetProgress:
         """A unit's total (sum of its live accounts' latest counts) against its target."""
         async with self.db.read() as tx:
             found = await tx.all(
@@ -584,7 +584,7 @@ class Followers:
                 (unit.id,),
             )
         rows = [(_account(r), *(_split_latest(r["latest"]) or (None, None))) for r in found]
-        return Progress(unit, self.target(unit), sum(c or 0 for _, c, _ in rows), rows)
+        return TargetProgress(unit, self.target(unit), sum(c or 0 for _, c, _ in rows), rows)
 
     async def overview(self, category: str | None = None) -> list[tuple[Unit, int | None, Target]]:
         """Every unit (of a category) with its total today (None: never reported) and its target."""

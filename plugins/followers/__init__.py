@@ -13,11 +13,11 @@ from bot.app import current_app
 from bot.errors import UserError
 from bot.followers import (
     Posted,
-    Progress,
     Ranking,
     Reported,
     Stale,
     StaleAccount,
+    TargetProgress,
     looks_like_date,
     parse_ranking_args,
     show_day,
@@ -208,7 +208,7 @@ async def ranking(ctx: Ctx) -> Reply:
 # ---------------------------------------------------------------- /粉丝 目标
 
 
-def render_progress(p: Progress) -> Msg:
+def render_progress(p: TargetProgress) -> Msg:
     today = clock.now().date()
     if p.target.amount:
         out = Msg(f"{p.unit.name} 粉丝目标 {wan(p.target.amount)}（{p.target.rule}）")
