@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-DASHBOARD_TOKEN_MIN = 16
-MAX_DURATION = timedelta(days=366)
 from bot.targets import parse_cities, parse_reminder_time, parse_targets
 
+DASHBOARD_TOKEN_MIN = 16
+MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 
 
