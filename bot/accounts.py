@@ -347,6 +347,11 @@ class Accounts:
             )
         return [_account(r) for r in rows]
 
+    async def filer_names(self) -> list[tuple[str, str]]:
+        """(QQ id, name) of everyone who filed an account."""
+        async with self.db.read() as tx:
+            return [(r[0], r[1]) for r in await tx.all("SELECT filed_by, filed_by_name FROM filings")]
+
     async def filing_rows(self) -> list[dict[str, Any]]:
         """Every filing with its unit's and account's names, oldest first (units deleted later keep their history)."""
         async with self.db.read() as tx:

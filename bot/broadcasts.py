@@ -43,6 +43,7 @@ from bot.tasks import (
     TaskRecord,
     TaskService,
     TaskView,
+    UnitTaskLine,
     by_category,
     the_only_open,
 )
@@ -1091,6 +1092,22 @@ class Broadcasts(TaskService):
         t = p.task
         note = "要求：" + "、".join(t.requirements) if t.requirements else ""
         return self.task_view(t, done, list(p.pending), link=t.url, note=note)
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
+        now = clock.now_db()
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
+                "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
+                "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
+                "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?",
+                (unit_id, limit),
+            )
+        return [self.history_line(r, now) for r in rows]
+
+    async def people(self) -> list[tuple[str, str]]:
+        async with self.db.read() as tx:
+            return [(r[0], r[1]) for r in await tx.all("SELECT user_id, user_name FROM broadcast_confirmations")]
 
     # ------------------------------------------------------------ statistics and per-unit views
 

@@ -18,7 +18,7 @@ from bot.audit import audit, audit_page
 from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
-from bot.tasks import TaskLine, TaskService, TaskView
+from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
 from bot.units import Unit
 
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
@@ -154,19 +154,14 @@ async def audit_log(app: App, limit: int = 50, offset: int = 0) -> tuple[list[Au
 
 async def people_names(app: App) -> dict[str, str]:
     """QQ id → the name the person goes by in the group, from everything the bot stored about people."""
-    sources = (
-        "SELECT user_id, user_name FROM applications",
-        "SELECT filed_by, filed_by_name FROM filings",
-        "SELECT user_id, user_name FROM broadcast_confirmations",
-        "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL",
-        "SELECT user_id, name FROM operators",  # last: the name an operator has now wins
-    )
+    sources = [app.units.applicant_names, app.accounts.filer_names]
+    sources += [svc.people for kind in TASK_KINDS if (svc := task_service(app, kind)) is not None]
+    sources.append(app.units.operator_names)  # last: the name an operator has now wins
     names: dict[str, str] = {}
-    async with app.db.read() as tx:
-        for sql in sources:
-            for qq, name in await tx.all(sql):
-                if name and str(name).strip():
-                    names[str(qq)] = str(name).strip()
+    for source in sources:
+        for qq, name in await source():
+            if name and str(name).strip():
+                names[str(qq)] = str(name).strip()
     return names
 
 
@@ -181,50 +176,16 @@ def actor_name(actor: str, names: dict[str, str], admins: frozenset[str]) -> str
     return actor
 
 
-@dataclass(frozen=True)
-class UnitTask:
-    """One 统发 or 报送 a unit owed, and how it stands for that unit."""
-
-    kind: str
-    id: int
-    title: str
-    deadline: str
-    state: str
-    done_at: str  # '' when not done
-    late: bool
-    overdue: bool  # not done and past the deadline
+UnitTask = UnitTaskLine
 
 
-async def unit_tasks(app: App, unit_id: int, limit: int = 50) -> list[UnitTask]:
+async def unit_tasks(app: App, unit_id: int, limit: int = 50) -> list[UnitTaskLine]:
     """The 统发 and 报送 tasks a unit owed (withdrawn 统发 left out), newest deadline first."""
-    now = clock.now_db()
-    async with app.db.read() as tx:
-        b = await tx.all(
-            "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
-            "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
-            "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
-            "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?",
-            (unit_id, limit),
-        )
-        r = await tx.all(
-            "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
-            "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?",
-            (unit_id, limit),
-        )
-    out = [
-        UnitTask(
-            kind,
-            row["id"],
-            row["title"],
-            show_db_time(row["deadline"]),
-            row["state"],
-            show_db_time(row["done_at"]),
-            bool(row["late"]),
-            not row["done_at"] and row["deadline"] <= now,
-        )
-        for kind, rows in (("统发", b), ("报送", r))
-        for row in rows
-    ]
+    out: list[UnitTaskLine] = []
+    for kind in TASK_KINDS:
+        svc = task_service(app, kind)
+        if svc is not None:
+            out += await svc.history(unit_id, limit)
     return sorted(out, key=lambda t: t.deadline, reverse=True)[:limit]
 
 

@@ -32,6 +32,7 @@ from bot.tasks import (
     TaskRecord,
     TaskService,
     TaskView,
+    UnitTaskLine,
     by_category,
     the_only_open,
 )
@@ -718,6 +719,23 @@ class Returns(TaskService):
 
     async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
         return [self.line(ret, done, total) for ret, done, total in await self.listing(include_closed=include_closed)]
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
+        now = clock.now_db()
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
+                "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?",
+                (unit_id, limit),
+            )
+        return [self.history_line(r, now) for r in rows]
+
+    async def people(self) -> list[tuple[str, str]]:
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
+            )
+        return [(r[0], r[1]) for r in rows]
 
     async def view(self, task_id: int) -> TaskView:
         p = await self.progress(task_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from bot import clock
 from bot.audit import audit
@@ -107,6 +107,20 @@ class TaskLine:
         return self.state == OPEN
 
 
+@dataclass(frozen=True)
+class UnitTaskLine:
+    """One 统发 or 报送 a unit owed, and how it stands for that unit."""
+
+    kind: str
+    id: int
+    title: str
+    deadline: str
+    state: str
+    done_at: str  # '' when not done
+    late: bool
+    overdue: bool  # not done and past the deadline
+
+
 class TaskRecord:
     """What a task record (a frozen dataclass with `id`, `title`, `state`) says the same way for either kind."""
 
@@ -197,6 +211,27 @@ class TaskService:
     async def view(self, task_id: int) -> TaskView:
         """One task: who did it, when, and who did not."""
         raise NotImplementedError
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
+        """The tasks a unit owed (at most `limit`, newest deadline first) and how each stands for it."""
+        raise NotImplementedError
+
+    async def people(self) -> list[tuple[str, str]]:
+        """(QQ id, name) of everyone who did a task of this kind."""
+        raise NotImplementedError
+
+    def history_line(self, row: Any, now_db: str) -> UnitTaskLine:
+        """A row with id, title, deadline, state, done_at, late as a `UnitTaskLine`."""
+        return UnitTaskLine(
+            self.noun,
+            row["id"],
+            row["title"],
+            clock.stamp_db(row["deadline"]),
+            row["state"],
+            clock.stamp_db(row["done_at"]),
+            bool(row["late"]),
+            not row["done_at"] and row["deadline"] <= now_db,
+        )
 
     def line(self, task: Task, done: int, total: int) -> TaskLine:
         overdue = task.state == OPEN and task.deadline < clock.now()

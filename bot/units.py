@@ -451,6 +451,16 @@ class Units:
             rows = await tx.all("SELECT user_id, unit_id FROM operators")
         return {r[0]: r[1] for r in rows}
 
+    async def applicant_names(self) -> list[tuple[str, str]]:
+        """(QQ id, name) of everyone who applied to register, oldest first."""
+        async with self.db.read() as tx:
+            return [(r[0], r[1]) for r in await tx.all("SELECT user_id, user_name FROM applications")]
+
+    async def operator_names(self) -> list[tuple[str, str]]:
+        """(QQ id, name) of every operator bound now."""
+        async with self.db.read() as tx:
+            return [(r[0], r[1]) for r in await tx.all("SELECT user_id, name FROM operators")]
+
     async def is_known(self, user_id: str | int) -> bool:
         """Bound to a unit now, or with an application waiting for review (may talk to the bot privately).
 
