@@ -15,6 +15,7 @@ from bot.monthly import MonthlyList
 from bot.outbox import Outbox
 from bot.pictures import Pictures
 from bot.reminders import Reminders
+from bot.returnfiles.service import ReturnFiles
 from bot.returns import Returns
 from bot.titles import Fetcher, fetch_page
 from bot.units import Units
@@ -64,8 +65,6 @@ class App:
             if settings.alliance_fetch_titles
             else None
         )
-        from bot.returnfiles.service import ReturnFiles  # it shares the layouts of bot/exports, which imports App
-
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
 
     async def open(self) -> None:

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -26,10 +26,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import clock, reports
-from bot.app import App
 from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_name
+
+if TYPE_CHECKING:
+    from bot.app import App  # annotations only: App builds the services that import this module
 
 LABEL_ROW, TITLE_ROW, NOTE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
 

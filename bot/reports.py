@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import clock
-from bot.app import App
 from bot.audit import audit, audit_page
 from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
 from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
 from bot.units import Unit
+
+if TYPE_CHECKING:
+    from bot.app import App  # annotations only: App builds the services that import this module
 
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
 CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES)}

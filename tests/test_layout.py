@@ -132,6 +132,8 @@ OWNERS = {
     "broadcast_confirmations": "bot.broadcasts",
     "returns": "bot.returns",
     "return_units": "bot.returns",
+    "return_files": "bot.returns",
+    "return_rows": "bot.returns",
     "follower_reports": "bot.followers",
     "follower_monthly": "bot.followers",
     "post_reports": "bot.followers",

@@ -16,12 +16,11 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 
 from bot import clock, exports, reports
-from bot.app import App
 from bot.errors import UserError
 from bot.parse import PLATFORMS
 from bot.render import mask_phones
@@ -29,6 +28,9 @@ from bot.returnfiles import store, xlsxfast
 from bot.returnfiles.layouts import FILING, PHONE, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns import Return
 from bot.units import Unit
+
+if TYPE_CHECKING:
+    from bot.app import App  # annotations only: App builds the services that import this module
 
 _DIGITS = re.compile(r"\d{7}")
 _SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
