@@ -17,8 +17,8 @@ from typing import Any
 from bench.load import BenchClient, Request, ms, percentile
 from bench.procs import memory_mb
 from bench.seed import Dataset
-from bot.qqsim_files import FileServer, SimFiles
 from bot.returnfiles import samples
+from sim.qqsim_files import FileServer, SimFiles
 
 P99_TARGET_MS = 2000.0
 MERGE_TARGET_S = 10.0

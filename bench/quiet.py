@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.load import BenchClient, Request, ms, percentile
 from bench.seed import Dataset
-from bot.qqsim import BotProcess
+from sim.qqsim import BotProcess
 
 CONFIRM_EMOJI = "76"
 

@@ -931,7 +931,7 @@ class Broadcasts(TaskService):
                 ]
             plan = []
             for tid in tasks:
-                owing = {o.user_id for o in await self._pending_operators(tx, tid)}
+                owing = {o.user_id for o in (await self._still_owing(tx, tid)).operators}
                 if not owing:
                     continue
                 posts = await tx.all(

@@ -124,6 +124,7 @@ OWNERS = {
     "accounts": "bot.accounts",
     "filings": "bot.accounts",
     "outbox": "bot.outbox",
+    "group_accounts": "bot.outbox",
     "audit": "bot.audit",
     "reminders": "bot.reminders",
     "broadcasts": "bot.broadcasts",
@@ -169,10 +170,25 @@ def _sql_texts(tree: ast.AST) -> list[str]:
     return out
 
 
+_DDL = re.compile(
+    r"CREATE TABLE (?:IF NOT EXISTS )?(?P<create>\w+)|DROP TABLE (?:IF EXISTS )?(?P<drop>\w+)"
+    r"|ALTER TABLE (?P<old>\w+) RENAME TO (?P<new>\w+)",
+    re.IGNORECASE,
+)
+
+
 def _tables() -> set[str]:
-    found = set()
-    for f in (ROOT / "bot" / "migrations").glob("*.sql"):
-        found.update(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", f.read_text(encoding="utf-8"), re.I))
+    """The tables the migrations leave, replayed in order (a table rebuilt as x_new and renamed is x)."""
+    found: set[str] = set()
+    for f in sorted((ROOT / "bot" / "migrations").glob("*.sql")):
+        for m in _DDL.finditer(f.read_text(encoding="utf-8")):
+            if m["create"]:
+                found.add(m["create"])
+            elif m["drop"]:
+                found.discard(m["drop"])
+            else:
+                found.discard(m["old"])
+                found.add(m["new"])
     return found
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.qqsim import BotProcess, QQClient, Sent
+from sim.qqsim import BotProcess, QQClient, Sent
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bot.qqsim import BotProcess, QQClient, Sent
 from openpyxl import load_workbook
 
-from bot.qqsim_files import FileServer, SimFiles
 from bot.returnfiles import samples
 from bot.returnfiles.layouts import STATS
+from sim.qqsim import BotProcess, QQClient, Sent
+from sim.qqsim_files import FileServer, SimFiles
 
 pytestmark = pytest.mark.asyncio
 

@@ -5,7 +5,7 @@ A real client (NapCat, LLOneBot) announces a group upload with a `group_upload` 
 arrives as a message with a `file` segment. The bot then asks for the bytes: `get_group_file_url`
 (group_id, file_id, busid) or `get_private_file_url` (file_id) answer `{url}`, `get_file` (file_id)
 answers `{file, url, file_size, file_name}` and, in base64 mode, `base64`. The URLs point at a small
-HTTP server on 127.0.0.1 that the test starts (`FileServer`). Kept apart from bot/qqsim.py: it plugs into
+HTTP server on 127.0.0.1 that the test starts (`FileServer`). Kept apart from sim/qqsim.py: it plugs into
 `QQClient.handlers`.
 """
 
@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.qqsim import QQClient
+from sim.qqsim import QQClient
 
 
 class FileServer:
