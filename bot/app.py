@@ -7,7 +7,7 @@ import functools
 
 from bot import clock
 from bot.accounts import Accounts
-from bot.broadcasts import Broadcasts
+from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
 from bot.followers import Followers

@@ -33,6 +33,7 @@ from bot.render import person_name
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
 
+
 LABEL_ROW, TITLE_ROW, NOTE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
 
 ACCOUNT_COLUMNS = (

@@ -38,10 +38,6 @@ from bot.parse import (
 )
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg
-from bot.units import Unit, Units
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 from bot.targets import (
     DEFAULT_TARGETS,
     CategoryTarget,
@@ -52,6 +48,10 @@ from bot.targets import (
     target_for,
     wan,
 )
+from bot.units import Unit, Units
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("alliance.followers")
 KIND = "followers"

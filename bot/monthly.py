@@ -36,6 +36,7 @@ from bot.targets import signed, wan
 if TYPE_CHECKING:
     from bot.app import App
 
+
 log = logging.getLogger("alliance.monthly")
 KIND = "monthly_list"
 LABEL = "publish"

@@ -16,6 +16,7 @@ from bot.units import Unit
 if TYPE_CHECKING:
     from bot.app import App
 
+
 COMPLETION_DAYS = 30
 
 # mobile numbers (with or without +86 and separators) and landlines such as 0371-12345678

@@ -23,6 +23,7 @@ from bot.units import Unit
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
 
+
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
 CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
 NOT_AVAILABLE = "该功能尚未上线"

@@ -32,6 +32,7 @@ from bot.units import Unit
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
 
+
 _DIGITS = re.compile(r"\d{7}")
 _SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 

@@ -13,20 +13,9 @@ from nonebot.rule import Rule
 
 from bot import clock
 from bot.app import current_app
-from bot.broadcasts import (
-    NOT_BOUND,
-    USAGE,
-    Confirmation,
-    NotBound,
-    Stats,
-    Summary,
-    WhichTask,
-    bare_confirmation,
-    check_url,
-    confirmation_rest,
-    parse_draft,
-    progress_message,
-)
+from bot.broadcasts.parse import bare_confirmation, check_url, confirmation_rest, parse_draft
+from bot.broadcasts.records import Confirmation, NotBound, Stats, Summary, WhichTask
+from bot.broadcasts.text import NOT_BOUND, USAGE, progress_message
 from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS

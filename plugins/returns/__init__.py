@@ -7,7 +7,7 @@ from nonebot.plugin import PluginMetadata
 
 from bot import clock
 from bot.app import current_app
-from bot.broadcasts import norm_id
+from bot.broadcasts.records import norm_id
 from bot.config import Settings
 from bot.errors import UserError
 from bot.pictures.views import progress_card

@@ -13,18 +13,10 @@ import pytest
 
 from bot import clock
 from bot.app import App, set_app
-from bot.broadcasts import (
-    Broadcasts,
-    Draft,
-    NotBound,
-    TaskClosed,
-    WhichTask,
-    confirmation_rest,
-    norm_id,
-    parse_draft,
-    parse_month,
-    progress_message,
-)
+from bot.broadcasts.parse import confirmation_rest, parse_draft, parse_month
+from bot.broadcasts.records import Draft, NotBound, TaskClosed, WhichTask, norm_id
+from bot.broadcasts.service import Broadcasts
+from bot.broadcasts.text import progress_message
 from bot.db import Database
 from bot.errors import UserError
 from bot.parse import TIME_FORMS

@@ -10,7 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import clock, exports
 from bot.app import App
-from bot.broadcasts import Draft
+from bot.broadcasts.records import Draft
 from bot.errors import UserError
 from bot.returns import NewReturn
 from tests.fake import ADMIN

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcasts import parse_draft
+from bot.broadcasts.parse import parse_draft
 from bot.errors import UserError
 from bot.parse import (
     categories_of,

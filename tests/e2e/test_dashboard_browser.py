@@ -63,7 +63,7 @@ async def seed(data_dir: Path) -> None:
     """A realistic alliance in the bot's database before it starts: roster, operators, accounts, tasks, counts."""
     from bot import clock
     from bot.app import App
-    from bot.broadcasts import Draft
+    from bot.broadcasts.records import Draft
     from bot.config import Settings
     from bot.returns import NewReturn
     from bot.roster import import_file

@@ -294,7 +294,7 @@ async def test_repeated_wrong_tokens_are_throttled(dash: App) -> None:
 async def test_task_and_ranking_pages_show_progress(dash: App) -> None:
     from datetime import timedelta
 
-    from bot.broadcasts import Draft
+    from bot.broadcasts.records import Draft
     from bot.returns import NewReturn
 
     await dash.units.add("河南大学", "本科高校", "开封", actor="t")
@@ -446,7 +446,7 @@ async def test_a_bad_roster_upload_is_a_clear_4xx(dash: App) -> None:
 
 async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_history(dash: App) -> None:
     """Issue 13 item 27: session id in the header, bare QQ numbers, a card that is no link, 前 0 名, a thin unit page."""
-    from bot.broadcasts import parse_draft
+    from bot.broadcasts.parse import parse_draft
     from bot.returns import parse_new
 
     unit = await dash.units.resolve("郑州大学")

@@ -1,0 +1,62 @@
+"""The reply index of 统发: which of the bot's messages (announcements, nudges, reminders) a quoted reply is about, by the client's message id, kept in broadcast_posts and in memory."""
+
+from __future__ import annotations
+
+from bot.broadcasts.records import (
+    KIND,
+    norm_id,
+)
+from bot.db import Tx
+from bot.refs import ANNOUNCE, NUDGE, REMINDER, Ref
+
+# which sent messages a reply may quote to confirm, and the kind stored for each in broadcast_posts
+_POST_KINDS = {ANNOUNCE: "announce", NUDGE: "nudge", REMINDER: "reminder"}
+
+
+class ReplyIndex:
+    """The reply index of 统发 (a part of Broadcasts): the client's message ids of announcements, nudges and reminders, stored in broadcast_posts when the outbox reports them sent and kept in memory."""
+
+    async def _load_posts(self) -> dict[str, int]:
+        """Message id → task id of every message that announced or nudged a task (loaded once)."""
+        if self._posts is not None:
+            return self._posts
+        async with self.db.tx() as tx:
+            # A crash between the outbox marking a row sent and our hook leaves the id only in the outbox.
+            for sent in await self.outbox.sent_about(tx, KIND):
+                await self._store_post(tx, sent.ref, sent.message_id, sent.group_id)
+            posts = {r[0]: r[1] for r in await tx.all("SELECT message_id, task_id FROM broadcast_posts")}
+            self._posts = posts
+        return posts
+
+    async def _store_post(self, tx: Tx, ref: Ref, message_id: str, group_id: str | None) -> tuple[str, int] | None:
+        kind = _POST_KINDS.get(ref.purpose)
+        if ref.kind != KIND or kind is None:
+            return None
+        mid = norm_id(message_id)
+        await tx.run(
+            "INSERT OR IGNORE INTO broadcast_posts (message_id, task_id, kind, group_id) "
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM broadcasts WHERE id=?)",
+            (mid, ref.id, kind, group_id, ref.id),
+        )
+        return mid, ref.id
+
+    async def _on_sent(self, row_id: int, ref_text: str | None, message_id: str | None) -> None:
+        ref = Ref.parse(ref_text)
+        if ref is None or message_id is None or ref.kind != KIND or ref.purpose not in _POST_KINDS:
+            return
+        async with self.db.tx() as tx:
+            stored = await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
+        if stored is not None and self._posts is not None:
+            self._posts[stored[0]] = stored[1]
+
+    async def task_of_message(self, message_id: object) -> int | None:
+        """The task a message of the bot (announcement or nudge) was about, by the client's message id."""
+        return (await self._load_posts()).get(norm_id(message_id))
+
+    async def announcement_ids(self, task_id: int) -> list[str]:
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT message_id FROM broadcast_posts WHERE task_id=? AND kind='announce' ORDER BY rowid",
+                (task_id,),
+            )
+        return [r[0] for r in rows]

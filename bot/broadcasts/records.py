@@ -1,0 +1,216 @@
+"""一键统发 records: a task, what confirming, progress, nudges and statistics return, the errors a user sees, and the SQL condition that a unit has done a task."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import clock
+from bot.errors import UserError
+from bot.render import percent
+from bot.tasks import (
+    TaskRecord,
+)
+from bot.units import Unit
+
+log = logging.getLogger("alliance.broadcasts")
+
+
+KIND = "broadcast"
+
+
+CATCH_UP_EVERY = 60.0  # seconds: reactions listed for a task at most this often, except at a (re)connect
+
+
+ReactionLister = Callable[[str | None, str, str], Awaitable[list[str] | None]]
+
+
+OPEN, CLOSED, WITHDRAWN = "进行中", "已结束", "已撤回"
+
+
+class NotBound(UserError):
+    """The user is bound to no unit: nothing is counted."""
+
+
+class WhichTask(UserError):
+    """Several tasks are open and no number was given; `task_ids` lists them."""
+
+    def __init__(self, message: str, task_ids: list[int]) -> None:
+        super().__init__(message)
+        self.task_ids = task_ids
+
+
+class TaskClosed(UserError):
+    """The task no longer takes confirmations or nudges."""
+
+
+@dataclass(frozen=True)
+class Task(TaskRecord):
+    id: int
+    title: str
+    url: str
+    deadline: datetime
+    requirements: tuple[str, ...]
+    scope: str
+    state: str
+    created_by: str
+    created_at: datetime
+    article_title: str | None = None  # the linked page's own title, when it could be read
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A task as typed, checked, before its scope is resolved against the roster."""
+
+    title: str
+    url: str
+    deadline: datetime
+    requirements: tuple[str, ...]
+    scope: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Created:
+    task: Task
+    units: int
+    groups: int
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    task: Task
+    unit: Unit
+    counted: bool
+    late: bool
+    proof: bool
+    first_user: str | None = None
+    first_name: str = ""
+    first_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    task: Task
+    done: int
+    total: int
+    late: int
+    pending: list[Unit]
+    unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator to @
+
+    @property
+    def percent(self) -> str:
+        return percent(self.done, self.total)
+
+
+@dataclass(frozen=True)
+class Summary:
+    task: Task
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Done:
+    """The confirmation that counted for one unit."""
+
+    unit: Unit
+    user_id: str
+    user_name: str
+    at: datetime
+    late: bool
+    via: str
+    proof_url: str | None
+    proof_image: str | None
+
+
+@dataclass(frozen=True)
+class NudgeResult:
+    task: Task
+    pending_units: int
+    operators: int
+    messages: int
+    orphans: list[str]
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """A task as one unit sees it (for /查询 and /我的单位)."""
+
+    task: Task
+    done: bool
+    late: bool
+
+    @property
+    def id(self) -> int:
+        return self.task.id
+
+    @property
+    def title(self) -> str:
+        return self.task.title
+
+    @property
+    def deadline(self) -> datetime:
+        return self.task.deadline
+
+
+@dataclass(frozen=True)
+class UnitRate:
+    unit_id: int
+    name: str
+    category: str
+    done: int
+    owed: int
+    late: int
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.owed if self.owed else 0.0
+
+
+@dataclass(frozen=True)
+class Stats:
+    label: str
+    tasks: int
+    rows: list[UnitRate]  # best first
+    running: int = 0  # tasks whose deadline has not come: they count for a unit only once it confirmed
+
+    @property
+    def done(self) -> int:
+        return sum(r.done for r in self.rows)
+
+    @property
+    def owed(self) -> int:
+        return sum(r.owed for r in self.rows)
+
+
+def _task(r) -> Task:
+    return Task(
+        id=r["id"],
+        title=r["title"],
+        url=r["url"],
+        deadline=clock.from_db(r["deadline"]),
+        requirements=tuple(x for x in r["requirements"].split("、") if x),
+        scope=r["scope"],
+        state=r["state"],
+        created_by=r["created_by"],
+        created_at=clock.from_db(r["created_at"]),
+        article_title=r["article_title"] if "article_title" in r.keys() else None,
+    )
+
+
+def norm_id(message_id: object) -> str:
+    """A client message id as text, the same however it was written (`-123`, `"-123"`, `" -123 "`)."""
+    s = str(message_id).strip()
+    try:
+        return str(int(s))
+    except ValueError:
+        return s
+
+
+# A unit counts as done for a task (alias `bu` is the task's broadcast_units row).
+_DONE = (
+    "EXISTS (SELECT 1 FROM broadcast_confirmations c "
+    "WHERE c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1)"
+)

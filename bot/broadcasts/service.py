@@ -1,0 +1,497 @@
+"""一键统发 (SPEC §5), the service."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from bot import clock
+from bot.audit import audit
+from bot.broadcasts.posts import ReplyIndex
+from bot.broadcasts.reactions import Reactions
+from bot.broadcasts.records import (
+    _DONE,
+    CLOSED,
+    KIND,
+    OPEN,
+    WITHDRAWN,
+    Confirmation,
+    Created,
+    Done,
+    Draft,
+    NotBound,
+    NudgeResult,
+    Progress,
+    ReactionLister,
+    Summary,
+    Task,
+    TaskClosed,
+    WhichTask,
+    _task,
+    log,
+)
+from bot.broadcasts.stats import Statistics
+from bot.broadcasts.text import _VIA, NOT_BOUND, _nudge_text, announcement
+from bot.config import Settings
+from bot.db import Database, Tx
+from bot.errors import NotFound, UserError
+from bot.nudge import Outgoing
+from bot.outbox import Outbox
+from bot.refs import NUDGE
+from bot.refs import WITHDRAWN as WITHDRAWN_NOTICE
+from bot.reminders import Reminder, Reminders
+from bot.render import Msg, person_label
+from bot.tasks import (
+    Owing,
+    TaskDone,
+    TaskLine,
+    TaskService,
+    TaskView,
+    UnitTaskLine,
+    the_only_open,
+)
+from bot.units import Unit, Units
+
+
+class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
+    """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw, statistics."""
+
+    kind = KIND
+    noun = "统发"
+
+    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+        super().__init__(db, units, outbox, reminders, settings)
+        self._posts: dict[str, int] | None = None
+        self._owing: dict[int, tuple[int, tuple[int, ...]]] = {}  # task id → (units done, ids of those owing)
+        outbox.on_sent.append(self._on_sent)
+        reminders.register(KIND, self._remind, prepare=self._before_nudge)
+        # (group id, message id, emoji id) → the QQ ids who reacted with it, or None when the client cannot say;
+        # set by the plugin while a client that can list reactions is connected
+        self.reaction_lister: ReactionLister | None = None
+        self._catching = asyncio.Lock()
+        self._caught: dict[int | None, float] = {}  # task (None: all open ones) → when its reactions were listed
+
+    # ------------------------------------------------------------ create
+
+    async def resolve_scope(self, entries: tuple[str, ...]) -> tuple[list[int], str]:
+        """The ids of the units a scope names (see `Units.scope`), and its description."""
+        if not await self.units.all():
+            raise UserError(
+                "名册里还没有单位，无法发布统发。请先用 /单位 添加，或用 python -m bot import-units 导入名册。"
+            )
+        units, desc = await self.units.scope(entries)
+        return [u.id for u in units], desc
+
+    async def create(self, draft: Draft, *, actor: str, article_title: str | None = None) -> Created:
+        """Store the task and the units that owe it, announce it in every alliance group, owe its nudges."""
+        if not self.engine.groups():
+            raise UserError("还没有配置联盟群（ALLIANCE_GROUPS），统发无处发布。请在 .env 里配置后重启。")
+        if draft.deadline <= clock.now():
+            raise UserError(f"截止时间 {clock.show(draft.deadline)} 已经过去了，请给一个将来的时间。")
+        unit_ids, scope = await self.resolve_scope(draft.scope)
+        async with self.db.tx() as tx:
+            task_id = await tx.run(
+                "INSERT INTO broadcasts (title, url, deadline, requirements, scope, created_by, created_at, "
+                "article_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    draft.title,
+                    draft.url,
+                    clock.to_db(draft.deadline),
+                    "、".join(draft.requirements),
+                    scope,
+                    actor,
+                    clock.now_db(),
+                    article_title,
+                ),
+            )
+            await tx.many(
+                "INSERT INTO broadcast_units (task_id, unit_id) VALUES (?, ?)", [(task_id, u) for u in unit_ids]
+            )
+            task = await self._get(tx, task_id)
+            groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)))
+            await self.engine.schedule(tx, task_id, task.deadline, overdue=False)
+            await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
+        return Created(task, len(unit_ids), groups)
+
+    # ------------------------------------------------------------ reading tasks
+
+    async def _get(self, tx: Tx, task_id: int) -> Task:
+        row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (task_id,))
+        if row is None:
+            raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
+        return _task(row)
+
+    async def get(self, task_id: int) -> Task:
+        async with self.db.read() as tx:
+            return await self._get(tx, task_id)
+
+    async def listing(self, *, include_closed: bool = False, limit: int = 50) -> list[Summary]:
+        """Open tasks (oldest first) with their counts; with `include_closed`, then the others, newest first."""
+        where = "" if include_closed else "WHERE state='进行中'"
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                f"SELECT * FROM broadcasts {where} ORDER BY state<>'进行中', "
+                "CASE WHEN state='进行中' THEN id END, id DESC LIMIT ?",
+                (limit,),
+            )
+            return [await self._summary(tx, _task(r)) for r in rows]
+
+    async def done_records(self, task_id: int) -> list[Done]:
+        """The counted confirmation of each unit that did a task, in the order they came (for exports)."""
+        async with self.db.read() as tx:
+            await self._get(tx, task_id)
+            rows = await tx.all(
+                "SELECT c.*, u.name, u.category, u.city FROM broadcast_confirmations c JOIN units u ON u.id=c.unit_id "
+                "WHERE c.task_id=? AND c.counted=1 ORDER BY c.at, c.id",
+                (task_id,),
+            )
+        return [
+            Done(
+                Unit(r["unit_id"], r["name"], r["category"], r["city"]),
+                r["user_id"],
+                r["user_name"],
+                clock.from_db(r["at"]),
+                bool(r["late"]),
+                r["via"],
+                r["proof_url"],
+                r["proof_image"],
+            )
+            for r in rows
+        ]
+
+    async def _summary(self, tx: Tx, task: Task) -> Summary:
+        row = await tx.one(
+            f"SELECT COUNT(*) AS total, COALESCE(SUM({_DONE}), 0) AS done FROM broadcast_units bu "
+            f"JOIN units u ON u.id=bu.unit_id WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {_DONE})",
+            (task.id,),
+        )
+        assert row is not None
+        return Summary(task, int(row["done"]), int(row["total"]))
+
+    async def _resolve(self, tx: Tx, task_id: int | None, *, how: str) -> Task:
+        """The numbered task, or the only open one; several open → ask which."""
+        if task_id is not None:
+            return await self._get(tx, task_id)
+        rows = await tx.all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))
+        return the_only_open(
+            [_task(r) for r in rows],
+            none="现在没有进行中的统发任务。查看已结束的任务请写编号，如：/统发 进度 3",
+            several=lambda tasks: WhichTask(
+                f"现在有 {len(tasks)} 个进行中的统发：{'、'.join(t.label for t in tasks)}。"
+                f"请写明编号，如：{how} {tasks[-1].id}",
+                [t.id for t in tasks],
+            ),
+        )
+
+    # ------------------------------------------------------------ confirmations
+
+    async def confirm(
+        self,
+        user_id: str | int,
+        user_name: str,
+        task_id: int | None = None,
+        *,
+        reply_to: str | None = None,
+        proof_url: str | None = None,
+        images: list[str] | None = None,
+        note: str | None = None,
+        via: str = "command",
+    ) -> Confirmation:
+        """Record that the user's unit did the task (one transaction; the unit counts once).
+
+        Args:
+            task_id: the task; None means the one the reply quotes, or the only open one the unit owes.
+            reply_to: the client's id of the message the user quoted, if any.
+
+        Raises:
+            NotBound: the user is bound to no unit (nothing is stored).
+            WhichTask: several open tasks and no number.
+            UserError: the task is closed, withdrawn, or not owed by the unit.
+        """
+        uid = str(user_id)
+        if task_id is None and reply_to is not None:
+            task_id = await self.task_of_message(reply_to)
+        image = "\n".join(images) if images else None
+        now = clock.now()
+        async with self.db.tx() as tx:
+            unit_id = await self.units.bound_unit(tx, uid)
+            if unit_id is None:
+                raise NotBound(NOT_BOUND)
+            if task_id is None:
+                task = await self._owed_open_task(tx, unit_id)
+            else:
+                task = await self._get(tx, task_id)
+                self._check_open(task, admin=False)
+                if not await tx.value(
+                    "SELECT 1 FROM broadcast_units WHERE task_id=? AND unit_id=?", (task.id, unit_id)
+                ):
+                    raise UserError(
+                        f"你的单位不在统发 {task.label} 的范围（{task.scope or '全部单位'}）内，不需要确认。"
+                    )
+            c = await self._record(tx, task, unit_id, uid, user_name, now, via, proof_url, image, note)
+        unit = await self.units.get(unit_id)
+        return Confirmation(task=task, unit=unit or Unit(unit_id, f"单位{unit_id}", "其他"), **c)
+
+    async def _owed_open_task(self, tx: Tx, unit_id: int) -> Task:
+        rows = await tx.all(
+            f"SELECT b.*, {_DONE} AS done FROM broadcasts b "
+            "JOIN broadcast_units bu ON bu.task_id=b.id AND bu.unit_id=? WHERE b.state=? ORDER BY b.id",
+            (unit_id, OPEN),
+        )
+        if not rows:
+            raise NotFound("现在没有需要你单位确认的统发任务。发 /统发 进度 查看进行中的统发。")
+        owed = [r for r in rows if not r["done"]]
+        if len(rows) > 1 and len(owed) == 1:  # the unit owes only one of the open tasks: that is the one meant
+            return _task(owed[0])
+        if len(rows) > 1:
+            parts = [f"{_task(r).label}{'（本单位已确认）' if r['done'] else ''}" for r in rows]
+            raise WhichTask(
+                f"现在有 {len(rows)} 个进行中的统发：{'、'.join(parts)}。请写明是哪一个，"
+                f"如：/已转发 {rows[-1]['id']}，或直接回复那条统发通知“已转发”。",
+                [r["id"] for r in rows],
+            )
+        return _task(rows[0])
+
+    async def owed_by(self, user_id: str | int) -> tuple[Unit, list[Task]] | None:
+        """The unit a user confirms for and the open tasks it has not confirmed yet; None if not bound."""
+        bound = await self.units.operator(user_id)
+        if bound is None:
+            return None
+        unit = bound[1]
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                f"SELECT b.* FROM broadcasts b JOIN broadcast_units bu ON bu.task_id=b.id AND bu.unit_id=? "
+                f"WHERE b.state=? AND NOT {_DONE} ORDER BY b.id",
+                (unit.id, OPEN),
+            )
+        return unit, [_task(r) for r in rows]
+
+    def _check_open(self, task: Task, *, admin: bool) -> None:
+        if task.state == WITHDRAWN:
+            raise TaskClosed(f"统发 {task.label} 已撤回，不需要确认。")
+        if task.state == CLOSED and not admin:
+            raise TaskClosed(f"统发 {task.label} 已结束，不再登记确认。如确已完成，请联系管理员补登。")
+
+    async def _record(
+        self,
+        tx: Tx,
+        task: Task,
+        unit_id: int,
+        user_id: str,
+        user_name: str,
+        now: datetime,
+        via: str,
+        proof_url: str | None,
+        image: str | None,
+        note: str | None,
+    ) -> dict:
+        first = await tx.one(
+            "SELECT user_id, user_name, at FROM broadcast_confirmations WHERE task_id=? AND unit_id=? AND counted=1",
+            (task.id, unit_id),
+        )
+        late = now > task.deadline
+        await tx.run(
+            "INSERT INTO broadcast_confirmations "
+            "(task_id, unit_id, user_id, user_name, at, late, counted, via, proof_url, proof_image, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                task.id,
+                unit_id,
+                user_id,
+                user_name[:60],
+                clock.to_db(now),
+                int(late),
+                int(first is None),
+                via,
+                proof_url,
+                image,
+                (note or None) and note[:200],
+            ),
+        )
+        out: dict = {"counted": first is None, "late": late, "proof": bool(proof_url or image)}
+        if first is not None:
+            out.update(first_user=first["user_id"], first_name=first["user_name"], first_at=clock.from_db(first["at"]))
+        return out
+
+    async def confirm_for(
+        self, task_id: int, names: list[str], *, actor: str, actor_name: str = ""
+    ) -> list[Confirmation]:
+        """An admin confirms for units that reported another way (also after the task was closed).
+
+        Raises:
+            NotFound / Ambiguous: a unit name (nothing is recorded then).
+            UserError: the task was withdrawn, or a unit does not owe it.
+        """
+        if not names:
+            raise UserError("请写出单位，如：/统发 代确认 3 郑州大学 河南大学")
+        units = [await self.units.resolve(n, strict=True) for n in names]
+        now = clock.now()
+        out = []
+        async with self.db.tx() as tx:
+            task = await self._get(tx, task_id)
+            self._check_open(task, admin=True)
+            for unit in dict.fromkeys(units):
+                if not await tx.value(
+                    "SELECT 1 FROM broadcast_units WHERE task_id=? AND unit_id=?", (task.id, unit.id)
+                ):
+                    raise UserError(f"“{unit.name}”不在统发 {task.label} 的范围（{task.scope or '全部单位'}）内。")
+                c = await self._record(tx, task, unit.id, actor, actor_name, now, "admin", None, None, "管理员代确认")
+                out.append(Confirmation(task=task, unit=unit, **c))
+            await audit(tx, actor, "统发代确认", f"#{task.id} {'、'.join(u.name for u in units)}")
+        return out
+
+    # ------------------------------------------------------------ replies to the announcement
+
+    # ------------------------------------------------------------ reactions
+
+    async def _before_nudge(self, rem: Reminder) -> None:
+        """Before an automatic nudge is built (outside its transaction): count reactions given while away."""
+        try:
+            await self.catch_up(rem.task_id)
+        except Exception:
+            log.exception("catching up reactions before reminder %s failed", rem.id)
+
+    def catch_up_due(self) -> None:
+        """A client (re)connected: reactions may have been missed, so the next catch-up of any task runs."""
+        self._caught.clear()
+
+    # ------------------------------------------------------------ progress
+
+    async def progress(self, task_id: int | None = None) -> Progress:
+        """Counts and the units not done. Without a number: the only open task (several → WhichTask).
+
+        A unit deleted since the task was created drops out unless it had confirmed. Names come from the
+        Units index, so only the ids of the units not done cross from the database.
+        """
+        async with self.db.read() as tx:
+            task = await self._resolve(tx, task_id, how="/统发 进度")
+            counts = await tx.one(
+                "SELECT COUNT(*) AS done, COALESCE(SUM(late), 0) AS late FROM broadcast_confirmations "
+                "WHERE task_id=? AND counted=1",
+                (task.id,),
+            )
+            assert counts is not None
+            done = int(counts["done"])
+            # the units owing a task are fixed and counted confirmations are never taken back, so the same
+            # number done means the same units still owing: asked again, the list is not fetched again
+            cached = self._owing.get(task.id)
+            if cached is not None and cached[0] == done:
+                ids = cached[1]
+            else:
+                # one string instead of a row per unit: a large alliance's list crosses from SQLite faster
+                text = await tx.value(
+                    "SELECT group_concat(unit_id) FROM (SELECT bu.unit_id FROM broadcast_units bu "
+                    f"WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id)",
+                    (task.id,),
+                )
+                ids = tuple(int(i) for i in text.split(",")) if text else ()
+                self._owing[task.id] = (done, ids)
+        pending = await self.units.by_ids(ids)
+        staffed = await self.units.operators_of(ids)
+        unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
+        return Progress(task, done, done + len(pending), int(counts["late"]), pending, unstaffed)
+
+    # ------------------------------------------------------------ nudges
+
+    async def _still_owing(self, tx: Tx, task_id: int) -> Owing:
+        """The units not done (deleted ones left out) and their operators, inside the caller's transaction."""
+        rows = await tx.all(
+            "SELECT u.id, u.name, u.category, u.city FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
+            f"WHERE bu.task_id=? AND u.deleted_at IS NULL AND NOT {_DONE} ORDER BY u.id",
+            (task_id,),
+        )
+        return await self.engine.owing(tx, [Unit(r[0], r[1], r[2], r[3]) for r in rows])
+
+    async def nudge(self, task_id: int | None, *, actor: str) -> NudgeResult:
+        """@-mention the operators of the units not done, batched, in each operator's group."""
+        async with self.db.tx() as tx:
+            task = await self._resolve(tx, task_id, how="/统发 催办")
+            if not task.is_open:
+                raise TaskClosed(f"统发 {task.label} {task.state}，不能催办。")
+            owing = await self._still_owing(tx, task.id)
+            if not owing.units:
+                return NudgeResult(task, 0, 0, 0, [])
+            units, ops = len(owing.units), len(owing.operators)
+            msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing)
+            detail = f"#{task.id} {units} 个单位，{ops} 位联络员"
+            await self.engine.nudge(tx, task, msgs, purpose=NUDGE, actor=actor, action="统发催办", detail=detail)
+        return NudgeResult(task, units, ops, len(msgs), [u.name for u in owing.orphans])
+
+    async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
+        """The automatic nudge of a task: computed when it is sent, to the operators still owing it."""
+        row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (rem.task_id,))
+        if row is None or row["state"] != OPEN:
+            return []
+        task = _task(row)
+        owing = await self._still_owing(tx, task.id)
+        if not owing.units or not owing.operators:
+            return []
+        return self.engine.messages(_nudge_text(task, len(owing.units), owing.operators, auto=True), owing)
+
+    # ------------------------------------------------------------ close and withdraw
+
+    async def close(self, task_id: int, *, actor: str) -> Progress:
+        """Close early: no more confirmations (except an admin's) and no more nudges."""
+        async with self.db.tx() as tx:
+            task = await self._get(tx, task_id)
+            if not task.is_open:
+                raise TaskClosed(f"统发 {task.label} {task.state}，不用再结束。")
+            await tx.run(
+                "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
+                (CLOSED, actor, clock.now_db(), task.id),
+            )
+            await self.engine.ended(tx, task, actor=actor, action="统发结束", why="统发已结束")
+        return await self.progress(task.id)
+
+    async def withdraw(self, task_id: int, *, actor: str) -> tuple[Task, list[str]]:
+        """Withdraw: the task no longer counts anywhere; the groups are told. Returns the announcement ids."""
+        async with self.db.tx() as tx:
+            task = await self._get(tx, task_id)
+            if task.state == WITHDRAWN:
+                raise TaskClosed(f"统发 {task.label} 已经撤回过了。")
+            await tx.run(
+                "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
+                (WITHDRAWN, actor, clock.now_db(), task.id),
+            )
+            notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
+            await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE)
+            await self.engine.ended(tx, task, actor=actor, action="统发撤回", why="统发已撤回")
+        return task, await self.announcement_ids(task.id)
+
+    # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
+
+    async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
+        return [
+            self.line(b.task, b.done, b.total) for b in await self.listing(include_closed=include_closed, limit=200)
+        ]
+
+    async def view(self, task_id: int) -> TaskView:
+        p = await self.progress(task_id)
+        done = []
+        for d in await self.done_records(task_id):
+            notes = [_VIA.get(d.via, d.via)]
+            if d.proof_url:
+                notes.append(f"证明：{d.proof_url}")
+            if d.proof_image:
+                notes.append("附截图")
+            who = person_label(d.user_name, d.user_id)
+            done.append(TaskDone(d.unit, who, clock.stamp(d.at), d.late, "；".join(x for x in notes if x)))
+        t = p.task
+        note = "要求：" + "、".join(t.requirements) if t.requirements else ""
+        return self.task_view(t, done, list(p.pending), link=t.url, note=note)
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
+        now = clock.now_db()
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
+                "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
+                "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
+                "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?",
+                (unit_id, limit),
+            )
+        return [self.history_line(r, now) for r in rows]
+
+    async def people(self) -> list[tuple[str, str]]:
+        async with self.db.read() as tx:
+            return [(r[0], r[1]) for r in await tx.all("SELECT user_id, user_name FROM broadcast_confirmations")]
