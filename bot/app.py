@@ -15,8 +15,8 @@ from bot.monthly import MonthlyList
 from bot.outbox import Outbox
 from bot.pictures import Pictures
 from bot.reminders import Reminders
-from bot.returnfiles.service import ReturnFiles
-from bot.returns import Returns
+from bot.returns.files.service import ReturnFiles
+from bot.returns.service import Returns
 from bot.titles import Fetcher, fetch_page
 from bot.units import Units
 

@@ -500,7 +500,7 @@ def list_exports(app: App, limit: int = 30) -> list[Path]:
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
 
 
-# shared with the returns' file forms (bot/returnfiles/workbooks.py): one way to lay out and save a sheet
+# shared with the returns' file forms (bot/returns/files/workbooks.py): one way to lay out and save a sheet
 write_table = _table
 put_cell = _put
 save_workbook = _save

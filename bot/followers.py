@@ -53,6 +53,7 @@ from bot.units import Unit, Units
 if TYPE_CHECKING:
     from bot.config import Settings
 
+
 log = logging.getLogger("alliance.followers")
 KIND = "followers"
 STALE_KIND = "stale_watch"  # the daily check for accounts past the warning line (task id: yyyymmdd)

@@ -10,7 +10,7 @@ from bot import clock
 from bot.accounts import Account, Filing
 from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name
-from bot.returns import Return, Submission
+from bot.returns.records import Return, Submission
 from bot.units import Unit
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from bot import reports
 from bot.app import App
 from bot.errors import UserError
-from bot.returnfiles import workbooks
+from bot.returns.files import workbooks
 from plugins.dashboard import html as h
 from plugins.dashboard.html import e, url
 from plugins.dashboard.web import Session, _form, _int, page, page_response, redirect

@@ -13,7 +13,9 @@ from bot.errors import UserError
 from bot.pictures.views import progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Ack, Msg, cut_list, lines_cut, percent, person_name, span
-from bot.returns import BY_ADMIN, USAGE_NEW, category_lines, parse_new, render_progress, return_in_text, submitted_rest
+from bot.returns.parse import parse_new, return_in_text, submitted_rest
+from bot.returns.records import BY_ADMIN
+from bot.returns.text import USAGE_NEW, category_lines, render_progress
 from plugins._kit import (
     ANYONE,
     OPERATOR,

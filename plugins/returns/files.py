@@ -1,6 +1,6 @@
 """Files handed in for returns: the group_upload notice, messages with a file segment (group or private),
 and the commands /报送 表格|文件|模板|接受|汇总|打包. The QQ client glue (which API gives the bytes) lives here;
-everything else is bot/returnfiles."""
+everything else is bot/returns/files."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from nonebot.rule import Rule
 from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg
-from bot.returnfiles import workbooks
-from bot.returnfiles.fetch import FetchFailed, Source, TooBig, fetch
-from bot.returnfiles.service import Upload
+from bot.returns.files import workbooks
+from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
+from bot.returns.files.records import Upload
 from plugins._kit import Ctx, display_name, upload_to
 
 # ---------------------------------------------------------------- getting the bytes through the client

@@ -12,7 +12,7 @@ from bot import clock, exports
 from bot.app import App
 from bot.broadcasts.records import Draft
 from bot.errors import UserError
-from bot.returns import NewReturn
+from bot.returns.records import NewReturn
 from tests.fake import ADMIN
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=clock.tz())

@@ -18,7 +18,7 @@ from bot.parse import (
     parse_numbers,
     parse_time,
 )
-from bot.returns import parse_new
+from bot.returns.parse import parse_new
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEC1 = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)  # the day the demo was played

@@ -11,7 +11,7 @@ from bot import clock
 from bot.app import App
 from bot.query import gather, render
 from bot.render import person_label, person_name
-from bot.returns import NewReturn
+from bot.returns.records import NewReturn
 from tests.fake import GROUP
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -15,12 +15,13 @@ from bot import clock
 from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import UserError
-from bot.returnfiles import read, samples, workbooks
-from bot.returnfiles.check import check_rows
-from bot.returnfiles.fetch import FetchFailed, Source, TooBig, fetch
-from bot.returnfiles.layouts import STATS
-from bot.returnfiles.service import Upload
-from bot.returns import NewReturn, parse_new
+from bot.returns.files import read, samples, workbooks
+from bot.returns.files.check import check_rows
+from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
+from bot.returns.files.layouts import STATS
+from bot.returns.files.records import Upload
+from bot.returns.parse import parse_new
+from bot.returns.records import NewReturn
 from tests.conftest import sent
 from tests.fake import ADMIN, GROUP
 
@@ -201,7 +202,7 @@ async def test_file_with_mistakes_is_kept_as_needing_changes_until_corrected(cor
     p = await core.returns.progress(rid)
     assert p.done == [] and p.fixing == {1}
     assert await core.returns.fixing_for_unit(1) == {rid}
-    from bot.returns import render_progress
+    from bot.returns.text import render_progress
 
     assert "其中需修改（1，已交文件但有问题）：郑州大学" in render_progress(p, None).plain()
     good = samples.xlsx(samples.stats_rows("郑州大学", 12))
@@ -386,7 +387,7 @@ async def test_migration_upgrades_a_database_of_the_previous_schema(tmp_path: Pa
 
 
 def test_fast_writer_makes_a_workbook_both_readers_open_and_formulas_stay_text(tmp_path: Path) -> None:
-    from bot.returnfiles import xlsxfast
+    from bot.returns.files import xlsxfast
 
     path = tmp_path / "m.xlsx"
     rows = [["表头", "数"], ["=1+1", 3], [" 前后空格 ", None], ["控制\x01字符<&>", 2.5]]

@@ -14,7 +14,8 @@ from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import Ambiguous, NotFound, UserError
 from bot.reminders import OVERDUE
-from bot.returns import KIND, NewReturn, parse_new, read_deadline
+from bot.returns.parse import parse_new, read_deadline
+from bot.returns.records import KIND, NewReturn
 from tests.conftest import make_settings, sent
 from tests.fake import GROUP
 
@@ -402,7 +403,8 @@ async def test_upgrading_a_database_made_before_returns(tmp_path: Path) -> None:
 
 def test_announcement_message_is_json_segments() -> None:
     # the outbox stores segment lists; a Msg built by the service is plain text and @ only
-    from bot.returns import Return, announcement
+    from bot.returns.records import Return
+    from bot.returns.text import announcement
 
     ret = Return(1, "表", "", DEADLINE, "全部单位", "进行中", "1", NOW)
     assert json.loads(json.dumps(announcement(ret, 3).segments))[0]["type"] == "text"

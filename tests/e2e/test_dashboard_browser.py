@@ -65,7 +65,7 @@ async def seed(data_dir: Path) -> None:
     from bot.app import App
     from bot.broadcasts.records import Draft
     from bot.config import Settings
-    from bot.returns import NewReturn
+    from bot.returns.records import NewReturn
     from bot.roster import import_file
 
     settings = Settings(

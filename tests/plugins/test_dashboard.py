@@ -295,7 +295,7 @@ async def test_task_and_ranking_pages_show_progress(dash: App) -> None:
     from datetime import timedelta
 
     from bot.broadcasts.records import Draft
-    from bot.returns import NewReturn
+    from bot.returns.records import NewReturn
 
     await dash.units.add("河南大学", "本科高校", "开封", actor="t")
     for qq, who, unit in (("20001", "张三", "郑州大学"), ("20002", "李四", "河南大学")):
@@ -447,7 +447,7 @@ async def test_a_bad_roster_upload_is_a_clear_4xx(dash: App) -> None:
 async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_history(dash: App) -> None:
     """Issue 13 item 27: session id in the header, bare QQ numbers, a card that is no link, 前 0 名, a thin unit page."""
     from bot.broadcasts.parse import parse_draft
-    from bot.returns import parse_new
+    from bot.returns.parse import parse_new
 
     unit = await dash.units.resolve("郑州大学")
     a, _ = await dash.units.apply("20001", "郑大-张老师", None, "郑州大学")

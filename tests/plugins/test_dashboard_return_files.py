@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 
 from bot import clock
 from bot.app import App, set_app
-from bot.returnfiles import samples
-from bot.returnfiles.service import Upload
-from bot.returns import NewReturn
+from bot.returns.files import samples
+from bot.returns.files.records import Upload
+from bot.returns.records import NewReturn
 from tests.conftest import make_settings
 from tests.fake import GROUP
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from bot.returnfiles.layouts import STATS
+from bot.returns.files.layouts import STATS
 
 HEADER_TOP = [
     "序号",

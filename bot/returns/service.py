@@ -1,416 +1,47 @@
-"""Returns (报送, SPEC §6): tasks with a hard deadline that units submit, and reminders to those who have not.
-
-The units that owe a return are fixed when it is created (all units, or those of a 范围 of categories
-or cities). A unit submits once: a second submission is acknowledged and not counted; one after the
-deadline is kept and marked 逾期. Reminders go through the shared ledger (bot/reminders.py, kind
-"return"); who is still owed is computed when a reminder goes out, so a unit done by then is not nudged.
-"""
+"""报送 (SPEC §6), the service."""
 
 from __future__ import annotations
-
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from bot import clock
 from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.nudge import Outgoing, who_owes
+from bot.nudge import Outgoing
 from bot.outbox import Outbox
-from bot.parse import DEADLINE_WORDS, clean_text, done_rest, parse_time
+from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
-from bot.reminders import Reminder, Reminders, describe_left
-from bot.render import Msg, cut_list, percent, person_label, person_name
+from bot.reminders import Reminder, Reminders
+from bot.render import Msg, cut_list, person_label
+from bot.returns.records import (
+    BY_ADMIN,
+    BY_SELF,
+    KIND,
+    MAX_NOTE,
+    NEEDS_FIX,
+    Created,
+    NewReturn,
+    Nudged,
+    Progress,
+    Return,
+    Submission,
+    Submitted,
+    _return,
+    _submission,
+    _unit,
+)
+from bot.returns.text import _footer, _nudge_header, _private_text, announcement
 from bot.tasks import (
     NudgeText,
     Owing,
     TaskDone,
     TaskLine,
-    TaskRecord,
     TaskService,
     TaskView,
     UnitTaskLine,
-    by_category,
     the_only_open,
 )
-from bot.units import Operator, Unit, Units
-
-KIND = "return"
-NEEDS_FIX = "需修改"
-OPEN, CLOSED = "进行中", "已结束"
-BY_SELF, BY_ADMIN = "本人", "管理员登记"
-SCOPE_WORDS = ("范围",)
-MAX_TITLE = 100
-MAX_NOTE = 500
-
-USAGE_NEW = (
-    "/报送 新建 <标题> 截止 <时间> [范围 <类别或地市,…>] [说明]\n"
-    "例：/报送 新建 2026年秋季新媒体统计表 截止 11-25 18:00 请按附件格式填写\n"
-    "例：/报送 新建 高校账号自查表 截止 周五17:30 范围 本科高校,高职高专\n"
-    "要交文件时加：表格 统计表|汇总表|备案表|模板，和/或 扫描件，"
-    "例：/报送 新建 2026年新媒体统计 截止 10-31 17:30 表格 统计表,扫描件"
-)
-FILE_WORDS = ("表格", "文件", "格式")
-
-
-@dataclass(frozen=True)
-class Return(TaskRecord):
-    marks = "《》"
-    id: int
-    title: str
-    note: str
-    deadline: datetime
-    scope: str
-    state: str
-    created_by: str
-    created_at: datetime
-    form: str = ""
-    """The form units hand in as a file: 统计表, 汇总表, 备案表, 模板, or "" for none."""
-    wants_scan: bool = False
-    template_file: int | None = None
-
-    @property
-    def wants_files(self) -> bool:
-        return bool(self.form) or self.wants_scan
-
-    @property
-    def open(self) -> bool:
-        return self.is_open
-
-
-@dataclass(frozen=True)
-class Submission:
-    unit: Unit
-    at: datetime
-    by: str
-    by_name: str
-    via: str
-    note: str
-    late: bool
-
-    def describe(self) -> str:
-        """`11月20日 10:00 张三报送（逾期）` for a progress line."""
-        who = person_name(self.by_name)
-        how = "登记" if self.via == BY_ADMIN else "报送"
-        return f"{clock.show(self.at)} {who}{how}" + ("（逾期）" if self.late else "")
-
-
-@dataclass
-class Progress:
-    ret: Return
-    done: list[Submission]
-    pending: list[Unit]
-    fixing: set[int] = field(default_factory=set)
-    """Ids of pending units whose latest file has problems (需修改)."""
-
-    @property
-    def total(self) -> int:
-        return len(self.done) + len(self.pending)
-
-    @property
-    def late(self) -> int:
-        return sum(1 for s in self.done if s.late)
-
-
-@dataclass
-class NewReturn:
-    """What `/报送 新建` was given, read but not yet stored."""
-
-    title: str
-    deadline: datetime
-    scope: str = ""
-    note: str = ""
-    form: str = ""
-    scan: bool = False
-
-
-@dataclass
-class Created:
-    ret: Return
-    units: int
-    groups: list[str]
-    reminders: list[str]
-    """Labels of the reminders owed, soonest first (`1d`, `2h`, `overdue`)."""
-
-
-@dataclass
-class Submitted:
-    ret: Return
-    unit: Unit
-    submission: Submission
-    new: bool
-    done: int
-    total: int
-
-
-@dataclass
-class Nudged:
-    ret: Return
-    units: list[Unit]
-    operators: int
-    orphans: list[Unit]
-    messages: int
-
-
-# What a reply to a 报送 notice or reminder may say to mark it submitted (收到 is not among them).
-SUBMIT_WORDS = (
-    "已报送",
-    "报送了",
-    "已提交",
-    "提交了",
-    "已上报",
-    "上报了",
-    "已报",
-    "已交",
-    "交了",
-    "已完成",
-    "完成",
-    "已发",
-    "已发送",
-    "已发邮箱",
-    "已填报",
-    "填报了",
-    "已经报送",
-    "已经提交",
-    "已经上报",
-)
-# Text only a return's own messages carry: the announcement, the reminders and nudges, the private reminder.
-_QUOTED_RETURN = re.compile(r"^\s*【报送(?:提醒|催办|逾期)?】\s*(?:你所在的单位还没有报送\s*)?#(\d{1,9})《")
-
-
-def submitted_rest(text: str) -> str | None:
-    """If `text` says the return was handed in (已报送, 已完成, 报送了, …; not 收到), what follows; else None."""
-    return done_rest(text, SUBMIT_WORDS)
-
-
-def return_in_text(text: str) -> int | None:
-    """The return a message of the bot announced or reminded of, read from the text only those messages carry."""
-    m = _QUOTED_RETURN.match(text)
-    return int(m.group(1)) if m else None
-
-
-# ---------------------------------------------------------------- reading what admins type
-
-
-def parse_new(args: list[str], now: datetime) -> NewReturn:
-    """Read `<标题> 截止 <时间> [范围 <…>] [说明]`; the time may take one or two words (`11-25 18:00`).
-
-    Raises:
-        UserError: a part is missing or unreadable; the message shows how to type it.
-    """
-    args = _split_glued_deadline(list(args))
-    idx = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS), None)
-    if idx is None:
-        raise UserError(f"请写出截止时间，用“截止”隔开标题和时间。用法：\n{USAGE_NEW}")
-    # options (截止, 范围) may come in any order: the title runs up to the first of them
-    first = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS or a in SCOPE_WORDS), idx)
-    title = clean_text(" ".join(args[:first]))
-    if not title:
-        raise UserError(f"请写出报送的标题。用法：\n{USAGE_NEW}")
-    if "\n" in title or len(title) > MAX_TITLE:
-        raise UserError(f"标题不能换行，也不能超过 {MAX_TITLE} 字；详细要求请写在说明里。用法：\n{USAGE_NEW}")
-    tail = args[idx + 1 :]
-    if not tail:
-        raise UserError(f"“截止”后面请写时间，如：截止 11-25 18:00、截止 周五17:30。用法：\n{USAGE_NEW}")
-    deadline, used = read_deadline(tail, now)
-    rest = args[first:idx] + tail[used:]
-    scope = ""
-    at = next((i for i, a in enumerate(rest) if a in SCOPE_WORDS), None)
-    if at is not None:
-        if at + 1 >= len(rest):
-            raise UserError("“范围”后面请写类别或地市，多个用逗号隔开，如：范围 本科高校,高职高专")
-        scope = rest[at + 1]
-        rest = rest[:at] + rest[at + 2 :]
-    form, scan, rest = _read_files(rest)
-    note = clean_text(" ".join(rest))
-    if len(note) > MAX_NOTE:
-        raise UserError(f"说明太长（{len(note)} 字），请控制在 {MAX_NOTE} 字以内，详细要求可以另发文件。")
-    return NewReturn(title, deadline, scope, note, form, scan)
-
-
-def _read_files(rest: list[str]) -> tuple[str, bool, list[str]]:
-    """`表格 统计表,扫描件` and a bare `扫描件`: the form units hand in and whether a scan is wanted."""
-    from bot.returnfiles.layouts import SCAN_WORDS, form_or_none
-
-    form, scan, left = "", False, []
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if word in FILE_WORDS and i + 1 < len(rest):
-            for item in re.split(r"[,，、/+]", rest[i + 1]):
-                if not item:
-                    continue
-                if item in SCAN_WORDS:
-                    scan = True
-                elif (f := form_or_none(item)) is not None:
-                    form = f
-                else:
-                    raise UserError(
-                        f"不认识表格“{item}”。可写：表格 统计表、表格 汇总表、表格 备案表、表格 模板（管理员上传的表格），"
-                        "要盖章扫描件再加 扫描件，如：表格 统计表,扫描件"
-                    )
-            i += 2
-            continue
-        if word in SCAN_WORDS:
-            scan = True
-        else:
-            left.append(word)
-        i += 1
-    return form, scan, left
-
-
-def _split_glued_deadline(args: list[str]) -> list[str]:
-    """`截止11-25` typed without a space becomes `截止`, `11-25` (only when no separate 截止 is there)."""
-    if any(a in DEADLINE_WORDS for a in args):
-        return args
-    for i, a in enumerate(args):
-        for word in DEADLINE_WORDS:
-            if a.startswith(word) and len(a) > len(word) and i > 0:
-                return [*args[:i], word, a[len(word) :], *args[i + 1 :]]
-    return args
-
-
-def read_deadline(tokens: list[str], now: datetime) -> tuple[datetime, int]:
-    """A deadline from the first two words if they read as one time, else from the first; returns (time, words used).
-
-    Raises:
-        UserError: unreadable, or in the past (the message lists the accepted forms).
-    """
-    if len(tokens) >= 2:
-        two = f"{tokens[0]} {tokens[1]}"
-        try:
-            parse_time(two, now, allow_past=True)
-        except UserError:
-            pass
-        else:
-            return parse_time(two, now), 2
-    return parse_time(tokens[0], now), 1
-
-
-# ---------------------------------------------------------------- messages
-
-
-def _left(ret: Return) -> str:
-    return describe_left(ret.deadline, clock.now())
-
-
-def announcement(ret: Return, units: int) -> Msg:
-    out = Msg(f"【报送】{ret.label}")
-    out.line(f"截止：{clock.show(ret.deadline)}（{_left(ret)}）")
-    out.line(f"范围：{ret.scope}（{units} 个单位）")
-    if ret.note:
-        out.line(f"说明：{ret.note}")
-    if ret.wants_files:
-        out.line(_files_wanted(ret))
-        return out
-    out.line(f"报送后请联络员发：/已报送 {ret.id} [备注]（也可以引用本条消息发 /已报送）")
-    return out
-
-
-def _files_wanted(ret: Return) -> str:
-    """What to send and how, for a return that asks for files."""
-    parts = []
-    if ret.form == "模板":
-        parts.append("按管理员提供的模板填写的表格（.xlsx 或 .xls）")
-    elif ret.form:
-        parts.append(f"{ret.form}（.xlsx 或 .xls，按官方格式）")
-    if ret.wants_scan:
-        parts.append("首页加盖单位公章的扫描件（PDF 或图片）")
-    how = (
-        f"请联络员把{'和'.join(parts)}直接上传到本群文件（或私聊发给机器人），文件名写上单位名称，"
-        "如 20261030郑州大学新媒体统计.xlsx；机器人会当场检查并回复。"
-    )
-    if ret.form:
-        how += f"发 /报送 表格 {ret.id} 可领取本单位的表格" + (
-            "（已按登记信息预填，核对修改即可）。" if ret.form != "模板" else "。"
-        )
-    return how
-
-
-def category_lines(units: list[Unit], limit: int | None) -> list[str]:
-    """`【本科高校】郑州大学、河南大学` lines, categories in their usual order, each cut at `limit` names."""
-    return [f"【{cat}】{cut_list([u.name for u in group], limit)}" for cat, group in by_category(units)]
-
-
-def render_progress(p: Progress, limit: int | None) -> Msg:
-    ret = p.ret
-    state = "" if ret.open else "（已结束）"
-    out = Msg(f"报送 {ret.label}{state}")
-    out.line(f"截止：{clock.show(ret.deadline)}（{_left(ret)}）　范围：{ret.scope}")
-    late = f"，其中逾期 {p.late}" if p.late else ""
-    out.line(f"已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）{late}")
-    if p.pending:
-        out.line(f"未报送（{len(p.pending)}）：")
-        for line in category_lines(p.pending, limit):
-            out.line(line)
-        if p.fixing:
-            fixing = [u.name for u in p.pending if u.id in p.fixing]
-            out.line(f"其中需修改（{len(fixing)}，已交文件但有问题）：{cut_list(fixing, limit)}")
-    elif p.total:
-        out.line("全部单位都已报送。")
-    return out
-
-
-def _nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue: bool, manual: bool = False) -> str:
-    if overdue or ret.deadline <= clock.now():
-        return f"【报送逾期】{ret.label}已于 {clock.show(ret.deadline)} 截止，{who_owes(pending, ops, '没有报送')}"
-    kind = "催办" if manual else "提醒"
-    return (
-        f"【报送{kind}】{ret.label}将于 {clock.show(ret.deadline)} 截止（{_left(ret)}），"
-        f"{who_owes(pending, ops, '没有报送')}"
-    )
-
-
-def _footer(ret: Return) -> str:
-    if ret.wants_files:
-        return f"请把填好的文件上传到群文件或私聊发给机器人；发 /报送 表格 {ret.id} 领取本单位的表格。"
-    return f"报送后请发：/已报送 {ret.id} [备注]"
-
-
-def _private_text(ret: Return, overdue: bool) -> str:
-    when = (
-        f"已于 {clock.show(ret.deadline)} 截止" if overdue else f"将于 {clock.show(ret.deadline)} 截止（{_left(ret)}）"
-    )
-    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。{_footer(ret)}"
-
-
-# ---------------------------------------------------------------- rows
-
-
-def _return(r) -> Return:
-    return Return(
-        r["id"],
-        r["title"],
-        r["note"],
-        clock.from_db(r["deadline"]),
-        r["scope"],
-        r["state"],
-        r["created_by"],
-        clock.from_db(r["created_at"]),
-        r["form"],
-        bool(r["wants_scan"]),
-        r["template_file"],
-    )
-
-
-def _unit(r) -> Unit:
-    return Unit(r["unit_id"], r["name"], r["category"], r["city"])
-
-
-def _submission(r) -> Submission:
-    return Submission(
-        _unit(r),
-        clock.from_db(r["submitted_at"]),
-        r["submitted_by"] or "",
-        r["submitted_by_name"],
-        r["via"] or BY_SELF,
-        r["note"],
-        bool(r["late"]),
-    )
-
+from bot.units import Unit, Units
 
 _UNIT_ROWS = (
     "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import UserError
-from bot.returnfiles.layouts import Layout, normalize_header
+from bot.returns.files.layouts import Layout, normalize_header
 
 XLSX, XLS, CSV, PDF, IMAGE = "xlsx", "xls", "csv", "pdf", "image"
 SHEET_KINDS = {XLSX, XLS, CSV}

@@ -24,9 +24,9 @@ from bot import clock, exports, reports
 from bot.errors import UserError
 from bot.parse import PLATFORMS
 from bot.render import mask_phones
-from bot.returnfiles import store, xlsxfast
-from bot.returnfiles.layouts import FILING, PHONE, STATS, SUMMARY, TEMPLATE, Layout
-from bot.returns import Return
+from bot.returns.files import store, xlsxfast
+from bot.returns.files.layouts import FILING, PHONE, STATS, SUMMARY, TEMPLATE, Layout
+from bot.returns.records import Return
 from bot.units import Unit
 
 if TYPE_CHECKING:

@@ -1,0 +1,149 @@
+"""Which unit a file is from (a part of ReturnFiles): the sender's unit, a unit named in the file name, or a question to the sender when it could be several."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from bot import clock
+from bot.errors import NotFound, UserError
+from bot.render import Msg
+from bot.returns.files import store
+from bot.returns.files.layouts import TEMPLATE
+from bot.returns.files.read import (
+    SCAN_KINDS,
+    check_kind,
+)
+from bot.returns.files.records import Upload
+from bot.returns.records import Return
+from bot.units import Unit, normalize
+
+
+class Attribution:
+    """Which unit a file is from (a part of ReturnFiles): the sender's unit, a unit named in the file name, or a question to the sender when it could be several."""
+
+    async def _owed_by(self, unit: Unit, rets: list[Return]) -> list[Return]:
+        if not rets:
+            return []
+        async with self.db.read() as tx:
+            owed = {
+                r[0]
+                for r in await tx.all(
+                    f"SELECT return_id FROM return_units WHERE unit_id=? AND return_id IN ({','.join('?' * len(rets))})",
+                    (unit.id, *(r.id for r in rets)),
+                )
+            }
+        return [r for r in rets if r.id in owed]
+
+    async def _unit_in_name(self, name: str) -> tuple[Unit | None, str]:
+        """The unit a file name names (`20261030郑州大学新媒体统计.xls`): the longest unit name or alias in it."""
+        stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
+        text = normalize(re.sub(r"[\d_\-\s+（）()【】\[\]]+", "", stem))
+        if not text:
+            return None, "文件名里没有单位名称"
+        best: dict[int, int] = {}
+        for u in await self.units.all():
+            for n in (u.name, *u.aliases):
+                k = normalize(n)
+                if len(k) >= 2 and k in text:
+                    best[u.id] = max(best.get(u.id, 0), len(k))
+        if not best:
+            return None, "文件名里没有认出单位名称"
+        top = max(best.values())
+        ids = [uid for uid, n in best.items() if n == top]
+        # a name inside another's (郑州大学 in 郑州大学附属中学) yields to the longer one
+        if len(ids) == 1:
+            return await self.units.get(ids[0]), ""
+        names = [u.name for u in await self.units.by_ids(ids)]
+        return None, f"文件名可能指：{'、'.join(names[:5])}"
+
+    def _ask(
+        self,
+        up: Upload,
+        unit: Unit | None,
+        why: str,
+        candidates: list[Return],
+        rets: list[Return],
+        is_admin: bool,
+        scan: bool,
+    ) -> Msg:
+        what = "扫描件" if scan else "表格"
+        if unit is None:
+            example = rets[0].id if len(rets) == 1 else "<编号>"
+            out = Msg(f"收到{what}“{up.name}”，但看不出是哪个单位的（{why}），先不记报送。")
+            out.line(f"请发 /报送 文件 {example} <单位名称> 说明，如：/报送 文件 {rets[0].id} 郑州大学。")
+            out.line("以后文件名写上单位名称（如 20261030郑州大学新媒体统计.xlsx）就能自动认出。")
+            if is_admin and not scan and any(r.form == TEMPLATE for r in rets):
+                t = next(r for r in rets if r.form == TEMPLATE)
+                out.line(f"如果这是报送 {t.label}的模板，请发 /报送 模板 {t.id}")
+            return out
+        if not candidates:
+            if scan:
+                return Msg(f"收到 {unit.name} 的“{up.name}”，但现在没有需要交扫描件的报送，先不记报送。")
+            return Msg(
+                f"收到 {unit.name} 的“{up.name}”，但“{unit.name}”现在没有要交表格的报送，先不记报送。"
+                "发 /报送 列表 查看进行中的报送。"
+            )
+        listed = "；".join(f"{r.label} 截止 {clock.show(r.deadline)}" for r in candidates[:5])
+        tail = f" {unit.name}" if is_admin else ""
+        return Msg(
+            f"收到 {unit.name} 的“{up.name}”。现在有 {len(candidates)} 个报送在收{what}：{listed}。"
+            f"请发 /报送 文件 <编号>{tail} 说明是哪一个，如：/报送 文件 {candidates[0].id}{tail}"
+        )
+
+    async def _keep_pending(self, up: Upload, data: bytes, real: str, unit: Unit | None, ret: Return | None) -> int:
+        kind = store.SCAN if real in SCAN_KINDS else store.FORM
+        name = self.files.write(data, Path(up.name).suffix.lower())
+        try:
+            async with self.db.tx() as tx:
+                return await store.insert(
+                    tx,
+                    return_id=ret.id if ret else None,
+                    unit_id=unit.id if unit else None,
+                    kind=kind,
+                    state=store.PENDING,
+                    original_name=up.name,
+                    stored_name=name,
+                    data=data,
+                    source_id=up.file_id,
+                    uploaded_by=up.user_id,
+                    uploaded_by_name=up.user_name,
+                    chat=up.chat,
+                )
+        except BaseException:
+            self.files.remove(name)
+            raise
+
+    async def attribute(self, user_id: str, user_name: str, return_id: int, unit_name: str, *, is_admin: bool) -> Msg:
+        """`/报送 文件 <编号> [单位]`: the asker's newest 待确认 file is for this return (and unit)."""
+        async with self.db.read() as tx:
+            rec = await store.latest_pending(tx, user_id)
+        if rec is None:
+            raise UserError("你没有等待说明的文件。直接把填好的表格上传到群文件或私聊发给机器人即可。")
+        ret = await self.returns.get(return_id)
+        if not ret.open and not is_admin:
+            raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员。")
+        if unit_name:
+            unit = await self.units.resolve(unit_name, strict=True)
+            bound = await self.units.operator(user_id)
+            if not is_admin and bound is not None and bound[1].id != unit.id:
+                raise UserError(f"你是“{bound[1].name}”的联络员，只能替本单位交文件。")
+        elif rec.unit_id is not None:
+            unit = await self.units.get(rec.unit_id)
+            if unit is None:
+                raise NotFound("这个文件所属的单位已删除。请写出单位：/报送 文件 <编号> <单位>")
+        else:
+            bound = await self.units.operator(user_id)
+            if bound is None:
+                raise UserError(f"请写出单位名称，如：/报送 文件 {return_id} 郑州大学")
+            unit = bound[1]
+        if not await self._owed_by(unit, [ret]):
+            raise UserError(f"“{unit.name}”不在报送 {ret.label} 的范围（{ret.scope}）内。")
+        path = self.files.path(rec.stored_name)
+        data = await asyncio.to_thread(path.read_bytes)
+        real = check_kind(data, rec.original_name)
+        up = Upload(rec.uploaded_by, rec.uploaded_by_name, None, rec.original_name, rec.size, "")
+        return await self._take(
+            up, data, real, ret, unit, is_admin=is_admin, pending_id=rec.id, stored_name=rec.stored_name
+        )

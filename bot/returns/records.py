@@ -1,0 +1,161 @@
+"""报送 records: a return, a unit's submission, progress, what creating, submitting and nudging return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import clock
+from bot.render import person_name
+from bot.tasks import (
+    TaskRecord,
+)
+from bot.units import Unit
+
+KIND = "return"
+
+
+NEEDS_FIX = "需修改"
+
+
+OPEN, CLOSED = "进行中", "已结束"
+
+
+BY_SELF, BY_ADMIN = "本人", "管理员登记"
+
+
+MAX_TITLE = 100
+
+
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class Return(TaskRecord):
+    marks = "《》"
+    id: int
+    title: str
+    note: str
+    deadline: datetime
+    scope: str
+    state: str
+    created_by: str
+    created_at: datetime
+    form: str = ""
+    """The form units hand in as a file: 统计表, 汇总表, 备案表, 模板, or "" for none."""
+    wants_scan: bool = False
+    template_file: int | None = None
+
+    @property
+    def wants_files(self) -> bool:
+        return bool(self.form) or self.wants_scan
+
+    @property
+    def open(self) -> bool:
+        return self.is_open
+
+
+@dataclass(frozen=True)
+class Submission:
+    unit: Unit
+    at: datetime
+    by: str
+    by_name: str
+    via: str
+    note: str
+    late: bool
+
+    def describe(self) -> str:
+        """`11月20日 10:00 张三报送（逾期）` for a progress line."""
+        who = person_name(self.by_name)
+        how = "登记" if self.via == BY_ADMIN else "报送"
+        return f"{clock.show(self.at)} {who}{how}" + ("（逾期）" if self.late else "")
+
+
+@dataclass
+class Progress:
+    ret: Return
+    done: list[Submission]
+    pending: list[Unit]
+    fixing: set[int] = field(default_factory=set)
+    """Ids of pending units whose latest file has problems (需修改)."""
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.pending)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for s in self.done if s.late)
+
+
+@dataclass
+class NewReturn:
+    """What `/报送 新建` was given, read but not yet stored."""
+
+    title: str
+    deadline: datetime
+    scope: str = ""
+    note: str = ""
+    form: str = ""
+    scan: bool = False
+
+
+@dataclass
+class Created:
+    ret: Return
+    units: int
+    groups: list[str]
+    reminders: list[str]
+    """Labels of the reminders owed, soonest first (`1d`, `2h`, `overdue`)."""
+
+
+@dataclass
+class Submitted:
+    ret: Return
+    unit: Unit
+    submission: Submission
+    new: bool
+    done: int
+    total: int
+
+
+@dataclass
+class Nudged:
+    ret: Return
+    units: list[Unit]
+    operators: int
+    orphans: list[Unit]
+    messages: int
+
+
+def _return(r) -> Return:
+    return Return(
+        r["id"],
+        r["title"],
+        r["note"],
+        clock.from_db(r["deadline"]),
+        r["scope"],
+        r["state"],
+        r["created_by"],
+        clock.from_db(r["created_at"]),
+        r["form"],
+        bool(r["wants_scan"]),
+        r["template_file"],
+    )
+
+
+def _unit(r) -> Unit:
+    return Unit(r["unit_id"], r["name"], r["category"], r["city"])
+
+
+def _submission(r) -> Submission:
+    return Submission(
+        _unit(r),
+        clock.from_db(r["submitted_at"]),
+        r["submitted_by"] or "",
+        r["submitted_by_name"],
+        r["via"] or BY_SELF,
+        r["note"],
+        bool(r["late"]),
+    )
