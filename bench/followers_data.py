@@ -233,7 +233,7 @@ async def _reporters(app, n: int) -> list[tuple[str, list[str]]]:
 
 
 def _period(word: str):
-    from bot.followers import parse_period
+    from bot.followers.periods import parse_period
 
     return parse_period(word, clock.now().date())
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from bench.procs import memory_mb
 from bot.accounts import Account
 from bot.config import Settings
-from bot.followers import Ranking, Stale, StaleAccount, month_period
+from bot.followers.periods import month_period
+from bot.followers.records import Ranking, Stale, StaleAccount
+from bot.followers.targets import DEFAULT_TARGETS, target_for
 from bot.parse import CATEGORIES
 from bot.pictures import Card, find_font, render_png
 from bot.pictures.views import progress_card, ranking_card, rates_card, stale_card, targets_card
-from bot.targets import DEFAULT_TARGETS, target_for
 from bot.units import Unit
 
 RESULTS = Path(__file__).resolve().parent / "results"

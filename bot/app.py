@@ -10,7 +10,7 @@ from bot.accounts import Accounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
-from bot.followers import Followers
+from bot.followers.service import Followers
 from bot.monthly import MonthlyList
 from bot.outbox import Outbox
 from bot.pictures import Pictures

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from bot.targets import parse_cities, parse_reminder_time, parse_targets
+from bot.followers.targets import parse_cities, parse_reminder_time, parse_targets
 
 DASHBOARD_TOKEN_MIN = 16
 MAX_DURATION = timedelta(days=366)
@@ -319,7 +319,7 @@ class Settings(BaseModel):
     @field_validator("alliance_monthly_list_time")
     @classmethod
     def _monthly_time(cls, v: str) -> str:
-        from bot.targets import parse_reminder_time
+        from bot.followers.targets import parse_reminder_time
 
         if parse_reminder_time(v) is None:
             raise ValueError("应写成 HH:MM，如 10:00（关闭月度榜单请设 ALLIANCE_MONTHLY_LIST=false）")

@@ -26,12 +26,14 @@ from openpyxl.styles import Font
 from bot import clock
 from bot.config import parse_month_day
 from bot.db import Tx
-from bot.followers import Period, Ranking, Stale, first_working_day, month_period, parse_period, show_day
+from bot.followers.periods import Period, month_period, parse_period, show_day
+from bot.followers.records import Ranking, Stale
+from bot.followers.reminder import first_working_day
+from bot.followers.targets import signed, wan
 from bot.parse import CATEGORIES
 from bot.pictures.cards import Card, RankRow, RankTable
 from bot.reminders import Outgoing, Reminder
 from bot.render import Msg
-from bot.targets import signed, wan
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -328,7 +328,7 @@ async def ranking(app: App, platform: str = "", category: str = "", period: str 
     followers = service(app, "followers")
     if followers is None:
         return None
-    from bot.followers import parse_period
+    from bot.followers.periods import parse_period
 
     per = parse_period(period, clock.now().date())
     r = await followers.ranking(platform or None, category or None, per)

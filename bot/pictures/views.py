@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from bot import clock
-from bot.followers import Ranking, Stale, StaleAccount, Standing, show_day
+from bot.followers.periods import show_day
+from bot.followers.records import Ranking, Stale, StaleAccount, Standing
+from bot.followers.targets import Target, signed, wan
 from bot.parse import CATEGORIES
 from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
-from bot.targets import Target, signed, wan
 from bot.units import Unit
 
 FOOTER = "联盟助手 · 按单位统计，不排个人"

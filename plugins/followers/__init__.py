@@ -11,21 +11,12 @@ from nonebot.plugin import PluginMetadata
 from bot import clock
 from bot.app import current_app
 from bot.errors import UserError
-from bot.followers import (
-    Posted,
-    Ranking,
-    Reported,
-    Stale,
-    StaleAccount,
-    TargetProgress,
-    looks_like_date,
-    parse_ranking_args,
-    show_day,
-)
+from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
+from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
+from bot.followers.targets import signed, wan
 from bot.parse import category_or_none, looks_like_count, platform_or_none
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
-from bot.targets import signed, wan
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [

@@ -15,17 +15,11 @@ from bot.app import App
 from bot.config import ConfigError, load_settings
 from bot.db import Database, migrations
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
-from bot.followers import (
-    KIND,
-    Followers,
-    NeedsConfirmation,
-    first_working_day,
-    implausible,
-    next_due,
-    parse_period,
-    parse_ranking_args,
-)
-from bot.targets import DEFAULT_TARGETS, parse_targets, target_for
+from bot.followers.periods import parse_period, parse_ranking_args
+from bot.followers.records import KIND, NeedsConfirmation, implausible
+from bot.followers.reminder import first_working_day, next_due
+from bot.followers.service import Followers
+from bot.followers.targets import DEFAULT_TARGETS, parse_targets, target_for
 from bot.units import Unit
 from tests.conftest import make_settings, sent
 from tests.fake import GROUP

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import clock
-from bot.followers import STALE_KIND
+from bot.followers.records import STALE_KIND
 from tests.bot.test_followers import HENU, MONDAY, ZZJY, ZZU, World, at, world  # noqa: F401
 from tests.conftest import sent
 

@@ -1,0 +1,15 @@
+"""Follower counts (SPEC §7): self-reports, targets, rankings of units, the 僵尸号 watch and the monthly reminder.
+
+Decisions where the spec is silent:
+- a unit's count is the sum of the latest reported counts of its live accounts (正常 or 待审核), per platform
+  when a platform is asked for; the category target applies to that total (all platforms together);
+- a report is for today; one per account and day counts, a second one the same day replaces it (the replaced
+  value goes to the audit log);
+- growth over a period is, per account reported in the period, its last count in the period minus its last
+  count before the period (or, for an account first reported in the period, its first count in it);
+- the monthly reminder goes out on the first working day (Monday–Friday; public holidays are not known) at
+  ALLIANCE_FOLLOWER_REMINDER to the operators of units with live accounts and no report yet that month.
+
+The package: targets (the table and its settings), periods, records, service (reports, targets, progress),
+ranking (rankings and their cache), posts (post dates, 僵尸号), reminder (the monthly reminder).
+"""

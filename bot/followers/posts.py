@@ -1,0 +1,163 @@
+"""Post dates and the 僵尸号 watch (a part of Followers): /更新, accounts with no post or no count reported for too long, the daily warning."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot import clock
+from bot.db import Tx
+from bot.errors import UserError
+from bot.followers.periods import show_day
+from bot.followers.records import (
+    _LATEST,
+    _LIVE_SQL,
+    LABEL,
+    STALE_KIND,
+    Posted,
+    Stale,
+    StaleAccount,
+    _account,
+    _day,
+    _split_latest,
+)
+from bot.nudge import Outgoing
+from bot.parse import (
+    parse_date,
+)
+from bot.reminders import Reminder
+from bot.render import Msg
+
+if TYPE_CHECKING:
+    pass
+
+
+class PostWatch:
+    """Post dates and the 僵尸号 watch (a part of Followers): /更新, accounts with no post or no count reported for too long, the daily warning."""
+
+    async def mark_post(self, user_id: str, words: list[str], day_text: str = "") -> Posted:
+        """Record the date of an account's latest post (default today).
+
+        Raises:
+            UserError: not an operator, a bad date, an account that is not the unit's.
+        """
+        unit = await self._operator_unit(user_id, "报告账号更新")
+        today = clock.now().date()
+        day = parse_date(day_text, today) if day_text.strip() else today
+        if words:
+            account = await self._pick(unit, words, "/更新 <账号> 今天")
+        else:
+            accounts = await self.accounts.of_unit(unit.id)
+            if len(accounts) != 1:
+                raise UserError("请写出平台或账号名称，如：/更新 微信、/更新 抖音 3月1日")
+            account = accounts[0]
+        async with self.db.tx() as tx:
+            prev = await tx.value("SELECT MAX(day) FROM post_reports WHERE account_id=?", (account.id,))
+            await tx.run(
+                "INSERT INTO post_reports (account_id, day, reported_by, reported_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (account_id, day) DO UPDATE SET reported_by=excluded.reported_by, "
+                "reported_at=excluded.reported_at",
+                (account.id, day.isoformat(), str(user_id), clock.now_db()),
+            )
+        return Posted(unit, account, day, _day(prev))
+
+    async def stale(self, days: int | None = None) -> Stale:
+        """Live accounts by days without a post reported: 僵尸号 at `days` or more (ALLIANCE_STALE_DAYS), on the
+        warning list from ALLIANCE_STALE_WARN_DAYS; and those with no follower count reported for `days`.
+
+        A stretch without posts starts at the last post reported, or, for an account never reported, on the day
+        it was registered with the bot.
+        """
+        # another number of days than the setting's asks for that list alone (no warning list)
+        warn = min(self.settings.alliance_stale_warn_days, self.stale_days) if days is None else days
+        days = self.stale_days if days is None else days
+        async with self.db.read() as tx:
+            found = await self._stale(tx, days, warn)
+        units = {u.id: u for u in await self.units.by_ids(sorted({uid for uid, _, _ in found}))}
+        out = Stale(days, clock.now().date() - timedelta(days=days), warn)
+        lists: dict[str, dict[int, list[StaleAccount]]] = {"no_post": {}, "warning": {}, "no_count": {}}
+        for uid, item, where in found:
+            if uid in units:
+                for name in where:
+                    lists[name].setdefault(uid, []).append(item)
+        for name, by_unit in lists.items():
+            setattr(out, name, [(units[uid], items) for uid, items in by_unit.items()])
+        return out
+
+    async def _stale(self, tx: Tx, days: int, warn: int) -> list[tuple[int, StaleAccount, tuple[str, ...]]]:
+        """(unit id, account, the lists it is on) for every live account on one of the `stale` lists."""
+        today = clock.now().date()
+        cutoff = today - timedelta(days=days)
+        rows = await tx.all(
+            f"""
+            SELECT a.*,
+                (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id) AS last_post,
+                {_LATEST} AS last_report
+            FROM accounts a JOIN units u ON u.id=a.unit_id
+            WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL
+            ORDER BY a.unit_id, a.platform, a.name
+            """
+        )
+        out = []
+        for r in rows:
+            registered = clock.from_db(r["created_at"]).date()
+            count, last_day = _split_latest(r["last_report"]) or (None, None)
+            last_post = _day(r["last_post"])
+            since = last_post or registered
+            item = StaleAccount(_account(r), last_post, last_day, count, since, (today - since).days)
+            where: list[str] = []
+            if item.idle >= days:
+                where.append("no_post")
+            elif item.idle >= warn:
+                where.append("warning")
+            if registered <= cutoff and (last_day is None or last_day < cutoff):
+                where.append("no_count")
+            if where:
+                out.append((r["unit_id"], item, tuple(where)))
+        return out
+
+    async def _warn_stale(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
+        """Once a day: operators of accounts that passed the warning line get one private warning per account
+        and stretch without posts (recorded in `stale_warnings` in the same transaction)."""
+        now = clock.now()
+        nxt = datetime.combine(now.date() + timedelta(days=1), self.watch_at, tzinfo=clock.tz())
+        await self.reminders.schedule_at(tx, STALE_KIND, int(nxt.strftime("%Y%m%d")), LABEL, nxt)
+        due: dict[int, list[StaleAccount]] = {}
+        warn = min(self.settings.alliance_stale_warn_days, self.stale_days)
+        for uid, item, where in await self._stale(tx, self.stale_days, warn):
+            if "no_post" not in where and "warning" not in where:
+                continue
+            done = await tx.value(
+                "SELECT 1 FROM stale_warnings WHERE account_id=? AND since=?", (item.account.id, item.since.isoformat())
+            )
+            if done is None:
+                await tx.run(
+                    "INSERT INTO stale_warnings (account_id, since, warned_at) VALUES (?, ?, ?)",
+                    (item.account.id, item.since.isoformat(), clock.now_db()),
+                )
+                due.setdefault(uid, []).append(item)
+        if not due:
+            return []
+        out: list[Outgoing] = []
+        for op in await self.units.operators_owing(tx, list(due)):
+            items = due[op.unit_id]
+            lines = "；".join(
+                f"{a.account.platform}“{a.account.name}”已 {a.idle} 天没有报告更新"
+                + (f"（最后更新 {show_day(a.last_post)}）" if a.last_post else "（登记后还没有报告过更新）")
+                for a in items
+            )
+            text = (
+                f"联盟助手提醒：{lines}。按国办秘函〔2019〕19号，两周（{self.stale_days} 天）不更新即列为僵尸号。"
+                f"发布内容后在群里发 /更新 {items[0].account.platform} 即可；已发布过的，发 /更新 <平台> <日期> 补报。"
+            )
+            out.append(("private", op.user_id, Msg(text)))
+        return out
+
+    async def start_watch(self) -> None:
+        """Owe the next daily check for accounts past the warning line (at the monthly reminder's time, else 09:00)."""
+        now = clock.now()
+        nxt = datetime.combine(now.date(), self.watch_at, tzinfo=clock.tz())
+        if nxt <= now:
+            nxt += timedelta(days=1)
+        async with self.db.tx() as tx:
+            await self.reminders.schedule_at(tx, STALE_KIND, int(nxt.strftime("%Y%m%d")), LABEL, nxt)

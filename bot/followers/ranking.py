@@ -1,0 +1,174 @@
+"""Rankings and the targets overview (a part of Followers), with their cache: results are kept until a report here (patched in place) or a change of units or accounts (their change callbacks, or another process's commit)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot import clock
+from bot.db import Tx
+from bot.followers.periods import Period, month_period
+from bot.followers.records import (
+    _LIVE_SQL,
+    Ranking,
+    log,
+)
+from bot.followers.targets import (
+    Target,
+)
+from bot.units import Unit
+
+if TYPE_CHECKING:
+    pass
+
+
+class Rankings:
+    """Rankings and the targets overview (a part of Followers), with their cache: results are kept until a report here (patched in place) or a change of units or accounts (their change callbacks, or another process's commit)."""
+
+    async def overview(self, category: str | None = None) -> list[tuple[Unit, int | None, Target]]:
+        """Every unit (of a category) with its total today (None: never reported) and its target."""
+        period = self._this_month()
+        key = ("overview", category, period)
+        mark = await self._check()
+        if (cached := self._cache.get(key)) is not None:
+            return cached
+        totals = {uid: total for uid, (total, _) in (await self._unit_rows(mark, None, period)).items()}
+        units = await self._units(mark)
+        targets = self._cache.get(("targets",))
+        if targets is None:
+            targets = {uid: self.target(u) for uid, u in units.items()}
+            self._store(mark, ("targets",), targets)
+        out = [(u, totals.get(uid), targets[uid]) for uid, u in units.items() if category in (None, u.category)]
+        self._store(mark, key, out)
+        return out
+
+    def _this_month(self) -> Period:
+        today = clock.now().date()
+        return month_period(today.year, today.month, today, f"本月（{today.month}月）")
+
+    async def ranking(
+        self, platform: str | None = None, category: str | None = None, period: Period | None = None
+    ) -> Ranking:
+        """Units by their count at the end of the period and by their growth over it."""
+        period = period or self._this_month()
+        key = ("ranking", platform, category, period)
+        mark = await self._check()
+        if (cached := self._cache.get(key)) is not None:
+            return cached
+        rows = await self._unit_rows(mark, platform, period)
+        units = await self._units(mark)
+        if category is not None:
+            units = {uid: u for uid, u in units.items() if u.category == category}
+        out = Ranking(platform, category, period, units_in_scope=len(units))
+        for uid, (total, growth) in rows.items():
+            u = units.get(uid)
+            if u is not None:
+                out.counts.append((-total, u.name, uid, u))
+                if growth is not None:
+                    out.growths.append((-growth, u.name, uid, u))
+        self._store(mark, key, out)
+        return out
+
+    async def _unit_rows(self, mark: tuple, platform: str | None, period: Period) -> dict[int, list]:
+        """Unit id → [count at the end of the period, growth over it or None], for every unit ever reported.
+
+        Two statements: accounts reported in the month read their one `follower_monthly` row; the others
+        (not reported in the month) look up their latest count before it.
+        """
+        key = ("rows", platform, period.start, period.end)
+        if (cached := self._cache.get(key)) is not None:
+            return cached
+        month = period.start.isoformat()[:7]
+        async with self.db.read() as tx:
+            fresh = await tx.all(
+                f"SELECT a.unit_id, SUM(m.last_count), SUM(m.last_count - COALESCE(m.prev_count, m.first_count)) "
+                f"FROM follower_monthly m CROSS JOIN accounts a ON a.id=m.account_id "
+                f"WHERE m.month=?1 AND a.state IN {_LIVE_SQL} AND (?2 IS NULL OR a.platform=?2) "
+                f"GROUP BY a.unit_id",
+                (month, platform),
+            )
+            older = await tx.all(
+                f"SELECT unit_id, SUM(c) FROM (SELECT a.unit_id, (SELECT r.count FROM follower_reports r "
+                f"WHERE r.account_id=a.id AND r.day<?3 ORDER BY r.day DESC LIMIT 1) AS c "
+                f"FROM accounts a WHERE a.state IN {_LIVE_SQL} AND (?2 IS NULL OR a.platform=?2) "
+                f"AND a.id NOT IN (SELECT account_id FROM follower_monthly WHERE month=?1)) "
+                f"WHERE c IS NOT NULL GROUP BY unit_id",
+                (month, platform, period.start.isoformat()),
+            )
+        rows: dict[int, list] = {r[0]: [r[1], r[2]] for r in fresh}
+        for uid, total in older:
+            rows.setdefault(uid, [0, None])[0] += total
+        self._store(mark, key, rows)
+        return rows
+
+    async def _units(self, mark: tuple) -> dict[int, Unit]:
+        """The live units by id."""
+        units = self._cache.get(("units",))
+        if units is None:
+            units = {u.id: u for u in await self.units.all()}
+            self._store(mark, ("units",), units)
+        return units
+
+    def _changed(self) -> None:
+        self._epoch += 1
+
+    async def _look(self, tx: Tx) -> None:
+        """Start a new epoch if another connection committed since the last look."""
+        version = await tx.value("PRAGMA data_version")
+        if version != self._data_version:
+            self._epoch += 1
+            self._data_version = version
+
+    async def _check(self) -> tuple:
+        """Empty the cache if anything changed since it was filled; returns the current mark."""
+        async with self.db.read() as tx:
+            await self._look(tx)
+        mark = (self._version, self._epoch)
+        if self._mark != mark:
+            self._cache.clear()
+            self._mark = mark
+        return mark
+
+    def _store(self, mark: tuple, key: tuple, value: Any) -> None:
+        if self._mark != mark:
+            return
+        if len(self._cache) > 64:
+            self._cache.clear()
+        self._cache[key] = value
+
+    def _reported(
+        self,
+        mark: tuple,
+        unit_id: int,
+        platform: str,
+        today: date,
+        total_delta: int,
+        old_growth: int | None,
+        new_growth: int,
+    ) -> None:
+        """A count was reported for today: bring the cached per-unit rows of this month up to date in place
+        (past months cannot change), so the next ranking does not have to read every account again."""
+        self._version += 1
+        if self._mark != mark:
+            return  # something else changed since the cache was filled: recompute
+        month_start = today.replace(day=1)
+        for key in list(self._cache):
+            if key[0] not in ("rows", "units", "targets"):
+                del self._cache[key]  # rankings and overviews are rebuilt from the rows
+            elif key[0] == "rows" and key[2:] == (month_start, today) and key[1] in (None, platform):
+                entry = self._cache[key].setdefault(unit_id, [0, None])
+                entry[0] += total_delta
+                entry[1] = (entry[1] or 0) + new_growth - (old_growth or 0)
+        self._mark = (self._version, self._epoch)
+
+    async def warm(self) -> None:
+        """Compute this month's and last month's rankings and the targets overview once, so the first
+        `/粉丝 排行` or `/粉丝 目标` after a start does not wait for a scan of the whole history."""
+        today = clock.now().date()
+        prev = today.replace(day=1) - timedelta(days=1)
+        try:
+            await self.ranking()
+            await self.ranking(period=month_period(prev.year, prev.month, today, f"上月（{prev.month}月）"))
+            await self.overview()
+        except Exception:
+            log.exception("warming the follower rankings failed (they will be computed on first use)")

@@ -1,0 +1,318 @@
+"""Follower counts (SPEC §7), the service: self-reports, targets and progress; rankings, posts and the monthly reminder are its parts in this package."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from bot import clock
+from bot.accounts import Account, Accounts
+from bot.audit import audit
+from bot.db import Database, Tx
+from bot.errors import Ambiguous, Forbidden, NotFound, UserError
+from bot.followers.posts import PostWatch
+from bot.followers.ranking import Rankings
+from bot.followers.records import (
+    _LATEST,
+    _LIVE_SQL,
+    CONFIRM_WINDOW,
+    KIND,
+    STALE_KIND,
+    NeedsConfirmation,
+    Reported,
+    TargetProgress,
+    _account,
+    _split_latest,
+    implausible,
+)
+from bot.followers.reminder import MonthlyReminder
+from bot.followers.targets import (
+    DEFAULT_TARGETS,
+    CategoryTarget,
+    Target,
+    _city,
+    parse_reminder_time,
+    parse_targets,
+    target_for,
+)
+from bot.parse import (
+    clean_text,
+    parse_count,
+    platform_or_none,
+)
+from bot.reminders import Reminders
+from bot.units import Unit, Units
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+class Followers(PostWatch, Rankings, MonthlyReminder):
+    """Follower reports, targets, rankings, post dates and the monthly reminder."""
+
+    def __init__(
+        self, db: Database, units: Units, accounts: Accounts, reminders: Reminders, settings: Settings
+    ) -> None:
+        self.db = db
+        self.units = units
+        self.accounts = accounts
+        self.reminders = reminders
+        self.settings = settings
+        self.targets: dict[str, CategoryTarget] = {
+            **DEFAULT_TARGETS,
+            **parse_targets(settings.alliance_follower_targets),
+        }
+        self.populous = frozenset(_city(c) for c in settings.alliance_populous_cities)
+        self.remind_at = parse_reminder_time(settings.alliance_follower_reminder)
+        self.stale_days: int = settings.alliance_stale_days
+        self._unconfirmed: dict[str, tuple[list[str], str, datetime]] = {}  # user → (words, count, asked at)
+        self._version = 0  # reports recorded by this process
+        self._epoch = 0  # changes elsewhere that may move a ranking (units, accounts, another process's writes)
+        self._data_version: int | None = None  # the database's data_version when last looked at
+        self._mark: tuple | None = None
+        self._cache: dict[tuple, Any] = {}
+        self.watch_at = self.remind_at or time(9, 0)
+        units.on_change.append(self._changed)
+        accounts.on_change.append(self._changed)
+        reminders.register(KIND, self._remind)
+        reminders.register(STALE_KIND, self._warn_stale)
+
+    # ------------------------------------------------------------ helpers
+
+    def target(self, unit: Unit) -> Target:
+        return target_for(unit, self.targets, self.populous)
+
+    async def _operator_unit(self, user_id: str, what: str) -> Unit:
+        bound = await self.units.operator(user_id)
+        if bound is None:
+            raise UserError(f"你还没有绑定单位，不能{what}。请先发 /注册 <单位名称>，等管理员审核通过。")
+        return bound[1]
+
+    async def _pick(self, unit: Unit, words: list[str], example: str) -> Account:
+        """The account of `unit` named by 1–2 words: a platform, an account name, or both.
+
+        Raises:
+            Ambiguous: several accounts fit (two on one platform, one name on two platforms).
+            Forbidden: the name is another unit's account.
+            NotFound: no account fits.
+        """
+        accounts = await self.accounts.of_unit(unit.id)
+        if not accounts:
+            raise UserError(
+                f"“{unit.name}”还没有登记账号。请先 /账号 登记 <平台> <账号名称>，如：/账号 登记 微信 {unit.name}。"
+            )
+        words = [clean_text(w) for w in words if clean_text(w)]
+        if not words or len(words) > 2:
+            raise UserError(f"请写出平台或账号名称，如：{example}。账号名称含空格请加引号。")
+        platform, name = None, words[-1]
+        if len(words) == 2:
+            platform = platform_or_none(words[0])
+            if platform is None and (p2 := platform_or_none(words[1])) is not None:
+                platform, name = p2, words[0]
+            if platform is None:
+                raise UserError(f"“{words[0]}”不是平台。请写成 <平台> <账号名称>，如：{example}。")
+        pool = [a for a in accounts if platform is None or a.platform == platform]
+        exact = [a for a in pool if a.name.lower() == name.lower()]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise Ambiguous(
+                f"本单位有 {len(exact)} 个账号叫“{name}”（{'、'.join(a.platform for a in exact)}），"
+                f"请在名称前写出平台，如：{example.replace('<账号>', f'{exact[0].platform} {name}')}。",
+                [f"{a.platform} {a.name}" for a in exact],
+            )
+        if platform is None and (p := platform_or_none(name)) is not None:
+            on = [a for a in accounts if a.platform == p]
+            if len(on) == 1:
+                return on[0]
+            if len(on) > 1:
+                names = "、".join(f"“{a.name}”" for a in on)
+                raise Ambiguous(
+                    f"本单位有 {len(on)} 个{p}账号：{names}，请写出是哪一个，"
+                    f"如：{example.replace('<账号>', f'{p} {on[0].name}')}。",
+                    [a.name for a in on],
+                )
+            raise NotFound(
+                f"本单位还没有{p}账号。已登记的：{'、'.join(f'{a.platform}“{a.name}”' for a in accounts)}。"
+                f"新账号请先 /账号 登记 {p} <账号名称>。"
+            )
+        part = [a for a in pool if name.lower() in a.name.lower()]
+        if len(part) == 1:
+            return part[0]
+        if len(part) > 1:
+            raise Ambiguous(
+                f"“{name}”可能指：{'、'.join(f'{a.platform}“{a.name}”' for a in part)}。请写出完整的平台和名称，"
+                f"如：{example.replace('<账号>', f'{part[0].platform} {part[0].name}')}。",
+                [f"{a.platform} {a.name}" for a in part],
+            )
+        await self._refuse_foreign(unit, platform, name)
+        listing = "、".join(f"{a.platform}“{a.name}”" for a in accounts)
+        raise NotFound(f"本单位没有{platform or ''}账号“{name}”。本单位的账号有：{listing}。")
+
+    async def _refuse_foreign(self, unit: Unit, platform: str | None, name: str) -> None:
+        async with self.db.read() as tx:
+            row = await tx.one(
+                f"SELECT a.platform, u.name AS unit_name FROM accounts a JOIN units u ON u.id=a.unit_id "
+                f"WHERE lower(a.name)=lower(?) AND a.unit_id<>? AND a.state IN {_LIVE_SQL} "
+                f"AND u.deleted_at IS NULL AND (? IS NULL OR a.platform=?) LIMIT 1",
+                (name, unit.id, platform, platform),
+            )
+        if row is not None:
+            raise Forbidden(
+                f"{row['platform']}“{name}”是“{row['unit_name']}”的账号，不是本单位（{unit.name}）的。"
+                f"联络员只能为本单位的账号报送，发 /账号 列表 查看本单位的账号。"
+            )
+
+    @staticmethod
+    async def _latest(tx: Tx, account_ids: list[int]) -> dict[int, tuple[int, date]]:
+        """Account id → (latest count, its day) for a few accounts."""
+        if not account_ids:
+            return {}
+        rows = await tx.all(
+            f"SELECT a.id, {_LATEST} AS latest FROM accounts a WHERE a.id IN ({','.join('?' * len(account_ids))})",
+            account_ids,
+        )
+        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+
+    # ------------------------------------------------------------ reports
+
+    async def confirm(self, user_id: str) -> Reported:
+        """Record the report this person was asked to confirm (within 30 minutes)."""
+        pending = self._unconfirmed.pop(str(user_id), None)
+        if pending is None or clock.now() - pending[2] > CONFIRM_WINDOW:
+            raise UserError("没有等你确认的粉丝数（超过 30 分钟需要重新报送）。报送请发：/粉丝 <平台或账号名称> <数量>")
+        return await self.report(user_id, pending[0], pending[1], confirmed=True)
+
+    def awaiting(self, user_id: str) -> bool:
+        """Whether this person was asked, within the last 30 minutes, to confirm a count."""
+        pending = self._unconfirmed.get(str(user_id))
+        return pending is not None and clock.now() - pending[2] <= CONFIRM_WINDOW
+
+    async def report(self, user_id: str, words: list[str], count_text: str, *, confirmed: bool = False) -> Reported:
+        """Record today's follower count of one of the operator's unit's accounts (a same-day report replaces it).
+
+        A count far from the last report (see `implausible`) is recorded only with `confirmed`; otherwise
+        NeedsConfirmation is raised and the report is kept for `confirm`.
+
+        Raises:
+            UserError: not an operator, a bad count, an account that is not the unit's or is ambiguous.
+        """
+        try:
+            count = parse_count(count_text)
+        except UserError:
+            raise UserError(
+                f"“{count_text}”不是粉丝数。请写成 12345、12,345、1.2万、12.3w、3千 或 120万+，如：/粉丝 微信 1.2万"
+            ) from None
+        unit = await self._operator_unit(user_id, "报送粉丝数")
+        if not words:
+            accounts = await self.accounts.of_unit(unit.id)
+            if len(accounts) != 1:
+                raise UserError("请写出平台或账号名称，如：/粉丝 微信 12345、/粉丝 抖音 1.2万")
+            account = accounts[0]
+        else:
+            account = await self._pick(unit, words, "/粉丝 <账号> 12345")
+        today = clock.now().date()
+        day = today.isoformat()
+        month = day[:7]
+        async with self.db.tx() as tx:
+            await self._look(tx)
+            mark = (self._version, self._epoch)
+            prev = await tx.one(
+                "SELECT count, day FROM follower_reports WHERE account_id=? AND day<? ORDER BY day DESC LIMIT 1",
+                (account.id, day),
+            )
+            same = await tx.value("SELECT count FROM follower_reports WHERE account_id=? AND day=?", (account.id, day))
+            # compared with the last day reported before today: a same-day correction is checked as the report it replaces
+            last = prev["count"] if prev is not None else None
+            why = None if confirmed else implausible(count, last, self.target(unit).amount)
+            if why is not None:
+                self._unconfirmed[str(user_id)] = (list(words), count_text, clock.now())
+                raise NeedsConfirmation(
+                    f"还没有记录：{unit.name} {account.platform}“{account.name}”粉丝 {count:,}，{why}。"
+                    f"如果没写错，请回复“确认”（或发 /粉丝 确认）；写错了请重新发 /粉丝 {account.platform} <正确数量>。"
+                )
+            row = await tx.one(
+                "SELECT first_day, first_count, last_count, prev_count FROM follower_monthly WHERE month=? AND account_id=?",
+                (month, account.id),
+            )
+            if row is None:
+                before = prev["count"] if prev is not None and prev["day"] < f"{month}-01" else None
+                first = count
+            else:
+                before = row["prev_count"]
+                first = count if row["first_day"] == day else row["first_count"]
+            await tx.run(
+                "INSERT INTO follower_reports (account_id, day, count, reported_by, reported_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (account_id, day) DO UPDATE SET count=excluded.count, reported_by=excluded.reported_by, "
+                "reported_at=excluded.reported_at",
+                (account.id, day, count, str(user_id), clock.now_db()),
+            )
+            await tx.run(
+                "INSERT INTO follower_monthly (month, account_id, first_day, first_count, last_day, last_count, "
+                "prev_count) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (month, account_id) DO UPDATE SET "
+                "first_count=?4, last_day=excluded.last_day, last_count=excluded.last_count",
+                (month, account.id, day, first, day, count, before),
+            )
+            if same is not None:
+                await audit(
+                    tx, user_id, "粉丝数更正", f"{account.platform}“{account.name}” {day}：{same} → {count}", unit.id
+                )
+            accounts = [
+                _account(r)
+                for r in await tx.all(
+                    f"SELECT * FROM accounts WHERE unit_id=? AND state IN {_LIVE_SQL} ORDER BY platform, name",
+                    (unit.id,),
+                )
+            ]
+            latest = await self._latest(tx, [a.id for a in accounts])
+        old_total = same if same is not None else (prev["count"] if prev is not None else None)
+        old_growth = (
+            None
+            if row is None
+            else row["last_count"] - (row["prev_count"] if row["prev_count"] is not None else row["first_count"])
+        )
+        new_growth = count - (before if before is not None else first)
+        self._reported(mark, unit.id, account.platform, today, count - (old_total or 0), old_growth, new_growth)
+        month_start = today.replace(day=1)
+        return Reported(
+            unit=unit,
+            account=account,
+            count=count,
+            day=today,
+            previous=(prev["count"], date.fromisoformat(prev["day"])) if prev else None,
+            replaced=same,
+            total=sum(c for c, _ in latest.values()),
+            target=self.target(unit),
+            unreported=[a for a in accounts if a.id not in latest or latest[a.id][1] < month_start],
+        )
+
+    async def latest_for_unit(self, unit_id: int) -> dict[int, tuple[int, date]]:
+        """Account id → (latest count, the day it was reported), for every account of the unit ever reported."""
+        async with self.db.read() as tx:
+            rows = await tx.all(f"SELECT a.id, {_LATEST} AS latest FROM accounts a WHERE a.unit_id=?", (unit_id,))
+        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+
+    async def latest_all(self) -> dict[int, tuple[int, date]]:
+        """Account id → (latest count, the day it was reported), for every account ever reported."""
+        async with self.db.read() as tx:
+            rows = await tx.all(f"SELECT a.id, {_LATEST} AS latest FROM accounts a")
+        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+
+    async def last_posts(self) -> dict[int, str]:
+        """Account id → the day of its latest post reported (ISO), for every account with one."""
+        async with self.db.read() as tx:
+            rows = await tx.all("SELECT account_id, MAX(day) AS day FROM post_reports GROUP BY account_id")
+        return {r["account_id"]: r["day"] for r in rows}
+
+    # ------------------------------------------------------------ targets
+
+    async def progress(self, unit: Unit) -> TargetProgress:
+        """A unit's total (sum of its live accounts' latest counts) against its target."""
+        async with self.db.read() as tx:
+            found = await tx.all(
+                f"SELECT a.*, {_LATEST} AS latest FROM accounts a WHERE a.unit_id=? AND a.state IN {_LIVE_SQL} "
+                "ORDER BY a.platform, a.name",
+                (unit.id,),
+            )
+        rows = [(_account(r), *(_split_latest(r["latest"]) or (None, None))) for r in found]
+        return TargetProgress(unit, self.target(unit), sum(c or 0 for _, c, _ in rows), rows)
