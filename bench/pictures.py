@@ -27,7 +27,7 @@ from bot.followers.targets import DEFAULT_TARGETS, target_for
 from bot.parse import CATEGORIES
 from bot.pictures import Card, find_font, render_png
 from bot.pictures.views import progress_card, ranking_card, rates_card, stale_card, targets_card
-from bot.units import Unit
+from bot.units.records import Unit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("ranking", "targets", "progress", "rates", "stale")

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot import clock
 from bot.db import Database
 from bot.roster import import_roster, parse_roster, read_table, sample_roster
-from bot.units import Units
+from bot.units.service import Units
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = sample_roster()

@@ -12,7 +12,8 @@ from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.parse import check_name, looks_like_date, parse_date, parse_platform
-from bot.units import Unit, Units
+from bot.units.records import Unit
+from bot.units.service import Units
 
 CHANGE_FIELDS = {
     "名称": "name",

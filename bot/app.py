@@ -18,7 +18,7 @@ from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
 from bot.titles import Fetcher, fetch_page
-from bot.units import Units
+from bot.units.service import Units
 
 
 class App:

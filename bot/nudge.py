@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from bot.config import Settings
 from bot.parse import is_qq
 from bot.render import Msg, at_messages, cut_list
-from bot.units import Operator
+from bot.units.records import Operator
 
 Outgoing = tuple[str, str, Msg]
 

@@ -11,7 +11,7 @@ from bot.accounts import Account, Filing
 from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns.records import Return, Submission
-from bot.units import Unit
+from bot.units.records import Unit
 
 if TYPE_CHECKING:
     from bot.app import App

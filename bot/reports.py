@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
 from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
-from bot.units import Unit
+from bot.units.records import Unit
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module

@@ -14,7 +14,7 @@ from bot.audit import audit
 from bot.db import Tx
 from bot.errors import UserError
 from bot.parse import category_or_none, check_city, check_name, parse_count
-from bot.units import Units
+from bot.units.service import Units
 
 SAMPLE_NAME = "roster-henan.csv"
 

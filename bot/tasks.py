@@ -26,7 +26,8 @@ from bot.parse import CATEGORIES
 from bot.refs import Ref
 from bot.reminders import Reminders
 from bot.render import Msg
-from bot.units import Operator, Unit, Units
+from bot.units.records import Operator, Unit
+from bot.units.service import Units
 
 OPEN = "进行中"
 

@@ -13,7 +13,7 @@ from bot.render import percent
 from bot.tasks import (
     TaskRecord,
 )
-from bot.units import Unit
+from bot.units.records import Unit
 
 log = logging.getLogger("alliance.broadcasts")
 

@@ -50,7 +50,8 @@ from bot.tasks import (
     UnitTaskLine,
     the_only_open,
 )
-from bot.units import Unit, Units
+from bot.units.records import Unit
+from bot.units.service import Units
 
 
 class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):

@@ -16,7 +16,7 @@ from bot.tasks import (
     NudgeText,
     by_category,
 )
-from bot.units import Operator
+from bot.units.records import Operator
 
 USAGE = (
     "/统发 <标题> <链接> [截止 <时间>] [要求 转发,点赞,评论,在看] [范围 <类别或地市,…>]\n"

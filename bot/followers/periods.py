@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.errors import UserError
@@ -17,9 +16,6 @@ from bot.parse import (
     platform_or_none,
     read_month,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def show_day(d: date, today: date | None = None) -> str:

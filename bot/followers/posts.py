@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.db import Tx
@@ -27,9 +26,6 @@ from bot.parse import (
 )
 from bot.reminders import Reminder
 from bot.render import Msg
-
-if TYPE_CHECKING:
-    pass
 
 
 class PostWatch:

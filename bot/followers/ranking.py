@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import clock
 from bot.db import Tx
@@ -16,10 +16,7 @@ from bot.followers.records import (
 from bot.followers.targets import (
     Target,
 )
-from bot.units import Unit
-
-if TYPE_CHECKING:
-    pass
+from bot.units.records import Unit
 
 
 class Rankings:

@@ -6,7 +6,7 @@ import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from bot.accounts import Account
 from bot.errors import UserError
@@ -15,11 +15,7 @@ from bot.followers.targets import (
     Target,
     wan,
 )
-from bot.units import Unit
-
-if TYPE_CHECKING:
-    pass
-
+from bot.units.records import Unit
 
 log = logging.getLogger("alliance.followers")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.db import Tx
@@ -14,9 +13,6 @@ from bot.followers.records import (
 )
 from bot.nudge import Outgoing, nudge_messages
 from bot.reminders import Reminder
-
-if TYPE_CHECKING:
-    pass
 
 
 def first_working_day(year: int, month: int) -> date:

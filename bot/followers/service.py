@@ -41,7 +41,8 @@ from bot.parse import (
     platform_or_none,
 )
 from bot.reminders import Reminders
-from bot.units import Unit, Units
+from bot.units.records import Unit
+from bot.units.service import Units
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -17,7 +17,7 @@ from bot.parse import (
 )
 
 if TYPE_CHECKING:
-    from bot.units import Unit
+    from bot.units.records import Unit
 
 
 def fmt(n: int) -> str:

@@ -10,7 +10,7 @@ from bot.followers.records import Ranking, Stale, StaleAccount, Standing
 from bot.followers.targets import Target, signed, wan
 from bot.parse import CATEGORIES
 from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
-from bot.units import Unit
+from bot.units.records import Unit
 
 FOOTER = "联盟助手 · 按单位统计，不排个人"
 

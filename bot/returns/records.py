@@ -10,7 +10,7 @@ from bot.render import person_name
 from bot.tasks import (
     TaskRecord,
 )
-from bot.units import Unit
+from bot.units.records import Unit
 
 KIND = "return"
 

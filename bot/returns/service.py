@@ -41,7 +41,8 @@ from bot.tasks import (
     UnitTaskLine,
     the_only_open,
 )
-from bot.units import Unit, Units
+from bot.units.records import Unit
+from bot.units.service import Units
 
 _UNIT_ROWS = (
     "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "

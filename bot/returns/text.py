@@ -15,7 +15,7 @@ from bot.returns.records import (
 from bot.tasks import (
     by_category,
 )
-from bot.units import Operator, Unit
+from bot.units.records import Operator, Unit
 
 USAGE_NEW = (
     "/报送 新建 <标题> 截止 <时间> [范围 <类别或地市,…>] [说明]\n"

@@ -30,7 +30,7 @@ from bot.errors import UserError
 from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_name
 from bot.roster import import_roster
-from bot.units import initials
+from bot.units.records import initials
 from plugins.dashboard import html as h
 from plugins.dashboard.html import e, url
 

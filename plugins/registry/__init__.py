@@ -10,7 +10,7 @@ from bot import clock
 from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_label, person_name
-from bot.units import Application, Decision, Unit
+from bot.units.records import Application, Decision, Unit
 from plugins._kit import (
     ADMIN,
     ANYONE,

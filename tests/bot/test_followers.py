@@ -20,7 +20,7 @@ from bot.followers.records import KIND, NeedsConfirmation, implausible
 from bot.followers.reminder import first_working_day, next_due
 from bot.followers.service import Followers
 from bot.followers.targets import DEFAULT_TARGETS, parse_targets, target_for
-from bot.units import Unit
+from bot.units.records import Unit
 from tests.conftest import make_settings, sent
 from tests.fake import GROUP
 

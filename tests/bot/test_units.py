@@ -7,7 +7,7 @@ import pytest
 from bot.app import App
 from bot.errors import Ambiguous, NotFound, UserError
 from bot.roster import import_file
-from bot.units import Units
+from bot.units.service import Units
 from tests.conftest import ROSTER
 
 ADMIN = "900001"

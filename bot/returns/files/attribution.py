@@ -17,7 +17,7 @@ from bot.returns.files.read import (
 )
 from bot.returns.files.records import Upload
 from bot.returns.records import Return
-from bot.units import Unit, normalize
+from bot.units.records import Unit, normalize
 
 
 class Attribution:

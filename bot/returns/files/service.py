@@ -44,7 +44,8 @@ from bot.returns.files.read import (
 from bot.returns.files.records import MAX_LISTED, Fetch, Upload, Verdict
 from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, _return
 from bot.returns.service import Returns
-from bot.units import Unit, Units
+from bot.units.records import Unit
+from bot.units.service import Units
 
 """The plugin's way to the bytes through the QQ client, given the cap in bytes."""
 

@@ -27,7 +27,7 @@ from bot.render import mask_phones
 from bot.returns.files import store, xlsxfast
 from bot.returns.files.layouts import FILING, PHONE, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
-from bot.units import Unit
+from bot.units.records import Unit
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module

@@ -1,0 +1,319 @@
+"""Units (SPEC §3), the service: the roster's name index (names, aliases, loose matching), adding, renaming and deleting units, and scopes (范围); registration is its part in bot/units/registrations.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from bot import clock
+from bot.audit import audit
+from bot.db import Database, Tx
+from bot.errors import Ambiguous, NotFound, Unsure, UserError
+from bot.parse import (
+    CATEGORIES,
+    categories_of,
+    check_city,
+    check_name,
+    normalize_name,
+    parse_category,
+)
+from bot.units.records import (
+    SCOPE_ALL,
+    Unit,
+    _Index,
+    _subsequence,
+    initials,
+    normalize,
+)
+from bot.units.registrations import Registrations
+
+
+class Units(Registrations):
+    """Unit records and the people bound to them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._index: _Index | None = None
+        self._data_version: int | None = None
+        # called after a change to the units or their aliases commits (the follower rankings' cache listens)
+        self.on_change: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------ name index
+
+    def invalidate(self) -> None:
+        """The units or their aliases changed: forget the index and tell who listens."""
+        self._index = None
+        for listener in self.on_change:
+            listener()
+
+    async def _load(self) -> _Index:
+        async with self.db.read() as tx:
+            # another connection (the import-units command line, a second process) may have changed the units
+            version = await tx.value("PRAGMA data_version")
+            if self._index is not None and version == self._data_version:
+                return self._index
+            rows = await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
+            aliases = await tx.all(
+                "SELECT a.alias, a.unit_id FROM unit_aliases a JOIN units u ON u.id=a.unit_id WHERE u.deleted_at IS NULL"
+            )
+        by_unit: dict[int, list[str]] = {}
+        for a in aliases:
+            by_unit.setdefault(a["unit_id"], []).append(a["alias"])
+        idx = _Index()
+        for r in sorted(rows, key=lambda r: r["id"]):
+            u = Unit(
+                r["id"], r["name"], r["category"], r["city"], r["students"], tuple(sorted(by_unit.get(r["id"], [])))
+            )
+            idx.units[u.id] = u
+            idx.by_name[u.name] = u.id
+            idx.by_name.setdefault(normalize_name(u.name), u.id)  # a name stored before names were normalized
+            for a in u.aliases:
+                idx.by_alias[a] = u.id
+                idx.by_alias.setdefault(normalize_name(a), u.id)
+            idx.norm[u.id] = [normalize(n) for n in (u.name, *u.aliases)]
+        self._index, self._data_version = idx, version
+        return idx
+
+    async def all(self) -> list[Unit]:
+        """Every unit, in roster order (a fresh list; the caller may change it)."""
+        return list((await self._load()).units.values())
+
+    async def by_ids(self, ids: Iterable[int]) -> list[Unit]:
+        """The units with these ids, in the given order (ids of deleted units are left out)."""
+        units = (await self._load()).units
+        return [units[i] for i in ids if i in units]
+
+    async def get(self, unit_id: int) -> Unit | None:
+        return (await self._load()).units.get(unit_id)
+
+    async def find(self, text: str, *, strict: bool = False) -> Unit | None:
+        """Like `resolve`, but None when nothing matches (ambiguity still raises)."""
+        try:
+            return await self.resolve(text, strict=strict)
+        except NotFound:
+            return None
+
+    async def resolve(self, text: str, *, strict: bool = False) -> Unit:
+        """Exact name, then alias, then a unique fuzzy match (missing 市/县, pinyin initials, part of the name).
+
+        Args:
+            strict: for acts that change or record something against the unit (delete, rename, confirm on
+                behalf, register a new unit): only the name, an alias or the name less 市/县 will do; a looser
+                match is asked about (`Unsure`) instead of acted on.
+
+        Raises:
+            NotFound: nothing matches.
+            Ambiguous: several units match; the message lists them.
+            Unsure: (strict) one unit matches only loosely; the message names it and asks for the full name.
+        """
+        name = normalize_name(text)
+        if not name:
+            raise NotFound("请写出单位名称。")
+        idx = await self._load()
+        if name in idx.by_name:
+            return idx.units[idx.by_name[name]]
+        if name in idx.by_alias:
+            return idx.units[idx.by_alias[name]]
+        q = normalize(name)
+        stages: list[list[int]] = []
+        if q:
+            stages.append([uid for uid, ns in idx.norm.items() if q in ns])
+            if re.fullmatch(r"[a-z]{2,}", q):
+                if idx.pinyin is None:
+                    idx.pinyin = {uid: [initials(n) for n in (u.name, *u.aliases)] for uid, u in idx.units.items()}
+                stages.append([uid for uid, ps in idx.pinyin.items() if q in ps])
+            stages.append([uid for uid, ns in idx.norm.items() if any(q in n for n in ns)])
+            if len(q) >= 2:
+                stages.append([uid for uid, ns in idx.norm.items() if any(_subsequence(q, n) for n in ns)])
+        for i, found in enumerate(stages):
+            if len(found) == 1:
+                unit = idx.units[found[0]]
+                if strict and i > 0:
+                    raise Unsure(f"没有名为“{name}”的单位。你是指“{unit.name}”吗？请写出完整名称或简称再发一次。", unit)
+                return unit
+            if len(found) > 1:
+                names = sorted((idx.units[i].name for i in found), key=len)
+                shown = names[:10]
+                more = f"等 {len(names)} 个" if len(names) > 10 else ""
+                raise Ambiguous(
+                    f"“{name}”可能指：{'、'.join(shown)}{more}。请写出完整名称再试。",
+                    names,
+                )
+        raise NotFound(f"没有找到单位“{name}”。用 /单位 列表 查看全部单位，或写出完整名称。")
+
+    # ------------------------------------------------------------ units
+
+    async def add(
+        self,
+        name: str,
+        category: str,
+        city: str = "",
+        *,
+        actor: str,
+        students: int | None = None,
+        aliases: tuple[str, ...] = (),
+    ) -> Unit:
+        name = check_name(name, "单位名称")
+        category = parse_category(category)
+        city = check_city(city)
+        async with self.db.tx() as tx:
+            unit_id = await self._insert(tx, name, category, city, students, actor)
+            for a in aliases:
+                await self._add_alias(tx, unit_id, a)
+        self.invalidate()
+        unit = await self.get(unit_id)
+        assert unit is not None
+        return unit
+
+    async def _insert(self, tx: Tx, name: str, category: str, city: str, students: int | None, actor: str) -> int:
+        if await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL", (name,)):
+            raise UserError(f"单位“{name}”已经存在。")
+        if await tx.value(
+            "SELECT unit_id FROM unit_aliases a JOIN units u ON u.id=a.unit_id "
+            "WHERE a.alias=? AND u.deleted_at IS NULL",
+            (name,),
+        ):
+            raise UserError(f"“{name}”已是另一个单位的简称，请换一个名称。")
+        unit_id = await tx.run(
+            "INSERT INTO units (name, category, city, students, created_at) VALUES (?, ?, ?, ?, ?)",
+            (name, category, city, students, clock.now_db()),
+        )
+        await audit(tx, actor, "单位添加", name, unit_id)
+        return unit_id
+
+    async def _add_alias(self, tx: Tx, unit_id: int, alias: str) -> bool:
+        """Add one alias; False when the unit already has it. Raises if another unit uses it."""
+        alias = check_name(alias, "简称")
+        owner = await tx.one(
+            "SELECT a.unit_id, u.name, u.deleted_at FROM unit_aliases a JOIN units u ON u.id=a.unit_id WHERE a.alias=?",
+            (alias,),
+        )
+        if owner is not None:
+            if owner["unit_id"] == unit_id:
+                return False
+            if owner["deleted_at"] is None:
+                raise UserError(f"简称“{alias}”已属于“{owner['name']}”，同一个简称不能给两个单位。")
+            await tx.run("DELETE FROM unit_aliases WHERE alias=?", (alias,))
+        other = await tx.value("SELECT name FROM units WHERE name=? AND deleted_at IS NULL AND id<>?", (alias, unit_id))
+        if other:
+            raise UserError(f"“{alias}”是另一个单位的全称，不能作简称。")
+        await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (alias, unit_id))
+        return True
+
+    async def add_aliases(self, name: str, aliases: list[str], *, actor: str) -> tuple[Unit, list[str]]:
+        if not aliases:
+            raise UserError("请写出要添加的简称，如：/单位 别名 郑州大学 郑大")
+        unit = await self.resolve(name, strict=True)
+        idx = await self._load()
+        for a in aliases:  # an alias must not take over a name that already finds another unit
+            if normalize_name(a) in idx.by_alias or normalize_name(a) in idx.by_name:
+                continue  # an exact name or alias: `_add_alias` says whose it is
+            try:
+                other = await self.resolve(normalize_name(a))
+            except (NotFound, Ambiguous):
+                continue
+            if other.id != unit.id:
+                raise UserError(
+                    f"“{a}”现在就指“{other.name}”（全称、简称、拼音首字母或名称的一部分），"
+                    f"不能再作“{unit.name}”的简称，否则大家写“{a}”时会找错单位。请换一个简称。"
+                )
+        added = []
+        async with self.db.tx() as tx:
+            for a in aliases:
+                if await self._add_alias(tx, unit.id, a):
+                    added.append(a.strip())
+            await audit(tx, actor, "单位别名", f"{unit.name}: {'、'.join(added)}", unit.id)
+        self.invalidate()
+        unit = await self.get(unit.id)
+        assert unit is not None
+        return unit, added
+
+    async def rename(self, old: str, new: str, *, actor: str) -> tuple[Unit, Unit]:
+        unit = await self.resolve(old, strict=True)
+        new = check_name(new, "新名称")
+        async with self.db.tx() as tx:
+            if await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL AND id<>?", (new, unit.id)):
+                raise UserError(f"单位“{new}”已经存在，不能改成这个名字。")
+            owner = await tx.value(
+                "SELECT u.name FROM unit_aliases a JOIN units u ON u.id=a.unit_id "
+                "WHERE a.alias=? AND u.deleted_at IS NULL AND u.id<>?",
+                (new, unit.id),
+            )
+            if owner:
+                raise UserError(f"“{new}”已是“{owner}”的简称，不能改成这个名字。")
+            await tx.run("UPDATE units SET name=? WHERE id=?", (new, unit.id))
+            # the old name keeps working as an alias
+            if not await tx.value("SELECT 1 FROM unit_aliases WHERE alias=?", (unit.name,)):
+                await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (unit.name, unit.id))
+            await tx.run("DELETE FROM unit_aliases WHERE alias=?", (new,))
+            await audit(tx, actor, "单位改名", f"{unit.name} → {new}", unit.id)
+        self.invalidate()
+        renamed = await self.get(unit.id)
+        assert renamed is not None
+        return unit, renamed
+
+    async def delete(self, name: str, *, actor: str) -> tuple[Unit, list[str]]:
+        """Soft-delete: history stays; its operators are unbound. Returns the unit and the unbound QQ ids."""
+        unit = await self.resolve(name, strict=True)
+        async with self.db.tx() as tx:
+            ops = [r[0] for r in await tx.all("SELECT user_id FROM operators WHERE unit_id=?", (unit.id,))]
+            await tx.run("DELETE FROM operators WHERE unit_id=?", (unit.id,))
+            await tx.run("UPDATE units SET deleted_at=? WHERE id=?", (clock.now_db(), unit.id))
+            await tx.run(
+                "UPDATE applications SET state='已撤销', reason='单位已删除' WHERE unit_id=? AND state='待审核'",
+                (unit.id,),
+            )
+            await audit(tx, actor, "单位删除", unit.name, unit.id)
+        self.invalidate()
+        return unit, ops
+
+    async def listing(self, filt: str = "") -> tuple[list[Unit], str]:
+        """Units, optionally of one category or city. Returns (units, description of the filter)."""
+        units = await self.all()
+        filt = filt.strip()
+        if not filt:
+            return units, "全部单位"
+        cats = categories_of(filt)
+        if cats:
+            return [u for u in units if u.category in cats], "、".join(cats)
+        city = filt.removesuffix("市")
+        chosen = [u for u in units if u.city.removesuffix("市") == city]
+        if not chosen:
+            raise UserError(
+                f"没有类别或地市“{filt}”的单位。类别可选：省直单位、市教育局、县区教育局、本科高校、高职高专 等；地市如 郑州。"
+            )
+        return chosen, f"{city}市"
+
+    async def scope(self, entries: Iterable[str]) -> tuple[list[Unit], str]:
+        """The units a 范围 names, and its description: categories OR-ed, cities OR-ed, the two AND-ed
+        (`高中,初中 郑州` = Zhengzhou's high and middle schools). No entry, or 全部, means every unit.
+
+        Raises:
+            UserError: an entry is neither a category nor a city of the roster, or no unit is in the scope.
+        """
+        units = await self.all()
+        parts = [p.strip() for e in entries for p in re.split(r"[,，、;；/\s]+", e) if p.strip()]
+        if not parts or any(p in SCOPE_ALL for p in parts):
+            return units, ""
+        known_cities = {u.city.removesuffix("市") for u in units if u.city}
+        cats: list[str] = []
+        cities: list[str] = []
+        for p in parts:
+            named = categories_of(p)  # 高校 = 本科高校+高职高专, 中小学 = 高中+初中+小学, 教育局 = 市+县区
+            if named is not None:
+                cats.extend(c for c in named if c not in cats)
+            elif p.removesuffix("市") in known_cities:
+                cities.append(p.removesuffix("市"))
+            else:
+                sample = "、".join(sorted(known_cities)[:3]) or "郑州"
+                raise UserError(
+                    f"范围里的“{p}”既不是单位类别，也不是名册里的地市。类别可选：{'、'.join(CATEGORIES)}；"
+                    f"地市如 {sample}。多个用逗号隔开，如：范围 本科高校,高职高专"
+                )
+        chosen = [
+            u for u in units if (not cats or u.category in cats) and (not cities or u.city.removesuffix("市") in cities)
+        ]
+        desc = "、".join(dict.fromkeys([*cats, *(f"{c}市" for c in cities)]))
+        if not chosen:
+            raise UserError(f"范围“{desc}”内没有单位。用 /单位 列表 <类别或地市> 看看名册。")
+        return chosen, desc
