@@ -8,7 +8,11 @@ from nonebot.plugin import PluginMetadata
 from bot.config import DASHBOARD_TOKEN_MIN, dashboard_url
 from bot.render import Msg
 from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
-from plugins.dashboard import return_files  # noqa: F401  (its routes join the router before mounting)
+from plugins.dashboard import (  # noqa: F401  (their routes join the router before mounting)
+    files,
+    pages,
+    return_files,
+)
 from plugins.dashboard.web import router
 
 HELP = [

@@ -12,8 +12,9 @@ from bot.app import App
 from bot.errors import UserError
 from bot.returns.files import workbooks
 from plugins.dashboard import html as h
+from plugins.dashboard.forms import _int
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, _int, page, page_response, redirect
+from plugins.dashboard.web import Session, _form, page, page_response, redirect
 
 _TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
