@@ -30,20 +30,8 @@ from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
-from plugins._kit import (
-    ADMIN,
-    TRIGGERS,
-    Command,
-    Ctx,
-    Topic,
-    command,
-    guess_command,
-    help_topics,
-    leading_text,
-    match_command,
-    run,
-    typo_hint,
-)
+from plugins._hints import guess_command, leading_text, typo_hint
+from plugins._kit import ADMIN, TRIGGERS, Command, Ctx, Topic, command, help_topics, match_command, run
 
 HELP = [
     Topic(

@@ -7,7 +7,7 @@ from nonebot.adapters.onebot.v11 import Message
 from nonebug import App as NBApp
 
 from bot.app import App
-from plugins._kit import guess_command
+from plugins._hints import guess_command
 from tests.conftest import say
 from tests.fake import ADMIN, group_msg, private_msg
 
