@@ -1,6 +1,6 @@
 """The shared core of 统发 and 报送: a task owed by a fixed set of units, with a deadline, progress, nudges and reminders.
 
-`Broadcasts` (bot/broadcasts.py) and `Returns` (bot/returns.py) each keep their own tables (the task, the units
+`Broadcasts` (bot/broadcasts/) and `Returns` (bot/returns/) each keep their own tables (the task, the units
 that owe it, how a unit did it) and their own rules and words; each composes one `TaskEngine` for what they
 share: announcing in every alliance group, the reminders owed before the deadline, the operators of the units
 still owing, nudges queued in the outbox with an audit entry, "task N, or the only open one", and the units not
