@@ -196,6 +196,10 @@ class TaskService:
 
     kind: ClassVar[str]  # in the outbox and the reminder ledger: "broadcast", "return"
     noun: ClassVar[str]  # in words: "统发", "报送"
+    # the subclass's own SQL: a unit's tasks (id, title, deadline, state, done_at, late; params unit id, limit),
+    # and (QQ id, name) of everyone who did one
+    history_sql: ClassVar[str]
+    people_sql: ClassVar[str]
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         self.db = db
@@ -213,13 +217,25 @@ class TaskService:
         """One task: who did it, when, and who did not."""
         raise NotImplementedError
 
+    async def _get(self, tx: Tx, task_id: int) -> Any:
+        """The task with this number, read in the caller's transaction (NotFound says how to list them)."""
+        raise NotImplementedError
+
+    async def get(self, task_id: int) -> Any:
+        async with self.db.read() as tx:
+            return await self._get(tx, task_id)
+
     async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
         """The tasks a unit owed (at most `limit`, newest deadline first) and how each stands for it."""
-        raise NotImplementedError
+        now = clock.now_db()
+        async with self.db.read() as tx:
+            rows = await tx.all(self.history_sql, (unit_id, limit))
+        return [self.history_line(r, now) for r in rows]
 
     async def people(self) -> list[tuple[str, str]]:
         """(QQ id, name) of everyone who did a task of this kind."""
-        raise NotImplementedError
+        async with self.db.read() as tx:
+            return [(r[0], r[1]) for r in await tx.all(self.people_sql)]
 
     def history_line(self, row: Any, now_db: str) -> UnitTaskLine:
         """A row with id, title, deadline, state, done_at, late as a `UnitTaskLine`."""

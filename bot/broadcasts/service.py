@@ -47,7 +47,6 @@ from bot.tasks import (
     TaskLine,
     TaskService,
     TaskView,
-    UnitTaskLine,
     the_only_open,
 )
 from bot.units.records import Unit
@@ -59,6 +58,13 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
 
     kind = KIND
     noun = "统发"
+    history_sql = (
+        "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
+        "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
+        "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
+        "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?"
+    )
+    people_sql = "SELECT user_id, user_name FROM broadcast_confirmations"
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
@@ -121,10 +127,6 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
         if row is None:
             raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
         return _task(row)
-
-    async def get(self, task_id: int) -> Task:
-        async with self.db.read() as tx:
-            return await self._get(tx, task_id)
 
     async def listing(self, *, include_closed: bool = False, limit: int = 50) -> list[Summary]:
         """Open tasks (oldest first) with their counts; with `include_closed`, then the others, newest first."""
@@ -480,19 +482,3 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
         t = p.task
         note = "要求：" + "、".join(t.requirements) if t.requirements else ""
         return self.task_view(t, done, list(p.pending), link=t.url, note=note)
-
-    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
-        now = clock.now_db()
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
-                "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
-                "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
-                "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?",
-                (unit_id, limit),
-            )
-        return [self.history_line(r, now) for r in rows]
-
-    async def people(self) -> list[tuple[str, str]]:
-        async with self.db.read() as tx:
-            return [(r[0], r[1]) for r in await tx.all("SELECT user_id, user_name FROM broadcast_confirmations")]

@@ -38,7 +38,6 @@ from bot.tasks import (
     TaskLine,
     TaskService,
     TaskView,
-    UnitTaskLine,
     the_only_open,
 )
 from bot.units.records import Unit
@@ -55,6 +54,11 @@ class Returns(TaskService):
 
     kind = KIND
     noun = "报送"
+    history_sql = (
+        "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
+        "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?"
+    )
+    people_sql = "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
@@ -67,10 +71,6 @@ class Returns(TaskService):
         if r is None:
             raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
         return _return(r)
-
-    async def get(self, return_id: int) -> Return:
-        async with self.db.read() as tx:
-            return await self._get(tx, return_id)
 
     async def _progress(self, tx: Tx, return_id: int) -> Progress:
         ret = await self._get(tx, return_id)
@@ -351,23 +351,6 @@ class Returns(TaskService):
 
     async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
         return [self.line(ret, done, total) for ret, done, total in await self.listing(include_closed=include_closed)]
-
-    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
-        now = clock.now_db()
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
-                "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?",
-                (unit_id, limit),
-            )
-        return [self.history_line(r, now) for r in rows]
-
-    async def people(self) -> list[tuple[str, str]]:
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
-            )
-        return [(r[0], r[1]) for r in rows]
 
     async def view(self, task_id: int) -> TaskView:
         p = await self.progress(task_id)
