@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.followers.service import Followers
 from bot.monthly import MonthlyList
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.pictures import Pictures
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles

@@ -25,7 +25,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
 

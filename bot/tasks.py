@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.parse import CATEGORIES
 from bot.refs import Ref
 from bot.reminders import Reminders

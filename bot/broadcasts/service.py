@@ -36,7 +36,7 @@ from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.refs import NUDGE
 from bot.refs import WITHDRAWN as WITHDRAWN_NOTICE
 from bot.reminders import Reminder, Reminders

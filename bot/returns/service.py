@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder, Reminders

@@ -28,7 +28,7 @@ from nonebot.typing import T_State
 
 from bot import clock
 from bot.app import App, current_app, get_app
-from bot.outbox import NotSent, ReactionUnsupported, SendFailed, SendUnknown
+from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import ADMIN, TRIGGERS, Command, Ctx, Topic, command, help_topics, match_command, run

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.db import Database
-from bot.outbox import NotSent, Outbox, SendFailed, SendUnknown
+from bot.outbox.records import NotSent, SendFailed, SendUnknown
+from bot.outbox.service import Outbox
 from bot.render import Msg, Segment
 
 GROUP = "100200300"

@@ -13,7 +13,8 @@ import pytest
 
 from bot import clock
 from bot.db import Database
-from bot.outbox import ACK, NUDGE, Outbox, ReactionUnsupported
+from bot.outbox.records import ACK, NUDGE, ReactionUnsupported
+from bot.outbox.service import Outbox
 from bot.render import Msg
 from tests.bot.test_outbox import FakeClient, no_sleep, until
 

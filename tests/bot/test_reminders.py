@@ -14,7 +14,7 @@ import pytest
 
 from bot import clock
 from bot.db import Database, Tx
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.reminders import OVERDUE, Reminder, Reminders, describe_left, in_quiet, offset_label
 from bot.render import Msg
 

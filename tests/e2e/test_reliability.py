@@ -22,7 +22,7 @@ from bench.load import BenchClient, Request, run_requests
 from bench.procs import bot_env
 from bench.seed import NEWCOMER_BASE, Dataset, seed
 from bot.db import Database
-from bot.outbox import Outbox
+from bot.outbox.service import Outbox
 from bot.render import Msg
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 

@@ -9,7 +9,7 @@ from nonebot.adapters.onebot.v11 import Adapter
 from nonebug import App as NBApp
 
 from bot.app import App
-from bot.outbox import ACK, ANSWER
+from bot.outbox.records import ACK, ANSWER
 from tests.conftest import say, sent
 from tests.fake import ADMIN, GROUP, group_msg
 from tests.plugins.test_broadcast_cmds import OP1, OP3, OP4, STRANGER, announce, seed

@@ -475,7 +475,7 @@ async def test_help_on_one_command_and_an_unknown_one(app: NBApp, zzu: App) -> N
 async def test_sender_maps_the_clients_answers(app: NBApp, zzu: App) -> None:
     from nonebot.adapters.onebot.v11.exception import ApiNotAvailable, NetworkError
 
-    from bot.outbox import NotSent, SendFailed, SendUnknown
+    from bot.outbox.records import NotSent, SendFailed, SendUnknown
     from plugins.system import make_sender
 
     segs = [{"type": "text", "data": {"text": "你好"}}]

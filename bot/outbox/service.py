@@ -1,110 +1,38 @@
-"""The one way a message leaves: persisted first, sent one at a time with a gap, never blindly re-sent.
-
-A row is `pending` until the worker takes it. The worker marks it `sending` (committed) before it
-calls the client, then `sent` (with the client's message id), `failed` (the client said no), or
-`unknown` (no answer: it may have been delivered, so it is not sent again). A row found `sending`
-at start-up was cut off by a crash and becomes `unknown` for the same reason. Rows wait as
-`pending` while no QQ client is connected and go out, in order, when one connects.
-
-How it stays fair and quiet (issue 15):
-- it chooses by `priority`: answers someone is waiting for, then announcements and notices, then
-  acknowledgements, then nudges and reminders; within one priority, in order (a multi-part answer
-  stays in order);
-- an acknowledgement (`ack`) is a reaction on the person's message where the account's client
-  supports it, in a lane of its own with its own small gap; otherwise acknowledgements to the same
-  chat are merged into one message (at most `at_batch` of them, gathered over `ack_window`
-  seconds): the first row carries the merged text, the others become `merged` into it;
-- after a stall (start, reconnect) nothing is flushed as a burst: acknowledgements older than
-  `ack_max_age` are `dropped` (the confirmation stays recorded), and several nudges owed for the
-  same task become the latest one (the older ones `merged` into it); both show in `problems()`;
-- several QQ accounts: each row has the `account` that sends it (the group's account, or the account
-  the person talks to; NULL means the primary account), each connected account its own send budget.
-  Only configured accounts (or, when none is configured, the first one that connected) may attach:
-  another account never takes over the outbox.
-"""
+"""The outbox, the service: queueing in the caller's transaction, the worker that sends one message at a time per account with its gap, priorities and merging."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx
-from bot.refs import Ref, prefixes
+from bot.outbox.accounts import Accounts
+from bot.outbox.reactions import Reactions
+from bot.outbox.reading import Reading
+from bot.outbox.records import (
+    ACK,
+    DEFAULT_ACCOUNT,
+    NUDGE,
+    NotSent,
+    Sender,
+    SendFailed,
+    SendUnknown,
+    _Conn,
+    default_priority,
+    log,
+    nudge_task,
+)
+from bot.refs import Ref
 from bot.render import Msg, Segment
 
-log = logging.getLogger("alliance.outbox")
 
-ANSWER, NOTICE, ACK, NUDGE = 0, 1, 2, 3
-DEFAULT_ACCOUNT = "*"
-REACT_BATCH = 16  # reactions claimed at once when there is no gap between them  # an attach without an account (tests, a single client that did not say)
-
-
-@dataclass(frozen=True)
-class SentRef:
-    """A sent message about a task: its outbox row, what it was about, the client's id, the group it went to."""
-
-    row_id: int
-    ref: Ref
-    message_id: str
-    group_id: str | None
-
-
-class SendFailed(Exception):
-    """The client answered that the message was not sent."""
-
-
-class SendUnknown(Exception):
-    """No answer (timeout, connection lost): the message may or may not have been delivered."""
-
-
-class NotSent(Exception):
-    """The message never left (no connection): it stays pending."""
-
-
-class ReactionUnsupported(Exception):
-    """The client has no way to put a reaction on a message (unknown action)."""
-
-
-Sender = Callable[[str, str, list[Segment]], Awaitable[str | None]]
-# (group id, message id) → None; raises ReactionUnsupported / SendFailed / SendUnknown / NotSent
-Reactor = Callable[[str, str], Awaitable[None]]
-
-
-def default_priority(ref: Ref | str | None) -> int:
-    """What a row is, from its ref: no ref is an answer; reminders and nudges come last; the rest are notices."""
-    if ref is None:
-        return ANSWER
-    typed = ref if isinstance(ref, Ref) else Ref.parse(ref)
-    return NUDGE if typed is not None and typed.nudges else NOTICE
-
-
-def nudge_task(ref: str) -> str:
-    """The task a nudge or reminder is about (`reminder:broadcast:3` and `broadcast:3:nudge` → `broadcast:3`)."""
-    typed = Ref.parse(ref)
-    return ref if typed is None else f"{typed.kind}:{typed.id}"
-
-
-@dataclass
-class _Conn:
-    """One connected QQ account: its way out, and its own budget."""
-
-    account: str
-    sender: Sender
-    owner: object | None
-    react: Reactor | None
-    next_msg: float = 0.0
-    next_react: float = 0.0
-
-
-class Outbox:
+class Outbox(Reading, Reactions, Accounts):
     """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account."""
 
     def __init__(
@@ -152,18 +80,6 @@ class Outbox:
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ enqueue
-
-    def route(self, target_type: str, target_id: str, account: str | None = None) -> str | None:
-        """The account that sends to a chat: the one named, the group's, the one the person talks to, or None
-        (the primary account)."""
-        if account is not None:
-            account = str(account)
-            if target_type == "group" and target_id in self._configured_groups:
-                return self._configured_groups[target_id]
-            return account
-        if target_type == "group":
-            return self.group_account.get(target_id)
-        return self.user_account.get(target_id)
 
     async def put(
         self,
@@ -239,111 +155,6 @@ class Outbox:
         self._wake.set()
 
     # ------------------------------------------------------------ accounts and connections
-
-    def may_attach(self, account: str) -> bool:
-        """A configured account, or (none configured) the first one that connected, or any when none did yet."""
-        if self.accounts:
-            return account in self.accounts
-        return self.primary is None or self.primary == account or account == DEFAULT_ACCOUNT
-
-    def attach(
-        self,
-        sender: Sender,
-        owner: object | None = None,
-        *,
-        account: str | int | None = None,
-        react: Reactor | None = None,
-    ) -> bool:
-        """A QQ client connected: deliver what is owed through it. False (and nothing changes) for an account
-        that may not serve (see `may_attach`).
-
-        `owner` is the connection the sender belongs to (the adapter's bot object); only that connection's
-        `detach` takes it away again, so a late disconnect of an old connection never cuts off a new one.
-        """
-        acc = DEFAULT_ACCOUNT if account is None else str(account)
-        if not self.may_attach(acc):
-            log.warning("QQ account %s may not send for this bot (configured: %s)", acc, self.accounts or self.primary)
-            return False
-        if self.primary is None and acc != DEFAULT_ACCOUNT:
-            self.primary = acc
-        old = self._conns.get(acc)
-        conn = _Conn(acc, sender, owner, react)
-        if old is not None:
-            conn.next_msg, conn.next_react = old.next_msg, old.next_react
-        self._conns[acc] = conn
-        self._compact_due = True
-        self._react_owed = self._msg_owed = self._acks_waiting = True
-        self.wake()
-        return True
-
-    def detach(self, owner: object | None = None, *, account: str | int | None = None) -> None:
-        """The QQ client went away: keep everything pending.
-
-        With `owner`, detach only the account whose sender is that connection's (a disconnect hook that
-        runs late, after another connection attached, leaves the newer sender alone). Without either, detach
-        every account.
-        """
-        for acc, conn in list(self._conns.items()):
-            if account is not None and acc != str(account):
-                continue
-            if owner is not None and conn.owner is not owner:
-                continue
-            del self._conns[acc]
-
-    @property
-    def connected(self) -> bool:
-        return bool(self._conns)
-
-    def is_connected(self, account: str | int) -> bool:
-        return str(account) in self._conns
-
-    def learned_reactions(self, account: str, supported: bool) -> None:
-        """Remember (logged once per change) whether an account's client can put reactions on messages."""
-        if self.reactions.get(account) is supported:
-            return
-        self.reactions[account] = supported
-        what = "支持表情回应：确认用表情回应" if supported else "不支持表情回应：确认回执合并成一条消息发送"
-        log.warning("QQ 客户端 %s %s", account, what)
-
-    async def learn_groups(self, account: str, group_ids: Iterable[str]) -> list[str]:
-        """The groups an account is in (from `get_group_list`): pending messages for them wait for that account.
-
-        A group configured in settings keeps its account; a group already served by another account keeps it.
-        Returns the groups now served by `account`.
-        """
-        account = str(account)
-        mine = []
-        async with self.db.tx() as tx:
-            for g in (str(x) for x in group_ids):
-                current = self.group_account.get(g)
-                if current is not None and current != account:
-                    continue
-                self.group_account[g] = account
-                mine.append(g)
-                await tx.run(
-                    "INSERT INTO group_accounts (group_id, account, seen_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT(group_id) DO UPDATE SET account=excluded.account, seen_at=excluded.seen_at",
-                    (g, account, clock.now_db()),
-                )
-                await tx.run(
-                    "UPDATE outbox SET account=? WHERE state='pending' AND account IS NULL AND target_type='group' "
-                    "AND target_id=?",
-                    (account, g),
-                )
-        self.wake()
-        return mine
-
-    def note_private(self, user_id: str | int, account: str | int) -> None:
-        """A person wrote to the bot through `account`: private messages to them go out through it."""
-        self.user_account[str(user_id)] = str(account)
-
-    async def load_groups(self) -> None:
-        """The group → account map learned in earlier runs (settings override it)."""
-        async with self.db.read() as tx:
-            rows = await tx.all("SELECT group_id, account FROM group_accounts")
-        for r in rows:
-            if r["group_id"] not in self._configured_groups:
-                self.group_account[r["group_id"]] = r["account"]
 
     # ------------------------------------------------------------ worker
 
@@ -558,72 +369,6 @@ class Outbox:
         )
         return merged.segments
 
-    async def _react_next(self, conn: _Conn) -> bool:
-        """Put the oldest owed reaction(s) of this account; on a client without reactions, they become messages.
-
-        With no reaction gap (`react_interval` 0) up to `REACT_BATCH` are claimed in one transaction and put
-        concurrently: a reaction lost to a crash is only an acknowledgement, never a message posted twice.
-        """
-        assert conn.react is not None
-        where, params = self._account_clause(conn)
-        limit = REACT_BATCH if self.react_interval <= 0 else 1
-        async with self.db.tx() as tx:
-            await self._record(tx)
-            rows = await tx.all(
-                "UPDATE outbox SET state='sending' WHERE id IN (SELECT id FROM outbox WHERE state='pending' "
-                f"AND react_to IS NOT NULL AND {where} ORDER BY id LIMIT ?) "
-                "RETURNING id, target_type, target_id, react_to, ref",
-                (*params, limit),
-            )
-        if not rows:
-            return False
-        conn.next_react = time.monotonic() + self.react_interval
-        outcomes = await asyncio.gather(
-            *(self._react_one(conn, r["target_id"], r["react_to"]) for r in rows), return_exceptions=True
-        )
-        back: list[int] = []  # the reaction did not land: the acknowledgement goes as a (merged) message instead
-        for r, outcome in zip(rows, outcomes, strict=True):
-            if isinstance(outcome, asyncio.CancelledError):
-                self._outcomes.append((r["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发"))
-            elif isinstance(outcome, BaseException):
-                log.error("reaction raised: %r", outcome)
-                self._outcomes.append((r["id"], "unknown", None, f"{type(outcome).__name__}: {outcome}"[:500]))
-            elif outcome == "fallback":
-                back.append(r["id"])
-            else:
-                state, error = outcome
-                self._outcomes.append((r["id"], state, None, error))
-        if back:
-            async with self.db.tx() as tx:
-                await self._record(tx)
-                await tx.many("UPDATE outbox SET state='pending', react_to=NULL WHERE id=?", [(i,) for i in back])
-                if self.reactions.get(conn.account) is False:
-                    await tx.run(
-                        f"UPDATE outbox SET react_to=NULL WHERE state='pending' AND react_to IS NOT NULL AND {where}",
-                        params,
-                    )
-            self._msg_owed = self._acks_waiting = True
-        if any(o == ("pending", None) for o in outcomes):  # the client went away
-            await self._flush()
-            await self._sleep(0.5)
-        return True
-
-    async def _react_one(self, conn: _Conn, group_id: str, message_id: str) -> tuple[str, str | None] | str:
-        """One reaction: (state, error) to record, or "fallback" when it must go as a message instead."""
-        assert conn.react is not None
-        try:
-            await conn.react(group_id, message_id)
-        except NotSent:
-            return ("pending", None)
-        except (ReactionUnsupported, SendFailed) as e:
-            if isinstance(e, ReactionUnsupported) or not self.reactions.get(conn.account):
-                self.learned_reactions(conn.account, False)
-            return "fallback"
-        except SendUnknown as e:
-            return ("unknown", str(e)[:500] or "表情回应超时，可能已生效，未重发")
-        self.learned_reactions(conn.account, True)
-        return ("sent", None)
-
     async def _hooks(self, row_id: int, ref: str | None, message_id: str | None) -> None:
         for hook in self.on_sent:
             try:
@@ -679,59 +424,3 @@ class Outbox:
                     "error='同一任务有更新的提醒，并入较新的一条发送' WHERE id=? AND state='pending'",
                     updates,
                 )
-
-    # ------------------------------------------------------------ reading
-
-    async def problems(self, limit: int = 20) -> list[dict[str, Any]]:
-        """Messages that failed, whose delivery is unknown, that were dropped, or nudges merged into a newer
-        one, newest first (acknowledgements merged in normal operation are not problems)."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT id, target_type, target_id, message, state, error, created_at, merged_into FROM outbox "
-                "WHERE state IN ('failed', 'unknown', 'dropped') OR (state='merged' AND priority<>?) "
-                "ORDER BY id DESC LIMIT ?",
-                (ACK, limit),
-            )
-        return [dict(r) for r in rows]
-
-    async def merged_acks(self) -> int:
-        """How many acknowledgements went out merged into another message."""
-        async with self.db.read() as tx:
-            return int(await tx.value("SELECT COUNT(*) FROM outbox WHERE state='merged' AND priority=?", (ACK,)))
-
-    async def message_ids(self, ref: Ref | str) -> list[str]:
-        """The client's ids of the sent messages queued with `ref`."""
-        async with self.db.read() as tx:
-            rows = await tx.all("SELECT message_id FROM outbox WHERE ref=? AND message_id IS NOT NULL", (str(ref),))
-        return [r[0] for r in rows]
-
-    @staticmethod
-    async def sent_about(tx: Tx, kind: str) -> list[SentRef]:
-        """Every sent message about tasks of `kind` (announcements, nudges, reminders, …), oldest first."""
-        ranges = prefixes(kind)
-        rows = await tx.all(
-            "SELECT id, ref, message_id, CASE WHEN target_type='group' THEN target_id END AS group_id FROM outbox "
-            f"WHERE message_id IS NOT NULL AND ({' OR '.join(['(ref >= ? AND ref < ?)'] * len(ranges))}) ORDER BY id",
-            [bound for r in ranges for bound in r],
-        )
-        out = []
-        for r in rows:
-            ref = Ref.parse(r["ref"])
-            if ref is not None and ref.kind == kind:
-                out.append(SentRef(r["id"], ref, r["message_id"], r["group_id"]))
-        return out
-
-    @staticmethod
-    async def group_of(tx: Tx, row_id: int) -> str | None:
-        """The group a queued message went to (None: a private chat)."""
-        return await tx.value(
-            "SELECT CASE WHEN target_type='group' THEN target_id END FROM outbox WHERE id=?", (row_id,)
-        )
-
-    async def refs_of_message(self, message_id: str | int) -> list[Ref]:
-        """What the bot's message with this client id was about (newest row first; usually one)."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT ref FROM outbox WHERE message_id=? AND ref IS NOT NULL ORDER BY id DESC", (str(message_id),)
-            )
-        return [ref for r in rows if (ref := Ref.parse(r["ref"])) is not None]

@@ -1,0 +1,70 @@
+"""Reading the outbox (a part of Outbox): what failed or is unknown, merged acks, the client's ids of sent messages and what they were about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.db import Tx
+from bot.outbox.records import (
+    ACK,
+    SentRef,
+)
+from bot.refs import Ref, prefixes
+
+
+class Reading:
+    """Reading the outbox (a part of Outbox): what failed or is unknown, merged acks, the client's ids of sent messages and what they were about."""
+
+    async def problems(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Messages that failed, whose delivery is unknown, that were dropped, or nudges merged into a newer
+        one, newest first (acknowledgements merged in normal operation are not problems)."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT id, target_type, target_id, message, state, error, created_at, merged_into FROM outbox "
+                "WHERE state IN ('failed', 'unknown', 'dropped') OR (state='merged' AND priority<>?) "
+                "ORDER BY id DESC LIMIT ?",
+                (ACK, limit),
+            )
+        return [dict(r) for r in rows]
+
+    async def merged_acks(self) -> int:
+        """How many acknowledgements went out merged into another message."""
+        async with self.db.read() as tx:
+            return int(await tx.value("SELECT COUNT(*) FROM outbox WHERE state='merged' AND priority=?", (ACK,)))
+
+    async def message_ids(self, ref: Ref | str) -> list[str]:
+        """The client's ids of the sent messages queued with `ref`."""
+        async with self.db.read() as tx:
+            rows = await tx.all("SELECT message_id FROM outbox WHERE ref=? AND message_id IS NOT NULL", (str(ref),))
+        return [r[0] for r in rows]
+
+    @staticmethod
+    async def sent_about(tx: Tx, kind: str) -> list[SentRef]:
+        """Every sent message about tasks of `kind` (announcements, nudges, reminders, …), oldest first."""
+        ranges = prefixes(kind)
+        rows = await tx.all(
+            "SELECT id, ref, message_id, CASE WHEN target_type='group' THEN target_id END AS group_id FROM outbox "
+            f"WHERE message_id IS NOT NULL AND ({' OR '.join(['(ref >= ? AND ref < ?)'] * len(ranges))}) ORDER BY id",
+            [bound for r in ranges for bound in r],
+        )
+        out = []
+        for r in rows:
+            ref = Ref.parse(r["ref"])
+            if ref is not None and ref.kind == kind:
+                out.append(SentRef(r["id"], ref, r["message_id"], r["group_id"]))
+        return out
+
+    @staticmethod
+    async def group_of(tx: Tx, row_id: int) -> str | None:
+        """The group a queued message went to (None: a private chat)."""
+        return await tx.value(
+            "SELECT CASE WHEN target_type='group' THEN target_id END FROM outbox WHERE id=?", (row_id,)
+        )
+
+    async def refs_of_message(self, message_id: str | int) -> list[Ref]:
+        """What the bot's message with this client id was about (newest row first; usually one)."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT ref FROM outbox WHERE message_id=? AND ref IS NOT NULL ORDER BY id DESC", (str(message_id),)
+            )
+        return [ref for r in rows if (ref := Ref.parse(r["ref"])) is not None]
