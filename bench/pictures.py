@@ -24,10 +24,10 @@ from bot.config import Settings
 from bot.followers.periods import month_period
 from bot.followers.records import Ranking, Stale, StaleAccount
 from bot.followers.targets import DEFAULT_TARGETS, target_for
-from bot.parse import CATEGORIES
 from bot.pictures import Card, find_font, render_png
 from bot.pictures.views import progress_card, ranking_card, rates_card, stale_card, targets_card
 from bot.units.records import Unit
+from bot.vocab import CATEGORIES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("ranking", "targets", "progress", "rates", "stale")

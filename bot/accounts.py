@@ -11,9 +11,10 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.parse import check_name, looks_like_date, parse_date, parse_platform
+from bot.parse import check_name, looks_like_date, parse_date
 from bot.units.records import Unit
 from bot.units.service import Units
+from bot.vocab import parse_platform
 
 CHANGE_FIELDS = {
     "名称": "name",

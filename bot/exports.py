@@ -27,8 +27,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import clock, reports
 from bot.errors import UserError
-from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_name
+from bot.vocab import CATEGORIES, PLATFORMS
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module

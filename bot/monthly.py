@@ -30,10 +30,10 @@ from bot.followers.periods import Period, month_period, parse_period, show_day
 from bot.followers.records import Ranking, Stale
 from bot.followers.reminder import first_working_day
 from bot.followers.targets import signed, wan
-from bot.parse import CATEGORIES
 from bot.pictures.cards import Card, RankRow, RankTable
 from bot.reminders import Outgoing, Reminder
 from bot.render import Msg
+from bot.vocab import CATEGORIES
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from bot import clock
 from bot.audit import audit, audit_page
 from bot.errors import UserError
-from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_label, person_name
 from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
 from bot.units.records import Unit
+from bot.vocab import CATEGORIES, PLATFORMS
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module

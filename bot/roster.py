@@ -13,8 +13,9 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Tx
 from bot.errors import UserError
-from bot.parse import category_or_none, check_city, check_name, parse_count
+from bot.parse import check_city, check_name, parse_count
 from bot.units.service import Units
+from bot.vocab import category_or_none
 
 SAMPLE_NAME = "roster-henan.csv"
 

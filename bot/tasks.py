@@ -22,12 +22,12 @@ from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox.service import Outbox
-from bot.parse import CATEGORIES
 from bot.refs import Ref
 from bot.reminders import Reminders
 from bot.render import Msg
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
+from bot.vocab import CATEGORIES
 
 OPEN = "进行中"
 

@@ -8,14 +8,8 @@ from datetime import date, timedelta
 
 from bot import clock
 from bot.errors import UserError
-from bot.parse import (
-    CATEGORY_GROUPS,
-    category_or_none,
-    clean_text,
-    parse_category,
-    platform_or_none,
-    read_month,
-)
+from bot.parse import clean_text, read_month
+from bot.vocab import CATEGORY_GROUPS, category_or_none, parse_category, platform_or_none
 
 
 def show_day(d: date, today: date | None = None) -> str:

@@ -35,14 +35,11 @@ from bot.followers.targets import (
     parse_targets,
     target_for,
 )
-from bot.parse import (
-    clean_text,
-    parse_count,
-    platform_or_none,
-)
+from bot.parse import clean_text, parse_count
 from bot.reminders import Reminders
 from bot.units.records import Unit
 from bot.units.service import Units
+from bot.vocab import platform_or_none
 
 if TYPE_CHECKING:
     from bot.config import Settings

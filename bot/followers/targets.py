@@ -11,10 +11,8 @@ from datetime import time
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
-from bot.parse import (
-    category_or_none,
-    parse_count,
-)
+from bot.parse import parse_count
+from bot.vocab import category_or_none
 
 if TYPE_CHECKING:
     from bot.units.records import Unit

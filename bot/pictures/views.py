@@ -8,9 +8,9 @@ from bot import clock
 from bot.followers.periods import show_day
 from bot.followers.records import Ranking, Stale, StaleAccount, Standing
 from bot.followers.targets import Target, signed, wan
-from bot.parse import CATEGORIES
 from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
 from bot.units.records import Unit
+from bot.vocab import CATEGORIES
 
 FOOTER = "联盟助手 · 按单位统计，不排个人"
 

@@ -9,14 +9,7 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.parse import (
-    CATEGORIES,
-    categories_of,
-    check_city,
-    check_name,
-    normalize_name,
-    parse_category,
-)
+from bot.parse import check_city, check_name, normalize_name
 from bot.units.records import (
     SCOPE_ALL,
     Unit,
@@ -26,6 +19,7 @@ from bot.units.records import (
     normalize,
 )
 from bot.units.registrations import Registrations
+from bot.vocab import CATEGORIES, categories_of, parse_category
 
 
 class Units(Registrations):

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from bot import reports
 from bot.app import App, current_app
 from bot.errors import UserError
-from bot.parse import CATEGORIES, PLATFORMS
 from bot.render import person_name
 from bot.units.records import initials
+from bot.vocab import CATEGORIES, PLATFORMS
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import _int
 from plugins.dashboard.html import e, url

@@ -14,9 +14,10 @@ from bot.errors import UserError
 from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
 from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
 from bot.followers.targets import signed, wan
-from bot.parse import category_or_none, looks_like_count, platform_or_none
+from bot.parse import looks_like_count
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
+from bot.vocab import category_or_none, platform_or_none
 from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
 
 HELP = [

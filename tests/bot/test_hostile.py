@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import parse
+from bot import parse, vocab
 from bot.app import App
 from bot.errors import UserError
 from bot.render import Msg
@@ -114,24 +114,25 @@ def test_value_parsers_return_clean_values_or_refuse(text: str) -> None:
     assert when is None or (isinstance(when, datetime) and when > NOW)
     day = _expect_clean(parse.parse_date, text, NOW.date())
     assert day is None or day <= NOW.date()
-    assert _expect_clean(parse.parse_platform, text) in (None, *parse.PLATFORMS)
-    assert _expect_clean(parse.parse_category, text) in (None, *parse.CATEGORIES)
+    assert _expect_clean(vocab.parse_platform, text) in (None, *vocab.PLATFORMS)
+    assert _expect_clean(vocab.parse_category, text) in (None, *vocab.CATEGORIES)
     name = _expect_clean(parse.check_name, text)
     assert name is None or (0 < len(name) <= 60 and "\n" not in name and "\x00" not in name)
 
 
 def _one_arg_parsers() -> list:
-    """Every public function of bot.parse that takes one text (future parsers are covered without a change)."""
+    """Every public function of bot.parse and bot.vocab that takes one text (future parsers are covered without a change)."""
     out = []
-    for name, fn in inspect.getmembers(parse, inspect.isfunction):
-        if name.startswith("_") or fn.__module__ != parse.__name__:
-            continue
-        params = list(inspect.signature(fn).parameters.values())
-        required = [
-            p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        if len(required) == 1 and "str" in str(required[0].annotation):
-            out.append(fn)
+    for module in (parse, vocab):
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("_") or fn.__module__ != module.__name__:
+                continue
+            params = list(inspect.signature(fn).parameters.values())
+            required = [
+                p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            if len(required) == 1 and "str" in str(required[0].annotation):
+                out.append(fn)
     return out
 
 

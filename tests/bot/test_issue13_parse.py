@@ -9,16 +9,9 @@ import pytest
 
 from bot.broadcasts.parse import parse_draft
 from bot.errors import UserError
-from bot.parse import (
-    categories_of,
-    looks_like_date,
-    parse_category,
-    parse_count,
-    parse_date,
-    parse_numbers,
-    parse_time,
-)
+from bot.parse import looks_like_date, parse_count, parse_date, parse_numbers, parse_time
 from bot.returns.parse import parse_new
+from bot.vocab import categories_of, parse_category
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEC1 = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)  # the day the demo was played

@@ -10,20 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.parse import (
-    CATEGORIES,
-    PLATFORMS,
-    TIME_FORMS,
-    category_or_none,
-    check_name,
-    parse_category,
-    parse_count,
-    parse_date,
-    parse_platform,
-    parse_time,
-    platform_or_none,
-    split_args,
-)
+from bot.parse import TIME_FORMS, check_name, parse_count, parse_date, parse_time, split_args
+from bot.vocab import CATEGORIES, PLATFORMS, category_or_none, parse_category, parse_platform, platform_or_none
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Wednesday 18 November 2026, 10:00 in Shanghai

@@ -13,10 +13,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.errors import UserError
-from bot.parse import PLATFORMS, parse_count, platform_or_none
+from bot.parse import parse_count
 from bot.render import mask_phones
 from bot.returns.files.layouts import CHOICE, COUNT, DATE, PHONE, PLATFORM, YESNO, Layout
 from bot.returns.files.read import MAX_ROWS, FileRefused, Header
+from bot.vocab import PLATFORMS, platform_or_none
 
 # "微信号" is a column of 附件1 of its own (the WeChat id), so as a 类型 it is a mistake, not 微信公众号
 _NOT_PLATFORMS = {"微信号"}

@@ -22,12 +22,12 @@ from openpyxl import Workbook
 
 from bot import clock, exports, reports
 from bot.errors import UserError
-from bot.parse import PLATFORMS
 from bot.render import mask_phones
 from bot.returns.files import store, xlsxfast
 from bot.returns.files.layouts import FILING, PHONE, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
 from bot.units.records import Unit
+from bot.vocab import PLATFORMS
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
