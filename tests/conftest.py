@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import nonebot
@@ -53,6 +53,19 @@ async def after_nonebot_init(after_nonebot_init: None) -> None:
         for dependent in list(hooks):
             if getattr(dependent.call, "__module__", "").startswith("plugins."):
                 hooks.discard(dependent)
+
+
+@pytest.fixture(autouse=True)
+def real_clock() -> Iterator[None]:
+    """Every test starts on the real clock and leaves it there, whatever it froze or moved.
+
+    Tests that stop the clock at a fixed day (2026-11-20 09:00 …) used to leave it stopped for the next one:
+    a later test reading `clock.now()` then worked on a day weeks before today, and failed only in the orders
+    where it ran after them (CI: 僵尸号 "71 天" for units registered 60 days earlier).
+    """
+    clock.reset()
+    yield
+    clock.reset()
 
 
 def make_settings(tmp_path: Path, **over: object) -> Settings:
