@@ -7,7 +7,9 @@ import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,11 +17,13 @@ from sim.qqsim import BotProcess, QQClient, Sent
 
 pytestmark = pytest.mark.asyncio
 
+TZ = ZoneInfo("Asia/Shanghai")
+SHIM = Path(__file__).resolve().parent / "clockshim"
 GROUP = 100200300
 ADMIN = 900001
 ZZU, HENU, LY = 20001, 20002, 20003  # operators of 郑州大学, 河南大学, 洛阳市教育局
-# The restart test types its deadline as 1分钟后 with a reminder 40 s before it (due ~20 s in); the reconnect test
-# types 半分钟后 with a reminder 20 s before it (due ~10 s in), so it crosses its deadline in half a minute.
+# The restart test types its deadline as 1分钟后 with a reminder 40 s before it (due ~20 s in), and starts the bot
+# again on a clock moved past the reminder; the reconnect test types 半分钟后 with a reminder 20 s before it (due ~10 s in), so it crosses its deadline in half a minute.
 UNITS = [
     "/单位 添加 郑州大学 本科高校 郑州",
     "/单位 添加 河南大学 本科高校 开封",
@@ -92,6 +96,12 @@ async def create_return(client: QQClient, due: str, offset: int) -> float:
     return t0
 
 
+def clock_at(proc: BotProcess, when: datetime) -> None:
+    """Start `proc` next time with its clock at `when` (tests/e2e/clockshim), instead of waiting for it."""
+    proc.env["PYTHONPATH"] = str(SHIM)
+    proc.env["ALLIANCE_TEST_NOW"] = when.isoformat()
+
+
 async def until(t0: float, seconds: float) -> None:
     await asyncio.sleep(max(0.0, t0 + seconds - time.monotonic()))
 
@@ -102,14 +112,16 @@ async def test_reminder_due_while_the_bot_is_down_goes_out_once_when_it_is_back(
 ) -> None:
     proc, client = bot
     await setup_roster(client)
+    made = datetime.now(TZ)  # the return is made just after: due at made + 60 s, its reminder at made + 20 s
     t0 = await create_return(client, "1分钟后", 40)
     await command(client, ZZU, "/已报送 1 已发邮箱", "已记录：“郑州大学”已报送 #1")
     await command(client, ADMIN, "/报送 登记 1 河南大学", "已记录：“河南大学”已报送 #1")
 
-    await proc.stop()  # down across the reminder, which is due at t0 + 20 s
+    await proc.stop()  # down across the reminder
     assert time.monotonic() < t0 + 20, "the machine was too slow to stop the bot before the reminder"
     assert reminders(client) == []
-    await until(t0, 23)
+    # it comes back on a clock 25 s after the return was made: past the reminder, before the deadline (no waiting)
+    clock_at(proc, made + timedelta(seconds=25))
     await proc.start(timeout=60)
     await client.connect(timeout=30)
 
@@ -124,6 +136,7 @@ async def test_reminder_due_while_the_bot_is_down_goes_out_once_when_it_is_back(
     # restart again: the reminder that was sent is not sent twice
     await client.close()
     await proc.stop()
+    clock_at(proc, made + timedelta(seconds=27))
     await proc.start(timeout=60)
     await client.connect(timeout=30)
     await command(client, ADMIN, "/报送 列表", "#1《秋季统计表》")
