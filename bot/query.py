@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.accounts import Account, Filing
+from bot.broadcasts.records import Completion
 from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns.records import Return, Submission
@@ -35,7 +36,7 @@ class UnitFacts:
     operators: list[str]
     accounts: list[AccountFact]
     returns: list[tuple[Return, Submission | None]]
-    completion: tuple[int, int] | None
+    completion: Completion | None
     filings: list[Filing] = field(default_factory=list)
     fixing: set[int] = field(default_factory=set)
     """Open returns whose latest file from the unit has problems (需修改)."""
@@ -92,6 +93,19 @@ def _return_line(ret: Return, sub: Submission | None, fixing: bool = False) -> s
     return f"· {ret.label}{state}，{when}"
 
 
+def _completion_line(c: Completion | None) -> str:
+    """`近30天统发：12/15（80.0%）`: tasks over or done only; open ones not yet due are said apart, never a miss."""
+    head = f"近{COMPLETION_DAYS}天统发："
+    if c is None:
+        return head + "暂无数据"
+    running = f"{c.running} 个未到截止、还没转发的不计入" if c.running else ""
+    if c.owed:
+        return head + f"{c.done}/{c.owed}（{percent(c.done, c.owed)}）" + (f"，另有 {running}" if running else "")
+    if c.running:
+        return head + f"{c.running} 个进行中、未到截止，还没有可算完成率的任务"
+    return head + "没有需要转发的任务"
+
+
 def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
     """One message: category, city, operators (names only), accounts, open returns, 统发, pending filings."""
     u = f.unit
@@ -111,14 +125,7 @@ def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
             out.line(line)
     else:
         out.line("进行中的报送：无")
-    if f.completion is None:
-        out.line(f"近{COMPLETION_DAYS}天统发：暂无数据")
-    else:
-        done, owed = f.completion
-        if owed:
-            out.line(f"近{COMPLETION_DAYS}天统发：{done}/{owed}（{percent(done, owed)}）")
-        else:
-            out.line(f"近{COMPLETION_DAYS}天统发：没有需要转发的任务")
+    out.line(_completion_line(f.completion))
     if f.filings:
         out.line(f"待审核备案（{len(f.filings)}）：")
         for line in lines_cut([f"· {x.describe()}" for x in f.filings], limit):

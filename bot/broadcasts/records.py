@@ -170,6 +170,15 @@ class UnitRate:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """A unit's 统发 over the last days (for /查询): done of those owed, and the open ones not due it has not done."""
+
+    done: int
+    owed: int  # tasks over (deadline passed or closed) or done by the unit: an open task not yet due is no miss
+    running: int = 0  # open, not yet due, not done: counted apart
+
+
+@dataclass(frozen=True)
 class Stats:
     label: str
     tasks: int

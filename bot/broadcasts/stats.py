@@ -10,6 +10,7 @@ from bot.broadcasts.records import (
     _DONE,
     OPEN,
     WITHDRAWN,
+    Completion,
     Stats,
     UnitRate,
     UnitTask,
@@ -62,19 +63,22 @@ class Statistics:
         rates.sort(key=lambda r: (-r.rate, -r.done, r.late, r.name))
         return Stats(label, int(tasks or 0), rates, int(running or 0))
 
-    async def unit_completion(self, unit_id: int, days: int = 30) -> tuple[int, int]:
-        """(tasks the unit confirmed, tasks it owed) among those announced in the last `days` days, not withdrawn."""
+    async def unit_completion(self, unit_id: int, days: int = 30) -> Completion:
+        """The unit's tasks announced in the last `days` days (withdrawn ones left out): those it did, of those over
+        or done; a task still open before its deadline counts only once the unit did it (as in `statistics`)."""
         since = clock.to_db(clock.now() - timedelta(days=days))
         async with self.db.read() as tx:
             row = await tx.one(
-                "SELECT COUNT(*) AS owed, COUNT(c.id) AS done FROM broadcast_units bu "
+                "SELECT COALESCE(SUM(c.id IS NOT NULL OR b.state<>? OR b.deadline<=?), 0) AS owed, "
+                "COUNT(c.id) AS done, COUNT(*) AS total FROM broadcast_units bu "
                 "JOIN broadcasts b ON b.id=bu.task_id "
                 "LEFT JOIN broadcast_confirmations c ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
                 "WHERE bu.unit_id=? AND b.state<>? AND b.created_at>=?",
-                (unit_id, WITHDRAWN, since),
+                (OPEN, clock.now_db(), unit_id, WITHDRAWN, since),
             )
         assert row is not None
-        return int(row["done"]), int(row["owed"])
+        owed = int(row["owed"])
+        return Completion(int(row["done"]), owed, int(row["total"]) - owed)
 
     async def open_for_unit(self, unit_id: int) -> list[UnitTask]:
         """The open tasks a unit owes, oldest first, each with whether the unit has confirmed it."""

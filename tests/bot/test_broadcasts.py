@@ -14,7 +14,7 @@ import pytest
 from bot import clock
 from bot.app import App, set_app
 from bot.broadcasts.parse import confirmation_rest, parse_draft, parse_month
-from bot.broadcasts.records import Draft, NotBound, TaskClosed, WhichTask, norm_id
+from bot.broadcasts.records import Completion, Draft, NotBound, TaskClosed, WhichTask, norm_id
 from bot.broadcasts.service import Broadcasts
 from bot.broadcasts.text import progress_message
 from bot.db import Database
@@ -558,10 +558,31 @@ async def test_unit_completion_and_open_tasks_for_the_query_command(bc: App) -> 
     t3 = (await bc.broadcasts.create(draft("丙", deadline=clock.now() + timedelta(days=1)), actor="a")).task
     await bc.broadcasts.confirm(1001, "张三", t1.id)
     await bc.broadcasts.withdraw(t3.id, actor="a")
-    assert await bc.broadcasts.unit_completion(unit.id) == (1, 2)
-    assert await bc.broadcasts.unit_completion(unit.id, days=60) == (2, 3)
+    # t2 is open and not yet due: not a miss, counted apart
+    assert await bc.broadcasts.unit_completion(unit.id) == Completion(1, 1, 1)
+    assert await bc.broadcasts.unit_completion(unit.id, days=60) == Completion(2, 2, 1)
     open_ = await bc.broadcasts.open_for_unit(unit.id)
     assert [(u.id, u.title, u.done) for u in open_] == [(t1.id, "甲", True), (t2.id, "乙", False)]
+
+
+async def test_query_completion_counts_only_tasks_over_or_done(bc: App) -> None:
+    """/查询 郑州大学's 近30天统发: a task still open and not yet due is no miss (issue: it counted against the unit)."""
+    await seed(bc)
+    unit = await bc.units.resolve("郑州大学")
+    soon = NOW + timedelta(hours=2)
+    missed = (await bc.broadcasts.create(draft("过期未转", deadline=soon), actor="a")).task
+    late = (await bc.broadcasts.create(draft("逾期转了", deadline=soon), actor="a")).task
+    closed = (await bc.broadcasts.create(draft("提前结束", deadline=NOW + timedelta(days=5)), actor="a")).task
+    done_open = (await bc.broadcasts.create(draft("已转未截止"), actor="a")).task
+    await bc.broadcasts.create(draft("未转未截止"), actor="a")
+    await bc.broadcasts.create(draft("未转未截止2"), actor="a")
+    await bc.broadcasts.confirm(1001, "张三", done_open.id)
+    await bc.broadcasts.close(closed.id, actor="a")
+    clock.advance(timedelta(hours=3))
+    await bc.broadcasts.confirm(1001, "张三", late.id)
+    assert missed.id == 1
+    # over or done: 过期未转 (miss), 逾期转了 (done), 提前结束 (miss), 已转未截止 (done); two open ones not due
+    assert await bc.broadcasts.unit_completion(unit.id) == Completion(done=2, owed=4, running=2)
 
 
 # ---------------------------------------------------------------- schema and speed

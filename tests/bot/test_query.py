@@ -9,6 +9,7 @@ import pytest
 
 from bot import clock
 from bot.app import App
+from bot.broadcasts.records import Completion
 from bot.query import gather, render
 from bot.render import person_label, person_name
 from bot.returns.records import NewReturn
@@ -31,9 +32,9 @@ class FakeBroadcasts:
     def __init__(self) -> None:
         self.asked: list[tuple[int, int]] = []
 
-    async def unit_completion(self, unit_id: int, days: int = 30) -> tuple[int, int]:
+    async def unit_completion(self, unit_id: int, days: int = 30) -> Completion:
         self.asked.append((unit_id, days))
-        return 12, 15
+        return Completion(12, 15, 2)
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +98,7 @@ async def test_one_message_with_every_fact(core: App, monkeypatch: pytest.Monkey
     assert "抖音“郑大青年”（备案审核中）：粉丝数未报" in text
     assert "#1《秋季统计表》已报送，截止 11月22日 09:00" in text
     assert "#2《自查表》未报送，截止 11月25日 09:00（还剩约 5 天）" in text
-    assert "近30天统发：12/15（80.0%）" in text
+    assert "近30天统发：12/15（80.0%），另有 2 个未到截止、还没转发的不计入" in text
     assert bc.asked == [(unit_id, 30)]
     assert "待审核备案（1）" in text and "开设" in text
 
@@ -125,3 +126,14 @@ async def test_long_account_lists_are_cut_in_a_group(core: App, monkeypatch: pyt
     facts = await gather(core, await core.units.resolve("郑州大学"))
     assert "另有 4 条未列出" in render(facts, limit=3).plain()
     assert "另有" not in render(facts, limit=None).plain()
+
+
+async def test_completion_with_only_tasks_not_yet_due(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Running(FakeBroadcasts):
+        async def unit_completion(self, unit_id: int, days: int = 30) -> Completion:
+            return Completion(0, 0, 3)
+
+    monkeypatch.setattr(core, "broadcasts", Running(), raising=False)
+    unit = await core.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
+    text = render(await gather(core, unit)).plain()
+    assert "近30天统发：3 个进行中、未到截止，还没有可算完成率的任务" in text

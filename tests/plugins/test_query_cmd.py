@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from nonebug import App as NBApp
 
+from bot import clock
 from bot.app import App
+from bot.broadcasts.records import Draft
 from tests.conftest import say, sent
 from tests.fake import GROUP, group_msg, private_msg
 
@@ -70,3 +74,15 @@ async def test_open_returns_show_for_the_unit(app: NBApp, core: App) -> None:
     await say(app, core, group_msg("/已报送 1", OP))
     out = await say(app, core, group_msg("/查询 郑大", STRANGER))
     assert "#1《秋季统计表》已报送" in out[0]["text"]
+
+
+async def test_an_open_task_not_yet_due_is_no_miss_in_the_30_day_figure(app: NBApp, core: App) -> None:
+    await roster(core)
+    link = "https://mp.weixin.qq.com/s/q"
+    soon, later = clock.now() + timedelta(hours=1), clock.now() + timedelta(days=3)
+    await core.broadcasts.create(Draft("已截止", link, soon, ("转发",), ()), actor="t")
+    await core.broadcasts.create(Draft("进行中", link, later, ("转发",), ()), actor="t")
+    clock.freeze(clock.now() + timedelta(hours=2))
+    await sent(core)  # the announcements
+    out = await say(app, core, group_msg("/查询 郑州大学", STRANGER))
+    assert "近30天统发：0/1（0.0%），另有 1 个未到截止、还没转发的不计入" in out[0]["text"]
