@@ -21,6 +21,7 @@ MUTED = (120, 126, 135)
 ACCENT = (196, 43, 28)  # the red of official notices
 BAR = (66, 133, 244)
 BAR_DONE = (52, 168, 83)
+FIX = (230, 140, 0)  # 需修改: a file handed in with problems (amber, apart from done and owing)
 TRACK = (228, 231, 236)
 HIGHLIGHT = (255, 243, 205)
 UP, DOWN = (196, 43, 28), (52, 168, 83)
@@ -53,8 +54,11 @@ class Bar:
     label: str
     done: int
     total: int
-    names: tuple[str, ...] = ()  # who still owes it
+    names: tuple[str, ...] = ()  # who still owes it (but for those below)
     names_label: str = "未完成"
+    fixing: int = 0  # of those owing, how many handed in a file with problems (需修改): drawn in their own colour
+    fixing_names: tuple[str, ...] = ()
+    fixing_label: str = "需修改"
 
 
 @dataclass(frozen=True)
@@ -181,14 +185,15 @@ def render_png(card: Card, font: Font) -> bytes:
     height = PAD + 44 + (28 if card.subtitle else 0) + (24 if card.note else 0) + 16
     for i in range(0, len(card.tables), ncols):
         height += max(_table_height(t) for t in card.tables[i : i + ncols]) + 20
-    wrapped: list[list[tuple[Bar, list[str]]]] = []
+    wrapped: list[list[tuple[Bar, list[str], list[str]]]] = []
     for g in card.progress:
         items = []
         for b in g.bars:
             lines = _wrap(b.names, f_small, inner - 90) if b.names else []
-            items.append((b, lines))
+            fix_lines = _wrap(b.fixing_names, f_small, inner - 90) if b.fixing_names else []
+            items.append((b, lines, fix_lines))
         wrapped.append(items)
-        height += 40 + sum(34 + len(lines) * 21 + 6 for _, lines in items) + 12
+        height += 40 + sum(34 + (len(lines) + len(fix)) * 21 + 6 for _, lines, fix in items) + 12
     height += (30 if card.footer else 0) + PAD
 
     img = Image.new("RGB", (width, height), BG)
@@ -219,13 +224,18 @@ def render_png(card: Card, font: Font) -> bytes:
     # ---- progress
     for g, items in zip(card.progress, wrapped, strict=True):
         _text(img, (PAD, y), g.heading, f_head, INK)
+        if any(b.fixing for b in g.bars):
+            _legend(img, d, (PAD + 24 + _length(g.heading, f_head), y + 8), g.bars, f_small)
         y += 40
-        for b, lines in items:
+        for b, lines, fix_lines in items:
             ratio = b.done / b.total if b.total else 1.0
             label = f"{b.done}/{b.total}  {ratio * 100:.1f}%"
             _text(img, (PAD, y + 4), _fit(b.label, f_row, 150), f_row, INK)
             bx0, bx1 = PAD + 160, width - PAD - 150
             d.rounded_rectangle((bx0, y + 8, bx1, y + 24), radius=8, fill=TRACK)
+            if b.fixing and b.total:  # behind the done part: it shows past it in its own colour
+                fixed = min((b.done + b.fixing) / b.total, 1.0)
+                d.rounded_rectangle((bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * fixed)), y + 24), radius=8, fill=FIX)
             if ratio > 0:
                 d.rounded_rectangle(
                     (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * min(ratio, 1.0))), y + 24),
@@ -234,11 +244,12 @@ def render_png(card: Card, font: Font) -> bytes:
                 )
             _text(img, (bx1 + 12, y + 4), label, f_row, INK)
             y += 34
-            if lines:
-                _text(img, (PAD + 8, y), f"{b.names_label}：", f_small, ACCENT)
-            for line in lines:
-                _text(img, (PAD + 80, y), line, f_small, MUTED)
-                y += 21
+            for heading, names, colour in ((b.names_label, lines, ACCENT), (b.fixing_label, fix_lines, FIX)):
+                if names:
+                    _text(img, (PAD + 8, y), f"{heading}：", f_small, colour)
+                for line in names:
+                    _text(img, (PAD + 80, y), line, f_small, MUTED if colour == ACCENT else FIX)
+                    y += 21
             y += 6
         y += 12
 
@@ -248,6 +259,22 @@ def render_png(card: Card, font: Font) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG", compress_level=1)
     return buf.getvalue()
+
+
+def _legend(
+    img: Image.Image,
+    d: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    bars: tuple[Bar, ...],
+    font: ImageFont.FreeTypeFont,
+) -> None:
+    """`■ 已完成 ■ 需修改` beside a heading whose bars show units needing changes."""
+    x, y = xy
+    label = next((b.fixing_label for b in bars if b.fixing), "需修改")
+    for colour, text in ((BAR, "已完成"), (FIX, label)):
+        d.rounded_rectangle((x, y + 2, x + 14, y + 16), radius=3, fill=colour)
+        _text(img, (x + 20, y), text, font, MUTED)
+        x += 20 + _length(text, font) + 18
 
 
 def _draw_table(

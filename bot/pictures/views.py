@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from bot import clock
 from bot.followers.periods import show_day
@@ -141,14 +141,18 @@ def progress_card(
     totals: dict[str, int],
     *,
     owing: str = "未完成",
+    fixing: Collection[int] = frozenset(),
 ) -> Card:
-    """One bar for all, then a bar per category with the units still owing."""
+    """One bar for all, then a bar per category with the units still owing; those of `pending` whose ids are in
+    `fixing` (报送: a file handed in with problems, 需修改) are a group and a colour of their own."""
     per_cat = _by_category(pending)
-    bars = [Bar("全部", done, total)]
+    bars = [Bar("全部", done, total, fixing=sum(1 for u in pending if u.id in fixing))]
     for cat in _in_order(totals):
-        names = tuple(u.name for u in per_cat.get(cat, []))
+        units = per_cat.get(cat, [])
+        names = tuple(u.name for u in units if u.id not in fixing)
+        fix = tuple(u.name for u in units if u.id in fixing)
         cat_total = totals[cat]
-        bars.append(Bar(cat, cat_total - len(names), cat_total, names, owing))
+        bars.append(Bar(cat, cat_total - len(units), cat_total, names, owing, len(fix), fix))
     return Card(
         title=title,
         subtitle=subtitle,

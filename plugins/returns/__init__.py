@@ -190,18 +190,20 @@ async def progress(ctx: Ctx) -> Reply:
     for unit in [s.unit for s in p.done] + p.pending:
         totals[unit.category] = totals.get(unit.category, 0) + 1
     ret = p.ret
+    fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
     return await picture_or_text(
         ctx,
         len(p.pending),
         render_progress(p, ctx.limit),
         lambda: progress_card(
             f"报送进度 · {ret.label}",
-            f"截止 {clock.show(ret.deadline)} · 已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）",
+            f"截止 {clock.show(ret.deadline)} · 已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）{fixing}",
             len(p.done),
             p.total,
             p.pending,
             totals,
             owing="未报送",
+            fixing=p.fixing,
         ),
         lambda: render_progress(p, None),
     )

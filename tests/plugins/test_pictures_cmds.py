@@ -3,14 +3,18 @@ alternative; short ones, private chats and 文字 stay text; 图片 asks for one
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 
 from nonebug import App as NBApp
+from PIL import Image
 
 from bot import clock
 from bot.app import App
 from bot.pictures import Pictures
+from bot.pictures.cards import FIX
+from bot.returns.records import NEEDS_FIX
 from tests.conftest import NEEDS_FONT, say
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 from tests.plugins.test_broadcast_cmds import LINK, OP1, seed
@@ -68,3 +72,20 @@ async def test_without_a_font_the_answer_is_text(app: NBApp, core: App, tmp_path
     (out,) = await say(app, core, group_msg("/统发 进度 1 图片", OP1))
     assert "已完成 0/19" in (out["text"] or "".join(out["nodes"]))
     assert not [s for s in out["segments"] if s["type"] == "image"]
+
+
+@NEEDS_FONT
+async def test_return_progress_picture_shows_units_needing_changes_in_their_colour(
+    app: NBApp, core: App, tmp_path: Path
+) -> None:
+    await _many(core, tmp_path)
+    await say(app, core, group_msg("/报送 新建 秋季统计表 截止 3天后 表格 统计表", ADMIN))
+    (before,) = await say(app, core, group_msg("/报送 进度 1", OP1))
+    async with core.db.tx() as tx:  # 郑州大学 handed in a file with problems (what the file check stores)
+        await tx.run("UPDATE return_units SET file_state=? WHERE return_id=1 AND unit_id=1", (NEEDS_FIX,))
+    (out,) = await say(app, core, group_msg("/报送 进度 1", OP1))
+    assert "其中需修改（1，已交文件但有问题）：郑州大学" in out["fallback"]
+    img = Image.open(io.BytesIO(_png(out))).convert("RGB")
+    assert any(c == FIX for _, c in img.getcolors(maxcolors=1 << 24) or [])
+    img = Image.open(io.BytesIO(_png(before))).convert("RGB")
+    assert not any(c == FIX for _, c in img.getcolors(maxcolors=1 << 24) or [])
