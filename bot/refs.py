@@ -19,6 +19,7 @@ NUDGE = "nudge"  # an admin's 催办
 RETURN_NUDGE = "催办"  # the same for 报送, as rows have always been written
 REMINDER = "reminder"  # an automatic reminder from the ledger (bot/reminders.py)
 WITHDRAWN = "withdrawn"  # the notice that a task was withdrawn
+HINT = "hint"  # a private line to one person about a task (e.g. how to confirm it instead of a reaction)
 REMINDER_PREFIX = "reminder:"  # how every stored ref of an automatic reminder starts
 
 _REF = re.compile(r"^(?:(reminder):)?([a-z_]+)(-withdrawn)?:(\d+)(?::(.+))?$")

@@ -31,6 +31,12 @@ from bot.vocab import CATEGORIES
 
 OPEN = "进行中"
 
+# said (privately, for a reaction) to someone bound to no unit who confirmed a 统发 or a 报送
+NOT_BOUND = (
+    "你还没有绑定单位，这次确认没有计数。请先发 /注册 <单位名称> 申请成为本单位的联络员"
+    "（如：/注册 郑州大学），管理员审核通过后再确认。"
+)
+
 
 class Task(Protocol):
     """What every task has, whatever its kind."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,12 +18,6 @@ log = logging.getLogger("alliance.broadcasts")
 
 
 KIND = "broadcast"
-
-
-CATCH_UP_EVERY = 60.0  # seconds: reactions listed for a task at most this often, except at a (re)connect
-
-
-ReactionLister = Callable[[str | None, str, str], Awaitable[list[str] | None]]
 
 
 OPEN, CLOSED, WITHDRAWN = "进行中", "已结束", "已撤回"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from bot import clock
@@ -22,16 +21,14 @@ from bot.broadcasts.records import (
     NotBound,
     NudgeResult,
     Progress,
-    ReactionLister,
     Summary,
     Task,
     TaskClosed,
     WhichTask,
     _task,
-    log,
 )
 from bot.broadcasts.stats import Statistics
-from bot.broadcasts.text import _VIA, NOT_BOUND, _nudge_text, announcement
+from bot.broadcasts.text import _VIA, _nudge_text, announcement
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
@@ -42,6 +39,7 @@ from bot.refs import WITHDRAWN as WITHDRAWN_NOTICE
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg, person_label
 from bot.tasks import (
+    NOT_BOUND,
     Owing,
     TaskDone,
     TaskLine,
@@ -72,11 +70,7 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
         self._owing: dict[int, tuple[int, tuple[int, ...]]] = {}  # task id → (units done, ids of those owing)
         outbox.on_sent.append(self._on_sent)
         reminders.register(KIND, self._remind, prepare=self._before_nudge)
-        # (group id, message id, emoji id) → the QQ ids who reacted with it, or None when the client cannot say;
-        # set by the plugin while a client that can list reactions is connected
-        self.reaction_lister: ReactionLister | None = None
-        self._catching = asyncio.Lock()
-        self._caught: dict[int | None, float] = {}  # task (None: all open ones) → when its reactions were listed
+        self._init_reactions()
 
     # ------------------------------------------------------------ create
 
@@ -344,19 +338,6 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
         return out
 
     # ------------------------------------------------------------ replies to the announcement
-
-    # ------------------------------------------------------------ reactions
-
-    async def _before_nudge(self, rem: Reminder) -> None:
-        """Before an automatic nudge is built (outside its transaction): count reactions given while away."""
-        try:
-            await self.catch_up(rem.task_id)
-        except Exception:
-            log.exception("catching up reactions before reminder %s failed", rem.id)
-
-    def catch_up_due(self) -> None:
-        """A client (re)connected: reactions may have been missed, so the next catch-up of any task runs."""
-        self._caught.clear()
 
     # ------------------------------------------------------------ progress
 

@@ -24,12 +24,6 @@ USAGE = (
 )
 
 
-NOT_BOUND = (
-    "你还没有绑定单位，这次确认没有计数。请先发 /注册 <单位名称> 申请成为本单位的联络员"
-    "（如：/注册 郑州大学），管理员审核通过后再确认。"
-)
-
-
 def announcement(task: Task, units: int) -> Msg:
     scope = f"{task.scope}（共 {units} 个单位）" if task.scope else f"全部成员单位（共 {units} 个）"
     m = Msg(f"【一键统发 #{task.id}】{task.title}")

@@ -61,6 +61,16 @@ class Reading:
             "SELECT CASE WHEN target_type='group' THEN target_id END FROM outbox WHERE id=?", (row_id,)
         )
 
+    @staticmethod
+    async def queued_to(tx: Tx, ref: Ref, target_type: str, target_id: str | int) -> bool:
+        """Whether a message about `ref` was ever queued to this chat (for what is said to one person once)."""
+        return bool(
+            await tx.value(
+                "SELECT 1 FROM outbox WHERE ref=? AND target_type=? AND target_id=? LIMIT 1",
+                (str(ref), target_type, str(target_id)),
+            )
+        )
+
     async def refs_of_message(self, message_id: str | int) -> list[Ref]:
         """What the bot's message with this client id was about (newest row first; usually one)."""
         async with self.db.read() as tx:

@@ -24,6 +24,11 @@ OPEN, CLOSED = "进行中", "已结束"
 BY_SELF, BY_ADMIN = "本人", "管理员登记"
 
 
+# the note of a submission confirmed by a reaction on the notice or a reminder (returns without files); it is the
+# operator's own act, so its `via` is BY_SELF (the table allows only 本人 and 管理员登记)
+BY_REACTION = "表情回应"
+
+
 MAX_TITLE = 100
 
 

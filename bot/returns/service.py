@@ -13,6 +13,7 @@ from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg, cut_list, person_label
+from bot.returns.reactions import Reactions
 from bot.returns.records import (
     BY_ADMIN,
     BY_SELF,
@@ -49,7 +50,7 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(TaskService):
+class Returns(Reactions, TaskService):
     """Returns and their submissions; registers the `return` kind with the reminder engine."""
 
     kind = KIND
@@ -62,7 +63,8 @@ class Returns(TaskService):
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
-        reminders.register(KIND, self._remind)
+        reminders.register(KIND, self._remind, prepare=self._before_nudge)
+        self._init_reactions()
 
     # ------------------------------------------------------------ reading
 
@@ -260,7 +262,7 @@ class Returns(TaskService):
         """Mark a unit submitted inside the caller's transaction (a file handed in is stored in the same one)."""
         note = clean_text(note)[:MAX_NOTE]
         ret = await self._get(tx, return_id)
-        if not ret.open and via == BY_SELF:
+        if not ret.open and via != BY_ADMIN:
             raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员登记。")
         row = await tx.one(
             "SELECT ru.*, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "

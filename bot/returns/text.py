@@ -39,7 +39,7 @@ def announcement(ret: Return, units: int) -> Msg:
     if ret.wants_files:
         out.line(_files_wanted(ret))
         return out
-    out.line(f"报送后请联络员发：/已报送 {ret.id} [备注]（也可以引用本条消息发 /已报送）")
+    out.line(f"报送后请联络员给本条消息点个 👍 或 OK 表情，或回复（引用）本条“已报送”，或发送：/已报送 {ret.id} [备注]")
     return out
 
 
@@ -97,14 +97,26 @@ def _nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue
     )
 
 
-def _footer(ret: Return) -> str:
+def _footer(ret: Return, *, group: bool = True) -> str:
+    """The line under a reminder: how to hand in (a reaction counts only on the group's message)."""
     if ret.wants_files:
         return f"请把填好的文件上传到群文件或私聊发给机器人；发 /报送 表格 {ret.id} 领取本单位的表格。"
+    if group:
+        return f"报送后请给本条消息点个 👍，或发：/已报送 {ret.id} [备注]"
     return f"报送后请发：/已报送 {ret.id} [备注]"
+
+
+def files_not_by_reaction(ret: Return) -> str:
+    """Said privately, once, to someone who reacted to the notice of a return that asks for files."""
+    table = f"发 /报送 表格 {ret.id} 可领取本单位的表格。" if ret.form else ""
+    return (
+        f"报送 {ret.label} 要交文件，表情回应不算报送：请把填好的文件上传到群文件或私聊发给机器人，"
+        f"机器人检查后自动记为已报送。{table}"
+    )
 
 
 def _private_text(ret: Return, overdue: bool) -> str:
     when = (
         f"已于 {clock.show(ret.deadline)} 截止" if overdue else f"将于 {clock.show(ret.deadline)} 截止（{_left(ret)}）"
     )
-    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。{_footer(ret)}"
+    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。{_footer(ret, group=False)}"

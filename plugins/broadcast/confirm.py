@@ -13,9 +13,9 @@ from bot import clock
 from bot.app import current_app
 from bot.broadcasts.parse import bare_confirmation, check_url, confirmation_rest
 from bot.broadcasts.records import Confirmation, NotBound
-from bot.broadcasts.text import NOT_BOUND
 from bot.errors import UserError
 from bot.render import Ack, Msg, person_name
+from bot.tasks import NOT_BOUND
 from plugins._kit import (
     Command,
     Ctx,
