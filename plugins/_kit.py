@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nonebot import logger
-from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent, MessageSegment
+from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent, MessageSegment, NoticeEvent
 from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable, NetworkError
 
-from bot.app import App, get_app
+from bot.app import App, current_app, get_app
 from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.parse import is_qq, parse_numbers, split_args
 from bot.pictures import Card
 from bot.render import Ack, Msg, lines_cut, person_name
+from bot.task_reactions import TaskReactions, confirming
 
 
 @dataclass(frozen=True)
@@ -481,3 +482,42 @@ async def upload_to(bot: Any, target_type: str, target_id: str, made: Any) -> st
         logger.warning(f"upload of {made.path} failed: {e!r}")
         return "QQ 客户端不支持上传文件"
     return None
+
+
+# ---------------------------------------------------------------- reactions that confirm a 统发 or a 报送
+
+
+def reaction_of(event: NoticeEvent) -> tuple[str, str, str] | None:
+    """(group id, user id, message id) of a confirming reaction being added, or None.
+
+    NapCat and LLOneBot send `group_msg_emoji_like` (`user_id`, `message_id`, `likes: [{emoji_id, count}]`,
+    `is_add` in newer versions); Lagrange.OneBot sends `reaction` (`operator_id`, `code`, `sub_type: add|remove`).
+    """
+    app = current_app()
+    data = event.model_dump()
+    if app is None or data.get("group_id") is None or data.get("message_id") is None:
+        return None
+    if event.notice_type == "group_msg_emoji_like":
+        user = data.get("user_id")
+        added = data.get("is_add", True) is not False
+        likes = data.get("likes") or []
+        emojis = [str(x.get("emoji_id")) for x in likes if isinstance(x, dict)] if isinstance(likes, list) else []
+    elif event.notice_type == "reaction":
+        user = data.get("operator_id") or data.get("user_id")
+        added = data.get("sub_type", "add") == "add"
+        emojis = [str(data.get("code"))]
+    else:
+        return None
+    if user is None or str(user) == str(event.self_id) or not added:
+        return None
+    if not any(confirming(app.settings, e) for e in emojis):
+        return None
+    return str(data["group_id"]), str(user), str(data["message_id"])
+
+
+async def caught_up(service: TaskReactions, task_id: int | None) -> None:
+    """Count reactions given while the bot or its client was away, before reporting or nudging a task."""
+    try:
+        await service.catch_up(task_id)
+    except Exception as e:
+        logger.info(f"catching up reactions failed: {e!r}")

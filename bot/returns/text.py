@@ -110,7 +110,7 @@ def files_not_by_reaction(ret: Return) -> str:
     """Said privately, once, to someone who reacted to the notice of a return that asks for files."""
     table = f"发 /报送 表格 {ret.id} 可领取本单位的表格。" if ret.form else ""
     return (
-        f"报送 {ret.label} 要交文件，表情回应不算报送：请把填好的文件上传到群文件或私聊发给机器人，"
+        f"报送 {ret.label}要交文件，表情回应不算报送：请把填好的文件上传到群文件或私聊发给机器人，"
         f"机器人检查后自动记为已报送。{table}"
     )
 

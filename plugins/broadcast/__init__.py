@@ -24,6 +24,7 @@ from plugins._kit import (
     Ctx,
     Reply,
     Topic,
+    caught_up,
     command,
     orphans_to_admin,
     picture_or_text,
@@ -114,20 +115,12 @@ async def overview(ctx: Ctx) -> Msg:
     return out
 
 
-async def catch_up(ctx: Ctx, task_id: int | None) -> None:
-    """Count reactions given while the bot or its client was away, before reporting or nudging."""
-    try:
-        await ctx.app.broadcasts.catch_up(task_id)
-    except Exception as e:
-        logger.info(f"catching up reactions failed: {e!r}")
-
-
 async def progress(ctx: Ctx) -> Reply:
     ctx.take_format()
     if len(ctx.args) > 1:
         raise UserError("用法：/统发 进度 [编号]，如：/统发 进度 3")
     task_id = ctx.int_arg(ctx.args[0]) if ctx.args else None
-    await catch_up(ctx, task_id)
+    await caught_up(ctx.app.broadcasts, task_id)
     try:
         p = await ctx.app.broadcasts.progress(task_id)
     except WhichTask:
@@ -166,7 +159,7 @@ def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
 async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办统发")
     task_id = _task_arg(ctx, "/统发 催办 [编号]，如：/统发 催办 3", required=False)
-    await catch_up(ctx, task_id)
+    await caught_up(ctx.app.broadcasts, task_id)
     r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id)
     t = r.task
     if r.pending_units == 0:

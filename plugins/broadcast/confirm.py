@@ -21,6 +21,7 @@ from plugins._kit import (
     Ctx,
     Reply,
     command,
+    reaction_of,
     trigger,
 )
 
@@ -180,36 +181,11 @@ def _ask_which(tasks: list) -> Callable[[Ctx], Awaitable[Reply]]:
 # ---------------------------------------------------------------- reaction confirmation
 
 
-def reaction_of(event: NoticeEvent) -> tuple[str, str, str] | None:
-    """(group id, user id, message id) of a confirming reaction being added, or None.
-
-    NapCat and LLOneBot send `group_msg_emoji_like` (`user_id`, `message_id`, `likes: [{emoji_id, count}]`,
-    `is_add` in newer versions); Lagrange.OneBot sends `reaction` (`operator_id`, `code`, `sub_type: add|remove`).
-    """
-    app = current_app()
-    data = event.model_dump()
-    if app is None or data.get("group_id") is None or data.get("message_id") is None:
-        return None
-    if event.notice_type == "group_msg_emoji_like":
-        user = data.get("user_id")
-        added = data.get("is_add", True) is not False
-        likes = data.get("likes") or []
-        emojis = [str(x.get("emoji_id")) for x in likes if isinstance(x, dict)] if isinstance(likes, list) else []
-    elif event.notice_type == "reaction":
-        user = data.get("operator_id") or data.get("user_id")
-        added = data.get("sub_type", "add") == "add"
-        emojis = [str(data.get("code"))]
-    else:
-        return None
-    if user is None or str(user) == str(event.self_id) or not added:
-        return None
-    if not any(app.broadcasts.is_confirm_emoji(e) for e in emojis):
-        return None
-    return str(data["group_id"]), str(user), str(data["message_id"])
-
-
 async def _is_confirming_reaction(event: NoticeEvent) -> bool:
-    return reaction_of(event) is not None
+    """A confirming reaction on an announcement or nudge of a 统发 (a 报送's: plugins/returns)."""
+    found = reaction_of(event)
+    app = current_app()
+    return found is not None and app is not None and await app.broadcasts.task_of_message(found[2]) is not None
 
 
 reaction_cmd = on_notice(rule=Rule(_is_confirming_reaction), priority=5, block=True)

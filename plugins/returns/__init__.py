@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
+from nonebot import on_notice
+from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment, NoticeEvent
 from nonebot.plugin import PluginMetadata
+from nonebot.rule import Rule
 
 from bot import clock
 from bot.app import current_app
@@ -23,9 +25,11 @@ from plugins._kit import (
     Ctx,
     Reply,
     Topic,
+    caught_up,
     command,
     orphans_to_admin,
     picture_or_text,
+    reaction_of,
     sub,
     trigger,
 )
@@ -154,6 +158,7 @@ async def register(ctx: Ctx) -> Msg:
 async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办")
     rid = await _number_or_only(ctx)
+    await caught_up(ctx.app.returns, rid)
     n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.ret.wants_files:
@@ -185,6 +190,7 @@ async def close(ctx: Ctx) -> Msg:
 async def progress(ctx: Ctx) -> Reply:
     ctx.take_format()
     rid = await _number_or_only(ctx)
+    await caught_up(ctx.app.returns, rid)
     p = await ctx.app.returns.progress(rid)
     totals: dict[str, int] = {}
     for unit in [s.unit for s in p.done] + p.pending:
@@ -336,3 +342,25 @@ async def reply_submitted(event: MessageEvent) -> tuple[Command, Message] | None
         return await _submit(ctx, found)
 
     return Command(handler), Message(MessageSegment.text(rest))
+
+
+# ---------------------------------------------------------------- a reaction on a 报送 notice
+
+
+async def _is_return_reaction(event: NoticeEvent) -> bool:
+    """A confirming reaction (👍, OK) on the notice, a reminder or a nudge of a 报送."""
+    found = reaction_of(event)
+    app = current_app()
+    return found is not None and app is not None and await app.returns.return_of_post(found[2]) is not None
+
+
+return_reaction_cmd = on_notice(rule=Rule(_is_return_reaction), priority=5, block=True)
+
+
+@return_reaction_cmd.handle()
+async def _return_reaction(event: NoticeEvent) -> None:
+    """Confirms a return without files like /已报送; for one with files, a private line says to upload it."""
+    found = reaction_of(event)
+    app = current_app()
+    if found is not None and app is not None:
+        await app.returns.confirm_by_reaction(found[1], found[2], account=str(event.self_id))

@@ -243,12 +243,13 @@ async def _learn(bot: Bot, app: App) -> None:
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
-    try:
-        counted = await app.broadcasts.catch_up(force=True)
-        if counted:
-            logger.info(f"补记了 {counted} 个离线期间的表情确认")
-    except Exception as e:
-        logger.info(f"catching up reactions failed: {e!r}")
+    for service in (app.broadcasts, app.returns):
+        try:
+            counted = await service.catch_up(force=True)
+            if counted:
+                logger.info(f"补记了 {counted} 个离线期间的{service.noun}表情确认")
+        except Exception as e:
+            logger.info(f"catching up reactions failed: {e!r}")
 
 
 @driver.on_bot_connect
@@ -263,9 +264,10 @@ async def _connected(bot: Bot) -> None:
             f"QQ 账号 {account} 不是本机器人配置的账号（ALLIANCE_ACCOUNTS）或已有别的账号在服务，它的连接不用于收发消息"
         )
         return
-    if app.broadcasts.reaction_lister is None:
-        app.broadcasts.reaction_lister = make_lister(app)
-    app.broadcasts.catch_up_due()
+    lister = app.broadcasts.reaction_lister or make_lister(app)  # one for both: it learns the client once
+    for service in (app.broadcasts, app.returns):
+        service.reaction_lister = lister
+        service.catch_up_due()
     app.reminders.kick()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
     if hasattr(bot, "call_api"):
