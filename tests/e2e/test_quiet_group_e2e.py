@@ -143,6 +143,67 @@ async def test_reactions_confirm_and_acknowledge_and_without_them_acks_are_merge
         ]
 
 
+async def test_a_reaction_confirms_a_return_without_files_and_one_with_files_asks_for_the_upload(
+    bot: tuple[BotProcess, QQClient], tmp_path: Path
+) -> None:
+    proc, client = bot
+    await registered(client)
+    client.mark()
+    await client.group_message(G1, ADMIN, "/报送 新建 秋季自查表 截止 3天后")
+    notes = await client.wait_sent(lambda s: s.text.startswith("【报送】#1"), count=2, timeout=30)
+    assert all("👍" in s.text and "/已报送 1" in s.text for s in notes)  # how to confirm, in one line
+    note = next(s for s in notes if s.group_id == G1)
+    await client.wait_sent(lambda s: "已记录：报送 #1" in s.text, timeout=30)
+
+    # a thumbs-up (NapCat) and an OK (Lagrange) on the notice confirm; an unbound person is told privately
+    first = len(client.sent)
+    await client.react(G1, A, note.message_id, "76")
+    client.reaction_style = "lagrange"
+    await client.react(G1, B, note.message_id, "124")
+    client.reaction_style = "napcat"
+    await client.react(G1, STRANGER, note.message_id, "76")
+    told = await client.wait_sent(lambda s: s.user_id == STRANGER, timeout=30)
+    assert "/注册" in told[0].text
+    reply = await say(client, G1, ADMIN, "/报送 进度 1", "已报送")
+    assert "已报送 2/4" in reply.text and "郑州大学" not in reply.text and "河南大学" not in reply.text
+    assert [s for s in client.sent[first:] if s.group_id is not None] == [reply]  # never a message in the group
+
+    # a reaction given while the bot was away is caught up before the next progress report
+    await client.close()
+    client.react_offline(C, note.message_id, "201")
+    await client.connect(timeout=30)
+    reply = await say(client, G1, ADMIN, "/报送 进度 1", "已报送")
+    assert "已报送 3/4" in reply.text and "开封市教育局" in reply.text
+
+    # a return that asks for files: a reaction is no confirmation; the person is told once, privately
+    client.mark()
+    await client.group_message(G1, ADMIN, "/报送 新建 统计表 截止 3天后 表格 统计表")
+    files = await client.wait_sent(lambda s: s.text.startswith("【报送】#2"), count=2, timeout=30)
+    files_note = next(s for s in files if s.group_id == G1)
+    await client.wait_sent(lambda s: "已记录：报送 #2" in s.text, timeout=30)
+    first = len(client.sent)
+    await client.react(G1, D, files_note.message_id, "76")
+    await client.react(G1, D, files_note.message_id, "124")
+    hint = await client.wait_sent(lambda s: s.user_id == D, timeout=30)
+    assert "表情回应不算报送" in hint[0].text and "/报送 表格 2" in hint[0].text
+    reply = await say(client, G1, ADMIN, "/报送 进度 2", "已报送")
+    assert "已报送 0/4" in reply.text
+    assert [s for s in client.sent[first:] if s.group_id is not None] == [reply]
+    assert [s for s in client.sent if s.user_id == D] == hint  # once for two reactions
+
+    await client.close()
+    await proc.stop()
+    with sqlite3.connect(tmp_path / "data" / "alliance.db") as db:
+        rows = db.execute(
+            "SELECT submitted_by, via, note FROM return_units WHERE submitted_at IS NOT NULL ORDER BY return_id, unit_id"
+        )
+        assert rows.fetchall() == [
+            (str(A), "本人", "表情回应"),
+            (str(B), "本人", "表情回应"),
+            (str(C), "本人", "表情回应"),
+        ]
+
+
 async def test_another_qq_account_cannot_take_over_and_each_account_serves_its_group(tmp_path: Path) -> None:
     # none configured: the first account to connect serves; a second one is ignored, also while the first reconnects
     proc = await start(tmp_path / "one")
