@@ -161,6 +161,8 @@ async def test_broadcast_over_a_real_connection_with_restarts(bot: tuple[BotProc
     client.mark()
     await client.group_message(G1, ADMIN, "/统发 催办 1")
     await client.wait_sent(lambda s: "已催办统发 #1" in s.text, timeout=30)
+    # the outbox sends the answer before the nudges (issue 15): wait for the nudge instead of assuming it came first
+    await client.wait_sent(lambda s: "【统发催办 #1】" in s.text, timeout=30)
     nudges = texts(client, "【统发催办 #1】")
     assert nudges and {qq for s in nudges for qq in s.ats} == {str(C)}
     assert all(s.group_id == G1 for s in nudges)
