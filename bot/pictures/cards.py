@@ -59,6 +59,7 @@ class Bar:
     fixing: int = 0  # of those owing, how many handed in a file with problems (需修改): drawn in their own colour
     fixing_names: tuple[str, ...] = ()
     fixing_label: str = "需修改"
+    done_label: str = "已完成"  # in the legend drawn when a bar shows units needing changes
 
 
 @dataclass(frozen=True)
@@ -270,8 +271,8 @@ def _legend(
 ) -> None:
     """`■ 已完成 ■ 需修改` beside a heading whose bars show units needing changes."""
     x, y = xy
-    label = next((b.fixing_label for b in bars if b.fixing), "需修改")
-    for colour, text in ((BAR, "已完成"), (FIX, label)):
+    shown = next(b for b in bars if b.fixing)
+    for colour, text in ((BAR, shown.done_label), (FIX, shown.fixing_label)):
         d.rounded_rectangle((x, y + 2, x + 14, y + 16), radius=3, fill=colour)
         _text(img, (x + 20, y), text, font, MUTED)
         x += 20 + _length(text, font) + 18

@@ -142,17 +142,18 @@ def progress_card(
     *,
     owing: str = "未完成",
     fixing: Collection[int] = frozenset(),
+    done_label: str = "已完成",
 ) -> Card:
     """One bar for all, then a bar per category with the units still owing; those of `pending` whose ids are in
     `fixing` (报送: a file handed in with problems, 需修改) are a group and a colour of their own."""
     per_cat = _by_category(pending)
-    bars = [Bar("全部", done, total, fixing=sum(1 for u in pending if u.id in fixing))]
+    bars = [Bar("全部", done, total, fixing=sum(1 for u in pending if u.id in fixing), done_label=done_label)]
     for cat in _in_order(totals):
         units = per_cat.get(cat, [])
         names = tuple(u.name for u in units if u.id not in fixing)
         fix = tuple(u.name for u in units if u.id in fixing)
         cat_total = totals[cat]
-        bars.append(Bar(cat, cat_total - len(units), cat_total, names, owing, len(fix), fix))
+        bars.append(Bar(cat, cat_total - len(units), cat_total, names, owing, len(fix), fix, done_label=done_label))
     return Card(
         title=title,
         subtitle=subtitle,

@@ -211,6 +211,7 @@ async def progress(ctx: Ctx) -> Reply:
             totals,
             owing="未报送",
             fixing=p.fixing,
+            done_label="已报送",
         ),
         lambda: render_progress(p, None),
     )

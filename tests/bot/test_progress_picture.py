@@ -25,7 +25,15 @@ TOTALS = {"本科高校": 3, "市教育局": 2}
 def card(fixing: frozenset[int]):
     # 5 units: 1 done (a 市教育局), 4 still owing, of which 河南大学 and 洛阳市教育局 handed in files with problems
     return progress_card(
-        "报送进度 · #1《秋季统计表》", "", 1, 5, [ZZU, HENU, HAUST, LY], TOTALS, owing="未报送", fixing=fixing
+        "报送进度 · #1《秋季统计表》",
+        "",
+        1,
+        5,
+        [ZZU, HENU, HAUST, LY],
+        TOTALS,
+        owing="未报送",
+        fixing=fixing,
+        done_label="已报送",
     )
 
 
@@ -35,7 +43,7 @@ def test_units_needing_changes_are_their_own_group_in_each_bar() -> None:
     assert (whole.label, whole.done, whole.fixing, whole.total) == ("全部", 1, 2, 5)
     assert (colleges.names, colleges.fixing_names, colleges.fixing) == (("郑州大学", "河南科技大学"), ("河南大学",), 1)
     assert (bureaus.names, bureaus.fixing_names, bureaus.done) == ((), ("洛阳市教育局",), 1)
-    assert colleges.names_label == "未报送" and colleges.fixing_label == "需修改"
+    assert (colleges.names_label, colleges.fixing_label, whole.done_label) == ("未报送", "需修改", "已报送")
     (plain,) = card(frozenset()).progress
     assert [b.fixing for b in plain.bars] == [0, 0, 0] and plain.bars[2].names == (
         "郑州大学",
