@@ -483,6 +483,23 @@ def normalize_name(text: str, *, cjk_brackets: bool = True) -> str:
     return re.sub(r" {2,}", " ", s).strip()
 
 
+# what people put around a name when they paste or type it in a sentence: `郑州大学。`, `：郑大`, `郑大微信！`
+_NAME_EDGE_PUNCT = "。．.，,、；;：:！!？?～~…·・'\"“”‘’「」『』《》〈〉"
+
+
+def typed_name(text: str) -> str:
+    """A name as a person typed it, ready to look up: `normalize_name` (invisible characters, NBSP, full-width
+    spaces, letters and digits), then the sentence punctuation pasted or typed around it removed
+    (`郑州大学\u200b。` → `郑州大学`). Only for finding a stored name, never for storing one."""
+    return normalize_name(text).strip(_NAME_EDGE_PUNCT + " ")
+
+
+def name_key(text: str) -> str:
+    """How two names are compared: `typed_name`, case folded, spaces dropped (`ＺＺＵ 微信。` and `zzu微信` are
+    one key)."""
+    return re.sub(r"\s+", "", typed_name(text)).casefold()
+
+
 def check_name(text: str, what: str = "名称", limit: int = 60, *, cjk_brackets: bool = True) -> str:
     """A unit, alias, city or account name, normalized (`normalize_name`): non-empty, at most `limit`
     characters, no line breaks."""

@@ -14,6 +14,7 @@ from bot.audit import audit
 from bot.db import Tx
 from bot.errors import UserError
 from bot.parse import check_city, check_name, parse_count
+from bot.units.records import Unit, _Index
 from bot.units.service import Units
 from bot.vocab import category_or_none
 
@@ -60,6 +61,7 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped_deleted: list[str] = field(default_factory=list)
+    refused_aliases: list[tuple[int, str, str]] = field(default_factory=list)  # (line, alias, why)
 
     def summary(self) -> str:
         text = f"新增 {len(self.added)} 个单位，更新 {len(self.updated)} 个，未变 {self.unchanged} 个。"
@@ -69,6 +71,15 @@ class ImportResult:
                 f"跳过 {len(self.skipped_deleted)} 个已删除的单位（{shown}）：删除不因导入而撤销，"
                 "如需恢复，请管理员发 /单位 添加 <名称> <类别> [地市]。"
             )
+        if self.refused_aliases:
+            text += (
+                f"\n{len(self.refused_aliases)} 个简称没有导入（单位照常导入；改好名册后再导入一次，"
+                "或用 /单位 别名 <名称> <简称> 另加）："
+            )
+            for line, alias, why in self.refused_aliases[:20]:
+                text += f"\n第 {line} 行“{alias}”：{why}"
+            if len(self.refused_aliases) > 20:
+                text += f"\n……另有 {len(self.refused_aliases) - 20} 个"
         return text
 
 
@@ -147,7 +158,9 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
 async def import_roster(units: Units, data: bytes, filename: str, *, actor: str) -> ImportResult:
     """Import a roster; the same file twice changes nothing the second time.
 
-    Every row is checked, and every alias against the units already stored, before anything is written; then
+    Every row is checked before anything is written (a bad row imports nothing), and every alias with the units'
+    name index, as `/单位 别名` does: an alias that would take over another unit's name is left out of its row
+    and named in the summary, the rest is imported. Then
     the rows are written `CHUNK` at a time, each chunk its own transaction, so commands of the running bot
     (another process, or this one) get the write lock in between. A unit an admin deleted is skipped and
     named in the summary, never re-created behind the admin's back; its aliases go to a live unit that claims
@@ -162,31 +175,22 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
         }
         deleted = {r[0] for r in await tx.all("SELECT name FROM units WHERE deleted_at IS NOT NULL")}
         owners = {
-            r["alias"]: (r["unit_id"], r["deleted_at"] is None)
+            r["alias"]: r["unit_id"]
             for r in await tx.all(
-                "SELECT a.alias, a.unit_id, u.deleted_at FROM unit_aliases a JOIN units u ON u.id=a.unit_id"
+                "SELECT a.alias, a.unit_id FROM unit_aliases a JOIN units u ON u.id=a.unit_id WHERE u.deleted_at IS NULL"
             )
         }
     by_id = {u["id"]: u for u in live.values()}
     plan: list[tuple[RosterRow, dict | None]] = []
-    problems = []
-    claimed: dict[str, str] = {}
     for r in rows:
         cur = live.get(r.name)
-        if cur is None and r.name in owners and owners[r.name][1]:
-            cur = by_id.get(owners[r.name][0])  # a unit renamed since keeps its old name as an alias
+        if cur is None and r.name in owners:
+            cur = by_id.get(owners[r.name])  # a unit renamed since keeps its old name as an alias
         if cur is None and r.name in deleted:
             result.skipped_deleted.append(r.name)
             continue
-        for a in r.aliases:
-            owner = owners.get(a)
-            if owner is not None and owner[1] and (cur is None or owner[0] != cur["id"]):
-                problems.append(f"第 {r.line} 行的简称“{a}”已属于另一个单位“{by_id[owner[0]]['name']}”")
-            elif claimed.setdefault(a, r.name) != r.name:
-                problems.append(f"第 {r.line} 行的简称“{a}”也写给了“{claimed[a]}”，同一个简称不能给两个单位")
         plan.append((r, cur))
-    if problems:
-        raise UserError("名册有误，没有导入任何内容：\n" + "\n".join(problems[:20]))
+    _refuse_takeovers(await units.name_index(), plan, result)
     for start in range(0, len(plan), CHUNK):
         async with units.db.tx() as tx:
             for r, cur in plan[start : start + CHUNK]:
@@ -198,6 +202,29 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
         await audit(tx, actor, "导入名册", f"{filename}: {result.summary()}")
     units.invalidate()
     return result
+
+
+def _refuse_takeovers(idx: _Index, plan: list[tuple[RosterRow, dict | None]], result: ImportResult) -> None:
+    """Check every alias of the file with the name index, as `/单位 别名` does: one that is another unit's name
+    or alias, a look-alike of one, or a name that already finds another unit is left out of its row and named in
+    the summary; the rest of the file is imported. The file's new units are in the index first (so a short name
+    that would find two of them is no reason to refuse), and each alias accepted is in it for the rows after."""
+    ids: dict[int, int] = {}
+    for r, cur in plan:
+        if cur is None:
+            idx.put(Unit(-r.line, r.name, r.category, r.city, r.students))
+        ids[r.line] = -r.line if cur is None else cur["id"]
+    for r, _ in plan:
+        accepted = []
+        for a in r.aliases:
+            unit = idx.units[ids[r.line]]
+            why = idx.takeover(unit, a)
+            if why is not None:
+                result.refused_aliases.append((r.line, a, why))
+                continue
+            idx.check_aliases(unit, [a])
+            accepted.append(a)
+        r.aliases = accepted
 
 
 async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResult) -> None:
@@ -222,7 +249,8 @@ async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResul
         if owner is not None and owner["unit_id"] == unit_id:
             continue
         if owner is not None and owner["deleted_at"] is None:  # claimed meanwhile by a command: keep it there
-            raise UserError(f"名册第 {r.line} 行的简称“{a}”刚被另一个单位使用，请再导入一次。")
+            result.refused_aliases.append((r.line, a, "导入时刚被另一个单位用作简称"))
+            continue
         await tx.run("DELETE FROM unit_aliases WHERE alias=?", (a,))  # a deleted unit's alias goes to this one
         await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (a, unit_id))
         changed = changed or cur is not None

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from pypinyin import Style, lazy_pinyin
+
+from bot.errors import Ambiguous, NotFound, Unsure, UserError
+from bot.parse import name_key, normalize_name, typed_name
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,125 @@ def initials(name: str) -> str:
 
 @dataclass
 class _Index:
+    """The roster's name index: every live unit by name, alias and loose forms, and how a typed name is matched.
+
+    It is the one place that says what a name finds (`lookup`) and whether a new alias would take over a name
+    that already finds another unit (`takeover`); `Units` keeps the one built from the database, the roster
+    import checks a file against a copy with the file's units `put` in.
+    """
+
     units: dict[int, Unit] = field(default_factory=dict)
     by_name: dict[str, int] = field(default_factory=dict)
     by_alias: dict[str, int] = field(default_factory=dict)
     norm: dict[int, list[str]] = field(default_factory=dict)
     pinyin: dict[int, list[str]] | None = None
+
+    def put(self, unit: Unit) -> None:
+        """Add a unit (or a unit with more aliases) to the index."""
+        self.units[unit.id] = unit
+        self.by_name[unit.name] = unit.id
+        for key in (normalize_name(unit.name), name_key(unit.name)):  # names stored before they were normalized
+            self.by_name.setdefault(key, unit.id)
+        for a in unit.aliases:
+            self.by_alias[a] = unit.id
+            for key in (normalize_name(a), name_key(a)):
+                self.by_alias.setdefault(key, unit.id)
+        self.norm[unit.id] = [normalize(n) for n in (unit.name, *unit.aliases)]
+        if self.pinyin is not None:
+            self.pinyin[unit.id] = [initials(n) for n in (unit.name, *unit.aliases)]
+
+    def copy(self) -> _Index:
+        """A copy to try changes on (the roster import's plan); the units themselves are immutable."""
+        return _Index(
+            dict(self.units),
+            dict(self.by_name),
+            dict(self.by_alias),
+            {k: list(v) for k, v in self.norm.items()},
+            None if self.pinyin is None else {k: list(v) for k, v in self.pinyin.items()},
+        )
+
+    def exact(self, text: str) -> Unit | None:
+        """The unit whose name or alias this is, after normalizing what was typed (`郑州大学\u200b。`)."""
+        for key in (normalize_name(text), name_key(text)):
+            for table in (self.by_name, self.by_alias):
+                if key in table:
+                    return self.units[table[key]]
+        return None
+
+    def lookup(self, text: str, *, strict: bool = False) -> Unit:
+        """Exact name, then alias, then a unique fuzzy match (missing 市/县, pinyin initials, part of the name);
+        see `Units.resolve`."""
+        name = typed_name(text)
+        if not name:
+            raise NotFound("请写出单位名称。")
+        unit = self.exact(text)
+        if unit is not None:
+            return unit
+        q = normalize(name)
+        stages: list[list[int]] = []
+        if q:
+            stages.append([uid for uid, ns in self.norm.items() if q in ns])
+            if re.fullmatch(r"[a-z]{2,}", q):
+                if self.pinyin is None:
+                    self.pinyin = {uid: [initials(n) for n in (u.name, *u.aliases)] for uid, u in self.units.items()}
+                stages.append([uid for uid, ps in self.pinyin.items() if q in ps])
+            stages.append([uid for uid, ns in self.norm.items() if any(q in n for n in ns)])
+            if len(q) >= 2:
+                stages.append([uid for uid, ns in self.norm.items() if any(_subsequence(q, n) for n in ns)])
+        for i, found in enumerate(stages):
+            if len(found) == 1:
+                unit = self.units[found[0]]
+                if strict and i > 0:
+                    raise Unsure(f"没有名为“{name}”的单位。你是指“{unit.name}”吗？请写出完整名称或简称再发一次。", unit)
+                return unit
+            if len(found) > 1:
+                names = sorted((self.units[i].name for i in found), key=len)
+                shown = names[:10]
+                more = f"等 {len(names)} 个" if len(names) > 10 else ""
+                raise Ambiguous(f"“{name}”可能指：{'、'.join(shown)}{more}。请写出完整名称再试。", names)
+        raise NotFound(f"没有找到单位“{name}”。用 /单位 列表 查看全部单位，或写出完整名称。")
+
+    def takeover(self, unit: Unit, alias: str) -> str | None:
+        """Why `alias` may not become an alias of `unit` (it is another unit's name or alias, a look-alike of
+        one, or it already finds another unit by initials or part of its name), or None when it may.
+
+        `unit` may be one not stored yet (a unit being added): it is put into a copy first, so that a name which
+        would then find both units is no reason to refuse."""
+        if unit.id not in self.units:
+            idx = self.copy()
+            idx.put(unit)
+            return idx.takeover(unit, alias)
+        a = normalize_name(alias)
+        for key in (a, name_key(alias)):
+            if key in self.by_name and self.by_name[key] != unit.id:
+                return f"“{a}”是另一个单位“{self.units[self.by_name[key]].name}”的全称，不能作简称。"
+            if key in self.by_alias and self.by_alias[key] != unit.id:
+                return f"简称“{a}”已属于“{self.units[self.by_alias[key]].name}”，同一个简称不能给两个单位。"
+        try:
+            other = self.lookup(a)
+        except (NotFound, Ambiguous):
+            return None
+        if other.id == unit.id:
+            return None
+        return (
+            f"“{a}”现在就指“{other.name}”（全称、简称、拼音首字母或名称的一部分），"
+            f"不能再作“{unit.name}”的简称，否则大家写“{a}”时会找错单位。请换一个简称。"
+        )
+
+    def check_aliases(self, unit: Unit, aliases: Iterable[str]) -> Unit:
+        """Refuse the first alias that `takeover` refuses; the accepted ones are put in (so the next ones are
+        checked with them in place). Returns the unit with its new aliases.
+
+        Raises:
+            UserError: the first alias refused, and why (nothing is added then).
+        """
+        for a in aliases:
+            why = self.takeover(unit, a)
+            if why is not None:
+                raise UserError(why)
+            unit = replace(unit, aliases=(*unit.aliases, normalize_name(a)))
+            self.put(unit)
+        return unit
 
 
 def _subsequence(short: str, long: str) -> bool:

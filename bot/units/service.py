@@ -8,15 +8,12 @@ from collections.abc import Callable, Iterable
 from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
-from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.parse import check_city, check_name, normalize_name
+from bot.errors import NotFound, UserError
+from bot.parse import check_city, check_name
 from bot.units.records import (
     SCOPE_ALL,
     Unit,
     _Index,
-    _subsequence,
-    initials,
-    normalize,
 )
 from bot.units.registrations import Registrations
 from bot.vocab import CATEGORIES, categories_of, parse_category
@@ -55,16 +52,11 @@ class Units(Registrations):
             by_unit.setdefault(a["unit_id"], []).append(a["alias"])
         idx = _Index()
         for r in sorted(rows, key=lambda r: r["id"]):
-            u = Unit(
-                r["id"], r["name"], r["category"], r["city"], r["students"], tuple(sorted(by_unit.get(r["id"], [])))
+            idx.put(
+                Unit(
+                    r["id"], r["name"], r["category"], r["city"], r["students"], tuple(sorted(by_unit.get(r["id"], [])))
+                )
             )
-            idx.units[u.id] = u
-            idx.by_name[u.name] = u.id
-            idx.by_name.setdefault(normalize_name(u.name), u.id)  # a name stored before names were normalized
-            for a in u.aliases:
-                idx.by_alias[a] = u.id
-                idx.by_alias.setdefault(normalize_name(a), u.id)
-            idx.norm[u.id] = [normalize(n) for n in (u.name, *u.aliases)]
         self._index, self._data_version = idx, version
         return idx
 
@@ -100,40 +92,7 @@ class Units(Registrations):
             Ambiguous: several units match; the message lists them.
             Unsure: (strict) one unit matches only loosely; the message names it and asks for the full name.
         """
-        name = normalize_name(text)
-        if not name:
-            raise NotFound("请写出单位名称。")
-        idx = await self._load()
-        if name in idx.by_name:
-            return idx.units[idx.by_name[name]]
-        if name in idx.by_alias:
-            return idx.units[idx.by_alias[name]]
-        q = normalize(name)
-        stages: list[list[int]] = []
-        if q:
-            stages.append([uid for uid, ns in idx.norm.items() if q in ns])
-            if re.fullmatch(r"[a-z]{2,}", q):
-                if idx.pinyin is None:
-                    idx.pinyin = {uid: [initials(n) for n in (u.name, *u.aliases)] for uid, u in idx.units.items()}
-                stages.append([uid for uid, ps in idx.pinyin.items() if q in ps])
-            stages.append([uid for uid, ns in idx.norm.items() if any(q in n for n in ns)])
-            if len(q) >= 2:
-                stages.append([uid for uid, ns in idx.norm.items() if any(_subsequence(q, n) for n in ns)])
-        for i, found in enumerate(stages):
-            if len(found) == 1:
-                unit = idx.units[found[0]]
-                if strict and i > 0:
-                    raise Unsure(f"没有名为“{name}”的单位。你是指“{unit.name}”吗？请写出完整名称或简称再发一次。", unit)
-                return unit
-            if len(found) > 1:
-                names = sorted((idx.units[i].name for i in found), key=len)
-                shown = names[:10]
-                more = f"等 {len(names)} 个" if len(names) > 10 else ""
-                raise Ambiguous(
-                    f"“{name}”可能指：{'、'.join(shown)}{more}。请写出完整名称再试。",
-                    names,
-                )
-        raise NotFound(f"没有找到单位“{name}”。用 /单位 列表 查看全部单位，或写出完整名称。")
+        return (await self._load()).lookup(text, strict=strict)
 
     # ------------------------------------------------------------ units
 
@@ -150,8 +109,14 @@ class Units(Registrations):
         name = check_name(name, "单位名称")
         category = parse_category(category)
         city = check_city(city)
+        aliases = tuple(dict.fromkeys(check_name(a, "简称") for a in aliases))
+        idx = await self.name_index()
         async with self.db.tx() as tx:
             unit_id = await self._insert(tx, name, category, city, students, actor)
+            try:
+                idx.check_aliases(Unit(unit_id, name, category, city, students), aliases)
+            except UserError as e:  # the transaction rolls back: nothing is added
+                raise UserError(f"{e} 单位“{name}”没有添加；去掉或换掉这个简称再发一次。") from None
             for a in aliases:
                 await self._add_alias(tx, unit_id, a)
         self.invalidate()
@@ -194,23 +159,15 @@ class Units(Registrations):
         await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (alias, unit_id))
         return True
 
+    async def name_index(self) -> _Index:
+        """A copy of the name index, to try changes on (the roster import checks a file's aliases with it)."""
+        return (await self._load()).copy()
+
     async def add_aliases(self, name: str, aliases: list[str], *, actor: str) -> tuple[Unit, list[str]]:
         if not aliases:
             raise UserError("请写出要添加的简称，如：/单位 别名 郑州大学 郑大")
         unit = await self.resolve(name, strict=True)
-        idx = await self._load()
-        for a in aliases:  # an alias must not take over a name that already finds another unit
-            if normalize_name(a) in idx.by_alias or normalize_name(a) in idx.by_name:
-                continue  # an exact name or alias: `_add_alias` says whose it is
-            try:
-                other = await self.resolve(normalize_name(a))
-            except (NotFound, Ambiguous):
-                continue
-            if other.id != unit.id:
-                raise UserError(
-                    f"“{a}”现在就指“{other.name}”（全称、简称、拼音首字母或名称的一部分），"
-                    f"不能再作“{unit.name}”的简称，否则大家写“{a}”时会找错单位。请换一个简称。"
-                )
+        (await self.name_index()).check_aliases(unit, aliases)
         added = []
         async with self.db.tx() as tx:
             for a in aliases:

@@ -33,7 +33,8 @@ def import_form(s: Session, note: str = "") -> str:
         "<h1>导入名册</h1>"
         + note
         + '<div class="panel"><p>上传 CSV 或 Excel（.xlsx）名册。第一行为表头：<b>名称,类别,地市,别名,在校生</b>。'
-        "同一个文件导入两次不会重复添加；有任何一行出错时，整份名册都不会导入。</p>"
+        "同一个文件导入两次不会重复添加；有任何一行出错时，整份名册都不会导入；"
+        "简称已被别的单位占用（或会让人找错单位）的，只跳过那个简称，结果里按行列出。</p>"
         f'<form method="post" action="{url("/import")}" enctype="multipart/form-data">{h.hidden_csrf(s.csrf)}'
         '<p><input type="file" name="file" accept=".csv,.xlsx" required></p>'
         '<button type="submit">导入</button></form></div>'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from nonebot import logger, on_notice
 from nonebot.adapters.onebot.v11 import Bot, GroupDecreaseNoticeEvent
 from nonebot.plugin import PluginMetadata
@@ -41,7 +43,7 @@ HELP = [
         ANYONE,
         "单位名册：列表、查看；管理员可添加、加简称、改名、删除",
         "/单位 列表 [类别或地市] — 例：/单位 列表 本科高校、/单位 列表 郑州\n/单位 <名称> — 查看一个单位\n"
-        "管理员：\n/单位 添加 <名称> <类别> [地市] — 例：/单位 添加 郑州市第九中学 高中 郑州\n"
+        "管理员：\n/单位 添加 <名称> <类别> [地市] [别名 <简称…>] — 例：/单位 添加 郑州市第九中学 高中 郑州 别名 郑州九中\n"
         "/单位 别名 <名称> <简称…> — 例：/单位 别名 郑州大学 郑大 zzu\n"
         "/单位 改名 <旧名> <新名>\n/单位 删除 <名称>（历史记录保留）",
     ),
@@ -301,13 +303,22 @@ async def unit_list(ctx: Ctx) -> Msg:
     return list_reply(ctx, f"{what}共 {len(units)} 个：", lines)
 
 
+ALIAS_WORDS = ("别名", "简称")
+UNIT_ADD_USAGE = (
+    "用法：/单位 添加 <名称> <类别> [地市] [别名 <简称…>]，如：/单位 添加 郑州市第九中学 高中 郑州 别名 郑州九中"
+)
+
+
 async def unit_add(ctx: Ctx) -> Msg:
     ctx.need_admin("添加单位")
-    if len(ctx.args) < 2 or len(ctx.args) > 3:
-        raise UserError("用法：/单位 添加 <名称> <类别> [地市]，如：/单位 添加 郑州市第九中学 高中 郑州")
-    name, category, city = (ctx.args + [""])[:3]
-    unit = await ctx.app.units.add(name, category, city, actor=ctx.user_id)
-    return Msg(f"已添加单位“{unit.name}”（{unit.category}{'，' + unit.city if unit.city else ''}）。")
+    at = next((i for i, w in enumerate(ctx.args) if w in ALIAS_WORDS), len(ctx.args))
+    head, aliases = ctx.args[:at], [a for w in ctx.args[at + 1 :] for a in re.split(r"[、,，;；/]+", w) if a]
+    if len(head) < 2 or len(head) > 3 or (at < len(ctx.args) and not aliases):
+        raise UserError(UNIT_ADD_USAGE)
+    name, category, city = (head + [""])[:3]
+    unit = await ctx.app.units.add(name, category, city, actor=ctx.user_id, aliases=tuple(aliases))
+    also = f"简称：{'、'.join(unit.aliases)}。" if unit.aliases else ""
+    return Msg(f"已添加单位“{unit.name}”（{unit.category}{'，' + unit.city if unit.city else ''}）。{also}")
 
 
 async def unit_alias(ctx: Ctx) -> Msg:

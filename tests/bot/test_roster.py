@@ -136,12 +136,17 @@ async def test_duplicate_rows_are_named(core: App) -> None:
     assert await core.units.all() == []
 
 
-async def test_an_alias_owned_by_another_unit_imports_nothing(core: App) -> None:
+async def test_an_alias_owned_by_another_unit_is_refused_on_its_row_and_the_rest_imported(core: App) -> None:
     await core.units.add("郑州轻工业大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
-    text = "名称,类别,地市,别名\n河南大学,本科高校,开封,河大\n郑州大学,本科高校,郑州,郑大\n"
-    with pytest.raises(UserError, match=r"第 3 行.*郑大"):
-        await import_roster(core.units, text.encode(), "clash.csv", actor="t")
-    assert [u.name for u in await core.units.all()] == ["郑州轻工业大学"]
+    text = "名称,类别,地市,别名\n河南大学,本科高校,开封,河大\n郑州大学,本科高校,郑州,郑大;zzu\n"
+    result = await import_roster(core.units, text.encode(), "clash.csv", actor="t")
+    assert result.added == ["河南大学", "郑州大学"]
+    assert [(line, alias) for line, alias, _ in result.refused_aliases] == [(3, "郑大")]
+    assert "第 3 行“郑大”：简称“郑大”已属于“郑州轻工业大学”" in result.summary()
+    assert (await core.units.resolve("郑大")).name == "郑州轻工业大学"
+    assert (await core.units.resolve("zzu")).name == "郑州大学"
+    again = await import_roster(core.units, text.encode(), "clash.csv", actor="t")  # idempotent, same answer
+    assert (again.added, again.updated, again.unchanged) == ([], [], 2) and len(again.refused_aliases) == 1
 
 
 async def test_missing_header_or_empty_file(core: App) -> None:
@@ -224,11 +229,51 @@ async def test_a_city_with_a_quoted_line_break_is_refused(core: App) -> None:
     assert await core.units.all() == []
 
 
-async def test_an_alias_given_to_two_rows_imports_nothing(core: App) -> None:
+async def test_an_alias_given_to_two_rows_goes_to_the_first_and_is_refused_on_the_second(core: App) -> None:
     text = "名称,类别,别名\n郑州大学,本科高校,郑大\n郑州轻工业大学,本科高校,郑大\n"
-    with pytest.raises(UserError, match=r"第 3 行.*郑大"):
-        await import_roster(core.units, text.encode(), "clash.csv", actor="t")
-    assert await core.units.all() == []
+    result = await import_roster(core.units, text.encode(), "clash.csv", actor="t")
+    assert result.added == ["郑州大学", "郑州轻工业大学"]
+    assert [(line, alias) for line, alias, _ in result.refused_aliases] == [(3, "郑大")]
+    assert (await core.units.resolve("郑大")).name == "郑州大学"
+
+
+# ---------------------------------------------------------------- the takeover check, as /单位 别名 makes it
+
+
+async def test_an_alias_that_already_finds_another_unit_is_refused_per_row(core: App) -> None:
+    """hndx is 河南大学's pinyin initials, 郑州大学\u200b a look-alike of a name, 河大。 of an alias."""
+    await core.units.add("河南大学", "本科高校", "开封", actor="t", aliases=("河大",))
+    text = (
+        "名称,类别,地市,别名\n"
+        "郑州大学,本科高校,郑州,郑大、hndx\n"
+        "郑州轻工业大学,本科高校,郑州,郑州大学\u200b\n"
+        "河南财经政法大学,本科高校,郑州,河大。;财大\n"
+    )
+    result = await import_roster(core.units, text.encode(), "takeover.csv", actor="t")
+    assert result.added == ["郑州大学", "郑州轻工业大学", "河南财经政法大学"]
+    refused = {(line, alias): why for line, alias, why in result.refused_aliases}
+    assert set(refused) == {(2, "hndx"), (3, "郑州大学"), (4, "河大。")}
+    assert "现在就指“河南大学”" in refused[(2, "hndx")]
+    assert "是另一个单位“郑州大学”的全称" in refused[(3, "郑州大学")]
+    assert "已属于“河南大学”" in refused[(4, "河大。")]
+    summary = result.summary()
+    assert "3 个简称没有导入" in summary and "第 2 行“hndx”" in summary and "第 4 行“河大。”" in summary
+    assert (await core.units.resolve("hndx")).name == "河南大学"
+    assert (await core.units.resolve("郑大")).name == "郑州大学"
+    assert (await core.units.resolve("财大")).name == "河南财经政法大学"
+
+
+async def test_the_sample_roster_has_no_alias_refused(core: App) -> None:
+    result = await import_file(core.units, ROSTER)
+    assert result.refused_aliases == [] and "没有导入" not in result.summary()
+
+
+async def test_the_command_line_names_refused_aliases(tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("名称,类别,地市,别名\n河南大学,本科高校,开封,河大\n郑州大学,本科高校,郑州,hndx\n", encoding="utf-8")
+    done = _cli(tmp_path, str(roster))
+    assert done.returncode == 0, done.stderr
+    assert "新增 2 个单位" in done.stdout and "第 3 行“hndx”" in done.stdout and "河南大学" in done.stdout
 
 
 async def test_a_big_import_lets_a_command_in_between_chunks(core: App) -> None:

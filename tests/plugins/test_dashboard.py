@@ -230,6 +230,19 @@ async def test_import_xlsx_and_bad_file(dash: App) -> None:
     assert await dash.units.find("某校") is None
 
 
+async def test_import_names_an_alias_that_takes_over_another_unit_on_its_row(dash: App) -> None:
+    await dash.units.add("河南大学", "本科高校", "开封", actor="t")
+    text = "名称,类别,地市,别名\n河南农业大学,本科高校,郑州,河农;hndx\n"
+    async with client() as c:
+        await login(c)
+        csrf = csrf_of((await c.get("/dashboard/import")).text)
+        r = await c.post("/dashboard/import", data={"csrf": csrf}, files={"file": ("r.csv", text.encode())})
+    assert r.status_code == 200 and "新增 1 个单位" in r.text
+    assert "1 个简称没有导入" in r.text and "第 2 行“hndx”" in r.text and "现在就指“河南大学”" in r.text
+    assert (await dash.units.resolve("hndx")).name == "河南大学"
+    assert (await dash.units.resolve("河农")).name == "河南农业大学"
+
+
 async def test_post_without_csrf_is_refused(dash: App) -> None:
     async with client() as c:
         await login(c)

@@ -90,6 +90,24 @@ async def test_an_alias_that_finds_another_unit_is_refused(app: NBApp, core: App
     assert "已为“郑州大学”添加简称" in out[0]["text"]
 
 
+async def test_unit_add_with_aliases_runs_the_same_takeover_check(app: NBApp, core: App) -> None:
+    """`/单位 添加 … 别名 …` asks the name index like `/单位 别名`: nothing is added when an alias is refused."""
+    await seed(core)
+    out = await say(app, core, group_msg("/单位 添加 河南农业大学 本科高校 郑州 别名 河农 hndx", ADMIN))
+    text = out[0]["text"]
+    assert "“hndx”现在就指“河南大学”" in text and "河南农业大学”没有添加" in text and "再发一次" in text
+    assert await core.units.find("河南农业大学") is None and await core.units.find("河农") is None
+    out = await say(app, core, group_msg("/单位 添加 河南农业大学 本科高校 郑州 别名 郑大", ADMIN))
+    assert "已属于“郑州大学”" in out[0]["text"] and await core.units.find("河南农业大学") is None
+    out = await say(app, core, group_msg("/单位 添加 河南农业大学 本科高校 郑州 别名 郑州大学\u200b", ADMIN))
+    assert "是另一个单位“郑州大学”的全称" in out[0]["text"]
+    out = await say(app, core, group_msg("/单位 添加 河南农业大学 本科高校 郑州 别名 河农、hnnd", ADMIN))
+    assert "已添加单位“河南农业大学”（本科高校，郑州）。简称：hnnd、河农" in out[0]["text"]
+    assert (await core.units.resolve("河农")).name == "河南农业大学"
+    out = await say(app, core, group_msg("/单位 添加 河南工业大学 本科高校 郑州 别名", ADMIN))
+    assert "用法：/单位 添加" in out[0]["text"] and await core.units.find("河南工业大学") is None
+
+
 # ---------------------------------------------------------------- item 6: filings that can no longer apply
 
 
