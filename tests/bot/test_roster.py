@@ -270,7 +270,9 @@ async def test_the_sample_roster_has_no_alias_refused(core: App) -> None:
 
 async def test_the_command_line_names_refused_aliases(tmp_path: Path) -> None:
     roster = tmp_path / "r.csv"
-    roster.write_text("名称,类别,地市,别名\n河南大学,本科高校,开封,河大\n郑州大学,本科高校,郑州,hndx\n", encoding="utf-8")
+    roster.write_text(
+        "名称,类别,地市,别名\n河南大学,本科高校,开封,河大\n郑州大学,本科高校,郑州,hndx\n", encoding="utf-8"
+    )
     done = _cli(tmp_path, str(roster))
     assert done.returncode == 0, done.stderr
     assert "新增 2 个单位" in done.stdout and "第 3 行“hndx”" in done.stdout and "河南大学" in done.stdout
