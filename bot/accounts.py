@@ -11,7 +11,7 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.parse import check_name, looks_like_date, parse_date
+from bot.parse import check_name, looks_like_date, name_key, parse_date
 from bot.units.records import Unit
 from bot.units.service import Units
 from bot.vocab import parse_platform
@@ -105,18 +105,44 @@ class Accounts:
             raise UserError("你还没有绑定单位，不能备案账号。请先发 /注册 <单位名称>，等管理员审核通过。")
         return bound[1]
 
-    async def _find(self, tx: Tx, unit: Unit, platform: str, name: str, states: tuple[str, ...]) -> Account:
+    @staticmethod
+    async def _named(
+        tx: Tx, unit_id: int, platform: str, name: str, states: tuple[str, ...], *, besides: int | None = None
+    ) -> list[Any]:
+        """The unit's accounts on a platform, in these states, whose name is `name` as typed (`name_key`:
+        `郑大青年\u200b。` and `ＺＺＵ青年` find `郑大青年` and `ZZU青年`), oldest first."""
         marks = ",".join("?" * len(states))
         rows = await tx.all(
             f"SELECT * FROM accounts WHERE unit_id=? AND platform=? AND state IN ({marks}) ORDER BY id",
+            (unit_id, platform, *states),
+        )
+        key = name_key(name)
+        return [r for r in rows if name_key(r["name"]) == key and r["id"] != besides]
+
+    async def _find(self, tx: Tx, unit: Unit, platform: str, name: str, states: tuple[str, ...]) -> Account:
+        found = await self._named(tx, unit.id, platform, name, states)
+        if found:
+            return _account(found[0])
+        marks = ",".join("?" * len(states))
+        rows = await tx.all(
+            f"SELECT name FROM accounts WHERE unit_id=? AND platform=? AND state IN ({marks}) ORDER BY id",
             (unit.id, platform, *states),
         )
-        for r in rows:
-            if r["name"].lower() == name.lower():
-                return _account(r)
         names = "、".join(f"“{r['name']}”" for r in rows)
         hint = f"本单位的{platform}账号有：{names}。" if rows else f"本单位还没有{platform}账号。"
         raise NotFound(f"没有找到{platform}账号“{name}”。{hint}用 /账号 列表 查看。")
+
+    async def owner_of(self, name: str, platform: str | None, *, besides: int) -> tuple[Account, str] | None:
+        """A live account of another unit (not deleted) named `name` as typed, and its unit's name, or None."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT a.*, u.name AS unit_name FROM accounts a JOIN units u ON u.id=a.unit_id "
+                "WHERE a.unit_id<>? AND a.state IN ('正常', '待审核') AND u.deleted_at IS NULL "
+                "AND (? IS NULL OR a.platform=?) ORDER BY a.id",
+                (besides, platform, platform),
+            )
+        key = name_key(name)
+        return next(((_account(r), r["unit_name"]) for r in rows if name_key(r["name"]) == key), None)
 
     async def file_opening(
         self, user_id: str, user_name: str, platform: str, name: str, uid: str = "", opened_on: str = ""
@@ -129,14 +155,10 @@ class Accounts:
         uid = check_name(uid, "账号ID", cjk_brackets=False) if uid.strip() else ""
         day = parse_date(opened_on, clock.now().date()).isoformat() if opened_on.strip() else None
         async with self.db.tx() as tx:
-            dup = await tx.one(
-                "SELECT state FROM accounts WHERE unit_id=? AND platform=? AND lower(name)=lower(?) "
-                "AND state IN ('待审核', '正常')",
-                (unit.id, platform, name),
-            )
-            if dup is not None:
+            dup = await self._named(tx, unit.id, platform, name, ("待审核", "正常"))
+            if dup:
                 raise UserError(
-                    f"本单位已有{platform}账号“{name}”（{dup['state']}），不必重复登记。要修改请用 /账号 变更。"
+                    f"本单位已有{platform}账号“{dup[0]['name']}”（{dup[0]['state']}），不必重复登记。要修改请用 /账号 变更。"
                 )
             now = clock.now_db()
             account_id = await tx.run(
@@ -155,13 +177,8 @@ class Accounts:
         changes = self.parse_changes(pairs)
         async with self.db.tx() as tx:
             account = await self._find(tx, unit, platform, name, ("正常", "待审核"))
-            if "name" in changes and changes["name"].lower() != account.name.lower():
-                clash = await tx.value(
-                    "SELECT 1 FROM accounts WHERE unit_id=? AND platform=? AND lower(name)=lower(?) "
-                    "AND state IN ('待审核','正常')",
-                    (unit.id, platform, changes["name"]),
-                )
-                if clash:
+            if "name" in changes and name_key(changes["name"]) != name_key(account.name):
+                if await self._named(tx, unit.id, platform, changes["name"], ("待审核", "正常")):
                     raise UserError(f"本单位已有{platform}账号“{changes['name']}”，不能改成这个名称。")
             for r in await tx.all(
                 "SELECT id, changes FROM filings WHERE account_id=? AND kind='变更' AND state='待审核'", (account.id,)
@@ -307,10 +324,8 @@ class Accounts:
 
     async def _apply(self, tx: Tx, f: Filing) -> None:
         name = f.changes.get("name", f.account.name) if f.kind != "注销" else None
-        if name is not None and await tx.value(  # two filings may each have looked free when filed
-            "SELECT 1 FROM accounts WHERE unit_id=? AND platform=? AND lower(name)=lower(?) AND id<>? "
-            "AND state IN ('待审核', '正常')",
-            (f.account.unit_id, f.account.platform, name, f.account.id),
+        if name is not None and await self._named(  # two filings may each have looked free when filed
+            tx, f.account.unit_id, f.account.platform, name, ("待审核", "正常"), besides=f.account.id
         ):
             raise UserError(f"备案 #{f.id}：本单位已有{f.account.platform}账号“{name}”，同名账号不能再通过，请驳回。")
         if f.kind == "开设":  # an account closed meanwhile stays closed

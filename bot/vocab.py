@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.errors import UserError
-from bot.parse import clean_text
+from bot.parse import name_key, typed_name
 
 PLATFORMS: dict[str, tuple[str, ...]] = {
     "微信公众号": ("微信", "公众号", "微信号", "wechat", "weixin"),
@@ -19,12 +19,12 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
     "网站": ("官网", "网页", "门户网站", "web"),
     "其他": ("其它",),
 }
-_PLATFORM_LOOKUP = {k.lower(): k for k in PLATFORMS} | {a.lower(): k for k, v in PLATFORMS.items() for a in v}
+_PLATFORM_LOOKUP = {name_key(k): k for k in PLATFORMS} | {name_key(a): k for k, v in PLATFORMS.items() for a in v}
 
 
 def platform_or_none(text: str) -> str | None:
-    """The canonical platform for a name or alias, or None."""
-    return _PLATFORM_LOOKUP.get(clean_text(text).lower())
+    """The canonical platform for a name or alias (as typed: `微信\u200b`, `Ｂ站。`), or None."""
+    return _PLATFORM_LOOKUP.get(name_key(text))
 
 
 def parse_platform(text: str) -> str:
@@ -89,7 +89,7 @@ CATEGORY_GROUPS: dict[str, tuple[str, ...]] = {
 
 
 def category_or_none(text: str) -> str | None:
-    s = clean_text(text)
+    s = typed_name(text)
     if s in CATEGORIES:
         return s
     return _CATEGORY_ALIASES.get(s)
@@ -97,7 +97,7 @@ def category_or_none(text: str) -> str | None:
 
 def categories_of(text: str) -> tuple[str, ...] | None:
     """The categories a word names: one (`本科`), several (`高校` = 本科高校+高职高专), or None."""
-    s = clean_text(text)
+    s = typed_name(text)
     one = category_or_none(s)
     if one is not None:
         return (one,)
@@ -106,7 +106,7 @@ def categories_of(text: str) -> tuple[str, ...] | None:
 
 def parse_category(text: str) -> str:
     c = category_or_none(text)
-    group = CATEGORY_GROUPS.get(clean_text(text))
+    group = CATEGORY_GROUPS.get(typed_name(text))
     if c is None and group is not None:
         raise UserError(f"“{text}”包括{'、'.join(group)}，请写明是哪一个类别，如：{group[0]}。")
     if c is None:

@@ -35,7 +35,7 @@ from bot.followers.targets import (
     parse_targets,
     target_for,
 )
-from bot.parse import clean_text, parse_count
+from bot.parse import name_key, parse_count, typed_name
 from bot.reminders import Reminders
 from bot.units.records import Unit
 from bot.units.service import Units
@@ -99,7 +99,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
             raise UserError(
                 f"“{unit.name}”还没有登记账号。请先 /账号 登记 <平台> <账号名称>，如：/账号 登记 微信 {unit.name}。"
             )
-        words = [clean_text(w) for w in words if clean_text(w)]
+        words = [typed_name(w) for w in words if typed_name(w)]
         if not words or len(words) > 2:
             raise UserError(f"请写出平台或账号名称，如：{example}。账号名称含空格请加引号。")
         platform, name = None, words[-1]
@@ -110,7 +110,8 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
             if platform is None:
                 raise UserError(f"“{words[0]}”不是平台。请写成 <平台> <账号名称>，如：{example}。")
         pool = [a for a in accounts if platform is None or a.platform == platform]
-        exact = [a for a in pool if a.name.lower() == name.lower()]
+        key = name_key(name)
+        exact = [a for a in pool if name_key(a.name) == key]
         if len(exact) == 1:
             return exact[0]
         if len(exact) > 1:
@@ -134,7 +135,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
                 f"本单位还没有{p}账号。已登记的：{'、'.join(f'{a.platform}“{a.name}”' for a in accounts)}。"
                 f"新账号请先 /账号 登记 {p} <账号名称>。"
             )
-        part = [a for a in pool if name.lower() in a.name.lower()]
+        part = [a for a in pool if key in name_key(a.name)]
         if len(part) == 1:
             return part[0]
         if len(part) > 1:
@@ -148,16 +149,11 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         raise NotFound(f"本单位没有{platform or ''}账号“{name}”。本单位的账号有：{listing}。")
 
     async def _refuse_foreign(self, unit: Unit, platform: str | None, name: str) -> None:
-        async with self.db.read() as tx:
-            row = await tx.one(
-                f"SELECT a.platform, u.name AS unit_name FROM accounts a JOIN units u ON u.id=a.unit_id "
-                f"WHERE lower(a.name)=lower(?) AND a.unit_id<>? AND a.state IN {_LIVE_SQL} "
-                f"AND u.deleted_at IS NULL AND (? IS NULL OR a.platform=?) LIMIT 1",
-                (name, unit.id, platform, platform),
-            )
-        if row is not None:
+        owner = await self.accounts.owner_of(name, platform, besides=unit.id)
+        if owner is not None:
+            account, unit_name = owner
             raise Forbidden(
-                f"{row['platform']}“{name}”是“{row['unit_name']}”的账号，不是本单位（{unit.name}）的。"
+                f"{account.platform}“{account.name}”是“{unit_name}”的账号，不是本单位（{unit.name}）的。"
                 f"联络员只能为本单位的账号报送，发 /账号 列表 查看本单位的账号。"
             )
 
