@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -22,6 +24,18 @@ def migrations() -> list[tuple[int, str]]:
             out.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
     out.sort()
     return out
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """Nothing could be written: SQLite's "database or disk is full", or a file write that found no space."""
+    if isinstance(e, sqlite3.OperationalError):
+        return "full" in str(e).lower()
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_busy(e: BaseException) -> bool:
+    """SQLite waited for another process's write lock longer than its busy timeout."""
+    return isinstance(e, sqlite3.OperationalError) and "locked" in str(e).lower()
 
 
 class Database:

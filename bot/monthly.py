@@ -89,7 +89,7 @@ class MonthlyList:
         self.rule = parse_month_day(s.alliance_monthly_list_day)
         hh, mm = (int(x) for x in s.alliance_monthly_list_time.split(":"))
         self.at = time(hh, mm)
-        app.reminders.register(KIND, self._handler, self._prepare)
+        app.reminders.register(KIND, self._handler, self._prepare, title="月度粉丝榜单")
 
     # ------------------------------------------------------------ schedule
 

@@ -8,6 +8,8 @@ Promises and how they hold:
 - nothing lost across a disconnection: the engine does not tick while no QQ client is connected,
   and ticks at once when one connects.
 - quiet hours: no tick sends during them; what came due waits for the end of the window.
+- a full disk: the transaction that would queue a reminder rolls back, so it stays owed and the next tick
+  sends it once there is space; the admins are told (directly, at most every 10 minutes: `Outbox.disk_full`).
 - several reminders of one task due at once (after downtime or quiet hours) go out as one: the
   latest is sent, the older ones are marked skipped, so nobody is nudged twice in a row.
 - a unit that has done it is not nudged: the kind's handler computes who is still owed at
@@ -24,7 +26,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot import clock
-from bot.db import Database, Tx
+from bot.db import Database, Tx, is_disk_full
 from bot.outbox.service import Outbox
 from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
@@ -111,18 +113,24 @@ class Reminders:
         self.tick_seconds = tick_seconds
         self._handlers: dict[str, Handler] = {}
         self._prepare: dict[str, Prepare] = {}
+        self._titles: dict[str, str] = {}
         # reminders queued just before the client went away must not go out in quiet hours when it comes back
         outbox.hold = lambda: like(REMINDER) if in_quiet(clock.now(), self.quiet) else None
         self._task: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
 
-    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None) -> None:
+    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None, *, title: str = "") -> None:
         """Say how to build the reminders of one kind of task (who is still owed, what to say).
+
+        `title` names what this kind sends, for the admins when it cannot go out (the disk is full); by default
+        "到期的自动提醒".
 
         `prepare`, when given, does the slow part (reading, drawing, writing files) before the transaction that
         queues the messages and marks the reminder sent; its result reaches the handler as `rem.prepared`.
         """
         self._handlers[kind] = handler
+        if title:
+            self._titles[kind] = title
         if prepare is not None:
             self._prepare[kind] = prepare
 
@@ -221,8 +229,13 @@ class Reminders:
             *older, last = group
             try:
                 sent += await self._send(handler, last, [r["id"] for r in older])
-            except Exception:
-                log.exception("reminder %s failed", last["id"])
+            except Exception as e:
+                if not is_disk_full(e):
+                    log.exception("reminder %s failed", last["id"])
+                    continue
+                # the transaction rolled back: the reminder is still owed, and the next tick tries it again
+                title = self._titles.get(kind, "到期的自动提醒")
+                await self.outbox.disk_full(f"{title}写不进数据库，暂时发不出；腾出空间后会自动补发（只发一次）")
         return sent
 
     async def _send(self, handler: Handler, row, older: list[int]) -> int:
@@ -277,8 +290,11 @@ class Reminders:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("reminder tick failed")
+            except Exception as e:
+                if is_disk_full(e):
+                    await self.outbox.disk_full("到期的自动提醒暂时发不出；腾出空间后会自动补发（只发一次）")
+                else:
+                    log.exception("reminder tick failed")
             try:
                 await asyncio.wait_for(self._kick.wait(), timeout=self.tick_seconds)
             except TimeoutError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable,
 
 from bot.app import App, current_app, get_app
 from bot.config import Settings
+from bot.db import is_busy, is_disk_full
 from bot.errors import Forbidden, UserError
 from bot.parse import is_qq, parse_numbers, split_args
 from bot.pictures import Card
@@ -330,16 +330,6 @@ DISK_FULL = (
 _admins_told_at: float = 0.0
 
 
-def is_busy(e: BaseException) -> bool:
-    """SQLite waited for another process's write lock longer than its busy timeout."""
-    return isinstance(e, sqlite3.OperationalError) and "locked" in str(e).lower()
-
-
-def is_disk_full(e: BaseException) -> bool:
-    """SQLite could not write: the disk (or the database's size limit) is full."""
-    return isinstance(e, sqlite3.OperationalError) and "full" in str(e).lower()
-
-
 async def _answer_without_storage(app: App, bot: Any, event: MessageEvent, result: Reply, *, at_sender: bool) -> None:
     """The disk is full, so the outbox cannot keep the answer: send it straight away, once (not kept, so not
     retried), and tell the admins privately, at most every 10 minutes. What the command wrote is either
@@ -361,22 +351,48 @@ async def _answer_without_storage(app: App, bot: Any, event: MessageEvent, resul
         await bot.call_api(api, **target, message=first.segments)
     except Exception:
         logger.exception("disk full: could not answer directly either")
+
+    async def direct(target_type: str, target_id: str, msg: Msg) -> None:
+        await bot.call_api("send_private_msg", user_id=int(target_id), message=msg.segments)
+
+    await tell_admins_disk_full(app, direct, "命令无法保存，用户收到了“请稍后再发”的答复")
+
+
+Direct = Callable[[str, str, Msg], Awaitable[object]]  # (target type, target id, message): sent now, never stored
+
+
+async def tell_admins_disk_full(app: App, direct: Direct, what: str) -> None:
+    """Tell every admin privately that the disk is full and what could not be done (`what`), at most once every
+    10 minutes whoever noticed it (a command, the reminder worker, the monthly list, the outbox worker). The
+    message is sent straight away by `direct` (nothing can be stored), once, not retried; when it reached no
+    admin (no QQ client connected), the next one who notices tries again."""
+    global _admins_told_at
     now = time.monotonic()
     if _admins_told_at and now - _admins_told_at < 600:
         return
-    _admins_told_at = now
+    msg = Msg(
+        f"【联盟助手】服务器磁盘已满（{app.settings.db_path}），{what}。"
+        "请尽快腾出磁盘空间；腾出后无需重启，已保存的数据都在。"
+    )
+    told = False
     for admin in sorted(app.settings.admins):
         try:
-            await bot.call_api(
-                "send_private_msg",
-                user_id=int(admin),
-                message=Msg(
-                    f"【联盟助手】服务器磁盘已满（{app.settings.db_path}），命令无法保存，用户收到了“请稍后再发”的答复。"
-                    "请尽快腾出磁盘空间；腾出后无需重启，已保存的数据都在。"
-                ).segments,
-            )
+            await direct("private", admin, msg)
+            told = True
         except Exception:
             logger.exception(f"disk full: could not tell admin {admin}")
+    if told:
+        _admins_told_at = now
+
+
+def watch_disk(app: App) -> None:
+    """The workers (outbox, reminders and the monthly list) tell the admins about a full disk the way commands do,
+    through the QQ client the outbox is connected to."""
+
+    async def tell(what: str) -> None:
+        await tell_admins_disk_full(app, app.outbox.send_direct, what)
+
+    app.outbox.on_disk_full = tell
 
 
 def sub(

@@ -44,10 +44,10 @@ class ReplyIndex:
         ref = Ref.parse(ref_text)
         if ref is None or message_id is None or ref.kind != KIND or ref.purpose not in _POST_KINDS:
             return
+        if self._posts is not None:  # known at once, also when it cannot be stored (a full disk): see _load_posts
+            self._posts[norm_id(message_id)] = ref.id
         async with self.db.tx() as tx:
-            stored = await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
-        if stored is not None and self._posts is not None:
-            self._posts[stored[0]] = stored[1]
+            await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
 
     async def task_of_message(self, message_id: object) -> int | None:
         """The task a message of the bot (announcement or nudge) was about, by the client's message id."""

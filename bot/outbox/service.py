@@ -6,12 +6,13 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 from bot import clock
-from bot.db import Database, Tx
+from bot.db import Database, Tx, is_disk_full
 from bot.outbox.accounts import Accounts
 from bot.outbox.reactions import Reactions
 from bot.outbox.reading import Reading
@@ -78,6 +79,8 @@ class Outbox(Reading, Reactions, Accounts):
         # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
         self.hold: Callable[[], str | None] = lambda: None
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
+        # told what could not be done when nothing can be written (the disk is full); the plugins tell the admins
+        self.on_disk_full: Callable[[str], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------ enqueue
 
@@ -154,7 +157,41 @@ class Outbox(Reading, Reactions, Accounts):
         self._idle.clear()
         self._wake.set()
 
-    # ------------------------------------------------------------ accounts and connections
+    # ------------------------------------------------------------ a full disk
+
+    async def disk_full(self, what: str) -> None:
+        """Nothing can be written (the disk is full): say what could not be done to whoever listens (the admins,
+        told directly, at most every 10 minutes). What is owed stays owed: the failed transaction left it as it
+        was, and it goes out once there is space again."""
+        log.error("disk full: %s", what)
+        if self.on_disk_full is None:
+            return
+        try:
+            await self.on_disk_full(what)
+        except Exception:
+            log.exception("telling about the full disk failed")
+
+    async def send_direct(self, target_type: str, target_id: str | int, msg: Msg) -> str | None:
+        """Send one message now through the account that serves the chat, without storing it: only for what
+        must get out when nothing can be stored (the disk is full). Not kept, not retried, not in /发送记录.
+
+        Raises:
+            NotSent: no QQ client is connected.
+        """
+        tid = str(target_id)
+        acc = self.route(target_type, tid) or self.primary
+        conn = self._conns.get(acc) if acc is not None else None
+        if conn is None:
+            conn = next(iter(self._conn_order()), None)
+        if conn is None:
+            raise NotSent()
+        wait = conn.next_msg - time.monotonic()
+        if wait > 0:
+            await self._sleep(wait)
+        try:
+            return await conn.sender(target_type, tid, msg.segments)
+        finally:
+            conn.next_msg = time.monotonic() + self._gap(self.interval)
 
     # ------------------------------------------------------------ worker
 
@@ -197,10 +234,14 @@ class Outbox(Reading, Reactions, Accounts):
                         break
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox worker error")
-                await self._sleep(1.0)
-            await self._flush()
+            except Exception as e:
+                await self._worker_error(e)
+            try:
+                await self._flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the outcomes stay in memory and are written with the next claim
+                await self._worker_error(e)
             if idle and not self._wake.is_set():
                 self._idle.set()
             try:
@@ -208,6 +249,14 @@ class Outbox(Reading, Reactions, Accounts):
             except TimeoutError:
                 self._react_owed = self._msg_owed = self._acks_waiting = True  # held rows, gathering windows
             self._wake.clear()
+
+    async def _worker_error(self, e: Exception) -> None:
+        """The worker keeps running after any error; a full disk is told about (see `disk_full`)."""
+        if is_disk_full(e):
+            await self.disk_full("待发的消息暂时发不出（都还在发送队列里，一条不丢），腾出空间后会依次发出")
+        else:
+            log.exception("outbox worker error", exc_info=e)
+        await self._sleep(1.0)
 
     def _conn_order(self) -> list[_Conn]:
         return sorted(self._conns.values(), key=lambda c: (c.account != self.primary, c.account))
@@ -289,7 +338,7 @@ class Outbox(Reading, Reactions, Accounts):
         held = self.hold()
         where, params = self._account_clause(conn)
         cutoff = clock.to_db(clock.now() - timedelta(seconds=self.ack_window))
-        async with self.db.tx() as tx:
+        async with self._keeping_outcomes(), self.db.tx() as tx:
             await self._record(tx)
             row = await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
@@ -387,8 +436,19 @@ class Outbox(Reading, Reactions, Accounts):
 
     async def _flush(self) -> None:
         if self._outcomes:
-            async with self.db.tx() as tx:
+            async with self._keeping_outcomes(), self.db.tx() as tx:
                 await self._record(tx)
+
+    @asynccontextmanager
+    async def _keeping_outcomes(self) -> AsyncIterator[None]:
+        """Outcomes taken by `_record` in a transaction that then failed (a full disk) are put back, to be
+        written by the next one: a message sent is never left `sending` for want of space."""
+        taken = list(self._outcomes)
+        try:
+            yield
+        except BaseException:
+            self._outcomes = taken + [o for o in self._outcomes if o not in taken]
+            raise
 
     async def _compact(self) -> None:
         """After a stall: drop stale acknowledgements, and keep only the latest of several nudges for one task."""

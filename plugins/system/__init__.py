@@ -31,7 +31,18 @@ from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
 from plugins._hints import guess_command, leading_text, typo_hint
-from plugins._kit import ADMIN, TRIGGERS, Command, Ctx, Topic, command, help_topics, match_command, run
+from plugins._kit import (
+    ADMIN,
+    TRIGGERS,
+    Command,
+    Ctx,
+    Topic,
+    command,
+    help_topics,
+    match_command,
+    run,
+    watch_disk,
+)
 
 HELP = [
     Topic(
@@ -60,6 +71,7 @@ async def _startup() -> None:
     except RuntimeError:  # under nonebug the tests provide the app
         logger.warning("no application configured; start the bot with `python -m bot`")
         return
+    watch_disk(app)
     await app.start()
     logger.info(f"联盟助手已启动：数据库 {app.settings.db_path}，服务群 {sorted(app.settings.groups) or '（未配置）'}")
     if not app.settings.alliance_pictures:

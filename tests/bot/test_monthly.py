@@ -3,9 +3,13 @@ hours, also across restarts; the workbook holds every unit and each unit's 僵�
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from bot import clock
@@ -90,3 +94,43 @@ async def test_never_in_quiet_hours_and_a_picture_when_a_font_is_there(tmp_path:
     finally:
         await app.db.close()
         clock.reset()
+
+
+async def test_a_full_disk_holds_the_list_tells_and_publishes_it_once_when_space_returns(
+    world: World,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Simulated as tests/plugins/test_hardening.py does: every write transaction fails with "disk is full"."""
+    app = world.app
+    await report(world, ZZU, "郑大青年", "12000")
+    clock.freeze(at(date(2026, 3, 20)))
+    await app.monthly.start()
+    app.outbox.attach(_no_send)
+    await sent(app)
+    told: list[str] = []
+
+    async def tell(what: str) -> None:
+        told.append(what)
+
+    app.outbox.on_disk_full = tell
+    real_tx = app.db.tx
+
+    @asynccontextmanager
+    async def full() -> AsyncIterator[None]:
+        raise sqlite3.OperationalError("database or disk is full")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(app.db, "tx", full)
+    clock.freeze(at(APRIL_1, 10) + timedelta(seconds=5))
+    assert await app.reminders.tick() == 0
+    assert await app.reminders.tick() == 0  # the next tick tries again (the admins are told at most every 10 min)
+    assert len(told) == 2 and "月度粉丝榜单" in told[0] and "补发" in told[0]
+    assert await sent(app) == []
+    async with app.db.read() as tx:
+        assert await tx.value("SELECT state FROM reminders WHERE kind=? AND task_id=202604", (KIND,)) == "pending"
+    monkeypatch.setattr(app.db, "tx", real_tx)  # space returns
+    clock.freeze(at(APRIL_1, 10) + timedelta(minutes=30))
+    assert await app.reminders.tick() == 1
+    out = await sent(app)
+    assert len(out) == 2 and "【2026年3月粉丝排行月报】" in out[0]["text"]
+    assert await app.reminders.tick() == 0 and await sent(app) == []  # once

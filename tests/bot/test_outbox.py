@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from itertools import pairwise
 from pathlib import Path
 
@@ -380,3 +382,54 @@ async def test_a_refused_picture_is_replaced_by_its_text_but_a_timeout_is_not(db
         rows = await tx.all("SELECT state, fallback FROM outbox ORDER BY id")
     assert [r["state"] for r in rows] == ["sent", "unknown"]
     assert json.loads(rows[0]["fallback"]) == [{"type": "text", "data": {"text": "图A的文字"}}]
+
+
+async def test_a_full_disk_keeps_the_worker_running_tells_and_loses_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up right after 一 went out: its outcome cannot be written, 二 cannot be claimed. The worker
+    keeps running, says so, and once there is space 一 is recorded as sent (never left `sending`, never sent
+    again) and 二 goes out, once."""
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    told: list[str] = []
+
+    async def tell(what: str) -> None:
+        told.append(what)
+
+    box.on_disk_full = tell
+    real_tx = db.tx
+
+    @asynccontextmanager
+    async def full_at_commit() -> AsyncIterator[object]:  # the statements run, the commit finds no space
+        async with real_tx() as tx:
+            yield tx
+            raise sqlite3.OperationalError("database or disk is full")
+
+    client.before = lambda text: monkeypatch.setattr(db, "tx", full_at_commit) if text == "一" else None
+    await queue(box, "一", "二")
+    await box.start()
+    box.attach(client)
+    try:
+        await until(lambda: len(told) >= 2)
+        assert "待发的消息暂时发不出" in told[0] and "一条不丢" in told[0]
+        assert box._task is not None and not box._task.done()
+        assert client.texts == ["一"]
+        monkeypatch.setattr(db, "tx", real_tx)  # space returns
+        await until(lambda: len(client.calls) == 2)
+        await box.wait_idle(5)
+    finally:
+        await box.stop()
+    assert client.texts == ["一", "二"]
+    assert await states(db) == {"一": "sent", "二": "sent"}
+
+
+async def test_send_direct_goes_out_now_through_the_chats_account_and_is_not_stored(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    with pytest.raises(NotSent):
+        await box.send_direct("private", "900001", Msg("磁盘已满"))
+    client = FakeClient()
+    box.attach(client, account="10000")
+    await box.send_direct("private", "900001", Msg("磁盘已满"))
+    assert [c[:3] for c in client.calls] == [("private", "900001", "磁盘已满")]
+    assert await states(db) == {}

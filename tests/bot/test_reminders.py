@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -268,6 +270,48 @@ async def test_a_failing_handler_loses_nothing_and_is_tried_again(db_path: Path)
         task.fail = False
         assert await bot.reminders.tick() == 1
         assert await bot.queued() == ["[1d] 未完成：乙、甲"]
+
+
+@asynccontextmanager
+async def full_disk() -> AsyncIterator[None]:
+    """A write transaction on a full disk, as tests/plugins/test_hardening.py simulates it."""
+    raise sqlite3.OperationalError("database or disk is full")
+    yield  # pragma: no cover
+
+
+async def test_a_full_disk_keeps_the_worker_running_tells_and_loses_no_reminder(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = Task()
+    async with Bot(db_path, task, tick=0.01) as bot:
+        told: list[str] = []
+
+        async def tell(what: str) -> None:
+            told.append(what)
+
+        bot.outbox.on_disk_full = tell
+        bot.connect()
+        await bot.schedule()
+        real_tx = bot.db.tx
+        monkeypatch.setattr(bot.db, "tx", full_disk)
+        clock.advance(timedelta(days=1))
+        await bot.reminders.start()  # the worker's own loop, ticking every 10 ms
+        for _ in range(500):
+            if len(told) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert len(told) >= 3, "the worker stopped after the first full-disk error"
+        assert "到期的自动提醒" in told[0] and "补发" in told[0]
+        assert bot.reminders._task is not None and not bot.reminders._task.done()
+        assert await bot.queued() == [] and (await bot.states())["1d"] == "pending"
+        monkeypatch.setattr(bot.db, "tx", real_tx)  # space returns
+        for _ in range(500):
+            if await bot.queued():
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # more ticks: still once
+        assert await bot.queued() == ["[1d] 未完成：乙、甲"]
+        assert (await bot.states())["1d"] == "sent"
 
 
 async def test_marking_and_queueing_are_one_transaction(db_path: Path) -> None:

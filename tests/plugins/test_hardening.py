@@ -5,14 +5,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from nonebot.adapters.onebot.v11 import Bot
 from nonebug import App as NBApp
 
+from bot import clock
 from bot.app import App
 from plugins import _kit
-from tests.conftest import say
+from tests.conftest import say, sent
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 
 OP, OP2 = 20001, 20002
@@ -93,3 +96,55 @@ async def test_a_full_disk_gets_a_clear_answer_and_the_admin_is_told(
     monkeypatch.setattr(core.db, "tx", real_tx)
     out = await say(app, core, group_msg("/注册 郑州大学", OP))
     assert "#1" in out[0]["text"] and len(await core.units.pending()) == 1
+
+
+async def test_a_worker_on_a_full_disk_tells_the_admins_like_a_command_once_per_10_minutes(
+    app: NBApp, core: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reminder worker hits the full disk (simulated as above): the admins are told through the connected QQ
+    client with the command path's message and its 10-minute limit (shared: a command right after tells nobody
+    again), the worker keeps ticking, and the reminder goes out once when space returns."""
+    clock.freeze(datetime(2026, 3, 16, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
+    a, _ = await core.units.apply(str(OP), "张三", str(GROUP), "郑州大学")
+    await core.units.approve([a.id], actor="t")
+    await say(app, core, group_msg("/报送 新建 三月统计表 截止 2026-03-20 18:00", ADMIN))
+    calls: list[tuple[str, str, str]] = []
+
+    async def client(target_type: str, target_id: str, segments: list) -> str:
+        calls.append((target_type, target_id, "".join(s["data"].get("text", "") for s in segments)))
+        return "1"
+
+    core.outbox.attach(client, account="10000")
+    _kit.watch_disk(core)
+    monkeypatch.setattr(_kit, "_admins_told_at", 0.0)
+    real_tx = core.db.tx
+
+    @asynccontextmanager
+    async def full() -> AsyncIterator[None]:
+        raise sqlite3.OperationalError("database or disk is full")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(core.db, "tx", full)
+    clock.advance(timedelta(days=1, hours=8, seconds=5))  # 3月17日 18:00: the reminder 3 days before is due
+    assert await core.reminders.tick() == 0
+    told = (
+        f"【联盟助手】服务器磁盘已满（{core.settings.db_path}），到期的自动提醒写不进数据库，暂时发不出；"
+        "腾出空间后会自动补发（只发一次）。请尽快腾出磁盘空间；腾出后无需重启，已保存的数据都在。"
+    )
+    assert calls == [("private", str(ADMIN), told)]
+    assert await core.reminders.tick() == 0  # 30 seconds later: still full, nobody told twice
+    assert len(calls) == 1
+    async with app.test_api() as ctx:  # a command in the same 10 minutes: the user is answered, no second alarm
+        bot = ctx.create_bot(base=Bot, self_id="10000")
+        answer = [{"type": "at", "data": {"qq": str(OP)}}, {"type": "text", "data": {"text": " " + _kit.DISK_FULL}}]
+        ctx.should_call_api("send_group_msg", {"group_id": GROUP, "message": answer}, {"message_id": 1})
+        await bot.handle_event(group_msg("/已报送 1", OP))
+    monkeypatch.setattr(_kit, "_admins_told_at", _kit._admins_told_at - 601)  # 10 minutes on
+    assert await core.reminders.tick() == 0
+    assert len(calls) == 2 and calls[1] == calls[0]
+    monkeypatch.setattr(core.db, "tx", real_tx)  # space returns
+    assert await core.reminders.tick() == 1
+    out = await sent(core)
+    assert len([o for o in out if o["text"].startswith("【报送提醒】#1《三月统计表》")]) == 1, out
+    assert await core.reminders.tick() == 0
