@@ -1,4 +1,4 @@
-"""Roster import from CSV or XLSX: validated whole, then written in chunks, idempotent."""
+"""Roster import from CSV or XLSX: validated whole, aliases checked by the name index (refused ones named per row), then written in chunks, idempotent."""
 
 from __future__ import annotations
 

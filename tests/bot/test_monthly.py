@@ -3,6 +3,7 @@ hours, also across restarts; the workbook holds every unit and each unit's 僵�
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -134,3 +135,28 @@ async def test_a_full_disk_holds_the_list_tells_and_publishes_it_once_when_space
     out = await sent(app)
     assert len(out) == 2 and "【2026年3月粉丝排行月报】" in out[0]["text"]
     assert await app.reminders.tick() == 0 and await sent(app) == []  # once
+
+
+async def test_no_space_for_the_workbook_is_told_and_the_list_stays_owed(
+    world: World,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = world.app
+    clock.freeze(at(date(2026, 3, 20)))
+    await app.monthly.start()
+    app.outbox.attach(_no_send)
+    told: list[str] = []
+
+    async def tell(what: str) -> None:
+        told.append(what)
+
+    async def no_space(*_: object) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    app.outbox.on_disk_full = tell
+    monkeypatch.setattr(app.monthly, "workbook", no_space)
+    clock.freeze(at(APRIL_1, 10) + timedelta(seconds=5))
+    assert await app.reminders.tick() == 0
+    assert len(told) == 1 and "月度粉丝榜单" in told[0]
+    async with app.db.read() as tx:
+        assert await tx.value("SELECT state FROM reminders WHERE kind=? AND task_id=202604", (KIND,)) == "pending"
