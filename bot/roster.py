@@ -6,7 +6,7 @@ import asyncio
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot import clock
@@ -222,7 +222,7 @@ def _refuse_takeovers(idx: _Index, plan: list[tuple[RosterRow, dict | None]], re
             if why is not None:
                 result.refused_aliases.append((r.line, a, why))
                 continue
-            idx.check_aliases(unit, [a])
+            idx.put(replace(unit, aliases=(*unit.aliases, a)))
             accepted.append(a)
         r.aliases = accepted
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -92,6 +93,48 @@ class _Index:
     by_alias: dict[str, int] = field(default_factory=dict)
     norm: dict[int, list[str]] = field(default_factory=dict)
     pinyin: dict[int, list[str]] | None = None
+    # every loose form on a line of one text, with where each line starts and whose it is: one regex search
+    # finds the units whose name contains a part or a subsequence (a roster import asks for thousands)
+    _lines: tuple[str, list[int], list[int]] | None = None
+    _order: dict[int, int] = field(default_factory=dict)  # each unit's place in the roster, for `_search`
+
+    def _search(self, pattern: str, how: str) -> list[int]:
+        """The units, in roster order, with a loose form that is `pattern` (how="line"), contains it ("part"), or
+        that the regex `pattern` matches ("regex"); no match spans a line."""
+        if self._lines is None:
+            self._lines, self._order = ("", [], []), {}
+            for uid, ns in self.norm.items():
+                self._append(uid, ns)
+        text, starts, owners = self._lines
+        if how == "regex":
+            hits = [m.start() for m in re.finditer(pattern, text)]
+        else:
+            at, hits = text.find(pattern), []
+            while at >= 0:
+                hits.append(at)
+                at = text.find(pattern, at + 1)
+        lines = [bisect_right(starts, at) - 1 for at in hits]
+        if how == "line":
+            end = len(pattern)
+            lines = [
+                n
+                for n, at in zip(lines, hits, strict=True)
+                if starts[n] == at and text[at + end : at + end + 1] in "\n"
+            ]
+        found = dict.fromkeys(owners[n] for n in lines)
+        return sorted(found, key=self._order.__getitem__)  # forms put in later sit at the end of the text
+
+    def _append(self, uid: int, forms: Iterable[str]) -> None:
+        assert self._lines is not None
+        self._order.setdefault(uid, len(self._order))
+        text, starts, owners = self._lines
+        parts = [text] if starts else []
+        for n in forms:
+            starts.append(len(text) + 1 if starts else 0)
+            owners.append(uid)
+            parts.append(n)
+            text = "\n".join(parts)
+        self._lines = (text, starts, owners)
 
     def put(self, unit: Unit) -> None:
         """Add a unit (or a unit with more aliases) to the index."""
@@ -103,7 +146,13 @@ class _Index:
             self.by_alias[a] = unit.id
             for key in (normalize_name(a), name_key(a)):
                 self.by_alias.setdefault(key, unit.id)
+        before = self.norm.get(unit.id, [])
         self.norm[unit.id] = [normalize(n) for n in (unit.name, *unit.aliases)]
+        if self._lines is not None:
+            if set(before) <= set(self.norm[unit.id]):  # forms only added (a new unit, a new alias): append them
+                self._append(unit.id, [n for n in self.norm[unit.id] if n not in before])
+            else:
+                self._lines = None
         if self.pinyin is not None:
             self.pinyin[unit.id] = [initials(n) for n in (unit.name, *unit.aliases)]
 
@@ -137,14 +186,14 @@ class _Index:
         q = normalize(name)
         stages: list[list[int]] = []
         if q:
-            stages.append([uid for uid, ns in self.norm.items() if q in ns])
+            stages.append(self._search(q, "line"))
             if re.fullmatch(r"[a-z]{2,}", q):
                 if self.pinyin is None:
                     self.pinyin = {uid: [initials(n) for n in (u.name, *u.aliases)] for uid, u in self.units.items()}
                 stages.append([uid for uid, ps in self.pinyin.items() if q in ps])
-            stages.append([uid for uid, ns in self.norm.items() if any(q in n for n in ns)])
+            stages.append(self._search(q, "part"))
             if len(q) >= 2:
-                stages.append([uid for uid, ns in self.norm.items() if any(_subsequence(q, n) for n in ns)])
+                stages.append(self._search("[^\n]*?".join(map(re.escape, q)), "regex"))
         for i, found in enumerate(stages):
             if len(found) == 1:
                 unit = self.units[found[0]]
@@ -199,8 +248,3 @@ class _Index:
             unit = replace(unit, aliases=(*unit.aliases, normalize_name(a)))
             self.put(unit)
         return unit
-
-
-def _subsequence(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
