@@ -9,7 +9,7 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.parse import check_city, check_name
+from bot.parse import check_city, check_name, name_key
 from bot.units.records import (
     SCOPE_ALL,
     Unit,
@@ -111,6 +111,11 @@ class Units(Registrations):
         city = check_city(city)
         aliases = tuple(dict.fromkeys(check_name(a, "简称") for a in aliases))
         idx = await self.name_index()
+        same = idx.exact(name)  # also a look-alike: `郑州大学。`, `ＺＺＵ` for `zzu`
+        if same is not None and name_key(same.name) == name_key(name):
+            raise UserError(f"单位“{same.name}”已经存在，不必再添加；要加简称请发 /单位 别名 {same.name} <简称>。")
+        if same is not None:
+            raise UserError(f"“{name}”已是“{same.name}”的简称，请换一个名称。")
         async with self.db.tx() as tx:
             unit_id = await self._insert(tx, name, category, city, students, actor)
             try:

@@ -11,7 +11,7 @@ from bot import clock
 from bot.app import App
 from tests.bot.test_followers import MONDAY, make_unit
 from tests.conftest import say
-from tests.fake import group_msg, private_msg
+from tests.fake import ADMIN, group_msg, private_msg
 
 ZZU, NEW = 20001, 20009
 
@@ -117,3 +117,10 @@ async def test_fans_target_and_unit_list_take_names_typed_with_junk(app: NBApp, 
     assert "郑州大学" in text and "没有找到" not in text, text
     text = await ask(app, world, "/单位 列表 本科高校\u200b")
     assert "本科高校共 2 个" in text, text
+
+
+@pytest.mark.parametrize("typed", ["郑州大学。", "郑州大学！\u200b", "郑大。"])
+async def test_adding_a_unit_named_like_one_with_junk_is_refused(app: NBApp, world: App, typed: str) -> None:
+    out = await say(app, world, group_msg(f"/单位 添加 {typed} 本科高校 郑州", ADMIN))
+    assert "已经存在" in out[0]["text"] or "已是“郑州大学”的简称" in out[0]["text"], out[0]["text"]
+    assert [u.name for u in await world.units.all()] == ["郑州大学", "河南大学"]
