@@ -93,8 +93,9 @@ class _Index:
     by_alias: dict[str, int] = field(default_factory=dict)
     norm: dict[int, list[str]] = field(default_factory=dict)
     pinyin: dict[int, list[str]] | None = None
-    # every loose form on a line of one text, with where each line starts and whose it is: one regex search
-    # finds the units whose name contains a part or a subsequence (a roster import asks for thousands)
+    # every loose form on a line of one text, with where each line starts and whose it is: str.find or one regex
+    # finds the units with a form that is, contains or holds as a subsequence what was typed (a roster import
+    # asks for thousands; a Python loop over every unit per question was quadratic)
     _lines: tuple[str, list[int], list[int]] | None = None
     _order: dict[int, int] = field(default_factory=dict)  # each unit's place in the roster, for `_search`
 
