@@ -18,14 +18,13 @@ from bot.errors import UserError
 from bot.render import person_label, person_name
 from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
 from bot.units.records import Unit
-from bot.vocab import CATEGORIES, PLATFORMS
+from bot.vocab import CATEGORIES, CATEGORY_ORDER, PLATFORMS
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
 
 
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
-CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
 NOT_AVAILABLE = "该功能尚未上线"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from bot import clock
 from bot.audit import audit
@@ -24,12 +24,16 @@ from bot.nudge import Outgoing, nudge_messages
 from bot.outbox.service import Outbox
 from bot.refs import Ref
 from bot.reminders import Reminders
-from bot.render import Msg
+from bot.render import Msg, percent
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
-from bot.vocab import CATEGORIES
+from bot.vocab import category_key
 
-OPEN = "进行中"
+OPEN, CLOSED = "进行中", "已结束"
+
+
+class TaskClosed(UserError):
+    """The task no longer takes what was asked (a confirmation, a nudge, closing it again)."""
 
 # said (privately, for a reaction) to someone bound to no unit who confirmed a 统发 or a 报送
 NOT_BOUND = (
@@ -57,7 +61,44 @@ class Task(Protocol):
     def label(self) -> str: ...
 
 
+class UnitDone(Protocol):
+    """How one unit did a task, in its kind's own record (a 统发 confirmation, a 报送 submission)."""
+
+    @property
+    def unit(self) -> Unit: ...
+
+    @property
+    def late(self) -> bool: ...
+
+
 T = TypeVar("T", bound=Task)
+D = TypeVar("D", bound=UnitDone)
+
+
+@dataclass(frozen=True)
+class Progress(Generic[T, D]):
+    """Where a task stands: each unit that did it (in the order they came) and the units still owing.
+
+    A unit deleted since the task was created counts among the done if it did the task, else drops out.
+    """
+
+    task: T
+    done: list[D]
+    pending: list[Unit]
+    unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator to @ (统发)
+    fixing: frozenset[int] = frozenset()  # ids of the pending units whose latest file has problems (报送: 需修改)
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.pending)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for d in self.done if d.late)
+
+    @property
+    def percent(self) -> str:
+        return percent(len(self.done), self.total)
 
 
 # ---------------------------------------------------------------- what reports, exports and the dashboard see
@@ -167,8 +208,7 @@ def by_category(units: Iterable[Unit]) -> list[tuple[str, list[Unit]]]:
     groups: dict[str, list[Unit]] = {}
     for u in units:
         groups.setdefault(u.category, []).append(u)
-    order = {c: i for i, c in enumerate(CATEGORIES)}
-    return sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    return sorted(groups.items(), key=lambda kv: category_key(kv[0]))
 
 
 @dataclass(frozen=True)
@@ -206,6 +246,10 @@ class TaskService:
     # and (QQ id, name) of everyone who did one
     history_sql: ClassVar[str]
     people_sql: ClassVar[str]
+    # how a task ends: "UPDATE <its table> SET state=?, closed_by=?, closed_at=? WHERE id=?", and what closing one
+    # that already ended says ({label}, {state})
+    end_sql: ClassVar[str]
+    already_ended: ClassVar[str]
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         self.db = db
@@ -230,6 +274,29 @@ class TaskService:
     async def get(self, task_id: int) -> Any:
         async with self.db.read() as tx:
             return await self._get(tx, task_id)
+
+    async def progress(self, task_id: int) -> Progress:
+        """Where the task stands: each unit done, and the units still owing."""
+        raise NotImplementedError
+
+    async def close(self, task_id: int, *, actor: str) -> Progress:
+        """End a task early or after its deadline: no more reminders or nudges; its progress as it ends.
+
+        Raises:
+            TaskClosed: it had already ended.
+        """
+        async with self.db.tx() as tx:
+            task = await self._get(tx, task_id)
+            if task.state != OPEN:
+                raise TaskClosed(self.already_ended.format(label=task.label, state=task.state))
+            await self.end(tx, task, CLOSED, actor=actor, action=f"{self.noun}结束", why=f"{self.noun}已结束")
+        return await self.progress(task.id)
+
+    async def end(self, tx: Tx, task: Task, state: str, *, actor: str, action: str, why: str) -> None:
+        """The task ends (closed or withdrawn) in the caller's transaction: who and when are stored, its reminders
+        cancelled (`why`), and `action` audited."""
+        await tx.run(self.end_sql, (state, actor, clock.now_db(), task.id))
+        await self.engine.ended(tx, task, actor=actor, action=action, why=why)
 
     async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
         """The tasks a unit owed (at most `limit`, newest deadline first) and how each stands for it."""

@@ -50,6 +50,14 @@ CATEGORIES = (
     "幼儿园",
     "其他",
 )
+CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+def category_key(category: str) -> tuple[int, str]:
+    """Sorts categories in their usual order, unknown ones last by name."""
+    return (CATEGORY_ORDER.get(category, len(CATEGORIES)), category)
+
+
 _CATEGORY_ALIASES = {
     "省直": "省直单位",
     "市局": "市教育局",

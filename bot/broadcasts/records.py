@@ -1,4 +1,4 @@
-"""一键统发 records: a task, what confirming, progress, nudges and statistics return, the errors a user sees, and the SQL condition that a unit has done a task."""
+"""一键统发 records: a task, what confirming (a unit's `Done` is its entry in `tasks.Progress.done`), nudges and statistics return, the errors a user sees, and the SQL condition that a unit has done a task."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import datetime
 
 from bot import clock
 from bot.errors import UserError
-from bot.render import percent
 from bot.tasks import (
     TaskRecord,
 )
@@ -33,10 +32,6 @@ class WhichTask(UserError):
     def __init__(self, message: str, task_ids: list[int]) -> None:
         super().__init__(message)
         self.task_ids = task_ids
-
-
-class TaskClosed(UserError):
-    """The task no longer takes confirmations or nudges."""
 
 
 @dataclass(frozen=True)
@@ -81,20 +76,6 @@ class Confirmation:
     first_user: str | None = None
     first_name: str = ""
     first_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Progress:
-    task: Task
-    done: int
-    total: int
-    late: int
-    pending: list[Unit]
-    unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator to @
-
-    @property
-    def percent(self) -> str:
-        return percent(self.done, self.total)
 
 
 @dataclass(frozen=True)

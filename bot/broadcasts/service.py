@@ -7,6 +7,7 @@ from datetime import datetime
 from bot import clock
 from bot.audit import audit
 from bot.broadcasts.posts import ReplyIndex
+from bot.broadcasts.progress import Standing, _Known
 from bot.broadcasts.reactions import Reactions
 from bot.broadcasts.records import (
     _DONE,
@@ -16,14 +17,11 @@ from bot.broadcasts.records import (
     WITHDRAWN,
     Confirmation,
     Created,
-    Done,
     Draft,
     NotBound,
     NudgeResult,
-    Progress,
     Summary,
     Task,
-    TaskClosed,
     WhichTask,
     _task,
 )
@@ -41,6 +39,7 @@ from bot.render import Msg, person_label
 from bot.tasks import (
     NOT_BOUND,
     Owing,
+    TaskClosed,
     TaskDone,
     TaskLine,
     TaskService,
@@ -51,7 +50,7 @@ from bot.units.records import Unit
 from bot.units.service import Units
 
 
-class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
+class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
     """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw, statistics."""
 
     kind = KIND
@@ -63,11 +62,14 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
         "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?"
     )
     people_sql = "SELECT user_id, user_name FROM broadcast_confirmations"
+    end_sql = "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?"
+    already_ended = "统发 {label} {state}，不用再结束。"
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
         self._posts: dict[str, int] | None = None
-        self._owing: dict[int, tuple[int, tuple[int, ...]]] = {}  # task id → (units done, ids of those owing)
+        self._known: dict[int, _Known] = {}  # task id → what progress last read of it
+        units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
         outbox.on_sent.append(self._on_sent)
         reminders.register(KIND, self._remind, prepare=self._before_nudge)
         self._init_reactions()
@@ -132,29 +134,6 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
                 (limit,),
             )
             return [await self._summary(tx, _task(r)) for r in rows]
-
-    async def done_records(self, task_id: int) -> list[Done]:
-        """The counted confirmation of each unit that did a task, in the order they came (for exports)."""
-        async with self.db.read() as tx:
-            await self._get(tx, task_id)
-            rows = await tx.all(
-                "SELECT c.*, u.name, u.category, u.city FROM broadcast_confirmations c JOIN units u ON u.id=c.unit_id "
-                "WHERE c.task_id=? AND c.counted=1 ORDER BY c.at, c.id",
-                (task_id,),
-            )
-        return [
-            Done(
-                Unit(r["unit_id"], r["name"], r["category"], r["city"]),
-                r["user_id"],
-                r["user_name"],
-                clock.from_db(r["at"]),
-                bool(r["late"]),
-                r["via"],
-                r["proof_url"],
-                r["proof_image"],
-            )
-            for r in rows
-        ]
 
     async def _summary(self, tx: Tx, task: Task) -> Summary:
         row = await tx.one(
@@ -337,44 +316,6 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
             await audit(tx, actor, "统发代确认", f"#{task.id} {'、'.join(u.name for u in units)}")
         return out
 
-    # ------------------------------------------------------------ replies to the announcement
-
-    # ------------------------------------------------------------ progress
-
-    async def progress(self, task_id: int | None = None) -> Progress:
-        """Counts and the units not done. Without a number: the only open task (several → WhichTask).
-
-        A unit deleted since the task was created drops out unless it had confirmed. Names come from the
-        Units index, so only the ids of the units not done cross from the database.
-        """
-        async with self.db.read() as tx:
-            task = await self._resolve(tx, task_id, how="/统发 进度")
-            counts = await tx.one(
-                "SELECT COUNT(*) AS done, COALESCE(SUM(late), 0) AS late FROM broadcast_confirmations "
-                "WHERE task_id=? AND counted=1",
-                (task.id,),
-            )
-            assert counts is not None
-            done = int(counts["done"])
-            # the units owing a task are fixed and counted confirmations are never taken back, so the same
-            # number done means the same units still owing: asked again, the list is not fetched again
-            cached = self._owing.get(task.id)
-            if cached is not None and cached[0] == done:
-                ids = cached[1]
-            else:
-                # one string instead of a row per unit: a large alliance's list crosses from SQLite faster
-                text = await tx.value(
-                    "SELECT group_concat(unit_id) FROM (SELECT bu.unit_id FROM broadcast_units bu "
-                    f"WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id)",
-                    (task.id,),
-                )
-                ids = tuple(int(i) for i in text.split(",")) if text else ()
-                self._owing[task.id] = (done, ids)
-        pending = await self.units.by_ids(ids)
-        staffed = await self.units.operators_of(ids)
-        unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
-        return Progress(task, done, done + len(pending), int(counts["late"]), pending, unstaffed)
-
     # ------------------------------------------------------------ nudges
 
     async def _still_owing(self, tx: Tx, task_id: int) -> Owing:
@@ -412,20 +353,8 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
             return []
         return self.engine.messages(_nudge_text(task, len(owing.units), owing.operators, auto=True), owing)
 
-    # ------------------------------------------------------------ close and withdraw
-
-    async def close(self, task_id: int, *, actor: str) -> Progress:
-        """Close early: no more confirmations (except an admin's) and no more nudges."""
-        async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
-            if not task.is_open:
-                raise TaskClosed(f"统发 {task.label} {task.state}，不用再结束。")
-            await tx.run(
-                "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
-                (CLOSED, actor, clock.now_db(), task.id),
-            )
-            await self.engine.ended(tx, task, actor=actor, action="统发结束", why="统发已结束")
-        return await self.progress(task.id)
+    # ------------------------------------------------------------ withdraw (closing is TaskService.close: no more
+    # confirmations, except an admin's, and no more nudges)
 
     async def withdraw(self, task_id: int, *, actor: str) -> tuple[Task, list[str]]:
         """Withdraw: the task no longer counts anywhere; the groups are told. Returns the announcement ids."""
@@ -433,13 +362,9 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
             task = await self._get(tx, task_id)
             if task.state == WITHDRAWN:
                 raise TaskClosed(f"统发 {task.label} 已经撤回过了。")
-            await tx.run(
-                "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
-                (WITHDRAWN, actor, clock.now_db(), task.id),
-            )
+            await self.end(tx, task, WITHDRAWN, actor=actor, action="统发撤回", why="统发已撤回")
             notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
             await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE)
-            await self.engine.ended(tx, task, actor=actor, action="统发撤回", why="统发已撤回")
         return task, await self.announcement_ids(task.id)
 
     # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
@@ -452,7 +377,7 @@ class Broadcasts(Statistics, Reactions, ReplyIndex, TaskService):
     async def view(self, task_id: int) -> TaskView:
         p = await self.progress(task_id)
         done = []
-        for d in await self.done_records(task_id):
+        for d in p.done:
             notes = [_VIA.get(d.via, d.via)]
             if d.proof_url:
                 notes.append(f"证明：{d.proof_url}")

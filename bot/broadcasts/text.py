@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot import clock
 from bot.broadcasts.records import (
-    Progress,
+    Done,
     Task,
 )
 from bot.nudge import who_owes
@@ -14,6 +14,7 @@ from bot.reminders import describe_left
 from bot.render import Msg
 from bot.tasks import (
     NudgeText,
+    Progress,
     by_category,
 )
 from bot.units.records import Operator
@@ -37,12 +38,12 @@ def announcement(task: Task, units: int) -> Msg:
     return m
 
 
-def progress_message(p: Progress, limit: int | None) -> Msg:
+def progress_message(p: Progress[Task, Done], limit: int | None) -> Msg:
     """`已完成 x/y（p%）`, then the units not done by category; past `limit` names, a count of the rest."""
     t = p.task
     when = describe_left(t.deadline, clock.now()) if t.is_open else t.state
     m = Msg(f"统发 {t.label} 截止 {clock.show(t.deadline)}（{when}）")
-    m.line(f"已完成 {p.done}/{p.total}（{p.percent}）" + (f"，其中逾期 {p.late} 个" if p.late else ""))
+    m.line(f"已完成 {len(p.done)}/{p.total}（{p.percent}）" + (f"，其中逾期 {p.late} 个" if p.late else ""))
     if not p.pending:
         m.line("所有单位都已完成。" if p.total else "这个任务没有需要完成的单位。")
         return m

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from bot import clock
 from bot.followers.periods import show_day
 from bot.followers.records import Ranking, Stale, StaleAccount, Standing
 from bot.followers.targets import Target, signed, wan
 from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
+from bot.tasks import by_category
 from bot.units.records import Unit
-from bot.vocab import CATEGORIES
+from bot.vocab import category_key
 
 FOOTER = "联盟助手 · 按单位统计，不排个人"
-
-
-_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
-
-
-def _in_order(categories: Iterable[str]) -> list[str]:
-    return sorted(categories, key=lambda c: (_ORDER.get(c, len(_ORDER)), c))
-
-
-def _by_category(units: Iterable[Unit]) -> dict[str, list[Unit]]:
-    out: dict[str, list[Unit]] = {}
-    for u in units:
-        out.setdefault(u.category, []).append(u)
-    return out
 
 
 def _rows(
@@ -146,9 +133,9 @@ def progress_card(
 ) -> Card:
     """One bar for all, then a bar per category with the units still owing; those of `pending` whose ids are in
     `fixing` (报送: a file handed in with problems, 需修改) are a group and a colour of their own."""
-    per_cat = _by_category(pending)
+    per_cat = dict(by_category(pending))
     bars = [Bar("全部", done, total, fixing=sum(1 for u in pending if u.id in fixing), done_label=done_label)]
-    for cat in _in_order(totals):
+    for cat in sorted(totals, key=category_key):
         units = per_cat.get(cat, [])
         names = tuple(u.name for u in units if u.id not in fixing)
         fix = tuple(u.name for u in units if u.id in fixing)

@@ -1,8 +1,8 @@
-"""报送 records: a return, a unit's submission, progress, what creating, submitting and nudging return."""
+"""报送 records: a return, a unit's submission (its entry in `tasks.Progress.done`), what creating, submitting and nudging return."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot import clock
@@ -75,23 +75,6 @@ class Submission:
         who = person_name(self.by_name)
         how = "登记" if self.via == BY_ADMIN else "报送"
         return f"{clock.show(self.at)} {who}{how}" + ("（逾期）" if self.late else "")
-
-
-@dataclass
-class Progress:
-    ret: Return
-    done: list[Submission]
-    pending: list[Unit]
-    fixing: set[int] = field(default_factory=set)
-    """Ids of pending units whose latest file has problems (需修改)."""
-
-    @property
-    def total(self) -> int:
-        return len(self.done) + len(self.pending)
-
-    @property
-    def late(self) -> int:
-        return sum(1 for s in self.done if s.late)
 
 
 @dataclass

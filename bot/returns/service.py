@@ -23,7 +23,6 @@ from bot.returns.records import (
     Created,
     NewReturn,
     Nudged,
-    Progress,
     Return,
     Submission,
     Submitted,
@@ -35,6 +34,7 @@ from bot.returns.text import _footer, _nudge_header, _private_text, announcement
 from bot.tasks import (
     NudgeText,
     Owing,
+    Progress,
     TaskDone,
     TaskLine,
     TaskService,
@@ -60,6 +60,8 @@ class Returns(Reactions, TaskService):
         "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?"
     )
     people_sql = "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
+    end_sql = "UPDATE returns SET state=?, closed_by=?, closed_at=? WHERE id=?"
+    already_ended = "报送 {label} 已经结束了。"
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
@@ -74,10 +76,13 @@ class Returns(Reactions, TaskService):
             raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
         return _return(r)
 
-    async def _progress(self, tx: Tx, return_id: int) -> Progress:
-        ret = await self._get(tx, return_id)
+    async def progress(self, return_id: int) -> Progress[Return, Submission]:
+        """The submissions (in the order they came) and the units not done; those whose file needs fixing noted."""
+        async with self.db.read() as tx:
+            ret = await self._get(tx, return_id)
+            rows = await tx.all(_UNIT_ROWS, (return_id,))
         done, pending, fixing = [], [], set()
-        for r in await tx.all(_UNIT_ROWS, (return_id,)):
+        for r in rows:
             if r["submitted_at"]:
                 done.append(_submission(r))
             elif r["deleted_at"] is None:
@@ -85,11 +90,7 @@ class Returns(Reactions, TaskService):
                 if r["file_state"] == NEEDS_FIX:
                     fixing.add(r["unit_id"])
         done.sort(key=lambda s: s.at)
-        return Progress(ret, done, pending, fixing)
-
-    async def progress(self, return_id: int) -> Progress:
-        async with self.db.read() as tx:
-            return await self._progress(tx, return_id)
+        return Progress(ret, done, pending, fixing=frozenset(fixing))
 
     async def listing(self, *, include_closed: bool = False) -> list[tuple[Return, int, int]]:
         """Returns with (done, total), open ones first by deadline (closed ones, newest first, when asked)."""
@@ -159,7 +160,8 @@ class Returns(Reactions, TaskService):
             ),
         )
 
-    # ------------------------------------------------------------ creating and closing
+    # ------------------------------------------------------------ creating (closing is TaskService.close: no more
+    # submissions from operators, no more reminders)
 
     async def scope_units(self, text: str) -> tuple[list[Unit], str]:
         """The units of a 范围 (see `Units.scope`), and how to describe it."""
@@ -187,19 +189,6 @@ class Returns(Reactions, TaskService):
             await self.engine.announce(tx, rid, announcement(ret, len(units)))
             await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
         return Created(ret, len(units), groups, labels)
-
-    async def close(self, return_id: int, *, actor: str) -> Progress:
-        """End a return early or after its deadline: no more submissions from operators, no more reminders."""
-        async with self.db.tx() as tx:
-            ret = await self._get(tx, return_id)
-            if not ret.open:
-                raise UserError(f"报送 {ret.label} 已经结束了。")
-            await tx.run(
-                "UPDATE returns SET state='已结束', closed_by=?, closed_at=? WHERE id=?",
-                (actor, clock.now_db(), return_id),
-            )
-            await self.engine.ended(tx, ret, actor=actor, action="报送结束", why="报送已结束")
-            return await self._progress(tx, return_id)
 
     # ------------------------------------------------------------ submitting
 
@@ -356,7 +345,7 @@ class Returns(Reactions, TaskService):
 
     async def view(self, task_id: int) -> TaskView:
         p = await self.progress(task_id)
-        ret = p.ret
+        ret = p.task
         done = [
             TaskDone(
                 s.unit,

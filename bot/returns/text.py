@@ -9,10 +9,11 @@ from bot.nudge import who_owes
 from bot.reminders import describe_left
 from bot.render import Msg, cut_list, percent
 from bot.returns.records import (
-    Progress,
     Return,
+    Submission,
 )
 from bot.tasks import (
+    Progress,
     by_category,
 )
 from bot.units.records import Operator, Unit
@@ -68,8 +69,8 @@ def category_lines(units: list[Unit], limit: int | None) -> list[str]:
     return [f"【{cat}】{cut_list([u.name for u in group], limit)}" for cat, group in by_category(units)]
 
 
-def render_progress(p: Progress, limit: int | None) -> Msg:
-    ret = p.ret
+def render_progress(p: Progress[Return, Submission], limit: int | None) -> Msg:
+    ret = p.task
     state = "" if ret.open else "（已结束）"
     out = Msg(f"报送 {ret.label}{state}")
     out.line(f"截止：{clock.show(ret.deadline)}（{_left(ret)}）　范围：{ret.scope}")

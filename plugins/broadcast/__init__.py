@@ -138,10 +138,10 @@ async def progress(ctx: Ctx) -> Reply:
         progress_message(p, ctx.limit),
         lambda: progress_card(
             f"统发进度 · #{t.id}「{t.title}」",
-            f"截止 {clock.show(t.deadline)} · 已完成 {p.done}/{p.total}（{p.percent}）"
+            f"截止 {clock.show(t.deadline)} · 已完成 {len(p.done)}/{p.total}（{p.percent}）"
             + (f"，其中逾期 {p.late} 个" if p.late else "")
             + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""),
-            p.done,
+            len(p.done),
             p.total,
             [replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
             totals,
@@ -214,7 +214,7 @@ async def close(ctx: Ctx) -> Msg:
     assert task_id is not None
     p = await ctx.app.broadcasts.close(task_id, actor=ctx.user_id)
     return Msg(
-        f"已结束统发 #{p.task.id}「{p.task.title}」：最终完成 {p.done}/{p.total}（{p.percent}），不再提醒。"
+        f"已结束统发 #{p.task.id}「{p.task.title}」：最终完成 {len(p.done)}/{p.total}（{p.percent}），不再提醒。"
         f"未完成的单位：/统发 进度 {p.task.id}"
     )
 

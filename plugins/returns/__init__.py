@@ -176,7 +176,7 @@ async def close(ctx: Ctx) -> Msg:
     ctx.need_admin("结束报送")
     rid = _number(ctx, "/报送 结束 <编号>")
     p = await ctx.app.returns.close(rid, actor=ctx.user_id)
-    out = Msg(f"已结束报送 {p.ret.label}，不再提醒。")
+    out = Msg(f"已结束报送 {p.task.label}，不再提醒。")
     out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
     if p.pending:
         out.line(f"未报送（{len(p.pending)}）：")
@@ -196,7 +196,7 @@ async def progress(ctx: Ctx) -> Reply:
     totals: dict[str, int] = {}
     for unit in [s.unit for s in p.done] + p.pending:
         totals[unit.category] = totals.get(unit.category, 0) + 1
-    ret = p.ret
+    ret = p.task
     fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
     return await picture_or_text(
         ctx,

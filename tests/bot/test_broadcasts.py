@@ -9,17 +9,19 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiosqlite
 import pytest
 
 from bot import clock
 from bot.app import App, set_app
 from bot.broadcasts.parse import confirmation_rest, parse_draft, parse_month
-from bot.broadcasts.records import Completion, Draft, NotBound, TaskClosed, WhichTask, norm_id
+from bot.broadcasts.records import Completion, Draft, NotBound, WhichTask, norm_id
 from bot.broadcasts.service import Broadcasts
 from bot.broadcasts.text import progress_message
 from bot.db import Database
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
+from bot.tasks import TaskClosed
 from tests.conftest import make_settings, sent
 from tests.fake import ADMIN, GROUP
 
@@ -294,10 +296,40 @@ async def test_same_unit_counts_once_and_second_operator_is_acknowledged(bc: App
     again = await bc.broadcasts.confirm(1001, "张三")
     assert not again.counted and again.first_user == "1001"
     p = await bc.broadcasts.progress(t.id)
-    assert (p.done, p.total) == (1, 4)
+    assert (len(p.done), p.total) == (1, 4)
     async with bc.db.read() as tx:
         rows = await tx.all("SELECT user_id, counted, proof_url FROM broadcast_confirmations ORDER BY id")
     assert [tuple(r) for r in rows] == [("1001", 1, None), ("1002", 0, "https://weibo.com/x"), ("1001", 0, None)]
+
+
+async def test_progress_lists_each_counted_confirmation_in_the_order_they_came(bc: App) -> None:
+    """Progress keeps what it read and reads only the confirmations since: the list stays what a full read gives,
+    across new confirmations, a clock moved back, a unit renamed and a write by another connection."""
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+
+    async def done() -> list[tuple[str, str]]:
+        p = await bc.broadcasts.progress(t.id)
+        full = await bc.broadcasts.done_records(t.id)
+        assert p.done == full and p.total == 4
+        return [(d.unit.name, d.user_id) for d in p.done]
+
+    assert await done() == []
+    await bc.broadcasts.confirm(1003, "王五")
+    assert await done() == [("河南大学", "1003")]
+    await bc.broadcasts.confirm(1002, "李四", t.id)  # a second operator of 郑州大学 later: not counted twice
+    await bc.broadcasts.confirm(1001, "张三", t.id)
+    assert await done() == [("河南大学", "1003"), ("郑州大学", "1002")]
+    clock.advance(-timedelta(hours=1))  # stamped before the ones already read
+    await bc.broadcasts.confirm(1004, "赵六", t.id)
+    assert await done() == [("郑州市教育局", "1004"), ("河南大学", "1003"), ("郑州大学", "1002")]
+    await bc.units.rename("河南大学", "河南大学（本部）", actor=str(ADMIN))
+    assert [n for n, _ in await done()] == ["郑州市教育局", "河南大学（本部）", "郑州大学"]
+    other = await aiosqlite.connect(bc.db.path)
+    await other.execute("UPDATE units SET name='郑州市教育局（新）' WHERE name='郑州市教育局'")
+    await other.commit()
+    await other.close()
+    assert [n for n, _ in await done()] == ["郑州市教育局（新）", "河南大学（本部）", "郑州大学"]
 
 
 async def test_late_confirmation_is_kept_and_marked(bc: App) -> None:
@@ -307,7 +339,7 @@ async def test_late_confirmation_is_kept_and_marked(bc: App) -> None:
     c = await bc.broadcasts.confirm(1003, "王五", images=["http://img/1.jpg"])
     assert c.counted and c.late and c.proof
     p = await bc.broadcasts.progress(t.id)
-    assert (p.done, p.late) == (1, 1)
+    assert (len(p.done), p.late) == (1, 1)
     assert "其中逾期 1 个" in progress_message(p, None).plain()
     async with bc.db.read() as tx:
         assert await tx.value("SELECT proof_image FROM broadcast_confirmations") == "http://img/1.jpg"
@@ -373,7 +405,7 @@ async def test_confirm_for_counts_once_too(bc: App) -> None:
     await bc.broadcasts.confirm(1001, "张三")
     a, b = await bc.broadcasts.confirm_for(t.id, ["郑州大学", "开封市教育局"], actor=str(ADMIN))
     assert not a.counted and a.first_user == "1001" and b.counted
-    assert (await bc.broadcasts.progress(t.id)).done == 2
+    assert len((await bc.broadcasts.progress(t.id)).done) == 2
     records = await bc.broadcasts.done_records(t.id)
     assert [(r.unit.name, r.via) for r in records] == [("郑州大学", "command"), ("开封市教育局", "admin")]
 
@@ -419,7 +451,7 @@ async def test_progress_lists_units_not_done_by_category_cut_with_a_count(bc: Ap
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
     await bc.broadcasts.confirm(1001, "张三")
     p = await bc.broadcasts.progress()
-    assert (p.done, p.total, p.percent) == (1, 4, "25.0%")
+    assert (len(p.done), p.total, p.percent) == (1, 4, "25.0%")
     whole = progress_message(p, None).plain()
     assert "已完成 1/4（25.0%）" in whole
     assert whole.index("【市教育局】2 个：郑州市教育局、开封市教育局") < whole.index("【本科高校】1 个：河南大学")
@@ -633,7 +665,7 @@ async def test_burst_of_1000_confirmations_is_fast_complete_and_uses_indexes(bc:
     elapsed = time.perf_counter() - started
     assert sum(r.counted for r in results) == 999  # unit 1 had already confirmed
     p = await bc.broadcasts.progress(t.id)
-    assert (p.done, p.total) == (1000, 1000)
+    assert (len(p.done), p.total) == (1000, 1000)
     assert elapsed < 30, elapsed  # typically well under 2 s; generous for a busy shared machine
 
 

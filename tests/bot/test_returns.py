@@ -16,6 +16,7 @@ from bot.errors import Ambiguous, NotFound, UserError
 from bot.reminders import OVERDUE
 from bot.returns.parse import parse_new, read_deadline
 from bot.returns.records import KIND, NewReturn
+from bot.tasks import Progress, TaskClosed
 from tests.conftest import make_settings, sent
 from tests.fake import GROUP
 
@@ -259,6 +260,18 @@ async def test_close_cancels_reminders_and_stops_listing(core: App) -> None:
     assert await core.returns.listing() == []
     assert [r.id for r, _, _ in await core.returns.listing(include_closed=True)] == [rid]
     with pytest.raises(UserError, match="已经结束"):
+        await core.returns.close(rid, actor="900001")
+
+
+async def test_progress_and_close_give_the_task_engines_progress(core: App) -> None:
+    await roster(core)
+    rid = await make(core)
+    await core.returns.submit(str(ZZU), "张三", rid)
+    p = await core.returns.progress(rid)
+    assert isinstance(p, Progress) and p.task.id == rid and (len(p.done), p.total, p.percent) == (1, 4, "25.0%")
+    closed = await core.returns.close(rid, actor="900001")
+    assert isinstance(closed, Progress) and closed.task.state == "已结束" and closed.done == p.done
+    with pytest.raises(TaskClosed):
         await core.returns.close(rid, actor="900001")
 
 
