@@ -23,8 +23,9 @@ from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox.service import Outbox
 from bot.refs import Ref
-from bot.reminders import Reminders
+from bot.reminders import Reminder, Reminders
 from bot.render import Msg, percent
+from bot.task_reactions import TaskReactions
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
 from bot.vocab import category_key
@@ -34,6 +35,7 @@ OPEN, CLOSED = "进行中", "已结束"
 
 class TaskClosed(UserError):
     """The task no longer takes what was asked (a confirmation, a nudge, closing it again)."""
+
 
 # said (privately, for a reaction) to someone bound to no unit who confirmed a 统发 or a 报送
 NOT_BOUND = (
@@ -234,7 +236,7 @@ class NudgeText:
     private: str
 
 
-class TaskService:
+class TaskService(TaskReactions):
     """The base of `Broadcasts` and `Returns`: the database, the roster, and the `TaskEngine` of their kind.
 
     What reports, exports and the dashboard use of either: `noun`, `lines()`, `view(id)`.
@@ -258,6 +260,18 @@ class TaskService:
         self.reminders = reminders
         self.settings = settings
         self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
+        # before an automatic reminder's transaction, reactions given while away are counted (TaskReactions)
+        reminders.register(self.kind, self._remind, prepare=self._before_nudge)
+        self._init_reactions()
+
+    async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
+        """The automatic reminder of a task: computed when it is sent, to the operators still owing it."""
+        raise NotImplementedError
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query, read under the database's lock."""
+        async with self.db.read() as tx:
+            return await tx.all(sql, params)
 
     async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
         """The tasks with their counts, open ones first."""
@@ -301,14 +315,11 @@ class TaskService:
     async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
         """The tasks a unit owed (at most `limit`, newest deadline first) and how each stands for it."""
         now = clock.now_db()
-        async with self.db.read() as tx:
-            rows = await tx.all(self.history_sql, (unit_id, limit))
-        return [self.history_line(r, now) for r in rows]
+        return [self.history_line(r, now) for r in await self._read(self.history_sql, (unit_id, limit))]
 
     async def people(self) -> list[tuple[str, str]]:
         """(QQ id, name) of everyone who did a task of this kind."""
-        async with self.db.read() as tx:
-            return [(r[0], r[1]) for r in await tx.all(self.people_sql)]
+        return [(r[0], r[1]) for r in await self._read(self.people_sql)]
 
     def history_line(self, row: Any, now_db: str) -> UnitTaskLine:
         """A row with id, title, deadline, state, done_at, late as a `UnitTaskLine`."""

@@ -71,8 +71,6 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
         self._known: dict[int, _Known] = {}  # task id → what progress last read of it
         units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
         outbox.on_sent.append(self._on_sent)
-        reminders.register(KIND, self._remind, prepare=self._before_nudge)
-        self._init_reactions()
 
     # ------------------------------------------------------------ create
 

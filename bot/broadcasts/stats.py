@@ -23,12 +23,11 @@ class Statistics:
 
     async def owed_by_category(self, task_id: int) -> dict[str, int]:
         """How many units of each category owe the task (as counted by `progress`)."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT u.category, COUNT(*) FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
-                f"WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {_DONE}) GROUP BY u.category",
-                (task_id,),
-            )
+        rows = await self._read(
+            "SELECT u.category, COUNT(*) FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
+            f"WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {_DONE}) GROUP BY u.category",
+            (task_id,),
+        )
         return {r[0]: r[1] for r in rows}
 
     async def statistics(self, month: str = "") -> Stats:
@@ -82,12 +81,11 @@ class Statistics:
 
     async def open_for_unit(self, unit_id: int) -> list[UnitTask]:
         """The open tasks a unit owes, oldest first, each with whether the unit has confirmed it."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT b.*, c.id AS cid, c.late AS clate FROM broadcast_units bu "
-                "JOIN broadcasts b ON b.id=bu.task_id "
-                "LEFT JOIN broadcast_confirmations c ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
-                "WHERE bu.unit_id=? AND b.state=? ORDER BY b.id",
-                (unit_id, OPEN),
-            )
+        rows = await self._read(
+            "SELECT b.*, c.id AS cid, c.late AS clate FROM broadcast_units bu "
+            "JOIN broadcasts b ON b.id=bu.task_id "
+            "LEFT JOIN broadcast_confirmations c ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
+            "WHERE bu.unit_id=? AND b.state=? ORDER BY b.id",
+            (unit_id, OPEN),
+        )
         return [UnitTask(_task(r), r["cid"] is not None, bool(r["clate"])) for r in rows]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from bot import clock
 from bot.audit import audit
-from bot.config import Settings
-from bot.db import Database, Tx
+from bot.db import Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing
-from bot.outbox.service import Outbox
 from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
-from bot.reminders import Reminder, Reminders
+from bot.reminders import Reminder
 from bot.render import Msg, cut_list, person_label
 from bot.returns.reactions import Reactions
 from bot.returns.records import (
@@ -42,7 +40,6 @@ from bot.tasks import (
     the_only_open,
 )
 from bot.units.records import Unit
-from bot.units.service import Units
 
 _UNIT_ROWS = (
     "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "
@@ -62,11 +59,6 @@ class Returns(Reactions, TaskService):
     people_sql = "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
     end_sql = "UPDATE returns SET state=?, closed_by=?, closed_at=? WHERE id=?"
     already_ended = "报送 {label} 已经结束了。"
-
-    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
-        super().__init__(db, units, outbox, reminders, settings)
-        reminders.register(KIND, self._remind, prepare=self._before_nudge)
-        self._init_reactions()
 
     # ------------------------------------------------------------ reading
 
@@ -95,27 +87,25 @@ class Returns(Reactions, TaskService):
     async def listing(self, *, include_closed: bool = False) -> list[tuple[Return, int, int]]:
         """Returns with (done, total), open ones first by deadline (closed ones, newest first, when asked)."""
         where = "" if include_closed else "WHERE r.state='进行中'"
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT r.*, "
-                "(SELECT COUNT(*) FROM return_units ru WHERE ru.return_id=r.id AND ru.submitted_at IS NOT NULL) AS done, "
-                "(SELECT COUNT(*) FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=r.id "
-                " AND (ru.submitted_at IS NOT NULL OR u.deleted_at IS NULL)) AS total "
-                f"FROM returns r {where} ORDER BY r.state='已结束', "
-                "CASE WHEN r.state='进行中' THEN r.deadline END, r.id DESC"
-            )
+        rows = await self._read(
+            "SELECT r.*, "
+            "(SELECT COUNT(*) FROM return_units ru WHERE ru.return_id=r.id AND ru.submitted_at IS NOT NULL) AS done, "
+            "(SELECT COUNT(*) FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=r.id "
+            " AND (ru.submitted_at IS NOT NULL OR u.deleted_at IS NULL)) AS total "
+            f"FROM returns r {where} ORDER BY r.state='已结束', "
+            "CASE WHEN r.state='进行中' THEN r.deadline END, r.id DESC"
+        )
         return [(_return(r), r["done"], r["total"]) for r in rows]
 
     async def open_for_unit(self, unit_id: int) -> list[tuple[Return, Submission | None]]:
         """The open returns a unit owes, each with its submission (None: not yet), by deadline."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT r.*, ru.unit_id, ru.submitted_at, ru.submitted_by, ru.submitted_by_name, ru.via, "
-                "ru.note AS sub_note, ru.late, u.name, u.category, u.city "
-                "FROM returns r JOIN return_units ru ON ru.return_id=r.id JOIN units u ON u.id=ru.unit_id "
-                "WHERE ru.unit_id=? AND r.state='进行中' ORDER BY r.deadline, r.id",
-                (unit_id,),
-            )
+        rows = await self._read(
+            "SELECT r.*, ru.unit_id, ru.submitted_at, ru.submitted_by, ru.submitted_by_name, ru.via, "
+            "ru.note AS sub_note, ru.late, u.name, u.category, u.city "
+            "FROM returns r JOIN return_units ru ON ru.return_id=r.id JOIN units u ON u.id=ru.unit_id "
+            "WHERE ru.unit_id=? AND r.state='进行中' ORDER BY r.deadline, r.id",
+            (unit_id,),
+        )
         out: list[tuple[Return, Submission | None]] = []
         for r in rows:
             sub = None
@@ -134,12 +124,11 @@ class Returns(Reactions, TaskService):
 
     async def fixing_for_unit(self, unit_id: int) -> set[int]:
         """The open returns whose latest file from this unit has problems (需修改) and is not yet accepted."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT ru.return_id FROM return_units ru JOIN returns r ON r.id=ru.return_id "
-                "WHERE ru.unit_id=? AND r.state='进行中' AND ru.submitted_at IS NULL AND ru.file_state=?",
-                (unit_id, NEEDS_FIX),
-            )
+        rows = await self._read(
+            "SELECT ru.return_id FROM return_units ru JOIN returns r ON r.id=ru.return_id "
+            "WHERE ru.unit_id=? AND r.state='进行中' AND ru.submitted_at IS NULL AND ru.file_state=?",
+            (unit_id, NEEDS_FIX),
+        )
         return {r[0] for r in rows}
 
     async def from_message(self, message_id: str | int) -> int | None:
