@@ -27,6 +27,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx, is_disk_full
+from bot.loops import stop_loop
 from bot.outbox.service import Outbox
 from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
@@ -276,13 +277,8 @@ class Reminders:
             self._task = asyncio.create_task(self._run(), name="reminders")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_loop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -444,6 +444,17 @@ def trigger(fn: Callable[[MessageEvent], Awaitable[tuple[Command, Message] | Non
     return fn
 
 
+def reply_saying(event: MessageEvent, rest_of: Callable[[str], str | None]) -> tuple[App, MessageSegment, str] | None:
+    """For a trigger: the app, the reply (引用) segment, and what `rest_of` leaves of the text typed with it; None
+    without a reply, when `rest_of` finds none of its words (None), or before the app is up."""
+    reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
+    if reply is None:
+        return None
+    rest = rest_of("".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text"))
+    app = current_app()
+    return None if rest is None or app is None else (app, reply, rest)
+
+
 def match_command(message: Message, self_id: str = "") -> tuple[Command, Message] | None:
     """The command a message starts with (longest name first) and its argument, or None.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx, is_disk_full
+from bot.loops import stop_loop
 from bot.outbox.accounts import Accounts
 from bot.outbox.reactions import Reactions
 from bot.outbox.reading import Reading
@@ -207,13 +208,8 @@ class Outbox(Reading, Reactions, Accounts):
         self.wake()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_loop(self._task)
+        self._task = None
         await self._flush()
 
     async def wait_idle(self, timeout: float = 10) -> None:

@@ -22,6 +22,7 @@ from plugins._kit import (
     Reply,
     command,
     reaction_of,
+    reply_saying,
     trigger,
 )
 
@@ -105,14 +106,10 @@ async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | N
     Looks at the original message, so it works whether or not the client resolved the reply
     (`get_msg`), and whatever @bot segments surround it. Costs nothing for messages without a reply.
     """
-    reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
-    if reply is None:
+    said = reply_saying(event, confirmation_rest)
+    if said is None:
         return None
-    text = "".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text")
-    rest = confirmation_rest(text)
-    app = current_app()
-    if rest is None or app is None:
-        return None
+    app, reply, rest = said
     task_id = await app.broadcasts.task_of_message(reply.data.get("id"))
     if task_id is None:
         task_id = _task_in_quoted_bot_message(event)

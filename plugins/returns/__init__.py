@@ -30,6 +30,7 @@ from plugins._kit import (
     orphans_to_admin,
     picture_or_text,
     reaction_of,
+    reply_saying,
     sub,
     trigger,
 )
@@ -324,14 +325,10 @@ async def reply_submitted(event: MessageEvent) -> tuple[Command, Message] | None
     The quoted message must be the return's own (its stored message id, or, when the client cannot resolve it,
     text only those messages carry); 收到 never counts. Costs nothing for messages without a reply.
     """
-    reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
-    if reply is None:
+    said = reply_saying(event, submitted_rest)
+    if said is None:
         return None
-    text = "".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text")
-    rest = submitted_rest(text)
-    app = current_app()
-    if rest is None or app is None:
-        return None
+    app, reply, rest = said
     rid = await app.returns.from_message(norm_id(reply.data.get("id")))
     quoted = event.reply
     if rid is None and quoted is not None and str(quoted.sender.user_id) == str(event.self_id):

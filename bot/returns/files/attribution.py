@@ -99,17 +99,13 @@ class Attribution:
             async with self.db.tx() as tx:
                 return await store.insert(
                     tx,
+                    up,
+                    name,
+                    data,
                     return_id=ret.id if ret else None,
                     unit_id=unit.id if unit else None,
                     kind=kind,
                     state=store.PENDING,
-                    original_name=up.name,
-                    stored_name=name,
-                    data=data,
-                    source_id=up.file_id,
-                    uploaded_by=up.user_id,
-                    uploaded_by_name=up.user_name,
-                    chat=up.chat,
                 )
         except BaseException:
             self.files.remove(name)

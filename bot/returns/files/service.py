@@ -236,17 +236,13 @@ class ReturnFiles(Attribution):
                 else:
                     fid = await store.insert(
                         tx,
+                        up,
+                        name,
+                        data,
                         return_id=ret.id,
                         unit_id=unit.id,
                         kind=kind,
                         state=state,
-                        original_name=up.name,
-                        stored_name=name,
-                        data=data,
-                        source_id=up.file_id,
-                        uploaded_by=up.user_id,
-                        uploaded_by_name=up.user_name,
-                        chat=up.chat,
                         rows=verdict.rows if verdict else [],
                         problems=verdict.problems if verdict else [],
                     )

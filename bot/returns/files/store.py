@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot import clock
 from bot.db import Tx
+from bot.returns.files.records import Upload
 
 FORM, SCAN, TEMPLATE = "表格", "扫描件", "模板"
 PENDING, PASSED, NEEDS_FIX, ACCEPTED, REPLACED, KEPT = "待确认", "通过", "需修改", "已接受", "已替换", "已保存"
@@ -107,18 +108,14 @@ _SELECT = "SELECT f.*, u.name AS unit_name FROM return_files f LEFT JOIN units u
 
 async def insert(
     tx: Tx,
+    up: Upload,
+    stored_name: str,
+    data: bytes,
     *,
     return_id: int | None,
     unit_id: int | None,
     kind: str,
     state: str,
-    original_name: str,
-    stored_name: str,
-    data: bytes,
-    source_id: str,
-    uploaded_by: str,
-    uploaded_by_name: str,
-    chat: str,
     rows: list[tuple[int, list[str]]] = (),  # type: ignore[assignment]
     problems: list[list] = (),  # type: ignore[assignment]
     headers: list[str] = (),  # type: ignore[assignment]
@@ -132,14 +129,14 @@ async def insert(
             unit_id,
             kind,
             state,
-            original_name[:200],
+            up.name[:200],
             stored_name,
             len(data),
             sha256(data),
-            source_id,
-            uploaded_by,
-            uploaded_by_name,
-            chat,
+            up.file_id,
+            up.user_id,
+            up.user_name,
+            up.chat,
             clock.now_db(),
             len(rows),
             json.dumps(list(problems), ensure_ascii=False),
