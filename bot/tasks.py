@@ -102,6 +102,13 @@ class Progress(Generic[T, D]):
     def percent(self) -> str:
         return percent(len(self.done), self.total)
 
+    def per_category(self) -> dict[str, int]:
+        """How many units of each category the task counts (done or still owing)."""
+        out: dict[str, int] = {}
+        for u in (*(d.unit for d in self.done), *self.pending):
+            out[u.category] = out.get(u.category, 0) + 1
+        return out
+
 
 # ---------------------------------------------------------------- what reports, exports and the dashboard see
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from bot import clock
 from bot.broadcasts.parse import parse_month
 from bot.broadcasts.records import (
-    _DONE,
     OPEN,
     WITHDRAWN,
     Completion,
@@ -20,15 +19,6 @@ from bot.broadcasts.records import (
 
 class Statistics:
     """Statistics of 统发 (a part of Broadcasts): each unit's completion over a month, over the last days, and the open tasks a unit owes."""
-
-    async def owed_by_category(self, task_id: int) -> dict[str, int]:
-        """How many units of each category owe the task (as counted by `progress`)."""
-        rows = await self._read(
-            "SELECT u.category, COUNT(*) FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
-            f"WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {_DONE}) GROUP BY u.category",
-            (task_id,),
-        )
-        return {r[0]: r[1] for r in rows}
 
     async def statistics(self, month: str = "") -> Stats:
         """Each unit's completion over the tasks announced in a month (withdrawn ones left out), best first.

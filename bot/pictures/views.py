@@ -9,7 +9,7 @@ from bot.followers.periods import show_day
 from bot.followers.records import Ranking, Stale, StaleAccount, Standing
 from bot.followers.targets import Target, signed, wan
 from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
-from bot.tasks import by_category
+from bot.tasks import Progress, by_category
 from bot.units.records import Unit
 from bot.vocab import category_key
 
@@ -147,6 +147,30 @@ def progress_card(
         note=f"数据截至 {clock.show(clock.now())}",
         progress=(ProgressGroup("按类别", tuple(bars)),),
         footer="联盟助手",
+    )
+
+
+def task_progress_card(
+    title: str,
+    subtitle: str,
+    p: Progress,
+    *,
+    pending: Sequence[Unit] | None = None,
+    owing: str = "未完成",
+    done_label: str = "已完成",
+) -> Card:
+    """`progress_card` of a 统发 or 报送 (`pending`: the units owing as they should be named, if not as they are;
+    those whose file needs fixing, 报送's `p.fixing`, are a group of their own)."""
+    return progress_card(
+        title,
+        subtitle,
+        len(p.done),
+        p.total,
+        p.pending if pending is None else pending,
+        p.per_category(),
+        owing=owing,
+        fixing=p.fixing,
+        done_label=done_label,
     )
 
 

@@ -15,7 +15,7 @@ from bot.broadcasts.text import USAGE, progress_message
 from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
-from bot.pictures.views import progress_card, rates_card
+from bot.pictures.views import rates_card, task_progress_card
 from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._kit import (
@@ -130,21 +130,18 @@ async def progress(ctx: Ctx) -> Reply:
             out.line(line)
         out.line(f"看某一个的未完成单位：/统发 进度 <编号>，如：/统发 进度 {open_tasks[-1].task.id}")
         return out
-    totals = await ctx.app.broadcasts.owed_by_category(p.task.id)
     t = p.task
     return await picture_or_text(
         ctx,
         len(p.pending),
         progress_message(p, ctx.limit),
-        lambda: progress_card(
+        lambda: task_progress_card(
             f"统发进度 · #{t.id}「{t.title}」",
             f"截止 {clock.show(t.deadline)} · 已完成 {len(p.done)}/{p.total}（{p.percent}）"
             + (f"，其中逾期 {p.late} 个" if p.late else "")
             + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""),
-            len(p.done),
-            p.total,
-            [replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
-            totals,
+            p,
+            pending=[replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
         ),
         lambda: progress_message(p, None),
     )

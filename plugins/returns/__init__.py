@@ -12,9 +12,9 @@ from bot.app import current_app
 from bot.broadcasts.records import norm_id
 from bot.config import Settings
 from bot.errors import UserError
-from bot.pictures.views import progress_card
+from bot.pictures.views import task_progress_card
 from bot.reminders import OVERDUE, describe_left
-from bot.render import Ack, Msg, cut_list, lines_cut, percent, person_name, span
+from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest
 from bot.returns.records import BY_ADMIN
 from bot.returns.text import USAGE_NEW, category_lines, render_progress
@@ -194,24 +194,17 @@ async def progress(ctx: Ctx) -> Reply:
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
     p = await ctx.app.returns.progress(rid)
-    totals: dict[str, int] = {}
-    for unit in [s.unit for s in p.done] + p.pending:
-        totals[unit.category] = totals.get(unit.category, 0) + 1
     ret = p.task
     fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
     return await picture_or_text(
         ctx,
         len(p.pending),
         render_progress(p, ctx.limit),
-        lambda: progress_card(
+        lambda: task_progress_card(
             f"报送进度 · {ret.label}",
-            f"截止 {clock.show(ret.deadline)} · 已报送 {len(p.done)}/{p.total}（{percent(len(p.done), p.total)}）{fixing}",
-            len(p.done),
-            p.total,
-            p.pending,
-            totals,
+            f"截止 {clock.show(ret.deadline)} · 已报送 {len(p.done)}/{p.total}（{p.percent}）{fixing}",
+            p,
             owing="未报送",
-            fixing=p.fixing,
             done_label="已报送",
         ),
         lambda: render_progress(p, None),

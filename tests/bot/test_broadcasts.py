@@ -332,6 +332,17 @@ async def test_progress_lists_each_counted_confirmation_in_the_order_they_came(b
     assert [n for n, _ in await done()] == ["郑州市教育局（新）", "河南大学（本部）", "郑州大学"]
 
 
+async def test_progress_counts_units_per_category_as_the_task_counts_them(bc: App) -> None:
+    """The picture's bar per category (the units a task counts: done, or owing and not deleted)."""
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    await bc.broadcasts.confirm(1001, "张三")
+    await bc.units.delete("郑州大学", actor="t")  # confirmed before: still counted
+    await bc.units.delete("开封市教育局", actor="t")  # owed and gone: drops out
+    p = await bc.broadcasts.progress(t.id)
+    assert p.per_category() == {"本科高校": 2, "市教育局": 1} and sum(p.per_category().values()) == p.total
+
+
 async def test_late_confirmation_is_kept_and_marked(bc: App) -> None:
     await seed(bc)
     t = (await bc.broadcasts.create(draft(deadline=NOW + timedelta(hours=1)), actor=str(ADMIN))).task
