@@ -61,14 +61,21 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
             calls.append(("get_private_file_url", {"file_id": file_id}))
         calls.append(("get_file", {"file_id": file_id}))
         last: FetchFailed = FetchFailed("没能从 QQ 取到这个文件。请重新上传一次，或私聊发给机器人。")
-        tried = _sources(seg)
-        for src in tried:
-            try:
-                return await fetch(src, cap, timeout, app.return_files.http())
-            except TooBig:
-                raise
-            except FetchFailed as e:
-                last = e
+
+        async def first(sources: list[Source]) -> bytes | None:
+            """The bytes of the first source that gives them (too big ends the search; a failure is kept)."""
+            nonlocal last
+            for src in sources:
+                try:
+                    return await fetch(src, cap, timeout, app.return_files.http())
+                except TooBig:
+                    raise
+                except FetchFailed as e:
+                    last = e
+            return None
+
+        if (data := await first(_sources(seg))) is not None:
+            return data
         for action, params in calls:
             if not file_id:
                 break
@@ -77,13 +84,8 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
             except Exception as e:  # a client without the API, or one that cannot find the file
                 logger.info(f"{action} failed: {e!r}")
                 continue
-            for src in _sources(answer):
-                try:
-                    return await fetch(src, cap, timeout, app.return_files.http())
-                except TooBig:
-                    raise
-                except FetchFailed as e:
-                    last = e
+            if (data := await first(_sources(answer))) is not None:
+                return data
         raise last
 
     return run
