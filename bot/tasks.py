@@ -4,8 +4,10 @@
 that owe it, how a unit did it) and their own rules and words; each composes one `TaskEngine` for what they
 share: announcing in every alliance group, the reminders owed before the deadline, the operators of the units
 still owing, nudges queued in the outbox with an audit entry, "task N, or the only open one", and the units not
-done grouped by category. `TaskService` is what reports, exports and the dashboard see of either kind:
-`lines()` for a list, `view(id)` for one task, so they never ask which kind it is.
+done grouped by category. `TaskService` is the base of both: what reports, exports and the dashboard see of
+either kind (`lines()` for a list, `view(id)` for one task, so they never ask which kind it is), closing a task,
+and the one `Progress` record (each unit done, in its kind's own record, and the units still owing); a kind gives
+only its SQL (`history_sql`, `people_sql`, `end_sql`) and words (`noun`, `already_ended`).
 """
 
 from __future__ import annotations
