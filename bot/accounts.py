@@ -11,7 +11,8 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.parse import check_name, looks_like_date, name_key, parse_date
+from bot.names import check_name, name_key
+from bot.parse import looks_like_date, parse_date
 from bot.units.records import Unit
 from bot.units.service import Units
 from bot.vocab import parse_platform

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.config import Settings
-from bot.parse import is_qq
+from bot.names import is_qq
 from bot.render import Msg, at_messages, cut_list
 from bot.units.records import Operator
 

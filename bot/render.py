@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.parse import is_qq
+from bot.names import is_qq
 
 Segment = dict[str, Any]
 log = logging.getLogger(__name__)

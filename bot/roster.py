@@ -13,7 +13,8 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Tx
 from bot.errors import UserError
-from bot.parse import check_city, check_name, parse_count
+from bot.names import check_city, check_name
+from bot.parse import parse_count
 from bot.units.records import Unit, _Index
 from bot.units.service import Units
 from bot.vocab import category_or_none

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.errors import UserError
-from bot.parse import name_key, typed_name
+from bot.names import name_key, typed_name
 
 PLATFORMS: dict[str, tuple[str, ...]] = {
     "微信公众号": ("微信", "公众号", "微信号", "wechat", "weixin"),

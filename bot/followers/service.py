@@ -35,7 +35,8 @@ from bot.followers.targets import (
     parse_targets,
     target_for,
 )
-from bot.parse import name_key, parse_count, typed_name
+from bot.names import name_key, typed_name
+from bot.parse import parse_count
 from bot.reminders import Reminders
 from bot.units.records import Unit
 from bot.units.service import Units

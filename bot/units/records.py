@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pypinyin import Style, lazy_pinyin
 
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.parse import name_key, normalize_name, typed_name
+from bot.names import name_key, normalize_name, typed_name
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Tx
 from bot.errors import NotFound, Unsure, UserError
-from bot.parse import check_city, check_name, check_qq
+from bot.names import check_city, check_name, check_qq
 from bot.units.records import (
     Application,
     Decision,

@@ -9,7 +9,7 @@ from bot import clock
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
-from bot.parse import check_city, check_name, name_key
+from bot.names import check_city, check_name, name_key
 from bot.units.records import (
     SCOPE_ALL,
     Unit,

@@ -18,13 +18,13 @@ from bot.parse import TIME_FORMS
 from bot.pictures.views import rates_card, task_progress_card
 from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.titles import DEAD, OK, UNREACHABLE
+from plugins._client import caught_up
 from plugins._kit import (
     ANYONE,
     OPERATOR,
     Ctx,
     Reply,
     Topic,
-    caught_up,
     command,
     orphans_to_admin,
     picture_or_text,

@@ -16,12 +16,12 @@ from bot.broadcasts.records import Confirmation, NotBound
 from bot.errors import UserError
 from bot.render import Ack, Msg, person_name
 from bot.tasks import NOT_BOUND
+from plugins._client import reaction_of
 from plugins._kit import (
     Command,
     Ctx,
     Reply,
     command,
-    reaction_of,
     reply_saying,
     trigger,
 )

@@ -6,7 +6,8 @@ from nonebot.plugin import PluginMetadata
 
 from bot import exports
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Topic, command, upload_to
+from plugins._client import upload_to
+from plugins._kit import ADMIN, Ctx, Topic, command
 
 HELP = [
     Topic(

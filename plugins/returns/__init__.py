@@ -18,6 +18,7 @@ from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest
 from bot.returns.records import BY_ADMIN
 from bot.returns.text import USAGE_NEW, category_lines, render_progress
+from plugins._client import caught_up, reaction_of
 from plugins._kit import (
     ANYONE,
     OPERATOR,
@@ -25,11 +26,9 @@ from plugins._kit import (
     Ctx,
     Reply,
     Topic,
-    caught_up,
     command,
     orphans_to_admin,
     picture_or_text,
-    reaction_of,
     reply_saying,
     sub,
     trigger,

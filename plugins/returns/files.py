@@ -22,7 +22,8 @@ from bot.render import Msg
 from bot.returns.files import workbooks
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
-from plugins._kit import Ctx, display_name, upload_to
+from plugins._client import upload_to
+from plugins._kit import Ctx, display_name
 
 # ---------------------------------------------------------------- getting the bytes through the client
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import parse, vocab
+from bot import names, parse, vocab
 from bot.app import App
 from bot.errors import UserError
 from bot.render import Msg
@@ -116,14 +116,14 @@ def test_value_parsers_return_clean_values_or_refuse(text: str) -> None:
     assert day is None or day <= NOW.date()
     assert _expect_clean(vocab.parse_platform, text) in (None, *vocab.PLATFORMS)
     assert _expect_clean(vocab.parse_category, text) in (None, *vocab.CATEGORIES)
-    name = _expect_clean(parse.check_name, text)
+    name = _expect_clean(names.check_name, text)
     assert name is None or (0 < len(name) <= 60 and "\n" not in name and "\x00" not in name)
 
 
 def _one_arg_parsers() -> list:
-    """Every public function of bot.parse and bot.vocab that takes one text (future parsers are covered without a change)."""
+    """Every public function of bot.parse, bot.names and bot.vocab that takes one text (future parsers are covered without a change)."""
     out = []
-    for module in (parse, vocab):
+    for module in (parse, names, vocab):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if name.startswith("_") or fn.__module__ != module.__name__:
                 continue

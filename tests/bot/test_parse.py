@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.parse import TIME_FORMS, check_name, parse_count, parse_date, parse_time, split_args
+from bot.names import check_name
+from bot.parse import TIME_FORMS, parse_count, parse_date, parse_time, split_args
 from bot.vocab import CATEGORIES, PLATFORMS, category_or_none, parse_category, parse_platform, platform_or_none
 
 TZ = ZoneInfo("Asia/Shanghai")
