@@ -54,6 +54,8 @@ class Checked:
 
 def text(value: Any) -> str:
     """A cell as text: whole floats without `.0`, dates as YYYY-MM-DD, whitespace folded."""
+    if type(value) is str:  # most cells: the one common case first
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -69,14 +71,13 @@ def text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _date(value: Any) -> str | None:
+def _date(value: Any, s: str) -> str | None:
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 80000:
         return (_EXCEL_EPOCH + timedelta(days=int(value))).isoformat()  # a date cell saved without its format
-    s = text(value)
     m = _DATE.fullmatch(s) or (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s))
     if not m:
         return None
@@ -86,7 +87,7 @@ def _date(value: Any) -> str | None:
         return None
 
 
-def _count(value: Any) -> str | None:
+def _count(value: Any, s: str) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -94,21 +95,19 @@ def _count(value: Any) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value >= 0 and value.is_integer() else None
     try:
-        return str(parse_count(text(value)))
+        return str(parse_count(s))
     except (UserError, ValueError):
         return None
 
 
-def _phone(value: Any) -> str | None:
-    s = text(value)
+def _phone(s: str) -> str | None:
     parts = [p for p in re.split(r"[、,，;；/\s]+", s) if p]
     if parts and all(_PHONE.fullmatch(p) for p in parts):
         return "、".join(parts)
     return None
 
 
-def _platform(value: Any) -> str | None:
-    s = text(value)
+def _platform(s: str) -> str | None:
     return None if s in _NOT_PLATFORMS else platform_or_none(s)
 
 
@@ -125,13 +124,15 @@ def check_rows(rows: list[list[Any]], header: Header, layout: Layout) -> Checked
     out = Checked([], [])
     cols = [(c, header.columns.get(c.name)) for c in layout.columns]
     key = header.columns.get(layout.key) if layout.key else None
+    shown_as = [header.written.get(col.name, col.name) for col, _ in cols]
     for r in range(header.row + 1, len(rows)):
         row = rows[r]
         cells = [row[i] if i is not None and i < len(row) else None for _, i in cols]
+        texts = [text(c) for c in cells]
         if key is not None:
             if key >= len(row) or not text(row[key]):
                 continue
-        elif not any(text(c) for c in cells):
+        elif not any(texts):
             continue
         first = text(row[0]) if row else ""
         if first in layout.skip_first:
@@ -139,15 +140,13 @@ def check_rows(rows: list[list[Any]], header: Header, layout: Layout) -> Checked
         if len(out.rows) >= MAX_ROWS:
             raise FileRefused(f"表格超过 {MAX_ROWS} 行的上限。请只保留本单位要报送的内容后重新上传。")
         clean: list[str] = []
-        for (col, idx), value in zip(cols, cells, strict=True):
-            shown = header.written.get(col.name, col.name)
-            s = text(value)
+        for (col, idx), value, s, shown in zip(cols, cells, texts, shown_as, strict=True):
             if not s:
                 if col.required and idx is not None:
                     out.problems.append(Problem(r + 1, shown, "", "没有填写"))
                 clean.append("")
                 continue
-            fixed, why = _check(col.check, value, col.choices)
+            fixed, why = _check(col.check, value, s, col.choices)
             if why:
                 out.problems.append(Problem(r + 1, shown, quoted(s, col.check), why))
                 clean.append(s)
@@ -157,20 +156,19 @@ def check_rows(rows: list[list[Any]], header: Header, layout: Layout) -> Checked
     return out
 
 
-def _check(kind: str, value: Any, choices: tuple[str, ...]) -> tuple[str, str]:
-    """(the clean text, "") or (the text, why it is wrong)."""
-    s = text(value)
+def _check(kind: str, value: Any, s: str, choices: tuple[str, ...]) -> tuple[str, str]:
+    """(the clean text, "") or (the text `s` of the cell `value`, why it is wrong)."""
     if kind == DATE:
-        d = _date(value)
+        d = _date(value, s)
         return (d, "") if d else (s, "不是日期（请写成 2020-01-31）")
     if kind == COUNT:
-        n = _count(value)
+        n = _count(value, s)
         return (n, "") if n is not None else (s, "不是数字")
     if kind == PHONE:
-        p = _phone(value)
+        p = _phone(s)
         return (p, "") if p else (s, "不是电话号码（手机 11 位，座机如 0371-12345678）")
     if kind == PLATFORM:
-        p = _platform(value)
+        p = _platform(s)
         return (p, "") if p else (s, f"不在平台列表（可写：{'、'.join(PLATFORMS)}）")
     if kind == YESNO:
         y = _YES.get(s.lower())

@@ -18,6 +18,7 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.errors import UserError
@@ -42,12 +43,6 @@ class FileRefused(UserError):
 
 
 @dataclass
-class Table:
-    rows: list[list[Any]]
-    sheet: str = ""
-
-
-@dataclass
 class Header:
     row: int
     """0-based index of the (last) header row in the table."""
@@ -56,6 +51,14 @@ class Header:
     written: dict[str, str]
     """Layout column name → the header as the file wrote it (for messages)."""
     missing: list[str]
+
+
+@dataclass
+class Table:
+    rows: list[list[Any]]
+    sheet: str = ""
+    header: Header | None = None
+    """The layout's header row, when `read_table` was given a layout and found it while choosing the sheet."""
 
 
 def ext_kind(name: str) -> str | None:
@@ -114,7 +117,8 @@ def read_table(data: bytes, kind: str, layout: Layout | None = None) -> Table:
         FileRefused: too big, too many rows or columns, damaged, or encrypted.
     """
     if kind == CSV:
-        return Table(_csv_rows(data))
+        rows = _csv_rows(data)
+        return Table(rows, header=find_header(rows, layout) if layout is not None else None)
     if kind == XLSX:
         _guard_zip(data)
     from python_calamine import CalamineWorkbook
@@ -130,7 +134,10 @@ def read_table(data: bytes, kind: str, layout: Layout | None = None) -> Table:
                     f"{MAX_COLS} 列）。请只保留要报送的表格后重新上传。"
                 )
             table = Table([list(r) for r in sheet.iter_rows()], name)
-            if layout is None or find_header(table.rows, layout).missing == []:
+            if layout is None:
+                return table
+            table.header = find_header(table.rows, layout)
+            if table.header.missing == []:
                 return table
             if best is None:
                 best = table
@@ -223,8 +230,15 @@ def _merged(upper: list[str], lower: list[str]) -> list[str]:
     return [low or up for up, low in zip(*pad, strict=True)]
 
 
+@lru_cache(maxsize=8192)
+def _fold_text(cell: str) -> str:
+    return normalize_header(cell)
+
+
 def _fold(cell: Any) -> str:
-    return normalize_header(cell) if isinstance(cell, str) and cell else ""
+    """A header candidate folded for comparison; text only (the same words recur in every unit's form, so each is
+    folded once)."""
+    return _fold_text(cell) if isinstance(cell, str) and cell else ""
 
 
 def _match(cells: list[str], lookup: dict[str, str]) -> dict[str, int]:

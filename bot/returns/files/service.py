@@ -165,7 +165,7 @@ class ReturnFiles(Attribution):
     async def _verdict(self, data: bytes, real: str, layout: Layout) -> Verdict:
         def work() -> Verdict:
             table = read_table(data, real, layout)
-            header = find_header(table.rows, layout)
+            header = table.header or find_header(table.rows, layout)
             if header.missing:
                 missing = "、".join(header.missing)
                 why = f"表头里没有找到：{missing}（应按{layout.name}的格式，表头写 {'、'.join(layout.needed)} 等）"
