@@ -94,7 +94,7 @@ class Attribution:
 
     async def _keep_pending(self, up: Upload, data: bytes, real: str, unit: Unit | None, ret: Return | None) -> int:
         kind = store.SCAN if real in SCAN_KINDS else store.FORM
-        name = self.files.write(data, Path(up.name).suffix.lower())
+        name = await asyncio.to_thread(self.files.write, data, Path(up.name).suffix.lower())
         try:
             async with self.db.tx() as tx:
                 return await store.insert(

@@ -82,10 +82,7 @@ class ReturnFiles(Attribution):
     async def file_returns(self) -> list[Return]:
         """Open returns that ask for files, by deadline."""
         async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT * FROM returns WHERE state='进行中' AND (form<>'' OR wants_scan=1) ORDER BY deadline, id"
-            )
-        return [_return(r) for r in rows]
+            return await _file_returns(tx)
 
     async def files_of(self, return_id: int) -> list[store.FileRecord]:
         async with self.db.read() as tx:
@@ -121,13 +118,12 @@ class ReturnFiles(Attribution):
             return None
         if up.file_id:
             self._seen.add(up.file_id)  # at once: the notice and the message of one upload arrive together
-        rets = await self.file_returns()
-        if not rets and not is_admin:
-            return None
-        if up.file_id:
-            async with self.db.read() as tx:
-                if await store.has_source(tx, up.file_id):
-                    return None
+        async with self.db.read() as tx:
+            rets = await _file_returns(tx)
+            if not rets and not is_admin:
+                return None
+            if up.file_id and await store.has_source(tx, up.file_id):
+                return None
         bound = await self.units.operator(up.user_id)
         unit: Unit | None = bound[1] if bound and not is_admin else None
         unit_problem = ""
@@ -162,7 +158,10 @@ class ReturnFiles(Attribution):
             return self._ask(up, unit, unit_problem, candidates, rets, is_admin, scan)
         return await self._take(up, data, real, ret, unit, is_admin=is_admin)
 
-    async def _verdict(self, data: bytes, real: str, layout: Layout) -> Verdict:
+    async def _verdict(self, data: bytes, real: str, layout: Layout, ext: str | None) -> tuple[Verdict, str | None]:
+        """The form checked and, when `ext` is given, its bytes stored (under the name returned), in one trip to a
+        worker thread: reading, checking and writing a file never hold up the event loop."""
+
         def work() -> Verdict:
             table = read_table(data, real, layout)
             header = table.header or find_header(table.rows, layout)
@@ -181,7 +180,11 @@ class ReturnFiles(Attribution):
                 layout.what,
             )
 
-        return await asyncio.to_thread(work)
+        def work_and_store() -> tuple[Verdict, str | None]:
+            verdict = work()
+            return verdict, (self.files.write(data, ext) if ext is not None else None)
+
+        return await asyncio.to_thread(work_and_store)
 
     async def _take(
         self,
@@ -197,8 +200,12 @@ class ReturnFiles(Attribution):
     ) -> Msg:
         """Check and store a file attributed to (ret, unit); mark the unit submitted when it is good."""
         via = BY_ADMIN if is_admin else BY_SELF
+        ext = Path(up.name).suffix.lower()
+        name = stored_name
         if real in SCAN_KINDS:
             kind, state, verdict = store.SCAN, store.KEPT, None
+            if name is None:
+                name = await asyncio.to_thread(self.files.write, data, ext)
         else:
             layout = await self.layout_of(ret)
             if layout is None:
@@ -210,11 +217,12 @@ class ReturnFiles(Attribution):
                     + (f" {unit.name}" if is_admin else "")
                 )
             try:
-                verdict = await self._verdict(data, real, layout)
+                verdict, written = await self._verdict(data, real, layout, None if stored_name else ext)
             except FileRefused as e:
                 return Msg(str(e))
             kind, state = store.FORM, (store.NEEDS_FIX if verdict.problems else store.PASSED)
-        name = stored_name or self.files.write(data, Path(up.name).suffix.lower())
+            name = stored_name or written
+        assert name is not None
         try:
             async with self.db.tx() as tx:
                 if pending_id is not None:
@@ -366,3 +374,10 @@ class ReturnFiles(Attribution):
             f"已接受“{unit.name}”的“{rec.original_name}”（{rec.rows} 行，{len(rec.problems)} 处问题未改），"
             f"记为已报送。进度：{sub.done}/{sub.total}"
         )
+
+
+async def _file_returns(tx: Tx) -> list[Return]:
+    rows = await tx.all(
+        "SELECT * FROM returns WHERE state='进行中' AND (form<>'' OR wants_scan=1) ORDER BY deadline, id"
+    )
+    return [_return(r) for r in rows]

@@ -144,12 +144,14 @@ async def insert(
         ),
     )
     if rows:
-        await put_rows(tx, fid, rows)
+        await put_rows(tx, fid, rows, fresh=True)
     return fid
 
 
-async def put_rows(tx: Tx, file_id: int, rows: list[tuple[int, list[str]]]) -> None:
-    await tx.run("DELETE FROM return_rows WHERE file_id=?", (file_id,))
+async def put_rows(tx: Tx, file_id: int, rows: list[tuple[int, list[str]]], *, fresh: bool = False) -> None:
+    """Store a file's checked rows, replacing any it had (`fresh`: a file inserted in this transaction has none)."""
+    if not fresh:
+        await tx.run("DELETE FROM return_rows WHERE file_id=?", (file_id,))
     await tx.many(
         "INSERT INTO return_rows (file_id, row_no, cells) VALUES (?, ?, ?)",
         [(file_id, n, json.dumps(cells, ensure_ascii=False)) for n, cells in rows],
