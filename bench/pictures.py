@@ -1,13 +1,15 @@
 """python -m bench.pictures: how long each picture takes to draw for 200 and 2,000 units, and the RSS after.
 
 Synthetic data through the same card builders the bot uses (`bot.pictures.views`); every run draws a new PNG
-(no file cache), so the figures are the cost of a picture the data has just changed for. Targets (issue 17):
-p99 ≤ 300 ms for 200 units, ≤ 1 s for 2,000; RSS after rendering ≤ 200 MB.
+(no file cache, no kept skeleton), so the figures are the cost of a picture the data has just changed for;
+`asker` is the same ranking asked by one unit after another (each with its own row highlighted, the skeleton
+kept). Targets (issue 17): p99 ≤ 300 ms for 200 units, ≤ 1 s for 2,000; RSS after rendering ≤ 200 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -25,12 +27,13 @@ from bot.followers.periods import month_period
 from bot.followers.records import Ranking, Stale, StaleAccount
 from bot.followers.targets import DEFAULT_TARGETS, target_for
 from bot.pictures import Card, find_font, render_png
+from bot.pictures.cards import forget_skeletons
 from bot.pictures.views import progress_card, ranking_card, rates_card, stale_card, targets_card
 from bot.units.records import Unit
 from bot.vocab import CATEGORIES
 
 RESULTS = Path(__file__).resolve().parent / "results"
-KINDS = ("ranking", "targets", "progress", "rates", "stale")
+KINDS = ("ranking", "asker", "targets", "progress", "rates", "stale")
 TARGETS = {200: 300.0, 2000: 1000.0}  # p99 ms
 ROWS = Settings().alliance_picture_rows  # rows per list, as the bot draws them
 
@@ -73,8 +76,11 @@ def dataset(n: int, seed: int = 17) -> dict[str, Callable[[], Card]]:
     stale = Stale(14, today - timedelta(days=14), 10)
     stale.no_post = [(u, [stale_item(u, 14 + u.id % 40)]) for u in units[: n // 4]]
     stale.warning = [(u, [stale_item(u, 10 + u.id % 4)]) for u in units[n // 4 : n // 3]]
+    askers = itertools.cycle(units[n // 3 :])
     return {
         "ranking": lambda: ranking_card(r, target, mine=units[n // 2].id, limit=ROWS),
+        # the same ranking asked by one unit after another (each highlighted): the data has not changed
+        "asker": lambda: ranking_card(r, target, mine=next(askers).id, limit=ROWS),
         "targets": lambda: targets_card(cat, overview, mine=None, limit=ROWS),
         "progress": lambda: progress_card(
             "统发进度 · #3「学习全国教育大会精神」", "已完成", n - len(pending), n, pending, totals
@@ -90,11 +96,14 @@ def measure(n: int, runs: int) -> dict[str, dict[str, float]]:
         raise SystemExit("no CJK font found: install fonts-noto-cjk (or set ALLIANCE_FONT)")
     out: dict[str, dict[str, float]] = {}
     for kind, build in dataset(n).items():
+        forget_skeletons()
         t0 = time.perf_counter()
         png = render_png(build(), font)
         first = (time.perf_counter() - t0) * 1000
         times = []
         for _ in range(runs):
+            if kind != "asker":
+                forget_skeletons()  # as if the data had just changed: nothing drawn before is reused
             t0 = time.perf_counter()
             render_png(build(), font)  # the card is built too: that is part of answering
             times.append((time.perf_counter() - t0) * 1000)

@@ -7,7 +7,10 @@ draws it with Pillow and returns the PNG bytes. Long lists are the caller's to c
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -172,8 +175,66 @@ def _table_height(t: RankTable) -> int:
     return 44 + max(1, len(t.rows)) * ROW + (26 if t.more else 0)
 
 
+# What a picture costs (a 30-row ranking, 1120×1342): drawing about a third, PNG encoding the rest.
+# - Encoding: zlib's run-length strategy (Z_RLE) on top of the fastest level: a card is flat colour and text,
+#   so it compresses nearly as well (the PNG is about a third larger) in half the time; the pixels are the same.
+# - Drawing: the asker's unit is highlighted (and appended when it is not among the rows shown), so every asker
+#   gets a picture of their own from the same data. The card without its highlighted rows (the skeleton, which
+#   depends only on the data and where those rows sit) is drawn once and kept; each asker's picture is a copy
+#   with only the highlighted rows drawn into their bands, pixel for pixel what drawing it whole gives, since a
+#   row draws only inside its own band (tests/bot/test_picture_cards.py checks that).
+_PNG = {"compress_level": 1, "compress_type": zlib.Z_RLE}
+_KEEP_SKELETONS = 3  # a few megabytes each
+_skeletons: OrderedDict[tuple, Image.Image] = OrderedDict()
+_skeletons_lock = threading.Lock()
+ALL, SKELETON, HIGHLIGHTS = "all", "skeleton", "highlights"
+
+
+def forget_skeletons() -> None:
+    """Drop the kept skeletons (the bench measures pictures of data that has just changed)."""
+    with _skeletons_lock:
+        _skeletons.clear()
+
+
 def render_png(card: Card, font: Font) -> bytes:
     """Draw `card` and return the PNG bytes."""
+    buf = io.BytesIO()
+    draw(card, font).save(buf, "PNG", **_PNG)
+    return buf.getvalue()
+
+
+def draw(card: Card, font: Font) -> Image.Image:
+    """The card as an image: a card with highlighted rows reuses the skeleton drawn for the same data."""
+    if not any(r.highlight for t in card.tables for r in t.rows):
+        return _draw(card, font, ALL)
+    key = (font, _skeleton_of(card))
+    with _skeletons_lock:
+        base = _skeletons.get(key)
+        if base is not None:
+            _skeletons.move_to_end(key)
+    if base is None:
+        base = _draw(card, font, SKELETON)
+        with _skeletons_lock:
+            _skeletons[key] = base
+            while len(_skeletons) > _KEEP_SKELETONS:
+                _skeletons.popitem(last=False)
+    return _draw(card, font, HIGHLIGHTS, base.copy())
+
+
+def _skeleton_of(card: Card) -> Card:
+    """The card with each highlighted row reduced to what places the other rows (that it is there, whether it has
+    a growth figure or a bar): equal for every asker of the same data whose rows sit in the same places."""
+
+    def blank(r: RankRow) -> RankRow:
+        return RankRow(0, "", "", "+" if r.extra else "", None if r.bar is None else 0.0, True) if r.highlight else r
+
+    return replace(card, tables=tuple(replace(t, rows=tuple(blank(r) for r in t.rows)) for t in card.tables))
+
+
+def _draw(card: Card, font: Font, phase: str, img: Image.Image | None = None) -> Image.Image:
+    """Draw the whole card (ALL), all of it but the highlighted rows (SKELETON), or only the highlighted rows onto
+    `img`, a copy of the skeleton (HIGHLIGHTS)."""
+    rest = phase != HIGHLIGHTS  # everything that is not a highlighted row
     pen = _Pen(font)
     f_title, f_sub, f_head = pen.f(30, True), pen.f(17), pen.f(20, True)
     f_row, f_small = pen.f(17), pen.f(14)
@@ -197,19 +258,23 @@ def render_png(card: Card, font: Font) -> bytes:
         height += 40 + sum(34 + (len(lines) + len(fix)) * 21 + 6 for _, lines, fix in items) + 12
     height += (30 if card.footer else 0) + PAD
 
-    img = Image.new("RGB", (width, height), BG)
+    if img is None:
+        img = Image.new("RGB", (width, height), BG)
     d = ImageDraw.Draw(img)
 
     # ---- header
     y = PAD
-    d.rectangle((0, 0, width, 6), fill=ACCENT)
-    _text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
+    if rest:
+        d.rectangle((0, 0, width, 6), fill=ACCENT)
+        _text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
     y += 44
     if card.subtitle:
-        _text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
+        if rest:
+            _text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
         y += 28
     if card.note:
-        _text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
+        if rest:
+            _text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
         y += 24
     y += 16
 
@@ -219,8 +284,10 @@ def render_png(card: Card, font: Font) -> bytes:
         h = max(_table_height(t) for t in row_tables)
         for j, t in enumerate(row_tables):
             x0 = PAD + j * (col_w + COL_GAP)
-            _draw_table(img, d, t, x0, y, col_w, h, f_head, f_row, f_small)
+            _draw_table(img, d, t, x0, y, col_w, h, (f_head, f_row, f_small), phase)
         y += h + 20
+    if not rest:
+        return img  # below the tables there is no highlighted row
 
     # ---- progress
     for g, items in zip(card.progress, wrapped, strict=True):
@@ -256,10 +323,7 @@ def render_png(card: Card, font: Font) -> bytes:
 
     if card.footer:
         _text(img, (PAD, y + 4), _fit(card.footer, f_small, inner), f_small, MUTED)
-
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
+    return img
 
 
 def _legend(
@@ -286,15 +350,18 @@ def _draw_table(
     y0: int,
     w: int,
     h: int,
-    f_head: ImageFont.FreeTypeFont,
-    f_row: ImageFont.FreeTypeFont,
-    f_small: ImageFont.FreeTypeFont,
+    fonts: tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont, ImageFont.FreeTypeFont],
+    phase: str,
 ) -> None:
-    d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=PANEL)
-    _text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK)
+    f_head, f_row, f_small = fonts
+    rest = phase != HIGHLIGHTS
+    if rest:
+        d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=PANEL)
+        _text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK)
     y = y0 + 44
     if not t.rows:
-        _text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED)
+        if rest:
+            _text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED)
         return
     has_bar = any(r.bar is not None for r in t.rows)
     has_extra = any(r.extra for r in t.rows)
@@ -304,6 +371,9 @@ def _draw_table(
     bar_x0 = extra_x + (80 if has_extra else 0)
     bar_x1 = x0 + w - 16
     for r in t.rows:
+        if (phase == SKELETON and r.highlight) or (phase == HIGHLIGHTS and not r.highlight):
+            y += ROW  # a row draws only inside its band [y, y + ROW): drawn now or later, the pixels are the same
+            continue
         if r.highlight:
             d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=HIGHLIGHT)
         color = ACCENT if r.rank <= 3 else INK
@@ -325,5 +395,5 @@ def _draw_table(
                 end = bar_x0 + max(10, int((bar_x1 - bar_x0) * min(r.bar, 1.0)))
                 d.rounded_rectangle((bar_x0, y + 13, end, y + 23), radius=5, fill=BAR_DONE if r.bar >= 1 else BAR)
         y += ROW
-    if t.more:
+    if t.more and rest:
         _text(img, (x0 + 16, y + 4), _fit(t.more, f_small, w - 32), f_small, MUTED)

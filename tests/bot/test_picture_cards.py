@@ -1,0 +1,83 @@
+"""Pictures with the asker's row highlighted are drawn on a reused skeleton: pixel for pixel the whole drawing."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from bot.pictures import Card, RankRow, RankTable, cards, find_font, render_png
+from tests.conftest import NEEDS_FONT
+
+NAMES = ["郑州大学", "河南大学", "洛阳市第一高级中学", "开封市教育局", "南阳理工学院", "新乡医学院"]
+
+
+def _rows(n: int, mine: int | None, *, bars: bool, extra: bool, offset: int = 0) -> list[RankRow]:
+    return [
+        RankRow(
+            i + 1,
+            f"{NAMES[(i + offset) % len(NAMES)]}{i}",
+            f"{(n - i) * 1.37:.2f}万",
+            f"+{(i * 37) % 500}" if extra else "",
+            ((n - i) / n) if bars else None,
+            i == mine,
+        )
+        for i in range(n)
+    ]
+
+
+def _card(mine: int | None, appended: RankRow | None = None, growth_mine: int | None = None) -> Card:
+    counts = _rows(30, mine, bars=True, extra=True)
+    growth = _rows(30, growth_mine, bars=False, extra=True, offset=3)
+    if appended is not None:
+        counts.append(appended)
+    return Card(
+        title="粉丝排行 · 全部单位",
+        subtitle="本月（11月） · 共 200 个单位，180 个有粉丝数",
+        note="数据截至 今天；条形为完成目标的比例",
+        tables=(
+            RankTable("按粉丝数", tuple(counts), "另有 170 个单位未列出（私聊机器人或导出可看全部）"),
+            RankTable("按本月增长", tuple(growth)),
+        ),
+        footer="联盟助手",
+    )
+
+
+def _pixels(png: bytes) -> bytes:
+    with Image.open(io.BytesIO(png)) as im:
+        return im.convert("RGB").tobytes()
+
+
+@NEEDS_FONT
+def test_highlighted_pictures_equal_the_whole_drawing_for_every_asker() -> None:
+    font = find_font()
+    assert font is not None
+    cards._skeletons.clear()
+    askers = [
+        _card(mine=0, growth_mine=5),  # in both tables, first row (red rank)
+        _card(mine=12, growth_mine=None),  # in one table only
+        _card(mine=None, appended=RankRow(57, "平顶山学院", "0.80万", "+3", 0.1, True)),  # below the rows shown
+        _card(mine=None, appended=RankRow(88, "周口师范学院", "0.42万", "-7", 1.4, True)),  # same skeleton
+        _card(mine=None, appended=RankRow(90, "信阳学院", "0.40万", "", None, True)),  # no growth, no bar
+        _card(mine=29, growth_mine=29),  # the last row of both tables, above the table's "more" line
+    ]
+    for card in askers:
+        whole = cards._draw(card, font, cards.ALL)
+        assert cards.draw(card, font).tobytes() == whole.tobytes()
+        assert _pixels(render_png(card, font)) == whole.tobytes()
+    # the two askers below the rows shown with a growth figure and a bar shared one skeleton
+    assert cards._skeleton_of(askers[2]) == cards._skeleton_of(askers[3])
+    assert cards._skeleton_of(askers[3]) != cards._skeleton_of(askers[4])
+
+
+@NEEDS_FONT
+def test_a_highlighted_picture_differs_from_the_same_data_without_the_asker() -> None:
+    font = find_font()
+    assert font is not None
+    plain = _card(mine=None)
+    mine = _card(mine=7)
+    assert not any(r.highlight for t in plain.tables for r in t.rows)
+    assert cards.draw(plain, font).tobytes() != cards.draw(mine, font).tobytes()
+    # drawing one asker's picture leaves the kept skeleton as it was for the next asker
+    again = cards.draw(_card(mine=8), font)
+    assert again.tobytes() == cards._draw(_card(mine=8), font, cards.ALL).tobytes()
