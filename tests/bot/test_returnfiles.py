@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from bot import clock
 from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import UserError
-from bot.returns.files import read, samples, workbooks
+from bot.returns.files import read, samples, store, workbooks
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.layouts import STATS
@@ -433,3 +435,25 @@ async def test_an_upload_announced_twice_at_the_same_moment_is_handled_once(core
     )
     assert sum(m is not None for m in both) == 1
     assert len(await core.return_files.files_of(rid)) == 1
+
+
+async def test_bytes_stored_by_a_cancelled_check_are_removed(tmp_path: Path) -> None:
+    files = store.FileStore(tmp_path / "return_files")
+    go = threading.Event()
+    written: list[str] = []
+
+    def work() -> tuple[None, str | None]:
+        go.wait(5)
+        written.append(files.write(b"PK\x03\x04 form", ".xlsx"))
+        return None, written[-1]
+
+    task = asyncio.create_task(store.in_thread(files, work))
+    await asyncio.sleep(0)  # the check starts in its thread
+    job = next(t for t in asyncio.all_tasks() if t.get_name() == store.IO_TASK)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    go.set()  # the thread finishes after its caller was cancelled: it stores the bytes
+    await job
+    assert written and not (tmp_path / "return_files" / written[0]).exists()
+    assert list((tmp_path / "return_files").iterdir()) == []

@@ -94,7 +94,9 @@ class Attribution:
 
     async def _keep_pending(self, up: Upload, data: bytes, real: str, unit: Unit | None, ret: Return | None) -> int:
         kind = store.SCAN if real in SCAN_KINDS else store.FORM
-        name = await asyncio.to_thread(self.files.write, data, Path(up.name).suffix.lower())
+        ext = Path(up.name).suffix.lower()
+        _, name = await store.in_thread(self.files, lambda: (None, self.files.write(data, ext)))
+        assert name is not None
         try:
             async with self.db.tx() as tx:
                 return await store.insert(

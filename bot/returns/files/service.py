@@ -184,7 +184,7 @@ class ReturnFiles(Attribution):
             verdict = work()
             return verdict, (self.files.write(data, ext) if ext is not None else None)
 
-        return await asyncio.to_thread(work_and_store)
+        return await store.in_thread(self.files, work_and_store)
 
     async def _take(
         self,
@@ -205,7 +205,7 @@ class ReturnFiles(Attribution):
         if real in SCAN_KINDS:
             kind, state, verdict = store.SCAN, store.KEPT, None
             if name is None:
-                name = await asyncio.to_thread(self.files.write, data, ext)
+                _, name = await store.in_thread(self.files, lambda: (None, self.files.write(data, ext)))
         else:
             layout = await self.layout_of(ret)
             if layout is None:

@@ -7,15 +7,17 @@ stored half-way. The original name is kept as data only, never used as a path.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bot import clock
 from bot.db import Tx
@@ -24,6 +26,8 @@ from bot.returns.files.records import Upload
 FORM, SCAN, TEMPLATE = "表格", "扫描件", "模板"
 PENDING, PASSED, NEEDS_FIX, ACCEPTED, REPLACED, KEPT = "待确认", "通过", "需修改", "已接受", "已替换", "已保存"
 GOOD = (PASSED, ACCEPTED)
+T = TypeVar("T")
+IO_TASK = "return-file-io"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,23 @@ class FileStore:
 
     def remove(self, stored_name: str) -> None:
         self.path(stored_name).unlink(missing_ok=True)
+
+
+async def in_thread(files: FileStore, work: Callable[[], tuple[T, str | None]]) -> tuple[T, str | None]:
+    """Run `work` (which may store bytes in `files` and return their name) in a worker thread. Should the caller
+    be cancelled meanwhile, the thread still finishes, and the bytes it stored are removed: no file is left
+    without its record."""
+    job = asyncio.get_running_loop().create_task(asyncio.to_thread(work), name=IO_TASK)
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+
+        def forget(done: asyncio.Future[tuple[T, str | None]]) -> None:
+            if not done.cancelled() and done.exception() is None and (name := done.result()[1]):
+                files.remove(name)
+
+        job.add_done_callback(forget)
+        raise
 
 
 def sha256(data: bytes) -> str:
