@@ -75,9 +75,9 @@ def test_picture_bench_quick_prints_times_and_rss(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
     rows = [line for line in proc.stdout.splitlines() if line.count("|") == 6 and line[:1].isalpha()][1:]
-    assert {r.split("|")[0].strip() for r in rows} == {"ranking", "targets", "progress", "rates", "stale"}
+    assert {r.split("|")[0].strip() for r in rows} == {"ranking", "asker", "targets", "progress", "rates", "stale"}
     assert "RSS after rendering:" in proc.stdout
     (path,) = tmp_path.glob("pictures-*.json")
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert set(data["results"]["200"]) == {"ranking", "targets", "progress", "rates", "stale"}
+    assert set(data["results"]["200"]) == {"ranking", "asker", "targets", "progress", "rates", "stale"}
     assert all(r["p99_ms"] > 0 and r["png_kb"] > 0 for r in data["results"]["200"].values())
