@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from bot.pictures import Card, RankRow, RankTable, cards, find_font, render_png
+from bot.pictures import Bar, Card, ProgressGroup, RankRow, RankTable, cards, find_font, render_png
 from tests.conftest import NEEDS_FONT
 
 NAMES = ["郑州大学", "河南大学", "洛阳市第一高级中学", "开封市教育局", "南阳理工学院", "新乡医学院"]
@@ -81,3 +81,24 @@ def test_a_highlighted_picture_differs_from_the_same_data_without_the_asker() ->
     # drawing one asker's picture leaves the kept skeleton as it was for the next asker
     again = cards.draw(_card(mine=8), font)
     assert again.tobytes() == cards._draw(_card(mine=8), font, cards.ALL).tobytes()
+
+
+@NEEDS_FONT
+def test_the_png_is_lossless_and_valid_for_every_layout() -> None:
+    font = find_font()
+    assert font is not None
+    progress = Card(
+        title="统发进度 · #3",
+        progress=(
+            ProgressGroup(
+                "按类别",
+                (Bar("本科高校", 12, 30, tuple(f"{n}{i}" for i, n in enumerate(NAMES * 5))), Bar("高中", 9, 9)),
+            ),
+        ),
+        footer="联盟助手",
+    )
+    for card in (progress, _card(mine=3), Card(title="空", tables=(RankTable("按粉丝数", ()),))):
+        png = render_png(card, font)
+        with Image.open(io.BytesIO(png)) as im:
+            im.verify()
+        assert _pixels(png) == cards._draw(card, font, cards.ALL).tobytes()
