@@ -184,7 +184,7 @@ def _table_height(t: RankTable) -> int:
 #   depends only on the data and where those rows sit) is drawn once and kept; each asker's picture is a copy
 #   with only the highlighted rows drawn into their bands, pixel for pixel what drawing it whole gives, since a
 #   row draws only inside its own band (tests/bot/test_picture_cards.py checks that).
-_KEEP_SKELETONS = 3  # a few megabytes each
+_KEEP_SKELETONS = 2  # 4.5 MB each for a two-table ranking: the bot's RSS target is 200 MB
 _skeletons: OrderedDict[tuple, Image.Image] = OrderedDict()
 _skeletons_lock = threading.Lock()
 ALL, SKELETON, HIGHLIGHTS = "all", "skeleton", "highlights"
