@@ -10,6 +10,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
@@ -181,11 +182,12 @@ def _table_height(t: RankTable) -> int:
 #   lossless) in 15 ms, and the file is smaller (231 KB instead of 275 KB for that ranking).
 # - Drawing: the asker's unit is highlighted (and appended when it is not among the rows shown), so every asker
 #   gets a picture of their own from the same data. The card without its highlighted rows (the skeleton, which
-#   depends only on the data and where those rows sit) is drawn once and kept; each asker's picture is a copy
-#   with only the highlighted rows drawn into their bands, pixel for pixel what drawing it whole gives, since a
-#   row draws only inside its own band (tests/bot/test_picture_cards.py checks that).
-_KEEP_SKELETONS = 2  # 4.5 MB each for a two-table ranking: the bot's RSS target is 200 MB
-_skeletons: OrderedDict[tuple, Image.Image] = OrderedDict()
+#   depends only on the data and where those rows sit) is drawn once and kept deflated (inflating it costs about
+#   half of drawing it); each asker's picture is that skeleton with only the highlighted rows drawn into their
+#   bands, pixel for pixel what drawing it whole gives, since a row draws only inside its own band
+#   (tests/bot/test_picture_cards.py checks that).
+_KEEP_SKELETONS = 8  # kept deflated: ~0.2 MB each instead of 4.5 MB (the bot's RSS target is 200 MB)
+_skeletons: OrderedDict[tuple, tuple[tuple[int, int], bytes]] = OrderedDict()
 _skeletons_lock = threading.Lock()
 ALL, SKELETON, HIGHLIGHTS = "all", "skeleton", "highlights"
 
@@ -204,12 +206,11 @@ def render_png(card: Card, font: Font) -> bytes:
 def _png(img: Image.Image) -> bytes:
     """An RGB image as PNG: 8-bit truecolour, every row unfiltered (filter byte 0), deflated at level 1."""
     width, height = img.size
-    raw = memoryview(img.tobytes())
     stride = width * 3
     deflate = zlib.compressobj(1)
     parts = []
-    for top in range(0, height, 64):  # 64 rows at a time: never a second copy of the whole image
-        rows = range(top, min(height, top + 64))
+    for top, raw in _bands(img):
+        rows = range(min(height, top + _BAND) - top)
         parts.append(deflate.compress(b"".join(b"\x00" + raw[y * stride : (y + 1) * stride] for y in rows)))
     parts.append(deflate.flush())
 
@@ -220,22 +221,44 @@ def _png(img: Image.Image) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
 
 
+_BAND = 64
+
+
+def _bands(img: Image.Image) -> Iterator[tuple[int, memoryview]]:
+    """(top row, raw RGB bytes) of every band of _BAND rows: never a second copy of the whole image."""
+    width, height = img.size
+    for top in range(0, height, _BAND):
+        yield top, memoryview(img.crop((0, top, width, min(height, top + _BAND))).tobytes())
+
+
+def _deflated(img: Image.Image) -> tuple[tuple[int, int], bytes]:
+    deflate = zlib.compressobj(1)
+    return img.size, b"".join([*(deflate.compress(raw) for _, raw in _bands(img)), deflate.flush()])
+
+
+def _inflated(kept: tuple[tuple[int, int], bytes]) -> Image.Image:
+    size, data = kept
+    return Image.frombytes("RGB", size, zlib.decompress(data))
+
+
 def draw(card: Card, font: Font) -> Image.Image:
     """The card as an image: a card with highlighted rows reuses the skeleton drawn for the same data."""
     if not any(r.highlight for t in card.tables for r in t.rows):
         return _draw(card, font, ALL)
     key = (font, _skeleton_of(card))
     with _skeletons_lock:
-        base = _skeletons.get(key)
-        if base is not None:
+        kept = _skeletons.get(key)
+        if kept is not None:
             _skeletons.move_to_end(key)
-    if base is None:
+    if kept is None:
         base = _draw(card, font, SKELETON)
         with _skeletons_lock:
-            _skeletons[key] = base
+            _skeletons[key] = _deflated(base)
             while len(_skeletons) > _KEEP_SKELETONS:
                 _skeletons.popitem(last=False)
-    return _draw(card, font, HIGHLIGHTS, base.copy())
+    else:
+        base = _inflated(kept)
+    return _draw(card, font, HIGHLIGHTS, base)
 
 
 def _skeleton_of(card: Card) -> Card:
