@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+log = logging.getLogger("alliance.db")
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -91,6 +94,19 @@ class Database:
                     await self.conn.execute("ROLLBACK")
                     raise
 
+    async def _settle(self, statement: asyncio.Future, name: str) -> None:
+        """After a cancellation: let a BEGIN or COMMIT already sent to aiosqlite's thread finish, then roll back
+        whatever it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that transaction open)."""
+        try:
+            await statement
+        except Exception as e:
+            log.warning("%s failed while its task was cancelled: %r", name, e)
+        if self.conn.in_transaction:
+            try:
+                await self.conn.execute("ROLLBACK")
+            except Exception as e:
+                log.warning("ROLLBACK after a cancelled %s failed: %r", name, e)
+
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
@@ -101,11 +117,7 @@ class Database:
             try:
                 await asyncio.shield(begin)
             except asyncio.CancelledError:
-                try:
-                    await begin
-                    await self.conn.execute("ROLLBACK")
-                except Exception:
-                    pass
+                await self._settle(begin, "BEGIN")
                 raise
             try:
                 yield Tx(self.conn)
@@ -119,10 +131,7 @@ class Database:
             try:
                 await asyncio.shield(commit)
             except asyncio.CancelledError:
-                try:
-                    await commit
-                except Exception:
-                    pass
+                await self._settle(commit, "COMMIT")
                 raise
             except BaseException:
                 if self.conn.in_transaction:

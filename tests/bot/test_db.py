@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -222,5 +223,39 @@ async def test_a_task_cancelled_while_it_begins_a_transaction_leaves_none_open(t
             await asyncio.gather(task, return_exceptions=True)
             async with db.tx() as tx:  # "cannot start a transaction within a transaction" before the fix
                 await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+    finally:
+        await db.close()
+
+
+async def test_a_commit_that_fails_while_its_task_is_cancelled_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """SQLite keeps a transaction open when COMMIT fails (a full disk); a cancelled writer must not leave it so."""
+    db = Database(tmp_path / "c.db")
+    await db.open()
+    real = db.conn.execute
+    reached, fail = asyncio.Event(), asyncio.Event()
+
+    async def failing_commit() -> None:
+        reached.set()
+        await fail.wait()
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def execute(sql: str, *args: object, **kwargs: object):
+        return failing_commit() if sql == "COMMIT" else real(sql, *args, **kwargs)
+
+    async def write() -> None:
+        async with db.tx() as tx:
+            await tx.run("CREATE TABLE t (x INTEGER)")
+
+    try:
+        db.conn.execute = execute  # type: ignore[method-assign]
+        task = asyncio.create_task(write())
+        await reached.wait()
+        task.cancel()
+        await asyncio.sleep(0)
+        fail.set()
+        await asyncio.gather(task, return_exceptions=True)
+        db.conn.execute = real  # type: ignore[method-assign]
+        async with db.tx() as tx:  # "cannot start a transaction within a transaction" before the fix
+            await tx.run("CREATE TABLE IF NOT EXISTS u (x INTEGER)")
     finally:
         await db.close()
