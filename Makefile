@@ -26,7 +26,7 @@ run: $(STAMP) fonts
 
 # Two workers (pytest-xdist): the end-to-end tests mostly wait on a bot process, so the suite takes half the time.
 test: $(TEST_STAMP) chromium fonts
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --durations=10
 
 # The dashboard's browser test drives Debian's Chromium (no browser download); installed when we can, skipped otherwise.
 CHROMIUM ?= /usr/bin/chromium

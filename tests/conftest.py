@@ -133,3 +133,12 @@ async def say(nb: NBApp, app: App, event: object) -> list[dict]:
         bot = ctx.create_bot(base=Bot, self_id="10000")
         await bot.handle_event(event)  # type: ignore[arg-type]
     return await sent(app)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Print the random order's seed first, even under -q and even if the run never ends: a failure seen once
+    (in CI too) can be run again in the same order."""
+    seed = getattr(session.config.option, "randomly_seed", None)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if seed is not None and reporter is not None and not hasattr(session.config, "workerinput"):
+        reporter.write_line(f"random order seed: {seed} (the same order again: pytest --randomly-seed={seed})")
