@@ -27,7 +27,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx, is_disk_full
-from bot.loops import stop_loop
+from bot.loops import stop_loop, wait_event
 from bot.outbox.service import Outbox
 from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
@@ -291,8 +291,5 @@ class Reminders:
                     await self.outbox.disk_full("到期的自动提醒暂时发不出；腾出空间后会自动补发（只发一次）")
                 else:
                     log.exception("reminder tick failed")
-            try:
-                await asyncio.wait_for(self._kick.wait(), timeout=self.tick_seconds)
-            except TimeoutError:
-                pass
+            await wait_event(self._kick, self.tick_seconds)
             self._kick.clear()

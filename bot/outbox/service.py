@@ -13,7 +13,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx, is_disk_full
-from bot.loops import stop_loop
+from bot.loops import stop_loop, wait_event
 from bot.outbox.accounts import Accounts
 from bot.outbox.reactions import Reactions
 from bot.outbox.reading import Reading
@@ -240,9 +240,7 @@ class Outbox(Reading, Reactions, Accounts):
                 await self._worker_error(e)
             if idle and not self._wake.is_set():
                 self._idle.set()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(pause, 1.0))
-            except TimeoutError:
+            if not await wait_event(self._wake, min(pause, 1.0)):
                 self._react_owed = self._msg_owed = self._acks_waiting = True  # held rows, gathering windows
             self._wake.clear()
 
