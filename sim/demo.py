@@ -120,7 +120,12 @@ async def start_demo(workdir: Path, roster: Path | None = None) -> Demo:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await proc.communicate()
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise DemoError("导入名册超时（2 分钟），演示没有开始。") from None
     imported = out.decode("utf-8", "replace").strip()
     if proc.returncode != 0:
         raise DemoError(f"导入名册失败：\n{imported}")

@@ -427,10 +427,11 @@ class QQClient:
     async def _stop_tasks(self) -> None:
         current = asyncio.current_task()
         for task in (self._heartbeat_task, self._reader_task):
-            if task is not None and task is not current and not task.done():
+            # cancelled until done (not `await task` under suppress(BaseException), which swallowed the caller's
+            # own cancellation and waited for ever on a task that ignored one)
+            while task is not None and task is not current and not task.done():
                 task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+                await asyncio.wait({task}, timeout=0.05)
         self._heartbeat_task = None
         self._reader_task = None
         self._ws = None

@@ -7,6 +7,7 @@ when /usr/bin/chromium or the playwright module is missing (`make test` installs
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import sys
@@ -241,7 +242,9 @@ async def visit(browser: Browser, base: str, screen: str, size: dict[str, int], 
 
 async def test_dashboard_in_a_real_browser(bot: BotProcess, tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{bot.port}/dashboard"
-    async with async_playwright() as pw:
+    # some Playwright calls (content, cookies, evaluate, close) wait without a timeout of their own: a browser
+    # that hangs without crashing ends the test here instead of holding up the run
+    async with asyncio.timeout(240), async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             for screen, size in SCREENS.items():

@@ -41,7 +41,7 @@ async def test_the_bot_started_with_the_default_settings_warns_at_start(tmp_path
                 seen.append(line)
     finally:
         bot.kill()
-        await bot.wait()
+        await asyncio.wait_for(bot.communicate(), 30)  # reads what is left, so the wait cannot stall on a full pipe
     log = "".join(seen)
     assert "WARNING" in log and "没有配置联盟群" in log and "没有配置管理员" in log
     assert 'ALLIANCE_GROUPS=["123456789"]' in log
