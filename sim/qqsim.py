@@ -1071,11 +1071,45 @@ class QQClient:
 # --------------------------------------------------------------------------- bot subprocess
 
 
+# Ports for bots under test: below Linux's ephemeral range (32768–60999), so no outgoing connection or
+# `bind(0)` server takes one, and a band of its own per pytest-xdist worker (PYTEST_XDIST_WORKER=gw0, gw1, …;
+# a bench started by a test inherits it), so two workers never hand out the same port. A bot restarted on its
+# port keeps it: nobody else is handed that port meanwhile.
+PORT_BANDS = (10_000, 32_000)
+_handed: set[int] = set()
+_pick = random.SystemRandom()  # not the `random` module, which pytest-randomly seeds alike in every test
+
+
+def port_band(worker: str | None = None) -> tuple[int, int] | None:
+    """[low, high) of the ports `free_port` hands out in this pytest-xdist worker; None outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "") if worker is None else worker
+    if not (worker.startswith("gw") and worker[2:].isdigit()):
+        return None
+    bands = 8
+    width = (PORT_BANDS[1] - PORT_BANDS[0]) // bands
+    low = PORT_BANDS[0] + (int(worker[2:]) % bands) * width
+    return low, low + width
+
+
 def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1."""
+    """A currently free TCP port on 127.0.0.1, not handed out before by this process."""
+    band = port_band()
+    for _ in range(200 if band else 0):
+        port = _pick.randrange(*band)
+        if port in _handed:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        port = int(s.getsockname()[1])
+    _handed.add(port)
+    return port
 
 
 class BotProcess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 import textwrap
@@ -265,3 +266,22 @@ async def test_botprocess_and_crash(tmp_path: Path) -> None:
         await client.close()
         await proc.stop()
     assert proc.log_text().count("qqsim: starting bot") == 2
+
+
+async def test_each_xdist_worker_hands_out_ports_of_its_own_below_the_ephemeral_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers once could both be handed the same free port (one bot then talked to the other's client)."""
+    from sim import qqsim
+
+    bands = [qqsim.port_band(f"gw{i}") for i in range(8)]
+    assert all(b is not None and b[1] <= 32768 for b in bands)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(bands))  # type: ignore[index]
+    assert qqsim.port_band("") is None and qqsim.port_band("master") is None
+    for worker in ("gw0", "gw1"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        low, high = qqsim.port_band()  # type: ignore[misc]
+        ports = [free_port() for _ in range(50)]
+        assert len(set(ports)) == 50 and all(low <= p < high for p in ports)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER")
+    assert len({free_port() for _ in range(20)}) == 20  # outside xdist: any free port, never the same twice
