@@ -23,6 +23,29 @@ def load_plugins() -> None:
         nonebot.load_plugin(f"plugins.{name}")
 
 
+def skip_unlogged_levels(level: int | str, sink: object = None) -> None:
+    """Give NoneBot's console handler the configured level as its own, so a record below it is dropped at once.
+
+    NoneBot adds that handler at level 0 and filters by LOG_LEVEL afterwards: each of its debug and trace calls
+    (several per event: one per matcher checked, one per priority) was built, patched with the plugin's name and
+    only then thrown away. What is written does not change.
+    """
+    from nonebot import log as nonebot_log
+    from nonebot import logger
+
+    try:
+        logger.remove(nonebot_log.logger_id)
+    except ValueError:  # already replaced (or removed by someone else): leave the logging as it is
+        return
+    nonebot_log.logger_id = logger.add(
+        sys.stdout if sink is None else sink,
+        level=level,
+        diagnose=False,
+        filter=nonebot_log.default_filter,
+        format=nonebot_log.default_format,
+    )
+
+
 def start_bot(settings: Settings) -> int:
     """Initialise NoneBot with the OneBot v11 adapter (HTTP event posting closed), load our plugins, run until stopped."""
     import nonebot
@@ -56,6 +79,7 @@ def start_bot(settings: Settings) -> int:
         )
     for warning in setup_warnings(settings):
         nonebot.logger.warning(warning)
+    skip_unlogged_levels(driver.config.log_level)
     driver.register_adapter(GuardedAdapter)
     set_app(App(settings))
     nonebot.load_plugin("nonebot_plugin_apscheduler")
