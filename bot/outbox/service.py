@@ -422,11 +422,16 @@ class Outbox(Reading, Reactions, Accounts):
     async def _record(self, tx: Tx) -> None:
         """Write the outcomes of the last sends, if they are not written yet."""
         pending, self._outcomes = self._outcomes, []
-        for row_id, state, message_id, error in pending:
-            await tx.run(
-                "UPDATE outbox SET state=?, message_id=?, error=?, sent_at=? WHERE id=?",
-                (state, message_id, error, clock.now_db() if state != "pending" else None, row_id),
-            )
+        if not pending:
+            return
+        now = clock.now_db()
+        await tx.many(  # one round trip to the database thread for a whole batch of reactions
+            "UPDATE outbox SET state=?, message_id=?, error=?, sent_at=? WHERE id=?",
+            [
+                (state, message_id, error, now if state != "pending" else None, i)
+                for i, state, message_id, error in pending
+            ],
+        )
 
     async def _flush(self) -> None:
         if self._outcomes:
