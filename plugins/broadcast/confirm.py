@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from nonebot import on_notice
 from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment, NoticeEvent
-from nonebot.rule import Rule
 
 from bot import clock
 from bot.app import current_app
@@ -22,6 +20,7 @@ from plugins._kit import (
     Ctx,
     Reply,
     command,
+    notice,
     reply_saying,
     trigger,
 )
@@ -178,19 +177,18 @@ def _ask_which(tasks: list) -> Callable[[Ctx], Awaitable[Reply]]:
 # ---------------------------------------------------------------- reaction confirmation
 
 
-async def _is_confirming_reaction(event: NoticeEvent) -> bool:
+async def _is_confirming_reaction(bot: object, event: NoticeEvent) -> bool:
     """A confirming reaction on an announcement or nudge of a 统发 (a 报送's: plugins/returns)."""
     found = reaction_of(event)
     app = current_app()
     return found is not None and app is not None and await app.broadcasts.task_of_message(found[2]) is not None
 
 
-reaction_cmd = on_notice(rule=Rule(_is_confirming_reaction), priority=5, block=True)
 _told: set[tuple[str, int]] = set()  # unbound people already told (privately) how to register, per task
 
 
-@reaction_cmd.handle()
-async def _reaction(event: NoticeEvent) -> None:
+@notice(_is_confirming_reaction, block=True, first=True)
+async def _reaction(bot: object, event: NoticeEvent) -> None:
     found = reaction_of(event)
     app = current_app()
     if found is None or app is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from nonebot import logger, on_notice
-from nonebot.adapters.onebot.v11 import Bot, GroupDecreaseNoticeEvent
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Bot, GroupDecreaseNoticeEvent, NoticeEvent
 from nonebot.plugin import PluginMetadata
 
 from bot import clock
@@ -24,6 +24,7 @@ from plugins._kit import (
     command,
     folded_or_cut,
     list_reply,
+    notice,
     numbers_or_all,
     sub,
 )
@@ -413,11 +414,12 @@ async def unbound(ctx: Ctx) -> Msg:
 # ---------------------------------------------------------------- matchers
 
 
-left_notice = on_notice(priority=10, block=False)
+async def _is_leaving(bot: Bot, event: NoticeEvent) -> bool:
+    return isinstance(event, GroupDecreaseNoticeEvent)
 
 
-@left_notice.handle()
-async def _left(event: GroupDecreaseNoticeEvent) -> None:
+@notice(_is_leaving)
+async def _left(bot: Bot, event: GroupDecreaseNoticeEvent) -> None:
     """An operator left the group: unbind them; tell the admins when their unit has no operator left."""
     app = get_app()
     bound = await app.units.operator(event.user_id)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from nonebot import on_notice
 from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment, NoticeEvent
 from nonebot.plugin import PluginMetadata
-from nonebot.rule import Rule
 
 from bot import clock
 from bot.app import current_app
@@ -27,6 +25,7 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
+    notice,
     orphans_to_admin,
     picture_or_text,
     reply_saying,
@@ -338,18 +337,15 @@ async def reply_submitted(event: MessageEvent) -> tuple[Command, Message] | None
 # ---------------------------------------------------------------- a reaction on a 报送 notice
 
 
-async def _is_return_reaction(event: NoticeEvent) -> bool:
+async def _is_return_reaction(bot: object, event: NoticeEvent) -> bool:
     """A confirming reaction (👍, OK) on the notice, a reminder or a nudge of a 报送."""
     found = reaction_of(event)
     app = current_app()
     return found is not None and app is not None and await app.returns.return_of_post(found[2]) is not None
 
 
-return_reaction_cmd = on_notice(rule=Rule(_is_return_reaction), priority=5, block=True)
-
-
-@return_reaction_cmd.handle()
-async def _return_reaction(event: NoticeEvent) -> None:
+@notice(_is_return_reaction, block=True, first=True)
+async def _return_reaction(bot: object, event: NoticeEvent) -> None:
     """Confirms a return without files like /已报送; for one with files, a private line says to upload it."""
     found = reaction_of(event)
     app = current_app()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nonebot import logger, on_message, on_notice
+from nonebot import logger, on_message
 from nonebot.adapters.onebot.v11 import (
     Bot,
     GroupMessageEvent,
     GroupUploadNoticeEvent,
     MessageEvent,
+    NoticeEvent,
     PrivateMessageEvent,
 )
 from nonebot.rule import Rule
@@ -23,7 +24,7 @@ from bot.returns.files import workbooks
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
 from plugins._client import upload_to
-from plugins._kit import Ctx, display_name
+from plugins._kit import Ctx, display_name, notice
 
 # ---------------------------------------------------------------- getting the bytes through the client
 
@@ -119,14 +120,11 @@ async def _receive(bot: Bot, up: Upload, busid: Any, seg: dict | None) -> None:
 # ---------------------------------------------------------------- events
 
 
-async def _is_upload(event: GroupUploadNoticeEvent) -> bool:
+async def _is_upload(bot: Bot, event: NoticeEvent) -> bool:
     return isinstance(event, GroupUploadNoticeEvent)
 
 
-upload_notice = on_notice(rule=Rule(_is_upload), priority=10, block=False)
-
-
-@upload_notice.handle()
+@notice(_is_upload)
 async def _uploaded(bot: Bot, event: GroupUploadNoticeEvent) -> None:
     if str(event.user_id) == bot.self_id:
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from nonebot import get_driver, logger, on_message
+from nonebot import get_driver, logger, on_message, on_notice
 from nonebot.adapters.onebot.v11 import (
     Bot,
     Event,
@@ -40,6 +40,7 @@ from plugins._kit import (
     command,
     help_topics,
     match_command,
+    notices_for,
     run,
     watch_disk,
 )
@@ -62,6 +63,7 @@ __plugin_meta__ = PluginMetadata(
 
 driver = get_driver()
 ROUTE = "alliance_route"
+NOTICED = "alliance_notices"
 
 
 @driver.on_startup
@@ -366,6 +368,26 @@ router = on_message(rule=Rule(_routed), priority=10, block=True)
 async def _route(bot: Bot, event: MessageEvent, state: T_State) -> None:
     cmd, arg = state[ROUTE]
     await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot)
+
+
+async def _noticed(bot: Bot, event: NoticeEvent, state: T_State) -> bool:
+    """A notice some plugin registered with `notice` acts on (a confirming reaction, a member leaving, an upload)."""
+    found = await notices_for(bot, event)
+    state[NOTICED] = found
+    return bool(found)
+
+
+# the same priority as the router: a message costs NoneBot no extra priority round for the notices
+notices = on_notice(rule=Rule(_noticed), priority=10, block=False)
+
+
+@notices.handle()
+async def _notice(bot: Bot, event: NoticeEvent, state: T_State) -> None:
+    for n in state[NOTICED]:
+        try:
+            await n.handle(bot, event)
+        except Exception:  # one plugin's failure does not keep the others from the notice
+            logger.exception(f"notice handler {n.handle.__qualname__} failed")
 
 
 @command("发送记录")

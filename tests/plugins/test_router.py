@@ -28,3 +28,16 @@ def test_an_at_of_someone_else_or_plain_chat_is_no_command() -> None:
     assert match_command(Message("大家好 /帮助")) is None
     assert match_command(Message("/不存在的命令")) is None
     assert match_command(Message("/已报名了")) is None  # no 已报 alias that would mark a return submitted
+
+
+def test_a_group_message_meets_only_the_router_and_the_one_notice_matcher_before_it_is_routed() -> None:
+    """NoneBot starts a task for every matcher of each priority it reaches, for every event: a message routed
+    by the router costs one priority round of two matchers (every notice goes through one matcher)."""
+    from nonebot.matcher import matchers
+
+    from plugins.system import notices, router
+
+    reached = [m for priority in sorted(matchers) if priority <= router.priority for m in matchers[priority]]
+    assert sorted(m.type for m in reached) == ["message", "notice"]
+    assert set(reached) == {router, notices} and router.block
+    assert [m for ms in matchers.values() for m in ms if m.type == "notice"] == [notices]
