@@ -334,7 +334,7 @@ async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
         found = _typo(bot, event)
     if found is None:
         return False
-    state[ROUTE] = found
+    state[ROUTE] = (found, bot, event)  # the handler takes only `state`: NoneBot solves each parameter in a task
     return True
 
 
@@ -365,15 +365,15 @@ router = on_message(rule=Rule(_routed), priority=10, block=True)
 
 
 @router.handle()
-async def _route(bot: Bot, event: MessageEvent, state: T_State) -> None:
-    cmd, arg = state[ROUTE]
+async def _route(state: T_State) -> None:
+    (cmd, arg), bot, event = state[ROUTE]
     await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot)
 
 
 async def _noticed(bot: Bot, event: NoticeEvent, state: T_State) -> bool:
     """A notice some plugin registered with `notice` acts on (a confirming reaction, a member leaving, an upload)."""
     found = await notices_for(bot, event)
-    state[NOTICED] = found
+    state[NOTICED] = (found, bot, event)
     return bool(found)
 
 
@@ -382,8 +382,9 @@ notices = on_notice(rule=Rule(_noticed), priority=10, block=False)
 
 
 @notices.handle()
-async def _notice(bot: Bot, event: NoticeEvent, state: T_State) -> None:
-    for n in state[NOTICED]:
+async def _notice(state: T_State) -> None:
+    found, bot, event = state[NOTICED]
+    for n in found:
         try:
             await n.handle(bot, event)
         except Exception:  # one plugin's failure does not keep the others from the notice

@@ -41,3 +41,11 @@ def test_a_group_message_meets_only_the_router_and_the_one_notice_matcher_before
     assert sorted(m.type for m in reached) == ["message", "notice"]
     assert set(reached) == {router, notices} and router.block
     assert [m for ms in matchers.values() for m in ms if m.type == "notice"] == [notices]
+
+
+def test_the_router_and_notice_handlers_take_one_parameter() -> None:
+    """NoneBot checks and solves each handler parameter in a task of its own, for every message."""
+    from plugins.system import notices, router
+
+    assert [[p.name for p in h.params] for h in router.handlers] == [["state"]]
+    assert [[p.name for p in h.params] for h in notices.handlers] == [["state"]]
