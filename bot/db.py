@@ -41,6 +41,9 @@ def is_busy(e: BaseException) -> bool:
     return isinstance(e, sqlite3.OperationalError) and "locked" in str(e).lower()
 
 
+BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's write lock
+
+
 class Database:
     """One aiosqlite connection; every statement runs under one lock so transactions never interleave."""
 
@@ -59,7 +62,7 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await self.migrate(upto)
 
     async def close(self) -> None:
@@ -108,18 +111,36 @@ class Database:
             except Exception as e:
                 log.warning("ROLLBACK after a cancelled %s failed: %r", name, e)
 
+    def _begin_now(self) -> bool:
+        """BEGIN IMMEDIATE right here on the event loop's thread when no other process holds the write lock (the
+        usual case: this process's writers queue on `_lock`), without waiting; False when it must be waited for.
+        A trip to aiosqlite's thread costs more CPU than the statement."""
+        raw = self.conn._conn
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if is_busy(e):
+                return False
+            raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return True
+
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._lock:
-            # A task cancelled while BEGIN runs in aiosqlite's thread would leave the transaction open (the
-            # statement still runs): wait for it, roll back, then let the cancellation through.
-            begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
-            try:
-                await asyncio.shield(begin)
-            except asyncio.CancelledError:
-                await self._settle(begin, "BEGIN")
-                raise
+            if not self._begin_now():
+                # Another process holds the write lock: wait for it in aiosqlite's thread, up to the busy timeout.
+                # A task cancelled while BEGIN runs there would leave the transaction open (the statement still
+                # runs): wait for it, roll back, then let the cancellation through.
+                begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
+                try:
+                    await asyncio.shield(begin)
+                except asyncio.CancelledError:
+                    await self._settle(begin, "BEGIN")
+                    raise
             try:
                 yield Tx(self.conn, inline=True)
             except BaseException:
@@ -150,8 +171,8 @@ class Tx:
     """Helpers over the connection inside a transaction.
 
     In a write transaction (`inline`) the statements run right on the event loop's thread, not in aiosqlite's:
-    BEGIN IMMEDIATE already holds SQLite's write lock, so no statement in it waits for another process (BEGIN
-    does, up to the busy timeout, and COMMIT may checkpoint and sync: both stay on aiosqlite's thread). A trip
+    BEGIN IMMEDIATE already holds SQLite's write lock, so no statement in it waits for another process (a BEGIN
+    that would wait goes to aiosqlite's thread, and COMMIT, which may checkpoint and sync, always does). A trip
     to that thread and back cost about 120 µs of CPU, more than the statements of a confirmation themselves,
     and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
     every transaction and read holds the database's lock. Reads outside a transaction (`Database.read`, the
