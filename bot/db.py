@@ -196,6 +196,12 @@ class Tx:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
+    def tiny_value(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """The first value of a statement known to cost next to nothing (a PRAGMA, a lookup by primary key), run
+        right here on the event loop's thread even in a read: cheaper than the trip to aiosqlite's thread."""
+        row = self.conn._conn.execute(sql, tuple(params)).fetchone()
+        return None if row is None else row[0]
+
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Execute a write; returns the rowid of the last insert (meaningful after an INSERT)."""
         if self._raw is not None:

@@ -40,7 +40,7 @@ class Units(Registrations):
     async def _load(self) -> _Index:
         async with self.db.read() as tx:
             # another connection (the import-units command line, a second process) may have changed the units
-            version = await tx.value("PRAGMA data_version")
+            version = tx.tiny_value("PRAGMA data_version")  # asked before every lookup of a unit
             if self._index is not None and version == self._data_version:
                 return self._index
             rows = await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")

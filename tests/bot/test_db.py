@@ -326,3 +326,24 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_in_the_thread_
     finally:
         other.close()
         await db.close()
+
+
+async def test_a_tiny_read_needs_no_trip_to_the_database_thread(tmp_path: Path) -> None:
+    db = Database(tmp_path / "tiny.db")
+    await db.open()
+    trips: list[object] = []
+    real = db.conn._execute
+
+    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    try:
+        db.conn._execute = counted  # type: ignore[method-assign]
+        async with db.read() as tx:
+            assert isinstance(tx.tiny_value("PRAGMA data_version"), int)
+            assert tx.tiny_value("SELECT 1 WHERE 0") is None
+        assert trips == []
+    finally:
+        db.conn._execute = real  # type: ignore[method-assign]
+        await db.close()
