@@ -7,11 +7,11 @@ import errno
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -41,6 +41,7 @@ def is_busy(e: BaseException) -> bool:
     return isinstance(e, sqlite3.OperationalError) and "locked" in str(e).lower()
 
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's write lock
 
 
@@ -175,7 +176,8 @@ class Tx:
     that would wait goes to aiosqlite's thread, and COMMIT, which may checkpoint and sync, always does). A trip
     to that thread and back cost about 120 µs of CPU, more than the statements of a confirmation themselves,
     and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
-    every transaction and read holds the database's lock. Reads outside a transaction (`Database.read`, the
+    every transaction and read holds the database's lock, and a read cancelled while its statement runs in
+    aiosqlite's thread keeps holding it until that statement is over (`_in_thread`). Reads outside a transaction (`Database.read`, the
     big progress and ranking queries among them) keep running in aiosqlite's thread.
     """
 
@@ -186,7 +188,7 @@ class Tx:
     async def all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         if self._raw is not None:
             return self._raw.execute(sql, tuple(params)).fetchall()
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return list(await _in_thread(self.conn.execute_fetchall(sql, tuple(params))))
 
     async def one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.all(sql, params)
@@ -208,14 +210,28 @@ class Tx:
             self._raw.execute(sql, tuple(params))
             row = self._raw.execute("SELECT last_insert_rowid()").fetchone()
         else:
-            row = await self.conn.execute_insert(sql, tuple(params))
+            row = await _in_thread(self.conn.execute_insert(sql, tuple(params)))
         return int(row[0]) if row else 0
 
     async def many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         if self._raw is not None:
             self._raw.executemany(sql, [tuple(r) for r in rows])
         else:
-            await self.conn.executemany(sql, [tuple(r) for r in rows])
+            await _in_thread(self.conn.executemany(sql, [tuple(r) for r in rows]))
+
+
+async def _in_thread(statement: Awaitable[T]) -> T:
+    """A statement sent to aiosqlite's thread, which runs it even if the caller is cancelled meanwhile: the
+    cancellation waits until it is over, so the database lock is never released (and the next transaction's
+    statements started on the event loop's thread) while the thread still uses the connection."""
+    running = asyncio.ensure_future(statement)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait({running})
+        if not running.cancelled():
+            running.exception()  # the caller is gone: what the statement raised is not its business any more
+        raise
 
 
 def _statements(sql: str) -> list[str]:

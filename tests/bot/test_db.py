@@ -347,3 +347,41 @@ async def test_a_tiny_read_needs_no_trip_to_the_database_thread(tmp_path: Path) 
     finally:
         db.conn._execute = real  # type: ignore[method-assign]
         await db.close()
+
+
+async def test_a_cancelled_read_holds_the_lock_until_its_statement_in_the_thread_is_over(tmp_path: Path) -> None:
+    """aiosqlite's thread runs a statement even when its caller is cancelled. The next write transaction runs its
+    statements on the event loop's thread: it must not start while the thread still uses the connection."""
+    import threading
+
+    db = Database(tmp_path / "r.db")
+    await db.open()
+    started, finish = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        finish.wait(5)
+        return 1
+
+    try:
+        await db.conn.create_function("slow", 0, slow)
+
+        async def read() -> None:
+            async with db.read() as tx:
+                await tx.value("SELECT slow()")
+
+        reader = asyncio.create_task(read())
+        assert await asyncio.to_thread(started.wait, 5)
+        reader.cancel()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not reader.done() and db._lock.locked()  # the read waits for its statement, holding the lock
+        finish.set()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        assert not db._lock.locked()
+        async with db.tx() as tx:
+            await tx.run("CREATE TABLE t (x INTEGER)")
+    finally:
+        finish.set()
+        await db.close()
