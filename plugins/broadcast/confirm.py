@@ -20,10 +20,10 @@ from plugins._kit import (
     Ctx,
     Reply,
     command,
-    notice,
     reply_saying,
     trigger,
 )
+from plugins._notices import notice
 
 # ---------------------------------------------------------------- confirming
 

@@ -24,10 +24,10 @@ from plugins._kit import (
     command,
     folded_or_cut,
     list_reply,
-    notice,
     numbers_or_all,
     sub,
 )
+from plugins._notices import notice
 
 HELP = [
     Topic(

@@ -25,13 +25,13 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
-    notice,
     orphans_to_admin,
     picture_or_text,
     reply_saying,
     sub,
     trigger,
 )
+from plugins._notices import notice
 from plugins.returns import files
 
 

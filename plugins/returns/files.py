@@ -24,7 +24,8 @@ from bot.returns.files import workbooks
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
 from plugins._client import upload_to
-from plugins._kit import Ctx, display_name, notice
+from plugins._kit import Ctx, display_name
+from plugins._notices import notice
 
 # ---------------------------------------------------------------- getting the bytes through the client
 

@@ -40,10 +40,10 @@ from plugins._kit import (
     command,
     help_topics,
     match_command,
-    notices_for,
     run,
     watch_disk,
 )
+from plugins._notices import notices_for
 
 HELP = [
     Topic(
