@@ -101,16 +101,22 @@ class Database:
 
     async def _settle(self, statement: asyncio.Future, name: str) -> None:
         """After a cancellation: let a BEGIN or COMMIT already sent to aiosqlite's thread finish, then roll back
-        whatever it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that transaction open)."""
-        try:
-            await statement
-        except Exception as e:
-            log.warning("%s failed while its task was cancelled: %r", name, e)
+        whatever it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that transaction open).
+
+        A cancellation repeated meanwhile (a stop cancels until its task is done) does not cut this short: the
+        caller lets its cancellation through right after."""
+        await _wait_out(statement)
+        if not statement.cancelled() and statement.exception() is not None:
+            log.warning("%s failed while its task was cancelled: %r", name, statement.exception())
+        self._rollback_open(f"a cancelled {name}")
+
+    def _rollback_open(self, after: str) -> None:
+        """ROLLBACK what is left open, right here on the event loop's thread: nothing can come between."""
         if self.conn.in_transaction:
             try:
-                await self.conn.execute("ROLLBACK")
+                self.conn._conn.execute("ROLLBACK")
             except Exception as e:
-                log.warning("ROLLBACK after a cancelled %s failed: %r", name, e)
+                log.warning("ROLLBACK after %s failed: %r", after, e)
 
     def _begin_now(self) -> bool:
         """BEGIN IMMEDIATE right here on the event loop's thread when no other process holds the write lock (the
@@ -146,8 +152,7 @@ class Database:
                 yield Tx(self.conn, inline=True)
             except BaseException:
                 # SQLite may have rolled back already (a full disk does that); the original error is what counts
-                if self.conn.in_transaction:
-                    await self.conn.execute("ROLLBACK")
+                self._rollback_open("an error in the transaction")
                 raise
             # the same for COMMIT: once sent to aiosqlite's thread it runs, so a cancellation waits for it
             commit = asyncio.ensure_future(self.conn.execute("COMMIT"))
@@ -157,8 +162,7 @@ class Database:
                 await self._settle(commit, "COMMIT")
                 raise
             except BaseException:
-                if self.conn.in_transaction:
-                    await self.conn.execute("ROLLBACK")
+                self._rollback_open("a failed COMMIT")
                 raise
 
     @asynccontextmanager
@@ -228,10 +232,20 @@ async def _in_thread(statement: Awaitable[T]) -> T:
     try:
         return await asyncio.shield(running)
     except asyncio.CancelledError:
-        await asyncio.wait({running})
+        await _wait_out(running)
         if not running.cancelled():
             running.exception()  # the caller is gone: what the statement raised is not its business any more
         raise
+
+
+async def _wait_out(statement: asyncio.Future) -> None:
+    """Wait until a statement sent to aiosqlite's thread is over, through any cancellation of the caller (who is
+    being cancelled already and lets that through next); the statement itself is never cancelled."""
+    while not statement.done():
+        try:
+            await asyncio.wait({statement})
+        except asyncio.CancelledError:
+            continue
 
 
 def _statements(sql: str) -> list[str]:

@@ -227,8 +227,12 @@ async def test_a_task_cancelled_while_it_begins_a_transaction_leaves_none_open(t
         await db.close()
 
 
-async def test_a_commit_that_fails_while_its_task_is_cancelled_leaves_no_transaction_open(tmp_path: Path) -> None:
-    """SQLite keeps a transaction open when COMMIT fails (a full disk); a cancelled writer must not leave it so."""
+@pytest.mark.parametrize("cancels", [1, 3])
+async def test_a_commit_that_fails_while_its_task_is_cancelled_leaves_no_transaction_open(
+    tmp_path: Path, cancels: int
+) -> None:
+    """SQLite keeps a transaction open when COMMIT fails (a full disk); a cancelled writer must not leave it so,
+    also when it is cancelled again while it waits for the COMMIT (a stop that repeats its cancellation)."""
     db = Database(tmp_path / "c.db")
     await db.open()
     real = db.conn.execute
@@ -249,9 +253,11 @@ async def test_a_commit_that_fails_while_its_task_is_cancelled_leaves_no_transac
     try:
         db.conn.execute = execute  # type: ignore[method-assign]
         task = asyncio.create_task(write())
-        await reached.wait()
-        task.cancel()
-        await asyncio.sleep(0)
+        async with asyncio.timeout(10):
+            await reached.wait()
+        for _ in range(cancels):
+            task.cancel()
+            await asyncio.sleep(0)
         fail.set()
         await asyncio.gather(task, return_exceptions=True)
         db.conn.execute = real  # type: ignore[method-assign]
