@@ -119,6 +119,14 @@ class Ranking:
     def by_growth(self, limit: int | None = None) -> list[Standing]:
         return _ranked(self.growths, limit)
 
+    def count_of(self, unit_id: int) -> Standing | None:
+        """The unit's place by count, as in `by_count()`, without ordering the whole list."""
+        return _standing(self.counts, unit_id)
+
+    def growth_of(self, unit_id: int) -> Standing | None:
+        """The unit's place by growth, as in `by_growth()`."""
+        return _standing(self.growths, unit_id)
+
 
 @dataclass(frozen=True)
 class Posted:
@@ -160,6 +168,14 @@ def _ranked(values: list[tuple[int, str, int, Unit]], limit: int | None = None) 
             rank, last = i, neg
         out.append(Standing(rank, unit, -neg))
     return out
+
+
+def _standing(values: list[tuple[int, str, int, Unit]], unit_id: int) -> Standing | None:
+    """The unit's Standing in `_ranked(values)`: its rank is 1 + the number of higher values."""
+    own = next((v for v in values if v[2] == unit_id), None)
+    if own is None:
+        return None
+    return Standing(1 + sum(1 for v in values if v[0] < own[0]), own[3], -own[0])
 
 
 def _day(text: str | None) -> date | None:

@@ -6,16 +6,15 @@ draws it with Pillow and returns the PNG bytes. Long lists are the caller's to c
 
 from __future__ import annotations
 
-import struct
 import threading
-import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.pictures import png
 from bot.pictures.fonts import Font
 
 BG = (246, 247, 250)
@@ -178,16 +177,17 @@ def _table_height(t: RankTable) -> int:
 
 # What a picture costs (a 30-row ranking, 1120×1342): drawing about 10 ms, PNG encoding with Pillow 33 ms.
 # - Encoding: Pillow tries every PNG row filter on every row; a card is flat colour and text, which deflate
-#   compresses best unfiltered. `_png` writes the rows unfiltered at zlib level 1: the same pixels (PNG is
-#   lossless) in 15 ms, and the file is smaller (231 KB instead of 275 KB for that ranking).
+#   compresses best unfiltered. `png.encode` writes the rows unfiltered at zlib level 1, in bands of rows each
+#   deflated on its own: the same pixels (PNG is lossless) in 15 ms, and the file is smaller.
 # - Drawing: the asker's unit is highlighted (and appended when it is not among the rows shown), so every asker
 #   gets a picture of their own from the same data. The card without its highlighted rows (the skeleton, which
-#   depends only on the data and where those rows sit) is drawn once and kept deflated (inflating it costs about
-#   half of drawing it); each asker's picture is that skeleton with only the highlighted rows drawn into their
-#   bands, pixel for pixel what drawing it whole gives, since a row draws only inside its own band
-#   (tests/bot/test_picture_cards.py checks that).
+#   depends only on the data and where those rows sit) is drawn once and kept as its encoded bands; each asker's
+#   picture is that skeleton with only the highlighted rows drawn into their bands, pixel for pixel what drawing
+#   it whole gives, since a row draws only inside its own band (tests/bot/test_picture_cards.py checks that).
+#   Only the bands a highlighted row touches are inflated, drawn on and encoded again; the PNG takes the other
+#   bands' bytes as they are kept.
 _KEEP_SKELETONS = 8  # kept deflated: ~0.2 MB each instead of 4.5 MB (the bot's RSS target is 200 MB)
-_skeletons: OrderedDict[tuple, tuple[tuple[int, int], bytes]] = OrderedDict()
+_skeletons: OrderedDict[tuple, tuple[tuple[int, int], list[png.Band]]] = OrderedDict()
 _skeletons_lock = threading.Lock()
 ALL, SKELETON, HIGHLIGHTS = "all", "skeleton", "highlights"
 
@@ -198,53 +198,33 @@ def forget_skeletons() -> None:
         _skeletons.clear()
 
 
+def _highlighted(card: Card) -> bool:
+    return any(r.highlight for t in card.tables for r in t.rows)
+
+
 def render_png(card: Card, font: Font) -> bytes:
     """Draw `card` and return the PNG bytes."""
-    return _png(draw(card, font))
-
-
-def _png(img: Image.Image) -> bytes:
-    """An RGB image as PNG: 8-bit truecolour, every row unfiltered (filter byte 0), deflated at level 1."""
-    width, height = img.size
-    stride = width * 3
-    deflate = zlib.compressobj(1)
-    parts = []
-    for top, raw in _bands(img):
-        rows = range(min(height, top + _BAND) - top)
-        parts.append(deflate.compress(b"".join(b"\x00" + raw[y * stride : (y + 1) * stride] for y in rows)))
-    parts.append(deflate.flush())
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, no filter, no interlace
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
-
-
-_BAND = 64
-
-
-def _bands(img: Image.Image) -> Iterator[tuple[int, memoryview]]:
-    """(top row, raw RGB bytes) of every band of _BAND rows: never a second copy of the whole image."""
-    width, height = img.size
-    for top in range(0, height, _BAND):
-        yield top, memoryview(img.crop((0, top, width, min(height, top + _BAND))).tobytes())
-
-
-def _deflated(img: Image.Image) -> tuple[tuple[int, int], bytes]:
-    deflate = zlib.compressobj(1)
-    return img.size, b"".join([*(deflate.compress(raw) for _, raw in _bands(img)), deflate.flush()])
-
-
-def _inflated(kept: tuple[tuple[int, int], bytes]) -> Image.Image:
-    size, data = kept
-    return Image.frombytes("RGB", size, zlib.decompress(data))
+    if not _highlighted(card):
+        img = _draw(card, font, ALL)
+        return png.png(img.size, png.encode_all(img))
+    img, parts, touched = _on_skeleton(card, font, whole=False)
+    stride = img.size[0] * 3
+    for i in touched:
+        top = i * png.BAND
+        parts[i] = png.encode(img.crop((0, top, img.size[0], min(img.size[1], top + png.BAND))).tobytes(), stride)
+    return png.png(img.size, parts)
 
 
 def draw(card: Card, font: Font) -> Image.Image:
     """The card as an image: a card with highlighted rows reuses the skeleton drawn for the same data."""
-    if not any(r.highlight for t in card.tables for r in t.rows):
+    if not _highlighted(card):
         return _draw(card, font, ALL)
+    return _on_skeleton(card, font, whole=True)[0]
+
+
+def _on_skeleton(card: Card, font: Font, whole: bool) -> tuple[Image.Image, list[png.Band], set[int]]:
+    """The highlighted rows drawn onto the kept skeleton: the image (every band of it if `whole`, else only the
+    bands the rows touch), the skeleton's bands (a copy of the list) and the indexes of the bands drawn on."""
     key = (font, _skeleton_of(card))
     with _skeletons_lock:
         kept = _skeletons.get(key)
@@ -252,13 +232,26 @@ def draw(card: Card, font: Font) -> Image.Image:
             _skeletons.move_to_end(key)
     if kept is None:
         base = _draw(card, font, SKELETON)
+        kept = (base.size, png.encode_all(base))
         with _skeletons_lock:
-            _skeletons[key] = _deflated(base)
+            _skeletons[key] = kept
             while len(_skeletons) > _KEEP_SKELETONS:
                 _skeletons.popitem(last=False)
-    else:
-        base = _inflated(kept)
-    return _draw(card, font, HIGHLIGHTS, base)
+    size, parts = kept
+    img = Image.new("RGB", size, BG)
+    touched: set[int] = set()
+
+    def prepare(top: int, bottom: int) -> None:
+        """The skeleton's pixels in the bands of rows [top, bottom), before a highlighted row is drawn there."""
+        for i in range(top // png.BAND, (bottom - 1) // png.BAND + 1):
+            if i not in touched and i < len(parts):
+                touched.add(i)
+                img.paste(png.decode(parts[i], size[0]), (0, i * png.BAND))
+
+    if whole:
+        prepare(0, size[1])
+    _draw(card, font, HIGHLIGHTS, img, prepare)
+    return img, list(parts), touched
 
 
 def _skeleton_of(card: Card) -> Card:
@@ -271,9 +264,16 @@ def _skeleton_of(card: Card) -> Card:
     return replace(card, tables=tuple(replace(t, rows=tuple(blank(r) for r in t.rows)) for t in card.tables))
 
 
-def _draw(card: Card, font: Font, phase: str, img: Image.Image | None = None) -> Image.Image:
+def _draw(
+    card: Card,
+    font: Font,
+    phase: str,
+    img: Image.Image | None = None,
+    prepare: Callable[[int, int], None] | None = None,
+) -> Image.Image:
     """Draw the whole card (ALL), all of it but the highlighted rows (SKELETON), or only the highlighted rows onto
-    `img`, a copy of the skeleton (HIGHLIGHTS)."""
+    `img`, a copy of the skeleton (HIGHLIGHTS; `prepare(top, bottom)` is called before a row is drawn in
+    [top, bottom))."""
     rest = phase != HIGHLIGHTS  # everything that is not a highlighted row
     pen = _Pen(font)
     f_title, f_sub, f_head = pen.f(30, True), pen.f(17), pen.f(20, True)
@@ -324,7 +324,7 @@ def _draw(card: Card, font: Font, phase: str, img: Image.Image | None = None) ->
         h = max(_table_height(t) for t in row_tables)
         for j, t in enumerate(row_tables):
             x0 = PAD + j * (col_w + COL_GAP)
-            _draw_table(img, d, t, x0, y, col_w, h, (f_head, f_row, f_small), phase)
+            _draw_table(img, d, t, x0, y, col_w, h, (f_head, f_row, f_small), phase, prepare)
         y += h + 20
     if not rest:
         return img  # below the tables there is no highlighted row
@@ -392,6 +392,7 @@ def _draw_table(
     h: int,
     fonts: tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont, ImageFont.FreeTypeFont],
     phase: str,
+    prepare: Callable[[int, int], None] | None = None,
 ) -> None:
     f_head, f_row, f_small = fonts
     rest = phase != HIGHLIGHTS
@@ -415,6 +416,8 @@ def _draw_table(
             y += ROW  # a row draws only inside its band [y, y + ROW): drawn now or later, the pixels are the same
             continue
         if r.highlight:
+            if prepare is not None:
+                prepare(y, y + ROW)
             d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=HIGHLIGHT)
         color = ACCENT if r.rank <= 3 else INK
         _text(img, (x0 + 16, y + 7), f"{r.rank}", f_row, color)

@@ -45,7 +45,7 @@ class Pictures:
     def path_for(self, card: Card) -> Path:
         return self.dir / f"{card_key(card)}.png"
 
-    def render(self, card: Card) -> Path:
+    def render(self, card: Card, path: Path | None = None) -> Path:
         """The PNG of `card` (drawn now, or the one drawn before for the same data).
 
         Raises:
@@ -54,7 +54,7 @@ class Pictures:
         font = self.font
         if font is None:
             raise RuntimeError("no CJK font")
-        path = self.path_for(card)
+        path = path or self.path_for(card)  # the caller's, when it has hashed the card already
         if path.is_file():
             return path
         png = render_png(card, font)
@@ -73,7 +73,7 @@ class Pictures:
         if path.is_file():
             return path
         async with self._one_at_a_time:
-            return await asyncio.to_thread(self.render, card)
+            return await asyncio.to_thread(self.render, card, path)
 
     def _prune(self) -> None:
         try:

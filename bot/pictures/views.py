@@ -53,8 +53,8 @@ def ranking_card(
     by_count = r.by_count(limit)
     by_growth = r.by_growth(limit)
 
-    def find(standings: Callable[[], list[Standing]]) -> Callable[[], Standing | None]:
-        return lambda: next((s for s in standings() if s.unit.id == mine), None)
+    def find(standing: Callable[[int], Standing | None]) -> Callable[[], Standing | None]:
+        return lambda: standing(mine) if mine is not None else None
 
     count_rows, count_more = _rows(
         by_count,
@@ -64,7 +64,7 @@ def ranking_card(
         mine,
         limit,
         len(r.counts),
-        find(r.by_count),
+        find(r.count_of),
     )
     growth_rows, growth_more = _rows(
         by_growth,
@@ -74,7 +74,7 @@ def ranking_card(
         mine,
         limit,
         len(r.growths),
-        find(r.by_growth),
+        find(r.growth_of),
     )
     return Card(
         title=f"{title} · {r.scope}",

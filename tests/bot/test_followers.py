@@ -294,6 +294,10 @@ async def test_equal_values_share_a_rank(world: World) -> None:
     await report(world, ZZU, "微博", "9000")
     r = await world.svc.ranking()
     assert [s.rank for s in r.by_count()] == [1, 2, 2]
+    # one unit's place (the asker's row of a picture) is the same, found without ordering the whole list
+    assert [r.count_of(s.unit.id) for s in r.by_count()] == r.by_count()
+    assert [r.growth_of(s.unit.id) for s in r.by_growth()] == r.by_growth()
+    assert r.count_of(999_999) is None
 
 
 async def test_closed_accounts_and_deleted_units_leave_the_ranking(world: World) -> None:

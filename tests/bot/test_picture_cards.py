@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 from PIL import Image
 
-from bot.pictures import Bar, Card, ProgressGroup, RankRow, RankTable, cards, find_font, render_png
+from bot.pictures import Bar, Card, ProgressGroup, RankRow, RankTable, cards, find_font, png, render_png
 from tests.conftest import NEEDS_FONT
 
 NAMES = ["郑州大学", "河南大学", "洛阳市第一高级中学", "开封市教育局", "南阳理工学院", "新乡医学院"]
@@ -102,3 +104,25 @@ def test_the_png_is_lossless_and_valid_for_every_layout() -> None:
         with Image.open(io.BytesIO(png)) as im:
             im.verify()
         assert _pixels(png) == cards._draw(card, font, cards.ALL).tobytes()
+
+
+def test_band_checksums_combine_as_zlib_computes_them_over_the_whole() -> None:
+    parts = [b"", b"\x00" * 70_000, bytes(range(256)) * 300, b"\xff" * 65_521, b"abc"]
+    adler = 1
+    for p in parts:
+        adler = png.adler_combine(adler, zlib.adler32(p), len(p))
+    assert adler == zlib.adler32(b"".join(parts))
+
+
+@NEEDS_FONT
+def test_a_highlighted_png_is_one_valid_zlib_stream_reusing_the_skeletons_bands() -> None:
+    font = find_font()
+    assert font is not None
+    cards._skeletons.clear()
+    data = render_png(_card(mine=3), font)
+    size = struct.unpack(">II", data[16:24])
+    idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
+    lines = zlib.decompress(idat)  # checks the combined adler32
+    assert len(lines) == size[1] * (size[0] * 3 + 1)
+    (kept,) = cards._skeletons.values()
+    assert sum(band.data in idat for band in kept[1]) >= len(kept[1]) - 2  # only the row's bands were re-encoded
