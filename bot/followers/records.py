@@ -6,6 +6,7 @@ import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from bot.accounts import Account
@@ -118,6 +119,15 @@ class Ranking:
 
     def by_growth(self, limit: int | None = None) -> list[Standing]:
         return _ranked(self.growths, limit)
+
+    @cached_property
+    def count_by_unit(self) -> dict[int, int]:
+        """Unit id → its count: built once per ranking (a cached ranking is read by every asker's picture)."""
+        return {uid: -neg for neg, _, uid, _ in self.counts}
+
+    @cached_property
+    def growth_by_unit(self) -> dict[int, int]:
+        return {uid: -neg for neg, _, uid, _ in self.growths}
 
     def count_of(self, unit_id: int) -> Standing | None:
         """The unit's place by count, as in `by_count()`, without ordering the whole list."""

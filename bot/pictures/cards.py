@@ -177,7 +177,7 @@ def _table_height(t: RankTable) -> int:
 
 # What a picture costs (a 30-row ranking, 1120×1342): drawing about 10 ms, PNG encoding with Pillow 33 ms.
 # - Encoding: Pillow tries every PNG row filter on every row; a card is flat colour and text, which deflate
-#   compresses best unfiltered. `png.encode` writes the rows unfiltered at zlib level 1, in bands of rows each
+#   compresses best unfiltered. `png.encode` writes the rows unfiltered at zlib level 3, in bands of rows each
 #   deflated on its own: the same pixels (PNG is lossless) in 15 ms, and the file is smaller.
 # - Drawing: the asker's unit is highlighted (and appended when it is not among the rows shown), so every asker
 #   gets a picture of their own from the same data. The card without its highlighted rows (the skeleton, which
@@ -186,7 +186,8 @@ def _table_height(t: RankTable) -> int:
 #   it whole gives, since a row draws only inside its own band (tests/bot/test_picture_cards.py checks that).
 #   Only the bands a highlighted row touches are inflated, drawn on and encoded again; the PNG takes the other
 #   bands' bytes as they are kept.
-_KEEP_SKELETONS = 8  # kept deflated: ~0.2 MB each instead of 4.5 MB (the bot's RSS target is 200 MB)
+_KEEP_SKELETONS = 32  # kept deflated: ~0.2 MB each instead of 4.5 MB (the bot's RSS target is 200 MB); a ranking has
+# a few per view (the asker among the rows shown or below them, with or without a growth figure and a bar)
 _skeletons: OrderedDict[tuple, tuple[tuple[int, int], list[png.Band]]] = OrderedDict()
 _skeletons_lock = threading.Lock()
 ALL, SKELETON, HIGHLIGHTS = "all", "skeleton", "highlights"

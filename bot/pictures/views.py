@@ -43,8 +43,7 @@ def ranking_card(
 ) -> Card:
     """Two tables: units by count (with growth and a bar to the target) and by growth over the period."""
     today = clock.now().date()
-    counts = {uid: -neg for neg, _, uid, _ in r.counts}
-    growth = {uid: -neg for neg, _, uid, _ in r.growths}
+    counts, growth = r.count_by_unit, r.growth_by_unit
 
     def bar(s: Standing) -> float | None:
         amount = target(s.unit).amount
