@@ -256,13 +256,22 @@ def _on_skeleton(card: Card, font: Font, whole: bool) -> tuple[Image.Image, list
 
 
 def _skeleton_of(card: Card) -> Card:
-    """The card with each highlighted row reduced to what places the other rows (that it is there, whether it has
-    a growth figure or a bar): equal for every asker of the same data whose rows sit in the same places."""
+    """The card with each highlighted row reduced to what places the other rows: that it is there, and whether
+    it has a growth figure or a bar where no other row of its table has one (a column the table then draws). Equal
+    for every asker of the same data whose rows sit in the same places."""
 
-    def blank(r: RankRow) -> RankRow:
-        return RankRow(0, "", "", "+" if r.extra else "", None if r.bar is None else 0.0, True) if r.highlight else r
+    def table(t: RankTable) -> RankTable:
+        others = [r for r in t.rows if not r.highlight]
+        extra, bar = any(r.extra for r in others), any(r.bar is not None for r in others)
 
-    return replace(card, tables=tuple(replace(t, rows=tuple(blank(r) for r in t.rows)) for t in card.tables))
+        def blank(r: RankRow) -> RankRow:
+            if not r.highlight:
+                return r
+            return RankRow(0, "", "", "+" if r.extra or extra else "", 0.0 if r.bar is not None or bar else None, True)
+
+        return replace(t, rows=tuple(blank(r) for r in t.rows))
+
+    return replace(card, tables=tuple(table(t) for t in card.tables))
 
 
 def _draw(

@@ -67,9 +67,28 @@ def test_highlighted_pictures_equal_the_whole_drawing_for_every_asker() -> None:
         whole = cards._draw(card, font, cards.ALL)
         assert cards.draw(card, font).tobytes() == whole.tobytes()
         assert _pixels(render_png(card, font)) == whole.tobytes()
-    # the two askers below the rows shown with a growth figure and a bar shared one skeleton
-    assert cards._skeleton_of(askers[2]) == cards._skeleton_of(askers[3])
-    assert cards._skeleton_of(askers[3]) != cards._skeleton_of(askers[4])
+    # the askers below the rows shown share one skeleton: their row's growth figure or bar adds no column (the
+    # other rows have both)
+    assert cards._skeleton_of(askers[2]) == cards._skeleton_of(askers[3]) == cards._skeleton_of(askers[4])
+    assert cards._skeleton_of(askers[3]) != cards._skeleton_of(askers[5])
+
+
+@NEEDS_FONT
+def test_a_highlighted_row_that_adds_a_column_gets_a_skeleton_of_its_own() -> None:
+    font = find_font()
+    assert font is not None
+    plain = _rows(30, None, bars=False, extra=False)
+    with_bar = Card(
+        title="粉丝目标",
+        tables=(RankTable("完成目标的比例", (*plain, RankRow(40, "信阳学院", "1万", "+3", 0.5, True))),),
+    )
+    without = Card(
+        title="粉丝目标",
+        tables=(RankTable("完成目标的比例", (*plain, RankRow(41, "周口学院", "1万", "", None, True))),),
+    )
+    assert cards._skeleton_of(with_bar) != cards._skeleton_of(without)
+    for card in (with_bar, without):
+        assert _pixels(render_png(card, font)) == cards._draw(card, font, cards.ALL).tobytes()
 
 
 @NEEDS_FONT
