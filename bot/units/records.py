@@ -74,6 +74,19 @@ def normalize(name: str) -> str:
     return _STRIP.sub("", name).lower()
 
 
+def subsequence_pattern(q: str) -> str:
+    """A regex that finds, within one line, the characters of `q` in order with anything between them.
+
+    Each gap is taken possessively up to the next character wanted (the greedy way to check a subsequence), so the
+    match never backtracks: `9[^\\n]*?9[^\\n]*?9…` took 2^n steps when the typed name and a unit's name both held
+    many of one character (one such message froze the bot).
+    """
+    parts = [re.escape(q[0])]
+    for ch in q[1:]:
+        parts.append(f"[^\\n{re.escape(ch)}]*+{re.escape(ch)}")
+    return "".join(parts)
+
+
 def initials(name: str) -> str:
     """Pinyin initials: 河南大学 → hndx."""
     return "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore") if p).lower()
@@ -194,7 +207,7 @@ class _Index:
                 stages.append([uid for uid, ps in self.pinyin.items() if q in ps])
             stages.append(self._search(q, "part"))
             if len(q) >= 2:
-                stages.append(self._search("[^\n]*?".join(map(re.escape, q)), "regex"))
+                stages.append(self._search(subsequence_pattern(q), "regex"))
         for i, found in enumerate(stages):
             if len(found) == 1:
                 unit = self.units[found[0]]

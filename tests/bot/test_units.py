@@ -368,3 +368,32 @@ async def test_private_chat_is_for_people_bound_or_waiting_only(units: Units) ->
     assert await units.is_known(OP2)  # bound
     await units.unbind(OP2, actor="system", why="退群")
     assert not await units.is_known(OP2)  # left the group
+
+
+# a typed name that holds many of one character, against a unit whose name holds many of it: the loose
+# (subsequence) search was a backtracking regex, 2^n steps; the hypothesis run that drew
+# "99999999999999999999999 °é #1 # 99999999999999999999999" after a unit named with 23 nines held up a test
+# worker for over an hour (CI), and one such message would have frozen the bot
+_REPEATED = """
+import sys
+from bot.units.records import _Index, Unit
+index = _Index()
+index.put(Unit(1, "9" * 30 + "中学", "高中", "郑州"))
+index.put(Unit(2, "郑州大学", "本科高校", "郑州"))
+for typed in ("9" * 60 + "#1", "9" * 31, "郑" * 40 + "州" * 40):
+    try:
+        index.lookup(typed)
+    except Exception as e:  # not found / ambiguous: an answer
+        pass
+print("answered")
+"""
+
+
+def test_a_name_of_one_repeated_character_is_answered_at_once() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    run = subprocess.run([sys.executable, "-c", _REPEATED], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "answered" in run.stdout, run.stderr[-2000:]
