@@ -99,17 +99,6 @@ class Database:
                     await self.conn.execute("ROLLBACK")
                     raise
 
-    async def _settle(self, statement: asyncio.Future, name: str) -> None:
-        """After a cancellation: let a BEGIN or COMMIT already sent to aiosqlite's thread finish, then roll back
-        whatever it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that transaction open).
-
-        A cancellation repeated meanwhile (a stop cancels until its task is done) does not cut this short: the
-        caller lets its cancellation through right after."""
-        await _wait_out(statement)
-        if not statement.cancelled() and statement.exception() is not None:
-            log.warning("%s failed while its task was cancelled: %r", name, statement.exception())
-        self._rollback_open(f"a cancelled {name}")
-
     def _rollback_open(self, after: str) -> None:
         """ROLLBACK what is left open, right here on the event loop's thread: nothing can come between."""
         if self.conn.in_transaction:
@@ -140,13 +129,13 @@ class Database:
         async with self._lock:
             if not self._begin_now():
                 # Another process holds the write lock: wait for it in aiosqlite's thread, up to the busy timeout.
-                # A task cancelled while BEGIN runs there would leave the transaction open (the statement still
-                # runs): wait for it, roll back, then let the cancellation through.
-                begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
+                # A BEGIN (or COMMIT) sent there runs even if this task is cancelled meanwhile: `_in_thread` waits
+                # it out, then what it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that
+                # transaction open) is rolled back before the cancellation or the error goes on.
                 try:
-                    await asyncio.shield(begin)
-                except asyncio.CancelledError:
-                    await self._settle(begin, "BEGIN")
+                    await _in_thread(self.conn.execute("BEGIN IMMEDIATE"), "BEGIN")
+                except BaseException:
+                    self._rollback_open("a cancelled BEGIN")
                     raise
             try:
                 yield Tx(self.conn, inline=True)
@@ -154,15 +143,10 @@ class Database:
                 # SQLite may have rolled back already (a full disk does that); the original error is what counts
                 self._rollback_open("an error in the transaction")
                 raise
-            # the same for COMMIT: once sent to aiosqlite's thread it runs, so a cancellation waits for it
-            commit = asyncio.ensure_future(self.conn.execute("COMMIT"))
             try:
-                await asyncio.shield(commit)
-            except asyncio.CancelledError:
-                await self._settle(commit, "COMMIT")
-                raise
+                await _in_thread(self.conn.execute("COMMIT"), "COMMIT")
             except BaseException:
-                self._rollback_open("a failed COMMIT")
+                self._rollback_open("a failed or cancelled COMMIT")
                 raise
 
     @asynccontextmanager
@@ -181,8 +165,8 @@ class Tx:
     to that thread and back cost about 120 µs of CPU, more than the statements of a confirmation themselves,
     and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
     every transaction and read holds the database's lock, and a read cancelled while its statement runs in
-    aiosqlite's thread keeps holding it until that statement is over (`_in_thread`). Reads outside a transaction (`Database.read`, the
-    big progress and ranking queries among them) keep running in aiosqlite's thread.
+    aiosqlite's thread keeps holding it until that statement is over (`_in_thread`). Reads outside a transaction
+    (`Database.read`, the big progress and ranking queries among them) keep running in aiosqlite's thread.
     """
 
     def __init__(self, conn: aiosqlite.Connection, *, inline: bool = False) -> None:
@@ -224,17 +208,18 @@ class Tx:
             await _in_thread(self.conn.executemany(sql, [tuple(r) for r in rows]))
 
 
-async def _in_thread(statement: Awaitable[T]) -> T:
+async def _in_thread(statement: Awaitable[T], name: str = "a read") -> T:
     """A statement sent to aiosqlite's thread, which runs it even if the caller is cancelled meanwhile: the
     cancellation waits until it is over, so the database lock is never released (and the next transaction's
-    statements started on the event loop's thread) while the thread still uses the connection."""
+    statements started on the event loop's thread) while the thread still uses the connection. A repeated
+    cancellation (a stop cancels until its task is done) does not cut that wait short."""
     running = asyncio.ensure_future(statement)
     try:
         return await asyncio.shield(running)
     except asyncio.CancelledError:
         await _wait_out(running)
-        if not running.cancelled():
-            running.exception()  # the caller is gone: what the statement raised is not its business any more
+        if not running.cancelled() and running.exception() is not None:
+            log.warning("%s failed while its task was cancelled: %r", name, running.exception())
         raise
 
 
