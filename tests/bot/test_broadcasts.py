@@ -723,3 +723,19 @@ async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) 
 
     bc.broadcasts.reaction_lister = lister
     assert await bc.broadcasts.catch_up() == 0 and calls == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "title", "scope"),
+    [
+        (["范围", "郑州", "截止", "今晚8点", "郑州教育系统冬季校园安全提示", LINK], "郑州教育系统冬季校园安全提示", ("郑州",)),
+        (["截止", "今晚8点", "范围", "郑州,开封", "冬季 安全提示", LINK], "冬季 安全提示", ("郑州", "开封")),
+        (["截止今晚8点", "冬季安全提示", LINK, "范围", "郑州"], "冬季安全提示", ("郑州",)),
+        (["截止", "12-11", "18:00", "要求", "转发,点赞", "冬季安全提示", LINK], "冬季安全提示", ()),
+    ],
+)
+def test_options_before_the_title_are_read(args: list[str], title: str, scope: tuple[str, ...]) -> None:
+    """Issue 21.10: `/统发 范围 郑州 截止 今晚8点 <标题> <链接>` was refused with 请写上标题."""
+    d = parse_draft(args, NOW, timedelta(hours=24))
+    assert d.title == title
+    assert d.scope == scope
