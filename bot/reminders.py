@@ -75,8 +75,11 @@ def describe_left(deadline: datetime, now: datetime) -> str:
     if left <= timedelta(0):
         return "已逾期"
     mins = int(left.total_seconds() // 60)
-    if mins >= 1440:
+    if mins >= 3 * 1440:
         return f"还剩约 {round(mins / 1440)} 天"
+    if mins >= 1440 + 60:  # 39 hours is 1 天 15 小时, not 约 2 天
+        days, hours = divmod(round(mins / 60), 24)
+        return f"还剩 {days} 天" + (f" {hours} 小时" if hours else "")
     if mins >= 60:
         return f"还剩约 {round(mins / 60)} 小时"
     return f"还剩 {max(mins, 1)} 分钟"

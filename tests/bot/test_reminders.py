@@ -384,4 +384,12 @@ def test_describe_left() -> None:
     assert describe_left(START + timedelta(days=3), START) == "还剩约 3 天"
     assert describe_left(START + timedelta(hours=2), START) == "还剩约 2 小时"
     assert describe_left(START + timedelta(seconds=20), START) == "还剩 1 分钟"
+
+
+def test_a_day_and_a_half_is_said_in_days_and_hours() -> None:
+    """Issue 21.15: 39 hours read `还剩约 2 天`."""
+    assert describe_left(START + timedelta(hours=39), START) == "还剩 1 天 15 小时"
+    assert describe_left(START + timedelta(hours=48, minutes=10), START) == "还剩 2 天"
+    assert describe_left(START + timedelta(hours=71, minutes=40), START) == "还剩 3 天"
+    assert describe_left(START + timedelta(hours=24), START) == "还剩约 24 小时"
     assert describe_left(START, START) == "已逾期"
