@@ -54,7 +54,7 @@ HELP = [
         "我的单位、联络员、账号和待办",
         "/我的单位 — 显示你所在单位的信息、联络员、账号和待审核的备案",
     ),
-    Topic("解绑", OPERATOR, "不再做所在单位的联络员", "/解绑 — 解除你和所在单位的绑定；以后可以重新 /注册"),
+    Topic("解绑", OPERATOR, "不再做所在单位的联络员", "/解绑 — 先说明解绑的后果，再发 /解绑 确认 解除你和所在单位的绑定；以后可以重新 /注册"),
     Topic(
         "审核",
         ADMIN,
@@ -269,8 +269,17 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
 
 @command("解绑")
 async def unbind(ctx: Ctx) -> Msg:
-    if ctx.args:
-        raise UserError("/解绑 不需要参数，发 /解绑 即可解除你和所在单位的绑定。")
+    confirmed = list(ctx.args) in (["确认"], ["确定"])
+    if ctx.args and not confirmed:
+        raise UserError("/解绑 不需要写单位。发 /解绑 确认 即可解除你和所在单位的绑定。")
+    if not confirmed:  # leaving is not undone by the person alone (it takes a new /注册 and an approval): ask first
+        bound = await ctx.app.units.operator(ctx.user_id)
+        if bound is None:
+            raise UserError("你还没有绑定任何单位，不需要解绑。")
+        return Msg(
+            f"解绑后你不再是“{bound[1].name}”的联络员，不能再替本单位确认任务、交报送；重新绑定要再 /注册 并等管理员审核。"
+            "确定解绑请发 /解绑 确认"
+        )
     result = await ctx.app.units.unbind(ctx.user_id, actor=ctx.user_id)
     if result is None:
         raise UserError("你还没有绑定任何单位，不需要解绑。")

@@ -213,16 +213,20 @@ async def test_my_unit(app: NBApp, zzu: App) -> None:
 async def test_unbind_and_the_admins_are_told_about_the_last_operator(app: NBApp, zzu: App) -> None:
     await bind(zzu, OP, "郑州大学")
     await bind(zzu, OP2, "郑州大学")
+    # issue 21.15: /解绑 acted without asking; it now says what it means and waits for /解绑 确认
     out = await say(app, zzu, group_msg("/解绑", OP))
+    assert "确定解绑请发 /解绑 确认" in out[0]["text"] and "“郑州大学”" in out[0]["text"]
+    assert await zzu.units.operator(OP) is not None
+    out = await say(app, zzu, group_msg("/解绑 确认", OP))
     assert [o["target"] for o in out] == [("group", str(GROUP))]
     assert "不再是“郑州大学”的联络员" in out[0]["text"]
-    out = await say(app, zzu, group_msg("/解绑", OP2, card="李四"))
+    out = await say(app, zzu, group_msg("/解绑 确认", OP2, card="李四"))
     admin_note = [o for o in out if o["target"] == ("private", str(ADMIN))]
     assert len(admin_note) == 1 and "最后一位联络员" in admin_note[0]["text"] and "郑州大学" in admin_note[0]["text"]
     out = await say(app, zzu, group_msg("/解绑", OP2))
     assert "还没有绑定任何单位" in out[0]["text"]
     out = await say(app, zzu, group_msg("/解绑 郑州大学", OP2))
-    assert "不需要参数" in out[0]["text"]
+    assert "发 /解绑 确认" in out[0]["text"]
 
 
 # ---------------------------------------------------------------- /单位
