@@ -54,7 +54,12 @@ HELP = [
         "我的单位、联络员、账号和待办",
         "/我的单位 — 显示你所在单位的信息、联络员、账号和待审核的备案",
     ),
-    Topic("解绑", OPERATOR, "不再做所在单位的联络员", "/解绑 — 先说明解绑的后果，再发 /解绑 确认 解除你和所在单位的绑定；以后可以重新 /注册"),
+    Topic(
+        "解绑",
+        OPERATOR,
+        "不再做所在单位的联络员",
+        "/解绑 — 先说明解绑的后果，再发 /解绑 确认 解除你和所在单位的绑定；以后可以重新 /注册",
+    ),
     Topic(
         "审核",
         ADMIN,
@@ -94,14 +99,19 @@ async def register(ctx: Ctx) -> Msg:
     )
     if not new:
         return Msg(f"你申请成为{what}联络员的申请 #{app.id} 已在审核中，请耐心等待管理员审核。")
-    return Msg(f"已记录：申请成为{what}的联络员，申请编号 #{app.id}。管理员审核后会通知你。")
+    out = Msg(f"已记录：申请成为{what}的联络员，申请编号 #{app.id}。管理员审核后会通知你。")
+    if app.is_new_unit and (close := await ctx.app.units.near(app.unit_name)):
+        out.line(f"名册里有相近的“{close[0].name}”：如果就是它，请发 /注册 {close[0].name}，这条申请会被替换。")
+    return out
 
 
 # ---------------------------------------------------------------- /审核
 
 
-def _app_line(a: Application) -> str:
+def _app_line(a: Application, close: list[Unit]) -> str:
     new = f"【新单位：{a.category}{'，' + a.city if a.city else ''}】" if a.is_new_unit else ""
+    if close:  # a new unit a typo away from one in the roster is most likely that one
+        new += f"⚠与名册里的“{close[0].name}”只差一两个字，请核对是否就是它"
     when = clock.show(clock.from_db(a.created_at))
     return f"#{a.id} {person_label(a.user_name, a.user_id)}申请 {a.unit_name}{new} {when}"
 
@@ -116,7 +126,7 @@ async def review(ctx: Ctx) -> Reply:
         return list_reply(
             ctx,
             f"待审核的注册申请 {len(pending)} 个：",
-            [_app_line(a) for a in pending],
+            [_app_line(a, await ctx.app.units.near(a.unit_name) if a.is_new_unit else []) for a in pending],
             ["通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]"],
         )
     head, rest = ctx.args[0], ctx.args[1:]

@@ -533,3 +533,32 @@ async def test_approving_24_applicants_is_one_message_per_batch_of_mentions(app:
     assert all(len(o["ats"]) <= zzu.settings.alliance_at_batch for o in out)
     assert [qq for o in out for qq in o["ats"]] == [str(ADMIN)] + [str(30000 + i) for i in range(24)]
     assert "已通过 24 个注册申请（1/2）" in out[0]["text"] and "（2/2）" in out[1]["text"]
+
+
+async def test_a_one_character_typo_is_answered_with_the_near_unit(app: NBApp, zzu: App) -> None:
+    """Issue 21.11: `/注册 黄河水力职业技术学院` found nothing and advised a new-unit application."""
+    await zzu.units.add("黄河水利职业技术学院", "高职高专", "开封", actor="t")
+    out = await say(app, zzu, group_msg("/注册 黄河水力职业技术学院", OP))
+    assert "你是不是要注册“黄河水利职业技术学院”" in out[0]["text"] and "/注册 黄河水利职业技术学院" in out[0]["text"]
+    assert "高中 郑州" not in out[0]["text"]  # no advice to apply for a new unit
+    assert await zzu.units.pending() == []
+    # other commands name the near unit too
+    out = await say(app, zzu, group_msg("/查询 黄河水力职业技术学院", OP))
+    assert "“黄河水利职业技术学院”" in out[0]["text"]
+    # two typos in a long name, another character slipped
+    for typed in ("黄河水力职业技木学院", "黄河水利职亚技术学院"):
+        out = await say(app, zzu, group_msg(f"/注册 {typed}", OP))
+        assert "你是不是要注册“黄河水利职业技术学院”" in out[0]["text"], typed
+
+
+async def test_a_new_unit_that_looks_like_one_in_the_roster_is_flagged_to_the_admin(app: NBApp, zzu: App) -> None:
+    """Issue 21.11: following the advice applied for a new unit next to 黄河水利职业技术学院."""
+    await zzu.units.add("黄河水利职业技术学院", "高职高专", "开封", actor="t")
+    out = await say(app, zzu, group_msg("/注册 黄河水力职业技术学院 高职高专 开封", OP))
+    assert "申请编号 #1" in out[0]["text"] and "名册里有相近的“黄河水利职业技术学院”" in out[0]["text"]
+    out = await say(app, zzu, private_msg("/审核", ADMIN))
+    assert "⚠与名册里的“黄河水利职业技术学院”只差一两个字" in out[0]["text"]
+    # a new unit with no look-alike is not flagged
+    await say(app, zzu, group_msg("/注册 郑州市第九中学 高中 郑州", OP2))
+    out = await say(app, zzu, private_msg("/审核", ADMIN))
+    assert out[0]["text"].count("⚠") == 1
