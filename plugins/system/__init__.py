@@ -34,8 +34,8 @@ from bot.render import Msg, Segment
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
-    TRIGGERS,
     COMMANDS,
+    TRIGGERS,
     Command,
     Ctx,
     Reply,
