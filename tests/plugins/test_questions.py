@@ -22,6 +22,10 @@ async def test_a_question_to_the_bot_gets_the_commands_help(app: NBApp, core: Ap
     assert "【/报送】" in out["text"]
     (out,) = await say(app, core, group_msg("已报送怎么弄", MEMBER, to_me=True))
     assert "【/已报送】" in out["text"]
+    # in a private chat every question naming a command is to the bot
+    (out,) = await say(app, core, private_msg("导出 备案表", ADMIN))
+    assert out["target"] == ("private", str(ADMIN))
+    assert out["text"].startswith("命令前要加 /，请发：/导出 备案表") and "【/导出】" in out["text"]
 
 
 async def test_chat_between_members_is_left_alone(app: NBApp, core: App) -> None:
@@ -31,9 +35,3 @@ async def test_chat_between_members_is_left_alone(app: NBApp, core: App) -> None
     assert await say(app, core, group_msg("你好呀", MEMBER, to_me=True)) == []
     long = "我们单位上周开会讨论了很多事情，其中也说到注册的问题，" * 3
     assert await say(app, core, group_msg(long, MEMBER, to_me=True)) == []
-
-
-async def test_in_private_every_question_naming_a_command_is_answered(app: NBApp, core: App) -> None:
-    (out,) = await say(app, core, private_msg("导出 备案表", ADMIN))
-    assert out["target"] == ("private", str(ADMIN))
-    assert out["text"].startswith("命令前要加 /，请发：/导出 备案表") and "【/导出】" in out["text"]
