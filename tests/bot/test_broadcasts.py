@@ -442,6 +442,25 @@ async def test_reply_lookup_by_sent_ids_survives_a_restart(bc: App) -> None:
     assert await fresh.task_of_message(ids[0]) == t.id and await fresh.task_of_message("12345") is None
 
 
+async def test_a_message_id_the_client_reuses_belongs_to_the_newest_message(bc: App) -> None:
+    """Issue 21.16: a client whose ids restart (the demo with --dir, a client reinstalled) gave the new 统发 #2's
+    announcement the id of #1's; `:reply 1 已转发` to #2 was stored for #1, also after a restart of the bot."""
+    await seed(bc)
+    t1 = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    first = await deliver(bc, first_id=1)
+    t2 = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    second = await deliver(bc, first_id=1)
+    assert first[0] == second[0] == "1"
+    assert await bc.broadcasts.task_of_message("1") == t2.id
+    fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
+    assert await fresh.task_of_message("1") == t2.id
+    assert "1" not in await fresh.announcement_ids(t1.id)
+    async with bc.db.tx() as tx:  # and when the posts are rebuilt from the outbox
+        await tx.run("DELETE FROM broadcast_posts")
+    fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
+    assert await fresh.task_of_message("1") == t2.id
+
+
 async def test_nudge_and_reminder_messages_also_take_replies(bc: App) -> None:
     await seed(bc)
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
