@@ -32,7 +32,9 @@ class Actor:
     def refusal(self, unit: Unit) -> UserError:
         """The Chinese sentence for someone who may not act for `unit`, saying what to do instead."""
         if self.unit is not None:
-            return UserError(f"你是“{self.unit.name}”的联络员，只能替本单位交文件或确认。“{unit.name}”的请由其联络员办理。")
+            return UserError(
+                f"你是“{self.unit.name}”的联络员，只能替本单位交文件或确认。“{unit.name}”的请由其联络员办理。"
+            )
         return UserError(
             f"只有{unit.name}的联络员和管理员可以替它交文件或确认。你如是该单位的联络员，"
             f"请先发 /注册 {unit.name} 申请绑定，审核通过后再办理。"

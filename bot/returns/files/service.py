@@ -28,6 +28,7 @@ from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import UserError
+from bot.names import check_qq
 from bot.render import Msg
 from bot.returns.files import store
 from bot.returns.files.attribution import Attribution
@@ -49,7 +50,6 @@ from bot.returns.files.read import (
 from bot.returns.files.records import MAX_LISTED, Fetch, Upload, Verdict
 from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, _return
 from bot.returns.service import Returns
-from bot.names import check_qq
 from bot.units.authority import Authority
 from bot.units.records import Unit
 from bot.units.service import Units
@@ -334,7 +334,9 @@ class ReturnFiles(Attribution, Pending):
             return
         await tx.run(f"UPDATE return_files SET state=? {where}", (store.REPLACED, *args))
         replaced = "、".join(f"#{r['id']}“{r['original_name']}”" for r in old)
-        await audit(tx, up.user_id, "报送文件替换", f"{ret.label} {unit.name}：#{fid}“{up.name}” 替换 {replaced}", unit.id)
+        await audit(
+            tx, up.user_id, "报送文件替换", f"{ret.label} {unit.name}：#{fid}“{up.name}” 替换 {replaced}", unit.id
+        )
 
     async def _has_scan(self, tx: Tx, ret: Return, unit: Unit) -> bool:
         return (
