@@ -26,7 +26,7 @@ class Reactions(TaskReactions):
         task_id = await self.task_of_message(message_id)
         if task_id is None:
             return None
-        bound = await self.units.operator(str(user_id))
+        bound = await self.units.operator(str(user_id))  # confirm() acts for this, the person's own unit only
         try:
             c = await self.confirm(str(user_id), bound[0].name if bound else "", task_id, via="reaction")
             return c if c.counted else None  # the unit confirmed already: nothing stored, nothing to say
