@@ -230,3 +230,28 @@ def test_file_names_the_bot_writes_are_bounded_and_keep_the_extension(length: in
         got = workbooks.safe_name("郑州大学_" + "表" * length + ext)
         assert len(got.encode()) <= 200 and got.endswith(ext) and got.startswith("郑州大学_表")
     assert workbooks.safe_name("短名.xlsx") == "短名.xlsx"
+
+
+async def test_variants_a_strangers_scan_an_alias_in_the_name_and_another_units_operator(core: App) -> None:
+    await roster(core)
+    rid = (await core.returns.create(NewReturn("统计", DEADLINE, "", "", "统计表", True), actor=str(ADMIN))).ret.id
+    await hand(core, ZZU, "郑州大学统计表.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
+    await hand(core, ZZU, "郑州大学盖章.pdf", b"%PDF-1.4\n")
+    # a stranger's stamped scan, and a form named by the alias 郑大: both wait, neither replaces anything
+    assert "先交管理员确认" in await hand(core, STRANGER, "郑大盖章扫描件(新).pdf", b"%PDF-1.4\nforged")
+    assert "只有郑州大学的联络员" in await hand(core, STRANGER, "郑大统计表v2.xlsx", one_made_up_row())
+    assert "你还没有绑定单位" in await hand(core, STRANGER + 1, "统计表.xlsx", one_made_up_row())
+    states = sorted((f.kind, f.state, f.unit_id) for f in await core.return_files.files_of(rid))
+    assert states == [
+        ("扫描件", "已保存", 1),
+        ("扫描件", "待确认", None),
+        ("表格", "待确认", None),
+        ("表格", "待确认", None),
+        ("表格", "通过", 1),
+    ]
+    assert sorted(f.state for f in await core.return_files.pending_files()) == ["待确认"] * 3
+    assert await merged_units(core, rid) == [("郑州大学", 2)]
+    # 河南大学's operator naming 郑州大学 in the file name hands in for 河南大学 only
+    said = await hand(core, HENU, "郑州大学统计表.xlsx", samples.xlsx(samples.stats_rows("河南大学", 3)))
+    assert said.startswith("收到 河南大学 的统计表：3 个账号")
+    assert await merged_units(core, rid) == [("郑州大学", 2), ("河南大学", 3)]
