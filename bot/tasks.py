@@ -28,6 +28,7 @@ from bot.refs import Ref
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg, percent
 from bot.task_reactions import TaskReactions
+from bot.units.authority import Authority
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
 from bot.vocab import category_key
@@ -268,6 +269,7 @@ class TaskService(TaskReactions):
         self.outbox = outbox
         self.reminders = reminders
         self.settings = settings
+        self.authority = Authority(units, settings.admins)  # who may confirm for a unit: the one rule
         self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
         # before an automatic reminder's transaction, reactions given while away are counted (TaskReactions)
         reminders.register(self.kind, self._remind, prepare=self._before_nudge)

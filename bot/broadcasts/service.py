@@ -264,6 +264,15 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             (task.id, unit_id),
         )
         late = now > task.deadline
+        if first is not None and via == "reaction":  # a 👍 toggled, or a second operator's: the unit has its row
+            return {
+                "counted": False,
+                "late": late,
+                "proof": False,
+                "first_user": first["user_id"],
+                "first_name": first["user_name"],
+                "first_at": clock.from_db(first["at"]),
+            }
         await tx.run(
             "INSERT INTO broadcast_confirmations "
             "(task_id, unit_id, user_id, user_name, at, late, counted, via, proof_url, proof_image, note) "

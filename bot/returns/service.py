@@ -194,13 +194,12 @@ class Returns(Reactions, TaskService):
         Raises:
             UserError: not bound, no such return, closed, not in its 范围, or several to choose from.
         """
-        bound = await self.units.operator(user_id)
-        if bound is None:
+        unit = (await self.authority.actor(user_id)).unit  # an operator reports for their own unit only
+        if unit is None:
             raise UserError(
                 "你还没有绑定单位，不能报送。请先发 /注册 <单位名称> 申请成为联络员，如：/注册 郑州大学，"
                 "审核通过后再发 /已报送 <编号>。"
             )
-        _, unit = bound
         if return_id is None and reply_to:
             return_id = await self.from_message(reply_to)
         if return_id is None:

@@ -762,3 +762,17 @@ def test_options_before_the_title_are_read(args: list[str], title: str, scope: t
     d = parse_draft(args, NOW, timedelta(hours=24))
     assert d.title == title
     assert d.scope == scope
+
+
+async def test_toggling_a_reaction_300_times_stores_one_confirmation_for_the_unit(bc: App) -> None:
+    """Issue 20 item 9: 👍 on, off, on… 300 times (and a second operator of the unit joining in) is one row."""
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    ids = await deliver(bc)
+    counted = [await bc.broadcasts.confirm_by_reaction(1001, ids[0]) for _ in range(300)]
+    counted.append(await bc.broadcasts.confirm_by_reaction(1002, ids[0]))
+    assert [c.counted for c in counted if c is not None] == [True]
+    async with bc.db.read() as tx:
+        rows = await tx.all("SELECT unit_id, user_id, counted FROM broadcast_confirmations WHERE task_id=?", (t.id,))
+    assert [tuple(r) for r in rows] == [(1, "1001", 1)]
+    assert (await bc.broadcasts.progress(t.id)).done[0].unit.name == "郑州大学"

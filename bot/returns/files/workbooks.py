@@ -37,9 +37,19 @@ _DIGITS = re.compile(r"\d{7}")
 _SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
-def safe_name(name: str) -> str:
-    """A file name without path separators or characters Windows refuses."""
-    return _SAFE.sub("_", name).strip(" .") or "文件"
+MAX_NAME_BYTES = 180  # file systems refuse names over 255 bytes; room left for a `(2)` or a time stamp
+
+
+def safe_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """A file name without path separators or characters Windows refuses, at most `limit` bytes in UTF-8:
+    a long name is cut in its middle part, keeping where it starts (the unit) and its extension."""
+    clean = _SAFE.sub("_", name).strip(" .") or "文件"
+    stem, ext = os.path.splitext(clean)
+    if len(ext) > 8:
+        stem, ext = clean, ""
+    while len((stem + ext).encode()) > limit and len(stem) > 1:
+        stem = stem[: max(1, len(stem) - max(1, (len((stem + ext).encode()) - limit) // 3))]
+    return stem + ext
 
 
 # ---------------------------------------------------------------- a unit's pre-filled form
