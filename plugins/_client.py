@@ -45,7 +45,7 @@ async def upload_to(bot: Any, target_type: str, target_id: str, made: Any) -> st
         return "QQ 客户端拒绝上传"
     except NetworkError as e:
         logger.warning(f"upload of {made.path} timed out: {e}")
-        return "上传超时，文件可能稍后出现在群文件里"
+        return "上传超时，文件可能稍后出现" + ("在群文件里" if target_type == "group" else "在私聊里")
     except ApiNotAvailable:
         return "QQ 客户端没有连接"
     except Exception as e:  # a client that does not support file uploads answers in odd ways
