@@ -10,6 +10,7 @@ from typing import Any
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent, MessageSegment
 
+from bot import privacy
 from bot.app import App, current_app, get_app
 from bot.config import Settings
 from bot.db import is_busy, is_disk_full
@@ -221,6 +222,14 @@ def privately(ctx: Ctx, answer: Msg, private: Msg, note: str) -> list[Msg | To]:
     return [answer, To("private", ctx.user_id, private)] if answer else [To("private", ctx.user_id, private)]
 
 
+def admin_list(ctx: Ctx, whole: Msg, what: str) -> Msg | list[Msg | To]:
+    """A list only admins may see (QQ ids, applications, members): whole in a private chat; asked in a group, sent
+    to the admin privately, with one line in the group saying so (SPEC §11, issue 21.8)."""
+    if not ctx.in_group:
+        return whole
+    return [Msg(f"{what}，名单已私聊发给你。"), To("private", ctx.user_id, whole)]
+
+
 def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> list[Msg | To]:
     """Name the units nobody can be @-mentioned for: in full to the admin privately, never in the group."""
     full = Msg(f"{what}、没有联络员（无法 @，需另行联系）的单位 {len(names)} 个：").line("、".join(names))
@@ -353,6 +362,7 @@ async def _answer_without_storage(app: App, bot: Any, event: MessageEvent, resul
             first = Msg().at(event.user_id).text(" ").add_all(first)
         target = {"group_id": event.group_id}
         api = "send_group_msg"
+        first = Msg(*privacy.mask_segments(first.segments))  # past the outbox, so through its filter here
     else:
         target, api = {"user_id": event.user_id}, "send_private_msg"
     try:

@@ -21,8 +21,8 @@ from plugins._kit import (
     Reply,
     To,
     Topic,
+    admin_list,
     command,
-    folded_or_cut,
     list_reply,
     numbers_or_all,
     sub,
@@ -123,12 +123,11 @@ async def review(ctx: Ctx) -> Reply:
         pending = await ctx.app.units.pending()
         if not pending:
             return Msg("没有待审核的注册申请。")
-        return list_reply(
-            ctx,
-            f"待审核的注册申请 {len(pending)} 个：",
-            [_app_line(a, await ctx.app.units.near(a.unit_name) if a.is_new_unit else []) for a in pending],
-            ["通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]"],
-        )
+        whole = Msg(f"待审核的注册申请 {len(pending)} 个：")
+        lines = [_app_line(a, await ctx.app.units.near(a.unit_name) if a.is_new_unit else []) for a in pending]
+        for line in [*lines, "通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]"]:
+            whole.line(line)
+        return admin_list(ctx, whole, f"待审核的注册申请 {len(pending)} 个")
     head, rest = ctx.args[0], ctx.args[1:]
     if head in ("通过", "同意", "批准"):
         if not rest:
@@ -404,7 +403,7 @@ async def members_of(bot: Bot, group_id: str) -> dict[str, str]:
 
 
 @command("未绑定")
-async def unbound(ctx: Ctx) -> Msg:
+async def unbound(ctx: Ctx) -> Reply:
     ctx.need_admin("查看未绑定成员")
     groups = [ctx.group_id] if ctx.group_id else sorted(ctx.app.settings.groups)
     if not groups:
@@ -418,16 +417,13 @@ async def unbound(ctx: Ctx) -> Msg:
             raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
     loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
 
-    def build(limit: int | None) -> Msg:
-        out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
-        for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], limit):
-            out.line(line)
-        out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
-        for line in lines_cut([u.name for u in orphan], limit):
-            out.line(line)
-        return out
-
-    return folded_or_cut(ctx, build(None), build(ctx.limit))
+    out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
+    for qq, name in loose:
+        out.line(f"{name}（{qq}）")
+    out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
+    for u in orphan:
+        out.line(u.name)
+    return admin_list(ctx, out, f"未绑定单位的群成员 {len(loose)} 人、没有联络员的单位 {len(orphan)} 个")
 
 
 # ---------------------------------------------------------------- matchers

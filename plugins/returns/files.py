@@ -24,7 +24,7 @@ from bot.render import Msg, person_name
 from bot.returns.files import workbooks
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
-from plugins._client import upload_to
+from plugins._client import to_asker_privately, upload_to
 from plugins._kit import Ctx, Reply, To, display_name
 from plugins._notices import notice
 
@@ -308,8 +308,8 @@ async def pack(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError("用法：/报送 打包 <编号>，如：/报送 打包 3")
     ret = await ctx.app.returns.get(ctx.int_arg(ctx.args[0], "报送编号"))
-    made = await workbooks.pack(ctx.app, ret)
-    return await _uploaded_answer(ctx, made, f"已打包 {ret.label} 的原件：{made.rows} 个文件")
+    made = await workbooks.pack(ctx.app, ret)  # the originals are the office's: privately, never to a group
+    return await to_asker_privately(ctx, made, f"已打包 {ret.label} 的原件：{made.rows} 个文件")
 
 
 async def upload(ctx: Ctx, made: Any) -> str | None:

@@ -72,7 +72,7 @@ async def test_register_a_new_unit_with_a_quoted_name(app: NBApp, zzu: App) -> N
     out = await say(app, zzu, group_msg("/注册 “郑州 第一百中学” 高中 郑州", OP))
     assert "新单位“郑州 第一百中学”（高中，郑州）" in out[0]["text"]
     out = await say(app, zzu, group_msg("/审核", ADMIN))
-    assert "【新单位：高中，郑州】" in out[0]["text"]
+    assert "【新单位：高中，郑州】" in out[-1]["text"] and out[-1]["target"] == ("private", str(ADMIN))
     out = await say(app, zzu, group_msg("/审核 通过 1", ADMIN))
     assert any("已通过 #1" in o["text"] for o in out)
     assert (await zzu.units.resolve("郑州 第一百中学")).category == "高中"
@@ -120,9 +120,12 @@ async def test_review_lists_and_approves_several(app: NBApp, zzu: App) -> None:
     await say(app, zzu, private_msg("/注册 河南大学", OP2, nickname="李四"))  # unknown in private: ignored
     assert len(await zzu.units.pending()) == 1
     await say(app, zzu, group_msg("/注册 河南大学", OP2, card="李四"))
-    out = await say(app, zzu, group_msg("/审核", ADMIN))
-    assert "待审核的注册申请 2 个" in out[0]["text"]
-    assert "#1 张三（20001）申请 郑州大学" in out[0]["text"] and "#2 李四（20002）申请 河南大学" in out[0]["text"]
+    out = await say(app, zzu, group_msg("/审核", ADMIN))  # issue 21.8: the list (with QQ ids) goes privately
+    group, private = out
+    assert group["target"] == ("group", str(GROUP)) and group["ats"] == [str(ADMIN)]
+    assert group["text"].endswith("待审核的注册申请 2 个，名单已私聊发给你。") and "20001" not in group["text"]
+    assert private["target"] == ("private", str(ADMIN)) and "待审核的注册申请 2 个" in private["text"]
+    assert "#1 张三（20001）申请 郑州大学" in private["text"] and "#2 李四（20002）申请 河南大学" in private["text"]
     out = await say(app, zzu, group_msg("/审核 通过 1 2", ADMIN))
     (reply,) = out  # one message for the admin and both applicants
     assert reply["ats"] == [str(ADMIN), str(OP), str(OP2)] and reply["target"] == ("group", str(GROUP))
@@ -338,7 +341,11 @@ async def test_unbound_lists_members_and_units_without_operators(app: NBApp, zzu
     out = await say_api(
         app, zzu, group_msg("/未绑定", ADMIN), [("get_group_member_list", {"group_id": GROUP}, MEMBERS, None)]
     )
-    text = out[0]["text"]
+    group, private = out  # issue 21.8: members with QQ ids go to the admin privately, one line in the group
+    assert group["target"] == ("group", str(GROUP)) and "已私聊发给你" in group["text"]
+    assert "20003" not in group["text"] and "王五" not in group["text"] and "河南大学" not in group["text"]
+    assert private["target"] == ("private", str(ADMIN))
+    text = private["text"]
     assert "群成员 3 人，未绑定单位 1 人" in text and "王五（20003）" in text
     assert "郑大-张三" not in text and "新闻办" not in text and "联盟助手" not in text
     assert "群里没有联络员的单位 1 个" in text and "河南大学" in text
