@@ -188,6 +188,27 @@ class Reminders:
             (kind, task_id, label, clock.to_db(due)),
         )
 
+    @staticmethod
+    async def claim(tx: Tx, kind: str, task_id: int, label: str, note: str = "") -> bool:
+        """Record, in the caller's transaction, that something owed at most once per (kind, task_id, label) is done
+        now (e.g. the daily list for the admins); False when it already was. Claimed rows are never ticked."""
+        if await tx.value("SELECT 1 FROM reminders WHERE kind=? AND task_id=? AND label=?", (kind, task_id, label)):
+            return False
+        now = clock.now_db()
+        await tx.run(
+            "INSERT INTO reminders (kind, task_id, label, due_at, state, done_at, note) VALUES (?, ?, ?, ?, 'sent', ?, ?)",
+            (kind, task_id, label, now, now, note or None),
+        )
+        return True
+
+    @staticmethod
+    async def last_sent(tx: Tx, kind: str, task_id: int) -> datetime | None:
+        """When the latest automatic reminder of a task went into the outbox (None: none yet)."""
+        at = await tx.value(
+            "SELECT MAX(done_at) FROM reminders WHERE kind=? AND task_id=? AND state='sent'", (kind, task_id)
+        )
+        return clock.from_db(at) if at else None
+
     async def cancel(self, tx: Tx, kind: str, task_id: int, why: str = "任务已结束") -> None:
         """The task closed or was withdrawn: no more reminders for it."""
         await tx.run(
