@@ -340,7 +340,7 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             if not owing.units:
                 return NudgeResult(task, 0, 0, 0, [])
             if not force and (ago := await self.engine.reminded_ago(tx, task.id)) is not None:
-                raise reminded_recently(f"统发 {task.label} ", ago, f"/统发 催办 {task.id} 强制")
+                raise reminded_recently(f"统发 {task.label}", ago, f"/统发 催办 {task.id} 强制")
             units, ops = len(owing.units), len(owing.operators)
             msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing)
             detail = f"#{task.id} {units} 个单位，{ops} 位联络员"

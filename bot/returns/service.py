@@ -327,7 +327,7 @@ class Returns(Reactions, TaskService):
             if not owing.units:
                 raise UserError(f"报送 {ret.label} 的单位都已报送，不用催办。")
             if not force and (ago := await self.engine.reminded_ago(tx, ret.id)) is not None:
-                raise reminded_recently(f"报送 {ret.label} ", ago, f"/报送 催办 {ret.id} 强制")
+                raise reminded_recently(f"报送 {ret.label}", ago, f"/报送 催办 {ret.id} 强制")
             messages = self._nudges(ret, owing, overdue=ret.deadline <= clock.now(), manual=True)
             detail = f"{ret.label} {len(owing.units)} 个单位"
             await self.engine.nudge(
