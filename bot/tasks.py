@@ -403,7 +403,9 @@ class TaskEngine:
     def messages(self, text: NudgeText, owing: Owing) -> list[Outgoing]:
         """Batched @-mentions of the operators owing, in each one's group (and privately when configured); the units
         nobody can be @-mentioned for are only counted (in `text.header`), never named in a group."""
-        return nudge_messages(self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private)
+        return nudge_messages(
+            self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private
+        )
 
     async def reminded_ago(self, tx: Tx, task_id: int) -> timedelta | None:
         """How long ago the task's automatic reminder went out, when that was less than RECENT_REMINDER ago."""

@@ -145,12 +145,8 @@ async def test_a_bot_stopped_overnight_sends_one_reminder_per_task_never_one_min
     await world(core)
     sunday = datetime(2026, 12, 6, 9, 0, tzinfo=TZ)
     clock.freeze(sunday)
-    a = await core.returns.create(
-        NewReturn("甲表", datetime(2026, 12, 8, 8, 31, tzinfo=TZ)), actor=str(ADMIN)
-    )
-    b = await core.returns.create(
-        NewReturn("乙表", datetime(2026, 12, 8, 10, 20, tzinfo=TZ)), actor=str(ADMIN)
-    )
+    a = await core.returns.create(NewReturn("甲表", datetime(2026, 12, 8, 8, 31, tzinfo=TZ)), actor=str(ADMIN))
+    b = await core.returns.create(NewReturn("乙表", datetime(2026, 12, 8, 10, 20, tzinfo=TZ)), actor=str(ADMIN))
     core.outbox.attach(_sender)
     await sent(core)
     core.outbox.detach()  # stopped on Sunday evening: Monday's 1-day and Tuesday's 2-hour reminders pass unsent
@@ -166,9 +162,7 @@ async def test_a_bot_stopped_overnight_sends_one_reminder_per_task_never_one_min
     group = _group(await sent(core))
     assert group and all(o["text"].startswith(f"【报送逾期】{a.ret.label}") for o in group)
     async with core.db.read() as tx:
-        states = dict(
-            await tx.all("SELECT label, state FROM reminders WHERE kind='return' AND task_id=?", (a.ret.id,))
-        )
+        states = dict(await tx.all("SELECT label, state FROM reminders WHERE kind='return' AND task_id=?", (a.ret.id,)))
     assert states == {"1d": "skipped", "2h": "skipped", "overdue": "sent"}
 
     # the admin's 催办 a few minutes later does not repeat the automatic one word for word
