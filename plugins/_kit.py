@@ -71,6 +71,8 @@ def help_topics() -> list[Topic]:
 
 
 FORMAT_WORDS = {"图片": True, "图": True, "文字": False, "文本": False}
+FORCE_WORDS = frozenset({"强制", "再次", "强制催办"})
+FIRST_LAGGARDS = 5  # units named in the group when a task closes (the full list goes to the admin privately)
 
 
 @dataclass
@@ -109,6 +111,12 @@ class Ctx:
                 self.args.remove(word)
         self.fmt = found if found is not None else self.fmt
         return self.fmt
+
+    def take_force(self) -> bool:
+        """`强制` among the arguments (taken out): do it even though it was just done (a 催办 right after a reminder)."""
+        found = any(w in FORCE_WORDS for w in self.args)
+        self.args = [w for w in self.args if w not in FORCE_WORDS]
+        return found
 
     def need_admin(self, what: str) -> None:
         if not self.is_admin:
@@ -234,6 +242,23 @@ def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> list[Ms
     """Name the units nobody can be @-mentioned for: in full to the admin privately, never in the group."""
     full = Msg(f"{what}、没有联络员（无法 @，需另行联系）的单位 {len(names)} 个：").line("、".join(names))
     return privately(ctx, out, full, f"另有 {len(names)} 个单位没有联络员，无法 @，名单已私聊发给你。")
+
+
+def laggards_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str], full: list[str] | None = None) -> list[Msg | To]:
+    """The units that did not do a task as it closes: in the group a count and the first few names, the whole list
+    (`full` lines, by default the names) to the admin privately; in a private chat, all of it in the one answer."""
+    if not names:
+        return [out]
+    whole = Msg(f"{what}（{len(names)}）：")
+    for line in full or ["、".join(names)]:
+        whole.line(line)
+    if not ctx.in_group:
+        return [out.line("").add_all(whole)]
+    more = " 等" if len(names) > FIRST_LAGGARDS else ""
+    out.line(f"{what} {len(names)} 个：{'、'.join(names[:FIRST_LAGGARDS])}{more}")
+    if len(names) <= FIRST_LAGGARDS:
+        return [out]
+    return privately(ctx, out, whole, "完整名单已私聊发给你。")
 
 
 def display_name(event: MessageEvent) -> str:

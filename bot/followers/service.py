@@ -75,7 +75,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         self.watch_at = self.remind_at or time(9, 0)
         units.on_change.append(self._changed)
         accounts.on_change.append(self._changed)
-        reminders.register(KIND, self._remind)
+        reminders.register(KIND, self._remind, workdays_only=True)  # the monthly reminder: never on a day off
         reminders.register(STALE_KIND, self._warn_stale)
 
     # ------------------------------------------------------------ helpers
