@@ -41,12 +41,12 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
-    help_topics,
     match_command,
     run,
     watch_disk,
 )
 from plugins._notices import notices_for
+from plugins._topics import help_topics
 
 HELP = [
     Topic(
