@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.db import is_busy, is_disk_full
 from bot.errors import Forbidden, UserError
 from bot.names import is_qq
-from bot.parse import parse_numbers, split_args
+from bot.parse import parse_numbers, read_number, split_args
 from bot.pictures import Card
 from bot.render import Ack, Msg, lines_cut, person_name
 
@@ -105,10 +105,35 @@ class Ctx:
             raise Forbidden(f"只有管理员可以{what}。如需办理，请联系新闻办。")
 
     def int_arg(self, text: str, what: str = "编号") -> int:
-        s = text.strip().lstrip("#＃")
-        if not s.isdecimal() or len(s) > 9:
-            raise UserError(f"{what}应是数字，如 3，而不是“{text}”。")
-        return int(s)
+        """One number as people type it (`3`, `#3`, `３`, `二`, `十一`, `第2`)."""
+        n = read_number(text)
+        if n is None:
+            raise UserError(f"{what}应是数字，如 3 或 三，而不是“{text}”。")
+        return n
+
+
+async def each_number(numbers: list[int], one: Callable[[int], Awaitable[Ack]]) -> Ack:
+    """`one` for each of several task numbers (`/已转发 2，5`), answered as one acknowledgement, a line each; a number
+    that fails says why on its line. All failing: the first failure is the answer.
+
+    Raises:
+        UserError: every number failed.
+    """
+    lines: list[str] = []
+    failed: list[UserError] = []
+    react = True
+    for n in numbers:
+        try:
+            ack = await one(n)
+        except UserError as e:
+            failed.append(e)
+            lines.append(f"#{n}：{e}")
+            continue
+        react = react and ack.react
+        lines.append(ack.plain())
+    if len(failed) == len(numbers):
+        raise failed[0]
+    return Ack("\n".join(lines), react=react and not failed)
 
 
 CONFIRM_ALL_OVER = 20  # 全部 asks for one confirmation first when it means more than this many

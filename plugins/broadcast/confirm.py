@@ -12,6 +12,7 @@ from bot.app import current_app
 from bot.broadcasts.parse import bare_confirmation, check_url, confirmation_rest
 from bot.broadcasts.records import Confirmation, NotBound
 from bot.errors import UserError
+from bot.parse import parse_numbers, reads_as_numbers
 from bot.render import Ack, Msg, person_name
 from bot.tasks import NOT_BOUND
 from plugins._client import reaction_of
@@ -20,6 +21,7 @@ from plugins._kit import (
     Ctx,
     Reply,
     command,
+    each_number,
     reply_saying,
     trigger,
 )
@@ -44,15 +46,12 @@ def ack(c: Confirmation, user_id: str) -> Ack:
 
 def confirm_handler(default_task: int | None = None, via: str = "command") -> Callable[[Ctx], Awaitable[Ack]]:
     async def handler(ctx: Ctx) -> Ack:
-        task_id: int | None = None
+        numbers: list[int] = []
         proof: str | None = None
         note: list[str] = []
         for a in ctx.args:
-            s = a.lstrip("#＃")
-            if s.isdecimal() and len(s) <= 9:
-                if task_id is not None:
-                    raise UserError("一次只能确认一个统发，请只写一个编号，如：/已转发 3")
-                task_id = int(s)
+            if reads_as_numbers(a):  # 3, #3, 二, 2，5, 2、5
+                numbers += [n for n in (parse_numbers([a], allow_all=False) or []) if n not in numbers]
             elif a.lower().startswith(("http://", "https://")):
                 proof = check_url(a, "证明链接")
             else:
@@ -61,17 +60,23 @@ def confirm_handler(default_task: int | None = None, via: str = "command") -> Ca
             raise UserError(
                 "你是管理员，没有绑定单位。替单位确认请用：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学"
             )
-        c = await ctx.app.broadcasts.confirm(
-            ctx.user_id,
-            ctx.name,
-            task_id if task_id is not None else default_task,
-            reply_to=ctx.reply_to if task_id is None and default_task is None else None,
-            proof_url=proof,
-            images=ctx.images,
-            note=" ".join(note) or None,
-            via=via,
-        )
-        return ack(c, ctx.user_id)
+
+        async def one(task_id: int | None) -> Ack:
+            c = await ctx.app.broadcasts.confirm(
+                ctx.user_id,
+                ctx.name,
+                task_id if task_id is not None else default_task,
+                reply_to=ctx.reply_to if task_id is None and default_task is None else None,
+                proof_url=proof,
+                images=ctx.images,
+                note=" ".join(note) or None,
+                via=via,
+            )
+            return ack(c, ctx.user_id)
+
+        if len(numbers) > 1:  # /已转发 2，5: each of them, one acknowledgement
+            return await each_number(numbers, one)
+        return await one(numbers[0] if numbers else None)
 
     return handler
 
@@ -150,7 +155,7 @@ async def bare_confirmation_trigger(event: MessageEvent) -> tuple[Command, Messa
                 return None
         except UserError:
             return None
-    if rest.split() and any(w.lstrip("#＃").isdecimal() for w in rest.split()):
+    if rest.split() and any(reads_as_numbers(w) for w in rest.split()):
         handler = confirm_handler(via="command")  # a number was written: that task
     elif len(tasks) == 1:
         handler = confirm_handler(default_task=tasks[0].id, via="command")

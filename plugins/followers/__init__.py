@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
 from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
 from bot.followers.targets import signed, wan
-from bot.parse import looks_like_count
+from bot.parse import looks_like_count, read_number
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.vocab import category_or_none, platform_or_none
@@ -433,10 +433,9 @@ async def stale_cmd(ctx: Ctx) -> Reply:
     ctx.take_format()
     days = None
     if ctx.args:
-        text = ctx.args[0].removesuffix("天")
-        if len(ctx.args) > 1 or not text.isdecimal() or not 1 <= int(text) <= 3650:
+        days = read_number(ctx.args[0].removesuffix("天"))
+        if len(ctx.args) > 1 or days is None or not 1 <= days <= 3650:
             raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
-        days = int(text)
     s = await ctx.app.followers.stale(days)
     rows = sum(len(items) for _, items in s.no_post + s.warning)
     limit = ctx.app.settings.alliance_picture_rows
