@@ -174,7 +174,7 @@ MAX_NUMBERS = 500
 # between the numbers of a list: spaces (also full-width), commas, 、, semicolons, slashes, 和/及/与
 _LIST_SEP = re.compile(r"[\s,，、;；/和及与]+")
 _RANGE_SEP = "-~～至到—"
-_ONE = re.compile(r"[#＃]?第?([0-9]{1,9}|[零〇一二两三四五六七八九十百]{1,6})[号个项条]?")
+_ONE = re.compile(r"[#＃]?第?([0-9]{1,9}|[零〇一二两三四五六七八九十百]{1,6})[号个]?")
 
 
 def read_number(text: str) -> int | None:
@@ -231,13 +231,26 @@ def parse_numbers(args: list[str], what: str = "编号", *, allow_all: bool = Tr
     return out
 
 
+def _in_list(arg: str) -> bool:
+    return reads_as_numbers(arg) or bool(_LIST_SEP.fullmatch(unicodedata.normalize("NFKC", arg)))
+
+
 def leading_numbers(args: list[str]) -> tuple[list[int], list[str]]:
-    """The numbers written first in `args` (`3`, `2，5`, `二 五`, `1-3`) and the words after them (a note)."""
+    """The numbers written first in `args` (`3`, `2，5`, `二 五`, `1 , 2`, `1-3`) and the words after them (a note)."""
     n = 0
-    while n < len(args) and reads_as_numbers(args[n]):
+    while n < len(args) and _in_list(args[n]):
         n += 1
-    numbers = parse_numbers(args[:n], allow_all=False) if n else None
+    numbers = parse_numbers(args[:n], allow_all=False) if any(map(reads_as_numbers, args[:n])) else None
     return numbers or [], args[n:]
+
+
+def numbers_among(args: list[str]) -> tuple[list[int], list[str]]:
+    """The numbers anywhere in `args` (`/已转发 https://… 2，5`), in order without repeats, and the other words."""
+    numbers: list[int] = []
+    for a in args:
+        if reads_as_numbers(a):
+            numbers += [n for n in parse_numbers([a], allow_all=False) or [] if n not in numbers]
+    return numbers, [a for a in args if not _in_list(a)]
 
 
 # ---------------------------------------------------------------- "done" words

@@ -12,7 +12,7 @@ from bot.app import current_app
 from bot.broadcasts.parse import bare_confirmation, check_url, confirmation_rest
 from bot.broadcasts.records import Confirmation, NotBound
 from bot.errors import UserError
-from bot.parse import parse_numbers, reads_as_numbers
+from bot.parse import numbers_among, reads_as_numbers
 from bot.render import Ack, Msg, person_name
 from bot.tasks import NOT_BOUND
 from plugins._client import reaction_of
@@ -46,13 +46,11 @@ def ack(c: Confirmation, user_id: str) -> Ack:
 
 def confirm_handler(default_task: int | None = None, via: str = "command") -> Callable[[Ctx], Awaitable[Ack]]:
     async def handler(ctx: Ctx) -> Ack:
-        numbers: list[int] = []
+        numbers, words = numbers_among(ctx.args)  # 3, #3, 二, 2，5, 2、5
         proof: str | None = None
         note: list[str] = []
-        for a in ctx.args:
-            if reads_as_numbers(a):  # 3, #3, 二, 2，5, 2、5
-                numbers += [n for n in (parse_numbers([a], allow_all=False) or []) if n not in numbers]
-            elif a.lower().startswith(("http://", "https://")):
+        for a in words:
+            if a.lower().startswith(("http://", "https://")):
                 proof = check_url(a, "证明链接")
             else:
                 note.append(a)
