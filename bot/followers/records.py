@@ -96,7 +96,7 @@ def implausible(
     """Why `count` needs a confirmation, or None.
 
     It is compared with the last report before today (`trend`); a same-day correction with nothing before today,
-    with the count it replaces. Asked: a slipped digit (about 10×, 100× … or a tenth, a hundredth … of it), or,
+    with the count it replaces (unless that one was itself far off the target, and confirmed). Asked: a slipped digit (about 10×, 100× … or a tenth, a hundredth … of it), or,
     with one report to go by, 3× it or more / half of it or less; with two, far off the line they draw. Counts
     within 1,000 of it never are (a small account's swings are real). A first report is compared with the unit's
     target: one account alone at 5× what the whole unit is asked to reach is more likely a slip than a fact.
@@ -104,7 +104,7 @@ def implausible(
     if trend is not None and trend.last:
         ref, label = trend.last, f"上次（{trend.last:,}）"
         expected = trend.expected(today) if today is not None else None
-    elif replaced:
+    elif replaced and implausible(replaced, None, target) is None:  # not a count that was itself confirmed far off
         ref, label, expected = replaced, f"今天已记录的（{replaced:,}）", None
     else:
         if target and count >= target * FIRST_OVER:

@@ -189,3 +189,8 @@ def test_every_chinese_number_up_to_99(n: int) -> None:
 @pytest.mark.parametrize("text", ["已发邮箱", "3篇", "abc", "一式两份", "99999999999", ""])
 def test_words_are_no_numbers(text: str) -> None:
     assert read_number(text) is None and not reads_as_numbers(text)
+
+
+def test_a_correction_of_a_confirmed_far_off_first_report_is_a_first_report() -> None:
+    assert implausible(12_345, None, 80_000, replaced=1_200_000) is None  # 1,200,000 was 15× the target, confirmed
+    assert implausible(80_000, None, 1_000_000, replaced=800_000) is not None  # a tenth of a plausible one
