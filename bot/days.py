@@ -16,10 +16,21 @@ from datetime import date, timedelta
 
 from bot.errors import UserError
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, **{str(i): i - 1 for i in range(1, 8)}}
+_CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_WEEKDAY = {ch: i for i, ch in enumerate("一二三四五六日")} | {"天": 6} | {str(i + 1): i for i in range(7)}
 _N = r"(\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
-_WORDS = {"今天": 0, "今日": 0, "当天": 0, "昨天": 1, "昨日": 1, "前天": 2, "前日": 2, "大前天": 3, "明天": -1, "后天": -2}
+_WORDS = {
+    "今天": 0,
+    "今日": 0,
+    "当天": 0,
+    "昨天": 1,
+    "昨日": 1,
+    "前天": 2,
+    "前日": 2,
+    "大前天": 3,
+    "明天": -1,
+    "后天": -2,
+}
 _AGO = re.compile(rf"{_N}\s*(?:个)?\s*(天|日|周|星期|礼拜|月)\s*(?:前|以前|之前)")
 _WEEKDAY_FORM = re.compile(r"(上上|上|本|这)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
 _FULL = re.compile(rf"(\d{{4}})\s*(?:[-/.]|年)\s*{_N}\s*(?:[-/.]|月)\s*{_N}\s*[日号]?")
@@ -117,9 +128,9 @@ def looks_like_date(text: str, *, digits: bool = False) -> bool:
         return True
 
 
-def _with_year(s: str, day: date) -> str:
-    """For a day typed without a year: how to write last year's."""
-    if not _YEARLESS.fullmatch(s):
+def _with_year(s: str, day: date, today: date) -> str:
+    """For a day typed without a year, well ahead (not a slip of a day or two): how to write last year's."""
+    if not _YEARLESS.fullmatch(s) or (day - today).days <= 31:
         return ""
     return f"；去年的请写上年份，如 {day.year - 1}年{day.month}月{day.day}日"
 
@@ -142,6 +153,6 @@ def parse_date(text: str, today: date) -> date:
     if day > today:
         raise UserError(
             f"日期“{s}”（{day.year}年{day.month}月{day.day}日）还没到，今天是{today.month}月{today.day}日。"
-            f"请写今天或以前的日期，如 今天、昨天、上周五、3天前{_with_year(s, day)}。"
+            f"请写今天或以前的日期，如 今天、昨天、上周五、3天前{_with_year(s, day, today)}。"
         )
     return day
