@@ -97,7 +97,8 @@ def implausible(
 
     It is compared with the last report before today (`trend`); a same-day correction with nothing before today,
     with the count it replaces (unless that one was itself far off the target, and confirmed). Asked: a slipped digit (about 10×, 100× … or a tenth, a hundredth … of it), or,
-    with one report to go by, 3× it or more / half of it or less; with two, far off the line they draw. Counts
+    3× it (or the trend's expected count) or more, half of it or less; with two reports, also far off the line
+    they draw. Counts
     within 1,000 of it never are (a small account's swings are real). A first report is compared with the unit's
     target: one account alone at 5× what the whole unit is asked to reach is more likely a slip than a fact.
     """
@@ -114,10 +115,9 @@ def implausible(
         return None
     ratio = count / ref
     digits = _slipped(ratio) if count else 0
-    if expected is None:
-        far = ratio >= RISE or ratio <= DROP
-    else:
-        far = abs(count - expected) > max(TREND_SLACK * ref, TREND_TIMES * abs(expected - ref), JUMP_FLOOR)
+    far = count >= RISE * max(ref, expected or 0) or ratio <= DROP
+    if expected is not None:
+        far = far or abs(count - expected) > max(TREND_SLACK * ref, TREND_TIMES * abs(expected - ref), JUMP_FLOOR)
     if not far and not digits:
         return None
     if ratio >= 3:

@@ -59,7 +59,9 @@ def test_any_slipped_digit_asks(last: int, digits: int, wobble: float, up: bool,
     assert implausible(count, trend, None, today=WEDNESDAY) is not None
     with_trend = Trend(last, WEDNESDAY - timedelta(days=gap), round(last * 0.99), WEDNESDAY - timedelta(days=gap + 7))
     why = implausible(count, with_trend, None, today=WEDNESDAY)
-    assert why is not None and ("多写" if up else "少写") in why
+    assert why is not None
+    if min(count, last) >= 100:  # (a count of 3 for 2,001 is asked about too, without guessing how many digits)
+        assert ("多写" if up else "少写") in why
 
 
 @settings(max_examples=300, deadline=None)
@@ -194,3 +196,10 @@ def test_words_are_no_numbers(text: str) -> None:
 def test_a_correction_of_a_confirmed_far_off_first_report_is_a_first_report() -> None:
     assert implausible(12_345, None, 80_000, replaced=1_200_000) is None  # 1,200,000 was 15× the target, confirmed
     assert implausible(80_000, None, 1_000_000, replaced=800_000) is not None  # a tenth of a plausible one
+
+
+def test_a_fast_trend_does_not_hide_a_collapse() -> None:
+    trend = Trend(20_000, WEDNESDAY - timedelta(days=7), 10_000, WEDNESDAY - timedelta(days=14))
+    assert implausible(5_000, trend, None, today=WEDNESDAY) is not None
+    assert implausible(30_000, trend, None, today=WEDNESDAY) is None  # the trend said so
+    assert implausible(200_000, trend, None, today=WEDNESDAY) is not None  # a slipped digit all the same
