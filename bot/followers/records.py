@@ -38,7 +38,7 @@ _LIVE_SQL = "('正常', '待审核')"
 
 # A report far from what the account's reports lead one to expect is recorded only once the person confirms it:
 # a slipped digit (×/÷ about 10, 100, …: 680000 for 68000, 9100 for 91000) or a jump off the trend.
-RISE = 3.0  # with one report to go by: 3× the last one or more …
+RISE = 3.0  # 3× the last report (or the count its trend expects) or more …
 DROP = 0.5  # … or half of it or less
 TREND_SLACK = 0.2  # with a trend (two earlier reports): more than this share of the last count off the expected one …
 TREND_TIMES = 3  # … and more than 3× the growth the trend predicts
@@ -96,11 +96,11 @@ def implausible(
     """Why `count` needs a confirmation, or None.
 
     It is compared with the last report before today (`trend`); a same-day correction with nothing before today,
-    with the count it replaces (unless that one was itself far off the target, and confirmed). Asked: a slipped digit (about 10×, 100× … or a tenth, a hundredth … of it), or,
-    3× it (or the trend's expected count) or more, half of it or less; with two reports, also far off the line
-    they draw. Counts
-    within 1,000 of it never are (a small account's swings are real). A first report is compared with the unit's
-    target: one account alone at 5× what the whole unit is asked to reach is more likely a slip than a fact.
+    with the count it replaces (unless that one was itself far off the target, and confirmed). Asked: a slipped
+    digit (about 10×, 100× … or a tenth, a hundredth … of it); 3× it (or the trend's expected count) or more, half
+    of it or less; with two reports, also far off the line they draw. Counts within 1,000 of it never are (a small
+    account's swings are real). A first report is compared with the unit's target: one account alone at 5× what
+    the whole unit is asked to reach is more likely a slip than a fact.
     """
     if trend is not None and trend.last:
         ref, label = trend.last, f"上次（{trend.last:,}）"
