@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from bot.followers.targets import parse_cities, parse_reminder_time, parse_targets
+from bot.workdays import parse_days
 
 DASHBOARD_TOKEN_MIN = 16
 MAX_DURATION = timedelta(days=366)
@@ -119,6 +120,10 @@ class Settings(BaseModel):
     alliance_monthly_list: bool = True
     alliance_monthly_list_day: str = "first_working_day"
     alliance_monthly_list_time: str = "10:00"
+    # days the office adds to the holiday calendar (bot/workdays.py): the next year's schedule before the library
+    # knows it, or a local day off; dates `2027-02-06` or ranges `2027-02-06~2027-02-12`
+    alliance_extra_holidays: list[str] = []
+    alliance_extra_workdays: list[str] = []
     alliance_fetch_titles: bool = True
     alliance_fetch_timeout: float = 5
     alliance_fetch_max_bytes: int = 1_000_000
@@ -316,6 +321,11 @@ class Settings(BaseModel):
         parse_month_day(v)
         return v.strip()
 
+    @field_validator("alliance_extra_holidays", "alliance_extra_workdays", mode="before")
+    @classmethod
+    def _extra_days(cls, v: Any) -> list[str]:
+        return [d.isoformat() for d in parse_days(v)]
+
     @field_validator("alliance_monthly_list_time")
     @classmethod
     def _monthly_time(cls, v: str) -> str:
@@ -361,6 +371,14 @@ class Settings(BaseModel):
     @property
     def remind_offsets(self) -> list[timedelta]:
         return [parse_duration(x) for x in self.alliance_remind_offsets]
+
+    @property
+    def extra_holidays(self) -> list[date]:
+        return [date.fromisoformat(d) for d in self.alliance_extra_holidays]
+
+    @property
+    def extra_workdays(self) -> list[date]:
+        return [date.fromisoformat(d) for d in self.alliance_extra_workdays]
 
     @property
     def broadcast_deadline(self) -> timedelta:

@@ -39,6 +39,7 @@ from bot.followers.targets import (
 from bot.names import name_key, typed_name
 from bot.parse import parse_count
 from bot.reminders import Reminders
+from bot.units.authority import Authority
 from bot.units.records import Unit
 from bot.units.service import Units
 from bot.vocab import platform_or_none
@@ -58,6 +59,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         self.accounts = accounts
         self.reminders = reminders
         self.settings = settings
+        self.authority = Authority(units, settings.admins)  # who may report for a unit: the one rule
         self.targets: dict[str, CategoryTarget] = {
             **DEFAULT_TARGETS,
             **parse_targets(settings.alliance_follower_targets),
@@ -74,7 +76,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         self.watch_at = self.remind_at or time(9, 0)
         units.on_change.append(self._changed)
         accounts.on_change.append(self._changed)
-        reminders.register(KIND, self._remind)
+        reminders.register(KIND, self._remind, workdays_only=True)  # the monthly reminder: never on a day off
         reminders.register(STALE_KIND, self._warn_stale)
 
     # ------------------------------------------------------------ helpers
@@ -83,10 +85,10 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         return target_for(unit, self.targets, self.populous)
 
     async def _operator_unit(self, user_id: str, what: str) -> Unit:
-        bound = await self.units.operator(user_id)
-        if bound is None:
+        unit = (await self.authority.actor(user_id)).unit  # an operator reports for their own unit only
+        if unit is None:
             raise UserError(f"你还没有绑定单位，不能{what}。请先发 /注册 <单位名称>，等管理员审核通过。")
-        return bound[1]
+        return unit
 
     async def _pick(self, unit: Unit, words: list[str], example: str) -> Account:
         """The account of `unit` named by 1–2 words: a platform, an account name, or both.

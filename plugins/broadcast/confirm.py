@@ -21,11 +21,11 @@ from plugins._kit import (
     Ctx,
     Reply,
     command,
-    each_number,
     reply_saying,
     trigger,
 )
 from plugins._notices import notice
+from plugins._several import each_number
 
 # ---------------------------------------------------------------- confirming
 

@@ -257,7 +257,7 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
     lines = []
     for i, (_, _, unit, total, target) in enumerate(scored, start=1):
         if total is None:
-            lines.append(f"{i}. {unit.name} 未报送")
+            lines.append(f"–. {unit.name} 未报送")  # no count, no place in the ranking
         elif target.amount:
             mark = " ✓" if total >= target.amount else ""
             lines.append(

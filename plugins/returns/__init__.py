@@ -19,6 +19,7 @@ from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest
 from bot.returns.records import BY_ADMIN
 from bot.returns.text import USAGE_NEW, category_lines, render_progress
+from bot.tasks import by_category
 from plugins._client import caught_up, reaction_of
 from plugins._kit import (
     ANYONE,
@@ -28,7 +29,7 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
-    each_number,
+    laggards_to_admin,
     orphans_to_admin,
     picture_or_text,
     reply_saying,
@@ -36,6 +37,7 @@ from plugins._kit import (
     trigger,
 )
 from plugins._notices import notice
+from plugins._several import each_number
 from plugins.returns import files
 
 
@@ -63,11 +65,14 @@ HELP = [
             "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
             "范围可选，不写就是全部单位；要交文件时加 表格 统计表|汇总表|备案表|模板 和/或 扫描件）\n"
             "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
-            "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
+            "/报送 催办 [编号] [强制] — @ 还没报送的单位的联络员（刚自动提醒过时不重复，加“强制”照发）\n"
             "/报送 结束 <编号> — 结束报送，不再提醒\n"
             "/报送 表格 <编号> <单位…|全部> — 把预填的表格私聊发给各单位联络员\n"
             "/报送 模板 <编号> — 把你刚上传的表格设为模板；/报送 接受 <编号> <单位> — 接受需修改的文件\n"
-            "/报送 汇总 <编号> — 合并各单位的表格为一个工作簿；/报送 打包 <编号> — 各单位原件的压缩包"
+            "只有本单位的联络员和管理员能替单位交文件；别人上传的文件记为待确认，不计报送，管理员会私聊收到提醒：\n"
+            "/报送 待确认 — 待确认的文件（私聊发给你）；/报送 文件 <编号> <单位> #<文件编号> — 收下其中一个，"
+            "例：/报送 文件 3 郑州大学 #12；/报送 丢弃 <文件编号…> — 丢弃\n"
+            "/报送 汇总 <编号> — 合并各单位的表格为一个工作簿；/报送 打包 <编号> — 各单位原件的压缩包（只私聊发给管理员，不发到群里）"
         ),
     ),
     Topic(
@@ -161,9 +166,10 @@ async def register(ctx: Ctx) -> Msg:
 
 async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办")
+    force = ctx.take_force()
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
-    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
+    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id, force=force)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.ret.wants_files:
         p = await ctx.app.returns.progress(n.ret.id)
@@ -175,17 +181,14 @@ async def nudge(ctx: Ctx) -> Reply:
     return out
 
 
-async def close(ctx: Ctx) -> Msg:
+async def close(ctx: Ctx) -> Reply:
     ctx.need_admin("结束报送")
     rid = _number(ctx, "/报送 结束 <编号>")
     p = await ctx.app.returns.close(rid, actor=ctx.user_id)
     out = Msg(f"已结束报送 {p.task.label}，不再提醒。")
     out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
-    if p.pending:
-        out.line(f"未报送（{len(p.pending)}）：")
-        for line in category_lines(p.pending, ctx.limit):
-            out.line(line)
-    return out
+    pending = [u for _, group in by_category(p.pending) for u in group]
+    return laggards_to_admin(ctx, out, "未报送", [u.name for u in pending], category_lines(p.pending, None))
 
 
 # ---------------------------------------------------------------- anyone
@@ -248,7 +251,7 @@ async def default(ctx: Ctx) -> Msg:
     if ctx.args:
         can = (
             "/报送 列表、/报送 进度 <编号>、/报送 表格、/报送 文件、/报送 新建、/报送 登记、/报送 催办、/报送 结束、"
-            "/报送 汇总、/报送 打包"
+            "/报送 汇总、/报送 打包、/报送 待确认、/报送 丢弃"
             if ctx.is_admin
             else "/报送（进行中的报送）、/报送 进度 <编号>、/已报送 <编号>、/报送 表格、/报送 文件"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -33,17 +34,19 @@ from bot.render import Msg, Segment
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
+    COMMANDS,
     TRIGGERS,
     Command,
     Ctx,
+    Reply,
     Topic,
     command,
-    help_topics,
     match_command,
     run,
     watch_disk,
 )
 from plugins._notices import notices_for
+from plugins._topics import help_topics
 
 HELP = [
     Topic(
@@ -333,6 +336,8 @@ async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
     if found is None:
         found = _typo(bot, event)
     if found is None:
+        found = _question(bot, event)
+    if found is None:
         return False
     state[ROUTE] = (found, bot, event)  # the handler takes only `state`: NoneBot solves each parameter in a task
     return True
@@ -359,6 +364,41 @@ def _typo(bot: Bot, event: MessageEvent) -> tuple[Command, Message] | None:
         return hint
 
     return Command(answer), Message()
+
+
+QUESTION_MAX = 40  # longer text to the bot is chat, not a question about a command
+QUESTION_WORDS = re.compile(r"怎么|怎样|如何|咋|什么|哪|能不能|可以吗|吗|呢|[？?]|请问|教程|步骤")
+
+
+def _question(bot: Bot, event: MessageEvent) -> tuple[Command, Message] | None:
+    """Words to the bot without a slash that name a command (`注册 河大`, `怎么报送？`): that command's help, in one
+    message. Only when the message is to the bot (@bot, a reply to it, a private chat): chat between members is
+    left alone."""
+    if not event.is_tome():
+        return None
+    text = leading_text(event.get_message(), bot.self_id)
+    if text is None or text[:1] in ("/", "／") or len(text) > QUESTION_MAX:
+        return None
+    names = sorted({t.name for t in help_topics()}, key=len, reverse=True)  # 已报送 before 报送
+    name = next((n for n in names if n in text), None)
+    if name is None:
+        return None
+    typed = text.split()
+    missing_slash = typed[0] == name and len(typed) > 1  # 注册 河大: a command typed without its slash
+    if not missing_slash and not QUESTION_WORDS.search(text):  # a bare 已转发 in reply to some other message
+        return None
+    helper = COMMANDS["帮助"].fn
+
+    async def answer(ctx: Ctx) -> Reply:
+        out = await helper(ctx)
+        if missing_slash and isinstance(out, Msg):
+            head = Msg(f"命令前要加 /，请发：/{' '.join(typed)[:60]}").line()
+            for seg in out.segments:
+                head.add(seg)
+            return head
+        return out
+
+    return Command(answer, at_sender=False), Message(name)
 
 
 router = on_message(rule=Rule(_routed), priority=10, block=True)
