@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.db import is_busy, is_disk_full
 from bot.errors import Forbidden, UserError
 from bot.names import is_qq
-from bot.parse import parse_numbers, split_args
+from bot.parse import parse_numbers, read_number, split_args
 from bot.pictures import Card
 from bot.render import Ack, Msg, lines_cut, person_name
 
@@ -102,10 +102,11 @@ class Ctx:
             raise Forbidden(f"只有管理员可以{what}。如需办理，请联系新闻办。")
 
     def int_arg(self, text: str, what: str = "编号") -> int:
-        s = text.strip().lstrip("#＃")
-        if not s.isdecimal() or len(s) > 9:
-            raise UserError(f"{what}应是数字，如 3，而不是“{text}”。")
-        return int(s)
+        """One number as people type it (`3`, `#3`, `３`, `二`, `十一`, `第2`)."""
+        n = read_number(text)
+        if n is None:
+            raise UserError(f"{what}应是数字，如 3 或 三，而不是“{text}”。")
+        return n
 
 
 CONFIRM_ALL_OVER = 20  # 全部 asks for one confirmation first when it means more than this many

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment, NoticeEvent
 from nonebot.plugin import PluginMetadata
 
@@ -10,6 +12,7 @@ from bot.app import current_app
 from bot.broadcasts.records import norm_id
 from bot.config import Settings
 from bot.errors import UserError
+from bot.parse import leading_numbers, read_number
 from bot.pictures.views import task_progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
@@ -34,6 +37,7 @@ from plugins._kit import (
     trigger,
 )
 from plugins._notices import notice
+from plugins._several import each_number
 from plugins.returns import files
 
 
@@ -75,7 +79,7 @@ HELP = [
         "已报送",
         OPERATOR,
         "确认本单位已完成某个报送",
-        "/已报送 <编号> [备注] — 例：/已报送 3 已发邮箱\n"
+        "/已报送 <编号> [备注] — 例：/已报送 3 已发邮箱、/已报送 1，3\n"
         "只有一个待报送的任务时可以不写编号；也可以直接回复（引用）报送通知或提醒消息：已报送 / 已完成 / 报送了，"
         "或给它点个 👍 或 OK 表情（要交文件的报送不行：上传文件即可）。\n"
         "截止后仍可报送，会标记为逾期。",
@@ -242,7 +246,7 @@ async def listing(ctx: Ctx) -> Msg:
 
 
 async def default(ctx: Ctx) -> Msg:
-    if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
+    if ctx.args and read_number(ctx.args[0]) is not None:
         return await progress(ctx)
     if ctx.args:
         can = (
@@ -290,10 +294,11 @@ async def submitted(ctx: Ctx) -> Ack:
 
 async def _submit(ctx: Ctx, quoted: int | None) -> Ack:
     rid = quoted
-    note_args = ctx.args
-    if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
-        rid = ctx.int_arg(ctx.args[0], "报送编号")
-        note_args = ctx.args[1:]
+    numbers, note_args = leading_numbers(ctx.args)
+    if len(numbers) > 1:  # /已报送 1，3: each of them, one acknowledgement
+        return await each_number(numbers, lambda n: _submit(replace(ctx, args=[str(n), *note_args]), None))
+    if numbers:
+        rid = numbers[0]
     if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
         raise UserError("你是管理员、没有绑定单位。替单位登记请用：/报送 登记 <编号> <单位>，如：/报送 登记 3 郑州大学")
     reply_to = ctx.reply_to if rid is None else None
