@@ -77,6 +77,7 @@ def _vm_bytes() -> int:
 
 def _child(conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory: int, cpu: int) -> None:
     """In the child: limit memory and CPU, run the job, send back ("ok", value), ("refused", UserError) or a failure."""
+    os.environ["RUST_BACKTRACE"] = "0"  # a native allocation failure says one line in the log, not a page
     base = _vm_bytes()
     if base:
         resource.setrlimit(resource.RLIMIT_AS, (base + memory, base + memory))
