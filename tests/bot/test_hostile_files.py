@@ -137,6 +137,7 @@ async def test_a_csv_cell_over_128_kb_is_named_by_row_and_column(core: App) -> N
 
 async def test_the_event_loop_keeps_running_while_a_hostile_file_is_read(core: App) -> None:
     await open_form_return(core)
+    bomb = hostile.shared_string_bomb()
     gaps: list[float] = []
     done = asyncio.Event()
 
@@ -149,7 +150,7 @@ async def test_the_event_loop_keeps_running_while_a_hostile_file_is_read(core: A
             last = now
 
     task = asyncio.create_task(ticker())
-    answer = await hand(core, ZZU, "郑州大学统计表.xlsx", hostile.shared_string_bomb())
+    answer = await hand(core, ZZU, "郑州大学统计表.xlsx", bomb)
     done.set()
     await task
     assert "文字合计超过" in answer
