@@ -353,7 +353,7 @@ def csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
             if len(row) > limits.cols:
                 raise FileRefused(
                     f"第 {len(rows) + 1} 行有 {len(row)} 列，超过 {limits.cols} 列的上限（可能分隔符不对，"
-                    "或整份文件没有换行）。请用 Excel 打开后另存为 .xlsx 再上传。"
+                    "或整份文件没有换行）。请用 Excel 打开后另存为 .xlsx 再重新上传。"
                 )
             for c, cell in enumerate(row, start=1):
                 if len(cell) > limits.cell:
@@ -364,6 +364,6 @@ def csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
             rows.append(row)
     except csv.Error as e:
         raise FileRefused(
-            f"CSV 文件第 {len(rows) + 1} 行的格式有误（{e}），可能有未配对的引号。请用 Excel 打开后另存为 .xlsx 再上传。"
+            f"CSV 文件第 {len(rows) + 1} 行的格式有误（{e}），可能有未配对的引号。请用 Excel 打开后另存为 .xlsx 再重新上传。"
         ) from None
     return rows

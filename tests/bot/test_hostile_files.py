@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -193,3 +194,29 @@ async def test_a_roster_xlsx_reads_whole_numbers_as_typed(core: App) -> None:
     result = await import_roster(core.units, buf.getvalue(), "名册.xlsx", actor="t")
     assert result.added == ["郑州大学"]
     assert (await core.units.resolve("郑州大学")).students == 20000
+
+
+# ---------------------------------------------------------------- the limited child itself
+
+
+def test_a_job_past_its_time_is_killed() -> None:
+    start = time.monotonic()
+    with pytest.raises(sandbox.Overrun) as info:
+        sandbox.run(time.sleep, 30, seconds=0.5)
+    assert info.value.kind == sandbox.TIME
+    assert time.monotonic() - start < 5
+
+
+def test_a_job_past_its_memory_is_stopped_and_the_parent_untouched() -> None:
+    before = peak_mb()
+    with pytest.raises(sandbox.Overrun) as info:
+        sandbox.run(bytearray, 4 * 1024**3)
+    assert info.value.kind == sandbox.MEMORY
+    assert peak_mb() - before < GROWTH_MB
+
+
+def test_a_job_whose_process_dies_is_a_crash_and_the_next_job_runs() -> None:
+    with pytest.raises(sandbox.Overrun) as info:
+        sandbox.run(os._exit, 3)
+    assert info.value.kind == sandbox.CRASH
+    assert sandbox.run(len, b"abc") == 3
