@@ -75,7 +75,9 @@ def _vm_bytes() -> int:
     return 0
 
 
-def _child(conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory: int, cpu: int) -> None:
+def _child(
+    conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory: int, cpu: int
+) -> None:
     """In the child: limit memory and CPU, run the job, send back ("ok", value), ("refused", UserError) or a failure."""
     os.environ["RUST_BACKTRACE"] = "0"  # a native allocation failure says one line in the log, not a page
     base = _vm_bytes()
@@ -113,9 +115,7 @@ def run(fn: Callable[..., T], *args: Any, memory_mb: int = MEMORY_MB, seconds: f
     ctx = _context()
     with _slots:
         recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(
-            target=_child, args=(send, fn, args, memory_mb * 1024 * 1024, int(seconds) + 1), daemon=True
-        )
+        proc = ctx.Process(target=_child, args=(send, fn, args, memory_mb * 1024 * 1024, int(seconds) + 1), daemon=True)
         proc.start()
         send.close()
         jobs_run += 1

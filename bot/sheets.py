@@ -347,9 +347,7 @@ def csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
     try:
         for row in reader:
             if len(rows) >= limits.max_rows:
-                raise FileRefused(
-                    f"表格超过 {limits.rows} 行的上限。请只保留本单位要报送的内容后重新上传。"
-                )
+                raise FileRefused(f"表格超过 {limits.rows} 行的上限。请只保留本单位要报送的内容后重新上传。")
             if len(row) > limits.cols:
                 raise FileRefused(
                     f"第 {len(rows) + 1} 行有 {len(row)} 列，超过 {limits.cols} 列的上限（可能分隔符不对，"

@@ -11,7 +11,7 @@ _PKG = "http://schemas.openxmlformats.org/package/2006"
 _OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def xlsx(sheet_data: str | bytes, shared: list[str] | None = None, *, before: str = "") -> bytes:
+def xlsx(sheet_data: str | bytes, shared: list[str] | None = None, *, before: str = "", head: str = "") -> bytes:
     """A workbook of one sheet whose <sheetData> holds `sheet_data`, written part by part with zipfile."""
     body = sheet_data.encode() if isinstance(sheet_data, str) else sheet_data
     buf = io.BytesIO()
@@ -50,7 +50,7 @@ def xlsx(sheet_data: str | bytes, shared: list[str] | None = None, *, before: st
             f'<?xml version="1.0"?><Relationships xmlns="{_PKG}/relationships">{rels}</Relationships>',
         )
         with zf.open("xl/worksheets/sheet1.xml", "w") as f:
-            f.write(f'<?xml version="1.0"?>{before}<worksheet xmlns="{_MAIN}"><sheetData>'.encode())
+            f.write(f'<?xml version="1.0"?>{before}<worksheet xmlns="{_MAIN}">{head}<sheetData>'.encode())
             f.write(body)
             f.write(b"</sheetData></worksheet>")
     return buf.getvalue()
@@ -69,6 +69,19 @@ def sparse_unmarked() -> bytes:
     return xlsx("<row r='1'><c r = 'A1'><v>1</v></c></row><row r = '1048576'><c r = 'XFD1048576'><v>2</v></c></row>")
 
 
+def sparse_prefixed() -> bytes:
+    """The same with a namespace prefix on every element (as some .NET writers do) and lower-case references."""
+    return xlsx(
+        '<x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row>'
+        '<x:row r="1048576"><x:c r="xfd1048576"><x:v>1</x:v></x:c></x:row>'
+    ).replace(b'<worksheet xmlns="', b'<worksheet xmlns:x="')
+
+
+def declared_dimension() -> bytes:
+    """A small sheet that declares A1:XFD1048576 as its dimension: harmless, the reader goes by its cells."""
+    return xlsx('<row r="1"><c r="A1"><v>1</v></c></row>', head='<dimension ref="A1:XFD1048576"/>')
+
+
 def shared_string_bomb(rows: int = 3500, cols: int = 200) -> bytes:
     """Every cell points at one 32,767-character shared string (about 24 MB unzipped, 1.9 MB zipped)."""
     letters = [_letter(c) for c in range(1, cols + 1)]
@@ -81,7 +94,9 @@ def shared_string_bomb(rows: int = 3500, cols: int = 200) -> bytes:
 
 def huge_cell(chars: int = 1_000_000) -> bytes:
     """One inline-string cell of a million characters (Excel's own limit is 32,767)."""
-    return xlsx(f'<row r="1"><c r="A1" t="inlineStr"><is><t>序号</t></is></c><c r="B1" t="inlineStr"><is><t>{"郑" * chars}</t></is></c></row>')
+    return xlsx(
+        f'<row r="1"><c r="A1" t="inlineStr"><is><t>序号</t></is></c><c r="B1" t="inlineStr"><is><t>{"郑" * chars}</t></is></c></row>'
+    )
 
 
 def zip_bomb() -> bytes:
@@ -97,7 +112,9 @@ def deep_nesting(depth: int = 200_000) -> bytes:
 def entity_bomb() -> bytes:
     """Billion laughs in a sheet's DOCTYPE."""
     ents = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
-    return xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>&a9;</t></is></c></row>', before=f"<!DOCTYPE worksheet [{ents}]>")
+    return xlsx(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&a9;</t></is></c></row>', before=f"<!DOCTYPE worksheet [{ents}]>"
+    )
 
 
 def renamed_exe() -> bytes:

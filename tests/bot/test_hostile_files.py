@@ -35,10 +35,19 @@ TIME_S = 15.0
 
 # (builder, file name, what the refusal says); None: refused before any parsing (by its bytes)
 CASES: dict[str, tuple[Callable[[], bytes], str, str]] = {
-    "sparse A1 + XFD1048576": (hostile.sparse, "郑州大学统计表.xlsx", "第 1048576 行、第 XFD 列，超过上限（5000 行、200 列）"),
+    "sparse A1 + XFD1048576": (
+        hostile.sparse,
+        "郑州大学统计表.xlsx",
+        "第 1048576 行、第 XFD 列，超过上限（5000 行、200 列）",
+    ),
+    "sparse, prefixed and lower-case": (hostile.sparse_prefixed, "郑州大学统计表.xlsx", "第 1048576 行、第 XFD 列"),
     "sparse, written to dodge the checks": (hostile.sparse_unmarked, "郑州大学统计表.xlsx", "需要的内存超过了上限"),
     "shared-string bomb": (hostile.shared_string_bomb, "郑州大学统计表.xlsx", "文字合计超过 1600 万字"),
-    "huge cell": (hostile.huge_cell, "郑州大学统计表.xlsx", "第 1 行 B 列的单元格有 1000000 个字，超过一个单元格 32767 字"),
+    "huge cell": (
+        hostile.huge_cell,
+        "郑州大学统计表.xlsx",
+        "第 1 行 B 列的单元格有 1000000 个字，超过一个单元格 32767 字",
+    ),
     "zip bomb": (hostile.zip_bomb, "郑州大学统计表.xlsx", "解压后超过 30 MB"),
     "entity bomb": (hostile.entity_bomb, "郑州大学统计表.xlsx", "DOCTYPE"),
     "random bytes behind a zip signature": (hostile.random_zip, "郑州大学统计表.xlsx", "已损坏"),
@@ -87,6 +96,12 @@ def test_deep_nesting_is_read_within_bounds_and_its_missing_header_named() -> No
     table = read.read_table(data, read.check_kind(data, "统计表.xlsx"), STATS)
     assert time.monotonic() - start < TIME_S and peak_mb() - before < GROWTH_MB
     assert table.header is not None and "类型" in table.header.missing
+
+
+def test_a_declared_dimension_alone_is_harmless() -> None:
+    before = peak_mb()
+    assert read.read_table(hostile.declared_dimension(), "xlsx").rows == [[1.0]]
+    assert peak_mb() - before < GROWTH_MB
 
 
 def test_good_files_still_read_the_same() -> None:
@@ -167,8 +182,16 @@ ROSTER_CASES = {
     "random bytes as csv": (hostile.random_bytes, "名册.csv", "文件内容不是"),
 }
 ROSTER_CASES.pop("xls with cells at A1 and IV65536")  # the roster takes .xlsx and .csv only
-ROSTER_CASES["sparse A1 + XFD1048576"] = (hostile.sparse, "名册.xlsx", "第 1048576 行、第 XFD 列，超过上限（50000 行、50 列）")
-ROSTER_CASES["shared-string bomb"] = (lambda: hostile.shared_string_bomb(17_500, 40), "名册.xlsx", "文字合计超过 1600 万字")
+ROSTER_CASES["sparse A1 + XFD1048576"] = (
+    hostile.sparse,
+    "名册.xlsx",
+    "第 1048576 行、第 XFD 列，超过上限（50000 行、50 列）",
+)
+ROSTER_CASES["shared-string bomb"] = (
+    lambda: hostile.shared_string_bomb(17_500, 40),
+    "名册.xlsx",
+    "文字合计超过 1600 万字",
+)
 ROSTER_CASES["csv of one 10 MB line"] = (hostile.csv_long_line, "名册.csv", "第 1 行有 5242881 列，超过 50 列")
 
 
