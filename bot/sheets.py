@@ -159,7 +159,7 @@ def read_sheets(data: bytes, kind: str, limits: Limits, first_only: bool = False
             height, width = (sheet.total_height + 1, sheet.total_width + 1) if sheet.end else (0, 0)
             if height > limits.max_rows or width > limits.cols:
                 raise FileRefused(
-                    f"工作表“{name}”有 {height} 行、{width} 列，超过上限（{limits.rows} 行、{limits.cols} 列）。"
+                    f"工作表“{name}”有 {height:,} 行、{width:,} 列，超过上限（{limits.rows} 行、{limits.cols} 列）。"
                     "请只保留要报送的表格后重新上传。"
                 )
             budget.cells(height * width, name)
@@ -210,7 +210,7 @@ class _Budget:
 def too_long_cell(row: int, col: int, n: int, cap: int, sheet: str = "") -> FileRefused:
     where = f"工作表“{sheet}”" if sheet else ""
     return FileRefused(
-        f"{where}第 {row} 行 {column_letter(col)} 列的单元格有 {n} 个字，超过一个单元格 {cap} 字的上限"
+        f"{where}第 {row:,} 行 {column_letter(col)} 列的单元格有 {n:,} 个字，超过一个单元格 {cap} 字的上限"
         "（可能是少了一个引号，后面的内容都连成了一格）。请检查这一格，删去多余的内容后重新上传。"
     )
 
@@ -310,14 +310,14 @@ def _scan_sheet(xml: bytes, sst: list[int], limits: Limits) -> None:
     """Refuse a sheet whose row elements, valued cells' positions or shared-string text go past the limits."""
     rows = xml.count(b"<row") + xml.count(b":row")
     if rows > limits.max_rows:
-        raise FileRefused(f"表格有 {rows} 行，超过 {limits.rows} 行的上限。请只保留本单位要报送的内容后重新上传。")
+        raise FileRefused(f"表格有 {rows:,} 行，超过 {limits.rows} 行的上限。请只保留本单位要报送的内容后重新上传。")
     cells = _CELL.findall(xml)
     letters, numbers = zip(*cells, strict=True) if cells else ((), ())
     far_row = max(map(int, [*_ROW.findall(xml), *numbers]), default=0)
     far_col = max(map(_col, set(letters)), default=0)
     if far_row > limits.max_rows or far_col > limits.cols:
         raise FileRefused(
-            f"表格里有内容写到了第 {far_row} 行、第 {column_letter(far_col) or 'A'} 列，超过上限（{limits.rows} 行、"
+            f"表格里有内容写到了第 {far_row:,} 行、第 {column_letter(far_col) or 'A'} 列，超过上限（{limits.rows} 行、"
             f"{limits.cols} 列）。请删去表格以外的内容（或只把要报送的表格复制到一个新文件）后重新上传。"
         )
     if sst and xml.count(b' t="s"') * max(sst) > limits.text:
@@ -350,7 +350,7 @@ def csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
                 raise FileRefused(f"表格超过 {limits.rows} 行的上限。请只保留本单位要报送的内容后重新上传。")
             if len(row) > limits.cols:
                 raise FileRefused(
-                    f"第 {len(rows) + 1} 行有 {len(row)} 列，超过 {limits.cols} 列的上限（可能分隔符不对，"
+                    f"第 {len(rows) + 1:,} 行有 {len(row):,} 列，超过 {limits.cols} 列的上限（可能分隔符不对，"
                     "或整份文件没有换行）。请用 Excel 打开后另存为 .xlsx 再重新上传。"
                 )
             for c, cell in enumerate(row, start=1):
@@ -362,6 +362,6 @@ def csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
             rows.append(row)
     except csv.Error as e:
         raise FileRefused(
-            f"CSV 文件第 {len(rows) + 1} 行的格式有误（{e}），可能有未配对的引号。请用 Excel 打开后另存为 .xlsx 再重新上传。"
+            f"CSV 文件第 {len(rows) + 1:,} 行的格式有误（{e}），可能有未配对的引号。请用 Excel 打开后另存为 .xlsx 再重新上传。"
         ) from None
     return rows

@@ -38,22 +38,22 @@ CASES: dict[str, tuple[Callable[[], bytes], str, str]] = {
     "sparse A1 + XFD1048576": (
         hostile.sparse,
         "郑州大学统计表.xlsx",
-        "第 1048576 行、第 XFD 列，超过上限（5000 行、200 列）",
+        "第 1,048,576 行、第 XFD 列，超过上限（5000 行、200 列）",
     ),
-    "sparse, prefixed and lower-case": (hostile.sparse_prefixed, "郑州大学统计表.xlsx", "第 1048576 行、第 XFD 列"),
+    "sparse, prefixed and lower-case": (hostile.sparse_prefixed, "郑州大学统计表.xlsx", "第 1,048,576 行、第 XFD 列"),
     "sparse, written to dodge the checks": (hostile.sparse_unmarked, "郑州大学统计表.xlsx", "需要的内存超过了上限"),
     "shared-string bomb": (hostile.shared_string_bomb, "郑州大学统计表.xlsx", "文字合计超过 1600 万字"),
     "huge cell": (
         hostile.huge_cell,
         "郑州大学统计表.xlsx",
-        "第 1 行 B 列的单元格有 1000000 个字，超过一个单元格 32767 字",
+        "第 1 行 B 列的单元格有 1,000,000 个字，超过一个单元格 32767 字",
     ),
     "zip bomb": (hostile.zip_bomb, "郑州大学统计表.xlsx", "解压后超过 30 MB"),
     "entity bomb": (hostile.entity_bomb, "郑州大学统计表.xlsx", "DOCTYPE"),
     "random bytes behind a zip signature": (hostile.random_zip, "郑州大学统计表.xlsx", "已损坏"),
     "xls with cells at A1 and IV65536": (hostile.xls_far_cells, "郑州大学统计表.xls", "需要的内存超过了上限"),
-    "csv of one 10 MB line": (hostile.csv_long_line, "郑州大学统计表.csv", "第 1 行有 5242881 列，超过 200 列"),
-    "csv of one 10 MB cell": (hostile.csv_one_cell, "郑州大学统计表.csv", "第 1 行 A 列的单元格有 10485760 个字"),
+    "csv of one 10 MB line": (hostile.csv_long_line, "郑州大学统计表.csv", "第 1 行有 5,242,881 列，超过 200 列"),
+    "csv of one 10 MB cell": (hostile.csv_one_cell, "郑州大学统计表.csv", "第 1 行 A 列的单元格有 10,485,760 个字"),
 }
 RENAMED = {"renamed exe": hostile.renamed_exe, "random bytes": hostile.random_bytes}
 
@@ -147,7 +147,7 @@ async def test_a_csv_cell_over_128_kb_is_named_by_row_and_column(core: App) -> N
     rows = samples.stats_rows("郑州大学", 3)
     rows[1][14] = "x" * 200_000  # the second account's 备注: row 3 of the CSV (one header row), column O
     answer = await hand(core, ZZU, "郑州大学统计表.csv", samples.csv_bytes(rows))
-    assert "第 3 行 O 列的单元格有 200000 个字，超过一个单元格 32767 字的上限" in answer
+    assert "第 3 行 O 列的单元格有 200,000 个字，超过一个单元格 32767 字的上限" in answer
     assert "删去多余的内容后重新上传" in answer
 
 
@@ -185,14 +185,14 @@ ROSTER_CASES.pop("xls with cells at A1 and IV65536")  # the roster takes .xlsx a
 ROSTER_CASES["sparse A1 + XFD1048576"] = (
     hostile.sparse,
     "名册.xlsx",
-    "第 1048576 行、第 XFD 列，超过上限（50000 行、50 列）",
+    "第 1,048,576 行、第 XFD 列，超过上限（50000 行、50 列）",
 )
 ROSTER_CASES["shared-string bomb"] = (
     lambda: hostile.shared_string_bomb(17_500, 40),
     "名册.xlsx",
     "文字合计超过 1600 万字",
 )
-ROSTER_CASES["csv of one 10 MB line"] = (hostile.csv_long_line, "名册.csv", "第 1 行有 5242881 列，超过 50 列")
+ROSTER_CASES["csv of one 10 MB line"] = (hostile.csv_long_line, "名册.csv", "第 1 行有 5,242,881 列，超过 50 列")
 
 
 @pytest.mark.parametrize("case", list(ROSTER_CASES))

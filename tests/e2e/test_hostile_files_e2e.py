@@ -24,15 +24,15 @@ GROWTH_MB = 120
 """What all the hostile uploads together may add to the bot's peak memory (each file's bytes are held while read)."""
 
 UPLOADS = [
-    ("郑州大学统计表.xlsx", hostile.sparse, "第 1048576 行、第 XFD 列，超过上限"),
+    ("郑州大学统计表.xlsx", hostile.sparse, "第 1,048,576 行、第 XFD 列，超过上限"),
     ("郑州大学统计表(2).xlsx", hostile.shared_string_bomb, "文字合计超过 1600 万字"),
     ("郑州大学统计表(3).xlsx", hostile.sparse_unmarked, "需要的内存超过了上限"),
-    ("郑州大学统计表(4).xlsx", hostile.huge_cell, "第 1 行 B 列的单元格有 1000000 个字"),
+    ("郑州大学统计表(4).xlsx", hostile.huge_cell, "第 1 行 B 列的单元格有 1,000,000 个字"),
     ("郑州大学统计表(5).xlsx", hostile.zip_bomb, "解压后超过 30 MB"),
     ("郑州大学统计表(6).xlsx", hostile.renamed_exe, "不是能读取的表格"),
     ("郑州大学统计表(7).xls", hostile.xls_far_cells, "需要的内存超过了上限"),
     ("郑州大学统计表(8).csv", hostile.csv_long_line, "超过 200 列"),
-    ("郑州大学统计表(9).csv", hostile.csv_big_cell, "第 2 行 C 列的单元格有 200000 个字"),
+    ("郑州大学统计表(9).csv", hostile.csv_big_cell, "第 2 行 C 列的单元格有 200,000 个字"),
 ]
 
 

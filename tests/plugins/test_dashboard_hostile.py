@@ -13,12 +13,12 @@ from tests.plugins.test_dashboard import client, csrf_of, dash, login
 __all__ = ["dash"]
 
 CASES = {
-    "名册.xlsx": (hostile.sparse, "第 1048576 行、第 XFD 列，超过上限"),
+    "名册.xlsx": (hostile.sparse, "第 1,048,576 行、第 XFD 列，超过上限"),
     "名册2.xlsx": (lambda: hostile.shared_string_bomb(17_500, 40), "文字合计超过 1600 万字"),
     "名册3.xlsx": (hostile.sparse_unmarked, "需要的内存超过了上限"),
     "名册4.xlsx": (hostile.random_zip, "已损坏"),
     "名册.csv": (lambda: hostile.csv_long_line(4 * 1024 * 1024), "超过 50 列"),
-    "名册2.csv": (lambda: hostile.csv_one_cell(4 * 1024 * 1024), "第 1 行 A 列的单元格有 4194304 个字"),
+    "名册2.csv": (lambda: hostile.csv_one_cell(4 * 1024 * 1024), "第 1 行 A 列的单元格有 4,194,304 个字"),
 }
 
 
