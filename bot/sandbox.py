@@ -118,7 +118,8 @@ def run(fn: Callable[..., T], *args: Any, memory_mb: int = MEMORY_MB, seconds: f
         proc = ctx.Process(target=_child, args=(send, fn, args, memory_mb * 1024 * 1024, int(seconds) + 1), daemon=True)
         proc.start()
         send.close()
-        jobs_run += 1
+        with _ctx_lock:
+            jobs_run += 1
         try:
             if not recv.poll(seconds):
                 proc.kill()
