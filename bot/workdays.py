@@ -88,6 +88,7 @@ def configure(holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> N
     global _holidays, _workdays
     _workdays = frozenset(workdays)
     _holidays = frozenset(holidays) - _workdays
+    _warned.clear()  # a new configuration warns anew about the years it does not know
 
 
 def known(year: int) -> bool:
