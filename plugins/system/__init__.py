@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -31,6 +32,7 @@ from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
+from plugins import _files
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
@@ -130,13 +132,24 @@ def make_sender(bot: Bot):
     async def send(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
         key = "group_id" if target_type == "group" else "user_id"
         api, params = _outgoing(bot, target_type, segments)
+        started = int(time.time()) - 1
         try:
-            result = await bot.call_api(api, **{key: int(target_id)}, **params)
+            if api in ("upload_group_file", "upload_private_file"):  # issue 22.3: path or base64, by the setting
+                ids = {key: int(target_id)}
+                result = await _files.upload(bot, api, ids, Path(params["file"]), params["name"])
+            else:
+                result = await bot.call_api(api, **{key: int(target_id)}, **params)
+        except _files.FileTooBig as e:
+            raise SendFailed(str(e)) from None
         except ActionFailed as e:
+            if api.startswith("upload_"):
+                raise SendFailed(f"{_files.refusal(e, target_type)}（{e}）") from None
             raise SendFailed(f"QQ 客户端拒绝发送：{e}") from None
         except ApiNotAvailable:
             raise NotSent() from None
         except NetworkError as e:
+            if api == "send_group_forward_msg":
+                return await _files.forward_timed_out(bot, int(target_id), started, e)
             raise SendUnknown(f"发送超时，可能已送达，未重发：{e}") from None
         if isinstance(result, dict) and result.get("message_id") is not None:
             return str(result["message_id"])
