@@ -32,7 +32,7 @@ from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
-from plugins import _files
+from plugins import _files, _replay
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
@@ -266,6 +266,7 @@ _background: set[asyncio.Task[None]] = set()
 async def _learn(bot: Bot, app: App) -> None:
     """At connect: the alliance groups this account is in (they wait for it), then reactions given meanwhile."""
     account = str(bot.self_id)
+    mine: list[str] = []
     try:
         groups = await bot.call_api("get_group_list")
         ids = [str(g.get("group_id")) for g in groups or [] if isinstance(g, dict)]
@@ -273,6 +274,7 @@ async def _learn(bot: Bot, app: App) -> None:
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
+    await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
     for service in (app.broadcasts, app.returns):
         try:
             counted = await service.catch_up(force=True)
@@ -330,6 +332,8 @@ async def _scope(event: Event) -> None:
         served = app.outbox.group_account.get(str(group_id))
         if served is not None and served != account and app.outbox.is_connected(served):
             raise IgnoredException("another account of the bot serves this group")  # both are in it: act once
+        if isinstance(event, GroupMessageEvent):
+            await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
     elif isinstance(event, PrivateMessageEvent):
         if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
