@@ -274,7 +274,10 @@ async def _learn(bot: Bot, app: App) -> None:
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
-    await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
+    try:
+        await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
+    finally:
+        app.reminders.kick()  # nudges due meanwhile go out after what was done meanwhile is counted
     for service in (app.broadcasts, app.returns):
         try:
             counted = await service.catch_up(force=True)
@@ -300,9 +303,10 @@ async def _connected(bot: Bot) -> None:
     for service in (app.broadcasts, app.returns):
         service.reaction_lister = lister
         service.catch_up_due()
-    app.reminders.kick()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
-    if hasattr(bot, "call_api"):
+    if not hasattr(bot, "call_api"):
+        app.reminders.kick()
+    else:
         task = asyncio.create_task(_learn(bot, app), name=f"learn-{account}")
         _background.add(task)
         task.add_done_callback(_background.discard)
