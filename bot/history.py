@@ -48,16 +48,13 @@ class GroupSeen:
 
     async def saw(self, group_id: str, at: int, key: str) -> None:
         """A message seen (live or read back): the newest one moves the mark."""
-        async with self.db.tx() as tx:
-            row = await tx.one("SELECT at, keys FROM group_seen WHERE group_id=?", (str(group_id),))
-            if row is None or int(row["at"]) < int(at):
-                keys = [key]
-            elif int(row["at"]) == int(at):
-                keys = sorted({*json.loads(row["keys"]), key})
-            else:
-                return
+        async with self.db.tx() as tx:  # one statement: this runs for every group message
             await tx.run(
-                "INSERT INTO group_seen (group_id, at, keys) VALUES (?, ?, ?) "
-                "ON CONFLICT(group_id) DO UPDATE SET at=excluded.at, keys=excluded.keys",
-                (str(group_id), int(at), json.dumps(keys)),
+                "INSERT INTO group_seen (group_id, at, keys) VALUES (?, ?, json_array(?)) "
+                "ON CONFLICT(group_id) DO UPDATE SET "
+                "keys = CASE WHEN excluded.at > group_seen.at THEN excluded.keys "
+                "WHEN excluded.at = group_seen.at AND NOT EXISTS (SELECT 1 FROM json_each(group_seen.keys) "
+                "WHERE value = ?) THEN json_insert(group_seen.keys, '$[#]', ?) ELSE group_seen.keys END, "
+                "at = MAX(group_seen.at, excluded.at)",
+                (str(group_id), int(at), key, key, key),
             )
