@@ -19,6 +19,10 @@ from bot.followers.targets import parse_cities, parse_reminder_time, parse_targe
 from bot.workdays import parse_days
 
 DASHBOARD_TOKEN_MIN = 16
+# ALLIANCE_FILE_SEND: auto (the path; base64 once the client says it cannot see it), path, base64
+FILE_SEND_MODES = ("auto", "path", "base64")
+# the largest file sent as base64:// (MB): the whole file travels inside one WebSocket message
+FILE_BASE64_MAX_MB = 30
 MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 
@@ -140,6 +144,8 @@ class Settings(BaseModel):
     alliance_ack_max_age: float = 300
     alliance_confirm_emojis: list[str] = ["76", "124", "201", "128077", "128076"]
     alliance_ack_emoji: str = "124"
+    # issue 22.3: how a file reaches the QQ client (auto: its path, then base64 once the client cannot see it)
+    alliance_file_send: str = "auto"
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -181,6 +187,13 @@ class Settings(BaseModel):
         for x in v:
             parse_positive_duration(str(x))
         return [str(x).strip() for x in v]
+
+    @field_validator("alliance_file_send")
+    @classmethod
+    def _file_send(cls, v: str) -> str:
+        if str(v).strip().lower() not in FILE_SEND_MODES:
+            raise ValueError(f"应为 {'、'.join(FILE_SEND_MODES)} 之一，而不是 {v!r}")
+        return str(v).strip().lower()
 
     @field_validator("alliance_broadcast_deadline")
     @classmethod
