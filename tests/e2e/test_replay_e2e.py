@@ -87,7 +87,7 @@ async def test_confirmations_and_reports_made_while_the_bot_was_down_are_recorde
     t = int(time.time())  # while the bot is down, before the deadline
     client.offline_group_message(GROUP, ZZU, "/已转发 1", when=t, card="张三")
     client.offline_group_message(GROUP, HENU, "/已转发", when=t + 1, card="李四")
-    client.offline_group_message(GROUP, ZZU, "/粉丝 抖音 3千", when=t + 2, card="张三")
+    client.offline_group_message(GROUP, ZZU, "/粉丝 抖音 1200", when=t + 2, card="张三")
     client.offline_group_message(GROUP, ZZU, "/粉丝 排行", when=t + 3, card="张三")  # a question: not answered late
     client.offline_group_message(GROUP, ADMIN, "/统发 第二条 https://mp.weixin.qq.com/s/two 截止 1天后", when=t + 4)
 
@@ -103,7 +103,7 @@ async def test_confirmations_and_reports_made_while_the_bot_was_down_are_recorde
     confirmations = query(db, "SELECT user_id, at, late, counted FROM broadcast_confirmations ORDER BY at")
     assert confirmations == [(str(ZZU), db_time(t), 0, 1), (str(HENU), db_time(t + 1), 0, 1)]
     reports = query(db, "SELECT count, reported_by, reported_at FROM follower_reports")
-    assert reports == [(3000, str(ZZU), db_time(t + 2))]
+    assert reports == [(1200, str(ZZU), db_time(t + 2))]
     assert query(db, "SELECT COUNT(*) FROM broadcasts") == [(1,)], "the admin's /统发 was not carried out late"
     assert not [s for s in client.sent[client._mark :] if s.group_id == GROUP and "【按粉丝数】" in s.text]
 
