@@ -82,6 +82,9 @@ class Guard:
         return any(ip in net and (p is None or p == port) for net, p in self.allowed)
 
 
+PUBLIC_ONLY = Guard()
+
+
 async def pin(url: str, guard: Guard) -> tuple[str, dict[str, str], dict[str, str]]:
     """Resolve the link's host once, check every address, and aim the request at the first one: (the URL with
     the address, the Host header, the TLS name). Connecting to the address checked leaves no second lookup

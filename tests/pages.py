@@ -41,6 +41,9 @@ for _name, _body in HOSTILE.items():
     PAGES[f"/h/{_name}"] = (200, {"Content-Type": "text/html; charset=utf-8"}, _body)
 
 
+SERVED: list[str] = []  # the paths served, in order, once their whole answer was written
+
+
 @asynccontextmanager
 async def serve_pages() -> AsyncIterator[str]:
     """Serve PAGES on a free port; yields the base address `http://127.0.0.1:PORT`."""
@@ -57,6 +60,7 @@ async def serve_pages() -> AsyncIterator[str]:
             head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             writer.write(head.encode() + b"\r\n" + data)
             await writer.drain()
+            SERVED.append(path)
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
