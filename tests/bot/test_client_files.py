@@ -76,6 +76,8 @@ async def test_inside_the_allowed_folder_only_plain_files_that_stay_there(tmp_pa
     assert await refused(str(qq / "passwd.csv"), rules) == OUTSIDE
     (qq / "kmsg.csv").symlink_to("/proc/kmsg")
     assert await refused(str(qq / "kmsg.csv"), rules) == OUTSIDE
+    os.link(tmp_path / ".env", qq / "hardlinked.csv")
+    assert await refused(str(qq / "hardlinked.csv"), rules) == OUTSIDE
     assert await refused("/proc/kmsg", rules) == OUTSIDE
     assert await refused("/etc/passwd", rules) == OUTSIDE
     assert await refused("relative/郑州大学统计表.csv", rules) == OUTSIDE

@@ -90,6 +90,17 @@ class ClientFiles:
             return False
         return any(real.is_relative_to(d) for d in self.dirs)
 
+    def is_forbidden_file(self, st: os.stat_result) -> bool:
+        """Whether `st` is one of the forbidden files itself (the .env), reached by another name (a hard link)."""
+        for n in self.never:
+            try:
+                other = os.stat(n)
+            except OSError:
+                continue
+            if stat.S_ISREG(other.st_mode) and (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+                return True
+        return False
+
 
 def mb(n: int | float) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
@@ -178,6 +189,9 @@ def _read_local(text: str, cap: int, rules: ClientFiles) -> bytes:
         opened = _opened_path(fd)
         if opened is not None and not rules.allows(opened):  # a folder on the way was swapped for a symlink
             log.warning("the QQ client gave %r; refused: it opened as %s", text, opened)
+            raise FetchFailed(OUTSIDE)
+        if rules.is_forbidden_file(st):  # a hard link to the settings
+            log.warning("the QQ client gave %r; refused: a hard link to a forbidden file", text)
             raise FetchFailed(OUTSIDE)
         if st.st_size > cap:
             raise too_big(st.st_size, cap)
