@@ -28,6 +28,7 @@ def bot_env(data_dir: Path, group_id: int, admins: tuple[int, ...], log_level: s
         "ALLIANCE_REMINDER_TICK": "3600",
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_FETCH_TITLES": "false",  # the scenarios' links are made up
+        "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the files scenario's client serves files on this machine
         "ALLIANCE_MONTHLY_LIST": "false",
         "LOG_LEVEL": log_level,
     }

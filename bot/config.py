@@ -134,6 +134,9 @@ class Settings(BaseModel):
     alliance_fetch_private: bool = False
     alliance_file_max_mb: float = 10
     alliance_file_timeout: float = 30
+    # issue 20: where a local path the QQ client gives may be read from; which private addresses its URLs may use
+    alliance_client_file_dirs: list[str] = []
+    alliance_client_file_hosts: list[str] = []
     dashboard_token: str = ""
     dashboard_trusted_proxies: list[str] = []
     # issue 15: acknowledgements, reactions, several QQ accounts
@@ -321,6 +324,35 @@ class Settings(BaseModel):
                 raise ValueError(f'应为反向代理的 IP 列表，如 ["127.0.0.1"]；{x!r} 不是 IP 地址') from None
         return out
 
+    @field_validator("alliance_client_file_dirs", mode="before")
+    @classmethod
+    def _client_dirs(cls, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = [v] if v.strip() else []
+        if not isinstance(v, (list, tuple)):
+            raise ValueError('应为文件夹列表，如 ["/home/qq/.config/QQ"]；留空表示不读 QQ 客户端给出的本机路径')
+        out = []
+        for x in v:
+            p = Path(str(x).strip()).expanduser()
+            if not p.is_absolute():
+                raise ValueError(f"{x!r} 应写成完整路径（以 / 开头），如 /home/qq/.config/QQ")
+            if p == Path(p.anchor):
+                raise ValueError(f"{x!r} 是整个磁盘，太宽了：请写 QQ 客户端存放收到的文件的文件夹")
+            out.append(str(p))
+        return out
+
+    @field_validator("alliance_client_file_hosts", mode="before")
+    @classmethod
+    def _client_hosts(cls, v: Any) -> list[str]:
+        from bot.netguard import parse_hosts
+
+        if isinstance(v, str):
+            v = [x.strip() for x in v.split(",") if x.strip()]
+        if not isinstance(v, (list, tuple)):
+            raise ValueError('应为地址列表，如 ["127.0.0.1:3000"]；留空表示只从公网地址下载')
+        parse_hosts(str(x) for x in v)
+        return [str(x).strip() for x in v]
+
     @field_validator("alliance_picture_lines")
     @classmethod
     def _non_negative_int(cls, v: int) -> int:
@@ -405,6 +437,8 @@ _JSON_FIELDS = {
     "alliance_remind_offsets",
     "dashboard_trusted_proxies",
     "alliance_accounts",
+    "alliance_client_file_dirs",
+    "alliance_client_file_hosts",
 }
 
 

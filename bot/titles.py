@@ -1,30 +1,39 @@
 """The linked article's real title, fetched when a 统发 is posted (SPEC §9).
 
-How it stays safe and quick: only http/https; every address the name resolves to must be a public one
-(never this machine, a private network, link-local or reserved space) unless ALLIANCE_FETCH_PRIVATE allows
-it, and the request goes to the address checked (no second lookup); checked again at every redirect (at
-most 3); a short timeout; at most ALLIANCE_FETCH_MAX_BYTES read; nothing in the page is run. WeChat articles carry the title in `og:title` and `var msg_title`.
+How it stays safe and quick: the address guard of bot/netguard.py (only http/https, only public addresses
+unless ALLIANCE_FETCH_PRIVATE allows the rest, the request aimed at the address checked, every redirect checked
+again, at most 3); a short timeout; at most ALLIANCE_FETCH_MAX_BYTES read; nothing in the page is run. The title
+is read by an HTML parser in a worker thread (never on the event loop), in time linear in the page and within
+PARSE_SECONDS: a hostile page (issue 20: `<title>` or `<meta ` repeated, unclosed comments and scripts, deep
+nesting, a megabyte of `<`) costs a fraction of a second and never holds up anyone's answer. WeChat articles carry
+the title in `og:title` and `var msg_title`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import ipaddress
 import logging
 import re
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from html.parser import HTMLParser
 
 import httpx
+
+from bot import netguard
+from bot.netguard import MAX_REDIRECTS, Blocked, Guard, TooManyRedirects
+
+__all__ = ["DEAD", "MAX_REDIRECTS", "OK", "UNREACHABLE", "Blocked", "Fetcher", "Page", "extract_title", "fetch_page"]
 
 log = logging.getLogger("alliance.titles")
 
 OK, DEAD, UNREACHABLE = "ok", "dead", "unreachable"
-MAX_REDIRECTS = 3
 USER_AGENT = "Mozilla/5.0 (compatible; alliance-bot/1.0; +https://github.com/)"
+PARSE_SECONDS = 3.0  # past this, the title found so far (if any) is taken
+_KEEP = 4000  # characters of a title (or of a msg_title) kept while reading; 120 are shown
 
 
 @dataclass(frozen=True)
@@ -39,38 +48,92 @@ class Page:
 
 Fetcher = Callable[[str], Awaitable[Page]]
 
-
-class Blocked(Exception):
-    """The link points at this machine or a private network."""
-
-
-_META = re.compile(r"<meta\b[^>]*>", re.I)
-_ATTR = re.compile(r"""([a-zA-Z:_-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
-_MSG_TITLE = re.compile(r"""\bmsg_title\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
+# each try is bounded (a WeChat title is at most 64 characters), so a script of unclosed `msg_title = '` costs
+# linear time
+_MSG_TITLE = re.compile(r"""\bmsg_title\s{0,20}=\s{0,20}(?:'((?:[^'\\]|\\.){0,300})'|"((?:[^"\\]|\\.){0,300})")""")
+_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
+_TITLE_META = ("og:title", "twitter:title")
 
 
 def _clean(text: str) -> str | None:
-    text = html.unescape(html.unescape(text))
+    text = html.unescape(html.unescape(text[:_KEEP]))
     text = re.sub(r"\s+", " ", text).strip()
     return text[:120] or None
 
 
-def extract_title(page: str) -> str | None:
-    """`og:title`, then WeChat's `msg_title`, then `<title>`."""
-    for tag in _META.findall(page):
-        attrs = {m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None) for m in _ATTR.finditer(tag)}
-        if (attrs.get("property") or attrs.get("name") or "").lower() in ("og:title", "twitter:title"):
-            if title := _clean(attrs.get("content", "")):
-                return title
-    if m := _MSG_TITLE.search(page):
-        raw = m.group(1) if m.group(1) is not None else m.group(2)
-        if title := _clean(raw.replace("\\x26", "&").replace("\\'", "'").replace('\\"', '"')):
-            return title
-    if m := _TITLE.search(page):
-        return _clean(m.group(1))
-    return None
+class _Found(Exception):
+    """Stops the parser: an og:title was found, or the time is up."""
+
+
+class _TitleParser(HTMLParser):
+    """Collects `og:title`/`twitter:title` (first wins, and ends the reading), WeChat's `msg_title` in a script,
+    and the first `<title>`'s text.
+
+    Never `close()`d: on Python before 3.11.13 (CVE-2025-6069) `close()` is quadratic on a page that ends inside
+    an unclosed tag (`<meta ` repeated took 110 s for 200 KB); `feed()` alone is linear, and leaves such an
+    unfinished tail unread, as a browser would find nothing in it either.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(convert_charrefs=True)
+        self.deadline = deadline
+        self.meta: str | None = None
+        self.msg: str | None = None
+        self.title: str | None = None
+        self._in_title = False
+        self._title: list[str] = []
+        self._kept = 0
+        self._ticks = 0
+
+    def _tick(self) -> None:
+        self._ticks += 1
+        if not self._ticks % 512 and time.monotonic() > self.deadline:
+            raise _Found
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._tick()
+        if tag == "meta":
+            a = {k: v or "" for k, v in attrs}
+            if (a.get("property") or a.get("name") or "").strip().lower() in _TITLE_META:
+                if title := _clean(a.get("content", "")):
+                    self.meta = title
+                    raise _Found
+        elif tag == "title" and self.title is None and not self._in_title:
+            self._in_title, self._title, self._kept = True, [], 0
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._tick()
+        if tag == "title" and self._in_title:
+            self._in_title = False
+            self.title = _clean("".join(self._title))
+
+    def handle_data(self, data: str) -> None:
+        self._tick()
+        if self.cdata_elem == "script":
+            if self.msg is None and "msg_title" in data and (m := _MSG_TITLE.search(data)):
+                raw = m.group(1) if m.group(1) is not None else m.group(2)
+                self.msg = _clean(raw.replace("\\x26", "&").replace("\\'", "'").replace('\\"', '"'))
+        elif self._in_title and self._kept < _KEEP:
+            self._title.append(data)
+            self._kept += len(data)
+
+
+def extract_title(page: str, seconds: float = PARSE_SECONDS) -> str | None:
+    """`og:title` (or `twitter:title`), then WeChat's `msg_title`, then `<title>`; what was found when `seconds`
+    run out."""
+    parser = _TitleParser(time.monotonic() + seconds)
+    try:
+        parser.feed(page)
+    except _Found:
+        pass
+    except Exception as e:  # the parser is tolerant; whatever it still raises means no title
+        log.info("reading a title failed: %r", e)
+    if parser.meta is None and time.monotonic() > parser.deadline:
+        log.warning("reading a title took over %g s; the page is %d characters", seconds, len(page))
+    return parser.meta or parser.msg or parser.title
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -85,30 +148,9 @@ def _decode(body: bytes, content_type: str) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-async def _pin(url: str, allow_private: bool) -> tuple[str, dict[str, str], dict[str, str]]:
-    """Resolve the link's host once, check every address, and aim the request at the first one: (the URL with
-    the address, the Host header, the TLS name). Connecting to the address checked leaves no second lookup
-    that could answer differently (DNS rebinding).
-
-    Raises:
-        Blocked: not http/https, or an address on this machine or a private network.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Blocked("只读取 http/https 链接")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    if not addresses:
-        raise OSError("no address")
-    if not allow_private and any(not ip.is_global or ip.is_multicast for ip in addresses):
-        raise Blocked("链接指向本机或内网地址，按设置不读取")
-    ip = addresses[0]
-    host = f"[{ip}]" if ip.version == 6 else str(ip)
-    pinned = parts._replace(netloc=f"{host}:{port}").geturl()
-    default_port = port == (443 if parts.scheme == "https" else 80)
-    headers = {"Host": parts.hostname if default_port else f"{parts.hostname}:{port}"}
-    return pinned, headers, {"sni_hostname": parts.hostname}
+def read_title(body: bytes, content_type: str) -> str | None:
+    """The page's title from its bytes (decoding and parsing: run it in a worker thread)."""
+    return extract_title(_decode(body, content_type))
 
 
 async def fetch_page(
@@ -124,8 +166,8 @@ async def fetch_page(
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), follow_redirects=False, transport=transport, trust_env=False
         ) as client:
-            return await asyncio.wait_for(_fetch(client, url, max_bytes, allow_private), timeout * 2)
-    except Blocked as e:
+            return await asyncio.wait_for(_fetch(client, url, max_bytes, Guard(allow_private)), timeout * 2)
+    except (Blocked, TooManyRedirects) as e:
         return Page(UNREACHABLE, reason=str(e))
     except TimeoutError:
         return Page(UNREACHABLE, reason=f"{timeout:g} 秒内没有打开")
@@ -145,23 +187,18 @@ def _why_unreachable(e: BaseException) -> str:
     return "网址无法访问"
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int, allow_private: bool) -> Page:
-    for _ in range(MAX_REDIRECTS + 1):
-        pinned, host, tls = await _pin(url, allow_private)
-        headers = {"User-Agent": USER_AGENT, "Accept": "text/html", **host}
-        async with client.stream("GET", pinned, headers=headers, extensions=tls) as resp:
-            if resp.is_redirect and "location" in resp.headers:
-                url = urljoin(url, resp.headers["location"])
-                continue
-            if resp.status_code in (404, 410):
-                return Page(DEAD, reason=f"网页返回 {resp.status_code}")
-            if resp.status_code >= 400:
-                return Page(UNREACHABLE, reason=f"网页返回 {resp.status_code}")
-            body = b""
-            async for chunk in resp.aiter_bytes():
-                body += chunk
-                if len(body) >= max_bytes:
-                    body = body[:max_bytes]
-                    break
-            return Page(OK, extract_title(_decode(body, resp.headers.get("content-type", ""))))
-    return Page(UNREACHABLE, reason=f"跳转超过 {MAX_REDIRECTS} 次")
+async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int, guard: Guard) -> Page:
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/html"}
+    async with netguard.get(client, url, guard, headers=headers) as resp:
+        if resp.status_code in (404, 410):
+            return Page(DEAD, reason=f"网页返回 {resp.status_code}")
+        if resp.status_code >= 400:
+            return Page(UNREACHABLE, reason=f"网页返回 {resp.status_code}")
+        body = bytearray()
+        async for chunk in resp.aiter_bytes():
+            body += chunk
+            if len(body) >= max_bytes:
+                del body[max_bytes:]
+                break
+        content_type = resp.headers.get("content-type", "")
+    return Page(OK, await asyncio.to_thread(read_title, bytes(body), content_type))

@@ -95,6 +95,7 @@ def demo_env(workdir: Path, token: str) -> dict[str, str]:
         "ALLIANCE_SEND_INTERVAL": "0.3",
         "ALLIANCE_ACK_WINDOW": "1",  # a merged acknowledgement (e.g. /粉丝) shows before the prompt comes back
         "ALLIANCE_QUIET_HOURS": "",
+        "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the demo's client serves its files on this machine
         "LOG_LEVEL": "INFO",
     }
 

@@ -28,6 +28,7 @@ class FileServer:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.moved: dict[str, str] = {}
         self.requests: list[str] = []
         self._server: asyncio.base_events.Server | None = None
         self.port = 0
@@ -55,6 +56,12 @@ class FileServer:
         self.files[token] = data
         return f"http://127.0.0.1:{self.port}/f/{token}"
 
+    def redirect(self, to: str) -> str:
+        """A URL on this server that answers 302 to `to`."""
+        token = secrets.token_hex(8)
+        self.moved[token] = to
+        return f"http://127.0.0.1:{self.port}/f/{token}"
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = (await reader.readline()).decode("latin-1")
@@ -63,8 +70,12 @@ class FileServer:
             parts = line.split()
             path = parts[1] if len(parts) > 1 else ""
             self.requests.append(path)
-            data = self.files.get(path.rsplit("/", 1)[-1]) if path.startswith("/f/") else None
-            if data is None:
+            token = path.rsplit("/", 1)[-1] if path.startswith("/f/") else ""
+            data = self.files.get(token)
+            if token in self.moved:
+                head = f"HTTP/1.1 302 Found\r\nLocation: {self.moved[token]}\r\nContent-Length: 0\r\n"
+                writer.write((head + "Connection: close\r\n\r\n").encode())
+            elif data is None:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             else:
                 head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\nContent-Type: application/octet-stream\r\n"
@@ -86,6 +97,8 @@ class SimFiles:
 
     `mode` chooses how `get_file` answers: "url" (default), "base64" or "path" (a local file, as a client on
     the same machine). `group_url_fails` makes `get_group_file_url` fail, so the bot falls back to get_file.
+    `forged`, when set, is what a lying (or hostile) client answers to every file API instead: a path such as
+    `{"file": "/proc/kmsg"}` or an address such as `{"url": "http://127.0.0.1:…/internal"}` (issue 20 item 7).
     """
 
     def __init__(self, client: QQClient, server: FileServer) -> None:
@@ -93,6 +106,7 @@ class SimFiles:
         self.server = server
         self.mode = "url"
         self.group_url_fails = False
+        self.forged: dict[str, Any] | None = None
         self.files: dict[str, tuple[str, bytes, str]] = {}
         self._ids = itertools.count(1)
         self._tmp = Path(tempfile.mkdtemp(prefix="qqsim-files-"))
@@ -112,16 +126,22 @@ class SimFiles:
         return found
 
     def _group_url(self, params: dict) -> dict:
+        if self.forged is not None:
+            return dict(self.forged)
         if self.group_url_fails:
             raise RuntimeError("get_group_file_url failed (qqsim)")
         int(params["group_id"])
         return {"url": self._find(params)[2]}
 
     def _private_url(self, params: dict) -> dict:
+        if self.forged is not None:
+            return dict(self.forged)
         return {"url": self._find(params)[2]}
 
     def _get_file(self, params: dict) -> dict:
         name, data, url = self._find(params)
+        if self.forged is not None:
+            return {"file_size": str(len(data)), "file_name": name, **self.forged}
         out: dict[str, Any] = {"file_size": str(len(data)), "file_name": name, "url": ""}
         if self.mode == "base64":
             out["base64"] = base64.b64encode(data).decode()

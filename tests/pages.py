@@ -25,6 +25,24 @@ PAGES: dict[str, tuple[int, dict[str, str], str]] = {
     "/s/loop": (302, {"Location": "/s/loop"}, ""),
 }
 
+# hostile pages (issue 20 item 6): each one was quadratic for the old regexes, or is a classic trap for a parser
+HOSTILE: dict[str, str] = {
+    "title": "<title>" * (200_000 // 7),  # the page of the report: /帮助 waited 28.9 s behind it
+    "meta": "<meta " * (200_000 // 6),
+    "comment": "<html><head><!--" + "<title>x</title>" * 12_000,  # never closed
+    "script": "<html><script>" + "<title>x</title>" * 12_000,  # never closed
+    "nested": "<div><span>" * 18_000 + "<title>深处的标题</title>",
+    "lt": "<" * 1_000_000,  # the 1 MB cap of `<`
+    "attrs": '<meta property="og:title" ' + 'content="' * 22_000,
+    "msg": "<script>" + "var msg_title = '" * 12_000 + "</script>",
+    "late": "<title>" * (200_000 // 7) + '<meta property="og:title" content="后面的真标题">',
+}
+for _name, _body in HOSTILE.items():
+    PAGES[f"/h/{_name}"] = (200, {"Content-Type": "text/html; charset=utf-8"}, _body)
+
+
+SERVED: list[str] = []  # the paths served, in order, once their whole answer was written
+
 
 @asynccontextmanager
 async def serve_pages() -> AsyncIterator[str]:
@@ -42,6 +60,7 @@ async def serve_pages() -> AsyncIterator[str]:
             head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             writer.write(head.encode() + b"\r\n" + data)
             await writer.drain()
+            SERVED.append(path)
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:

@@ -22,7 +22,7 @@ from bot.errors import UserError
 from bot.names import is_qq
 from bot.render import Msg, person_name
 from bot.returns.files import workbooks
-from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
+from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
 from plugins import _files
 from plugins._client import to_asker_privately, upload_to
@@ -63,6 +63,7 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
 
     async def run(cap: int) -> bytes:
         timeout = app.settings.alliance_file_timeout
+        rules = ClientFiles.of(app.settings)  # what the bot may read of the client's answers (issue 20 item 7)
         calls: list[tuple[str, dict]] = []
         if group_id is not None:
             params: dict[str, Any] = {"group_id": int(group_id), "file_id": file_id}
@@ -79,7 +80,7 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
             nonlocal last
             for src in sources:
                 try:
-                    return await fetch(src, cap, timeout, app.return_files.http())
+                    return await fetch(src, cap, timeout, app.return_files.http(), rules)
                 except TooBig:
                     raise
                 except FetchFailed as e:

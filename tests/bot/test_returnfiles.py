@@ -19,7 +19,7 @@ from bot.db import Database, migrations
 from bot.errors import UserError
 from bot.returns.files import read, samples, store, workbooks
 from bot.returns.files.check import check_rows
-from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
+from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.layouts import STATS
 from bot.returns.files.records import Upload
 from bot.returns.parse import parse_new
@@ -151,9 +151,10 @@ async def test_download_is_capped_whatever_the_source_claims(tmp_path: Path) -> 
         await fetch(Source(b64="A" * 4000), 1000, 5)
     p = tmp_path / "f.bin"
     p.write_bytes(b"x" * 2000)
+    here = ClientFiles(dirs=(tmp_path.resolve(),))  # a local path is read only inside the allowed folders
     with pytest.raises(TooBig):
-        await fetch(Source(path=str(p)), 1000, 5)
-    assert await fetch(Source(path=str(p)), 5000, 5) == b"x" * 2000
+        await fetch(Source(path=str(p)), 1000, 5, rules=here)
+    assert await fetch(Source(path=str(p)), 5000, 5, rules=here) == b"x" * 2000
     with pytest.raises(FetchFailed):
         await fetch(Source(url="ftp://x"), 1000, 5)
 

@@ -53,6 +53,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles, BotPr
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_FILE_MAX_MB": "12",
         "ALLIANCE_FILE_TIMEOUT": "10",
+        "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the simulated client serves its files on this machine
     }
     proc = BotProcess(tmp_path, env, python=sys.executable)
     client = QQClient(proc.url)

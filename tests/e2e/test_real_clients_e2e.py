@@ -45,6 +45,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles]]:
         "ALLIANCE_SEND_TIMEOUT": "2",
         "ALLIANCE_GROUP_LIST_LIMIT": "1",
         "ALLIANCE_PICTURES": "false",
+        "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the simulated client serves its files on this machine
     }
     proc = BotProcess(tmp_path, env, python=sys.executable)
     client = QQClient(proc.url)

@@ -25,6 +25,7 @@ ZZU, HENU, LY = 20001, 20002, 20003
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles, FileServer]]:
+    server = await FileServer().start()
     env = {
         "ALLIANCE_ADMINS": f'["{ADMIN}"]',
         "ALLIANCE_GROUPS": f'["{GROUP}"]',
@@ -33,10 +34,11 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles, FileS
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_FILE_MAX_MB": "1",
         "ALLIANCE_FILE_TIMEOUT": "10",
+        # the simulated client serves its files on this machine, where a real one points at QQ's servers
+        "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
     }
     proc = BotProcess(tmp_path, env, python=sys.executable)
     client = QQClient(proc.url)
-    server = await FileServer().start()
     await proc.start(timeout=60)
     try:
         await client.connect(timeout=30)
