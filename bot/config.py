@@ -37,6 +37,8 @@ LIMITS: dict[str, float] = {
     "alliance_fetch_max_bytes": 20_000_000,
     "alliance_file_max_mb": 200,
     "alliance_file_timeout": 600,
+    "alliance_flood_window": 3600,
+    "alliance_flood_budget": 1000,
 }
 
 
@@ -135,6 +137,9 @@ class Settings(BaseModel):
     alliance_ack_max_age: float = 300
     alliance_confirm_emojis: list[str] = ["76", "124", "201", "128077", "128076"]
     alliance_ack_emoji: str = "124"
+    # issue 20: one member cannot hold up everyone (bot/flood.py)
+    alliance_flood_window: float = 60
+    alliance_flood_budget: int = 10
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -259,6 +264,14 @@ class Settings(BaseModel):
         most = LIMITS[info.field_name or ""]
         if v < 1 or v > most:
             raise ValueError(f"应为 1 到 {most:g} 之间的整数")
+        return v
+
+    @field_validator("alliance_flood_window", "alliance_flood_budget")
+    @classmethod
+    def _flood(cls, v: float, info: ValidationInfo) -> float:
+        most = LIMITS[info.field_name or ""]
+        if not math.isfinite(v) or v < 0 or v > most:
+            raise ValueError(f"应为 0 到 {most:g} 之间的数（0 表示不限）")
         return v
 
     @field_validator("alliance_follower_targets", mode="before")
