@@ -23,7 +23,14 @@ class Turns:
         if self.reactions.get(acc or self.primary or "") is False:
             return None
         return await self.put(
-            tx, "group", group_id, Msg("（重复的命令）"), REPEAT, priority=ACK, account=account, react_to=str(message_id)
+            tx,
+            "group",
+            group_id,
+            Msg("（重复的命令）"),
+            REPEAT,
+            priority=ACK,
+            account=account,
+            react_to=str(message_id),
         )
 
     async def _claim_answer(self, tx: Tx, where: str, params: tuple[Any, ...], held: str | None) -> Any:
@@ -65,4 +72,3 @@ class Turns:
             del self._served[asker]
             return 0
         return len(times)
-

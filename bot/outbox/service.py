@@ -136,6 +136,8 @@ class Outbox(Reading, Reactions, Accounts, Turns):
         )
         if react_to is None and (default_priority(ref) if priority is None else priority) == ANSWER:
             self._askers[row_id] = asker
+        else:  # (an id freed by a rolled-back answer may come back as another kind of row)
+            self._askers.pop(row_id, None)
         if react_to is not None:
             self._react_owed = True
         else:
