@@ -38,7 +38,9 @@ async def guarded(event: MessageEvent, arg: Message, cmd: Command, bot: Any = No
     who = str(event.user_id)
     in_group = isinstance(event, GroupMessageEvent)
     chat = f"group:{event.group_id}" if in_group else f"private:{who}"
-    said = str(event.original_message)
+    # the command as the bot read it: `/帮助`, `／帮助`, `@机器人 /帮助 ` are one command; a reply is to its message
+    quoted = next((str(s.data.get("id")) for s in event.original_message if s.type == "reply"), "")
+    said = f"{cmd.fn.__module__}.{cmd.fn.__qualname__} {' '.join(str(arg).split())} {quoted}"
     admit = app.flood.admit(who, chat, said, exempt=app.is_admin(who))
     if admit is Admit.QUIET:
         return

@@ -95,7 +95,9 @@ async def test_forty_help_from_a_stranger_are_answered_once_and_the_admin_is_ans
 ) -> None:
     _, client = bot
     start = len(client.sent)
-    ids = [await client.group_message(G1, STRANGER, "/帮助") for _ in range(40)]
+    # the same command however it is typed: full-width slash, trailing blanks, @ the bot first
+    forms = [("/帮助", False), ("／帮助", False), ("/帮助  ", False), ("/帮助", True)]
+    ids = [await client.group_message(G1, STRANGER, forms[i % 4][0], at_bot=forms[i % 4][1]) for i in range(40)]
     await admin_asks_and_is_answered_next(client)
     await settled(client, tmp_path)
 
