@@ -32,15 +32,25 @@ def shown(result: Reply) -> str | None:
     return "\n".join(out)
 
 
+def what_was_said(event: MessageEvent) -> str:
+    """The message as one command: `/帮助`, `／帮助`, `@机器人 /帮助 ` are the same; a reply names what it quotes."""
+    text = " ".join("".join(str(s.data.get("text", "")) for s in event.original_message if s.type == "text").split())
+    quoted = next((str(s.data.get("id")) for s in event.original_message if s.type == "reply"), "")
+    others = [  # @-mentions of others, pictures, files
+        str(s)
+        for s in event.original_message
+        if s.type not in ("text", "reply") and not (s.type == "at" and str(s.data.get("qq")) == str(event.self_id))
+    ]
+    return "\n".join([text.replace("／", "/", 1) if text.startswith("／") else text, quoted, *others])
+
+
 async def guarded(event: MessageEvent, arg: Message, cmd: Command, bot: Any = None) -> None:
     """Run a routed command within the person's budget; a repeat with the same answer is not answered again."""
     app = get_app()
     who = str(event.user_id)
     in_group = isinstance(event, GroupMessageEvent)
     chat = f"group:{event.group_id}" if in_group else f"private:{who}"
-    # the command as the bot read it: `/帮助`, `／帮助`, `@机器人 /帮助 ` are one command; a reply is to its message
-    quoted = next((str(s.data.get("id")) for s in event.original_message if s.type == "reply"), "")
-    said = f"{cmd.fn.__module__}.{cmd.fn.__qualname__} {' '.join(str(arg).split())} {quoted}"
+    said = what_was_said(event)
     admit = app.flood.admit(who, chat, said, exempt=app.is_admin(who))
     if admit is Admit.QUIET:
         return

@@ -49,6 +49,8 @@ class Turns:
         if not waiting:
             return None
         now = time.monotonic()
+        if len(self._served) > 1000:  # forget askers not served lately (memory stays bounded)
+            self._served = {a: t for a, t in self._served.items() if t and now - t[-1] <= FAIR_WINDOW}
         heads: dict[str | None, int] = {}
         for r in waiting:
             heads.setdefault(self._askers.get(r["id"]), r["id"])
