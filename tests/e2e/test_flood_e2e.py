@@ -131,6 +131,7 @@ async def test_two_flooders_at_once_hold_up_neither_the_admin_nor_each_other(
     bot: tuple[BotProcess, QQClient], tmp_path: Path
 ) -> None:
     _, client = bot
+    client.reactions_supported = False  # and a client without reactions: a repeat then gets nothing at all
     start = len(client.sent)
     for i in range(40):
         await client.group_message(G1, STRANGER, f"/查询 第{i}号单位")
@@ -147,6 +148,7 @@ async def test_two_flooders_at_once_hold_up_neither_the_admin_nor_each_other(
     # in turn: the one who asked once is not kept behind the other's ten answers
     first_other = next(i for i, s in enumerate(group) if s.text.startswith(STRANGER_HELP))
     assert first_other <= 2, [s.text[:20] for s in group[: first_other + 1]]
+    assert client.bot_reactions == [] and len(group) == 1 + BUDGET + 1 + 2  # + the admin's two answers
 
 
 async def test_repeats_in_private_are_answered_once_and_an_admin_flood_delays_no_one(
