@@ -15,7 +15,8 @@ def bot_env(data_dir: Path, group_id: int, admins: tuple[int, ...], log_level: s
 
     The production send rate limit (ALLIANCE_SEND_INTERVAL, 1.5 s plus jitter) is deliberately off: with it on,
     every scenario would measure the limit, not the bot. Reminders are off too (no offsets), so no nudge is mixed
-    into the replies being timed.
+    into the replies being timed. The flood guard is off as well (ALLIANCE_FLOOD_WINDOW=0): the scenarios replay the
+    same commands from the same people many times a minute, each to be answered and timed.
     """
     return {
         "ALLIANCE_ADMINS": json.dumps([str(a) for a in admins]),
@@ -30,6 +31,7 @@ def bot_env(data_dir: Path, group_id: int, admins: tuple[int, ...], log_level: s
         "ALLIANCE_FETCH_TITLES": "false",  # the scenarios' links are made up
         "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the files scenario's client serves files on this machine
         "ALLIANCE_MONTHLY_LIST": "false",
+        "ALLIANCE_FLOOD_WINDOW": "0",
         "LOG_LEVEL": log_level,
     }
 

@@ -11,6 +11,7 @@ from bot.accounts import Accounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
+from bot.flood import FloodGuard
 from bot.followers.service import Followers
 from bot.monthly import MonthlyList
 from bot.outbox.service import Outbox
@@ -43,6 +44,7 @@ class App:
             accounts=settings.alliance_accounts,
             group_accounts=settings.alliance_group_accounts,
         )
+        self.flood = FloodGuard(settings.alliance_flood_window, settings.alliance_flood_budget)
         self.reminders = Reminders(
             self.db,
             self.outbox,

@@ -42,6 +42,8 @@ LIMITS: dict[str, float] = {
     "alliance_fetch_max_bytes": 20_000_000,
     "alliance_file_max_mb": 200,
     "alliance_file_timeout": 600,
+    "alliance_flood_window": 3600,
+    "alliance_flood_budget": 1000,
 }
 
 
@@ -149,6 +151,9 @@ class Settings(BaseModel):
     alliance_ack_emoji: str = "124"
     # issue 22.3: how a file reaches the QQ client (auto: its path, then base64 once the client cannot see it)
     alliance_file_send: str = "auto"
+    # issue 20: one member cannot hold up everyone (bot/flood.py)
+    alliance_flood_window: float = 60
+    alliance_flood_budget: int = 10
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -280,6 +285,14 @@ class Settings(BaseModel):
         most = LIMITS[info.field_name or ""]
         if v < 1 or v > most:
             raise ValueError(f"应为 1 到 {most:g} 之间的整数")
+        return v
+
+    @field_validator("alliance_flood_window", "alliance_flood_budget")
+    @classmethod
+    def _flood(cls, v: float, info: ValidationInfo) -> float:
+        most = LIMITS[info.field_name or ""]
+        if not math.isfinite(v) or v < 0 or v > most:
+            raise ValueError(f"应为 0 到 {most:g} 之间的数（0 表示不限）")
         return v
 
     @field_validator("alliance_follower_targets", mode="before")

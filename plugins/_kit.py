@@ -309,7 +309,7 @@ async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: b
                 react_to = str(event.message_id) if react else None
                 await app.outbox.ack(tx, target_type, target_id, part, react_to=react_to, account=via)
             else:
-                await app.outbox.put(tx, target_type, target_id, part, account=via)
+                await app.outbox.put(tx, target_type, target_id, part, account=via, asker=str(event.user_id))
 
 
 async def run(
@@ -319,8 +319,10 @@ async def run(
     *,
     at_sender: bool = True,
     bot: Any = None,
+    seen: Callable[[Reply], Awaitable[bool]] | None = None,
 ) -> None:
-    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer."""
+    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer. `seen` is asked
+    before the answer is queued: True means the asker was given this answer already (nothing more is sent)."""
     app = get_app()
     try:
         result = await fn(build_ctx(app, event, arg, bot))
@@ -339,6 +341,8 @@ async def run(
             logger.error(f"disk full, command not done: {event.get_plaintext()[:200]!r}")
             result = Msg(DISK_FULL)
     try:
+        if seen is not None and result is not None and await seen(result):
+            return
         await reply_to(app, event, result, at_sender=at_sender)
     except Exception as e:
         if not is_disk_full(e) or bot is None:

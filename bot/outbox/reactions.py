@@ -7,6 +7,7 @@ import time
 
 from bot.outbox.records import (
     REACT_BATCH,
+    REPEAT,
     NotSent,
     ReactionUnsupported,
     SendFailed,
@@ -43,22 +44,30 @@ class Reactions:
             *(self._react_one(conn, r["target_id"], r["react_to"]) for r in rows), return_exceptions=True
         )
         back: list[int] = []  # the reaction did not land: the acknowledgement goes as a (merged) message instead
+        repeats: list[int] = []
         for r, outcome in zip(rows, outcomes, strict=True):
             if isinstance(outcome, asyncio.CancelledError):
                 self._outcomes.append((r["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发"))
             elif isinstance(outcome, BaseException):
                 log.error("reaction raised: %r", outcome)
                 self._outcomes.append((r["id"], "unknown", None, f"{type(outcome).__name__}: {outcome}"[:500]))
+            elif outcome == "fallback" and r["ref"] == REPEAT:
+                repeats.append(r["id"])  # a reaction on a repeated command, or nothing: never a message
             elif outcome == "fallback":
                 back.append(r["id"])
             else:
                 state, error = outcome
                 self._outcomes.append((r["id"], state, None, error))
-        if back:
+        if back or repeats:
             async with self.db.tx() as tx:
                 await self._record(tx)
                 await tx.many("UPDATE outbox SET state='pending', react_to=NULL WHERE id=?", [(i,) for i in back])
+                await tx.many("DELETE FROM outbox WHERE id=?", [(i,) for i in repeats])
                 if self.reactions.get(conn.account) is False:
+                    await tx.run(
+                        f"DELETE FROM outbox WHERE state='pending' AND react_to IS NOT NULL AND ref=? AND {where}",
+                        (REPEAT, *params),
+                    )
                     await tx.run(
                         f"UPDATE outbox SET react_to=NULL WHERE state='pending' AND react_to IS NOT NULL AND {where}",
                         params,

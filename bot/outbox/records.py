@@ -18,6 +18,12 @@ ANSWER, NOTICE, ACK, NUDGE = 0, 1, 2, 3
 DEFAULT_ACCOUNT = "*"
 
 
+# the ref of a reaction on a repeated command (issue 20): a reaction where the client has them, else nothing at all
+REPEAT = "repeat"
+
+FAIR_WINDOW = 60.0  # seconds over which the messages sent to each asker are counted, to serve askers in turn
+
+
 REACT_BATCH = 16  # reactions claimed at once when there is no gap between them  # an attach without an account (tests, a single client that did not say)
 
 

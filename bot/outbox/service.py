@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,12 +17,15 @@ from bot import clock, privacy
 from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
 from bot.outbox.accounts import Accounts
+from bot.outbox.askers import Turns
 from bot.outbox.reactions import Reactions
 from bot.outbox.reading import Reading
 from bot.outbox.records import (
     ACK,
+    ANSWER,
     DEFAULT_ACCOUNT,
     NUDGE,
+    REPEAT,
     NotSent,
     Sender,
     SendFailed,
@@ -35,7 +39,7 @@ from bot.refs import Ref
 from bot.render import Msg, Segment
 
 
-class Outbox(Reading, Reactions, Accounts):
+class Outbox(Reading, Reactions, Accounts, Turns):
     """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account."""
 
     def __init__(
@@ -78,6 +82,10 @@ class Outbox(Reading, Reactions, Accounts):
         self._acks_waiting = True
         self._queued = 0  # rows queued (and wakes) so far: a step resets the hints only if none came meanwhile
         self._outcomes: list[tuple[int, str, str | None, str | None]] = []  # sends not yet written
+        # askers served in turn (issue 20): who asked for each answer queued in this run, and when each asker was
+        # last sent something (rows from before a restart have no asker and are served as one asker)
+        self._askers: dict[int, str | None] = {}
+        self._served: dict[str | None, deque[float]] = {}
         # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
         self.hold: Callable[[], str | None] = lambda: None
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
@@ -97,8 +105,12 @@ class Outbox(Reading, Reactions, Accounts):
         priority: int | None = None,
         account: str | None = None,
         react_to: str | None = None,
+        asker: str | None = None,
     ) -> int:
-        """Queue a message inside the caller's transaction (so it is owed exactly when the change commits)."""
+        """Queue a message inside the caller's transaction (so it is owed exactly when the change commits).
+
+        `asker` is the person whose command this answers: answers waiting for different askers go out in turn.
+        """
         if target_type not in ("group", "private"):
             raise ValueError(target_type)
         if not msg:
@@ -123,6 +135,10 @@ class Outbox(Reading, Reactions, Accounts):
                 fallback,
             ),
         )
+        if react_to is None and (default_priority(ref) if priority is None else priority) == ANSWER:
+            self._askers[row_id] = asker
+        else:  # (an id freed by a rolled-back answer may come back as another kind of row)
+            self._askers.pop(row_id, None)
         if react_to is not None:
             self._react_owed = True
         else:
@@ -335,7 +351,7 @@ class Outbox(Reading, Reactions, Accounts):
         cutoff = clock.to_db(clock.now() - timedelta(seconds=self.ack_window))
         async with self._keeping_outcomes(), self.db.tx() as tx:
             await self._record(tx)
-            row = await tx.one(
+            row = await self._claim_answer(tx, where, params, held) or await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
                 "(SELECT o.id FROM outbox o WHERE o.state='pending' AND o.react_to IS NULL AND "
                 f"{where.replace('account', 'o.account')} "
@@ -459,6 +475,8 @@ class Outbox(Reading, Reactions, Accounts):
         stale = clock.to_db(clock.now() - timedelta(seconds=self.ack_max_age))
         minutes = max(1, round(self.ack_max_age / 60))
         async with self.db.tx() as tx:
+            # a reaction on a repeated command that is stale is no acknowledgement owed: gone, not a problem to show
+            await tx.run("DELETE FROM outbox WHERE state='pending' AND ref=? AND created_at<?", (REPEAT, stale))
             await tx.run(
                 "UPDATE outbox SET state='dropped', sent_at=?, error=? WHERE state='pending' AND priority=? "
                 "AND created_at<?",

@@ -33,6 +33,7 @@ from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
 from plugins import _files, _replay
+from plugins._flood import guarded
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
@@ -44,7 +45,6 @@ from plugins._kit import (
     Topic,
     command,
     match_command,
-    run,
     watch_disk,
 )
 from plugins._notices import notices_for
@@ -428,7 +428,7 @@ router = on_message(rule=Rule(_routed), priority=10, block=True)
 @router.handle()
 async def _route(state: T_State) -> None:
     (cmd, arg), bot, event = state[ROUTE]
-    await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot)
+    await guarded(event, arg, cmd, bot)
 
 
 async def _noticed(bot: Bot, event: NoticeEvent, state: T_State) -> bool:

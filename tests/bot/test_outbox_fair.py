@@ -241,3 +241,72 @@ async def test_priorities_of_existing_rows_survive_the_upgrade(tmp_path: Path) -
         prios = [r[0] for r in await tx.all("SELECT priority FROM outbox ORDER BY id")]
     await db.close()
     assert prios == [0, 1, NUDGE, NUDGE] and ACK == 2
+
+
+async def test_answers_waiting_for_different_people_go_out_in_turn(db: Database) -> None:
+    """Issue 20: forty answers owed to one person do not keep the admin's one answer waiting behind them."""
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    async with db.tx() as tx:
+        for i in range(40):
+            await box.put(tx, "group", G1, Msg(f"答陌生人{i}"), account="10000", asker="29999")
+        await box.put(tx, "group", G1, Msg("答管理员"), account="10000", asker="900001")
+        for part in ("联络员1", "联络员2"):  # one answer in two parts stays in order
+            await box.put(tx, "group", G1, Msg(part), account="10000", asker="20001")
+        await box.put(tx, "group", G1, Msg("通知"), ref="broadcast:1")  # notices still come after every answer
+    client = FakeClient()
+    box.attach(client, account="10000")
+    await box.start()
+    try:
+        await until(lambda: len(client.calls) == 44)
+    finally:
+        await box.stop()
+    assert client.texts[:5] == ["答陌生人0", "答管理员", "联络员1", "答陌生人1", "联络员2"]
+    assert [t for t in client.texts if t.startswith("答陌生人")] == [f"答陌生人{i}" for i in range(40)]
+    assert client.texts[-1] == "通知"
+
+
+async def test_someone_just_answered_waits_behind_someone_not_answered_yet(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    client = FakeClient()
+    box.attach(client)
+    await box.start()
+    try:
+        async with db.tx() as tx:
+            await box.put(tx, "group", G1, Msg("刷屏1"), asker="29999")
+        await until(lambda: client.texts == ["刷屏1"])
+        box.detach()  # the client is away while the next ones are queued
+        async with db.tx() as tx:
+            await box.put(tx, "group", G1, Msg("刷屏2"), asker="29999")
+            await box.put(tx, "group", G1, Msg("管理员"), asker="900001")
+        box.attach(client)
+        await until(lambda: len(client.calls) == 3)
+    finally:
+        await box.stop()
+    assert client.texts == ["刷屏1", "管理员", "刷屏2"]
+
+
+async def test_a_repeated_command_gets_a_reaction_or_nothing_never_a_message(db: Database) -> None:
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep, ack_window=0)
+    async with db.tx() as tx:
+        assert await box.nod(tx, G1, "-901") is not None
+    client, reactor = FakeClient(), FakeReactor()
+    box.attach(client, account="10000", react=reactor)
+    await box.start()
+    try:
+        await until(lambda: reactor.calls == [(G1, "-901")])
+        await box.wait_idle(5)
+        # a client without reactions: the repeat gets nothing at all, and nothing shows as a problem
+        reactor.supported = False
+        async with db.tx() as tx:
+            await box.nod(tx, G1, "-902")
+            await box.nod(tx, G1, "-903")
+            await box.ack(tx, "group", G1, Msg("已记录"), react_to="-904")  # a real acknowledgement still goes
+        await until(lambda: client.texts == ["已记录"])
+        await box.wait_idle(5)
+        async with db.tx() as tx:  # once learned, a repeat is not even queued
+            assert await box.nod(tx, G1, "-905") is None
+    finally:
+        await box.stop()
+    assert client.texts == ["已记录"]
+    assert [r["state"] for r in await rows(db)] == ["sent", "sent"]
+    assert await box.problems() == []

@@ -157,10 +157,11 @@ async def test_the_issue_2_walk(bot: BotProcess, qq: QQClient) -> None:
     reply = await ask(qq, OP2, "/注册 郑大", as_string=True)
     assert "郑州大学" in reply.text and number(reply) > app_id
 
-    # a real client's payload: negative id past int32, empty card, extra fields
+    # a real client's payload: negative id past int32, empty card, extra fields (from someone new: OTHER has used
+    # up a minute's budget of commands above, and asked for help already)
     qq.mark()
-    payload = load("group_message_array", user_id=OTHER, message_id=-3_100_000_007)
-    payload["sender"]["user_id"] = OTHER
+    payload = load("group_message_array", user_id=OTHER + 10, message_id=-3_100_000_007)
+    payload["sender"]["user_id"] = OTHER + 10
     await qq.send_raw(payload)
     reply = await qq.expect_reply(group_id=GROUP)
     assert "/注册" in reply.text

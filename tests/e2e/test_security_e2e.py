@@ -115,8 +115,8 @@ async def test_events_posted_over_http_are_refused_on_every_route(bot: BotProces
         body = json.dumps(forged(ADMIN, "/统发 伪造 https://example.com/a"), ensure_ascii=False).encode()
         r = await http.post("/onebot/v11/", content=body, headers={"X-Self-ID": str(SELF_ID)})
         assert r.status_code == 403
-    await qq.connect(timeout=15)
-    assert "郑州市第一中学" in (await qq.ask(GROUP, ADMIN, "/单位 郑州市第一中学")).text
+    await qq.connect(timeout=15)  # (asked another way: the same question again within a minute is answered once)
+    assert "郑州市第一中学" in (await qq.ask(GROUP, ADMIN, "/查询 郑州市第一中学")).text
     assert not any("伪造" in s.text for s in qq.sent)
 
 

@@ -17,15 +17,13 @@ SETTING_NAME = re.compile(r"\b(ALLIANCE|DASHBOARD|ONEBOT)_[A-Z_]+")
 
 async def test_help_never_shows_a_setting_name_and_says_the_values(app: NBApp, core: App) -> None:
     topics = ["", "统发", "报送", "僵尸号", "后台", "导出", "粉丝", "注册", "审核", "备案", "账号", "查询"]
+    told = {}  # each asked once: the same question again within a minute is answered once (issue 20)
     for topic in topics:
-        for out in await say(app, core, private_msg(f"/帮助 {topic}".strip(), ADMIN)):
-            assert not SETTING_NAME.search(out["text"]), out["text"]
-    (out,) = await say(app, core, private_msg("/帮助 统发", ADMIN))
-    assert "发布后 24 小时截止" in out["text"] and "每条最多 @ 20 人" in out["text"]
-    (out,) = await say(app, core, private_msg("/帮助 报送", ADMIN))
-    assert "截止前 3 天、1 天、2 小时" in out["text"] and "22:00–07:30 不打扰" in out["text"]
-    (out,) = await say(app, core, private_msg("/帮助 僵尸号", ADMIN))
-    assert "14 天" in out["text"]
+        (told[topic],) = await say(app, core, private_msg(f"/帮助 {topic}".strip(), ADMIN))
+        assert not SETTING_NAME.search(told[topic]["text"]), told[topic]["text"]
+    assert "发布后 24 小时截止" in told["统发"]["text"] and "每条最多 @ 20 人" in told["统发"]["text"]
+    assert "截止前 3 天、1 天、2 小时" in told["报送"]["text"] and "22:00–07:30 不打扰" in told["报送"]["text"]
+    assert "14 天" in told["僵尸号"]["text"]
 
 
 async def test_dashboard_command_answers_the_admin_privately_with_the_address(app: NBApp, tmp_path: Path) -> None:

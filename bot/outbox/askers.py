@@ -1,0 +1,76 @@
+"""Turns (a part of Outbox): answers waiting for different people go out in turn, and a repeated command gets a
+reaction or nothing (issue 20: one member cannot hold up everyone)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from bot.db import Tx
+from bot.outbox.records import ACK, ANSWER, FAIR_WINDOW, REPEAT
+from bot.render import Msg
+
+
+class Turns:
+    """Turns (a part of Outbox): answers waiting for different people go out in turn, and a repeated command gets
+    a reaction or nothing."""
+
+    async def nod(self, tx: Tx, group_id: str | int, message_id: str, *, account: str | None = None) -> int | None:
+        """Queue a reaction on a person's message in a group that says "seen, answered already" (a repeated
+        command); where the client cannot react, nothing at all (never a message). None when nothing was queued."""
+        acc = self.route("group", str(group_id), account)
+        if self.reactions.get(acc or self.primary or "") is False:
+            return None
+        return await self.put(
+            tx,
+            "group",
+            group_id,
+            Msg("（重复的命令）"),
+            REPEAT,
+            priority=ACK,
+            account=account,
+            react_to=str(message_id),
+        )
+
+    async def _claim_answer(self, tx: Tx, where: str, params: tuple[Any, ...], held: str | None) -> Any:
+        """Claim the answer to send next, askers in turn: the oldest waiting answer of the asker who was sent the
+        fewest messages in the last FAIR_WINDOW seconds (ties: the oldest). None when no answer waits.
+
+        So a person who asked forty things is sent one answer, then the admin who asked once, then the next of
+        the forty: nobody's flood delays another person's answer, and each person's answers stay in order.
+        """
+        waiting = await tx.all(
+            "SELECT o.id FROM outbox o WHERE o.state='pending' AND o.priority=? AND o.react_to IS NULL AND "
+            f"{where.replace('account', 'o.account')} AND (? IS NULL OR o.ref IS NULL OR o.ref NOT LIKE ?) "
+            "ORDER BY o.id LIMIT 1000",
+            (ANSWER, *params, held, held),
+        )
+        if not waiting:
+            return None
+        now = time.monotonic()
+        if len(self._served) > 1000:  # forget askers not served lately (memory stays bounded)
+            self._served = {a: t for a, t in self._served.items() if t and now - t[-1] <= FAIR_WINDOW}
+        heads: dict[str | None, int] = {}
+        for r in waiting:
+            heads.setdefault(self._askers.get(r["id"]), r["id"])
+        asker, row_id = min(heads.items(), key=lambda h: (self._served_lately(h[0], now), h[1]))
+        self._askers.pop(row_id, None)
+        self._served.setdefault(asker, deque()).append(now)
+        return await tx.one(
+            "UPDATE outbox SET state='sending' WHERE id=? AND state='pending' "
+            "RETURNING id, target_type, target_id, message, ref, priority, fallback",
+            (row_id,),
+        )
+
+    def _served_lately(self, asker: str | None, now: float) -> int:
+        """How many answers went to `asker` in the last FAIR_WINDOW seconds (older ones forgotten)."""
+        times = self._served.get(asker)
+        if times is None:
+            return 0
+        while times and now - times[0] > FAIR_WINDOW:
+            times.popleft()
+        if not times:
+            del self._served[asker]
+            return 0
+        return len(times)
