@@ -52,6 +52,7 @@ HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器
 # A terminal in canonical mode hands over at most this many bytes of one line; a longer paste is cut there.
 TERMINAL_LINE_BYTES = 4095
 FILE_MAX = 20 * 1024 * 1024  # the largest file :file uploads
+PASTE_GAP = 0.05  # lines read within this many seconds of each other were pasted together
 
 
 def clean_input(line: str) -> tuple[str, bool]:
@@ -318,12 +319,17 @@ class DemoSession:
 
     async def handle_line(self, line: str) -> list[str]:
         """Run one line typed by the user (a `:command`, or a message to send); return what was printed."""
+        return await self.handle_lines([line])
+
+    async def handle_lines(self, lines: list[str]) -> list[str]:
+        """Run what the user typed or pasted: several lines pasted at once are one message, as in QQ."""
         self._out = []
         self.busy = True
         try:
             self.show_new()
-            text, damaged = clean_input(line)
-            text = text.strip()
+            cleaned = [clean_input(line) for line in lines]
+            text = "\n".join(t for t, _ in cleaned).strip()
+            damaged = any(d for _, d in cleaned)
             if damaged:
                 self.say(
                     f"（这一行有 {len(text.encode())} 字节，或含有不是文字的字节：终端一次最多读入 {TERMINAL_LINE_BYTES} 字节，"
@@ -512,22 +518,55 @@ async def _watch(demo: Demo, session: DemoSession) -> None:
     print(f"\n机器人已停止或断开连接（日志：{demo.bot.log_path}），演示结束。", flush=True)
 
 
+def _is_demo_command(line: str) -> bool:
+    return line.lstrip().startswith((":", "："))
+
+
 async def chat(demo: Demo, session: DemoSession) -> bool:
     """Read lines until :quit, end of input, or the bot going away (then return False)."""
     watcher = asyncio.create_task(_watch(demo, session))
     try:
+        pending: asyncio.Future[str] | None = None  # a read already started (its prompt printed by us)
+        carry: str | None = None  # a :command read while gathering a paste: the next thing to run
         while not session.done:
-            reader = _read_line(session.prompt)
-            await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            if watcher.done():
-                reader.cancel()
-                return False
-            try:
-                line = reader.result()
-            except EOFError:
+            if carry is not None:
+                lines, carry = [carry], None
+            else:
+                if pending is None:
+                    reader = _read_line(session.prompt)
+                else:
+                    reader, pending = pending, None
+                    print(session.prompt, end="", flush=True)
+                await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
+                if watcher.done():
+                    reader.cancel()
+                    return False
+                try:
+                    lines = [reader.result()]
+                except EOFError:
+                    print()
+                    break
+            ended = False
+            # lines that arrive right behind it were pasted with it: one message, as QQ sends a pasted text
+            while not _is_demo_command(lines[0]):
+                nxt = _read_line("")
+                done, _ = await asyncio.wait({nxt}, timeout=PASTE_GAP)
+                if not done:
+                    pending = nxt
+                    break
+                try:
+                    line = nxt.result()
+                except EOFError:
+                    ended = True
+                    break
+                if _is_demo_command(line):
+                    carry = line
+                    break
+                lines.append(line)
+            await session.handle_lines(lines)
+            if ended:
                 print()
                 break
-            await session.handle_line(line)
         return True
     finally:
         watcher.cancel()

@@ -135,3 +135,37 @@ def test_a_folded_list_and_a_recalled_message_read_as_in_qq() -> None:
     assert session.format_sent(1, client.sent[0]).endswith("（已撤回）")
     with pytest.raises(ValueError):
         client.handlers["delete_msg"]({"message_id": 8})
+
+
+async def test_a_pasted_text_of_several_lines_is_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21.16: a pasted multi-line text became several messages. Lines that arrive together are one message;
+    a :command among them still runs on its own."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import sim.demo as demo_mod
+
+    typed = iter(["通知：", "明天 9 点开会", "请准时参加", ":who", "/帮助"])
+
+    def read_line(prompt: str) -> asyncio.Future[str]:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        line = next(typed, None)
+        if line is None:
+            future.set_exception(EOFError())
+        else:
+            future.set_result(line)
+        return future
+
+    monkeypatch.setattr(demo_mod, "_read_line", read_line)
+    ran: list[list[str]] = []
+
+    class Session:
+        done, busy, unshown, prompt = False, False, 0, "> "
+
+        async def handle_lines(self, lines: list[str]) -> list[str]:
+            ran.append(lines)
+            return []
+
+    fake = SimpleNamespace(bot=SimpleNamespace(running=True), client=SimpleNamespace(connected=True))
+    assert await demo_mod.chat(fake, Session()) is True  # type: ignore[arg-type]
+    assert ran == [["通知：", "明天 9 点开会", "请准时参加"], [":who"], ["/帮助"]]
