@@ -48,7 +48,7 @@ async def section(app: App, return_id: int, s: Session) -> str:
     merge = (
         f'<form class="inline" method="post" action="{url(f"/tasks/return/{return_id}/merged")}">'
         f'{h.hidden_csrf(s.csrf)}<button type="submit" class="light">汇总为一个工作簿</button></form>'
-        if ret.form
+        if ret.forms
         else ""
     )
     return f"<h2>交来的文件（{len(files)}）</h2><p>{merge}</p>" + h.table(
@@ -77,10 +77,10 @@ async def merged(request: Request, app: App, s: Session) -> str | Response:
     rid = _int(request.path_params.get("task_id"), 0)
     try:
         ret = await app.returns.get(rid)
-        layout = await app.return_files.layout_of(ret)
-        if layout is None:
+        layouts = await app.return_files.layouts_of(ret)
+        if not layouts:
             raise UserError("这个报送不收表格（或还没有模板），没有可汇总的内容。")
-        made = await workbooks.merged(app, ret, layout)
+        made = await workbooks.merged(app, ret, layouts)
     except UserError as err:
         return page_response(h.layout("汇总", h.message(str(err), ok=False), csrf=s.csrf), 400)
     await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")

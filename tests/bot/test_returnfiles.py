@@ -163,7 +163,7 @@ async def test_download_is_capped_whatever_the_source_claims(tmp_path: Path) -> 
 
 def test_new_return_reads_what_files_it_expects() -> None:
     new = parse_new(["2026年新媒体统计", "截止", "10-31", "17:30", "表格", "附件1,扫描件", "请按时报送"], NOW)
-    assert (new.form, new.scan, new.note) == ("统计表", True, "请按时报送")
+    assert (new.forms, new.scan, new.note) == (("统计表",), True, "请按时报送")
     with pytest.raises(UserError, match="不认识表格“附件9”"):
         parse_new(["统计", "截止", "10-31", "表格", "附件9"], NOW)
 
@@ -286,7 +286,7 @@ async def test_the_same_upload_announced_twice_is_handled_once(core: App) -> Non
 async def test_saying_submitted_on_a_file_return_asks_for_the_file(core: App) -> None:
     await roster(core)
     rid = await file_return(core)
-    with pytest.raises(UserError, match="要交文件：请把填好的文件上传到群文件"):
+    with pytest.raises(UserError, match="要交文件：请把填好的统计表上传到群文件"):
         await core.returns.submit(str(ZZU), "张三", rid)
 
 
@@ -503,7 +503,7 @@ async def test_a_unit_is_done_only_when_every_form_is_in(core: App) -> None:
     from bot.returns.text import render_progress
 
     shown = render_progress(p, None).plain()
-    assert "每个单位要交：统计表、汇总表（交齐才算已报送），以及盖章扫描件" in shown
+    assert "每个单位要交：统计表、汇总表（交齐才算已报送）；另交盖章扫描件" in shown
     assert "其中已交一部分（1）：郑州大学（还差汇总表）" in shown
     said = await hand(core, ZZU, "郑州大学附件2.xlsx", zzu_summary())
     assert said == "收到 郑州大学 的汇总表：1 个单位，已记为已报送；还请上传首页盖章的扫描件（PDF）。"
@@ -583,7 +583,7 @@ async def test_each_form_is_handed_out_prefilled(core: App) -> None:
     ret = await core.returns.get(rid)
     unit = await core.units.resolve("郑州大学")
     made = await workbooks.prefilled_forms(core, ret, unit)
-    assert [m.path.name[8:] for m in made] == ["郑州大学统计表.xlsx", "郑州大学汇总表.xlsx"]
+    assert [m.path.name[8:15] for m in made] == ["郑州大学统计表", "郑州大学汇总表"]
     summary = read.read_table(made[1].path.read_bytes(), "xlsx", SUMMARY)
     assert read.find_header(summary.rows, SUMMARY).missing == []
 

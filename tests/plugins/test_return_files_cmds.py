@@ -144,7 +144,8 @@ class _UploadOf(dict):
         return (
             isinstance(other, dict)
             and str(other.get("user_id")) == self.user
-            and str(other.get("name", "")).endswith(f"郑州大学{self.form}.xlsx")
+            and str(other.get("name", "")).endswith(".xlsx")
+            and f"郑州大学{self.form}" in str(other.get("name"))
         )
 
     def __ne__(self, other: object) -> bool:
@@ -176,7 +177,7 @@ async def test_my_unit_privately_says_to_upload_the_forms_not_to_send_submitted(
     text = out[0]["text"]
     assert "/已报送" not in text, text
     assert (
-        "报送 #1《新媒体（网站）基本情况统计》截止 12月11日 17:30：未报送，请把统计表、汇总表和盖章扫描件上传到群文件"
+        "报送 #1《新媒体（网站）基本情况统计》 截止 12月11日 17:30：未报送，请把统计表、汇总表和盖章扫描件上传到群文件"
         "或私聊发给机器人（发 /报送 表格 1 领取本单位的表格）" in text
     ), text
 
@@ -195,13 +196,13 @@ async def test_every_place_that_says_how_to_hand_in_names_the_files(app: NBApp, 
     await core.return_files.receive(Upload(str(ZZU), "张三", str(GROUP), "郑大.xlsx", len(data), "f"), give, is_admin=False)
     await sent(core)
     out = await say(app, core, group_msg("/已报送 1", ZZU))
-    assert "报送 #1《新媒体（网站）基本情况统计》要交文件：请把汇总表和盖章扫描件上传到群文件或私聊发给机器人" in out[0]["text"]
+    assert "报送 #1《新媒体（网站）基本情况统计》 要交文件：请把填好的汇总表和盖章扫描件上传到群文件或私聊发给机器人" in out[0]["text"]
     out = await say(app, core, group_msg("/查询", ZZU))
-    assert "未交齐（已交统计表，还差汇总表：上传到群文件或私聊发给机器人）" in out[0]["text"], out
+    assert "未交齐（已交统计表，还差汇总表和盖章扫描件：上传到群文件或私聊发给机器人）" in out[0]["text"], out
     out = await say(app, core, group_msg("/报送", ZZU))
     text = out[0]["text"]
     assert "本单位未交齐" in text and "/已报送" not in text, text
-    assert "要交文件的报送：把表格上传到群文件或私聊发给机器人" in text
+    assert "要交文件的报送：把要交的文件上传到群文件或私聊发给机器人" in text
     out = await say(app, core, private_msg_("/我的单位"))
     assert "未交齐（已交统计表），请把汇总表和盖章扫描件上传到群文件或私聊发给机器人" in out[0]["text"], out
     out = await say(app, core, group_msg("/报送 进度 1", ADMIN))
@@ -227,4 +228,4 @@ async def test_a_scan_only_return_never_offers_a_form_to_fetch(app: NBApp, core:
     nudge = next(o for o in out if str(ZZU) in o["ats"])["text"]
     assert "请把盖章扫描件上传到群文件或私聊发给机器人" in nudge and "/报送 表格" not in nudge, nudge
     out = await say(app, core, private_msg_("/我的单位"))
-    assert "未报送，请把盖章扫描件上传到群文件或私聊发给机器人。" in out[0]["text"], out
+    assert "未报送，请把盖章扫描件上传到群文件或私聊发给机器人" in out[0]["text"], out
