@@ -524,7 +524,12 @@ async def test_the_same_form_twice_replaces_only_that_form(core: App) -> None:
     said = await hand(core, ZZU, "汇总(改).xlsx", zzu_summary())
     assert said == "收到 郑州大学 的汇总表：1 个单位，已替换之前交的文件。进度：1/3"
     states = sorted((f.original_name, f.state) for f in await core.return_files.files_of(rid))
-    assert states == [("汇总(改).xlsx", "通过"), ("汇总.xlsx", "已替换"), ("统计(改).xlsx", "通过"), ("统计.xlsx", "已替换")]
+    assert states == [
+        ("汇总(改).xlsx", "通过"),
+        ("汇总.xlsx", "已替换"),
+        ("统计(改).xlsx", "通过"),
+        ("统计.xlsx", "已替换"),
+    ]
 
 
 async def test_a_file_matching_no_form_says_which_forms_are_expected(core: App) -> None:
@@ -634,3 +639,15 @@ async def test_a_database_with_one_form_per_return_upgrades_to_a_list_of_one(tmp
     assert [(r.forms, r.wants_scan) for r in rets] == [(("统计表",), True), ((), False)]
     assert files == [("表格", "统计表"), ("扫描件", "")]
     await db.close()
+
+
+async def test_with_two_file_returns_open_the_header_picks_the_one_asking_for_that_form(core: App) -> None:
+    await roster(core)
+    stats = await file_return(core, form="统计表")
+    summary = await file_return(core, form="汇总表", title="各单位账号汇总")
+    said = await hand(core, ZZU, "郑大汇总.xlsx", zzu_summary())
+    assert said == "收到 郑州大学 的汇总表：1 个单位，已记为已报送。"
+    assert len((await core.returns.progress(summary)).done) == 1
+    assert (await core.returns.progress(stats)).done == []
+    said = await hand(core, ZZU, "郑大统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
+    assert said == "收到 郑州大学 的统计表：2 个账号，已记为已报送。"

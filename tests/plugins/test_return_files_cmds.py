@@ -193,10 +193,15 @@ async def test_every_place_that_says_how_to_hand_in_names_the_files(app: NBApp, 
     async def give(cap: int) -> bytes:
         return data
 
-    await core.return_files.receive(Upload(str(ZZU), "张三", str(GROUP), "郑大.xlsx", len(data), "f"), give, is_admin=False)
+    await core.return_files.receive(
+        Upload(str(ZZU), "张三", str(GROUP), "郑大.xlsx", len(data), "f"), give, is_admin=False
+    )
     await sent(core)
     out = await say(app, core, group_msg("/已报送 1", ZZU))
-    assert "报送 #1《新媒体（网站）基本情况统计》 要交文件：请把填好的汇总表和盖章扫描件上传到群文件或私聊发给机器人" in out[0]["text"]
+    assert (
+        "报送 #1《新媒体（网站）基本情况统计》 要交文件：请把填好的汇总表和盖章扫描件上传到群文件或私聊发给机器人"
+        in out[0]["text"]
+    )
     out = await say(app, core, group_msg("/查询", ZZU))
     assert "未交齐（已交统计表，还差汇总表和盖章扫描件：上传到群文件或私聊发给机器人）" in out[0]["text"], out
     out = await say(app, core, group_msg("/报送", ZZU))

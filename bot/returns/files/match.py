@@ -14,8 +14,11 @@ from bot.returns.files.layouts import Layout
 from bot.returns.files.read import Header, Table, find_header, read_table
 
 
-def fit(data: bytes, real: str, layouts: Sequence[Layout]) -> tuple[Layout, Table, Header] | None:
-    """The layout a spreadsheet follows, with its table and header; None when several are possible and none fits.
+def fit(
+    data: bytes, real: str, layouts: Sequence[Layout], *, strict: bool = False
+) -> tuple[Layout, Table, Header] | None:
+    """The layout a spreadsheet follows, with its table and header; None when none fits and there were several
+    (or `strict`: even the only one must fit).
 
     Raises:
         FileRefused: the file cannot be read (too big, damaged, encrypted).
@@ -24,7 +27,7 @@ def fit(data: bytes, real: str, layouts: Sequence[Layout]) -> tuple[Layout, Tabl
     for layout in layouts:
         table = read_table(data, real, layout)
         header = table.header or find_header(table.rows, layout)
-        if len(layouts) == 1:
+        if len(layouts) == 1 and not strict:
             return layout, table, header
         if header.missing:
             continue

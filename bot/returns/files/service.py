@@ -152,6 +152,8 @@ class ReturnFiles(Attribution):
         candidates = [r for r in rets if (r.wants_scan if scan else bool(r.forms))]
         if unit is not None:
             candidates = await self._owed_by(unit, candidates)
+        if len(candidates) > 1 and not scan:
+            candidates = await self._fitting(candidates, data, real) or candidates
         ret = candidates[0] if len(candidates) == 1 else None
         if unit is None or ret is None:
             await self._keep_pending(up, data, real, unit, ret)
@@ -159,6 +161,23 @@ class ReturnFiles(Attribution):
                 return None
             return self._ask(up, unit, unit_problem, candidates, rets, is_admin, scan)
         return await self._take(up, data, real, ret, unit, is_admin=is_admin)
+
+    async def _fitting(self, rets: list[Return], data: bytes, real: str) -> list[Return]:
+        """Of several returns asking for forms, those with a form whose header the spreadsheet has."""
+        layouts = {r.id: await self.layouts_of(r) for r in rets}
+
+        def work() -> tuple[list[Return], None]:
+            fits = []
+            for r in rets:
+                try:
+                    found = match.fit(data, real, layouts[r.id], strict=True)
+                except FileRefused:
+                    return [], None
+                if found is not None:
+                    fits.append(r)
+            return fits, None
+
+        return (await store.in_thread(self.files, work))[0]
 
     async def _verdict(
         self, data: bytes, real: str, layouts: list[Layout], ext: str | None
