@@ -117,9 +117,14 @@ def _read_files(rest: list[str]) -> tuple[tuple[str, ...], bool, list[str]]:
                 else:
                     raise UserError(
                         f"不认识表格“{item}”。可写：表格 统计表、表格 汇总表、表格 备案表、表格 模板（管理员上传的表格），"
-                        "要盖章扫描件再加 扫描件，如：表格 统计表,扫描件"
+                        "几张表用逗号隔开，要盖章扫描件再加 扫描件，如：表格 统计表,汇总表,扫描件"
                     )
             i += 2
+            # `表格 统计表 汇总表`: more form names after a space belong to the same list
+            while i < len(rest) and (f := form_or_none(rest[i])) is not None:
+                if f not in forms:
+                    forms.append(f)
+                i += 1
             continue
         if word in SCAN_WORDS:
             scan = True

@@ -37,7 +37,7 @@ async def section(app: App, return_id: int, s: Session) -> str:
         [
             e(f.unit_name or "（未确认）"),
             f'<a href="{url(f"/tasks/return/{return_id}/files/{f.id}")}">{e(f.original_name)}</a>',
-            e(f.kind),
+            e(f.form or f.kind),
             h.badge(f.state),
             e(str(f.rows)),
             e("；".join(f"第{p[0]}行 {p[1]}“{p[2]}”{p[3]}" if p[0] else str(p[3]) for p in f.problems[:3])),

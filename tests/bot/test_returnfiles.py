@@ -481,6 +481,10 @@ def test_every_form_named_is_kept_in_order_and_said_once() -> None:
     assert new.forms == ("汇总表", "统计表")
     new = parse_new(["统计", "截止", "10-31", "表格", "统计表", "表格", "汇总表"], NOW)
     assert new.forms == ("统计表", "汇总表")
+    new = parse_new(["统计", "截止", "10-31", "表格", "附件1", "附件2", "扫描件", "请按时报送"], NOW)
+    assert (new.forms, new.scan, new.note) == (("统计表", "汇总表"), True, "请按时报送")
+    new = parse_new(["统计", "截止", "10-31", "表格", "统计表，汇总表", "汇总表"], NOW)
+    assert new.forms == ("统计表", "汇总表")
 
 
 async def test_the_notice_asks_for_every_form_named(core: App) -> None:
