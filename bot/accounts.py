@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import clock
@@ -291,7 +291,8 @@ class Accounts:
                         (actor, clock.now_db(), fid),
                     )
                     await audit(tx, actor, "备案通过", f"#{fid}", f.account.unit_id)
-                    out.append((fid, await self._filing(tx, fid), ""))
+                    # described with the account as it was: a rename reads 微博“旧名”：名称→新名
+                    out.append((fid, replace(await self._filing(tx, fid), account=f.account), ""))
                     reported.add(fid)
                     for other, why in await self._superseded(tx, f):
                         out.append((other, await self._void(tx, other, why, actor, f.account.unit_id), why))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import privacy
 from bot.names import is_qq
 
 Segment = dict[str, Any]
@@ -207,13 +208,6 @@ def at_messages(header: str, user_ids: Iterable[str], size: int, footer: str = "
     return out
 
 
-# Phone numbers as people write them in a group card: mobiles (+86 138 1234 5678, 138-1234-5678), landlines
-# (0371-12345678, (0371)12345678), and any other run of 7 or more digits (a QQ id, a number split oddly).
-_PHONE = re.compile(
-    r"(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}"
-    r"|[(（]?0\d{2,3}[)）]?[\s-]?\d{7,8}(?:[\s-]?\d{1,4})?"
-    r"|\d(?:[\s.-]?\d){6,}"
-)
 NO_NAME = "（未留名）"
 
 
@@ -225,7 +219,7 @@ def person_name(name: str | None, fallback: str = NO_NAME) -> str:
     text = unicodedata.normalize("NFKC", str(name or ""))
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Zs", "Zl", "Zp") else c for c in text)
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    text = _PHONE.sub(" ", text)
+    text = privacy.mask(text, drop=True)
     text = re.sub(r"[\s]+", " ", text).strip(" -_/|·,，:：;；()（）[]【】")
     return text[:40] or fallback
 
@@ -234,17 +228,6 @@ def person_label(name: str | None, user_id: str | int | None) -> str:
     """`张三（20001）`: a person's name and QQ id for admins; a QQ id shaped like a phone number is left out."""
     shown = person_name(name)
     qq = str(user_id or "")
-    if not qq or (_PHONE.fullmatch(qq) and re.fullmatch(r"1[3-9]\d{9}", qq)):
+    if not qq or privacy.is_mobile(qq):
         return shown
     return f"{shown}（{qq}）"
-
-
-def mask_phones(text: str) -> str:
-    """Hide the middle of phone numbers in text that leaves for a chat (`13812345678` → `138****5678`)."""
-
-    def mask(m: re.Match[str]) -> str:
-        lead = re.match(r"\s*", m.group(0)).group(0)  # type: ignore[union-attr]
-        digits = re.sub(r"\D", "", m.group(0))
-        return lead + (f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else "****")
-
-    return _PHONE.sub(mask, text)

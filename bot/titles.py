@@ -130,10 +130,19 @@ async def fetch_page(
     except TimeoutError:
         return Page(UNREACHABLE, reason=f"{timeout:g} 秒内没有打开")
     except (httpx.HTTPError, OSError) as e:
-        return Page(UNREACHABLE, reason=f"打不开（{type(e).__name__}）")
+        return Page(UNREACHABLE, reason=_why_unreachable(e))
     except Exception as e:  # a page must never stop a 统发
         log.warning("fetching %s failed: %r", url, e)
         return Page(UNREACHABLE, reason="打不开")
+
+
+def _why_unreachable(e: BaseException) -> str:
+    """What went wrong, in words an office worker reads (`gaierror` is 网址无法访问: no such site)."""
+    if isinstance(e, socket.gaierror | httpx.ConnectError):
+        return "网址无法访问，找不到这个网站或连不上"
+    if isinstance(e, httpx.TimeoutException):
+        return "网址无法访问，网站长时间没有响应"
+    return "网址无法访问"
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int, allow_private: bool) -> Page:

@@ -22,6 +22,7 @@ def group_msg(
     nickname: str | None = None,
     role: str = "member",
     reply_to: int | None = None,
+    to_me: bool = False,
     **extra: Any,
 ) -> GroupMessageEvent:
     msg = Message(MessageSegment.text(text)) if isinstance(text, str) else text
@@ -40,7 +41,7 @@ def group_msg(
         raw_message=str(msg),
         font=14,
         group_id=group_id,
-        to_me=False,
+        to_me=to_me,
         sender={
             "user_id": user_id,
             "nickname": nickname if nickname is not None else f"用户{user_id}",

@@ -11,7 +11,7 @@ from bot.broadcasts.records import (
 )
 from bot.broadcasts.text import USAGE
 from bot.errors import UserError
-from bot.parse import DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month
+from bot.parse import DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month, reads_as_numbers
 
 # What a reply to the announcement may say to confirm it (a trailing 了/啦 and punctuation are ignored).
 # 收到 is not among them: in office usage it means "I got the notice", not "I did it".
@@ -105,6 +105,28 @@ def _option_starts(token: str, now: datetime) -> bool:
     return True
 
 
+def _leading_options(pre: list[str], now: datetime) -> list[str]:
+    """The words of options written before the title (`范围 郑州 截止 今晚8点 <标题> <链接>`): each option takes one
+    word (a list is one word: `郑州,开封`), a deadline two when the two read as one time (`12-11 18:00`); the words
+    left over are the title."""
+    i = 0
+    while i < len(pre) and _option_starts(pre[i], now):
+        key, rest = _keyword(pre[i])  # type: ignore[misc]
+        i += 1
+        if rest:
+            continue
+        if key == "deadline" and i + 2 < len(pre):
+            try:
+                parse_time(f"{pre[i]} {pre[i + 1]}", now, allow_past=True)
+                i += 2
+                continue
+            except UserError:
+                pass
+        if i < len(pre) - 1:  # leave at least one word for the title
+            i += 1
+    return pre[:i]
+
+
 def _items(tokens: list[str]) -> list[str]:
     out: list[str] = []
     for tok in tokens:
@@ -141,6 +163,9 @@ def parse_draft(args: list[str], now: datetime, default_deadline: timedelta) -> 
     else:  # /统发 https://… 标题 截止 …: the title right after the link
         end = next((i for i, a in enumerate(post) if _option_starts(a, now)), len(post))
         title_words, options = post[:end], [*pre, *post[end:]]
+        if not title_words and pre:  # /统发 范围 郑州 截止 今晚8点 标题 https://…: options first, then the title
+            lead = _leading_options(pre, now)
+            title_words, options = pre[len(lead) :], [*lead, *post]
     if not title_words:
         raise UserError("请写上标题，如：/统发 学习全国教育大会精神 https://mp.weixin.qq.com/s/xxxx。用法：" + USAGE)
     title = clean_text(" ".join(title_words))
@@ -212,7 +237,7 @@ def bare_confirmation(text: str) -> tuple[str, str] | None:
     rest = done_rest(s[m.start("word") :], BARE_WORDS)
     if rest is None:
         return None
-    if any(not (w.lstrip("#＃").isdecimal() or _HTTP.match(w)) for w in rest.split()):
+    if any(not (reads_as_numbers(w) or _HTTP.match(w)) for w in rest.split()):
         return None  # 已转发给领导看看: chat, not a confirmation
     return m.group("unit").strip(), rest
 

@@ -34,7 +34,8 @@ class ReplyIndex:
             return None
         mid = norm_id(message_id)
         await tx.run(
-            "INSERT OR IGNORE INTO broadcast_posts (message_id, task_id, kind, group_id) "
+            # REPLACE: a client that reuses an id (its ids restarted) gave it to the newest message, which owns it
+            "INSERT OR REPLACE INTO broadcast_posts (message_id, task_id, kind, group_id) "
             "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM broadcasts WHERE id=?)",
             (mid, ref.id, kind, group_id, ref.id),
         )

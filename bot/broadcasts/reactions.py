@@ -17,7 +17,8 @@ class Reactions(TaskReactions):
 
     async def confirm_by_reaction(self, user_id: str | int, message_id: object) -> Confirmation | None:
         """A reaction on an announcement or nudge of a task confirms it like `/已转发` (None: the message is no
-        task's, or the task no longer takes confirmations, or the unit does not owe it).
+        task's, or the task no longer takes confirmations, or the unit does not owe it or confirmed already: a
+        toggled 👍 stores no second row).
 
         Raises:
             NotBound: the person is bound to no unit (nothing is stored).
@@ -25,9 +26,10 @@ class Reactions(TaskReactions):
         task_id = await self.task_of_message(message_id)
         if task_id is None:
             return None
-        bound = await self.units.operator(str(user_id))
+        bound = await self.units.operator(str(user_id))  # confirm() acts for this, the person's own unit only
         try:
-            return await self.confirm(str(user_id), bound[0].name if bound else "", task_id, via="reaction")
+            c = await self.confirm(str(user_id), bound[0].name if bound else "", task_id, via="reaction")
+            return c if c.counted else None  # the unit confirmed already: nothing stored, nothing to say
         except NotBound:
             raise
         except UserError as e:

@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from bot import clock
+from bot import clock, privacy
 from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
 from bot.outbox.accounts import Accounts
@@ -190,7 +191,7 @@ class Outbox(Reading, Reactions, Accounts):
         if wait > 0:
             await self._sleep(wait)
         try:
-            return await conn.sender(target_type, tid, msg.segments)
+            return await conn.sender(target_type, tid, await _leaving(target_type, msg.segments))
         finally:
             conn.next_msg = time.monotonic() + self._gap(self.interval)
 
@@ -381,12 +382,13 @@ class Outbox(Reading, Reactions, Accounts):
         is no blind re-send; a timeout is no answer, and nothing more is sent.
         """
         try:
-            return await sender(row["target_type"], row["target_id"], message)
+            return await sender(row["target_type"], row["target_id"], await _leaving(row["target_type"], message))
         except SendFailed as e:
             if not row["fallback"]:
                 raise
             log.info("message %s refused (%s): sending its text alternative", row["id"], e)
-            return await sender(row["target_type"], row["target_id"], json.loads(row["fallback"]))
+            fallback = await _leaving(row["target_type"], json.loads(row["fallback"]))
+            return await sender(row["target_type"], row["target_id"], fallback)
 
     async def _merge(self, tx: Tx, conn: _Conn, row: Any, message: list[Segment]) -> list[Segment]:
         """Fold the other acknowledgements waiting for the same chat into this row's message."""
@@ -483,3 +485,19 @@ class Outbox(Reading, Reactions, Accounts):
                     "error='同一任务有更新的提醒，并入较新的一条发送' WHERE id=? AND state='pending'",
                     updates,
                 )
+
+
+async def _leaving(target_type: str, message: list[Segment]) -> list[Segment]:
+    """A message on its way out through the privacy filter (SPEC §12): to a group, every phone number in its text,
+    its folded lists and the name of a file it uploads is masked, and the file itself is a masked copy (or, when
+    its text cannot be checked, not sent: the send fails and the text alternative goes instead)."""
+    if target_type != "group":
+        return message
+    out = privacy.mask_segments(message)
+    for seg in out:
+        if seg["type"] == "upload":
+            try:
+                seg["data"]["file"] = str(await privacy.for_audience(Path(seg["data"]["file"]), office=False))
+            except (privacy.CannotMask, OSError) as e:
+                raise SendFailed(f"文件不能发到群里（{e}）") from None
+    return out

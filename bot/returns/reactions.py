@@ -47,7 +47,7 @@ class Reactions(TaskReactions):
         if not ret.open:
             return None
         bound = await self.units.operator(uid)
-        if bound is None:
+        if bound is None or not (await self.authority.actor(uid)).may_act_for(bound[1]):
             if uid not in self.settings.admins:
                 await self._tell_once(
                     ret, uid, NOT_BOUND if not ret.wants_files else files_not_by_reaction(ret), account

@@ -87,6 +87,21 @@ def subsequence_pattern(q: str) -> str:
     return "".join(parts)
 
 
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of a and b, or limit + 1 once it is sure to be over `limit` (rows are cut short)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return min(prev[-1], limit + 1)
+
+
 def initials(name: str) -> str:
     """Pinyin initials: 河南大学 → hndx."""
     return "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore") if p).lower()
@@ -219,7 +234,27 @@ class _Index:
                 shown = names[:10]
                 more = f"等 {len(names)} 个" if len(names) > 10 else ""
                 raise Ambiguous(f"“{name}”可能指：{'、'.join(shown)}{more}。请写出完整名称再试。", names)
+        close = self.near(name)
+        if close:
+            raise NotFound(f"没有找到单位“{name}”。你是不是要找“{close[0].name}”？请写出完整名称再试。")
         raise NotFound(f"没有找到单位“{name}”。用 /单位 列表 查看全部单位，或写出完整名称。")
+
+    def near(self, text: str) -> list[Unit]:
+        """Units whose name or alias is one typo away from `text` (two for names of 8 characters or more):
+        `黄河水力职业技术学院` → 黄河水利职业技术学院. Exact matches are not near; at most 3, closest first."""
+        q = normalize(typed_name(text))
+        if len(q) < 3:
+            return []
+        limit = 2 if len(q) >= 8 else 1
+        found: dict[int, int] = {}
+        for uid, forms in self.norm.items():
+            for form in forms:
+                if form == q or abs(len(form) - len(q)) > limit:
+                    continue
+                d = edit_distance(q, form, limit)
+                if d <= limit and d < found.get(uid, limit + 1):
+                    found[uid] = d
+        return [self.units[uid] for uid in sorted(found, key=lambda u: (found[u], u))[:3]]
 
     def takeover(self, unit: Unit, alias: str) -> str | None:
         """Why `alias` may not become an alias of `unit` (it is another unit's name or alias, a look-alike of

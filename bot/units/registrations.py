@@ -145,6 +145,11 @@ class Registrations:
                 f"名册里没有“{name}”，但有“{known}”。如果就是它，请发：/注册 {known}；"
                 "如果是名册里没有的新单位，请联系管理员把它加进名册。"
             ) from None
+        if unit is None and not category and (close := await self.near(name)):
+            raise UserError(
+                f"名册里没有“{name}”。你是不是要注册“{close[0].name}”？是的话请发：/注册 {close[0].name}；"
+                "如果确实是名册里没有的新单位，请联系管理员把它加进名册。"
+            )
         if unit is None and not category:
             raise UserError(
                 f"没有找到单位“{name}”。如果这是新单位，请同时写出类别和地市，如：/注册 {name} 高中 郑州。"

@@ -94,6 +94,10 @@ class Units(Registrations):
         """
         return (await self._load()).lookup(text, strict=strict)
 
+    async def near(self, text: str) -> list[Unit]:
+        """Units one typo away from `text` (see `_Index.near`): for 你是不是要… and flagging look-alike new units."""
+        return (await self._load()).near(text)
+
     # ------------------------------------------------------------ units
 
     async def add(

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
-from bot import exports, reports
+from bot import exports, privacy, reports
 from bot.app import App
 from bot.errors import UserError
 from bot.roster import import_roster
@@ -157,7 +157,7 @@ async def export_file(request: Request, app: App, s: Session) -> str | Response:
     if not _FILE_NAME.match(name) or path.parent != folder or not path.is_file():
         return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
     return FileResponse(
-        path,
+        await privacy.for_audience(path, office=s.office),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename=name,
     )

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
-from bot import reports
+from bot import privacy, reports
 from bot.app import App
 from bot.errors import UserError
 from bot.returns.files import workbooks
@@ -64,8 +64,15 @@ async def download(request: Request, app: App, s: Session) -> str | Response:
         return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
     rec, path = found
     name = f"{rec.unit_name}_{rec.original_name}" if rec.unit_name else rec.original_name
+    try:  # the privacy filter's exit: whole to the office, masked to anyone else
+        served = await privacy.for_audience(path, office=s.office)
+    except privacy.CannotMask:
+        msg = h.message("这个原件含有无法检查的内容（扫描件、图片或旧格式表格），只有新闻办可以下载。", ok=False)
+        return page_response(h.layout("不能下载", msg, csrf=s.csrf), 403)
     return FileResponse(
-        path, media_type=_TYPES.get(path.suffix, "application/octet-stream"), filename=workbooks.safe_name(name)
+        served,
+        media_type=_TYPES.get(path.suffix, "application/octet-stream"),
+        filename=workbooks.safe_name(name if s.office else privacy.mask(name)),
     )
 
 

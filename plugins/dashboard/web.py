@@ -53,6 +53,9 @@ class Session:
     token_digest: bytes
     created: float = field(default_factory=time.monotonic)
     seen: float = field(default_factory=time.monotonic)
+    office: bool = True
+    """The login is the news office's (the token is theirs): files are served whole; anyone else gets them through
+    the privacy filter (`bot.privacy.for_audience`)."""
 
     @property
     def actor(self) -> str:

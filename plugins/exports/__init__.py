@@ -1,4 +1,4 @@
-"""Exports (SPEC §9): /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx uploaded to the chat."""
+"""Exports (SPEC §9): /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx sent to the admin privately."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from nonebot.plugin import PluginMetadata
 
 from bot import exports
 from bot.render import Msg
-from plugins._client import upload_to
+from plugins._client import to_asker_privately
 from plugins._kit import ADMIN, Ctx, Topic, command
 
 HELP = [
@@ -19,7 +19,7 @@ HELP = [
         "/导出 备案表 — 备案汇总表：所有开设、变更、注销备案\n"
         "/导出 统发 <编号> — 例：/导出 统发 3，各单位谁在什么时候确认、谁还没有\n"
         "/导出 报送 <编号> — 例：/导出 报送 2\n"
-        "文件会上传到当前群（或私聊）；上传不成功时，机器人会告诉你文件在服务器上的位置。",
+        "文件私聊发给你（在群里发命令也一样，群里只说一声）；也可以在管理后台下载。私聊发不出去时，机器人会告诉你文件在服务器上的位置。",
     ),
 ]
 
@@ -31,21 +31,9 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
-async def upload(ctx: Ctx, made: exports.Export) -> str | None:
-    """Upload the file to the chat the command came from; None when done, else why it failed."""
-    if ctx.group_id is not None:
-        return await upload_to(ctx.bot, "group", ctx.group_id, made)
-    return await upload_to(ctx.bot, "private", ctx.user_id, made)
-
-
 @command("导出")
 async def export_cmd(ctx: Ctx) -> Msg:
     ctx.need_admin("导出表格")
     kind, task_id = exports.parse_kind(ctx.args)
     made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id)
-    problem = await upload(ctx, made)
-    what = f"已导出{made.title}（{made.rows} 行）：{made.name}"
-    if problem is None:
-        where = "群文件" if ctx.in_group else "私聊"
-        return Msg(f"{what}，已上传到{where}。")
-    return Msg(f"{what}。{problem}，文件保存在服务器：{made.path}")
+    return await to_asker_privately(ctx, made, f"已导出{made.title}（{made.rows} 行）")

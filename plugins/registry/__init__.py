@@ -22,8 +22,8 @@ from plugins._kit import (
     Reply,
     To,
     Topic,
+    admin_list,
     command,
-    folded_or_cut,
     list_reply,
     numbers_or_all,
     sub,
@@ -55,7 +55,12 @@ HELP = [
         "我的单位、联络员、账号和待办",
         "/我的单位 — 显示你所在单位的信息、联络员、账号和待审核的备案",
     ),
-    Topic("解绑", OPERATOR, "不再做所在单位的联络员", "/解绑 — 解除你和所在单位的绑定；以后可以重新 /注册"),
+    Topic(
+        "解绑",
+        OPERATOR,
+        "不再做所在单位的联络员",
+        "/解绑 — 先说明解绑的后果，再发 /解绑 确认 解除你和所在单位的绑定；以后可以重新 /注册",
+    ),
     Topic(
         "审核",
         ADMIN,
@@ -95,14 +100,19 @@ async def register(ctx: Ctx) -> Msg:
     )
     if not new:
         return Msg(f"你申请成为{what}联络员的申请 #{app.id} 已在审核中，请耐心等待管理员审核。")
-    return Msg(f"已记录：申请成为{what}的联络员，申请编号 #{app.id}。管理员审核后会通知你。")
+    out = Msg(f"已记录：申请成为{what}的联络员，申请编号 #{app.id}。管理员审核后会通知你。")
+    if app.is_new_unit and (close := await ctx.app.units.near(app.unit_name)):
+        out.line(f"名册里有相近的“{close[0].name}”：如果就是它，请发 /注册 {close[0].name}，这条申请会被替换。")
+    return out
 
 
 # ---------------------------------------------------------------- /审核
 
 
-def _app_line(a: Application) -> str:
+def _app_line(a: Application, close: list[Unit]) -> str:
     new = f"【新单位：{a.category}{'，' + a.city if a.city else ''}】" if a.is_new_unit else ""
+    if close:  # a new unit a typo away from one in the roster is most likely that one
+        new += f"⚠与名册里的“{close[0].name}”只差一两个字，请核对是否就是它"
     when = clock.show(clock.from_db(a.created_at))
     return f"#{a.id} {person_label(a.user_name, a.user_id)}申请 {a.unit_name}{new} {when}"
 
@@ -114,12 +124,11 @@ async def review(ctx: Ctx) -> Reply:
         pending = await ctx.app.units.pending()
         if not pending:
             return Msg("没有待审核的注册申请。")
-        return list_reply(
-            ctx,
-            f"待审核的注册申请 {len(pending)} 个：",
-            [_app_line(a) for a in pending],
-            ["通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]"],
-        )
+        whole = Msg(f"待审核的注册申请 {len(pending)} 个：")
+        lines = [_app_line(a, await ctx.app.units.near(a.unit_name) if a.is_new_unit else []) for a in pending]
+        for line in [*lines, "通过：/审核 通过 <编号…>；驳回：/审核 驳回 <编号> [原因]"]:
+            whole.line(line)
+        return admin_list(ctx, whole, f"待审核的注册申请 {len(pending)} 个")
     head, rest = ctx.args[0], ctx.args[1:]
     if head in ("通过", "同意", "批准"):
         if not rest:
@@ -272,8 +281,17 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
 
 @command("解绑")
 async def unbind(ctx: Ctx) -> Msg:
-    if ctx.args:
-        raise UserError("/解绑 不需要参数，发 /解绑 即可解除你和所在单位的绑定。")
+    confirmed = list(ctx.args) in (["确认"], ["确定"])
+    if ctx.args and not confirmed:
+        raise UserError("/解绑 不需要写单位。发 /解绑 确认 即可解除你和所在单位的绑定。")
+    if not confirmed:  # leaving is not undone by the person alone (it takes a new /注册 and an approval): ask first
+        bound = await ctx.app.units.operator(ctx.user_id)
+        if bound is None:
+            raise UserError("你还没有绑定任何单位，不需要解绑。")
+        return Msg(
+            f"解绑后你不再是“{bound[1].name}”的联络员，不能再替本单位确认任务、交报送；重新绑定要再 /注册 并等管理员审核。"
+            "确定解绑请发 /解绑 确认"
+        )
     result = await ctx.app.units.unbind(ctx.user_id, actor=ctx.user_id)
     if result is None:
         raise UserError("你还没有绑定任何单位，不需要解绑。")
@@ -388,7 +406,7 @@ async def members_of(bot: Bot, group_id: str) -> dict[str, str]:
 
 
 @command("未绑定")
-async def unbound(ctx: Ctx) -> Msg:
+async def unbound(ctx: Ctx) -> Reply:
     ctx.need_admin("查看未绑定成员")
     groups = [ctx.group_id] if ctx.group_id else sorted(ctx.app.settings.groups)
     if not groups:
@@ -402,16 +420,13 @@ async def unbound(ctx: Ctx) -> Msg:
             raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
     loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
 
-    def build(limit: int | None) -> Msg:
-        out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
-        for line in lines_cut([f"{name}（{qq}）" for qq, name in loose], limit):
-            out.line(line)
-        out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
-        for line in lines_cut([u.name for u in orphan], limit):
-            out.line(line)
-        return out
-
-    return folded_or_cut(ctx, build(None), build(ctx.limit))
+    out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
+    for qq, name in loose:
+        out.line(f"{name}（{qq}）")
+    out.line(f"群里没有联络员的单位 {len(orphan)} 个：")
+    for u in orphan:
+        out.line(u.name)
+    return admin_list(ctx, out, f"未绑定单位的群成员 {len(loose)} 人、没有联络员的单位 {len(orphan)} 个")
 
 
 # ---------------------------------------------------------------- matchers

@@ -19,13 +19,15 @@ from nonebot.rule import Rule
 
 from bot.app import App, get_app
 from bot.errors import UserError
-from bot.render import Msg
+from bot.names import is_qq
+from bot.render import Msg, person_name
 from bot.returns.files import workbooks
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
 from bot.returns.text import form_label
-from plugins._client import upload_to
-from plugins._kit import Ctx, display_name
+from plugins import _files
+from plugins._client import to_asker_privately, upload_to
+from plugins._kit import Ctx, Reply, To, display_name
 from plugins._notices import notice
 
 # ---------------------------------------------------------------- getting the bytes through the client
@@ -47,6 +49,13 @@ def _sources(data: Any) -> list[Source]:
     elif path.startswith(("/", "file://")) or (len(path) > 2 and path[1] == ":"):
         out.append(Source(path=path))
     return out
+
+
+UUID_LOST = "QQ 客户端找不到刚上传的这个文件（NapCat 的已知问题），没有记报送。请重新上传一次。"
+UUID_ADMIN = (
+    "QQ 客户端（NapCat）取群文件时答“real fileUUID not found”（NapCat 的已知问题 #1267），已请上传的人重新上传。"
+    "若反复出现，请升级或重启 NapCat。"
+)
 
 
 def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: Any, seg: dict | None):
@@ -87,6 +96,9 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
                 answer = await bot.call_api(action, **params)
             except Exception as e:  # a client without the API, or one that cannot find the file
                 logger.info(f"{action} failed: {e!r}")
+                if _files.file_uuid_lost(e):  # NapCat #1267: the client lost the file; a new upload works
+                    last = FetchFailed(UUID_LOST)
+                    await _files.tell_admins_once(app, "file-uuid", UUID_ADMIN)
                 continue
             if (data := await first(_sources(answer))) is not None:
                 return data
@@ -96,13 +108,31 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
 
 
 async def _answer(app: App, group_id: str | None, user_id: str, msg: Msg | None) -> None:
-    if not msg:
+    """The one answer to an upload: @ the uploader in the group, or privately; an impossible QQ id (-5, 10**15)
+    is answered in the group without an @ (nobody to mention, no private chat to open)."""
+    if not msg or (group_id is None and not is_qq(user_id)):
         return
     async with app.db.tx() as tx:
         if group_id is not None:
-            await app.outbox.put(tx, "group", group_id, Msg().at(user_id).text(" ").add_all(msg))
+            head = Msg().at(user_id).text(" ") if is_qq(user_id) else Msg()
+            await app.outbox.put(tx, "group", group_id, head.add_all(msg))
         else:
             await app.outbox.put(tx, "private", user_id, msg)
+
+
+async def member_name(bot: Bot, group_id: object, user_id: object) -> str:
+    """A group member's card (else nickname) as the client knows it, for a notice that carries no sender (the
+    group_upload notice); "" when the client cannot say."""
+    if not is_qq(user_id) or not is_qq(group_id):
+        return ""
+    try:
+        info = await bot.get_group_member_info(group_id=int(str(group_id)), user_id=int(str(user_id)), no_cache=False)
+    except Exception as e:  # a client without the API, or one that does not know the member
+        logger.info(f"get_group_member_info({group_id}, {user_id}) failed: {e!r}")
+        return ""
+    if not isinstance(info, dict):
+        return ""
+    return person_name(str(info.get("card") or ""), "") or person_name(str(info.get("nickname") or ""), "")
 
 
 async def _receive(bot: Bot, up: Upload, busid: Any, seg: dict | None) -> None:
@@ -132,7 +162,8 @@ async def _uploaded(bot: Bot, event: GroupUploadNoticeEvent) -> None:
         return
     f = event.file
     extra = f.model_dump() if hasattr(f, "model_dump") else {}
-    up = Upload(str(event.user_id), str(event.user_id), str(event.group_id), f.name, f.size, str(f.id))
+    name = await member_name(bot, event.group_id, event.user_id)
+    up = Upload(str(event.user_id), name, str(event.group_id), f.name, f.size, str(f.id))
     await _receive(bot, up, f.busid, extra)
 
 
@@ -239,13 +270,34 @@ async def _only_file_return(ctx: Ctx):
 
 
 async def hand_in(ctx: Ctx) -> Msg:
-    """/报送 文件 <编号> [单位]: which return (and unit) the file you just sent is for."""
+    """/报送 文件 <编号> [单位] [#文件编号]: which return (and unit) the file you just sent is for; an admin takes in
+    a waiting file (/报送 待确认) by its number."""
     if not ctx.args:
         raise UserError("用法：/报送 文件 <编号> [单位]，如：/报送 文件 3 郑州大学")
     rid = ctx.int_arg(ctx.args[0], "报送编号")
+    rest, file_id = ctx.args[1:], None
+    if rest and rest[-1][:1] in "#＃" and rest[-1][1:].isdecimal():
+        file_id = ctx.int_arg(rest[-1][1:], "文件编号")
+        rest = rest[:-1]
     return await ctx.app.return_files.attribute(
-        ctx.user_id, ctx.name, rid, " ".join(ctx.args[1:]), is_admin=ctx.is_admin
+        ctx.user_id, ctx.name, rid, " ".join(rest), is_admin=ctx.is_admin, file_id=file_id
     )
+
+
+async def waiting(ctx: Ctx) -> Reply:
+    """/报送 待确认: the files set aside for an admin, listed to the admin privately."""
+    ctx.need_admin("查看待确认的文件")
+    listed = await ctx.app.return_files.pending_listing()
+    if not ctx.in_group:
+        return listed
+    return [Msg("待确认的文件已私聊发给你。"), To("private", ctx.user_id, listed)]
+
+
+async def drop(ctx: Ctx) -> Msg:
+    """/报送 丢弃 <文件编号…>: remove files set aside for an admin."""
+    ctx.need_admin("丢弃待确认的文件")
+    ids = [ctx.int_arg(a.lstrip("#＃"), "文件编号") for a in ctx.args]
+    return await ctx.app.return_files.drop(ids, actor=ctx.user_id)
 
 
 async def template(ctx: Ctx) -> Msg:
@@ -281,8 +333,8 @@ async def pack(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError("用法：/报送 打包 <编号>，如：/报送 打包 3")
     ret = await ctx.app.returns.get(ctx.int_arg(ctx.args[0], "报送编号"))
-    made = await workbooks.pack(ctx.app, ret)
-    return await _uploaded_answer(ctx, made, f"已打包 {ret.label} 的原件：{made.rows} 个文件")
+    made = await workbooks.pack(ctx.app, ret)  # the originals are the office's: privately, never to a group
+    return await to_asker_privately(ctx, made, f"已打包 {ret.label} 的原件：{made.rows} 个文件")
 
 
 async def upload(ctx: Ctx, made: Any) -> str | None:
@@ -297,4 +349,14 @@ async def _uploaded_answer(ctx: Ctx, made: Any, what: str) -> Msg:
     return Msg(f"{what}。{problem}，文件保存在服务器：{made.path}")
 
 
-SUBS = {"表格": form, "领表": form, "文件": hand_in, "模板": template, "接受": accept, "汇总": merge, "打包": pack}
+SUBS = {
+    "待确认": waiting,
+    "丢弃": drop,
+    "表格": form,
+    "领表": form,
+    "文件": hand_in,
+    "模板": template,
+    "接受": accept,
+    "汇总": merge,
+    "打包": pack,
+}

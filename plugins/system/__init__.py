@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -30,20 +32,23 @@ from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
+from plugins import _files, _replay
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
+    COMMANDS,
     TRIGGERS,
     Command,
     Ctx,
+    Reply,
     Topic,
     command,
-    help_topics,
     match_command,
     run,
     watch_disk,
 )
 from plugins._notices import notices_for
+from plugins._topics import help_topics
 
 HELP = [
     Topic(
@@ -127,13 +132,24 @@ def make_sender(bot: Bot):
     async def send(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
         key = "group_id" if target_type == "group" else "user_id"
         api, params = _outgoing(bot, target_type, segments)
+        started = int(time.time()) - 1
         try:
-            result = await bot.call_api(api, **{key: int(target_id)}, **params)
+            if api in ("upload_group_file", "upload_private_file"):  # issue 22.3: path or base64, by the setting
+                ids = {key: int(target_id)}
+                result = await _files.upload(bot, api, ids, Path(params["file"]), params["name"])
+            else:
+                result = await bot.call_api(api, **{key: int(target_id)}, **params)
+        except _files.FileTooBig as e:
+            raise SendFailed(str(e)) from None
         except ActionFailed as e:
+            if api.startswith("upload_"):
+                raise SendFailed(f"{_files.refusal(e, target_type)}（{e}）") from None
             raise SendFailed(f"QQ 客户端拒绝发送：{e}") from None
         except ApiNotAvailable:
             raise NotSent() from None
         except NetworkError as e:
+            if api == "send_group_forward_msg":
+                return await _files.forward_timed_out(bot, int(target_id), started, e)
             raise SendUnknown(f"发送超时，可能已送达，未重发：{e}") from None
         if isinstance(result, dict) and result.get("message_id") is not None:
             return str(result["message_id"])
@@ -250,6 +266,7 @@ _background: set[asyncio.Task[None]] = set()
 async def _learn(bot: Bot, app: App) -> None:
     """At connect: the alliance groups this account is in (they wait for it), then reactions given meanwhile."""
     account = str(bot.self_id)
+    mine: list[str] = []
     try:
         groups = await bot.call_api("get_group_list")
         ids = [str(g.get("group_id")) for g in groups or [] if isinstance(g, dict)]
@@ -257,6 +274,10 @@ async def _learn(bot: Bot, app: App) -> None:
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
+    try:
+        await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
+    finally:
+        app.reminders.kick()  # nudges due meanwhile go out after what was done meanwhile is counted
     for service in (app.broadcasts, app.returns):
         try:
             counted = await service.catch_up(force=True)
@@ -282,9 +303,10 @@ async def _connected(bot: Bot) -> None:
     for service in (app.broadcasts, app.returns):
         service.reaction_lister = lister
         service.catch_up_due()
-    app.reminders.kick()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
-    if hasattr(bot, "call_api"):
+    if not hasattr(bot, "call_api"):
+        app.reminders.kick()
+    else:
         task = asyncio.create_task(_learn(bot, app), name=f"learn-{account}")
         _background.add(task)
         task.add_done_callback(_background.discard)
@@ -314,6 +336,8 @@ async def _scope(event: Event) -> None:
         served = app.outbox.group_account.get(str(group_id))
         if served is not None and served != account and app.outbox.is_connected(served):
             raise IgnoredException("another account of the bot serves this group")  # both are in it: act once
+        if isinstance(event, GroupMessageEvent):
+            await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
     elif isinstance(event, PrivateMessageEvent):
         if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
@@ -332,6 +356,8 @@ async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
                 break
     if found is None:
         found = _typo(bot, event)
+    if found is None:
+        found = _question(bot, event)
     if found is None:
         return False
     state[ROUTE] = (found, bot, event)  # the handler takes only `state`: NoneBot solves each parameter in a task
@@ -359,6 +385,41 @@ def _typo(bot: Bot, event: MessageEvent) -> tuple[Command, Message] | None:
         return hint
 
     return Command(answer), Message()
+
+
+QUESTION_MAX = 40  # longer text to the bot is chat, not a question about a command
+QUESTION_WORDS = re.compile(r"怎么|怎样|如何|咋|什么|哪|能不能|可以吗|吗|呢|[？?]|请问|教程|步骤")
+
+
+def _question(bot: Bot, event: MessageEvent) -> tuple[Command, Message] | None:
+    """Words to the bot without a slash that name a command (`注册 河大`, `怎么报送？`): that command's help, in one
+    message. Only when the message is to the bot (@bot, a reply to it, a private chat): chat between members is
+    left alone."""
+    if not event.is_tome():
+        return None
+    text = leading_text(event.get_message(), bot.self_id)
+    if text is None or text[:1] in ("/", "／") or len(text) > QUESTION_MAX:
+        return None
+    names = sorted({t.name for t in help_topics()}, key=len, reverse=True)  # 已报送 before 报送
+    name = next((n for n in names if n in text), None)
+    if name is None:
+        return None
+    typed = text.split()
+    missing_slash = typed[0] == name and len(typed) > 1  # 注册 河大: a command typed without its slash
+    if not missing_slash and not QUESTION_WORDS.search(text):  # a bare 已转发 in reply to some other message
+        return None
+    helper = COMMANDS["帮助"].fn
+
+    async def answer(ctx: Ctx) -> Reply:
+        out = await helper(ctx)
+        if missing_slash and isinstance(out, Msg):
+            head = Msg(f"命令前要加 /，请发：/{' '.join(typed)[:60]}").line()
+            for seg in out.segments:
+                head.add(seg)
+            return head
+        return out
+
+    return Command(answer, at_sender=False), Message(name)
 
 
 router = on_message(rule=Rule(_routed), priority=10, block=True)

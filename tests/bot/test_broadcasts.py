@@ -442,6 +442,25 @@ async def test_reply_lookup_by_sent_ids_survives_a_restart(bc: App) -> None:
     assert await fresh.task_of_message(ids[0]) == t.id and await fresh.task_of_message("12345") is None
 
 
+async def test_a_message_id_the_client_reuses_belongs_to_the_newest_message(bc: App) -> None:
+    """Issue 21.16: a client whose ids restart (the demo with --dir, a client reinstalled) gave the new 统发 #2's
+    announcement the id of #1's; `:reply 1 已转发` to #2 was stored for #1, also after a restart of the bot."""
+    await seed(bc)
+    t1 = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    first = await deliver(bc, first_id=1)
+    t2 = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    second = await deliver(bc, first_id=1)
+    assert first[0] == second[0] == "1"
+    assert await bc.broadcasts.task_of_message("1") == t2.id
+    fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
+    assert await fresh.task_of_message("1") == t2.id
+    assert "1" not in await fresh.announcement_ids(t1.id)
+    async with bc.db.tx() as tx:  # and when the posts are rebuilt from the outbox
+        await tx.run("DELETE FROM broadcast_posts")
+    fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
+    assert await fresh.task_of_message("1") == t2.id
+
+
 async def test_nudge_and_reminder_messages_also_take_replies(bc: App) -> None:
     await seed(bc)
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
@@ -514,7 +533,7 @@ async def test_automatic_nudges_at_offsets_outside_quiet_hours_each_once(tmp_pat
         assert await app.reminders.tick() == 0
         clock.freeze(datetime(2026, 11, 19, 18, 1, tzinfo=TZ))  # 1d before
         assert await app.reminders.tick() == 1
-        out = await sent(app)
+        out = [o for o in await sent(app) if o["target"][0] == "group"]  # (units with nobody to @: admin, privately)
         assert {qq for o in out for qq in o["ats"]} == {"1001", "1002", "1003", "1004"}
         assert all("【统发提醒" in o["text"] and "还剩约 24 小时" in o["text"] for o in out)
         assert await app.reminders.tick() == 0 and await sent(app) == []  # once, never twice
@@ -723,3 +742,37 @@ async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) 
 
     bc.broadcasts.reaction_lister = lister
     assert await bc.broadcasts.catch_up() == 0 and calls == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "title", "scope"),
+    [
+        (
+            ["范围", "郑州", "截止", "今晚8点", "郑州教育系统冬季校园安全提示", LINK],
+            "郑州教育系统冬季校园安全提示",
+            ("郑州",),
+        ),
+        (["截止", "今晚8点", "范围", "郑州,开封", "冬季 安全提示", LINK], "冬季 安全提示", ("郑州", "开封")),
+        (["截止今晚8点", "冬季安全提示", LINK, "范围", "郑州"], "冬季安全提示", ("郑州",)),
+        (["截止", "12-11", "18:00", "要求", "转发,点赞", "冬季安全提示", LINK], "冬季安全提示", ()),
+    ],
+)
+def test_options_before_the_title_are_read(args: list[str], title: str, scope: tuple[str, ...]) -> None:
+    """Issue 21.10: `/统发 范围 郑州 截止 今晚8点 <标题> <链接>` was refused with 请写上标题."""
+    d = parse_draft(args, NOW, timedelta(hours=24))
+    assert d.title == title
+    assert d.scope == scope
+
+
+async def test_toggling_a_reaction_300_times_stores_one_confirmation_for_the_unit(bc: App) -> None:
+    """Issue 20 item 9: 👍 on, off, on… 300 times (and a second operator of the unit joining in) is one row."""
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    ids = await deliver(bc)
+    counted = [await bc.broadcasts.confirm_by_reaction(1001, ids[0]) for _ in range(300)]
+    counted.append(await bc.broadcasts.confirm_by_reaction(1002, ids[0]))
+    assert [c.counted for c in counted if c is not None] == [True]
+    async with bc.db.read() as tx:
+        rows = await tx.all("SELECT unit_id, user_id, counted FROM broadcast_confirmations WHERE task_id=?", (t.id,))
+    assert [tuple(r) for r in rows] == [(1, "1001", 1)]
+    assert (await bc.broadcasts.progress(t.id)).done[0].unit.name == "郑州大学"

@@ -47,6 +47,12 @@ async def test_an_unreachable_host_answers_quickly() -> None:
     assert page.state == UNREACHABLE and time.monotonic() - started < 3
 
 
+async def test_a_site_that_does_not_exist_is_said_in_words() -> None:
+    """Issue 21.15: the admin read `打不开（gaierror）`."""
+    page = await fetch_page("http://unreachable.invalid/s/1", timeout=1)
+    assert "网址无法访问" in page.reason and "gaierror" not in page.reason and "Error" not in page.reason
+
+
 async def test_the_request_goes_to_the_address_that_was_checked() -> None:
     pinned, headers, tls = await _pin("https://localhost:8443/s/1?a=1", allow_private=True)
     assert pinned in ("https://127.0.0.1:8443/s/1?a=1", "https://[::1]:8443/s/1?a=1")

@@ -79,6 +79,8 @@ async def test_units_hand_in_their_forms_as_files_and_the_office_gets_one_workbo
 
     # a good file, announced by the group_upload notice
     zzu_rows = samples.stats_rows("郑州大学", 20)
+    for row, typed in zip(zzu_rows, TYPED, strict=False):  # issue 20.3: phones typed in text cells pass the checks
+        row[11] = row[13] = row[14] = typed  # 账号负责人姓名, 微信号, 备注
     client.mark()
     await files.group_upload(GROUP, ZZU, "20261030郑州大学新媒体统计.xlsx", samples.xlsx(zzu_rows))
     said = await answer_to(client, ZZU)
@@ -88,9 +90,12 @@ async def test_units_hand_in_their_forms_as_files_and_the_office_gets_one_workbo
     # a file with mistakes (.xls, a message with a file segment), then its correction (notice and segment both)
     client.mark()
     bad = samples.stats_rows("河南大学", 18, {4: "date", 6: "platform"})
+    bad[0][10] = "138.1234.5678"  # issue 20.4: quoted back in the group
     await files.group_upload(GROUP, HENU, "河南大学统计表.xls", samples.xls(bad), via="segment", card="李四")
     said = await answer_to(client, HENU)
-    assert "收到 河南大学 的统计表：18 个账号，有 2 处要改：第9行 开通时间“2020.13.01”不是日期" in said.text
+    assert "收到 河南大学 的统计表：18 个账号，有 3 处要改：第5行 年度信息发布数量“138****5678”不是数字" in said.text
+    assert "1234" not in said.text
+    assert "第9行 开通时间“2020.13.01”不是日期" in said.text
     assert "第11行 类型“微信号”不在平台列表（可写：微信公众号、微博" in said.text
     reply = await command(client, HENU, "/查询", "进行中的报送")
     assert "需修改" in reply.text
@@ -146,10 +151,16 @@ async def test_units_hand_in_their_forms_as_files_and_the_office_gets_one_workbo
     missing = list(wb.worksheets[1].iter_rows(min_row=2, values_only=True))
     assert missing == []
 
-    # the originals, zipped and named by unit
+    # the originals, zipped and named by unit: to the admin privately, never to the group (issue 20.2)
     client.mark()
     await client.group_message(GROUP, ADMIN, "/报送 打包 1")
-    up = (await client.wait_sent(lambda s: s.action == "upload_group_file", timeout=30))[0]
+    up = (await client.wait_sent(lambda s: s.action == "upload_private_file", timeout=30))[0]
+    said = await answer_to(client, ADMIN)
+    assert said.text.endswith(
+        "已打包 #1《2026年新媒体统计》 的原件：4 个文件，已私聊发给你：" + Path(up.params["file"]).name
+    )
+    assert up.params["user_id"] == ADMIN
+    assert not [s for s in await client.quiet(1.0, since_mark=True) if s.action == "upload_group_file"]
     with zipfile.ZipFile(up.params["file"]) as zf:
         assert sorted(zf.namelist()) == [
             "河南大学_河南大学统计表(改).xls",
@@ -159,14 +170,22 @@ async def test_units_hand_in_their_forms_as_files_and_the_office_gets_one_workbo
         ]
 
 
-def _expected_row(cells: list[str]) -> list[str | None]:
+TYPED = ["张老师 138 1234 5678", "联系电话：139-8765-4321", "wx 137 1111 2222"]
+SHOWN = dict(zip(TYPED, ["张老师 138****5678", "联系电话：139****4321", "wx 137****2222"], strict=True))
+
+
+def _expected_row(cells: list[str]) -> list[str | int | None]:
     """A sample row as the merge writes it: layout order, phone masked, empty cells empty."""
     assert len(cells) == len(
         STATS.names
     )  # samples write 附件1's columns, then 账号ID, 开通时间, 粉丝数: the layout's order
-    by_header = dict(zip(STATS.names, cells, strict=True))
-    phone = by_header["联系电话"]
+    by_header: dict[str, str | int] = dict(zip(STATS.names, cells, strict=True))
+    phone = str(by_header["联系电话"])
     by_header["联系电话"] = f"{phone[:3]}****{phone[-4:]}"
+    for name in ("账号负责人姓名", "微信号", "备注"):  # what reaches the group is masked (issue 20.3)
+        by_header[name] = SHOWN.get(str(by_header[name]), by_header[name])
+    for name in ("序号", "年度信息发布数量", "粉丝数"):  # counts as numbers
+        by_header[name] = int(by_header[name])
     return [v if v != "" else None for v in by_header.values()]
 
 

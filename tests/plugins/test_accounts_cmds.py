@@ -109,8 +109,11 @@ async def test_change_and_closure_through_review(app: NBApp, bound: App) -> None
     await say(app, bound, group_msg("/备案 通过 1", ADMIN))
     out = await say(app, bound, group_msg("/账号 变更 微博 郑大 名称=郑州大学 账号ID＝zzu", OP))
     assert "已记录变更备案 #2" in out[0]["text"] and "名称→郑州大学" in out[0]["text"]
-    await say(app, bound, group_msg("/备案 通过 #2", ADMIN))
+    approved = await say(app, bound, group_msg("/备案 通过 #2", ADMIN))
     assert (await account_rows(bound))[0][2:] == ("郑州大学", "zzu", "正常")
+    # issue 21.15: an approved rename read 微博“郑州大学”：名称→郑州大学 (the account's new name as the old)
+    texts = " ".join(o["text"] for o in approved)
+    assert "微博“郑大”：名称→郑州大学" in texts and "“郑州大学”：名称→郑州大学" not in texts
 
     out = await say(app, bound, group_msg("/账号 注销 微博 郑州大学", OP))
     assert "已记录注销备案 #3" in out[0]["text"]

@@ -1,4 +1,5 @@
-"""/导出 through NoneBot's handlers (nonebug): the file is uploaded to the chat, or its path is given."""
+"""/导出 through NoneBot's handlers (nonebug): the file goes to the admin privately (never to a group), or its path
+is given."""
 
 from __future__ import annotations
 
@@ -39,19 +40,23 @@ async def run(app: NBApp, core: App, event: object, *apis: tuple[str, dict, Exce
     return await sent(core)
 
 
-async def test_group_export_uploads_to_group_files(app: NBApp, core: App) -> None:
+@pytest.mark.parametrize("text,stem", [("/导出 统计表", "统计表"), ("/导出 备案表", "备案表")])
+async def test_group_export_goes_to_the_admin_privately_with_one_line_in_the_group(
+    app: NBApp, core: App, text: str, stem: str
+) -> None:
+    """Issue 21.8: `/导出 备案表` was 已上传到群文件, with 提交人/审核人 columns carrying QQ ids."""
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
-    path = export_path(core, "统计表")
+    path = export_path(core, stem)
     out = await run(
         app,
         core,
-        group_msg("/导出 统计表", ADMIN),
-        ("upload_group_file", {"group_id": GROUP, "file": str(path), "name": path.name}, None),
-    )
+        group_msg(text, ADMIN),
+        ("upload_private_file", {"user_id": ADMIN, "file": str(path), "name": path.name}, None),
+    )  # no upload_group_file: nonebug fails on a call it was not told of
     assert path.is_file()
     assert load_workbook(path).active["A4"].value == "序号"
-    assert out[0]["target"] == ("group", str(GROUP)) and out[0]["ats"] == [str(ADMIN)]
-    assert "已上传到群文件" in out[0]["text"] and path.name in out[0]["text"]
+    assert len(out) == 1 and out[0]["target"] == ("group", str(GROUP)) and out[0]["ats"] == [str(ADMIN)]
+    assert out[0]["text"].endswith(f"已私聊发给你：{path.name}") and "群文件" not in out[0]["text"]
 
 
 async def test_private_export_uploads_privately(app: NBApp, core: App) -> None:
@@ -71,10 +76,11 @@ async def test_refused_upload_says_where_the_file_is(app: NBApp, core: App) -> N
         app,
         core,
         group_msg("/导出 附件2", ADMIN),
-        ("upload_group_file", {"group_id": GROUP, "file": ANY, "name": ANY}, ActionFailed(retcode=1200, msg="no")),
+        ("upload_private_file", {"user_id": ADMIN, "file": ANY, "name": ANY}, ActionFailed(retcode=1200, msg="no")),
     )
     assert path.is_file()
     assert "QQ 客户端拒绝上传" in out[0]["text"] and str(path) in out[0]["text"]
+    assert "没有发到群里" in out[0]["text"]
 
 
 async def test_upload_timeout_says_where_the_file_is(app: NBApp, core: App) -> None:
@@ -82,7 +88,7 @@ async def test_upload_timeout_says_where_the_file_is(app: NBApp, core: App) -> N
         app,
         core,
         group_msg("/导出 汇总表", ADMIN),
-        ("upload_group_file", {"group_id": GROUP, "file": ANY, "name": ANY}, NetworkError("timeout")),
+        ("upload_private_file", {"user_id": ADMIN, "file": ANY, "name": ANY}, NetworkError("timeout")),
     )
     assert "上传超时" in out[0]["text"] and str(export_path(core, "汇总表")) in out[0]["text"]
 

@@ -52,3 +52,11 @@ async def test_dashboard_command_answers_the_admin_privately_with_the_address(ap
 async def test_dashboard_command_says_when_the_dashboard_is_off_and_how_to_turn_it_on(app: NBApp, core: App) -> None:
     (out,) = await say(app, core, private_msg("/后台", ADMIN))
     assert "没有开启" in out["text"] and "DASHBOARD_TOKEN" in out["text"] and "/dashboard" in out["text"]
+
+
+async def test_help_lists_its_topics_in_the_same_order_every_run(app: NBApp, core: App) -> None:
+    """Issue 21.15: the order of /帮助's topics changed from run to run (NoneBot keeps the plugins in a set)."""
+    (out,) = await say(app, core, private_msg("/帮助", ADMIN))
+    listed = re.findall(r"^/(\S+) — ", out["text"], re.M)
+    assert listed[:6] == ["帮助", "注册", "查询", "统发", "报送", "粉丝"], listed
+    assert listed.index("审核") < listed.index("导出") < listed.index("发送记录")

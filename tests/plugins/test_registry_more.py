@@ -72,7 +72,7 @@ async def test_register_a_new_unit_with_a_quoted_name(app: NBApp, zzu: App) -> N
     out = await say(app, zzu, group_msg("/注册 “郑州 第一百中学” 高中 郑州", OP))
     assert "新单位“郑州 第一百中学”（高中，郑州）" in out[0]["text"]
     out = await say(app, zzu, group_msg("/审核", ADMIN))
-    assert "【新单位：高中，郑州】" in out[0]["text"]
+    assert "【新单位：高中，郑州】" in out[-1]["text"] and out[-1]["target"] == ("private", str(ADMIN))
     out = await say(app, zzu, group_msg("/审核 通过 1", ADMIN))
     assert any("已通过 #1" in o["text"] for o in out)
     assert (await zzu.units.resolve("郑州 第一百中学")).category == "高中"
@@ -120,9 +120,12 @@ async def test_review_lists_and_approves_several(app: NBApp, zzu: App) -> None:
     await say(app, zzu, private_msg("/注册 河南大学", OP2, nickname="李四"))  # unknown in private: ignored
     assert len(await zzu.units.pending()) == 1
     await say(app, zzu, group_msg("/注册 河南大学", OP2, card="李四"))
-    out = await say(app, zzu, group_msg("/审核", ADMIN))
-    assert "待审核的注册申请 2 个" in out[0]["text"]
-    assert "#1 张三（20001）申请 郑州大学" in out[0]["text"] and "#2 李四（20002）申请 河南大学" in out[0]["text"]
+    out = await say(app, zzu, group_msg("/审核", ADMIN))  # issue 21.8: the list (with QQ ids) goes privately
+    group, private = out
+    assert group["target"] == ("group", str(GROUP)) and group["ats"] == [str(ADMIN)]
+    assert group["text"].endswith("待审核的注册申请 2 个，名单已私聊发给你。") and "20001" not in group["text"]
+    assert private["target"] == ("private", str(ADMIN)) and "待审核的注册申请 2 个" in private["text"]
+    assert "#1 张三（20001）申请 郑州大学" in private["text"] and "#2 李四（20002）申请 河南大学" in private["text"]
     out = await say(app, zzu, group_msg("/审核 通过 1 2", ADMIN))
     (reply,) = out  # one message for the admin and both applicants
     assert reply["ats"] == [str(ADMIN), str(OP), str(OP2)] and reply["target"] == ("group", str(GROUP))
@@ -213,16 +216,20 @@ async def test_my_unit(app: NBApp, zzu: App) -> None:
 async def test_unbind_and_the_admins_are_told_about_the_last_operator(app: NBApp, zzu: App) -> None:
     await bind(zzu, OP, "郑州大学")
     await bind(zzu, OP2, "郑州大学")
+    # issue 21.15: /解绑 acted without asking; it now says what it means and waits for /解绑 确认
     out = await say(app, zzu, group_msg("/解绑", OP))
+    assert "确定解绑请发 /解绑 确认" in out[0]["text"] and "“郑州大学”" in out[0]["text"]
+    assert await zzu.units.operator(OP) is not None
+    out = await say(app, zzu, group_msg("/解绑 确认", OP))
     assert [o["target"] for o in out] == [("group", str(GROUP))]
     assert "不再是“郑州大学”的联络员" in out[0]["text"]
-    out = await say(app, zzu, group_msg("/解绑", OP2, card="李四"))
+    out = await say(app, zzu, group_msg("/解绑 确认", OP2, card="李四"))
     admin_note = [o for o in out if o["target"] == ("private", str(ADMIN))]
     assert len(admin_note) == 1 and "最后一位联络员" in admin_note[0]["text"] and "郑州大学" in admin_note[0]["text"]
     out = await say(app, zzu, group_msg("/解绑", OP2))
     assert "还没有绑定任何单位" in out[0]["text"]
     out = await say(app, zzu, group_msg("/解绑 郑州大学", OP2))
-    assert "不需要参数" in out[0]["text"]
+    assert "发 /解绑 确认" in out[0]["text"]
 
 
 # ---------------------------------------------------------------- /单位
@@ -334,7 +341,11 @@ async def test_unbound_lists_members_and_units_without_operators(app: NBApp, zzu
     out = await say_api(
         app, zzu, group_msg("/未绑定", ADMIN), [("get_group_member_list", {"group_id": GROUP}, MEMBERS, None)]
     )
-    text = out[0]["text"]
+    group, private = out  # issue 21.8: members with QQ ids go to the admin privately, one line in the group
+    assert group["target"] == ("group", str(GROUP)) and "已私聊发给你" in group["text"]
+    assert "20003" not in group["text"] and "王五" not in group["text"] and "河南大学" not in group["text"]
+    assert private["target"] == ("private", str(ADMIN))
+    text = private["text"]
     assert "群成员 3 人，未绑定单位 1 人" in text and "王五（20003）" in text
     assert "郑大-张三" not in text and "新闻办" not in text and "联盟助手" not in text
     assert "群里没有联络员的单位 1 个" in text and "河南大学" in text
@@ -529,3 +540,32 @@ async def test_approving_24_applicants_is_one_message_per_batch_of_mentions(app:
     assert all(len(o["ats"]) <= zzu.settings.alliance_at_batch for o in out)
     assert [qq for o in out for qq in o["ats"]] == [str(ADMIN)] + [str(30000 + i) for i in range(24)]
     assert "已通过 24 个注册申请（1/2）" in out[0]["text"] and "（2/2）" in out[1]["text"]
+
+
+async def test_a_one_character_typo_is_answered_with_the_near_unit(app: NBApp, zzu: App) -> None:
+    """Issue 21.11: `/注册 黄河水力职业技术学院` found nothing and advised a new-unit application."""
+    await zzu.units.add("黄河水利职业技术学院", "高职高专", "开封", actor="t")
+    out = await say(app, zzu, group_msg("/注册 黄河水力职业技术学院", OP))
+    assert "你是不是要注册“黄河水利职业技术学院”" in out[0]["text"] and "/注册 黄河水利职业技术学院" in out[0]["text"]
+    assert "高中 郑州" not in out[0]["text"]  # no advice to apply for a new unit
+    assert await zzu.units.pending() == []
+    # other commands name the near unit too
+    out = await say(app, zzu, group_msg("/查询 黄河水力职业技术学院", OP))
+    assert "“黄河水利职业技术学院”" in out[0]["text"]
+    # two typos in a long name, another character slipped
+    for typed in ("黄河水力职业技木学院", "黄河水利职亚技术学院"):
+        out = await say(app, zzu, group_msg(f"/注册 {typed}", OP))
+        assert "你是不是要注册“黄河水利职业技术学院”" in out[0]["text"], typed
+
+
+async def test_a_new_unit_that_looks_like_one_in_the_roster_is_flagged_to_the_admin(app: NBApp, zzu: App) -> None:
+    """Issue 21.11: following the advice applied for a new unit next to 黄河水利职业技术学院."""
+    await zzu.units.add("黄河水利职业技术学院", "高职高专", "开封", actor="t")
+    out = await say(app, zzu, group_msg("/注册 黄河水力职业技术学院 高职高专 开封", OP))
+    assert "申请编号 #1" in out[0]["text"] and "名册里有相近的“黄河水利职业技术学院”" in out[0]["text"]
+    out = await say(app, zzu, private_msg("/审核", ADMIN))
+    assert "⚠与名册里的“黄河水利职业技术学院”只差一两个字" in out[0]["text"]
+    # a new unit with no look-alike is not flagged
+    await say(app, zzu, group_msg("/注册 郑州市第九中学 高中 郑州", OP2))
+    out = await say(app, zzu, private_msg("/审核", ADMIN))
+    assert out[0]["text"].count("⚠") == 1

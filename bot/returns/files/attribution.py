@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from bot import clock
+from bot.audit import audit
 from bot.errors import NotFound, UserError
-from bot.render import Msg
+from bot.render import Msg, person_label
 from bot.returns.files import store
 from bot.returns.files.layouts import TEMPLATE
 from bot.returns.files.read import (
@@ -113,35 +114,76 @@ class Attribution:
             self.files.remove(name)
             raise
 
-    async def attribute(self, user_id: str, user_name: str, return_id: int, unit_name: str, *, is_admin: bool) -> Msg:
-        """`/报送 文件 <编号> [单位]`: the asker's newest 待确认 file is for this return (and unit)."""
+    async def attribute(
+        self,
+        user_id: str,
+        user_name: str,
+        return_id: int,
+        unit_name: str,
+        *,
+        is_admin: bool,
+        file_id: int | None = None,
+    ) -> Msg:
+        """`/报送 文件 <编号> [单位] [#文件编号]`: a waiting (待确认) file is for this return (and unit).
+
+        Without a file number: the asker's newest waiting file (an admin with none of their own: the one waiting
+        file of someone else that names the unit). Only someone who may act for the unit takes a file in
+        (bot/units/authority.py): its operators for their own unit, admins for any.
+        """
+        actor = await self.authority.actor(user_id, admin=is_admin)
         async with self.db.read() as tx:
-            rec = await store.latest_pending(tx, user_id)
+            rec = await store.get(tx, file_id) if file_id is not None else await store.latest_pending(tx, user_id)
+        if file_id is not None and (
+            rec is None
+            or rec.state != store.PENDING
+            or rec.kind not in (store.FORM, store.SCAN)
+            or (rec.uploaded_by != user_id and not actor.admin)
+        ):
+            raise UserError(f"没有待确认的文件 #{file_id}。" + ("发 /报送 待确认 查看。" if actor.admin else ""))
+        if rec is None and actor.admin and unit_name:
+            unit = await self.units.resolve(unit_name, strict=True)
+            waiting = await self._others_pending_for(unit)
+            if len(waiting) == 1:
+                rec = waiting[0]
+            elif waiting:
+                ids = "、".join(f"#{f.id}" for f in waiting[:10])
+                raise UserError(
+                    f"有 {len(waiting)} 个待确认的文件像是“{unit.name}”的（{ids}），请写出文件编号，"
+                    f"如：/报送 文件 {return_id} {unit.name} #{waiting[0].id}"
+                )
         if rec is None:
             raise UserError("你没有等待说明的文件。直接把填好的表格上传到群文件或私聊发给机器人即可。")
         ret = await self.returns.get(return_id)
-        if not ret.open and not is_admin:
+        if not ret.open and not actor.admin:
             raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员。")
         if unit_name:
             unit = await self.units.resolve(unit_name, strict=True)
-            bound = await self.units.operator(user_id)
-            if not is_admin and bound is not None and bound[1].id != unit.id:
-                raise UserError(f"你是“{bound[1].name}”的联络员，只能替本单位交文件。")
         elif rec.unit_id is not None:
-            unit = await self.units.get(rec.unit_id)
-            if unit is None:
+            found = await self.units.get(rec.unit_id)
+            if found is None:
                 raise NotFound("这个文件所属的单位已删除。请写出单位：/报送 文件 <编号> <单位>")
+            unit = found
         else:
-            bound = await self.units.operator(user_id)
-            if bound is None:
+            if actor.unit is None:
                 raise UserError(f"请写出单位名称，如：/报送 文件 {return_id} 郑州大学")
-            unit = bound[1]
+            unit = actor.unit
+        if not actor.may_act_for(unit):  # the one rule: a stranger or another unit's operator takes nothing in
+            raise actor.refusal(unit)
         if not await self._owed_by(unit, [ret]):
             raise UserError(f"“{unit.name}”不在报送 {ret.label} 的范围（{ret.scope}）内。")
         path = self.files.path(rec.stored_name)
         data = await asyncio.to_thread(path.read_bytes)
         real = check_kind(data, rec.original_name)
-        up = Upload(rec.uploaded_by, rec.uploaded_by_name, None, rec.original_name, rec.size, "")
-        return await self._take(
-            up, data, real, ret, unit, is_admin=is_admin, pending_id=rec.id, stored_name=rec.stored_name
+        mine = rec.uploaded_by == user_id
+        who = (rec.uploaded_by, rec.uploaded_by_name) if mine else (user_id, user_name)
+        up = Upload(who[0], who[1], None, rec.original_name, rec.size, "")
+        answer = await self._take(
+            up, data, real, ret, unit, is_admin=actor.admin, pending_id=rec.id, stored_name=rec.stored_name
         )
+        if not mine:
+            async with self.db.tx() as tx:
+                await tx.run("UPDATE return_files SET decided_by=? WHERE id=?", (user_id, rec.id))
+                uploader = person_label(rec.uploaded_by_name, rec.uploaded_by)
+                detail = f"{ret.label} #{rec.id} {rec.original_name} 上传人 {uploader} → {unit.name}"
+                await audit(tx, user_id, "收下待确认文件", detail, unit.id)
+        return answer

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot import privacy
 from bot.errors import UserError
 from bot.parse import parse_count
-from bot.render import mask_phones
 from bot.returns.files.layouts import CHOICE, COUNT, DATE, PHONE, PLATFORM, YESNO, Layout
 from bot.returns.files.read import MAX_ROWS, FileRefused, Header
 from bot.vocab import PLATFORMS, platform_or_none
@@ -23,10 +23,7 @@ from bot.vocab import PLATFORMS, platform_or_none
 _NOT_PLATFORMS = {"微信号"}
 _YES = {"是": "是", "否": "否", "y": "是", "n": "否", "yes": "是", "no": "否", "√": "是", "×": "否"}
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-_PHONE = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?|\d{7,8}")
 _EXCEL_EPOCH = date(1899, 12, 30)
-# a mobile or a landline with its area code: masked when quoted back (a date like 2020.13.01 is not)
-_STRICT_PHONE = re.compile(r"(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}|0\d{2,3}[)）]?[\s-]?\d{7,8}")
 
 
 @dataclass(frozen=True)
@@ -101,8 +98,10 @@ def _count(value: Any, s: str) -> str | None:
 
 
 def _phone(s: str) -> str | None:
+    if privacy.is_phone(s):  # one number written with spaces: 138 1234 5678
+        return s
     parts = [p for p in re.split(r"[、,，;；/\s]+", s) if p]
-    if parts and all(_PHONE.fullmatch(p) for p in parts):
+    if parts and all(privacy.is_phone(p) for p in parts):
         return "、".join(parts)
     return None
 
@@ -112,10 +111,9 @@ def _platform(s: str) -> str | None:
 
 
 def quoted(value: str, check: str) -> str:
-    """A wrong value as it may be quoted back in a group (phone numbers masked: `138****5678`), cut at 40."""
-    if check == PHONE or _STRICT_PHONE.search(value):
-        value = mask_phones(value)
-    return value[:40]
+    """A wrong value as it is stored and quoted back (phone numbers masked by the one filter: `138****5678`), cut
+    at 40. The outbox masks again on the way to a group; this keeps them out of the database and the dashboard."""
+    return privacy.mask(value)[:40]
 
 
 def check_rows(rows: list[list[Any]], header: Header, layout: Layout) -> Checked:

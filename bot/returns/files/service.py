@@ -1,9 +1,13 @@
 """Handing in a return as a file: attribution, download, checking at once, and the answer (SPEC §6, issue 16).
 
 How the promises hold:
-- A file is attributed to the uploader's unit (an admin or an unbound uploader: the unit named in the file
-  name) and to the open return asking for files that the unit owes. When either is unclear the file is kept
-  as 待确认, nothing is counted, and the uploader is asked (`/报送 文件 <编号> [单位]` answers).
+- Only a unit's own operators and admins hand in for it (bot/units/authority.py, the one rule). An operator's
+  file is their own unit's; an admin's is the unit named in the file name. Anyone else's file is set aside as
+  待确认 for an admin (bot/returns/files/pending.py): never counted, never replacing a file, whatever its name.
+- A file is attributed to that unit and to the open return asking for files that the unit owes. When either is
+  unclear the file is kept as 待确认, nothing is counted, and the uploader is asked (`/报送 文件 <编号> [单位]`).
+- A file that replaces another leaves the earlier one stored (已替换, downloadable by the office) and writes
+  who replaced what to the audit log.
 - It is checked when it arrives and its rows are stored then (return_rows), so a merge never rereads files.
   A form with problems is kept as 需修改 and counts as submitted only when a good one arrives or an admin
   accepts it (`/报送 接受`). A PDF or image is kept as the 盖章扫描件.
@@ -24,12 +28,14 @@ from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import UserError
+from bot.names import check_qq
 from bot.render import Msg
 from bot.returns.files import forms, match, store
 from bot.returns.files.attribution import Attribution
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import FetchFailed, too_big
 from bot.returns.files.layouts import OFFICIAL, TEMPLATE, Layout, template_layout
+from bot.returns.files.pending import Pending
 from bot.returns.files.read import (
     PDF,
     SCAN_KINDS,
@@ -44,13 +50,14 @@ from bot.returns.files.records import MAX_LISTED, Fetch, Upload, Verdict
 from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, _return
 from bot.returns.service import Returns
 from bot.returns.text import form_label
+from bot.units.authority import Authority
 from bot.units.records import Unit
 from bot.units.service import Units
 
 """The plugin's way to the bytes through the QQ client, given the cap in bytes."""
 
 
-class ReturnFiles(Attribution):
+class ReturnFiles(Attribution, Pending):
     """Files handed in for returns; the rows of checked forms."""
 
     def __init__(self, db: Database, units: Units, returns: Returns, settings: Settings) -> None:
@@ -58,6 +65,7 @@ class ReturnFiles(Attribution):
         self.units = units
         self.returns = returns
         self.settings = settings
+        self.authority = Authority(units, settings.admins)
         self.files = store.FileStore((settings.data_dir / "return_files").resolve())
         self._seen: set[str] = set()
         self._http: httpx.AsyncClient | None = None
@@ -118,6 +126,7 @@ class ReturnFiles(Attribution):
         claimed = ext_kind(up.name)
         if claimed is None or (up.file_id and up.file_id in self._seen):
             return None
+        check_qq(up.user_id)  # an impossible id (-5, 10**15) is refused before anything is stored
         if up.file_id:
             self._seen.add(up.file_id)  # at once: the notice and the message of one upload arrive together
         async with self.db.read() as tx:
@@ -126,13 +135,14 @@ class ReturnFiles(Attribution):
                 return None
             if up.file_id and await store.has_source(tx, up.file_id):
                 return None
-        bound = await self.units.operator(up.user_id)
-        unit: Unit | None = bound[1] if bound and not is_admin else None
+        actor = await self.authority.actor(up.user_id, admin=is_admin)
+        unit: Unit | None = None if actor.admin else actor.unit  # an operator hands in for their own unit only
         unit_problem = ""
-        if unit is None:
+        if unit is None:  # an admin, or someone who may act for no unit: the name says which unit it looks like
             unit, unit_problem = await self._unit_in_name(up.name)
-            if unit is None and bound is not None:
-                unit, unit_problem = bound[1], ""
+            if unit is None and actor.unit is not None:
+                unit, unit_problem = actor.unit, ""
+        stranger = not actor.admin and actor.unit is None
         if not rets:  # an admin's spreadsheet with no return asking for files: kept quietly, maybe a template
             if claimed not in SHEET_KINDS:
                 return None
@@ -155,6 +165,9 @@ class ReturnFiles(Attribution):
         if len(candidates) > 1 and not scan:
             candidates = await self._fitting(candidates, data, real) or candidates
         ret = candidates[0] if len(candidates) == 1 else None
+        if stranger:  # kept aside for an admin, never counted: the file name is only a hint
+            return await self._set_aside(up, data, real, unit, ret)
+        assert unit is None or actor.may_act_for(unit)
         if unit is None or ret is None:
             await self._keep_pending(up, data, real, unit, ret)
             if unit_problem == "silent":
@@ -304,10 +317,7 @@ class ReturnFiles(Attribution):
     ) -> Msg:
         """Inside the file's transaction: replace older files, set the unit's file state, count it when good."""
         if kind == store.SCAN:
-            await tx.run(
-                "UPDATE return_files SET state=? WHERE return_id=? AND unit_id=? AND kind=? AND state=? AND id<>?",
-                (store.REPLACED, ret.id, unit.id, store.SCAN, store.KEPT, fid),
-            )
+            await self._replace(tx, ret, unit, fid, up, store.SCAN, (store.KEPT,))
             what = "盖章扫描件（PDF）" if real == PDF else "盖章扫描件（图片）"
             await audit(tx, up.user_id, "报送文件", f"{ret.label} 扫描件 {up.name}", unit.id)
             if ret.forms:
@@ -331,20 +341,8 @@ class ReturnFiles(Attribution):
             more = f"；另有 {len(verdict.described) - MAX_LISTED} 处" if len(verdict.described) > MAX_LISTED else ""
             n = len(verdict.described)
             return Msg(f"收到 {unit.name} 的{form_name}：{count}，有 {n} 处要改：{shown}{more}。改好后重新上传即可。")
-        await tx.run(
-            "UPDATE return_files SET state=? WHERE return_id=? AND unit_id=? AND kind=? AND form=? "
-            "AND state IN (?, ?, ?) AND id<>?",
-            (
-                store.REPLACED,
-                ret.id,
-                unit.id,
-                store.FORM,
-                verdict.form,
-                store.PASSED,
-                store.NEEDS_FIX,
-                store.ACCEPTED,
-                fid,
-            ),
+        await self._replace(
+            tx, ret, unit, fid, up, store.FORM, (store.PASSED, store.NEEDS_FIX, store.ACCEPTED), form=verdict.form
         )
         if owed := await forms.owed(tx, ret, unit):
             await forms.mark_partial(tx, ret, unit)
@@ -361,6 +359,33 @@ class ReturnFiles(Attribution):
         late = "（已过截止时间，记为逾期）" if sub.submission.late else ""
         scan = "；还请上传首页盖章的扫描件（PDF）" if ret.wants_scan and not await self._has_scan(tx, ret, unit) else ""
         return Msg(f"收到 {unit.name} 的{form_name}：{count}，已记为已报送{late}{scan}。")
+
+    async def _replace(
+        self,
+        tx: Tx,
+        ret: Return,
+        unit: Unit,
+        fid: int,
+        up: Upload,
+        kind: str,
+        states: tuple[str, ...],
+        *,
+        form: str | None = None,
+    ) -> None:
+        """Mark the unit's earlier files of this kind (of this `form`, when given: one of several forms replaces only
+        its own) 已替换 (kept on disk, downloadable by the office) and write who replaced which to the audit log."""
+        marks = ",".join("?" * len(states))
+        only = " AND form=?" if form is not None else ""
+        where = f"WHERE return_id=? AND unit_id=? AND kind=? AND state IN ({marks}){only} AND id<>?"
+        args = (ret.id, unit.id, kind, *states, *((form,) if form is not None else ()), fid)
+        old = await tx.all(f"SELECT id, original_name FROM return_files {where} ORDER BY id", args)
+        if not old:
+            return
+        await tx.run(f"UPDATE return_files SET state=? {where}", (store.REPLACED, *args))
+        replaced = "、".join(f"#{r['id']}“{r['original_name']}”" for r in old)
+        await audit(
+            tx, up.user_id, "报送文件替换", f"{ret.label} {unit.name}：#{fid}“{up.name}” 替换 {replaced}", unit.id
+        )
 
     async def _has_scan(self, tx: Tx, ret: Return, unit: Unit) -> bool:
         return (

@@ -123,6 +123,14 @@ async def in_thread(files: FileStore, work: Callable[[], tuple[T, str | None]]) 
         raise
 
 
+def bounded_name(name: str, limit: int = 200) -> str:
+    """An original name as stored: at most `limit` characters, the extension kept (the kind is read from it)."""
+    if len(name) <= limit:
+        return name
+    stem, ext = os.path.splitext(name)
+    return stem[: limit - len(ext)] + ext if 0 < len(ext) <= 8 else name[:limit]
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -153,7 +161,7 @@ async def insert(
             unit_id,
             kind,
             state,
-            up.name[:200],
+            bounded_name(up.name),
             stored_name,
             len(data),
             sha256(data),
@@ -199,6 +207,18 @@ async def latest_pending(tx: Tx, user_id: str, kinds: tuple[str, ...] = (FORM, S
         (user_id, PENDING, *kinds),
     )
     return record(r) if r else None
+
+
+async def pending(tx: Tx) -> list[FileRecord]:
+    """Every form or scan still 待确认 (waiting to be told its unit or return, or for an admin), oldest first."""
+    rows = await tx.all(_SELECT + "WHERE f.state=? AND f.kind IN (?, ?) ORDER BY f.id", (PENDING, FORM, SCAN))
+    return [record(r) for r in rows]
+
+
+async def delete(tx: Tx, file_id: int) -> None:
+    """Remove a file's record and its rows (the caller removes the bytes after the commit)."""
+    await tx.run("DELETE FROM return_rows WHERE file_id=?", (file_id,))
+    await tx.run("DELETE FROM return_files WHERE id=?", (file_id,))
 
 
 async def latest_of(

@@ -1,8 +1,9 @@
 """Files the bot makes for a file return: a unit's pre-filled form, the merged workbook, the zip of originals.
 
 The merged workbook is written from the rows stored when each file arrived (return_rows), in write-only
-mode, so 2,000 units merge in seconds without reopening a file. Phone numbers are masked in everything
-uploaded to a chat (SPEC §12); formulas typed by units stay text.
+mode, so 2,000 units merge in seconds without reopening a file; counts are written as numbers, formulas typed by
+units stay text. These are the office's files, whole: whatever leaves for anyone else goes through the privacy
+filter at the exit (`bot.privacy.for_audience`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from openpyxl import Workbook
 
 from bot import clock, exports, reports
 from bot.errors import UserError
-from bot.render import mask_phones
 from bot.returns.files import store, xlsxfast
-from bot.returns.files.layouts import FILING, OFFICIAL, PHONE, STATS, SUMMARY, TEMPLATE, Layout
+from bot.returns.files.layouts import COUNT, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
 from bot.units.records import Unit
 from bot.vocab import PLATFORMS
@@ -33,13 +33,22 @@ if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
 
 
-_DIGITS = re.compile(r"\d{7}")
 _SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
-def safe_name(name: str) -> str:
-    """A file name without path separators or characters Windows refuses."""
-    return _SAFE.sub("_", name).strip(" .") or "文件"
+MAX_NAME_BYTES = 180  # file systems refuse names over 255 bytes; room left for a `(2)` or a time stamp
+
+
+def safe_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """A file name without path separators or characters Windows refuses, at most `limit` bytes in UTF-8:
+    a long name is cut in its middle part, keeping where it starts (the unit) and its extension."""
+    clean = _SAFE.sub("_", name).strip(" .") or "文件"
+    stem, ext = os.path.splitext(clean)
+    if len(ext) > 8:
+        stem, ext = clean, ""
+    while len((stem + ext).encode()) > limit and len(stem) > 1:
+        stem = stem[: max(1, len(stem) - max(1, (len((stem + ext).encode()) - limit) // 3))]
+    return stem + ext
 
 
 # ---------------------------------------------------------------- a unit's pre-filled form
@@ -146,7 +155,7 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
     counted = [0]
 
     def data_rows(layout: Layout, forms: list[tuple[store.FileRecord, Iterator[list[str]]]]) -> Iterator[list[Any]]:
-        phone_cols = {i for i, c in enumerate(layout.columns) if c.check == PHONE}
+        count_cols = {i for i, c in enumerate(layout.columns) if c.check == COUNT}
         yield [layout.label]
         yield [f"{layout.title}（汇总）"]
         yield [
@@ -159,8 +168,7 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
             for cells in rows:
                 counted[0] += 1
                 yield [
-                    mask_phones(v) if v and (i in phone_cols or (len(v) >= 7 and _DIGITS.search(v))) else v
-                    for i, v in enumerate(cells)
+                    int(v) if i in count_cols and v.isdecimal() and len(v) < 16 else v for i, v in enumerate(cells)
                 ] + tail
 
     def missing_rows() -> Iterator[list[Any]]:
