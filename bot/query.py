@@ -11,7 +11,8 @@ from bot.accounts import Account, Filing
 from bot.broadcasts.records import Completion
 from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name
-from bot.returns.records import Return, Submission
+from bot.returns.records import Owed, Return, Submission
+from bot.returns.text import form_label, owed_files
 from bot.units.records import Unit
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class UnitFacts:
     filings: list[Filing] = field(default_factory=list)
     fixing: set[int] = field(default_factory=set)
     """Open returns whose latest file from the unit has problems (需修改)."""
+    owes: dict[int, Owed] = field(default_factory=dict)
+    """Open file returns the unit has not finished → what it still owes."""
 
 
 async def gather(app: App, unit: Unit) -> UnitFacts:
@@ -64,6 +67,7 @@ async def gather(app: App, unit: Unit) -> UnitFacts:
         completion=completion,
         filings=await app.accounts.pending_for_unit(unit.id),
         fixing=await app.returns.fixing_for_unit(unit.id),
+        owes=await app.returns.owes_for_unit(unit.id),
     )
 
 
@@ -83,14 +87,25 @@ def _account_line(f: AccountFact) -> str:
     return line
 
 
-def _return_line(ret: Return, sub: Submission | None, fixing: bool = False) -> str:
+def _return_line(ret: Return, sub: Submission | None, fixing: bool = False, owed: Owed | None = None) -> str:
     if sub is None:
-        state = "需修改（已交文件但有问题，改好后重新上传）" if fixing else "未报送"
+        state = "需修改（已交文件但有问题，改好后重新上传）" if fixing else _not_yet(ret, owed)
         when = f"截止 {clock.show(ret.deadline)}（{describe_left(ret.deadline, clock.now())}）"
     else:
         state = "已报送" + ("（逾期）" if sub.late else "")
         when = f"截止 {clock.show(ret.deadline)}"
     return f"· {ret.label}{state}，{when}"
+
+
+def _not_yet(ret: Return, owed: Owed | None) -> str:
+    """`未报送`, or for a file return what to upload: `未交齐（已交统计表，还差汇总表：上传到群文件或私聊发给机器人）`."""
+    if not ret.wants_files:
+        return "未报送"
+    where = "上传到群文件或私聊发给机器人"
+    if owed is not None and owed.have:
+        have = "、".join(map(form_label, owed.have))
+        return f"未交齐（已交{have}，还差{owed_files(ret, owed)}：{where}）"
+    return f"未报送（要交{owed_files(ret, owed)}：{where}）"
 
 
 def _completion_line(c: Completion | None) -> str:
@@ -121,7 +136,7 @@ def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
     if f.returns:
         todo = sum(1 for _, s in f.returns if s is None)
         out.line(f"进行中的报送（{len(f.returns)}，未报送 {todo}）：")
-        for line in lines_cut([_return_line(r, s, r.id in f.fixing) for r, s in f.returns], limit):
+        for line in lines_cut([_return_line(r, s, r.id in f.fixing, f.owes.get(r.id)) for r, s in f.returns], limit):
             out.line(line)
     else:
         out.line("进行中的报送：无")

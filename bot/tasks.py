@@ -12,8 +12,8 @@ only its SQL (`history_sql`, `people_sql`, `end_sql`) and words (`noun`, `alread
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -102,6 +102,8 @@ class Progress(Generic[T, D]):
     pending: list[Unit]
     unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator to @ (统发)
     fixing: frozenset[int] = frozenset()  # ids of the pending units whose latest file has problems (报送: 需修改)
+    owes: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    """Pending units that handed in some of a return's several forms → the forms they still owe (报送)."""
 
     @property
     def total(self) -> int:

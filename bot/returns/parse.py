@@ -88,18 +88,20 @@ def parse_new(args: list[str], now: datetime) -> NewReturn:
             raise UserError("“范围”后面请写类别或地市，多个用逗号隔开，如：范围 本科高校,高职高专")
         scope = rest[at + 1]
         rest = rest[:at] + rest[at + 2 :]
-    form, scan, rest = _read_files(rest)
+    forms, scan, rest = _read_files(rest)
     note = clean_text(" ".join(rest))
     if len(note) > MAX_NOTE:
         raise UserError(f"说明太长（{len(note)} 字），请控制在 {MAX_NOTE} 字以内，详细要求可以另发文件。")
-    return NewReturn(title, deadline, scope, note, form, scan)
+    return NewReturn(title, deadline, scope, note, forms, scan)
 
 
-def _read_files(rest: list[str]) -> tuple[str, bool, list[str]]:
-    """`表格 统计表,扫描件` and a bare `扫描件`: the form units hand in and whether a scan is wanted."""
+def _read_files(rest: list[str]) -> tuple[tuple[str, ...], bool, list[str]]:
+    """`表格 统计表,汇总表,扫描件` and a bare `扫描件`: every form units hand in (in the order named, each once) and
+    whether a scan is wanted."""
     from bot.returns.files.layouts import SCAN_WORDS, form_or_none
 
-    form, scan, left = "", False, []
+    forms: list[str] = []
+    scan, left = False, []
     i = 0
     while i < len(rest):
         word = rest[i]
@@ -110,20 +112,26 @@ def _read_files(rest: list[str]) -> tuple[str, bool, list[str]]:
                 if item in SCAN_WORDS:
                     scan = True
                 elif (f := form_or_none(item)) is not None:
-                    form = f
+                    if f not in forms:
+                        forms.append(f)
                 else:
                     raise UserError(
                         f"不认识表格“{item}”。可写：表格 统计表、表格 汇总表、表格 备案表、表格 模板（管理员上传的表格），"
-                        "要盖章扫描件再加 扫描件，如：表格 统计表,扫描件"
+                        "几张表用逗号隔开，要盖章扫描件再加 扫描件，如：表格 统计表,汇总表,扫描件"
                     )
             i += 2
+            # `表格 统计表 汇总表`: more form names after a space belong to the same list
+            while i < len(rest) and (f := form_or_none(rest[i])) is not None:
+                if f not in forms:
+                    forms.append(f)
+                i += 1
             continue
         if word in SCAN_WORDS:
             scan = True
         else:
             left.append(word)
         i += 1
-    return form, scan, left
+    return tuple(forms), scan, left
 
 
 def _split_glued_deadline(args: list[str]) -> list[str]:

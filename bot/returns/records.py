@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,10 @@ KIND = "return"
 
 
 NEEDS_FIX = "需修改"
+
+
+TEMPLATE = "模板"
+"""The form that follows the admin's own template (bot/returns/files/layouts.py names the same)."""
 
 
 OPEN, CLOSED = "进行中", "已结束"
@@ -46,18 +51,29 @@ class Return(TaskRecord):
     state: str
     created_by: str
     created_at: datetime
-    form: str = ""
-    """The form units hand in as a file: 统计表, 汇总表, 备案表, 模板, or "" for none."""
+    forms: tuple[str, ...] = ()
+    """The forms units hand in as files (统计表, 汇总表, 备案表, 模板), in the order the admin named them; a unit is
+    done when every one is in."""
     wants_scan: bool = False
     template_file: int | None = None
 
     @property
     def wants_files(self) -> bool:
-        return bool(self.form) or self.wants_scan
+        return bool(self.forms) or self.wants_scan
 
     @property
     def open(self) -> bool:
         return self.is_open
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What a unit has not yet handed in for a file return: the forms without a good file, the forms in, and
+    whether the scan is still wanted."""
+
+    forms: tuple[str, ...]
+    have: tuple[str, ...] = ()
+    scan: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,8 +101,13 @@ class NewReturn:
     deadline: datetime
     scope: str = ""
     note: str = ""
-    form: str = ""
+    forms: tuple[str, ...] | str = ()
+    """The forms asked for; a text (`统计表` or `统计表,汇总表`) is read as that list."""
     scan: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.forms, str):
+            self.forms = tuple(f for f in self.forms.split(",") if f)
 
 
 @dataclass
@@ -127,7 +148,7 @@ def _return(r) -> Return:
         r["state"],
         r["created_by"],
         clock.from_db(r["created_at"]),
-        r["form"],
+        tuple(json.loads(r["forms"] or "[]")),
         bool(r["wants_scan"]),
         r["template_file"],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot import clock
 from bot.audit import audit
 from bot.db import Tx
@@ -11,6 +13,7 @@ from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder
 from bot.render import Msg, person_label
+from bot.returns.files import store
 from bot.returns.reactions import Reactions
 from bot.returns.records import (
     BY_ADMIN,
@@ -21,6 +24,7 @@ from bot.returns.records import (
     Created,
     NewReturn,
     Nudged,
+    Owed,
     Return,
     Submission,
     Submitted,
@@ -28,7 +32,7 @@ from bot.returns.records import (
     _submission,
     _unit,
 )
-from bot.returns.text import _footer, _nudge_header, _private_text, announcement
+from bot.returns.text import _footer, _nudge_header, _private_text, announcement, files_needed
 from bot.tasks import (
     NudgeText,
     Owing,
@@ -82,8 +86,37 @@ class Returns(Reactions, TaskService):
                 pending.append(_unit(r))
                 if r["file_state"] == NEEDS_FIX:
                     fixing.add(r["unit_id"])
+            owes = await self._owes_in(tx, ret, [u.id for u in pending]) if len(ret.forms) > 1 else {}
         done.sort(key=lambda s: s.at)
-        return Progress(ret, done, pending, fixing=frozenset(fixing))
+        return Progress(
+            ret, done, pending, fixing=frozenset(fixing), owes={k: v.forms for k, v in owes.items() if v.have}
+        )
+
+    async def _owes_in(self, tx: Tx, ret: Return, unit_ids: list[int]) -> dict[int, Owed]:
+        """What each of these units (not done) still owes of a file return, read inside the caller's transaction."""
+        one = unit_ids[0] if len(unit_ids) == 1 else None
+        have = await store.forms_in(tx, ret.id, one)
+        scans = await store.scans_in(tx, ret.id, one) if ret.wants_scan else set()
+        out = {}
+        for uid in unit_ids:
+            got = have.get(uid, set())
+            scan = ret.wants_scan and uid not in scans
+            out[uid] = Owed(tuple(f for f in ret.forms if f not in got), tuple(f for f in ret.forms if f in got), scan)
+        return out
+
+    async def owed(self, return_id: int, unit_id: int) -> Owed:
+        """What one unit still owes of a return that asks for files (everything when it handed in nothing)."""
+        async with self.db.read() as tx:
+            ret = await self._get(tx, return_id)
+            return (await self._owes_in(tx, ret, [unit_id]))[unit_id]
+
+    async def owes_for_unit(self, unit_id: int) -> dict[int, Owed]:
+        """For each open file return the unit has not finished: what it still owes."""
+        out = {}
+        for ret, sub in await self.open_for_unit(unit_id):
+            if ret.wants_files and sub is None:
+                out[ret.id] = await self.owed(ret.id, unit_id)
+        return out
 
     async def listing(self, *, include_closed: bool = False) -> list[tuple[Return, int, int]]:
         """Returns with (done, total), open ones first by deadline (closed ones, newest first, when asked)."""
@@ -169,9 +202,18 @@ class Returns(Reactions, TaskService):
         async with self.db.tx() as tx:
             now = clock.now_db()
             rid = await tx.run(
-                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, form, wants_scan) "
+                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, forms, wants_scan) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.title, new.note, clock.to_db(new.deadline), scope, actor, now, new.form, int(new.scan)),
+                (
+                    new.title,
+                    new.note,
+                    clock.to_db(new.deadline),
+                    scope,
+                    actor,
+                    now,
+                    json.dumps(list(new.forms), ensure_ascii=False),
+                    int(new.scan),
+                ),
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             labels = await self.engine.schedule(tx, rid, new.deadline)
@@ -207,10 +249,7 @@ class Returns(Reactions, TaskService):
             return_id = await self._owed_one(unit)
         ret = await self.get(return_id)
         if ret.wants_files and ret.open:
-            raise UserError(
-                f"报送 {ret.label} 要交文件：请把填好的文件上传到群文件或私聊发给机器人，机器人检查后自动记为已报送。"
-                f"发 /报送 表格 {ret.id} 领取本单位的表格。"
-            )
+            raise UserError(f"报送 {ret.label} 要交文件：{files_needed(ret, await self.owed(ret.id, unit.id))}")
         return await self._mark(return_id, unit, user_id, user_name, BY_SELF, note)
 
     async def register(self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "") -> Submitted:
@@ -221,8 +260,9 @@ class Returns(Reactions, TaskService):
     async def _owed_one(self, unit: Unit) -> int:
         owed = await self.open_for_unit(unit.id)
         todo = [r for r, sub in owed if sub is None]
-        if len(todo) == 1:
-            return todo[0].id
+        plain = [r for r in todo if not r.wants_files]
+        if len(todo) == 1 or (len(plain) == 1 and plain != todo):
+            return (plain or todo)[0].id  # a return that asks for files is not confirmed by a word
         if not todo:
             done = "、".join(r.label for r, _ in owed)
             extra = f"（{done} 已报送）" if done else ""

@@ -37,7 +37,7 @@ async def section(app: App, return_id: int, s: Session) -> str:
         [
             e(f.unit_name or "（未确认）"),
             f'<a href="{url(f"/tasks/return/{return_id}/files/{f.id}")}">{e(f.original_name)}</a>',
-            e(f.kind),
+            e(f.form or f.kind),
             h.badge(f.state),
             e(str(f.rows)),
             e("；".join(f"第{p[0]}行 {p[1]}“{p[2]}”{p[3]}" if p[0] else str(p[3]) for p in f.problems[:3])),
@@ -48,7 +48,7 @@ async def section(app: App, return_id: int, s: Session) -> str:
     merge = (
         f'<form class="inline" method="post" action="{url(f"/tasks/return/{return_id}/merged")}">'
         f'{h.hidden_csrf(s.csrf)}<button type="submit" class="light">汇总为一个工作簿</button></form>'
-        if ret.form
+        if ret.forms
         else ""
     )
     return f"<h2>交来的文件（{len(files)}）</h2><p>{merge}</p>" + h.table(
@@ -84,10 +84,10 @@ async def merged(request: Request, app: App, s: Session) -> str | Response:
     rid = _int(request.path_params.get("task_id"), 0)
     try:
         ret = await app.returns.get(rid)
-        layout = await app.return_files.layout_of(ret)
-        if layout is None:
+        layouts = await app.return_files.layouts_of(ret)
+        if not layouts:
             raise UserError("这个报送不收表格（或还没有模板），没有可汇总的内容。")
-        made = await workbooks.merged(app, ret, layout)
+        made = await workbooks.merged(app, ret, layouts)
     except UserError as err:
         return page_response(h.layout("汇总", h.message(str(err), ok=False), csrf=s.csrf), 400)
     await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")

@@ -12,6 +12,7 @@ from bot import clock
 from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_label, person_name
+from bot.returns.text import how_to_hand_in, unit_state
 from bot.units.records import Application, Decision, Unit
 from plugins._kit import (
     ADMIN,
@@ -266,10 +267,12 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
             f"统发 {t.task.label} 截止 {clock.show(t.task.deadline)}："
             + ("已完成" if t.done else f"未完成，完成后发 /已转发 {t.id}")
         )
+    owes = await app.returns.owes_for_unit(unit.id)
     for r, submission in returns:
+        owed = owes.get(r.id)
         out.line(
             f"报送 {r.label} 截止 {clock.show(r.deadline)}："
-            + ("已报送" if submission else f"未报送，报送后发 /已报送 {r.id}")
+            + ("已报送" if submission else f"{unit_state(r, owed)}，{how_to_hand_in(r, owed)}")
         )
     if filings:
         out.line(f"待审核备案：{'；'.join(f.describe() for f in filings)}")

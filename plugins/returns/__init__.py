@@ -17,8 +17,8 @@ from bot.pictures.views import task_progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest
-from bot.returns.records import BY_ADMIN
-from bot.returns.text import USAGE_NEW, category_lines, render_progress
+from bot.returns.records import BY_ADMIN, Owed
+from bot.returns.text import USAGE_NEW, category_lines, render_progress, unit_state
 from bot.tasks import by_category
 from plugins._client import caught_up, reaction_of
 from plugins._kit import (
@@ -223,10 +223,12 @@ async def listing(ctx: Ctx) -> Msg:
         return Msg("现在没有进行中的报送。" + ("管理员发起：/报送 新建 <标题> 截止 <时间>" if ctx.is_admin else ""))
     mine: dict[int, bool] = {}
     fixing: set[int] = set()
+    owes: dict[int, Owed] = {}
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is not None:
         mine = {r.id: sub is not None for r, sub in await ctx.app.returns.open_for_unit(bound[1].id)}
         fixing = await ctx.app.returns.fixing_for_unit(bound[1].id)
+        owes = await ctx.app.returns.owes_for_unit(bound[1].id)
     now = clock.now()
     lines = []
     for r, done, total in rows:
@@ -234,14 +236,22 @@ async def listing(ctx: Ctx) -> Msg:
         if not r.open:
             line += "（已结束）"
         elif r.id in mine:
-            line += "，本单位" + ("已报送" if mine[r.id] else "需修改" if r.id in fixing else "未报送")
+            line += "，本单位" + (
+                "已报送" if mine[r.id] else "需修改" if r.id in fixing else unit_state(r, owes.get(r.id))
+            )
         lines.append(line)
     title = "报送任务" if include_closed else "进行中的报送"
     out = Msg(f"{title}（{len(rows)}）：")
     for line in lines_cut(lines, ctx.limit):
         out.line(line)
-    if bound is not None and any(not v for v in mine.values()):
-        out.line("报送后请发：/已报送 <编号> [备注]")
+    if bound is not None:
+        owing = [r for r, _, _ in rows if r.open and mine.get(r.id) is False]
+        if any(not r.wants_files for r in owing):
+            out.line("报送后请发：/已报送 <编号> [备注]")
+        if any(r.wants_files for r in owing):
+            out.line(
+                "要交文件的报送：把要交的文件上传到群文件或私聊发给机器人，交齐后自动记为已报送；发 /报送 表格 <编号> 领取本单位的表格。"
+            )
     return out
 
 

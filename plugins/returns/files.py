@@ -24,6 +24,7 @@ from bot.render import Msg, person_name
 from bot.returns.files import workbooks
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
+from bot.returns.text import form_label
 from plugins import _files
 from plugins._client import to_asker_privately, upload_to
 from plugins._kit import Ctx, Reply, To, display_name
@@ -225,20 +226,24 @@ async def form(ctx: Ctx) -> Msg:
         for n in names:
             u = await app.units.resolve(n, strict=True)
             targets.append((u, [o.user_id for o in await app.units.operators(u.id)]))
-    layout = await app.return_files.layout_of(ret)
     sent, fallback, failed = [], [], []
     for unit, users in targets:
-        made = await workbooks.prefilled(app, ret, layout, unit)
+        made = await workbooks.prefilled_forms(app, ret, unit)
         problem = "没有联络员"
         for user in users[:1]:
-            problem = await upload_to(ctx.bot, "private", user, made)
+            problem = await _upload_each(lambda m, user=user: upload_to(ctx.bot, "private", user, m), made)
         if problem is None:
             sent.append(unit.name)
-        elif ctx.group_id is not None and len(targets) == 1 and await upload(ctx, made) is None:
+        elif (
+            ctx.group_id is not None
+            and len(targets) == 1
+            and await _upload_each(lambda m: upload(ctx, m), made) is None
+        ):
             fallback.append(unit.name)
         else:
-            failed.append(f"{unit.name}（{problem}，文件在服务器：{made.path}）")
-    out = Msg(f"报送 {ret.label}的表格：")
+            failed.append(f"{unit.name}（{problem}，文件在服务器：{'、'.join(str(m.path) for m in made)}）")
+    each = f"（{'、'.join(map(form_label, ret.forms))}各一份）" if len(ret.forms) > 1 else ""
+    out = Msg(f"报送 {ret.label}的表格{each}：")
     if sent:
         out.text(f"已私聊发给 {len(sent)} 个单位的联络员（{'、'.join(sent[:10])}{'等' if len(sent) > 10 else ''}）。")
     if fallback:
@@ -246,6 +251,14 @@ async def form(ctx: Ctx) -> Msg:
     if failed:
         out.line(f"没有发出（{len(failed)}）：" + "；".join(failed[:10]))
     return out
+
+
+async def _upload_each(send: Any, made: list[Any]) -> str | None:
+    """Upload every file; the first problem, or None when all went."""
+    for m in made:
+        if (problem := await send(m)) is not None:
+            return problem
+    return None
 
 
 async def _only_file_return(ctx: Ctx):
@@ -308,11 +321,12 @@ async def merge(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError("用法：/报送 汇总 <编号>，如：/报送 汇总 3")
     ret = await ctx.app.returns.get(ctx.int_arg(ctx.args[0], "报送编号"))
-    layout = await ctx.app.return_files.layout_of(ret)
-    if layout is None:
+    layouts = await ctx.app.return_files.layouts_of(ret)
+    if not layouts:
         raise UserError(f"报送 {ret.label} 不收表格（或还没有模板），没有可汇总的内容。进度请看 /报送 进度 {ret.id}")
-    made = await workbooks.merged(ctx.app, ret, layout)
-    return await _uploaded_answer(ctx, made, f"已汇总 {ret.label}：{made.rows} 行")
+    made = await workbooks.merged(ctx.app, ret, layouts)
+    sheets = f"（{'、'.join(x.name for x in layouts)}各一张工作表）" if len(layouts) > 1 else ""
+    return await _uploaded_answer(ctx, made, f"已汇总 {ret.label}：{made.rows} 行{sheets}")
 
 
 async def pack(ctx: Ctx) -> Msg:

@@ -194,6 +194,54 @@ async def test_the_one_rule_for_acting_for_a_unit(core: App) -> None:
     assert await rule.may_act_for(ADMIN, henu)
 
 
+# ---------------------------------------------------------------- a return of several forms (issue 21 item 2)
+
+
+def zzu_summary() -> bytes:
+    return samples.summary_xlsx([("郑州大学", "本科高校", "郑州")])
+
+
+async def test_a_replacement_replaces_only_its_own_form_and_is_audited(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core, form="统计表,汇总表")
+    await hand(core, ZZU, "郑州大学统计表.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3)))
+    await hand(core, ZZU, "郑州大学汇总表.xlsx", zzu_summary())
+    said = await hand(core, ZZU, "郑州大学统计表(改).xlsx", samples.xlsx(samples.stats_rows("郑州大学", 4)))
+    assert said == "收到 郑州大学 的统计表：4 个账号，已替换之前交的文件。进度：1/3"
+    files = {f.original_name: f for f in await core.return_files.files_of(rid)}
+    assert {n: (f.form, f.state) for n, f in files.items()} == {
+        "郑州大学统计表.xlsx": ("统计表", "已替换"),
+        "郑州大学汇总表.xlsx": ("汇总表", "通过"),
+        "郑州大学统计表(改).xlsx": ("统计表", "通过"),
+    }
+    new, old = files["郑州大学统计表(改).xlsx"], files["郑州大学统计表.xlsx"]
+    assert await audit_rows(core, "报送文件替换") == [
+        (
+            str(ZZU),
+            f"#{rid}《2026年新媒体统计》 郑州大学：#{new.id}“郑州大学统计表(改).xlsx” 替换 #{old.id}“郑州大学统计表.xlsx”",
+        )
+    ]
+
+
+async def test_a_strangers_form_of_a_two_form_return_waits_and_counts_as_its_form_once_taken_in(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core, form="统计表,汇总表")
+    said = await hand(core, STRANGER, "郑州大学汇总表.xlsx", zzu_summary(), who="王五")
+    assert "先交管理员确认，不计入报送" in said
+    p = await core.returns.progress(rid)
+    assert p.done == [] and p.owes == {}
+    (waiting,) = await core.return_files.pending_files()
+    said = (
+        await core.return_files.attribute(str(ADMIN), "管理员", rid, "郑州大学", is_admin=True, file_id=waiting.id)
+    ).plain()
+    assert said == "收到 郑州大学 的汇总表：1 个单位，已收好。还差：统计表，交齐后记为已报送。"
+    p = await core.returns.progress(rid)
+    assert p.done == [] and p.owes == {1: ("统计表",)}
+    said = await hand(core, ZZU, "郑州大学统计表.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
+    assert said == "收到 郑州大学 的统计表：2 个账号，已记为已报送。"
+    assert [s.unit.name for s in (await core.returns.progress(rid)).done] == ["郑州大学"]
+
+
 # ---------------------------------------------------------------- item 9: ids, names, file names
 
 

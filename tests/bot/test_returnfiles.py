@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.returns.files import read, samples, store, workbooks
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
-from bot.returns.files.layouts import STATS
+from bot.returns.files.layouts import STATS, SUMMARY
 from bot.returns.files.records import Upload
 from bot.returns.parse import parse_new
 from bot.returns.records import NewReturn
@@ -164,7 +164,7 @@ async def test_download_is_capped_whatever_the_source_claims(tmp_path: Path) -> 
 
 def test_new_return_reads_what_files_it_expects() -> None:
     new = parse_new(["2026年新媒体统计", "截止", "10-31", "17:30", "表格", "附件1,扫描件", "请按时报送"], NOW)
-    assert (new.form, new.scan, new.note) == ("统计表", True, "请按时报送")
+    assert (new.forms, new.scan, new.note) == (("统计表",), True, "请按时报送")
     with pytest.raises(UserError, match="不认识表格“附件9”"):
         parse_new(["统计", "截止", "10-31", "表格", "附件9"], NOW)
 
@@ -287,7 +287,7 @@ async def test_the_same_upload_announced_twice_is_handled_once(core: App) -> Non
 async def test_saying_submitted_on_a_file_return_asks_for_the_file(core: App) -> None:
     await roster(core)
     rid = await file_return(core)
-    with pytest.raises(UserError, match="要交文件：请把填好的文件上传到群文件"):
+    with pytest.raises(UserError, match="要交文件：请把填好的统计表上传到群文件"):
         await core.returns.submit(str(ZZU), "张三", rid)
 
 
@@ -386,8 +386,8 @@ async def test_migration_upgrades_a_database_of_the_previous_schema(tmp_path: Pa
     await db.migrate()
     assert await db.version() == migrations()[-1][0]
     async with db.read() as tx:
-        r = await tx.one("SELECT form, wants_scan, template_file FROM returns")
-    assert (r["form"], r["wants_scan"], r["template_file"]) == ("", 0, None)
+        r = await tx.one("SELECT forms, wants_scan, template_file FROM returns")
+    assert (r["forms"], r["wants_scan"], r["template_file"]) == ("[]", 0, None)
     await db.close()
 
 
@@ -460,3 +460,201 @@ async def test_bytes_stored_by_a_cancelled_check_are_removed(tmp_path: Path) -> 
     await job
     assert written and not (tmp_path / "return_files" / written[0]).exists()
     assert list((tmp_path / "return_files").iterdir()) == []
+
+
+# ---------------------------------------------------------------- several forms in one return (issue 21 item 2)
+
+ISSUE21 = ["新媒体（网站）基本情况统计", "截止", "12月11日17:30", "表格", "统计表,汇总表,扫描件"]
+
+
+def zzu_summary() -> bytes:
+    return samples.summary_xlsx([("郑州大学", "本科高校", "郑州")])
+
+
+async def two_forms(app: App) -> int:
+    new = parse_new(ISSUE21, NOW)
+    made = await app.returns.create(new, actor=str(ADMIN))
+    return made.ret.id
+
+
+def test_every_form_named_is_kept_in_order_and_said_once() -> None:
+    new = parse_new(ISSUE21, NOW)
+    assert (new.forms, new.scan) == (("统计表", "汇总表"), True)
+    new = parse_new(["统计", "截止", "10-31", "表格", "附件2、附件1、汇总表"], NOW)
+    assert new.forms == ("汇总表", "统计表")
+    new = parse_new(["统计", "截止", "10-31", "表格", "统计表", "表格", "汇总表"], NOW)
+    assert new.forms == ("统计表", "汇总表")
+    new = parse_new(["统计", "截止", "10-31", "表格", "附件1", "附件2", "扫描件", "请按时报送"], NOW)
+    assert (new.forms, new.scan, new.note) == (("统计表", "汇总表"), True, "请按时报送")
+    new = parse_new(["统计", "截止", "10-31", "表格", "统计表，汇总表", "汇总表"], NOW)
+    assert new.forms == ("统计表", "汇总表")
+
+
+async def test_the_notice_asks_for_every_form_named(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    ret = await core.returns.get(rid)
+    assert ret.forms == ("统计表", "汇总表") and ret.wants_scan
+    text = (await sent(core))[0]["text"]
+    assert "统计表、汇总表（.xlsx 或 .xls，按官方格式，每张表一个文件）和首页加盖单位公章的扫描件（PDF 或图片）" in text
+    assert "两张表都交齐才算已报送" in text
+
+
+async def test_a_unit_is_done_only_when_every_form_is_in(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    said = await hand(core, ZZU, "郑州大学附件1.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 4)))
+    assert said == "收到 郑州大学 的统计表：4 个账号，已收好。还差：汇总表，交齐后记为已报送。"
+    p = await core.returns.progress(rid)
+    assert p.done == [] and p.owes == {1: ("汇总表",)}
+    from bot.returns.text import render_progress
+
+    shown = render_progress(p, None).plain()
+    assert "每个单位要交：统计表、汇总表（交齐才算已报送）；另交盖章扫描件" in shown
+    assert "其中已交一部分（1）：郑州大学（还差汇总表）" in shown
+    said = await hand(core, ZZU, "郑州大学附件2.xlsx", zzu_summary())
+    assert said == "收到 郑州大学 的汇总表：1 个单位，已记为已报送；还请上传首页盖章的扫描件（PDF）。"
+    p = await core.returns.progress(rid)
+    assert [s.unit.name for s in p.done] == ["郑州大学"] and p.owes == {}
+    files = await core.return_files.files_of(rid)
+    assert sorted((f.form, f.state) for f in files) == [("汇总表", "通过"), ("统计表", "通过")]
+
+
+async def test_the_same_form_twice_replaces_only_that_form(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    await hand(core, ZZU, "统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 4)))
+    said = await hand(core, ZZU, "统计(改).xlsx", samples.xlsx(samples.stats_rows("郑州大学", 5)))
+    assert said == "收到 郑州大学 的统计表：5 个账号，已收好。还差：汇总表，交齐后记为已报送。"
+    assert (await core.returns.progress(rid)).done == []
+    await hand(core, ZZU, "汇总.xlsx", zzu_summary())
+    said = await hand(core, ZZU, "汇总(改).xlsx", zzu_summary())
+    assert said == "收到 郑州大学 的汇总表：1 个单位，已替换之前交的文件。进度：1/3"
+    states = sorted((f.original_name, f.state) for f in await core.return_files.files_of(rid))
+    assert states == [
+        ("汇总(改).xlsx", "通过"),
+        ("汇总.xlsx", "已替换"),
+        ("统计(改).xlsx", "通过"),
+        ("统计.xlsx", "已替换"),
+    ]
+
+
+async def test_a_file_matching_no_form_says_which_forms_are_expected(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    wb = Workbook()
+    wb.active.append(["姓名", "职务", "电话"])
+    wb.active.append(["张三", "主任", "无"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    said = await hand(core, ZZU, "郑大.xlsx", buf.getvalue())
+    assert said.startswith("收到 郑州大学 的“郑大.xlsx”，但它的表头和要交的表格都对不上，先不记报送。")
+    assert "本报送要交：统计表（表头有 账号(网站)名称、类型 等）、汇总表（表头有 单位名称、合计 等）" in said
+    assert f"发 /报送 表格 {rid} 领取本单位的表格" in said
+    p = await core.returns.progress(rid)
+    assert p.done == [] and p.fixing == {1}
+
+
+async def test_a_form_with_mistakes_needs_fixing_and_the_admin_may_accept_it(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    await hand(core, ZZU, "汇总.xlsx", zzu_summary())
+    said = await hand(core, ZZU, "统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3, {0: "date"})))
+    assert said.startswith("收到 郑州大学 的统计表：3 个账号，有 1 处要改：第5行 开通时间“2020.13.01”不是日期")
+    p = await core.returns.progress(rid)
+    assert p.fixing == {1} and p.owes == {1: ("统计表",)}
+    said = (await core.return_files.accept(rid, "郑州大学", actor=str(ADMIN))).plain()
+    assert said.startswith("已接受“郑州大学”的“统计.xlsx”（3 行，1 处问题未改），记为已报送。")
+    assert len((await core.returns.progress(rid)).done) == 1
+
+
+async def test_the_merged_workbook_has_one_sheet_per_form(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    await hand(core, ZZU, "统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3)))
+    await hand(core, ZZU, "汇总.xlsx", zzu_summary())
+    await hand(core, HENU, "河大统计.xlsx", samples.xlsx(samples.stats_rows("河南大学", 2)))
+    ret = await core.returns.get(rid)
+    made = await workbooks.merged(core, ret, await core.return_files.layouts_of(ret))
+    assert made.rows == 6
+    wb = load_workbook(made.path, read_only=True)
+    assert wb.sheetnames == ["统计表汇总", "汇总表汇总", "未报送及需修改"]
+    stats = list(wb["统计表汇总"].iter_rows(min_row=5, values_only=True))
+    assert [r[-2] for r in stats] == ["郑州大学"] * 3 + ["河南大学"] * 2
+    summary = list(wb["汇总表汇总"].iter_rows(min_row=5, values_only=True))
+    assert [(r[1], r[-2]) for r in summary] == [("郑州大学", "郑州大学")]
+    missing = {r[1]: r for r in wb["未报送及需修改"].iter_rows(min_row=2, values_only=True)}
+    assert sorted(missing) == ["河南大学", "洛阳市教育局"]
+    assert missing["河南大学"][4] == "未交齐" and missing["河南大学"][5] == "还差汇总表"
+    assert missing["洛阳市教育局"][4] == "未报送"
+
+
+async def test_each_form_is_handed_out_prefilled(core: App) -> None:
+    await roster(core)
+    rid = await two_forms(core)
+    ret = await core.returns.get(rid)
+    unit = await core.units.resolve("郑州大学")
+    made = await workbooks.prefilled_forms(core, ret, unit)
+    assert [m.path.name[8:15] for m in made] == ["郑州大学统计表", "郑州大学汇总表"]
+    summary = read.read_table(made[1].path.read_bytes(), "xlsx", SUMMARY)
+    assert read.find_header(summary.rows, SUMMARY).missing == []
+
+
+async def test_a_template_and_an_official_form_in_one_return(core: App) -> None:
+    await roster(core)
+    rid = await file_return(core, form="统计表,模板")
+    wb = Workbook()
+    wb.active.append(["单位", "姓名", "职务"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    await hand(core, ADMIN, "自查模板.xlsx", buf.getvalue())
+    await core.return_files.attach_template(rid, actor=str(ADMIN))
+    filled = Workbook()
+    filled.active.append(["单位", "姓名", "职务"])
+    filled.active.append(["郑州大学", "张三", "主任"])
+    buf = io.BytesIO()
+    filled.save(buf)
+    said = await hand(core, ZZU, "郑大自查.xlsx", buf.getvalue())
+    assert said == "收到 郑州大学 的模板表格：1 行，已收好。还差：统计表，交齐后记为已报送。"
+    said = await hand(core, ZZU, "郑大统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
+    assert said == "收到 郑州大学 的统计表：2 个账号，已记为已报送。"
+
+
+async def test_a_database_with_one_form_per_return_upgrades_to_a_list_of_one(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    await db.open(upto=8)
+    async with db.tx() as tx:
+        await tx.run(
+            "INSERT INTO returns (title, deadline, created_by, created_at, form, wants_scan) VALUES "
+            "('旧报送', '2026-10-31T16:00:00', '1', '2026-09-30T16:00:00', '统计表', 1)"
+        )
+        await tx.run(
+            "INSERT INTO returns (title, deadline, created_by, created_at) VALUES "
+            "('无表格', '2026-10-31T16:00:00', '1', '2026-09-30T16:00:00')"
+        )
+        await tx.run(
+            "INSERT INTO return_files (return_id, kind, state, original_name, stored_name, size, sha256, uploaded_by, "
+            "uploaded_at) VALUES (1, '表格', '通过', 'a.xlsx', 'x.xlsx', 1, 'h', '1', '2026-10-01T16:00:00'), "
+            "(1, '扫描件', '已保存', 'a.pdf', 'x.pdf', 1, 'h', '1', '2026-10-01T16:00:00')"
+        )
+    await db.migrate()
+    async with db.read() as tx:
+        from bot.returns.records import _return
+
+        rets = [_return(r) for r in await tx.all("SELECT * FROM returns ORDER BY id")]
+        files = [tuple(r) for r in await tx.all("SELECT kind, form FROM return_files ORDER BY id")]
+    assert [(r.forms, r.wants_scan) for r in rets] == [(("统计表",), True), ((), False)]
+    assert files == [("表格", "统计表"), ("扫描件", "")]
+    await db.close()
+
+
+async def test_with_two_file_returns_open_the_header_picks_the_one_asking_for_that_form(core: App) -> None:
+    await roster(core)
+    stats = await file_return(core, form="统计表")
+    summary = await file_return(core, form="汇总表", title="各单位账号汇总")
+    said = await hand(core, ZZU, "郑大汇总.xlsx", zzu_summary())
+    assert said == "收到 郑州大学 的汇总表：1 个单位，已记为已报送。"
+    assert len((await core.returns.progress(summary)).done) == 1
+    assert (await core.returns.progress(stats)).done == []
+    said = await hand(core, ZZU, "郑大统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
+    assert said == "收到 郑州大学 的统计表：2 个账号，已记为已报送。"

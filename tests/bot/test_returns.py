@@ -424,3 +424,51 @@ def test_announcement_message_is_json_segments() -> None:
 
     ret = Return(1, "表", "", DEADLINE, "全部单位", "进行中", "1", NOW)
     assert json.loads(json.dumps(announcement(ret, 3).segments))[0]["type"] == "text"
+
+
+# ---------------------------------------------------------------- how a unit is told to hand in (issue 21 item 9)
+
+
+async def test_reminders_of_a_file_return_say_which_files_to_upload_never_to_send_submitted(tmp_path: Path) -> None:
+    app = App(make_settings(tmp_path, alliance_private_reminders=True))
+    await app.open()
+    try:
+        await roster(app)
+        new = NewReturn("新媒体（网站）基本情况统计", DEADLINE, "市教育局", "", "统计表,汇总表", True)
+        rid = (await app.returns.create(new, actor="900001")).ret.id
+        await sent(app)
+        await connect(app)
+        clock.freeze(DEADLINE - timedelta(days=1))
+        assert await app.reminders.tick() == 1
+        group, private = await sent(app)
+        for o in (group, private):
+            assert "/已报送" not in o["text"] and "👍" not in o["text"], o
+            assert (
+                f"请把统计表、汇总表和盖章扫描件上传到群文件或私聊发给机器人（交齐才算已报送）；发 /报送 表格 {rid} "
+                "领取本单位的表格。" in o["text"]
+            ), o
+    finally:
+        await app.db.close()
+
+
+async def test_a_scan_only_return_never_offers_a_form(core: App) -> None:
+    await roster(core)
+    rid = (await core.returns.create(NewReturn("承诺书", DEADLINE, "", "", "", True), actor="900001")).ret.id
+    await sent(core)
+    await core.returns.nudge(rid, actor="900001")
+    out = await sent(core)
+    assert all("请把盖章扫描件上传到群文件或私聊发给机器人。" in o["text"] for o in out), out
+    assert not any("/报送 表格" in o["text"] for o in out)
+    with pytest.raises(UserError) as e:
+        await core.returns.submit(str(ZZU), "张三", rid)
+    assert str(e.value) == (
+        f"报送 #{rid}《承诺书》 要交文件：请把填好的盖章扫描件上传到群文件或私聊发给机器人，机器人检查后自动记为已报送。"
+    )
+
+
+async def test_submitted_without_a_number_picks_the_one_return_that_needs_no_file(core: App) -> None:
+    await roster(core)
+    await core.returns.create(NewReturn("统计", DEADLINE, "", "", "统计表"), actor="900001")
+    plain = await make(core, "自查表")
+    s = await core.returns.submit(str(ZZU), "张三")
+    assert s.ret.id == plain and s.new

@@ -189,3 +189,46 @@ def _expected_row(cells: list[str]) -> list[str | int | None]:
     for name in ("序号", "年度信息发布数量", "粉丝数"):  # counts as numbers
         by_header[name] = int(by_header[name])
     return [v if v != "" else None for v in by_header.values()]
+
+
+async def test_a_unit_is_done_only_when_both_forms_of_the_return_are_in(
+    world: tuple[QQClient, SimFiles, FileServer],
+) -> None:
+    """Issue 21 item 2: a return asking for 统计表 and 汇总表 (and the scan) counts a unit only when both are in."""
+    client, files, _ = world
+    await command(client, ADMIN, "/单位 添加 郑州大学 本科高校 郑州", "已")
+    await command(client, ADMIN, "/单位 添加 河南大学 本科高校 开封", "已")
+    await command(client, ZZU, "/注册 郑州大学", "已记录", card="张三")
+    await command(client, ADMIN, "/审核 通过 1", "已通过")
+    client.mark()
+    await client.group_message(
+        GROUP, ADMIN, "/报送 新建 新媒体（网站）基本情况统计 截止 3天后 表格 统计表,汇总表,扫描件"
+    )
+    notice = (await client.wait_sent(lambda s: s.group_id == GROUP and s.text.startswith("【报送】"), timeout=20))[0]
+    assert "统计表、汇总表（.xlsx 或 .xls，按官方格式，每张表一个文件）和首页加盖单位公章的扫描件" in notice.text
+
+    client.mark()
+    await files.group_upload(GROUP, ZZU, "郑州大学附件1.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 6)))
+    said = await answer_to(client, ZZU)
+    assert "收到 郑州大学 的统计表：6 个账号，已收好。还差：汇总表，交齐后记为已报送。" in said.text
+    reply = await command(client, ADMIN, "/报送 进度 1", "已报送 0/2")
+    assert "其中已交一部分（1）：郑州大学（还差汇总表）" in reply.text
+    reply = await command(client, ZZU, "/我的单位", "你是")
+    assert "未交齐（已交统计表），请把汇总表和盖章扫描件上传到群文件或私聊发给机器人" in reply.text
+
+    client.mark()
+    summary = samples.summary_xlsx([("郑州大学", "本科高校", "郑州")])
+    await files.group_upload(GROUP, ZZU, "郑州大学附件2.xlsx", summary, via="segment", card="张三")
+    said = await answer_to(client, ZZU)
+    assert "收到 郑州大学 的汇总表：1 个单位，已记为已报送；还请上传首页盖章的扫描件（PDF）。" in said.text
+    await command(client, ADMIN, "/报送 进度 1", "已报送 1/2")
+
+    client.mark()
+    await client.group_message(GROUP, ADMIN, "/报送 汇总 1")
+    up = (await client.wait_sent(lambda s: s.action == "upload_group_file", timeout=30))[0]
+    said = await answer_to(client, ADMIN)
+    assert "：7 行（统计表、汇总表各一张工作表）" in said.text
+    wb = load_workbook(up.params["file"], read_only=True)
+    assert wb.sheetnames == ["统计表汇总", "汇总表汇总", "未报送及需修改"]
+    assert len(list(wb["统计表汇总"].iter_rows(min_row=5, values_only=True))) == 6
+    assert [r[1] for r in wb["汇总表汇总"].iter_rows(min_row=5, values_only=True)] == ["郑州大学"]

@@ -69,7 +69,7 @@ async def test_a_reaction_on_a_return_with_files_tells_the_person_to_upload_once
     mid = await new_return(app, core, "表格 统计表")
     (told,) = await say(app, core, napcat_like(OP1, mid))
     assert told["target"] == ("private", str(OP1))
-    assert told["text"].startswith("报送 #1《秋季自查表》要交文件，表情回应不算报送：请把填好的文件上传到群文件")
+    assert told["text"].startswith("报送 #1《秋季自查表》要交文件，表情回应不算报送：请把填好的统计表上传到群文件")
     assert await say(app, core, napcat_like(OP1, mid, "124")) == []
     assert await submitted(core) == []
 

@@ -75,8 +75,8 @@ class Attribution:
             out = Msg(f"收到{what}“{up.name}”，但看不出是哪个单位的（{why}），先不记报送。")
             out.line(f"请发 /报送 文件 {example} <单位名称> 说明，如：/报送 文件 {rets[0].id} 郑州大学。")
             out.line("以后文件名写上单位名称（如 20261030郑州大学新媒体统计.xlsx）就能自动认出。")
-            if is_admin and not scan and any(r.form == TEMPLATE for r in rets):
-                t = next(r for r in rets if r.form == TEMPLATE)
+            if is_admin and not scan and any(TEMPLATE in r.forms for r in rets):
+                t = next(r for r in rets if TEMPLATE in r.forms)
                 out.line(f"如果这是报送 {t.label}的模板，请发 /报送 模板 {t.id}")
             return out
         if not candidates:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot import exports
+from bot.returns.records import TEMPLATE
 
 TEXT, DATE, COUNT, PHONE, PLATFORM, YESNO, CHOICE = "文本", "日期", "数量", "电话", "平台", "是否", "选项"
 
@@ -137,7 +138,6 @@ FILING = Layout(
 )
 
 OFFICIAL: dict[str, Layout] = {x.name: x for x in (STATS, SUMMARY, FILING)}
-TEMPLATE = "模板"
 _FORM_ALIASES = {
     "统计表": "统计表",
     "附件1": "统计表",

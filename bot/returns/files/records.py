@@ -35,3 +35,5 @@ class Verdict:
     problems: list[list]
     described: list[str]
     what: str
+    form: str = ""
+    """The return's form the file was read as ("" when it fits none of several)."""

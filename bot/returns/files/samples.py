@@ -122,3 +122,21 @@ def csv_bytes(rows: list[list[Any]], *, encoding: str = "utf-8-sig") -> bytes:
     for r in rows:
         w.writerow(r)
     return buf.getvalue().encode(encoding)
+
+
+def summary_xlsx(units: list[tuple[str, str, str]], *, per_platform: int = 1) -> bytes:
+    """附件2 (汇总表) as units fill it: a title, the header, one row per unit (`(名称, 类别, 地市)`), counts as numbers."""
+    from bot.returns.files.layouts import SUMMARY
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SUMMARY.label
+    ws.append([SUMMARY.label])
+    ws.append([SUMMARY.title])
+    ws.append(list(SUMMARY.names))
+    platforms = len(SUMMARY.names) - 5
+    for i, (name, category, city) in enumerate(units, start=1):
+        ws.append([i, name, category, city, *[per_platform] * platforms, per_platform * platforms])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -30,7 +30,7 @@ from bot.db import Database, Tx
 from bot.errors import UserError
 from bot.names import check_qq
 from bot.render import Msg
-from bot.returns.files import store
+from bot.returns.files import forms, match, store
 from bot.returns.files.attribution import Attribution
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import FetchFailed, too_big
@@ -43,13 +43,13 @@ from bot.returns.files.read import (
     FileRefused,
     check_kind,
     ext_kind,
-    find_header,
     read_table,
     template_headers,
 )
 from bot.returns.files.records import MAX_LISTED, Fetch, Upload, Verdict
 from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, _return
 from bot.returns.service import Returns
+from bot.returns.text import form_label
 from bot.units.authority import Authority
 from bot.units.records import Unit
 from bot.units.service import Units
@@ -101,16 +101,18 @@ class ReturnFiles(Attribution, Pending):
             rec = await store.get(tx, file_id)
         return (rec, self.files.path(rec.stored_name)) if rec else None
 
-    async def layout_of(self, ret: Return) -> Layout | None:
-        """The layout a return's forms follow (None: a template return still waiting for its template)."""
-        if ret.form in OFFICIAL:
-            return OFFICIAL[ret.form]
-        if ret.form == TEMPLATE and ret.template_file:
-            async with self.db.read() as tx:
-                rec = await store.get(tx, ret.template_file)
-            if rec is not None and rec.headers:
-                return template_layout(rec.headers)
-        return None
+    async def layouts_of(self, ret: Return) -> list[Layout]:
+        """The layouts of a return's forms, in its order (a template form still waiting for its template left out)."""
+        out = []
+        for form in ret.forms:
+            if form in OFFICIAL:
+                out.append(OFFICIAL[form])
+            elif form == TEMPLATE and ret.template_file:
+                async with self.db.read() as tx:
+                    rec = await store.get(tx, ret.template_file)
+                if rec is not None and rec.headers:
+                    out.append(template_layout(rec.headers))
+        return out
 
     # ------------------------------------------------------------ receiving
 
@@ -157,9 +159,11 @@ class ReturnFiles(Attribution, Pending):
                 self._seen.discard(up.file_id)
             return None if unit_problem == "silent" else Msg(str(e))
         scan = real in SCAN_KINDS
-        candidates = [r for r in rets if (r.wants_scan if scan else bool(r.form))]
+        candidates = [r for r in rets if (r.wants_scan if scan else bool(r.forms))]
         if unit is not None:
             candidates = await self._owed_by(unit, candidates)
+        if len(candidates) > 1 and not scan:
+            candidates = await self._fitting(candidates, data, real) or candidates
         ret = candidates[0] if len(candidates) == 1 else None
         if stranger:  # kept aside for an admin, never counted: the file name is only a hint
             return await self._set_aside(up, data, real, unit, ret)
@@ -171,26 +175,50 @@ class ReturnFiles(Attribution, Pending):
             return self._ask(up, unit, unit_problem, candidates, rets, is_admin, scan)
         return await self._take(up, data, real, ret, unit, is_admin=is_admin)
 
-    async def _verdict(self, data: bytes, real: str, layout: Layout, ext: str | None) -> tuple[Verdict, str | None]:
-        """The form checked and, when `ext` is given, its bytes stored (under the name returned), in one trip to a
-        worker thread: reading, checking and writing a file never hold up the event loop."""
+    async def _fitting(self, rets: list[Return], data: bytes, real: str) -> list[Return]:
+        """Of several returns asking for forms, those with a form whose header the spreadsheet has."""
+        layouts = {r.id: await self.layouts_of(r) for r in rets}
+
+        def work() -> tuple[list[Return], None]:
+            fits = []
+            for r in rets:
+                try:
+                    found = match.fit(data, real, layouts[r.id], strict=True)
+                except FileRefused:
+                    return [], None
+                if found is not None:
+                    fits.append(r)
+            return fits, None
+
+        return (await store.in_thread(self.files, work))[0]
+
+    async def _verdict(
+        self, data: bytes, real: str, layouts: list[Layout], ext: str | None
+    ) -> tuple[Verdict, str | None]:
+        """The form checked (as the one of `layouts` its header fits) and, when `ext` is given, its bytes stored
+        (under the name returned), in one trip to a worker thread: reading, checking and writing a file never hold
+        up the event loop."""
 
         def work() -> Verdict:
-            table = read_table(data, real, layout)
-            header = table.header or find_header(table.rows, layout)
+            found = match.fit(data, real, layouts)
+            if found is None:
+                why = f"表头和要交的表格都对不上。本报送要交：{match.expected(layouts)}"
+                return Verdict([], [[0, "表头", "", why]], [why], "行")
+            layout, table, header = found
             if header.missing:
                 missing = "、".join(header.missing)
                 why = f"表头里没有找到：{missing}（应按{layout.name}的格式，表头写 {'、'.join(layout.needed)} 等）"
-                return Verdict([], [[0, "表头", "", why]], [why], layout.what)
+                return Verdict([], [[0, "表头", "", why]], [why], layout.what, layout.name)
             checked = check_rows(table.rows, header, layout)
             if not checked.rows:
                 why = "表头下面没有填写任何数据"
-                return Verdict([], [[0, "数据", "", why]], [why], layout.what)
+                return Verdict([], [[0, "数据", "", why]], [why], layout.what, layout.name)
             return Verdict(
                 checked.rows,
                 [p.as_json() for p in checked.problems],
                 [p.describe() for p in checked.problems],
                 layout.what,
+                layout.name,
             )
 
         def work_and_store() -> tuple[Verdict, str | None]:
@@ -220,8 +248,8 @@ class ReturnFiles(Attribution, Pending):
             if name is None:
                 _, name = await store.in_thread(self.files, lambda: (None, self.files.write(data, ext)))
         else:
-            layout = await self.layout_of(ret)
-            if layout is None:
+            layouts = await self.layouts_of(ret)
+            if not layouts:
                 if pending_id is None:
                     await self._keep_pending(up, data, real, unit, ret)
                 return Msg(
@@ -230,7 +258,7 @@ class ReturnFiles(Attribution, Pending):
                     + (f" {unit.name}" if is_admin else "")
                 )
             try:
-                verdict, written = await self._verdict(data, real, layout, None if stored_name else ext)
+                verdict, written = await self._verdict(data, real, layouts, None if stored_name else ext)
             except FileRefused as e:
                 return Msg(str(e))
             kind, state = store.FORM, (store.NEEDS_FIX if verdict.problems else store.PASSED)
@@ -292,25 +320,36 @@ class ReturnFiles(Attribution, Pending):
             await self._replace(tx, ret, unit, fid, up, store.SCAN, (store.KEPT,))
             what = "盖章扫描件（PDF）" if real == PDF else "盖章扫描件（图片）"
             await audit(tx, up.user_id, "报送文件", f"{ret.label} 扫描件 {up.name}", unit.id)
-            if ret.form:
+            if ret.forms:
                 return Msg(f"收到 {unit.name} 的{what}，已保存。")
             sub = await self.returns.mark_in(tx, ret.id, unit, up.user_id, up.user_name, via, f"扫描件 {up.name}")
             late = "（已过截止时间，记为逾期）" if sub.submission.late else ""
             return Msg(f"收到 {unit.name} 的{what}，已记为已报送{late}。进度：{sub.done}/{sub.total}")
         assert verdict is not None
+        await tx.run("UPDATE return_files SET form=? WHERE id=?", (verdict.form, fid))
         count = f"{len(verdict.rows)} {verdict.what}" if verdict.rows else "没有读到数据"
-        form_name = ret.form if ret.form != TEMPLATE else "表格"
+        form_name = "表格" if ret.forms == (TEMPLATE,) or not verdict.form else form_label(verdict.form)
         await audit(tx, up.user_id, "报送文件", f"{ret.label} {form_name} {up.name} {state}", unit.id)
         if state == store.NEEDS_FIX:
             await tx.run(
                 "UPDATE return_units SET file_state=? WHERE return_id=? AND unit_id=? AND submitted_at IS NULL",
                 (NEEDS_FIX, ret.id, unit.id),
             )
+            if not verdict.form:
+                return forms.fits_none(ret, unit, up, verdict)
             shown = "；".join(verdict.described[:MAX_LISTED])
             more = f"；另有 {len(verdict.described) - MAX_LISTED} 处" if len(verdict.described) > MAX_LISTED else ""
             n = len(verdict.described)
             return Msg(f"收到 {unit.name} 的{form_name}：{count}，有 {n} 处要改：{shown}{more}。改好后重新上传即可。")
-        await self._replace(tx, ret, unit, fid, up, store.FORM, (store.PASSED, store.NEEDS_FIX, store.ACCEPTED))
+        await self._replace(
+            tx, ret, unit, fid, up, store.FORM, (store.PASSED, store.NEEDS_FIX, store.ACCEPTED), form=verdict.form
+        )
+        if owed := await forms.owed(tx, ret, unit):
+            await forms.mark_partial(tx, ret, unit)
+            return Msg(
+                f"收到 {unit.name} 的{form_name}：{count}，已收好。还差：{'、'.join(map(form_label, owed))}，"
+                "交齐后记为已报送。"
+            )
         await tx.run(
             "UPDATE return_units SET file_state=? WHERE return_id=? AND unit_id=?", (store.PASSED, ret.id, unit.id)
         )
@@ -322,13 +361,23 @@ class ReturnFiles(Attribution, Pending):
         return Msg(f"收到 {unit.name} 的{form_name}：{count}，已记为已报送{late}{scan}。")
 
     async def _replace(
-        self, tx: Tx, ret: Return, unit: Unit, fid: int, up: Upload, kind: str, states: tuple[str, ...]
+        self,
+        tx: Tx,
+        ret: Return,
+        unit: Unit,
+        fid: int,
+        up: Upload,
+        kind: str,
+        states: tuple[str, ...],
+        *,
+        form: str | None = None,
     ) -> None:
-        """Mark the unit's earlier files of this kind 已替换 (kept on disk, downloadable by the office) and write who
-        replaced which to the audit log."""
+        """Mark the unit's earlier files of this kind (of this `form`, when given: one of several forms replaces only
+        its own) 已替换 (kept on disk, downloadable by the office) and write who replaced which to the audit log."""
         marks = ",".join("?" * len(states))
-        where = f"WHERE return_id=? AND unit_id=? AND kind=? AND state IN ({marks}) AND id<>?"
-        args = (ret.id, unit.id, kind, *states, fid)
+        only = " AND form=?" if form is not None else ""
+        where = f"WHERE return_id=? AND unit_id=? AND kind=? AND state IN ({marks}){only} AND id<>?"
+        args = (ret.id, unit.id, kind, *states, *((form,) if form is not None else ()), fid)
         old = await tx.all(f"SELECT id, original_name FROM return_files {where} ORDER BY id", args)
         if not old:
             return
@@ -369,7 +418,11 @@ class ReturnFiles(Attribution, Pending):
                 "UPDATE return_files SET kind=?, state=?, return_id=?, headers=? WHERE id=?",
                 (store.TEMPLATE, store.KEPT, return_id, json.dumps(headers, ensure_ascii=False), rec.id),
             )
-            await tx.run("UPDATE returns SET form=?, template_file=? WHERE id=?", (TEMPLATE, rec.id, return_id))
+            asked = ret.forms if TEMPLATE in ret.forms else (*ret.forms, TEMPLATE)
+            await tx.run(
+                "UPDATE returns SET forms=?, template_file=? WHERE id=?",
+                (json.dumps(list(asked), ensure_ascii=False), rec.id, return_id),
+            )
             await audit(tx, actor, "报送模板", f"{ret.label} {rec.original_name}")
         return Msg(
             f"已把“{rec.original_name}”设为报送 {ret.label}的模板，表头 {len(headers)} 列：{'、'.join(headers[:12])}"
@@ -382,10 +435,22 @@ class ReturnFiles(Attribution, Pending):
         unit = await self.units.resolve(unit_name, strict=True)
         async with self.db.tx() as tx:
             ret = await self.returns._get(tx, return_id)
-            rec = await store.latest_of(tx, return_id, unit.id, store.FORM, (store.NEEDS_FIX,))
-            if rec is None:
+            recs = await forms.fixes(tx, ret, unit)
+            if not recs:
                 raise UserError(f"“{unit.name}”在报送 {ret.label} 没有需修改的文件。")
-            await tx.run("UPDATE return_files SET state=?, decided_by=? WHERE id=?", (store.ACCEPTED, actor, rec.id))
+            for rec in recs:
+                await tx.run(
+                    "UPDATE return_files SET state=?, decided_by=? WHERE id=?", (store.ACCEPTED, actor, rec.id)
+                )
+            names = "、".join(f"“{r.original_name}”" for r in recs)
+            rows, problems = sum(r.rows for r in recs), sum(len(r.problems) for r in recs)
+            if owed := await forms.owed(tx, ret, unit):
+                await forms.mark_partial(tx, ret, unit)
+                return Msg(
+                    f"已接受“{unit.name}”的{names}（{rows} 行，{problems} 处问题未改）。"
+                    f"还差：{'、'.join(map(form_label, owed))}，交齐后记为已报送。"
+                )
+            rec = recs[0]
             await tx.run(
                 "UPDATE return_units SET file_state=? WHERE return_id=? AND unit_id=?",
                 (store.ACCEPTED, return_id, unit.id),
@@ -394,13 +459,12 @@ class ReturnFiles(Attribution, Pending):
                 tx, return_id, unit, actor, actor_name, BY_ADMIN, f"接受 {rec.original_name}"
             )
         return Msg(
-            f"已接受“{unit.name}”的“{rec.original_name}”（{rec.rows} 行，{len(rec.problems)} 处问题未改），"
-            f"记为已报送。进度：{sub.done}/{sub.total}"
+            f"已接受“{unit.name}”的{names}（{rows} 行，{problems} 处问题未改），记为已报送。进度：{sub.done}/{sub.total}"
         )
 
 
 async def _file_returns(tx: Tx) -> list[Return]:
     rows = await tx.all(
-        "SELECT * FROM returns WHERE state='进行中' AND (form<>'' OR wants_scan=1) ORDER BY deadline, id"
+        "SELECT * FROM returns WHERE state='进行中' AND (forms<>'[]' OR wants_scan=1) ORDER BY deadline, id"
     )
     return [_return(r) for r in rows]

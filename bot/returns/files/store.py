@@ -48,6 +48,8 @@ class FileRecord:
     problems: list[list]
     headers: list[str]
     unit_name: str = ""
+    form: str = ""
+    """The form of the return this file was matched to (a 表格 only)."""
 
 
 def record(r) -> FileRecord:
@@ -69,6 +71,7 @@ def record(r) -> FileRecord:
         json.loads(r["problems"]),
         json.loads(r["headers"]),
         r["unit_name"] if "unit_name" in keys and r["unit_name"] else "",
+        r["form"] if "form" in keys else "",
     )
 
 
@@ -218,11 +221,14 @@ async def delete(tx: Tx, file_id: int) -> None:
     await tx.run("DELETE FROM return_files WHERE id=?", (file_id,))
 
 
-async def latest_of(tx: Tx, return_id: int, unit_id: int, kind: str, states: tuple[str, ...]) -> FileRecord | None:
+async def latest_of(
+    tx: Tx, return_id: int, unit_id: int, kind: str, states: tuple[str, ...], *, form: str | None = None
+) -> FileRecord | None:
     marks = ",".join("?" * len(states))
+    only = " AND f.form=?" if form is not None else ""
     r = await tx.one(
-        _SELECT + f"WHERE f.return_id=? AND f.unit_id=? AND f.kind=? AND f.state IN ({marks}) ORDER BY f.id DESC",
-        (return_id, unit_id, kind, *states),
+        _SELECT + f"WHERE f.return_id=? AND f.unit_id=? AND f.kind=? AND f.state IN ({marks}){only} ORDER BY f.id DESC",
+        (return_id, unit_id, kind, *states, *((form,) if form is not None else ())),
     )
     return record(r) if r else None
 
@@ -233,16 +239,40 @@ async def of_return(tx: Tx, return_id: int) -> list[FileRecord]:
     return [record(r) for r in rows]
 
 
-async def merged_rows(tx: Tx, return_id: int) -> list[tuple[FileRecord, Iterator[list[str]]]]:
-    """Each unit's latest good form with its rows (parsed when it arrived), in unit order; the rows are decoded
-    as the caller walks them, so a merge of 2,000 units never holds them all decoded."""
+async def forms_in(tx: Tx, return_id: int, unit_id: int | None = None) -> dict[int, set[str]]:
+    """unit id → the forms of a return it has a good file for (passed or accepted); one unit's when `unit_id` is given."""
+    where, args = ("AND unit_id=? ", (unit_id,)) if unit_id is not None else ("", ())
+    out: dict[int, set[str]] = {}
+    for r in await tx.all(
+        "SELECT DISTINCT unit_id, form FROM return_files WHERE return_id=? AND kind=? AND state IN (?, ?) "
+        f"AND unit_id IS NOT NULL AND form<>'' {where}",
+        (return_id, FORM, *GOOD, *args),
+    ):
+        out.setdefault(r["unit_id"], set()).add(r["form"])
+    return out
+
+
+async def scans_in(tx: Tx, return_id: int, unit_id: int | None = None) -> set[int]:
+    """The units that handed in a scan for a return (only `unit_id`, when given)."""
+    where, args = ("AND unit_id=? ", (unit_id,)) if unit_id is not None else ("", ())
+    rows = await tx.all(
+        f"SELECT DISTINCT unit_id FROM return_files WHERE return_id=? AND kind=? AND state=? {where}",
+        (return_id, SCAN, KEPT, *args),
+    )
+    return {r["unit_id"] for r in rows}
+
+
+async def merged_rows(tx: Tx, return_id: int, form: str | None = None) -> list[tuple[FileRecord, Iterator[list[str]]]]:
+    """Each unit's latest good form (of `form`, when given) with its rows (parsed when it arrived), in unit order;
+    the rows are decoded as the caller walks them, so a merge of 2,000 units never holds them all decoded."""
+    only = "AND f.form=? " if form is not None else ""
     files = [
         record(r)
         for r in await tx.all(
             _SELECT + "WHERE f.return_id=? AND f.kind=? AND f.state IN (?, ?) AND f.id = ("
             "SELECT MAX(g.id) FROM return_files g WHERE g.return_id=f.return_id AND g.unit_id=f.unit_id "
-            "AND g.kind=f.kind AND g.state IN (?, ?)) ORDER BY f.unit_id",
-            (return_id, FORM, *GOOD, *GOOD),
+            f"AND g.kind=f.kind AND g.form=f.form AND g.state IN (?, ?)) {only}ORDER BY f.unit_id",
+            (return_id, FORM, *GOOD, *GOOD, *((form,) if form is not None else ())),
         )
     ]
     by_file: dict[int, list[str]] = {f.id: [] for f in files}

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from bot import clock, exports, reports
 from bot.errors import UserError
 from bot.returns.files import store, xlsxfast
-from bot.returns.files.layouts import COUNT, FILING, STATS, SUMMARY, TEMPLATE, Layout
+from bot.returns.files.layouts import COUNT, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
 from bot.units.records import Unit
 from bot.vocab import PLATFORMS
@@ -60,13 +60,12 @@ async def prefilled(app: App, ret: Return, layout: Layout | None, unit: Unit) ->
     Raises:
         UserError: the return asks for no form, or its template is not attached yet.
     """
-    if not ret.form:
+    if not ret.forms:
         raise UserError(f"报送 {ret.label} 不需要交表格。")
-    if ret.form == TEMPLATE:
+    if layout is None or layout.name == TEMPLATE:
         if ret.template_file is None:
             raise UserError(f"报送 {ret.label} 还没有模板，请等管理员上传模板后再领取。")
         return await _template_copy(app, ret, unit)
-    assert layout is not None
     rows: list[list[Any]] = []
     if layout is STATS:
         for i, a in enumerate((a for a in await reports.accounts(app) if a.unit.id == unit.id), start=1):
@@ -112,6 +111,13 @@ async def prefilled(app: App, ret: Return, layout: Layout | None, unit: Unit) ->
     )
 
 
+async def prefilled_forms(app: App, ret: Return, unit: Unit) -> list[exports.Export]:
+    """Every form of `ret` for one unit, in the return's order (see `prefilled`)."""
+    if not ret.forms:
+        raise UserError(f"报送 {ret.label} 不需要交表格。")
+    return [await prefilled(app, ret, OFFICIAL.get(form), unit) for form in ret.forms]
+
+
 async def _template_copy(app: App, ret: Return, unit: Unit) -> exports.Export:
     found = await app.return_files.file(ret.template_file or 0)
     if found is None:
@@ -127,10 +133,14 @@ async def _template_copy(app: App, ret: Return, unit: Unit) -> exports.Export:
 # ---------------------------------------------------------------- the merged workbook
 
 
-async def merged(app: App, ret: Return, layout: Layout) -> exports.Export:
-    """Every unit's rows in the layout with 填报单位 and 提交时间; a sheet of units not submitted or needing changes."""
+async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> exports.Export:
+    """Every unit's rows with 填报单位 and 提交时间, one sheet per form of the return (each in its layout); a sheet of
+    units not submitted, not complete or needing changes."""
+    layouts = [layouts] if isinstance(layouts, Layout) else list(layouts)
+    if not layouts:
+        raise UserError(f"报送 {ret.label} 不收表格（或还没有模板），没有可汇总的内容。")
     async with app.db.read() as tx:
-        forms = await store.merged_rows(tx, ret.id)
+        by_form = [(layout, await store.merged_rows(tx, ret.id, layout.name)) for layout in layouts]
         fixing = {
             r["unit_id"]: r
             for r in await tx.all(
@@ -140,12 +150,12 @@ async def merged(app: App, ret: Return, layout: Layout) -> exports.Export:
             )
         }
     progress = await app.returns.progress(ret.id)
-    count_cols = {i for i, c in enumerate(layout.columns) if c.check == COUNT}
-    done_units = {f.unit_id for f, _ in forms}
+    done_units = set.intersection(*({f.unit_id for f, _ in forms} for _, forms in by_form))
     missing = [u for u in progress.pending if u.id not in done_units]
     counted = [0]
 
-    def data_rows() -> Iterator[list[Any]]:
+    def data_rows(layout: Layout, forms: list[tuple[store.FileRecord, Iterator[list[str]]]]) -> Iterator[list[Any]]:
+        count_cols = {i for i, c in enumerate(layout.columns) if c.check == COUNT}
         yield [layout.label]
         yield [f"{layout.title}（汇总）"]
         yield [
@@ -165,7 +175,8 @@ async def merged(app: App, ret: Return, layout: Layout) -> exports.Export:
         yield ["序号", "单位名称", "单位类别", "地市", "状态", "问题"]
         for i, u in enumerate(sorted(missing, key=reports.unit_key), start=1):
             fix = fixing.get(u.id)
-            state = "需修改" if u.id in progress.fixing or fix is not None else "未报送"
+            owes = progress.owes.get(u.id)
+            state = "需修改" if u.id in progress.fixing or fix is not None else "未交齐" if owes else "未报送"
             why = ""
             if fix is not None:
                 probs = json.loads(fix["problems"])
@@ -174,17 +185,25 @@ async def merged(app: App, ret: Return, layout: Layout) -> exports.Export:
                 )
                 if len(probs) > 5:
                     why += f"；另有 {len(probs) - 5} 处"
+            if owes:
+                why = "；".join(x for x in (f"还差{'、'.join(owes)}", why) if x)
             yield [i, u.name, u.category, u.city, state, why]  # values in problems are stored masked
 
     folder = exports.export_dir(app)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"报送{ret.id}汇总-{clock.now().strftime('%Y%m%d-%H%M%S')}.xlsx"
-    widths = [min(max(exports.text_width(n), 6), 16) + 3 for n in (*layout.names, "填报单位", "提交时间")]
     sheets = [
-        xlsxfast.Sheet(f"{layout.name}汇总", data_rows(), {1, 2, 4}, widths, freeze_row=5),
-        xlsxfast.Sheet("未报送及需修改", missing_rows(), {1}, (6, 24, 12, 10, 10, 60), freeze_row=2),
+        xlsxfast.Sheet(
+            f"{layout.name}汇总",
+            data_rows(layout, forms),
+            {1, 2, 4},
+            [min(max(exports.text_width(n), 6), 16) + 3 for n in (*layout.names, "填报单位", "提交时间")],
+            freeze_row=5,
+        )
+        for layout, forms in by_form
     ]
-    title = f"报送 {ret.label} {layout.name}汇总"
+    sheets.append(xlsxfast.Sheet("未报送及需修改", missing_rows(), {1}, (6, 24, 12, 10, 10, 60), freeze_row=2))
+    title = f"报送 {ret.label} {'、'.join(layout.name for layout in layouts)}汇总"
     await asyncio.to_thread(xlsxfast.write, path, sheets, title=title)
     return exports.Export(path.resolve(), f"报送{ret.id}汇总", title, counted[0])
 
