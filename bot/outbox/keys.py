@@ -5,7 +5,8 @@ How the promise holds: when a group message about something (a ref) is sent, the
 sequence at once, while the short id is fresh, and it is stored beside the id (`outbox.message_seq`). A reply or
 a reaction later naming a short id the bot never stored is asked about the same way, and if it is the bot's
 message with a stored sequence in that group, it is that message (`original_id`). Ids found not to be the bot's
-are remembered (a bounded set), so a busy group costs one question per message at most.
+are remembered (a bounded set), so a busy group costs one question per message at most; a question the
+client did not answer (gone, failed, too slow) is asked again next time.
 """
 
 from __future__ import annotations
@@ -33,14 +34,16 @@ class MessageKeys:
         self._not_ours: dict[str, None] = {}
         self.on_sent.append(self._learn_key)  # type: ignore[attr-defined]
 
-    async def _ask(self, message_id: str) -> tuple[str, str] | None:
+    async def _ask(self, message_id: str) -> tuple[str, str] | None | bool:
+        """The client's (group, sequence) for a short id; None: not the bot's group message; False: no answer
+        (no client, it failed or was too slow)."""
         resolver = self.key_resolver
         if resolver is None or not message_id.lstrip("-").isdigit():
-            return None
+            return False
         try:
             return await asyncio.wait_for(resolver(message_id), ASK_TIMEOUT)
         except Exception:
-            return None
+            return False
 
     async def _learn_key(self, row_id: int, ref: str | None, message_id: str | None) -> None:
         """A group message about something was sent: store its sequence while its short id is fresh."""
@@ -53,7 +56,7 @@ class MessageKeys:
         if group is None:
             return
         key = await self._ask(str(message_id))
-        if key is None or key[0] != str(group):
+        if not key or key[0] != str(group):
             return
         async with self.db.tx() as tx:
             await tx.run("UPDATE outbox SET message_seq=? WHERE id=?", (key[1], row_id))
@@ -65,8 +68,10 @@ class MessageKeys:
         if mid in self._not_ours:
             return None
         key = await self._ask(mid)
+        if key is False:
+            return None  # no answer: asked again next time
         first = None
-        if key is not None:
+        if key:
             async with self.db.read() as tx:
                 first = await tx.value(
                     "SELECT message_id FROM outbox WHERE target_type='group' AND target_id=? AND message_seq=? "
@@ -74,9 +79,8 @@ class MessageKeys:
                     key,
                 )
         if first is None or str(first) == mid:
-            if self.key_resolver is not None:
-                self._not_ours[mid] = None
-                while len(self._not_ours) > _NOT_OURS_KEPT:
-                    del self._not_ours[next(iter(self._not_ours))]
+            self._not_ours[mid] = None
+            while len(self._not_ours) > _NOT_OURS_KEPT:
+                del self._not_ours[next(iter(self._not_ours))]
             return None
         return str(first)
