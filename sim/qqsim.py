@@ -26,11 +26,11 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 __all__ = [
+    "PROFILES",
     "BotProcess",
     "BotStartError",
     "Disconnected",
     "HandshakeRefused",
-    "PROFILES",
     "Profile",
     "QQClient",
     "QQSimError",
@@ -52,7 +52,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # reactions (表情回应): putting one (NapCat/LLOneBot, Lagrange) and listing who reacted (NapCat, LLOneBot)
 REACTION_ACTIONS = frozenset({"set_msg_emoji_like", "set_group_reaction", "get_emoji_likes", "fetch_emoji_like"})
 HEARTBEAT_INTERVAL = 5.0
-
 
 
 # --------------------------------------------------------------------------- client profiles (issue 22)
@@ -847,7 +846,7 @@ class QQClient:
 
     def _profile_reaction(self, action: str, params: dict) -> dict:
         p = self.profile
-        if action == "get_emoji_likes" and not p.get_emoji_likes or action == "set_group_reaction":
+        if (action == "get_emoji_likes" and not p.get_emoji_likes) or action == "set_group_reaction":
             return _failed(1404, "不支持的Api")
         if action == "get_emoji_likes" and not isinstance(params.get("message_id"), str):
             # NapCat validates the payload (typebox Type.String) before it looks at anything

@@ -34,7 +34,7 @@ class MessageKeys:
         self._not_ours: dict[str, None] = {}
         self.on_sent.append(self._learn_key)  # type: ignore[attr-defined]
 
-    async def _ask(self, message_id: str) -> tuple[str, str] | None | bool:
+    async def _ask(self, message_id: str) -> tuple[str, str] | bool | None:
         """The client's (group, sequence) for a short id; None: not the bot's group message; False: no answer
         (no client, it failed or was too slow)."""
         resolver = self.key_resolver
@@ -50,9 +50,7 @@ class MessageKeys:
         if ref is None or message_id is None or self.key_resolver is None:
             return
         async with self.db.read() as tx:
-            group = await tx.value(
-                "SELECT target_id FROM outbox WHERE id=? AND target_type='group'", (row_id,)
-            )
+            group = await tx.value("SELECT target_id FROM outbox WHERE id=? AND target_type='group'", (row_id,))
         if group is None:
             return
         key = await self._ask(str(message_id))
