@@ -6,7 +6,7 @@ import asyncio
 import functools
 import gc
 
-from bot import clock
+from bot import clock, workdays
 from bot.accounts import Accounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
@@ -28,6 +28,7 @@ class App:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         clock.set_tz(settings.tzinfo)
+        workdays.configure(settings.extra_holidays, settings.extra_workdays)
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
         self.accounts = Accounts(self.db, self.units)

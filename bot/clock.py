@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _tz = ZoneInfo("Asia/Shanghai")
 _offset = timedelta(0)
 _frozen: datetime | None = None
+# what a member did while the bot was away is processed at its own time (issue 22.5): `at` sets it for one task
+_at: ContextVar[datetime | None] = ContextVar("alliance_clock_at", default=None)
 
 
 def set_tz(tz: ZoneInfo) -> None:
@@ -22,10 +27,23 @@ def tz() -> ZoneInfo:
 
 
 def now() -> datetime:
-    """The current time, aware, in the configured time zone."""
+    """The current time, aware, in the configured time zone (inside `at`, that time)."""
+    if (at_ := _at.get()) is not None:
+        return at_.astimezone(_tz)
     if _frozen is not None:
         return _frozen.astimezone(_tz)
     return (datetime.now(_tz) + _offset).astimezone(_tz)
+
+
+@contextmanager
+def at(when: datetime) -> Iterator[None]:
+    """Within this block (and the tasks it starts), `now()` is `when`: a message read back from the group's history
+    is handled at the time it was written."""
+    token = _at.set(when)
+    try:
+        yield
+    finally:
+        _at.reset(token)
 
 
 def freeze(at: datetime | None) -> None:

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,8 +16,13 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from bot.followers.targets import parse_cities, parse_reminder_time, parse_targets
+from bot.workdays import parse_days
 
 DASHBOARD_TOKEN_MIN = 16
+# ALLIANCE_FILE_SEND: auto (the path; base64 once the client says it cannot see it), path, base64
+FILE_SEND_MODES = ("auto", "path", "base64")
+# the largest file sent as base64:// (MB): the whole file travels inside one WebSocket message
+FILE_BASE64_MAX_MB = 30
 MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 
@@ -119,6 +124,10 @@ class Settings(BaseModel):
     alliance_monthly_list: bool = True
     alliance_monthly_list_day: str = "first_working_day"
     alliance_monthly_list_time: str = "10:00"
+    # days the office adds to the holiday calendar (bot/workdays.py): the next year's schedule before the library
+    # knows it, or a local day off; dates `2027-02-06` or ranges `2027-02-06~2027-02-12`
+    alliance_extra_holidays: list[str] = []
+    alliance_extra_workdays: list[str] = []
     alliance_fetch_titles: bool = True
     alliance_fetch_timeout: float = 5
     alliance_fetch_max_bytes: int = 1_000_000
@@ -135,6 +144,8 @@ class Settings(BaseModel):
     alliance_ack_max_age: float = 300
     alliance_confirm_emojis: list[str] = ["76", "124", "201", "128077", "128076"]
     alliance_ack_emoji: str = "124"
+    # issue 22.3: how a file reaches the QQ client (auto: its path, then base64 once the client cannot see it)
+    alliance_file_send: str = "auto"
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -176,6 +187,13 @@ class Settings(BaseModel):
         for x in v:
             parse_positive_duration(str(x))
         return [str(x).strip() for x in v]
+
+    @field_validator("alliance_file_send")
+    @classmethod
+    def _file_send(cls, v: str) -> str:
+        if str(v).strip().lower() not in FILE_SEND_MODES:
+            raise ValueError(f"应为 {'、'.join(FILE_SEND_MODES)} 之一，而不是 {v!r}")
+        return str(v).strip().lower()
 
     @field_validator("alliance_broadcast_deadline")
     @classmethod
@@ -316,6 +334,11 @@ class Settings(BaseModel):
         parse_month_day(v)
         return v.strip()
 
+    @field_validator("alliance_extra_holidays", "alliance_extra_workdays", mode="before")
+    @classmethod
+    def _extra_days(cls, v: Any) -> list[str]:
+        return [d.isoformat() for d in parse_days(v)]
+
     @field_validator("alliance_monthly_list_time")
     @classmethod
     def _monthly_time(cls, v: str) -> str:
@@ -361,6 +384,14 @@ class Settings(BaseModel):
     @property
     def remind_offsets(self) -> list[timedelta]:
         return [parse_duration(x) for x in self.alliance_remind_offsets]
+
+    @property
+    def extra_holidays(self) -> list[date]:
+        return [date.fromisoformat(d) for d in self.alliance_extra_holidays]
+
+    @property
+    def extra_workdays(self) -> list[date]:
+        return [date.fromisoformat(d) for d in self.alliance_extra_workdays]
 
     @property
     def broadcast_deadline(self) -> timedelta:

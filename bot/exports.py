@@ -27,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import clock, reports
 from bot.errors import UserError
+from bot.parse import read_number
 from bot.render import person_name
 from bot.vocab import CATEGORIES, PLATFORMS
 
@@ -151,10 +152,10 @@ def parse_kind(args: Sequence[str]) -> tuple[str, int | None]:
     if kind in ("统发", "报送"):
         if len(args) != 2:
             raise UserError(f"请写出{kind}任务的编号，如：/导出 {kind} 3。发 /{kind} 列表 查看编号。")
-        num = args[1].strip().lstrip("#＃")
-        if not num.isdecimal() or len(num) > 9:
+        num = read_number(args[1])
+        if num is None:
             raise UserError(f"{kind}编号应是数字，如 /导出 {kind} 3，而不是“{args[1]}”。")
-        return kind, int(num)
+        return kind, num
     if len(args) != 1:
         raise UserError(f"“{kind}”不需要别的参数。{USAGE}")
     return kind, None

@@ -28,12 +28,12 @@ from bot.config import parse_month_day
 from bot.db import Tx
 from bot.followers.periods import Period, month_period, parse_period, show_day
 from bot.followers.records import Ranking, Stale
-from bot.followers.reminder import first_working_day
 from bot.followers.targets import signed, wan
 from bot.pictures.cards import Card, RankRow, RankTable
 from bot.reminders import Outgoing, Reminder
 from bot.render import Msg
 from bot.vocab import CATEGORIES
+from bot.workdays import first_working_day
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -89,7 +89,7 @@ class MonthlyList:
         self.rule = parse_month_day(s.alliance_monthly_list_day)
         hh, mm = (int(x) for x in s.alliance_monthly_list_time.split(":"))
         self.at = time(hh, mm)
-        app.reminders.register(KIND, self._handler, self._prepare, title="月度粉丝榜单")
+        app.reminders.register(KIND, self._handler, self._prepare, title="月度粉丝榜单", workdays_only=True)
 
     # ------------------------------------------------------------ schedule
 

@@ -1,4 +1,8 @@
-"""Nudges shared by 统发 and 报送: who is still owed, as batched @-mentions in each operator's group."""
+"""Nudges shared by 统发 and 报送: who is still owed, as batched @-mentions in each operator's group.
+
+The units owing with nobody to @ are counted in the group, never named there (a list of 150 names under every
+reminder is noise): the admins get the names privately (bot/tasks.py `TaskEngine.orphans_digest`, once a day).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,23 @@ from collections.abc import Iterable, Sequence
 
 from bot.config import Settings
 from bot.names import is_qq
-from bot.render import Msg, at_messages, cut_list
+from bot.render import Msg, at_messages
 from bot.units.records import Operator
 
 Outgoing = tuple[str, str, Msg]
 
 
 def who_owes(units: int, operators: Sequence[Operator], what: str) -> str:
-    """How many units owe, how many of them have an operator to @, and that the rest are named without @."""
+    """How many units owe, how many of them have an operator to @, and how many have none (counted, not named)."""
     with_ops = len({o.unit_id for o in operators})
     head = f"还有 {units} 个单位{what}"
     if with_ops == 0:
-        return f"{head}，它们都还没有绑定联络员："
+        return f"{head}，它们都还没有绑定联络员，由管理员另行联系。"
     if with_ops >= units:
         return f"{head}，请以下联络员尽快完成："
     return (
         f"{head}：其中 {with_ops} 个单位有联络员，请以下联络员尽快完成；"
-        f"另 {units - with_ops} 个单位没有联络员，名单在最后："
+        f"另 {units - with_ops} 个单位没有联络员，由管理员另行联系："
     )
 
 
@@ -33,11 +37,9 @@ def nudge_messages(
     *,
     footer: str = "",
     private_text: str | None = None,
-    orphans: Sequence[str] = (),
 ) -> list[Outgoing]:
     """Batched @-mentions of `operators` in the alliance group each was bound in (else the first group).
 
-    The units owing with nobody to @ (`orphans`) are named, without @, at the end of each group's last message.
     With ALLIANCE_PRIVATE_REMINDERS and a `private_text`, each operator also gets it privately.
     """
     groups = sorted(settings.groups)
@@ -48,11 +50,8 @@ def nudge_messages(
         if g is not None:
             by_group.setdefault(g, []).append(op.user_id)
     out: list[Outgoing] = []
-    rest = f"没有联络员的 {len(orphans)} 个单位：{cut_list(list(orphans), settings.alliance_group_list_limit)}"
     for g in sorted(by_group):
         msgs = at_messages(header, by_group[g], settings.alliance_at_batch, footer)
-        if orphans:
-            msgs[-1].line(rest)
         out.extend(("group", g, m) for m in msgs)
     if settings.alliance_private_reminders and private_text:
         out.extend(("private", op.user_id, Msg(private_text)) for op in ops)

@@ -7,6 +7,9 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from bot.days import looks_like_date as looks_like_date
+from bot.days import parse_date as parse_date
+from bot.days import small_number as _num
 from bot.errors import UserError
 
 MAX_ARG_TEXT = 2000
@@ -20,7 +23,6 @@ TIME_FORMS = (
 DEADLINE_WORDS = ("截止时间", "截至时间", "截止日期", "截至日期", "截止到", "截止于", "截止", "截至", "期限")
 
 _QUOTES = {'"': '"', "“": "”", "「": "」", "'": "'"}
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _WEEKDAYS = {
     "一": 0,
     "二": 1,
@@ -169,27 +171,54 @@ def looks_like_count(text: str) -> bool:
 
 ALL_WORDS = ("全部", "所有", "全体", "都", "全都")
 MAX_NUMBERS = 500
+# between the numbers of a list: spaces (also full-width), commas, 、, semicolons, slashes, 和/及/与
+_LIST_SEP = re.compile(r"[\s,，、;；/和及与]+")
+_RANGE_SEP = "-~～至到—"
+_ONE = re.compile(r"[#＃]?第?([0-9]{1,9}|[零〇一二两三四五六七八九十百]{1,6})[号个]?")
+
+
+def read_number(text: str) -> int | None:
+    """One number as people type it: `3`, `#3`, `３`, `第3`, `3号`, `二`, `十一`, `九十九`, `第二个`; None otherwise."""
+    m = _ONE.fullmatch(unicodedata.normalize("NFKC", clean_text(text)))
+    if m is None:
+        return None
+    s = m.group(1)
+    value = int(s) if s.isdigit() else _chinese_count(s)
+    return value if value is not None and value < 10**9 else None
+
+
+def _number_list(text: str) -> list[tuple[str, int, int]]:
+    """(part, first, last) for each part of `text` (`3`, `二`, `1-3`, `一到三`); last=-1 marks a part that is no number."""
+    text = re.sub(rf"\s*([{_RANGE_SEP}])\s*", r"\1", unicodedata.normalize("NFKC", clean_text(text)))
+    out = []
+    for p in (p for p in _LIST_SEP.split(text) if p):
+        a, sep, b = p.partition(next((c for c in _RANGE_SEP if c in p[1:]), "\0"))
+        first, last = read_number(a), read_number(b) if sep else read_number(a)
+        out.append((p, first, last) if first is not None and last is not None else (p, 0, -1))
+    return out
+
+
+def reads_as_numbers(text: str) -> bool:
+    """Whether `text` is a number or a list of them (`3`, `2，5`, `二、五`, `1-3`), so a command may take it as one."""
+    parts = _number_list(text)
+    return bool(parts) and all(last >= 0 for _, _, last in parts)
 
 
 def parse_numbers(args: list[str], what: str = "编号", *, allow_all: bool = True) -> list[int] | None:
-    """Read numbers written as `1 2 3`, `1,2,3`, `1、2、3`, `1-3`, `#4`; None means 全部 (when allowed).
+    """The one reader of lists of numbers: `1 2 3`, `1,2,3`, `2，5`, `1、2、3`, `1-3`, `#4`, `二`, `一到三`, `十一`;
+    None means 全部 (when allowed).
 
     Raises:
         UserError: something that is no number, or too many.
     """
-    text = re.sub(r"\s*([-~～至到])\s*", r"\1", unicodedata.normalize("NFKC", " ".join(args)))
-    parts = [p for p in re.split(r"[\s,，、;；]+", text) if p]
-    if allow_all and parts and all(p in ALL_WORDS for p in parts):
+    parts = _number_list(" ".join(args))
+    if allow_all and parts and all(p in ALL_WORDS for p, _, _ in parts):
         return None
     out: list[int] = []
-    example = "3、1 2 3、1,2,3、1、2、3 或 1-3" + ("，或 全部" if allow_all else "")
-    for p in parts:
-        p = p.lstrip("#＃")
-        m = re.fullmatch(r"(\d{1,9})(?:\s*[-~～至到]\s*#?(\d{1,9}))?", p)
-        if m is None:
+    example = "3、1 2 3、1,2,3、1、2、3、1-3 或 二" + ("，或 全部" if allow_all else "")
+    for p, a, b in parts:
+        if b < 0:
             raise UserError(f"{what}应是数字，而不是“{p}”。可以写成 {example}。")
-        a = int(m.group(1))
-        b = int(m.group(2)) if m.group(2) else a
         if b < a:
             a, b = b, a
         if b - a >= MAX_NUMBERS:
@@ -200,6 +229,28 @@ def parse_numbers(args: list[str], what: str = "编号", *, allow_all: bool = Tr
     if len(out) > MAX_NUMBERS:
         raise UserError(f"{what}太多了，一次最多 {MAX_NUMBERS} 个。")
     return out
+
+
+def _in_list(arg: str) -> bool:
+    return reads_as_numbers(arg) or bool(_LIST_SEP.fullmatch(unicodedata.normalize("NFKC", arg)))
+
+
+def leading_numbers(args: list[str]) -> tuple[list[int], list[str]]:
+    """The numbers written first in `args` (`3`, `2，5`, `二 五`, `1 , 2`, `1-3`) and the words after them (a note)."""
+    n = 0
+    while n < len(args) and _in_list(args[n]):
+        n += 1
+    numbers = parse_numbers(args[:n], allow_all=False) if any(map(reads_as_numbers, args[:n])) else None
+    return numbers or [], args[n:]
+
+
+def numbers_among(args: list[str]) -> tuple[list[int], list[str]]:
+    """The numbers anywhere in `args` (`/已转发 https://… 2，5`), in order without repeats, and the other words."""
+    numbers: list[int] = []
+    for a in args:
+        if reads_as_numbers(a):
+            numbers += [n for n in parse_numbers([a], allow_all=False) or [] if n not in numbers]
+    return numbers, [a for a in args if not _in_list(a)]
 
 
 # ---------------------------------------------------------------- "done" words
@@ -233,18 +284,6 @@ def done_rest(text: str, words: tuple[str, ...]) -> str | None:
 
 
 # ---------------------------------------------------------------- dates and times
-
-
-def _num(s: str) -> int:
-    """Arabic or simple Chinese numerals up to 99 (十, 十二, 二十, 二十三)."""
-    if s.isdigit():
-        return int(s)
-    if s in _CN_DIGITS:
-        return _CN_DIGITS[s]
-    if "十" in s:
-        a, _, b = s.partition("十")
-        return (_CN_DIGITS.get(a, 1) if a else 1) * 10 + (_CN_DIGITS.get(b, 0) if b else 0)
-    raise ValueError(s)
 
 
 _N = r"(\d{1,2}|[零一二两三四五六七八九十]{1,3})"
@@ -396,48 +435,6 @@ def _yearless(month: int, dom: int, clock: time | None, now: datetime) -> date:
 
 def _add_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, day.day)
-
-
-_MONTH_ONLY = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?(?:份)?")
-_PLAIN_DATE = re.compile(
-    r"(?:19|20)\d{2}[-/.]\d{1,2}(?:[-/.]\d{1,2})?|(?:19|20)\d{2}年\d{1,2}月(?:份|\d{1,2}[日号]?)?|\d{1,2}月\d{1,2}[日号]"
-)
-
-
-def looks_like_date(text: str) -> bool:
-    """Whether `text` is plainly a date (`2023/9/1`, `2023-09-01`, `2012年5月`, `2012-05`, `9月1日`), not an ID."""
-    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", clean_text(text)))
-    return bool(_PLAIN_DATE.fullmatch(s))
-
-
-def parse_date(text: str, today: date) -> date:
-    """Read a day: `2026-11-25`, `11-25`, `11月25日`, `今天`, `昨天`, `前天`, `2026年3月1日`, `20260301`;
-    a month alone (`2012年5月`, `2012-05`) means its 1st.
-
-    Raises:
-        UserError: unreadable or in the future.
-    """
-    s = unicodedata.normalize("NFKC", clean_text(text))
-    words = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
-    try:
-        if s in words:
-            day = today - timedelta(days=words[s])
-        elif m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s):
-            day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        elif m := re.fullmatch(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号]?", s):
-            year = int(m.group(1)) if m.group(1) else today.year
-            day = date(year, int(m.group(2)), int(m.group(3)))
-            if not m.group(1) and day > today:
-                day = date(year - 1, day.month, day.day)
-        elif m := _MONTH_ONLY.fullmatch(s):  # 2012年5月, 2012-05: the 1st of that month
-            day = date(int(m.group(1)), int(m.group(2)), 1)
-        else:
-            raise ValueError(s)
-    except ValueError:
-        raise UserError(f"看不懂日期“{s}”，请写成 2026-03-01、3月1日、2012年5月、今天 或 昨天。") from None
-    if day > today:
-        raise UserError(f"日期“{s}”还没到，请写今天或以前的日期。")
-    return day
 
 
 THIS_MONTH_WORDS = ("本月", "这个月", "当月", "这月", "本月份")

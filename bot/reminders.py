@@ -14,6 +14,10 @@ Promises and how they hold:
   latest is sent, the older ones are marked skipped, so nobody is nudged twice in a row.
 - a unit that has done it is not nudged: the kind's handler computes who is still owed at
   send time, inside the same transaction.
+- a reminder whose moment has passed (the bot was stopped, or quiet hours held it) and whose task has another one
+  coming sooner than it is late is replaced by that one: nobody reads "还剩 1 分钟" a minute before "已逾期".
+- kinds registered `workdays_only` (the monthly ones) never go out on a day off (bot/workdays.py): one that comes due
+  on a holiday is moved to the next working day at the same time, still owed once.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from bot.loops import stop_loop, wait_event
 from bot.outbox.service import Outbox
 from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
+from bot.workdays import is_working_day, next_working_day
 
 log = logging.getLogger("alliance.reminders")
 
@@ -118,12 +123,21 @@ class Reminders:
         self._handlers: dict[str, Handler] = {}
         self._prepare: dict[str, Prepare] = {}
         self._titles: dict[str, str] = {}
+        self._workdays_only: set[str] = set()
         # reminders queued just before the client went away must not go out in quiet hours when it comes back
         outbox.hold = lambda: like(REMINDER) if in_quiet(clock.now(), self.quiet) else None
         self._task: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
 
-    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None, *, title: str = "") -> None:
+    def register(
+        self,
+        kind: str,
+        handler: Handler,
+        prepare: Prepare | None = None,
+        *,
+        title: str = "",
+        workdays_only: bool = False,
+    ) -> None:
         """Say how to build the reminders of one kind of task (who is still owed, what to say).
 
         `title` names what this kind sends, for the admins when it cannot go out (the disk is full); by default
@@ -131,8 +145,12 @@ class Reminders:
 
         `prepare`, when given, does the slow part (reading, drawing, writing files) before the transaction that
         queues the messages and marks the reminder sent; its result reaches the handler as `rem.prepared`.
+
+        `workdays_only`: one that comes due on a day off waits for the next working day, at the same time of day.
         """
         self._handlers[kind] = handler
+        if workdays_only:
+            self._workdays_only.add(kind)
         if title:
             self._titles[kind] = title
         if prepare is not None:
@@ -172,6 +190,27 @@ class Reminders:
             "INSERT OR IGNORE INTO reminders (kind, task_id, label, due_at) VALUES (?, ?, ?, ?)",
             (kind, task_id, label, clock.to_db(due)),
         )
+
+    @staticmethod
+    async def claim(tx: Tx, kind: str, task_id: int, label: str, note: str = "") -> bool:
+        """Record, in the caller's transaction, that something owed at most once per (kind, task_id, label) is done
+        now (e.g. the daily list for the admins); False when it already was. Claimed rows are never ticked."""
+        if await tx.value("SELECT 1 FROM reminders WHERE kind=? AND task_id=? AND label=?", (kind, task_id, label)):
+            return False
+        now = clock.now_db()
+        await tx.run(
+            "INSERT INTO reminders (kind, task_id, label, due_at, state, done_at, note) VALUES (?, ?, ?, ?, 'sent', ?, ?)",
+            (kind, task_id, label, now, now, note or None),
+        )
+        return True
+
+    @staticmethod
+    async def last_sent(tx: Tx, kind: str, task_id: int) -> datetime | None:
+        """When the latest automatic reminder of a task went into the outbox (None: none yet)."""
+        at = await tx.value(
+            "SELECT MAX(done_at) FROM reminders WHERE kind=? AND task_id=? AND state='sent'", (kind, task_id)
+        )
+        return clock.from_db(at) if at else None
 
     async def cancel(self, tx: Tx, kind: str, task_id: int, why: str = "任务已结束") -> None:
         """The task closed or was withdrawn: no more reminders for it."""
@@ -226,11 +265,17 @@ class Reminders:
         for r in rows:
             latest.setdefault((r["kind"], r["task_id"]), []).append(r)
         sent = 0
-        for (kind, _task_id), group in latest.items():
+        for (kind, task_id), group in latest.items():
             handler = self._handlers.get(kind)
             if handler is None:
                 continue
+            if kind in self._workdays_only and not is_working_day(now.date()):
+                await self._postpone(group, now)
+                continue
             *older, last = group
+            if await self._superseded(kind, task_id, clock.from_db(last["due_at"]), now):
+                await self._retire([r["id"] for r in group], "已过时：由这个任务的下一次提醒代替")
+                continue
             try:
                 sent += await self._send(handler, last, [r["id"] for r in older])
             except Exception as e:
@@ -241,6 +286,35 @@ class Reminders:
                 title = self._titles.get(kind, "到期的自动提醒")
                 await self.outbox.disk_full(f"{title}写不进数据库，暂时发不出；腾出空间后会自动补发（只发一次）")
         return sent
+
+    async def _superseded(self, kind: str, task_id: int, due: datetime, now: datetime) -> bool:
+        """Whether the task's next reminder comes sooner than this one is late: then that one speaks for both."""
+        async with self.db.read() as tx:
+            nxt = await tx.value(
+                "SELECT MIN(due_at) FROM reminders WHERE kind=? AND task_id=? AND state='pending' AND due_at>?",
+                (kind, task_id, clock.to_db(now)),
+            )
+        return nxt is not None and clock.from_db(nxt) - now < now - due
+
+    async def _retire(self, ids: list[int], note: str) -> None:
+        async with self.db.tx() as tx:
+            for rid in ids:
+                await tx.run(
+                    "UPDATE reminders SET state='skipped', done_at=?, note=? WHERE id=? AND state='pending'",
+                    (clock.now_db(), note, rid),
+                )
+
+    async def _postpone(self, group: list, now: datetime) -> None:
+        """A day off: the reminders of a workdays-only kind wait for the next working day, at their own time."""
+        day = next_working_day(now.date())
+        async with self.db.tx() as tx:
+            for r in group:
+                due = clock.from_db(r["due_at"])
+                later = datetime.combine(day, due.timetz())
+                await tx.run(
+                    "UPDATE reminders SET due_at=? WHERE id=? AND state='pending'", (clock.to_db(later), r["id"])
+                )
+        log.info("%s reminders of %s moved to %s (a day off)", len(group), group[0]["kind"], day)
 
     async def _send(self, handler: Handler, row, older: list[int]) -> int:
         rem = Reminder(row["id"], row["kind"], row["task_id"], row["label"], clock.from_db(row["due_at"]))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +13,7 @@ from bot.db import Tx
 from bot.errors import UserError
 from bot.names import check_city, check_name
 from bot.parse import parse_count
+from bot.sheets import CSV, XLSX, FileRefused, Limits, read_sheets_limited, sniff
 from bot.units.records import Unit, _Index
 from bot.units.service import Units
 from bot.vocab import category_or_none
@@ -89,34 +88,40 @@ CHUNK = 1000  # rows written per transaction: a big import never holds the write
 CHUNK_GAP = 0.12  # seconds between two chunks, for writers in other processes
 
 
-def read_table(data: bytes, filename: str) -> list[list[str]]:
-    """Rows of cells from CSV (UTF-8, UTF-8 with BOM, or GBK) or XLSX bytes."""
-    if filename.lower().endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
+ROSTER_LIMITS = Limits(rows=50_000, cols=50, extra_rows=1)
+"""A roster is read like a handed-in form (bot/sheets.py, in the limited child), with room for every unit."""
 
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as e:
-            raise UserError(f"无法读取 Excel 文件：{e}") from None
-        ws = wb.worksheets[0]
-        rows = [["" if c is None else str(c).strip() for c in row] for row in ws.iter_rows(values_only=True)]
-        wb.close()
-        return rows
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UserError("无法识别文件编码，请另存为 UTF-8 编码的 CSV 或 .xlsx。")
-    try:
-        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as e:  # e.g. a cell over the csv module's 128 KB limit, or a NUL byte
+
+def read_table(data: bytes, filename: str) -> list[list[str]]:
+    """Rows of cells from CSV (UTF-8, UTF-8 with BOM, or GBK) or XLSX bytes, read in the limited child process
+    (blocking: call it from a worker thread). A file is what its bytes say: a renamed binary is refused.
+
+    Raises:
+        UserError: the file is not a CSV or .xlsx, too big, damaged, or a cell is too long (row and column named).
+    """
+    claimed = XLSX if filename.lower().endswith((".xlsx", ".xlsm")) else CSV
+    real = sniff(data)
+    if real != claimed:
+        what = "Excel 表格（.xlsx）" if claimed == XLSX else "CSV 表格"
         raise UserError(
-            f"CSV 文件格式有误（{e}），没有导入任何内容。请检查是否有超长的单元格或未配对的引号。"
-        ) from None
-    return rows
+            f"名册没有导入：“{filename}”的扩展名是{what}，但文件内容不是。"
+            "请用 Excel 或 WPS 打开名册，另存为 .xlsx 或 UTF-8 编码的 CSV 后重新导入。"
+        )
+    try:
+        sheets = read_sheets_limited(data, real, ROSTER_LIMITS, first_only=True)
+    except FileRefused as e:
+        raise UserError(f"名册没有导入任何内容：{e}") from None
+    rows = sheets[0][1] if sheets else []
+    return [[_text(c) for c in row] for row in rows]
+
+
+def _text(cell: object) -> str:
+    """A cell as the text a person typed: whole numbers without `.0`, nothing for an empty cell."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
 
 
 def parse_roster(table: list[list[str]]) -> list[RosterRow]:
@@ -167,7 +172,7 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
     named in the summary, never re-created behind the admin's back; its aliases go to a live unit that claims
     them. A chunk that fails leaves the chunks before it; importing the file again finishes the job.
     """
-    rows = parse_roster(read_table(data, filename))
+    rows = await asyncio.to_thread(lambda: parse_roster(read_table(data, filename)))
     result = ImportResult()
     async with units.db.read() as tx:
         live = {

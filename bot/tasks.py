@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from bot import clock
@@ -34,10 +34,20 @@ from bot.units.service import Units
 from bot.vocab import category_key
 
 OPEN, CLOSED = "进行中", "已结束"
+# an admin's 催办 this soon after the automatic reminder of the same task would repeat it word for word
+RECENT_REMINDER = timedelta(minutes=30)
+ORPHANS_DIGEST = "orphans_digest"  # the admins' daily private list of units with nobody to @ (ledger kind; id yyyymmdd)
 
 
 class TaskClosed(UserError):
     """The task no longer takes what was asked (a confirmation, a nudge, closing it again)."""
+
+
+def reminded_recently(what: str, ago: timedelta, again: str) -> UserError:
+    """An admin's 催办 right after the automatic reminder of the same task: said instead of repeating it."""
+    mins = int(ago.total_seconds() // 60)
+    when = f"{mins} 分钟前" if mins >= 1 else "刚刚"
+    return UserError(f"{what}{when}已自动提醒过，不再重复；如需再次提醒请发 {again}")
 
 
 # said (privately, for a reaction) to someone bound to no unit who confirmed a 统发 or a 报送
@@ -394,15 +404,34 @@ class TaskEngine:
 
     def messages(self, text: NudgeText, owing: Owing) -> list[Outgoing]:
         """Batched @-mentions of the operators owing, in each one's group (and privately when configured); the units
-        nobody can be @-mentioned for are named at the end."""
+        nobody can be @-mentioned for are only counted (in `text.header`), never named in a group."""
         return nudge_messages(
-            self.settings,
-            text.header,
-            owing.operators,
-            footer=text.footer,
-            private_text=text.private,
-            orphans=[u.name for u in owing.orphans],
+            self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private
         )
+
+    async def reminded_ago(self, tx: Tx, task_id: int) -> timedelta | None:
+        """How long ago the task's automatic reminder went out, when that was less than RECENT_REMINDER ago."""
+        at = await self.reminders.last_sent(tx, self.kind, task_id)
+        if at is None:
+            return None
+        ago = clock.now() - at
+        return ago if timedelta(0) <= ago < RECENT_REMINDER else None
+
+    async def orphans_digest(self, tx: Tx, what: str, owing: Owing) -> list[Outgoing]:
+        """The units owing `what` with nobody to @, named to the admins privately: at most once a day, whatever the
+        task (the reminder ledger keeps the day, in the caller's transaction); nothing when there are none."""
+        orphans = owing.orphans
+        admins = sorted(self.settings.admins)
+        if not orphans or not admins:
+            return []
+        today = clock.now().date()
+        if not await self.reminders.claim(tx, ORPHANS_DIGEST, int(today.strftime("%Y%m%d")), "daily", what):
+            return []
+        msg = Msg(
+            f"【没有联络员的单位】{what}：{len(orphans)} 个单位没有绑定联络员，群里的自动提醒 @ 不到它们，请另行联系"
+            "（这份名单每天最多私聊一次；发 /未绑定 查看全部没有联络员的单位）："
+        ).line("、".join(u.name for u in orphans))
+        return [("private", admin, msg) for admin in admins]
 
     async def nudge(
         self, tx: Tx, task: Task, messages: list[Outgoing], *, purpose: str, actor: str, action: str, detail: str

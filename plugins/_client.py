@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from nonebot import logger
@@ -11,6 +12,7 @@ from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable,
 from bot import privacy
 from bot.app import current_app
 from bot.task_reactions import TaskReactions, confirming
+from plugins import _files
 
 # ---------------------------------------------------------------- files
 
@@ -37,12 +39,12 @@ async def upload_to(bot: Any, target_type: str, target_id: str, made: Any) -> st
     name = made.name if office else privacy.mask(made.name)
     try:
         if target_type == "group":
-            await bot.call_api("upload_group_file", group_id=int(target_id), file=str(path), name=name)
+            await _files.upload(bot, "upload_group_file", {"group_id": int(target_id)}, Path(path), name)
         else:
-            await bot.call_api("upload_private_file", user_id=int(target_id), file=str(path), name=name)
-    except ActionFailed as e:
+            await _files.upload(bot, "upload_private_file", {"user_id": int(target_id)}, Path(path), name)
+    except (ActionFailed, _files.FileTooBig) as e:
         logger.warning(f"upload of {made.path} refused: {e}")
-        return "QQ 客户端拒绝上传"
+        return _files.refusal(e, target_type)
     except NetworkError as e:
         logger.warning(f"upload of {made.path} timed out: {e}")
         return "上传超时，文件可能稍后出现" + ("在群文件里" if target_type == "group" else "在私聊里")

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.db import is_busy, is_disk_full
 from bot.errors import Forbidden, UserError
 from bot.names import is_qq
-from bot.parse import parse_numbers, split_args
+from bot.parse import parse_numbers, read_number, split_args
 from bot.pictures import Card
 from bot.render import Ack, Msg, lines_cut, person_name
 
@@ -49,28 +49,9 @@ class Topic:
         return self.detail(settings) if callable(self.detail) else self.detail
 
 
-# The order /帮助 lists its topics in: what a newcomer needs first, then the daily work (NoneBot keeps the loaded
-# plugins in a set, so their own order changed from run to run); topics not named here follow by name.
-HELP_ORDER = (
-    "帮助", "注册", "我的单位", "查询", "已转发", "统发", "已报送", "报送", "粉丝", "更新", "账号", "单位", "解绑",
-    "审核", "备案", "僵尸号", "未绑定", "导出", "后台", "发送记录",
-)  # fmt: skip
-
-
-def help_topics() -> list[Topic]:
-    """Every loaded plugin's help topics, always in the same order (HELP_ORDER, then by name)."""
-    from nonebot import get_loaded_plugins
-
-    out: list[Topic] = []
-    for plugin in get_loaded_plugins():
-        meta = plugin.metadata
-        if meta is not None:
-            out.extend(t for t in meta.extra.get("help", []) if isinstance(t, Topic))
-    rank = {name: i for i, name in enumerate(HELP_ORDER)}
-    return sorted(out, key=lambda t: (rank.get(t.name, len(rank)), t.name))
-
-
 FORMAT_WORDS = {"图片": True, "图": True, "文字": False, "文本": False}
+FORCE_WORDS = frozenset({"强制", "再次", "强制催办"})
+FIRST_LAGGARDS = 5  # units named in the group when a task closes (the full list goes to the admin privately)
 
 
 @dataclass
@@ -110,15 +91,22 @@ class Ctx:
         self.fmt = found if found is not None else self.fmt
         return self.fmt
 
+    def take_force(self) -> bool:
+        """`强制` among the arguments (taken out): do it even though it was just done (a 催办 right after a reminder)."""
+        found = any(w in FORCE_WORDS for w in self.args)
+        self.args = [w for w in self.args if w not in FORCE_WORDS]
+        return found
+
     def need_admin(self, what: str) -> None:
         if not self.is_admin:
             raise Forbidden(f"只有管理员可以{what}。如需办理，请联系新闻办。")
 
     def int_arg(self, text: str, what: str = "编号") -> int:
-        s = text.strip().lstrip("#＃")
-        if not s.isdecimal() or len(s) > 9:
-            raise UserError(f"{what}应是数字，如 3，而不是“{text}”。")
-        return int(s)
+        """One number as people type it (`3`, `#3`, `３`, `二`, `十一`, `第2`)."""
+        n = read_number(text)
+        if n is None:
+            raise UserError(f"{what}应是数字，如 3 或 三，而不是“{text}”。")
+        return n
 
 
 CONFIRM_ALL_OVER = 20  # 全部 asks for one confirmation first when it means more than this many
@@ -234,6 +222,23 @@ def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> list[Ms
     """Name the units nobody can be @-mentioned for: in full to the admin privately, never in the group."""
     full = Msg(f"{what}、没有联络员（无法 @，需另行联系）的单位 {len(names)} 个：").line("、".join(names))
     return privately(ctx, out, full, f"另有 {len(names)} 个单位没有联络员，无法 @，名单已私聊发给你。")
+
+
+def laggards_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str], full: list[str] | None = None) -> list[Msg | To]:
+    """The units that did not do a task as it closes: in the group a count and the first few names, the whole list
+    (`full` lines, by default the names) to the admin privately; in a private chat, all of it in the one answer."""
+    if not names:
+        return [out]
+    whole = Msg(f"{what}（{len(names)}）：")
+    for line in full or ["、".join(names)]:
+        whole.line(line)
+    if not ctx.in_group:
+        return [out.line("").add_all(whole)]
+    more = " 等" if len(names) > FIRST_LAGGARDS else ""
+    out.line(f"{what} {len(names)} 个：{'、'.join(names[:FIRST_LAGGARDS])}{more}")
+    if len(names) <= FIRST_LAGGARDS:
+        return [out]
+    return privately(ctx, out, whole, "完整名单已私聊发给你。")
 
 
 def display_name(event: MessageEvent) -> str:

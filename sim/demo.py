@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.config import dashboard_url
 from bot.roster import SAMPLE_NAME, sample_roster
 from sim.qqsim import BotProcess, Disconnected, QQClient, Sent
+from sim.qqsim_files import FileServer, SimFiles
 
 GROUP_ID = 100100
 ADMIN_ID = 10001
@@ -40,6 +41,7 @@ HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器
   :group / :private    切换到联盟群 {GROUP_ID} / 和机器人的私聊
   :reply <n> <文字>    引用机器人的第 n 条消息回复（和 QQ 一样：引用 + @机器人）
   :react <n>          给机器人的第 n 条消息点 👍（表情回应），如给统发通知点赞即确认
+  :file <路径>         以当前身份上传文件（群里：群文件；私聊：发文件），如交报送的表格
   :who                 我是谁、在哪里聊天
   :help                显示这段说明
   :quit                结束演示（Ctrl-C 也可以）
@@ -49,6 +51,7 @@ HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器
 
 # A terminal in canonical mode hands over at most this many bytes of one line; a longer paste is cut there.
 TERMINAL_LINE_BYTES = 4095
+FILE_MAX = 20 * 1024 * 1024  # the largest file :file uploads
 
 
 def clean_input(line: str) -> tuple[str, bool]:
@@ -175,6 +178,17 @@ class DemoSession:
         self._shown = 0
         self._reactions_shown = 0
         self._out: list[str] = []
+        self._files: SimFiles | None = None
+        self.recalled: set[str] = set()
+        client.handlers.setdefault("delete_msg", self._recall)  # QQ lets the bot recall its own messages
+
+    def _recall(self, params: dict) -> None:
+        """`delete_msg`: a message of the bot's is recalled (shown as 已撤回 from then on); an unknown id fails."""
+        mid = str(params.get("message_id"))
+        if not any(str(m.message_id) == mid for m in self.client.sent):
+            raise ValueError("消息不存在")
+        self.recalled.add(mid)
+        self.say(f"    （联盟助手撤回了 [{self.number_of(mid)}]）")
 
     # ------------------------------------------------------------------ who and where
 
@@ -235,6 +249,10 @@ class DemoSession:
                 parts.append(f"[文件] {data.get('file') or data.get('name')}")
             elif kind == "image":
                 parts.append("[图片]")
+            elif kind == "node":  # a folded list (merged forward): QQ shows each node's text when it is opened
+                content = data.get("content")
+                body = self.render(content) if isinstance(content, list) else str(content or "")
+                parts.append("\n  · " + body.replace("\n", "\n    "))
             else:
                 parts.append(f"[{kind}]")
         return "".join(parts)
@@ -247,6 +265,8 @@ class DemoSession:
         return None
 
     def format_sent(self, n: int, s: Sent) -> str:
+        if str(s.message_id) in self.recalled:
+            return f"[{n}] {BOT_NAME}：（已撤回）"
         if s.group_id is not None:
             head = f"[{n}] {BOT_NAME}" + ("" if s.group_id == self.group_id else f" → 群 {s.group_id}")
         else:
@@ -338,6 +358,8 @@ class DemoSession:
             await self.cmd_reply(rest)
         elif name == "react":
             await self.cmd_react(rest)
+        elif name == "file":
+            await self.cmd_file(rest)
         elif name == "who":
             admin = "，是管理员" if self.user_id == ADMIN_ID else ""
             self.say(f"你是 {self.name_of(self.user_id)}（QQ {self.user_id}{admin}），在{self.where_long}。")
@@ -363,6 +385,31 @@ class DemoSession:
             member["card"] = card
         self.user_id = user_id
         self.say(f"现在你是 {self.me}。")
+
+    async def cmd_file(self, rest: str) -> None:
+        """`:file PATH`: upload a file as the current person (to the group's files, or in the private chat), as a
+        QQ client announces it (a group_upload notice, or a message with a file segment)."""
+        path = Path(rest.strip().strip("\"'“”")).expanduser()
+        if not rest.strip() or not path.is_file():
+            self.say("用法：:file <文件路径>，如 :file ~/郑州大学统计表.xlsx（要先有这个文件）")
+            return
+        if path.stat().st_size > FILE_MAX:
+            self.say(
+                f"文件太大（{path.stat().st_size // 1024 // 1024} MB），演示里最多 {FILE_MAX // 1024 // 1024} MB。"
+            )
+            return
+        if self._files is None:
+            self._files = SimFiles(self.client, await FileServer().start())
+        before = len(self.client.sent)
+        data = path.read_bytes()
+        if self.in_group:
+            await self._files.group_upload(self.group_id, self.user_id, path.name, data)
+            self.say(f"你把“{path.name}”上传到了群文件。")
+        else:
+            await self._files.private_file(self.user_id, path.name, data)
+            self.say(f"你私聊发送了文件“{path.name}”。")
+        await self.wait_answers(before)
+        self.show_new()
 
     async def cmd_react(self, rest: str) -> None:
         n = rest.strip()

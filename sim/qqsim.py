@@ -298,10 +298,139 @@ def _failed(retcode: int, msg: str) -> dict:
     return {"status": "failed", "retcode": retcode, "data": None, "msg": msg, "message": msg, "wording": msg}
 
 
+# --------------------------------------------------------------------------- real clients (issue 22.3-5)
+# How NapCat and LLOneBot really answer the calls about files, forwards and history (clients-files block).
+# NapCat: packages/napcat-onebot/action/go-cqhttp/{UploadGroupFile,GetGroupMsgHistory}.ts, file/GetGroupFileUrl.ts;
+# LLOneBot: src/onebot11/action/go-cqhttp/{UploadGroupFile,GetGroupMsgHistory}.ts.
+
+_PASS = object()
+
+
+class _RealClient:
+    """Failures of real clients, on demand; mixed into QQClient.
+
+    - `sees_bot_disk` False: the client runs in Docker (NapCat #483, #964). A `file` that is not `base64://`,
+      `http(s)://` or a path on its own disk fails as NapCat's `uriToLocalFile` does: "未知文件类型, uri= …".
+    - `upload_error`: every upload fails with this text (group file storage full, NapCat #1466).
+    - `file_url_error`: get_group_file_url / get_private_file_url / get_file fail with this text
+      ("real fileUUID not found!", NapCat #1267).
+    - `forward_mode`: "ok"; "refused"; "timeout" (no answer, nothing delivered: a big group, NapCat #1009, #1147);
+      "arrived" (no answer, but the forward is in the group, NapCat #210).
+    - `get_group_msg_history`: both clients' parameters (`group_id`, `message_seq` optional: 0 or absent is the
+      newest, `count` default 20, `reverse_order`/`reverseOrder`); answers `{messages}` oldest first, the page
+      ending at (and including) `message_seq`. NapCat takes the short message id there, LLOneBot the seq; each
+      message carries `message_seq` set the way its own client reads it back.
+    """
+
+    history_style: str = "napcat"  # "napcat": message_seq is the short id; "llonebot": the real seq
+
+    def _init_real_client(self) -> None:
+        self.sees_bot_disk: bool = True
+        self.upload_error: str | None = None
+        self.file_url_error: str | None = None
+        self.forward_mode: str = "ok"
+        self.history: dict[int, list[dict]] = {}  # group id → messages, oldest first (what members and the bot said)
+
+    def use_profile(self, name: str) -> None:
+        """`permissive` (today's), `napcat-docker` (NapCat in Docker: cannot see the bot's disk), `llonebot`."""
+        self.sees_bot_disk = name != "napcat-docker"
+        self.history_style = "llonebot" if name == "llonebot" else "napcat"
+        client: Any = self
+        client.set_profile("napcat" if name.startswith("napcat") else name)  # reactions and ids (issue 22.1-2)
+
+    def _real_api(self, action: str, params: dict) -> Any:
+        if action in ("get_group_file_url", "get_private_file_url", "get_file") and self.file_url_error:
+            return _failed(200, self.file_url_error)
+        if action == "get_group_msg_history":
+            return self._api_history(params)
+        return _PASS
+
+    def _own(self, mid: int, group_id: int, message: list[dict]) -> dict:
+        """A message the bot itself sent, as the history shows it."""
+        client: Any = self
+        seq = client._next_seq()
+        return {
+            "self_id": client.self_id,
+            "user_id": client.self_id,
+            "time": int(time.time()),
+            "message_id": mid,
+            "message_seq": seq,
+            "real_seq": str(seq),
+            "message_type": "group",
+            "group_id": group_id,
+            "sender": {"user_id": client.self_id, "nickname": client.bot_nickname, "card": "", "role": "member"},
+            "message": message,
+            "message_format": "array",
+            "post_type": "message_sent",
+        }
+
+    def _upload_refusal(self, params: dict) -> str | None:
+        """Why a real client refuses this upload, or None."""
+        file = str(params.get("file") or "")
+        if self.upload_error:
+            return self.upload_error
+        if file.startswith(("base64://", "http://", "https://")):
+            return None
+        if not self.sees_bot_disk:
+            return f"未知文件类型, uri= {file}"
+        return None
+
+    def remember(self, group_id: int, event: dict) -> None:
+        """A group message in the client's history (seen live or not)."""
+        self.history.setdefault(int(group_id), []).append(dict(event))
+
+    def _api_history(self, params: dict) -> dict:
+        try:
+            group_id = int(params["group_id"])
+            count = int(params.get("count", 20))
+        except (KeyError, TypeError, ValueError):
+            return _failed(1400, "missing group_id")
+        msgs = self.history.get(group_id, [])
+        start = params.get("message_seq")
+        key = "message_id" if self.history_style == "napcat" else "message_seq"
+        if start in (None, "", 0, "0"):
+            end = len(msgs)
+        else:
+            idx = [i for i, m in enumerate(msgs) if str(m.get(key)) == str(start)]
+            if not idx:
+                return _failed(200, f"消息{start}不存在")
+            end = idx[0] + 1
+        page = [json.loads(json.dumps(m)) for m in msgs[max(0, end - count) : end]]
+        if self.history_style == "napcat":
+            for m in page:
+                m["message_seq"] = m["message_id"]
+        if params.get("reverse_order") or params.get("reverseOrder"):
+            page.reverse()
+        return _ok({"messages": page})
+
+    def offline_group_message(self, group_id: int, user_id: int, text: str, *, when: float, card: str = "") -> int:
+        """A member writes in the group while the bot is away: in the history, no event. Returns its message_id."""
+        client: Any = self
+        segments = client._build_segments(text, None, False)
+        mid = client.new_message_id()
+        sender = {"user_id": int(user_id), "nickname": card or f"用户{user_id}", "card": card, "role": "member"}
+        event = client._message_event("group", "normal", mid, int(user_id), segments, sender, False)
+        event.update(group_id=int(group_id), time=int(when))
+        client._store_message(event, segments)
+        self.remember(group_id, {**event, "message": segments})
+        return mid
+
+
+def uploaded_bytes(sent: Sent) -> bytes:
+    """The bytes of an upload the bot made, whether it gave a path or base64://."""
+    file = str(sent.params.get("file") or "")
+    if file.startswith("base64://"):
+        return base64.b64decode(file[len("base64://") :])
+    return Path(file).read_bytes()
+
+
+# --------------------------------------------------------------------------- end of real clients
+
+
 # --------------------------------------------------------------------------- client
 
 
-class QQClient:
+class QQClient(_RealClient):
     """A fake QQ client (NapCat / LLOneBot style) connecting to a NoneBot2 bot by OneBot v11 reverse WebSocket.
 
     Failure injection: `send_mode` ("ok" | "fail" | "silent"), `get_msg_fails`, `upload_fails`,
@@ -347,6 +476,7 @@ class QQClient:
         self._likes: dict[int, dict[str, list[int]]] = {}  # message id → emoji id → users who reacted
         self.like_reads = 0  # listing calls answered under a profile (each page one)
         self._init_profile(profile)
+        self._init_real_client()  # issue 22.3-5: real clients' failures (see _RealClient)
 
         self.sent: list[Sent] = []
         self.attempts: list[Sent] = []
@@ -611,6 +741,7 @@ class QQClient:
         event["group_name"] = self.group_names.get(group_id, f"群{group_id}")
         await self.send_raw(event)
         self._store_message(event, segments)
+        self.remember(group_id, {**event, "message": segments})  # issue 22.5 (_RealClient)
         return mid
 
     async def private_message(
@@ -783,6 +914,14 @@ class QQClient:
         self._short_of: dict[int, int] = {}  # first id → the short id the client knows it by now (insertion order)
         self._original_of: dict[int, int] = {}  # short id → first id
 
+    def set_profile(self, name: str) -> None:
+        """Answer reactions and ids as client `name` does from now on (`PROFILES`); messages already seen keep
+        their ids."""
+        known = list(self._messages)
+        self._init_profile(name)
+        for mid in known[-self.id_window :] if self.id_window is not None else ():
+            self._seen(mid)
+
     def _seen(self, first: int) -> None:
         """The client sees a message (sent, received): its short id is remembered, the oldest beyond the window
         forgotten."""
@@ -889,6 +1028,8 @@ class QQClient:
 
     def _handle_api(self, action: str, params: dict) -> dict | None:
         self.api_calls.append((action, params))
+        if (real := self._real_api(action, params)) is not _PASS:  # issue 22.3-5 (_RealClient)
+            return real
         if action in SEND_ACTIONS:
             return self._api_send(action, params)
         if action in UPLOAD_ACTIONS:
@@ -963,6 +1104,7 @@ class QQClient:
         }
         if group_id is not None:
             stored["group_id"] = group_id
+            self.remember(group_id, stored)  # issue 22.5 (_RealClient)
         else:
             stored["target_id"] = user_id
         self._messages[mid] = stored
@@ -982,6 +1124,15 @@ class QQClient:
         if not nodes or any(n["type"] != "node" or "content" not in n["data"] for n in nodes):
             return _failed(1400, "messages must be flat nodes with content")
         mid = self.new_message_id()
+        if self.forward_mode == "refused":  # issue 22.4 (_RealClient): refused in a big group
+            self._record(Sent(action, group_id, user_id, nodes, mid, time.monotonic(), dict(params)), False)
+            return _failed(200, "转发消息失败")
+        if self.forward_mode in ("timeout", "arrived"):  # issue 22.4 (_RealClient): no answer in a big group
+            arrived = self.forward_mode == "arrived"
+            self._record(Sent(action, group_id, user_id, nodes, mid, time.monotonic(), dict(params)), arrived)
+            if arrived and group_id is not None:
+                self.remember(group_id, self._own(mid, group_id, [{"type": "forward", "data": {"id": str(mid)}}]))
+            return None
         self._record(
             Sent(action, group_id, user_id, nodes, mid, time.monotonic(), dict(params)), self.send_mode == "ok"
         )
@@ -1002,7 +1153,10 @@ class QQClient:
         name = params.get("name") or Path(str(params.get("file", ""))).name
         segment = {"type": "file", "data": {"file": params.get("file"), "name": name}}
         sent = Sent(action, group_id, user_id, [segment], self.new_message_id(), time.monotonic(), dict(params))
-        self._record(sent, not self.upload_fails)
+        refusal = self._upload_refusal(params)  # issue 22.3-4 (_RealClient)
+        self._record(sent, not self.upload_fails and refusal is None)
+        if refusal is not None:
+            return _failed(200, refusal)
         if self.upload_fails:
             return _failed(1200, "上传文件失败 (qqsim upload_fails)")
         return _ok(None)

@@ -139,6 +139,7 @@ OWNERS = {
     "follower_monthly": "bot.followers",
     "post_reports": "bot.followers",
     "stale_warnings": "bot.followers",
+    "group_seen": "bot.history",
 }
 # modules that write an owner's tables on its behalf, as part of the same feature
 HELPERS = {"bot.roster": "bot.units"}  # the roster import is the units feature's bulk writer

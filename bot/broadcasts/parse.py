@@ -11,7 +11,7 @@ from bot.broadcasts.records import (
 )
 from bot.broadcasts.text import USAGE
 from bot.errors import UserError
-from bot.parse import DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month
+from bot.parse import DEADLINE_WORDS, TIME_FORMS, clean_text, done_rest, parse_time, read_month, reads_as_numbers
 
 # What a reply to the announcement may say to confirm it (a trailing 了/啦 and punctuation are ignored).
 # 收到 is not among them: in office usage it means "I got the notice", not "I did it".
@@ -237,7 +237,7 @@ def bare_confirmation(text: str) -> tuple[str, str] | None:
     rest = done_rest(s[m.start("word") :], BARE_WORDS)
     if rest is None:
         return None
-    if any(not (w.lstrip("#＃").isdecimal() or _HTTP.match(w)) for w in rest.split()):
+    if any(not (reads_as_numbers(w) or _HTTP.match(w)) for w in rest.split()):
         return None  # 已转发给领导看看: chat, not a confirmation
     return m.group("unit").strip(), rest
 

@@ -44,6 +44,7 @@ from bot.tasks import (
     TaskLine,
     TaskService,
     TaskView,
+    reminded_recently,
     the_only_open,
 )
 from bot.units.records import Unit
@@ -334,8 +335,12 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
         )
         return await self.engine.owing(tx, [Unit(r[0], r[1], r[2], r[3]) for r in rows])
 
-    async def nudge(self, task_id: int | None, *, actor: str) -> NudgeResult:
-        """@-mention the operators of the units not done, batched, in each operator's group."""
+    async def nudge(self, task_id: int | None, *, actor: str, force: bool = False) -> NudgeResult:
+        """@-mention the operators of the units not done, batched, in each operator's group.
+
+        Raises:
+            UserError: (unless `force`) the automatic reminder of the task went out moments ago.
+        """
         async with self.db.tx() as tx:
             task = await self._resolve(tx, task_id, how="/统发 催办")
             if not task.is_open:
@@ -343,6 +348,8 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             owing = await self._still_owing(tx, task.id)
             if not owing.units:
                 return NudgeResult(task, 0, 0, 0, [])
+            if not force and (ago := await self.engine.reminded_ago(tx, task.id)) is not None:
+                raise reminded_recently(f"统发 {task.label}", ago, f"/统发 催办 {task.id} 强制")
             units, ops = len(owing.units), len(owing.operators)
             msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing)
             detail = f"#{task.id} {units} 个单位，{ops} 位联络员"
@@ -356,9 +363,12 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             return []
         task = _task(row)
         owing = await self._still_owing(tx, task.id)
-        if not owing.units or not owing.operators:
+        if not owing.units:
             return []
-        return self.engine.messages(_nudge_text(task, len(owing.units), owing.operators, auto=True), owing)
+        out = []
+        if owing.operators:
+            out = self.engine.messages(_nudge_text(task, len(owing.units), owing.operators, auto=True), owing)
+        return out + await self.engine.orphans_digest(tx, f"统发 {task.label} 未完成", owing)
 
     # ------------------------------------------------------------ withdraw (closing is TaskService.close: no more
     # confirmations, except an admin's, and no more nudges)

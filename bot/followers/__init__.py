@@ -5,10 +5,14 @@ Decisions where the spec is silent:
   when a platform is asked for; the category target applies to that total (all platforms together);
 - a report is for today; one per account and day counts, a second one the same day replaces it (the replaced
   value goes to the audit log);
+- a count that looks like a slipped digit or is off the account's trend (records.implausible) is stored only once
+  the person confirms it: a plain 确认, /粉丝 确认, or the command again with 确认; a same-day correction is checked
+  the same way, against the days before (or, with none, the count it replaces);
 - growth over a period is, per account reported in the period, its last count in the period minus its last
   count before the period (or, for an account first reported in the period, its first count in it);
-- the monthly reminder goes out on the first working day (Monday–Friday; public holidays are not known) at
-  ALLIANCE_FOLLOWER_REMINDER to the operators of units with live accounts and no report yet that month.
+- the monthly reminder goes out on the first working day (China's public holidays skipped, 调休 counted:
+  bot/workdays.py) at ALLIANCE_FOLLOWER_REMINDER to the operators of units with live accounts and no report yet that
+  month.
 
 The package: targets (the table and its settings), periods, records, service (reports, targets, progress),
 ranking (rankings and their cache), posts (post dates, 僵尸号), reminder (the monthly reminder).

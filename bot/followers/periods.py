@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot import clock
+from bot import clock, days
 from bot.errors import UserError
-from bot.parse import clean_text, read_month
+from bot.parse import read_month
 from bot.vocab import CATEGORY_GROUPS, category_or_none, parse_category, platform_or_none
 
 
@@ -74,8 +73,6 @@ def parse_ranking_args(args: list[str], today: date) -> tuple[str | None, str | 
     return platform, category, period
 
 
-_DATEISH = re.compile(r"^(?:\d{8}|(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}[日号]?|今天|今日|昨天|昨日|前天)$")
-
-
 def looks_like_date(text: str) -> bool:
-    return bool(_DATEISH.match(clean_text(text)))
+    """Whether an argument of /更新 is its day (`3月1日`, `20260301`, `昨天`, `上周五`, `3天前`), not an account."""
+    return days.looks_like_date(text, digits=True)

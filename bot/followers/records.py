@@ -36,11 +36,17 @@ LIVE = ("正常", "待审核")
 _LIVE_SQL = "('正常', '待审核')"
 
 
-# A report this far from the last one is recorded only once the person confirms it (a typo of 万 for 千, an extra 0).
-JUMP = 10  # more than 10× the last report, or less than a tenth of it …
+# A report far from what the account's reports lead one to expect is recorded only once the person confirms it:
+# a slipped digit (×/÷ about 10, 100, …: 680000 for 68000, 9100 for 91000) or a jump off the trend.
+RISE = 3.0  # 3× the last report (or the count its trend expects) or more …
+DROP = 0.5  # … or half of it or less
+TREND_SLACK = 0.2  # with a trend (two earlier reports): more than this share of the last count off the expected one …
+TREND_TIMES = 3  # … and more than 3× the growth the trend predicts
+SLIP = 1.35  # a ratio within this factor of 10, 100, 1000 … reads as a digit added or left out
+FIRST_OVER = 5  # a first report at 5× the whole unit's target or more
 
 
-JUMP_FLOOR = 1000  # … and more than this many followers apart (a small account's swings are real)
+JUMP_FLOOR = 1000  # … and always more than this many followers apart (a small account's swings are real)
 
 
 CONFIRM_WINDOW = timedelta(minutes=30)
@@ -50,22 +56,82 @@ class NeedsConfirmation(UserError):
     """A count far from the last report (or, for a first report, from the unit's target): not recorded yet."""
 
 
-def implausible(count: int, last: int | None, target: int | None) -> str | None:
+@dataclass(frozen=True)
+class Trend:
+    """The last report before today and the one before it: where the count should be today."""
+
+    last: int
+    last_day: date
+    before: int | None = None
+    before_day: date | None = None
+
+    @classmethod
+    def of(cls, reports: list[tuple[int, date]]) -> Trend | None:
+        """From the last reports before today, (count, day), newest first; None without any."""
+        if not reports:
+            return None
+        (last, last_day), *rest = reports
+        return cls(last, last_day, *(rest[0] if rest else (None, None)))
+
+    def expected(self, today: date) -> float | None:
+        """The last count moved on by the growth per day between the two reports; None without two."""
+        if self.before is None or self.before_day is None or self.before_day >= self.last_day:
+            return None
+        rate = (self.last - self.before) / (self.last_day - self.before_day).days
+        return max(0.0, self.last + rate * max((today - self.last_day).days, 1))
+
+
+def _slipped(ratio: float) -> int:
+    """How many digits `ratio` looks like (+1: one added, -2: two left out); 0 when it is no power of ten."""
+    for k in range(1, 10):
+        for sign in (1, -1):
+            if 10**k / SLIP <= ratio**sign <= 10**k * SLIP:
+                return k * sign
+    return 0
+
+
+def implausible(
+    count: int, trend: Trend | None, target: int | None, *, replaced: int | None = None, today: date | None = None
+) -> str | None:
     """Why `count` needs a confirmation, or None.
 
-    Against the last report: more than 10× it or less than a tenth of it (and more than 1,000 apart). A first report
-    (or one after 0) has nothing to compare with, so it is compared with the unit's target: one account alone at
-    more than 10× what the whole unit is asked to reach is far more likely a slip than a fact.
+    It is compared with the last report before today (`trend`); a same-day correction with nothing before today,
+    with the count it replaces (unless that one was itself far off the target, and confirmed). Asked: a slipped
+    digit (about 10×, 100× … or a tenth, a hundredth … of it); 3× it (or the trend's expected count) or more, half
+    of it or less; with two reports, also far off the line they draw. Counts within 1,000 of it never are (a small
+    account's swings are real). A first report is compared with the unit's target: one account alone at 5× what
+    the whole unit is asked to reach is more likely a slip than a fact.
     """
-    if last:
-        if count > last * JUMP and count - last > JUMP_FLOOR:
-            return f"是上次（{last:,}）的 {count / last:.0f} 倍"
-        if count * JUMP < last and last - count > JUMP_FLOOR:
-            return f"比上次（{last:,}）少了 {(last - count) / last:.0%}"
+    if trend is not None and trend.last:
+        ref, label = trend.last, f"上次（{trend.last:,}）"
+        expected = trend.expected(today) if today is not None else None
+    elif replaced and implausible(replaced, None, target) is None:  # not a count that was itself confirmed far off
+        ref, label, expected = replaced, f"今天已记录的（{replaced:,}）", None
+    else:
+        if target and count >= target * FIRST_OVER:
+            return f"是第一次报送，已是本单位粉丝目标（{wan(target)}）的 {count / target:.0f} 倍"
         return None
-    if target and count > target * JUMP:
-        return f"是第一次报送，已是本单位粉丝目标（{wan(target)}）的 {count / target:.0f} 倍"
-    return None
+    if abs(count - ref) <= JUMP_FLOOR:
+        return None
+    ratio = count / ref
+    digits = _slipped(ratio) if count else 0
+    far = count >= RISE * max(ref, expected or 0) or ratio <= DROP
+    if expected is not None:
+        far = far or abs(count - expected) > max(TREND_SLACK * ref, TREND_TIMES * abs(expected - ref), JUMP_FLOOR)
+    if not far and not digits:
+        return None
+    if ratio >= 3:
+        why = f"是{label}的 {ratio:.0f} 倍"
+    elif ratio > 1:
+        why = f"比{label}多了 {ratio - 1:.0%}"
+    else:
+        why = f"比{label}少了 {1 - ratio:.0%}"
+    if digits:
+        many = {1: "一", 2: "两"}.get(abs(digits), str(abs(digits)))
+        why += f"，像是{'多' if digits > 0 else '少'}写了{many}位数"
+    elif expected is not None:
+        why += f"，而按以往的增长应在 {expected:,.0f} 左右"
+    return why
 
 
 @dataclass(frozen=True)

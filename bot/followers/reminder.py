@@ -1,8 +1,9 @@
-"""When the monthly follower reminder is due: the first working day of a month at ALLIANCE_FOLLOWER_REMINDER."""
+"""When the monthly follower reminder is due: the first working day of a month (China's holidays and 调休, see
+bot/workdays.py) at ALLIANCE_FOLLOWER_REMINDER."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 
 from bot import clock
 from bot.db import Tx
@@ -13,14 +14,7 @@ from bot.followers.records import (
 )
 from bot.nudge import Outgoing, nudge_messages
 from bot.reminders import Reminder
-
-
-def first_working_day(year: int, month: int) -> date:
-    """The first Monday–Friday of a month (public holidays are not known)."""
-    d = date(year, month, 1)
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
+from bot.workdays import first_working_day
 
 
 def monthly_due(year: int, month: int, at: time) -> datetime:

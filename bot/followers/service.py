@@ -21,6 +21,7 @@ from bot.followers.records import (
     NeedsConfirmation,
     Reported,
     TargetProgress,
+    Trend,
     _account,
     _split_latest,
     implausible,
@@ -75,7 +76,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         self.watch_at = self.remind_at or time(9, 0)
         units.on_change.append(self._changed)
         accounts.on_change.append(self._changed)
-        reminders.register(KIND, self._remind)
+        reminders.register(KIND, self._remind, workdays_only=True)  # the monthly reminder: never on a day off
         reminders.register(STALE_KIND, self._warn_stale)
 
     # ------------------------------------------------------------ helpers
@@ -188,8 +189,8 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
     async def report(self, user_id: str, words: list[str], count_text: str, *, confirmed: bool = False) -> Reported:
         """Record today's follower count of one of the operator's unit's accounts (a same-day report replaces it).
 
-        A count far from the last report (see `implausible`) is recorded only with `confirmed`; otherwise
-        NeedsConfirmation is raised and the report is kept for `confirm`.
+        A count far from the last reports (see `implausible`) is recorded only with `confirmed`; otherwise
+        NeedsConfirmation is raised, nothing is stored and the report is kept for `confirm` (a new report replaces it).
 
         Raises:
             UserError: not an operator, a bad count, an account that is not the unit's or is ambiguous.
@@ -201,6 +202,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
                 f"“{count_text}”不是粉丝数。请写成 12345、12,345、1.2万、12.3w、3千 或 120万+，如：/粉丝 微信 1.2万"
             ) from None
         unit = await self._operator_unit(user_id, "报送粉丝数")
+        self._unconfirmed.pop(str(user_id), None)  # a new report replaces the one waiting for a confirmation
         if not words:
             accounts = await self.accounts.of_unit(unit.id)
             if len(accounts) != 1:
@@ -214,14 +216,15 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         async with self.db.tx() as tx:
             await self._look(tx)
             mark = (self._version, self._epoch)
-            prev = await tx.one(
-                "SELECT count, day FROM follower_reports WHERE account_id=? AND day<? ORDER BY day DESC LIMIT 1",
+            earlier = await tx.all(
+                "SELECT count, day FROM follower_reports WHERE account_id=? AND day<? ORDER BY day DESC LIMIT 2",
                 (account.id, day),
             )
+            prev = earlier[0] if earlier else None
             same = await tx.value("SELECT count FROM follower_reports WHERE account_id=? AND day=?", (account.id, day))
-            # compared with the last day reported before today: a same-day correction is checked as the report it replaces
-            last = prev["count"] if prev is not None else None
-            why = None if confirmed else implausible(count, last, self.target(unit).amount)
+            # compared with the reports before today (a same-day correction too); with none, with the one it replaces
+            trend = Trend.of([(r["count"], date.fromisoformat(r["day"])) for r in earlier])
+            why = None if confirmed else implausible(count, trend, self.target(unit).amount, replaced=same, today=today)
             if why is not None:
                 self._unconfirmed[str(user_id)] = (list(words), count_text, clock.now())
                 raise NeedsConfirmation(

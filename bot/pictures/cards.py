@@ -50,6 +50,7 @@ class RankTable:
     rows: tuple[RankRow, ...]
     more: str = ""  # e.g. 另有 140 个单位未列出
     empty: str = "暂无数据"
+    wide_extra: bool = False  # the third column holds a date (2025年12月20日), not a short figure: names give way
 
 
 @dataclass(frozen=True)
@@ -416,7 +417,7 @@ def _draw_table(
         return
     has_bar = any(r.bar is not None for r in t.rows)
     has_extra = any(r.extra for r in t.rows)
-    name_w = int(w * (0.42 if has_bar else 0.55))
+    name_w = int(w * (0.42 if has_bar or t.wide_extra else 0.55))
     value_x = x0 + 56 + name_w
     extra_x = value_x + 96
     bar_x0 = extra_x + (80 if has_extra else 0)
@@ -429,8 +430,9 @@ def _draw_table(
             if prepare is not None:
                 prepare(y, y + ROW)
             d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=HIGHLIGHT)
-        color = ACCENT if r.rank <= 3 else INK
-        _text(img, (x0 + 16, y + 7), f"{r.rank}", f_row, color)
+        # rank 0: a row outside the ranking (a unit that has not reported), drawn with a dash, never in red
+        color = MUTED if r.rank <= 0 else ACCENT if r.rank <= 3 else INK
+        _text(img, (x0 + 16, y + 7), f"{r.rank}" if r.rank > 0 else "–", f_row, color)
         _text(img, (x0 + 56, y + 7), _fit(r.name, f_row, name_w - 8), f_row, INK)
         _text(img, (value_x, y + 7), r.value, f_row, INK)
         if r.extra:

@@ -102,7 +102,8 @@ def targets_card(category: str, rows: list[tuple[Unit, int | None, Target]], *, 
         if i > limit and unit.id != mine:
             continue
         if total is None:
-            table.append(RankRow(i, unit.name, "未报送", "", 0.0 if target.amount else None, unit.id == mine))
+            # no count, no place: a unit that has not reported is listed without a rank (it is not 3rd of 3)
+            table.append(RankRow(0, unit.name, "未报送", "", 0.0 if target.amount else None, unit.id == mine))
         else:
             extra = f"{total / target.amount * 100:.1f}%" if target.amount else ""
             value = f"{wan(total)}/{wan(target.amount)}" if target.amount else wan(total)
@@ -212,7 +213,7 @@ def stale_card(s: Stale, limit: int) -> Card:
             for n, (i, u) in enumerate(items[:limit], start=1)
         )
         more = f"另有 {len(items) - limit} 个账号未列出（私聊机器人可看全部）" if len(items) > limit else ""
-        return RankTable(f"{heading}（{len(items)} 个账号）", rows, more, "没有")
+        return RankTable(f"{heading}（{len(items)} 个账号）", rows, more, "没有", wide_extra=True)
 
     tables = [table(f"僵尸号：{s.days} 天及以上没有更新", s.no_post)]
     if s.warn < s.days:

@@ -10,7 +10,7 @@ from bot.nudge import Outgoing
 from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder
-from bot.render import Msg, cut_list, person_label
+from bot.render import Msg, person_label
 from bot.returns.reactions import Reactions
 from bot.returns.records import (
     BY_ADMIN,
@@ -37,6 +37,7 @@ from bot.tasks import (
     TaskLine,
     TaskService,
     TaskView,
+    reminded_recently,
     the_only_open,
 )
 from bot.units.records import Unit
@@ -287,13 +288,13 @@ class Returns(Reactions, TaskService):
         return await self.engine.owing(tx, units)
 
     def _nudges(self, ret: Return, owing: Owing, *, overdue: bool, manual: bool) -> list[Outgoing]:
-        """@-mentions of the operators of units not done; units with nobody to @ are named in the group instead."""
+        """@-mentions of the operators of units not done; with nobody to @ at all, one line in each group that says
+        how many owe (the units are never named in a group: the admins get them privately)."""
         header = _nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
         overdue = overdue or ret.deadline <= clock.now()
         out = self.engine.messages(NudgeText(header, _footer(ret), _private_text(ret, overdue)), owing)
-        orphans = [u.name for u in owing.orphans]
-        if orphans and not owing.operators:
-            msg = Msg(header).line(cut_list(orphans, self.settings.alliance_group_list_limit)).line(_footer(ret))
+        if owing.units and not owing.operators:
+            msg = Msg(header).line(_footer(ret))
             out.extend(("group", g, msg) for g in self.engine.groups())
         return out
 
@@ -308,10 +309,15 @@ class Returns(Reactions, TaskService):
         owing = await self._owing(tx, ret)
         if not owing.units:
             return []
-        return self._nudges(ret, owing, overdue=rem.overdue, manual=False)
+        out = self._nudges(ret, owing, overdue=rem.overdue, manual=False)
+        return out + await self.engine.orphans_digest(tx, f"报送 {ret.label}未报送", owing)
 
-    async def nudge(self, return_id: int, *, actor: str) -> Nudged:
-        """An admin's 催办: @-mention the operators of the units not done now, in batches."""
+    async def nudge(self, return_id: int, *, actor: str, force: bool = False) -> Nudged:
+        """An admin's 催办: @-mention the operators of the units not done now, in batches.
+
+        Raises:
+            UserError: closed, all done, or (unless `force`) the automatic reminder went out moments ago.
+        """
         async with self.db.tx() as tx:
             ret = await self._get(tx, return_id)
             if not ret.open:
@@ -319,6 +325,8 @@ class Returns(Reactions, TaskService):
             owing = await self._owing(tx, ret)
             if not owing.units:
                 raise UserError(f"报送 {ret.label} 的单位都已报送，不用催办。")
+            if not force and (ago := await self.engine.reminded_ago(tx, ret.id)) is not None:
+                raise reminded_recently(f"报送 {ret.label}", ago, f"/报送 催办 {ret.id} 强制")
             messages = self._nudges(ret, owing, overdue=ret.deadline <= clock.now(), manual=True)
             detail = f"{ret.label} {len(owing.units)} 个单位"
             await self.engine.nudge(

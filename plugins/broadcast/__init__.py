@@ -17,6 +17,7 @@ from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.pictures.views import rates_card, task_progress_card
 from bot.render import Msg, lines_cut, percent, person_name, span
+from bot.tasks import by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
 from plugins._kit import (
@@ -26,6 +27,7 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
+    laggards_to_admin,
     orphans_to_admin,
     picture_or_text,
     sub,
@@ -41,7 +43,8 @@ def _help(s: Settings) -> str:
         f"截止时间可写：{TIME_FORMS}；不写截止时间，就是发布后 {span(s.broadcast_deadline, hours_up_to=48)}截止\n"
         "范围写单位类别或地市，多个用逗号隔开；类别和地市都写时取交集，如：范围 高中,初中 郑州\n"
         "/统发 列表 — 进行中的统发\n"
-        f"/统发 催办 [编号] — @ 还没完成的单位的联络员（分批发，每条最多 @ {s.alliance_at_batch} 人）\n"
+        f"/统发 催办 [编号] [强制] — @ 还没完成的单位的联络员（分批发，每条最多 @ {s.alliance_at_batch} 人；"
+        "刚自动提醒过时不重复，加“强制”照发）\n"
         "/统发 代确认 <编号> <单位…> — 替用其他方式报告的单位确认，如：/统发 代确认 3 郑州大学\n"
         "/统发 结束 <编号> — 提前结束，不再提醒\n"
         "/统发 撤回 <编号> — 撤回任务并通知各群，完成率统计不再计入"
@@ -55,7 +58,7 @@ HELP = [
         OPERATOR,
         "确认本单位已完成统发（也可以直接回复统发通知“已转发”）",
         "/已转发 [编号] [证明链接] — 只有一个进行中的统发时可以不写编号\n"
-        "例：/已转发\n例：/已转发 3\n例：/已转发 3 https://weibo.com/xxxx\n"
+        "例：/已转发\n例：/已转发 3\n例：/已转发 3 https://weibo.com/xxxx\n例：/已转发 2，5（一次确认几个）\n"
         "也可以直接回复（引用）统发通知或催办消息：已转发 / 已完成 / 转发了（只回“收到”表示收到了通知，不算完成）\n"
         "或者给统发通知、催办消息点一个 👍 或 OK 表情（表情回应），效果相同\n"
         "消息里带截图会作为证明保存（截图不是必须的）。每个单位只计一次，其他联络员再确认会提示已确认。",
@@ -155,9 +158,10 @@ def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
 
 async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办统发")
-    task_id = _task_arg(ctx, "/统发 催办 [编号]，如：/统发 催办 3", required=False)
+    force = ctx.take_force()
+    task_id = _task_arg(ctx, "/统发 催办 [编号] [强制]，如：/统发 催办 3", required=False)
     await caught_up(ctx.app.broadcasts, task_id)
-    r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id)
+    r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id, force=force)
     t = r.task
     if r.pending_units == 0:
         return Msg(f"统发 #{t.id}「{t.title}」所有单位都已完成，不需要催办。")
@@ -205,15 +209,15 @@ async def listing(ctx: Ctx) -> Msg:
     return out
 
 
-async def close(ctx: Ctx) -> Msg:
+async def close(ctx: Ctx) -> Reply:
     ctx.need_admin("结束统发")
     task_id = _task_arg(ctx, "/统发 结束 <编号>，如：/统发 结束 3", required=True)
     assert task_id is not None
     p = await ctx.app.broadcasts.close(task_id, actor=ctx.user_id)
-    return Msg(
-        f"已结束统发 #{p.task.id}「{p.task.title}」：最终完成 {len(p.done)}/{p.total}（{p.percent}），不再提醒。"
-        f"未完成的单位：/统发 进度 {p.task.id}"
-    )
+    out = Msg(f"已结束统发 #{p.task.id}「{p.task.title}」：最终完成 {len(p.done)}/{p.total}（{p.percent}），不再提醒。")
+    groups = by_category(p.pending)
+    full = [f"【{cat}】{'、'.join(u.name for u in units)}" for cat, units in groups]
+    return laggards_to_admin(ctx, out, "未完成", [u.name for _, units in groups for u in units], full)
 
 
 async def withdraw(ctx: Ctx) -> Msg:

@@ -12,6 +12,7 @@ from bot.app import current_app
 from bot.broadcasts.parse import bare_confirmation, check_url, confirmation_rest
 from bot.broadcasts.records import Confirmation, NotBound
 from bot.errors import UserError
+from bot.parse import numbers_among, reads_as_numbers
 from bot.render import Ack, Msg, person_name
 from bot.tasks import NOT_BOUND
 from plugins._client import reaction_of
@@ -24,6 +25,7 @@ from plugins._kit import (
     trigger,
 )
 from plugins._notices import notice
+from plugins._several import each_number
 
 # ---------------------------------------------------------------- confirming
 
@@ -44,16 +46,11 @@ def ack(c: Confirmation, user_id: str) -> Ack:
 
 def confirm_handler(default_task: int | None = None, via: str = "command") -> Callable[[Ctx], Awaitable[Ack]]:
     async def handler(ctx: Ctx) -> Ack:
-        task_id: int | None = None
+        numbers, words = numbers_among(ctx.args)  # 3, #3, 二, 2，5, 2、5
         proof: str | None = None
         note: list[str] = []
-        for a in ctx.args:
-            s = a.lstrip("#＃")
-            if s.isdecimal() and len(s) <= 9:
-                if task_id is not None:
-                    raise UserError("一次只能确认一个统发，请只写一个编号，如：/已转发 3")
-                task_id = int(s)
-            elif a.lower().startswith(("http://", "https://")):
+        for a in words:
+            if a.lower().startswith(("http://", "https://")):
                 proof = check_url(a, "证明链接")
             else:
                 note.append(a)
@@ -61,17 +58,23 @@ def confirm_handler(default_task: int | None = None, via: str = "command") -> Ca
             raise UserError(
                 "你是管理员，没有绑定单位。替单位确认请用：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学"
             )
-        c = await ctx.app.broadcasts.confirm(
-            ctx.user_id,
-            ctx.name,
-            task_id if task_id is not None else default_task,
-            reply_to=ctx.reply_to if task_id is None and default_task is None else None,
-            proof_url=proof,
-            images=ctx.images,
-            note=" ".join(note) or None,
-            via=via,
-        )
-        return ack(c, ctx.user_id)
+
+        async def one(task_id: int | None) -> Ack:
+            c = await ctx.app.broadcasts.confirm(
+                ctx.user_id,
+                ctx.name,
+                task_id if task_id is not None else default_task,
+                reply_to=ctx.reply_to if task_id is None and default_task is None else None,
+                proof_url=proof,
+                images=ctx.images,
+                note=" ".join(note) or None,
+                via=via,
+            )
+            return ack(c, ctx.user_id)
+
+        if len(numbers) > 1:  # /已转发 2，5: each of them, one acknowledgement
+            return await each_number(numbers, one)
+        return await one(numbers[0] if numbers else None)
 
     return handler
 
@@ -150,7 +153,7 @@ async def bare_confirmation_trigger(event: MessageEvent) -> tuple[Command, Messa
                 return None
         except UserError:
             return None
-    if rest.split() and any(w.lstrip("#＃").isdecimal() for w in rest.split()):
+    if rest.split() and any(reads_as_numbers(w) for w in rest.split()):
         handler = confirm_handler(via="command")  # a number was written: that task
     elif len(tasks) == 1:
         handler = confirm_handler(default_task=tasks[0].id, via="command")

@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
 from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
 from bot.followers.targets import signed, wan
-from bot.parse import looks_like_count
+from bot.parse import looks_like_count, read_number
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.vocab import category_or_none, platform_or_none
@@ -28,7 +28,8 @@ HELP = [
         "联络员报送（每个账号每天算一次，当天再报即更正）：\n"
         "/粉丝 <平台或账号名称> <数量> — 例：/粉丝 微信 12345、/粉丝 抖音 1.2万、/粉丝 微博 12.3w、/粉丝 头条 120万+\n"
         "同一平台有两个账号时写账号名称：/粉丝 郑大青年 3千，或 /粉丝 微信 郑大青年 3千\n"
-        "和上次相差 10 倍以上（第一次报送时：超过本单位目标的 10 倍）的数，机器人会先问一句，回复“确认”才记录\n"
+        "和以往相差很大的数（像多写或少写了一位、是上次的 3 倍以上或不到一半、远离以往的增长，第一次报送时超过本单位目标的 5 倍），"
+        "机器人会先问一句，回复“确认”才记录（也可以在命令后加“确认”：/粉丝 微信 680000 确认）\n"
         "/粉丝 排行 [平台] [类别] [本月/上月] — 按单位排行（粉丝数、增长），例：/粉丝 排行 抖音 本科高校 上月\n"
         "/粉丝 目标 [单位或类别] — 目标完成情况，例：/粉丝 目标 郑州大学、/粉丝 目标 本科高校\n"
         "/粉丝 月报 [月份] — 上月（或所写月份）各类单位的粉丝排行图和表格，例：/粉丝 月报、/粉丝 月报 10月\n"
@@ -39,7 +40,8 @@ HELP = [
         "更新",
         OPERATOR,
         "报告本单位账号最近一次发布内容的日期",
-        "/更新 <平台或账号名称> [日期] — 日期默认今天，例：/更新 微信、/更新 抖音 昨天、/更新 微博 3月1日",
+        "/更新 <平台或账号名称> [日期] — 日期默认今天，例：/更新 微信、/更新 抖音 昨天、/更新 微博 上周五、"
+        "/更新 视频号 3天前、/更新 微博 3月1日（还没到的日期不收）",
     ),
     Topic(
         "僵尸号",
@@ -114,8 +116,6 @@ def render_report(r: Reported) -> Msg:
         before, day = r.previous
         change = r.count - before
         out.line(f"比上次（{show_day(day, today)} {before:,}）{signed(change)}。")
-        if before and (r.count < before * 0.5 or (r.count > before * 3 and change > 1000)):
-            out.text("与上次相差较大，如有误，今天再发一次即可更正。")
     elif r.replaced is None:
         out.line("这是该账号第一次报送。")
     if r.target.amount:
@@ -132,15 +132,19 @@ def render_report(r: Reported) -> Msg:
     return out
 
 
-async def report(ctx: Ctx) -> Ack:
-    args = ctx.args
+CONFIRM_ARGS = ("确认", "确定", "确认无误")
+
+
+async def report(ctx: Ctx, *, confirmed: bool = False) -> Ack:
+    args = [a for a in ctx.args if a not in CONFIRM_ARGS]  # /粉丝 微信 680000 确认: asked and confirmed at once
+    confirmed = confirmed or len(args) < len(ctx.args)
     if len(args) >= 2 and not looks_like_count(args[-1]) and looks_like_count(args[0]):
         args = [*args[1:], args[0]]  # /粉丝 1.5万 微信: the count first
     if len(args) > 3:
         raise UserError(f"参数太多。账号名称含空格请加引号。{REPORT_USAGE}")
     if len(args) == 1 and platform_or_none(args[0]) is not None:
         raise UserError(f"请在平台后写出粉丝数，如：/粉丝 {args[0]} 12345")
-    r = await ctx.app.followers.report(ctx.user_id, args[:-1], args[-1])
+    r = await ctx.app.followers.report(ctx.user_id, args[:-1], args[-1], confirmed=confirmed)
     return Ack.of(render_report(r), react=False)  # news for the person: a short answer, merged with others
 
 
@@ -253,7 +257,7 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
     lines = []
     for i, (_, _, unit, total, target) in enumerate(scored, start=1):
         if total is None:
-            lines.append(f"{i}. {unit.name} 未报送")
+            lines.append(f"–. {unit.name} 未报送")  # no count, no place in the ranking
         elif target.amount:
             mark = " ✓" if total >= target.amount else ""
             lines.append(
@@ -334,7 +338,10 @@ async def followers_cmd(ctx: Ctx) -> Reply:
 
 
 async def confirm(ctx: Ctx) -> Msg:
-    """`/粉丝 确认` (or a plain 确认): record the count the bot asked this person to confirm."""
+    """`/粉丝 确认` (or a plain 确认): record the count the bot asked this person to confirm; `/粉丝 确认 微信 680000`
+    records that count at once."""
+    if ctx.args:
+        return await report(ctx, confirmed=True)
     return render_report(await ctx.app.followers.confirm(ctx.user_id))
 
 
@@ -433,10 +440,9 @@ async def stale_cmd(ctx: Ctx) -> Reply:
     ctx.take_format()
     days = None
     if ctx.args:
-        text = ctx.args[0].removesuffix("天")
-        if len(ctx.args) > 1 or not text.isdecimal() or not 1 <= int(text) <= 3650:
+        days = read_number(ctx.args[0].removesuffix("天"))
+        if len(ctx.args) > 1 or days is None or not 1 <= days <= 3650:
             raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
-        days = int(text)
     s = await ctx.app.followers.stale(days)
     rows = sum(len(items) for _, items in s.no_post + s.warning)
     limit = ctx.app.settings.alliance_picture_rows

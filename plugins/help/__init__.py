@@ -6,7 +6,8 @@ from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, ROLES, Ctx, Topic, command, help_topics
+from plugins._kit import ADMIN, ANYONE, OPERATOR, ROLES, Ctx, Topic, command
+from plugins._topics import help_topics
 
 HELP = [
     Topic(

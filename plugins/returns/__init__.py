@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment, NoticeEvent
 from nonebot.plugin import PluginMetadata
 
@@ -10,12 +12,14 @@ from bot.app import current_app
 from bot.broadcasts.records import norm_id
 from bot.config import Settings
 from bot.errors import UserError
+from bot.parse import leading_numbers, read_number
 from bot.pictures.views import task_progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest
 from bot.returns.records import BY_ADMIN
 from bot.returns.text import USAGE_NEW, category_lines, render_progress
+from bot.tasks import by_category
 from plugins._client import caught_up, reaction_of
 from plugins._kit import (
     ANYONE,
@@ -25,6 +29,7 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
+    laggards_to_admin,
     orphans_to_admin,
     picture_or_text,
     reply_saying,
@@ -32,6 +37,7 @@ from plugins._kit import (
     trigger,
 )
 from plugins._notices import notice
+from plugins._several import each_number
 from plugins.returns import files
 
 
@@ -59,7 +65,7 @@ HELP = [
             "（截止时间可写 2026-11-25 18:00、11月25日18时、明天18点、周五17:30、3天后 等；"
             "范围可选，不写就是全部单位；要交文件时加 表格 统计表|汇总表|备案表|模板 和/或 扫描件）\n"
             "/报送 登记 <编号> <单位…> — 替邮件报送的单位登记，例：/报送 登记 3 郑州大学 河大\n"
-            "/报送 催办 [编号] — @ 还没报送的单位的联络员\n"
+            "/报送 催办 [编号] [强制] — @ 还没报送的单位的联络员（刚自动提醒过时不重复，加“强制”照发）\n"
             "/报送 结束 <编号> — 结束报送，不再提醒\n"
             "/报送 表格 <编号> <单位…|全部> — 把预填的表格私聊发给各单位联络员\n"
             "/报送 模板 <编号> — 把你刚上传的表格设为模板；/报送 接受 <编号> <单位> — 接受需修改的文件\n"
@@ -73,7 +79,7 @@ HELP = [
         "已报送",
         OPERATOR,
         "确认本单位已完成某个报送",
-        "/已报送 <编号> [备注] — 例：/已报送 3 已发邮箱\n"
+        "/已报送 <编号> [备注] — 例：/已报送 3 已发邮箱、/已报送 1，3\n"
         "只有一个待报送的任务时可以不写编号；也可以直接回复（引用）报送通知或提醒消息：已报送 / 已完成 / 报送了，"
         "或给它点个 👍 或 OK 表情（要交文件的报送不行：上传文件即可）。\n"
         "截止后仍可报送，会标记为逾期。",
@@ -160,9 +166,10 @@ async def register(ctx: Ctx) -> Msg:
 
 async def nudge(ctx: Ctx) -> Reply:
     ctx.need_admin("催办")
+    force = ctx.take_force()
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
-    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id)
+    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id, force=force)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.ret.wants_files:
         p = await ctx.app.returns.progress(n.ret.id)
@@ -174,17 +181,14 @@ async def nudge(ctx: Ctx) -> Reply:
     return out
 
 
-async def close(ctx: Ctx) -> Msg:
+async def close(ctx: Ctx) -> Reply:
     ctx.need_admin("结束报送")
     rid = _number(ctx, "/报送 结束 <编号>")
     p = await ctx.app.returns.close(rid, actor=ctx.user_id)
     out = Msg(f"已结束报送 {p.task.label}，不再提醒。")
     out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
-    if p.pending:
-        out.line(f"未报送（{len(p.pending)}）：")
-        for line in category_lines(p.pending, ctx.limit):
-            out.line(line)
-    return out
+    pending = [u for _, group in by_category(p.pending) for u in group]
+    return laggards_to_admin(ctx, out, "未报送", [u.name for u in pending], category_lines(p.pending, None))
 
 
 # ---------------------------------------------------------------- anyone
@@ -242,7 +246,7 @@ async def listing(ctx: Ctx) -> Msg:
 
 
 async def default(ctx: Ctx) -> Msg:
-    if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
+    if ctx.args and read_number(ctx.args[0]) is not None:
         return await progress(ctx)
     if ctx.args:
         can = (
@@ -290,10 +294,11 @@ async def submitted(ctx: Ctx) -> Ack:
 
 async def _submit(ctx: Ctx, quoted: int | None) -> Ack:
     rid = quoted
-    note_args = ctx.args
-    if ctx.args and ctx.args[0].lstrip("#＃").isdigit():
-        rid = ctx.int_arg(ctx.args[0], "报送编号")
-        note_args = ctx.args[1:]
+    numbers, note_args = leading_numbers(ctx.args)
+    if len(numbers) > 1:  # /已报送 1，3: each of them, one acknowledgement
+        return await each_number(numbers, lambda n: _submit(replace(ctx, args=[str(n), *note_args]), None))
+    if numbers:
+        rid = numbers[0]
     if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
         raise UserError("你是管理员、没有绑定单位。替单位登记请用：/报送 登记 <编号> <单位>，如：/报送 登记 3 郑州大学")
     reply_to = ctx.reply_to if rid is None else None

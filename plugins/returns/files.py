@@ -24,6 +24,7 @@ from bot.render import Msg, person_name
 from bot.returns.files import workbooks
 from bot.returns.files.fetch import FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
+from plugins import _files
 from plugins._client import to_asker_privately, upload_to
 from plugins._kit import Ctx, Reply, To, display_name
 from plugins._notices import notice
@@ -47,6 +48,13 @@ def _sources(data: Any) -> list[Source]:
     elif path.startswith(("/", "file://")) or (len(path) > 2 and path[1] == ":"):
         out.append(Source(path=path))
     return out
+
+
+UUID_LOST = "QQ 客户端找不到刚上传的这个文件（NapCat 的已知问题），没有记报送。请重新上传一次。"
+UUID_ADMIN = (
+    "QQ 客户端（NapCat）取群文件时答“real fileUUID not found”（NapCat 的已知问题 #1267），已请上传的人重新上传。"
+    "若反复出现，请升级或重启 NapCat。"
+)
 
 
 def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: Any, seg: dict | None):
@@ -87,6 +95,9 @@ def client_fetch(bot: Bot, app: App, file_id: str, group_id: str | None, busid: 
                 answer = await bot.call_api(action, **params)
             except Exception as e:  # a client without the API, or one that cannot find the file
                 logger.info(f"{action} failed: {e!r}")
+                if _files.file_uuid_lost(e):  # NapCat #1267: the client lost the file; a new upload works
+                    last = FetchFailed(UUID_LOST)
+                    await _files.tell_admins_once(app, "file-uuid", UUID_ADMIN)
                 continue
             if (data := await first(_sources(answer))) is not None:
                 return data

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -31,6 +32,7 @@ from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
+from plugins import _files, _replay
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
     ADMIN,
@@ -41,12 +43,12 @@ from plugins._kit import (
     Reply,
     Topic,
     command,
-    help_topics,
     match_command,
     run,
     watch_disk,
 )
 from plugins._notices import notices_for
+from plugins._topics import help_topics
 from plugins.system.reactions import make_lister, make_resolver
 from plugins.system.reactions import unknown_action as _unknown_action
 
@@ -132,13 +134,24 @@ def make_sender(bot: Bot):
     async def send(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
         key = "group_id" if target_type == "group" else "user_id"
         api, params = _outgoing(bot, target_type, segments)
+        started = int(time.time()) - 1
         try:
-            result = await bot.call_api(api, **{key: int(target_id)}, **params)
+            if api in ("upload_group_file", "upload_private_file"):  # issue 22.3: path or base64, by the setting
+                ids = {key: int(target_id)}
+                result = await _files.upload(bot, api, ids, Path(params["file"]), params["name"])
+            else:
+                result = await bot.call_api(api, **{key: int(target_id)}, **params)
+        except _files.FileTooBig as e:
+            raise SendFailed(str(e)) from None
         except ActionFailed as e:
+            if api.startswith("upload_"):
+                raise SendFailed(f"{_files.refusal(e, target_type)}（{e}）") from None
             raise SendFailed(f"QQ 客户端拒绝发送：{e}") from None
         except ApiNotAvailable:
             raise NotSent() from None
         except NetworkError as e:
+            if api == "send_group_forward_msg":
+                return await _files.forward_timed_out(bot, int(target_id), started, e)
             raise SendUnknown(f"发送超时，可能已送达，未重发：{e}") from None
         if isinstance(result, dict) and result.get("message_id") is not None:
             return str(result["message_id"])
@@ -184,6 +197,7 @@ _background: set[asyncio.Task[None]] = set()
 async def _learn(bot: Bot, app: App) -> None:
     """At connect: the alliance groups this account is in (they wait for it), then reactions given meanwhile."""
     account = str(bot.self_id)
+    mine: list[str] = []
     try:
         groups = await bot.call_api("get_group_list")
         ids = [str(g.get("group_id")) for g in groups or [] if isinstance(g, dict)]
@@ -191,6 +205,10 @@ async def _learn(bot: Bot, app: App) -> None:
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
+    try:
+        await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
+    finally:
+        app.reminders.kick()  # nudges due meanwhile go out after what was done meanwhile is counted
     for service in (app.broadcasts, app.returns):
         try:
             counted = await service.catch_up(force=True)
@@ -217,9 +235,10 @@ async def _connected(bot: Bot) -> None:
     for service in (app.broadcasts, app.returns):
         service.reaction_lister = lister
         service.catch_up_due()
-    app.reminders.kick()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
-    if hasattr(bot, "call_api"):
+    if not hasattr(bot, "call_api"):
+        app.reminders.kick()
+    else:
         task = asyncio.create_task(_learn(bot, app), name=f"learn-{account}")
         _background.add(task)
         task.add_done_callback(_background.discard)
@@ -249,6 +268,8 @@ async def _scope(event: Event) -> None:
         served = app.outbox.group_account.get(str(group_id))
         if served is not None and served != account and app.outbox.is_connected(served):
             raise IgnoredException("another account of the bot serves this group")  # both are in it: act once
+        if isinstance(event, GroupMessageEvent):
+            await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
     elif isinstance(event, PrivateMessageEvent):
         if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")

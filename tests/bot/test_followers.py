@@ -16,7 +16,7 @@ from bot.config import ConfigError, load_settings
 from bot.db import Database, migrations
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
 from bot.followers.periods import parse_period, parse_ranking_args
-from bot.followers.records import KIND, NeedsConfirmation, implausible
+from bot.followers.records import KIND, NeedsConfirmation, Trend, implausible
 from bot.followers.reminder import first_working_day, next_due
 from bot.followers.service import Followers
 from bot.followers.targets import DEFAULT_TARGETS, parse_targets, target_for
@@ -410,7 +410,7 @@ def test_first_working_day_and_next_due() -> None:
     nine = time(9, 0)
     assert next_due(at(date(2026, 3, 2), 8), nine) == (202603, at(date(2026, 3, 2), 9))
     assert next_due(at(date(2026, 3, 2), 9), nine) == (202604, at(date(2026, 4, 1), 9))
-    assert next_due(at(date(2026, 12, 20)), nine) == (202701, at(date(2027, 1, 1), 9))
+    assert next_due(at(date(2026, 12, 20)), nine) == (202701, at(date(2027, 1, 4), 9))  # not on 元旦
 
 
 async def test_monthly_reminder_nudges_units_without_a_report_this_month(world: World) -> None:
@@ -477,13 +477,19 @@ async def test_upgrade_from_the_previous_schema_keeps_data(tmp_path: Path) -> No
 
 
 def test_what_counts_as_a_jump_to_confirm() -> None:
+    # the rule of issue 21 (a slipped digit, 5× the target for a first report); tests/bot/test_issue21.py has the rest
+    last = Trend(12_000, MONDAY.date())
     assert implausible(1_200_000, None, 100_000) is not None  # first report, 12× the target
-    assert implausible(900_000, None, 100_000) is None  # first report within 10× the target
+    assert implausible(500_000, None, 100_000) is not None  # first report, 5× the target
+    assert implausible(400_000, None, 100_000) is None  # first report within 5× the target
     assert implausible(5_000_000, None, None) is None  # no target: nothing to compare a first report with
-    assert implausible(130_000, 12_000, 80_000) is not None and implausible(1_000, 12_000, 80_000) is not None
-    assert implausible(110_000, 12_000, 80_000) is None and implausible(1_300, 12_000, 80_000) is None
-    assert implausible(900, 50, None) is None and implausible(5, 900, None) is None  # tiny accounts swing freely
-    assert implausible(120_000, 0, 100_000) is None and implausible(1_200_000, 0, 100_000) is not None
+    assert implausible(130_000, last, 80_000) is not None and implausible(1_000, last, 80_000) is not None
+    assert implausible(110_000, last, 80_000) is not None and implausible(1_300, last, 80_000) is not None
+    assert implausible(30_000, last, 80_000) is None and implausible(7_000, last, 80_000) is None
+    assert implausible(900, Trend(50, MONDAY.date()), None) is None  # tiny accounts swing freely
+    assert implausible(5, Trend(900, MONDAY.date()), None) is None
+    assert implausible(120_000, Trend(0, MONDAY.date()), 100_000) is None
+    assert implausible(1_200_000, Trend(0, MONDAY.date()), 100_000) is not None
 
 
 async def test_a_jump_is_not_recorded_until_confirmed(world: World) -> None:

@@ -191,7 +191,7 @@ TODAY = date(2026, 11, 18)
         ("20260301", date(2026, 3, 1)),
         ("3月1日", date(2026, 3, 1)),
         ("11-15", date(2026, 11, 15)),
-        ("12-01", date(2025, 12, 1)),  # no year, not yet this year: last year
+        ("01-10", date(2026, 1, 10)),  # no year: this year's
         ("今天", TODAY),
         ("昨天", date(2026, 11, 17)),
         ("前天", date(2026, 11, 16)),

@@ -145,3 +145,59 @@ def test_a_highlighted_png_is_one_valid_zlib_stream_reusing_the_skeletons_bands(
     assert len(lines) == size[1] * (size[0] * 3 + 1)
     (kept,) = cards._skeletons.values()
     assert sum(band.data in idat for band in kept[1]) >= len(kept[1]) - 2  # only the row's bands were re-encoded
+
+
+def _stale_and_targets() -> tuple[Card, Card]:
+    from datetime import date
+
+    from bot import clock
+    from bot.accounts import Account
+    from bot.followers.records import Stale, StaleAccount
+    from bot.followers.targets import Target
+    from bot.pictures.views import stale_card, targets_card
+    from bot.units.records import Unit
+
+    today = clock.now().date()
+    units = [
+        Unit(i, n, "市教育局", "x", None, ())
+        for i, n in enumerate(["郑州市教育局", "洛阳市教育局", "三门峡市教育局"], 1)
+    ]
+    old = date(today.year - 1, 12, 20)
+    acc = Account(1, 1, "微信公众号", "郑州教育", "", None, "正常")
+    stale = Stale(14, today, 10, no_post=[(units[0], [StaleAccount(acc, old, None, None, old, (today - old).days)])])
+    target = Target(1_000_000, "市教育局")
+    targets = targets_card(
+        "市教育局",
+        [(units[0], 50_000, target), (units[1], 40_000, target), (units[2], None, target)],
+        mine=None,
+        limit=20,
+    )
+    return stale_card(stale, 20), targets
+
+
+def test_a_unit_without_a_count_has_no_place_in_the_ranking() -> None:
+    """Issue 21.14: in /粉丝 目标 市教育局, 三门峡市教育局 (未报送) got a red rank 3."""
+    _, targets = _stale_and_targets()
+    rows = {r.name: r for r in targets.tables[0].rows}
+    assert rows["三门峡市教育局"].rank == 0 and rows["三门峡市教育局"].value == "未报送"
+    assert [rows["郑州市教育局"].rank, rows["洛阳市教育局"].rank] == [1, 2]
+
+
+@NEEDS_FONT
+def test_the_last_update_of_a_zombie_account_is_drawn_whole(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21.14: /僵尸号 cut the last-update column to `2025年…`; and a rank 0 is drawn as a dash."""
+    drawn: list[str] = []
+    fit = cards._fit
+
+    def recording(text: str, font, width: float) -> str:  # type: ignore[no-untyped-def]
+        out = fit(text, font, width)
+        drawn.append(out)
+        return out
+
+    monkeypatch.setattr(cards, "_fit", recording)
+    stale, targets = _stale_and_targets()
+    font = find_font()
+    render_png(stale, font)
+    assert any(t.endswith("12月20日") and "年" in t for t in drawn), drawn
+    assert not any(t.startswith("20") and t.endswith("…") for t in drawn), drawn
+    render_png(targets, font)

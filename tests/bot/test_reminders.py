@@ -211,6 +211,32 @@ async def test_quiet_hours_hold_reminders_until_the_window_ends(db_path: Path) -
         assert await bot.states() == {"2h": "skipped", OVERDUE: "sent"}
 
 
+async def test_a_reminder_held_until_just_before_the_next_one_is_replaced_by_it(db_path: Path) -> None:
+    """Issue 21 item 7: quiet hours held the 2h reminder of an 08:00 deadline until 07:30; "还剩 30 分钟" followed by
+    "已逾期" half an hour later is one message too many: the overdue one speaks for both."""
+    async with Bot(db_path, Task(), quiet=(time(22, 0), time(7, 30))) as bot:
+        bot.connect()
+        clock.freeze(datetime(2026, 11, 20, 21, 0, tzinfo=TZ))
+        await bot.schedule(deadline=datetime(2026, 11, 21, 8, 0, tzinfo=TZ))  # owed: 2h (06:00) and overdue
+        clock.freeze(datetime(2026, 11, 21, 7, 30, tzinfo=TZ))
+        assert await bot.reminders.tick() == 0
+        assert await bot.states() == {"2h": "skipped", OVERDUE: "pending"}
+        clock.freeze(datetime(2026, 11, 21, 8, 0, 30, tzinfo=TZ))
+        assert await bot.reminders.tick() == 1
+        assert await bot.queued() == ["[overdue] 未完成：乙、甲"]
+
+
+async def test_a_late_reminder_still_goes_while_it_is_nearer_its_own_moment_than_the_next(db_path: Path) -> None:
+    async with Bot(db_path, Task()) as bot:
+        await bot.schedule()  # 1d due 11-21 09:00, 2h due 11-22 07:00
+        bot.connect()
+        clock.freeze(datetime(2026, 11, 21, 15, 0, tzinfo=TZ))  # 6 hours late, the next one 16 hours away
+        assert await bot.reminders.tick() == 1
+        assert await bot.queued() == ["[1d] 未完成：乙、甲"]
+        clock.freeze(datetime(2026, 11, 21, 20, 0, tzinfo=TZ))
+        assert await bot.reminders.tick() == 0
+
+
 async def test_several_due_at_once_become_one_message_the_latest(db_path: Path) -> None:
     task = Task()
     async with Bot(db_path, task) as bot:

@@ -317,14 +317,15 @@ async def test_reminder_goes_to_units_not_done_when_it_is_sent(core: App) -> Non
     clock.freeze(DEADLINE - timedelta(days=3))
     assert await core.reminders.tick() == 1
     out = await sent(core)
-    assert [o["target"] for o in out] == [("group", str(GROUP))]
+    # the units with nobody to @ are named to the admin privately (once a day), not in the group
+    assert [o["target"] for o in out] == [("group", str(GROUP)), ("private", "900001")]
     assert out[0]["text"].startswith("【报送提醒】#1《秋季统计表》将于 11月25日 18:00 截止（还剩约 3 天）")
     assert sorted(out[0]["ats"]) == sorted([str(HENU), str(LY)])
     # 河南大学 submits before the next one: it is not nudged again
     await core.returns.submit(str(HENU), "李四", rid)
     clock.freeze(DEADLINE - timedelta(days=1))
     assert await core.reminders.tick() == 1
-    assert [o["ats"] for o in await sent(core)] == [[str(LY)]]
+    assert [o["ats"] for o in await sent(core) if o["target"][0] == "group"] == [[str(LY)]]
 
 
 async def test_overdue_reminder_after_downtime_replaces_the_earlier_ones(core: App) -> None:
@@ -334,7 +335,7 @@ async def test_overdue_reminder_after_downtime_replaces_the_earlier_ones(core: A
     await connect(core)
     clock.freeze(DEADLINE + timedelta(minutes=1))
     assert await core.reminders.tick() == 1
-    out = await sent(core)
+    out = [o for o in await sent(core) if o["target"][0] == "group"]
     assert len(out) == 1 and out[0]["text"].startswith("【报送逾期】#1《秋季统计表》已于 11月25日 18:00 截止")
     async with core.db.read() as tx:
         states = dict(await tx.all("SELECT label, state FROM reminders WHERE task_id=? ORDER BY due_at", (rid,)))
@@ -353,15 +354,17 @@ async def test_reminder_when_everyone_has_submitted_sends_nothing(core: App) -> 
     assert await sent(core) == []
 
 
-async def test_units_without_operators_are_still_named(core: App) -> None:
+async def test_units_without_operators_are_counted_in_the_group_and_named_to_the_admin(core: App) -> None:
     await core.units.add("郑州市第九中学", "高中", "郑州", actor="t")
     await make(core)
     await sent(core)
     await connect(core)
     clock.freeze(DEADLINE - timedelta(hours=2))
     assert await core.reminders.tick() == 1
-    out = await sent(core)
-    assert len(out) == 1 and "郑州市第九中学" in out[0]["text"] and out[0]["ats"] == []
+    group, private = await sent(core)
+    assert group["target"] == ("group", str(GROUP)) and group["ats"] == []
+    assert "还有 1 个单位没有报送" in group["text"] and "郑州市第九中学" not in group["text"]
+    assert private["target"] == ("private", "900001") and "郑州市第九中学" in private["text"]
 
 
 async def test_private_reminders_when_configured(tmp_path: Path) -> None:

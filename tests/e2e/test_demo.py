@@ -95,3 +95,43 @@ async def test_a_dir_demo_keeps_its_data_and_its_banner_shows_the_dashboard(
     assert "临时数据" not in out and f"数据保存在 {workdir}（演示结束后保留）" in out
     assert "管理后台：http://127.0.0.1:" in out and "/dashboard" in out
     assert (workdir / "data" / "alliance.db").exists() or any((workdir / "data").glob("*.db"))
+
+
+async def test_the_demo_uploads_files_and_shows_what_a_real_client_shows(tmp_path: Path) -> None:
+    """Issue 21.16: no way to upload a file in the demo (`:file PATH` now); folded lists showed `[node]`; recall
+    was not simulated, so every /统发 撤回 said 原通知还有 1 条没能撤回."""
+    from bot.returns.files import samples
+
+    form = tmp_path / "郑州大学统计表.xlsx"
+    form.write_bytes(samples.xlsx(samples.stats_rows("郑州大学", 3)))
+    demo = await start_demo(tmp_path / "demo")
+    try:
+        session = DemoSession(demo.client)
+        session.reply_timeout = 10
+        await session.handle_line("/注册 郑州大学")
+        await session.handle_line(":admin")
+        await session.handle_line("/审核 通过 1")
+        out = joined(await session.handle_line("/报送 新建 秋季统计 截止 3天后 表格 统计表"))
+        assert "秋季统计" in out
+        await session.handle_line(f":as {20001}")
+        assert "用法：:file" in joined(await session.handle_line(":file /no/such/file.xlsx"))
+        out = joined(await session.handle_line(f":file {form}"))
+        assert "上传到了群文件" in out and "收到 郑州大学 的统计表：3 个账号" in out, out
+    finally:
+        await stop_demo(demo)
+
+
+def test_a_folded_list_and_a_recalled_message_read_as_in_qq() -> None:
+    from types import SimpleNamespace
+
+    client = SimpleNamespace(
+        handlers={}, sent=[SimpleNamespace(message_id=7, group_id=GROUP_ID, user_id=None, message=[])]
+    )
+    session = DemoSession(client)  # type: ignore[arg-type]
+    node = {"type": "node", "data": {"content": [{"type": "text", "data": {"text": "郑州大学\n河南大学"}}]}}
+    shown = session.render([{"type": "text", "data": {"text": "未完成的单位："}}, node])
+    assert "[node]" not in shown and "郑州大学" in shown and "河南大学" in shown
+    client.handlers["delete_msg"]({"message_id": 7})
+    assert session.format_sent(1, client.sent[0]).endswith("（已撤回）")
+    with pytest.raises(ValueError):
+        client.handlers["delete_msg"]({"message_id": 8})

@@ -112,7 +112,10 @@ async def test_the_issue_2_walk(bot: BotProcess, qq: QQClient) -> None:
     reply = await ask(qq, OP, "/注册 河科大", card="河科大-张三")
     assert "河南科技大学" in reply.text
     app_id = number(reply)
-    listing = await ask(qq, ADMIN, "/审核")
+    qq.mark()
+    pointer = await ask(qq, ADMIN, "/审核")  # the list itself goes to the admin privately (issue 21.8)
+    assert "已私聊发给你" in pointer.text and "20001" not in pointer.text
+    listing = (await qq.wait_sent(lambda s: s.user_id == ADMIN and s.group_id is None and "申请" in s.text))[0]
     assert f"#{app_id} 河科大-张三（{OP}）申请 河南科技大学" in listing.text
     qq.mark()
     await qq.group_message(GROUP, ADMIN, f"/审核 通过 {app_id}")
@@ -163,7 +166,10 @@ async def test_the_issue_2_walk(bot: BotProcess, qq: QQClient) -> None:
     assert "/注册" in reply.text
 
     # /未绑定 asks the client for the member list
-    reply = await ask(qq, ADMIN, "/未绑定")
+    qq.mark()
+    pointer = await ask(qq, ADMIN, "/未绑定")  # the names go to the admin privately (issue 21.8)
+    assert "已私聊发给你" in pointer.text and "王五" not in pointer.text
+    reply = (await qq.wait_sent(lambda s: s.user_id == ADMIN and s.group_id is None and "王五" in s.text))[0]
     assert ("get_group_member_list", {"group_id": GROUP}) in qq.api_calls
     assert "王五" in reply.text and "李四" in reply.text  # 李四 has only applied
     assert "河科大-张三" not in reply.text and "新闻办" not in reply.text

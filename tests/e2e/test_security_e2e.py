@@ -180,12 +180,20 @@ async def say(qq: QQClient, user: int, text: str, expect: str, **kw: str) -> Sen
     return (await qq.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
 
 
+async def listing_privately(qq: QQClient, admin: int, text: str, expect: str) -> Sent:
+    """An admin list asked in the group: one line there, the list itself in the admin's private chat (issue 21.8)."""
+    qq.mark()
+    await qq.group_message(GROUP, admin, text)
+    await qq.wait_sent(lambda s: s.group_id == GROUP and "私聊" in s.text, timeout=20)
+    return (await qq.wait_sent(lambda s: s.user_id == admin and s.group_id is None and expect in s.text, timeout=20))[0]
+
+
 async def test_a_phone_in_a_group_card_never_reaches_the_group_or_a_file(bot: BotProcess, qq: QQClient) -> None:
     await say(qq, ADMIN, "/单位 添加 郑州大学 本科高校 郑州", "已添加")
     # two operators, with a phone in their card or nickname, apply; the admin lists and approves them
     first = await say(qq, OP, "/注册 郑州大学", "申请编号", card=PHONE_CARD)
     second = await say(qq, OP2, "/注册 郑州大学", "申请编号", nickname=PHONE_NICK)
-    listing = await say(qq, ADMIN, "/审核", "申请")
+    listing = await listing_privately(qq, ADMIN, "/审核", "申请")
     assert "郑大-张三" in listing.text and "李四" in listing.text
     ids = [re.search(r"#(\d+)", s.text).group(1) for s in (first, second)]  # type: ignore[union-attr]
     await say(qq, ADMIN, f"/审核 通过 {' '.join(ids)}", f"已通过 #{ids[1]}")
@@ -221,7 +229,7 @@ async def test_look_alike_names_and_malformed_ids_over_the_wire(bot: BotProcess,
     await say(qq, ADMIN, "/单位 添加 河南大学\u202e 本科高校 开封", "已经存在")
     reply = await say(qq, -5, "/注册 河南大学", "没有保存")
     assert reply.ats == []
-    listing = await say(qq, ADMIN, "/审核", "申请")
+    listing = await listing_privately(qq, ADMIN, "/审核", "申请")
     assert "-5" not in listing.text
     # the rejected applicant loses the private chat
     app_id = re.search(r"#(\d+) \S*（30001）", listing.text).group(1)  # type: ignore[union-attr]

@@ -6,25 +6,21 @@ How the promises hold:
 - A file is what its bytes say, not its name: xlsx is a zip holding xl/workbook.xml, xls an OLE2
   compound file, PDF starts with %PDF, PNG/JPEG with their signatures, CSV is text without NUL bytes.
   A renamed binary gets `FileRefused` with a clear answer.
-- Size is bounded before anything is parsed: an xlsx's members are decompressed (CRC-checked) up to a cap
-  and its sheets' rows counted while streaming, so a zip bomb or a 1,000,000-row sheet is refused without
-  building it in memory; xls and csv are bounded by the download cap and the row cap.
+- Size is bounded before anything is parsed, and the parsing is done in a child process with a memory and a
+  time limit (bot/sheets.py, bot/sandbox.py): a zip bomb, a sheet whose cells sit at A1 and XFD1048576, a
+  shared-string bomb, a huge cell or a 10 MB CSV line is refused with a clear answer, and whatever slips past
+  the checks costs the child, never the bot.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bot.errors import UserError
 from bot.returns.files.layouts import Layout, normalize_header
+from bot.sheets import CSV, IMAGE, PDF, XLS, XLSX, FileRefused, Limits, read_sheets_limited, sniff
 
-XLSX, XLS, CSV, PDF, IMAGE = "xlsx", "xls", "csv", "pdf", "image"
 SHEET_KINDS = {XLSX, XLS, CSV}
 SCAN_KINDS = {PDF, IMAGE}
 SHEET_EXT = {".xlsx": XLSX, ".xlsm": XLSX, ".xls": XLS, ".csv": CSV}
@@ -33,13 +29,8 @@ KIND_NAMES = {XLSX: "Excel 表格（.xlsx）", XLS: "Excel 表格（.xls）", CS
 
 MAX_ROWS = 5000
 MAX_COLS = 200
-MAX_UNZIPPED = 30 * 1024 * 1024
-MAX_MEMBERS = 2000
 HEADER_SCAN = 30
-
-
-class FileRefused(UserError):
-    """The file is not what it claims, too big, or unreadable; `str(e)` says so and what to send instead."""
+LIMITS = Limits(MAX_ROWS, MAX_COLS, extra_rows=HEADER_SCAN)
 
 
 @dataclass
@@ -70,22 +61,6 @@ def ext_kind(name: str) -> str | None:
     return None
 
 
-def sniff(data: bytes) -> str | None:
-    """What the bytes are: xlsx/xls/pdf/image/csv, or None (some other binary)."""
-    if data.startswith(b"PK\x03\x04"):
-        return XLSX
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return XLS
-    if data.startswith(b"%PDF"):
-        return PDF
-    if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
-        return IMAGE
-    head = data[:65536]
-    if b"\x00" not in head and _decode(head, partial=True) is not None:
-        return CSV
-    return None
-
-
 def check_kind(data: bytes, name: str) -> str:
     """The file's real kind when it matches its name (xls/xlsx may stand for each other, as Excel allows).
 
@@ -113,111 +88,24 @@ def check_kind(data: bytes, name: str) -> str:
 def read_table(data: bytes, kind: str, layout: Layout | None = None) -> Table:
     """The cells of the sheet that holds the layout's header (else the first sheet), as Python values.
 
+    The file is read in a limited child process (`bot.sheets`, `bot.sandbox`): blocking, so call it from a
+    worker thread.
+
     Raises:
-        FileRefused: too big, too many rows or columns, damaged, or encrypted.
+        FileRefused: too big, too many rows or columns, a cell too long, damaged, or encrypted.
     """
-    if kind == CSV:
-        rows = _csv_rows(data)
-        return Table(rows, header=find_header(rows, layout) if layout is not None else None)
-    if kind == XLSX:
-        _guard_zip(data)
-    from python_calamine import CalamineWorkbook
-
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        best: Table | None = None
-        for i, name in enumerate(wb.sheet_names[:20]):
-            sheet = wb.get_sheet_by_index(i)
-            if sheet.total_height > MAX_ROWS + HEADER_SCAN or sheet.total_width > MAX_COLS:
-                raise FileRefused(
-                    f"工作表“{name}”有 {sheet.total_height} 行、{sheet.total_width} 列，超过上限（{MAX_ROWS} 行、"
-                    f"{MAX_COLS} 列）。请只保留要报送的表格后重新上传。"
-                )
-            table = Table([list(r) for r in sheet.iter_rows()], name)
-            if layout is None:
-                return table
-            table.header = find_header(table.rows, layout)
-            if table.header.missing == []:
-                return table
-            if best is None:
-                best = table
-        return best or Table([])
-    except FileRefused:
-        raise
-    except Exception as e:
-        raise FileRefused(
-            f"表格打不开（{type(e).__name__}），可能已损坏或设了密码。请用 Excel 或 WPS 打开后另存为 .xlsx，再重新上传。"
-        ) from None
-
-
-def _guard_zip(data: bytes) -> None:
-    """Decompress every member up to the cap (CRC-checked) and count sheet rows, refusing bombs and huge sheets."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS or "xl/workbook.xml" not in {i.filename for i in infos}:
-            raise FileRefused(
-                "这个 .xlsx 文件的结构不对（不是 Excel 工作簿）。请用 Excel 或 WPS 另存为 .xlsx 后重新上传。"
-            )
-        total = 0
-        for info in infos:
-            if info.file_size > MAX_UNZIPPED:
-                raise _too_big()
-            rows = 0
-            tail = b""
-            sheet = info.filename.startswith("xl/worksheets/")
-            with zf.open(info) as f:
-                while chunk := f.read(1 << 16):
-                    total += len(chunk)
-                    if total > MAX_UNZIPPED:
-                        raise _too_big()
-                    if sheet:
-                        buf = tail + chunk
-                        rows += buf.count(b"<row") + buf.count(b"<x:row")
-                        tail = buf[-5:]
-                        rows -= tail.count(b"<row") + tail.count(b"<x:row")
-            if sheet and rows > MAX_ROWS + HEADER_SCAN:
-                raise FileRefused(f"表格有 {rows} 行，超过 {MAX_ROWS} 行的上限。请只保留本单位要报送的内容后重新上传。")
-    except FileRefused:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError):
-        raise FileRefused("这个 .xlsx 文件已损坏，打不开。请用 Excel 或 WPS 打开后另存为 .xlsx，再重新上传。") from None
-
-
-def _too_big() -> FileRefused:
-    return FileRefused(
-        f"这个表格解压后超过 {MAX_UNZIPPED // (1024 * 1024)} MB，不像是一份报送表。请只保留要报送的表格后重新上传。"
-    )
-
-
-def _decode(data: bytes, *, partial: bool = False) -> str | None:
-    """UTF-8 (with or without BOM), else GB18030 (what Excel saves CSV as on Chinese Windows)."""
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            if partial:
-                return codecs.getincrementaldecoder(enc)().decode(data, final=False)
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def _csv_rows(data: bytes) -> list[list[Any]]:
-    text = _decode(data)
-    if text is None:
-        raise FileRefused("CSV 文件的编码看不懂。请用 Excel 打开后另存为 .xlsx 再上传。")
-    rows: list[list[Any]] = []
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    for row in csv.reader(io.StringIO(text), dialect):
-        if len(rows) >= MAX_ROWS + HEADER_SCAN:
-            raise FileRefused(f"表格超过 {MAX_ROWS} 行的上限。请只保留本单位要报送的内容后重新上传。")
-        if len(row) > MAX_COLS:
-            raise FileRefused(f"表格超过 {MAX_COLS} 列的上限。请只保留要报送的表格后重新上传。")
-        rows.append(row)
-    return rows
+    sheets = read_sheets_limited(data, kind, LIMITS, first_only=layout is None)
+    best: Table | None = None
+    for name, rows in sheets:
+        table = Table(rows, name)
+        if layout is None:
+            return table
+        table.header = find_header(table.rows, layout)
+        if table.header.missing == []:
+            return table
+        if best is None:
+            best = table
+    return best or Table([])
 
 
 # ---------------------------------------------------------------- the header row

@@ -1,0 +1,119 @@
+"""What members did while the bot was away (issue 22.5), end to end over the real WebSocket.
+
+Neither client replays events to a reverse WebSocket that was down; both answer `get_group_msg_history`
+(NapNeko/NapCatQQ packages/napcat-onebot/action/go-cqhttp/GetGroupMsgHistory.ts: `group_id`, `message_seq` — a
+short message id —, `count`, `reverse_order`; LLOneBot/LuckyLilliaBot src/onebot11/action/go-cqhttp/
+GetGroupMsgHistory.ts: `group_id`, `message_seq` — the real seq —, `count`, `reverseOrder`; a page oldest first that
+ends at `message_seq`, the newest page without it). sim/qqsim.py `_RealClient` plays both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sim.qqsim import BotProcess, QQClient, Sent
+
+pytestmark = pytest.mark.asyncio
+
+SHIM = Path(__file__).resolve().parent / "clockshim"
+TZ = ZoneInfo("Asia/Shanghai")
+GROUP = 100200300
+ADMIN = 900001
+ZZU, HENU = 20001, 20002
+
+
+@pytest.fixture(params=["napcat", "llonebot"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient, Path]]:
+    env = {
+        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
+        "ALLIANCE_GROUPS": f'["{GROUP}"]',
+        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "ALLIANCE_SEND_INTERVAL": "0",
+        "ALLIANCE_QUIET_HOURS": "",
+        "ALLIANCE_FETCH_TITLES": "false",
+        "ALLIANCE_ACK_WINDOW": "0",
+    }
+    proc = BotProcess(tmp_path, env, python=sys.executable)
+    client = QQClient(proc.url)
+    client.use_profile(request.param)
+    await proc.start(timeout=60)
+    try:
+        await client.connect(timeout=30)
+        yield proc, client, tmp_path / "data" / "alliance.db"
+    finally:
+        await client.close()
+        await proc.stop()
+
+
+async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
+    client.mark()
+    await client.group_message(GROUP, user, text, card=card)
+    return (await client.wait_sent(lambda s: expect in s.text, timeout=20))[0]
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def db_time(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+async def test_confirmations_and_reports_made_while_the_bot_was_down_are_recorded_once_at_their_own_time(
+    world: tuple[BotProcess, QQClient, Path],
+) -> None:
+    proc, client, db = world
+    for text in ("/单位 添加 郑州大学 本科高校 郑州", "/单位 添加 河南大学 本科高校 开封"):
+        await command(client, ADMIN, text, "已")
+    for qq, unit, name in ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")):
+        await command(client, qq, f"/注册 {unit}", "已记录", card=name)
+    await command(client, ADMIN, "/审核 通过 1 2", "已通过")
+    await command(client, ZZU, "/账号 登记 抖音 郑州大学", "已")
+    await command(client, ADMIN, "/统发 大会精神 https://mp.weixin.qq.com/s/e2e 截止 1天后", "已发布统发 #1")
+    await command(client, ZZU, "/粉丝 抖音 1千", "已记录")  # seen live: never read back
+
+    await client.close()
+    await proc.stop()
+    t = int(time.time())  # while the bot is down, before the deadline
+    client.offline_group_message(GROUP, ZZU, "/已转发 1", when=t, card="张三")
+    client.offline_group_message(GROUP, HENU, "/已转发", when=t + 1, card="李四")
+    client.offline_group_message(GROUP, ZZU, "/粉丝 抖音 3千", when=t + 2, card="张三")
+    client.offline_group_message(GROUP, ZZU, "/粉丝 排行", when=t + 3, card="张三")  # a question: not answered late
+    client.offline_group_message(GROUP, ADMIN, "/统发 第二条 https://mp.weixin.qq.com/s/two 截止 1天后", when=t + 4)
+
+    # back two days later, past the deadline: the confirmations made before it are on time
+    proc.env["PYTHONPATH"] = str(SHIM)
+    proc.env["ALLIANCE_TEST_NOW"] = (datetime.now(TZ) + timedelta(days=2)).isoformat()
+    client.mark()
+    await proc.start(timeout=60)
+    await client.connect(timeout=30)
+    (told,) = await client.wait_sent(lambda s: s.user_id == ADMIN and "没有执行" in s.text, timeout=20)
+    assert "/统发 第二条 https://mp.weixin.qq.com/s/two 截止 1天后" in told.text and "请重新发送" in told.text
+
+    confirmations = query(db, "SELECT user_id, at, late, counted FROM broadcast_confirmations ORDER BY at")
+    assert confirmations == [(str(ZZU), db_time(t), 0, 1), (str(HENU), db_time(t + 1), 0, 1)]
+    reports = query(db, "SELECT count, reported_by, reported_at FROM follower_reports")
+    assert reports == [(3000, str(ZZU), db_time(t + 2))]
+    assert query(db, "SELECT COUNT(*) FROM broadcasts") == [(1,)], "the admin's /统发 was not carried out late"
+    assert not [s for s in client.sent[client._mark :] if s.group_id == GROUP and "【按粉丝数】" in s.text]
+
+    # the next restart reads nothing twice
+    await client.close()
+    await proc.stop()
+    client.mark()
+    await proc.start(timeout=60)
+    await client.connect(timeout=30)
+    await command(client, HENU, "/统发 进度 1", "#1")  # answered: the catch-up at connect is over
+    assert query(db, "SELECT COUNT(*) FROM broadcast_confirmations") == [(2,)]
+    assert query(db, "SELECT COUNT(*) FROM follower_reports") == [(1,)]
+    assert not [s for s in client.sent[client._mark :] if s.user_id == ADMIN and "没有执行" in s.text]
