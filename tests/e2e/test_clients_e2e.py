@@ -116,7 +116,7 @@ async def test_a_reply_and_a_reaction_to_an_announcement_the_client_forgot_still
         await client.connect(timeout=30)
         try:
             note = await announce(client, ds.group_id)
-            first, second = (ds.operator_of(uid) for uid, _ in ds.units[:2])
+            first, second, third = (ds.operator_of(uid) for uid, _ in ds.units[:3])
 
             # the bot asks the client for the announcement's stable key while its id is fresh
             await until(lambda: ("get_msg", {"message_id": note.message_id}) in client.api_calls)
@@ -131,6 +131,11 @@ async def test_a_reply_and_a_reaction_to_an_announcement_the_client_forgot_still
             client.see_messages(60)
             await client.react(ds.group_id, second, note.message_id, "76")
             await until(lambda: len(confirmations(ds)) == 2)
+
+            # the QQ client restarts: NapCat forgets every short id, a reaction comes with yet another
+            client.restart_client()
+            await client.react(ds.group_id, third, note.message_id, "124")
+            await until(lambda: len(confirmations(ds)) == 3)
         finally:
             await client.close()
-    assert confirmations(ds) == sorted([(str(first), "reply"), (str(second), "reaction")])
+    assert confirmations(ds) == sorted([(str(first), "reply"), (str(second), "reaction"), (str(third), "reaction")])
