@@ -59,6 +59,29 @@ class MessageKeys:
         async with self.db.tx() as tx:
             await tx.run("UPDATE outbox SET message_seq=? WHERE id=?", (key[1], row_id))
 
+    async def learn_missing_keys(self, limit: int = 200) -> int:
+        """At a connect: ask for the keys of the newest group messages about something sent without one (sent
+        before this was kept, or while the client did not answer). Each is asked once: one the client no longer
+        knows is marked '' (asked, unknown). Returns how many were learned."""
+        if self.key_resolver is None:
+            return 0
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT id, target_id, message_id FROM outbox WHERE target_type='group' AND ref IS NOT NULL "
+                "AND message_id IS NOT NULL AND message_seq IS NULL ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+        learned: list[tuple[str, int]] = []
+        for r in rows:
+            key = await self._ask(str(r["message_id"]))
+            if key is False:
+                break  # the client is gone or failing: the rest next time
+            learned.append((key[1] if key and key[0] == str(r["target_id"]) else "", r["id"]))
+        if learned:
+            async with self.db.tx() as tx:
+                await tx.many("UPDATE outbox SET message_seq=? WHERE id=?", learned)
+        return sum(1 for seq, _ in learned if seq)
+
     async def original_id(self, message_id: object) -> str | None:
         """The id the bot stored for its message that the client now calls `message_id` (an id re-issued after
         the client forgot it), found by group and sequence; None when it is no message of the bot's."""

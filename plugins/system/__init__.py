@@ -206,6 +206,10 @@ async def _learn(bot: Bot, app: App) -> None:
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
     try:
+        await app.outbox.learn_missing_keys()  # issue 22.2: stable keys of posts sent without one
+    except Exception as e:
+        logger.info(f"learning message keys failed: {e!r}")
+    try:
         await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
     finally:
         app.reminders.kick()  # nudges due meanwhile go out after what was done meanwhile is counted

@@ -109,3 +109,20 @@ async def test_without_a_client_or_with_a_slow_one_nothing_is_remembered(db: Dat
         assert client.asked == ["-777"]  # the unanswered question was asked again
     finally:
         keys.ASK_TIMEOUT = keys_timeout
+
+
+async def test_posts_sent_without_a_key_are_asked_about_once_at_a_connect(db: Database) -> None:
+    client = Client()
+    box, first = await sent_announcement(db, client)
+    async with db.tx() as tx:  # as if sent before keys were kept
+        await tx.run("UPDATE outbox SET message_seq=NULL")
+    await box.send("group", GROUP, Msg("提醒"), Ref("broadcast", 1, "nudge"))
+    async with db.tx() as tx:  # one more, sent long ago: the client forgot it (and no client sent it here)
+        await tx.run("UPDATE outbox SET state='sent', message_id='-5' WHERE message_id IS NULL")
+    asked = len(client.asked)
+    assert await box.learn_missing_keys() == 1
+    async with db.read() as tx:
+        seqs = {r[0]: r[1] for r in await tx.all("SELECT message_id, message_seq FROM outbox")}
+    assert seqs == {first: "4711", "-5": ""}
+    assert await box.learn_missing_keys() == 0
+    assert len(client.asked) == asked + 2  # each asked once, never again
