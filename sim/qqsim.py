@@ -26,10 +26,12 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 __all__ = [
+    "PROFILES",
     "BotProcess",
     "BotStartError",
     "Disconnected",
     "HandshakeRefused",
+    "Profile",
     "QQClient",
     "QQSimError",
     "Sent",
@@ -50,6 +52,25 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # reactions (表情回应): putting one (NapCat/LLOneBot, Lagrange) and listing who reacted (NapCat, LLOneBot)
 REACTION_ACTIONS = frozenset({"set_msg_emoji_like", "set_group_reaction", "get_emoji_likes", "fetch_emoji_like"})
 HEARTBEAT_INTERVAL = 5.0
+
+
+# --------------------------------------------------------------------------- client profiles (issue 22)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one real client answers the calls about reactions and message ids (see QQClient's profile block)."""
+
+    name: str
+    get_emoji_likes: bool  # NapCat's get_emoji_likes (LLOneBot has only fetch_emoji_like)
+    id_window: int | None  # short ids remembered (None: all, kept across client restarts)
+
+
+PROFILES = {
+    "permissive": Profile("permissive", True, None),
+    "napcat": Profile("napcat", True, 5000),
+    "llonebot": Profile("llonebot", False, None),
+}
 
 
 # --------------------------------------------------------------------------- errors
@@ -314,6 +335,8 @@ class _RealClient:
         """`permissive` (today's), `napcat-docker` (NapCat in Docker: cannot see the bot's disk), `llonebot`."""
         self.sees_bot_disk = name != "napcat-docker"
         self.history_style = "llonebot" if name == "llonebot" else "napcat"
+        client: Any = self
+        client.set_profile("napcat" if name.startswith("napcat") else name)  # reactions and ids (issue 22.1-2)
 
     def _real_api(self, action: str, params: dict) -> Any:
         if action in ("get_group_file_url", "get_private_file_url", "get_file") and self.file_url_error:
@@ -426,6 +449,7 @@ class QQClient(_RealClient):
         *,
         track_members: bool = True,
         seed: int | None = None,
+        profile: str = "permissive",
     ) -> None:
         self.url = url
         self.self_id = int(self_id)
@@ -450,6 +474,8 @@ class QQClient(_RealClient):
         self.reaction_style: str = "napcat"
         self.bot_reactions: list[tuple[int, str, float]] = []  # (message id, emoji id, monotonic time) by the bot
         self._likes: dict[int, dict[str, list[int]]] = {}  # message id → emoji id → users who reacted
+        self.like_reads = 0  # listing calls answered under a profile (each page one)
+        self._init_profile(profile)
         self._init_real_client()  # issue 22.3-5: real clients' failures (see _RealClient)
 
         self.sent: list[Sent] = []
@@ -670,7 +696,7 @@ class QQClient(_RealClient):
         body = [{"type": "text", "data": {"text": message}}] if isinstance(message, str) else normalize_message(message)
         prefix: list[dict] = []
         if reply_to is not None:
-            prefix.append({"type": "reply", "data": {"id": str(reply_to)}})
+            prefix.append({"type": "reply", "data": {"id": str(self.short_id(reply_to))}})
         if at_bot:
             prefix.append({"type": "at", "data": {"qq": str(self.self_id)}})
             prefix.append({"type": "text", "data": {"text": " "}})
@@ -777,6 +803,7 @@ class QQClient(_RealClient):
         stored["message"] = segments
         stored["message_format"] = "array"
         self._messages[int(event["message_id"])] = stored
+        self._seen(int(event["message_id"]))
 
     async def notice(self, **fields: Any) -> None:
         """Send a notice event, e.g. notice(notice_type="group_decrease", sub_type="leave", group_id=1, user_id=2,
@@ -809,7 +836,7 @@ class QQClient(_RealClient):
                 notice_type="reaction",
                 sub_type="add" if add else "remove",
                 group_id=int(group_id),
-                message_id=int(message_id),
+                message_id=self.short_id(int(message_id)),
                 operator_id=int(user_id),
                 code=emoji,
                 count=len(users),
@@ -819,7 +846,7 @@ class QQClient(_RealClient):
                 notice_type="group_msg_emoji_like",
                 group_id=int(group_id),
                 user_id=int(user_id),
-                message_id=int(message_id),
+                message_id=self.short_id(int(message_id)),
                 likes=[{"emoji_id": emoji, "count": len(users)}],
                 is_add=add,
             )
@@ -833,6 +860,11 @@ class QQClient(_RealClient):
     def _api_reaction(self, action: str, params: dict) -> dict:
         if not self.reactions_supported:
             return _failed(1404, "不支持的Api")
+        if self.profile.name != "permissive":
+            return self._profile_reaction(action, params)
+        return self._api_reaction_plain(action, params)
+
+    def _api_reaction_plain(self, action: str, params: dict) -> dict:
         try:
             mid = int(params["message_id"])
         except (KeyError, TypeError, ValueError):
@@ -859,6 +891,138 @@ class QQClient(_RealClient):
             return list(self.bot_reactions) if len(self.bot_reactions) >= count else None
 
         return await self._wait_for(check, timeout, f"waiting for {count} reaction(s)", lambda: str(self.bot_reactions))
+
+    # ----------------------------------------------------------------- client profiles: reactions and ids (issue 22)
+    #
+    # What the real clients do, read from their source:
+    # - NapCat (NapNeko/NapCatQQ): `packages/napcat-common/src/message-unique.ts` keeps the short `message_id` of
+    #   the latest 5,000 messages in memory (`LimitedHashTable(5000)`), forgotten at a restart; `get_msg`
+    #   (`packages/napcat-onebot/action/msg/GetMsg.ts`) and `get_emoji_likes` on a forgotten id answer
+    #   `消息不存在`; `get_msg` gives `message_seq` = `real_id` = the short id and the stable sequence as `real_seq`.
+    #   `get_emoji_likes` (`action/extends/GetEmojiLikes.ts`): `message_id` a string, `count` (0 = all) read 15
+    #   at a time; `fetch_emoji_like` (`action/extends/FetchEmojiLike.ts`): `emojiId`, `count` (default 20), `cookie`.
+    # - LLOneBot (LLOneBot/LuckyLilliaBot): `src/onebot11/action/llbot/msg/FetchEmojiLike.ts` reads one page of
+    #   `count` (default 20) from `cookie`, answering `cookie` and `isLastPage`; there is no `get_emoji_likes`;
+    #   short ids live in its database (`src/main/store.ts`), `get_msg` gives `message_seq` = `real_id` = the
+    #   sequence (`src/onebot11/action/msg/GetMsg.ts`).
+    # A windowed profile re-issues a new short id to a message seen again after it was forgotten (`id_window`,
+    # shrink it in tests); tests keep using the id the message had first, the client translates.
+
+    def _init_profile(self, name: str) -> None:
+        self.profile = PROFILES[name]
+        self.id_window: int | None = self.profile.id_window
+        self._short_of: dict[int, int] = {}  # first id → the short id the client knows it by now (insertion order)
+        self._original_of: dict[int, int] = {}  # short id → first id
+
+    def set_profile(self, name: str) -> None:
+        """Answer reactions and ids as client `name` does from now on (`PROFILES`); messages already seen keep
+        their ids."""
+        known = list(self._messages)
+        self._init_profile(name)
+        for mid in known[-self.id_window :] if self.id_window is not None else ():
+            self._seen(mid)
+
+    def _seen(self, first: int) -> None:
+        """The client sees a message (sent, received): its short id is remembered, the oldest beyond the window
+        forgotten."""
+        if self.id_window is None or first in self._short_of:
+            return
+        self._remember(first, first)
+
+    def _remember(self, first: int, short: int) -> None:
+        self._short_of[first] = short
+        self._original_of[short] = first
+        while self.id_window is not None and len(self._short_of) > self.id_window:
+            old = next(iter(self._short_of))
+            self._original_of.pop(self._short_of.pop(old), None)
+
+    def short_id(self, first: int) -> int:
+        """The id a message (known to tests by the id it had first) carries now in events: a new one when the
+        client had forgotten it."""
+        first = int(first)
+        if self.id_window is None:
+            return first
+        if first not in self._short_of:
+            self._remember(first, self.new_message_id())
+        return self._short_of[first]
+
+    def _first_id(self, short: object) -> int | None:
+        """The message a short id names, or None when the client does not know it (forgotten)."""
+        try:
+            sid = int(str(short))
+        except (TypeError, ValueError):
+            return None
+        if self.id_window is None:
+            return sid
+        return self._original_of.get(sid)
+
+    def see_messages(self, n: int) -> None:
+        """The account sees `n` messages in chats the bot does not serve: they push older short ids out."""
+        for _ in range(n):
+            self._seen(self.new_message_id())
+
+    def restart_client(self) -> None:
+        """The QQ client restarts: a windowed profile forgets every short id (NapCat keeps them in memory)."""
+        if self.profile.id_window is not None:
+            self._short_of.clear()
+            self._original_of.clear()
+
+    def _profile_get_msg(self, params: dict) -> dict:
+        first = self._first_id(params.get("message_id"))
+        stored = self._messages.get(first) if first is not None else None
+        if stored is None:
+            return _failed(1200, "消息不存在")
+        out = json.loads(json.dumps(stored))
+        seq = int(stored["message_seq"])
+        out["message_id"] = self.short_id(first)
+        if self.profile.name == "napcat":  # GetMsg.ts: message_seq = real_id = the short id; real_seq the sequence
+            out["message_seq"] = out["real_id"] = out["message_id"]
+            out["real_seq"] = str(seq)
+        else:  # LLOneBot: real_id = message_seq, the sequence; no real_seq
+            out["message_seq"] = out["real_id"] = seq
+            out.pop("real_seq", None)
+        return _ok(out)
+
+    def _profile_reaction(self, action: str, params: dict) -> dict:
+        p = self.profile
+        if (action == "get_emoji_likes" and not p.get_emoji_likes) or action == "set_group_reaction":
+            return _failed(1404, "不支持的Api")
+        if action == "get_emoji_likes" and not isinstance(params.get("message_id"), str):
+            # NapCat validates the payload (typebox Type.String) before it looks at anything
+            return _failed(1400, "参数错误: /message_id must be string")
+        first = self._first_id(params.get("message_id"))
+        if first is None or first not in self._messages:
+            return _failed(1200, "消息不存在")
+        if action == "set_msg_emoji_like":
+            return self._api_reaction_plain(action, {**params, "message_id": first})
+        if action == "get_emoji_likes":
+            emoji = str(params.get("emoji_id"))
+        else:
+            emoji = str(params.get("emoji_id") or params.get("emojiId") or "")
+            if not emoji or emoji == "None":
+                return _failed(1200, "未指定表情 ID")
+        users = self._likes.get(first, {}).get(emoji, [])
+        self.like_reads += 1
+        if action == "get_emoji_likes":  # GetEmojiLikes.ts: 15 a read, count 0 = all (at most 200 reads)
+            count = int(params.get("count", 0) or 0)
+            reads = 200 if count == 0 else -(-count // 15)
+            got = users[: reads * 15]
+            if count > 0:
+                got = got[:count]
+            return _ok({"emoji_like_list": [{"user_id": str(u), "nick_name": self._known_nickname(u)} for u in got]})
+        count = int(params.get("count", 20) or 20)
+        start = int(params.get("cookie") or 0)
+        page = users[start : start + count]
+        end = start + len(page)
+        listing = [{"tinyId": str(u), "nickName": "", "headUrl": ""} for u in page]
+        return _ok(
+            {
+                "emojiLikesList": listing,
+                "cookie": str(end) if end < len(users) else "",
+                "isLastPage": end >= len(users),
+                "isFirstPage": start == 0,
+            }
+        )
 
     # ----------------------------------------------------------------- API answering
 
@@ -944,6 +1108,7 @@ class QQClient(_RealClient):
         else:
             stored["target_id"] = user_id
         self._messages[mid] = stored
+        self._seen(mid)
         return _ok({"message_id": mid})
 
     def _api_forward(self, action: str, params: dict) -> dict | None:
@@ -999,6 +1164,8 @@ class QQClient(_RealClient):
     def _api_get_msg(self, params: dict) -> dict:
         if self.get_msg_fails:
             return _failed(1200, "leveldb: not found")
+        if self.profile.name != "permissive":
+            return self._profile_get_msg(params)
         try:
             stored = self._messages.get(int(params.get("message_id")))
         except (TypeError, ValueError):

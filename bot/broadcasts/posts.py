@@ -51,8 +51,24 @@ class ReplyIndex:
             await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
 
     async def task_of_message(self, message_id: object) -> int | None:
-        """The task a message of the bot (announcement or nudge) was about, by the client's message id."""
-        return (await self._load_posts()).get(norm_id(message_id))
+        """The task a message of the bot (announcement or nudge) was about, by the client's message id. An id
+        the bot never stored may be a new one the client gave an old post (it forgot the first): found by the
+        post's group and sequence, and kept as another id of the same post (so the catch-up asks by it too)."""
+        posts = await self._load_posts()
+        mid = norm_id(message_id)
+        if mid in posts:
+            return posts[mid]
+        first = await self.outbox.original_id(mid)
+        if first is None or norm_id(first) not in posts:
+            return None
+        posts[mid] = task_id = posts[norm_id(first)]
+        async with self.db.tx() as tx:
+            await tx.run(
+                "INSERT OR REPLACE INTO broadcast_posts (message_id, task_id, kind, group_id) "
+                "SELECT ?, task_id, kind, group_id FROM broadcast_posts WHERE message_id=?",
+                (mid, norm_id(first)),
+            )
+        return task_id
 
     async def announcement_ids(self, task_id: int) -> list[str]:
         async with self.db.read() as tx:

@@ -72,9 +72,18 @@ class Reading:
         )
 
     async def refs_of_message(self, message_id: str | int) -> list[Ref]:
-        """What the bot's message with this client id was about (newest row first; usually one)."""
-        async with self.db.read() as tx:
-            rows = await tx.all(
-                "SELECT ref FROM outbox WHERE message_id=? AND ref IS NOT NULL ORDER BY id DESC", (str(message_id),)
-            )
+        """What the bot's message with this client id was about (newest row first; usually one). An id the bot
+        never stored may be one the client re-issued to an old message of the bot's: asked by its stable key."""
+        for attempt in range(2):
+            async with self.db.read() as tx:
+                rows = await tx.all(
+                    "SELECT ref FROM outbox WHERE message_id=? AND ref IS NOT NULL ORDER BY id DESC",
+                    (str(message_id),),
+                )
+            if rows or attempt:
+                break
+            first = await self.original_id(message_id)  # type: ignore[attr-defined]
+            if first is None:
+                break
+            message_id = first
         return [ref for r in rows if (ref := Ref.parse(r["ref"])) is not None]

@@ -18,6 +18,7 @@ from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
 from bot.outbox.accounts import Accounts
 from bot.outbox.askers import Turns
+from bot.outbox.keys import MessageKeys
 from bot.outbox.reactions import Reactions
 from bot.outbox.reading import Reading
 from bot.outbox.records import (
@@ -39,7 +40,7 @@ from bot.refs import Ref
 from bot.render import Msg, Segment
 
 
-class Outbox(Reading, Reactions, Accounts, Turns):
+class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
     """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account."""
 
     def __init__(
@@ -91,6 +92,7 @@ class Outbox(Reading, Reactions, Accounts, Turns):
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
         # told what could not be done when nothing can be written (the disk is full); the plugins tell the admins
         self.on_disk_full: Callable[[str], Awaitable[None]] | None = None
+        self._init_keys()
 
     # ------------------------------------------------------------ enqueue
 

@@ -49,6 +49,8 @@ from plugins._kit import (
 )
 from plugins._notices import notices_for
 from plugins._topics import help_topics
+from plugins.system.reactions import make_lister, make_resolver
+from plugins.system.reactions import unknown_action as _unknown_action
 
 HELP = [
     Topic(
@@ -158,13 +160,6 @@ def make_sender(bot: Bot):
     return send
 
 
-def _unknown_action(e: ActionFailed) -> bool:
-    """The client does not know the action (NapCat/LLOneBot answer retcode 1404 "不支持的Api")."""
-    info = getattr(e, "info", {}) or {}
-    text = f"{info.get('msg', '')} {info.get('message', '')} {info.get('wording', '')}".lower()
-    return info.get("retcode") == 1404 or "不支持" in text or "not support" in text or "unknown action" in text
-
-
 def make_reactor(bot: Bot, emoji: str):
     """The outbox's way to acknowledge by reaction: NapCat/LLOneBot `set_msg_emoji_like`, Lagrange
     `set_group_reaction`; the one that works is remembered for the connection."""
@@ -196,70 +191,6 @@ def make_reactor(bot: Bot, emoji: str):
     return react
 
 
-def _emoji_type(emoji: str) -> str:
-    """QQ's own faces are type 1, unicode emoji (code points) type 2."""
-    return "2" if int(emoji) > 1000 else "1"
-
-
-def _reactors(data: object) -> list[str]:
-    """The QQ ids in a reaction listing, whatever shape the client gives it."""
-    if isinstance(data, dict):
-        for key in ("emojiLikesList", "emoji_like_list", "likes", "users", "list", "data"):
-            if isinstance(data.get(key), list):
-                data = data[key]
-                break
-    if not isinstance(data, list):
-        return []
-    out = []
-    for item in data:
-        if isinstance(item, dict):
-            uid = item.get("user_id") or item.get("tinyId") or item.get("uin") or item.get("userId")
-            if uid is not None and str(uid).strip().isdigit():
-                out.append(str(uid).strip())
-    return out
-
-
-def make_lister(app: App):
-    """How to ask a client who reacted to a message: `get_emoji_likes` (NapCat) or `fetch_emoji_like`
-    (LLOneBot, NapCat); None when no connected client can say. The account serving the group is asked."""
-    from nonebot import get_bots
-
-    supported: dict[str, str | None] = {}
-
-    async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
-        bots = {str(b.self_id): b for b in get_bots().values()}
-        account = app.outbox.route("group", group_id or "") if group_id else None
-        bot = bots.get(account or "") or bots.get(app.outbox.primary or "") or next(iter(bots.values()), None)
-        if bot is None:
-            return None
-        acc = str(bot.self_id)
-        choices = [supported[acc]] if acc in supported else ["get_emoji_likes", "fetch_emoji_like"]
-        for api in choices:
-            if api is None:
-                return None
-            if api == "get_emoji_likes":
-                params = {"message_id": int(message_id), "emoji_id": emoji, "emoji_type": _emoji_type(emoji)}
-            else:
-                params = {"message_id": int(message_id), "emojiId": emoji, "emojiType": _emoji_type(emoji)}
-            try:
-                data = await bot.call_api(api, **params)
-            except ActionFailed as e:
-                if _unknown_action(e):
-                    continue
-                return []  # e.g. the message is too old for the client: nobody to count
-            except Exception:
-                return []
-            if acc not in supported:
-                supported[acc] = api
-                logger.info(f"QQ 客户端 {acc} 能列出表情回应（{api}）：离线期间的表情确认会补记")
-            return _reactors(data)
-        supported[acc] = None
-        logger.info(f"QQ 客户端 {acc} 不能列出表情回应：离线期间的表情确认无法补记")
-        return None
-
-    return lister
-
-
 _background: set[asyncio.Task[None]] = set()
 
 
@@ -274,6 +205,10 @@ async def _learn(bot: Bot, app: App) -> None:
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
+    try:
+        await app.outbox.learn_missing_keys()  # issue 22.2: stable keys of posts sent without one
+    except Exception as e:
+        logger.info(f"learning message keys failed: {e!r}")
     try:
         await _replay.catch_up(bot, app, mine)  # issue 22.5: what members did while the bot was away
     finally:
@@ -300,6 +235,7 @@ async def _connected(bot: Bot) -> None:
         )
         return
     lister = app.broadcasts.reaction_lister or make_lister(app)  # one for both: it learns the client once
+    app.outbox.key_resolver = make_resolver(app)  # the stable key of the bot's messages (issue 22)
     for service in (app.broadcasts, app.returns):
         service.reaction_lister = lister
         service.catch_up_due()
