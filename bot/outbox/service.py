@@ -180,9 +180,8 @@ class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
     # ------------------------------------------------------------ a full disk
 
     async def disk_full(self, what: str) -> None:
-        """Nothing can be written (the disk is full): say what could not be done to whoever listens (the admins,
-        told directly, at most every 10 minutes). What is owed stays owed: the failed transaction left it as it
-        was, and it goes out once there is space again."""
+        """The disk is full: tell whoever listens (the admins, directly, at most every 10 minutes); what is owed stays
+        owed (the failed transaction left it as it was) and goes out once there is space again."""
         log.error("disk full: %s", what)
         if self.on_disk_full is None:
             return
@@ -192,12 +191,8 @@ class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
             log.exception("telling about the full disk failed")
 
     async def send_direct(self, target_type: str, target_id: str | int, msg: Msg) -> str | None:
-        """Send one message now through the account that serves the chat, without storing it: only for what
-        must get out when nothing can be stored (the disk is full). Not kept, not retried, not in /发送记录.
-
-        Raises:
-            NotSent: no QQ client is connected.
-        """
+        """Send one message now through the chat's account, without storing it: only for what must get out when
+        nothing can be stored (the disk is full). Not kept, not retried, not in /发送记录. Raises NotSent: no client."""
         tid = str(target_id)
         acc = self.route(target_type, tid) or self.primary
         conn = self._conns.get(acc) if acc is not None else None
