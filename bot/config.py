@@ -42,6 +42,7 @@ LIMITS: dict[str, float] = {
     "alliance_fetch_max_bytes": 20_000_000,
     "alliance_file_max_mb": 200,
     "alliance_file_timeout": 600,
+    "alliance_log_keep": 3650,
 }
 
 
@@ -146,6 +147,24 @@ class Settings(BaseModel):
     alliance_ack_emoji: str = "124"
     # issue 22.3: how a file reaches the QQ client (auto: its path, then base64 once the client cannot see it)
     alliance_file_send: str = "auto"
+    # issue 25.5: the log file beside the console ("" = <data dir>/logs/bot.log, "off" = none), rotated, N kept
+    alliance_log_file: str = ""
+    alliance_log_rotation: str = "00:00"
+    alliance_log_keep: int = 14
+
+    @field_validator("alliance_log_rotation")
+    @classmethod
+    def _log_rotation(cls, v: str) -> str:
+        v = v.strip()
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d|\d+(\.\d+)? ?(KB|MB|GB)", v, re.IGNORECASE):
+            raise ValueError("应为每天轮换的时刻（如 00:00）或文件大小（如 50 MB）")
+        return v
+
+    @property
+    def log_path(self) -> Path | None:
+        if self.alliance_log_file.strip().lower() == "off":
+            return None
+        return Path(self.alliance_log_file.strip()) if self.alliance_log_file.strip() else self.data_dir / "logs" / "bot.log"
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -271,6 +290,7 @@ class Settings(BaseModel):
         "alliance_group_list_limit",
         "alliance_picture_rows",
         "alliance_fetch_max_bytes",
+        "alliance_log_keep",
     )
     @classmethod
     def _positive_int(cls, v: int, info: ValidationInfo) -> int:

@@ -19,6 +19,7 @@ from bot.names import is_qq
 from bot.parse import parse_numbers, read_number, split_args
 from bot.pictures import Card
 from bot.render import Ack, Msg, lines_cut, person_name
+from plugins import _running
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,15 @@ async def run(
     at_sender: bool = True,
     bot: Any = None,
 ) -> None:
-    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer."""
+    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer (timed for /metrics,
+    and let finish at a stop: plugins/_running)."""
+    async with _running.command():
+        await _run(event, arg, fn, at_sender=at_sender, bot=bot)
+
+
+async def _run(
+    event: MessageEvent, arg: Message, fn: Callable[[Ctx], Awaitable[Reply]], *, at_sender: bool, bot: Any
+) -> None:
     app = get_app()
     try:
         result = await fn(build_ctx(app, event, arg, bot))

@@ -81,6 +81,13 @@ def _token(app: App | None) -> str:
     return app.settings.dashboard_token if app is not None else ""
 
 
+def token_matches(app: App | None, given: str) -> bool:
+    """Whether `given` is the dashboard's token (digests compared: constant time, the length does not leak); never
+    with no token set. Also what /healthz and /metrics accept as `Authorization: Bearer` (plugins/status)."""
+    token = _token(app)
+    return bool(token and given) and hmac.compare_digest(_digest(given), _digest(token))
+
+
 def _session(request: Request, app: App) -> Session | None:
     sid = request.cookies.get(COOKIE, "")
     if not sid:
