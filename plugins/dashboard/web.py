@@ -185,7 +185,7 @@ async def login_page(request: Request) -> Response:
     return login_form()
 
 
-def _client(request: Request, app: App) -> str:
+def client_address(request: Request, app: App) -> str:
     """The address a login is counted against: the peer, or, when the peer is a configured trusted proxy
     (DASHBOARD_TRUSTED_PROXIES), the nearest address in X-Forwarded-For that is not one. The server runs
     without uvicorn's proxy headers (`bot/__main__.py`), so the peer is the socket's."""
@@ -207,7 +207,7 @@ async def login(request: Request) -> Response:
     if not token:
         return not_found()
     assert app is not None
-    who = _client(request, app)
+    who = client_address(request, app)
     now = time.monotonic()
     if len(_failures) > 1000:
         for ip in [ip for ip, ts in _failures.items() if not ts or now - ts[-1] >= FAIL_WINDOW]:

@@ -1,7 +1,7 @@
 """Watching the bot (issue 25 §2): GET /healthz and /metrics on the bot's own server, /状态 for admins.
 
-Access to both paths: a request from this machine (a loopback peer that is not a configured trusted proxy, so a
-reverse proxy on the same machine does not make the whole world local), or one that carries the dashboard's token
+Access to both paths: a request from this machine (its address read as the dashboard reads it: behind a configured
+trusted proxy, the forwarded one, so a reverse proxy on the same machine does not make the world local), or one that carries the dashboard's token
 as `Authorization: Bearer <DASHBOARD_TOKEN>` (compared like the dashboard's login). Anyone else gets 403 and no
 data. The facts come from the core (`bot.health`, `bot.metrics`).
 """
@@ -22,7 +22,7 @@ from bot import metrics
 from bot.app import App, current_app
 from bot.render import Msg
 from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
-from plugins.dashboard.web import token_matches
+from plugins.dashboard.web import client_address, token_matches
 
 HELP = [
     Topic(
@@ -45,12 +45,10 @@ REFUSED = "只能在运行机器人的电脑上访问，或带上请求头 Autho
 
 
 def is_local(request: Request, app: App) -> bool:
-    """A request from this machine: a loopback peer that is not a trusted proxy (whose clients are anyone)."""
-    peer = request.client.host if request.client else ""
-    if peer in app.settings.dashboard_trusted_proxies:
-        return False
+    """A request from this machine: the address the dashboard counts logins against (the peer, or behind a trusted
+    proxy the nearest forwarded address that is not one) is a loopback address."""
     try:
-        return ipaddress.ip_address(peer).is_loopback
+        return ipaddress.ip_address(client_address(request, app)).is_loopback
     except ValueError:
         return False
 
