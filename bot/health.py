@@ -232,7 +232,7 @@ class Health:
         if oldest_s is not None and oldest_s >= STUCK.total_seconds():
             r.problems.append(f"发送队列积压 {backlog} 条，最早的一条已等 {_minutes(oldest_s)}")
         if tick_late:
-            r.problems.append(f"提醒检查已 {_minutes(tick_age)} 没有运行")
+            r.problems.append(f"提醒检查已 {_minutes(tick_age)}没有运行")
         if free < DISK_LOW:
             r.problems.append(f"数据目录所在磁盘只剩 {mb(free)}")
         if r.backup is not None and now - r.backup.at > BACKUP_OLD:
