@@ -164,7 +164,11 @@ class Settings(BaseModel):
     def log_path(self) -> Path | None:
         if self.alliance_log_file.strip().lower() == "off":
             return None
-        return Path(self.alliance_log_file.strip()) if self.alliance_log_file.strip() else self.data_dir / "logs" / "bot.log"
+        return (
+            Path(self.alliance_log_file.strip())
+            if self.alliance_log_file.strip()
+            else self.data_dir / "logs" / "bot.log"
+        )
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod

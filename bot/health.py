@@ -121,7 +121,11 @@ class Report:
             "disk": {"free_bytes": self.disk_free},
             "last_backup": None
             if self.backup is None
-            else {"file": self.backup.path.name, "time": self.backup.at.isoformat(timespec="seconds"), "bytes": self.backup.size},
+            else {
+                "file": self.backup.path.name,
+                "time": self.backup.at.isoformat(timespec="seconds"),
+                "bytes": self.backup.size,
+            },
         }
 
 
@@ -184,11 +188,10 @@ class Health:
     def links(self) -> list[Link]:
         """The accounts watched: the configured ones, else the one serving (or, before any, the one awaited)."""
         box = self.outbox
-        names = list(box.accounts) or ([box.primary] if box.primary else []) or box.connected_accounts() or ["QQ 客户端"]
-        return [
-            Link(a, box.is_connected(a), box.links.get(a, self.started_at))
-            for a in dict.fromkeys(names)
-        ]
+        names = (
+            list(box.accounts) or ([box.primary] if box.primary else []) or box.connected_accounts() or ["QQ 客户端"]
+        )
+        return [Link(a, box.is_connected(a), box.links.get(a, self.started_at)) for a in dict.fromkeys(names)]
 
     async def _db_writable(self) -> str:
         """'' when a write went through, else why not."""
@@ -228,7 +231,9 @@ class Health:
             r.problems.append(db_error)
         for a in r.accounts:
             if not a.connected:
-                r.problems.append(f"QQ 账号 {a.account} 未连接（自 {clock.show(a.since)} 起，已 {_minutes(a.away_seconds(now))}）")
+                r.problems.append(
+                    f"QQ 账号 {a.account} 未连接（自 {clock.show(a.since)} 起，已 {_minutes(a.away_seconds(now))}）"
+                )
         if oldest_s is not None and oldest_s >= STUCK.total_seconds():
             r.problems.append(f"发送队列积压 {backlog} 条，最早的一条已等 {_minutes(oldest_s)}")
         if tick_late:
@@ -236,7 +241,9 @@ class Health:
         if free < DISK_LOW:
             r.problems.append(f"数据目录所在磁盘只剩 {mb(free)}")
         if r.backup is not None and now - r.backup.at > BACKUP_OLD:
-            r.problems.append(f"最近一次备份在 {_minutes((now - r.backup.at).total_seconds())}前（{r.backup.path.name}）")
+            r.problems.append(
+                f"最近一次备份在 {_minutes((now - r.backup.at).total_seconds())}前（{r.backup.path.name}）"
+            )
         return r
 
     def db_files(self) -> list[Path]:

@@ -107,7 +107,7 @@ def queue_stuck(db: Path, minutes: int) -> None:
     with closing(sqlite3.connect(db, timeout=10)) as con, con:
         con.execute(
             "INSERT INTO outbox (target_type, target_id, message, created_at, priority) VALUES "
-            "('private', '900001', '[{\"type\": \"text\", \"data\": {\"text\": \"积压\"}}]', "
+            '(\'private\', \'900001\', \'[{"type": "text", "data": {"text": "积压"}}]\', '
             "strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime', ?), 0)",
             (f"-{minutes} minutes",),
         )
@@ -141,7 +141,10 @@ async def test_healthz_and_metrics_show_a_disconnected_client_and_a_stuck_outbox
                 assert refused.status_code == 403 and "Authorization" in refused.text and "alliance" not in refused.text
                 wrong = await web.get(path, headers={**away, "Authorization": "Bearer wrong-token-000000"})
                 assert wrong.status_code == 403
-                assert (await web.get(path, headers={**away, "Authorization": f"Bearer {TOKEN}"})).status_code in (200, 503)
+                assert (await web.get(path, headers={**away, "Authorization": f"Bearer {TOKEN}"})).status_code in (
+                    200,
+                    503,
+                )
 
             try:
                 await client.connect(timeout=20)
