@@ -122,3 +122,18 @@ async def test_the_report_names_a_late_reminder_loop_low_disk_and_an_old_backup(
         assert "最近备份：" in status and old.name in status and "QQ 账号 10000：已连接" in status
     finally:
         await app.db.close()
+
+
+def test_log_settings_name_the_key_when_wrong_and_default_to_the_data_folder(tmp_path: Path) -> None:
+    import pytest
+
+    from bot.config import ConfigError, load_settings
+
+    s = load_settings(None, {"ALLIANCE_DATA_DIR": str(tmp_path)})
+    assert s.log_path == tmp_path / "logs" / "bot.log" and s.alliance_log_keep == 14
+    assert load_settings(None, {"ALLIANCE_LOG_FILE": "off"}).log_path is None
+    assert load_settings(None, {"ALLIANCE_LOG_ROTATION": "50 MB"}).alliance_log_rotation == "50 MB"
+    with pytest.raises(ConfigError, match="ALLIANCE_LOG_ROTATION"):
+        load_settings(None, {"ALLIANCE_LOG_ROTATION": "每天"})
+    with pytest.raises(ConfigError, match="ALLIANCE_LOG_KEEP"):
+        load_settings(None, {"ALLIANCE_LOG_KEEP": "0"})
