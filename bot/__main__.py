@@ -69,6 +69,10 @@ def start_bot(settings: Settings) -> int:
         key = str(err["loc"][0]).upper() if err["loc"] else "?"
         print(f"启动失败：配置项 {key} 的值有误: {err['msg']}（当前值: {err.get('input')!r}）", file=sys.stderr)
         return 2
+    # issue 25.5: logs also go to a rotated file (ALLIANCE_LOG_FILE, default data/logs/bot.log)
+    from bot.logfile import log_to_file
+
+    log_to_file(settings, driver.config.log_level)
     problem = check_exposure(driver.config.host, onebot.onebot_access_token, onebot.onebot_ws_urls)
     if problem:
         print(f"启动失败：{problem}", file=sys.stderr)

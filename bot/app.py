@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.flood import FloodGuard
 from bot.followers.service import Followers
+from bot.health import Health
 from bot.monthly import MonthlyList
 from bot.outbox.service import Outbox
 from bot.pictures import Pictures
@@ -70,6 +71,7 @@ class App:
             else None
         )
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
+        self.health = Health(self.db, self.outbox, self.reminders, settings)  # /healthz, /metrics, /状态 (issue 25)
 
     async def open(self) -> None:
         await self.db.open()
@@ -83,6 +85,7 @@ class App:
         await self.monthly.start()
         self._warming = asyncio.create_task(self._warm(), name="warm-followers")
         await self.reminders.start()
+        await self.health.start()
 
     async def _warm(self) -> None:
         await self.followers.warm()
@@ -91,6 +94,7 @@ class App:
     async def stop(self) -> None:
         if self._warming is not None and not self._warming.done():
             self._warming.cancel()
+        await self.health.stop()
         await self.reminders.stop()
         await self.outbox.stop()
         await self.return_files.close()

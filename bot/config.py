@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from bot.followers.targets import parse_cities, parse_reminder_time, parse_targets
+from bot.setting_values import parse_duration, parse_month_day, parse_positive_duration, parse_quiet_hours
 from bot.workdays import parse_days
 
 DASHBOARD_TOKEN_MIN = 16
@@ -23,10 +24,6 @@ DASHBOARD_TOKEN_MIN = 16
 FILE_SEND_MODES = ("auto", "path", "base64")
 # the largest file sent as base64:// (MB): the whole file travels inside one WebSocket message
 FILE_BASE64_MAX_MB = 30
-MAX_DURATION = timedelta(days=366)
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-
-
 # the largest sensible value of each number setting: past it a value is a typo, and stops the bot
 LIMITS: dict[str, float] = {
     "alliance_reminder_tick": 3600,
@@ -44,54 +41,12 @@ LIMITS: dict[str, float] = {
     "alliance_file_timeout": 600,
     "alliance_flood_window": 3600,
     "alliance_flood_budget": 1000,
+    "alliance_log_keep": 3650,
 }
 
 
 class ConfigError(Exception):
     """A setting has a bad value; the message names the key."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """Read `30m`, `2h`, `3d` (minutes, hours, days); `45s` (seconds) is accepted too, for tests and demos."""
-    m = _DURATION.match(str(text))
-    if not m:
-        raise ValueError(f"应写成数字加 m/h/d，如 30m、2h、3d，而不是 {text!r}")
-    n, unit = int(m.group(1)), m.group(2)
-    units = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
-    if n > MAX_DURATION // units[unit]:
-        raise ValueError(f"{text!r} 太长，最多 {MAX_DURATION.days} 天")
-    return n * units[unit]
-
-
-def parse_positive_duration(text: str) -> timedelta:
-    """`parse_duration`, and more than zero."""
-    d = parse_duration(text)
-    if d <= timedelta(0):
-        raise ValueError(f"应大于 0，如 30m、2h、3d，而不是 {text!r}")
-    return d
-
-
-def parse_quiet_hours(text: str) -> tuple[time, time] | None:
-    """Read `22:00-07:30`; empty means no quiet hours."""
-    if not str(text).strip():
-        return None
-    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", str(text))
-    if not m:
-        raise ValueError(f"应写成 HH:MM-HH:MM，如 22:00-07:30，或留空表示没有免打扰时段，而不是 {text!r}")
-    h1, m1, h2, m2 = (int(x) for x in m.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise ValueError(f"时间超出范围: {text!r}")
-    return time(h1, m1), time(h2, m2)
-
-
-def parse_month_day(text: str) -> int | None:
-    """Read ALLIANCE_MONTHLY_LIST_DAY: `first_working_day` (or 第一个工作日; None) or a day of the month 1–28."""
-    s = str(text).strip()
-    if s.lower() in ("first_working_day", "第一个工作日", "首个工作日", ""):
-        return None
-    if s.isdecimal() and 1 <= int(s) <= 28:
-        return int(s)
-    raise ValueError(f"应为 first_working_day（每月第一个工作日）或 1 到 28 之间的日期，而不是 {text!r}")
 
 
 class Settings(BaseModel):
@@ -154,6 +109,28 @@ class Settings(BaseModel):
     # issue 20: one member cannot hold up everyone (bot/flood.py)
     alliance_flood_window: float = 60
     alliance_flood_budget: int = 10
+    # issue 25.5: the log file beside the console ("" = <data dir>/logs/bot.log, "off" = none), rotated, N kept
+    alliance_log_file: str = ""
+    alliance_log_rotation: str = "00:00"
+    alliance_log_keep: int = 14
+
+    @field_validator("alliance_log_rotation")
+    @classmethod
+    def _log_rotation(cls, v: str) -> str:
+        v = v.strip()
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d|\d+(\.\d+)? ?(KB|MB|GB)", v, re.IGNORECASE):
+            raise ValueError("应为每天轮换的时刻（如 00:00）或文件大小（如 50 MB）")
+        return v
+
+    @property
+    def log_path(self) -> Path | None:
+        if self.alliance_log_file.strip().lower() == "off":
+            return None
+        return (
+            Path(self.alliance_log_file.strip())
+            if self.alliance_log_file.strip()
+            else self.data_dir / "logs" / "bot.log"
+        )
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -279,6 +256,7 @@ class Settings(BaseModel):
         "alliance_group_list_limit",
         "alliance_picture_rows",
         "alliance_fetch_max_bytes",
+        "alliance_log_keep",
     )
     @classmethod
     def _positive_int(cls, v: int, info: ValidationInfo) -> int:

@@ -24,7 +24,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot import clock
-from bot.config import parse_month_day
 from bot.db import Tx
 from bot.followers.periods import Period, month_period, parse_period, show_day
 from bot.followers.records import Ranking, Stale
@@ -32,6 +31,7 @@ from bot.followers.targets import signed, wan
 from bot.pictures.cards import Card, RankRow, RankTable
 from bot.reminders import Outgoing, Reminder
 from bot.render import Msg
+from bot.setting_values import parse_month_day
 from bot.vocab import CATEGORIES
 from bot.workdays import first_working_day
 

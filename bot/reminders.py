@@ -128,6 +128,7 @@ class Reminders:
         outbox.hold = lambda: like(REMINDER) if in_quiet(clock.now(), self.quiet) else None
         self._task: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
+        self.last_tick: datetime | None = None
 
     def register(
         self,
@@ -361,6 +362,7 @@ class Reminders:
         while True:
             try:
                 await self.tick()
+                self.last_tick = clock.now()  # the loop went round (bot/health.py watches it)
             except asyncio.CancelledError:
                 raise
             except Exception as e:

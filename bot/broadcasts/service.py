@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import clock
+from bot import clock, metrics
 from bot.audit import audit
 from bot.broadcasts.posts import ReplyIndex
 from bot.broadcasts.progress import Standing, _Known
@@ -292,6 +292,7 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
                 (note or None) and note[:200],
             ),
         )
+        metrics.CONFIRMATIONS.labels("broadcast").inc()
         out: dict = {"counted": first is None, "late": late, "proof": bool(proof_url or image)}
         if first is not None:
             out.update(first_user=first["user_id"], first_name=first["user_name"], first_at=clock.from_db(first["at"]))

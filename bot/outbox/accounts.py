@@ -60,6 +60,8 @@ class Accounts:
         if old is not None:
             conn.next_msg, conn.next_react = old.next_msg, old.next_react
         self._conns[acc] = conn
+        if old is None:
+            self.links[acc] = clock.now()
         self._compact_due = True
         self._react_owed = self._msg_owed = self._acks_waiting = True
         self.wake()
@@ -78,6 +80,7 @@ class Accounts:
             if owner is not None and conn.owner is not owner:
                 continue
             del self._conns[acc]
+            self.links[acc] = clock.now()
 
     @property
     def connected(self) -> bool:
@@ -85,6 +88,9 @@ class Accounts:
 
     def is_connected(self, account: str | int) -> bool:
         return str(account) in self._conns
+
+    def connected_accounts(self) -> list[str]:
+        return list(self._conns)
 
     def learned_reactions(self, account: str, supported: bool) -> None:
         """Remember (logged once per change) whether an account's client can put reactions on messages."""

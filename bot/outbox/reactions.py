@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bot import metrics
 from bot.outbox.records import (
     REACT_BATCH,
     REPEAT,
@@ -46,6 +47,8 @@ class Reactions:
         back: list[int] = []  # the reaction did not land: the acknowledgement goes as a (merged) message instead
         repeats: list[int] = []
         for r, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, tuple):
+                metrics.MESSAGES_OUT.labels("reaction", outcome[0]).inc()
             if isinstance(outcome, asyncio.CancelledError):
                 self._outcomes.append((r["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发"))
             elif isinstance(outcome, BaseException):

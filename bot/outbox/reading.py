@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from bot import clock
 from bot.db import Tx
 from bot.outbox.records import (
     ACK,
@@ -26,6 +28,19 @@ class Reading:
                 (ACK, limit),
             )
         return [dict(r) for r in rows]
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait to be sent, and when the oldest of them was queued. The automatic reminders held
+        back for quiet hours (`hold`) wait on purpose and are not counted."""
+        held = self.hold()
+        async with self.db.read() as tx:
+            row = await tx.one(
+                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state='pending' "
+                "AND (? IS NULL OR ref IS NULL OR ref NOT LIKE ?)",
+                (held, held),
+            )
+        count, oldest = (row[0], row[1]) if row is not None else (0, None)
+        return int(count or 0), None if oldest is None else clock.from_db(oldest)
 
     async def merged_acks(self) -> int:
         """How many acknowledgements went out merged into another message."""

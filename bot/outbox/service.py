@@ -9,11 +9,11 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import clock, privacy
+from bot import clock, metrics, privacy
 from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
 from bot.outbox.accounts import Accounts
@@ -67,6 +67,7 @@ class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
         self.accounts = [str(a) for a in accounts]  # configured accounts; empty: the first to connect
         self._sleep = sleep
         self._conns: dict[str, _Conn] = {}
+        self.links: dict[str, datetime] = {}  # account → when it last connected or went away (bot/health.py)
         self.primary: str | None = self.accounts[0] if self.accounts else None
         self._configured_groups = {str(g): str(a) for g, a in (group_accounts or {}).items()}
         self.group_account: dict[str, str] = dict(self._configured_groups)
@@ -380,6 +381,7 @@ class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
             state, error = "unknown", f"{type(e).__name__}: {e}"[:500]
         conn.next_msg = time.monotonic() + self._gap(self.interval)
         self._outcomes.append((row["id"], state, message_id, error))
+        metrics.sent(row["priority"], state)
         if state == "pending":
             await self._flush()
             await self._sleep(0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot import clock
+from bot import clock, metrics
 from bot.audit import audit
 from bot.db import Tx
 from bot.errors import NotFound, UserError
@@ -298,6 +298,7 @@ class Returns(Reactions, TaskService):
                 "WHERE return_id=? AND unit_id=?",
                 (clock.to_db(now), by, by_name, via, note, int(late), return_id, unit.id),
             )
+            metrics.CONFIRMATIONS.labels("return").inc()
             what = "报送登记" if via == BY_ADMIN else "已报送"
             await audit(tx, by, what, f"{ret.label}{'（逾期）' if late else ''} {note}".strip(), unit.id)
             row = await tx.one(

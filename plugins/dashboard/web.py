@@ -81,6 +81,13 @@ def _token(app: App | None) -> str:
     return app.settings.dashboard_token if app is not None else ""
 
 
+def token_matches(app: App | None, given: str) -> bool:
+    """Whether `given` is the dashboard's token (digests compared: constant time, the length does not leak); never
+    with no token set. Also what /healthz and /metrics accept as `Authorization: Bearer` (plugins/status)."""
+    token = _token(app)
+    return bool(token and given) and hmac.compare_digest(_digest(given), _digest(token))
+
+
 def _session(request: Request, app: App) -> Session | None:
     sid = request.cookies.get(COOKIE, "")
     if not sid:
@@ -178,7 +185,7 @@ async def login_page(request: Request) -> Response:
     return login_form()
 
 
-def _client(request: Request, app: App) -> str:
+def client_address(request: Request, app: App) -> str:
     """The address a login is counted against: the peer, or, when the peer is a configured trusted proxy
     (DASHBOARD_TRUSTED_PROXIES), the nearest address in X-Forwarded-For that is not one. The server runs
     without uvicorn's proxy headers (`bot/__main__.py`), so the peer is the socket's."""
@@ -200,7 +207,7 @@ async def login(request: Request) -> Response:
     if not token:
         return not_found()
     assert app is not None
-    who = _client(request, app)
+    who = client_address(request, app)
     now = time.monotonic()
     if len(_failures) > 1000:
         for ip in [ip for ip, ts in _failures.items() if not ts or now - ts[-1] >= FAIL_WINDOW]:

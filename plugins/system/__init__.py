@@ -32,7 +32,8 @@ from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
-from plugins import _files, _replay
+from plugins import _files, _replay, _running
+from plugins._disk import watch_disk
 from plugins._flood import guarded
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._kit import (
@@ -45,7 +46,6 @@ from plugins._kit import (
     Topic,
     command,
     match_command,
-    watch_disk,
 )
 from plugins._notices import notices_for
 from plugins._topics import help_topics
@@ -97,7 +97,16 @@ async def _shutdown() -> None:
         app = get_app()
     except RuntimeError:
         return
+    # SIGTERM or Ctrl-C (issue 25.5): the commands being run write and queue their answers first, then the workers
+    # stop (a send in flight is recorded) and the database is closed; all of it well inside systemd's 10 s
+    left = await _running.drain(STOP_WAIT)
+    if left:
+        logger.warning(f"停止时还有 {left} 条命令没有办完：它们没有保存任何内容，也没有回复")
     await app.stop()
+    logger.info("联盟助手已停止")
+
+
+STOP_WAIT = 5.0  # seconds a stop waits for the commands being run
 
 
 def _outgoing(bot: Bot, target_type: str, segments: list[Segment]) -> tuple[str, dict]:
