@@ -20,6 +20,7 @@ from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
 from bot.titles import Fetcher, fetch_page
 from bot.units.service import Units
+from bot.upkeep import Upkeep
 
 
 class App:
@@ -68,6 +69,7 @@ class App:
             else None
         )
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
+        self.upkeep = Upkeep(settings, self.db, self.outbox)  # issue 25: the daily backup and pruning
 
     async def open(self) -> None:
         await self.db.open()
@@ -81,6 +83,7 @@ class App:
         await self.monthly.start()
         self._warming = asyncio.create_task(self._warm(), name="warm-followers")
         await self.reminders.start()
+        await self.upkeep.start()
 
     async def _warm(self) -> None:
         await self.followers.warm()
@@ -89,6 +92,7 @@ class App:
     async def stop(self) -> None:
         if self._warming is not None and not self._warming.done():
             self._warming.cancel()
+        await self.upkeep.stop()
         await self.reminders.stop()
         await self.outbox.stop()
         await self.return_files.close()

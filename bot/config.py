@@ -146,6 +146,39 @@ class Settings(BaseModel):
     alliance_ack_emoji: str = "124"
     # issue 22.3: how a file reaches the QQ client (auto: its path, then base64 once the client cannot see it)
     alliance_file_send: str = "auto"
+    # issue 25.1/25.4: the daily backup (then pruning) at this time; how long things are kept (0: for ever)
+    alliance_backup: bool = True
+    alliance_backup_time: str = "03:30"
+    alliance_backup_keep: int = 14
+    alliance_backup_dir: str = ""
+    alliance_keep_return_files_days: int = 730
+    alliance_keep_audit_days: int = 1825
+    alliance_pictures_max_mb: float = 200
+
+    @field_validator("alliance_backup_time")
+    @classmethod
+    def _backup_time(cls, v: str) -> str:
+        try:
+            if parse_reminder_time(v) is not None:
+                return v.strip()
+        except ValueError:
+            pass
+        raise ValueError("应写成 HH:MM，如 03:30（关闭自动备份请设 ALLIANCE_BACKUP=false）")
+
+    @field_validator("alliance_backup_keep", "alliance_keep_return_files_days", "alliance_keep_audit_days")
+    @classmethod
+    def _kept(cls, v: int, info: ValidationInfo) -> int:
+        least = 1 if info.field_name == "alliance_backup_keep" else 0
+        if not least <= v <= 36500:
+            raise ValueError(f"应为 {least} 到 36500 之间的整数" + ("（0 表示永久保留）" if not least else ""))
+        return v
+
+    @field_validator("alliance_pictures_max_mb")
+    @classmethod
+    def _pictures_cap(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 0:
+            raise ValueError("应为不小于 0 的兆字节数（0 表示不限）")
+        return v
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -376,6 +409,10 @@ class Settings(BaseModel):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "alliance.db"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.alliance_backup_dir) if self.alliance_backup_dir.strip() else self.data_dir / "backups"
 
     @property
     def quiet(self) -> tuple[time, time] | None:
