@@ -29,7 +29,7 @@ from bot.returns.files.retention import FILES_DIR, referenced_files
 
 DB_NAME = "alliance.db"
 LOCK_NAME = "alliance.lock"
-ARCHIVE = re.compile(r"^alliance-(\d{8}-\d{6})(?:-\d+)?\.zip$")
+ARCHIVE = re.compile(r"^alliance-(\d{8}-\d{6})(?:-(\d+))?\.zip$")
 FORMAT = 1  # the archive's layout: alliance.db, return_files/<stored name>, manifest.json
 _STORED = (".xlsx", ".xlsm", ".zip", ".pdf", ".jpg", ".jpeg", ".png")  # compressed already: stored as they are
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -144,7 +144,8 @@ def backups(dest: Path) -> list[Path]:
     """The archives in `dest` made by `make_backup`, oldest first."""
     if not Path(dest).is_dir():
         return []
-    return sorted((p for p in Path(dest).iterdir() if ARCHIVE.match(p.name)), key=lambda p: (p.name[:24], p.name))
+    found = [(m, p) for p in Path(dest).iterdir() if (m := ARCHIVE.match(p.name))]
+    return [p for m, p in sorted(found, key=lambda mp: (mp[0][1], int(mp[0][2] or 1)))]
 
 
 def latest_backup(dest: Path) -> Path | None:
@@ -172,7 +173,7 @@ class Restored:
     def summary(self) -> str:
         kept = f"原来的数据库已改名保留为 {self.kept_as.name}。" if self.kept_as else ""
         return (
-            f"已恢复 {self.created_at} 的备份（数据库版本 {self.schema_version}，{self.return_files} 个报送文件），"
+            f"已恢复 {self.created_at.replace('T', ' ')[:16]} 的备份（数据库版本 {self.schema_version}，{self.return_files} 个报送文件），"
             f"完整性检查通过。{kept}现在可以启动机器人了。"
         )
 
