@@ -187,7 +187,9 @@ def restore(archive: Path, data_dir: Path, now: datetime) -> Restored:
     """
     archive, data_dir = Path(archive), Path(data_dir)
     if not archive.is_file():
-        raise BackupError(f"没有找到备份文件 {archive}：请写备份文件的路径，如 data/backups/alliance-20260301-033000.zip")
+        raise BackupError(
+            f"没有找到备份文件 {archive}：请写备份文件的路径，如 data/backups/alliance-20260301-033000.zip"
+        )
     lock = RunLock(data_dir)
     lock.acquire()
     try:

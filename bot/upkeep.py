@@ -147,7 +147,9 @@ class Upkeep:
             if out.pictures:
                 async with self.db.tx() as tx:
                     mb = out.picture_bytes / 1024 / 1024
-                    detail = f"图片缓存超过 {s.alliance_pictures_max_mb:g} MB：删除最旧的 {out.pictures} 张，{mb:.1f} MB"
+                    detail = (
+                        f"图片缓存超过 {s.alliance_pictures_max_mb:g} MB：删除最旧的 {out.pictures} 张，{mb:.1f} MB"
+                    )
                     await audit(tx, ACTOR, "清理图片缓存", detail)
         if s.alliance_keep_audit_days:
             before = clock.to_db(now - timedelta(days=s.alliance_keep_audit_days))

@@ -47,7 +47,9 @@ def _rows(db: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-async def test_a_backup_holds_the_database_and_the_files_it_refers_to_and_restores_them(core: App, tmp_path: Path) -> None:
+async def test_a_backup_holds_the_database_and_the_files_it_refers_to_and_restores_them(
+    core: App, tmp_path: Path
+) -> None:
     await _return_with_file(core, 1, "进行中", None, "20261101-aaaa.xlsx", b"PK form one")
     (core.settings.data_dir / "return_files" / "20261101-stray.xlsx").write_bytes(b"named by no row")
     path = make_backup(core.settings.data_dir, tmp_path / "out", NOW)

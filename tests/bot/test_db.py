@@ -398,7 +398,9 @@ async def test_a_cancelled_read_holds_the_lock_until_its_statement_in_the_thread
 # The rows each version's code wrote into the tables that version brought (written against that version's schema),
 # and what must read back from them after the upgrade to the latest.
 FILLS: dict[int, list[str]] = {
-    2: ["INSERT INTO reminders (id, kind, task_id, label, due_at) VALUES (1, 'return', 1, '1d', '2026-03-01T01:00:00')"],
+    2: [
+        "INSERT INTO reminders (id, kind, task_id, label, due_at) VALUES (1, 'return', 1, '1d', '2026-03-01T01:00:00')"
+    ],
     3: [
         "INSERT INTO broadcasts (id, title, url, deadline, created_by, created_at) "
         "VALUES (1, '统发', 'https://example.com/a', '2026-03-02T10:00:00', '10001', '2026-03-01T00:00:00')",
@@ -432,7 +434,7 @@ FILLS: dict[int, list[str]] = {
         "INSERT INTO return_files (id, return_id, unit_id, kind, state, original_name, stored_name, size, sha256, "
         "uploaded_by, uploaded_at) VALUES (1, 1, 1, '表格', '通过', '附件1.xlsx', '20260301-ab.xlsx', 10, 'x', "
         "'20001', '2026-03-01T04:00:00')",
-        "INSERT INTO return_rows (file_id, row_no, cells) VALUES (1, 1, '[\"郑州大学\", \"12\"]')",
+        'INSERT INTO return_rows (file_id, row_no, cells) VALUES (1, 1, \'["郑州大学", "12"]\')',
     ],
     8: [
         "INSERT INTO group_accounts (group_id, account, seen_at) VALUES ('100200300', '10000', '2026-03-01T00:00:00')",
@@ -441,7 +443,12 @@ FILLS: dict[int, list[str]] = {
     9: ["INSERT INTO group_seen (group_id, at, keys) VALUES ('100200300', 1772300000, '[\"k\"]')"],
 }
 READS: dict[int, list[tuple[str, tuple]]] = {
-    2: [("SELECT kind, label, due_at, state FROM reminders WHERE id=1", ("return", "1d", "2026-03-01T01:00:00", "pending"))],
+    2: [
+        (
+            "SELECT kind, label, due_at, state FROM reminders WHERE id=1",
+            ("return", "1d", "2026-03-01T01:00:00", "pending"),
+        )
+    ],
     3: [
         ("SELECT title, url, state FROM broadcasts WHERE id=1", ("统发", "https://example.com/a", "进行中")),
         ("SELECT unit_id FROM broadcast_units WHERE task_id=1", (1,)),

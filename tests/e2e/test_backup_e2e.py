@@ -96,7 +96,9 @@ async def test_a_backup_mid_burst_restores_every_acknowledged_confirmation(tmp_p
         code, out = await _cli(proc, "restore", str(archive))
         assert code == 0 and "已恢复" in out and "完整性检查通过" in out, out
         assert _query(ds.db_path, "PRAGMA integrity_check") == [("ok",)]
-        restored = {int(r[0]) for r in _query(ds.db_path, "SELECT user_id FROM broadcast_confirmations WHERE counted=1")}
+        restored = {
+            int(r[0]) for r in _query(ds.db_path, "SELECT user_id FROM broadcast_confirmations WHERE counted=1")
+        }
         assert acked_before, "some confirmations were acknowledged before the backup"
         assert acked_before <= restored, f"acknowledged but not in the backup: {sorted(acked_before - restored)}"
         assert restored < everyone, "the backup is a snapshot from the middle of the burst"
