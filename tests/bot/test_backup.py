@@ -249,3 +249,25 @@ async def test_pruning_removes_only_files_of_returns_closed_long_ago_and_says_so
     assert again.return_files == [] and again.pictures == 0 and again.audit_rows == 0
     async with core.db.read() as tx:
         assert await tx.value("SELECT COUNT(*) FROM audit") == len(rows)
+
+
+async def test_a_pack_of_a_return_whose_files_were_pruned_says_so_instead_of_failing(core: App) -> None:
+    import zipfile as zipmod
+
+    from bot.returns.files import samples, workbooks
+    from tests.bot.test_returnfiles import NOW as FILES_NOW
+    from tests.bot.test_returnfiles import ZZU, file_return, hand, roster
+
+    clock.freeze(FILES_NOW)
+    await roster(core)
+    rid = await file_return(core, scan=True)
+    await hand(core, ZZU, "统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 1)))
+    await hand(core, ZZU, "盖章.pdf", b"%PDF-1.4")
+    async with core.db.tx() as tx:
+        await tx.run("UPDATE returns SET state='已结束', closed_at='2020-01-01T00:00:00' WHERE id=?", (rid,))
+    pruned = await core.upkeep.prune()
+    assert len(pruned.return_files) == 2
+    made = await workbooks.pack(core, await core.returns.get(rid))
+    with zipmod.ZipFile(made.path) as zf:
+        assert zf.namelist() == ["已删除的原件.txt"]
+        assert "郑州大学_盖章.pdf" in zf.read("已删除的原件.txt").decode()
