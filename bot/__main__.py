@@ -1,11 +1,13 @@
-"""python -m bot: start the bot; `python -m bot import-units FILE` imports a roster."""
+"""python -m bot: start the bot; `python -m bot import-units FILE` imports a roster; `backup [DIR]` / `restore ARCHIVE`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import pkgutil
+import sqlite3
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings, setup_warnings
 
@@ -46,6 +48,82 @@ def skip_unlogged_levels(level: int | str, sink: object = None) -> None:
     )
 
 
+# ---------------------------------------------------------------- issue 25.1/25.3: the data folder, backup, restore
+
+_run_lock = None  # the data folder's lock, held for as long as the bot runs
+
+
+def prepare_data(settings: Settings) -> str | None:
+    """Before the bot starts: hold the data folder's lock (restore refuses while it is held) and bring the database
+    up to this version's schema. A reason it cannot start (another bot on this folder, a database newer than the
+    code, a failed migration), or None."""
+    global _run_lock
+    from bot.backup import BotRunning, RunLock
+    from bot.db import Database, MigrationFailed, SchemaTooNew
+
+    lock = RunLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except BotRunning as e:
+        return f"{e}。同一个数据目录只能运行一个机器人；请先停止它（如 sudo systemctl stop alliance-bot）。"
+
+    async def migrate() -> None:
+        db = Database(settings.db_path)
+        try:
+            await db.open()
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(migrate())
+    except (SchemaTooNew, MigrationFailed) as e:
+        lock.release()
+        return str(e)
+    _run_lock = lock
+    return None
+
+
+def backup_command(settings: Settings, dest: str | None) -> int:
+    """`python -m bot backup [DIR]`: a consistent copy while the bot runs, into one dated archive."""
+    from bot import clock
+    from bot.backup import BackupError, make_backup
+
+    folder = Path(dest) if dest else settings.backup_dir
+    clock.set_tz(settings.tzinfo)
+    try:
+        path = make_backup(settings.data_dir, folder, clock.now())
+    except (BackupError, OSError, sqlite3.Error) as e:
+        print(f"备份失败：{e}", file=sys.stderr)
+        return 1
+    print(f"已备份到 {path}（{path.stat().st_size / 1024 / 1024:.1f} MB）。恢复：python -m bot restore {path}")
+    return 0
+
+
+def restore_command(settings: Settings, archive: str) -> int:
+    """`python -m bot restore ARCHIVE`: refused while the bot runs; otherwise put the backup in place, checked."""
+    from bot import clock
+    from bot.backup import BackupError, BotRunning, restore
+
+    clock.set_tz(settings.tzinfo)
+    try:
+        done = restore(Path(archive), settings.data_dir, clock.now())
+    except BotRunning as e:
+        print(
+            f"不能恢复：{e}，机器人正在运行。请先停止机器人（如 sudo systemctl stop alliance-bot），"
+            f"再运行 python -m bot restore {archive}",
+            file=sys.stderr,
+        )
+        return 1
+    except (BackupError, OSError, sqlite3.Error) as e:
+        print(f"恢复失败：{e}。原来的数据没有改动。", file=sys.stderr)
+        return 1
+    print(done.summary())
+    return 0
+
+
+# ----------------------------------------------------------------
+
+
 def start_bot(settings: Settings) -> int:
     """Initialise NoneBot with the OneBot v11 adapter (HTTP event posting closed), load our plugins, run until stopped."""
     import nonebot
@@ -55,6 +133,10 @@ def start_bot(settings: Settings) -> int:
     from bot.app import App, set_app
     from plugins._gate import GuardedAdapter, check_exposure
 
+    problem = prepare_data(settings)  # issue 25: one bot per data folder; the schema upgraded (or refused) first
+    if problem:
+        print(f"启动失败：{problem}", file=sys.stderr)
+        return 2
     try:
         nonebot.init(
             command_start={"/", "／"},
@@ -123,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     subs.add_parser("demo", help="不用 QQ，在终端里试用机器人（临时数据库，河南示例名册）")
     imp = subs.add_parser("import-units", help="从 CSV 或 XLSX 导入单位名册（重复导入不会重复添加）")
     imp.add_argument("file")
+    bak = subs.add_parser("backup", help="备份数据库和报送文件到一个带日期的压缩包（机器人运行时也可以）")
+    bak.add_argument("dir", nargs="?", help="放备份的目录（默认 data/backups，见 ALLIANCE_BACKUP_DIR）")
+    res = subs.add_parser("restore", help="从备份压缩包恢复（先停止机器人）")
+    res.add_argument("archive")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -131,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cmd == "import-units":
         return asyncio.run(_import_units(settings, args.file))
+    if args.cmd == "backup":
+        return backup_command(settings, args.dir)
+    if args.cmd == "restore":
+        return restore_command(settings, args.archive)
     return start_bot(settings)
 
 

@@ -22,6 +22,7 @@ from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
 from bot.titles import Fetcher, fetch_page
 from bot.units.service import Units
+from bot.upkeep import Upkeep
 
 
 class App:
@@ -72,6 +73,7 @@ class App:
         )
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
         self.health = Health(self.db, self.outbox, self.reminders, settings)  # /healthz, /metrics, /状态 (issue 25)
+        self.upkeep = Upkeep(settings, self.db, self.outbox)  # issue 25: the daily backup and pruning
 
     async def open(self) -> None:
         await self.db.open()
@@ -86,6 +88,7 @@ class App:
         self._warming = asyncio.create_task(self._warm(), name="warm-followers")
         await self.reminders.start()
         await self.health.start()
+        await self.upkeep.start()
 
     async def _warm(self) -> None:
         await self.followers.warm()
@@ -95,6 +98,7 @@ class App:
         if self._warming is not None and not self._warming.done():
             self._warming.cancel()
         await self.health.stop()
+        await self.upkeep.stop()
         await self.reminders.stop()
         await self.outbox.stop()
         await self.return_files.close()

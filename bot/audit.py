@@ -25,3 +25,9 @@ async def audit_page(tx: Tx, limit: int, offset: int) -> tuple[list[dict[str, An
         (limit, offset),
     )
     return [dict(r) for r in rows], int(total or 0)
+
+
+async def prune_audit(tx: Tx, before: str) -> int:
+    """Delete the entries older than `before` (database time); returns how many went (issue 25.4: retention)."""
+    rows = await tx.all("DELETE FROM audit WHERE at < ? RETURNING id", (before,))
+    return len(rows)

@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from bot.followers.targets import parse_cities, parse_reminder_time, parse_targets
-from bot.setting_values import parse_duration, parse_month_day, parse_positive_duration, parse_quiet_hours
+from bot.setting_values import LIMITS, parse_duration, parse_month_day, parse_positive_duration, parse_quiet_hours
 from bot.workdays import parse_days
 
 DASHBOARD_TOKEN_MIN = 16
@@ -24,25 +24,6 @@ DASHBOARD_TOKEN_MIN = 16
 FILE_SEND_MODES = ("auto", "path", "base64")
 # the largest file sent as base64:// (MB): the whole file travels inside one WebSocket message
 FILE_BASE64_MAX_MB = 30
-# the largest sensible value of each number setting: past it a value is a typo, and stops the bot
-LIMITS: dict[str, float] = {
-    "alliance_reminder_tick": 3600,
-    "alliance_send_timeout": 600,
-    "alliance_send_interval": 600,
-    "alliance_send_jitter": 600,
-    "alliance_at_batch": 100,
-    "alliance_stale_days": 3650,
-    "alliance_group_list_limit": 1000,
-    "alliance_stale_warn_days": 3650,
-    "alliance_picture_rows": 500,
-    "alliance_fetch_timeout": 60,
-    "alliance_fetch_max_bytes": 20_000_000,
-    "alliance_file_max_mb": 200,
-    "alliance_file_timeout": 600,
-    "alliance_flood_window": 3600,
-    "alliance_flood_budget": 1000,
-    "alliance_log_keep": 3650,
-}
 
 
 class ConfigError(Exception):
@@ -131,6 +112,40 @@ class Settings(BaseModel):
             if self.alliance_log_file.strip()
             else self.data_dir / "logs" / "bot.log"
         )
+
+    # issue 25.1/25.4: the daily backup (then pruning) at this time; how long things are kept (0: for ever)
+    alliance_backup: bool = True
+    alliance_backup_time: str = "03:30"
+    alliance_backup_keep: int = 14
+    alliance_backup_dir: str = ""
+    alliance_keep_return_files_days: int = 730
+    alliance_keep_audit_days: int = 1825
+    alliance_pictures_max_mb: float = 200
+
+    @field_validator("alliance_backup_time")
+    @classmethod
+    def _backup_time(cls, v: str) -> str:
+        try:
+            if parse_reminder_time(v) is not None:
+                return v.strip()
+        except ValueError:
+            pass
+        raise ValueError("应写成 HH:MM，如 03:30（关闭自动备份请设 ALLIANCE_BACKUP=false）")
+
+    @field_validator("alliance_backup_keep", "alliance_keep_return_files_days", "alliance_keep_audit_days")
+    @classmethod
+    def _kept(cls, v: int, info: ValidationInfo) -> int:
+        least = 1 if info.field_name == "alliance_backup_keep" else 0
+        if not least <= v <= 36500:
+            raise ValueError(f"应为 {least} 到 36500 之间的整数" + ("（0 表示永久保留）" if not least else ""))
+        return v
+
+    @field_validator("alliance_pictures_max_mb")
+    @classmethod
+    def _pictures_cap(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 0:
+            raise ValueError("应为不小于 0 的兆字节数（0 表示不限）")
+        return v
 
     @field_validator("alliance_admins", "superusers", "alliance_groups", "alliance_accounts", mode="before")
     @classmethod
@@ -399,6 +414,10 @@ class Settings(BaseModel):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "alliance.db"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.alliance_backup_dir) if self.alliance_backup_dir.strip() else self.data_dir / "backups"
 
     @property
     def quiet(self) -> tuple[time, time] | None:

@@ -18,15 +18,33 @@ import aiosqlite
 log = logging.getLogger("alliance.db")
 
 
-def migrations() -> list[tuple[int, str]]:
-    """The shipped migrations, `(version, sql)`, in order."""
+def migration_files() -> list[tuple[int, str, str]]:
+    """The shipped migrations, `(version, file name, sql)`, in order."""
     out = []
     for entry in resources.files("bot.migrations").iterdir():
         m = re.match(r"^(\d{3})_.*\.sql$", entry.name)
         if m:
-            out.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
+            out.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     out.sort()
     return out
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The shipped migrations, `(version, sql)`, in order."""
+    return [(version, sql) for version, _, sql in migration_files()]
+
+
+def latest_version() -> int:
+    """The schema version this code makes and reads."""
+    return max((version for version, _, _ in migration_files()), default=0)
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was made by a newer version of the bot than this one (issue 25.3): it is not touched."""
+
+
+class MigrationFailed(RuntimeError):
+    """A migration failed; it was rolled back whole, so the file is as it was before it (issue 25.3)."""
 
 
 def is_disk_full(e: BaseException) -> bool:
@@ -86,7 +104,13 @@ class Database:
         """Apply each migration newer than the file's user_version, each in its own transaction."""
         async with self._lock:
             current = await self.version()
-            for version, sql in migrations():
+            if current > latest_version():
+                raise SchemaTooNew(
+                    f"数据库 {self.path} 的版本是 {current}，比这个程序认识的版本 {latest_version()} 新："
+                    "它是由更新版本的联盟助手建立或升级的。请换回那个版本的程序，或用 python -m bot restore "
+                    "恢复一个旧版本的备份；数据库没有被改动。"
+                )
+            for version, name, sql in migration_files():
                 if version <= current or (upto is not None and version > upto):
                     continue
                 await self.conn.execute("BEGIN IMMEDIATE")
@@ -95,6 +119,13 @@ class Database:
                         await self.conn.execute(stmt)
                     await self.conn.execute(f"PRAGMA user_version={version}")
                     await self.conn.execute("COMMIT")
+                    current = version
+                except Exception as e:
+                    await self.conn.execute("ROLLBACK")
+                    raise MigrationFailed(
+                        f"数据库升级失败：迁移 {name} 出错（{e}）。这一步已整体撤销，数据库仍是版本 {current}；"
+                        "请把这段话和日志发给维护人员，修好前请继续用原来版本的程序。"
+                    ) from e
                 except BaseException:
                     await self.conn.execute("ROLLBACK")
                     raise

@@ -5,6 +5,27 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 
+# the largest sensible value of each number setting: past it a value is a typo, and stops the bot
+LIMITS: dict[str, float] = {
+    "alliance_reminder_tick": 3600,
+    "alliance_send_timeout": 600,
+    "alliance_send_interval": 600,
+    "alliance_send_jitter": 600,
+    "alliance_at_batch": 100,
+    "alliance_stale_days": 3650,
+    "alliance_group_list_limit": 1000,
+    "alliance_stale_warn_days": 3650,
+    "alliance_picture_rows": 500,
+    "alliance_fetch_timeout": 60,
+    "alliance_fetch_max_bytes": 20_000_000,
+    "alliance_file_max_mb": 200,
+    "alliance_file_timeout": 600,
+    "alliance_flood_window": 3600,
+    "alliance_flood_budget": 1000,
+    "alliance_log_keep": 3650,
+}
+
+
 MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 

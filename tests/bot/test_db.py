@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, migrations
+from bot.db import Database, MigrationFailed, SchemaTooNew, migrations
 
 LATEST = migrations()[-1][0]
 
@@ -391,3 +391,182 @@ async def test_a_cancelled_read_holds_the_lock_until_its_statement_in_the_thread
     finally:
         finish.set()
         await db.close()
+
+
+# ---------------------------------------------------------------- issue 25.3: every earlier version, with its data
+
+# The rows each version's code wrote into the tables that version brought (written against that version's schema),
+# and what must read back from them after the upgrade to the latest.
+FILLS: dict[int, list[str]] = {
+    2: [
+        "INSERT INTO reminders (id, kind, task_id, label, due_at) VALUES (1, 'return', 1, '1d', '2026-03-01T01:00:00')"
+    ],
+    3: [
+        "INSERT INTO broadcasts (id, title, url, deadline, created_by, created_at) "
+        "VALUES (1, '统发', 'https://example.com/a', '2026-03-02T10:00:00', '10001', '2026-03-01T00:00:00')",
+        "INSERT INTO broadcast_units (task_id, unit_id) VALUES (1, 1)",
+        "INSERT INTO broadcast_posts (message_id, task_id, group_id) VALUES ('-2147483999', 1, '100200300')",
+        "INSERT INTO broadcast_confirmations (id, task_id, unit_id, user_id, at) "
+        "VALUES (1, 1, 1, '20001', '2026-03-01T02:00:00')",
+    ],
+    4: [
+        "INSERT INTO returns (id, title, deadline, created_by, created_at) "
+        "VALUES (1, '年报', '2026-03-05T09:30:00', '10001', '2026-03-01T00:00:00')",
+        "INSERT INTO return_units (return_id, unit_id, submitted_at, submitted_by) "
+        "VALUES (1, 1, '2026-03-02T00:00:00', '20001')",
+    ],
+    5: [
+        "INSERT INTO follower_reports (account_id, day, count, reported_by, reported_at) "
+        "VALUES (1, '2026-03-01', 120000, '20001', '2026-03-01T03:00:00')",
+        "INSERT INTO follower_monthly (month, account_id, first_day, first_count, last_day, last_count) "
+        "VALUES ('2026-03', 1, '2026-03-01', 120000, '2026-03-01', 120000)",
+        "INSERT INTO post_reports (account_id, day, reported_by, reported_at) "
+        "VALUES (1, '2026-03-01', '20001', '2026-03-01T03:00:00')",
+    ],
+    6: [
+        "UPDATE broadcasts SET article_title='文章标题' WHERE id=1",
+        "INSERT INTO stale_warnings (account_id, since, warned_at) VALUES (1, '2026-02-01', '2026-02-11T01:00:00')",
+        "INSERT INTO outbox (id, target_type, target_id, message, state, created_at, fallback) VALUES "
+        "(2, 'group', '100200300', '[]', 'pending', '2026-03-01T00:00:00', '[{\"type\": \"text\", \"data\": {}}]')",
+    ],
+    7: [
+        "UPDATE returns SET form='统计表' WHERE id=1",
+        "INSERT INTO return_files (id, return_id, unit_id, kind, state, original_name, stored_name, size, sha256, "
+        "uploaded_by, uploaded_at) VALUES (1, 1, 1, '表格', '通过', '附件1.xlsx', '20260301-ab.xlsx', 10, 'x', "
+        "'20001', '2026-03-01T04:00:00')",
+        'INSERT INTO return_rows (file_id, row_no, cells) VALUES (1, 1, \'["郑州大学", "12"]\')',
+    ],
+    8: [
+        "INSERT INTO group_accounts (group_id, account, seen_at) VALUES ('100200300', '10000', '2026-03-01T00:00:00')",
+        "UPDATE outbox SET account='10000', priority=3 WHERE id=2",
+    ],
+    9: ["INSERT INTO group_seen (group_id, at, keys) VALUES ('100200300', 1772300000, '[\"k\"]')"],
+    10: [
+        "INSERT INTO returns (id, title, deadline, created_by, created_at, forms) VALUES "
+        "(2, '两表', '2026-03-06T09:30:00', '10001', '2026-03-01T00:00:00', '[\"统计表\", \"汇总表\"]')"
+    ],
+    11: ["UPDATE outbox SET message_seq='4321' WHERE id=2"],
+}
+READS: dict[int, list[tuple[str, tuple]]] = {
+    2: [
+        (
+            "SELECT kind, label, due_at, state FROM reminders WHERE id=1",
+            ("return", "1d", "2026-03-01T01:00:00", "pending"),
+        )
+    ],
+    3: [
+        ("SELECT title, url, state FROM broadcasts WHERE id=1", ("统发", "https://example.com/a", "进行中")),
+        ("SELECT unit_id FROM broadcast_units WHERE task_id=1", (1,)),
+        ("SELECT task_id FROM broadcast_posts WHERE message_id='-2147483999'", (1,)),
+        ("SELECT user_id, counted FROM broadcast_confirmations WHERE id=1", ("20001", 1)),
+    ],
+    4: [
+        ("SELECT title, deadline FROM returns WHERE id=1", ("年报", "2026-03-05T09:30:00")),
+        ("SELECT submitted_by FROM return_units WHERE return_id=1 AND unit_id=1", ("20001",)),
+    ],
+    5: [
+        ("SELECT count FROM follower_reports WHERE account_id=1 AND day='2026-03-01'", (120000,)),
+        ("SELECT last_count FROM follower_monthly WHERE month='2026-03'", (120000,)),
+        ("SELECT reported_by FROM post_reports WHERE account_id=1", ("20001",)),
+    ],
+    6: [
+        ("SELECT article_title FROM broadcasts WHERE id=1", ("文章标题",)),
+        ("SELECT since FROM stale_warnings WHERE account_id=1", ("2026-02-01",)),
+        ("SELECT state, fallback IS NOT NULL FROM outbox WHERE id=2", ("pending", 1)),
+    ],
+    7: [
+        ("SELECT forms FROM returns WHERE id=1", ('["统计表"]',)),  # one form became a list of one (010)
+        ("SELECT form FROM return_files WHERE id=1", ("统计表",)),
+        ("SELECT stored_name, state FROM return_files WHERE id=1", ("20260301-ab.xlsx", "通过")),
+        ("SELECT cells FROM return_rows WHERE file_id=1", ('["郑州大学", "12"]',)),
+    ],
+    8: [
+        ("SELECT account FROM group_accounts WHERE group_id='100200300'", ("10000",)),
+        ("SELECT account, priority FROM outbox WHERE id=2", ("10000", 3)),
+    ],
+    9: [("SELECT at, keys FROM group_seen WHERE group_id='100200300'", (1772300000, '["k"]'))],
+    10: [("SELECT forms FROM returns WHERE id=2", ('["统计表", "汇总表"]',))],
+    11: [("SELECT message_seq FROM outbox WHERE id=2", ("4321",))],
+}
+
+
+def test_every_version_has_its_fixture() -> None:
+    """A new migration brings its rows here, so the next one is tested against data made by it."""
+    assert set(FILLS) == set(READS) == set(range(2, LATEST + 1))
+
+
+@pytest.mark.parametrize("made_by", [v for v, _ in migrations()])
+async def test_a_database_made_by_each_earlier_version_upgrades_with_all_its_data(tmp_path: Path, made_by: int) -> None:
+    """The file a version made, with rows in every table it had (each written by the version that brought the
+    table), opens with the current code, and every row reads back."""
+    path = tmp_path / "alliance.db"
+    old = Database(path)
+    await old.open(upto=1)
+    await _fill_v1(old)
+    for version in range(2, made_by + 1):
+        await old.migrate(upto=version)
+        async with old.tx() as tx:
+            for sql in FILLS[version]:
+                await tx.run(sql)
+    assert await old.version() == made_by
+    await old.close()
+
+    db = Database(path)
+    await db.open()
+    try:
+        assert await db.version() == LATEST
+        async with db.read() as tx:
+            assert tuple(await tx.one("SELECT name, students FROM units WHERE id=1")) == ("郑州大学", 72000)
+            for version in range(2, made_by + 1):
+                for sql, expected in READS[version]:
+                    assert tuple(await tx.one(sql) or ()) == expected, (version, sql)
+            assert await tx.value("PRAGMA integrity_check") == "ok"
+            assert await tx.all("PRAGMA foreign_key_check") == []
+    finally:
+        await db.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "alliance.db"
+    db = Database(path)
+    await db.open()
+    await db.conn.execute(f"PRAGMA user_version={LATEST + 1}")
+    await db.close()
+    before = path.read_bytes()
+    newer = Database(path)
+    with pytest.raises(SchemaTooNew, match=f"版本是 {LATEST + 1}.*更新版本的联盟助手"):
+        await newer.open()
+    await newer.close()
+    assert path.read_bytes() == before
+
+
+async def test_a_failed_migration_leaves_the_database_as_it_was_and_names_the_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.db
+
+    path = tmp_path / "alliance.db"
+    db = Database(path)
+    await db.open(upto=LATEST - 1)
+    await _fill_v1(db)
+    await db.close()
+    shipped = bot.db.migration_files()
+    version, name, sql = shipped[-1]
+    broken = sql + ";\nCREATE TABLE units (x INTEGER)"  # fails after the migration's own statements ran
+    monkeypatch.setattr(bot.db, "migration_files", lambda: [*shipped[:-1], (version, name, broken)])
+    db = Database(path)
+    with pytest.raises(MigrationFailed, match=f"迁移 {name} 出错.*已整体撤销，数据库仍是版本 {LATEST - 1}"):
+        await db.open()
+    try:
+        assert await db.version() == LATEST - 1
+        async with db.read() as tx:
+            names = {r[0] for r in await tx.all("SELECT name FROM sqlite_master WHERE type='table'")}
+            assert tuple(await tx.one("SELECT name FROM units WHERE id=1")) == ("郑州大学",)
+    finally:
+        await db.close()
+    fresh = Database(tmp_path / "previous.db")
+    await fresh.open(upto=LATEST - 1)
+    try:
+        assert names == set(await _schema(fresh)) | {"sqlite_sequence"} & names
+    finally:
+        await fresh.close()

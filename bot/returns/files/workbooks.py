@@ -226,6 +226,7 @@ async def pack(app: App, ret: Return) -> exports.Export:
 
     def write() -> None:
         used: set[str] = set()
+        gone: list[str] = []
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         os.close(fd)
         try:
@@ -238,7 +239,13 @@ async def pack(app: App, ret: Return) -> exports.Export:
                         k += 1
                         name = f"{stem}({k}){ext}"
                     used.add(name)
-                    zf.write(app.return_files.files.path(f.stored_name), name)
+                    path = app.return_files.files.path(f.stored_name)
+                    if path.is_file():
+                        zf.write(path, name)
+                    else:  # removed by the retention setting (issue 25.4): said inside the zip, not a traceback
+                        gone.append(name)
+                if gone:
+                    zf.writestr("已删除的原件.txt", "按保留期限已删除（其数据仍在汇总里）：\n" + "\n".join(gone))
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
