@@ -345,11 +345,12 @@ def _question(bot: Bot, event: MessageEvent) -> tuple[Command, Message] | None:
     text = leading_text(event.get_message(), bot.self_id)
     if text is None or text[:1] in ("/", "／") or len(text) > QUESTION_MAX:
         return None
-    names = sorted({t.name for t in help_topics()}, key=len, reverse=True)  # 已报送 before 报送
-    name = next((n for n in names if n in text), None)
+    names = sorted({t.name for t in help_topics()}, key=lambda n: (-len(n), n))  # 已报送 before 报送
+    typed = text.split()
+    # the first word when it is a command (导出 备案表 is about 导出, not 备案), else the longest named
+    name = typed[0] if typed[0] in names else next((n for n in names if n in text), None)
     if name is None:
         return None
-    typed = text.split()
     missing_slash = typed[0] == name and len(typed) > 1  # 注册 河大: a command typed without its slash
     if not missing_slash and not QUESTION_WORDS.search(text):  # a bare 已转发 in reply to some other message
         return None

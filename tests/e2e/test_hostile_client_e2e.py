@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import time
@@ -39,11 +40,15 @@ async def command(client: QQClient, user: int, text: str, expect: str) -> Sent:
     return (await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
 
 
+ASKERS = itertools.count(30_100)
+
+
 async def help_took(client: QQClient) -> float:
     """Seconds until a stranger's /帮助 is answered."""
     client.mark()
     started = time.monotonic()
-    await client.group_message(GROUP, OTHER, "/帮助")
+    # each time another stranger: the same person asking again within a minute is answered once (issue 20.8)
+    await client.group_message(GROUP, next(ASKERS), "/帮助")
     await client.wait_sent(lambda s: s.group_id == GROUP and s.text.startswith("联盟助手 — 你是群成员"), timeout=120)
     return time.monotonic() - started
 
