@@ -97,7 +97,8 @@ async def test_a_merged_workbook_reaches_a_client_that_cannot_see_the_bots_disk(
 
     # learned for the connection: the next one goes as base64 at once, and the admin is not told again
     client.mark()
-    await command(client, ADMIN, "/报送 汇总 1", "已上传到群文件")
+    await client.group_message(GROUP, ADMIN, "/报送 汇总 1")  # the same words again: the file, no second text
+    await client.wait_sent(lambda s: s.action == "upload_group_file", timeout=20)
     assert [
         str(a.params["file"])[:9] for a in client.attempts[client._mark_attempts :] if a.action == "upload_group_file"
     ] == ["base64://"]
@@ -125,11 +126,13 @@ async def test_known_client_failures_get_a_clear_answer(world: tuple[QQClient, S
     client.file_url_error = None
 
     # a folded list in a big group: refused or timed out, the cut text instead; arrived without an answer, nothing more
-    for mode, forward, text in (("refused", 0, 1), ("timeout", 0, 1), ("arrived", 1, 0)):
+    for n, (mode, forward, text) in enumerate((("refused", 0, 1), ("timeout", 0, 1), ("arrived", 1, 0))):
         client.forward_mode = mode
         start = len(client.sent)
         client.mark()
-        await client.group_message(GROUP, ADMIN, "/单位 列表")
+        await client.group_message(
+            GROUP, 30_300 + n, "/单位 列表"
+        )  # another member each time: a repeat is answered once
         await client.wait_sent(lambda s: s.group_id == GROUP, attempts=True, timeout=10)
         await client.quiet(3.0)  # past ALLIANCE_SEND_TIMEOUT: whatever follows the forward is in
         got = [s for s in client.sent[start:] if s.group_id == GROUP]
