@@ -11,7 +11,9 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 from bot.app import get_app
 from bot.flood import Admit, over_budget_note
 from bot.render import Msg
-from plugins._kit import Command, Ctx, Reply, To, run
+from plugins._ctx import Ctx
+from plugins._registry import Command, run
+from plugins._reply import Reply, To
 
 
 def shown(result: Reply) -> str | None:

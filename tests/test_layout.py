@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "plugins", "sim")
+PACKAGES = ("alliance", "bot", "plugins", "sim")
 
 
 def _modules() -> dict[str, Path]:

@@ -8,7 +8,11 @@ from bot import clock
 from bot.accounts import duplicate_filings
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_name
-from plugins._kit import ADMIN, ANYONE, Ctx, Reply, To, Topic, command, numbers_or_all, sub
+from plugins._ctx import Ctx, numbers_or_all
+from plugins._registry import command, sub
+from plugins._reply import Reply, To
+from plugins._roles import ADMIN, ANYONE
+from plugins._topics import Topic
 
 HELP = [
     Topic(

@@ -20,18 +20,11 @@ from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.tasks import by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
-from plugins._kit import (
-    ANYONE,
-    OPERATOR,
-    Ctx,
-    Reply,
-    Topic,
-    command,
-    laggards_to_admin,
-    orphans_to_admin,
-    picture_or_text,
-    sub,
-)
+from plugins._ctx import Ctx
+from plugins._registry import command, sub
+from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
+from plugins._roles import ANYONE, OPERATOR
+from plugins._topics import Topic
 
 
 def _help(s: Settings) -> str:

@@ -16,15 +16,10 @@ from bot.parse import numbers_among, reads_as_numbers
 from bot.render import Ack, Msg, person_name
 from bot.tasks import NOT_BOUND
 from plugins._client import reaction_of
-from plugins._kit import (
-    Command,
-    Ctx,
-    Reply,
-    command,
-    reply_saying,
-    trigger,
-)
+from plugins._ctx import Ctx
 from plugins._notices import notice
+from plugins._registry import Command, command, reply_saying, trigger
+from plugins._reply import Reply
 from plugins._several import each_number
 
 # ---------------------------------------------------------------- confirming

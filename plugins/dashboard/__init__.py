@@ -7,7 +7,11 @@ from nonebot.plugin import PluginMetadata
 
 from bot.config import DASHBOARD_TOKEN_MIN, dashboard_url
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
+from plugins._ctx import Ctx
+from plugins._registry import command
+from plugins._reply import Reply, privately
+from plugins._roles import ADMIN
+from plugins._topics import Topic
 from plugins.dashboard import (  # noqa: F401  (their routes join the router before mounting)
     files,
     pages,

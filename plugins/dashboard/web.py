@@ -181,7 +181,7 @@ async def login_page(request: Request) -> Response:
 def _client(request: Request, app: App) -> str:
     """The address a login is counted against: the peer, or, when the peer is a configured trusted proxy
     (DASHBOARD_TRUSTED_PROXIES), the nearest address in X-Forwarded-For that is not one. The server runs
-    without uvicorn's proxy headers (`bot/__main__.py`), so the peer is the socket's."""
+    without uvicorn's proxy headers (`alliance/main.py`), so the peer is the socket's."""
     peer = request.client.host if request.client else "?"
     trusted = set(app.settings.dashboard_trusted_proxies)
     if peer not in trusted:

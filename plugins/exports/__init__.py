@@ -7,7 +7,10 @@ from nonebot.plugin import PluginMetadata
 from bot import exports
 from bot.render import Msg
 from plugins._client import to_asker_privately
-from plugins._kit import ADMIN, Ctx, Topic, command
+from plugins._ctx import Ctx
+from plugins._registry import command
+from plugins._roles import ADMIN
+from plugins._topics import Topic
 
 HELP = [
     Topic(

@@ -18,7 +18,11 @@ from bot.parse import looks_like_count, read_number
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.vocab import category_or_none, platform_or_none
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
+from plugins._ctx import Ctx
+from plugins._registry import Command, command, sub, trigger
+from plugins._reply import Reply, picture_or_text
+from plugins._roles import ADMIN, ANYONE, OPERATOR
+from plugins._topics import Topic
 
 HELP = [
     Topic(

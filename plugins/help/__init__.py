@@ -6,8 +6,10 @@ from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, ROLES, Ctx, Topic, command
-from plugins._topics import help_topics
+from plugins._ctx import Ctx
+from plugins._registry import command
+from plugins._roles import ADMIN, ANYONE, OPERATOR, ROLES
+from plugins._topics import Topic, help_topics
 
 HELP = [
     Topic(

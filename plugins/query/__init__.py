@@ -7,7 +7,10 @@ from nonebot.plugin import PluginMetadata
 from bot.errors import UserError
 from bot.query import gather, render
 from bot.render import Msg
-from plugins._kit import ANYONE, Ctx, Topic, command
+from plugins._ctx import Ctx
+from plugins._registry import command
+from plugins._roles import ANYONE
+from plugins._topics import Topic
 
 HELP = [
     Topic(

@@ -13,21 +13,12 @@ from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_label, person_name
 from bot.units.records import Application, Decision, Unit
-from plugins._kit import (
-    ADMIN,
-    ANYONE,
-    OPERATOR,
-    Ctx,
-    Reply,
-    To,
-    Topic,
-    admin_list,
-    command,
-    list_reply,
-    numbers_or_all,
-    sub,
-)
+from plugins._ctx import Ctx, numbers_or_all
 from plugins._notices import notice
+from plugins._registry import command, sub
+from plugins._reply import Reply, To, admin_list, list_reply
+from plugins._roles import ADMIN, ANYONE, OPERATOR
+from plugins._topics import Topic
 
 HELP = [
     Topic(

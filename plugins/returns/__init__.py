@@ -21,23 +21,13 @@ from bot.returns.records import BY_ADMIN
 from bot.returns.text import USAGE_NEW, category_lines, render_progress
 from bot.tasks import by_category
 from plugins._client import caught_up, reaction_of
-from plugins._kit import (
-    ANYONE,
-    OPERATOR,
-    Command,
-    Ctx,
-    Reply,
-    Topic,
-    command,
-    laggards_to_admin,
-    orphans_to_admin,
-    picture_or_text,
-    reply_saying,
-    sub,
-    trigger,
-)
+from plugins._ctx import Ctx
 from plugins._notices import notice
+from plugins._registry import Command, command, reply_saying, sub, trigger
+from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
+from plugins._roles import ANYONE, OPERATOR
 from plugins._several import each_number
+from plugins._topics import Topic
 from plugins.returns import files
 
 

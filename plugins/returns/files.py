@@ -26,8 +26,9 @@ from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fe
 from bot.returns.files.records import Upload
 from plugins import _files
 from plugins._client import to_asker_privately, upload_to
-from plugins._kit import Ctx, Reply, To, display_name
+from plugins._ctx import Ctx, display_name
 from plugins._notices import notice
+from plugins._reply import Reply, To
 
 # ---------------------------------------------------------------- getting the bytes through the client
 

@@ -33,22 +33,15 @@ from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
 from plugins import _files, _replay
+from plugins._ctx import Ctx
+from plugins._diskfull import watch_disk
 from plugins._flood import guarded
 from plugins._hints import guess_command, leading_text, typo_hint
-from plugins._kit import (
-    ADMIN,
-    COMMANDS,
-    TRIGGERS,
-    Command,
-    Ctx,
-    Reply,
-    Topic,
-    command,
-    match_command,
-    watch_disk,
-)
 from plugins._notices import notices_for
-from plugins._topics import help_topics
+from plugins._registry import COMMANDS, TRIGGERS, Command, command, match_command
+from plugins._reply import Reply
+from plugins._roles import ADMIN
+from plugins._topics import Topic, help_topics
 
 HELP = [
     Topic(

@@ -102,8 +102,8 @@ class _AnyUpload(dict):
 
 
 async def test_nudge_names_the_units_whose_file_needs_changes(app: NBApp, core: App) -> None:
-    from bot.returns.files import samples
     from bot.returns.files.records import Upload
+    from sim import samples
 
     await setup(core)
     await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))

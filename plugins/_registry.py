@@ -1,0 +1,142 @@
+"""The command registry: `/name` → handler (one NoneBot matcher routes them all), the triggers without a slash,
+and running a command: build the context, call the handler, turn errors into a clear Chinese answer, reply."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nonebot import logger
+from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
+
+from bot.app import App, current_app, get_app
+from bot.db import is_busy, is_disk_full
+from bot.errors import UserError
+from bot.render import Msg
+from plugins._ctx import Ctx, build_ctx
+from plugins._diskfull import DISK_FULL, answer_without_storage
+from plugins._reply import Reply, reply_to
+
+Handler = Callable[[Ctx], Awaitable[Reply]]
+
+
+def sub(ctx: Ctx, table: dict[str, Handler], default: Handler) -> Awaitable[Reply]:
+    """Dispatch `/命令 <子命令> …` to the sub-command's handler, or to `default` when the first word is none."""
+    if ctx.args and ctx.args[0] in table:
+        head = ctx.args[0]
+        ctx.args = ctx.args[1:]
+        return table[head](ctx)
+    return default(ctx)
+
+
+@dataclass(frozen=True)
+class Command:
+    fn: Handler
+    at_sender: bool = True
+
+
+COMMANDS: dict[str, Command] = {}
+
+TRIGGERS: list[Callable[[MessageEvent], Awaitable[tuple[Command, Message] | None]]] = []
+
+
+def command(*names: str, at_sender: bool = True) -> Callable[[Handler], Handler]:
+    """Register a handler for `/name …` (and `／name …`); one NoneBot matcher routes every command.
+
+    One matcher instead of one per command: NoneBot checks every matcher of a priority for every
+    message, and with twenty commands that check was most of the bot's time per message.
+    """
+
+    def deco(fn: Handler) -> Handler:
+        for name in names:
+            if name in COMMANDS and COMMANDS[name].fn is not fn:
+                raise RuntimeError(f"command /{name} registered twice")
+            COMMANDS[name] = Command(fn, at_sender)
+        return fn
+
+    return deco
+
+
+def trigger(fn: Callable[[MessageEvent], Awaitable[tuple[Command, Message] | None]]) -> Callable:
+    """Register a check for messages that act without a slash command (e.g. a reply saying 已转发)."""
+    TRIGGERS.append(fn)
+    return fn
+
+
+def reply_saying(event: MessageEvent, rest_of: Callable[[str], str | None]) -> tuple[App, MessageSegment, str] | None:
+    """For a trigger: the app, the reply (引用) segment, and what `rest_of` leaves of the text typed with it; None
+    without a reply, when `rest_of` finds none of its words (None), or before the app is up."""
+    reply = next((seg for seg in event.original_message if seg.type == "reply"), None)
+    if reply is None:
+        return None
+    rest = rest_of("".join(str(seg.data.get("text", "")) for seg in event.original_message if seg.type == "text"))
+    app = current_app()
+    return None if rest is None or app is None else (app, reply, rest)
+
+
+def match_command(message: Message, self_id: str = "") -> tuple[Command, Message] | None:
+    """The command a message starts with (longest name first) and its argument, or None.
+
+    Leading reply segments, @-mentions of the bot and blank text are passed over: when the QQ client cannot
+    look up a quoted message, the adapter leaves them in front of the command.
+    """
+    i = 0
+    while i < len(message) and (
+        message[i].type == "reply"
+        or (message[i].type == "at" and str(message[i].data.get("qq")) == self_id)
+        or (message[i].type == "text" and not str(message[i].data.get("text", "")).strip())
+    ):
+        i += 1
+    message = message[i:] if i else message
+    if not message or message[0].type != "text":
+        return None
+    text = str(message[0].data.get("text", "")).lstrip()
+    if len(text) < 2 or text[0] not in "/／":
+        return None
+    body = text[1:]
+    for n in range(min(len(body), max((len(k) for k in COMMANDS), default=0)), 0, -1):
+        cmd = COMMANDS.get(body[:n])
+        if cmd is not None:
+            rest = body[n:]
+            arg = Message(MessageSegment.text(rest)) if rest.strip() else Message()
+            return cmd, arg + message[1:]
+    return None
+
+
+async def run(
+    event: MessageEvent,
+    arg: Message,
+    fn: Callable[[Ctx], Awaitable[Reply]],
+    *,
+    at_sender: bool = True,
+    bot: Any = None,
+    seen: Callable[[Reply], Awaitable[bool]] | None = None,
+) -> None:
+    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer. `seen` is asked
+    before the answer is queued: True means the asker was given this answer already (nothing more is sent)."""
+    app = get_app()
+    try:
+        result = await fn(build_ctx(app, event, arg, bot))
+    except UserError as e:
+        result = Msg(str(e))
+    except Exception as e:
+        if is_busy(e):  # another process (a big roster import) held the write lock past the busy timeout
+            logger.warning(f"database busy, command not done: {event.get_plaintext()[:200]!r}")
+            result = Msg(
+                "数据库正忙（可能正在导入名册），这条命令没有办成，也没有保存任何内容。请过一分钟再发一次同样的命令。"
+            )
+        elif not is_disk_full(e):
+            logger.exception(f"command failed: {event.get_plaintext()[:200]!r}")
+            result = Msg("抱歉，这条命令没有办成，也没有保存任何内容。请稍后再发一次同样的命令；仍不行请联系管理员。")
+        else:
+            logger.error(f"disk full, command not done: {event.get_plaintext()[:200]!r}")
+            result = Msg(DISK_FULL)
+    try:
+        if seen is not None and result is not None and await seen(result):
+            return
+        await reply_to(app, event, result, at_sender=at_sender)
+    except Exception as e:
+        if not is_disk_full(e) or bot is None:
+            raise
+        await answer_without_storage(app, bot, event, result, at_sender=at_sender)
