@@ -9,9 +9,10 @@ from typing import Any
 from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 
 from bot.app import App
-from bot.errors import Forbidden, UserError
+from bot.errors import UserError
 from bot.parse import parse_numbers, read_number, split_args
 from bot.render import person_name
+from bot.roles import NOTHING, Role, Scope
 
 FORMAT_WORDS = {"图片": True, "图": True, "文字": False, "文本": False}
 
@@ -31,6 +32,8 @@ class Ctx:
     reply_to: str | None = None
     bot: Any = None  # the NoneBot Bot, for the few handlers that call the client directly (member list, upload)
     fmt: bool | None = None  # the asker said 图片 (True) or 文字 (False)
+    role: Role = Role.MEMBER  # set by the router (plugins/_registry.admit) before the handler runs
+    scope: Scope = NOTHING  # the units the asker may see and act on
 
     @property
     def is_admin(self) -> bool:
@@ -60,10 +63,6 @@ class Ctx:
         found = any(w in FORCE_WORDS for w in self.args)
         self.args = [w for w in self.args if w not in FORCE_WORDS]
         return found
-
-    def need_admin(self, what: str) -> None:
-        if not self.is_admin:
-            raise Forbidden(f"只有管理员可以{what}。如需办理，请联系新闻办。")
 
     def int_arg(self, text: str, what: str = "编号") -> int:
         """One number as people type it (`3`, `#3`, `３`, `二`, `十一`, `第2`)."""

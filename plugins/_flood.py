@@ -74,4 +74,4 @@ async def guarded(event: MessageEvent, arg: Message, cmd: Command, bot: Any = No
                 await app.outbox.nod(tx, str(event.group_id), str(event.message_id), account=str(event.self_id))
         return True
 
-    await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot, seen=seen)
+    await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot, seen=seen, cmd=cmd)

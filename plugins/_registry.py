@@ -4,7 +4,7 @@ and running a command: build the context, call the handler, turn errors into a c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nonebot import logger
@@ -12,8 +12,9 @@ from nonebot.adapters.onebot.v11 import Message, MessageEvent, MessageSegment
 
 from bot.app import App, current_app, get_app
 from bot.db import is_busy, is_disk_full
-from bot.errors import UserError
+from bot.errors import Forbidden, UserError
 from bot.render import Msg
+from bot.roles import Role
 from plugins._ctx import Ctx, build_ctx
 from plugins._diskfull import DISK_FULL, answer_without_storage
 from plugins._reply import Reply, reply_to
@@ -31,9 +32,37 @@ def sub(ctx: Ctx, table: dict[str, Handler], default: Handler) -> Awaitable[Repl
 
 
 @dataclass(frozen=True)
+class Need:
+    """Who may use a command or sub-command: the least role, and what it does (for the refusal: 只有管理员可以<what>)."""
+
+    role: Role
+    what: str = ""
+
+
+ANYONE_MAY = Need(Role.MEMBER)
+
+
+def admins(what: str, role: Role = Role.PROVINCE_ADMIN) -> Need:
+    """Only admins may: the province's (by default) or also a city's (`Role.CITY_ADMIN`, inside their scope)."""
+    return Need(role, what)
+
+
+@dataclass(frozen=True)
 class Command:
     fn: Handler
     at_sender: bool = True
+    may: Need = ANYONE_MAY
+    subs: dict[str, Need] = field(default_factory=dict)  # sub-command word → who may use it
+    with_args: Need | None = None  # who may give arguments that are no sub-command (e.g. /统发 <标题> <链接>)
+    name: str = ""
+
+    def need(self, args: list[str]) -> tuple[Need, str]:
+        """Who may run it with these arguments, and the command as typed (`/统发 催办`)."""
+        if args and args[0] in self.subs:
+            return self.subs[args[0]], f"/{self.name} {args[0]}"
+        if args and self.with_args is not None:
+            return self.with_args, f"/{self.name}"
+        return self.may, f"/{self.name}"
 
 
 COMMANDS: dict[str, Command] = {}
@@ -41,8 +70,18 @@ COMMANDS: dict[str, Command] = {}
 TRIGGERS: list[Callable[[MessageEvent], Awaitable[tuple[Command, Message] | None]]] = []
 
 
-def command(*names: str, at_sender: bool = True) -> Callable[[Handler], Handler]:
+def command(
+    *names: str,
+    may: Need | Role,
+    subs: dict[str, Need | Role] | None = None,
+    with_args: Need | None = None,
+    at_sender: bool = True,
+) -> Callable[[Handler], Handler]:
     """Register a handler for `/name …` (and `／name …`); one NoneBot matcher routes every command.
+
+    `may` says who may use it, `subs` who may use each sub-command (a word not listed: `may`), `with_args` who may
+    give it other arguments; the router (`run`) checks it before the handler runs and hands the handler the asker's
+    role and scope. Every command says it (tests/plugins/test_permissions.py lists them all).
 
     One matcher instead of one per command: NoneBot checks every matcher of a priority for every
     message, and with twenty commands that check was most of the bot's time per message.
@@ -52,10 +91,33 @@ def command(*names: str, at_sender: bool = True) -> Callable[[Handler], Handler]
         for name in names:
             if name in COMMANDS and COMMANDS[name].fn is not fn:
                 raise RuntimeError(f"command /{name} registered twice")
-            COMMANDS[name] = Command(fn, at_sender)
+            table = {k: v if isinstance(v, Need) else Need(v) for k, v in (subs or {}).items()}
+            need = may if isinstance(may, Need) else Need(may)
+            COMMANDS[name] = Command(fn, at_sender, need, table, with_args, names[0])
         return fn
 
     return deco
+
+
+async def admit(ctx: Ctx, cmd: Command) -> None:
+    """The one permission check: the asker's role and scope onto `ctx`, or the refusal naming what they may do.
+
+    For what anyone may use, the binding is not looked up (the confirmation burst's path): the role is then an
+    admin's or MEMBER, and handlers that need the unit ask for it as before.
+
+    Raises:
+        Forbidden: the asker's role is below what the command (or its sub-command) needs.
+    """
+    need, typed = cmd.need(ctx.args)
+    ctx.role, ctx.scope = await ctx.app.roles.of(ctx.user_id, binding=need.role > Role.MEMBER)
+    if ctx.role >= need.role:
+        return
+    who = "省级管理员" if need.role is Role.PROVINCE_ADMIN and ctx.role is Role.CITY_ADMIN else "管理员"
+    what = need.what or f"使用 {typed}"
+    mine = f"（你是市级管理员，管理范围：{ctx.scope.label}）" if ctx.role is Role.CITY_ADMIN else ""
+    allowed = [f"/{cmd.name} {word}" for word, n in cmd.subs.items() if n.role <= ctx.role]
+    instead = f"你可以用：{'、'.join(allowed[:6])}；" if allowed and cmd.name else ""
+    raise Forbidden(f"只有{who}可以{what}{mine}。如需办理，请联系新闻办。{instead}发 /帮助 查看你能用的全部命令。")
 
 
 def trigger(fn: Callable[[MessageEvent], Awaitable[tuple[Command, Message] | None]]) -> Callable:
@@ -112,12 +174,16 @@ async def run(
     at_sender: bool = True,
     bot: Any = None,
     seen: Callable[[Reply], Awaitable[bool]] | None = None,
+    cmd: Command | None = None,
 ) -> None:
-    """Run a command: build the context, call `fn`, reply; errors become a clear Chinese answer. `seen` is asked
-    before the answer is queued: True means the asker was given this answer already (nothing more is sent)."""
+    """Run a command: build the context, check who may (`cmd`'s declaration), call `fn`, reply; errors become a
+    clear Chinese answer. `seen` is asked before the answer is queued: True means the asker was given this answer
+    already (nothing more is sent)."""
     app = get_app()
     try:
-        result = await fn(build_ctx(app, event, arg, bot))
+        ctx = build_ctx(app, event, arg, bot)
+        await admit(ctx, cmd or Command(fn))
+        result = await fn(ctx)
     except UserError as e:
         result = Msg(str(e))
     except Exception as e:

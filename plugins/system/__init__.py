@@ -38,7 +38,7 @@ from plugins._diskfull import watch_disk
 from plugins._flood import guarded
 from plugins._hints import guess_command, leading_text, typo_hint
 from plugins._notices import notices_for
-from plugins._registry import COMMANDS, TRIGGERS, Command, command, match_command
+from plugins._registry import COMMANDS, TRIGGERS, Command, admins, command, match_command
 from plugins._reply import Reply
 from plugins._roles import ADMIN
 from plugins._topics import Topic, help_topics
@@ -445,9 +445,8 @@ async def _notice(state: T_State) -> None:
             logger.exception(f"notice handler {n.handle.__qualname__} failed")
 
 
-@command("发送记录")
+@command("发送记录", may=admins("查看发送记录"))
 async def show_problems(ctx: Ctx) -> Msg:
-    ctx.need_admin("查看发送记录")
     rows = await ctx.app.outbox.problems()
     if not rows:
         return Msg("最近没有发送失败、不确定是否送达、积压后未发或合并发送的消息。")
