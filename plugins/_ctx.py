@@ -10,6 +10,7 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 
 from bot.app import App
 from bot.errors import UserError
+from bot.names import is_qq
 from bot.parse import parse_numbers, read_number, split_args
 from bot.render import person_name
 from bot.roles import NOTHING, Role, Scope
@@ -34,6 +35,7 @@ class Ctx:
     fmt: bool | None = None  # the asker said 图片 (True) or 文字 (False)
     role: Role = Role.MEMBER  # set by the router (plugins/_registry.admit) before the handler runs
     scope: Scope = NOTHING  # the units the asker may see and act on
+    mentions: list[str] = field(default_factory=list)  # the QQ ids @-mentioned in the arguments
 
     @property
     def is_admin(self) -> bool:
@@ -129,4 +131,5 @@ def build_ctx(app: App, event: MessageEvent, arg: Message, bot: Any = None) -> C
         images=[i for i in images if i],
         reply_to=reply,
         bot=bot,
+        mentions=[str(seg.data.get("qq")) for seg in arg if seg.type == "at" and is_qq(seg.data.get("qq"))],
     )

@@ -11,7 +11,7 @@ from bot.config import Settings
 # plugins in a set, so their own order changed from run to run); topics not named here follow by name.
 HELP_ORDER = (
     "帮助", "注册", "我的单位", "查询", "已转发", "统发", "已报送", "报送", "粉丝", "更新", "账号", "单位", "解绑",
-    "审核", "备案", "僵尸号", "未绑定", "导出", "后台", "发送记录",
+    "审核", "备案", "僵尸号", "未绑定", "导出", "后台", "管理员", "发送记录",
 )  # fmt: skip
 
 
