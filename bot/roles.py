@@ -119,6 +119,10 @@ class Roles:
             return Role.OPERATOR, Scope(unit_ids=frozenset({bound[1].id}), label=bound[1].name)
         return Role.MEMBER, NOTHING
 
+    async def is_appointed(self, user_id: str | int) -> bool:
+        """A city admin (may talk to the bot privately, like an operator)."""
+        return str(user_id) in await self._load()
+
     async def _subtrees(self, unit_ids: Iterable[int]) -> Scope:
         every = await self.units.all()
         heads = await self.units.by_ids(sorted(unit_ids))
