@@ -32,7 +32,7 @@ def main() -> None:
     from nonebot.adapters.onebot.v11 import Adapter, GroupMessageEvent, Message, MessageEvent, MessageSegment
     from nonebot.params import CommandArg
 
-    # The same init as `python -m bot` (bot/__main__.py), less the application.
+    # The same init as `python -m bot` (alliance/main.py), less the application.
     nonebot.init(command_start={"/", "／"}, command_sep={"."})
     nonebot.get_driver().register_adapter(Adapter)
 

@@ -17,7 +17,7 @@ from typing import Any
 from bench.load import BenchClient, Request, ms, percentile
 from bench.procs import memory_mb
 from bench.seed import Dataset
-from bot.returns.files import samples
+from sim import samples
 from sim.qqsim_files import FileServer, SimFiles
 
 P99_TARGET_MS = 2000.0

@@ -20,6 +20,7 @@ from bot.pictures import Pictures
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
+from bot.roles import Roles
 from bot.titles import Fetcher, fetch_page
 from bot.units.service import Units
 from bot.upkeep import Upkeep
@@ -34,6 +35,7 @@ class App:
         workdays.configure(settings.extra_holidays, settings.extra_workdays)
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
+        self.roles = Roles(self.db, self.units, settings.admins)
         self.accounts = Accounts(self.db, self.units)
         self.outbox = Outbox(
             self.db,

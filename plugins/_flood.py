@@ -11,7 +11,9 @@ from nonebot.adapters.onebot.v11 import GroupMessageEvent, Message, MessageEvent
 from bot.app import get_app
 from bot.flood import Admit, over_budget_note
 from bot.render import Msg
-from plugins._kit import Command, Ctx, Reply, To, run
+from plugins._ctx import Ctx
+from plugins._registry import Command, run
+from plugins._reply import Reply, To
 
 
 def shown(result: Reply) -> str | None:
@@ -72,4 +74,4 @@ async def guarded(event: MessageEvent, arg: Message, cmd: Command, bot: Any = No
                 await app.outbox.nod(tx, str(event.group_id), str(event.message_id), account=str(event.self_id))
         return True
 
-    await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot, seen=seen)
+    await run(event, arg, cmd.fn, at_sender=cmd.at_sender, bot=bot, seen=seen, cmd=cmd)

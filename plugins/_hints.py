@@ -9,7 +9,7 @@ from functools import lru_cache
 from nonebot.adapters.onebot.v11 import Message
 
 from bot.render import Msg
-from plugins._kit import COMMANDS
+from plugins._registry import COMMANDS
 
 
 @dataclass(frozen=True)

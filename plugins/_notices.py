@@ -1,6 +1,6 @@
 """Notices the plugins act on (a confirming reaction, a member leaving, an upload): one registry, one matcher.
 
-`plugins/system` routes every notice through one NoneBot matcher, like `command` for messages (plugins/_kit).
+`plugins/system` routes every notice through one NoneBot matcher, like `command` for messages (plugins/_registry).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from bot import clock
 from bot.app import App
 from bot.history import GroupSeen, Seen, message_key
 from bot.render import Msg
-from plugins._kit import COMMANDS, TRIGGERS, match_command
+from plugins._registry import COMMANDS, TRIGGERS, match_command
 
 PAGE = 50
 MAX_PAGES = 100  # 5,000 messages a group at most

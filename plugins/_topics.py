@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from plugins._kit import Topic
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
 
 # The order /帮助 lists its topics in: what a newcomer needs first, then the daily work (NoneBot keeps the loaded
 # plugins in a set, so their own order changed from run to run); topics not named here follow by name.
 HELP_ORDER = (
     "帮助", "注册", "我的单位", "查询", "已转发", "统发", "已报送", "报送", "粉丝", "更新", "账号", "单位", "解绑",
-    "审核", "备案", "僵尸号", "未绑定", "导出", "后台", "发送记录",
+    "审核", "备案", "僵尸号", "未绑定", "导出", "后台", "管理员", "发送记录",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One /帮助 entry; a plugin lists its topics in `PluginMetadata(extra={"help": [...]})`."""
+
+    name: str
+    who: str
+    summary: str
+    detail: str | Callable[[Settings], str]  # a callable says the configured values (never a setting's name)
+
+    def text(self, settings: Settings) -> str:
+        return self.detail(settings) if callable(self.detail) else self.detail
 
 
 def help_topics() -> list[Topic]:

@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 async def after_nonebot_init(after_nonebot_init: None) -> None:
-    from bot.__main__ import load_plugins
+    from alliance.main import load_plugins
 
     nonebot.get_driver().register_adapter(OneBotV11Adapter)
     nonebot.load_plugin("nonebot_plugin_apscheduler")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "plugins", "sim")
+PACKAGES = ("alliance", "bot", "plugins", "sim")
 
 
 def _modules() -> dict[str, Path]:
@@ -140,6 +140,7 @@ OWNERS = {
     "post_reports": "bot.followers",
     "stale_warnings": "bot.followers",
     "group_seen": "bot.history",
+    "appointed_admins": "bot.roles",
 }
 # modules that write an owner's tables on its behalf, as part of the same feature
 HELPERS = {"bot.roster": "bot.units"}  # the roster import is the units feature's bulk writer

@@ -8,7 +8,12 @@ from bot import clock
 from bot.accounts import duplicate_filings
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_name
-from plugins._kit import ADMIN, ANYONE, Ctx, Reply, To, Topic, command, numbers_or_all, sub
+from bot.roles import Role
+from plugins._ctx import Ctx, numbers_or_all
+from plugins._registry import admins, command, sub
+from plugins._reply import Reply, To
+from plugins._roles import ADMIN, ANYONE
+from plugins._topics import Topic
 
 HELP = [
     Topic(
@@ -109,14 +114,13 @@ ACCOUNT_SUBS = {
 }
 
 
-@command("账号")
+@command("账号", may=Role.MEMBER)
 async def account_cmd(ctx: Ctx) -> Msg:
     return await sub(ctx, ACCOUNT_SUBS, account_usage)
 
 
-@command("备案")
+@command("备案", may=admins("审核备案"))
 async def filing_cmd(ctx: Ctx) -> Reply:
-    ctx.need_admin("审核备案")
     svc = ctx.app.accounts
     if not ctx.args:
         pending = await svc.pending()

@@ -17,21 +17,15 @@ from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.pictures.views import rates_card, task_progress_card
 from bot.render import Msg, lines_cut, percent, person_name, span
+from bot.roles import Role
 from bot.tasks import by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
-from plugins._kit import (
-    ANYONE,
-    OPERATOR,
-    Ctx,
-    Reply,
-    Topic,
-    command,
-    laggards_to_admin,
-    orphans_to_admin,
-    picture_or_text,
-    sub,
-)
+from plugins._ctx import Ctx
+from plugins._registry import admins, command, sub
+from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
+from plugins._roles import ANYONE, OPERATOR
+from plugins._topics import Topic
 
 
 def _help(s: Settings) -> str:
@@ -84,7 +78,6 @@ def _summary_line(s: Summary) -> str:
 
 
 async def create(ctx: Ctx) -> Msg:
-    ctx.need_admin("发布统发任务")
     draft = parse_draft(ctx.args, clock.now(), ctx.app.settings.broadcast_deadline)
     page = await ctx.app.fetch_page(draft.url) if ctx.app.fetch_page is not None else None
     if page is not None and page.state == DEAD:
@@ -157,7 +150,6 @@ def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:
 
 
 async def nudge(ctx: Ctx) -> Reply:
-    ctx.need_admin("催办统发")
     force = ctx.take_force()
     task_id = _task_arg(ctx, "/统发 催办 [编号] [强制]，如：/统发 催办 3", required=False)
     await caught_up(ctx.app.broadcasts, task_id)
@@ -177,7 +169,6 @@ async def nudge(ctx: Ctx) -> Reply:
 
 
 async def confirm_for(ctx: Ctx) -> Msg:
-    ctx.need_admin("代单位确认统发")
     if len(ctx.args) < 2:
         raise UserError("用法：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学 河南大学")
     task_id = ctx.int_arg(ctx.args[0])
@@ -194,7 +185,6 @@ async def confirm_for(ctx: Ctx) -> Msg:
 
 
 async def listing(ctx: Ctx) -> Msg:
-    ctx.need_admin("查看统发列表")
     if ctx.args and ctx.args[0] in ("全部", "所有"):
         tasks = await ctx.app.broadcasts.listing(include_closed=True)
         title = f"最近的统发 {len(tasks)} 个："
@@ -210,7 +200,6 @@ async def listing(ctx: Ctx) -> Msg:
 
 
 async def close(ctx: Ctx) -> Reply:
-    ctx.need_admin("结束统发")
     task_id = _task_arg(ctx, "/统发 结束 <编号>，如：/统发 结束 3", required=True)
     assert task_id is not None
     p = await ctx.app.broadcasts.close(task_id, actor=ctx.user_id)
@@ -221,7 +210,6 @@ async def close(ctx: Ctx) -> Reply:
 
 
 async def withdraw(ctx: Ctx) -> Msg:
-    ctx.need_admin("撤回统发")
     task_id = _task_arg(ctx, "/统发 撤回 <编号>，如：/统发 撤回 3", required=True)
     assert task_id is not None
     task, ids = await ctx.app.broadcasts.withdraw(task_id, actor=ctx.user_id)
@@ -315,7 +303,20 @@ BROADCAST_SUBS: dict[str, Callable[[Ctx], Awaitable[Reply]]] = {
 }
 
 
-@command("统发", "一键统发")
+# who may use each sub-command (any other word: anyone; a title and a link, i.e. publishing: admins)
+BROADCAST_MAY = {
+    "进度": Role.MEMBER,
+    "统计": Role.MEMBER,
+    "催办": admins("催办统发"),
+    "代确认": admins("代单位确认统发"),
+    "补登": admins("代单位确认统发"),
+    "列表": admins("查看统发列表"),
+    "结束": admins("结束统发"),
+    "撤回": admins("撤回统发"),
+}
+
+
+@command("统发", "一键统发", may=Role.MEMBER, subs=BROADCAST_MAY, with_args=admins("发布统发任务"))
 async def broadcast_cmd(ctx: Ctx) -> Reply:
     return await sub(ctx, BROADCAST_SUBS, overview)
 

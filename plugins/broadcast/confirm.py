@@ -14,17 +14,13 @@ from bot.broadcasts.records import Confirmation, NotBound
 from bot.errors import UserError
 from bot.parse import numbers_among, reads_as_numbers
 from bot.render import Ack, Msg, person_name
+from bot.roles import Role
 from bot.tasks import NOT_BOUND
 from plugins._client import reaction_of
-from plugins._kit import (
-    Command,
-    Ctx,
-    Reply,
-    command,
-    reply_saying,
-    trigger,
-)
+from plugins._ctx import Ctx
 from plugins._notices import notice
+from plugins._registry import Command, command, reply_saying, trigger
+from plugins._reply import Reply
 from plugins._several import each_number
 
 # ---------------------------------------------------------------- confirming
@@ -79,7 +75,7 @@ def confirm_handler(default_task: int | None = None, via: str = "command") -> Ca
     return handler
 
 
-command("已转发")(confirm_handler())
+command("已转发", may=Role.MEMBER)(confirm_handler())  # the handler says how to bind to a unit
 
 
 # ---------------------------------------------------------------- reply confirmation

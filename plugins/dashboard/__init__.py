@@ -7,9 +7,15 @@ from nonebot.plugin import PluginMetadata
 
 from bot.config import DASHBOARD_TOKEN_MIN, dashboard_url
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
+from bot.roles import Role
+from plugins._ctx import Ctx
+from plugins._registry import admins, command
+from plugins._reply import Reply, privately
+from plugins._roles import ADMIN
+from plugins._topics import Topic
 from plugins.dashboard import (  # noqa: F401  (their routes join the router before mounting)
     files,
+    links,
     pages,
     return_files,
 )
@@ -68,14 +74,18 @@ def address() -> tuple[str, bool]:
     return url, MOUNTED and bool(get_app().settings.dashboard_token)
 
 
-@command("后台", "管理后台", at_sender=False)
+@command("后台", "管理后台", may=admins("打开管理后台", Role.CITY_ADMIN), at_sender=False)
 async def dashboard_cmd(ctx: Ctx) -> Reply:
-    ctx.need_admin("打开管理后台")
     url, on = address()
     if on:
+        code = links.LINKS.issue(ctx.user_id, ctx.scope)
+        mine = f"{url.rstrip('/')}/enter?c={code}"
+        own = f"你的登录链接（只能用一次，{links.LINK_SECONDS // 60} 分钟内有效，请勿转发）：{mine}"
         msg = Msg(
             f"管理后台：{url}\n用浏览器打开，输入登录令牌登录（令牌在机器人的配置文件 .env 里，由管理机器人的同事保管）。"
-        )
+            if ctx.scope.everything
+            else f"管理后台（{ctx.scope.label}）：{url}"
+        ).line(own)
         if str(get_driver().config.host) in ("127.0.0.1", "localhost", "::1"):
             msg.line("这个地址只能在运行机器人的电脑上打开。")
     else:

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import reports
 from bot.app import App, current_app
+from bot.roles import EVERYTHING, Scope
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_FORM, BadForm, _int, parse_form, read_body
 from plugins.dashboard.html import e, url
@@ -56,11 +57,14 @@ class Session:
     office: bool = True
     """The login is the news office's (the token is theirs): files are served whole; anyone else gets them through
     the privacy filter (`bot.privacy.for_audience`)."""
+    person: str = ""  # the admin's QQ id, for a login through their own /后台 link (plugins/dashboard/links.py)
+    scope: Scope = EVERYTHING  # the units that person may see and act on
 
     @property
     def actor(self) -> str:
-        """Who did it, for the audit log: the session's public label, never its secret id."""
-        return f"dashboard:{self.label}"
+        """Who did it, for the audit log: the person (their QQ id), else the session's public label, never its
+        secret id."""
+        return f"dashboard:{self.person}" if self.person else f"dashboard:{self.label}"
 
 
 _sessions: dict[str, Session] = {}
@@ -188,7 +192,7 @@ async def login_page(request: Request) -> Response:
 def client_address(request: Request, app: App) -> str:
     """The address a login is counted against: the peer, or, when the peer is a configured trusted proxy
     (DASHBOARD_TRUSTED_PROXIES), the nearest address in X-Forwarded-For that is not one. The server runs
-    without uvicorn's proxy headers (`bot/__main__.py`), so the peer is the socket's."""
+    without uvicorn's proxy headers (`alliance/main.py`), so the peer is the socket's."""
     peer = request.client.host if request.client else "?"
     trusted = set(app.settings.dashboard_trusted_proxies)
     if peer not in trusted:

@@ -7,7 +7,10 @@ from nonebot.plugin import PluginMetadata
 from bot import exports
 from bot.render import Msg
 from plugins._client import to_asker_privately
-from plugins._kit import ADMIN, Ctx, Topic, command
+from plugins._ctx import Ctx
+from plugins._registry import admins, command
+from plugins._roles import ADMIN
+from plugins._topics import Topic
 
 HELP = [
     Topic(
@@ -31,9 +34,8 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
-@command("导出")
+@command("导出", may=admins("导出表格"))
 async def export_cmd(ctx: Ctx) -> Msg:
-    ctx.need_admin("导出表格")
     kind, task_id = exports.parse_kind(ctx.args)
     made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id)
     return await to_asker_privately(ctx, made, f"已导出{made.title}（{made.rows} 行）")

@@ -17,8 +17,13 @@ from bot.followers.targets import signed, wan
 from bot.parse import looks_like_count, read_number
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
+from bot.roles import Role
 from bot.vocab import category_or_none, platform_or_none
-from plugins._kit import ADMIN, ANYONE, OPERATOR, Command, Ctx, Reply, Topic, command, picture_or_text, sub, trigger
+from plugins._ctx import Ctx
+from plugins._registry import Command, admins, command, sub, trigger
+from plugins._reply import Reply, picture_or_text
+from plugins._roles import ADMIN, ANYONE, OPERATOR
+from plugins._topics import Topic
 
 HELP = [
     Topic(
@@ -317,7 +322,7 @@ async def monthly(ctx: Ctx) -> Reply:
     return m.messages(report)
 
 
-@command("粉丝", "粉丝数")
+@command("粉丝", "粉丝数", may=Role.MEMBER)
 async def followers_cmd(ctx: Ctx) -> Reply:
     if not ctx.args:
         return await own_status(ctx)
@@ -374,7 +379,7 @@ def render_post(p: Posted) -> Msg:
     return out
 
 
-@command("更新")
+@command("更新", may=Role.MEMBER)
 async def post_cmd(ctx: Ctx) -> Msg:
     args = ctx.args
     if not args:
@@ -434,9 +439,8 @@ def render_stale(s: Stale, limit: int | None) -> list[Msg]:
     return _messages(head, lines)
 
 
-@command("僵尸号")
+@command("僵尸号", may=admins("查看僵尸号"))
 async def stale_cmd(ctx: Ctx) -> Reply:
-    ctx.need_admin("查看僵尸号")
     ctx.take_format()
     days = None
     if ctx.args:

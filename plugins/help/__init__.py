@@ -6,8 +6,11 @@ from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
 from bot.render import Msg
-from plugins._kit import ADMIN, ANYONE, OPERATOR, ROLES, Ctx, Topic, command
-from plugins._topics import help_topics
+from bot.roles import Role
+from plugins._ctx import Ctx
+from plugins._registry import command
+from plugins._roles import ADMIN, ANYONE, OPERATOR, ROLES
+from plugins._topics import Topic, help_topics
 
 HELP = [
     Topic(
@@ -24,7 +27,7 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
-@command("帮助", "help", "菜单", at_sender=False)
+@command("帮助", "help", "菜单", may=Role.MEMBER, at_sender=False)
 async def help_cmd(ctx: Ctx) -> Msg:
     if ctx.args:
         name = ctx.args[0].lstrip("/／")

@@ -7,7 +7,11 @@ from nonebot.plugin import PluginMetadata
 from bot.errors import UserError
 from bot.query import gather, render
 from bot.render import Msg
-from plugins._kit import ANYONE, Ctx, Topic, command
+from bot.roles import Role
+from plugins._ctx import Ctx
+from plugins._registry import command
+from plugins._roles import ANYONE
+from plugins._topics import Topic
 
 HELP = [
     Topic(
@@ -27,7 +31,7 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
-@command("查询")
+@command("查询", may=Role.MEMBER)
 async def query(ctx: Ctx) -> Msg:
     if ctx.args:
         unit = await ctx.app.units.resolve(" ".join(ctx.args))

@@ -13,22 +13,14 @@ from bot.app import App, get_app
 from bot.errors import UserError
 from bot.render import Msg, lines_cut, person_label, person_name
 from bot.returns.text import how_to_hand_in, unit_state
+from bot.roles import Role
 from bot.units.records import Application, Decision, Unit
-from plugins._kit import (
-    ADMIN,
-    ANYONE,
-    OPERATOR,
-    Ctx,
-    Reply,
-    To,
-    Topic,
-    admin_list,
-    command,
-    list_reply,
-    numbers_or_all,
-    sub,
-)
+from plugins._ctx import Ctx, numbers_or_all
 from plugins._notices import notice
+from plugins._registry import admins, command, sub
+from plugins._reply import Reply, To, admin_list, list_reply
+from plugins._roles import ADMIN, ANYONE, OPERATOR
+from plugins._topics import Topic
 
 HELP = [
     Topic(
@@ -83,7 +75,7 @@ __plugin_meta__ = PluginMetadata(
 # ---------------------------------------------------------------- /注册
 
 
-@command("注册")
+@command("注册", may=Role.MEMBER)
 async def register(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError(
@@ -117,9 +109,8 @@ def _app_line(a: Application, close: list[Unit]) -> str:
     return f"#{a.id} {person_label(a.user_name, a.user_id)}申请 {a.unit_name}{new} {when}"
 
 
-@command("审核")
+@command("审核", may=admins("审核注册申请"))
 async def review(ctx: Ctx) -> Reply:
-    ctx.need_admin("审核注册申请")
     if not ctx.args:
         pending = await ctx.app.units.pending()
         if not pending:
@@ -233,7 +224,7 @@ async def tell_applicant(app: App, a: Application, msg: Msg) -> None:
 # ---------------------------------------------------------------- /我的单位 and /解绑
 
 
-@command("我的单位")
+@command("我的单位", may=Role.MEMBER)
 async def my_unit(ctx: Ctx) -> Msg:
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is None:
@@ -279,7 +270,7 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
     return out
 
 
-@command("解绑")
+@command("解绑", may=Role.MEMBER)
 async def unbind(ctx: Ctx) -> Msg:
     confirmed = list(ctx.args) in (["确认"], ["确定"])
     if ctx.args and not confirmed:
@@ -332,7 +323,6 @@ UNIT_ADD_USAGE = (
 
 
 async def unit_add(ctx: Ctx) -> Msg:
-    ctx.need_admin("添加单位")
     at = next((i for i, w in enumerate(ctx.args) if w in ALIAS_WORDS), len(ctx.args))
     head, aliases = ctx.args[:at], [a for w in ctx.args[at + 1 :] for a in re.split(r"[、,，;；/]+", w) if a]
     if len(head) < 2 or len(head) > 3 or (at < len(ctx.args) and not aliases):
@@ -344,7 +334,6 @@ async def unit_add(ctx: Ctx) -> Msg:
 
 
 async def unit_alias(ctx: Ctx) -> Msg:
-    ctx.need_admin("添加单位简称")
     if len(ctx.args) < 2:
         raise UserError("用法：/单位 别名 <名称> <简称…>，如：/单位 别名 郑州大学 郑大 zzu")
     unit, added = await ctx.app.units.add_aliases(ctx.args[0], ctx.args[1:], actor=ctx.user_id)
@@ -354,7 +343,6 @@ async def unit_alias(ctx: Ctx) -> Msg:
 
 
 async def unit_rename(ctx: Ctx) -> Msg:
-    ctx.need_admin("改单位名称")
     if len(ctx.args) != 2:
         raise UserError("用法：/单位 改名 <旧名> <新名>，如：/单位 改名 信阳师范学院 信阳师范大学")
     old, new = await ctx.app.units.rename(ctx.args[0], ctx.args[1], actor=ctx.user_id)
@@ -362,7 +350,6 @@ async def unit_rename(ctx: Ctx) -> Msg:
 
 
 async def unit_delete(ctx: Ctx) -> Msg:
-    ctx.need_admin("删除单位")
     if len(ctx.args) != 1:
         raise UserError("用法：/单位 删除 <名称>（历史记录会保留）")
     unit, ops = await ctx.app.units.delete(ctx.args[0], actor=ctx.user_id)
@@ -388,7 +375,19 @@ UNIT_SUBS = {
 }
 
 
-@command("单位")
+# who may use each sub-command of /单位 (/单位 alone or 列表: anyone)
+UNIT_MAY = {
+    "列表": Role.MEMBER,
+    "添加": admins("添加单位"),
+    "新增": admins("添加单位"),
+    "别名": admins("添加单位简称"),
+    "简称": admins("添加单位简称"),
+    "改名": admins("改单位名称"),
+    "删除": admins("删除单位"),
+}
+
+
+@command("单位", may=Role.MEMBER, subs=UNIT_MAY)
 async def unit_cmd(ctx: Ctx) -> Msg | list[Msg]:
     return await sub(ctx, UNIT_SUBS, unit_default)
 
@@ -405,9 +404,8 @@ async def members_of(bot: Bot, group_id: str) -> dict[str, str]:
     }
 
 
-@command("未绑定")
+@command("未绑定", may=admins("查看未绑定成员"))
 async def unbound(ctx: Ctx) -> Reply:
-    ctx.need_admin("查看未绑定成员")
     groups = [ctx.group_id] if ctx.group_id else sorted(ctx.app.settings.groups)
     if not groups:
         raise UserError("没有配置联盟群（ALLIANCE_GROUPS），无法查询群成员。")

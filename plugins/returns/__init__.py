@@ -19,25 +19,16 @@ from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest
 from bot.returns.records import BY_ADMIN, Owed
 from bot.returns.text import USAGE_NEW, category_lines, render_progress, unit_state
+from bot.roles import Role
 from bot.tasks import by_category
 from plugins._client import caught_up, reaction_of
-from plugins._kit import (
-    ANYONE,
-    OPERATOR,
-    Command,
-    Ctx,
-    Reply,
-    Topic,
-    command,
-    laggards_to_admin,
-    orphans_to_admin,
-    picture_or_text,
-    reply_saying,
-    sub,
-    trigger,
-)
+from plugins._ctx import Ctx
 from plugins._notices import notice
+from plugins._registry import Command, admins, command, reply_saying, sub, trigger
+from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
+from plugins._roles import ANYONE, OPERATOR
 from plugins._several import each_number
+from plugins._topics import Topic
 from plugins.returns import files
 
 
@@ -110,7 +101,6 @@ async def _number_or_only(ctx: Ctx) -> int:
 
 
 async def create(ctx: Ctx) -> Msg:
-    ctx.need_admin("发起报送")
     if not ctx.args:
         raise UserError(f"用法：\n{USAGE_NEW}")
     new = parse_new(ctx.args, clock.now())
@@ -138,7 +128,6 @@ def _human(label: str) -> str:
 
 
 async def register(ctx: Ctx) -> Msg:
-    ctx.need_admin("登记报送")
     if len(ctx.args) < 2:
         raise UserError("用法：/报送 登记 <编号> <单位…>，如：/报送 登记 3 郑州大学 河南大学")
     rid = ctx.int_arg(ctx.args[0], "报送编号")
@@ -165,7 +154,6 @@ async def register(ctx: Ctx) -> Msg:
 
 
 async def nudge(ctx: Ctx) -> Reply:
-    ctx.need_admin("催办")
     force = ctx.take_force()
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
@@ -182,7 +170,6 @@ async def nudge(ctx: Ctx) -> Reply:
 
 
 async def close(ctx: Ctx) -> Reply:
-    ctx.need_admin("结束报送")
     rid = _number(ctx, "/报送 结束 <编号>")
     p = await ctx.app.returns.close(rid, actor=ctx.user_id)
     out = Msg(f"已结束报送 {p.task.label}，不再提醒。")
@@ -271,7 +258,6 @@ async def default(ctx: Ctx) -> Msg:
 
 async def admin_listing(ctx: Ctx) -> Msg:
     """`/报送 列表` is the admins' list, as `/统发 列表` is (SPEC §6); anyone may send /报送 for the open ones."""
-    ctx.need_admin("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）")
     return await listing(ctx)
 
 
@@ -289,7 +275,22 @@ SUBS = {
 }
 
 
-@command("报送")
+# who may use each sub-command (any other word, and /报送 alone: anyone)
+RETURNS_MAY = {
+    "新建": admins("发起报送"),
+    "发起": admins("发起报送"),
+    "登记": admins("登记报送"),
+    "代登记": admins("登记报送"),
+    "催办": admins("催办"),
+    "催报": admins("催办"),
+    "列表": admins("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）"),
+    "结束": admins("结束报送"),
+    "进度": Role.MEMBER,
+    **files.RETURN_FILES_MAY,
+}
+
+
+@command("报送", may=Role.MEMBER, subs=RETURNS_MAY)
 async def returns_cmd(ctx: Ctx) -> Msg:
     return await sub(ctx, SUBS, default)
 
@@ -297,7 +298,7 @@ async def returns_cmd(ctx: Ctx) -> Msg:
 # ---------------------------------------------------------------- /已报送
 
 
-@command("已报送", "已提交")
+@command("已报送", "已提交", may=Role.MEMBER)
 async def submitted(ctx: Ctx) -> Ack:
     return await _submit(ctx, None)
 

@@ -25,10 +25,13 @@ from bot.returns.files import workbooks
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
 from bot.returns.text import form_label
+from bot.roles import Role
 from plugins import _files
 from plugins._client import to_asker_privately, upload_to
-from plugins._kit import Ctx, Reply, To, display_name
+from plugins._ctx import Ctx, display_name
 from plugins._notices import notice
+from plugins._registry import admins
+from plugins._reply import Reply, To
 
 # ---------------------------------------------------------------- getting the bytes through the client
 
@@ -287,7 +290,6 @@ async def hand_in(ctx: Ctx) -> Msg:
 
 async def waiting(ctx: Ctx) -> Reply:
     """/报送 待确认: the files set aside for an admin, listed to the admin privately."""
-    ctx.need_admin("查看待确认的文件")
     listed = await ctx.app.return_files.pending_listing()
     if not ctx.in_group:
         return listed
@@ -296,20 +298,17 @@ async def waiting(ctx: Ctx) -> Reply:
 
 async def drop(ctx: Ctx) -> Msg:
     """/报送 丢弃 <文件编号…>: remove files set aside for an admin."""
-    ctx.need_admin("丢弃待确认的文件")
     ids = [ctx.int_arg(a.lstrip("#＃"), "文件编号") for a in ctx.args]
     return await ctx.app.return_files.drop(ids, actor=ctx.user_id)
 
 
 async def template(ctx: Ctx) -> Msg:
-    ctx.need_admin("设置报送模板")
     if not ctx.args:
         raise UserError("用法：先上传模板表格，再发 /报送 模板 <编号>，如：/报送 模板 3")
     return await ctx.app.return_files.attach_template(ctx.int_arg(ctx.args[0], "报送编号"), actor=ctx.user_id)
 
 
 async def accept(ctx: Ctx) -> Msg:
-    ctx.need_admin("接受需修改的文件")
     if len(ctx.args) < 2:
         raise UserError("用法：/报送 接受 <编号> <单位>，如：/报送 接受 3 郑州大学")
     rid = ctx.int_arg(ctx.args[0], "报送编号")
@@ -317,7 +316,6 @@ async def accept(ctx: Ctx) -> Msg:
 
 
 async def merge(ctx: Ctx) -> Msg:
-    ctx.need_admin("汇总报送")
     if not ctx.args:
         raise UserError("用法：/报送 汇总 <编号>，如：/报送 汇总 3")
     ret = await ctx.app.returns.get(ctx.int_arg(ctx.args[0], "报送编号"))
@@ -330,7 +328,6 @@ async def merge(ctx: Ctx) -> Msg:
 
 
 async def pack(ctx: Ctx) -> Msg:
-    ctx.need_admin("打包报送文件")
     if not ctx.args:
         raise UserError("用法：/报送 打包 <编号>，如：/报送 打包 3")
     ret = await ctx.app.returns.get(ctx.int_arg(ctx.args[0], "报送编号"))
@@ -349,6 +346,18 @@ async def _uploaded_answer(ctx: Ctx, made: Any, what: str) -> Msg:
         return Msg(f"{what}，已上传到{'群文件' if ctx.in_group else '私聊'}：{made.name}")
     return Msg(f"{what}。{problem}，文件保存在服务器：{made.path}")
 
+
+RETURN_FILES_MAY = {
+    "待确认": admins("查看待确认的文件"),
+    "丢弃": admins("丢弃待确认的文件"),
+    "表格": Role.MEMBER,
+    "领表": Role.MEMBER,
+    "文件": Role.MEMBER,
+    "模板": admins("设置报送模板"),
+    "接受": admins("接受需修改的文件"),
+    "汇总": admins("汇总报送"),
+    "打包": admins("打包报送文件"),
+}
 
 SUBS = {
     "待确认": waiting,

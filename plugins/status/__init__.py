@@ -21,7 +21,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from bot import metrics
 from bot.app import App, current_app
 from bot.render import Msg
-from plugins._kit import ADMIN, Ctx, Reply, Topic, command, privately
+from plugins._ctx import Ctx
+from plugins._registry import admins, command
+from plugins._reply import Reply, privately
+from plugins._roles import ADMIN
+from plugins._topics import Topic
 from plugins.dashboard.web import client_address, token_matches
 
 HELP = [
@@ -117,7 +121,6 @@ async def _count_event(event: Event) -> None:
         metrics.REACTIONS.inc()
 
 
-@command("状态", "运行状态")
+@command("状态", "运行状态", may=admins("查看机器人的运行状态"))
 async def status_cmd(ctx: Ctx) -> Reply:
-    ctx.need_admin("查看机器人的运行状态")
     return privately(ctx, Msg(), await ctx.app.health.status(), "机器人的运行状态已私聊发给你。")

@@ -33,22 +33,15 @@ from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
 from bot.render import Msg, Segment
 from plugins import _files, _replay, _running
-from plugins._disk import watch_disk
+from plugins._ctx import Ctx
+from plugins._diskfull import watch_disk
 from plugins._flood import guarded
 from plugins._hints import guess_command, leading_text, typo_hint
-from plugins._kit import (
-    ADMIN,
-    COMMANDS,
-    TRIGGERS,
-    Command,
-    Ctx,
-    Reply,
-    Topic,
-    command,
-    match_command,
-)
 from plugins._notices import notices_for
-from plugins._topics import help_topics
+from plugins._registry import COMMANDS, TRIGGERS, Command, admins, command, match_command
+from plugins._reply import Reply
+from plugins._roles import ADMIN
+from plugins._topics import Topic, help_topics
 from plugins.system.reactions import make_lister, make_resolver
 from plugins.system.reactions import unknown_action as _unknown_action
 
@@ -284,7 +277,8 @@ async def _scope(event: Event) -> None:
         if isinstance(event, GroupMessageEvent):
             await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
     elif isinstance(event, PrivateMessageEvent):
-        if not app.is_admin(event.user_id) and not await app.units.is_known(event.user_id):
+        known = app.is_admin(event.user_id) or await app.roles.is_appointed(event.user_id)  # admins: any level
+        if not known and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
         app.outbox.note_private(event.user_id, account)
 
@@ -398,9 +392,8 @@ async def _notice(state: T_State) -> None:
             logger.exception(f"notice handler {n.handle.__qualname__} failed")
 
 
-@command("发送记录")
+@command("发送记录", may=admins("查看发送记录"))
 async def show_problems(ctx: Ctx) -> Msg:
-    ctx.need_admin("查看发送记录")
     rows = await ctx.app.outbox.problems()
     if not rows:
         return Msg("最近没有发送失败、不确定是否送达、积压后未发或合并发送的消息。")

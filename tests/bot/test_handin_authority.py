@@ -13,10 +13,11 @@ from openpyxl import Workbook
 from bot import clock
 from bot.app import App
 from bot.errors import UserError
-from bot.returns.files import samples, store, workbooks
+from bot.returns.files import store, workbooks
 from bot.returns.files.records import Upload
 from bot.returns.records import NewReturn
 from bot.units.authority import Authority
+from sim import samples
 from tests.conftest import sent
 from tests.fake import ADMIN, GROUP
 

@@ -19,10 +19,11 @@ from openpyxl import Workbook
 from bot import clock, sandbox
 from bot.app import App
 from bot.errors import UserError
-from bot.returns.files import read, samples
+from bot.returns.files import read
 from bot.returns.files.layouts import STATS
 from bot.returns.records import NewReturn
 from bot.roster import import_roster
+from sim import samples
 from tests import hostile
 from tests.bot.test_returnfiles import ZZU, hand, roster
 

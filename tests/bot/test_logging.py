@@ -9,7 +9,7 @@ import pytest
 from nonebot import log as nonebot_log
 from nonebot import logger
 
-from bot.__main__ import skip_unlogged_levels
+from alliance.main import skip_unlogged_levels
 
 
 @pytest.fixture

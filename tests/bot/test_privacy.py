@@ -22,8 +22,9 @@ from bot.db import Database
 from bot.outbox.records import SendFailed
 from bot.outbox.service import Outbox
 from bot.render import Msg, Segment, person_name
-from bot.returns.files import samples, workbooks
+from bot.returns.files import workbooks
 from bot.returns.files.layouts import STATS
+from sim import samples
 from tests.bot.test_returnfiles import HENU, ZZU, file_return, frozen, hand, roster  # noqa: F401 (fixture)
 
 GROUP = "100200300"

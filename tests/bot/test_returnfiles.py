@@ -17,13 +17,14 @@ from bot import clock, privacy
 from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import UserError
-from bot.returns.files import read, samples, store, workbooks
+from bot.returns.files import read, store, workbooks
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.layouts import STATS, SUMMARY
 from bot.returns.files.records import Upload
 from bot.returns.parse import parse_new
 from bot.returns.records import NewReturn
+from sim import samples
 from tests.conftest import sent
 from tests.fake import ADMIN, GROUP
 

@@ -100,7 +100,7 @@ async def test_a_dir_demo_keeps_its_data_and_its_banner_shows_the_dashboard(
 async def test_the_demo_uploads_files_and_shows_what_a_real_client_shows(tmp_path: Path) -> None:
     """Issue 21.16: no way to upload a file in the demo (`:file PATH` now); folded lists showed `[node]`; recall
     was not simulated, so every /统发 撤回 said 原通知还有 1 条没能撤回."""
-    from bot.returns.files import samples
+    from sim import samples
 
     form = tmp_path / "郑州大学统计表.xlsx"
     form.write_bytes(samples.xlsx(samples.stats_rows("郑州大学", 3)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from bot.returns.files import samples
+from sim import samples
 from sim.qqsim import QQClient
 from sim.qqsim_files import FileServer, SimFiles
 from tests.e2e.test_return_files_e2e import ADMIN, GROUP, HENU, ZZU, answer_to, command, world  # noqa: F401

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.returns.files import samples
 from bot.returns.files.fetch import NOT_REGULAR, OUTSIDE, PRIVATE_URL
+from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
 from tests.pages import SERVED, serve_pages

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.returns.files import samples
+from sim import samples
 from sim.qqsim import BotProcess, QQClient
 from sim.qqsim_files import FileServer, SimFiles
 from tests import hostile

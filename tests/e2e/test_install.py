@@ -17,7 +17,7 @@ def test_an_editable_install_prints_no_build_backend_warning(tmp_path: Path) -> 
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    for pkg in ("bot", "plugins", "sim"):
+    for pkg in ("alliance", "bot", "plugins", "sim"):
         shutil.copytree(ROOT / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     run = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--prefix", str(tmp_path / "prefix"), "-e", str(src)],

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.returns.files import samples
+from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent, uploaded_bytes
 from sim.qqsim_files import FileServer, SimFiles
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.returns.files import samples
 from bot.returns.files.layouts import STATS
+from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
 

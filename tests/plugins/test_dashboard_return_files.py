@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 
 from bot import clock
 from bot.app import App, set_app
-from bot.returns.files import samples
 from bot.returns.files.records import Upload
 from bot.returns.records import NewReturn
+from sim import samples
 from tests.conftest import make_settings
 from tests.fake import GROUP
 

@@ -14,7 +14,7 @@ from nonebug import App as NBApp
 
 from bot import clock
 from bot.app import App
-from bot.returns.files import samples
+from sim import samples
 from tests.conftest import say, sent
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 

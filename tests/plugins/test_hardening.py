@@ -14,7 +14,8 @@ from nonebug import App as NBApp
 
 from bot import clock
 from bot.app import App
-from plugins import _disk, _kit
+from bot.render import Msg
+from plugins import _diskfull
 from tests.conftest import say, sent
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 
@@ -80,12 +81,15 @@ async def test_a_full_disk_gets_a_clear_answer_and_the_admin_is_told(
         yield  # pragma: no cover
 
     monkeypatch.setattr(core.db, "tx", full)
-    monkeypatch.setattr(_disk, "_admins_told_at", 0.0)
+    monkeypatch.setattr(_diskfull, "_admins_told_at", 0.0)
     async with app.test_api() as ctx:
         bot = ctx.create_bot(base=Bot, self_id="10000")
-        answer = [{"type": "at", "data": {"qq": str(OP)}}, {"type": "text", "data": {"text": " " + _disk.DISK_FULL}}]
+        answer = [
+            {"type": "at", "data": {"qq": str(OP)}},
+            {"type": "text", "data": {"text": " " + _diskfull.DISK_FULL}},
+        ]
         ctx.should_call_api("send_group_msg", {"group_id": GROUP, "message": answer}, {"message_id": 1})
-        told = _kit.Msg(
+        told = Msg(
             f"【联盟助手】服务器磁盘已满（{core.settings.db_path}），命令无法保存，用户收到了“请稍后再发”的答复。"
             "请尽快腾出磁盘空间；腾出后无需重启，已保存的数据都在。"
         ).segments
@@ -116,8 +120,8 @@ async def test_a_worker_on_a_full_disk_tells_the_admins_like_a_command_once_per_
         return "1"
 
     core.outbox.attach(client, account="10000")
-    _disk.watch_disk(core)
-    monkeypatch.setattr(_disk, "_admins_told_at", 0.0)
+    _diskfull.watch_disk(core)
+    monkeypatch.setattr(_diskfull, "_admins_told_at", 0.0)
     real_tx = core.db.tx
 
     @asynccontextmanager
@@ -137,10 +141,13 @@ async def test_a_worker_on_a_full_disk_tells_the_admins_like_a_command_once_per_
     assert len(calls) == 1
     async with app.test_api() as ctx:  # a command in the same 10 minutes: the user is answered, no second alarm
         bot = ctx.create_bot(base=Bot, self_id="10000")
-        answer = [{"type": "at", "data": {"qq": str(OP)}}, {"type": "text", "data": {"text": " " + _disk.DISK_FULL}}]
+        answer = [
+            {"type": "at", "data": {"qq": str(OP)}},
+            {"type": "text", "data": {"text": " " + _diskfull.DISK_FULL}},
+        ]
         ctx.should_call_api("send_group_msg", {"group_id": GROUP, "message": answer}, {"message_id": 1})
         await bot.handle_event(group_msg("/已报送 1", OP))
-    monkeypatch.setattr(_disk, "_admins_told_at", _disk._admins_told_at - 601)  # 10 minutes on
+    monkeypatch.setattr(_diskfull, "_admins_told_at", _diskfull._admins_told_at - 601)  # 10 minutes on
     assert await core.reminders.tick() == 0
     assert len(calls) == 2 and calls[1] == calls[0]
     monkeypatch.setattr(core.db, "tx", real_tx)  # space returns

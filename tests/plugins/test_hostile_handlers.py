@@ -71,10 +71,10 @@ PLAUSIBLE = (
 
 def command_words() -> list[str]:
     """Every command word (and alias) the bot answers: those routed by the plugins' one command table
-    (`plugins._kit.COMMANDS`), and any registered with NoneBot's own command trie (`on_command`)."""
+    (`plugins._registry.COMMANDS`), and any registered with NoneBot's own command trie (`on_command`)."""
     from nonebot.rule import TrieRule
 
-    import plugins._kit as kit
+    import plugins._registry as kit
 
     words = set(getattr(kit, "COMMANDS", {}))
     words.update("".join(value.command) for value in TrieRule.prefix.values() if value.command)

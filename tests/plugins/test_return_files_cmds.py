@@ -102,8 +102,8 @@ class _AnyUpload(dict):
 
 
 async def test_nudge_names_the_units_whose_file_needs_changes(app: NBApp, core: App) -> None:
-    from bot.returns.files import samples
     from bot.returns.files.records import Upload
+    from sim import samples
 
     await setup(core)
     await say(app, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))
@@ -183,7 +183,7 @@ async def test_my_unit_privately_says_to_upload_the_forms_not_to_send_submitted(
 
 
 async def test_every_place_that_says_how_to_hand_in_names_the_files(app: NBApp, core: App) -> None:
-    from bot.returns.files import samples
+    from sim import samples
     from bot.returns.files.records import Upload
 
     await setup(core)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nonebot.adapters.onebot.v11 import Message, MessageSegment
 
-from plugins._kit import COMMANDS, match_command
+from plugins._registry import COMMANDS, match_command
 
 
 def test_longest_command_word_wins_and_the_rest_is_the_argument() -> None:

@@ -1,4 +1,4 @@
-"""A full disk: a command answered straight away when its answer cannot be stored, and the admins told (at most every 10 minutes) by whoever notices it first."""
+"""A full disk: the command's answer sent straight away (nothing can be stored), and the admins told at most every 10 minutes."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from bot import privacy
 from bot.app import App
 from bot.names import is_qq
 from bot.render import Msg
+from plugins._reply import Reply
 
 DISK_FULL = (
     "抱歉，服务器磁盘已满，这条命令没有办成，也没有保存任何内容。已通知管理员；请等管理员腾出空间后再发一次同样的命令。"
 )
+
 _admins_told_at: float = 0.0
 
 
-async def answer_without_storage(app: App, bot: Any, event: MessageEvent, result: Any, *, at_sender: bool) -> None:
+async def answer_without_storage(app: App, bot: Any, event: MessageEvent, result: Reply, *, at_sender: bool) -> None:
     """The disk is full, so the outbox cannot keep the answer: send it straight away, once (not kept, so not
     retried), and tell the admins privately, at most every 10 minutes. What the command wrote is either
     committed (the answer says so) or rolled back whole; nothing is half-saved, and nothing is lost once

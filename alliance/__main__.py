@@ -1,0 +1,7 @@
+"""python -m alliance: the same as `python -m bot`."""
+
+import sys
+
+from alliance.main import main
+
+sys.exit(main())

@@ -1,0 +1,172 @@
+"""Answers: where they go (`To`), lists cut or folded, picture or text, and queueing them through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nonebot.adapters.onebot.v11 import GroupMessageEvent, MessageEvent
+
+from bot.app import App
+from bot.names import is_qq
+from bot.pictures import Card
+from bot.render import Ack, Msg, lines_cut
+from plugins._ctx import Ctx
+
+
+@dataclass(frozen=True)
+class To:
+    """A part of a command's answer that goes elsewhere than the chat it came from (e.g. privately to the asker)."""
+
+    target_type: str  # "private" or "group"
+    target_id: str
+    msg: Msg
+
+
+Reply = Msg | str | To | list[Msg | To] | None
+
+FIRST_LAGGARDS = 5  # units named in the group when a task closes (the full list goes to the admin privately)
+
+
+def _one(text: Reply) -> Msg:
+    """A reply as one message (the text alternative of a picture)."""
+    if isinstance(text, list):
+        out = Msg()
+        for m in text:
+            if out:
+                out.text("\n")
+            out.add_all(Msg(m) if isinstance(m, str) else m)
+        return out
+    return Msg(text) if isinstance(text, str) else (text or Msg())
+
+
+async def picture_or_text(
+    ctx: Ctx, rows: int, text: Reply, card: Callable[[], Card], whole: Callable[[], Msg] | None = None
+) -> Reply:
+    """A picture of `card` when the list is long (more than ALLIANCE_PICTURE_LINES rows) in a group, or when the
+    asker said 图片; else `text` (folded with the `whole` list where it was cut). The picture carries the text as
+    its alternative, sent when the client refuses images; with no CJK font the answer is the text."""
+    want = ctx.fmt
+    threshold = ctx.app.settings.alliance_picture_lines
+    if (
+        want is False
+        or not ctx.app.pictures.available
+        or (want is None and (not ctx.in_group or threshold == 0 or rows <= threshold))
+    ):
+        return folded_or_cut(ctx, whole(), _one(text)) if whole is not None else text
+    path = await ctx.app.pictures.render_async(card())
+    return Msg.picture(path, _one(text))
+
+
+FOLD_LINES = 40  # lines per node of a folded list
+
+
+def folded_or_cut(ctx: Ctx, whole: Msg, cut: Msg) -> Msg:
+    """In a group, a list that had to be cut goes whole as one merged-forward message (flat nodes of at most
+    FOLD_LINES lines), with the cut text as the alternative for clients without forwards; else `cut`."""
+    if not ctx.in_group or whole.plain() == cut.plain():
+        return cut
+    lines = whole.plain().splitlines()
+    parts = [Msg("\n".join(lines[i : i + FOLD_LINES])) for i in range(0, len(lines), FOLD_LINES)]
+    return Msg.folded(parts, cut)
+
+
+def list_reply(ctx: Ctx, head: str, lines: list[str], tail: list[str] | None = None) -> Msg:
+    """`head`, the lines and `tail` as one message: cut in a group (folded where the client can), whole elsewhere."""
+
+    def build(limit: int | None) -> Msg:
+        out = Msg(head)
+        for line in [*lines_cut(lines, limit), *(tail or [])]:
+            out.line(line)
+        return out
+
+    return folded_or_cut(ctx, build(None), build(ctx.limit))
+
+
+def privately(ctx: Ctx, answer: Msg, private: Msg, note: str) -> list[Msg | To]:
+    """`answer` in the chat the command came from, and `private` to the asker privately (with `note` in a group)."""
+    if not ctx.in_group:
+        return [answer.line("").add_all(private) if answer else private]
+    if note:
+        answer.line(note)
+    return [answer, To("private", ctx.user_id, private)] if answer else [To("private", ctx.user_id, private)]
+
+
+def admin_list(ctx: Ctx, whole: Msg, what: str) -> Msg | list[Msg | To]:
+    """A list only admins may see (QQ ids, applications, members): whole in a private chat; asked in a group, sent
+    to the admin privately, with one line in the group saying so (SPEC §11, issue 21.8)."""
+    if not ctx.in_group:
+        return whole
+    return [Msg(f"{what}，名单已私聊发给你。"), To("private", ctx.user_id, whole)]
+
+
+def orphans_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str]) -> list[Msg | To]:
+    """Name the units nobody can be @-mentioned for: in full to the admin privately, never in the group."""
+    full = Msg(f"{what}、没有联络员（无法 @，需另行联系）的单位 {len(names)} 个：").line("、".join(names))
+    return privately(ctx, out, full, f"另有 {len(names)} 个单位没有联络员，无法 @，名单已私聊发给你。")
+
+
+def laggards_to_admin(ctx: Ctx, out: Msg, what: str, names: list[str], full: list[str] | None = None) -> list[Msg | To]:
+    """The units that did not do a task as it closes: in the group a count and the first few names, the whole list
+    (`full` lines, by default the names) to the admin privately; in a private chat, all of it in the one answer."""
+    if not names:
+        return [out]
+    whole = Msg(f"{what}（{len(names)}）：")
+    for line in full or ["、".join(names)]:
+        whole.line(line)
+    if not ctx.in_group:
+        return [out.line("").add_all(whole)]
+    more = " 等" if len(names) > FIRST_LAGGARDS else ""
+    out.line(f"{what} {len(names)} 个：{'、'.join(names[:FIRST_LAGGARDS])}{more}")
+    if len(names) <= FIRST_LAGGARDS:
+        return [out]
+    return privately(ctx, out, whole, "完整名单已私聊发给你。")
+
+
+def with_at(user_id: str | int, msg: Msg) -> Msg:
+    """`msg` @-mentioning `user_id` first (a folded list in its first node; a file upload has no text)."""
+    if msg.kind == "upload":
+        out = msg
+    elif msg.kind == "forward":
+        first, *rest = msg.segments
+        head = Msg().at(user_id).text(" ").add_all(Msg(*first["data"]["content"]))
+        out = Msg({"type": "node", "data": {"content": head.segments}}, *rest)
+    else:
+        out = Msg().at(user_id).text(" ").add_all(msg)
+    if msg.fallback is not None:
+        out.fallback = Msg().at(user_id).text(" ").add_all(msg.fallback)
+    return out
+
+
+async def reply_to(app: App, event: MessageEvent, result: Reply, *, at_sender: bool = True) -> None:
+    """Queue the answer to the chat the command came from (group answers @ the asker), through the QQ account
+    that received the command. An `Ack` in a group is an acknowledgement (a reaction on the message, or merged)."""
+    if result is None:
+        return
+    msgs = result if isinstance(result, list) else [result]
+    in_group = isinstance(event, GroupMessageEvent)
+    here = ("group", str(event.group_id)) if in_group else ("private", str(event.user_id))
+    account = str(event.self_id)
+    # (target type, target id, message, the account to send it through, an acknowledgement, react to the message)
+    parts: list[tuple[str, str, Msg, str | None, bool, bool]] = []
+    for i, m in enumerate(msgs):
+        if isinstance(m, To):
+            parts.extend((m.target_type, str(m.target_id), part, None, False, False) for part in m.msg.split() if part)
+            continue
+        msg = Msg(m) if isinstance(m, str) else m
+        if not msg:
+            continue
+        ack = in_group and isinstance(m, Ack)
+        if in_group and at_sender and i == 0 and is_qq(event.user_id):
+            msg = with_at(event.user_id, msg)
+        if ack:
+            parts.append((*here, msg, account, True, m.react))  # type: ignore[union-attr]
+        else:
+            parts.extend((*here, part, account, False, False) for part in msg.split())
+    async with app.db.tx() as tx:
+        for target_type, target_id, part, via, ack, react in parts:
+            if ack:
+                react_to = str(event.message_id) if react else None
+                await app.outbox.ack(tx, target_type, target_id, part, react_to=react_to, account=via)
+            else:
+                await app.outbox.put(tx, target_type, target_id, part, account=via, asker=str(event.user_id))
