@@ -13,6 +13,7 @@ from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns.records import Return, Submission
 from bot.units.records import Unit
+from bot.units.tree import PROVINCE
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -40,6 +41,8 @@ class UnitFacts:
     filings: list[Filing] = field(default_factory=list)
     fixing: set[int] = field(default_factory=set)
     """Open returns whose latest file from the unit has problems (需修改)."""
+    parent: str = PROVINCE
+    """The unit's 上级单位 (SPEC §13)."""
 
 
 async def gather(app: App, unit: Unit) -> UnitFacts:
@@ -64,6 +67,7 @@ async def gather(app: App, unit: Unit) -> UnitFacts:
         completion=completion,
         filings=await app.accounts.pending_for_unit(unit.id),
         fixing=await app.returns.fixing_for_unit(unit.id),
+        parent=parent.name if (parent := await app.units.parent(unit)) else PROVINCE,
     )
 
 
@@ -111,6 +115,7 @@ def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
     u = f.unit
     out = Msg(f"“{u.name}”")
     out.line(f"类别：{u.category}　地市：{u.city or '未填'}" + (f"　简称：{'、'.join(u.aliases)}" if u.aliases else ""))
+    out.line(f"上级单位：{f.parent}" + (f"　县区：{u.county}" if u.county else ""))
     out.line(f"联络员（{len(f.operators)}）：{'、'.join(f.operators) or '无（请联络员发 /注册 ' + u.name + '）'}")
     if f.accounts:
         out.line(f"账号（{len(f.accounts)}）：")
