@@ -322,6 +322,22 @@ class Units(Registrations):
                 return u
         return None
 
+    async def bureau_of_city(self, city: str) -> Unit | None:
+        """The 市教育局 of a city of the roster (`郑州`, `郑州市`), the older one where there are two; None if none."""
+        key = city.strip().removesuffix("市")
+        found = [
+            u
+            for u in (await self._load()).units.values()
+            if u.category == "市教育局" and u.city.removesuffix("市") == key
+        ]
+        return min(found, key=lambda u: u.id) if key and found else None
+
+    async def resolve_area(self, text: str) -> Unit:
+        """A unit named for its subtree: a unit's own name or alias, else a city (`郑州`: its 市教育局), else as
+        `resolve` finds it."""
+        idx = await self._load()
+        return idx.exact(text) or await self.bureau_of_city(text) or idx.lookup(text)
+
     async def move(self, name: str, parent: str, *, actor: str) -> tuple[Unit, Unit | None, Unit | None]:
         """Put a unit under another (`全省`: directly under the province; `默认`: back to its default parent).
         Returns the unit, its old parent and its new one (None: the province).

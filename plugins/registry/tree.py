@@ -43,7 +43,7 @@ async def unit_below(ctx: Ctx) -> Msg:
     """/单位 下级 [单位]: a unit's subtree (none named: the province) with counts; cut in a group."""
     ctx.need_admin("查看下级单位")
     name = " ".join(ctx.args)
-    unit = None if not name or is_province(name) else await ctx.app.units.resolve(name)
+    unit = None if not name or is_province(name) else await ctx.app.units.resolve_area(name)
     below = await ctx.app.units.below(unit)
     where = f"“{unit.name}”" if unit else PROVINCE
     if not below.units:
@@ -54,7 +54,7 @@ async def unit_below(ctx: Ctx) -> Msg:
     if unit is None:  # the province: one line per unit with units under it, the rest counted by category
         lines, direct = [], {}
         for u, depth in below.units:
-            if depth == 1 and below.children[u.id]:
+            if depth == 1 and (below.children[u.id] or u.category == "市教育局"):  # every city, even empty
                 sub_ids = await ctx.app.units.subtree(u)
                 staffed = len(below.staffed & sub_ids - {u.id})
                 lines.append(f"· {u.name}：下级 {len(sub_ids) - 1} 个，有联络员 {staffed} 个")

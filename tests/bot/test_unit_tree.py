@@ -126,7 +126,10 @@ async def test_move_a_unit_and_its_subtree_follows(henan: App) -> None:
     assert [a.name for a in await u.ancestors(nine)] == ["郑州市金水区教育局", "开封市教育局"]
     async with henan.db.read() as tx:
         actions = [r[0] for r in await tx.all("SELECT detail FROM audit WHERE action='单位上级' ORDER BY id")]
-    assert actions == ["郑州市第九中学: 郑州市教育局 → 郑州市金水区教育局", "郑州市金水区教育局: 郑州市教育局 → 开封市教育局"]
+    assert actions == [
+        "郑州市第九中学: 郑州市教育局 → 郑州市金水区教育局",
+        "郑州市金水区教育局: 郑州市教育局 → 开封市教育局",
+    ]
 
 
 @pytest.mark.parametrize(
