@@ -141,10 +141,10 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
     numbered = [(n, r) for n, r in enumerate(table, start=1) if any(c for c in r)]  # line numbers as in the file
     table = [r for _, r in numbered]
     if not table:
-        raise UserError("文件是空的。第一行应为表头：名称,类别,地市,别名,在校生")
+        raise UserError("文件是空的。第一行应为表头：名称,类别,地市,别名,在校生（可加 县区、上级单位 两列）")
     header = [COLUMNS.get(h.strip()) for h in table[0]]
     if "name" not in header or "category" not in header:
-        raise UserError("表头缺少“名称”或“类别”列。第一行应为：名称,类别,地市,别名,在校生")
+        raise UserError("表头缺少“名称”或“类别”列。第一行应为：名称,类别,地市,别名,在校生（可加 县区、上级单位 两列）")
     rows, problems, seen = [], [], {}
     for n, cells in numbered[1:]:
         rec = {key: (cells[i] if i < len(cells) else "") for i, key in enumerate(header) if key}
