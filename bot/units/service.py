@@ -354,7 +354,8 @@ class Units(Registrations):
         target: Unit | None = None
         if not (is_province(parent) or is_default(parent)):
             try:
-                target = await self.resolve(parent, strict=True)
+                target = await self.bureau_of_city(parent) if (await self._load()).exact(parent) is None else None
+                target = target or await self.resolve(parent, strict=True)  # a city (`郑州`) is its 市教育局
             except NotFound as e:
                 raise UserError(
                     f"上级单位“{parent.strip()}”不是名册里的单位：{e} 上级必须是名册里的单位，直属省里的写“{PROVINCE}”。"

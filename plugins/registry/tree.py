@@ -29,6 +29,8 @@ async def unit_parent(ctx: Ctx) -> Msg:
         unit = await ctx.app.units.resolve(ctx.args[0])
         chain = [u.name for u in await ctx.app.units.ancestors(unit)] + [PROVINCE]
         return Msg(f"“{unit.name}”的上级单位：{' → '.join(chain)}").line(UNIT_PARENT_USAGE.replace("用法", "要调整"))
+    if not ctx.args:
+        raise UserError(UNIT_PARENT_USAGE)
     ctx.need_admin("调整单位的上级单位")
     if len(ctx.args) != 2:
         raise UserError(UNIT_PARENT_USAGE)

@@ -33,6 +33,8 @@ async def test_admin_moves_a_unit(app: NBApp, henan: App) -> None:
     assert "本来就是“全省”" in out[0]["text"]
     out = await say(app, henan, private_msg("/单位 上级 郑州大学 郑州市教育局", ADMIN))
     assert "从“全省”改为“郑州市教育局”" in out[0]["text"]
+    out = await say(app, henan, private_msg("/单位 上级 郑州市第8中学 开封", ADMIN))  # a city: its bureau
+    assert "从“郑州市教育局”改为“开封市教育局”" in out[0]["text"]
     out = await say(app, henan, group_msg("/单位 上级 郑州市第9中学", OP))  # anyone may look at the chain
     assert "“郑州市第9中学”的上级单位：郑州市金水区教育局 → 郑州市教育局 → 全省" in out[0]["text"]
 
