@@ -14,6 +14,7 @@ from bot.render import Msg, lines_cut, percent, person_name
 from bot.returns.records import Owed, Return, Submission
 from bot.returns.text import form_label, owed_files
 from bot.units.records import Unit
+from bot.units.tree import PROVINCE
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -43,6 +44,8 @@ class UnitFacts:
     """Open returns whose latest file from the unit has problems (需修改)."""
     owes: dict[int, Owed] = field(default_factory=dict)
     """Open file returns the unit has not finished → what it still owes."""
+    parent: str = PROVINCE
+    """The unit's 上级单位 (SPEC §13)."""
 
 
 async def gather(app: App, unit: Unit) -> UnitFacts:
@@ -68,6 +71,7 @@ async def gather(app: App, unit: Unit) -> UnitFacts:
         filings=await app.accounts.pending_for_unit(unit.id),
         fixing=await app.returns.fixing_for_unit(unit.id),
         owes=await app.returns.owes_for_unit(unit.id),
+        parent=parent.name if (parent := await app.units.parent(unit)) else PROVINCE,
     )
 
 
@@ -126,6 +130,7 @@ def render(f: UnitFacts, *, limit: int | None = None) -> Msg:
     u = f.unit
     out = Msg(f"“{u.name}”")
     out.line(f"类别：{u.category}　地市：{u.city or '未填'}" + (f"　简称：{'、'.join(u.aliases)}" if u.aliases else ""))
+    out.line(f"上级单位：{f.parent}" + (f"　县区：{u.county}" if u.county else ""))
     out.line(f"联络员（{len(f.operators)}）：{'、'.join(f.operators) or '无（请联络员发 /注册 ' + u.name + '）'}")
     if f.accounts:
         out.line(f"账号（{len(f.accounts)}）：")

@@ -16,6 +16,7 @@ from bot.parse import parse_count
 from bot.sheets import CSV, XLSX, FileRefused, Limits, read_sheets_limited, sniff
 from bot.units.records import Unit, _Index
 from bot.units.service import Units
+from bot.units.tree import PROVINCE, apply_defaults, in_loops, is_default, is_province
 from bot.vocab import category_or_none
 
 SAMPLE_NAME = "roster-henan.csv"
@@ -42,6 +43,15 @@ COLUMNS = {
     "在校生": "students",
     "在校生数": "students",
     "学生数": "students",
+    "上级单位": "parent",
+    "上级": "parent",
+    "主管单位": "parent",
+    "县区": "county",
+    "区县": "county",
+    "县市区": "county",
+    "县（市、区）": "county",
+    "县(市、区)": "county",
+    "所在县区": "county",
 }
 
 
@@ -53,6 +63,8 @@ class RosterRow:
     city: str
     aliases: list[str]
     students: int | None
+    county: str | None = None  # None: the file has no 县区 column (the stored one stays)
+    parent: str = ""  # the 上级单位 cell: a unit of the roster or of the file, 全省, 默认, or empty (the default)
 
 
 @dataclass
@@ -129,10 +141,10 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
     numbered = [(n, r) for n, r in enumerate(table, start=1) if any(c for c in r)]  # line numbers as in the file
     table = [r for _, r in numbered]
     if not table:
-        raise UserError("文件是空的。第一行应为表头：名称,类别,地市,别名,在校生")
+        raise UserError("文件是空的。第一行应为表头：名称,类别,地市,别名,在校生（可加 县区、上级单位 两列）")
     header = [COLUMNS.get(h.strip()) for h in table[0]]
     if "name" not in header or "category" not in header:
-        raise UserError("表头缺少“名称”或“类别”列。第一行应为：名称,类别,地市,别名,在校生")
+        raise UserError("表头缺少“名称”或“类别”列。第一行应为：名称,类别,地市,别名,在校生（可加 县区、上级单位 两列）")
     rows, problems, seen = [], [], {}
     for n, cells in numbered[1:]:
         rec = {key: (cells[i] if i < len(cells) else "") for i, key in enumerate(header) if key}
@@ -146,6 +158,8 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
             city = check_city(rec.get("city", ""))
             aliases = [check_name(a, "简称") for a in re.split(r"[、,，;；/|\s]+", rec.get("aliases", "")) if a.strip()]
             students = parse_count(rec["students"]) if rec.get("students", "").strip() else None
+            county = check_city(rec["county"]) if "county" in rec else None
+            parent = check_name(rec["parent"], "上级单位") if rec.get("parent", "").strip() else ""
         except UserError as e:
             problems.append(f"第 {n} 行：{e}")
             continue
@@ -153,7 +167,7 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
             problems.append(f"第 {n} 行：单位“{name}”与第 {seen[name]} 行重复")
             continue
         seen[name] = n
-        rows.append(RosterRow(n, name, cat, city, aliases, students))
+        rows.append(RosterRow(n, name, cat, city, aliases, students, county, parent))
     if problems:
         shown = problems[:20]
         more = f"\n……另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
@@ -177,7 +191,10 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
     async with units.db.read() as tx:
         live = {
             r["name"]: dict(r)
-            for r in await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
+            for r in await tx.all(
+                "SELECT id, name, category, city, students, county, parent_id, parent_fixed FROM units "
+                "WHERE deleted_at IS NULL"
+            )
         }
         deleted = {r[0] for r in await tx.all("SELECT name FROM units WHERE deleted_at IS NOT NULL")}
         owners = {
@@ -196,15 +213,20 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
             result.skipped_deleted.append(r.name)
             continue
         plan.append((r, cur))
-    _refuse_takeovers(await units.name_index(), plan, result)
+    idx = await units.name_index()
+    _refuse_takeovers(idx, plan, result)
+    parents = _parents(idx, plan, (await units.tree()).parents)
+    ids: dict[int, int] = {}  # each row's unit, by line
     for start in range(0, len(plan), CHUNK):
         async with units.db.tx() as tx:
             for r, cur in plan[start : start + CHUNK]:
-                await _apply_row(tx, r, cur, result)
+                ids[r.line] = await _apply_row(tx, r, cur, result)
         # A pause, not just a yield: another process (the running bot) waits for the lock in SQLite's busy
         # handler, which sleeps up to 100 ms between tries; back-to-back chunks would starve it.
         await asyncio.sleep(CHUNK_GAP)
     async with units.db.tx() as tx:
+        await _set_parents(tx, plan, parents, ids, result)
+        await apply_defaults(tx)
         await audit(tx, actor, "导入名册", f"{filename}: {result.summary()}")
     units.invalidate()
     return result
@@ -233,20 +255,28 @@ def _refuse_takeovers(idx: _Index, plan: list[tuple[RosterRow, dict | None]], re
         r.aliases = accepted
 
 
-async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResult) -> None:
+async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResult) -> int:
+    """Write one row; returns its unit's id."""
     if cur is None:
         unit_id = await tx.run(
-            "INSERT INTO units (name, category, city, students, created_at) VALUES (?, ?, ?, ?, ?)",
-            (r.name, r.category, r.city, r.students, clock.now_db()),
+            "INSERT INTO units (name, category, city, students, county, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (r.name, r.category, r.city, r.students, r.county or "", clock.now_db()),
         )
         result.added.append(r.name)
         changed = False
     else:
         unit_id = cur["id"]
-        changed = (cur["category"], cur["city"], cur["students"]) != (r.category, r.city, r.students)
+        county = cur["county"] if r.county is None else r.county
+        changed = (cur["category"], cur["city"], cur["students"], cur["county"]) != (
+            r.category,
+            r.city,
+            r.students,
+            county,
+        )
         if changed:
             await tx.run(
-                "UPDATE units SET category=?, city=?, students=? WHERE id=?", (r.category, r.city, r.students, unit_id)
+                "UPDATE units SET category=?, city=?, students=?, county=? WHERE id=?",
+                (r.category, r.city, r.students, county, unit_id),
             )
     for a in r.aliases:
         owner = await tx.one(
@@ -265,6 +295,84 @@ async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResul
             result.updated.append(r.name)
         else:
             result.unchanged += 1
+    return unit_id
+
+
+def _parents(
+    idx: _Index, plan: list[tuple[RosterRow, dict | None]], tree: dict[int, int | None]
+) -> dict[int, tuple[int | None, bool]]:
+    """The 上级单位 cells of the file, by line: (the parent's id, or None for the province; whether it is set by the
+    file, not left to the default). A unit of the file not yet stored has the id minus its line (as in `idx`).
+
+    Raises:
+        UserError: a parent that is neither a unit of the roster or of the file nor 全省, a unit its own parent, or
+            parents that go round in a loop; every such line is named and nothing is imported.
+    """
+    out: dict[int, tuple[int | None, bool]] = {}
+    problems = []
+    ids = {r.line: (-r.line if cur is None else cur["id"]) for r, cur in plan}
+    for r, _ in plan:
+        if not r.parent:
+            continue
+        if is_default(r.parent):
+            out[r.line] = (None, False)
+            continue
+        if is_province(r.parent):
+            out[r.line] = (None, True)
+            continue
+        try:
+            parent = idx.lookup(r.parent, strict=True)
+        except UserError as e:
+            problems.append(f"第 {r.line} 行：上级单位“{r.parent}”不是名册里的单位（{e}）")
+            continue
+        if parent.id == ids[r.line]:
+            problems.append(f"第 {r.line} 行：“{r.name}”不能做自己的上级单位")
+            continue
+        out[r.line] = (parent.id, True)
+    after = dict(tree)
+    after.update({ids[r.line]: None for r, cur in plan if cur is None})
+    after.update({ids[line]: parent for line, (parent, fixed) in out.items() if fixed})
+    looped = in_loops(after)
+    names = {ids[r.line]: r for r, _ in plan}
+    for uid in sorted(looped, key=lambda u: names[u].line if u in names else 0):
+        if uid in names and names[uid].line in out:
+            r = names[uid]
+            problems.append(f"第 {r.line} 行：“{r.name}”的上级单位“{r.parent}”又在它的下级里，上下级绕成了一个圈")
+    if problems:
+        shown = problems[:20]
+        more = f"\n……另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+        raise UserError(
+            "名册的“上级单位”列有误，没有导入任何内容：\n"
+            + "\n".join(shown)
+            + more
+            + f"\n上级单位要写名册里（或这份名册里）的单位全称或简称；直属省里的写“{PROVINCE}”，按默认归属的留空。"
+        )
+    return out
+
+
+async def _set_parents(
+    tx: Tx,
+    plan: list[tuple[RosterRow, dict | None]],
+    parents: dict[int, tuple[int | None, bool]],
+    ids: dict[int, int],
+    result: ImportResult,
+) -> None:
+    """Store the parents the file sets (a unit of the file by the id it was stored with); a unit whose parent
+    changed and nothing else counts as updated."""
+    for r, cur in plan:
+        if r.line not in parents or r.line not in ids:
+            continue
+        parent, fixed = parents[r.line]
+        if parent is not None and parent < 0:
+            parent = ids.get(-parent)
+        if cur is not None and (cur["parent_id"], bool(cur["parent_fixed"])) == (parent, fixed):
+            continue
+        if cur is not None and not fixed and not cur["parent_fixed"]:
+            continue  # 默认 for a unit already on its default
+        await tx.run("UPDATE units SET parent_id=?, parent_fixed=? WHERE id=?", (parent, int(fixed), ids[r.line]))
+        if cur is not None and r.name not in result.updated:
+            result.updated.append(r.name)
+            result.unchanged -= 1
 
 
 async def import_file(units: Units, path: str | Path, *, actor: str = "cli") -> ImportResult:

@@ -21,6 +21,8 @@ class Unit:
     city: str = ""
     students: int | None = None
     aliases: tuple[str, ...] = ()
+    county: str = ""  # 县区, where the roster gave one
+    parent_id: int | None = None  # 上级单位; None: the province (bot/units/tree.py)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from bot.units.records import (
     _Index,
 )
 from bot.units.registrations import Registrations
-from bot.vocab import CATEGORIES, categories_of, parse_category
+from bot.units.tree import PROVINCE, Below, Tree, apply_defaults, is_default, is_province, live_parents, stored_tree
+from bot.vocab import CATEGORIES, categories_of, category_key, parse_category
 
 
 class Units(Registrations):
@@ -26,6 +27,7 @@ class Units(Registrations):
         self.db = db
         self._index: _Index | None = None
         self._data_version: int | None = None
+        self._tree: tuple[_Index, Tree] | None = None  # the tree of the index it was built from
         # called after a change to the units or their aliases commits (the follower rankings' cache listens)
         self.on_change: list[Callable[[], None]] = []
 
@@ -43,19 +45,22 @@ class Units(Registrations):
             version = tx.tiny_value("PRAGMA data_version")  # asked before every lookup of a unit
             if self._index is not None and version == self._data_version:
                 return self._index
-            rows = await tx.all("SELECT id, name, category, city, students FROM units WHERE deleted_at IS NULL")
+            rows = await tx.all(
+                "SELECT id, name, category, city, students, county, parent_id FROM units WHERE deleted_at IS NULL"
+            )
+            dead = {r[0]: r[1] for r in await tx.all("SELECT id, parent_id FROM units WHERE deleted_at IS NOT NULL")}
             aliases = await tx.all(
                 "SELECT a.alias, a.unit_id FROM unit_aliases a JOIN units u ON u.id=a.unit_id WHERE u.deleted_at IS NULL"
             )
         by_unit: dict[int, list[str]] = {}
         for a in aliases:
             by_unit.setdefault(a["unit_id"], []).append(a["alias"])
+        parents = live_parents({r["id"]: r["parent_id"] for r in rows}, dead)
         idx = _Index()
         for r in sorted(rows, key=lambda r: r["id"]):
+            aka = tuple(sorted(by_unit.get(r["id"], [])))
             idx.put(
-                Unit(
-                    r["id"], r["name"], r["category"], r["city"], r["students"], tuple(sorted(by_unit.get(r["id"], [])))
-                )
+                Unit(r["id"], r["name"], r["category"], r["city"], r["students"], aka, r["county"], parents[r["id"]])
             )
         self._index, self._data_version = idx, version
         return idx
@@ -147,6 +152,7 @@ class Units(Registrations):
             (name, category, city, students, clock.now_db()),
         )
         await audit(tx, actor, "单位添加", name, unit_id)
+        await apply_defaults(tx)  # its own parent, and a new bureau takes in the units of its area
         return unit_id
 
     async def _add_alias(self, tx: Tx, unit_id: int, alias: str) -> bool:
@@ -207,6 +213,7 @@ class Units(Registrations):
                 await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (unit.name, unit.id))
             await tx.run("DELETE FROM unit_aliases WHERE alias=?", (new,))
             await audit(tx, actor, "单位改名", f"{unit.name} → {new}", unit.id)
+            await apply_defaults(tx)  # a county bureau's name says its county
         self.invalidate()
         renamed = await self.get(unit.id)
         assert renamed is not None
@@ -224,6 +231,7 @@ class Units(Registrations):
                 (unit.id,),
             )
             await audit(tx, actor, "单位删除", unit.name, unit.id)
+            await apply_defaults(tx)  # the units under it move up to its parent
         self.invalidate()
         return unit, ops
 
@@ -277,3 +285,123 @@ class Units(Registrations):
         if not chosen:
             raise UserError(f"范围“{desc}”内没有单位。用 /单位 列表 <类别或地市> 看看名册。")
         return chosen, desc
+
+    # ------------------------------------------------------------ the tree (SPEC §13, bot/units/tree.py)
+
+    async def tree(self) -> Tree:
+        """The parents of the live units; rebuilt when the name index is (a change of the units, another process)."""
+        idx = await self._load()
+        if self._tree is None or self._tree[0] is not idx:
+            self._tree = (idx, Tree({u.id: u.parent_id for u in idx.units.values()}))
+        return self._tree[1]
+
+    async def parent(self, unit: Unit | int) -> Unit | None:
+        """The unit's 上级单位; None: the province (or a unit not in the roster)."""
+        uid = unit if isinstance(unit, int) else unit.id
+        parent = (await self.tree()).parents.get(uid)
+        return None if parent is None else await self.get(parent)
+
+    async def subtree(self, unit: Unit | int | None) -> frozenset[int]:
+        """The ids of the unit and every live unit below it (None: the province, every unit). Kept until the units
+        change: asking again costs a dictionary lookup."""
+        return (await self.tree()).subtree(unit if unit is None or isinstance(unit, int) else unit.id)
+
+    async def ancestors(self, unit: Unit | int) -> list[Unit]:
+        """The units above this one, nearest first (the province, not a unit, is not among them)."""
+        uid = unit if isinstance(unit, int) else unit.id
+        return await self.by_ids((await self.tree()).ancestors(uid))
+
+    async def city_of(self, unit: Unit | int) -> Unit | None:
+        """The 市教育局 a unit belongs to: the unit itself when it is one, else the nearest one above it; None for a
+        unit directly under the province (a university, 省直单位) or of a city without a bureau."""
+        me = await self.get(unit) if isinstance(unit, int) else unit
+        if me is None:
+            return None
+        for u in [me, *await self.ancestors(me)]:
+            if u.category == "市教育局":
+                return u
+        return None
+
+    async def bureau_of_city(self, city: str) -> Unit | None:
+        """The 市教育局 of a city of the roster (`郑州`, `郑州市`), the older one where there are two; None if none."""
+        key = city.strip().removesuffix("市")
+        found = [
+            u
+            for u in (await self._load()).units.values()
+            if u.category == "市教育局" and u.city.removesuffix("市") == key
+        ]
+        return min(found, key=lambda u: u.id) if key and found else None
+
+    async def resolve_area(self, text: str) -> Unit:
+        """A unit named for its subtree: a unit's own name or alias, else a city (`郑州`: its 市教育局), else as
+        `resolve` finds it."""
+        idx = await self._load()
+        return idx.exact(text) or await self.bureau_of_city(text) or idx.lookup(text)
+
+    async def move(self, name: str, parent: str, *, actor: str) -> tuple[Unit, Unit | None, Unit | None]:
+        """Put a unit under another (`全省`: directly under the province; `默认`: back to its default parent).
+        Returns the unit, its old parent and its new one (None: the province).
+
+        Raises:
+            UserError: no parent named, the parent is not a unit of the roster, or the move would make a loop.
+        """
+        unit = await self.resolve(name, strict=True)
+        if not parent.strip():
+            raise UserError(
+                f"请写出“{unit.name}”的上级单位，如：/单位 上级 {unit.name} 郑州市教育局；"
+                f"直属省里的写“{PROVINCE}”，恢复默认写“默认”。"
+            )
+        target: Unit | None = None
+        if not (is_province(parent) or is_default(parent)):
+            try:
+                target = await self.bureau_of_city(parent) if (await self._load()).exact(parent) is None else None
+                target = target or await self.resolve(parent, strict=True)  # a city (`郑州`) is its 市教育局
+            except NotFound as e:
+                raise UserError(
+                    f"上级单位“{parent.strip()}”不是名册里的单位：{e} 上级必须是名册里的单位，直属省里的写“{PROVINCE}”。"
+                ) from None
+        old = await self.parent(unit)
+        async with self.db.tx() as tx:
+            units, _, tree = await stored_tree(tx)
+            if unit.id not in units or (target is not None and target.id not in units):
+                raise UserError("单位刚被删除了，请用 /单位 列表 看看现在的名册再试。")
+            if target is not None and target.id == unit.id:
+                raise UserError(f"“{unit.name}”不能做自己的上级。请写出另一个单位，或写“{PROVINCE}”。")
+            if target is not None and tree.loop_with(unit.id, target.id):
+                raise UserError(
+                    f"不能把“{unit.name}”放到“{target.name}”下面：“{target.name}”是“{unit.name}”的下级，"
+                    f"这样上下级会绕成一个圈。要调整，请先把“{target.name}”移到别处（/单位 上级 {target.name} <新上级>）。"
+                )
+            fixed = 0 if is_default(parent) else 1
+            await tx.run(
+                "UPDATE units SET parent_id=?, parent_fixed=? WHERE id=?",
+                (None if target is None else target.id, fixed, unit.id),
+            )
+            await apply_defaults(tx)
+            new_id = await tx.value("SELECT parent_id FROM units WHERE id=?", (unit.id,))
+            after = PROVINCE if new_id is None else units[new_id].name
+            await audit(tx, actor, "单位上级", f"{unit.name}: {old.name if old else PROVINCE} → {after}", unit.id)
+        self.invalidate()
+        return unit, old, await self.get(new_id) if new_id is not None else None
+
+    async def below(self, unit: Unit | None) -> Below:
+        """A unit's subtree (None: the whole province) for /单位 下级: every unit under it in tree order with its
+        depth, and which of them have an operator."""
+        tree = await self.tree()
+        units = (await self._load()).units
+        async with self.db.read() as tx:
+            staffed = {r[0] for r in await tx.all("SELECT DISTINCT unit_id FROM operators")}
+
+        def order(uid: int) -> tuple:
+            return (*category_key(units[uid].category), uid)
+
+        rows: list[tuple[Unit, int]] = []
+        todo = [(c, 1) for c in sorted(tree.children.get(None if unit is None else unit.id, []), key=order)]
+        todo.reverse()
+        while todo:
+            uid, depth = todo.pop()
+            rows.append((units[uid], depth))
+            todo.extend((c, depth + 1) for c in sorted(tree.children.get(uid, []), key=order, reverse=True))
+        return Below(
+            unit, rows, staffed & {u.id for u, _ in rows}, {u.id: len(tree.children.get(u.id, [])) for u, _ in rows}
+        )

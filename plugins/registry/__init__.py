@@ -21,6 +21,7 @@ from plugins._registry import admins, command, sub
 from plugins._reply import Reply, To, admin_list, list_reply
 from plugins._roles import ADMIN, ANYONE, OPERATOR
 from plugins._topics import Topic
+from plugins.registry.tree import parent_line, unit_below, unit_parent
 
 HELP = [
     Topic(
@@ -39,7 +40,9 @@ HELP = [
         "/单位 列表 [类别或地市] — 例：/单位 列表 本科高校、/单位 列表 郑州\n/单位 <名称> — 查看一个单位\n"
         "管理员：\n/单位 添加 <名称> <类别> [地市] [别名 <简称…>] — 例：/单位 添加 郑州市第九中学 高中 郑州 别名 郑州九中\n"
         "/单位 别名 <名称> <简称…> — 例：/单位 别名 郑州大学 郑大 zzu\n"
-        "/单位 改名 <旧名> <新名>\n/单位 删除 <名称>（历史记录保留）",
+        "/单位 改名 <旧名> <新名>\n/单位 删除 <名称>（历史记录保留）\n"
+        "/单位 上级 <单位> <上级单位> — 例：/单位 上级 郑州市第九中学 郑州市金水区教育局（直属省里写“全省”，恢复默认写“默认”）\n"
+        "/单位 下级 [单位] — 看一个单位（不写：全省）下面有哪些单位、各类多少、几个有联络员",
     ),
     Topic(
         "我的单位",
@@ -245,6 +248,7 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
         f"类别：{unit.category}　地市：{unit.city or '未填'}"
         + (f"　简称：{'、'.join(unit.aliases)}" if unit.aliases else "")
     )
+    out.line(await parent_line(app, unit))
     out.line(f"联络员（{len(ops)}）：{'、'.join(person_name(o.name) for o in ops) or '无'}")
     if accounts:
         out.line(f"账号（{len(accounts)}）：")
@@ -372,6 +376,8 @@ UNIT_SUBS = {
     "简称": unit_alias,
     "改名": unit_rename,
     "删除": unit_delete,
+    "上级": unit_parent,
+    "下级": unit_below,
 }
 
 
@@ -384,6 +390,8 @@ UNIT_MAY = {
     "简称": admins("添加单位简称"),
     "改名": admins("改单位名称"),
     "删除": admins("删除单位"),
+    "上级": admins("调整单位的上级单位"),
+    "下级": admins("查看下级单位"),
 }
 
 

@@ -446,6 +446,7 @@ FILLS: dict[int, list[str]] = {
         "(2, '两表', '2026-03-06T09:30:00', '10001', '2026-03-01T00:00:00', '[\"统计表\", \"汇总表\"]')"
     ],
     11: ["UPDATE outbox SET message_seq='4321' WHERE id=2"],
+    13: ["UPDATE units SET county='金水' WHERE id=1"],
     12: [
         "INSERT INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "
         "VALUES ('30001', 1, '10001', '2026-03-01T05:00:00')"
@@ -492,6 +493,7 @@ READS: dict[int, list[tuple[str, tuple]]] = {
     10: [("SELECT forms FROM returns WHERE id=2", ('["统计表", "汇总表"]',))],
     11: [("SELECT message_seq FROM outbox WHERE id=2", ("4321",))],
     12: [("SELECT appointed_by FROM appointed_admins WHERE user_id='30001'", ("10001",))],
+    13: [("SELECT county, parent_id FROM units WHERE id=1", ("金水", None))],
 }
 
 

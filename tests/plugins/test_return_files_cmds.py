@@ -183,8 +183,8 @@ async def test_my_unit_privately_says_to_upload_the_forms_not_to_send_submitted(
 
 
 async def test_every_place_that_says_how_to_hand_in_names_the_files(app: NBApp, core: App) -> None:
-    from sim import samples
     from bot.returns.files.records import Upload
+    from sim import samples
 
     await setup(core)
     await say(app, core, group_msg(ISSUE21, ADMIN))
