@@ -67,17 +67,6 @@ EVERYTHING = Scope(everything=True, label="全省")
 NOTHING = Scope()
 
 
-def scope_of_unit(units: list[Unit], unit: Unit) -> frozenset[int]:
-    """The ids of `unit`'s subtree: the one place a city admin's scope is computed.
-
-    MERGE NOTE (tree-units): switch this to `Units.subtree(unit)` once units have parents. Until then the tree
-    is read from the roster's 地市: a 市教育局 covers every unit of its city, any other unit covers itself.
-    """
-    if unit.category == CITY_BUREAU and unit.city:
-        return frozenset(u.id for u in units if u.city == unit.city)
-    return frozenset({unit.id})
-
-
 @dataclass(frozen=True)
 class Appointment:
     user_id: str
@@ -124,11 +113,11 @@ class Roles:
         return str(user_id) in await self._load()
 
     async def _subtrees(self, unit_ids: Iterable[int]) -> Scope:
-        every = await self.units.all()
+        """The units of the appointed units' subtrees (the tree of 上级单位, kept by Units)."""
         heads = await self.units.by_ids(sorted(unit_ids))
         ids: set[int] = set()
         for unit in heads:
-            ids |= scope_of_unit(every, unit)
+            ids |= await self.units.subtree(unit)
         return Scope(unit_ids=frozenset(ids), label="、".join(f"{u.name}{_below(u)}" for u in heads))
 
     async def appoint(self, by: str, user_id: str, unit_text: str) -> tuple[Unit, int]:
@@ -140,7 +129,7 @@ class Roles:
         if user_id in self.admins:
             raise UserError(f"{user_id} 已是省级管理员（配置文件里的管理员），可以管理全省，无需任命。")
         unit = await self.units.resolve(unit_text)
-        size = len(scope_of_unit(await self.units.all(), unit))
+        size = len(await self.units.subtree(unit))
         async with self.db.tx() as tx:
             await tx.run(
                 "INSERT OR REPLACE INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "

@@ -76,10 +76,12 @@ async def test_a_province_admin_appoints_a_city_admin_without_restart_and_it_is_
     await zhengzhou(core)
     assert (await core.roles.of(CITY))[0] is Role.MEMBER
     out = await say(app, core, group_msg(f"/管理员 任命 {CITY} 郑州市教育局", ADMIN))
-    assert "已任命 30001 为市级管理员" in out[0]["text"] and "共 3 个单位" in out[0]["text"]
+    # the bureau's subtree (SPEC §13): itself and the county bureau; a university belongs to the province
+    assert "已任命 30001 为市级管理员" in out[0]["text"] and "共 2 个单位" in out[0]["text"]
     role, scope = await core.roles.of(CITY)
     ids = {u.name: u.id for u in await core.units.all()}
-    assert role is Role.CITY_ADMIN and ids["郑州大学"] in scope and ids["洛阳市教育局"] not in scope
+    assert role is Role.CITY_ADMIN and ids["郑州市金水区教育局"] in scope
+    assert ids["郑州大学"] not in scope and ids["洛阳市教育局"] not in scope
     async with core.db.read() as tx:
         row = await tx.one("SELECT actor, action, detail FROM audit WHERE action='任命市级管理员'")
     assert row["actor"] == str(ADMIN) and "30001" in row["detail"] and "郑州市教育局" in row["detail"]
