@@ -1,4 +1,4 @@
-"""The one SQLite file: connection, PRAGMAs, migrations by `PRAGMA user_version`, transactions."""
+"""The one SQLite file: connection and its worker thread, PRAGMAs, migrations by `PRAGMA user_version`, transactions."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import errno
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
-
-import aiosqlite
 
 log = logging.getLogger("alliance.db")
 
@@ -64,85 +63,73 @@ BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's write
 
 
 class Database:
-    """One aiosqlite connection; every statement runs under one lock so transactions never interleave."""
+    """One SQLite connection with its own worker thread; every statement runs under one lock so transactions
+    never interleave.
+
+    The connection is plain `sqlite3`, owned here outright: statements that may take long or wait (reads, COMMIT,
+    a BEGIN that waits for another process) run in the one worker thread (`call`); the statements of a write
+    transaction run right on the event loop's thread (see `Tx`). Only one of the two uses the connection at a
+    time: both happen under `_lock`, and a statement sent to the thread is waited out even when its caller is
+    cancelled (`_in_thread`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conn: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._worker: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
 
     async def open(self, upto: int | None = None) -> None:
         """Open the file (creating its folder), set the PRAGMAs and apply pending migrations."""
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread off: inside a write transaction statements run on the event loop's thread (see `Tx`)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        # check_same_thread off: statements run in the worker thread or, inside a write transaction, on the loop's
+        self._conn = await self.call(_connect, self.path)
         await self.migrate(upto)
 
     async def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            await conn.close()
+            worker, self._worker = self._worker, None
+            async with self._lock:
+                await asyncio.wrap_future(worker.submit(conn.close))  # type: ignore[union-attr]
+            worker.shutdown(wait=False)  # type: ignore[union-attr]
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def conn(self) -> sqlite3.Connection:
+        """The connection itself (for a test's trace callback or function); statements go through `tx`/`read`."""
         if self._conn is None:
             raise RuntimeError("database is not open")
         return self._conn
 
+    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run `fn(*args)` in the database's worker thread; callers hold `_lock` and await it through
+        `_in_thread`, so it is never abandoned half-way."""
+        if self._worker is None:
+            raise RuntimeError("database is not open")
+        return asyncio.wrap_future(self._worker.submit(fn, *args))
+
     async def version(self) -> int:
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+        return int(await self.call(_value, self.conn, "PRAGMA user_version", ()))
 
     async def migrate(self, upto: int | None = None) -> None:
         """Apply each migration newer than the file's user_version, each in its own transaction."""
         async with self._lock:
-            current = await self.version()
-            if current > latest_version():
-                raise SchemaTooNew(
-                    f"数据库 {self.path} 的版本是 {current}，比这个程序认识的版本 {latest_version()} 新："
-                    "它是由更新版本的联盟助手建立或升级的。请换回那个版本的程序，或用 python -m bot restore "
-                    "恢复一个旧版本的备份；数据库没有被改动。"
-                )
-            for version, name, sql in migration_files():
-                if version <= current or (upto is not None and version > upto):
-                    continue
-                await self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for stmt in _statements(sql):
-                        await self.conn.execute(stmt)
-                    await self.conn.execute(f"PRAGMA user_version={version}")
-                    await self.conn.execute("COMMIT")
-                    current = version
-                except Exception as e:
-                    await self.conn.execute("ROLLBACK")
-                    raise MigrationFailed(
-                        f"数据库升级失败：迁移 {name} 出错（{e}）。这一步已整体撤销，数据库仍是版本 {current}；"
-                        "请把这段话和日志发给维护人员，修好前请继续用原来版本的程序。"
-                    ) from e
-                except BaseException:
-                    await self.conn.execute("ROLLBACK")
-                    raise
+            await _in_thread(self.call(_migrate, self.conn, upto, self.path), "the migrations")
 
     def _rollback_open(self, after: str) -> None:
         """ROLLBACK what is left open, right here on the event loop's thread: nothing can come between."""
         if self.conn.in_transaction:
             try:
-                self.conn._conn.execute("ROLLBACK")
+                self.conn.execute("ROLLBACK")
             except Exception as e:
                 log.warning("ROLLBACK after %s failed: %r", after, e)
 
     def _begin_now(self) -> bool:
         """BEGIN IMMEDIATE right here on the event loop's thread when no other process holds the write lock (the
         usual case: this process's writers queue on `_lock`), without waiting; False when it must be waited for.
-        A trip to aiosqlite's thread costs more CPU than the statement."""
-        raw = self.conn._conn
+        A trip to the worker thread costs more CPU than the statement."""
+        raw = self.conn
         raw.execute("PRAGMA busy_timeout=0")
         try:
             raw.execute("BEGIN IMMEDIATE")
@@ -159,23 +146,23 @@ class Database:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._lock:
             if not self._begin_now():
-                # Another process holds the write lock: wait for it in aiosqlite's thread, up to the busy timeout.
+                # Another process holds the write lock: wait for it in the worker thread, up to the busy timeout.
                 # A BEGIN (or COMMIT) sent there runs even if this task is cancelled meanwhile: `_in_thread` waits
                 # it out, then what it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that
                 # transaction open) is rolled back before the cancellation or the error goes on.
                 try:
-                    await _in_thread(self.conn.execute("BEGIN IMMEDIATE"), "BEGIN")
+                    await _in_thread(self.call(self.conn.execute, "BEGIN IMMEDIATE"), "BEGIN")
                 except BaseException:
                     self._rollback_open("a cancelled BEGIN")
                     raise
             try:
-                yield Tx(self.conn, inline=True)
+                yield Tx(self, inline=True)
             except BaseException:
                 # SQLite may have rolled back already (a full disk does that); the original error is what counts
                 self._rollback_open("an error in the transaction")
                 raise
             try:
-                await _in_thread(self.conn.execute("COMMIT"), "COMMIT")
+                await _in_thread(self.call(self.conn.execute, "COMMIT"), "COMMIT")
             except BaseException:
                 self._rollback_open("a failed or cancelled COMMIT")
                 raise
@@ -184,32 +171,33 @@ class Database:
     async def read(self) -> AsyncIterator[Tx]:
         """Reads under the lock: no write of this process can come between them (no BEGIN needed for that)."""
         async with self._lock:
-            yield Tx(self.conn)
+            yield Tx(self)
 
 
 class Tx:
     """Helpers over the connection inside a transaction.
 
-    In a write transaction (`inline`) the statements run right on the event loop's thread, not in aiosqlite's:
+    In a write transaction (`inline`) the statements run right on the event loop's thread, not in the worker:
     BEGIN IMMEDIATE already holds SQLite's write lock, so no statement in it waits for another process (a BEGIN
-    that would wait goes to aiosqlite's thread, and COMMIT, which may checkpoint and sync, always does). A trip
-    to that thread and back cost about 120 µs of CPU, more than the statements of a confirmation themselves,
+    that would wait goes to the worker thread, and COMMIT, which may checkpoint and sync, always does). A trip
+    to a thread and back cost about 120 µs of CPU, more than the statements of a confirmation themselves,
     and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
     every transaction and read holds the database's lock, and a read cancelled while its statement runs in
-    aiosqlite's thread keeps holding it until that statement is over (`_in_thread`). Reads outside a transaction
-    (`Database.read`, the big progress and ranking queries among them) keep running in aiosqlite's thread.
+    the worker thread keeps holding it until that statement is over (`_in_thread`). Reads outside a transaction
+    (`Database.read`, the big progress and ranking queries among them) keep running in the worker thread.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, *, inline: bool = False) -> None:
-        self.conn = conn
-        self._raw: sqlite3.Connection | None = conn._conn if inline else None
+    def __init__(self, db: Database, *, inline: bool = False) -> None:
+        self.db = db
+        self._raw = db.conn
+        self._inline = inline
 
-    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        if self._raw is not None:
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        if self._inline:
             return self._raw.execute(sql, tuple(params)).fetchall()
-        return list(await _in_thread(self.conn.execute_fetchall(sql, tuple(params))))
+        return await _in_thread(self.db.call(_fetchall, self._raw, sql, tuple(params)))
 
-    async def one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         rows = await self.all(sql, params)
         return next(iter(rows), None)
 
@@ -219,28 +207,84 @@ class Tx:
 
     def tiny_value(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first value of a statement known to cost next to nothing (a PRAGMA, a lookup by primary key), run
-        right here on the event loop's thread even in a read: cheaper than the trip to aiosqlite's thread."""
-        row = self.conn._conn.execute(sql, tuple(params)).fetchone()
-        return None if row is None else row[0]
+        right here on the event loop's thread even in a read: cheaper than the trip to the worker thread."""
+        return _value(self._raw, sql, tuple(params))
 
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Execute a write; returns the rowid of the last insert (meaningful after an INSERT)."""
-        if self._raw is not None:
-            self._raw.execute(sql, tuple(params))
-            row = self._raw.execute("SELECT last_insert_rowid()").fetchone()
-        else:
-            row = await _in_thread(self.conn.execute_insert(sql, tuple(params)))
-        return int(row[0]) if row else 0
+        if self._inline:
+            return _insert(self._raw, sql, tuple(params))
+        return await _in_thread(self.db.call(_insert, self._raw, sql, tuple(params)))
 
     async def many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        if self._raw is not None:
-            self._raw.executemany(sql, [tuple(r) for r in rows])
+        batch = [tuple(r) for r in rows]
+        if self._inline:
+            self._raw.executemany(sql, batch)
         else:
-            await _in_thread(self.conn.executemany(sql, [tuple(r) for r in rows]))
+            await _in_thread(self.db.call(self._raw.executemany, sql, batch))
+
+
+# ---------------------------------------------------------------- what the worker thread runs
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _value(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
+def _insert(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
+    cur = conn.execute(sql, params)
+    rowid = cur.lastrowid if cur.lastrowid is not None else conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return int(rowid or 0)
+
+
+def _migrate(conn: sqlite3.Connection, upto: int | None, path: object) -> None:
+    """In the worker thread: refuse a database newer than the code; apply each newer migration in its own
+    transaction, a failed one rolled back whole and named."""
+    current = int(_value(conn, "PRAGMA user_version", ()))
+    if current > latest_version():
+        raise SchemaTooNew(
+            f"数据库 {path} 的版本是 {current}，比这个程序认识的版本 {latest_version()} 新："
+            "它是由更新版本的联盟助手建立或升级的。请换回那个版本的程序，或用 python -m bot restore "
+            "恢复一个旧版本的备份；数据库没有被改动。"
+        )
+    for version, name, sql in migration_files():
+        if version <= current or (upto is not None and version > upto):
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _statements(sql):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute("COMMIT")
+            current = version
+        except Exception as e:
+            conn.execute("ROLLBACK")
+            raise MigrationFailed(
+                f"数据库升级失败：迁移 {name} 出错（{e}）。这一步已整体撤销，数据库仍是版本 {current}；"
+                "请把这段话和日志发给维护人员，修好前请继续用原来版本的程序。"
+            ) from e
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
 
 async def _in_thread(statement: Awaitable[T], name: str = "a read") -> T:
-    """A statement sent to aiosqlite's thread, which runs it even if the caller is cancelled meanwhile: the
+    """A statement sent to the worker thread, which runs it even if the caller is cancelled meanwhile: the
     cancellation waits until it is over, so the database lock is never released (and the next transaction's
     statements started on the event loop's thread) while the thread still uses the connection. A repeated
     cancellation (a stop cancels until its task is done) does not cut that wait short."""
@@ -255,7 +299,7 @@ async def _in_thread(statement: Awaitable[T], name: str = "a read") -> T:
 
 
 async def _wait_out(statement: asyncio.Future) -> None:
-    """Wait until a statement sent to aiosqlite's thread is over, through any cancellation of the caller (who is
+    """Wait until a statement sent to the worker thread is over, through any cancellation of the caller (who is
     being cancelled already and lets that through next); the statement itself is never cancelled."""
     while not statement.done():
         try:

@@ -217,7 +217,14 @@ class Health:
         oldest_s = None if oldest is None else max(0.0, (now - oldest).total_seconds())
         last_tick = self.reminders.last_tick
         tick_age = (now - (last_tick or self.started_at)).total_seconds()
-        tick_late = tick_age > max(3 * s.alliance_reminder_tick, 120)
+        # the loop sleeps until the ledger's next due time (the scheduler wakes it): late is a wake long past with
+        # no round since, not a quiet stretch with nothing due
+        wake = self.reminders.next_wake_at
+        tick_late = (
+            wake is not None
+            and (now - wake).total_seconds() > max(3 * s.alliance_reminder_tick, 120)
+            and (last_tick is None or last_tick < wake)
+        )
         try:
             free = shutil.disk_usage(s.data_dir).free
         except OSError:

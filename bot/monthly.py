@@ -7,8 +7,8 @@ How the promises hold:
   and the workbook are made before that transaction (`prepare`), so a crash between them only leaves files;
 - never in quiet hours, never while no QQ client is connected: the reminder engine does not tick then, and
   what came due goes out when they end (the same month only: a month missed entirely is not published late);
-- the clock that wakes the check at the set time is the scheduler (plugins/followers adds an APScheduler job
-  that kicks the reminder engine), the ledger stays the record.
+- the clock that wakes the check at the set time is the scheduler: the reminder engine asks it to wake at the
+  ledger's next due time (bot/reminders.py), the ledger stays the record.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from openpyxl.styles import Font
 
 from bot import clock
 from bot.db import Tx
+from bot.due import next_due
 from bot.followers.periods import Period, month_period, parse_period, show_day
 from bot.followers.records import Ranking, Stale
 from bot.followers.targets import signed, wan
@@ -33,7 +34,6 @@ from bot.reminders import Outgoing, Reminder
 from bot.render import Msg
 from bot.setting_values import parse_month_day
 from bot.vocab import CATEGORIES
-from bot.workdays import first_working_day
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -43,22 +43,6 @@ log = logging.getLogger("alliance.monthly")
 KIND = "monthly_list"
 LABEL = "publish"
 TOP = 10  # units per list and category in the picture (the workbook has them all)
-
-
-def publish_day(year: int, month: int, rule: int | None) -> date:
-    """The day of the month the list goes out: the first working day (rule None) or a fixed day."""
-    return first_working_day(year, month) if rule is None else date(year, month, rule)
-
-
-def next_publish(now: datetime, rule: int | None, at: time) -> tuple[int, datetime]:
-    """The next publication strictly after `now`: (yyyymm, when)."""
-    year, month = now.year, now.month
-    for _ in range(2):
-        due = datetime.combine(publish_day(year, month, rule), at, tzinfo=clock.tz())
-        if due > now:
-            return year * 100 + month, due
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    raise AssertionError("unreachable")
 
 
 def previous_month(year: int, month: int) -> tuple[int, int]:
@@ -101,11 +85,11 @@ class MonthlyList:
                 await self.app.reminders.cancel_kind(tx, KIND, "已关闭月度榜单")
                 return
             await self.app.reminders.drop_future(tx, KIND, now)
-            month, due = next_publish(now, self.rule, self.at)
+            month, due = next_due(now, self.at, day=self.rule)
             await self.app.reminders.schedule_at(tx, KIND, month, LABEL, due)
 
     def next_time(self) -> datetime:
-        return next_publish(clock.now(), self.rule, self.at)[1]
+        return next_due(clock.now(), self.at, day=self.rule)[1]
 
     # ------------------------------------------------------------ building
 
@@ -240,7 +224,7 @@ class MonthlyList:
 
     async def _handler(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
         now = clock.now()
-        month, due = next_publish(max(now, rem.due_at) + timedelta(seconds=1), self.rule, self.at)
+        month, due = next_due(max(now, rem.due_at) + timedelta(seconds=1), self.at, day=self.rule)
         await self.app.reminders.schedule_at(tx, KIND, month, LABEL, due)
         report: MonthlyReport | None = rem.prepared
         if report is None:

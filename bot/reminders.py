@@ -1,10 +1,15 @@
-"""The reminder engine: a ledger of reminders owed, checked every tick, each sent exactly once.
+"""The reminder engine: a ledger of reminders owed, each sent exactly once, woken by a scheduler at the next due time.
 
 Promises and how they hold:
 - once, never twice: a reminder row is marked `sent` in the same transaction that puts its
   messages into the outbox; the outbox never re-sends (see bot/outbox.py).
 - nothing lost across a restart: the ledger is in the database; on start the first tick sends
   whatever came due while the bot was down.
+- nothing polls: after each tick the engine asks its clock (`Wake`: APScheduler's date job in the running bot,
+  wired in plugins/system; an asyncio timer without one) to wake it at the ledger's next due time, rebuilt from
+  the ledger at start and moved sooner whenever a sooner reminder is owed. A wake that finds nothing due only
+  re-arms; what is due but could not go out (a full disk, a failing handler) is tried again after
+  ALLIANCE_REMINDER_TICK seconds; in quiet hours the wake is at their end.
 - nothing lost across a disconnection: the engine does not tick while no QQ client is connected,
   and ticks at once when one connects.
 - quiet hours: no tick sends during them; what came due waits for the end of the window.
@@ -31,7 +36,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import Database, Tx, is_disk_full
-from bot.loops import stop_loop, wait_event
+from bot.loops import stop_loop
 from bot.outbox.service import Outbox
 from bot.refs import REMINDER, REMINDER_PREFIX, Ref, like
 from bot.render import Msg
@@ -58,6 +63,9 @@ class Reminder:
 
 
 Outgoing = tuple[str, str, Msg]  # (target_type, target_id, message)
+Wake = Callable[[datetime | None], None]
+"""The clock port: call `Reminders.kick` at this wall-clock time (None: no wake is needed); each call replaces the
+one before."""
 Handler = Callable[[Tx, Reminder], Awaitable[list[Outgoing]]]
 Prepare = Callable[[Reminder], Awaitable[Any]]
 
@@ -114,12 +122,16 @@ class Reminders:
         offsets: list[timedelta],
         quiet: tuple[time, time] | None,
         tick_seconds: float = 30,
+        wake: Wake | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
         self.offsets = offsets
         self.quiet = quiet
-        self.tick_seconds = tick_seconds
+        self.tick_seconds = tick_seconds  # how soon something due that could not go out is tried again
+        self._wake: Wake = wake or self._timer_wake
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed: datetime | None = None  # the next wake asked for, on the bot's clock
         self._handlers: dict[str, Handler] = {}
         self._prepare: dict[str, Prepare] = {}
         self._titles: dict[str, str] = {}
@@ -183,6 +195,8 @@ class Reminders:
         if overdue:
             rows.append((kind, task_id, OVERDUE, clock.to_db(deadline)))
         await tx.many("INSERT OR IGNORE INTO reminders (kind, task_id, label, due_at) VALUES (?, ?, ?, ?)", rows)
+        if rows:
+            self._owed_at(min(clock.from_db(r[3]) for r in rows))
         return len(rows)
 
     async def schedule_at(self, tx: Tx, kind: str, task_id: int, label: str, due: datetime) -> None:
@@ -191,6 +205,7 @@ class Reminders:
             "INSERT OR IGNORE INTO reminders (kind, task_id, label, due_at) VALUES (?, ?, ?, ?)",
             (kind, task_id, label, clock.to_db(due)),
         )
+        self._owed_at(due)
 
     @staticmethod
     async def claim(tx: Tx, kind: str, task_id: int, label: str, note: str = "") -> bool:
@@ -344,10 +359,67 @@ class Reminders:
             )
         return 1 if messages else 0
 
+    # ------------------------------------------------------------ the clock
+
+    def use_scheduler(self, wake: Wake) -> None:
+        """Let another clock wake the engine (APScheduler, from the plugin layer); told the next wake at once."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._wake = wake
+        if self._task is not None:
+            self._arm(self._armed)
+
+    @property
+    def next_wake_at(self) -> datetime | None:
+        """When the loop has asked to be woken next (None: nothing is due); health checks that it did wake."""
+        return self._armed
+
+    async def next_wake(self) -> datetime | None:
+        """When the engine must look again (the bot's clock): the next reminder owed, or sooner when one already due
+        could not go out (in ALLIANCE_REMINDER_TICK seconds, at the end of quiet hours while they last)."""
+        now = clock.now()
+        kinds = sorted(self._handlers)
+        async with self.db.read() as tx:
+            later = await tx.value(
+                "SELECT MIN(due_at) FROM reminders WHERE state='pending' AND due_at>?", (clock.to_db(now),)
+            )
+            stuck = bool(kinds) and await tx.value(
+                f"SELECT 1 FROM reminders WHERE state='pending' AND due_at<=? AND kind IN ({','.join('?' * len(kinds))})"
+                " LIMIT 1",
+                (clock.to_db(now), *kinds),
+            )
+        when = clock.from_db(later) if later else None
+        if stuck and self.outbox.connected:
+            retry = quiet_end(now, self.quiet) if in_quiet(now, self.quiet) else None
+            retry = retry or now + timedelta(seconds=self.tick_seconds)
+            when = retry if when is None else min(when, retry)
+        return when
+
+    def _owed_at(self, due: datetime) -> None:
+        """A reminder is owed at `due`: wake by then (a wake too early, e.g. for a transaction rolled back, only
+        re-arms)."""
+        if self._task is not None and (self._armed is None or due < self._armed):
+            self._arm(due)
+
+    def _arm(self, due: datetime | None) -> None:
+        self._armed = due
+        # the bot's clock may be moved (tests, ALLIANCE_TEST_NOW): the scheduler runs on the wall clock
+        self._wake(None if due is None else datetime.now(clock.tz()) + (due - clock.now()))
+
+    def _timer_wake(self, when: datetime | None) -> None:
+        """The clock without a scheduler: one asyncio timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if when is not None:
+            delay = max(0.0, (when - datetime.now(clock.tz())).total_seconds())
+            self._timer = asyncio.get_running_loop().call_later(delay, self.kick)
+
     # ------------------------------------------------------------ loop
 
     def kick(self) -> None:
-        """Check now (e.g. the QQ client just connected)."""
+        """Check now (e.g. the QQ client just connected, or the scheduler's wake came)."""
         self._kick.set()
 
     async def start(self) -> None:
@@ -357,12 +429,16 @@ class Reminders:
     async def stop(self) -> None:
         await stop_loop(self._task)
         self._task = None
+        self._armed = None
+        self._wake(None)
 
     async def _run(self) -> None:
         while True:
+            self._kick.clear()
             try:
                 await self.tick()
                 self.last_tick = clock.now()  # the loop went round (bot/health.py watches it)
+                self._arm(await self.next_wake())
             except asyncio.CancelledError:
                 raise
             except Exception as e:
@@ -370,5 +446,13 @@ class Reminders:
                     await self.outbox.disk_full("到期的自动提醒暂时发不出；腾出空间后会自动补发（只发一次）")
                 else:
                     log.exception("reminder tick failed")
-            await wait_event(self._kick, self.tick_seconds)
-            self._kick.clear()
+                self._arm(clock.now() + timedelta(seconds=self.tick_seconds))
+            await self._kick.wait()
+
+
+def quiet_end(now: datetime, quiet: tuple[time, time] | None) -> datetime | None:
+    """When the quiet window `now` is in ends (None outside one)."""
+    if quiet is None or not in_quiet(now, quiet):
+        return None
+    end = datetime.combine(now.date(), quiet[1], tzinfo=now.tzinfo)
+    return end if end > now else end + timedelta(days=1)

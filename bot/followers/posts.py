@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot import clock
 from bot.db import Tx
+from bot.due import DAY, next_due
 from bot.errors import UserError
 from bot.followers.periods import show_day
 from bot.followers.records import (
@@ -116,8 +117,8 @@ class PostWatch:
         """Once a day: operators of accounts that passed the warning line get one private warning per account
         and stretch without posts (recorded in `stale_warnings` in the same transaction)."""
         now = clock.now()
-        nxt = datetime.combine(now.date() + timedelta(days=1), self.watch_at, tzinfo=clock.tz())
-        await self.reminders.schedule_at(tx, STALE_KIND, int(nxt.strftime("%Y%m%d")), LABEL, nxt)
+        day, nxt = next_due(max(now, rem.due_at), self.watch_at, every=DAY)
+        await self.reminders.schedule_at(tx, STALE_KIND, day, LABEL, nxt)
         due: dict[int, list[StaleAccount]] = {}
         warn = min(self.settings.alliance_stale_warn_days, self.stale_days)
         for uid, item, where in await self._stale(tx, self.stale_days, warn):
@@ -152,8 +153,6 @@ class PostWatch:
     async def start_watch(self) -> None:
         """Owe the next daily check for accounts past the warning line (at the monthly reminder's time, else 09:00)."""
         now = clock.now()
-        nxt = datetime.combine(now.date(), self.watch_at, tzinfo=clock.tz())
-        if nxt <= now:
-            nxt += timedelta(days=1)
+        day, nxt = next_due(now, self.watch_at, every=DAY)
         async with self.db.tx() as tx:
-            await self.reminders.schedule_at(tx, STALE_KIND, int(nxt.strftime("%Y%m%d")), LABEL, nxt)
+            await self.reminders.schedule_at(tx, STALE_KIND, day, LABEL, nxt)

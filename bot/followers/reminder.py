@@ -3,10 +3,9 @@ bot/workdays.py) at ALLIANCE_FOLLOWER_REMINDER."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from bot import clock
 from bot.db import Tx
+from bot.due import month_due, next_due
 from bot.followers.records import (
     _LIVE_SQL,
     KIND,
@@ -14,25 +13,10 @@ from bot.followers.records import (
 )
 from bot.nudge import Outgoing, nudge_messages
 from bot.reminders import Reminder
-from bot.workdays import first_working_day
-
-
-def monthly_due(year: int, month: int, at: time) -> datetime:
-    return datetime.combine(first_working_day(year, month), at, tzinfo=clock.tz())
 
 
 def _next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def next_due(now: datetime, at: time) -> tuple[int, datetime]:
-    """The next monthly reminder strictly after `now`: (yyyymm, due)."""
-    year, month = now.year, now.month
-    due = monthly_due(year, month, at)
-    if due <= now:
-        year, month = _next_month(year, month)
-        due = monthly_due(year, month, at)
-    return year * 100 + month, due
 
 
 class MonthlyReminder:
@@ -61,7 +45,7 @@ class MonthlyReminder:
         if rem.task_id != current and await self.reminders.is_pending(tx, KIND, current):
             return []  # a month missed while away; this month's own reminder is still owed
         year, month = _next_month(now.year, now.month)
-        await self.reminders.schedule_at(tx, KIND, year * 100 + month, LABEL, monthly_due(year, month, self.remind_at))
+        await self.reminders.schedule_at(tx, KIND, year * 100 + month, LABEL, month_due(year, month, self.remind_at))
         start = now.date().replace(day=1).isoformat()
         unit_ids = await tx.all(
             f"""

@@ -13,6 +13,7 @@ from bot.broadcasts.parse import bare_confirmation, check_url, confirmation_rest
 from bot.broadcasts.records import Confirmation, NotBound
 from bot.errors import UserError
 from bot.parse import numbers_among, reads_as_numbers
+from bot.recent import RecentSet
 from bot.render import Ack, Msg, person_name
 from bot.roles import Role
 from bot.tasks import NOT_BOUND
@@ -183,7 +184,8 @@ async def _is_confirming_reaction(bot: object, event: NoticeEvent) -> bool:
     return found is not None and app is not None and await app.broadcasts.task_of_message(found[2]) is not None
 
 
-_told: set[tuple[str, int]] = set()  # unbound people already told (privately) how to register, per task
+# unbound people already told (privately) how to register, per task: the latest few thousand, never all of them
+_told = RecentSet(4096)
 
 
 @notice(_is_confirming_reaction, block=True, first=True)

@@ -16,7 +16,7 @@ from bot.app import App
 from bot.errors import UserError
 from bot.roster import import_roster
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import MAX_UPLOAD, _int, parse_multipart, read_body
+from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload
 from plugins.dashboard.html import e, url
 from plugins.dashboard.pages import _unavailable
 from plugins.dashboard.web import Session, _form, page, page_response, redirect
@@ -45,13 +45,10 @@ def import_form(s: Session, note: str = "") -> str:
 async def import_page(request: Request, app: App, s: Session) -> str | Response:
     if request.method == "GET":
         return import_form(s)
-    body = await read_body(request, MAX_UPLOAD)
-    if body is None:
-        return _import_refused(s, f"文件太大（超过 {MAX_UPLOAD // 1024 // 1024} MB）。", 413)
     try:
-        fields = parse_multipart(body, request.headers.get("content-type", ""))
-    except ValueError:
-        return _import_refused(s, "没有收到文件，请重新选择文件后上传。")
+        fields = await read_upload(request, MAX_UPLOAD)
+    except BadUpload as err:
+        return _import_refused(s, str(err), err.status)
     csrf = fields.get("csrf", (None, b""))[1].decode("utf-8", "replace")
     if not hmac.compare_digest(csrf.encode(), s.csrf.encode()):
         return Response("页面已过期，请刷新后重试。", status_code=403, media_type="text/plain; charset=utf-8")

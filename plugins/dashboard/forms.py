@@ -1,16 +1,21 @@
-"""Reading what the dashboard is sent: bodies with a size limit, urlencoded forms and multipart uploads (no extra dependency), numbers in a query."""
+"""Reading what the dashboard is sent: bodies with a size limit, urlencoded forms, multipart uploads (python-multipart through Starlette), numbers in a query."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs
 
 from fastapi import Request
+from starlette.formparsers import MultiPartException
+from starlette.types import Message
 
 MAX_FORM = 16 * 1024
 
 
 MAX_UPLOAD = 5 * 1024 * 1024
+
+# an upload form holds one file and a few fields (the CSRF value); 50 fields as for urlencoded forms
+MAX_FILES = 1
+MAX_FIELDS = 50
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -37,43 +42,64 @@ def parse_form(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
-_DISPOSITION = re.compile(r'(\w+\*?)="((?:[^"\\]|\\.)*)"|(\w+\*?)=([^;\s]+)')
+class BadUpload(ValueError):
+    """An upload refused before it is read: `status` is the HTTP answer, the message is for the user."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[str | None, bytes]]:
-    """`multipart/form-data` fields: name → (filename or None, bytes). Raises ValueError when malformed."""
-    m = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not m or not content_type.lower().startswith("multipart/form-data"):
-        raise ValueError("not multipart/form-data")
-    delimiter = b"--" + m.group(1).encode("latin-1")
+class _TooBig(Exception):
+    """Raised from inside the body stream once it passes the limit."""
+
+
+# python-multipart's messages (through Starlette) and what the user is told instead
+_REFUSALS = (
+    ("Too many files", f"一次只能上传 {MAX_FILES} 个文件，请只选择一个文件后重新上传。"),
+    ("Too many fields", "表单内容太多，请刷新页面后重新上传。"),
+    ("exceeded maximum size", f"表单里的文字太长（超过 {MAX_FORM // 1024} KB），请刷新页面后重新上传。"),
+)
+
+
+async def read_upload(request: Request, limit: int) -> dict[str, tuple[str | None, bytes]]:
+    """A `multipart/form-data` upload read by python-multipart (through Starlette's `request.form`), streamed
+    and never over `limit` bytes in all: name → (filename or None for a plain field, bytes).
+
+    At most MAX_FILES files and MAX_FIELDS plain fields of MAX_FORM bytes each. Raises BadUpload (413 when the
+    body is too big, else 400) with a Chinese sentence saying what to do."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadUpload(f"文件太大（超过 {limit // 1024 // 1024} MB），请压缩或拆分后再上传。", 413)
+    seen = 0
+
+    async def receive() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _TooBig
+        return message
+
+    # without "app" in the scope Starlette hands its MultiPartException back instead of answering in English
+    scope = {k: v for k, v in request.scope.items() if k != "app"}
+    capped = Request(scope, receive)
+    try:
+        form = await capped.form(max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FORM)
+    except _TooBig:
+        raise BadUpload(f"文件太大（超过 {limit // 1024 // 1024} MB），请压缩或拆分后再上传。", 413) from None
+    except MultiPartException as err:
+        why = next((say for key, say in _REFUSALS if key in err.message), "没有收到文件，请重新选择文件后上传。")
+        raise BadUpload(why) from None
     out: dict[str, tuple[str | None, bytes]] = {}
-    parts = body.split(delimiter)
-    if len(parts) < 3:
-        raise ValueError("no parts")
-    for part in parts[1:]:
-        if part.startswith(b"--"):
-            break
-        part = part.removeprefix(b"\r\n")
-        head, sep, data = part.partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("part without headers")
-        data = data.removesuffix(b"\r\n")
-        params: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "content-disposition":
-                for pm in _DISPOSITION.finditer(value):
-                    k = (pm.group(1) or pm.group(3)).lower()
-                    params[k] = pm.group(2) if pm.group(1) else pm.group(4)
-        name = params.get("name")
-        if name is None:
-            continue
-        filename = params.get("filename")
-        if "filename*" in params and params["filename*"].lower().startswith("utf-8''"):
-            from urllib.parse import unquote
-
-            filename = unquote(params["filename*"][7:])
-        out[name] = (filename, data)
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                out[name] = (None, value.encode("utf-8"))
+            else:
+                out[name] = (value.filename, await value.read())
+    finally:
+        await form.close()
     return out
 
 

@@ -68,25 +68,11 @@ driver = get_driver()
 
 
 @driver.on_startup
-async def _wake_monthly_list() -> None:
-    """The scheduler is the clock that wakes the monthly list at its time (the reminder ledger is the record)."""
+async def _say_when_the_monthly_list_goes_out() -> None:
+    """The monthly list is owed in the reminder ledger, whose next due time the scheduler wakes (plugins/system)."""
     app = current_app()
     if app is None or not app.monthly.enabled:
         return
-    from nonebot_plugin_apscheduler import scheduler  # loaded by `python -m bot` before our plugins
-
-    day = {"day": "1-7", "day_of_week": "mon-fri"} if app.monthly.rule is None else {"day": str(app.monthly.rule)}
-    scheduler.add_job(
-        app.reminders.kick,
-        "cron",
-        hour=app.monthly.at.hour,
-        minute=app.monthly.at.minute,
-        second=1,
-        timezone=app.settings.alliance_tz,
-        id="alliance-monthly-list",
-        replace_existing=True,
-        **day,
-    )
     logger.info(f"月度粉丝榜单：下一次 {clock.show(app.monthly.next_time())}")
 
 

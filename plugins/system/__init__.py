@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -31,6 +32,7 @@ from nonebot.typing import T_State
 from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
+from bot.reminders import Wake
 from bot.render import Msg, Segment
 from plugins import _files, _replay, _running
 from plugins._ctx import Ctx
@@ -66,6 +68,26 @@ ROUTE = "alliance_route"
 NOTICED = "alliance_notices"
 
 
+REMINDER_JOB = "alliance-reminders"
+
+
+def _scheduler_wake(app: App) -> Wake:
+    """APScheduler is the clock of timed work: one date job at the reminder ledger's next due time (the ledger
+    decides what goes out, exactly once)."""
+    from nonebot_plugin_apscheduler import scheduler  # loaded by `python -m bot` before our plugins
+
+    async def wake_up() -> None:  # a coroutine: APScheduler runs it on the event loop, not in a thread
+        app.reminders.kick()
+
+    def wake(when: datetime | None) -> None:
+        if scheduler.get_job(REMINDER_JOB) is not None:  # also one added before the scheduler started
+            scheduler.remove_job(REMINDER_JOB)
+        if when is not None:  # a time already past runs at once (misfire_grace_time None: never dropped)
+            scheduler.add_job(wake_up, "date", run_date=when, id=REMINDER_JOB, misfire_grace_time=None)
+
+    return wake
+
+
 @driver.on_startup
 async def _startup() -> None:
     try:
@@ -74,6 +96,7 @@ async def _startup() -> None:
         logger.warning("no application configured; start the bot with `python -m bot`")
         return
     watch_disk(app)
+    app.reminders.use_scheduler(_scheduler_wake(app))
     await app.start()
     logger.info(f"联盟助手已启动：数据库 {app.settings.db_path}，服务群 {sorted(app.settings.groups) or '（未配置）'}")
     if not app.settings.alliance_pictures:

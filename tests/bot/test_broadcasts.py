@@ -681,9 +681,9 @@ async def test_burst_of_1000_confirmations_is_fast_complete_and_uses_indexes(bc:
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
 
     statements: list[str] = []
-    await bc.db.conn.set_trace_callback(statements.append)
+    bc.db.conn.set_trace_callback(statements.append)
     await bc.broadcasts.confirm(50001, "联络员1")
-    await bc.db.conn.set_trace_callback(None)
+    bc.db.conn.set_trace_callback(None)
     async with bc.db.read() as tx:
         for sql in statements:
             if sql.lstrip().upper().startswith("SELECT"):

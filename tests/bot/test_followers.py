@@ -14,13 +14,14 @@ from bot import clock
 from bot.app import App
 from bot.config import ConfigError, load_settings
 from bot.db import Database, migrations
+from bot.due import next_due
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
 from bot.followers.periods import parse_period, parse_ranking_args
 from bot.followers.records import KIND, NeedsConfirmation, Trend, implausible
-from bot.followers.reminder import first_working_day, next_due
 from bot.followers.service import Followers
 from bot.followers.targets import DEFAULT_TARGETS, parse_targets, target_for
 from bot.units.records import Unit
+from bot.workdays import first_working_day
 from tests.conftest import make_settings, sent
 from tests.fake import GROUP
 

@@ -103,6 +103,17 @@ async def test_a_stuck_outbox_is_told_and_named_in_the_report(tmp_path: Path) ->
         await app.db.close()
 
 
+async def test_a_quiet_reminder_loop_with_nothing_due_is_not_late(tmp_path: Path) -> None:
+    """The loop sleeps until the ledger's next due time (the scheduler wakes it): hours with nothing due are fine."""
+    app, _ = await open_app(tmp_path, alliance_accounts=["10000"], alliance_reminder_tick=30)
+    try:
+        clock.advance(timedelta(hours=5))
+        r = await app.health.report()
+        assert not any("提醒检查" in p for p in r.problems), r.problems
+    finally:
+        await app.db.close()
+
+
 async def test_the_report_names_a_late_reminder_loop_low_disk_and_an_old_backup(tmp_path: Path) -> None:
     app, _ = await open_app(tmp_path, alliance_accounts=["10000"], alliance_reminder_tick=30)
     try:
@@ -112,6 +123,7 @@ async def test_the_report_names_a_late_reminder_loop_low_disk_and_an_old_backup(
         old.write_bytes(b"x")
         stamp = (WEDNESDAY - timedelta(days=3)).timestamp()
         os.utime(old, (stamp, stamp))
+        app.reminders._armed = clock.now()  # the loop asked to be woken now (a reminder came due) and never woke
         clock.advance(timedelta(minutes=3))
         r = await app.health.report()
         assert r.backup is not None and r.backup.path == old

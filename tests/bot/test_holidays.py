@@ -13,10 +13,9 @@ import pytest
 from bot import clock, workdays
 from bot.app import App
 from bot.config import ConfigError, load_settings
+from bot.due import next_due
 from bot.followers.records import LABEL
-from bot.followers.reminder import next_due
 from bot.monthly import KIND as LIST_KIND
-from bot.monthly import next_publish
 from bot.workdays import first_working_day, is_working_day, parse_days
 from tests.bot.test_followers import KIND, TZ, ZZU, World, at, report, world  # noqa: F401
 from tests.conftest import make_settings, sent
@@ -84,8 +83,8 @@ def test_extra_days_settings_are_read_and_a_bad_one_names_the_key(tmp_path: Path
 def test_next_monthly_dates_skip_new_years_day() -> None:
     clock.set_tz(TZ)
     assert next_due(at(date(2026, 12, 20)), time(9)) == (202701, at(date(2027, 1, 4), 9))
-    assert next_publish(datetime(2026, 12, 20, tzinfo=TZ), None, time(10)) == (202701, at(date(2027, 1, 4), 10))
-    assert next_publish(datetime(2026, 9, 20, tzinfo=TZ), None, time(10)) == (202610, at(date(2026, 10, 8), 10))
+    assert next_due(datetime(2026, 12, 20, tzinfo=TZ), time(10), day=None) == (202701, at(date(2027, 1, 4), 10))
+    assert next_due(datetime(2026, 9, 20, tzinfo=TZ), time(10), day=None) == (202610, at(date(2026, 10, 8), 10))
 
 
 async def test_new_years_day_2027_gets_no_monthly_reminder_and_the_list_comes_on_january_4(world: World) -> None:  # noqa: F811

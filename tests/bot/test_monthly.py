@@ -15,7 +15,8 @@ from openpyxl import load_workbook
 
 from bot import clock
 from bot.app import App
-from bot.monthly import KIND, next_publish
+from bot.due import next_due
+from bot.monthly import KIND
 from tests.bot.test_followers import HENU, MONDAY, TZ, ZZU, World, at, report, world  # noqa: F401
 from tests.conftest import NEEDS_FONT, make_settings, sent
 from tests.fake import GROUP
@@ -30,9 +31,9 @@ async def _no_send(target_type: str, target_id: str, segments: list) -> str:
 def test_the_first_working_day_or_a_fixed_day() -> None:
     clock.set_tz(TZ)
     ten = time(10, 0)
-    assert next_publish(datetime(2026, 2, 20, tzinfo=TZ), None, ten) == (202603, datetime(2026, 3, 2, 10, tzinfo=TZ))
-    assert next_publish(datetime(2026, 3, 2, 10, tzinfo=TZ), None, ten)[0] == 202604  # strictly after
-    assert next_publish(datetime(2026, 3, 2, 9, tzinfo=TZ), 5, ten) == (202603, datetime(2026, 3, 5, 10, tzinfo=TZ))
+    assert next_due(datetime(2026, 2, 20, tzinfo=TZ), ten, day=None) == (202603, datetime(2026, 3, 2, 10, tzinfo=TZ))
+    assert next_due(datetime(2026, 3, 2, 10, tzinfo=TZ), ten, day=None)[0] == 202604  # strictly after
+    assert next_due(datetime(2026, 3, 2, 9, tzinfo=TZ), ten, day=5) == (202603, datetime(2026, 3, 5, 10, tzinfo=TZ))
 
 
 async def test_published_once_to_every_group_with_the_workbook(world: World, tmp_path: Path) -> None:  # noqa: F811

@@ -318,7 +318,7 @@ async def test_merged_workbook_holds_every_units_rows_and_who_is_missing(core: A
     assert data[0][header.index("联系电话")] == "13812340000"  # the office's copy is whole ...
     chat = load_workbook(privacy.masked_file(made.path), read_only=True)  # ... what leaves for a chat is masked
     assert list(chat.worksheets[0].iter_rows(values_only=True))[4][header.index("联系电话")] == "138****0000"
-    assert data[0][header.index("开通日期")] == "2020-01-10"
+    assert data[0][header.index("开通日期")] == datetime(2020, 1, 10)  # a date cell (issue 23), no longer text
     missing = list(wb.worksheets[1].iter_rows(values_only=True))
     by_name = {r[1]: r for r in missing[1:]}
     assert sorted(by_name) == ["河南大学", "洛阳市教育局"]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot import clock
 from bot.app import App
-from bot.followers.reminder import first_working_day
+from bot.workdays import first_working_day
 from sim.qqsim import PNG_SIGNATURE, BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import NEEDS_FONT, make_settings

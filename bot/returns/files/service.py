@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import UserError
 from bot.names import check_qq
+from bot.recent import RecentSet
 from bot.render import Msg
 from bot.returns.files import forms, match, store
 from bot.returns.files.attribution import Attribution
@@ -67,7 +68,9 @@ class ReturnFiles(Attribution, Pending):
         self.settings = settings
         self.authority = Authority(units, settings.admins)
         self.files = store.FileStore((settings.data_dir / "return_files").resolve())
-        self._seen: set[str] = set()
+        # file ids being or just taken, so the notice and the message of one upload count once; the latest few
+        # thousand only: what was stored is found by store.has_source
+        self._seen = RecentSet(4096)
         self._http: httpx.AsyncClient | None = None
 
     def http(self) -> httpx.AsyncClient:

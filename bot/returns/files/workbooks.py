@@ -1,9 +1,9 @@
 """Files the bot makes for a file return: a unit's pre-filled form, the merged workbook, the zip of originals.
 
 The merged workbook is written from the rows stored when each file arrived (return_rows), in write-only
-mode, so 2,000 units merge in seconds without reopening a file; counts are written as numbers, formulas typed by
-units stay text. These are the office's files, whole: whatever leaves for anyone else goes through the privacy
-filter at the exit (`bot.privacy.for_audience`).
+mode, so 2,000 units merge in seconds without reopening a file; cells are typed by their column (`typed`: counts
+as numbers, dates as dates), formulas typed by units stay text. These are the office's files, whole: whatever
+leaves for anyone else goes through the privacy filter at the exit (`bot.privacy.for_audience`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from openpyxl import Workbook
 from bot import clock, exports, reports
 from bot.errors import UserError
 from bot.returns.files import store, xlsxfast
-from bot.returns.files.layouts import COUNT, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
+from bot.returns.files.layouts import COUNT, DATE, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
 from bot.units.records import Unit
 from bot.vocab import PLATFORMS
@@ -132,6 +133,22 @@ async def _template_copy(app: App, ret: Return, unit: Unit) -> exports.Export:
 
 # ---------------------------------------------------------------- the merged workbook
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def typed(text: str, check: str) -> Any:
+    """A stored cell (text, checked when it arrived) as the workbook should hold it, by its column's check:
+    counts as numbers (so SUM adds them), dates as dates, anything else (or a value an admin accepted unchecked)
+    as the text it is."""
+    if check == COUNT and text.isdecimal() and len(text) <= xlsxfast.MAX_DIGITS:
+        return int(text)
+    if check == DATE and _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return text
+    return text
+
 
 async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> exports.Export:
     """Every unit's rows with 填报单位 and 提交时间, one sheet per form of the return (each in its layout); a sheet of
@@ -155,7 +172,7 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
     counted = [0]
 
     def data_rows(layout: Layout, forms: list[tuple[store.FileRecord, Iterator[list[str]]]]) -> Iterator[list[Any]]:
-        count_cols = {i for i, c in enumerate(layout.columns) if c.check == COUNT}
+        checks = [c.check for c in layout.columns]  # cells typed by their column (counts as numbers, dates as dates)
         yield [layout.label]
         yield [f"{layout.title}（汇总）"]
         yield [
@@ -167,9 +184,7 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
             tail = [f.unit_name, clock.show(f.uploaded_at)]
             for cells in rows:
                 counted[0] += 1
-                yield [
-                    int(v) if i in count_cols and v.isdecimal() and len(v) < 16 else v for i, v in enumerate(cells)
-                ] + tail
+                yield [typed(v, checks[i]) if i < len(checks) else v for i, v in enumerate(cells)] + tail
 
     def missing_rows() -> Iterator[list[Any]]:
         yield ["序号", "单位名称", "单位类别", "地市", "状态", "问题"]
