@@ -32,6 +32,7 @@ from plugins._kit import (
     picture_or_text,
     sub,
 )
+from plugins._progress import progress_answer, rest_of_list
 
 
 def _help(s: Settings) -> str:
@@ -134,7 +135,7 @@ async def progress(ctx: Ctx) -> Reply:
         out.line(f"看某一个的未完成单位：/统发 进度 <编号>，如：/统发 进度 {open_tasks[-1].task.id}")
         return out
     t = p.task
-    return await picture_or_text(
+    return await progress_answer(
         ctx,
         len(p.pending),
         progress_message(p, ctx.limit),
@@ -145,8 +146,10 @@ async def progress(ctx: Ctx) -> Reply:
             + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""),
             p,
             pending=[replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
+            full_list=rest_of_list(ctx, f"/统发 进度 {t.id}"),
         ),
         lambda: progress_message(p, None),
+        f"/统发 进度 {t.id}",
     )
 
 
