@@ -17,7 +17,7 @@ from bot.pictures.cards import FIX
 from bot.returns.records import NEEDS_FIX
 from tests.conftest import NEEDS_FONT, say
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
-from tests.plugins.test_broadcast_cmds import LINK, OP1, OP2, seed
+from tests.plugins.test_broadcast_cmds import LINK, OP1, OP2, OP3, OP4, seed
 
 
 async def _many(core: App, tmp_path: Path) -> None:
@@ -112,8 +112,16 @@ async def test_a_long_progress_is_a_phone_sized_picture_with_the_whole_list_one_
     assert folded["target"] == ("group", str(GROUP)) and not folded["ats"]
     assert all(f"郑州市第{i:03d}初级中学" in whole for i in range(120)) and "未列出" not in whole
     assert folded["fallback"] == "完整名单：私聊机器人发 /统发 进度 1"
+    # the next asker within a minute: the picture, pointing to the list the group was just sent (not sent again)
+    (again,) = await say(app, core, group_msg("/统发 进度 1", OP2))
+    assert _png(again) == _png(picture) and again["ats"] == [str(OP2)]
+    # a minute on, with a unit done: the list is sent again, as it now is
+    clock.freeze(clock.now() + timedelta(seconds=61))
+    await say(app, core, group_msg("/已转发 1", OP1))
+    _, refreshed = await say(app, core, group_msg("/统发 进度 1", OP3))
+    assert "郑州大学" in whole and "郑州大学" not in "\n".join(refreshed["nodes"])
     # asked for text: the text, folded as before; in a private chat, 图片 gives the picture alone
-    (text,) = await say(app, core, group_msg("/统发 进度 1 文字", OP2))
+    (text,) = await say(app, core, group_msg("/统发 进度 1 文字", OP4))
     assert text["nodes"] and "另有" in text["fallback"]
     (private,) = await say(app, core, private_msg("/统发 进度 1 图片", ADMIN))
     assert _png(private).startswith(b"\x89PNG") and _png(private) != _png(picture)  # it says: 发 /统发 进度 1 文字
