@@ -30,18 +30,21 @@ def rest_of_list(ctx: Ctx, command: str) -> str:
     return f"每类只列出前几个单位。完整名单：发 {command} 文字"
 
 
-def _list_due(app: App, group: str, command: str, whole: Msg, now: float) -> bool:
-    """Whether the group is to be sent this whole list now (and if so, note that it was)."""
+def _list_due(app: App, group: str, command: str, whole: Callable[[], Msg], now: float) -> Msg | None:
+    """The whole list if the group is to be sent it now (noted as sent), else None (built only when it may be)."""
     lists = _sent.setdefault(app, {})
-    digest = hashlib.sha256(whole.plain().encode()).hexdigest()
     last = lists.get((group, command))
-    if last is not None and (now - last[0] < NEW_LIST_GAP or (last[1] == digest and now - last[0] < SAME_AGAIN)):
-        return False
+    if last is not None and now - last[0] < NEW_LIST_GAP:
+        return None
+    full = whole()
+    digest = hashlib.sha256(full.plain().encode()).hexdigest()
+    if last is not None and last[1] == digest and now - last[0] < SAME_AGAIN:
+        return None
     if len(lists) > 1000:  # forget lists sent long ago (memory stays bounded)
         for key in [k for k, (at, _) in lists.items() if now - at >= SAME_AGAIN]:
             del lists[key]
     lists[(group, command)] = (now, digest)
-    return True
+    return full
 
 
 async def progress_answer(
@@ -59,7 +62,7 @@ async def progress_answer(
     answer = await picture_or_text(ctx, rows, text, build, whole)
     if not drawn or ctx.group_id is None or not names_left_out(drawn[-1]):
         return answer
-    full = whole()
-    if not _list_due(ctx.app, ctx.group_id, command, full, clock.now().timestamp()):
+    full = _list_due(ctx.app, ctx.group_id, command, whole, clock.now().timestamp())
+    if full is None:
         return answer
     return [answer, Msg.folded(fold(full), Msg(f"完整名单：私聊机器人发 {command}"))]
