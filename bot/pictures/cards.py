@@ -68,7 +68,8 @@ class Bar:
 
 
 def _pieces(names: tuple[str, ...], count: int) -> tuple[str, ...]:
-    """Names as drawn: when they are the first few of `count`, the last one followed by 等 N 个."""
+    """Names as drawn: when they are the first few of `count`, the last one followed by 等 N 个 (as `first_names`
+    counts it)."""
     if names and count > len(names):
         return (*names[:-1], f"{names[-1]} 等 {count} 个")
     return names
@@ -332,13 +333,18 @@ def first_names(names: Sequence[str], count: int, lines: int, width: int = 760) 
     """The first of `names` that fit in `lines` lines under a bar of a card `width` wide, 等 `count` 个 after them
     when they are not all (measured by `_em`, so they fit however they are drawn); at least one."""
     names_w = width - 2 * PAD - NAMES_LEFT
-    names = tuple(names[: lines * (names_w // NAME_SIZE) + 1])  # a name takes a character and 、 at least
-    if len(_wrap(_pieces(names, count), _em, names_w)) <= lines:
-        return names
-    take = 1
-    while take < len(names) and len(_wrap(_pieces(names[: take + 1], count), _em, names_w)) <= lines:
-        take += 1
-    return names[:take]
+    sep = _em("、")
+    take, used, line = 0, 1, 0.0  # names placed, lines they take, width of the last (each followed by 、)
+    for k, name in enumerate(names):
+        # `_wrap` of names[:k + 1]: those before this one as placed, this one last (with 等 N 个 if not all)
+        last = _em(name + (f" 等 {count} 个" if count > k + 1 else ""))
+        if (used + (line > 0 and line + last > names_w)) > lines:
+            break
+        take = k + 1
+        if line and line + _em(name) + sep > names_w:
+            used, line = used + 1, 0.0
+        line += _em(name) + sep
+    return tuple(names[: max(take, 1)])
 
 
 def _draw(
