@@ -124,7 +124,10 @@ async def test_a_long_progress_is_a_phone_sized_picture_with_the_whole_list_one_
     await say(app, core, group_msg("/报送 新建 秋季统计表 截止 3天后", ADMIN))
     pic, listed = await say(app, core, group_msg("/报送 进度 1", OP2))
     assert _png(pic).startswith(b"\x89PNG") and "已报送 0/124" in pic["fallback"]
-    assert "郑州市第119初级中学" in "\n".join(listed["nodes"]) and listed["fallback"] == "完整名单：私聊机器人发 /报送 进度 1"
+    assert (
+        "郑州市第119初级中学" in "\n".join(listed["nodes"])
+        and listed["fallback"] == "完整名单：私聊机器人发 /报送 进度 1"
+    )
     # asked for text: the text, folded as before; in a private chat, 图片 gives the picture alone
     (text,) = await say(app, core, group_msg("/统发 进度 1 文字", OP4))
     assert text["nodes"] and "另有" in text["fallback"]
