@@ -66,9 +66,13 @@ def folded_or_cut(ctx: Ctx, whole: Msg, cut: Msg) -> Msg:
     FOLD_LINES lines), with the cut text as the alternative for clients without forwards; else `cut`."""
     if not ctx.in_group or whole.plain() == cut.plain():
         return cut
+    return Msg.folded(fold(whole), cut)
+
+
+def fold(whole: Msg) -> list[Msg]:
+    """`whole` as the nodes of a folded list: at most FOLD_LINES lines each."""
     lines = whole.plain().splitlines()
-    parts = [Msg("\n".join(lines[i : i + FOLD_LINES])) for i in range(0, len(lines), FOLD_LINES)]
-    return Msg.folded(parts, cut)
+    return [Msg("\n".join(lines[i : i + FOLD_LINES])) for i in range(0, len(lines), FOLD_LINES)]
 
 
 def list_reply(ctx: Ctx, head: str, lines: list[str], tail: list[str] | None = None) -> Msg:

@@ -49,7 +49,7 @@ class Standing:
                 known = await self._read_progress(tx, task.id, known, count, version)
                 self._known[task.id] = known
         pending = await self.units.by_ids(known.owing)
-        staffed = await self.units.operators_of(known.owing)
+        staffed = await self.units.staffed(known.owing)
         unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
         return Progress(task, [d for _, d in known.done], pending, unstaffed)
 

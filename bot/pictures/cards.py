@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
@@ -64,12 +64,22 @@ class Bar:
     fixing_names: tuple[str, ...] = ()
     fixing_label: str = "需修改"
     done_label: str = "已完成"  # in the legend drawn when a bar shows units needing changes
+    owing: int = 0  # how many owe it but for those needing changes, when `names` are only the first few (等 N 个)
+
+
+def _pieces(names: tuple[str, ...], count: int) -> tuple[str, ...]:
+    """Names as drawn: when they are the first few of `count`, the last one followed by 等 N 个 (as `first_names`
+    counts it)."""
+    if names and count > len(names):
+        return (*names[:-1], f"{names[-1]} 等 {count} 个")
+    return names
 
 
 @dataclass(frozen=True)
 class ProgressGroup:
     heading: str
     bars: tuple[Bar, ...]
+    more: str = ""  # under the bars, when they name only the first units owing: where the full list is
 
 
 @dataclass(frozen=True)
@@ -157,13 +167,13 @@ def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
     return out + "…"
 
 
-def _wrap(text_items: tuple[str, ...], font: ImageFont.FreeTypeFont, width: float, sep: str = "、") -> list[str]:
+def _wrap(text_items: tuple[str, ...], length: Callable[[str], float], width: float, sep: str = "、") -> list[str]:
     """Names joined by `sep`, broken into lines no wider than `width` (at name boundaries where possible)."""
     lines: list[str] = []
     line = ""
     for i, name in enumerate(text_items):
         piece = name + (sep if i < len(text_items) - 1 else "")
-        if line and _length(line + piece, font) > width:
+        if line and length(line + piece) > width:
             lines.append(line)
             line = ""
         line += piece
@@ -275,6 +285,68 @@ def _skeleton_of(card: Card) -> Card:
     return replace(card, tables=tuple(table(t) for t in card.tables))
 
 
+def _columns(card: Card) -> int:
+    return 2 if len(card.tables) >= 2 else 1
+
+
+def _width(card: Card) -> int:
+    return card.width or (1120 if _columns(card) == 2 else 760)
+
+
+NAME_SIZE = 14  # px: the font of the names under a bar; no character is drawn wider than this (a CJK one is)
+NAMES_LEFT = 90  # the names' column starts this far in (after 未完成：)
+
+
+def _measure(card: Card, length: Callable[[str], float]) -> tuple[int, list[list[tuple[Bar, list[str], list[str]]]]]:
+    """The card's height, and the names under each bar broken into lines (`length`: a text's width in px)."""
+    ncols = _columns(card)
+    names_w = _width(card) - 2 * PAD - NAMES_LEFT
+    height = PAD + 44 + (28 if card.subtitle else 0) + (24 if card.note else 0) + 16
+    for i in range(0, len(card.tables), ncols):
+        height += max(_table_height(t) for t in card.tables[i : i + ncols]) + 20
+    wrapped: list[list[tuple[Bar, list[str], list[str]]]] = []
+    for g in card.progress:
+        items = []
+        for b in g.bars:
+            lines = _wrap(_pieces(b.names, b.owing), length, names_w) if b.names else []
+            fix_lines = _wrap(_pieces(b.fixing_names, b.fixing), length, names_w) if b.fixing_names else []
+            items.append((b, lines, fix_lines))
+        wrapped.append(items)
+        height += 40 + sum(34 + (len(lines) + len(fix)) * 21 + 6 for _, lines, fix in items) + 12
+        height += 26 if g.more else 0
+    height += (30 if card.footer else 0) + PAD
+    return height, wrapped
+
+
+def _em(text: str) -> float:
+    """A text's width if every character were a full em of NAME_SIZE: never less than it is drawn."""
+    return len(text) * NAME_SIZE
+
+
+def progress_height(card: Card) -> int:
+    """At most how tall `card` is drawn (names measured by `_em`; drawn, they break into no more lines: packing
+    names greedily into lines needs no more lines when every name is narrower)."""
+    return _measure(card, _em)[0]
+
+
+def first_names(names: Sequence[str], count: int, lines: int, width: int = 760) -> tuple[str, ...]:
+    """The first of `names` that fit in `lines` lines under a bar of a card `width` wide, 等 `count` 个 after them
+    when they are not all (measured by `_em`, so they fit however they are drawn); at least one."""
+    names_w = width - 2 * PAD - NAMES_LEFT
+    sep = _em("、")
+    take, used, line = 0, 1, 0.0  # names placed, lines they take, width of the last (each followed by 、)
+    for k, name in enumerate(names):
+        # `_wrap` of names[:k + 1]: those before this one as placed, this one last (with 等 N 个 if not all)
+        last = _em(name + (f" 等 {count} 个" if count > k + 1 else ""))
+        if (used + (line > 0 and line + last > names_w)) > lines:
+            break
+        take = k + 1
+        if line and line + _em(name) + sep > names_w:
+            used, line = used + 1, 0.0
+        line += _em(name) + sep
+    return tuple(names[: max(take, 1)])
+
+
 def _draw(
     card: Card,
     font: Font,
@@ -289,25 +361,11 @@ def _draw(
     pen = _Pen(font)
     f_title, f_sub, f_head = pen.f(30, True), pen.f(17), pen.f(20, True)
     f_row, f_small = pen.f(17), pen.f(14)
-    ncols = 2 if len(card.tables) >= 2 else 1
-    width = card.width or (1120 if ncols == 2 else 760)
+    ncols = _columns(card)
+    width = _width(card)
     inner = width - 2 * PAD
     col_w = (inner - COL_GAP * (ncols - 1)) // ncols
-
-    # ---- measure
-    height = PAD + 44 + (28 if card.subtitle else 0) + (24 if card.note else 0) + 16
-    for i in range(0, len(card.tables), ncols):
-        height += max(_table_height(t) for t in card.tables[i : i + ncols]) + 20
-    wrapped: list[list[tuple[Bar, list[str], list[str]]]] = []
-    for g in card.progress:
-        items = []
-        for b in g.bars:
-            lines = _wrap(b.names, f_small, inner - 90) if b.names else []
-            fix_lines = _wrap(b.fixing_names, f_small, inner - 90) if b.fixing_names else []
-            items.append((b, lines, fix_lines))
-        wrapped.append(items)
-        height += 40 + sum(34 + (len(lines) + len(fix)) * 21 + 6 for _, lines, fix in items) + 12
-    height += (30 if card.footer else 0) + PAD
+    height, wrapped = _measure(card, lambda text: _length(text, f_small))
 
     if img is None:
         img = Image.new("RGB", (width, height), BG)
@@ -370,6 +428,9 @@ def _draw(
                     _text(img, (PAD + 80, y), line, f_small, MUTED if colour == ACCENT else FIX)
                     y += 21
             y += 6
+        if g.more:
+            _text(img, (PAD, y + 2), _fit(g.more, f_small, inner), f_small, MUTED)
+            y += 26
         y += 12
 
     if card.footer:

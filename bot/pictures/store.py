@@ -13,6 +13,7 @@ from bot.pictures.fonts import Font, find_font
 
 log = logging.getLogger("alliance.pictures")
 KEEP = 500  # pictures kept on disk; older ones are removed
+PRUNE_EVERY = 20  # pictures drawn between two prunes (a prune stats every kept file)
 
 
 def card_key(card: Card) -> str:
@@ -62,7 +63,8 @@ class Pictures:
         tmp.write_bytes(png)
         tmp.replace(path)
         self.rendered += 1
-        self._prune()
+        if self.rendered % PRUNE_EVERY == 1:
+            self._prune()
         return path
 
     async def render_async(self, card: Card) -> Path:

@@ -8,7 +8,7 @@ from bot import clock
 from bot.followers.periods import show_day
 from bot.followers.records import Ranking, Stale, StaleAccount, Standing
 from bot.followers.targets import Target, signed, wan
-from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable
+from bot.pictures.cards import Bar, Card, ProgressGroup, RankRow, RankTable, first_names, progress_height
 from bot.tasks import Progress, by_category
 from bot.units.records import Unit
 from bot.vocab import category_key
@@ -119,6 +119,10 @@ def targets_card(category: str, rows: list[tuple[Unit, int | None, Target]], *, 
     )
 
 
+PHONE_HEIGHT = 1600  # px: the tallest progress picture; 760 px wide, it fits a phone's screen (issue 23)
+NAME_LINES = (3, 2, 1)  # lines of names under each bar, fewer while the picture would be taller than that
+
+
 def progress_card(
     title: str,
     subtitle: str,
@@ -130,24 +134,49 @@ def progress_card(
     owing: str = "未完成",
     fixing: Collection[int] = frozenset(),
     done_label: str = "已完成",
+    full_list: str = "",
 ) -> Card:
-    """One bar for all, then a bar per category with the units still owing; those of `pending` whose ids are in
-    `fixing` (报送: a file handed in with problems, 需修改) are a group and a colour of their own."""
+    """One bar for all, then a bar per category with the first units still owing (as many as fit in a picture no
+    taller than PHONE_HEIGHT; `full_list` under the bars says where the rest are); those of `pending` whose ids
+    are in `fixing` (报送: a file handed in with problems, 需修改) are a group and a colour of their own."""
     per_cat = dict(by_category(pending))
-    bars = [Bar("全部", done, total, fixing=sum(1 for u in pending if u.id in fixing), done_label=done_label)]
+    whole = Bar("全部", done, total, fixing=sum(1 for u in pending if u.id in fixing), done_label=done_label)
+    lists = []
     for cat in sorted(totals, key=category_key):
         units = per_cat.get(cat, [])
-        names = tuple(u.name for u in units if u.id not in fixing)
-        fix = tuple(u.name for u in units if u.id in fixing)
-        cat_total = totals[cat]
-        bars.append(Bar(cat, cat_total - len(units), cat_total, names, owing, len(fix), fix, done_label=done_label))
-    return Card(
-        title=title,
-        subtitle=subtitle,
-        note=f"数据截至 {clock.show(clock.now())}",
-        progress=(ProgressGroup("按类别", tuple(bars)),),
-        footer="联盟助手",
-    )
+        names = [u.name for u in units if u.id not in fixing]
+        fix = [u.name for u in units if u.id in fixing]
+        lists.append((cat, totals[cat] - len(units), totals[cat], names, fix))
+    card = Card(title)
+    for lines in NAME_LINES:
+        bars = [whole]
+        for cat, cat_done, cat_total, names, fix in lists:
+            shown, fix_shown = first_names(names, len(names), lines), first_names(fix, len(fix), lines)
+            bars.append(
+                Bar(
+                    cat, cat_done, cat_total, shown, owing, len(fix), fix_shown, done_label=done_label, owing=len(names)
+                )
+            )
+        cut = any(map(_cut, bars))
+        card = Card(
+            title=title,
+            subtitle=subtitle,
+            note=f"数据截至 {clock.show(clock.now())}",
+            progress=(ProgressGroup("按类别", tuple(bars), full_list if cut else ""),),
+            footer="联盟助手",
+        )
+        if progress_height(card) <= PHONE_HEIGHT:
+            break
+    return card
+
+
+def _cut(b: Bar) -> bool:
+    return len(b.names) < b.owing or 0 < len(b.fixing_names) < b.fixing
+
+
+def names_left_out(card: Card) -> bool:
+    """Whether a progress card names only the first units owing (the rest are elsewhere)."""
+    return any(_cut(b) for g in card.progress for b in g.bars)
 
 
 def task_progress_card(
@@ -158,6 +187,7 @@ def task_progress_card(
     pending: Sequence[Unit] | None = None,
     owing: str = "未完成",
     done_label: str = "已完成",
+    full_list: str = "",
 ) -> Card:
     """`progress_card` of a 统发 or 报送 (`pending`: the units owing as they should be named, if not as they are;
     those whose file needs fixing, 报送's `p.fixing`, are a group of their own)."""
@@ -171,6 +201,7 @@ def task_progress_card(
         owing=owing,
         fixing=p.fixing,
         done_label=done_label,
+        full_list=full_list,
     )
 
 

@@ -22,6 +22,7 @@ from bot.tasks import by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
 from plugins._ctx import Ctx
+from plugins._progress import progress_answer, rest_of_list
 from plugins._registry import admins, command, sub
 from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
 from plugins._roles import ANYONE, OPERATOR
@@ -127,7 +128,7 @@ async def progress(ctx: Ctx) -> Reply:
         out.line(f"看某一个的未完成单位：/统发 进度 <编号>，如：/统发 进度 {open_tasks[-1].task.id}")
         return out
     t = p.task
-    return await picture_or_text(
+    return await progress_answer(
         ctx,
         len(p.pending),
         progress_message(p, ctx.limit),
@@ -138,8 +139,10 @@ async def progress(ctx: Ctx) -> Reply:
             + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""),
             p,
             pending=[replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
+            full_list=rest_of_list(ctx, f"/统发 进度 {t.id}"),
         ),
         lambda: progress_message(p, None),
+        f"/统发 进度 {t.id}",
     )
 
 

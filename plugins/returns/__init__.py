@@ -24,8 +24,9 @@ from bot.tasks import by_category
 from plugins._client import caught_up, reaction_of
 from plugins._ctx import Ctx
 from plugins._notices import notice
+from plugins._progress import progress_answer, rest_of_list
 from plugins._registry import Command, admins, command, reply_saying, sub, trigger
-from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
+from plugins._reply import Reply, laggards_to_admin, orphans_to_admin
 from plugins._roles import ANYONE, OPERATOR
 from plugins._several import each_number
 from plugins._topics import Topic
@@ -188,7 +189,7 @@ async def progress(ctx: Ctx) -> Reply:
     p = await ctx.app.returns.progress(rid)
     ret = p.task
     fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
-    return await picture_or_text(
+    return await progress_answer(
         ctx,
         len(p.pending),
         render_progress(p, ctx.limit),
@@ -198,8 +199,10 @@ async def progress(ctx: Ctx) -> Reply:
             p,
             owing="未报送",
             done_label="已报送",
+            full_list=rest_of_list(ctx, f"/报送 进度 {ret.id}"),
         ),
         lambda: render_progress(p, None),
+        f"/报送 进度 {ret.id}",
     )
 
 
