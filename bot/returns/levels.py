@@ -294,9 +294,10 @@ class ReturnLevels:
             raise
         if city.handup is not None:
             self.files.files.remove(city.handup.stored_name)
-        short = f"，其中 {len(missing)} 个单位没交：{'、'.join(u.name for u in missing[:5])}" if missing else ""
+        more = "等" if len(missing) > 5 else ""
+        short = f"，其中 {len(missing)} 个单位没交：{'、'.join(u.name for u in missing[:5])}{more}" if missing else ""
         out = Msg(
-            f"已上报：{city.bureau.name}的 {ret.label} 汇总（{len(city.done)}/{len(city.units)} 个单位，"
+            f"已上报：{city.bureau.name}汇总的报送 {ret.label}（{len(city.done)}/{len(city.units)} 个单位，"
             f"{made.rows} 行{short}），签收人 {person_name(actor_name, actor)}，{clock.show(stamp)}。"
         )
         if city.handup is not None:
