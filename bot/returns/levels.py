@@ -387,9 +387,7 @@ class ReturnLevels:
             return sorted([*own, *await store.rows_of_files(tx, snap, form)], key=lambda fr: fr[0].unit_id or 0)
 
         waiting = [
-            (c.bureau, f"{c.state}（{len(c.done)}/{len(c.units)} 个单位已交）")
-            for c in lv.cities
-            if c.handup is None
+            (c.bureau, f"{c.state}（{len(c.done)}/{len(c.units)} 个单位已交）") for c in lv.cities if c.handup is None
         ]
         part = workbooks.Part(rows, units=direct, also_missing=waiting, signed=signed)
         return await workbooks.merged(_Host(self), ret, layouts, part)

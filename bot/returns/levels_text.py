@@ -4,8 +4,8 @@ units' states and whether the city has handed up)."""
 from __future__ import annotations
 
 from bot import clock
-from bot.render import Msg, cut_list, percent
 from bot.reminders import describe_left
+from bot.render import Msg, cut_list, percent
 from bot.returns.levels import HANDED_UP, City, Levels
 from bot.returns.text import category_lines
 from bot.roles import Scope

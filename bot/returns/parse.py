@@ -74,9 +74,7 @@ def parse_new(args: list[str], now: datetime) -> NewReturn:
     if idx is None:
         raise UserError(f"请写出截止时间，用“截止”隔开标题和时间。用法：\n{USAGE_NEW}")
     # options (截止, 范围) may come in any order: the title runs up to the first of them
-    first = next(
-        (i for i, a in enumerate(args) if a in DEADLINE_WORDS or a in SCOPE_WORDS or a in LEVEL_WORDS), idx
-    )
+    first = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS or a in SCOPE_WORDS or a in LEVEL_WORDS), idx)
     title = clean_text(" ".join(args[:first]))
     if not title:
         raise UserError(f"请写出报送的标题。用法：\n{USAGE_NEW}")

@@ -220,7 +220,13 @@ class Returns(Reactions, TaskService):
             labels = await self.engine.schedule(tx, rid, new.deadline)
             ret = await self._get(tx, rid)
             await self.engine.announce(tx, rid, announcement(ret, len(units)))
-            await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}" + ("（逐级汇总）" if new.by_level else ""))
+            await audit(
+                tx,
+                actor,
+                "报送新建",
+                f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}"
+                + ("（逐级汇总）" if new.by_level else ""),
+            )
         return Created(ret, len(units), groups, labels)
 
     # ------------------------------------------------------------ submitting

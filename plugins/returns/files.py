@@ -27,12 +27,12 @@ from bot.returns.files.records import Upload
 from bot.returns.text import form_label
 from bot.roles import Role
 from plugins import _files
-from plugins.returns import levels
 from plugins._client import to_asker_privately, upload_to
 from plugins._ctx import Ctx, display_name
 from plugins._notices import notice
 from plugins._registry import admins
 from plugins._reply import Reply, To
+from plugins.returns import levels
 
 # ---------------------------------------------------------------- getting the bytes through the client
 

@@ -103,7 +103,9 @@ async def test_units_to_their_city_then_the_city_hands_one_signed_file_up(core: 
     with pytest.raises(UserError, match=rf"还有 11 个单位没交：.*请发 /报送 上报 {rid} 确认"):
         await levels.hand_up(rid, actor=str(CITY), actor_name="王市", scope=scope)
     msg, made = await levels.hand_up(rid, actor=str(CITY), actor_name="王市", scope=scope, confirm=True)
-    assert msg.plain().startswith(f"已上报：郑州市教育局汇总的报送 #{rid}《2026年新媒体统计》（2/13 个单位，7 行，其中 11 个单位没交")
+    assert msg.plain().startswith(
+        f"已上报：郑州市教育局汇总的报送 #{rid}《2026年新媒体统计》（2/13 个单位，7 行，其中 11 个单位没交"
+    )
     assert "签收人 王市" in msg.plain()
     rows = list(load_workbook(made.path, read_only=True).worksheets[0].iter_rows(values_only=True))
     assert rows[3][-3:] == ("填报单位", "提交时间", "上报签收")
@@ -150,7 +152,9 @@ async def test_sending_back_tells_the_operators_and_withdraws_the_citys_sign_off
     said = await levels.send_back(
         rid, "郑州市金水区教育局", "粉丝数 填错了", actor=str(CITY), actor_name="王市", scope=scope
     )
-    assert said.plain().startswith("已退回“郑州市金水区教育局”的“郑州市金水区教育局统计表.xlsx”（需修改：粉丝数 填错了）")
+    assert said.plain().startswith(
+        "已退回“郑州市金水区教育局”的“郑州市金水区教育局统计表.xlsx”（需修改：粉丝数 填错了）"
+    )
     assert "已私聊告诉 1 位联络员" in said.plain() and f"重新发 /报送 上报 {rid}" in said.plain()
     told = await sent(core)
     assert [m["target"] for m in told] == [("private", str(JINSHUI))]

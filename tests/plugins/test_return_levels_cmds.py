@@ -35,7 +35,9 @@ class _Upload(dict):
         self.user, self.part = user, part
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, dict) and str(other.get("user_id")) == self.user and self.part in str(other.get("name"))
+        return (
+            isinstance(other, dict) and str(other.get("user_id")) == self.user and self.part in str(other.get("name"))
+        )
 
     def __ne__(self, other: object) -> bool:
         return not self == other
@@ -52,7 +54,9 @@ async def setup(app: NBApp, core: App) -> None:
         await core.units.approve([a.id], actor="t")
     await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
     await sent(core)
-    out = await say(app, core, group_msg("/报送 新建 新媒体统计 逐级汇总 截止 10-31 17:30 表格 统计表 范围 郑州,开封", ADMIN))
+    out = await say(
+        app, core, group_msg("/报送 新建 新媒体统计 逐级汇总 截止 10-31 17:30 表格 统计表 范围 郑州,开封", ADMIN)
+    )
     assert any("已记录：报送 #1《新媒体统计》" in m["text"] for m in out), out
     notice = next(m["text"] for m in out if m["target"] == ("group", str(GROUP)) and "【报送】" in m["text"])
     assert "本报送逐级汇总：各市所属单位交的文件由本市教育局审核" in notice
@@ -85,7 +89,9 @@ async def test_units_to_zhengzhou_one_sent_back_then_accepted_then_handed_up(app
     out = await say(app, core, private_msg("/报送 退回 1 郑州市金水区教育局 粉丝数填错了", CITY))
     assert [m["target"] for m in out] == [("private", str(JINSHUI)), ("private", str(CITY))], out
     assert "原因：粉丝数填错了" in out[0]["text"]
-    assert out[1]["text"].startswith("已退回“郑州市金水区教育局”的“郑州市金水区教育局统计表.xlsx”（需修改：粉丝数填错了）")
+    assert out[1]["text"].startswith(
+        "已退回“郑州市金水区教育局”的“郑州市金水区教育局统计表.xlsx”（需修改：粉丝数填错了）"
+    )
     out = await say(app, core, private_msg("/报送 接受 1 郑州市二七区教育局", CITY))
     assert out[0]["text"].startswith("已接受“郑州市二七区教育局”")
     assert "已记为已报送" in await hand(core, JINSHUI, 4, tag="改")
@@ -118,9 +124,7 @@ async def test_units_to_zhengzhou_one_sent_back_then_accepted_then_handed_up(app
     # the province's merged workbook: 郑州's rows with the city's sign-off
     async with app.test_api() as ctx:
         bot = ctx.create_bot(base=Bot, self_id="10000")
-        ctx.should_call_api(
-            "upload_group_file", _Group(str(GROUP)), None
-        )
+        ctx.should_call_api("upload_group_file", _Group(str(GROUP)), None)
         await bot.handle_event(group_msg("/报送 汇总 1", ADMIN))
     out = await sent(core)
     assert "已汇总 #1《新媒体统计》：12 行" in out[0]["text"], out

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 from openpyxl import Workbook
 
 from bot import clock, exports, reports
+from bot.db import Tx
 from bot.errors import UserError
 from bot.returns.files import store, xlsxfast
 from bot.returns.files.layouts import COUNT, DATE, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
-from bot.db import Tx
 from bot.units.records import Unit
 from bot.vocab import PLATFORMS
 
@@ -170,9 +170,7 @@ class Part:
     """What the file is of (`郑州市教育局`), in its name and title."""
 
 
-async def merged(
-    app: App, ret: Return, layouts: Layout | Sequence[Layout], part: Part | None = None
-) -> exports.Export:
+async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout], part: Part | None = None) -> exports.Export:
     """Every unit's rows with 填报单位 and 提交时间, one sheet per form of the return (each in its layout); a sheet of
     units not submitted, not complete or needing changes. `part`: only part of them (see `Part`)."""
     layouts = [layouts] if isinstance(layouts, Layout) else list(layouts)
