@@ -19,6 +19,7 @@ from bot.outbox.service import Outbox
 from bot.pictures import Pictures
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
+from bot.returns.levels import ReturnLevels
 from bot.returns.service import Returns
 from bot.roles import Roles
 from bot.titles import Fetcher, fetch_page
@@ -74,6 +75,8 @@ class App:
             else None
         )
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
+        # 逐级汇总 (issue 24.3): the cities' checks and sign-offs
+        self.return_levels = ReturnLevels(self.db, self.units, self.returns, self.return_files, self.outbox, settings)
         self.health = Health(self.db, self.outbox, self.reminders, settings)  # /healthz, /metrics, /状态 (issue 25)
         self.upkeep = Upkeep(settings, self.db, self.outbox)  # issue 25: the daily backup and pruning
 

@@ -135,6 +135,7 @@ OWNERS = {
     "return_units": "bot.returns",
     "return_files": "bot.returns",
     "return_rows": "bot.returns",
+    "return_handups": "bot.returns",
     "follower_reports": "bot.followers",
     "follower_monthly": "bot.followers",
     "post_reports": "bot.followers",

@@ -202,8 +202,8 @@ class Returns(Reactions, TaskService):
         async with self.db.tx() as tx:
             now = clock.now_db()
             rid = await tx.run(
-                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, forms, wants_scan) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, forms, wants_scan, by_level) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.title,
                     new.note,
@@ -213,13 +213,20 @@ class Returns(Reactions, TaskService):
                     now,
                     json.dumps(list(new.forms), ensure_ascii=False),
                     int(new.scan),
+                    int(new.by_level),
                 ),
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             labels = await self.engine.schedule(tx, rid, new.deadline)
             ret = await self._get(tx, rid)
             await self.engine.announce(tx, rid, announcement(ret, len(units)))
-            await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
+            await audit(
+                tx,
+                actor,
+                "报送新建",
+                f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}"
+                + ("（逐级汇总）" if new.by_level else ""),
+            )
         return Created(ret, len(units), groups, labels)
 
     # ------------------------------------------------------------ submitting

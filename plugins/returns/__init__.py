@@ -30,7 +30,7 @@ from plugins._reply import Reply, laggards_to_admin, orphans_to_admin
 from plugins._roles import ANYONE, OPERATOR
 from plugins._several import each_number
 from plugins._topics import Topic
-from plugins.returns import files
+from plugins.returns import files, levels
 
 
 def _quiet(s: Settings) -> str:
@@ -64,6 +64,10 @@ HELP = [
             "只有本单位的联络员和管理员能替单位交文件；别人上传的文件记为待确认，不计报送，管理员会私聊收到提醒：\n"
             "/报送 待确认 — 待确认的文件（私聊发给你）；/报送 文件 <编号> <单位> #<文件编号> — 收下其中一个，"
             "例：/报送 文件 3 郑州大学 #12；/报送 丢弃 <文件编号…> — 丢弃\n"
+            "逐级汇总的报送（新建时加“逐级汇总”）：各市的单位交给本市教育局，市级管理员审核后上报：\n"
+            "/报送 进度 <编号> [城市] — 省里看各市（已上报/汇总中/未开始），市级管理员看本市各单位\n"
+            "/报送 退回 <编号> <单位> [原因] — 把单位交的文件退回修改（私聊告诉其联络员）\n"
+            "/报送 上报 <编号> [确认] — 把本市已交的单位合并为一个表格上报，记下签收人；有单位没交时加“确认”照报\n"
             "/报送 汇总 <编号> — 合并各单位的表格为一个工作簿；/报送 打包 <编号> — 各单位原件的压缩包（只私聊发给管理员，不发到群里）"
         ),
     ),
@@ -186,6 +190,8 @@ async def progress(ctx: Ctx) -> Reply:
     ctx.take_format()
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
+    if (by_level := await ctx.app.returns.get(rid)).by_level:  # 逐级汇总: per city (plugins/returns/levels.py)
+        return await levels.progress(ctx, by_level)
     p = await ctx.app.returns.progress(rid)
     ret = p.task
     fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
@@ -274,6 +280,8 @@ SUBS = {
     "催报": nudge,
     "列表": admin_listing,
     "结束": close,
+    "上报": levels.hand_up,
+    "退回": levels.send_back,
     **files.SUBS,
 }
 
@@ -289,6 +297,8 @@ RETURNS_MAY = {
     "列表": admins("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）"),
     "结束": admins("结束报送"),
     "进度": Role.MEMBER,
+    "上报": admins("上报本市汇总的报送", Role.CITY_ADMIN),
+    "退回": admins("退回单位交的文件", Role.CITY_ADMIN),
     **files.RETURN_FILES_MAY,
 }
 
