@@ -451,7 +451,7 @@ FILLS: dict[int, list[str]] = {
         "INSERT INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "
         "VALUES ('30001', 1, '10001', '2026-03-01T05:00:00')"
     ],
-    16: [
+    14: [
         "UPDATE returns SET by_level=1 WHERE id=1",
         "INSERT INTO return_handups (return_id, city_id, signed_by, signed_at, units_in, units_total, file_ids) "
         "VALUES (1, 1, '30001', '2026-03-01T05:00:00', 2, 3, '[1]')",
@@ -499,7 +499,7 @@ READS: dict[int, list[tuple[str, tuple]]] = {
     11: [("SELECT message_seq FROM outbox WHERE id=2", ("4321",))],
     12: [("SELECT appointed_by FROM appointed_admins WHERE user_id='30001'", ("10001",))],
     13: [("SELECT county, parent_id FROM units WHERE id=1", ("金水", None))],
-    16: [
+    14: [
         ("SELECT by_level FROM returns WHERE id=1", (1,)),
         ("SELECT signed_by, units_in, file_ids FROM return_handups WHERE return_id=1", ("30001", 2, "[1]")),
     ],

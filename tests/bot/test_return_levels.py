@@ -185,7 +185,7 @@ async def test_an_ordinary_return_has_nothing_to_hand_up_and_a_province_admin_na
     assert msg.plain().startswith("已上报：郑州市教育局汇总的报送")
 
 
-async def test_migration_016_upgrades_a_database_with_returns(tmp_path: Path) -> None:
+async def test_migration_014_upgrades_a_database_with_returns(tmp_path: Path) -> None:
     db = Database(tmp_path / "old.db")
     await db.open(upto=13)
     async with db.tx() as tx:
