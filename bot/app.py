@@ -21,6 +21,7 @@ from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
 from bot.roles import Roles
+from bot.units.groups import CityGroups
 from bot.titles import Fetcher, fetch_page
 from bot.units.service import Units
 from bot.upkeep import Upkeep
@@ -36,6 +37,7 @@ class App:
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
         self.roles = Roles(self.db, self.units, settings.admins)
+        self.city_groups = CityGroups(self.db, self.units, settings.groups)
         self.accounts = Accounts(self.db, self.units)
         self.outbox = Outbox(
             self.db,
