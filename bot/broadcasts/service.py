@@ -309,7 +309,7 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
         return out
 
     async def confirm_for(
-        self, task_id: int, names: list[str], *, actor: str, actor_name: str = ""
+        self, task_id: int, names: list[str], *, actor: str, actor_name: str = "", scope: Scope | None = None
     ) -> list[Confirmation]:
         """An admin confirms for units that reported another way (also after the task was closed).
 
@@ -320,6 +320,8 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
         if not names:
             raise UserError("请写出单位，如：/统发 代确认 3 郑州大学 河南大学")
         units = [await self.units.resolve(n, strict=True) for n in names]
+        for unit in units if scope is not None else ():
+            scope.check(unit)  # a city admin confirms only for their units
         now = clock.now()
         out = []
         async with self.db.tx() as tx:
