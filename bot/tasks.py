@@ -227,7 +227,7 @@ def own_task(task: Task, scope: Scope | None, verb: str, noun: str = "统发") -
     if owner is None or owner not in scope:
         whose = "省里发布的" if owner is None else "其他地市发布的"
         raise Forbidden(
-            f"{noun} {task.label} 是{whose}，你是市级管理员（管理范围：{scope.label}），只能{verb}自己发布的{noun}。"
+            f"{noun} {task.label}是{whose}，你是市级管理员（管理范围：{scope.label}），只能{verb}自己发布的{noun}。"
             f"催办你的单位可以发：/{noun} 催办 {task.id}"
         )
 
