@@ -56,6 +56,7 @@ class Return(TaskRecord):
     done when every one is in."""
     wants_scan: bool = False
     template_file: int | None = None
+    owner_unit_id: int | None = None  # a city admin's return: the unit they were appointed for (None: the province's)
 
     @property
     def wants_files(self) -> bool:
@@ -151,6 +152,7 @@ def _return(r) -> Return:
         tuple(json.loads(r["forms"] or "[]")),
         bool(r["wants_scan"]),
         r["template_file"],
+        r["owner_unit_id"] if "owner_unit_id" in r.keys() else None,
     )
 
 

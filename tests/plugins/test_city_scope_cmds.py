@@ -167,3 +167,28 @@ async def test_a_city_group_gets_the_citys_tasks_and_nudges_only(app: NBApp, hen
     assert f"群 {CITY_GROUP}：郑州市教育局" in out[0]["text"] and f"群 {GROUP}：全省" in out[0]["text"]
     out = await say(app, henan, group_msg("/群 归属 全省", ADMIN, group_id=CITY_GROUP))
     assert "已改回全省的群（原归属：郑州市教育局）" in out[0]["text"]
+
+
+async def test_a_city_admins_return_owes_only_their_units_and_is_nudged_in_their_group(
+    app: NBApp, henan: App
+) -> None:
+    await say(app, henan, group_msg("/群 归属 郑州", ADMIN, group_id=CITY_GROUP))
+    await bind(henan, OP_ZZ, "郑州市金水区教育局", group=GROUP)
+    await bind(henan, OP_LY, "洛阳市西工区教育局", group=GROUP)
+    out = await say(app, henan, group_msg("/报送 新建 郑州统计表 截止 3天后", CITY))
+    reply = next(o for o in out if o["ats"] == [str(CITY)])
+    assert f"共 {ZZ_UNITS} 个单位" in reply["text"], reply["text"]
+    assert [o["target"] for o in out if o["text"].startswith("【报送】")] == [("group", str(CITY_GROUP))]
+    async with henan.db.read() as tx:
+        units = {r[0] for r in await tx.all("SELECT unit_id FROM return_units WHERE return_id=1")}
+    assert units == await zz_ids(henan)
+    out = await say(app, henan, group_msg("/报送 新建 洛阳表 截止 3天后 范围 洛阳", CITY))
+    assert REFUSED.format("洛阳") in out[0]["text"]
+    await say(app, henan, group_msg("/报送 新建 全省表 截止 3天后", ADMIN))
+    out = await say(app, henan, group_msg("/报送 催办 2 强制", CITY))
+    ats = [(o["target"], a) for o in out for a in o["ats"] if a in (str(OP_ZZ), str(OP_LY))]
+    assert ats == [(("group", str(CITY_GROUP)), str(OP_ZZ))]
+    out = await say(app, henan, group_msg("/报送 登记 2 洛阳市西工区教育局", CITY))
+    assert REFUSED.format("洛阳市西工区教育局") in out[0]["text"]
+    out = await say(app, henan, group_msg("/报送 结束 2", CITY))
+    assert "是省里发布的" in out[0]["text"]
