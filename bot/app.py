@@ -21,8 +21,8 @@ from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
 from bot.roles import Roles
-from bot.units.groups import CityGroups
 from bot.titles import Fetcher, fetch_page
+from bot.units.groups import CityGroups
 from bot.units.service import Units
 from bot.upkeep import Upkeep
 

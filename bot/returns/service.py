@@ -33,6 +33,7 @@ from bot.returns.records import (
     _unit,
 )
 from bot.returns.text import _footer, _nudge_header, _private_text, announcement, files_needed
+from bot.roles import Scope, scoped_units
 from bot.tasks import (
     NudgeText,
     Owing,
@@ -44,7 +45,6 @@ from bot.tasks import (
     reminded_recently,
     the_only_open,
 )
-from bot.roles import Scope, scoped_units
 from bot.units.groups import task_groups
 from bot.units.records import Unit
 

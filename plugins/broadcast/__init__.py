@@ -321,9 +321,7 @@ BROADCAST_MAY = {
 }
 
 
-@command(
-    "统发", "一键统发", may=Role.MEMBER, subs=BROADCAST_MAY, with_args=admins("发布统发任务", Role.CITY_ADMIN)
-)
+@command("统发", "一键统发", may=Role.MEMBER, subs=BROADCAST_MAY, with_args=admins("发布统发任务", Role.CITY_ADMIN))
 async def broadcast_cmd(ctx: Ctx) -> Reply:
     return await sub(ctx, BROADCAST_SUBS, overview)
 

@@ -91,9 +91,7 @@ async def test_a_zhengzhou_city_admin_runs_their_level(bot: BotProcess, qq: QQCl
     assert "成为“洛阳市西工区教育局”的联络员" in reply.text
     qq.mark()
     await qq.group_message(GROUP, ADMIN, f"/统发 省里的稿子 {LINK}")
-    province = number(
-        (await qq.wait_sent(lambda s: "已发布统发" in s.text and "省里的稿子" in s.text))[0].text
-    )
+    province = number((await qq.wait_sent(lambda s: "已发布统发" in s.text and "省里的稿子" in s.text))[0].text)
     qq.mark()
     await qq.group_message(GROUP, CITY, f"/统发 催办 {province} 强制")
     sent = await qq.wait_sent(lambda s: "已催办统发" in s.text)

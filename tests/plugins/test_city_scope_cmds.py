@@ -169,9 +169,7 @@ async def test_a_city_group_gets_the_citys_tasks_and_nudges_only(app: NBApp, hen
     assert "已改回全省的群（原归属：郑州市教育局）" in out[0]["text"]
 
 
-async def test_a_city_admins_return_owes_only_their_units_and_is_nudged_in_their_group(
-    app: NBApp, henan: App
-) -> None:
+async def test_a_city_admins_return_owes_only_their_units_and_is_nudged_in_their_group(app: NBApp, henan: App) -> None:
     await say(app, henan, group_msg("/群 归属 郑州", ADMIN, group_id=CITY_GROUP))
     await bind(henan, OP_ZZ, "郑州市金水区教育局", group=GROUP)
     await bind(henan, OP_LY, "洛阳市西工区教育局", group=GROUP)
@@ -192,3 +190,15 @@ async def test_a_city_admins_return_owes_only_their_units_and_is_nudged_in_their
     assert REFUSED.format("洛阳市西工区教育局") in out[0]["text"]
     out = await say(app, henan, group_msg("/报送 结束 2", CITY))
     assert "是省里发布的" in out[0]["text"]
+
+
+async def test_a_city_admins_export_and_stale_list_hold_their_area_only(app: NBApp, henan: App) -> None:
+    from bot import exports
+
+    await say(app, henan, group_msg(f"/统发 省里的稿子 {LINK}", ADMIN))
+    scope = (await henan.roles.of(CITY))[1]
+    assert (await exports.export(henan, "统发", 1, actor=str(CITY), scope=scope)).rows == ZZ_UNITS
+    assert (await exports.export(henan, "统发", 1, actor=str(ADMIN))).rows == len(await henan.units.all())
+    whole, mine = await henan.followers.stale(), await henan.followers.stale(scope=scope)
+    assert all(u in scope for u, _ in mine.no_post + mine.warning + mine.no_count)
+    assert len(mine.no_count) <= len(whole.no_count)
