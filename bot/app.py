@@ -23,6 +23,7 @@ from bot.returns.levels import ReturnLevels
 from bot.returns.service import Returns
 from bot.roles import Roles
 from bot.titles import Fetcher, fetch_page
+from bot.units.groups import CityGroups
 from bot.units.service import Units
 from bot.upkeep import Upkeep
 
@@ -37,6 +38,7 @@ class App:
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
         self.roles = Roles(self.db, self.units, settings.admins)
+        self.city_groups = CityGroups(self.db, self.units, settings.groups)
         self.accounts = Accounts(self.db, self.units)
         self.outbox = Outbox(
             self.db,

@@ -12,7 +12,7 @@ only its SQL (`history_sql`, `people_sql`, `end_sql`) and words (`noun`, `alread
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -21,14 +21,16 @@ from bot import clock
 from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
-from bot.errors import NotFound, UserError
+from bot.errors import Forbidden, NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox.service import Outbox
 from bot.refs import Ref
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg, percent
+from bot.roles import Scope
 from bot.task_reactions import TaskReactions
 from bot.units.authority import Authority
+from bot.units.groups import task_groups
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
 from bot.vocab import category_key
@@ -213,6 +215,23 @@ class TaskRecord:
 # ---------------------------------------------------------------- rules both kinds follow
 
 
+def own_task(task: Task, scope: Scope | None, verb: str, noun: str = "统发") -> None:
+    """A city admin (`scope` not everything) may end or withdraw only their own tasks: those created in their scope.
+
+    Raises:
+        Forbidden: the task is the province's or another city's.
+    """
+    if scope is None or scope.everything:
+        return
+    owner = getattr(task, "owner_unit_id", None)
+    if owner is None or owner not in scope:
+        whose = "省里发布的" if owner is None else "其他地市发布的"
+        raise Forbidden(
+            f"{noun} {task.label}是{whose}，你是市级管理员（管理范围：{scope.label}），只能{verb}自己发布的{noun}。"
+            f"催办你的单位可以发：/{noun} 催办 {task.id}"
+        )
+
+
 def the_only_open(tasks: Sequence[T], *, none: str, several: Callable[[Sequence[T]], UserError]) -> T:
     """The one open task when a command leaves the number out.
 
@@ -316,14 +335,16 @@ class TaskService(TaskReactions):
         """Where the task stands: each unit done, and the units still owing."""
         raise NotImplementedError
 
-    async def close(self, task_id: int, *, actor: str) -> Progress:
-        """End a task early or after its deadline: no more reminders or nudges; its progress as it ends.
+    async def close(self, task_id: int, *, actor: str, scope: Scope | None = None) -> Progress:
+        """End a task early or after its deadline: no more reminders or nudges; its progress as it ends. A city
+        admin (`scope`) ends only their own tasks.
 
         Raises:
-            TaskClosed: it had already ended.
+            TaskClosed: it had already ended. Forbidden: a city admin's, not their own.
         """
         async with self.db.tx() as tx:
             task = await self._get(tx, task_id)
+            own_task(task, scope, "结束", self.noun)
             if task.state != OPEN:
                 raise TaskClosed(self.already_ended.format(label=task.label, state=task.state))
             await self.end(tx, task, CLOSED, actor=actor, action=f"{self.noun}结束", why=f"{self.noun}已结束")
@@ -383,9 +404,10 @@ class TaskEngine:
     def groups(self) -> list[str]:
         return sorted(self.settings.groups)
 
-    async def announce(self, tx: Tx, task_id: int, msg: Msg, *, purpose: str = "") -> int:
-        """Queue `msg` in every alliance group, about the task; returns how many groups."""
-        groups = self.groups()
+    async def announce(self, tx: Tx, task_id: int, msg: Msg, *, purpose: str = "", owner: int | None = None) -> int:
+        """Queue `msg` in every alliance group (a city admin's task, `owner`: the city's own groups, see
+        bot/units/groups.py), about the task; returns how many groups."""
+        groups = await task_groups(tx, self.settings.groups, owner)
         for g in groups:
             await self.outbox.put(tx, "group", g, msg, ref=Ref(self.kind, task_id, purpose))
         return len(groups)
@@ -404,11 +426,12 @@ class TaskEngine:
         """The operators of the units still owing, inside the caller's transaction."""
         return Owing(units, await self.units.operators_owing(tx, [u.id for u in units]))
 
-    def messages(self, text: NudgeText, owing: Owing) -> list[Outgoing]:
-        """Batched @-mentions of the operators owing, in each one's group (and privately when configured); the units
-        nobody can be @-mentioned for are only counted (in `text.header`), never named in a group."""
+    def messages(self, text: NudgeText, owing: Owing, groups: Collection[str] | None = None) -> list[Outgoing]:
+        """Batched @-mentions of the operators owing, in each one's group (of `groups`, when given: a city's own;
+        and privately when configured); the units nobody can be @-mentioned for are only counted (in
+        `text.header`), never named in a group."""
         return nudge_messages(
-            self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private
+            self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private, groups=groups
         )
 
     async def reminded_ago(self, tx: Tx, task_id: int) -> timedelta | None:

@@ -142,6 +142,7 @@ OWNERS = {
     "stale_warnings": "bot.followers",
     "group_seen": "bot.history",
     "appointed_admins": "bot.roles",
+    "city_groups": "bot.units",
 }
 # modules that write an owner's tables on its behalf, as part of the same feature
 HELPERS = {"bot.roster": "bot.units"}  # the roster import is the units feature's bulk writer

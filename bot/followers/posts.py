@@ -21,12 +21,14 @@ from bot.followers.records import (
     _day,
     _split_latest,
 )
+from bot.followers.scoped import stale_within
 from bot.nudge import Outgoing
 from bot.parse import (
     parse_date,
 )
 from bot.reminders import Reminder
 from bot.render import Msg
+from bot.roles import Scope
 
 
 class PostWatch:
@@ -58,14 +60,17 @@ class PostWatch:
             )
         return Posted(unit, account, day, _day(prev))
 
-    async def stale(self, days: int | None = None, *, as_of: date | None = None) -> Stale:
+    async def stale(self, days: int | None = None, scope: Scope | None = None, *, as_of: date | None = None) -> Stale:
         """Live accounts by days without a post reported: 僵尸号 at `days` or more (ALLIANCE_STALE_DAYS), on the
-        warning list from ALLIANCE_STALE_WARN_DAYS; and those with no follower count reported for `days`.
+        warning list from ALLIANCE_STALE_WARN_DAYS; and those with no follower count reported for `days`. A city
+        admin's (`scope`): the accounts of their area only.
 
         A stretch without posts starts at the last post reported, or, for an account never reported, on the day
         it was registered with the bot. `as_of` (a past day, e.g. the last day of a month's list) counts as things
         stood that day: posts reported later and accounts registered later are left out.
         """
+        if scope is not None and not scope.everything:
+            return stale_within(await self.stale(days, as_of=as_of), scope)
         # another number of days than the setting's asks for that list alone (no warning list)
         warn = min(self.settings.alliance_stale_warn_days, self.stale_days) if days is None else days
         days = self.stale_days if days is None else days

@@ -58,6 +58,7 @@ class Return(TaskRecord):
     template_file: int | None = None
     by_level: bool = False
     """逐级汇总: units under a city hand in to their 市教育局, which checks them and hands one merged file up."""
+    owner_unit_id: int | None = None  # a city admin's return: the unit they were appointed for (None: the province's)
 
     @property
     def wants_files(self) -> bool:
@@ -156,6 +157,7 @@ def _return(r) -> Return:
         bool(r["wants_scan"]),
         r["template_file"],
         bool(r["by_level"]) if "by_level" in r.keys() else False,
+        r["owner_unit_id"] if "owner_unit_id" in r.keys() else None,
     )
 
 

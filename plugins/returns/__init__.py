@@ -109,7 +109,7 @@ async def create(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError(f"用法：\n{USAGE_NEW}")
     new = parse_new(ctx.args, clock.now())
-    made = await ctx.app.returns.create(new, actor=ctx.user_id)
+    made = await ctx.app.returns.create(new, actor=ctx.user_id, scope=ctx.scope)
     ret = made.ret
     where = (
         f"已在 {len(made.groups)} 个联盟群发布通知"
@@ -140,7 +140,7 @@ async def register(ctx: Ctx) -> Msg:
     last = None
     for name in ctx.args[1:]:
         try:
-            s = await ctx.app.returns.register(rid, name, actor=ctx.user_id, actor_name=ctx.name)
+            s = await ctx.app.returns.register(rid, name, actor=ctx.user_id, actor_name=ctx.name, scope=ctx.scope)
         except UserError as e:
             if len(ctx.args) == 2:
                 raise
@@ -162,7 +162,7 @@ async def nudge(ctx: Ctx) -> Reply:
     force = ctx.take_force()
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
-    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id, force=force)
+    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id, force=force, scope=ctx.scope)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.ret.wants_files:
         p = await ctx.app.returns.progress(n.ret.id)
@@ -176,7 +176,7 @@ async def nudge(ctx: Ctx) -> Reply:
 
 async def close(ctx: Ctx) -> Reply:
     rid = _number(ctx, "/报送 结束 <编号>")
-    p = await ctx.app.returns.close(rid, actor=ctx.user_id)
+    p = await ctx.app.returns.close(rid, actor=ctx.user_id, scope=ctx.scope)
     out = Msg(f"已结束报送 {p.task.label}，不再提醒。")
     out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
     pending = [u for _, group in by_category(p.pending) for u in group]
@@ -288,14 +288,14 @@ SUBS = {
 
 # who may use each sub-command (any other word, and /报送 alone: anyone)
 RETURNS_MAY = {
-    "新建": admins("发起报送"),
-    "发起": admins("发起报送"),
-    "登记": admins("登记报送"),
-    "代登记": admins("登记报送"),
-    "催办": admins("催办"),
-    "催报": admins("催办"),
-    "列表": admins("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）"),
-    "结束": admins("结束报送"),
+    "新建": admins("发起报送", Role.CITY_ADMIN),
+    "发起": admins("发起报送", Role.CITY_ADMIN),
+    "登记": admins("登记报送", Role.CITY_ADMIN),
+    "代登记": admins("登记报送", Role.CITY_ADMIN),
+    "催办": admins("催办", Role.CITY_ADMIN),
+    "催报": admins("催办", Role.CITY_ADMIN),
+    "列表": admins("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）", Role.CITY_ADMIN),
+    "结束": admins("结束报送", Role.CITY_ADMIN),
     "进度": Role.MEMBER,
     "上报": admins("上报本市汇总的报送", Role.CITY_ADMIN),
     "退回": admins("退回单位交的文件", Role.CITY_ADMIN),
