@@ -7,7 +7,7 @@ import functools
 import gc
 
 from bot import clock, workdays
-from bot.accounts import Accounts
+from bot.accounts import MediaAccounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
@@ -36,7 +36,7 @@ class App:
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
         self.roles = Roles(self.db, self.units, settings.admins)
-        self.accounts = Accounts(self.db, self.units)
+        self.accounts = MediaAccounts(self.db, self.units)
         self.outbox = Outbox(
             self.db,
             settings.alliance_send_interval,

@@ -2,7 +2,7 @@
 
 The other services' public methods are used where they exist. Where none does, the query is
 written here, over their tables, read-only: `accounts` / `filings` across all units
-(`Accounts` only lists one unit's accounts and the pending filings) and the `audit` log.
+(`MediaAccounts` only lists one unit's accounts and the pending filings) and the `audit` log.
 Parts whose service is not built yet (统发, 报送, 粉丝) are reported as not available.
 """
 
@@ -306,7 +306,7 @@ async def stale_accounts(app: App) -> dict[int, str]:
 
 
 @dataclass(frozen=True)
-class RankRow:
+class FollowerRankRow:
     rank: int
     unit: Unit
     count: int
@@ -318,7 +318,7 @@ class RankRow:
 class RankingView:
     period: str
     scope: str
-    rows: list[RankRow]
+    rows: list[FollowerRankRow]
     units_in_scope: int
 
 
@@ -333,6 +333,7 @@ async def ranking(app: App, platform: str = "", category: str = "", period: str 
     r = await followers.ranking(platform or None, category or None, per)
     growth = {s.unit.id: s.value for s in r.by_growth()}
     rows = [
-        RankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount) for s in r.by_count()
+        FollowerRankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount)
+        for s in r.by_count()
     ]
     return RankingView(r.period.label, r.scope, rows, r.units_in_scope)

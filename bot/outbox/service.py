@@ -16,10 +16,10 @@ from typing import Any
 from bot import clock, metrics, privacy
 from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
-from bot.outbox.accounts import Accounts
+from bot.outbox.accounts import QQAccounts
 from bot.outbox.askers import Turns
 from bot.outbox.keys import MessageKeys
-from bot.outbox.reactions import Reactions
+from bot.outbox.reactions import OutboxReactions
 from bot.outbox.reading import Reading
 from bot.outbox.records import (
     ACK,
@@ -40,7 +40,7 @@ from bot.refs import Ref
 from bot.render import Msg, Segment
 
 
-class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
+class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
     """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account."""
 
     def __init__(

@@ -14,14 +14,14 @@ from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder
 from bot.render import Msg, person_label
 from bot.returns.files import store
-from bot.returns.reactions import Reactions
+from bot.returns.reactions import ReturnReactions
 from bot.returns.records import (
     BY_ADMIN,
     BY_SELF,
     KIND,
     MAX_NOTE,
     NEEDS_FIX,
-    Created,
+    CreatedReturn,
     NewReturn,
     Nudged,
     Owed,
@@ -52,7 +52,7 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(Reactions, TaskService):
+class Returns(ReturnReactions, TaskService):
     """Returns and their submissions; registers the `return` kind with the reminder engine."""
 
     kind = KIND
@@ -191,7 +191,7 @@ class Returns(Reactions, TaskService):
         units, desc = await self.units.scope([text])
         return units, desc or "全部单位"
 
-    async def create(self, new: NewReturn, *, actor: str) -> Created:
+    async def create(self, new: NewReturn, *, actor: str) -> CreatedReturn:
         """Store a return, fix the units that owe it, owe its reminders and announce it, in one transaction."""
         if new.deadline <= clock.now():
             raise UserError("截止时间已经过去了，请给一个将来的时间，如：明天18点、周五17:30。")
@@ -220,7 +220,7 @@ class Returns(Reactions, TaskService):
             ret = await self._get(tx, rid)
             await self.engine.announce(tx, rid, announcement(ret, len(units)))
             await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
-        return Created(ret, len(units), groups, labels)
+        return CreatedReturn(ret, len(units), groups, labels)
 
     # ------------------------------------------------------------ submitting
 
