@@ -1,4 +1,4 @@
-"""/查询 (SPEC §8): everything about one unit, gathered from the services and told in one message."""
+"""/查询: everything about one unit, gathered from the services and told in one message."""
 
 from __future__ import annotations
 
@@ -45,11 +45,11 @@ class UnitFacts:
     owes: dict[int, Owed] = field(default_factory=dict)
     """Open file returns the unit has not finished → what it still owes."""
     parent: str = PROVINCE
-    """The unit's 上级单位 (SPEC §13)."""
+    """The unit's 上级单位 (bot/units/tree.py)."""
 
 
 async def gather(app: App, unit: Unit) -> UnitFacts:
-    """The facts of SPEC §8 for one unit. Services another part of the bot provides are used when present."""
+    """What /查询 tells about one unit: operators, accounts and their latest counts, returns, 统发 completion, filings."""
     ops = await app.units.operators(unit.id)
     names = [person_name(o.name) for o in ops]
     accounts = await app.accounts.of_unit(unit.id)

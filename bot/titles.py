@@ -1,4 +1,4 @@
-"""The linked article's real title, fetched when a 统发 is posted (SPEC §9).
+"""The linked article's real title, fetched when a 统发 is posted.
 
 How it stays safe and quick: the address guard of bot/netguard.py (only http/https, only public addresses
 unless ALLIANCE_FETCH_PRIVATE allows the rest, the request aimed at the address checked, every redirect checked

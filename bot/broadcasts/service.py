@@ -1,4 +1,4 @@
-"""一键统发 (SPEC §5), the service."""
+"""一键统发, the service."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Follower counts (SPEC §7), the service: self-reports, targets and progress; rankings, posts and the monthly reminder are its parts in this package."""
+"""Follower counts, the service: self-reports, targets and progress; rankings, post dates and the monthly reminder are its parts in this package."""
 
 from __future__ import annotations
 

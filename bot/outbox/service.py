@@ -505,7 +505,7 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
 
 
 async def _leaving(target_type: str, message: list[Segment]) -> list[Segment]:
-    """A message on its way out through the privacy filter (SPEC §12): to a group, every phone number in its text,
+    """A message on its way out through the privacy filter (bot/privacy.py): to a group, every phone number in its text,
     its folded lists and the name of a file it uploads is masked, and the file itself is a masked copy (or, when
     its text cannot be checked, not sent: the send fails and the text alternative goes instead)."""
     if target_type != "group":

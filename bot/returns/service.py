@@ -1,4 +1,4 @@
-"""报送 (SPEC §6), the service."""
+"""报送, the service."""
 
 from __future__ import annotations
 

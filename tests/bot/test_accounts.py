@@ -1,4 +1,4 @@
-"""Accounts and filings (SPEC §4): opening, change, closure; review; who may file what."""
+"""Accounts and filings: opening, change, closure; review; who may file what."""
 
 from __future__ import annotations
 
