@@ -113,8 +113,8 @@ class App:
 def settle_heap() -> None:
     """Take what the bot loaded at start (libraries, roster, rankings: it lives as long as the process) out of the
     garbage collector's sight: collect once, then freeze. A full collection then walks only what came since.
-    Without it a full collection walked the whole heap, 110–420 ms during which nothing was answered (measured
-    with gc.callbacks in the files bench, issue 16: two in 2,000 uploads, each stalling the 50 in flight)."""
+    Without it a full collection walked the whole heap while nothing was answered (issue 16; the measurement is in
+    bench/README.md, "Timings behind the code")."""
     gc.collect()
     gc.freeze()
 
