@@ -90,7 +90,7 @@ def _account(r) -> Account:
     return Account(r["id"], r["unit_id"], r["platform"], r["name"], r["uid"], r["opened_on"], r["state"])
 
 
-class Accounts:
+class MediaAccounts:
     """Accounts of units and the filings that open, change and close them."""
 
     def __init__(self, db: Database, units: Units) -> None:

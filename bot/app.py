@@ -7,7 +7,7 @@ import functools
 import gc
 
 from bot import clock, workdays
-from bot.accounts import Accounts
+from bot.accounts import MediaAccounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
@@ -39,7 +39,7 @@ class App:
         self.units = Units(self.db)
         self.roles = Roles(self.db, self.units, settings.admins)
         self.city_groups = CityGroups(self.db, self.units, settings.groups)
-        self.accounts = Accounts(self.db, self.units)
+        self.accounts = MediaAccounts(self.db, self.units)
         self.outbox = Outbox(
             self.db,
             settings.alliance_send_interval,
@@ -118,8 +118,8 @@ class App:
 def settle_heap() -> None:
     """Take what the bot loaded at start (libraries, roster, rankings: it lives as long as the process) out of the
     garbage collector's sight: collect once, then freeze. A full collection then walks only what came since.
-    Without it a full collection walked the whole heap, 110–420 ms during which nothing was answered (measured
-    with gc.callbacks in the files bench, issue 16: two in 2,000 uploads, each stalling the 50 in flight)."""
+    Without it a full collection walked the whole heap while nothing was answered (issue 16; the measurement is in
+    bench/README.md, "Timings behind the code")."""
     gc.collect()
     gc.freeze()
 

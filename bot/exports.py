@@ -167,7 +167,7 @@ async def export(app: App, kind: str, task_id: int | None = None, *, actor: str,
     """Write one export and record who made it; a city admin's (`scope`) holds only the units of their scope.
 
     Raises:
-        UserError: an unknown kind, a task that does not exist, or a part that is not built yet.
+        UserError: an unknown kind, or a task that does not exist.
     """
     if kind == "统计表":
         result = await account_sheet(app, scope)
@@ -257,8 +257,7 @@ async def account_sheet(app: App, scope: Scope | None = None) -> Export:
         wb.create_sheet("账号明细"),
         "附表",
         "新媒体账号明细",
-        f"共 {len(detail)} 个账号　导出时间：{_now()}"
-        + ("" if reports.service(app, "followers") else f"　粉丝数：{reports.NOT_AVAILABLE}"),
+        f"共 {len(detail)} 个账号　导出时间：{_now()}",
         DETAIL_COLUMNS,
         detail,
         numeric={"序号", "粉丝数"},

@@ -1,4 +1,4 @@
-"""The monthly list (SPEC §7): last month's follower ranking, per category, by count and by growth, units only,
+"""The monthly list: last month's follower ranking, per category, by count and by growth, units only,
 published as a picture and the .xlsx behind it to every alliance group on the first working day of the month.
 
 How the promises hold:

@@ -59,7 +59,7 @@ NOT_BOUND = (
 )
 
 
-class Task(Protocol):
+class AnyTask(Protocol):
     """What every task has, whatever its kind."""
 
     @property
@@ -88,7 +88,7 @@ class UnitDone(Protocol):
     def late(self) -> bool: ...
 
 
-T = TypeVar("T", bound=Task)
+T = TypeVar("T", bound=AnyTask)
 D = TypeVar("D", bound=UnitDone)
 
 
@@ -215,7 +215,7 @@ class TaskRecord:
 # ---------------------------------------------------------------- rules both kinds follow
 
 
-def own_task(task: Task, scope: Scope | None, verb: str, noun: str = "统发") -> None:
+def own_task(task: AnyTask, scope: Scope | None, verb: str, noun: str = "统发") -> None:
     """A city admin (`scope` not everything) may end or withdraw only their own tasks: those created in their scope.
 
     Raises:
@@ -350,7 +350,7 @@ class TaskService(TaskReactions):
             await self.end(tx, task, CLOSED, actor=actor, action=f"{self.noun}结束", why=f"{self.noun}已结束")
         return await self.progress(task.id)
 
-    async def end(self, tx: Tx, task: Task, state: str, *, actor: str, action: str, why: str) -> None:
+    async def end(self, tx: Tx, task: AnyTask, state: str, *, actor: str, action: str, why: str) -> None:
         """The task ends (closed or withdrawn) in the caller's transaction: who and when are stored, its reminders
         cancelled (`why`), and `action` audited."""
         await tx.run(self.end_sql, (state, actor, clock.now_db(), task.id))
@@ -378,12 +378,12 @@ class TaskService(TaskReactions):
             not row["done_at"] and row["deadline"] <= now_db,
         )
 
-    def line(self, task: Task, done: int, total: int) -> TaskLine:
+    def line(self, task: AnyTask, done: int, total: int) -> TaskLine:
         overdue = task.state == OPEN and task.deadline < clock.now()
         return TaskLine(self.noun, task.id, task.title, task.state, clock.stamp(task.deadline), overdue, done, total)
 
     def task_view(
-        self, task: Task, done: list[TaskDone], missing: list[Unit], *, link: str = "", note: str = ""
+        self, task: AnyTask, done: list[TaskDone], missing: list[Unit], *, link: str = "", note: str = ""
     ) -> TaskView:
         overdue = task.state == OPEN and task.deadline < clock.now()
         return TaskView(
@@ -417,7 +417,7 @@ class TaskEngine:
         await self.reminders.schedule(tx, self.kind, task_id, deadline, overdue=overdue)
         return await self.reminders.pending_labels(tx, self.kind, task_id)
 
-    async def ended(self, tx: Tx, task: Task, *, actor: str, action: str, why: str) -> None:
+    async def ended(self, tx: Tx, task: AnyTask, *, actor: str, action: str, why: str) -> None:
         """The task was closed or withdrawn (its own row already updated): no more reminders; audited."""
         await self.reminders.cancel(tx, self.kind, task.id, why)
         await audit(tx, actor, action, task.label)
@@ -459,7 +459,7 @@ class TaskEngine:
         return [("private", admin, msg) for admin in admins]
 
     async def nudge(
-        self, tx: Tx, task: Task, messages: list[Outgoing], *, purpose: str, actor: str, action: str, detail: str
+        self, tx: Tx, task: AnyTask, messages: list[Outgoing], *, purpose: str, actor: str, action: str, detail: str
     ) -> None:
         """Queue an admin's nudge in the outbox and audit it, in the caller's transaction."""
         for target_type, target_id, msg in messages:

@@ -61,7 +61,7 @@ class Draft:
 
 
 @dataclass(frozen=True)
-class Created:
+class CreatedBroadcast:
     task: Task
     units: int
     groups: int

@@ -1,4 +1,4 @@
-"""一键统发 (SPEC §5), the service."""
+"""一键统发, the service."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from datetime import datetime
 
 from bot import clock, metrics
 from bot.audit import audit
-from bot.broadcasts.posts import ReplyIndex
-from bot.broadcasts.progress import Standing, _Known
-from bot.broadcasts.reactions import Reactions
+from bot.broadcasts.progress import BroadcastProgress, _Known
+from bot.broadcasts.reactions import BroadcastReactions
 from bot.broadcasts.records import (
     _DONE,
     CLOSED,
@@ -16,7 +15,7 @@ from bot.broadcasts.records import (
     OPEN,
     WITHDRAWN,
     Confirmation,
-    Created,
+    CreatedBroadcast,
     Draft,
     NotBound,
     NudgeResult,
@@ -25,6 +24,7 @@ from bot.broadcasts.records import (
     WhichTask,
     _task,
 )
+from bot.broadcasts.reply_index import ReplyIndex
 from bot.broadcasts.stats import Statistics
 from bot.broadcasts.text import _VIA, _nudge_text, announcement
 from bot.config import Settings
@@ -54,7 +54,7 @@ from bot.units.records import Unit
 from bot.units.service import Units
 
 
-class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
+class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, TaskService):
     """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw, statistics."""
 
     kind = KIND
@@ -90,7 +90,7 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
 
     async def create(
         self, draft: Draft, *, actor: str, article_title: str | None = None, scope: Scope | None = None
-    ) -> Created:
+    ) -> CreatedBroadcast:
         """Store the task and the units that owe it, announce it in every alliance group (a city admin's task:
         their city's own group, bot/units/groups.py), owe its nudges. `scope` is the asker's: a city admin's
         task owes only units of it, and belongs to the unit they were appointed for."""
@@ -123,7 +123,7 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)), owner=owner)
             await self.engine.schedule(tx, task_id, task.deadline, overdue=False)
             await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
-        return Created(task, len(unit_ids), groups)
+        return CreatedBroadcast(task, len(unit_ids), groups)
 
     # ------------------------------------------------------------ reading tasks
 

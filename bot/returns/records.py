@@ -116,7 +116,7 @@ class NewReturn:
 
 
 @dataclass
-class Created:
+class CreatedReturn:
     ret: Return
     units: int
     groups: list[str]

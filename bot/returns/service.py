@@ -1,4 +1,4 @@
-"""报送 (SPEC §6), the service."""
+"""报送, the service."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder
 from bot.render import Msg, person_label
 from bot.returns.files import store
-from bot.returns.reactions import Reactions
+from bot.returns.reactions import ReturnReactions
 from bot.returns.records import (
     BY_ADMIN,
     BY_SELF,
     KIND,
     MAX_NOTE,
     NEEDS_FIX,
-    Created,
+    CreatedReturn,
     NewReturn,
     Nudged,
     Owed,
@@ -54,7 +54,7 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(Reactions, TaskService):
+class Returns(ReturnReactions, TaskService):
     """Returns and their submissions; registers the `return` kind with the reminder engine."""
 
     kind = KIND
@@ -194,7 +194,7 @@ class Returns(Reactions, TaskService):
         units, desc = await scoped_units(self.units, [text], within)
         return units, desc or "全部单位"
 
-    async def create(self, new: NewReturn, *, actor: str, scope: Scope | None = None) -> Created:
+    async def create(self, new: NewReturn, *, actor: str, scope: Scope | None = None) -> CreatedReturn:
         """Store a return, fix the units that owe it, owe its reminders and announce it, in one transaction. A city
         admin's (`scope`) owes only units of their scope, belongs to their unit and is announced in their city's
         group (bot/units/groups.py)."""
@@ -234,7 +234,7 @@ class Returns(Reactions, TaskService):
                 f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {desc}"
                 + ("（逐级汇总）" if new.by_level else ""),
             )
-        return Created(ret, len(units), groups, labels)
+        return CreatedReturn(ret, len(units), groups, labels)
 
     # ------------------------------------------------------------ submitting
 

@@ -1,4 +1,4 @@
-"""Units (SPEC §3), the service: the roster's name index (names, aliases, loose matching), adding, renaming and deleting units, and scopes (范围); registration is its part in bot/units/registrations.py."""
+"""Units, the service: the roster's name index (names, aliases, loose matching), adding, renaming and deleting units, and scopes (范围); registration is its part in bot/units/registrations.py."""
 
 from __future__ import annotations
 
@@ -290,7 +290,7 @@ class Units(Registrations):
             raise UserError(f"范围“{desc}”内没有单位。用 /单位 列表 <类别或地市> 看看名册。")
         return chosen, desc
 
-    # ------------------------------------------------------------ the tree (SPEC §13, bot/units/tree.py)
+    # ------------------------------------------------------------ the tree (bot/units/tree.py)
 
     async def tree(self) -> Tree:
         """The parents of the live units; rebuilt when the name index is (a change of the units, another process)."""

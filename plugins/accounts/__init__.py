@@ -1,4 +1,4 @@
-"""Accounts and filing (SPEC §4): /账号 登记|变更|注销|列表, /备案."""
+"""Accounts and filing: /账号 登记|变更|注销|列表, /备案."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""一键统发 (SPEC §5): /统发 and its sub-commands, /已转发, and confirming by replying to the announcement."""
+"""一键统发: /统发 and its sub-commands, /已转发, and confirming by replying to the announcement."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exports (SPEC §9): /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx sent to the admin privately."""
+"""Exports: /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx sent to the admin privately."""
 
 from __future__ import annotations
 

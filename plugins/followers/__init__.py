@@ -1,4 +1,4 @@
-"""Follower counts (SPEC §7): /粉丝 report|排行|目标, /更新, /僵尸号."""
+"""Follower counts: /粉丝 report|排行|目标, /更新, /僵尸号."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Units and registration (SPEC §3): /注册 /审核 /我的单位 /解绑 /单位 /未绑定, and leaving the group."""
+"""Units and registration: /注册 /审核 /我的单位 /解绑 /单位 /未绑定, and leaving the group."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The alliance tree in the roster (SPEC §13): /单位 上级 and /单位 下级, and the 上级单位 line of a unit's card."""
+"""The alliance tree in the roster: /单位 上级 and /单位 下级, and the 上级单位 line of a unit's card."""
 
 from __future__ import annotations
 

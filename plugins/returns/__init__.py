@@ -1,4 +1,4 @@
-"""Returns (SPEC §6): /报送 新建|登记|进度|催办|列表|结束 and /已报送."""
+"""Returns: /报送 新建|登记|进度|催办|列表|结束 and /已报送."""
 
 from __future__ import annotations
 
@@ -266,7 +266,7 @@ async def default(ctx: Ctx) -> Msg:
 
 
 async def admin_listing(ctx: Ctx) -> Msg:
-    """`/报送 列表` is the admins' list, as `/统发 列表` is (SPEC §6); anyone may send /报送 for the open ones."""
+    """`/报送 列表` is the admins' list, as `/统发 列表` is; anyone may send /报送 for the open ones."""
     return await listing(ctx)
 
 

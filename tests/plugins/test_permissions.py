@@ -78,7 +78,7 @@ async def test_a_province_admin_appoints_a_city_admin_without_restart_and_it_is_
     await zhengzhou(core)
     assert (await core.roles.of(CITY))[0] is Role.MEMBER
     out = await say(app, core, group_msg(f"/管理员 任命 {CITY} 郑州市教育局", ADMIN))
-    # the bureau's subtree (SPEC §13): itself and the county bureau; a university belongs to the province
+    # the bureau's subtree: itself and the county bureau; a university belongs to the province
     assert "已任命 30001 为市级管理员" in out[0]["text"] and "共 2 个单位" in out[0]["text"]
     role, scope = await core.roles.of(CITY)
     ids = {u.name: u.id for u in await core.units.all()}
