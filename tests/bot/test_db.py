@@ -447,6 +447,7 @@ FILLS: dict[int, list[str]] = {
     ],
     11: ["UPDATE outbox SET message_seq='4321' WHERE id=2"],
     13: ["UPDATE units SET county='金水' WHERE id=1"],
+    17: ["INSERT INTO outbox_aliases (message_id, outbox_id) VALUES ('-777', 2)"],
     12: [
         "INSERT INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "
         "VALUES ('30001', 1, '10001', '2026-03-01T05:00:00')"
@@ -494,6 +495,7 @@ READS: dict[int, list[tuple[str, tuple]]] = {
     11: [("SELECT message_seq FROM outbox WHERE id=2", ("4321",))],
     12: [("SELECT appointed_by FROM appointed_admins WHERE user_id='30001'", ("10001",))],
     13: [("SELECT county, parent_id FROM units WHERE id=1", ("金水", None))],
+    17: [("SELECT outbox_id FROM outbox_aliases WHERE message_id='-777'", (2,))],
 }
 
 
