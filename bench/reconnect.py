@@ -67,6 +67,7 @@ async def run_reconnect(ds: Dataset, workdir: Path, env: dict[str, str], sizes: 
     """Announce, stop, let the group go on, start again: the figures and whether the target was met."""
     proc = BotProcess(workdir, env)
     client = BenchClient(proc.url, self_id=10000)
+    client.group_names[ds.group_id] = "联盟群"  # the bot reads back only the groups the account says it is in
     ops = sorted(ds.operators)
     typed_n = (sizes.history + 3) // 4
     if len(ops) < typed_n + sizes.reactions:
