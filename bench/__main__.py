@@ -20,12 +20,13 @@ from bench.followers_data import seed_followers
 from bench.load import Request, probe_all
 from bench.procs import bot_env, bot_process, echo_process, pid_of
 from bench.quiet import QUICK_QUIET, QuietSizes, quiet_text, run_quiet
+from bench.reconnect import QUICK_RECONNECT, ReconnectSizes, reconnect_text, run_reconnect
 from bench.report import add_ratios, table, targets, targets_text, write_json
 from bench.scenarios import ALL, QUICK, SCENARIOS, Plan, Side, Sizes, guarded, probes, run_scenario, run_startup
 from bench.seed import ROSTER, seed
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CHOICES = (*ALL, "files", "quiet")
+CHOICES = (*ALL, "files", "quiet", "reconnect")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,6 +90,8 @@ async def run(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, Any]] = {}
     sides: list[Side] = []
     quiet_result: dict[str, Any] | None = None
+    reconnect_result: dict[str, Any] | None = None
+    reconnect = replace(QUICK_RECONNECT if args.quick else ReconnectSizes())
     code = 0
     try:
         print(f"seeding {units} units …", flush=True)
@@ -137,6 +140,17 @@ async def run(args: argparse.Namespace) -> int:
             env = bot_env(data_dir, ds.group_id, ds.admins, args.log_level)
             budget = 2 * (quiet.spread + quiet.drain) + 240
             quiet_result = await guarded(run_quiet(ds, workdir / "quiet", env, quiet), budget)
+        if "reconnect" in selected:
+            await sides[0].stop()  # one bot at a time on the database
+            print(
+                f"reconnect: {reconnect.history} history messages and {reconnect.reactions} reactions while the bot "
+                "was down, live /查询 during the catch-up …",
+                flush=True,
+            )
+            env = bot_env(data_dir, ds.group_id, ds.admins, args.log_level)
+            reconnect_result = await guarded(
+                run_reconnect(ds, workdir / "reconnect", env, reconnect), reconnect.limit + 240
+            )
     except Exception as e:
         code = 1
         print(f"bench failed: {type(e).__name__}: {e}", file=sys.stderr)
@@ -157,6 +171,8 @@ async def run(args: argparse.Namespace) -> int:
     if quiet_result is not None:
         print()
         print(quiet_text(quiet_result) if quiet_result.get("status") == "ok" else f"quiet: {quiet_result}")
+    if reconnect_result is not None:
+        print(reconnect_text(reconnect_result))
     payload = {
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - t0, 1),
@@ -174,6 +190,7 @@ async def run(args: argparse.Namespace) -> int:
         "quiet": quiet_result,
         "targets": goals,
         "files": files_result,
+        "reconnect": reconnect_result,
     }
     path = write_json(args.results_dir, payload)
     print(f"\nresults written to {path}")

@@ -153,6 +153,7 @@ OWNERS = {
     "filings": "bot.accounts",
     "outbox": "bot.outbox",
     "group_accounts": "bot.outbox",
+    "outbox_aliases": "bot.outbox",
     "audit": "bot.audit",
     "reminders": "bot.reminders",
     "broadcasts": "bot.broadcasts",

@@ -12,9 +12,12 @@ client did not answer (gone, failed, too slow) is asked again next time.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
-from bot.db import Database
+from bot.db import Database, Tx
+
+log = logging.getLogger("alliance.outbox")
 
 # a short id → (group id, sequence) of the bot's own group message, or None (not the bot's, or unknown)
 KeyResolver = Callable[[str], Awaitable[tuple[str, str] | None]]
@@ -91,17 +94,43 @@ class MessageKeys:
         key = await self._ask(mid)
         if key is False:
             return None  # no answer: asked again next time
-        first = None
+        row = None
         if key:
             async with self.db.read() as tx:
-                first = await tx.value(
-                    "SELECT message_id FROM outbox WHERE target_type='group' AND target_id=? AND message_seq=? "
+                row = await tx.one(
+                    "SELECT id, message_id FROM outbox WHERE target_type='group' AND target_id=? AND message_seq=? "
                     "AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
                     key,
                 )
-        if first is None or str(first) == mid:
+        if row is None or str(row["message_id"]) == mid:
             self._not_ours[mid] = None
             while len(self._not_ours) > _NOT_OURS_KEPT:
                 del self._not_ours[next(iter(self._not_ours))]
             return None
-        return str(first)
+        await self._keep_alias(mid, int(row["id"]))
+        return str(row["message_id"])
+
+    async def _keep_alias(self, message_id: str, row_id: int) -> None:
+        """Remember the new id the client gave the bot's message `row_id` (the catch-up of reactions asks by it)."""
+        try:
+            async with self.db.tx() as tx:
+                await tx.run(
+                    "INSERT OR REPLACE INTO outbox_aliases (message_id, outbox_id) VALUES (?, ?)", (message_id, row_id)
+                )
+        except Exception as e:  # a full disk: the id still answers now, it is only not kept
+            log.info("keeping the new id %s of message %s failed: %r", message_id, row_id, e)
+
+    @staticmethod
+    async def aliases(tx: Tx, row_ids: list[int]) -> dict[int, list[str]]:
+        """The new ids the client gave these messages of the bot's (outbox ids), newest first."""
+        out: dict[int, list[str]] = {}
+        for i in range(0, len(row_ids), 500):
+            chunk = row_ids[i : i + 500]
+            rows = await tx.all(
+                f"SELECT outbox_id, message_id FROM outbox_aliases WHERE outbox_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY rowid DESC",
+                chunk,
+            )
+            for r in rows:
+                out.setdefault(int(r["outbox_id"]), []).append(str(r["message_id"]))
+        return out

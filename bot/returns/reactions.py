@@ -4,8 +4,9 @@ once, privately, to upload the file. Reactions given while away are caught up (b
 
 from __future__ import annotations
 
+from bot.db import Tx
 from bot.errors import UserError
-from bot.outbox.records import ANSWER
+from bot.outbox.records import ANSWER, SentRef
 from bot.refs import ANNOUNCE, HINT, REMINDER, RETURN_NUDGE, Ref
 from bot.render import Msg
 from bot.returns.records import BY_REACTION, BY_SELF, KIND, Return, Submitted, _return
@@ -89,8 +90,14 @@ class ReturnReactions(TaskReactions):
                 owing = frozenset(o.user_id for o in (await self._owing(tx, ret)).operators)
                 mine = [s for s in sent if s.ref.id == ret.id and s.ref.purpose in _POSTS and s.group_id is not None]
                 mine.sort(key=lambda s: (s.ref.purpose != ANNOUNCE, -s.row_id))  # notices first, then the latest
-                plan.append(ReactionPlan(ret.id, owing, [(s.group_id, s.message_id) for s in mine[:4]]))
+                plan.append(ReactionPlan(ret.id, owing, await self._posts_by_every_id(tx, mine[:4])))
         return plan
+
+    async def _posts_by_every_id(self, tx: Tx, posts: list[SentRef]) -> list[tuple[str | None, str]]:
+        """(group, message id) of each post, then under each new id the client gave it after it forgot the first
+        (NapCat keeps 5,000 short ids, in memory): the catch-up asks the client by the ids it may still know."""
+        aliases = await self.outbox.aliases(tx, [s.row_id for s in posts])
+        return [(s.group_id, mid) for s in posts for mid in (s.message_id, *aliases.get(s.row_id, ()))]
 
     async def _confirm_reacted(self, user_id: str, task_id: int) -> bool:
         bound = await self.units.operator(user_id)

@@ -451,6 +451,7 @@ FILLS: dict[int, list[str]] = {
         "UPDATE broadcasts SET owner_unit_id=1 WHERE id=1",
         "INSERT INTO city_groups (group_id, unit_id, set_by, set_at) VALUES ('100200301', 1, '10001', '2026-03-01')",
     ],
+    16: ["INSERT INTO outbox_aliases (message_id, outbox_id) VALUES ('-777', 2)"],
     12: [
         "INSERT INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "
         "VALUES ('30001', 1, '10001', '2026-03-01T05:00:00')"
@@ -512,6 +513,7 @@ READS: dict[int, list[tuple[str, tuple]]] = {
         ("SELECT owner_unit_id FROM returns WHERE id=1", (None,)),
         ("SELECT unit_id FROM city_groups WHERE group_id='100200301'", (1,)),
     ],
+    16: [("SELECT outbox_id FROM outbox_aliases WHERE message_id='-777'", (2,))],
 }
 
 

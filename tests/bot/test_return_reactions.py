@@ -158,3 +158,37 @@ async def test_reactions_given_while_away_are_caught_up_before_the_automatic_rem
     assert files_mid not in {m for _, m, _ in asked}
     core.returns.catch_up_due()
     assert await core.returns.catch_up(rid) == 0  # nobody counted twice
+
+
+async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgot(core: App, tmp_path: Path) -> None:
+    # NapNeko/NapCatQQ packages/napcat-common/src/message-unique.ts: the latest 5,000 short ids, in memory only;
+    # an older message comes back with a new one, and get_emoji_likes on the first answers 消息不存在.
+    rid, mid = await make(core)
+    keys = {mid: (str(GROUP), "4711")}
+
+    async def resolve(message_id: str) -> tuple[str, str] | None:
+        return keys.get(message_id)
+
+    core.outbox.key_resolver = resolve
+    assert await core.outbox.learn_missing_keys() == 1
+    del keys[mid]  # the client forgot the notice's first id and calls it -777 now
+    keys["-777"] = (str(GROUP), "4711")
+    assert await core.returns.confirm_by_reaction(ZZU, "-777") is not None  # a live reaction names the new id
+
+    likes = {"-777": [str(ZZU), str(HENU)]}  # 河南大学 reacted while the bot was away; the first id is unknown
+    asked: list[str] = []
+
+    async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
+        asked.append(message_id)
+        return likes.get(message_id, []) if emoji == "76" else []
+
+    # after a restart of the bot (a second App on the same file): the new id was kept
+    again = App(make_settings(tmp_path, alliance_remind_offsets=["1d"], alliance_quiet_hours=""))
+    await again.open()
+    try:
+        again.returns.reaction_lister = lister
+        assert await again.returns.catch_up(rid, force=True) == 1
+        assert "-777" in asked and mid in asked
+    finally:
+        await again.db.close()
+    assert await done(core, rid) == [("郑州大学", BY_REACTION, False), ("河南大学", BY_REACTION, False)]

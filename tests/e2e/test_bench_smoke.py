@@ -62,6 +62,10 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
         assert r["confirmations"] == r["typed"] + r["by_reaction"] and r["query_n"] > 0, r
         assert r["recorded"].startswith("已完成"), r
     assert "quiet group at the production gap" in proc.stdout
+    # the catch-up at reconnect (issue 22): every confirmation made while the bot was down is recorded
+    back = data["reconnect"]
+    assert back["status"] == "ok" and back["recorded"] == "150/150" and back["first_live_ms"] is not None, back
+    assert "reconnect: 200 history messages (50 /已转发) and 100 reactions caught up" in proc.stdout
 
 
 @NEEDS_FONT
