@@ -134,6 +134,8 @@ async def progress_view(
         return View(p, answer=answer)
     bound = await ctx.app.units.operator(ctx.user_id)
     mine = await line_of(ctx.app.units, r, bound[1]) if bound is not None else None
+    if mine is not None and mine.head is not None:
+        drill = f"{command} {city_key(mine.head.city) or mine.head.name}"  # their own city's units
     return View(p, answer=mine_message(head(p), mine, ctx.limit, drill, **kw))
 
 
