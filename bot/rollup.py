@@ -220,7 +220,7 @@ def rollup_message(head: Msg, r: Rollup, names: int | None, drill: str, **words:
     out = Msg().add_all(head)
     for line in rollup_lines(r, names, **words):
         out.line(line)
-    out.line(f"看某个城市的全部未完成单位：{drill}")
+    out.line(f"看某个城市的全部未完成单位：{drill}；按类别的完整名单：{drill.rsplit(' ', 1)[0]} 全部")
     return out
 
 

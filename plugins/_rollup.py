@@ -4,7 +4,8 @@
   province, each with its first units owing; `… 进度 N 郑州` drills down to the city's units, grouped as before;
 - a city admin: their own units (their scope), grouped as before; a city outside their scope is refused;
 - an operator or member: the overall figure and their own city's line (or their category's, under the province);
-  `… 进度 N 郑州` shows a city's units, as anyone could see them before.
+  `… 进度 N 郑州` shows a city's units, as anyone could see them before;
+- `… 进度 N 全部`: the whole list by category, as before the roll-up (a city admin: their units).
 
 A task counting no more units than a group's list shows (ALLIANCE_GROUP_LIST_LIMIT) stays one list for everyone, as
 does one whose units are all in one city or category: there the list is shorter than a roll-up.
@@ -37,6 +38,9 @@ from bot.vocab import category_or_none
 from plugins._ctx import Ctx
 from plugins._progress import progress_answer, rest_of_list
 from plugins._reply import Reply
+
+WHOLE_LIST = ("全部", "全省", "所有", "完整")
+"""Typed after the number for the whole list of the units owing, by category (a city admin: of their units)."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,12 @@ async def progress_view(
 ) -> View:
     """What `ctx`'s asker sees of task progress `p` (`area`: the city typed after the number, '' for none)."""
     command = f"{words.command} {p.task.id}"
-    if area:
+    if area and area not in WHOLE_LIST:
         return await _area(ctx, p, area, command)
     if ctx.role is Role.CITY_ADMIN:
         return View(narrow(p, ctx.scope.unit_ids), ctx.scope.label)
+    if area:  # 全部: the whole list of every unit owing, by category, as before the roll-up
+        return View(p)
     r = await task_rollup(ctx.app.units, p)
     if not worth_rolling_up(r, ctx.app.settings.alliance_group_list_limit):
         return View(p)

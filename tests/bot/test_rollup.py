@@ -4,8 +4,8 @@ directly under the province, on the sample roster."""
 from __future__ import annotations
 
 from bot.app import App
-from bot.roster import import_file
 from bot.rollup import area_counts, area_summary, narrow, roll_up, rollup_lines, worth_rolling_up
+from bot.roster import import_file
 from bot.tasks import Progress
 from tests.conftest import ROSTER
 
@@ -79,7 +79,12 @@ async def test_small_tasks_stay_one_list(core: App) -> None:
 async def test_counts_per_city_for_a_summary(core: App) -> None:
     units, index = await _roster(core)
     pick = {u.name: u for u in units}
-    items = [(pick["郑州市金水区教育局"], 2), (pick["郑州市教育局"], 1), (pick["开封市教育局"], 1), (pick["郑州大学"], 3)]
+    items = [
+        (pick["郑州市金水区教育局"], 2),
+        (pick["郑州市教育局"], 1),
+        (pick["开封市教育局"], 1),
+        (pick["郑州大学"], 3),
+    ]
     counts = area_counts(items, await core.units.tree(), index)
     assert counts == [("郑州市", 3, True), ("开封市", 1, True), ("本科高校", 3, False)]
     assert area_summary(counts) == "按城市：郑州市 3 个、开封市 1 个；省直属：本科高校 3 个"

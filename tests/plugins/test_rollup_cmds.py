@@ -3,11 +3,15 @@ drills down; a city admin sees their units; an operator the overall figure and t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nonebug import App as NBApp
+from PIL import Image
 
 from bot.app import App
+from bot.pictures import Pictures
 from bot.roster import import_file
-from tests.conftest import ROSTER, say
+from tests.conftest import NEEDS_FONT, ROSTER, say
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 
 CITY, OP_JINSHUI, OP_ZZU = 30001, 30002, 30003
@@ -39,7 +43,9 @@ async def test_the_province_sees_a_line_per_city_and_per_direct_category(app: NB
     assert "看某个城市的全部未完成单位：/统发 进度 1 " in text
     # in the group: three names a line, the whole roll-up folded one tap away
     (grp,) = await say(app, core, group_msg("/统发 进度 1", ADMIN))
-    assert "郑州市 1/13（7.7%），未完成 12 个：郑州市教育局、郑州市中原区教育局、郑州市二七区教育局 等" in grp["fallback"]
+    assert (
+        "郑州市 1/13（7.7%），未完成 12 个：郑州市教育局、郑州市中原区教育局、郑州市二七区教育局 等" in grp["fallback"]
+    )
     assert "郑州市登封市教育局" in "\n".join(grp["nodes"]) and "郑州市登封市教育局" not in grp["fallback"]
 
 
@@ -90,3 +96,15 @@ async def test_returns_roll_up_the_same_way(app: NBApp, core: App) -> None:
     assert "已报送 1/13" in mine["text"] and "开封" not in mine["text"]
     (drill,) = await say(app, core, private_msg("/报送 进度 1 开封", ADMIN))
     assert "【开封市教育局及其下级单位】" in drill["text"] and "已报送 0/10" in drill["text"]
+
+
+@NEEDS_FONT
+async def test_the_roll_up_picture_fits_a_phone_with_the_text_alongside(app: NBApp, core: App, tmp_path: Path) -> None:
+    await _alliance(app, core)
+    core.pictures = Pictures(tmp_path / "data")  # the tests' settings turn pictures off; here they are on
+    picture, *rest = await say(app, core, group_msg("/统发 进度 1", ADMIN))
+    (image,) = [s for s in picture["segments"] if s["type"] == "image"]
+    with Image.open(image["data"]["file"].removeprefix("file://")) as im:
+        assert im.width == 760 and im.height <= 1600
+    assert "郑州市 1/13（7.7%）" in picture["fallback"] and "本科高校 0/36" in picture["fallback"]
+    assert rest and "郑州市登封市教育局" in "\n".join(rest[0]["nodes"])  # the whole roll-up, one tap away
