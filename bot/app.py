@@ -11,6 +11,7 @@ from bot.accounts import Accounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
+from bot.escalation import Escalation
 from bot.flood import FloodGuard
 from bot.followers.service import Followers
 from bot.health import Health
@@ -60,6 +61,9 @@ class App:
         self._warming: asyncio.Task[None] | None = None
         self.followers = Followers(self.db, self.units, self.accounts, self.reminders, settings)
         self.returns = Returns(self.db, self.units, self.outbox, self.reminders, settings)
+        self.escalation = Escalation(self.reminders, self.units, self.roles)  # overdue lists to city admins
+        self.escalation.watch(self.broadcasts)
+        self.escalation.watch(self.returns)
         self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
         self.monthly = MonthlyList(self)
         # reads a 统发 link's title; None when ALLIANCE_FETCH_TITLES is off (tests may put in their own)
