@@ -43,7 +43,7 @@ async def test_a_line_per_city_and_per_direct_category(core: App) -> None:
 
 
 async def test_a_unit_hung_under_a_university_counts_with_its_category(core: App) -> None:
-    units, index = await _roster(core)
+    await _roster(core)
     await core.units.move("郑州市金水区教育局", "郑州大学", actor="t")  # a person's choice, however odd
     units = await core.units.all()
     r = roll_up([], units, await core.units.tree(), {u.id: u for u in units})
