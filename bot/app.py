@@ -22,6 +22,7 @@ from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.service import Returns
 from bot.roles import Roles
+from bot.stale_escalation import StaleEscalation
 from bot.titles import Fetcher, fetch_page
 from bot.units.service import Units
 from bot.upkeep import Upkeep
@@ -64,6 +65,15 @@ class App:
         self.escalation = Escalation(self.reminders, self.units, self.roles)  # overdue lists to city admins
         self.escalation.watch(self.broadcasts)
         self.escalation.watch(self.returns)
+        self.stale_up = StaleEscalation(  # 僵尸号 to the unit's city admin, two days after the operator's warning
+            self.followers.stale,
+            self.units,
+            self.roles,
+            self.reminders,
+            warn_days=settings.alliance_stale_warn_days,
+            stale_days=settings.alliance_stale_days,
+            at=self.followers.watch_at,
+        )
         self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
         self.monthly = MonthlyList(self)
         # reads a 统发 link's title; None when ALLIANCE_FETCH_TITLES is off (tests may put in their own)
@@ -90,6 +100,7 @@ class App:
         await self.outbox.start()
         await self.followers.start()
         await self.followers.start_watch()
+        await self.stale_up.start()
         await self.monthly.start()
         self._warming = asyncio.create_task(self._warm(), name="warm-followers")
         await self.reminders.start()
