@@ -259,3 +259,11 @@ def area_summary(counts: Sequence[tuple[str, int, bool]], what: str = "个") -> 
     if cats:
         parts.append("省直属：" + "、".join(cats))
     return "；".join(parts)
+
+
+async def count_by_area(units: Units, groups: Sequence[tuple[Unit, Sequence[Any]]]) -> str:
+    """`按城市：郑州市 5 个、…；省直属：本科高校 3 个` for lists of (unit, its items), e.g. 僵尸号 accounts by unit."""
+    tree = await units.tree()
+    tops_ = tops(tree)
+    index = {u.id: u for u in await units.by_ids(sorted({tops_.get(u.id, u.id) for u, _ in groups}))}
+    return area_summary(area_counts(((u, len(items)) for u, items in groups), tree, index))

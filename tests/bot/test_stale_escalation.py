@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from nonebug import App as NBApp
+
 from bot import clock
+from bot.rollup import count_by_area
 from bot.workdays import is_working_day
 from tests.bot.test_followers import MONDAY, ZZJY, ZZU, World, at, world  # noqa: F401
-from tests.conftest import sent
-from tests.fake import ADMIN
+from tests.conftest import say, sent
+from tests.fake import ADMIN, private_msg
 
 CITY = "30001"
 
@@ -58,3 +61,13 @@ async def test_no_city_admin_no_warning_and_none_claimed(world: World) -> None: 
     clock.freeze(at(MONDAY.date() + timedelta(days=16), 9))
     await app.reminders.tick()
     assert [m["target"] for m in await sent(app) if "僵尸号预警" in m["text"]] == [("private", CITY)]
+
+
+async def test_the_province_sees_a_count_per_city(app: NBApp, world: World) -> None:  # noqa: F811
+    clock.freeze(MONDAY + timedelta(days=15))
+    s = await world.svc.stale()
+    assert await count_by_area(world.app.units, s.no_post) == "按城市：郑州市 1 个；省直属：本科高校 4 个"
+    (out,) = await say(app, world.app, private_msg("/僵尸号", ADMIN))
+    assert "僵尸号账号分布：按城市：郑州市 1 个；省直属：本科高校 4 个" in out["text"]
+    report = await world.app.monthly.build(world.app.monthly.period_of())
+    assert "僵尸号账号分布：按城市：郑州市 1 个；省直属：本科高校 4 个" in report.summary.plain()
