@@ -75,7 +75,7 @@ class Line:
         return percent(self.done, self.total)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rollup:
     """A task's progress per city and per direct category."""
 
@@ -153,12 +153,24 @@ def roll_up(
     return Rollup(n_done, sum(ln.total for ln in lines), tuple(cities), tuple(cats), line_of_top)
 
 
+_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, Rollup]] = weakref.WeakKeyDictionary()
+
+
 async def task_rollup(units: Units, p: Progress) -> Rollup:
-    """`roll_up` of a task's progress over the roster's tree."""
+    """`roll_up` of a task's progress over the roster's tree. Kept while the tree (the units) and the task's units
+    owing are the same: a roll-up asked again, with nothing new, is a lookup (the bench's `rollup` scenario)."""
     tree = await units.tree()
+    key = (type(p.task).__name__, p.task.id, len(p.done), hash(tuple(u.id for u in p.pending)), p.fixing)
+    kept = _rollups.setdefault(tree, {})
+    if (found := kept.get(key)) is not None:
+        return found
     tops_ = tops(tree)
     index = {u.id: u for u in await units.by_ids(sorted(set(tops_.values())))}
-    return roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing)
+    r = roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing)
+    if len(kept) > 64:  # bounded: a few tasks asked often
+        kept.clear()
+    kept[key] = r
+    return r
 
 
 async def line_of(units: Units, r: Rollup, unit: Unit) -> Line | None:

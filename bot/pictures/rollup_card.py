@@ -3,6 +3,7 @@ naming its first units owing; no taller than a phone's screen (as `progress_card
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 
 from bot import clock
@@ -27,6 +28,9 @@ def _bar(ln: Line, lines: int, owing: str, done_label: str) -> Bar:
     )
 
 
+_cards: weakref.WeakKeyDictionary[Rollup, tuple[tuple, Card]] = weakref.WeakKeyDictionary()
+
+
 def rollup_card(
     title: str,
     subtitle: str,
@@ -36,7 +40,18 @@ def rollup_card(
     done_label: str = "已完成",
     full_list: str = "",
 ) -> Card:
-    """The bars of `r` (the line the asker drills into is named in `full_list`, under the bars)."""
+    """The bars of `r` (`full_list` under them says where the whole list is); the same roll-up asked again within
+    the minute its note shows is the card drawn before."""
+    key = (title, subtitle, owing, done_label, full_list, clock.show(clock.now()))
+    kept = _cards.get(r)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    card = _draw(title, subtitle, r, owing, done_label, full_list)
+    _cards[r] = (key, card)
+    return card
+
+
+def _draw(title: str, subtitle: str, r: Rollup, owing: str, done_label: str, full_list: str) -> Card:
     fixing = sum(len(ln.fixing) for ln in r.lines)
     whole = Bar("全部", r.done, r.total, fixing=fixing, done_label=done_label)
     card = Card(title)
