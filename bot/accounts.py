@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import clock
 from bot.audit import audit
@@ -16,6 +16,9 @@ from bot.parse import looks_like_date, parse_date
 from bot.units.records import Unit
 from bot.units.service import Units
 from bot.vocab import parse_platform
+
+if TYPE_CHECKING:
+    from bot.roles import Scope
 
 CHANGE_FIELDS = {
     "名称": "name",
@@ -87,7 +90,7 @@ def _account(r) -> Account:
     return Account(r["id"], r["unit_id"], r["platform"], r["name"], r["uid"], r["opened_on"], r["state"])
 
 
-class Accounts:
+class MediaAccounts:
     """Accounts of units and the filings that open, change and close them."""
 
     def __init__(self, db: Database, units: Units) -> None:
@@ -248,10 +251,12 @@ class Accounts:
             r["reason"],
         )
 
-    async def pending(self) -> list[Filing]:
+    async def pending(self, scope: Scope | None = None) -> list[Filing]:
+        """The filings waiting for a decision (with a city admin's `scope`: of their units)."""
         async with self.db.read() as tx:
             ids = [r[0] for r in await tx.all("SELECT id FROM filings WHERE state='待审核' ORDER BY id")]
-            return [await self._filing(tx, i) for i in ids]
+            found = [await self._filing(tx, i) for i in ids]
+        return [f for f in found if scope is None or f.account.unit_id in scope]
 
     async def pending_for_unit(self, unit_id: int) -> list[Filing]:
         async with self.db.read() as tx:
@@ -263,8 +268,10 @@ class Accounts:
             ]
             return [await self._filing(tx, i) for i in ids]
 
-    async def approve(self, filing_ids: list[int], *, actor: str) -> list[tuple[int, Filing | None, str]]:
-        """Approve filings one by one. Returns (id, filing or None, error message).
+    async def approve(
+        self, filing_ids: list[int], *, actor: str, scope: Scope | None = None
+    ) -> list[tuple[int, Filing | None, str]]:
+        """Approve filings one by one (a city admin, `scope`: of their units). Returns (id, filing or None, error).
 
         A filing that can no longer apply is closed, not left 待审核: when a closure is approved, the other
         pending filings of that account are voided (state 已驳回, reason 自动作废：…); they come back as
@@ -278,6 +285,8 @@ class Accounts:
             try:
                 async with self.db.tx() as tx:
                     f = await self._filing(tx, fid)
+                    if scope is not None and f.account.unit_id not in scope:
+                        raise scope.refusal(f.unit_name)
                     if f.state != "待审核":
                         raise UserError(f"备案 #{fid} 已是“{f.state}”，不能再通过。")
                     if f.kind != "开设" and f.account.state in ("已注销", "已驳回"):
@@ -342,9 +351,11 @@ class Accounts:
                     raise UserError(f"备案 #{f.id} 的内容无法识别，请驳回后重新提交。")
                 await tx.run(f"UPDATE accounts SET {field}=? WHERE id=?", (value, f.account.id))
 
-    async def reject(self, filing_id: int, reason: str, *, actor: str) -> Filing:
+    async def reject(self, filing_id: int, reason: str, *, actor: str, scope: Scope | None = None) -> Filing:
         async with self.db.tx() as tx:
             f = await self._filing(tx, filing_id)
+            if scope is not None and f.account.unit_id not in scope:
+                raise scope.refusal(f.unit_name)
             if f.state != "待审核":
                 raise UserError(f"备案 #{filing_id} 已是“{f.state}”，不能再驳回。")
             await tx.run(

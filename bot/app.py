@@ -7,7 +7,7 @@ import functools
 import gc
 
 from bot import clock, workdays
-from bot.accounts import Accounts
+from bot.accounts import MediaAccounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
@@ -20,10 +20,12 @@ from bot.outbox.service import Outbox
 from bot.pictures import Pictures
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
+from bot.returns.levels import ReturnLevels
 from bot.returns.service import Returns
 from bot.roles import Roles
 from bot.stale_escalation import StaleEscalation
 from bot.titles import Fetcher, fetch_page
+from bot.units.groups import CityGroups
 from bot.units.service import Units
 from bot.upkeep import Upkeep
 
@@ -38,7 +40,8 @@ class App:
         self.db = Database(settings.db_path)
         self.units = Units(self.db)
         self.roles = Roles(self.db, self.units, settings.admins)
-        self.accounts = Accounts(self.db, self.units)
+        self.city_groups = CityGroups(self.db, self.units, settings.groups)
+        self.accounts = MediaAccounts(self.db, self.units)
         self.outbox = Outbox(
             self.db,
             settings.alliance_send_interval,
@@ -88,6 +91,8 @@ class App:
             else None
         )
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
+        # 逐级汇总 (issue 24.3): the cities' checks and sign-offs
+        self.return_levels = ReturnLevels(self.db, self.units, self.returns, self.return_files, self.outbox, settings)
         self.health = Health(self.db, self.outbox, self.reminders, settings)  # /healthz, /metrics, /状态 (issue 25)
         self.upkeep = Upkeep(settings, self.db, self.outbox)  # issue 25: the daily backup and pruning
 
@@ -128,8 +133,8 @@ class App:
 def settle_heap() -> None:
     """Take what the bot loaded at start (libraries, roster, rankings: it lives as long as the process) out of the
     garbage collector's sight: collect once, then freeze. A full collection then walks only what came since.
-    Without it a full collection walked the whole heap, 110–420 ms during which nothing was answered (measured
-    with gc.callbacks in the files bench, issue 16: two in 2,000 uploads, each stalling the 50 in flight)."""
+    Without it a full collection walked the whole heap while nothing was answered (issue 16; the measurement is in
+    bench/README.md, "Timings behind the code")."""
     gc.collect()
     gc.freeze()
 

@@ -31,7 +31,7 @@ class ConfigError(Exception):
 
 
 class Settings(BaseModel):
-    """The bot's settings; field names are the lower-case keys of SPEC §10."""
+    """The bot's settings; field names are the lower-case keys of .env (each documented in .env.example)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

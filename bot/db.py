@@ -180,8 +180,8 @@ class Tx:
     In a write transaction (`inline`) the statements run right on the event loop's thread, not in the worker:
     BEGIN IMMEDIATE already holds SQLite's write lock, so no statement in it waits for another process (a BEGIN
     that would wait goes to the worker thread, and COMMIT, which may checkpoint and sync, always does). A trip
-    to a thread and back cost about 120 µs of CPU, more than the statements of a confirmation themselves,
-    and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
+    to a thread and back cost more CPU than the statements of a confirmation themselves (bench/README.md,
+    "Timings behind the code"), and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
     every transaction and read holds the database's lock, and a read cancelled while its statement runs in
     the worker thread keeps holding it until that statement is over (`_in_thread`). Reads outside a transaction
     (`Database.read`, the big progress and ranking queries among them) keep running in the worker thread.

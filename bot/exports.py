@@ -16,7 +16,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,8 @@ from bot.vocab import CATEGORIES, PLATFORMS
 
 if TYPE_CHECKING:
     from bot.app import App  # annotations only: App builds the services that import this module
+    from bot.roles import Scope
+    from bot.units.records import Unit
 
 
 LABEL_ROW, TITLE_ROW, NOTE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
@@ -161,22 +163,22 @@ def parse_kind(args: Sequence[str]) -> tuple[str, int | None]:
     return kind, None
 
 
-async def export(app: App, kind: str, task_id: int | None = None, *, actor: str) -> Export:
-    """Write one export and record who made it.
+async def export(app: App, kind: str, task_id: int | None = None, *, actor: str, scope: Scope | None = None) -> Export:
+    """Write one export and record who made it; a city admin's (`scope`) holds only the units of their scope.
 
     Raises:
-        UserError: an unknown kind, a task that does not exist, or a part that is not built yet.
+        UserError: an unknown kind, or a task that does not exist.
     """
     if kind == "统计表":
-        result = await account_sheet(app)
+        result = await account_sheet(app, scope)
     elif kind == "汇总表":
-        result = await summary_sheet(app)
+        result = await summary_sheet(app, scope)
     elif kind == "备案表":
-        result = await filing_sheet(app)
+        result = await filing_sheet(app, scope)
     elif kind in ("统发", "报送"):
         if task_id is None:
             raise UserError(f"请写出{kind}任务的编号，如：/导出 {kind} 3")
-        result = await task_sheet(app, kind, task_id)
+        result = await task_sheet(app, kind, task_id, scope)
     else:
         raise UserError(f"不能导出“{kind}”。{USAGE}")
     await reports.record(app, actor, "导出", f"{result.title}（{result.rows} 行）→ {result.name}")
@@ -186,9 +188,13 @@ async def export(app: App, kind: str, task_id: int | None = None, *, actor: str)
 # ------------------------------------------------------------------ the sheets
 
 
-async def account_sheet(app: App) -> Export:
+def _in(scope: Scope | None, unit: Unit) -> bool:
+    return scope is None or unit in scope
+
+
+async def account_sheet(app: App, scope: Scope | None = None) -> Export:
     """附件1: one row per account (filed or awaiting review), plus an inside sheet with the details."""
-    accs = await reports.accounts(app)
+    accs = [a for a in await reports.accounts(app) if _in(scope, a.unit)]
     ops = await app.units.operators_of({a.unit.id for a in accs})
     stale = await reports.stale_accounts(app)
     rows: list[list[Any]] = []
@@ -251,8 +257,7 @@ async def account_sheet(app: App) -> Export:
         wb.create_sheet("账号明细"),
         "附表",
         "新媒体账号明细",
-        f"共 {len(detail)} 个账号　导出时间：{_now()}"
-        + ("" if reports.service(app, "followers") else f"　粉丝数：{reports.NOT_AVAILABLE}"),
+        f"共 {len(detail)} 个账号　导出时间：{_now()}",
         DETAIL_COLUMNS,
         detail,
         numeric={"序号", "粉丝数"},
@@ -260,10 +265,10 @@ async def account_sheet(app: App) -> Export:
     return await _save(app, wb, "统计表", "教育系统政务新媒体账号统计表", len(rows))
 
 
-async def summary_sheet(app: App) -> Export:
+async def summary_sheet(app: App, scope: Scope | None = None) -> Export:
     """附件2: accounts per platform, one row per unit with a total row; a second sheet per category."""
-    units = sorted(await app.units.all(), key=reports.unit_key)
-    accs = [a for a in await reports.accounts(app, ("正常",))]
+    units = sorted([u for u in await app.units.all() if _in(scope, u)], key=reports.unit_key)
+    accs = [a for a in await reports.accounts(app, ("正常",)) if _in(scope, a.unit)]
     counts: dict[int, dict[str, int]] = {}
     for a in accs:
         counts.setdefault(a.unit.id, {}).setdefault(a.platform, 0)
@@ -304,9 +309,12 @@ async def summary_sheet(app: App) -> Export:
     return await _save(app, wb, "汇总表", "教育系统政务新媒体账号汇总表", len(units))
 
 
-async def filing_sheet(app: App) -> Export:
+async def filing_sheet(app: App, scope: Scope | None = None) -> Export:
     """备案汇总表: every filing (开设/变更/注销) with who filed it, when, and the decision."""
     fs = await reports.filings(app)
+    if scope is not None and not scope.everything:
+        names = {u.name for u in await app.units.by_ids(sorted(scope.unit_ids))}
+        fs = [f for f in fs if f.unit_name in names]
     rows = [
         [
             i,
@@ -344,9 +352,11 @@ async def filing_sheet(app: App) -> Export:
     return await _save(app, wb, "备案表", "教育系统政务新媒体备案汇总表", len(rows))
 
 
-async def task_sheet(app: App, kind: str, task_id: int) -> Export:
-    """One 统发 or 报送 task: each unit that owes it, who confirmed or submitted it and when, and who did not."""
+async def task_sheet(app: App, kind: str, task_id: int, scope: Scope | None = None) -> Export:
+    """One 统发 or 报送 task: each unit that owes it, who did it and when, and who did not (a city admin: theirs)."""
     t = await reports.task(app, kind, task_id)
+    if scope is not None and not scope.everything:
+        t = replace(t, done=[d for d in t.done if d.unit in scope], missing=[u for u in t.missing if u in scope])
     verb = "确认" if kind == "统发" else "报送"
     rows: list[list[Any]] = []
     i = 0

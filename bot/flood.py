@@ -1,6 +1,6 @@
 """One member cannot hold up everyone (issue 20): a budget of commands per person, and a repeat answered once.
 
-How the promise holds ("nobody's flood delays other people's answers", SPEC §11 "a quiet group"):
+How the promise holds ("nobody's flood delays other people's answers", docs/PROMISES.md):
 
 - a budget: a person who is not an admin may give `budget` commands in any `window` seconds (every command
   they send counts, the refused ones too: a flood ends when the person pauses for a whole window). Past it a

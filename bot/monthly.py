@@ -1,4 +1,4 @@
-"""The monthly list (SPEC §7): last month's follower ranking, per category, by count and by growth, units only,
+"""The monthly list: last month's follower ranking, per category, by count and by growth, units only,
 published as a picture and the .xlsx behind it to every alliance group on the first working day of the month.
 
 How the promises hold:
@@ -108,12 +108,13 @@ class MonthlyList:
         return month_period(year, month, today, f"{year}年{month}月")
 
     async def build(self, period: Period) -> MonthlyReport:
-        """Rankings per category for the period, the 僵尸号 of today, the picture and the workbook."""
+        """Rankings per category for the period, the 僵尸号 as of the period's last day, the picture and the
+        workbook."""
         followers = self.app.followers
         units = await self.app.units.all()
         present = {u.category for u in units}
         rankings = {c: await followers.ranking(None, c, period) for c in CATEGORIES if c in present}
-        stale = await followers.stale()
+        stale = await followers.stale(as_of=min(period.end, clock.now().date()))  # 僵尸号 as the month ended
         card = self.card(period, rankings, stale)
         pictures = self.app.pictures
         picture = await pictures.render_async(card) if pictures.available else None
@@ -184,7 +185,9 @@ class MonthlyList:
             for s in r.by_growth():
                 ws2.append([category, s.rank, s.unit.name, s.value, counts.get(s.unit.id)])
         ws3 = wb.create_sheet("僵尸号")
-        ws3.append([f"{stale.days} 天以上没有报告更新的账号（截至 {show_day(clock.now().date())}）"])
+        ws3.append(
+            [f"{stale.days} 天以上没有报告更新的账号（截至 {show_day(stale.cutoff + timedelta(days=stale.days))}）"]
+        )
         ws3.append(["单位", "类别", "平台", "账号", "最后更新", "未更新天数"])
         for unit, items in stale.no_post:
             for i in items:

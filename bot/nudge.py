@@ -6,7 +6,7 @@ reminder is noise): the admins get the names privately (bot/tasks.py `TaskEngine
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from bot.config import Settings
 from bot.names import is_qq
@@ -37,16 +37,19 @@ def nudge_messages(
     *,
     footer: str = "",
     private_text: str | None = None,
+    groups: Collection[str] | None = None,
 ) -> list[Outgoing]:
-    """Batched @-mentions of `operators` in the alliance group each was bound in (else the first group).
+    """Batched @-mentions of `operators` in the alliance group each was bound in (else the first group); with
+    `groups` (a city's own), only there: in the operator's group if it is one of them, else the first of them.
 
     With ALLIANCE_PRIVATE_REMINDERS and a `private_text`, each operator also gets it privately.
     """
-    groups = sorted(settings.groups)
+    allowed = settings.groups if groups is None else frozenset(groups) & settings.groups
+    ordered = sorted(allowed)
     ops = [op for op in operators if is_qq(op.user_id)]  # a malformed id stored long ago blocks nobody else
     by_group: dict[str, list[str]] = {}
     for op in ops:
-        g = op.group_id if op.group_id in settings.groups else (groups[0] if groups else None)
+        g = op.group_id if op.group_id in allowed else (ordered[0] if ordered else None)
         if g is not None:
             by_group.setdefault(g, []).append(op.user_id)
     out: list[Outgoing] = []

@@ -320,7 +320,8 @@ _END_OF_DAY = time(23, 59)
 
 
 def parse_time(text: str, now: datetime, *, allow_past: bool = False) -> datetime:
-    """Read a deadline in any form of SPEC §2, relative to `now` (aware; its zone is the user's).
+    """Read a deadline in any accepted form (`2026-11-25 18:00`, `11月25日18时`, `明天18点`, `3小时后`, `周五17:30`,
+    …), relative to `now` (aware; its zone is the user's).
 
     A day without a time means 23:59 that day.
 

@@ -1,4 +1,4 @@
-"""The one privacy filter (SPEC §12): phone numbers, in any notation, never leave for a group or for anyone outside
+"""The one privacy filter (docs/PROMISES.md): phone numbers, in any notation, never leave for a group or for anyone outside
 the office. One pattern, `mask()` for text, `mask_segments()` for a message and `masked_file()` for a file.
 
 How the promise holds: the filter sits at the exits, not where text is made. The outbox masks every message it

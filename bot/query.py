@@ -1,4 +1,4 @@
-"""/查询 (SPEC §8): everything about one unit, gathered from the services and told in one message."""
+"""/查询: everything about one unit, gathered from the services and told in one message."""
 
 from __future__ import annotations
 
@@ -38,30 +38,24 @@ class UnitFacts:
     operators: list[str]
     accounts: list[AccountFact]
     returns: list[tuple[Return, Submission | None]]
-    completion: Completion | None
+    completion: Completion
     filings: list[Filing] = field(default_factory=list)
     fixing: set[int] = field(default_factory=set)
     """Open returns whose latest file from the unit has problems (需修改)."""
     owes: dict[int, Owed] = field(default_factory=dict)
     """Open file returns the unit has not finished → what it still owes."""
     parent: str = PROVINCE
-    """The unit's 上级单位 (SPEC §13)."""
+    """The unit's 上级单位 (bot/units/tree.py)."""
 
 
 async def gather(app: App, unit: Unit) -> UnitFacts:
-    """The facts of SPEC §8 for one unit. Services another part of the bot provides are used when present."""
+    """What /查询 tells about one unit: operators, accounts and their latest counts, returns, 统发 completion, filings."""
     ops = await app.units.operators(unit.id)
     names = [person_name(o.name) for o in ops]
     accounts = await app.accounts.of_unit(unit.id)
-    latest: dict[int, tuple[int, date]] = {}
-    followers = getattr(app, "followers", None)
-    if followers is not None and hasattr(followers, "latest_for_unit"):
-        latest = await followers.latest_for_unit(unit.id)
+    latest = await app.followers.latest_for_unit(unit.id)
     facts = [AccountFact(a, *latest.get(a.id, (None, None))) for a in accounts]
-    completion = None
-    broadcasts = getattr(app, "broadcasts", None)
-    if broadcasts is not None and hasattr(broadcasts, "unit_completion"):
-        completion = await broadcasts.unit_completion(unit.id, days=COMPLETION_DAYS)
+    completion = await app.broadcasts.unit_completion(unit.id, days=COMPLETION_DAYS)
     return UnitFacts(
         unit=unit,
         operators=names,
@@ -112,11 +106,9 @@ def _not_yet(ret: Return, owed: Owed | None) -> str:
     return f"未报送（要交{owed_files(ret, owed)}：{where}）"
 
 
-def _completion_line(c: Completion | None) -> str:
+def _completion_line(c: Completion) -> str:
     """`近30天统发：12/15（80.0%）`: tasks over or done only; open ones not yet due are said apart, never a miss."""
     head = f"近{COMPLETION_DAYS}天统发："
-    if c is None:
-        return head + "暂无数据"
     running = f"{c.running} 个未到截止、还没转发的不计入" if c.running else ""
     if c.owed:
         return head + f"{c.done}/{c.owed}（{percent(c.done, c.owed)}）" + (f"，另有 {running}" if running else "")

@@ -2,7 +2,7 @@
 
 Promises and how they hold:
 - once, never twice: a reminder row is marked `sent` in the same transaction that puts its
-  messages into the outbox; the outbox never re-sends (see bot/outbox.py).
+  messages into the outbox; the outbox never re-sends (see bot/outbox/).
 - nothing lost across a restart: the ledger is in the database; on start the first tick sends
   whatever came due while the bot was down.
 - nothing polls: after each tick the engine asks its clock (`Wake`: APScheduler's date job in the running bot,

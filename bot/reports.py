@@ -2,8 +2,7 @@
 
 The other services' public methods are used where they exist. Where none does, the query is
 written here, over their tables, read-only: `accounts` / `filings` across all units
-(`Accounts` only lists one unit's accounts and the pending filings) and the `audit` log.
-Parts whose service is not built yet (统发, 报送, 粉丝) are reported as not available.
+(`MediaAccounts` only lists one unit's accounts and the pending filings) and the `audit` log.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot import clock
 from bot.audit import audit, audit_page
-from bot.errors import UserError
 from bot.render import person_label, person_name
 from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
 from bot.units.records import Unit
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
 
 
 PLATFORM_ORDER = {p: i for i, p in enumerate(PLATFORMS)}
-NOT_AVAILABLE = "该功能尚未上线"
 
 
 def unit_key(u: Unit) -> tuple[int, int]:
@@ -157,7 +154,7 @@ async def audit_log(app: App, limit: int = 50, offset: int = 0) -> tuple[list[Au
 async def people_names(app: App) -> dict[str, str]:
     """QQ id → the name the person goes by in the group, from everything the bot stored about people."""
     sources = [app.units.applicant_names, app.accounts.filer_names]
-    sources += [svc.people for kind in TASK_KINDS if (svc := task_service(app, kind)) is not None]
+    sources += [task_service(app, kind).people for kind in TASK_KINDS]
     sources.append(app.units.operator_names)  # last: the name an operator has now wins
     names: dict[str, str] = {}
     for source in sources:
@@ -185,9 +182,7 @@ async def unit_tasks(app: App, unit_id: int, limit: int = 50) -> list[UnitTaskLi
     """The 统发 and 报送 tasks a unit owed (withdrawn 统发 left out), newest deadline first."""
     out: list[UnitTaskLine] = []
     for kind in TASK_KINDS:
-        svc = task_service(app, kind)
-        if svc is not None:
-            out += await svc.history(unit_id, limit)
+        out += await task_service(app, kind).history(unit_id, limit)
     return sorted(out, key=lambda t: t.deadline, reverse=True)[:limit]
 
 
@@ -237,52 +232,37 @@ async def overview(app: App) -> Overview:
 # ------------------------------------------------------------------ tasks (统发 / 报送)
 
 
-TASK_KINDS = {"统发": "broadcasts", "报送": "returns"}
+TASK_KINDS = ("统发", "报送")
 
 
-def service(app: App, name: str) -> Any | None:
-    """A service of the app that another part may not have built yet (None when absent)."""
-    return getattr(app, name, None)
-
-
-def task_service(app: App, kind: str) -> TaskService | None:
-    """The service of 统发 or 报送 (None when not built yet)."""
-    return service(app, TASK_KINDS[kind])
-
-
-def tasks_available(app: App, kind: str) -> bool:
-    return task_service(app, kind) is not None
+def task_service(app: App, kind: str) -> TaskService:
+    """The service of 统发 or 报送."""
+    return app.broadcasts if kind == "统发" else app.returns
 
 
 async def tasks(app: App, kind: str, *, include_closed: bool = True) -> list[TaskLine]:
-    """统发 or 报送 tasks with their progress, open ones first ([] when the service is not built yet)."""
-    svc = task_service(app, kind)
-    return [] if svc is None else await svc.lines(include_closed=include_closed)
+    """统发 or 报送 tasks with their progress, open ones first."""
+    return await task_service(app, kind).lines(include_closed=include_closed)
 
 
 async def task(app: App, kind: str, task_id: int) -> TaskView:
     """One task with who did it, when, and who did not.
 
     Raises:
-        UserError: the service is not built yet, or there is no such task.
+        NotFound: there is no such task.
     """
-    svc = task_service(app, kind)
-    if svc is None:
-        raise UserError(f"{kind}功能{NOT_AVAILABLE}，暂时不能查看或导出{kind}进度。")
-    return await svc.view(task_id)
+    return await task_service(app, kind).view(task_id)
 
 
 # ------------------------------------------------------------------ followers
 
 
 async def follower_facts(app: App) -> dict[int, dict[str, Any]]:
-    """account id → {count, reported_on, last_post} ({} when the followers service is not built yet).
+    """account id → {count, reported_on, last_post}.
 
     Counts come from `Followers.latest_all`, post days from `Followers.last_posts`.
     """
-    followers = service(app, "followers")
-    if followers is None:
-        return {}
+    followers = app.followers
     out: dict[int, dict[str, Any]] = {}
     for account_id, (count, day) in (await followers.latest_all()).items():
         out.setdefault(account_id, {}).update(count=count, reported_on=day.isoformat())
@@ -293,10 +273,7 @@ async def follower_facts(app: App) -> dict[int, dict[str, Any]]:
 
 async def stale_accounts(app: App) -> dict[int, str]:
     """account id → why it counts as 僵尸号 (no post reported for ALLIANCE_STALE_DAYS), from `Followers.stale`."""
-    followers = service(app, "followers")
-    if followers is None:
-        return {}
-    st = await followers.stale()
+    st = await app.followers.stale()
     out = {}
     for _unit, items in st.no_post:
         for item in items:
@@ -306,7 +283,7 @@ async def stale_accounts(app: App) -> dict[int, str]:
 
 
 @dataclass(frozen=True)
-class RankRow:
+class FollowerRankRow:
     rank: int
     unit: Unit
     count: int
@@ -318,21 +295,20 @@ class RankRow:
 class RankingView:
     period: str
     scope: str
-    rows: list[RankRow]
+    rows: list[FollowerRankRow]
     units_in_scope: int
 
 
-async def ranking(app: App, platform: str = "", category: str = "", period: str = "本月") -> RankingView | None:
-    """Units ranked by follower count, with growth over the period and the target (None: service not built)."""
-    followers = service(app, "followers")
-    if followers is None:
-        return None
+async def ranking(app: App, platform: str = "", category: str = "", period: str = "本月") -> RankingView:
+    """Units ranked by follower count, with growth over the period and the target."""
+    followers = app.followers
     from bot.followers.periods import parse_period
 
     per = parse_period(period, clock.now().date())
     r = await followers.ranking(platform or None, category or None, per)
     growth = {s.unit.id: s.value for s in r.by_growth()}
     rows = [
-        RankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount) for s in r.by_count()
+        FollowerRankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount)
+        for s in r.by_count()
     ]
     return RankingView(r.period.label, r.scope, rows, r.units_in_scope)

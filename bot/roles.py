@@ -12,6 +12,7 @@ hands the handler the asker's `Scope`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,7 +20,7 @@ from enum import IntEnum
 from bot import clock
 from bot.audit import audit
 from bot.db import Database
-from bot.errors import UserError
+from bot.errors import Forbidden, UserError
 from bot.units.records import Unit
 from bot.units.service import Units
 
@@ -54,6 +55,21 @@ class Scope:
     everything: bool = False
     unit_ids: frozenset[int] = frozenset()
     label: str = ""  # what to call it in an answer: 全省, 郑州市教育局及其下级, the unit's name
+    heads: tuple[int, ...] = ()  # a city admin's appointed units (the tops of `unit_ids`); a task they create is theirs
+
+    @property
+    def owner(self) -> int | None:
+        """The unit a task created in this scope belongs to: None for the province, else the first appointed unit."""
+        return None if self.everything or not self.heads else self.heads[0]
+
+    def refusal(self, name: str) -> Forbidden:
+        """What a city admin is told when a command aims at `name`, outside their scope."""
+        return Forbidden(f"你是市级管理员，管理范围：{self.label}；“{name}”不在其中。")
+
+    def check(self, unit: Unit, name: str = "") -> None:
+        """Raises the refusal (`refusal`) unless `unit` is inside the scope."""
+        if unit not in self:
+            raise self.refusal(name or unit.name)
 
     def __contains__(self, unit: object) -> bool:
         unit_id = unit.id if isinstance(unit, Unit) else unit
@@ -118,7 +134,8 @@ class Roles:
         ids: set[int] = set()
         for unit in heads:
             ids |= await self.units.subtree(unit)
-        return Scope(unit_ids=frozenset(ids), label="、".join(f"{u.name}{_below(u)}" for u in heads))
+        label = "、".join(f"{u.name}{_below(u)}" for u in heads)
+        return Scope(unit_ids=frozenset(ids), label=label, heads=tuple(u.id for u in heads))
 
     async def appoint(self, by: str, user_id: str, unit_text: str) -> tuple[Unit, int]:
         """Appoint `user_id` city admin for `unit_text`'s subtree (audited); the unit and its subtree's size.
@@ -172,6 +189,30 @@ class Roles:
             if int(r["unit_id"]) in units
         ]
         return sorted(out, key=lambda a: (a.unit.city, a.unit.name, a.user_id))
+
+
+async def scoped_units(units: Units, entries: Iterable[str], scope: Scope | None) -> tuple[list[Unit], str]:
+    """The units a 范围 names (`Units.scope`) that lie inside the asker's scope, and its description.
+
+    A city admin's task owes only units of their scope, whatever 范围 they type; a city of the 范围 with none of its
+    units inside their scope is refused, naming their scope.
+
+    Raises:
+        UserError: as `Units.scope`; Forbidden: the 范围 (or a city of it) lies outside the scope.
+    """
+    entries = list(entries)
+    chosen, desc = await units.scope(entries)
+    if scope is None or scope.everything:
+        return chosen, desc
+    cities = {u.city.removesuffix("市") for u in chosen if u.city}
+    for part in (p.strip() for e in entries for p in re.split(r"[,，、;；/\s]+", e) if p.strip()):
+        city = part.removesuffix("市")
+        if city in cities and not any(u in scope for u in chosen if u.city.removesuffix("市") == city):
+            raise scope.refusal(part)
+    kept = [u for u in chosen if u in scope]
+    if not kept:
+        raise scope.refusal(f"范围 {desc}" if desc else "全部单位")
+    return kept, f"{scope.label}：{desc}" if desc else scope.label
 
 
 def _below(unit: Unit) -> str:

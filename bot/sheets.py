@@ -8,8 +8,8 @@ How the promises hold:
 - Nothing in a file is executed or evaluated: python-calamine returns the values Excel cached and never computes
   a formula; a CSV cell `=1+1` stays the text `=1+1`.
 - An xlsx is checked part by part before calamine sees it: every member is decompressed (CRC-checked) up to
-  `Limits.unzipped`, and every part holding sheet data is scanned (a few regular expressions, about 2 ms for a
-  200-row form) for what calamine would build from it: the highest row and column any valued cell names
+  `Limits.unzipped`, and every part holding sheet data is scanned (a few regular expressions; timings in
+  bench/README.md) for what calamine would build from it: the highest row and column any valued cell names
   (A1 + XFD1048576 would be a dense range of 17 billion cells), the number of rows, and the text its
   shared-string cells expand to (one 32,767-character string referenced by 700,000 cells would be 23 GB); a
   DOCTYPE (entity expansion) is refused. The declared `<dimension>` is not trusted either way: calamine goes by

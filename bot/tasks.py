@@ -12,7 +12,7 @@ only its SQL (`history_sql`, `people_sql`, `end_sql`) and words (`noun`, `alread
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -21,14 +21,16 @@ from bot import clock, escalation
 from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
-from bot.errors import NotFound, UserError
+from bot.errors import Forbidden, NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox.service import Outbox
 from bot.refs import Ref
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg, percent
+from bot.roles import Scope
 from bot.task_reactions import TaskReactions
 from bot.units.authority import Authority
+from bot.units.groups import task_groups
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
 from bot.vocab import category_key
@@ -57,7 +59,7 @@ NOT_BOUND = (
 )
 
 
-class Task(Protocol):
+class AnyTask(Protocol):
     """What every task has, whatever its kind."""
 
     @property
@@ -86,7 +88,7 @@ class UnitDone(Protocol):
     def late(self) -> bool: ...
 
 
-T = TypeVar("T", bound=Task)
+T = TypeVar("T", bound=AnyTask)
 D = TypeVar("D", bound=UnitDone)
 
 
@@ -213,6 +215,23 @@ class TaskRecord:
 # ---------------------------------------------------------------- rules both kinds follow
 
 
+def own_task(task: AnyTask, scope: Scope | None, verb: str, noun: str = "统发") -> None:
+    """A city admin (`scope` not everything) may end or withdraw only their own tasks: those created in their scope.
+
+    Raises:
+        Forbidden: the task is the province's or another city's.
+    """
+    if scope is None or scope.everything:
+        return
+    owner = getattr(task, "owner_unit_id", None)
+    if owner is None or owner not in scope:
+        whose = "省里发布的" if owner is None else "其他地市发布的"
+        raise Forbidden(
+            f"{noun} {task.label}是{whose}，你是市级管理员（管理范围：{scope.label}），只能{verb}自己发布的{noun}。"
+            f"催办你的单位可以发：/{noun} 催办 {task.id}"
+        )
+
+
 def the_only_open(tasks: Sequence[T], *, none: str, several: Callable[[Sequence[T]], UserError]) -> T:
     """The one open task when a command leaves the number out.
 
@@ -316,20 +335,22 @@ class TaskService(TaskReactions):
         """Where the task stands: each unit done, and the units still owing."""
         raise NotImplementedError
 
-    async def close(self, task_id: int, *, actor: str) -> Progress:
-        """End a task early or after its deadline: no more reminders or nudges; its progress as it ends.
+    async def close(self, task_id: int, *, actor: str, scope: Scope | None = None) -> Progress:
+        """End a task early or after its deadline: no more reminders or nudges; its progress as it ends. A city
+        admin (`scope`) ends only their own tasks.
 
         Raises:
-            TaskClosed: it had already ended.
+            TaskClosed: it had already ended. Forbidden: a city admin's, not their own.
         """
         async with self.db.tx() as tx:
             task = await self._get(tx, task_id)
+            own_task(task, scope, "结束", self.noun)
             if task.state != OPEN:
                 raise TaskClosed(self.already_ended.format(label=task.label, state=task.state))
             await self.end(tx, task, CLOSED, actor=actor, action=f"{self.noun}结束", why=f"{self.noun}已结束")
         return await self.progress(task.id)
 
-    async def end(self, tx: Tx, task: Task, state: str, *, actor: str, action: str, why: str) -> None:
+    async def end(self, tx: Tx, task: AnyTask, state: str, *, actor: str, action: str, why: str) -> None:
         """The task ends (closed or withdrawn) in the caller's transaction: who and when are stored, its reminders
         cancelled (`why`), and `action` audited."""
         await tx.run(self.end_sql, (state, actor, clock.now_db(), task.id))
@@ -357,12 +378,12 @@ class TaskService(TaskReactions):
             not row["done_at"] and row["deadline"] <= now_db,
         )
 
-    def line(self, task: Task, done: int, total: int) -> TaskLine:
+    def line(self, task: AnyTask, done: int, total: int) -> TaskLine:
         overdue = task.state == OPEN and task.deadline < clock.now()
         return TaskLine(self.noun, task.id, task.title, task.state, clock.stamp(task.deadline), overdue, done, total)
 
     def task_view(
-        self, task: Task, done: list[TaskDone], missing: list[Unit], *, link: str = "", note: str = ""
+        self, task: AnyTask, done: list[TaskDone], missing: list[Unit], *, link: str = "", note: str = ""
     ) -> TaskView:
         overdue = task.state == OPEN and task.deadline < clock.now()
         return TaskView(
@@ -383,9 +404,10 @@ class TaskEngine:
     def groups(self) -> list[str]:
         return sorted(self.settings.groups)
 
-    async def announce(self, tx: Tx, task_id: int, msg: Msg, *, purpose: str = "") -> int:
-        """Queue `msg` in every alliance group, about the task; returns how many groups."""
-        groups = self.groups()
+    async def announce(self, tx: Tx, task_id: int, msg: Msg, *, purpose: str = "", owner: int | None = None) -> int:
+        """Queue `msg` in every alliance group (a city admin's task, `owner`: the city's own groups, see
+        bot/units/groups.py), about the task; returns how many groups."""
+        groups = await task_groups(tx, self.settings.groups, owner)
         for g in groups:
             await self.outbox.put(tx, "group", g, msg, ref=Ref(self.kind, task_id, purpose))
         return len(groups)
@@ -396,7 +418,7 @@ class TaskEngine:
         await escalation.owe(self.reminders, tx, self.kind, task_id, deadline)  # the city admins' overdue lists
         return await self.reminders.pending_labels(tx, self.kind, task_id)
 
-    async def ended(self, tx: Tx, task: Task, *, actor: str, action: str, why: str) -> None:
+    async def ended(self, tx: Tx, task: AnyTask, *, actor: str, action: str, why: str) -> None:
         """The task was closed or withdrawn (its own row already updated): no more reminders; audited."""
         await self.reminders.cancel(tx, self.kind, task.id, why)
         await escalation.cancel(self.reminders, tx, self.kind, task.id, why)
@@ -406,11 +428,12 @@ class TaskEngine:
         """The operators of the units still owing, inside the caller's transaction."""
         return Owing(units, await self.units.operators_owing(tx, [u.id for u in units]))
 
-    def messages(self, text: NudgeText, owing: Owing) -> list[Outgoing]:
-        """Batched @-mentions of the operators owing, in each one's group (and privately when configured); the units
-        nobody can be @-mentioned for are only counted (in `text.header`), never named in a group."""
+    def messages(self, text: NudgeText, owing: Owing, groups: Collection[str] | None = None) -> list[Outgoing]:
+        """Batched @-mentions of the operators owing, in each one's group (of `groups`, when given: a city's own;
+        and privately when configured); the units nobody can be @-mentioned for are only counted (in
+        `text.header`), never named in a group."""
         return nudge_messages(
-            self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private
+            self.settings, text.header, owing.operators, footer=text.footer, private_text=text.private, groups=groups
         )
 
     async def reminded_ago(self, tx: Tx, task_id: int) -> timedelta | None:
@@ -438,7 +461,7 @@ class TaskEngine:
         return [("private", admin, msg) for admin in admins]
 
     async def nudge(
-        self, tx: Tx, task: Task, messages: list[Outgoing], *, purpose: str, actor: str, action: str, detail: str
+        self, tx: Tx, task: AnyTask, messages: list[Outgoing], *, purpose: str, actor: str, action: str, detail: str
     ) -> None:
         """Queue an admin's nudge in the outbox and audit it, in the caller's transaction."""
         for target_type, target_id, msg in messages:

@@ -1,4 +1,4 @@
-"""Working days in China (SPEC §7): public holidays and swapped working days (调休) from the `chinesecalendar`
+"""Working days in China: public holidays and swapped working days (调休) from the `chinesecalendar`
 library, plus the days the office adds in settings (ALLIANCE_EXTRA_HOLIDAYS, ALLIANCE_EXTRA_WORKDAYS).
 
 How the promises hold:

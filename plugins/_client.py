@@ -26,7 +26,7 @@ def is_office(target_type: str, target_id: str) -> bool:
 async def upload_to(bot: Any, target_type: str, target_id: str, made: Any) -> str | None:
     """Upload a file to a group's files or a private chat; None when done, else why it failed.
 
-    The file exit of the privacy filter (SPEC §12): the office gets the file as it is, anyone else (a group, an
+    The file exit of the privacy filter (bot/privacy.py): the office gets the file as it is, anyone else (a group, an
     operator) a copy with every phone number masked, and never a file whose text cannot be checked."""
     office = is_office(target_type, target_id)
     try:
@@ -58,7 +58,7 @@ async def upload_to(bot: Any, target_type: str, target_id: str, made: Any) -> st
 
 async def to_asker_privately(ctx: Any, made: Any, what: str) -> Any:
     """An admin's file (an export, the originals) uploaded to the admin privately, never to a group: in a group
-    the answer is one line saying so (SPEC §11, issue 21.8); when the private upload fails, where the file is."""
+    the answer is one line saying so (a quiet group, issue 21.8); when the private upload fails, where the file is."""
     from bot.render import Msg
 
     problem = await upload_to(ctx.bot, "private", ctx.user_id, made)

@@ -1,6 +1,6 @@
 """The only ways in: the OneBot v11 adapter with its HTTP event routes closed unless they are signed.
 
-How the promise holds (SPEC §12, "only a QQ client that presented the access token over its WebSocket can
+How the promise holds (docs/PROMISES.md, "only a QQ client that presented the access token over its WebSocket can
 deliver events"):
 
 - reverse WebSocket (`/onebot/v11/ws`, `/onebot/v11/ws/`, `/onebot/v11/`): the adapter refuses the handshake

@@ -98,7 +98,7 @@ def privately(ctx: Ctx, answer: Msg, private: Msg, note: str) -> list[Msg | To]:
 
 def admin_list(ctx: Ctx, whole: Msg, what: str) -> Msg | list[Msg | To]:
     """A list only admins may see (QQ ids, applications, members): whole in a private chat; asked in a group, sent
-    to the admin privately, with one line in the group saying so (SPEC §11, issue 21.8)."""
+    to the admin privately, with one line in the group saying so (a quiet group, issue 21.8)."""
     if not ctx.in_group:
         return whole
     return [Msg(f"{what}，名单已私聊发给你。"), To("private", ctx.user_id, whole)]

@@ -112,6 +112,34 @@ def test_the_cycle_check_finds_a_circle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+# ---------------------------------------------------------------- one name, one thing (issue 23 item 4)
+
+
+def _class_homes(sources: dict[str, str]) -> dict[str, list[str]]:
+    """Class name → the modules that define a class of that name, for the names defined in more than one."""
+    homes: dict[str, set[str]] = {}
+    for module, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                homes.setdefault(node.name, set()).add(module)
+    return {name: sorted(mods) for name, mods in sorted(homes.items()) if len(mods) > 1}
+
+
+def test_no_class_name_is_defined_in_two_modules() -> None:
+    sources = {name: path.read_text(encoding="utf-8") for name, path in _modules().items()}
+    assert "bot.outbox.reactions" in sources
+    assert _class_homes(sources) == {}, "name each class for what it is, once in the project"
+
+
+def test_the_name_check_finds_a_duplicate() -> None:
+    sources = {
+        "a": "class Reactions:\n    pass\n",
+        "b.c": "def f():\n    class Reactions: ...\n",
+        "d": "class OutboxReactions: ...\nclass Reactions2: ...\n",
+    }
+    assert _class_homes(sources) == {"Reactions": ["a", "b.c"]}
+
+
 # ---------------------------------------------------------------- one owner for every table
 
 # table → the module (or package) that owns it: the only one whose SQL may write it, and (but for SHARED_READS)
@@ -135,12 +163,14 @@ OWNERS = {
     "return_units": "bot.returns",
     "return_files": "bot.returns",
     "return_rows": "bot.returns",
+    "return_handups": "bot.returns",
     "follower_reports": "bot.followers",
     "follower_monthly": "bot.followers",
     "post_reports": "bot.followers",
     "stale_warnings": "bot.followers",
     "group_seen": "bot.history",
     "appointed_admins": "bot.roles",
+    "city_groups": "bot.units",
 }
 # modules that write an owner's tables on its behalf, as part of the same feature
 HELPERS = {"bot.roster": "bot.units"}  # the roster import is the units feature's bulk writer

@@ -1,4 +1,4 @@
-"""一键统发 (SPEC §5): tasks announced in every alliance group, confirmed once per unit, with progress and nudges.
+"""一键统发: tasks announced in every alliance group, confirmed once per unit, with progress and nudges.
 
 How the promises hold:
 - a task's units are fixed when it is created (`broadcast_units`), so later roster changes do not move

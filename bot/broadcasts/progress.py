@@ -26,7 +26,7 @@ class _Known:
     owing: tuple[int, ...]  # ids of the units not done
 
 
-class Standing:
+class BroadcastProgress:
     """Progress of 统发 (a part of Broadcasts): `progress`, `done_records`."""
 
     async def progress(self, task_id: int | None = None) -> Progress[Task, Done]:

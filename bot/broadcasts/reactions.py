@@ -12,7 +12,7 @@ from bot.errors import UserError
 from bot.task_reactions import ReactionPlan, TaskReactions
 
 
-class Reactions(TaskReactions):
+class BroadcastReactions(TaskReactions):
     """Reactions (a part of Broadcasts): a confirming emoji on an announcement or nudge confirms like /已转发; reactions given while away are caught up where the client can list them."""
 
     async def confirm_by_reaction(self, user_id: str | int, message_id: object) -> Confirmation | None:

@@ -46,6 +46,7 @@ class Task(TaskRecord):
     created_by: str
     created_at: datetime
     article_title: str | None = None  # the linked page's own title, when it could be read
+    owner_unit_id: int | None = None  # a city admin's task: the unit they were appointed for (None: the province's)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Draft:
 
 
 @dataclass(frozen=True)
-class Created:
+class CreatedBroadcast:
     task: Task
     units: int
     groups: int
@@ -180,6 +181,7 @@ def _task(r) -> Task:
         created_by=r["created_by"],
         created_at=clock.from_db(r["created_at"]),
         article_title=r["article_title"] if "article_title" in r.keys() else None,
+        owner_unit_id=r["owner_unit_id"] if "owner_unit_id" in r.keys() else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""一键统发 (SPEC §5), the service."""
+"""一键统发, the service."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from datetime import datetime
 
 from bot import clock, metrics
 from bot.audit import audit
-from bot.broadcasts.posts import ReplyIndex
-from bot.broadcasts.progress import Standing, _Known
-from bot.broadcasts.reactions import Reactions
+from bot.broadcasts.progress import BroadcastProgress, _Known
+from bot.broadcasts.reactions import BroadcastReactions
 from bot.broadcasts.records import (
     _DONE,
     CLOSED,
@@ -16,7 +15,7 @@ from bot.broadcasts.records import (
     OPEN,
     WITHDRAWN,
     Confirmation,
-    Created,
+    CreatedBroadcast,
     Draft,
     NotBound,
     NudgeResult,
@@ -25,6 +24,7 @@ from bot.broadcasts.records import (
     WhichTask,
     _task,
 )
+from bot.broadcasts.reply_index import ReplyIndex
 from bot.broadcasts.stats import Statistics
 from bot.broadcasts.text import _VIA, _nudge_text, announcement
 from bot.config import Settings
@@ -36,6 +36,7 @@ from bot.refs import NUDGE
 from bot.refs import WITHDRAWN as WITHDRAWN_NOTICE
 from bot.reminders import Reminder, Reminders
 from bot.render import Msg, person_label
+from bot.roles import Scope, scoped_units
 from bot.tasks import (
     NOT_BOUND,
     Owing,
@@ -44,14 +45,16 @@ from bot.tasks import (
     TaskLine,
     TaskService,
     TaskView,
+    own_task,
     reminded_recently,
     the_only_open,
 )
+from bot.units.groups import task_groups
 from bot.units.records import Unit
 from bot.units.service import Units
 
 
-class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
+class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, TaskService):
     """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw, statistics."""
 
     kind = KIND
@@ -75,45 +78,52 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
 
     # ------------------------------------------------------------ create
 
-    async def resolve_scope(self, entries: tuple[str, ...]) -> tuple[list[int], str]:
-        """The ids of the units a scope names (see `Units.scope`), and its description."""
+    async def resolve_scope(self, entries: tuple[str, ...], within: Scope | None = None) -> tuple[list[int], str]:
+        """The ids of the units a scope names (see `Units.scope`) inside the asker's scope `within` (a city admin:
+        their subtree, see `bot.roles.scoped_units`), and its description."""
         if not await self.units.all():
             raise UserError(
                 "名册里还没有单位，无法发布统发。请先用 /单位 添加，或用 python -m bot import-units 导入名册。"
             )
-        units, desc = await self.units.scope(entries)
+        units, desc = await scoped_units(self.units, entries, within)
         return [u.id for u in units], desc
 
-    async def create(self, draft: Draft, *, actor: str, article_title: str | None = None) -> Created:
-        """Store the task and the units that owe it, announce it in every alliance group, owe its nudges."""
+    async def create(
+        self, draft: Draft, *, actor: str, article_title: str | None = None, scope: Scope | None = None
+    ) -> CreatedBroadcast:
+        """Store the task and the units that owe it, announce it in every alliance group (a city admin's task:
+        their city's own group, bot/units/groups.py), owe its nudges. `scope` is the asker's: a city admin's
+        task owes only units of it, and belongs to the unit they were appointed for."""
         if not self.engine.groups():
             raise UserError("还没有配置联盟群（ALLIANCE_GROUPS），统发无处发布。请在 .env 里配置后重启。")
         if draft.deadline <= clock.now():
             raise UserError(f"截止时间 {clock.show(draft.deadline)} 已经过去了，请给一个将来的时间。")
-        unit_ids, scope = await self.resolve_scope(draft.scope)
+        unit_ids, desc = await self.resolve_scope(draft.scope, scope)
+        owner = scope.owner if scope is not None else None
         async with self.db.tx() as tx:
             task_id = await tx.run(
                 "INSERT INTO broadcasts (title, url, deadline, requirements, scope, created_by, created_at, "
-                "article_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "article_title, owner_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     draft.title,
                     draft.url,
                     clock.to_db(draft.deadline),
                     "、".join(draft.requirements),
-                    scope,
+                    desc,
                     actor,
                     clock.now_db(),
                     article_title,
+                    owner,
                 ),
             )
             await tx.many(
                 "INSERT INTO broadcast_units (task_id, unit_id) VALUES (?, ?)", [(task_id, u) for u in unit_ids]
             )
             task = await self._get(tx, task_id)
-            groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)))
+            groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)), owner=owner)
             await self.engine.schedule(tx, task_id, task.deadline, overdue=False)
             await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
-        return Created(task, len(unit_ids), groups)
+        return CreatedBroadcast(task, len(unit_ids), groups)
 
     # ------------------------------------------------------------ reading tasks
 
@@ -299,7 +309,7 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
         return out
 
     async def confirm_for(
-        self, task_id: int, names: list[str], *, actor: str, actor_name: str = ""
+        self, task_id: int, names: list[str], *, actor: str, actor_name: str = "", scope: Scope | None = None
     ) -> list[Confirmation]:
         """An admin confirms for units that reported another way (also after the task was closed).
 
@@ -310,6 +320,8 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
         if not names:
             raise UserError("请写出单位，如：/统发 代确认 3 郑州大学 河南大学")
         units = [await self.units.resolve(n, strict=True) for n in names]
+        for unit in units if scope is not None else ():
+            scope.check(unit)  # a city admin confirms only for their units
         now = clock.now()
         out = []
         async with self.db.tx() as tx:
@@ -327,17 +339,23 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
 
     # ------------------------------------------------------------ nudges
 
-    async def _still_owing(self, tx: Tx, task_id: int) -> Owing:
-        """The units not done (deleted ones left out) and their operators, inside the caller's transaction."""
+    async def _still_owing(self, tx: Tx, task_id: int, scope: Scope | None = None) -> Owing:
+        """The units not done (deleted ones left out; with `scope`, only those inside it) and their operators,
+        inside the caller's transaction."""
         rows = await tx.all(
             "SELECT u.id, u.name, u.category, u.city FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
             f"WHERE bu.task_id=? AND u.deleted_at IS NULL AND NOT {_DONE} ORDER BY u.id",
             (task_id,),
         )
-        return await self.engine.owing(tx, [Unit(r[0], r[1], r[2], r[3]) for r in rows])
+        units = [Unit(r[0], r[1], r[2], r[3]) for r in rows]
+        return await self.engine.owing(tx, [u for u in units if scope is None or u in scope])
 
-    async def nudge(self, task_id: int | None, *, actor: str, force: bool = False) -> NudgeResult:
-        """@-mention the operators of the units not done, batched, in each operator's group.
+    async def nudge(
+        self, task_id: int | None, *, actor: str, force: bool = False, scope: Scope | None = None
+    ) -> NudgeResult:
+        """@-mention the operators of the units not done, batched, in each operator's group. A city admin's
+        (`scope`) nudges only their units, in their city's own group (a province admin's nudge of a city's task
+        goes to that city's group too).
 
         Raises:
             UserError: (unless `force`) the automatic reminder of the task went out moments ago.
@@ -346,13 +364,15 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             task = await self._resolve(tx, task_id, how="/统发 催办")
             if not task.is_open:
                 raise TaskClosed(f"统发 {task.label} {task.state}，不能催办。")
-            owing = await self._still_owing(tx, task.id)
+            owing = await self._still_owing(tx, task.id, scope)
             if not owing.units:
                 return NudgeResult(task, 0, 0, 0, [])
             if not force and (ago := await self.engine.reminded_ago(tx, task.id)) is not None:
                 raise reminded_recently(f"统发 {task.label}", ago, f"/统发 催办 {task.id} 强制")
             units, ops = len(owing.units), len(owing.operators)
-            msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing)
+            owner = scope.owner if scope is not None and scope.owner is not None else task.owner_unit_id
+            groups = await task_groups(tx, self.settings.groups, owner)
+            msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing, groups)
             detail = f"#{task.id} {units} 个单位，{ops} 位联络员"
             await self.engine.nudge(tx, task, msgs, purpose=NUDGE, actor=actor, action="统发催办", detail=detail)
         return NudgeResult(task, units, ops, len(msgs), [u.name for u in owing.orphans])
@@ -368,21 +388,25 @@ class Broadcasts(Standing, Statistics, Reactions, ReplyIndex, TaskService):
             return []
         out = []
         if owing.operators:
-            out = self.engine.messages(_nudge_text(task, len(owing.units), owing.operators, auto=True), owing)
+            groups = await task_groups(tx, self.settings.groups, task.owner_unit_id)
+            text = _nudge_text(task, len(owing.units), owing.operators, auto=True)
+            out = self.engine.messages(text, owing, groups)
         return out + await self.engine.orphans_digest(tx, f"统发 {task.label} 未完成", owing)
 
     # ------------------------------------------------------------ withdraw (closing is TaskService.close: no more
     # confirmations, except an admin's, and no more nudges)
 
-    async def withdraw(self, task_id: int, *, actor: str) -> tuple[Task, list[str]]:
-        """Withdraw: the task no longer counts anywhere; the groups are told. Returns the announcement ids."""
+    async def withdraw(self, task_id: int, *, actor: str, scope: Scope | None = None) -> tuple[Task, list[str]]:
+        """Withdraw: the task no longer counts anywhere; the groups are told. Returns the announcement ids. A city
+        admin (`scope`) withdraws only their own tasks."""
         async with self.db.tx() as tx:
             task = await self._get(tx, task_id)
+            own_task(task, scope, "撤回")
             if task.state == WITHDRAWN:
                 raise TaskClosed(f"统发 {task.label} 已经撤回过了。")
             await self.end(tx, task, WITHDRAWN, actor=actor, action="统发撤回", why="统发已撤回")
             notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
-            await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE)
+            await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE, owner=task.owner_unit_id)
         return task, await self.announcement_ids(task.id)
 
     # ------------------------------------------------------------ as reports, exports and the dashboard see tasks

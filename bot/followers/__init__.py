@@ -1,4 +1,4 @@
-"""Follower counts (SPEC §7): self-reports, targets, rankings of units, the 僵尸号 watch and the monthly reminder.
+"""Follower counts: self-reports, targets, rankings of units, the 僵尸号 watch and the monthly reminder.
 
 Decisions where the spec is silent:
 - a unit's count is the sum of the latest reported counts of its live accounts (正常 or 待审核), per platform

@@ -13,9 +13,11 @@ from bot.followers.records import (
     Ranking,
     log,
 )
+from bot.followers.scoped import ranking_within
 from bot.followers.targets import (
     Target,
 )
+from bot.roles import Scope
 from bot.units.records import Unit
 
 
@@ -44,9 +46,18 @@ class Rankings:
         return month_period(today.year, today.month, today, f"本月（{today.month}月）")
 
     async def ranking(
-        self, platform: str | None = None, category: str | None = None, period: Period | None = None
+        self,
+        platform: str | None = None,
+        category: str | None = None,
+        period: Period | None = None,
+        scope: Scope | None = None,
     ) -> Ranking:
-        """Units by their count at the end of the period and by their growth over it."""
+        """Units by their count at the end of the period and by their growth over it (a city admin's `scope`: the
+        units of their area only)."""
+        if scope is not None and not scope.everything:
+            whole = await self.ranking(platform, category, period)
+            units = [u for u in await self.units.by_ids(sorted(scope.unit_ids)) if category in (None, u.category)]
+            return ranking_within(whole, scope, len(units))
         period = period or self._this_month()
         key = ("ranking", platform, category, period)
         mark = await self._check()

@@ -1,4 +1,4 @@
-"""Follower counts (SPEC §7), the service: self-reports, targets and progress; rankings, posts and the monthly reminder are its parts in this package."""
+"""Follower counts, the service: self-reports, targets and progress; rankings, post dates and the monthly reminder are its parts in this package."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from bot import clock
-from bot.accounts import Account, Accounts
+from bot.accounts import Account, MediaAccounts
 from bot.audit import audit
 from bot.db import Database, Tx
 from bot.errors import Ambiguous, Forbidden, NotFound, UserError
-from bot.followers.posts import PostWatch
+from bot.followers.post_dates import PostWatch
 from bot.followers.ranking import Rankings
 from bot.followers.records import (
     _LATEST,
@@ -52,7 +52,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
     """Follower reports, targets, rankings, post dates and the monthly reminder."""
 
     def __init__(
-        self, db: Database, units: Units, accounts: Accounts, reminders: Reminders, settings: Settings
+        self, db: Database, units: Units, accounts: MediaAccounts, reminders: Reminders, settings: Settings
     ) -> None:
         self.db = db
         self.units = units

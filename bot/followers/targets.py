@@ -1,4 +1,4 @@
-"""Follower targets (SPEC §7): the per-category table, how ALLIANCE_FOLLOWER_TARGETS and friends are read, and
+"""Follower targets: the per-category table, how ALLIANCE_FOLLOWER_TARGETS and friends are read, and
 which target a unit has. Pure functions: `bot.config` validates those settings with them."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class CategoryTarget:
         return "，".join(parts) or "未设目标"
 
 
-# Shandong 2022 (SPEC §1). 中职学校 follows the vocational rule; the categories the notice does not name
+# Shandong's 2022 notice. 中职学校 follows the vocational rule; the categories the notice does not name
 # (省直单位, 县区教育局, 幼儿园, 其他) have no target unless ALLIANCE_FOLLOWER_TARGETS sets one.
 DEFAULT_TARGETS: dict[str, CategoryTarget] = {
     "市教育局": CategoryTarget(800_000, populous=1_000_000),

@@ -14,7 +14,7 @@ from bot.outbox.records import (
 )
 
 
-class Accounts:
+class QQAccounts:
     """Accounts (a part of Outbox): which of the bot's QQ accounts sends to a chat, attaching and detaching their senders, the groups each is in."""
 
     def route(self, target_type: str, target_id: str, account: str | None = None) -> str | None:

@@ -18,7 +18,7 @@ from bot.outbox.records import (
 )
 
 
-class Reactions:
+class OutboxReactions:
     """Reactions (a part of Outbox): acknowledgements given as an emoji on the person's message where the client can, claimed in batches."""
 
     async def _react_next(self, conn: _Conn) -> bool:

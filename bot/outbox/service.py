@@ -16,10 +16,10 @@ from typing import Any
 from bot import clock, metrics, privacy
 from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
-from bot.outbox.accounts import Accounts
+from bot.outbox.accounts import QQAccounts
 from bot.outbox.askers import Turns
 from bot.outbox.keys import MessageKeys
-from bot.outbox.reactions import Reactions
+from bot.outbox.reactions import OutboxReactions
 from bot.outbox.reading import Reading
 from bot.outbox.records import (
     ACK,
@@ -40,7 +40,7 @@ from bot.refs import Ref
 from bot.render import Msg, Segment
 
 
-class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
+class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
     """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account."""
 
     def __init__(
@@ -505,7 +505,7 @@ class Outbox(Reading, Reactions, Accounts, Turns, MessageKeys):
 
 
 async def _leaving(target_type: str, message: list[Segment]) -> list[Segment]:
-    """A message on its way out through the privacy filter (SPEC §12): to a group, every phone number in its text,
+    """A message on its way out through the privacy filter (bot/privacy.py): to a group, every phone number in its text,
     its folded lists and the name of a file it uploads is masked, and the file itself is a masked copy (or, when
     its text cannot be checked, not sent: the send fails and the text alternative goes instead)."""
     if target_type != "group":

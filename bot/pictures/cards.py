@@ -106,8 +106,8 @@ class _Pen:
         return _font(self.font.bold_path if bold else self.font.path, self.font.index, size)
 
 
-# Pillow rasterises every glyph of every string it draws, about 0.1 ms per CJK glyph; a card repeats few
-# distinct characters, so each is drawn once per font and size and then pasted (ten times faster).
+# Pillow rasterises every glyph of every string it draws; a card repeats few distinct characters, so each is
+# drawn once per font and size and then pasted (timings: bench/README.md, "Timings behind the code").
 
 
 @cache
@@ -186,10 +186,10 @@ def _table_height(t: RankTable) -> int:
     return 44 + max(1, len(t.rows)) * ROW + (26 if t.more else 0)
 
 
-# What a picture costs (a 30-row ranking, 1120×1342): drawing about 10 ms, PNG encoding with Pillow 33 ms.
+# What a picture costs, drawing and encoding (timings: bench/README.md, "Timings behind the code"):
 # - Encoding: Pillow tries every PNG row filter on every row; a card is flat colour and text, which deflate
 #   compresses best unfiltered. `png.encode` writes the rows unfiltered at zlib level 3, in bands of rows each
-#   deflated on its own: the same pixels (PNG is lossless) in 15 ms, and the file is smaller.
+#   deflated on its own: the same pixels (PNG is lossless) in less time, and the file is smaller.
 # - Drawing: the asker's unit is highlighted (and appended when it is not among the rows shown), so every asker
 #   gets a picture of their own from the same data. The card without its highlighted rows (the skeleton, which
 #   depends only on the data and where those rows sit) is drawn once and kept as its encoded bands; each asker's

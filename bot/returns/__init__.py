@@ -1,4 +1,4 @@
-"""Returns (报送, SPEC §6): tasks with a hard deadline that units submit, and reminders to those who have not.
+"""Returns (报送): tasks with a hard deadline that units submit, and reminders to those who have not.
 
 The units that owe a return are fixed when it is created (all units, or those of a 范围 of categories
 or cities). A unit submits once: a second submission is acknowledged and not counted; one after the

@@ -20,6 +20,10 @@ SCOPE_WORDS = ("范围",)
 FILE_WORDS = ("表格", "文件", "格式")
 
 
+LEVEL_WORDS = ("逐级汇总", "逐级上报", "分级汇总", "逐级")
+"""The option that makes a return collected by level (units → their city → the province)."""
+
+
 # What a reply to a 报送 notice or reminder may say to mark it submitted (收到 is not among them).
 SUBMIT_WORDS = (
     "已报送",
@@ -70,7 +74,7 @@ def parse_new(args: list[str], now: datetime) -> NewReturn:
     if idx is None:
         raise UserError(f"请写出截止时间，用“截止”隔开标题和时间。用法：\n{USAGE_NEW}")
     # options (截止, 范围) may come in any order: the title runs up to the first of them
-    first = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS or a in SCOPE_WORDS), idx)
+    first = next((i for i, a in enumerate(args) if a in DEADLINE_WORDS or a in SCOPE_WORDS or a in LEVEL_WORDS), idx)
     title = clean_text(" ".join(args[:first]))
     if not title:
         raise UserError(f"请写出报送的标题。用法：\n{USAGE_NEW}")
@@ -88,11 +92,18 @@ def parse_new(args: list[str], now: datetime) -> NewReturn:
             raise UserError("“范围”后面请写类别或地市，多个用逗号隔开，如：范围 本科高校,高职高专")
         scope = rest[at + 1]
         rest = rest[:at] + rest[at + 2 :]
+    by_level = any(a in LEVEL_WORDS for a in rest)
+    rest = [a for a in rest if a not in LEVEL_WORDS]
     forms, scan, rest = _read_files(rest)
+    if by_level and not forms:
+        raise UserError(
+            "逐级汇总的报送要交表格（各市汇总后上报一个合并的表格），请加上 表格 统计表|汇总表|备案表|模板，"
+            "如：/报送 新建 2026年新媒体统计 截止 10-31 17:30 表格 统计表 逐级汇总"
+        )
     note = clean_text(" ".join(rest))
     if len(note) > MAX_NOTE:
         raise UserError(f"说明太长（{len(note)} 字），请控制在 {MAX_NOTE} 字以内，详细要求可以另发文件。")
-    return NewReturn(title, deadline, scope, note, forms, scan)
+    return NewReturn(title, deadline, scope, note, forms, scan, by_level)
 
 
 def _read_files(rest: list[str]) -> tuple[tuple[str, ...], bool, list[str]]:

@@ -17,7 +17,7 @@ from bot.tasks import NOT_BOUND
 _POSTS = (ANNOUNCE, REMINDER, RETURN_NUDGE)
 
 
-class Reactions(TaskReactions):
+class ReturnReactions(TaskReactions):
     """Reactions (a part of Returns): confirming a return without files by a reaction, telling who reacted to one
     with files how to hand it in, catching up what was given while away."""
 

@@ -56,6 +56,9 @@ class Return(TaskRecord):
     done when every one is in."""
     wants_scan: bool = False
     template_file: int | None = None
+    by_level: bool = False
+    """逐级汇总: units under a city hand in to their 市教育局, which checks them and hands one merged file up."""
+    owner_unit_id: int | None = None  # a city admin's return: the unit they were appointed for (None: the province's)
 
     @property
     def wants_files(self) -> bool:
@@ -104,6 +107,8 @@ class NewReturn:
     forms: tuple[str, ...] | str = ()
     """The forms asked for; a text (`统计表` or `统计表,汇总表`) is read as that list."""
     scan: bool = False
+    by_level: bool = False
+    """逐级汇总 (bot/returns/levels.py)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.forms, str):
@@ -111,7 +116,7 @@ class NewReturn:
 
 
 @dataclass
-class Created:
+class CreatedReturn:
     ret: Return
     units: int
     groups: list[str]
@@ -151,6 +156,8 @@ def _return(r) -> Return:
         tuple(json.loads(r["forms"] or "[]")),
         bool(r["wants_scan"]),
         r["template_file"],
+        bool(r["by_level"]) if "by_level" in r.keys() else False,
+        r["owner_unit_id"] if "owner_unit_id" in r.keys() else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""报送 (SPEC §6), the service."""
+"""报送, the service."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from bot.refs import RETURN_NUDGE
 from bot.reminders import Reminder
 from bot.render import Msg, person_label
 from bot.returns.files import store
-from bot.returns.reactions import Reactions
+from bot.returns.reactions import ReturnReactions
 from bot.returns.records import (
     BY_ADMIN,
     BY_SELF,
     KIND,
     MAX_NOTE,
     NEEDS_FIX,
-    Created,
+    CreatedReturn,
     NewReturn,
     Nudged,
     Owed,
@@ -33,6 +33,7 @@ from bot.returns.records import (
     _unit,
 )
 from bot.returns.text import _footer, _nudge_header, _private_text, announcement, files_needed
+from bot.roles import Scope, scoped_units
 from bot.tasks import (
     NudgeText,
     Owing,
@@ -44,6 +45,7 @@ from bot.tasks import (
     reminded_recently,
     the_only_open,
 )
+from bot.units.groups import task_groups
 from bot.units.records import Unit
 
 _UNIT_ROWS = (
@@ -52,7 +54,7 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(Reactions, TaskService):
+class Returns(ReturnReactions, TaskService):
     """Returns and their submissions; registers the `return` kind with the reminder engine."""
 
     kind = KIND
@@ -186,41 +188,53 @@ class Returns(Reactions, TaskService):
     # ------------------------------------------------------------ creating (closing is TaskService.close: no more
     # submissions from operators, no more reminders)
 
-    async def scope_units(self, text: str) -> tuple[list[Unit], str]:
-        """The units of a 范围 (see `Units.scope`), and how to describe it."""
-        units, desc = await self.units.scope([text])
+    async def scope_units(self, text: str, within: Scope | None = None) -> tuple[list[Unit], str]:
+        """The units of a 范围 (see `Units.scope`) inside the asker's scope `within` (`bot.roles.scoped_units`), and
+        how to describe it."""
+        units, desc = await scoped_units(self.units, [text], within)
         return units, desc or "全部单位"
 
-    async def create(self, new: NewReturn, *, actor: str) -> Created:
-        """Store a return, fix the units that owe it, owe its reminders and announce it, in one transaction."""
+    async def create(self, new: NewReturn, *, actor: str, scope: Scope | None = None) -> CreatedReturn:
+        """Store a return, fix the units that owe it, owe its reminders and announce it, in one transaction. A city
+        admin's (`scope`) owes only units of their scope, belongs to their unit and is announced in their city's
+        group (bot/units/groups.py)."""
         if new.deadline <= clock.now():
             raise UserError("截止时间已经过去了，请给一个将来的时间，如：明天18点、周五17:30。")
-        units, scope = await self.scope_units(new.scope)
+        units, desc = await self.scope_units(new.scope, scope)
+        owner = scope.owner if scope is not None else None
         if not units:
             raise UserError("名册里还没有单位，无法发起报送。请先用 /单位 添加 或导入名册。")
         groups = self.engine.groups()
         async with self.db.tx() as tx:
             now = clock.now_db()
             rid = await tx.run(
-                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, forms, wants_scan) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO returns (title, note, deadline, scope, created_by, created_at, forms, wants_scan, by_level, "
+                "owner_unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.title,
                     new.note,
                     clock.to_db(new.deadline),
-                    scope,
+                    desc,
                     actor,
                     now,
                     json.dumps(list(new.forms), ensure_ascii=False),
                     int(new.scan),
+                    int(new.by_level),
+                    owner,
                 ),
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             labels = await self.engine.schedule(tx, rid, new.deadline)
             ret = await self._get(tx, rid)
-            await self.engine.announce(tx, rid, announcement(ret, len(units)))
-            await audit(tx, actor, "报送新建", f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {scope}")
-        return Created(ret, len(units), groups, labels)
+            await self.engine.announce(tx, rid, announcement(ret, len(units)), owner=owner)
+            await audit(
+                tx,
+                actor,
+                "报送新建",
+                f"#{rid} {new.title} 截止 {clock.show(new.deadline)} 范围 {desc}"
+                + ("（逐级汇总）" if new.by_level else ""),
+            )
+        return CreatedReturn(ret, len(units), groups, labels)
 
     # ------------------------------------------------------------ submitting
 
@@ -252,9 +266,14 @@ class Returns(Reactions, TaskService):
             raise UserError(f"报送 {ret.label} 要交文件：{files_needed(ret, await self.owed(ret.id, unit.id))}")
         return await self._mark(return_id, unit, user_id, user_name, BY_SELF, note)
 
-    async def register(self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "") -> Submitted:
-        """An admin marks a unit submitted (received another way, e.g. by e-mail); works after the end too."""
+    async def register(
+        self, return_id: int, unit_name: str, *, actor: str, actor_name: str = "", scope: Scope | None = None
+    ) -> Submitted:
+        """An admin marks a unit submitted (received another way, e.g. by e-mail); works after the end too. A city
+        admin (`scope`) only a unit of theirs."""
         unit = await self.units.resolve(unit_name, strict=True)
+        if scope is not None:
+            scope.check(unit)
         return await self._mark(return_id, unit, actor, actor_name, BY_ADMIN, "")
 
     async def _owed_one(self, unit: Unit) -> int:
@@ -316,8 +335,9 @@ class Returns(Reactions, TaskService):
 
     # ------------------------------------------------------------ nudging
 
-    async def _owing(self, tx: Tx, ret: Return) -> Owing:
-        """Units not done (deleted ones left out) and their operators, read inside the caller's transaction."""
+    async def _owing(self, tx: Tx, ret: Return, scope: Scope | None = None) -> Owing:
+        """Units not done (deleted ones left out; with `scope`, those inside it) and their operators, read inside
+        the caller's transaction."""
         units = [
             _unit(r)
             for r in await tx.all(
@@ -326,17 +346,20 @@ class Returns(Reactions, TaskService):
                 (ret.id,),
             )
         ]
-        return await self.engine.owing(tx, units)
+        return await self.engine.owing(tx, [u for u in units if scope is None or u in scope])
 
-    def _nudges(self, ret: Return, owing: Owing, *, overdue: bool, manual: bool) -> list[Outgoing]:
-        """@-mentions of the operators of units not done; with nobody to @ at all, one line in each group that says
-        how many owe (the units are never named in a group: the admins get them privately)."""
+    def _nudges(
+        self, ret: Return, owing: Owing, *, overdue: bool, manual: bool, groups: list[str] | None = None
+    ) -> list[Outgoing]:
+        """@-mentions of the operators of units not done (in `groups` when given: a city's own); with nobody to @ at
+        all, one line in each group that says how many owe (the units are never named in a group: the admins get
+        them privately)."""
         header = _nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
         overdue = overdue or ret.deadline <= clock.now()
-        out = self.engine.messages(NudgeText(header, _footer(ret), _private_text(ret, overdue)), owing)
+        out = self.engine.messages(NudgeText(header, _footer(ret), _private_text(ret, overdue)), owing, groups)
         if owing.units and not owing.operators:
             msg = Msg(header).line(_footer(ret))
-            out.extend(("group", g, msg) for g in self.engine.groups())
+            out.extend(("group", g, msg) for g in (self.engine.groups() if groups is None else groups))
         return out
 
     async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
@@ -350,11 +373,13 @@ class Returns(Reactions, TaskService):
         owing = await self._owing(tx, ret)
         if not owing.units:
             return []
-        out = self._nudges(ret, owing, overdue=rem.overdue, manual=False)
+        groups = await task_groups(tx, self.settings.groups, ret.owner_unit_id)
+        out = self._nudges(ret, owing, overdue=rem.overdue, manual=False, groups=groups)
         return out + await self.engine.orphans_digest(tx, f"报送 {ret.label}未报送", owing)
 
-    async def nudge(self, return_id: int, *, actor: str, force: bool = False) -> Nudged:
-        """An admin's 催办: @-mention the operators of the units not done now, in batches.
+    async def nudge(self, return_id: int, *, actor: str, force: bool = False, scope: Scope | None = None) -> Nudged:
+        """An admin's 催办: @-mention the operators of the units not done now, in batches; a city admin's (`scope`)
+        only their units', in their city's group.
 
         Raises:
             UserError: closed, all done, or (unless `force`) the automatic reminder went out moments ago.
@@ -363,12 +388,14 @@ class Returns(Reactions, TaskService):
             ret = await self._get(tx, return_id)
             if not ret.open:
                 raise UserError(f"报送 {ret.label} 已经结束，不用催办。")
-            owing = await self._owing(tx, ret)
+            owing = await self._owing(tx, ret, scope)
             if not owing.units:
                 raise UserError(f"报送 {ret.label} 的单位都已报送，不用催办。")
             if not force and (ago := await self.engine.reminded_ago(tx, ret.id)) is not None:
                 raise reminded_recently(f"报送 {ret.label}", ago, f"/报送 催办 {ret.id} 强制")
-            messages = self._nudges(ret, owing, overdue=ret.deadline <= clock.now(), manual=True)
+            owner = scope.owner if scope is not None and scope.owner is not None else ret.owner_unit_id
+            groups = await task_groups(tx, self.settings.groups, owner)
+            messages = self._nudges(ret, owing, overdue=ret.deadline <= clock.now(), manual=True, groups=groups)
             detail = f"{ret.label} {len(owing.units)} 个单位"
             await self.engine.nudge(
                 tx, ret, messages, purpose=RETURN_NUDGE, actor=actor, action="报送催办", detail=detail

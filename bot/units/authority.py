@@ -1,4 +1,4 @@
-"""Who may act for a unit (SPEC §1, §12; docs/PROMISES.md "Who may do what"): the one rule every way of handing in
+"""Who may act for a unit (docs/PROMISES.md "Who may do what"): the one rule every way of handing in
 or confirming asks (commands, replies, reactions, uploads, `/报送 文件`).
 
 The rule: a unit is acted for by its own bound operators, and by admins. Nobody else: not an operator of another

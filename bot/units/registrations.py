@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.audit import audit
@@ -18,6 +19,9 @@ from bot.units.records import (
     Unit,
 )
 from bot.vocab import parse_category
+
+if TYPE_CHECKING:
+    from bot.roles import Scope
 
 
 class Registrations:
@@ -221,28 +225,33 @@ class Registrations:
             is_new_unit=r["unit_id"] is None,
         )
 
-    async def pending(self) -> list[Application]:
+    async def pending(self, scope: Scope | None = None) -> list[Application]:
+        """The applications waiting for a decision; with a city admin's `scope`, those for units of it (an
+        application for a new unit is the province's to decide)."""
         async with self.db.read() as tx:
             ids = [r[0] for r in await tx.all("SELECT id FROM applications WHERE state='待审核' ORDER BY id")]
-            return [await self._application(tx, i) for i in ids]
+            apps = [await self._application(tx, i) for i in ids]
+        return [a for a in apps if scope is None or _may_decide(a, scope)]
 
     async def application(self, app_id: int) -> Application:
         async with self.db.read() as tx:
             return await self._application(tx, app_id)
 
-    async def approve(self, app_ids: list[int], *, actor: str) -> list[Decision]:
-        """Approve applications, each in its own transaction (one bad number does not block the rest)."""
+    async def approve(self, app_ids: list[int], *, actor: str, scope: Scope | None = None) -> list[Decision]:
+        """Approve applications, each in its own transaction (one bad number does not block the rest); a city admin
+        (`scope`) only those for units of their scope."""
         out = []
         for app_id in dict.fromkeys(app_ids):
             try:
-                out.append(await self._approve_one(app_id, actor))
+                out.append(await self._approve_one(app_id, actor, scope))
             except UserError as e:
                 out.append(Decision(Application(app_id, "", "", None, None, "", None, None, "", ""), False, str(e)))
         return out
 
-    async def _approve_one(self, app_id: int, actor: str) -> Decision:
+    async def _approve_one(self, app_id: int, actor: str, scope: Scope | None) -> Decision:
         async with self.db.tx() as tx:
             app = await self._application(tx, app_id)
+            _check_decide(app, scope)
             if app.state != "待审核":
                 raise UserError(f"申请 #{app_id} 已{app.state.removeprefix('已')}，不能再通过。")
             unit_id = app.unit_id
@@ -268,9 +277,10 @@ class Registrations:
         unit = await self.get(unit_id)
         return Decision(app, True, "", unit)
 
-    async def reject(self, app_id: int, reason: str, *, actor: str) -> Decision:
+    async def reject(self, app_id: int, reason: str, *, actor: str, scope: Scope | None = None) -> Decision:
         async with self.db.tx() as tx:
             app = await self._application(tx, app_id)
+            _check_decide(app, scope)
             if app.state != "待审核":
                 raise UserError(f"申请 #{app_id} 已{app.state.removeprefix('已')}，不能再驳回。")
             await tx.run(
@@ -294,3 +304,18 @@ class Registrations:
         covered = {ops[qq] for qq in members if qq in ops}
         orphan = [u for u in await self.all() if u.id not in covered]
         return loose, orphan
+
+
+def _may_decide(app: Application, scope: Scope) -> bool:
+    """Whether the asker of `scope` decides this application: an existing unit of the scope (a new unit: the
+    province)."""
+    return scope.everything or (app.unit_id is not None and app.unit_id in scope)
+
+
+def _check_decide(app: Application, scope: Scope | None) -> None:
+    """Raises the refusal when a city admin decides an application outside their scope."""
+    if scope is None or _may_decide(app, scope):
+        return
+    if app.unit_id is None:
+        raise scope.refusal(f"{app.unit_name}（名册里还没有的新单位，由省级管理员审核）")
+    raise scope.refusal(app.unit_name)

@@ -1,9 +1,10 @@
-"""Units (SPEC §3), the service: the roster's name index (names, aliases, loose matching), adding, renaming and deleting units, and scopes (范围); registration is its part in bot/units/registrations.py."""
+"""Units, the service: the roster's name index (names, aliases, loose matching), adding, renaming and deleting units, and scopes (范围); registration is its part in bot/units/registrations.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.audit import audit
@@ -18,6 +19,9 @@ from bot.units.records import (
 from bot.units.registrations import Registrations
 from bot.units.tree import PROVINCE, Below, Tree, apply_defaults, is_default, is_province, live_parents, stored_tree
 from bot.vocab import CATEGORIES, categories_of, category_key, parse_category
+
+if TYPE_CHECKING:
+    from bot.roles import Scope
 
 
 class Units(Registrations):
@@ -286,7 +290,7 @@ class Units(Registrations):
             raise UserError(f"范围“{desc}”内没有单位。用 /单位 列表 <类别或地市> 看看名册。")
         return chosen, desc
 
-    # ------------------------------------------------------------ the tree (SPEC §13, bot/units/tree.py)
+    # ------------------------------------------------------------ the tree (bot/units/tree.py)
 
     async def tree(self) -> Tree:
         """The parents of the live units; rebuilt when the name index is (a change of the units, another process)."""
@@ -338,14 +342,20 @@ class Units(Registrations):
         idx = await self._load()
         return idx.exact(text) or await self.bureau_of_city(text) or idx.lookup(text)
 
-    async def move(self, name: str, parent: str, *, actor: str) -> tuple[Unit, Unit | None, Unit | None]:
+    async def move(
+        self, name: str, parent: str, *, actor: str, scope: Scope | None = None
+    ) -> tuple[Unit, Unit | None, Unit | None]:
         """Put a unit under another (`全省`: directly under the province; `默认`: back to its default parent).
-        Returns the unit, its old parent and its new one (None: the province).
+        Returns the unit, its old parent and its new one (None: the province). A city admin (`scope`) moves only
+        a unit of their scope, under another unit of it.
 
         Raises:
             UserError: no parent named, the parent is not a unit of the roster, or the move would make a loop.
+            Forbidden: the unit or the new parent lies outside `scope`.
         """
         unit = await self.resolve(name, strict=True)
+        if scope is not None:
+            scope.check(unit)
         if not parent.strip():
             raise UserError(
                 f"请写出“{unit.name}”的上级单位，如：/单位 上级 {unit.name} 郑州市教育局；"
@@ -360,6 +370,11 @@ class Units(Registrations):
                 raise UserError(
                     f"上级单位“{parent.strip()}”不是名册里的单位：{e} 上级必须是名册里的单位，直属省里的写“{PROVINCE}”。"
                 ) from None
+        if scope is not None and not scope.everything:
+            if target is not None:
+                scope.check(target)
+            elif is_province(parent):
+                raise scope.refusal(PROVINCE)
         old = await self.parent(unit)
         async with self.db.tx() as tx:
             units, _, tree = await stored_tree(tx)

@@ -1,4 +1,4 @@
-"""The alliance as a tree (SPEC §13): every unit's one parent (上级单位), the defaults that need no typing, and the
+"""The alliance as a tree: every unit's one parent (上级单位), the defaults that need no typing, and the
 questions asked of it (a subtree, the ancestors, the 市教育局 above a unit, whether a move makes a loop).
 
 The province itself is the root and not a unit: a parent of NULL (None here) means 全省. A unit whose parent was

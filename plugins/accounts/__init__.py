@@ -1,4 +1,4 @@
-"""Accounts and filing (SPEC §4): /账号 登记|变更|注销|列表, /备案."""
+"""Accounts and filing: /账号 登记|变更|注销|列表, /备案."""
 
 from __future__ import annotations
 
@@ -119,11 +119,11 @@ async def account_cmd(ctx: Ctx) -> Msg:
     return await sub(ctx, ACCOUNT_SUBS, account_usage)
 
 
-@command("备案", may=admins("审核备案"))
+@command("备案", may=admins("审核备案", Role.CITY_ADMIN))
 async def filing_cmd(ctx: Ctx) -> Reply:
     svc = ctx.app.accounts
     if not ctx.args:
-        pending = await svc.pending()
+        pending = await svc.pending(ctx.scope)
         if not pending:
             return Msg("没有待审核的备案。")
         out = Msg(f"待审核的备案 {len(pending)} 个：")
@@ -143,10 +143,10 @@ async def filing_cmd(ctx: Ctx) -> Reply:
             raise UserError("请写出要通过的备案编号，如：/备案 通过 3 4")
 
         async def pending_ids() -> list[int]:
-            return [f.id for f in await svc.pending()]
+            return [f.id for f in await svc.pending(ctx.scope)]
 
         ids = await numbers_or_all(ctx, rest, "备案编号", "/备案 通过", pending_ids)
-        results = await svc.approve(ids, actor=ctx.user_id)
+        results = await svc.approve(ids, actor=ctx.user_id, scope=ctx.scope)
         out = Msg()
         approved: dict[str, list[str]] = {}  # filer → what of theirs was approved: one notice each
         for fid, f, err in results:
@@ -167,7 +167,7 @@ async def filing_cmd(ctx: Ctx) -> Reply:
         if not rest:
             raise UserError("请写出要驳回的备案编号，如：/备案 驳回 3 账号名称与证书不符")
         reason = " ".join(rest[1:])[:200]
-        f = await svc.reject(ctx.int_arg(rest[0], "备案编号"), reason, actor=ctx.user_id)
+        f = await svc.reject(ctx.int_arg(rest[0], "备案编号"), reason, actor=ctx.user_id, scope=ctx.scope)
         await ctx.app.outbox.send(
             "private",
             f.filed_by,

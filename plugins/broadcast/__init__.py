@@ -1,4 +1,4 @@
-"""一键统发 (SPEC §5): /统发 and its sub-commands, /已转发, and confirming by replying to the announcement."""
+"""一键统发: /统发 and its sub-commands, /已转发, and confirming by replying to the announcement."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ async def create(ctx: Ctx) -> Msg:
             f"链接打不开（{page.reason}，文章可能已删除），没有发布。请检查链接后重发：/统发 <标题> <正确的链接>"
         )
     title = page.title if page is not None and page.state == OK else None
-    c = await ctx.app.broadcasts.create(draft, actor=ctx.user_id, article_title=title)
+    c = await ctx.app.broadcasts.create(draft, actor=ctx.user_id, article_title=title, scope=ctx.scope)
     t = c.task
     out = Msg(
         f"已发布统发 #{t.id}「{t.title}」：{c.units} 个单位需完成，截止 {clock.show(t.deadline)}，"
@@ -109,7 +109,7 @@ async def overview(ctx: Ctx) -> Msg:
     for line in lines_cut([_summary_line(s) for s in open_tasks], ctx.limit):
         out.line(line)
     out.line("查看进度：/统发 进度 [编号]；完成率：/统发 统计 [月份]")
-    if ctx.is_admin:
+    if ctx.role >= Role.CITY_ADMIN:
         out.line("发布：" + USAGE.split("\n")[0])
     return out
 
@@ -182,7 +182,7 @@ async def nudge(ctx: Ctx) -> Reply:
     force = ctx.take_force()
     task_id = _task_arg(ctx, "/统发 催办 [编号] [强制]，如：/统发 催办 3", required=False)
     await caught_up(ctx.app.broadcasts, task_id)
-    r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id, force=force)
+    r = await ctx.app.broadcasts.nudge(task_id, actor=ctx.user_id, force=force, scope=ctx.scope)
     t = r.task
     if r.pending_units == 0:
         return Msg(f"统发 #{t.id}「{t.title}」所有单位都已完成，不需要催办。")
@@ -201,7 +201,9 @@ async def confirm_for(ctx: Ctx) -> Msg:
     if len(ctx.args) < 2:
         raise UserError("用法：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学 河南大学")
     task_id = ctx.int_arg(ctx.args[0])
-    results = await ctx.app.broadcasts.confirm_for(task_id, ctx.args[1:], actor=ctx.user_id, actor_name=ctx.name)
+    results = await ctx.app.broadcasts.confirm_for(
+        task_id, ctx.args[1:], actor=ctx.user_id, actor_name=ctx.name, scope=ctx.scope
+    )
     out = Msg()
     for c in results:
         if c.counted:
@@ -231,7 +233,7 @@ async def listing(ctx: Ctx) -> Msg:
 async def close(ctx: Ctx) -> Reply:
     task_id = _task_arg(ctx, "/统发 结束 <编号>，如：/统发 结束 3", required=True)
     assert task_id is not None
-    p = await ctx.app.broadcasts.close(task_id, actor=ctx.user_id)
+    p = await ctx.app.broadcasts.close(task_id, actor=ctx.user_id, scope=ctx.scope)
     out = Msg(f"已结束统发 #{p.task.id}「{p.task.title}」：最终完成 {len(p.done)}/{p.total}（{p.percent}），不再提醒。")
     groups = by_category(p.pending)
     full = [f"【{cat}】{'、'.join(u.name for u in units)}" for cat, units in groups]
@@ -241,7 +243,7 @@ async def close(ctx: Ctx) -> Reply:
 async def withdraw(ctx: Ctx) -> Msg:
     task_id = _task_arg(ctx, "/统发 撤回 <编号>，如：/统发 撤回 3", required=True)
     assert task_id is not None
-    task, ids = await ctx.app.broadcasts.withdraw(task_id, actor=ctx.user_id)
+    task, ids = await ctx.app.broadcasts.withdraw(task_id, actor=ctx.user_id, scope=ctx.scope)
     recalled = 0
     for mid in ids:  # best effort: QQ lets a bot recall only recent messages unless it is a group admin
         try:
@@ -336,16 +338,16 @@ BROADCAST_SUBS: dict[str, Callable[[Ctx], Awaitable[Reply]]] = {
 BROADCAST_MAY = {
     "进度": Role.MEMBER,
     "统计": Role.MEMBER,
-    "催办": admins("催办统发"),
-    "代确认": admins("代单位确认统发"),
-    "补登": admins("代单位确认统发"),
-    "列表": admins("查看统发列表"),
-    "结束": admins("结束统发"),
-    "撤回": admins("撤回统发"),
+    "催办": admins("催办统发", Role.CITY_ADMIN),
+    "代确认": admins("代单位确认统发", Role.CITY_ADMIN),
+    "补登": admins("代单位确认统发", Role.CITY_ADMIN),
+    "列表": admins("查看统发列表", Role.CITY_ADMIN),
+    "结束": admins("结束统发", Role.CITY_ADMIN),
+    "撤回": admins("撤回统发", Role.CITY_ADMIN),
 }
 
 
-@command("统发", "一键统发", may=Role.MEMBER, subs=BROADCAST_MAY, with_args=admins("发布统发任务"))
+@command("统发", "一键统发", may=Role.MEMBER, subs=BROADCAST_MAY, with_args=admins("发布统发任务", Role.CITY_ADMIN))
 async def broadcast_cmd(ctx: Ctx) -> Reply:
     return await sub(ctx, BROADCAST_SUBS, overview)
 

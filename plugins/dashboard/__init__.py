@@ -1,4 +1,4 @@
-"""The web dashboard (SPEC §9) under /dashboard on the bot's own FastAPI server; off while DASHBOARD_TOKEN is empty."""
+"""The web dashboard under /dashboard on the bot's own FastAPI server; off while DASHBOARD_TOKEN is empty."""
 
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from bot.roster import import_roster
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload
 from plugins.dashboard.html import e, url
-from plugins.dashboard.pages import _unavailable
 from plugins.dashboard.web import Session, _form, page, page_response, redirect
 
 
@@ -104,9 +103,6 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
         for kind, label, desc in EXPORT_BUTTONS
     ]
     for kind in ("统发", "报送"):
-        if not reports.tasks_available(app, kind):
-            cards.append(f'<div class="panel"><b>{e(kind)}进度</b>{_unavailable(kind)}</div>')
-            continue
         lines = (await reports.tasks(app, kind, include_closed=True))[:30]
         opts = "".join(f'<option value="{t.id}">#{t.id} {e(t.title)}</option>' for t in lines)
         cards.append(

@@ -35,10 +35,6 @@ def task_rows(lines: list[reports.TaskLine], kind_path: str) -> str:
     return "".join(out)
 
 
-def _unavailable(kind: str) -> str:
-    return f'<p class="muted">{e(kind)}功能{e(reports.NOT_AVAILABLE)}。</p>'
-
-
 @router.get("/", response_class=HTMLResponse)
 async def slash() -> Response:
     return redirect("") if _token(current_app()) else not_found()
@@ -63,25 +59,19 @@ async def overview(request: Request, app: App, s: Session) -> str:
     body.append("</div>")
     for kind, path in (("统发", "broadcast"), ("报送", "return")):
         body.append(f"<h2>进行中的{kind}</h2>")
-        if not reports.tasks_available(app, kind):
-            body.append(f'<div class="panel">{_unavailable(kind)}</div>')
-            continue
         lines = [t for t in await reports.tasks(app, kind, include_closed=False)]
         body.append(f'<div class="panel">{task_rows(lines, path)}</div>')
     body.append("<h2>逾期未完成的报送</h2>")
-    if not reports.tasks_available(app, "报送"):
-        body.append(f'<div class="panel">{_unavailable("报送")}</div>')
-    else:
-        overdue = [t for t in await reports.tasks(app, "报送", include_closed=False) if t.overdue]
-        rows = [
-            [
-                f'<a href="{url(f"/tasks/return/{t.id}")}">#{t.id} {e(t.title)}</a>',
-                e(t.deadline),
-                e(f"{t.total - t.done} 个单位"),
-            ]
-            for t in overdue
+    overdue = [t for t in await reports.tasks(app, "报送", include_closed=False) if t.overdue]
+    rows = [
+        [
+            f'<a href="{url(f"/tasks/return/{t.id}")}">#{t.id} {e(t.title)}</a>',
+            e(t.deadline),
+            e(f"{t.total - t.done} 个单位"),
         ]
-        body.append(h.table(["报送", "截止时间", "未报送"], rows, empty="没有逾期的报送。"))
+        for t in overdue
+    ]
+    body.append(h.table(["报送", "截止时间", "未报送"], rows, empty="没有逾期的报送。"))
     chart = [(p, o.by_platform[p]) for p in PLATFORMS if o.by_platform.get(p)]
     cats = [(c, o.by_category[c]) for c in CATEGORIES if o.by_category.get(c)]
     body.append(
@@ -177,10 +167,7 @@ async def unit_page(request: Request, app: App, s: Session) -> str | Response:
 
 async def _unit_target(app: App, unit: Any) -> str:
     """The unit's follower target and how far its accounts' latest counts are from it."""
-    followers = reports.service(app, "followers")
-    if followers is None:
-        return ""
-    p = await followers.progress(unit)
+    p = await app.followers.progress(unit)
     if not p.target.amount:
         return f'<h2>粉丝目标</h2><div class="panel">{e(p.target.rule)}；单位合计 {e(h.num(p.total))}。</div>'
     pct = f"{p.total / p.target.amount * 100:.1f}%"
@@ -271,9 +258,6 @@ async def tasks_page(request: Request, app: App, s: Session) -> str:
     body = ["<h1>统发与报送</h1>"]
     for path, kind in KIND_PATHS.items():
         body.append(f"<h2>{e(kind)}</h2>")
-        if not reports.tasks_available(app, kind):
-            body.append(f'<div class="panel">{_unavailable(kind)}</div>')
-            continue
         lines = await reports.tasks(app, kind, include_closed=True)
         rows = [
             [
@@ -357,9 +341,6 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
     ranked = await reports.ranking(
         app, platform if platform in PLATFORMS else "", cat if cat in CATEGORIES else "", period
     )
-    if ranked is None:
-        body.append(f'<div class="panel">{_unavailable("粉丝数")}</div>')
-        return "".join(body)
     body.append(
         f'<form class="filters" method="get" action="{url("/followers")}">'
         f'<select name="platform">{h.options(PLATFORMS, platform, blank="全部平台")}</select>'

@@ -1,4 +1,4 @@
-"""Exports (SPEC §9): /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx sent to the admin privately."""
+"""Exports: /导出 统计表|汇总表|备案表|统发 <编号>|报送 <编号> — an .xlsx sent to the admin privately."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from nonebot.plugin import PluginMetadata
 
 from bot import exports
 from bot.render import Msg
+from bot.roles import Role
 from plugins._client import to_asker_privately
 from plugins._ctx import Ctx
 from plugins._registry import admins, command
@@ -34,8 +35,8 @@ __plugin_meta__ = PluginMetadata(
 )
 
 
-@command("导出", may=admins("导出表格"))
+@command("导出", may=admins("导出表格", Role.CITY_ADMIN))
 async def export_cmd(ctx: Ctx) -> Msg:
     kind, task_id = exports.parse_kind(ctx.args)
-    made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id)
+    made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id, scope=ctx.scope)
     return await to_asker_privately(ctx, made, f"已导出{made.title}（{made.rows} 行）")

@@ -1,4 +1,4 @@
-"""Follower counts (SPEC §7): /粉丝 report|排行|目标, /更新, /僵尸号."""
+"""Follower counts: /粉丝 report|排行|目标, /更新, /僵尸号."""
 
 from __future__ import annotations
 
@@ -184,7 +184,7 @@ async def ranking(ctx: Ctx) -> Reply:
     ctx.take_format()
     platform, category, period = parse_ranking_args(ctx.args, clock.now().date())
     svc = ctx.app.followers
-    r = await svc.ranking(platform, category, period)
+    r = await svc.ranking(platform, category, period, scope=ctx.scope if ctx.role is Role.CITY_ADMIN else None)
     mine = await _my_unit(ctx)
     rows = ctx.app.settings.alliance_picture_rows
     return await picture_or_text(
@@ -428,7 +428,7 @@ def render_stale(s: Stale, limit: int | None) -> list[Msg]:
     return _messages(head, lines)
 
 
-@command("僵尸号", may=admins("查看僵尸号"))
+@command("僵尸号", may=admins("查看僵尸号", Role.CITY_ADMIN))
 async def stale_cmd(ctx: Ctx) -> Reply:
     ctx.take_format()
     days = None
@@ -436,7 +436,7 @@ async def stale_cmd(ctx: Ctx) -> Reply:
         days = read_number(ctx.args[0].removesuffix("天"))
         if len(ctx.args) > 1 or days is None or not 1 <= days <= 3650:
             raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
-    s = await ctx.app.followers.stale(days)
+    s = await ctx.app.followers.stale(days, scope=ctx.scope)
     rows = sum(len(items) for _, items in s.no_post + s.warning)
     limit = ctx.app.settings.alliance_picture_rows
     text = render_stale(s, ctx.limit)

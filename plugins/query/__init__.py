@@ -1,4 +1,4 @@
-"""Quick query (SPEC §8): /查询 [单位] answers everything about a unit in one message."""
+"""Quick query: /查询 [单位] answers everything about a unit in one message."""
 
 from __future__ import annotations
 

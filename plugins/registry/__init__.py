@@ -1,4 +1,4 @@
-"""Units and registration (SPEC §3): /注册 /审核 /我的单位 /解绑 /单位 /未绑定, and leaving the group."""
+"""Units and registration: /注册 /审核 /我的单位 /解绑 /单位 /未绑定, and leaving the group."""
 
 from __future__ import annotations
 
@@ -112,10 +112,10 @@ def _app_line(a: Application, close: list[Unit]) -> str:
     return f"#{a.id} {person_label(a.user_name, a.user_id)}申请 {a.unit_name}{new} {when}"
 
 
-@command("审核", may=admins("审核注册申请"))
+@command("审核", may=admins("审核注册申请", Role.CITY_ADMIN))
 async def review(ctx: Ctx) -> Reply:
     if not ctx.args:
-        pending = await ctx.app.units.pending()
+        pending = await ctx.app.units.pending(ctx.scope)
         if not pending:
             return Msg("没有待审核的注册申请。")
         whole = Msg(f"待审核的注册申请 {len(pending)} 个：")
@@ -129,16 +129,16 @@ async def review(ctx: Ctx) -> Reply:
             raise UserError("请写出要通过的申请编号，如：/审核 通过 3 4 5")
 
         async def pending_ids() -> list[int]:
-            return [a.id for a in await ctx.app.units.pending()]
+            return [a.id for a in await ctx.app.units.pending(ctx.scope)]
 
         ids = await numbers_or_all(ctx, rest, "申请编号", "/审核 通过", pending_ids)
-        return approved_messages(ctx, await ctx.app.units.approve(ids, actor=ctx.user_id))
+        return approved_messages(ctx, await ctx.app.units.approve(ids, actor=ctx.user_id, scope=ctx.scope))
     if head in ("驳回", "拒绝", "不通过"):
         if not rest:
             raise UserError("请写出要驳回的申请编号，如：/审核 驳回 3 单位名称有误")
         app_id = ctx.int_arg(rest[0], "申请编号")
         reason = " ".join(rest[1:])[:200]
-        d = await ctx.app.units.reject(app_id, reason, actor=ctx.user_id)
+        d = await ctx.app.units.reject(app_id, reason, actor=ctx.user_id, scope=ctx.scope)
         why = f"，原因：{reason}" if reason else ""
         await tell_applicant(
             ctx.app,
@@ -390,8 +390,8 @@ UNIT_MAY = {
     "简称": admins("添加单位简称"),
     "改名": admins("改单位名称"),
     "删除": admins("删除单位"),
-    "上级": admins("调整单位的上级单位"),
-    "下级": admins("查看下级单位"),
+    "上级": admins("调整单位的上级单位", Role.CITY_ADMIN),
+    "下级": admins("查看下级单位", Role.CITY_ADMIN),
 }
 
 

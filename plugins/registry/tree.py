@@ -1,4 +1,4 @@
-"""The alliance tree in the roster (SPEC §13): /单位 上级 and /单位 下级, and the 上级单位 line of a unit's card."""
+"""The alliance tree in the roster: /单位 上级 and /单位 下级, and the 上级单位 line of a unit's card."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ async def unit_parent(ctx: Ctx) -> Msg:
     """/单位 上级 <单位> [上级单位] (admins, declared in UNIT_MAY): show a unit's chain of parents, or move it."""
     if len(ctx.args) == 1:
         unit = await ctx.app.units.resolve(ctx.args[0])
+        ctx.scope.check(unit)
         chain = [u.name for u in await ctx.app.units.ancestors(unit)] + [PROVINCE]
         return Msg(f"“{unit.name}”的上级单位：{' → '.join(chain)}").line(UNIT_PARENT_USAGE.replace("用法", "要调整"))
     if not ctx.args:
         raise UserError(UNIT_PARENT_USAGE)
     if len(ctx.args) != 2:
         raise UserError(UNIT_PARENT_USAGE)
-    unit, old, new = await ctx.app.units.move(ctx.args[0], ctx.args[1], actor=ctx.user_id)
+    unit, old, new = await ctx.app.units.move(ctx.args[0], ctx.args[1], actor=ctx.user_id, scope=ctx.scope)
     before, after = (old.name if old else PROVINCE), (new.name if new else PROVINCE)
     if before == after:
         return Msg(f"“{unit.name}”的上级单位本来就是“{after}”，没有变化。")
@@ -46,6 +47,11 @@ async def unit_below(ctx: Ctx) -> Msg:
     group."""
     name = " ".join(ctx.args)
     unit = None if not name or is_province(name) else await ctx.app.units.resolve_area(name)
+    if not ctx.scope.everything:  # a city admin: their own subtree (none named), or a unit of it
+        unit = unit or await ctx.app.units.get(ctx.scope.owner or 0)
+        if unit is None:
+            raise ctx.scope.refusal(name or "全省")
+        ctx.scope.check(unit)
     below = await ctx.app.units.below(unit)
     where = f"“{unit.name}”" if unit else PROVINCE
     if not below.units:

@@ -1,4 +1,4 @@
-"""Returns (SPEC §6): /报送 新建|登记|进度|催办|列表|结束 and /已报送."""
+"""Returns: /报送 新建|登记|进度|催办|列表|结束 and /已报送."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from plugins._roles import ANYONE, OPERATOR
 from plugins._rollup import Words, in_area, progress_view, take_area
 from plugins._several import each_number
 from plugins._topics import Topic
-from plugins.returns import files
+from plugins.returns import files, levels
 
 
 def _quiet(s: Settings) -> str:
@@ -65,6 +65,10 @@ HELP = [
             "只有本单位的联络员和管理员能替单位交文件；别人上传的文件记为待确认，不计报送，管理员会私聊收到提醒：\n"
             "/报送 待确认 — 待确认的文件（私聊发给你）；/报送 文件 <编号> <单位> #<文件编号> — 收下其中一个，"
             "例：/报送 文件 3 郑州大学 #12；/报送 丢弃 <文件编号…> — 丢弃\n"
+            "逐级汇总的报送（新建时加“逐级汇总”）：各市的单位交给本市教育局，市级管理员审核后上报：\n"
+            "/报送 进度 <编号> [城市] — 省里看各市（已上报/汇总中/未开始），市级管理员看本市各单位\n"
+            "/报送 退回 <编号> <单位> [原因] — 把单位交的文件退回修改（私聊告诉其联络员）\n"
+            "/报送 上报 <编号> [确认] — 把本市已交的单位合并为一个表格上报，记下签收人；有单位没交时加“确认”照报\n"
             "/报送 汇总 <编号> — 合并各单位的表格为一个工作簿；/报送 打包 <编号> — 各单位原件的压缩包（只私聊发给管理员，不发到群里）"
         ),
     ),
@@ -106,7 +110,7 @@ async def create(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError(f"用法：\n{USAGE_NEW}")
     new = parse_new(ctx.args, clock.now())
-    made = await ctx.app.returns.create(new, actor=ctx.user_id)
+    made = await ctx.app.returns.create(new, actor=ctx.user_id, scope=ctx.scope)
     ret = made.ret
     where = (
         f"已在 {len(made.groups)} 个联盟群发布通知"
@@ -137,7 +141,7 @@ async def register(ctx: Ctx) -> Msg:
     last = None
     for name in ctx.args[1:]:
         try:
-            s = await ctx.app.returns.register(rid, name, actor=ctx.user_id, actor_name=ctx.name)
+            s = await ctx.app.returns.register(rid, name, actor=ctx.user_id, actor_name=ctx.name, scope=ctx.scope)
         except UserError as e:
             if len(ctx.args) == 2:
                 raise
@@ -159,7 +163,7 @@ async def nudge(ctx: Ctx) -> Reply:
     force = ctx.take_force()
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
-    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id, force=force)
+    n = await ctx.app.returns.nudge(rid, actor=ctx.user_id, force=force, scope=ctx.scope)
     out = Msg(f"已催办 {n.ret.label}：未报送 {len(n.units)} 个单位，@ 了 {n.operators} 位联络员。")
     if n.ret.wants_files:
         p = await ctx.app.returns.progress(n.ret.id)
@@ -173,7 +177,7 @@ async def nudge(ctx: Ctx) -> Reply:
 
 async def close(ctx: Ctx) -> Reply:
     rid = _number(ctx, "/报送 结束 <编号>")
-    p = await ctx.app.returns.close(rid, actor=ctx.user_id)
+    p = await ctx.app.returns.close(rid, actor=ctx.user_id, scope=ctx.scope)
     out = Msg(f"已结束报送 {p.task.label}，不再提醒。")
     out.line(f"最终：已报送 {len(p.done)}/{p.total}" + (f"，其中逾期 {p.late}" if p.late else ""))
     pending = [u for _, group in by_category(p.pending) for u in group]
@@ -188,6 +192,8 @@ async def progress(ctx: Ctx) -> Reply:
     area = take_area(ctx)
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
+    if (by_level := await ctx.app.returns.get(rid)).by_level:  # 逐级汇总: per city (plugins/returns/levels.py)
+        return await levels.progress(ctx, by_level)
     p = await ctx.app.returns.progress(rid)
     view = await progress_view(ctx, p, area, RETURN_WORDS, _progress_head, _progress_subtitle(p))
     if view.answer is not None:
@@ -284,7 +290,7 @@ async def default(ctx: Ctx) -> Msg:
 
 
 async def admin_listing(ctx: Ctx) -> Msg:
-    """`/报送 列表` is the admins' list, as `/统发 列表` is (SPEC §6); anyone may send /报送 for the open ones."""
+    """`/报送 列表` is the admins' list, as `/统发 列表` is; anyone may send /报送 for the open ones."""
     return await listing(ctx)
 
 
@@ -298,21 +304,25 @@ SUBS = {
     "催报": nudge,
     "列表": admin_listing,
     "结束": close,
+    "上报": levels.hand_up,
+    "退回": levels.send_back,
     **files.SUBS,
 }
 
 
 # who may use each sub-command (any other word, and /报送 alone: anyone)
 RETURNS_MAY = {
-    "新建": admins("发起报送"),
-    "发起": admins("发起报送"),
-    "登记": admins("登记报送"),
-    "代登记": admins("登记报送"),
-    "催办": admins("催办"),
-    "催报": admins("催办"),
-    "列表": admins("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）"),
-    "结束": admins("结束报送"),
+    "新建": admins("发起报送", Role.CITY_ADMIN),
+    "发起": admins("发起报送", Role.CITY_ADMIN),
+    "登记": admins("登记报送", Role.CITY_ADMIN),
+    "代登记": admins("登记报送", Role.CITY_ADMIN),
+    "催办": admins("催办", Role.CITY_ADMIN),
+    "催报": admins("催办", Role.CITY_ADMIN),
+    "列表": admins("查看全部报送列表（发 /报送 可查看进行中的报送和本单位是否已报送）", Role.CITY_ADMIN),
+    "结束": admins("结束报送", Role.CITY_ADMIN),
     "进度": Role.MEMBER,
+    "上报": admins("上报本市汇总的报送", Role.CITY_ADMIN),
+    "退回": admins("退回单位交的文件", Role.CITY_ADMIN),
     **files.RETURN_FILES_MAY,
 }
 

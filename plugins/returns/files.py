@@ -32,6 +32,7 @@ from plugins._ctx import Ctx, display_name
 from plugins._notices import notice
 from plugins._registry import admins
 from plugins._reply import Reply, To
+from plugins.returns import levels
 
 # ---------------------------------------------------------------- getting the bytes through the client
 
@@ -312,6 +313,7 @@ async def accept(ctx: Ctx) -> Msg:
     if len(ctx.args) < 2:
         raise UserError("用法：/报送 接受 <编号> <单位>，如：/报送 接受 3 郑州大学")
     rid = ctx.int_arg(ctx.args[0], "报送编号")
+    await levels.in_scope(ctx, " ".join(ctx.args[1:]))  # a city admin accepts for their own units only
     return await ctx.app.return_files.accept(rid, " ".join(ctx.args[1:]), actor=ctx.user_id, actor_name=ctx.name)
 
 
@@ -322,7 +324,10 @@ async def merge(ctx: Ctx) -> Msg:
     layouts = await ctx.app.return_files.layouts_of(ret)
     if not layouts:
         raise UserError(f"报送 {ret.label} 不收表格（或还没有模板），没有可汇总的内容。进度请看 /报送 进度 {ret.id}")
-    made = await workbooks.merged(ctx.app, ret, layouts)
+    if ret.by_level and ctx.scope.everything:  # 逐级汇总: the cities' signed-off files and the direct units'
+        made = await ctx.app.return_levels.province_merge(ret, layouts)
+    else:
+        made = await workbooks.merged(ctx.app, ret, layouts)
     sheets = f"（{'、'.join(x.name for x in layouts)}各一张工作表）" if len(layouts) > 1 else ""
     return await _uploaded_answer(ctx, made, f"已汇总 {ret.label}：{made.rows} 行{sheets}")
 
@@ -354,7 +359,7 @@ RETURN_FILES_MAY = {
     "领表": Role.MEMBER,
     "文件": Role.MEMBER,
     "模板": admins("设置报送模板"),
-    "接受": admins("接受需修改的文件"),
+    "接受": admins("接受需修改的文件", Role.CITY_ADMIN),
     "汇总": admins("汇总报送"),
     "打包": admins("打包报送文件"),
 }

@@ -1,10 +1,10 @@
-"""Accounts and filings (SPEC §4): opening, change, closure; review; who may file what."""
+"""Accounts and filings: opening, change, closure; review; who may file what."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.accounts import Accounts
+from bot.accounts import MediaAccounts
 from bot.app import App
 from bot.errors import NotFound, UserError
 
@@ -13,7 +13,7 @@ OP, OP_HENU, STRANGER = "20001", "20002", "20009"
 
 
 @pytest.fixture
-async def accounts(core: App) -> Accounts:
+async def accounts(core: App) -> MediaAccounts:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
     for user, name in ((OP, "郑大"), (OP_HENU, "河南大学")):
@@ -27,7 +27,7 @@ async def _states(core: App) -> list[tuple[str, str, str]]:
         return [tuple(r) for r in await tx.all("SELECT platform, name, state FROM accounts ORDER BY id")]
 
 
-async def test_opening_is_pending_until_approved(core: App, accounts: Accounts) -> None:
+async def test_opening_is_pending_until_approved(core: App, accounts: MediaAccounts) -> None:
     f = await accounts.file_opening(OP, "张三", "微信", "郑州大学", "zzu1956", "2014-03-01")
     assert (f.kind, f.state, f.unit_name) == ("开设", "待审核", "郑州大学")
     assert (f.account.platform, f.account.name, f.account.uid, f.account.opened_on) == (
@@ -51,7 +51,7 @@ async def test_opening_is_pending_until_approved(core: App, accounts: Accounts) 
         assert row["decided_by"] == ADMIN and row["decided_at"]
 
 
-async def test_platform_aliases(core: App, accounts: Accounts) -> None:
+async def test_platform_aliases(core: App, accounts: MediaAccounts) -> None:
     a = await accounts.file_opening(OP, "张三", "公众号", "郑大青年")
     b = await accounts.file_opening(OP, "张三", "哔哩哔哩", "郑州大学")
     c = await accounts.file_opening(OP, "张三", "头条", "郑州大学")
@@ -61,7 +61,7 @@ async def test_platform_aliases(core: App, accounts: Accounts) -> None:
         await accounts.file_opening(OP, "张三", "脸书", "郑州大学")
 
 
-async def test_duplicates_are_refused(core: App, accounts: Accounts) -> None:
+async def test_duplicates_are_refused(core: App, accounts: MediaAccounts) -> None:
     await accounts.file_opening(OP, "张三", "微博", "郑州大学")
     with pytest.raises(UserError, match="不必重复"):
         await accounts.file_opening(OP, "张三", "新浪微博", "郑州大学")
@@ -73,7 +73,7 @@ async def test_duplicates_are_refused(core: App, accounts: Accounts) -> None:
     assert len(await _states(core)) == 3
 
 
-async def test_rejected_opening_may_be_filed_again(core: App, accounts: Accounts) -> None:
+async def test_rejected_opening_may_be_filed_again(core: App, accounts: MediaAccounts) -> None:
     f = await accounts.file_opening(OP, "张三", "微博", "郑州大学")
     rejected = await accounts.reject(f.id, "名称不规范", actor=ADMIN)
     assert rejected.state == "已驳回" and rejected.reason == "名称不规范"
@@ -86,7 +86,7 @@ async def test_rejected_opening_may_be_filed_again(core: App, accounts: Accounts
     assert again.state == "待审核"
 
 
-async def test_change_filing_applies_on_approval(core: App, accounts: Accounts) -> None:
+async def test_change_filing_applies_on_approval(core: App, accounts: MediaAccounts) -> None:
     f = await accounts.file_opening(OP, "张三", "微博", "郑大")
     await accounts.approve([f.id], actor=ADMIN)
     ch = await accounts.file_change(OP, "张三", "微博", "郑大", ["名称=郑州大学", "账号ID=zzu", "开通日期=2015-05-04"])
@@ -99,7 +99,7 @@ async def test_change_filing_applies_on_approval(core: App, accounts: Accounts) 
     assert (acc.name, acc.uid, acc.opened_on, acc.state) == ("郑州大学", "zzu", "2015-05-04", "正常")
 
 
-async def test_change_needs_known_fields(core: App, accounts: Accounts) -> None:
+async def test_change_needs_known_fields(core: App, accounts: MediaAccounts) -> None:
     await accounts.file_opening(OP, "张三", "微博", "郑大")
     with pytest.raises(UserError, match="字段=值"):
         await accounts.file_change(OP, "张三", "微博", "郑大", ["粉丝=100"])
@@ -116,7 +116,7 @@ async def test_change_needs_known_fields(core: App, accounts: Accounts) -> None:
         await accounts.file_change(OP, "张三", "微博", "河大", ["名称=x"])
 
 
-async def test_closure(core: App, accounts: Accounts) -> None:
+async def test_closure(core: App, accounts: MediaAccounts) -> None:
     f = await accounts.file_opening(OP, "张三", "抖音", "郑大青年")
     await accounts.approve([f.id], actor=ADMIN)
     c = await accounts.file_closure(OP, "张三", "抖音", "郑大青年")
@@ -134,7 +134,7 @@ async def test_closure(core: App, accounts: Accounts) -> None:
     await accounts.file_opening(OP, "张三", "抖音", "郑大青年")
 
 
-async def test_an_opening_approved_after_the_closure_does_not_reopen(core: App, accounts: Accounts) -> None:
+async def test_an_opening_approved_after_the_closure_does_not_reopen(core: App, accounts: MediaAccounts) -> None:
     opening = await accounts.file_opening(OP, "张三", "快手", "郑大")
     closure = await accounts.file_closure(OP, "张三", "快手", "郑大")
     await accounts.approve([closure.id], actor=ADMIN)
@@ -142,7 +142,7 @@ async def test_an_opening_approved_after_the_closure_does_not_reopen(core: App, 
     assert await _states(core) == [("快手", "郑大", "已注销")]
 
 
-async def test_operator_acts_only_for_their_own_unit(core: App, accounts: Accounts) -> None:
+async def test_operator_acts_only_for_their_own_unit(core: App, accounts: MediaAccounts) -> None:
     f = await accounts.file_opening(OP, "张三", "微博", "郑州大学")
     assert f.unit_name == "郑州大学"
     await accounts.approve([f.id], actor=ADMIN)
@@ -155,7 +155,7 @@ async def test_operator_acts_only_for_their_own_unit(core: App, accounts: Accoun
     assert henu.unit_name == "河南大学"
 
 
-async def test_unbound_user_is_refused(core: App, accounts: Accounts) -> None:
+async def test_unbound_user_is_refused(core: App, accounts: MediaAccounts) -> None:
     for call in (
         accounts.file_opening(STRANGER, "路人", "微博", "郑州大学"),
         accounts.file_change(STRANGER, "路人", "微博", "郑州大学", ["名称=x"]),
@@ -166,7 +166,7 @@ async def test_unbound_user_is_refused(core: App, accounts: Accounts) -> None:
     assert await _states(core) == []
 
 
-async def test_every_filing_is_kept_with_who_and_when(core: App, accounts: Accounts) -> None:
+async def test_every_filing_is_kept_with_who_and_when(core: App, accounts: MediaAccounts) -> None:
     f1 = await accounts.file_opening(OP, "张三", "微博", "郑大")
     await accounts.approve([f1.id], actor=ADMIN)
     f2 = await accounts.file_change(OP, "张三", "微博", "郑大", ["名称=郑州大学"])
@@ -183,7 +183,7 @@ async def test_every_filing_is_kept_with_who_and_when(core: App, accounts: Accou
     assert [r["id"] for r in rows] == [f1.id, f2.id, f3.id]
 
 
-async def test_approving_several_reports_each(core: App, accounts: Accounts) -> None:
+async def test_approving_several_reports_each(core: App, accounts: MediaAccounts) -> None:
     a = await accounts.file_opening(OP, "张三", "微博", "郑大")
     b = await accounts.file_opening(OP, "张三", "抖音", "郑大")
     results = await accounts.approve([a.id, 999, b.id, a.id], actor=ADMIN)
@@ -191,7 +191,7 @@ async def test_approving_several_reports_each(core: App, accounts: Accounts) -> 
     assert "999" in results[1][2]
 
 
-async def test_bad_opening_date_and_empty_name(core: App, accounts: Accounts) -> None:
+async def test_bad_opening_date_and_empty_name(core: App, accounts: MediaAccounts) -> None:
     with pytest.raises(UserError, match="日期"):
         await accounts.file_opening(OP, "张三", "微博", "郑大", "", "去年春天")
     with pytest.raises(UserError, match="不能为空"):

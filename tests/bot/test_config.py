@@ -1,4 +1,4 @@
-"""Settings (SPEC §10): defaults, .env, environment overrides, and bad values named by key."""
+"""Settings: defaults, .env, environment overrides, and bad values named by key."""
 
 from __future__ import annotations
 

@@ -447,9 +447,18 @@ FILLS: dict[int, list[str]] = {
     ],
     11: ["UPDATE outbox SET message_seq='4321' WHERE id=2"],
     13: ["UPDATE units SET county='金水' WHERE id=1"],
+    15: [
+        "UPDATE broadcasts SET owner_unit_id=1 WHERE id=1",
+        "INSERT INTO city_groups (group_id, unit_id, set_by, set_at) VALUES ('100200301', 1, '10001', '2026-03-01')",
+    ],
     12: [
         "INSERT INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "
         "VALUES ('30001', 1, '10001', '2026-03-01T05:00:00')"
+    ],
+    14: [
+        "UPDATE returns SET by_level=1 WHERE id=1",
+        "INSERT INTO return_handups (return_id, city_id, signed_by, signed_at, units_in, units_total, file_ids) "
+        "VALUES (1, 1, '30001', '2026-03-01T05:00:00', 2, 3, '[1]')",
     ],
 }
 READS: dict[int, list[tuple[str, tuple]]] = {
@@ -494,6 +503,15 @@ READS: dict[int, list[tuple[str, tuple]]] = {
     11: [("SELECT message_seq FROM outbox WHERE id=2", ("4321",))],
     12: [("SELECT appointed_by FROM appointed_admins WHERE user_id='30001'", ("10001",))],
     13: [("SELECT county, parent_id FROM units WHERE id=1", ("金水", None))],
+    14: [
+        ("SELECT by_level FROM returns WHERE id=1", (1,)),
+        ("SELECT signed_by, units_in, file_ids FROM return_handups WHERE return_id=1", ("30001", 2, "[1]")),
+    ],
+    15: [
+        ("SELECT owner_unit_id FROM broadcasts WHERE id=1", (1,)),
+        ("SELECT owner_unit_id FROM returns WHERE id=1", (None,)),
+        ("SELECT unit_id FROM city_groups WHERE group_id='100200301'", (1,)),
+    ],
 }
 
 

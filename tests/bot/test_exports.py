@@ -327,12 +327,6 @@ async def test_unknown_task_and_bad_arguments_are_clear_errors(world: App) -> No
     assert exports.parse_kind(["报送", "#3"]) == ("报送", 3)
 
 
-async def test_missing_service_is_reported_not_crashed(world: App) -> None:
-    del world.broadcasts  # as before the 统发 service existed
-    with pytest.raises(UserError, match="尚未上线"):
-        await exports.export(world, "统发", 1, actor=str(ADMIN))
-
-
 async def test_export_is_audited_and_names_do_not_collide(world: App) -> None:
     a = await exports.export(world, "备案表", actor=str(ADMIN))
     b = await exports.export(world, "备案表", actor=str(ADMIN))

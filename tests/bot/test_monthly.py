@@ -161,3 +161,28 @@ async def test_no_space_for_the_workbook_is_told_and_the_list_stays_owed(
     assert len(told) == 1 and "月度粉丝榜单" in told[0]
     async with app.db.read() as tx:
         assert await tx.value("SELECT state FROM reminders WHERE kind=? AND task_id=202604", (KIND,)) == "pending"
+
+
+async def test_the_months_list_counts_the_zombie_accounts_as_the_month_ended(world: World) -> None:  # noqa: F811
+    """Issue 21.14: the 11月 list said `数据截至 11月30日` but counted today's 僵尸号. An account whose last post was
+    3月25日 was fine on 3月31日 (6 days) and is a 僵尸号 on 4月10日 (16 days): March's list leaves it out; a post
+    reported in April does not hide one that was a 僵尸号 at the end of March."""
+    from bot.followers.periods import month_period
+
+    app = world.app
+    clock.freeze(at(date(2026, 3, 25)))
+    await world.svc.mark_post(ZZU, ["郑大青年"])  # 郑州大学's account: posted 3月25日
+    clock.freeze(at(date(2026, 4, 10)))
+
+    def zombies(stale: object) -> set[str]:
+        return {i.account.name for _, items in stale.no_post for i in items}  # type: ignore[attr-defined]
+
+    today = await world.svc.stale()
+    assert "郑大青年" in zombies(today)  # 16 days: a 僵尸号 today
+    march = month_period(2026, 3, clock.now().date())
+    report = await app.monthly.build(march)
+    assert "郑大青年" not in zombies(report.stale)  # 6 days on 3月31日
+    assert report.stale.cutoff == date(2026, 3, 31) - timedelta(days=report.stale.days)
+    # the 僵尸号 sheet says the day it counts on
+    wb = load_workbook(report.workbook)
+    assert "截至 3月31日" in str(wb["僵尸号"]["A1"].value)

@@ -1,4 +1,4 @@
-"""Pure parsers of what users type: arguments, times (SPEC §2), counts, dates, platforms, categories."""
+"""Pure parsers of what users type: arguments, times, counts, dates, platforms, categories."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_control_characters_are_dropped() -> None:
     assert split_args("郑州\x00大学\x07 高中") == ["郑州大学", "高中"]
 
 
-# ---------------------------------------------------------------- parse_time: every form of SPEC §2
+# ---------------------------------------------------------------- parse_time: every accepted form
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_parse_time_accepts_every_form(text: str, expected: datetime) -> None:
 
 
 def test_a_day_just_gone_is_past_not_next_year() -> None:
-    # SPEC §2 (issue 13 item 1): a deadline just past is an error, never silently next year
+    # issue 13 item 1: a deadline just past is an error, never silently next year
     for text in ("11月17日", "11-17 09:00"):
         with pytest.raises(UserError, match="已经过去了"):
             parse_time(text, NOW)

@@ -1,4 +1,4 @@
-"""The one privacy filter (issue 20.2–20.4, SPEC §12): every phone notation, through every exit, leaves masked;
+"""The one privacy filter (issue 20.2–20.4): every phone notation, through every exit, leaves masked;
 dates, times, counts, task numbers and links leave as they were."""
 
 from __future__ import annotations

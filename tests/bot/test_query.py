@@ -103,14 +103,6 @@ async def test_one_message_with_every_fact(core: App, monkeypatch: pytest.Monkey
     assert "待审核备案（1）" in text and "开设" in text
 
 
-async def test_without_the_other_services_it_still_answers(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    await setup_unit(core)
-    monkeypatch.setattr(core, "followers", None, raising=False)
-    monkeypatch.setattr(core, "broadcasts", None, raising=False)
-    text = render(await gather(core, await core.units.resolve("郑州大学"))).plain()
-    assert "近30天统发：暂无数据" in text and "进行中的报送：无" in text
-
-
 async def test_a_unit_with_nothing_yet(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(core, "broadcasts", FakeBroadcasts(), raising=False)
     unit = await core.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
@@ -118,8 +110,7 @@ async def test_a_unit_with_nothing_yet(core: App, monkeypatch: pytest.MonkeyPatc
     assert "联络员（0）：无" in text and "账号：还没有登记" in text and "待审核备案：无" in text
 
 
-async def test_long_account_lists_are_cut_in_a_group(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "broadcasts", None, raising=False)
+async def test_long_account_lists_are_cut_in_a_group(core: App) -> None:
     await setup_unit(core)
     for i in range(5):
         await core.accounts.file_opening(str(OP), "张三", "微博", f"郑大{i}")

@@ -1,4 +1,4 @@
-"""The reminder engine keeps its promises (SPEC §6, §12), shown with a clock the tests move."""
+"""The reminder engine keeps its promises (docs/PROMISES.md), shown with a clock the tests move."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The alliance tree (issue 24.2, SPEC §13): default parents, moves, loops refused, the roster's 上级单位 and 县区
+"""The alliance tree (issue 24.2): default parents, moves, loops refused, the roster's 上级单位 and 县区
 columns, deleted units, the core API (parent, subtree, ancestors, city_of) and the migration of an old database."""
 
 from __future__ import annotations

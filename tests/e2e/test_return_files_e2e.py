@@ -3,15 +3,17 @@ notice, file segment, private file) served from a local HTTP server, and the mer
 
 from __future__ import annotations
 
+import re
 import sys
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-from bot.returns.files.layouts import STATS
+from bot.returns.files.layouts import DATE, STATS
 from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
@@ -188,6 +190,9 @@ def _expected_row(cells: list[str]) -> list[str | int | None]:
         by_header[name] = SHOWN.get(str(by_header[name]), by_header[name])
     for name in ("序号", "年度信息发布数量", "粉丝数"):  # counts as numbers
         by_header[name] = int(by_header[name])
+    for column in STATS.columns:  # dates as dates (issue 23: typed cells)
+        if column.check == DATE and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(by_header[column.name])):
+            by_header[column.name] = datetime.fromisoformat(str(by_header[column.name]))
     return [v if v != "" else None for v in by_header.values()]
 
 

@@ -1,4 +1,4 @@
-"""/账号 and /备案 (SPEC §4) through NoneBot's handlers (nonebug)."""
+"""/账号 and /备案 through NoneBot's handlers (nonebug)."""
 
 from __future__ import annotations
 

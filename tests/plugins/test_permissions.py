@@ -21,17 +21,19 @@ EXPECTED = {
     "帮助": M, "help": M, "菜单": M,
     "注册": M, "我的单位": M, "解绑": M, "查询": M, "已转发": M, "已报送": M, "已提交": M,
     "粉丝": M, "粉丝数": M, "更新": M, "账号": M,
-    "审核": P, "未绑定": P, "导出": P, "僵尸号": P, "发送记录": P, "备案": P,
+    "审核": C, "未绑定": P, "导出": C, "僵尸号": C, "发送记录": P, "备案": C,
     "后台": C, "管理后台": C, "状态": P, "运行状态": P,
-    "统发": M, "统发 <args>": P, "统发 进度": M, "统发 统计": M, "统发 催办": P, "统发 代确认": P, "统发 补登": P,
-    "统发 列表": P, "统发 结束": P, "统发 撤回": P,
+    "统发": M, "统发 <args>": C, "统发 进度": M, "统发 统计": M, "统发 催办": C, "统发 代确认": C, "统发 补登": C,
+    "统发 列表": C, "统发 结束": C, "统发 撤回": C,
     "报送": M, "报送 进度": M, "报送 表格": M, "报送 领表": M, "报送 文件": M,
-    "报送 新建": P, "报送 发起": P, "报送 登记": P, "报送 代登记": P, "报送 催办": P, "报送 催报": P,
-    "报送 列表": P, "报送 结束": P, "报送 待确认": P, "报送 丢弃": P, "报送 模板": P, "报送 接受": P,
+    "报送 新建": C, "报送 发起": C, "报送 登记": C, "报送 代登记": C, "报送 催办": C, "报送 催报": C,
+    "报送 列表": C, "报送 结束": C, "报送 待确认": P, "报送 丢弃": P, "报送 模板": P, "报送 接受": C,
+    "报送 上报": C, "报送 退回": C,
     "报送 汇总": P, "报送 打包": P,
     "单位": M, "单位 列表": M, "单位 添加": P, "单位 新增": P, "单位 别名": P, "单位 简称": P, "单位 改名": P,
-    "单位 删除": P, "单位 上级": P, "单位 下级": P,
+    "单位 删除": P, "单位 上级": C, "单位 下级": C,
     "管理员": M, "管理员 任命": P, "管理员 撤销": P, "管理员 列表": P,
+    "群": C, "群 归属": P,
 }  # fmt: skip
 
 
@@ -76,7 +78,7 @@ async def test_a_province_admin_appoints_a_city_admin_without_restart_and_it_is_
     await zhengzhou(core)
     assert (await core.roles.of(CITY))[0] is Role.MEMBER
     out = await say(app, core, group_msg(f"/管理员 任命 {CITY} 郑州市教育局", ADMIN))
-    # the bureau's subtree (SPEC §13): itself and the county bureau; a university belongs to the province
+    # the bureau's subtree: itself and the county bureau; a university belongs to the province
     assert "已任命 30001 为市级管理员" in out[0]["text"] and "共 2 个单位" in out[0]["text"]
     role, scope = await core.roles.of(CITY)
     ids = {u.name: u.id for u in await core.units.all()}

@@ -1,4 +1,4 @@
-"""Every command of SPEC §3 through NoneBot's handlers (nonebug), real-client payloads, /未绑定, leaving, help."""
+"""Every command of units and registration through NoneBot's handlers (nonebug), real-client payloads, /未绑定, leaving, help."""
 
 from __future__ import annotations
 

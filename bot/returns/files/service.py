@@ -1,4 +1,4 @@
-"""Handing in a return as a file: attribution, download, checking at once, and the answer (SPEC §6, issue 16).
+"""Handing in a return as a file: attribution, download, checking at once, and the answer (issue 16).
 
 How the promises hold:
 - Only a unit's own operators and admins hand in for it (bot/units/authority.py, the one rule). An operator's

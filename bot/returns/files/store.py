@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -284,4 +284,32 @@ async def merged_rows(tx: Tx, return_id: int, form: str | None = None) -> list[t
         ):
             if r["file_id"] in by_file:
                 by_file[r["file_id"]].append(r["cells"])
+    return [(f, (json.loads(c) for c in by_file[f.id])) for f in files]
+
+
+async def rows_of_files(
+    tx: Tx, file_ids: Collection[int], form: str | None = None
+) -> list[tuple[FileRecord, Iterator[list[str]]]]:
+    """These forms (of `form`, when given) with their stored rows, in unit order: what a city signed off when it
+    handed a return up (bot/returns/levels.py), whatever was handed in since."""
+    if not file_ids:
+        return []
+    ids = sorted(set(file_ids))
+    marks = ",".join("?" * len(ids))
+    only = "AND f.form=? " if form is not None else ""
+    files = [
+        record(r)
+        for r in await tx.all(
+            _SELECT + f"WHERE f.id IN ({marks}) AND f.kind=? {only}ORDER BY f.unit_id, f.id",
+            (*ids, FORM, *((form,) if form is not None else ())),
+        )
+    ]
+    by_file: dict[int, list[str]] = {f.id: [] for f in files}
+    if files:
+        fmarks = ",".join("?" * len(files))
+        for r in await tx.all(
+            f"SELECT file_id, cells FROM return_rows WHERE file_id IN ({fmarks}) ORDER BY file_id, row_no",
+            [f.id for f in files],
+        ):
+            by_file[r["file_id"]].append(r["cells"])
     return [(f, (json.loads(c) for c in by_file[f.id])) for f in files]

@@ -15,7 +15,8 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from openpyxl import Workbook
 
 from bot import clock, exports, reports
+from bot.db import Tx
 from bot.errors import UserError
 from bot.returns.files import store, xlsxfast
 from bot.returns.files.layouts import COUNT, DATE, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
@@ -150,14 +152,35 @@ def typed(text: str, check: str) -> Any:
     return text
 
 
-async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> exports.Export:
+Rows = list[tuple[store.FileRecord, Iterator[list[str]]]]
+
+
+@dataclass
+class Part:
+    """A merge of part of a return (a return collected by level, bot/returns/levels.py): where each form's rows come
+    from, whose missing units are listed (and which others, with their state), and who signed each unit's rows off
+    (a column 上报签收 when given)."""
+
+    rows: Callable[[Tx, str], Awaitable[Rows]]
+    units: Collection[int] | None = None
+    """The units whose missing state is listed (None: every unit of the return)."""
+    also_missing: list[tuple[Unit, str]] = field(default_factory=list)
+    signed: Mapping[int, str] | None = None
+    name: str = ""
+    """What the file is of (`郑州市教育局`), in its name and title."""
+
+
+async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout], part: Part | None = None) -> exports.Export:
     """Every unit's rows with 填报单位 and 提交时间, one sheet per form of the return (each in its layout); a sheet of
-    units not submitted, not complete or needing changes."""
+    units not submitted, not complete or needing changes. `part`: only part of them (see `Part`)."""
     layouts = [layouts] if isinstance(layouts, Layout) else list(layouts)
     if not layouts:
         raise UserError(f"报送 {ret.label} 不收表格（或还没有模板），没有可汇总的内容。")
     async with app.db.read() as tx:
-        by_form = [(layout, await store.merged_rows(tx, ret.id, layout.name)) for layout in layouts]
+        by_form = [
+            (layout, await (part.rows(tx, layout.name) if part else store.merged_rows(tx, ret.id, layout.name)))
+            for layout in layouts
+        ]
         fixing = {
             r["unit_id"]: r
             for r in await tx.all(
@@ -169,6 +192,12 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
     progress = await app.returns.progress(ret.id)
     done_units = set.intersection(*({f.unit_id for f, _ in forms} for _, forms in by_form))
     missing = [u for u in progress.pending if u.id not in done_units]
+    if part is not None and part.units is not None:
+        missing = [u for u in missing if u.id in part.units]
+    states = {u.id: state for u, state in part.also_missing} if part else {}
+    missing += [u for u, _ in part.also_missing] if part else []
+    signed = part.signed if part else None
+    extra = ["上报签收"] if signed is not None else []
     counted = [0]
 
     def data_rows(layout: Layout, forms: list[tuple[store.FileRecord, Iterator[list[str]]]]) -> Iterator[list[Any]]:
@@ -179,9 +208,11 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
             f"报送 {ret.label}　截止 {clock.show(ret.deadline)}　已交 {len(forms)} 个单位　"
             f"未交或需修改 {len(missing)} 个　汇总时间：{clock.now().strftime('%Y-%m-%d %H:%M')}"
         ]
-        yield [*layout.names, "填报单位", "提交时间"]
+        yield [*layout.names, "填报单位", "提交时间", *extra]
         for f, rows in forms:
             tail = [f.unit_name, clock.show(f.uploaded_at)]
+            if signed is not None:
+                tail.append(signed.get(f.unit_id or 0, "直接报省"))
             for cells in rows:
                 counted[0] += 1
                 yield [typed(v, checks[i]) if i < len(checks) else v for i, v in enumerate(cells)] + tail
@@ -193,6 +224,9 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
             owes = progress.owes.get(u.id)
             state = "需修改" if u.id in progress.fixing or fix is not None else "未交齐" if owes else "未报送"
             why = ""
+            if u.id in states:
+                state, fix, owes = "未上报", None, None
+                why = states[u.id]
             if fix is not None:
                 probs = json.loads(fix["problems"])
                 why = f"{fix['original_name']}：" + "；".join(
@@ -206,19 +240,20 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout]) -> e
 
     folder = exports.export_dir(app)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"报送{ret.id}汇总-{clock.now().strftime('%Y%m%d-%H%M%S')}.xlsx"
+    who = safe_name(part.name) if part and part.name else ""
+    path = folder / f"报送{ret.id}{who}汇总-{clock.now().strftime('%Y%m%d-%H%M%S')}.xlsx"
     sheets = [
         xlsxfast.Sheet(
             f"{layout.name}汇总",
             data_rows(layout, forms),
             {1, 2, 4},
-            [min(max(exports.text_width(n), 6), 16) + 3 for n in (*layout.names, "填报单位", "提交时间")],
+            [min(max(exports.text_width(n), 6), 16) + 3 for n in (*layout.names, "填报单位", "提交时间", *extra)],
             freeze_row=5,
         )
         for layout, forms in by_form
     ]
     sheets.append(xlsxfast.Sheet("未报送及需修改", missing_rows(), {1}, (6, 24, 12, 10, 10, 60), freeze_row=2))
-    title = f"报送 {ret.label} {'、'.join(layout.name for layout in layouts)}汇总"
+    title = f"报送 {ret.label} {part.name if part else ''}{'、'.join(layout.name for layout in layouts)}汇总"
     await asyncio.to_thread(xlsxfast.write, path, sheets, title=title)
     return exports.Export(path.resolve(), f"报送{ret.id}汇总", title, counted[0])
 

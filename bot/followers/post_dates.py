@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot import clock
 from bot.db import Tx
@@ -21,12 +21,14 @@ from bot.followers.records import (
     _day,
     _split_latest,
 )
+from bot.followers.scoped import stale_within
 from bot.nudge import Outgoing
 from bot.parse import (
     parse_date,
 )
 from bot.reminders import Reminder
 from bot.render import Msg
+from bot.roles import Scope
 
 
 class PostWatch:
@@ -58,20 +60,24 @@ class PostWatch:
             )
         return Posted(unit, account, day, _day(prev))
 
-    async def stale(self, days: int | None = None) -> Stale:
+    async def stale(self, days: int | None = None, scope: Scope | None = None, *, as_of: date | None = None) -> Stale:
         """Live accounts by days without a post reported: 僵尸号 at `days` or more (ALLIANCE_STALE_DAYS), on the
-        warning list from ALLIANCE_STALE_WARN_DAYS; and those with no follower count reported for `days`.
+        warning list from ALLIANCE_STALE_WARN_DAYS; and those with no follower count reported for `days`. A city
+        admin's (`scope`): the accounts of their area only.
 
         A stretch without posts starts at the last post reported, or, for an account never reported, on the day
-        it was registered with the bot.
+        it was registered with the bot. `as_of` (a past day, e.g. the last day of a month's list) counts as things
+        stood that day: posts reported later and accounts registered later are left out.
         """
+        if scope is not None and not scope.everything:
+            return stale_within(await self.stale(days, as_of=as_of), scope)
         # another number of days than the setting's asks for that list alone (no warning list)
         warn = min(self.settings.alliance_stale_warn_days, self.stale_days) if days is None else days
         days = self.stale_days if days is None else days
         async with self.db.read() as tx:
-            found = await self._stale(tx, days, warn)
+            found = await self._stale(tx, days, warn, as_of)
         units = {u.id: u for u in await self.units.by_ids(sorted({uid for uid, _, _ in found}))}
-        out = Stale(days, clock.now().date() - timedelta(days=days), warn)
+        out = Stale(days, (as_of or clock.now().date()) - timedelta(days=days), warn)
         lists: dict[str, dict[int, list[StaleAccount]]] = {"no_post": {}, "warning": {}, "no_count": {}}
         for uid, item, where in found:
             if uid in units:
@@ -81,23 +87,29 @@ class PostWatch:
             setattr(out, name, [(units[uid], items) for uid, items in by_unit.items()])
         return out
 
-    async def _stale(self, tx: Tx, days: int, warn: int) -> list[tuple[int, StaleAccount, tuple[str, ...]]]:
-        """(unit id, account, the lists it is on) for every live account on one of the `stale` lists."""
-        today = clock.now().date()
+    async def _stale(
+        self, tx: Tx, days: int, warn: int, as_of: date | None = None
+    ) -> list[tuple[int, StaleAccount, tuple[str, ...]]]:
+        """(unit id, account, the lists it is on) for every live account on one of the `stale` lists (as it stood
+        on `as_of`, default today)."""
+        today = as_of or clock.now().date()
         cutoff = today - timedelta(days=days)
         rows = await tx.all(
             f"""
             SELECT a.*,
-                (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id) AS last_post,
+                (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id AND p.day <= ?) AS last_post,
                 {_LATEST} AS last_report
             FROM accounts a JOIN units u ON u.id=a.unit_id
             WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL
             ORDER BY a.unit_id, a.platform, a.name
-            """
+            """,
+            (today.isoformat(),),
         )
         out = []
         for r in rows:
             registered = clock.from_db(r["created_at"]).date()
+            if registered > today:  # registered after the day asked about
+                continue
             count, last_day = _split_latest(r["last_report"]) or (None, None)
             last_post = _day(r["last_post"])
             since = last_post or registered
