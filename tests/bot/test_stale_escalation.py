@@ -69,5 +69,5 @@ async def test_the_province_sees_a_count_per_city(app: NBApp, world: World) -> N
     assert await count_by_area(world.app.units, s.no_post) == "按城市：郑州市 1 个；省直属：本科高校 4 个"
     (out,) = await say(app, world.app, private_msg("/僵尸号", ADMIN))
     assert "僵尸号账号分布：按城市：郑州市 1 个；省直属：本科高校 4 个" in out["text"]
-    report = await world.app.monthly.build(world.app.monthly.period_of())
+    report = await world.app.monthly.build(world.app.monthly.period_of("2026-03"))  # as the month ended
     assert "僵尸号账号分布：按城市：郑州市 1 个；省直属：本科高校 4 个" in report.summary.plain()
