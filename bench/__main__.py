@@ -23,7 +23,7 @@ from bench.quiet import QUICK_QUIET, QuietSizes, quiet_text, run_quiet
 from bench.reconnect import QUICK_RECONNECT, ReconnectSizes, reconnect_text, run_reconnect
 from bench.report import add_ratios, table, targets, targets_text, write_json
 from bench.scenarios import ALL, QUICK, SCENARIOS, Plan, Side, Sizes, guarded, probes, run_scenario, run_startup
-from bench.seed import ROSTER, seed
+from bench.seed import PROVINCE_ASKERS, ROSTER, seed
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHOICES = (*ALL, "files", "quiet", "reconnect")
@@ -102,7 +102,12 @@ async def run(args: argparse.Namespace) -> int:
         seed_followers(ds.db_path, units=units, accounts=5 * units, weeks=weeks)
         plan = Plan(ds, sizes)
         sides = [
-            Side("bot", bot_process(workdir / "bot", bot_env(data_dir, ds.group_id, ds.admins, args.log_level))),
+            Side(
+                "bot",
+                bot_process(
+                    workdir / "bot", bot_env(data_dir, ds.group_id, (*ds.admins, *PROVINCE_ASKERS), args.log_level)
+                ),
+            ),
             Side("echo", echo_process(workdir / "echo", args.log_level)),
         ]
         if "startup" in selected:

@@ -103,7 +103,7 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "met": None if burst.get("ratio") is None else burst["ratio"] >= BURST_RATIO,
         }
     )
-    for name in ("query", "progress", "followers"):
+    for name in ("query", "progress", "rollup", "followers"):
         r = results.get(name, {})
         out.append(
             {

@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.load import BenchClient, Request, RunResult, ms, probe_all, run_requests
 from bench.procs import memory_mb, pid_of
-from bench.seed import NEWCOMER_BASE, Dataset
+from bench.seed import NEWCOMER_BASE, PROVINCE_ASKERS, Dataset
 from sim.qqsim import BotProcess
 
 SKIPPED = "skipped: command not available"
@@ -155,6 +155,14 @@ def progress_requests(plan: Plan) -> list[Request]:
     ]
 
 
+def rollup_requests(plan: Plan) -> list[Request]:
+    """`/统发 进度` asked by province admins (each a different one): the roll-up, a line per city and category."""
+    return [
+        Request("统发 进度(全省)", PROVINCE_ASKERS[i % len(PROVINCE_ASKERS)], "/统发 进度", plan.ds.group_id)
+        for i in range(plan.sizes.progress)
+    ]
+
+
 def query_requests(plan: Plan) -> list[Request]:
     """`/查询 <单位>` for random units, and `/查询` (my unit) now and then."""
     rng, ops, names = plan.rng, plan.operators(), plan.unit_names()
@@ -218,6 +226,13 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("burst", "/已转发 from distinct operators after a /统发", ("已转发",), burst_requests, True),
         Scenario("progress", "/统发 进度 on the full dataset", ("统发 进度",), progress_requests, True),
+        Scenario(
+            "rollup",
+            "/统发 进度 by province admins: one line per city and category",
+            ("统发 进度",),
+            rollup_requests,
+            True,
+        ),
         Scenario("query", "/查询 on the full dataset", ("查询",), query_requests),
         Scenario(
             "followers", "/粉丝 排行 and /粉丝 目标 on a year of weekly reports", ("粉丝 排行",), follower_requests

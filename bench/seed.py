@@ -18,6 +18,7 @@ from bot import clock
 from bot.db import Database
 from bot.roster import import_roster, parse_roster, read_table, sample_roster
 from bot.units.service import Units
+from bot.units.tree import apply_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = sample_roster()
@@ -26,6 +27,7 @@ GROUP = 700100200
 ADMINS = (900001, 900002, 900003)
 OPERATOR_BASE = 30_000_000  # operator of unit #i is OPERATOR_BASE + i
 NEWCOMER_BASE = 50_000_000  # people who are bound to nothing (they may /注册)
+PROVINCE_ASKERS = tuple(range(900_100, 900_300))  # more province admins: each asks the roll-up (`rollup` scenario)
 
 # Synthetic schools that scale the roster up: (category, name pattern).
 _SCHOOLS = (
@@ -126,6 +128,7 @@ async def seed(
                 "INSERT INTO units (name, category, city, created_at) VALUES (?, ?, ?, ?)",
                 [(name, cat, city, past[0]) for name, cat, city in extra],
             )
+            await apply_defaults(tx)  # the schools under their city's 市教育局, as the importer would hang them
             rows = await tx.all("SELECT id, name FROM units WHERE deleted_at IS NULL ORDER BY id")
             ds = Dataset(db_path, GROUP, ADMINS, units=[(r[0], r[1]) for r in rows])
             ds.aliases = [r[0] for r in await tx.all("SELECT alias FROM unit_aliases ORDER BY alias")]

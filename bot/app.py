@@ -11,6 +11,7 @@ from bot.accounts import MediaAccounts
 from bot.broadcasts.service import Broadcasts
 from bot.config import Settings
 from bot.db import Database
+from bot.escalation import Escalation
 from bot.flood import FloodGuard
 from bot.followers.service import Followers
 from bot.health import Health
@@ -22,6 +23,7 @@ from bot.returns.files.service import ReturnFiles
 from bot.returns.levels import ReturnLevels
 from bot.returns.service import Returns
 from bot.roles import Roles
+from bot.stale_escalation import StaleEscalation
 from bot.titles import Fetcher, fetch_page
 from bot.units.groups import CityGroups
 from bot.units.service import Units
@@ -63,6 +65,18 @@ class App:
         self._warming: asyncio.Task[None] | None = None
         self.followers = Followers(self.db, self.units, self.accounts, self.reminders, settings)
         self.returns = Returns(self.db, self.units, self.outbox, self.reminders, settings)
+        self.escalation = Escalation(self.reminders, self.units, self.roles)  # overdue lists to city admins
+        self.escalation.watch(self.broadcasts)
+        self.escalation.watch(self.returns)
+        self.stale_up = StaleEscalation(  # 僵尸号 to the unit's city admin, two days after the operator's warning
+            self.followers.stale,
+            self.units,
+            self.roles,
+            self.reminders,
+            warn_days=settings.alliance_stale_warn_days,
+            stale_days=settings.alliance_stale_days,
+            at=self.followers.watch_at,
+        )
         self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
         self.monthly = MonthlyList(self)
         # reads a 统发 link's title; None when ALLIANCE_FETCH_TITLES is off (tests may put in their own)
@@ -91,6 +105,7 @@ class App:
         await self.outbox.start()
         await self.followers.start()
         await self.followers.start_watch()
+        await self.stale_up.start()
         await self.monthly.start()
         self._warming = asyncio.create_task(self._warm(), name="warm-followers")
         await self.reminders.start()

@@ -32,6 +32,7 @@ from bot.followers.targets import signed, wan
 from bot.pictures.cards import Card, RankRow, RankTable
 from bot.reminders import Outgoing, Reminder
 from bot.render import Msg
+from bot.rollup import count_by_area
 from bot.setting_values import parse_month_day
 from bot.vocab import CATEGORIES
 
@@ -118,7 +119,8 @@ class MonthlyList:
         pictures = self.app.pictures
         picture = await pictures.render_async(card) if pictures.available else None
         workbook = await self.workbook(period, rankings, stale)
-        return MonthlyReport(period, rankings, stale, picture, workbook, self.summary(period, rankings, stale))
+        areas = await count_by_area(self.app.units, stale.no_post)  # where the 僵尸号 are, a count per city
+        return MonthlyReport(period, rankings, stale, picture, workbook, self.summary(period, rankings, stale, areas))
 
     def card(self, period: Period, rankings: dict[str, Ranking], stale: Stale) -> Card:
         tables: list[RankTable] = []
@@ -146,12 +148,14 @@ class MonthlyList:
             footer="联盟助手 · 完整名次和各单位的僵尸号见所附表格",
         )
 
-    def summary(self, period: Period, rankings: dict[str, Ranking], stale: Stale) -> Msg:
+    def summary(self, period: Period, rankings: dict[str, Ranking], stale: Stale, areas: str = "") -> Msg:
         out = Msg(f"【{period.label}粉丝排行月报】各类单位粉丝数前三名：")
         for category, r in rankings.items():
             top = "、".join(f"{s.unit.name} {wan(s.value)}" for s in r.by_count(3)) or "没有单位报送"
             out.line(f"{category}：{top}")
         out.line(f"僵尸号（{stale.days} 天以上未更新）：{len(stale.no_post)} 个单位。完整名次见所附表格。")
+        if areas:
+            out.line(f"僵尸号账号分布：{areas}")
         return out
 
     async def workbook(self, period: Period, rankings: dict[str, Ranking], stale: Stale) -> Path:

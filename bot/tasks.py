@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from bot import clock
+from bot import clock, escalation
 from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
@@ -415,11 +415,13 @@ class TaskEngine:
     async def schedule(self, tx: Tx, task_id: int, deadline: datetime, *, overdue: bool = True) -> list[str]:
         """Owe the task's reminders before its deadline (and when overdue); their labels, soonest first."""
         await self.reminders.schedule(tx, self.kind, task_id, deadline, overdue=overdue)
+        await escalation.owe(self.reminders, tx, self.kind, task_id, deadline)  # the city admins' overdue lists
         return await self.reminders.pending_labels(tx, self.kind, task_id)
 
     async def ended(self, tx: Tx, task: AnyTask, *, actor: str, action: str, why: str) -> None:
         """The task was closed or withdrawn (its own row already updated): no more reminders; audited."""
         await self.reminders.cancel(tx, self.kind, task.id, why)
+        await escalation.cancel(self.reminders, tx, self.kind, task.id, why)
         await audit(tx, actor, action, task.label)
 
     async def owing(self, tx: Tx, units: list[Unit]) -> Owing:

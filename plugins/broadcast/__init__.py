@@ -16,9 +16,10 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
 from bot.pictures.views import rates_card, task_progress_card
+from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.roles import Role
-from bot.tasks import by_category
+from bot.tasks import Progress, by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
 from plugins._ctx import Ctx
@@ -26,6 +27,7 @@ from plugins._progress import progress_answer, rest_of_list
 from plugins._registry import admins, command, sub
 from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
 from plugins._roles import ANYONE, OPERATOR
+from plugins._rollup import Words, in_area, progress_view, take_area
 from plugins._topics import Topic
 
 
@@ -114,8 +116,9 @@ async def overview(ctx: Ctx) -> Msg:
 
 async def progress(ctx: Ctx) -> Reply:
     ctx.take_format()
+    area = take_area(ctx)
     if len(ctx.args) > 1:
-        raise UserError("用法：/统发 进度 [编号]，如：/统发 进度 3")
+        raise UserError("用法：/统发 进度 [编号] [城市]，如：/统发 进度 3、/统发 进度 3 郑州")
     task_id = ctx.int_arg(ctx.args[0]) if ctx.args else None
     await caught_up(ctx.app.broadcasts, task_id)
     try:
@@ -127,23 +130,46 @@ async def progress(ctx: Ctx) -> Reply:
             out.line(line)
         out.line(f"看某一个的未完成单位：/统发 进度 <编号>，如：/统发 进度 {open_tasks[-1].task.id}")
         return out
+    view = await progress_view(ctx, p, area, BROADCAST_WORDS, _progress_head, _progress_subtitle(p))
+    if view.answer is not None:
+        return view.answer
+    p, where = view.progress, f"{view.where} · " if view.where else ""
     t = p.task
+    asked = f"/统发 进度 {t.id}" + (f" {area}" if area else "")
     return await progress_answer(
         ctx,
         len(p.pending),
-        progress_message(p, ctx.limit),
+        in_area(view.where, progress_message(p, ctx.limit)),
         lambda: task_progress_card(
             f"统发进度 · #{t.id}「{t.title}」",
-            f"截止 {clock.show(t.deadline)} · 已完成 {len(p.done)}/{p.total}（{p.percent}）"
-            + (f"，其中逾期 {p.late} 个" if p.late else "")
-            + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""),
+            where + _progress_subtitle(p),
             p,
             pending=[replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
-            full_list=rest_of_list(ctx, f"/统发 进度 {t.id}"),
+            full_list=rest_of_list(ctx, asked),
         ),
-        lambda: progress_message(p, None),
-        f"/统发 进度 {t.id}",
+        lambda: in_area(view.where, progress_message(p, None)),
+        asked,
     )
+
+
+BROADCAST_WORDS = Words("/统发 进度", "统发进度", "未完成", "已完成")
+
+
+def _progress_subtitle(p: Progress) -> str:
+    t = p.task
+    return (
+        f"截止 {clock.show(t.deadline)} · 已完成 {len(p.done)}/{p.total}（{p.percent}）"
+        + (f"，其中逾期 {p.late} 个" if p.late else "")
+        + (f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else "")
+    )
+
+
+def _progress_head(p: Progress) -> Msg:
+    """The first lines of a 统发's progress (the task, the overall figure), above its roll-up."""
+    t = p.task
+    when = describe_left(t.deadline, clock.now()) if t.is_open else t.state
+    out = Msg(f"统发 {t.label} 截止 {clock.show(t.deadline)}（{when}）")
+    return out.line(f"已完成 {len(p.done)}/{p.total}（{p.percent}）" + (f"，其中逾期 {p.late} 个" if p.late else ""))
 
 
 def _task_arg(ctx: Ctx, usage: str, *, required: bool) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from nonebot import get_driver, logger
@@ -15,9 +16,11 @@ from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
 from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
 from bot.followers.targets import signed, wan
 from bot.parse import looks_like_count, read_number
+from bot.pictures import Card
 from bot.pictures.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.roles import Role
+from bot.rollup import count_by_area
 from bot.vocab import category_or_none, platform_or_none
 from plugins._ctx import Ctx
 from plugins._registry import Command, admins, command, sub, trigger
@@ -436,4 +439,13 @@ async def stale_cmd(ctx: Ctx) -> Reply:
     s = await ctx.app.followers.stale(days, scope=ctx.scope)
     rows = sum(len(items) for _, items in s.no_post + s.warning)
     limit = ctx.app.settings.alliance_picture_rows
-    return await picture_or_text(ctx, rows, render_stale(s, ctx.limit), lambda: stale_card(s, limit))
+    text = render_stale(s, ctx.limit)
+    areas = await count_by_area(ctx.app.units, s.no_post) if ctx.scope.everything else ""
+    if areas:  # the province sees where they are (issue 24.3): a line per city, counting accounts
+        text[0].line(f"僵尸号账号分布：{areas}")
+
+    def card() -> Card:
+        c = stale_card(s, limit)
+        return replace(c, note=f"{c.note} · 僵尸号账号分布：{areas}") if areas else c
+
+    return await picture_or_text(ctx, rows, text, card)

@@ -20,7 +20,7 @@ from bot.returns.parse import parse_new, return_in_text, submitted_rest
 from bot.returns.records import BY_ADMIN, Owed
 from bot.returns.text import USAGE_NEW, category_lines, render_progress, unit_state
 from bot.roles import Role
-from bot.tasks import by_category
+from bot.tasks import Progress, by_category
 from plugins._client import caught_up, reaction_of
 from plugins._ctx import Ctx
 from plugins._notices import notice
@@ -28,6 +28,7 @@ from plugins._progress import progress_answer, rest_of_list
 from plugins._registry import Command, admins, command, reply_saying, sub, trigger
 from plugins._reply import Reply, laggards_to_admin, orphans_to_admin
 from plugins._roles import ANYONE, OPERATOR
+from plugins._rollup import Words, in_area, progress_view, take_area
 from plugins._several import each_number
 from plugins._topics import Topic
 from plugins.returns import files, levels
@@ -188,28 +189,51 @@ async def close(ctx: Ctx) -> Reply:
 
 async def progress(ctx: Ctx) -> Reply:
     ctx.take_format()
+    area = take_area(ctx)
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
     if (by_level := await ctx.app.returns.get(rid)).by_level:  # 逐级汇总: per city (plugins/returns/levels.py)
         return await levels.progress(ctx, by_level)
     p = await ctx.app.returns.progress(rid)
+    view = await progress_view(ctx, p, area, RETURN_WORDS, _progress_head, _progress_subtitle(p))
+    if view.answer is not None:
+        return view.answer
+    p, where = view.progress, f"{view.where} · " if view.where else ""
     ret = p.task
-    fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
+    asked = f"/报送 进度 {ret.id}" + (f" {area}" if area else "")
     return await progress_answer(
         ctx,
         len(p.pending),
-        render_progress(p, ctx.limit),
+        in_area(view.where, render_progress(p, ctx.limit)),
         lambda: task_progress_card(
             f"报送进度 · {ret.label}",
-            f"截止 {clock.show(ret.deadline)} · 已报送 {len(p.done)}/{p.total}（{p.percent}）{fixing}",
+            where + _progress_subtitle(p),
             p,
             owing="未报送",
             done_label="已报送",
-            full_list=rest_of_list(ctx, f"/报送 进度 {ret.id}"),
+            full_list=rest_of_list(ctx, asked),
         ),
-        lambda: render_progress(p, None),
-        f"/报送 进度 {ret.id}",
+        lambda: in_area(view.where, render_progress(p, None)),
+        asked,
     )
+
+
+RETURN_WORDS = Words("/报送 进度", "报送进度", "未报送", "已报送")
+
+
+def _progress_subtitle(p: Progress) -> str:
+    fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
+    return f"截止 {clock.show(p.task.deadline)} · 已报送 {len(p.done)}/{p.total}（{p.percent}）{fixing}"
+
+
+def _progress_head(p: Progress) -> Msg:
+    """The first lines of a 报送's progress (the return, the overall figure), above its roll-up."""
+    ret = p.task
+    out = Msg(f"报送 {ret.label}{'' if ret.open else '（已结束）'}")
+    out.line(f"截止：{clock.show(ret.deadline)}（{describe_left(ret.deadline, clock.now())}）　范围：{ret.scope}")
+    late = f"，其中逾期 {p.late}" if p.late else ""
+    fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
+    return out.line(f"已报送 {len(p.done)}/{p.total}（{p.percent}）{late}{fixing}")
 
 
 async def listing(ctx: Ctx) -> Msg:

@@ -31,10 +31,10 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
     for column in ("bot ev/s", "echo ev/s", "ratio", "bot p50/p99 ms", "echo p50/p99 ms", "p99 ratio", "bot RSS MB"):
         assert column in header
     rows = {line.split("|")[0].strip(): line for line in lines[lines.index(header) + 2 :] if "|" in line}
-    assert set(rows) == {"startup", "mixed", "burst", "progress", "query", "followers"}, proc.stdout
+    assert set(rows) == {"startup", "mixed", "burst", "progress", "rollup", "query", "followers"}, proc.stdout
     # the scenarios every version of the bot can run have figures; the others figures or "skipped: …"
     assert "ready" in rows["startup"] and "skipped" not in rows["mixed"], proc.stdout
-    for name in ("burst", "progress", "query", "followers"):
+    for name in ("burst", "progress", "rollup", "query", "followers"):
         cells = [c.strip() for c in rows[name].split("|")]
         assert cells[1].startswith("skipped: command not available") or len(cells) == 8, rows[name]
     assert "targets:" in proc.stdout
@@ -42,14 +42,14 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
     files = list(out_dir.glob("*.json"))
     assert len(files) == 1, files
     data = json.loads(files[0].read_text(encoding="utf-8"))
-    assert set(data["scenarios"]) == {"startup", "mixed", "burst", "progress", "query", "followers"}
+    assert set(data["scenarios"]) == {"startup", "mixed", "burst", "progress", "rollup", "query", "followers"}
     mixed = data["scenarios"]["mixed"]
     assert mixed["status"] == "ok"
     for side in ("bot", "echo"):
         assert mixed[side]["answered"] == mixed[side]["sent"] == mixed["requests"], mixed[side]
         assert mixed[side]["events_per_s"] > 0 and mixed[side]["p99_ms"] is not None
     assert data["scenarios"]["mixed"]["bot"]["peak_rss_mb"] > 0
-    assert len(data["targets"]) == 5
+    assert len(data["targets"]) == 6  # burst, query, progress, rollup, followers, RSS
     handed = data["files"]  # issue 16: units upload a filled 统计表, then /报送 汇总
     assert handed["answered"] == handed["units"] == 20 and handed["wrong_or_missing"] == [], handed
     assert handed["answer_p99_ms"] is not None and handed["merge_s"] > 0 and handed["peak_rss_mb"] > 0

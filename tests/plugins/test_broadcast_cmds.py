@@ -203,13 +203,13 @@ async def test_progress_is_cut_in_the_group_and_whole_in_private(app: NBApp, cor
     for i in range(40):
         await core.units.add(f"第{i:02d}中学", "高中", "郑州", actor="t")
     await announce(app, core)
-    out = await say(app, core, group_msg("/统发 进度 1", OP1))
+    out = await say(app, core, group_msg("/统发 进度 1 全部", OP1))  # the whole list (44 units: else by city)
     text = out[0]["fallback"]  # a client without merged-forward messages gets the cut list
     assert "已完成 0/44（0.0%）" in text and "【高中】40 个" in text
     assert "另有 14 个单位未列出" in text and "第39中学" not in text
     folded = "\n".join(out[0]["nodes"])  # the others the whole list, folded into one message
     assert "已完成 0/44（0.0%）" in folded and "第39中学" in folded and "未列出" not in folded
-    out = await say(app, core, private_msg("/统发 进度 1", ADMIN))
+    out = await say(app, core, private_msg("/统发 进度 1 全部", ADMIN))
     assert out[0]["target"] == ("private", str(ADMIN))
     assert "第39中学" in out[0]["text"] and "未列出" not in out[0]["text"]
 

@@ -65,7 +65,7 @@ async def test_broadcast_nudge_sends_the_list_of_units_without_an_operator_to_th
 async def test_broadcast_progress_marks_units_without_an_operator(app: NBApp, core: App) -> None:
     total = await world(core)
     await say(app, core, group_msg("/统发 测试 https://a.cn/9 截止 3天后", ADMIN))
-    (out,) = await say(app, core, private_msg("/统发 进度", ZZU))  # the whole text (in the group: a picture)
+    (out,) = await say(app, core, private_msg("/统发 进度 全部", ZZU))  # the whole text (in the group: a picture)
     assert "郑州大学*" not in out["text"] and "河南大学*" not in out["text"]
     assert f"带 * 的 {total - 2} 个单位没有联络员" in out["text"]
     assert "*" in out["text"].split("\n")[3]

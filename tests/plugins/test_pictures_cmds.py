@@ -98,38 +98,39 @@ async def test_return_progress_picture_shows_units_needing_changes_in_their_colo
 async def test_a_long_progress_is_a_phone_sized_picture_with_the_whole_list_one_tap_away(
     app: NBApp, core: App, tmp_path: Path
 ) -> None:
+    # (asked with 全部: 124 units in two cities are otherwise rolled up by city, issue 24)
     # issue 23: 2,000 units owing made a picture 5,419 px tall; now the first few per category, then a folded list
     await seed(core)
     for i in range(120):
         await core.units.add(f"郑州市第{i:03d}初级中学", "初中", "郑州", actor="t")
     core.pictures = Pictures(tmp_path / "data")
     await say(app, core, group_msg(f"/统发 大会精神 {LINK} 截止 3天后", ADMIN))
-    picture, folded = await say(app, core, group_msg("/统发 进度 1", OP1))
+    picture, folded = await say(app, core, group_msg("/统发 进度 1 全部", OP1))
     assert picture["ats"] == [str(OP1)] and "已完成 0/124" in picture["fallback"]
     with Image.open(io.BytesIO(_png(picture))) as im:
         assert im.width == 760 and im.height <= 1600
     whole = "\n".join(folded["nodes"])
     assert folded["target"] == ("group", str(GROUP)) and not folded["ats"]
     assert all(f"郑州市第{i:03d}初级中学" in whole for i in range(120)) and "未列出" not in whole
-    assert folded["fallback"] == "完整名单：私聊机器人发 /统发 进度 1"
+    assert folded["fallback"] == "完整名单：私聊机器人发 /统发 进度 1 全部"
     # the next asker within a minute: the picture, pointing to the list the group was just sent (not sent again)
-    (again,) = await say(app, core, group_msg("/统发 进度 1", OP2))
+    (again,) = await say(app, core, group_msg("/统发 进度 1 全部", OP2))
     assert _png(again) == _png(picture) and again["ats"] == [str(OP2)]
     # a minute on, with a unit done: the list is sent again, as it now is
     clock.freeze(clock.now() + timedelta(seconds=61))
     await say(app, core, group_msg("/已转发 1", OP1))
-    _, refreshed = await say(app, core, group_msg("/统发 进度 1", OP3))
+    _, refreshed = await say(app, core, group_msg("/统发 进度 1 全部", OP3))
     assert "郑州大学" in whole and "郑州大学" not in "\n".join(refreshed["nodes"])
     # 报送 progress the same way
     await say(app, core, group_msg("/报送 新建 秋季统计表 截止 3天后", ADMIN))
-    pic, listed = await say(app, core, group_msg("/报送 进度 1", OP2))
+    pic, listed = await say(app, core, group_msg("/报送 进度 1 全部", OP2))
     assert _png(pic).startswith(b"\x89PNG") and "已报送 0/124" in pic["fallback"]
     assert (
         "郑州市第119初级中学" in "\n".join(listed["nodes"])
-        and listed["fallback"] == "完整名单：私聊机器人发 /报送 进度 1"
+        and listed["fallback"] == "完整名单：私聊机器人发 /报送 进度 1 全部"
     )
     # asked for text: the text, folded as before; in a private chat, 图片 gives the picture alone
-    (text,) = await say(app, core, group_msg("/统发 进度 1 文字", OP4))
+    (text,) = await say(app, core, group_msg("/统发 进度 1 全部 文字", OP4))
     assert text["nodes"] and "另有" in text["fallback"]
-    (private,) = await say(app, core, private_msg("/统发 进度 1 图片", ADMIN))
+    (private,) = await say(app, core, private_msg("/统发 进度 1 全部 图片", ADMIN))
     assert _png(private).startswith(b"\x89PNG") and _png(private) != _png(picture)  # it says: 发 /统发 进度 1 文字
