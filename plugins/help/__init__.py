@@ -9,7 +9,7 @@ from bot.render import Msg
 from bot.roles import Role
 from plugins._ctx import Ctx
 from plugins._registry import COMMANDS, Command, command
-from plugins._roles import ANYONE
+from plugins._roles import ANYONE, OPERATOR
 from plugins._topics import Topic, help_topics
 
 HELP = [
@@ -68,6 +68,10 @@ async def help_cmd(ctx: Ctx) -> Msg:
     for t in help_topics():
         cmd = COMMANDS.get(t.name)
         if cmd is not None and needs(cmd) > ctx.role:
+            continue
+        # the declarations know no 联络员 (the router looks no binding up for what anyone may use): what a topic says
+        # is for operators is left out for someone bound to no unit
+        if bound is None and ctx.role is Role.MEMBER and t.who == OPERATOR:
             continue
         more = may_use(cmd, ctx.role) if cmd is not None else []
         also = f"（{'、'.join(more)}）" if more else ""
