@@ -16,7 +16,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -354,9 +354,7 @@ async def filing_sheet(app: App, scope: Scope | None = None) -> Export:
 
 async def task_sheet(app: App, kind: str, task_id: int, scope: Scope | None = None) -> Export:
     """One 统发 or 报送 task: each unit that owes it, who did it and when, and who did not (a city admin: theirs)."""
-    t = await reports.task(app, kind, task_id)
-    if scope is not None and not scope.everything:
-        t = replace(t, done=[d for d in t.done if d.unit in scope], missing=[u for u in t.missing if u in scope])
+    t = await reports.task(app, kind, task_id, scope)  # a city admin: their units; another city's task refused
     verb = "确认" if kind == "统发" else "报送"
     rows: list[list[Any]] = []
     i = 0

@@ -8,12 +8,14 @@ written here, over their tables, read-only: `accounts` / `filings` across all un
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bot import clock
-from bot.audit import audit, audit_page
+from bot.audit import audit, audit_page, details_by
+from bot.errors import Forbidden
 from bot.render import person_label, person_name
+from bot.roles import Scope
 from bot.tasks import TaskLine, TaskService, TaskView, UnitTaskLine
 from bot.units.records import Unit
 from bot.vocab import CATEGORIES, CATEGORY_ORDER, PLATFORMS
@@ -51,9 +53,17 @@ class AccountView:
     last_post: str = ""
 
 
-async def accounts(app: App, states: tuple[str, ...] = ("正常", "待审核")) -> list[AccountView]:
-    """Accounts of live units in the given states, in official order (unit, then platform)."""
-    units = {u.id: u for u in await app.units.all()}
+def within(scope: Scope | None, unit: Unit | int) -> bool:
+    """Whether a unit is inside the asker's scope (None: the office, everything)."""
+    return scope is None or unit in scope
+
+
+async def accounts(
+    app: App, states: tuple[str, ...] = ("正常", "待审核"), scope: Scope | None = None
+) -> list[AccountView]:
+    """Accounts of live units in the given states (a city admin's `scope`: of their units), in official order (unit,
+    then platform)."""
+    units = {u.id: u for u in await app.units.all() if within(scope, u)}
     facts = await follower_facts(app)
     out = []
     for a in await app.accounts.in_states(states):
@@ -101,10 +111,12 @@ class FilingView:
 CHANGE_NAMES = {"name": "名称", "uid": "账号ID", "opened_on": "开通日期"}
 
 
-async def filings(app: App) -> list[FilingView]:
-    """Every filing, oldest first (units deleted later keep their history)."""
+async def filings(app: App, scope: Scope | None = None) -> list[FilingView]:
+    """Every filing (a city admin's `scope`: of their units), oldest first (units deleted later keep their history)."""
     out = []
     for r in await app.accounts.filing_rows():
+        if not within(scope, r["unit_id"]):
+            continue
         try:
             changes = json.loads(r["changes"] or "{}")
         except ValueError:
@@ -142,13 +154,27 @@ class AuditEntry:
     detail: str
 
 
-async def audit_log(app: App, limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], int]:
-    """The newest entries of the audit log, and how many there are in all."""
+async def audit_log(
+    app: App, limit: int = 50, offset: int = 0, scope: Scope | None = None, actors: tuple[str, ...] = ()
+) -> tuple[list[AuditEntry], int]:
+    """The newest entries of the audit log, and how many there are in all. A city admin's `scope`: the entries
+    about their units and those by `actors` (themselves)."""
+    only = None if scope is None or scope.everything else (scope.unit_ids, actors)
     async with app.db.read() as tx:
-        rows, total = await audit_page(tx, limit, offset)
+        rows, total = await audit_page(tx, limit, offset, only)
     return [
         AuditEntry(show_db_time(r["at"]), r["actor"], r["unit"] or "", r["action"], r["detail"]) for r in rows
     ], total
+
+
+MADE_FILE_ACTIONS = ("导出", "报送汇总")
+
+
+async def files_made_by(app: App, actors: tuple[str, ...]) -> set[str]:
+    """The names of the export files these actors made (from the audit log: `… → <file name>`)."""
+    async with app.db.read() as tx:
+        details = await details_by(tx, actors, MADE_FILE_ACTIONS)
+    return {d.rsplit("→ ", 1)[1].strip() for d in details if "→ " in d}
 
 
 async def people_names(app: App) -> dict[str, str]:
@@ -167,6 +193,9 @@ async def people_names(app: App) -> dict[str, str]:
 def actor_name(actor: str, names: dict[str, str], admins: frozenset[str]) -> str:
     """How the audit log shows who did something: a name with the QQ id, never a bare number or a session id."""
     if actor.startswith("dashboard:"):
+        person = actor.removeprefix("dashboard:")
+        if person.isdigit():  # a login through the person's own /后台 link
+            return f"{actor_name(person, names, admins)}（网页后台）"
         return "管理员（网页后台）"
     if actor.isdigit():
         name = names.get(actor)
@@ -178,11 +207,14 @@ def actor_name(actor: str, names: dict[str, str], admins: frozenset[str]) -> str
 UnitTask = UnitTaskLine
 
 
-async def unit_tasks(app: App, unit_id: int, limit: int = 50) -> list[UnitTaskLine]:
-    """The 统发 and 报送 tasks a unit owed (withdrawn 统发 left out), newest deadline first."""
+async def unit_tasks(app: App, unit_id: int, limit: int = 50, scope: Scope | None = None) -> list[UnitTaskLine]:
+    """The 统发 and 报送 tasks a unit owed (withdrawn 统发 left out), newest deadline first; a city admin's `scope`:
+    without the tasks of another city (see `visible`)."""
     out: list[UnitTaskLine] = []
     for kind in TASK_KINDS:
-        out += await task_service(app, kind).history(unit_id, limit)
+        for line in await task_service(app, kind).history(unit_id, limit):
+            if scope is None or scope.everything or await visible(app, kind, line.id, scope):
+                out.append(line)
     return sorted(out, key=lambda t: t.deadline, reverse=True)[:limit]
 
 
@@ -208,10 +240,11 @@ class Overview:
     by_category: dict[str, int] = field(default_factory=dict)
 
 
-async def overview(app: App) -> Overview:
-    units = await app.units.all()
-    ops = await app.units.all_operators()
-    accs = await accounts(app)
+async def overview(app: App, scope: Scope | None = None) -> Overview:
+    """The counts on the dashboard's first page (a city admin's `scope`: of their units)."""
+    units = [u for u in await app.units.all() if within(scope, u)]
+    ops = {user: unit for user, unit in (await app.units.all_operators()).items() if within(scope, unit)}
+    accs = await accounts(app, scope=scope)
     o = Overview()
     o.units = len(units)
     covered = set(ops.values())
@@ -219,8 +252,8 @@ async def overview(app: App) -> Overview:
     o.operators = len(ops)
     o.accounts = sum(1 for a in accs if a.state == "正常")
     o.pending_accounts = sum(1 for a in accs if a.state == "待审核")
-    o.pending_filings = len(await app.accounts.pending())
-    o.pending_applications = len(await app.units.pending())
+    o.pending_filings = len(await app.accounts.pending(scope))
+    o.pending_applications = len(await app.units.pending(scope))
     for a in accs:
         if a.state == "正常":
             o.by_platform[a.platform] = o.by_platform.get(a.platform, 0) + 1
@@ -240,18 +273,53 @@ def task_service(app: App, kind: str) -> TaskService:
     return app.broadcasts if kind == "统发" else app.returns
 
 
-async def tasks(app: App, kind: str, *, include_closed: bool = True) -> list[TaskLine]:
-    """统发 or 报送 tasks with their progress, open ones first."""
-    return await task_service(app, kind).lines(include_closed=include_closed)
+async def tasks(app: App, kind: str, *, include_closed: bool = True, scope: Scope | None = None) -> list[TaskLine]:
+    """统发 or 报送 tasks with their progress, open ones first. A city admin's `scope`: the tasks that concern their
+    area (see `scoped_view`), each counted over their units only."""
+    lines = await task_service(app, kind).lines(include_closed=include_closed)
+    if scope is None or scope.everything:
+        return lines
+    out = []
+    for line in lines:
+        t = await scoped_view(app, kind, line.id, scope)
+        if t is not None:
+            out.append(replace(line, done=len(t.done), total=t.total))
+    return out
 
 
-async def task(app: App, kind: str, task_id: int) -> TaskView:
-    """One task with who did it, when, and who did not.
+async def scoped_view(app: App, kind: str, task_id: int, scope: Scope) -> TaskView | None:
+    """A task as a city admin sees it: their own, or the province's when it owes units of their area, with only
+    their units; None for another city's task or one that owes none of their units.
 
     Raises:
         NotFound: there is no such task.
     """
-    return await task_service(app, kind).view(task_id)
+    service = task_service(app, kind)
+    owner = getattr(await service.get(task_id), "owner_unit_id", None)
+    if owner is not None and owner not in scope:
+        return None
+    t = await service.view(task_id)
+    mine = replace(t, done=[d for d in t.done if d.unit in scope], missing=[u for u in t.missing if u in scope])
+    return mine if owner is not None or mine.total else None
+
+
+async def visible(app: App, kind: str, task_id: int, scope: Scope) -> bool:
+    """Whether a city admin sees a task at all (see `scoped_view`)."""
+    return await scoped_view(app, kind, task_id, scope) is not None
+
+
+async def task(app: App, kind: str, task_id: int, scope: Scope | None = None) -> TaskView:
+    """One task with who did it, when, and who did not (a city admin's `scope`: their units only).
+
+    Raises:
+        NotFound: there is no such task. Forbidden: (`scope`) a task the asker may not see.
+    """
+    if scope is None or scope.everything:
+        return await task_service(app, kind).view(task_id)
+    t = await scoped_view(app, kind, task_id, scope)
+    if t is None:
+        raise Forbidden(f"{kind} #{task_id} 不涉及你的管理范围（{scope.label}）内的单位，不能查看。")
+    return t
 
 
 # ------------------------------------------------------------------ followers
@@ -299,13 +367,15 @@ class RankingView:
     units_in_scope: int
 
 
-async def ranking(app: App, platform: str = "", category: str = "", period: str = "本月") -> RankingView:
-    """Units ranked by follower count, with growth over the period and the target."""
+async def ranking(
+    app: App, platform: str = "", category: str = "", period: str = "本月", scope: Scope | None = None
+) -> RankingView:
+    """Units ranked by follower count, with growth over the period and the target (a city admin's `scope`: theirs)."""
     followers = app.followers
     from bot.followers.periods import parse_period
 
     per = parse_period(period, clock.now().date())
-    r = await followers.ranking(platform or None, category or None, per)
+    r = await followers.ranking(platform or None, category or None, per, scope)
     growth = {s.unit.id: s.value for s in r.by_growth()}
     rows = [
         FollowerRankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount)

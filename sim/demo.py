@@ -33,11 +33,13 @@ MEMBERS: list[dict] = [
     {"user_id": 20005, "nickname": "刘老师", "card": "河师大-刘老师", "role": "member"},
 ]
 FIRST_PERSON = 20001
+CITY_ID, CITY_UNIT = 20010, "郑州市教育局"  # who `:city` makes 郑州's city admin
 ROSTER_NAME = SAMPLE_NAME
 
 HELP = f"""演示命令（其余输入都作为当前身份的消息发给机器人）：
   :as <QQ号> [群名片]   换一个人，如 :as 20002 河大-李老师（新 QQ 号会加入群成员）
   :admin               换成新闻办管理员（{ADMIN_ID}）
+  :city                管理员任命 {CITY_ID} 为{CITY_UNIT}的市级管理员，再换成他（试市级管理员）
   :group / :private    切换到联盟群 {GROUP_ID} / 和机器人的私聊
   :reply <n> <文字>    引用机器人的第 n 条消息回复（和 QQ 一样：引用 + @机器人）
   :react <n>          给机器人的第 n 条消息点 👍（表情回应），如给统发通知点赞即确认
@@ -358,6 +360,8 @@ class DemoSession:
         elif name == "admin":
             self.user_id = ADMIN_ID
             self.say(f"现在你是管理员 {self.me}。")
+        elif name == "city":
+            await self.cmd_city()
         elif name in ("private", "group"):
             self.in_group = name == "group"
             self.say(f"现在在{self.where_long}。")
@@ -377,6 +381,14 @@ class DemoSession:
             self.say("再见。")
         else:
             self.say(f"没有 :{name} 这个演示命令。输入 :help 查看演示命令。")
+
+    async def cmd_city(self) -> None:
+        """`:city`: the admin appoints CITY_ID city admin of CITY_UNIT (`/管理员 任命`), then you are them."""
+        self.user_id = ADMIN_ID
+        self.say(f"（以管理员身份发送 /管理员 任命 {CITY_ID} {CITY_UNIT}）")
+        await self.send(f"/管理员 任命 {CITY_ID} {CITY_UNIT}")
+        self.cmd_as(f"{CITY_ID} {CITY_UNIT}-周老师")
+        self.say("你现在是市级管理员：/帮助 看你能用的命令，它们只作用于你管理范围内的单位。")
 
     def cmd_as(self, rest: str) -> None:
         qq, _, card = rest.partition(" ")
@@ -583,6 +595,13 @@ def banner(demo: Demo, session: DemoSession, *, keep: bool) -> str:
             f"管理后台：{dashboard_url('127.0.0.1', demo.bot.port)}（登录令牌是环境变量 DASHBOARD_TOKEN 的值）"
         )
     lines.append(f"名册：{demo.imported}")
+    lines.append(
+        f"身份分四级：省级管理员（{ADMIN_ID}，管全省）、市级管理员（管一个市教育局及其下级单位）、联络员（管自己的单位）、群成员。"
+    )
+    lines.append(
+        f"试市级管理员：输入 :city（等于 :admin 后发 /管理员 任命 {CITY_ID} {CITY_UNIT}，再 :as {CITY_ID}）；"
+        "每种身份发 /帮助 看能用的命令。"
+    )
     lines.append(f"你在联盟群 {GROUP_ID} 里，身份是 {session.me}。直接输入文字就是发消息；:help 看演示命令。\n")
     return "\n".join(lines)
 

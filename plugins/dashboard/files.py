@@ -18,13 +18,13 @@ from bot.roster import import_roster
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, page_response, redirect
+from plugins.dashboard.web import Session, _form, page, page_response, redirect, refused, scope_note
 
 
 def _import_refused(s: Session, why: str, status: int = 400) -> Response:
     """The import page again with what was wrong, answered with a 4xx status."""
     body = import_form(s, h.message(why, ok=False))
-    return page_response(h.layout("导入名册", body, active="import", csrf=s.csrf, who=s.label), status)
+    return page_response(h.layout("导入名册", body, active="import", csrf=s.csrf, who=s.who), status)
 
 
 def import_form(s: Session, note: str = "") -> str:
@@ -42,6 +42,12 @@ def import_form(s: Session, note: str = "") -> str:
 
 @page("/import", "导入名册", "import", methods=("GET", "POST"))
 async def import_page(request: Request, app: App, s: Session) -> str | Response:
+    if not s.scope.everything:  # the roster is the province's: a city admin moves units with /单位 上级 in chat
+        return refused(
+            s,
+            "导入名册只能由新闻办（省级管理员）操作。你是市级管理员，"
+            f"管理范围：{s.scope.label}；要调整单位的上级，请在群里发 /单位 上级 <单位> <上级单位>。",
+        )
     if request.method == "GET":
         return import_form(s)
     try:
@@ -91,7 +97,7 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
         try:
             if kind not in exports.KINDS:
                 raise UserError("请选择要导出的表格。")
-            made = await exports.export(app, kind, task_id, actor=s.actor)
+            made = await exports.export(app, kind, task_id, actor=s.actor, scope=s.scope)
         except UserError as err:
             note = h.message(str(err), ok=False)
         else:
@@ -103,7 +109,7 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
         for kind, label, desc in EXPORT_BUTTONS
     ]
     for kind in ("统发", "报送"):
-        lines = (await reports.tasks(app, kind, include_closed=True))[:30]
+        lines = (await reports.tasks(app, kind, include_closed=True, scope=s.scope))[:30]
         opts = "".join(f'<option value="{t.id}">#{t.id} {e(t.title)}</option>' for t in lines)
         cards.append(
             f'<div class="panel"><b>{e(kind)}进度</b><p>每个单位谁在什么时候完成，谁还没有。</p>'
@@ -117,6 +123,9 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
             + "</div>"
         )
     files = exports.list_exports(app)
+    if not s.scope.everything:  # a city admin sees the files they made, no one else's
+        mine = await _made_by(app, s)
+        files = [p for p in files if p.name in mine]
     rows = [
         [
             f'<a href="{url("/exports/file/" + quote(p.name))}">{e(p.name)}</a>',
@@ -127,11 +136,17 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
     ]
     return (
         "<h1>导出</h1>"
+        + scope_note(s)
         + note
         + f'<div class="exports">{"".join(cards)}</div>'
         + f'<h2>最近导出的文件</h2><p class="muted small">保存在服务器 {e(exports.export_dir(app))}</p>'
         + h.table(["文件", "大小", "时间"], rows, numeric=[1], empty="还没有导出过文件。")
     )
+
+
+async def _made_by(app: App, s: Session) -> set[str]:
+    """The export files this person made, here or with /导出 in the chat."""
+    return await reports.files_made_by(app, (s.actor, s.person) if s.person else (s.actor,))
 
 
 def _mtime(p: Path) -> Any:
@@ -149,6 +164,11 @@ async def export_file(request: Request, app: App, s: Session) -> str | Response:
     path = folder / name
     if not _FILE_NAME.match(name) or path.parent != folder or not path.is_file():
         return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
+    if not s.scope.everything and name not in await _made_by(app, s):
+        return refused(
+            s,
+            f"这个文件不是你导出的，不能下载。你是市级管理员（管理范围：{s.scope.label}），请在“导出”页导出你范围内的表格。",
+        )
     return FileResponse(
         await privacy.for_audience(path, office=s.office),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -9,14 +9,25 @@ from fastapi.responses import HTMLResponse, Response
 
 from bot import reports
 from bot.app import App, current_app
-from bot.errors import UserError
+from bot.errors import Forbidden, UserError
 from bot.render import person_name
 from bot.units.records import initials
 from bot.vocab import CATEGORIES, PLATFORMS
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import _int
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import PAGE_SIZE, Session, _token, not_found, page, page_response, redirect, router
+from plugins.dashboard.web import (
+    PAGE_SIZE,
+    Session,
+    _token,
+    not_found,
+    page,
+    page_response,
+    redirect,
+    refused,
+    router,
+    scope_note,
+)
 
 
 def task_rows(lines: list[reports.TaskLine], kind_path: str) -> str:
@@ -42,7 +53,7 @@ async def slash() -> Response:
 
 @page("", "概览", "overview")
 async def overview(request: Request, app: App, s: Session) -> str:
-    o = await reports.overview(app)
+    o = await reports.overview(app, s.scope)
     cards = [
         ("单位", o.units, False, url("/units")),
         ("联络员", o.operators, False, ""),
@@ -51,7 +62,7 @@ async def overview(request: Request, app: App, s: Session) -> str:
         ("待审核备案", o.pending_filings, o.pending_filings > 0, url("/filings")),
         ("待审核注册", o.pending_applications, o.pending_applications > 0, ""),
     ]
-    body = ["<h1>概览</h1>", '<div class="cards">']
+    body = ["<h1>概览</h1>", scope_note(s), '<div class="cards">']
     for label, value, warn, link in cards:
         inner = f"<b>{value:,}</b><span>{e(label)}</span>"
         cls = f"card{' warn' if warn else ''}"
@@ -59,10 +70,10 @@ async def overview(request: Request, app: App, s: Session) -> str:
     body.append("</div>")
     for kind, path in (("统发", "broadcast"), ("报送", "return")):
         body.append(f"<h2>进行中的{kind}</h2>")
-        lines = [t for t in await reports.tasks(app, kind, include_closed=False)]
+        lines = [t for t in await reports.tasks(app, kind, include_closed=False, scope=s.scope)]
         body.append(f'<div class="panel">{task_rows(lines, path)}</div>')
     body.append("<h2>逾期未完成的报送</h2>")
-    overdue = [t for t in await reports.tasks(app, "报送", include_closed=False) if t.overdue]
+    overdue = [t for t in await reports.tasks(app, "报送", include_closed=False, scope=s.scope) if t.overdue]
     rows = [
         [
             f'<a href="{url(f"/tasks/return/{t.id}")}">#{t.id} {e(t.title)}</a>',
@@ -94,11 +105,11 @@ def _match_unit(u: Any, q: str) -> bool:
 async def units_page(request: Request, app: App, s: Session) -> str:
     q = request.query_params.get("q", "")[:60]
     cat = request.query_params.get("cat", "")
-    units = sorted(await app.units.all(), key=reports.unit_key)
+    units = sorted([u for u in await app.units.all() if u in s.scope], key=reports.unit_key)
     chosen = [u for u in units if _match_unit(u, q) and (not cat or u.category == cat)]
     shown, page_no, pages = h.paginate(chosen, _int(request.query_params.get("page")), PAGE_SIZE)
     ops = await app.units.operators_of(u.id for u in shown)
-    accs = await reports.accounts(app)
+    accs = await reports.accounts(app, scope=s.scope)
     count: dict[int, int] = {}
     for a in accs:
         count[a.unit.id] = count.get(a.unit.id, 0) + 1
@@ -135,9 +146,11 @@ async def unit_page(request: Request, app: App, s: Session) -> str | Response:
     unit = await app.units.get(_int(request.path_params.get("unit_id"), 0))
     if unit is None:
         return page_response(h.layout("没有这个单位", h.message("没有这个单位。", ok=False), csrf=s.csrf), 404)
+    if unit not in s.scope:
+        return refused(s, f"“{unit.name}”不在你的管理范围（{s.scope.label}）内，不能查看。")
     ops = await app.units.operators(unit.id)
-    accs = [a for a in await reports.accounts(app, ("正常", "待审核", "已注销")) if a.unit.id == unit.id]
-    fs = [f for f in await reports.filings(app) if f.unit_id == unit.id]
+    accs = [a for a in await reports.accounts(app, ("正常", "待审核", "已注销"), s.scope) if a.unit.id == unit.id]
+    fs = [f for f in await reports.filings(app, s.scope) if f.unit_id == unit.id]
     info = (
         '<dl class="kv">'
         f"<dt>类别</dt><dd>{e(unit.category)}</dd><dt>地市</dt><dd>{e(unit.city or '未填')}</dd>"
@@ -159,7 +172,7 @@ async def unit_page(request: Request, app: App, s: Session) -> str | Response:
         + "<h2>账号</h2>"
         + h.table(["平台", "账号名称", "账号ID", "开通日期", "状态", "粉丝"], acc_rows, numeric=[5], empty="没有账号。")
         + "<h2>统发与报送</h2>"
-        + await _unit_history(app, unit.id)
+        + await _unit_history(app, unit.id, s)
         + "<h2>备案</h2>"
         + h.table(["编号", "类型", "账号", "状态", "提交时间"], f_rows, empty="没有备案。")
     )
@@ -179,10 +192,10 @@ async def _unit_target(app: App, unit: Any) -> str:
     )
 
 
-async def _unit_history(app: App, unit_id: int) -> str:
-    """Every 统发 and 报送 the unit owed: done when, late, or still owing."""
+async def _unit_history(app: App, unit_id: int, s: Session) -> str:
+    """Every 统发 and 报送 the unit owed: done when, late, or still owing (a city admin: not another city's)."""
     rows = []
-    tasks = await reports.unit_tasks(app, unit_id)
+    tasks = await reports.unit_tasks(app, unit_id, scope=s.scope)
     for t in tasks:
         path = "broadcast" if t.kind == "统发" else "return"
         if t.done_at:
@@ -211,7 +224,7 @@ async def accounts_page(request: Request, app: App, s: Session) -> str:
     platform = request.query_params.get("platform", "")
     state = request.query_params.get("state", "")
     states = ("正常", "待审核", "已注销", "已驳回")
-    accs = await reports.accounts(app, (state,) if state in states else ("正常", "待审核"))
+    accs = await reports.accounts(app, (state,) if state in states else ("正常", "待审核"), s.scope)
     ql = q.lower()
     chosen = [
         a
@@ -255,10 +268,10 @@ KIND_PATHS = {"broadcast": "统发", "return": "报送"}
 
 @page("/tasks", "统发与报送", "tasks")
 async def tasks_page(request: Request, app: App, s: Session) -> str:
-    body = ["<h1>统发与报送</h1>"]
+    body = ["<h1>统发与报送</h1>", scope_note(s)]
     for path, kind in KIND_PATHS.items():
         body.append(f"<h2>{e(kind)}</h2>")
-        lines = await reports.tasks(app, kind, include_closed=True)
+        lines = await reports.tasks(app, kind, include_closed=True, scope=s.scope)
         rows = [
             [
                 f'<a href="{url(f"/tasks/{path}/{t.id}")}">#{t.id} {e(t.title)}</a>',
@@ -281,7 +294,9 @@ async def task_page(request: Request, app: App, s: Session) -> str | Response:
     if kind is None:
         return page_response(h.layout("没有这个任务", h.message("没有这个任务。", ok=False), csrf=s.csrf), 404)
     try:
-        t = await reports.task(app, kind, _int(request.path_params.get("task_id"), 0))
+        t = await reports.task(app, kind, _int(request.path_params.get("task_id"), 0), s.scope)
+    except Forbidden as err:
+        return refused(s, str(err))
     except UserError as err:
         return page_response(h.layout("没有这个任务", h.message(str(err), ok=False), csrf=s.csrf), 404)
     verb = "确认" if kind == "统发" else "报送"
@@ -339,7 +354,7 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
         period = "本月"
     body = ["<h1>粉丝排行</h1>"]
     ranked = await reports.ranking(
-        app, platform if platform in PLATFORMS else "", cat if cat in CATEGORIES else "", period
+        app, platform if platform in PLATFORMS else "", cat if cat in CATEGORIES else "", period, s.scope
     )
     body.append(
         f'<form class="filters" method="get" action="{url("/followers")}">'
@@ -391,7 +406,8 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
 @page("/audit", "操作记录", "audit")
 async def audit_page(request: Request, app: App, s: Session) -> str:
     page_no = max(1, _int(request.query_params.get("page")))
-    entries, total = await reports.audit_log(app, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+    mine = (s.actor, s.person) if s.person else (s.actor,)
+    entries, total = await reports.audit_log(app, PAGE_SIZE, (page_no - 1) * PAGE_SIZE, s.scope, mine)
     pages = max(1, -(-total // PAGE_SIZE))
     names = await reports.people_names(app)
     rows = [
@@ -400,6 +416,7 @@ async def audit_page(request: Request, app: App, s: Session) -> str:
     ]
     return (
         "<h1>操作记录</h1>"
+        + scope_note(s)
         + h.table(["时间", "操作人", "操作", "单位", "内容"], rows, empty="还没有记录。")
         + h.pager("/audit", min(page_no, pages), pages, total)
     )

@@ -9,12 +9,13 @@ from fastapi.responses import FileResponse, Response
 
 from bot import privacy, reports
 from bot.app import App
-from bot.errors import UserError
-from bot.returns.files import workbooks
+from bot.db import Tx
+from bot.errors import Forbidden, UserError
+from bot.returns.files import store, workbooks
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import _int
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, page_response, redirect
+from plugins.dashboard.web import Session, _form, page, page_response, redirect, refused
 
 _TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -32,7 +33,11 @@ async def section(app: App, return_id: int, s: Session) -> str:
     ret = await app.returns.get(return_id)
     if not ret.wants_files:
         return ""
-    files = [f for f in await app.return_files.files_of(return_id) if f.kind != "模板"]
+    files = [
+        f
+        for f in await app.return_files.files_of(return_id)
+        if f.kind != "模板" and (s.scope.everything or (f.unit_id is not None and f.unit_id in s.scope))
+    ]
     rows = [
         [
             e(f.unit_name or "（未确认）"),
@@ -63,6 +68,12 @@ async def download(request: Request, app: App, s: Session) -> str | Response:
     if found is None or found[0].return_id != rid or not found[1].is_file():
         return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
     rec, path = found
+    if not s.scope.everything:
+        if not await reports.visible(app, "报送", rid, s.scope):
+            return refused(s, f"报送 #{rid} 不涉及你的管理范围（{s.scope.label}）内的单位，不能下载它的文件。")
+        if rec.unit_id is None or rec.unit_id not in s.scope:
+            who = f"“{rec.unit_name}”交的" if rec.unit_name else "还没有确认是哪个单位交的"
+            return refused(s, f"这个文件是{who}，不在你的管理范围（{s.scope.label}）内，不能下载。")
     name = f"{rec.unit_name}_{rec.original_name}" if rec.unit_name else rec.original_name
     try:  # the privacy filter's exit: whole to the office, masked to anyone else
         served = await privacy.for_audience(path, office=s.office)
@@ -76,6 +87,24 @@ async def download(request: Request, app: App, s: Session) -> str | Response:
     )
 
 
+async def _part(app: App, return_id: int, s: Session) -> workbooks.Part | None:
+    """A city admin's merge: only their units' rows and missing units (None: the office's, every unit).
+
+    Raises:
+        Forbidden: the return concerns none of their units.
+    """
+    if s.scope.everything:
+        return None
+    await reports.task(app, "报送", return_id, s.scope)  # refused when it is another city's
+    scope = s.scope
+
+    async def rows(tx: Tx, form: str) -> workbooks.Rows:
+        return [(f, r) for f, r in await store.merged_rows(tx, return_id, form) if f.unit_id in scope]
+
+    heads = await app.units.by_ids(list(scope.heads))
+    return workbooks.Part(rows, units=scope.unit_ids, name=heads[0].name if heads else "")
+
+
 @page("/tasks/return/{task_id}/merged", "汇总", "tasks", methods=("POST",))
 async def merged(request: Request, app: App, s: Session) -> str | Response:
     form = await _form(request, s)
@@ -87,7 +116,9 @@ async def merged(request: Request, app: App, s: Session) -> str | Response:
         layouts = await app.return_files.layouts_of(ret)
         if not layouts:
             raise UserError("这个报送不收表格（或还没有模板），没有可汇总的内容。")
-        made = await workbooks.merged(app, ret, layouts)
+        made = await workbooks.merged(app, ret, layouts, await _part(app, rid, s))
+    except Forbidden as err:
+        return refused(s, str(err))
     except UserError as err:
         return page_response(h.layout("汇总", h.message(str(err), ok=False), csrf=s.csrf), 400)
     await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")

@@ -66,6 +66,27 @@ class Session:
         secret id."""
         return f"dashboard:{self.person}" if self.person else f"dashboard:{self.label}"
 
+    @property
+    def who(self) -> str:
+        """Who the header says is logged in: the office for its token, else the person with their role and scope."""
+        if not self.person:
+            return LOGGED_IN_AS
+        if self.scope.everything:
+            return f"省级管理员 {self.person}"
+        return f"市级管理员 {self.person}（{self.scope.label}）"
+
+
+def refused(s: Session, why: str) -> Response:
+    """A page or download outside the session's scope: 403 with the reason, in Chinese."""
+    return page_response(h.layout("不在管理范围内", h.message(why, ok=False), csrf=s.csrf, who=s.who), 403)
+
+
+def scope_note(s: Session) -> str:
+    """A line saying whose area a city admin's page shows (nothing for the whole province)."""
+    if s.scope.everything:
+        return ""
+    return f'<p class="muted small">管理范围：{e(s.scope.label)}。这里只显示这个范围内的单位。</p>'
+
 
 _sessions: dict[str, Session] = {}
 _failures: dict[str, list[float]] = {}
@@ -152,7 +173,7 @@ def page(path: str, title: str, active: str, methods: tuple[str, ...] = ("GET",)
             result = await fn(request, app, s)
             if isinstance(result, Response):
                 return _headers(result)
-            return page_response(h.layout(title, result, active=active, csrf=s.csrf, who=LOGGED_IN_AS))
+            return page_response(h.layout(title, result, active=active, csrf=s.csrf, who=s.who))
 
         endpoint.__name__ = f"dashboard_{active}_{fn.__name__}"
         router.add_api_route(path, endpoint, methods=list(methods), response_class=HTMLResponse)
@@ -292,7 +313,7 @@ FILING_STATES = ("待审核", "已备案", "已驳回")
 async def filings_page(request: Request, app: App, s: Session) -> str:
     state = request.query_params.get("state", "待审核")
     state = state if state in FILING_STATES or state == "全部" else "待审核"
-    fs = [f for f in await reports.filings(app) if state == "全部" or f.state == state]
+    fs = [f for f in await reports.filings(app, s.scope) if state == "全部" or f.state == state]
     fs.reverse()  # newest first
     shown, page_no, pages = h.paginate(fs, _int(request.query_params.get("page")), PAGE_SIZE)
     rows = [

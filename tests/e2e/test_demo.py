@@ -94,6 +94,8 @@ async def test_a_dir_demo_keeps_its_data_and_its_banner_shows_the_dashboard(
     out = capsys.readouterr().out
     assert "临时数据" not in out and f"数据保存在 {workdir}（演示结束后保留）" in out
     assert "管理后台：http://127.0.0.1:" in out and "/dashboard" in out
+    assert "身份分四级：省级管理员（10001，管全省）、市级管理员（管一个市教育局及其下级单位）、联络员" in out
+    assert "试市级管理员：输入 :city（等于 :admin 后发 /管理员 任命 20010 郑州市教育局，再 :as 20010）" in out
     assert (workdir / "data" / "alliance.db").exists() or any((workdir / "data").glob("*.db"))
 
 
@@ -169,3 +171,18 @@ async def test_a_pasted_text_of_several_lines_is_one_message(monkeypatch: pytest
     fake = SimpleNamespace(bot=SimpleNamespace(running=True), client=SimpleNamespace(connected=True))
     assert await demo_mod.chat(fake, Session()) is True  # type: ignore[arg-type]
     assert ran == [["通知：", "明天 9 点开会", "请准时参加"], [":who"], ["/帮助"]]
+
+
+async def test_city_makes_you_zhengzhous_city_admin(tmp_path: Path) -> None:
+    """The demo shows the levels: `:city` has the admin appoint 20010 over 郑州市教育局 and makes you them."""
+    demo = await start_demo(tmp_path / "demo")
+    try:
+        session = DemoSession(demo.client)
+        session.reply_timeout = 10
+        out = joined(await session.handle_line(":city"))
+        assert "/管理员 任命 20010 郑州市教育局" in out and "你现在是市级管理员" in out, out
+        assert session.user_id == 20010
+        out = joined(await session.handle_line("/帮助"))
+        assert "你是市级管理员（管理范围：郑州市教育局及其下级单位）" in out, out
+    finally:
+        await stop_demo(demo)

@@ -464,7 +464,7 @@ async def test_help_for_an_operator(app: NBApp, zzu: App) -> None:
 
 async def test_help_for_an_admin(app: NBApp, zzu: App) -> None:
     text = (await say(app, zzu, group_msg("/帮助", ADMIN)))[0]["text"]
-    assert "你是管理员" in text
+    assert "你是省级管理员" in text
     for cmd in ("/注册", "/审核", "/备案", "/未绑定", "/单位", "/账号", "/发送记录"):
         assert cmd in text
 
@@ -475,7 +475,7 @@ async def test_help_on_one_command_and_an_unknown_one(app: NBApp, zzu: App) -> N
     text = (await say(app, zzu, group_msg("/帮助 /审核", ADMIN)))[0]["text"]
     assert "【/审核】" in text
     text = (await say(app, zzu, group_msg("/帮助 /审核", OTHER)))[0]["text"]  # an admin's command, not explained
-    assert "是管理员的命令" in text and "/审核 通过" not in text
+    assert "是市级管理员的命令" in text and "/审核 通过" not in text
     text = (await say(app, zzu, group_msg("/帮助 飞行", OTHER)))[0]["text"]
     assert "没有命令“飞行”" in text and "/帮助" in text
 
