@@ -25,6 +25,10 @@ class ReplyIndex:
             for sent in await self.outbox.sent_about(tx, KIND):
                 await self._store_post(tx, sent.ref, sent.message_id, sent.group_id)
             posts = {r[0]: r[1] for r in await tx.all("SELECT message_id, task_id FROM broadcast_posts")}
+            # sent while this was loading (the outbox writes its outcomes in batches, so the rows read above may not
+            # hold them yet): kept aside by _on_sent, merged with no await in between
+            posts.update(self._sent_while_loading)
+            self._sent_while_loading.clear()
             self._posts = posts
         return posts
 
@@ -45,8 +49,8 @@ class ReplyIndex:
         ref = Ref.parse(ref_text)
         if ref is None or message_id is None or ref.kind != KIND or ref.purpose not in _POST_KINDS:
             return
-        if self._posts is not None:  # known at once, also when it cannot be stored (a full disk): see _load_posts
-            self._posts[norm_id(message_id)] = ref.id
+        # known at once, also when it cannot be stored (a full disk); while the index is loading, kept aside for it
+        (self._posts if self._posts is not None else self._sent_while_loading)[norm_id(message_id)] = ref.id
         async with self.db.tx() as tx:
             await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
 

@@ -72,6 +72,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
         self._posts: dict[str, int] | None = None
+        self._sent_while_loading: dict[str, int] = {}  # ids sent while the reply index loads
         self._known: dict[int, _Known] = {}  # task id → what progress last read of it
         units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
         outbox.on_sent.append(self._on_sent)

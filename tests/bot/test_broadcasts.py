@@ -776,3 +776,34 @@ async def test_toggling_a_reaction_300_times_stores_one_confirmation_for_the_uni
         rows = await tx.all("SELECT unit_id, user_id, counted FROM broadcast_confirmations WHERE task_id=?", (t.id,))
     assert [tuple(r) for r in rows] == [(1, "1001", 1)]
     assert (await bc.broadcasts.progress(t.id)).done[0].unit.name == "郑州大学"
+
+
+async def test_an_announcement_sent_while_the_reply_index_loads_is_still_known(bc: App) -> None:
+    """A reaction on a fresh announcement was not counted now and then (tests/e2e/test_confirm_profiles_e2e.py):
+    the outbox's hook for the sent announcement ran while the reply index was first loading (its rows read before
+    the outbox wrote its outcomes), found no index to update, and the load then set an index without the id."""
+    import asyncio
+
+    from bot.broadcasts.records import KIND
+    from bot.refs import ANNOUNCE, Ref
+
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    entered, gate = asyncio.Event(), asyncio.Event()
+    read = bc.outbox.sent_about
+
+    async def slow(tx, kind):  # type: ignore[no-untyped-def]
+        rows = await read(tx, kind)
+        entered.set()
+        await gate.wait()
+        return rows
+
+    bc.broadcasts.outbox.sent_about = slow  # type: ignore[method-assign]
+    loading = asyncio.create_task(bc.broadcasts.task_of_message("-1"))
+    await entered.wait()
+    hook = asyncio.create_task(bc.broadcasts._on_sent(1, str(Ref(KIND, t.id, ANNOUNCE)), "-4147532846"))
+    await asyncio.sleep(0)  # the hook's first step runs while the index is still loading
+    gate.set()
+    await loading
+    await hook
+    assert await bc.broadcasts.task_of_message("-4147532846") == t.id
