@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot import clock
 from bot.audit import audit, prune_audit
-from bot.backup import make_backup, prune_backups
+from bot.backup import ARCHIVE, latest_backup, make_backup, prune_backups
 from bot.config import Settings
 from bot.db import Database
 from bot.followers.targets import parse_reminder_time
@@ -69,7 +69,7 @@ class Upkeep:
 
     async def start(self) -> None:
         now = clock.now()
-        if now >= self.due_today(now):  # today's time has passed: the first run is tomorrow's
+        if now >= self.due_today(now) and not self.missed(now):  # today's time has passed: the first is tomorrow's
             self._done = now.date()
         self._task = asyncio.create_task(self._run(), name="upkeep")
 
@@ -91,6 +91,15 @@ class Upkeep:
             wait = (due if now < due else due + timedelta(days=1)) - now
             await wait_event(self._kick, min(wait.total_seconds(), _RECHECK_S))
             self._kick.clear()
+
+    def missed(self, now: datetime) -> bool:
+        """Whether a day's backup was missed (the bot was down at its time): the newest archive is from before
+        today. A new installation (no archive yet) waits for the time."""
+        if not self.settings.alliance_backup:
+            return False
+        newest = latest_backup(self.backup_dir)
+        m = ARCHIVE.match(newest.name) if newest is not None else None
+        return m is not None and m[1][:8] < now.strftime("%Y%m%d")
 
     def kick(self) -> None:
         """Look at the clock now (it was moved)."""

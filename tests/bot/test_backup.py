@@ -180,6 +180,30 @@ async def test_the_daily_backup_runs_at_its_time_once_and_keeps_the_number_set(t
         await app.db.close()
 
 
+async def test_a_backup_missed_while_the_bot_was_down_is_made_when_it_starts(tmp_path: Path) -> None:
+    """The bot was down at 03:30 (yesterday's archive is the newest): started at 09:00 it backs up at once; a new
+    installation with no archive waits for the time, as does a bot that made today's already."""
+    app = App(make_settings(tmp_path, alliance_backup_time="03:30"))
+    await app.open()
+    folder = app.settings.backup_dir
+    try:
+        clock.freeze(datetime(2026, 11, 20, 9, 0, tzinfo=clock.tz()))
+        assert not app.upkeep.missed(clock.now())  # nothing yet: a new installation
+        folder.mkdir(parents=True)
+        (folder / "alliance-20261119-033000.zip").write_bytes(b"yesterday's")
+        assert app.upkeep.missed(clock.now())
+        await app.upkeep.start()
+        await _until(lambda: _has(app, "alliance-20261120-090000.zip"))
+        assert not app.upkeep.missed(clock.now())  # today's is there now
+    finally:
+        await app.upkeep.stop()
+        await app.db.close()
+
+
+def _has(app: App, name: str) -> bool:
+    return name in [p.name for p in backups(app.settings.backup_dir)]
+
+
 def _newest(app: App, day: int) -> bool:
     found = backups(app.settings.backup_dir)
     return bool(found) and found[-1].name == f"alliance-202611{20 + day}-033005.zip"

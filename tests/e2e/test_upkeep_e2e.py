@@ -1,5 +1,5 @@
-"""Issue 25.1 and 25.4 through the real bot process: at ALLIANCE_BACKUP_TIME the running bot writes the day's
-backup archive and then prunes what is past its keeping (a file of a return closed long ago goes, an open return's
+"""Issue 25.1 and 25.4 through the real bot process: the running bot writes the day's backup archive (here the one it
+missed while it was down at ALLIANCE_BACKUP_TIME) and then prunes what is past its keeping (a file of a return closed long ago goes, an open return's
 stays), each pruning a line in the audit log, while it keeps answering."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from contextlib import closing
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ GROUP = 100200300
 SHIM = Path(__file__).resolve().parent / "clockshim"
 
 
-async def test_the_running_bot_backs_up_and_prunes_at_its_time(tmp_path: Path) -> None:
+async def test_the_running_bot_makes_the_backup_it_missed_and_prunes(tmp_path: Path) -> None:
     app = App(make_settings(tmp_path))  # the data a bot left: two returns with files, one closed three years ago
     await app.open()
     try:
@@ -39,18 +39,22 @@ async def test_the_running_bot_backs_up_and_prunes_at_its_time(tmp_path: Path) -
         "ALLIANCE_DATA_DIR": str(data),
         "ALLIANCE_SEND_INTERVAL": "0",
         "ALLIANCE_BACKUP_TIME": "03:30",
-        # two seconds before the backup time (the clock shim moves the bot's clock, not the machine's)
-        "ALLIANCE_TEST_NOW": datetime.combine(today, time(3, 29, 58), tzinfo=TZ).isoformat(),
+        # the bot was down at 03:30 (yesterday's archive is the newest) and starts at 09:00: it backs up at once
+        # (the clock shim moves the bot's clock, not the machine's)
+        "ALLIANCE_TEST_NOW": datetime.combine(today, time(9, 0), tzinfo=TZ).isoformat(),
         "PYTHONPATH": str(SHIM),
     }
+    backups = data / "backups"
+    backups.mkdir(parents=True)
+    yesterday = backups / f"alliance-{today - timedelta(days=1):%Y%m%d}-033000.zip"
+    yesterday.write_bytes(b"yesterday's archive")
     proc = BotProcess(tmp_path, env)
     client = QQClient(proc.url)
     try:
         await proc.start(timeout=40)
         await client.connect(timeout=15)
-        backups = data / "backups"
         async with asyncio.timeout(60):
-            while not (list(backups.glob("alliance-*.zip")) and not (files / "20231101-old.xlsx").exists()):
+            while not (len(list(backups.glob("alliance-*.zip"))) == 2 and not (files / "20231101-old.xlsx").exists()):
                 await asyncio.sleep(0.2)
         reply = await client.ask(GROUP, 20001, "/帮助")  # it keeps answering
         assert "联盟助手" in reply.text
@@ -61,5 +65,5 @@ async def test_the_running_bot_backs_up_and_prunes_at_its_time(tmp_path: Path) -
     with closing(sqlite3.connect(data / "alliance.db")) as con:
         audit = con.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
     assert any(a == "系统" and act == "清理报送文件" and "20231101-old.xlsx" in d for a, act, d in audit), audit
-    (archive,) = backups.glob("alliance-*.zip")
-    assert archive.stat().st_size > 0 and archive.name.startswith(f"alliance-{today:%Y%m%d}-0330")
+    (archive,) = [p for p in backups.glob("alliance-*.zip") if p != yesterday]
+    assert archive.stat().st_size > 0 and archive.name.startswith(f"alliance-{today:%Y%m%d}-0900")
