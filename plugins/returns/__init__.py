@@ -193,7 +193,7 @@ async def progress(ctx: Ctx) -> Reply:
     rid = await _number_or_only(ctx)
     await caught_up(ctx.app.returns, rid)
     if (by_level := await ctx.app.returns.get(rid)).by_level:  # 逐级汇总: per city (plugins/returns/levels.py)
-        return await levels.progress(ctx, by_level)
+        return await levels.progress(ctx, by_level, area)
     p = await ctx.app.returns.progress(rid)
     view = await progress_view(ctx, p, area, RETURN_WORDS, _progress_head, _progress_subtitle(p))
     if view.answer is not None:

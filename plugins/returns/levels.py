@@ -14,12 +14,12 @@ from plugins._reply import Reply
 CONFIRM_WORDS = ("确认", "确定", "强制")
 
 
-async def progress(ctx: Ctx, ret: Return) -> Reply:
-    """`/报送 进度 N [城市]` of a return by level: a city admin sees their units, the province each city (and one
-    city's units when named); anyone else the province's view."""
+async def progress(ctx: Ctx, ret: Return, named: str = "") -> Reply:
+    """`/报送 进度 N [城市]` of a return by level (`named`: the city, taken from the arguments by the progress
+    command): a city admin sees their units, the province each city (and one city's units when named); anyone
+    else the province's view."""
     levels = ctx.app.return_levels
     lv = await levels.levels(ret.id)
-    named = " ".join(ctx.args[1:])
     if named and ctx.role >= Role.CITY_ADMIN:
         city = await levels.city_in_scope(lv, ctx.scope, named)
         return city_progress(lv, ctx.scope, ctx.limit, city)
