@@ -92,7 +92,7 @@ async def test_two_hundred_reactions_given_while_the_bot_was_down_are_all_caught
             await client.connect(timeout=30)
             # the progress report counts them (the catch-up runs before it answers)
             client.mark()
-            await client.group_message(ds.group_id, ADMIN, "/统发 进度 1")
+            await client.group_message(ds.group_id, ADMIN, "/统发 进度 1 文字")  # text: the roll-up is a picture
             reply = (await client.wait_sent(lambda s: s.group_id == ds.group_id, timeout=30))[0]
             assert len(confirmations(ds)) == REACTING
             assert f"已完成 {REACTING}/{len(ds.units)}" in reply.text, reply.text
