@@ -98,3 +98,14 @@ async def test_a_zhengzhou_city_admin_runs_their_level(bot: BotProcess, qq: QQCl
     assert "13 个单位未完成，@ 了 1 位联络员" in sent[0].text, sent[0].text
     ats = [a for s in qq.sent[qq._mark :] for a in s.ats]
     assert str(OP) in ats and str(OP2) not in ats
+
+    # the province's progress of its own 统发 is one line per city (and per category under the province); the city
+    # admin sees 郑州's units only, and 洛阳 is refused to them
+    rolled = await qq.ask_private(ADMIN, f"/统发 进度 {province} 文字")
+    assert "按城市（市教育局及其下级单位）：" in rolled.text and "郑州市 0/13" in rolled.text, rolled.text
+    assert "洛阳市 0/" in rolled.text and "省直属单位（按类别）：" in rolled.text
+    mine = await qq.ask_private(CITY, f"/统发 进度 {province} 文字")
+    assert "【郑州市教育局及其下级单位】" in mine.text and "已完成 0/13" in mine.text, mine.text
+    assert "洛阳" not in mine.text and "郑州大学" not in mine.text
+    other = await qq.ask_private(CITY, f"/统发 进度 {province} 洛阳")
+    assert "不在你的管理范围内" in other.text, other.text
