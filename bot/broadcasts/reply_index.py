@@ -22,7 +22,7 @@ class ReplyIndex:
             return self._posts
         async with self.db.tx() as tx:
             # A crash between the outbox marking a row sent and our hook leaves the id only in the outbox.
-            for sent in await self.outbox.sent_about(tx, KIND):
+            for sent in await self.outbox.reading.sent_about(tx, KIND):
                 await self._store_post(tx, sent.ref, sent.message_id, sent.group_id)
             posts = {r[0]: r[1] for r in await tx.all("SELECT message_id, task_id FROM broadcast_posts")}
             self._posts = posts
@@ -48,7 +48,7 @@ class ReplyIndex:
         if self._posts is not None:  # known at once, also when it cannot be stored (a full disk): see _load_posts
             self._posts[norm_id(message_id)] = ref.id
         async with self.db.tx() as tx:
-            await self._store_post(tx, ref, message_id, await self.outbox.group_of(tx, row_id))
+            await self._store_post(tx, ref, message_id, await self.outbox.reading.group_of(tx, row_id))
 
     async def task_of_message(self, message_id: object) -> int | None:
         """The task a message of the bot (announcement or nudge) was about, by the client's message id. An id
@@ -58,7 +58,7 @@ class ReplyIndex:
         mid = norm_id(message_id)
         if mid in posts:
             return posts[mid]
-        first = await self.outbox.original_id(mid)
+        first = await self.outbox.keys.original_id(mid)
         if first is None or norm_id(first) not in posts:
             return None
         posts[mid] = task_id = posts[norm_id(first)]

@@ -24,7 +24,7 @@ class ReturnReactions(TaskReactions):
 
     async def return_of_post(self, message_id: object) -> int | None:
         """The return whose notice, reminder or nudge this message of the bot was (None: no return's)."""
-        for ref in await self.outbox.refs_of_message(str(message_id).strip()):
+        for ref in await self.outbox.reading.refs_of_message(str(message_id).strip()):
             if ref.kind == KIND and ref.purpose in _POSTS:
                 return ref.id
         return None
@@ -70,7 +70,7 @@ class ReturnReactions(TaskReactions):
         """One private line about this return to this person, never twice (also across restarts)."""
         ref = Ref(KIND, ret.id, HINT)
         async with self.db.tx() as tx:
-            if await self.outbox.queued_to(tx, ref, "private", user_id):
+            if await self.outbox.reading.queued_to(tx, ref, "private", user_id):
                 return
             await self.outbox.put(tx, "private", user_id, Msg(text), ref, priority=ANSWER, account=account)
 
@@ -84,7 +84,7 @@ class ReturnReactions(TaskReactions):
             rets = [r for r in map(_return, rows) if not r.wants_files]
             if not rets:
                 return []
-            sent = await self.outbox.sent_about(tx, KIND)
+            sent = await self.outbox.reading.sent_about(tx, KIND)
             plan = []
             for ret in rets:
                 owing = frozenset(o.user_id for o in (await self._owing(tx, ret)).operators)
@@ -96,7 +96,7 @@ class ReturnReactions(TaskReactions):
     async def _posts_by_every_id(self, tx: Tx, posts: list[SentRef]) -> list[tuple[str | None, str]]:
         """(group, message id) of each post, then under each new id the client gave it after it forgot the first
         (NapCat keeps 5,000 short ids, in memory): the catch-up asks the client by the ids it may still know."""
-        aliases = await self.outbox.aliases(tx, [s.row_id for s in posts])
+        aliases = await self.outbox.keys.aliases(tx, [s.row_id for s in posts])
         return [(s.group_id, mid) for s in posts for mid in (s.message_id, *aliases.get(s.row_id, ()))]
 
     async def _confirm_reacted(self, user_id: str, task_id: int) -> bool:

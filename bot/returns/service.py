@@ -169,7 +169,7 @@ class Returns(ReturnReactions, TaskService):
 
     async def from_message(self, message_id: str | int) -> int | None:
         """The return a bot message (its announcement, a reminder or a nudge) was about, if any."""
-        for ref in await self.outbox.refs_of_message(message_id):
+        for ref in await self.outbox.reading.refs_of_message(message_id):
             if ref.kind == KIND:
                 return ref.id
         return None

@@ -169,8 +169,8 @@ async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgo
     async def resolve(message_id: str) -> tuple[str, str] | None:
         return keys.get(message_id)
 
-    core.outbox.key_resolver = resolve
-    assert await core.outbox.learn_missing_keys() == 1
+    core.outbox.keys.resolver = resolve
+    assert await core.outbox.keys.learn_missing_keys() == 1
     del keys[mid]  # the client forgot the notice's first id and calls it -777 now
     keys["-777"] = (str(GROUP), "4711")
     assert await core.returns.confirm_by_reaction(ZZU, "-777") is not None  # a live reaction names the new id

@@ -21,7 +21,7 @@ async def new_return(app: NBApp, core: App, extra: str = "") -> str:
     assert [o for o in out if o["text"].startswith("【报送】")]
     await deliver(core)
     (rid,) = [r.id for r, _, _ in await core.returns.listing()][-1:]
-    (mid,) = await core.outbox.message_ids(Ref("return", rid))
+    (mid,) = await core.outbox.reading.message_ids(Ref("return", rid))
     return mid
 
 
