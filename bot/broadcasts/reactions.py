@@ -23,7 +23,7 @@ class BroadcastReactions(TaskReactions):
         Raises:
             NotBound: the person is bound to no unit (nothing is stored).
         """
-        task_id = await self.task_of_message(message_id)
+        task_id = await self.posts.task_of_message(message_id)
         if task_id is None:
             return None
         bound = await self.units.operator(str(user_id))  # confirm() acts for this, the person's own unit only
