@@ -56,11 +56,11 @@ from bot.units.records import Unit
 from bot.units.service import Units
 
 
-class Broadcasts(BroadcastReactions, TaskService):
+class Broadcasts(TaskService):
     """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw.
 
     Its parts: `posts` (the reply index: which task a quoted message is about), `tally` (progress, read again only
-    in part) and `stats` (completion per unit).
+    in part), `stats` (completion per unit) and `reactions` (confirming by reaction, catching up those given away).
     """
 
     kind = KIND
@@ -80,6 +80,9 @@ class Broadcasts(BroadcastReactions, TaskService):
         self.posts = ReplyIndex(db, outbox)
         self.tally = BroadcastProgress(units)
         self.stats = BroadcastStats(db)
+        self.reactions = BroadcastReactions(
+            db, settings, units, self.posts, confirm=self.confirm, still_owing=self.still_owing
+        )
 
     # ------------------------------------------------------------ create
 
@@ -358,7 +361,7 @@ class Broadcasts(BroadcastReactions, TaskService):
 
     # ------------------------------------------------------------ nudges
 
-    async def _still_owing(self, tx: Tx, task_id: int, scope: Scope | None = None) -> Owing:
+    async def still_owing(self, tx: Tx, task_id: int, scope: Scope | None = None) -> Owing:
         """The units not done (deleted ones left out; with `scope`, only those inside it) and their operators,
         inside the caller's transaction."""
         rows = await tx.all(
@@ -383,7 +386,7 @@ class Broadcasts(BroadcastReactions, TaskService):
             task = await self._resolve(tx, task_id, how="/统发 催办")
             if not task.is_open:
                 raise TaskClosed(f"统发 {task.label} {task.state}，不能催办。")
-            owing = await self._still_owing(tx, task.id, scope)
+            owing = await self.still_owing(tx, task.id, scope)
             if not owing.units:
                 return NudgeResult(task, 0, 0, 0, [])
             if not force and (ago := await self.engine.reminded_ago(tx, task.id)) is not None:
@@ -402,7 +405,7 @@ class Broadcasts(BroadcastReactions, TaskService):
         if row is None or row["state"] != OPEN:
             return []
         task = task_row(row)
-        owing = await self._still_owing(tx, task.id)
+        owing = await self.still_owing(tx, task.id)
         if not owing.units:
             return []
         out = []

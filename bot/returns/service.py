@@ -6,12 +6,14 @@ import json
 
 from bot import clock, metrics
 from bot.audit import audit
-from bot.db import Tx
+from bot.config import Settings
+from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing
+from bot.outbox.service import Outbox
 from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
-from bot.reminders import Reminder
+from bot.reminders import Reminder, Reminders
 from bot.render import Msg, person_label
 from bot.returns.files import store
 from bot.returns.reactions import ReturnReactions
@@ -47,6 +49,7 @@ from bot.tasks import (
 )
 from bot.units.groups import task_groups
 from bot.units.records import Unit
+from bot.units.service import Units
 
 _UNIT_ROWS = (
     "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "
@@ -54,8 +57,9 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(ReturnReactions, TaskService):
-    """Returns and their submissions; registers the `return` kind with the reminder engine."""
+class Returns(TaskService):
+    """Returns and their submissions; registers the `return` kind with the reminder engine. Its part `reactions`
+    confirms by reaction and catches up reactions given while away."""
 
     kind = KIND
     noun = "报送"
@@ -66,6 +70,20 @@ class Returns(ReturnReactions, TaskService):
     people_sql = "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
     end_sql = "UPDATE returns SET state=?, closed_by=?, closed_at=? WHERE id=?"
     already_ended = "报送 {label} 已经结束了。"
+
+    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+        super().__init__(db, units, outbox, reminders, settings)
+        self.reactions = ReturnReactions(
+            db,
+            settings,
+            units,
+            outbox,
+            self.authority,
+            get=self.get,
+            open_for_unit=self.open_for_unit,
+            mark=self._mark,
+            owing=self._owing,
+        )
 
     # ------------------------------------------------------------ reading
 

@@ -196,7 +196,7 @@ async def _reaction(bot: object, event: NoticeEvent) -> None:
         return
     _group, user, message_id = found
     try:
-        await app.broadcasts.confirm_by_reaction(user, message_id)
+        await app.broadcasts.reactions.confirm_by_reaction(user, message_id)
     except NotBound:
         task_id = await app.broadcasts.posts.task_of_message(message_id)
         if task_id is None or (user, task_id) in _told:

@@ -717,7 +717,7 @@ async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudg
             # 1003 (河南大学) gave a thumbs-up while the bot was away; 9999 is bound to no unit
             return ["1003", "9999"] if (message_id, emoji) == (ids[0], "76") else []
 
-        app.broadcasts.reaction_lister = lister
+        app.broadcasts.reactions.lister = lister
         app.outbox.attach(noop_sender)
         clock.freeze(datetime(2026, 11, 19, 18, 1, tzinfo=TZ))
         assert await app.reminders.tick() == 1
@@ -728,7 +728,7 @@ async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudg
         assert [(r[0], r[1]) for r in rows] == [("1003", "reaction")]
         assert {e for _, _, e in asked} == set(app.settings.alliance_confirm_emojis)
         # a second catch-up counts nobody twice
-        assert await app.broadcasts.catch_up(t.id) == 0
+        assert await app.broadcasts.reactions.catch_up(t.id) == 0
 
 
 async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) -> None:
@@ -742,8 +742,8 @@ async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) 
         calls += 1
         return None
 
-    bc.broadcasts.reaction_lister = lister
-    assert await bc.broadcasts.catch_up() == 0 and calls == 1
+    bc.broadcasts.reactions.lister = lister
+    assert await bc.broadcasts.reactions.catch_up() == 0 and calls == 1
 
 
 @pytest.mark.parametrize(
@@ -771,8 +771,8 @@ async def test_toggling_a_reaction_300_times_stores_one_confirmation_for_the_uni
     await seed(bc)
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
     ids = await deliver(bc)
-    counted = [await bc.broadcasts.confirm_by_reaction(1001, ids[0]) for _ in range(300)]
-    counted.append(await bc.broadcasts.confirm_by_reaction(1002, ids[0]))
+    counted = [await bc.broadcasts.reactions.confirm_by_reaction(1001, ids[0]) for _ in range(300)]
+    counted.append(await bc.broadcasts.reactions.confirm_by_reaction(1002, ids[0]))
     assert [c.counted for c in counted if c is not None] == [True]
     async with bc.db.read() as tx:
         rows = await tx.all("SELECT unit_id, user_id, counted FROM broadcast_confirmations WHERE task_id=?", (t.id,))
