@@ -13,7 +13,7 @@ from bot.outbox.records import ANSWER, SentRef
 from bot.outbox.service import Outbox
 from bot.refs import ANNOUNCE, HINT, REMINDER, RETURN_NUDGE, Ref
 from bot.render import Msg
-from bot.returns.records import BY_REACTION, BY_SELF, KIND, Return, Submission, Submitted, _return
+from bot.returns.records import BY_REACTION, BY_SELF, KIND, Return, Submission, Submitted, return_row
 from bot.returns.text import files_not_by_reaction
 from bot.task_reactions import ReactionPlan, TaskReactions, log
 from bot.tasks import NOT_BOUND, Owing
@@ -111,7 +111,7 @@ class ReturnReactions(TaskReactions):
                 rows = await tx.all("SELECT * FROM returns WHERE state='进行中' ORDER BY id")
             else:
                 rows = await tx.all("SELECT * FROM returns WHERE id=? AND state='进行中'", (task_id,))
-            rets = [r for r in map(_return, rows) if not r.wants_files]
+            rets = [r for r in map(return_row, rows) if not r.wants_files]
             if not rets:
                 return []
             sent = await self.outbox.reading.sent_about(tx, KIND)

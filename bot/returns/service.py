@@ -30,11 +30,11 @@ from bot.returns.records import (
     Return,
     Submission,
     Submitted,
-    _return,
-    _submission,
-    _unit,
+    return_row,
+    submission_row,
+    unit_row,
 )
-from bot.returns.text import _footer, _nudge_header, _private_text, announcement, files_needed
+from bot.returns.text import announcement, files_needed, footer, nudge_header, private_text
 from bot.roles import Scope, scoped_units
 from bot.tasks import (
     NudgeText,
@@ -91,7 +91,7 @@ class Returns(TaskService):
         r = await tx.one("SELECT * FROM returns WHERE id=?", (return_id,))
         if r is None:
             raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
-        return _return(r)
+        return return_row(r)
 
     async def progress(self, return_id: int) -> Progress[Return, Submission]:
         """The submissions (in the order they came) and the units not done; those whose file needs fixing noted."""
@@ -101,9 +101,9 @@ class Returns(TaskService):
         done, pending, fixing = [], [], set()
         for r in rows:
             if r["submitted_at"]:
-                done.append(_submission(r))
+                done.append(submission_row(r))
             elif r["deleted_at"] is None:
-                pending.append(_unit(r))
+                pending.append(unit_row(r))
                 if r["file_state"] == NEEDS_FIX:
                     fixing.add(r["unit_id"])
             owes = await self._owes_in(tx, ret, [u.id for u in pending]) if len(ret.forms) > 1 else {}
@@ -149,7 +149,7 @@ class Returns(TaskService):
             f"FROM returns r {where} ORDER BY r.state='已结束', "
             "CASE WHEN r.state='进行中' THEN r.deadline END, r.id DESC"
         )
-        return [(_return(r), r["done"], r["total"]) for r in rows]
+        return [(return_row(r), r["done"], r["total"]) for r in rows]
 
     async def open_for_unit(self, unit_id: int) -> list[tuple[Return, Submission | None]]:
         """The open returns a unit owes, each with its submission (None: not yet), by deadline."""
@@ -165,7 +165,7 @@ class Returns(TaskService):
             sub = None
             if r["submitted_at"]:
                 sub = Submission(
-                    _unit(r),
+                    unit_row(r),
                     clock.from_db(r["submitted_at"]),
                     r["submitted_by"] or "",
                     r["submitted_by_name"],
@@ -173,7 +173,7 @@ class Returns(TaskService):
                     r["sub_note"],
                     bool(r["late"]),
                 )
-            out.append((_return(r), sub))
+            out.append((return_row(r), sub))
         return out
 
     async def fixing_for_unit(self, unit_id: int) -> set[int]:
@@ -349,7 +349,7 @@ class Returns(TaskService):
             "FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=?",
             (return_id,),
         )
-        return Submitted(ret, unit, _submission(row), new, counts["done"], counts["total"] or 0)
+        return Submitted(ret, unit, submission_row(row), new, counts["done"], counts["total"] or 0)
 
     # ------------------------------------------------------------ nudging
 
@@ -357,7 +357,7 @@ class Returns(TaskService):
         """Units not done (deleted ones left out; with `scope`, those inside it) and their operators, read inside
         the caller's transaction."""
         units = [
-            _unit(r)
+            unit_row(r)
             for r in await tx.all(
                 "SELECT ru.unit_id, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
                 "WHERE ru.return_id=? AND ru.submitted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id",
@@ -372,11 +372,11 @@ class Returns(TaskService):
         """@-mentions of the operators of units not done (in `groups` when given: a city's own); with nobody to @ at
         all, one line in each group that says how many owe (the units are never named in a group: the admins get
         them privately)."""
-        header = _nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
+        header = nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
         overdue = overdue or ret.deadline <= clock.now()
-        out = self.engine.messages(NudgeText(header, _footer(ret), _private_text(ret, overdue)), owing, groups)
+        out = self.engine.messages(NudgeText(header, footer(ret), private_text(ret, overdue)), owing, groups)
         if owing.units and not owing.operators:
-            msg = Msg(header).line(_footer(ret))
+            msg = Msg(header).line(footer(ret))
             out.extend(("group", g, msg) for g in (self.engine.groups() if groups is None else groups))
         return out
 
@@ -385,7 +385,7 @@ class Returns(TaskService):
         row = await tx.one("SELECT * FROM returns WHERE id=?", (rem.task_id,))
         if row is None:
             return []
-        ret = _return(row)
+        ret = return_row(row)
         if not ret.open:
             return []
         owing = await self._owing(tx, ret)

@@ -640,9 +640,9 @@ async def test_a_database_with_one_form_per_return_upgrades_to_a_list_of_one(tmp
         )
     await db.migrate()
     async with db.read() as tx:
-        from bot.returns.records import _return
+        from bot.returns.records import return_row
 
-        rets = [_return(r) for r in await tx.all("SELECT * FROM returns ORDER BY id")]
+        rets = [return_row(r) for r in await tx.all("SELECT * FROM returns ORDER BY id")]
         files = [tuple(r) for r in await tx.all("SELECT kind, form FROM return_files ORDER BY id")]
     assert [(r.forms, r.wants_scan) for r in rets] == [(("统计表",), True), ((), False)]
     assert files == [("表格", "统计表"), ("扫描件", "")]

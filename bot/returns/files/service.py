@@ -48,7 +48,7 @@ from bot.returns.files.read import (
     template_headers,
 )
 from bot.returns.files.records import MAX_LISTED, Fetch, Upload, Verdict
-from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, _return
+from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, return_row
 from bot.returns.service import Returns
 from bot.returns.text import form_label
 from bot.units.authority import Authority
@@ -470,4 +470,4 @@ async def _file_returns(tx: Tx) -> list[Return]:
     rows = await tx.all(
         "SELECT * FROM returns WHERE state='进行中' AND (forms<>'[]' OR wants_scan=1) ORDER BY deadline, id"
     )
-    return [_return(r) for r in rows]
+    return [return_row(r) for r in rows]
