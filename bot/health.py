@@ -189,9 +189,15 @@ class Health:
         """The accounts watched: the configured ones, else the one serving (or, before any, the one awaited)."""
         box = self.outbox
         names = (
-            list(box.accounts) or ([box.primary] if box.primary else []) or box.connected_accounts() or ["QQ 客户端"]
+            list(box.accounts.configured)
+            or ([box.accounts.primary] if box.accounts.primary else [])
+            or box.accounts.connected_accounts()
+            or ["QQ 客户端"]
         )
-        return [Link(a, box.is_connected(a), box.links.get(a, self.started_at)) for a in dict.fromkeys(names)]
+        return [
+            Link(a, box.accounts.is_connected(a), box.accounts.links.get(a, self.started_at))
+            for a in dict.fromkeys(names)
+        ]
 
     async def _db_writable(self) -> str:
         """'' when a write went through, else why not."""
@@ -210,7 +216,7 @@ class Health:
         s = self.settings
         db_error = await self._db_writable()
         try:
-            backlog, oldest = await self.outbox.backlog()
+            backlog, oldest = await self.outbox.reading.backlog()
         except Exception as e:
             backlog, oldest = 0, None
             db_error = db_error or f"数据库读不出来：{e}"

@@ -55,7 +55,7 @@ async def gather(app: App, unit: Unit) -> UnitFacts:
     accounts = await app.accounts.of_unit(unit.id)
     latest = await app.followers.latest_for_unit(unit.id)
     facts = [AccountFact(a, *latest.get(a.id, (None, None))) for a in accounts]
-    completion = await app.broadcasts.unit_completion(unit.id, days=COMPLETION_DAYS)
+    completion = await app.broadcasts.stats.unit_completion(unit.id, days=COMPLETION_DAYS)
     return UnitFacts(
         unit=unit,
         operators=names,

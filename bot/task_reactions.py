@@ -1,8 +1,9 @@
 """Confirming a task by a reaction, the part 统发 and 报送 share: which faces confirm, and catching up the reactions
 given while the bot or its QQ client was away (where the client can list them).
 
-`TaskReactions` is a part of `Broadcasts` and of `Returns`: each says which of its messages were posted for which
-open task and who still owes it (`_reaction_plan`), and how one reacted person confirms (`_confirm_reacted`); the
+`TaskReactions` is the base of the reactions part of `Broadcasts` and of `Returns`: each says which of its messages
+were posted for which open task and who still owes it (`reaction_plan`), and how one reacted person confirms
+(`confirm_reacted`); the
 catch-up itself (asked at a (re)connect, before a progress report or a nudge, at most once a minute per task while
 connected, one at a time so a reaction is never counted twice) is here once.
 """
@@ -42,24 +43,24 @@ class ReactionPlan:
 
 
 class TaskReactions:
-    """Catching up reactions (a part of Broadcasts and of Returns); `_init_reactions` is called by the service."""
+    """Catching up reactions (the base of the reactions part of Broadcasts and of Returns)."""
 
-    settings: Settings
-    reaction_lister: ReactionLister | None  # set by the plugin while a client that can list reactions is connected
-
-    def _init_reactions(self) -> None:
-        self.reaction_lister = None
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lister: ReactionLister | None = (
+            None  # set by the plugin while a client that can list reactions is connected
+        )
         self._catching = asyncio.Lock()
         self._caught: dict[int | None, float] = {}  # task (None: all open ones) → when its reactions were listed
 
     def is_confirm_emoji(self, emoji_id: object) -> bool:
         return confirming(self.settings, emoji_id)
 
-    async def _reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
+    async def reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
         """The open tasks (or the one) that take confirmations by reaction, with who owes them and their posts."""
         raise NotImplementedError
 
-    async def _confirm_reacted(self, user_id: str, task_id: int) -> bool:
+    async def confirm_reacted(self, user_id: str, task_id: int) -> bool:
         """One person who reacted while away confirms (True: it counted for the unit)."""
         raise NotImplementedError
 
@@ -75,7 +76,7 @@ class TaskReactions:
         client is connected reactions come as notices, so a task looked at in the last `CATCH_UP_EVERY`
         seconds is not asked about again unless `force` (a client just connected).
         """
-        lister = self.reaction_lister
+        lister = self.lister
         if lister is None:
             return 0
         now = time.monotonic()
@@ -90,7 +91,7 @@ class TaskReactions:
 
     async def _catch_up(self, lister: ReactionLister, task_id: int | None) -> int:
         counted = 0
-        for plan in await self._reaction_plan(task_id):
+        for plan in await self.reaction_plan(task_id):
             if not plan.owing:
                 continue
             reacted: set[str] = set()
@@ -101,10 +102,10 @@ class TaskReactions:
                         return counted  # this client cannot list reactions
                     reacted.update(u for u in users if u in plan.owing)
             for uid in sorted(reacted):
-                counted += await self._confirm_reacted(uid, plan.task_id)
+                counted += await self.confirm_reacted(uid, plan.task_id)
         return counted
 
-    async def _before_nudge(self, rem: Reminder) -> None:
+    async def before_nudge(self, rem: Reminder) -> None:
         """Before an automatic nudge is built (outside its transaction): count reactions given while away."""
         try:
             await self.catch_up(rem.task_id)

@@ -277,13 +277,14 @@ class NudgeText:
     private: str
 
 
-class TaskService(TaskReactions):
+class TaskService:
     """The base of `Broadcasts` and `Returns`: the database, the roster, and the `TaskEngine` of their kind.
 
     What reports, exports and the dashboard use of either: `noun`, `lines()`, `view(id)`.
     """
 
     kind: ClassVar[str]  # in the outbox and the reminder ledger: "broadcast", "return"
+    reactions: TaskReactions  # the subclass's part: confirming by reaction, catching up reactions given while away
     noun: ClassVar[str]  # in words: "统发", "报送"
     # the subclass's own SQL: a unit's tasks (id, title, deadline, state, done_at, late; params unit id, limit),
     # and (QQ id, name) of everyone who did one
@@ -304,7 +305,9 @@ class TaskService(TaskReactions):
         self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
         # before an automatic reminder's transaction, reactions given while away are counted (TaskReactions)
         reminders.register(self.kind, self._remind, prepare=self._before_nudge)
-        self._init_reactions()
+
+    async def _before_nudge(self, rem: Reminder) -> None:
+        await self.reactions.before_nudge(rem)
 
     async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
         """The automatic reminder of a task: computed when it is sent, to the operators still owing it."""

@@ -101,6 +101,6 @@ def reaction_of(event: NoticeEvent) -> tuple[str, str, str] | None:
 async def caught_up(service: TaskReactions, task_id: int | None) -> None:
     """Count reactions given while the bot or its client was away, before reporting or nudging a task."""
     try:
-        await service.catch_up(task_id)
+        await service.reactions.catch_up(task_id)
     except Exception as e:
         logger.info(f"catching up reactions failed: {e!r}")

@@ -270,3 +270,20 @@ def test_no_file_in_bot_or_plugins_is_over_about_500_lines() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}, f"split these by job: {long}"
+
+
+def _underscore_imports(pkgs: tuple[str, ...]) -> list[str]:
+    """`from bot.x import _name` in the modules of these packages: a private name reached from another module."""
+    out = []
+    for pkg in pkgs:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot"):
+                    out += [f"{path.relative_to(ROOT)}: {a.name}" for a in node.names if a.name.startswith("_")]
+    return out
+
+
+def test_the_services_made_of_parts_import_no_private_name() -> None:
+    """Issue 23.2: the outbox, 统发 and 报送 are services holding named parts with public methods; none of their
+    modules imports an underscore name of another module."""
+    assert _underscore_imports(("bot/outbox", "bot/broadcasts", "bot/returns")) == []

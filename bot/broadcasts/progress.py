@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import clock
-from bot.broadcasts.records import _DONE, Done, Task
+from bot.broadcasts.records import DONE_SQL, Done, Task
 from bot.db import Tx
 from bot.tasks import Progress
 from bot.units.records import Unit
+from bot.units.service import Units
 
 Entry = tuple[tuple[str, int], Done]  # ((when stored, confirmation id): the order they came, the confirmation)
 
 
 @dataclass(frozen=True)
-class _Known:
+class KnownProgress:
     """What progress last read of a task. Counted confirmations are only ever added and a task's units are fixed,
     so the same number counted means the same confirmations and the same units owing; a new count needs only the
     confirmations after `last_id`. A write by another connection (`version`) or a roster change forgets it all."""
@@ -27,56 +28,54 @@ class _Known:
 
 
 class BroadcastProgress:
-    """Progress of 统发 (a part of Broadcasts): `progress`, `done_records`."""
+    """Progress of 统发 (a part of Broadcasts): what was last read of each task, read again only in part."""
 
-    async def progress(self, task_id: int | None = None) -> Progress[Task, Done]:
-        """The counted confirmations and the units not done. Without a number: the only open task (several →
-        WhichTask).
+    def __init__(self, units: Units) -> None:
+        self.units = units
+        self._known: dict[int, KnownProgress] = {}  # task id → what progress last read of it
+        units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
 
-        A unit deleted since the task was created drops out unless it had confirmed. Names of the units not done
-        come from the Units index, so only their ids cross from the database.
-        """
-        async with self.db.read() as tx:
-            task = await self._resolve(tx, task_id, how="/统发 进度")
-            count = await tx.value(
-                "SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task.id,)
-            )
-            version = await tx.value("PRAGMA data_version")
-            known = self._known.get(task.id)
-            if known is not None and known.version != version:
-                known = None
-            if known is None or len(known.done) != count:
-                known = await self._read_progress(tx, task.id, known, count, version)
-                self._known[task.id] = known
+    async def known(self, tx: Tx, task_id: int) -> KnownProgress:
+        """The counted confirmations and the units owing of a task, inside the caller's read transaction (only what
+        is new since the last read, when nothing else changed)."""
+        count = await tx.value("SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task_id,))
+        version = await tx.value("PRAGMA data_version")
+        known = self._known.get(task_id)
+        if known is not None and known.version != version:
+            known = None
+        if known is None or len(known.done) != count:
+            known = await self._read_progress(tx, task_id, known, count, version)
+            self._known[task_id] = known
+        return known
+
+    async def report(self, task: Task, known: KnownProgress) -> Progress[Task, Done]:
+        """The progress of a task from what was read: the counted confirmations and the units not done (names from
+        the Units index, so only their ids crossed from the database)."""
         pending = await self.units.by_ids(known.owing)
         staffed = await self.units.staffed(known.owing)
         unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
         return Progress(task, [d for _, d in known.done], pending, unstaffed)
 
-    async def _read_progress(self, tx: Tx, task_id: int, known: _Known | None, count: int, version: int) -> _Known:
+    async def _read_progress(
+        self, tx: Tx, task_id: int, known: KnownProgress | None, count: int, version: int
+    ) -> KnownProgress:
         """The confirmations counted since `known` was read (all of them without it), and the units owing now."""
         before, after = (known.done, known.last_id) if known is not None else ((), 0)
-        done = [*before, *await self._done(tx, task_id, after=after)]
+        done = [*before, *await self.done(tx, task_id, after=after)]
         if before and len(done) > len(before) and done[len(before)][0] < before[-1][0]:
             done.sort(key=lambda e: e[0])  # one came stamped earlier than the last read (a clock moved back)
         if len(done) != count:  # not what the count says: read them all again
-            done = await self._done(tx, task_id)
+            done = await self.done(tx, task_id)
         # one string instead of a row per unit: a large alliance's list crosses from SQLite faster
         text = await tx.value(
             "SELECT group_concat(unit_id) FROM (SELECT bu.unit_id FROM broadcast_units bu "
-            f"WHERE bu.task_id=? AND NOT {_DONE} ORDER BY bu.unit_id)",
+            f"WHERE bu.task_id=? AND NOT {DONE_SQL} ORDER BY bu.unit_id)",
             (task_id,),
         )
         owing = tuple(int(i) for i in text.split(",")) if text else ()
-        return _Known(version, max((e[0][1] for e in done), default=after), tuple(done), owing)
+        return KnownProgress(version, max((e[0][1] for e in done), default=after), tuple(done), owing)
 
-    async def done_records(self, task_id: int) -> list[Done]:
-        """The counted confirmation of each unit that did a task, in the order they came (for exports)."""
-        async with self.db.read() as tx:
-            await self._get(tx, task_id)
-            return [d for _, d in await self._done(tx, task_id)]
-
-    async def _done(self, tx: Tx, task_id: int, *, after: int = 0) -> list[Entry]:
+    async def done(self, tx: Tx, task_id: int, *, after: int = 0) -> list[Entry]:
         """The counted confirmations of a task (those after confirmation `after`), in the order they came."""
         rows = await tx.all(
             "SELECT c.*, u.name, u.category, u.city FROM broadcast_confirmations c JOIN units u ON u.id=c.unit_id "

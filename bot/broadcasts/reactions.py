@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.broadcasts.records import (
     OPEN,
     Confirmation,
     NotBound,
     log,
 )
+from bot.broadcasts.reply_index import ReplyIndex
+from bot.config import Settings
+from bot.db import Database, Tx
 from bot.errors import UserError
 from bot.task_reactions import ReactionPlan, TaskReactions
+from bot.tasks import Owing
+from bot.units.service import Units
+
+# (user id, user name, task id, via) → the confirmation stored (Broadcasts.confirm)
+Confirm = Callable[..., Awaitable[Confirmation]]
 
 
 class BroadcastReactions(TaskReactions):
     """Reactions (a part of Broadcasts): a confirming emoji on an announcement or nudge confirms like /已转发; reactions given while away are caught up where the client can list them."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        units: Units,
+        posts: ReplyIndex,
+        *,
+        confirm: Confirm,
+        still_owing: Callable[[Tx, int], Awaitable[Owing]],
+    ) -> None:
+        super().__init__(settings)
+        self.db = db
+        self.units = units
+        self.posts = posts
+        self.confirm = confirm  # Broadcasts.confirm
+        self.still_owing = still_owing  # Broadcasts.still_owing
 
     async def confirm_by_reaction(self, user_id: str | int, message_id: object) -> Confirmation | None:
         """A reaction on an announcement or nudge of a task confirms it like `/已转发` (None: the message is no
@@ -23,7 +50,7 @@ class BroadcastReactions(TaskReactions):
         Raises:
             NotBound: the person is bound to no unit (nothing is stored).
         """
-        task_id = await self.task_of_message(message_id)
+        task_id = await self.posts.task_of_message(message_id)
         if task_id is None:
             return None
         bound = await self.units.operator(str(user_id))  # confirm() acts for this, the person's own unit only
@@ -36,7 +63,7 @@ class BroadcastReactions(TaskReactions):
             log.info("reaction by %s on %s not counted: %s", user_id, message_id, e)
             return None
 
-    async def _reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
+    async def reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
         async with self.db.read() as tx:
             if task_id is None:
                 tasks = [r[0] for r in await tx.all("SELECT id FROM broadcasts WHERE state=?", (OPEN,))]
@@ -46,7 +73,7 @@ class BroadcastReactions(TaskReactions):
                 ]
             plan = []
             for tid in tasks:
-                owing = frozenset(o.user_id for o in (await self._still_owing(tx, tid)).operators)
+                owing = frozenset(o.user_id for o in (await self.still_owing(tx, tid)).operators)
                 posts = await tx.all(
                     "SELECT message_id, group_id FROM broadcast_posts WHERE task_id=? "
                     "ORDER BY kind<>'announce', rowid DESC",
@@ -55,7 +82,7 @@ class BroadcastReactions(TaskReactions):
                 plan.append(ReactionPlan(tid, owing, [(p["group_id"], p["message_id"]) for p in posts[:4]]))
         return plan
 
-    async def _confirm_reacted(self, user_id: str, task_id: int) -> bool:
+    async def confirm_reacted(self, user_id: str, task_id: int) -> bool:
         bound = await self.units.operator(user_id)
         try:
             c = await self.confirm(user_id, bound[0].name if bound else "", task_id, via="reaction")

@@ -169,7 +169,7 @@ class Stats:
         return sum(r.owed for r in self.rows)
 
 
-def _task(r) -> Task:
+def task_row(r) -> Task:
     return Task(
         id=r["id"],
         title=r["title"],
@@ -195,7 +195,7 @@ def norm_id(message_id: object) -> str:
 
 
 # A unit counts as done for a task (alias `bu` is the task's broadcast_units row).
-_DONE = (
+DONE_SQL = (
     "EXISTS (SELECT 1 FROM broadcast_confirmations c "
     "WHERE c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1)"
 )

@@ -6,27 +6,28 @@ from datetime import datetime
 
 from bot import clock, metrics
 from bot.audit import audit
-from bot.broadcasts.progress import BroadcastProgress, _Known
+from bot.broadcasts.progress import BroadcastProgress
 from bot.broadcasts.reactions import BroadcastReactions
 from bot.broadcasts.records import (
-    _DONE,
     CLOSED,
+    DONE_SQL,
     KIND,
     OPEN,
     WITHDRAWN,
     Confirmation,
     CreatedBroadcast,
+    Done,
     Draft,
     NotBound,
     NudgeResult,
     Summary,
     Task,
     WhichTask,
-    _task,
+    task_row,
 )
 from bot.broadcasts.reply_index import ReplyIndex
-from bot.broadcasts.stats import Statistics
-from bot.broadcasts.text import _VIA, _nudge_text, announcement
+from bot.broadcasts.stats import BroadcastStats
+from bot.broadcasts.text import VIA, announcement, nudge_text
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
@@ -40,6 +41,7 @@ from bot.roles import Scope, scoped_units
 from bot.tasks import (
     NOT_BOUND,
     Owing,
+    Progress,
     TaskClosed,
     TaskDone,
     TaskLine,
@@ -54,8 +56,12 @@ from bot.units.records import Unit
 from bot.units.service import Units
 
 
-class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, TaskService):
-    """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw, statistics."""
+class Broadcasts(TaskService):
+    """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw.
+
+    Its parts: `posts` (the reply index: which task a quoted message is about), `tally` (progress, read again only
+    in part), `stats` (completion per unit) and `reactions` (confirming by reaction, catching up those given away).
+    """
 
     kind = KIND
     noun = "统发"
@@ -71,11 +77,12 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
         super().__init__(db, units, outbox, reminders, settings)
-        self._posts: dict[str, int] | None = None
-        self._sent_while_loading: dict[str, int] = {}  # ids sent while the reply index loads
-        self._known: dict[int, _Known] = {}  # task id → what progress last read of it
-        units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
-        outbox.on_sent.append(self._on_sent)
+        self.posts = ReplyIndex(db, outbox)
+        self.tally = BroadcastProgress(units)
+        self.stats = BroadcastStats(db)
+        self.reactions = BroadcastReactions(
+            db, settings, units, self.posts, confirm=self.confirm, still_owing=self.still_owing
+        )
 
     # ------------------------------------------------------------ create
 
@@ -132,7 +139,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
         row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (task_id,))
         if row is None:
             raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
-        return _task(row)
+        return task_row(row)
 
     async def listing(self, *, include_closed: bool = False, limit: int = 50) -> list[Summary]:
         """Open tasks (oldest first) with their counts; with `include_closed`, then the others, newest first."""
@@ -143,12 +150,12 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
                 "CASE WHEN state='进行中' THEN id END, id DESC LIMIT ?",
                 (limit,),
             )
-            return [await self._summary(tx, _task(r)) for r in rows]
+            return [await self._summary(tx, task_row(r)) for r in rows]
 
     async def _summary(self, tx: Tx, task: Task) -> Summary:
         row = await tx.one(
-            f"SELECT COUNT(*) AS total, COALESCE(SUM({_DONE}), 0) AS done FROM broadcast_units bu "
-            f"JOIN units u ON u.id=bu.unit_id WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {_DONE})",
+            f"SELECT COUNT(*) AS total, COALESCE(SUM({DONE_SQL}), 0) AS done FROM broadcast_units bu "
+            f"JOIN units u ON u.id=bu.unit_id WHERE bu.task_id=? AND (u.deleted_at IS NULL OR {DONE_SQL})",
             (task.id,),
         )
         assert row is not None
@@ -160,7 +167,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
             return await self._get(tx, task_id)
         rows = await tx.all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))
         return the_only_open(
-            [_task(r) for r in rows],
+            [task_row(r) for r in rows],
             none="现在没有进行中的统发任务。查看已结束的任务请写编号，如：/统发 进度 3",
             several=lambda tasks: WhichTask(
                 f"现在有 {len(tasks)} 个进行中的统发：{'、'.join(t.label for t in tasks)}。"
@@ -168,6 +175,20 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
                 [t.id for t in tasks],
             ),
         )
+
+    async def progress(self, task_id: int | None = None) -> Progress[Task, Done]:
+        """The counted confirmations and the units not done. Without a number: the only open task (several →
+        WhichTask). A unit deleted since the task was created drops out unless it had confirmed."""
+        async with self.db.read() as tx:
+            task = await self._resolve(tx, task_id, how="/统发 进度")
+            known = await self.tally.known(tx, task.id)
+        return await self.tally.report(task, known)
+
+    async def done_records(self, task_id: int) -> list[Done]:
+        """The counted confirmation of each unit that did a task, in the order they came (for exports)."""
+        async with self.db.read() as tx:
+            await self._get(tx, task_id)
+            return [d for _, d in await self.tally.done(tx, task_id)]
 
     # ------------------------------------------------------------ confirmations
 
@@ -196,7 +217,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
         """
         uid = str(user_id)
         if task_id is None and reply_to is not None:
-            task_id = await self.task_of_message(reply_to)
+            task_id = await self.posts.task_of_message(reply_to)
         image = "\n".join(images) if images else None
         now = clock.now()
         async with self.db.tx() as tx:
@@ -220,7 +241,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
 
     async def _owed_open_task(self, tx: Tx, unit_id: int) -> Task:
         rows = await tx.all(
-            f"SELECT b.*, {_DONE} AS done FROM broadcasts b "
+            f"SELECT b.*, {DONE_SQL} AS done FROM broadcasts b "
             "JOIN broadcast_units bu ON bu.task_id=b.id AND bu.unit_id=? WHERE b.state=? ORDER BY b.id",
             (unit_id, OPEN),
         )
@@ -228,15 +249,15 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
             raise NotFound("现在没有需要你单位确认的统发任务。发 /统发 进度 查看进行中的统发。")
         owed = [r for r in rows if not r["done"]]
         if len(rows) > 1 and len(owed) == 1:  # the unit owes only one of the open tasks: that is the one meant
-            return _task(owed[0])
+            return task_row(owed[0])
         if len(rows) > 1:
-            parts = [f"{_task(r).label}{'（本单位已确认）' if r['done'] else ''}" for r in rows]
+            parts = [f"{task_row(r).label}{'（本单位已确认）' if r['done'] else ''}" for r in rows]
             raise WhichTask(
                 f"现在有 {len(rows)} 个进行中的统发：{'、'.join(parts)}。请写明是哪一个，"
                 f"如：/已转发 {rows[-1]['id']}，或直接回复那条统发通知“已转发”。",
                 [r["id"] for r in rows],
             )
-        return _task(rows[0])
+        return task_row(rows[0])
 
     async def owed_by(self, user_id: str | int) -> tuple[Unit, list[Task]] | None:
         """The unit a user confirms for and the open tasks it has not confirmed yet; None if not bound."""
@@ -247,10 +268,10 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
         async with self.db.read() as tx:
             rows = await tx.all(
                 f"SELECT b.* FROM broadcasts b JOIN broadcast_units bu ON bu.task_id=b.id AND bu.unit_id=? "
-                f"WHERE b.state=? AND NOT {_DONE} ORDER BY b.id",
+                f"WHERE b.state=? AND NOT {DONE_SQL} ORDER BY b.id",
                 (unit.id, OPEN),
             )
-        return unit, [_task(r) for r in rows]
+        return unit, [task_row(r) for r in rows]
 
     def _check_open(self, task: Task, *, admin: bool) -> None:
         if task.state == WITHDRAWN:
@@ -340,12 +361,12 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
 
     # ------------------------------------------------------------ nudges
 
-    async def _still_owing(self, tx: Tx, task_id: int, scope: Scope | None = None) -> Owing:
+    async def still_owing(self, tx: Tx, task_id: int, scope: Scope | None = None) -> Owing:
         """The units not done (deleted ones left out; with `scope`, only those inside it) and their operators,
         inside the caller's transaction."""
         rows = await tx.all(
             "SELECT u.id, u.name, u.category, u.city FROM broadcast_units bu JOIN units u ON u.id=bu.unit_id "
-            f"WHERE bu.task_id=? AND u.deleted_at IS NULL AND NOT {_DONE} ORDER BY u.id",
+            f"WHERE bu.task_id=? AND u.deleted_at IS NULL AND NOT {DONE_SQL} ORDER BY u.id",
             (task_id,),
         )
         units = [Unit(r[0], r[1], r[2], r[3]) for r in rows]
@@ -365,7 +386,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
             task = await self._resolve(tx, task_id, how="/统发 催办")
             if not task.is_open:
                 raise TaskClosed(f"统发 {task.label} {task.state}，不能催办。")
-            owing = await self._still_owing(tx, task.id, scope)
+            owing = await self.still_owing(tx, task.id, scope)
             if not owing.units:
                 return NudgeResult(task, 0, 0, 0, [])
             if not force and (ago := await self.engine.reminded_ago(tx, task.id)) is not None:
@@ -373,7 +394,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
             units, ops = len(owing.units), len(owing.operators)
             owner = scope.owner if scope is not None and scope.owner is not None else task.owner_unit_id
             groups = await task_groups(tx, self.settings.groups, owner)
-            msgs = self.engine.messages(_nudge_text(task, units, owing.operators, auto=False), owing, groups)
+            msgs = self.engine.messages(nudge_text(task, units, owing.operators, auto=False), owing, groups)
             detail = f"#{task.id} {units} 个单位，{ops} 位联络员"
             await self.engine.nudge(tx, task, msgs, purpose=NUDGE, actor=actor, action="统发催办", detail=detail)
         return NudgeResult(task, units, ops, len(msgs), [u.name for u in owing.orphans])
@@ -383,14 +404,14 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
         row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (rem.task_id,))
         if row is None or row["state"] != OPEN:
             return []
-        task = _task(row)
-        owing = await self._still_owing(tx, task.id)
+        task = task_row(row)
+        owing = await self.still_owing(tx, task.id)
         if not owing.units:
             return []
         out = []
         if owing.operators:
             groups = await task_groups(tx, self.settings.groups, task.owner_unit_id)
-            text = _nudge_text(task, len(owing.units), owing.operators, auto=True)
+            text = nudge_text(task, len(owing.units), owing.operators, auto=True)
             out = self.engine.messages(text, owing, groups)
         return out + await self.engine.orphans_digest(tx, f"统发 {task.label} 未完成", owing)
 
@@ -408,7 +429,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
             await self.end(tx, task, WITHDRAWN, actor=actor, action="统发撤回", why="统发已撤回")
             notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
             await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE, owner=task.owner_unit_id)
-        return task, await self.announcement_ids(task.id)
+        return task, await self.posts.announcement_ids(task.id)
 
     # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
 
@@ -421,7 +442,7 @@ class Broadcasts(BroadcastProgress, Statistics, BroadcastReactions, ReplyIndex, 
         p = await self.progress(task_id)
         done = []
         for d in p.done:
-            notes = [_VIA.get(d.via, d.via)]
+            notes = [VIA.get(d.via, d.via)]
             if d.proof_url:
                 notes.append(f"证明：{d.proof_url}")
             if d.proof_image:

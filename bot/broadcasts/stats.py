@@ -13,12 +13,16 @@ from bot.broadcasts.records import (
     Stats,
     UnitRate,
     UnitTask,
-    _task,
+    task_row,
 )
+from bot.db import Database
 
 
-class Statistics:
+class BroadcastStats:
     """Statistics of 统发 (a part of Broadcasts): each unit's completion over a month, over the last days, and the open tasks a unit owes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def statistics(self, month: str = "") -> Stats:
         """Each unit's completion over the tasks announced in a month (withdrawn ones left out), best first.
@@ -71,11 +75,12 @@ class Statistics:
 
     async def open_for_unit(self, unit_id: int) -> list[UnitTask]:
         """The open tasks a unit owes, oldest first, each with whether the unit has confirmed it."""
-        rows = await self._read(
-            "SELECT b.*, c.id AS cid, c.late AS clate FROM broadcast_units bu "
-            "JOIN broadcasts b ON b.id=bu.task_id "
-            "LEFT JOIN broadcast_confirmations c ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
-            "WHERE bu.unit_id=? AND b.state=? ORDER BY b.id",
-            (unit_id, OPEN),
-        )
-        return [UnitTask(_task(r), r["cid"] is not None, bool(r["clate"])) for r in rows]
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT b.*, c.id AS cid, c.late AS clate FROM broadcast_units bu "
+                "JOIN broadcasts b ON b.id=bu.task_id "
+                "LEFT JOIN broadcast_confirmations c ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
+                "WHERE bu.unit_id=? AND b.state=? ORDER BY b.id",
+                (unit_id, OPEN),
+            )
+        return [UnitTask(task_row(r), r["cid"] is not None, bool(r["clate"])) for r in rows]

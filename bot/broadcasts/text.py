@@ -65,7 +65,7 @@ def progress_message(p: Progress[Task, Done], limit: int | None) -> Msg:
     return m
 
 
-def _nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool) -> NudgeText:
+def nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool) -> NudgeText:
     """Header, footer and private text of a nudge."""
     left = describe_left(task.deadline, clock.now())
     head = "【统发提醒" if auto else "【统发催办"
@@ -79,4 +79,4 @@ def _nudge_text(task: Task, pending: int, ops: Sequence[Operator], *, auto: bool
 
 
 # how a confirmation came, as the dashboard and exports say it
-_VIA = {"admin": "管理员代确认", "reply": "回复确认", "reaction": "表情确认", "command": ""}
+VIA = {"admin": "管理员代确认", "reply": "回复确认", "reaction": "表情确认", "command": ""}

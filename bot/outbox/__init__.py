@@ -22,6 +22,7 @@ How it stays fair and quiet (issue 15):
   Only configured accounts (or, when none is configured, the first one that connected) may attach:
   another account never takes over the outbox.
 
-The package: records, service (Outbox: queueing and the sending worker), and its parts accounts, reactions,
-reading.
+The package: records, service (Outbox: queueing and the sending worker), and the parts it holds: accounts
+(QQAccounts), reactions (OutboxReactions), askers (AnswerTurns), outcomes (SendOutcomes), keys (MessageKeys),
+reading (OutboxReading); leaving (the privacy filter on the way out).
 """

@@ -1,5 +1,5 @@
-"""Turns (a part of Outbox): answers waiting for different people go out in turn, and a repeated command gets a
-reaction or nothing (issue 20: one member cannot hold up everyone)."""
+"""Turns (a part of Outbox): answers waiting for different people go out in turn (issue 20: one member cannot hold
+up everyone)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,27 @@ from collections import deque
 from typing import Any
 
 from bot.db import Tx
-from bot.outbox.records import ACK, ANSWER, FAIR_WINDOW, REPEAT
-from bot.render import Msg
+from bot.outbox.records import ANSWER, FAIR_WINDOW
 
 
-class Turns:
-    """Turns (a part of Outbox): answers waiting for different people go out in turn, and a repeated command gets
-    a reaction or nothing."""
+class AnswerTurns:
+    """Turns (a part of Outbox): answers waiting for different people go out in turn."""
 
-    async def nod(self, tx: Tx, group_id: str | int, message_id: str, *, account: str | None = None) -> int | None:
-        """Queue a reaction on a person's message in a group that says "seen, answered already" (a repeated
-        command); where the client cannot react, nothing at all (never a message). None when nothing was queued."""
-        acc = self.route("group", str(group_id), account)
-        if self.reactions.get(acc or self.primary or "") is False:
-            return None
-        return await self.put(
-            tx,
-            "group",
-            group_id,
-            Msg("（重复的命令）"),
-            REPEAT,
-            priority=ACK,
-            account=account,
-            react_to=str(message_id),
-        )
+    def __init__(self) -> None:
+        # who asked for each answer queued in this run, and when each asker was last sent something (rows from
+        # before a restart have no asker and are served as one asker)
+        self._askers: dict[int, str | None] = {}
+        self._served: dict[str | None, deque[float]] = {}
 
-    async def _claim_answer(self, tx: Tx, where: str, params: tuple[Any, ...], held: str | None) -> Any:
+    def note(self, row_id: int, asker: str | None) -> None:
+        """An answer was queued for `asker`."""
+        self._askers[row_id] = asker
+
+    def forget(self, row_id: int) -> None:
+        """Another kind of row was queued (an id freed by a rolled-back answer may come back as one)."""
+        self._askers.pop(row_id, None)
+
+    async def claim_answer(self, tx: Tx, where: str, params: tuple[Any, ...], held: str | None) -> Any:
         """Claim the answer to send next, askers in turn: the oldest waiting answer of the asker who was sent the
         fewest messages in the last FAIR_WINDOW seconds (ties: the oldest). None when no answer waits.
 

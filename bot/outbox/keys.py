@@ -27,20 +27,17 @@ _NOT_OURS_KEPT = 5000
 
 
 class MessageKeys:
-    """Stable keys of the bot's messages (a part of Outbox); `_init_keys` is called by the Outbox."""
+    """Stable keys of the bot's messages (a part of Outbox); the Outbox calls `learn_key` after each send."""
 
-    db: Database
-    key_resolver: KeyResolver | None  # set by the plugin while a client is connected
-
-    def _init_keys(self) -> None:
-        self.key_resolver = None
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.resolver: KeyResolver | None = None  # set by the plugin while a client is connected
         self._not_ours: dict[str, None] = {}
-        self.on_sent.append(self._learn_key)  # type: ignore[attr-defined]
 
     async def _ask(self, message_id: str) -> tuple[str, str] | bool | None:
         """The client's (group, sequence) for a short id; None: not the bot's group message; False: no answer
         (no client, it failed or was too slow)."""
-        resolver = self.key_resolver
+        resolver = self.resolver
         if resolver is None or not message_id.lstrip("-").isdigit():
             return False
         try:
@@ -48,9 +45,9 @@ class MessageKeys:
         except Exception:
             return False
 
-    async def _learn_key(self, row_id: int, ref: str | None, message_id: str | None) -> None:
+    async def learn_key(self, row_id: int, ref: str | None, message_id: str | None) -> None:
         """A group message about something was sent: store its sequence while its short id is fresh."""
-        if ref is None or message_id is None or self.key_resolver is None:
+        if ref is None or message_id is None or self.resolver is None:
             return
         async with self.db.read() as tx:
             group = await tx.value("SELECT target_id FROM outbox WHERE id=? AND target_type='group'", (row_id,))
@@ -66,7 +63,7 @@ class MessageKeys:
         """At a connect: ask for the keys of the newest group messages about something sent without one (sent
         before this was kept, or while the client did not answer). Each is asked once: one the client no longer
         knows is marked '' (asked, unknown). Returns how many were learned."""
-        if self.key_resolver is None:
+        if self.resolver is None:
             return 0
         async with self.db.read() as tx:
             rows = await tx.all(

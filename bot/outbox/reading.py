@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from bot import clock
-from bot.db import Tx
+from bot.db import Database, Tx
+from bot.outbox.keys import MessageKeys
 from bot.outbox.records import (
     ACK,
     SentRef,
@@ -14,8 +16,13 @@ from bot.outbox.records import (
 from bot.refs import Ref, prefixes
 
 
-class Reading:
+class OutboxReading:
     """Reading the outbox (a part of Outbox): what failed or is unknown, merged acks, the client's ids of sent messages and what they were about."""
+
+    def __init__(self, db: Database, keys: MessageKeys, held: Callable[[], str | None]) -> None:
+        self.db = db
+        self.keys = keys
+        self.held = held  # the LIKE pattern of refs held back on purpose now (see Outbox.hold), or None
 
     async def problems(self, limit: int = 20) -> list[dict[str, Any]]:
         """Messages that failed, whose delivery is unknown, that were dropped, or nudges merged into a newer
@@ -32,7 +39,7 @@ class Reading:
     async def backlog(self) -> tuple[int, datetime | None]:
         """How many messages wait to be sent, and when the oldest of them was queued. The automatic reminders held
         back for quiet hours (`hold`) wait on purpose and are not counted."""
-        held = self.hold()
+        held = self.held()
         async with self.db.read() as tx:
             row = await tx.one(
                 "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state='pending' "
@@ -97,7 +104,7 @@ class Reading:
                 )
             if rows or attempt:
                 break
-            first = await self.original_id(message_id)  # type: ignore[attr-defined]
+            first = await self.keys.original_id(message_id)
             if first is None:
                 break
             message_id = first

@@ -75,7 +75,7 @@ def nudge_task(ref: str) -> str:
 
 
 @dataclass
-class _Conn:
+class Connection:
     """One connected QQ account: its way out, and its own budget."""
 
     account: str

@@ -6,32 +6,31 @@ import asyncio
 import json
 import random
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
-from bot import clock, metrics, privacy
+from bot import clock, metrics
 from bot.db import Database, Tx, is_disk_full
 from bot.loops import stop_loop, wait_event
 from bot.outbox.accounts import QQAccounts
-from bot.outbox.askers import Turns
+from bot.outbox.askers import AnswerTurns
 from bot.outbox.keys import MessageKeys
+from bot.outbox.leaving import leaving
+from bot.outbox.outcomes import SendOutcomes
 from bot.outbox.reactions import OutboxReactions
-from bot.outbox.reading import Reading
+from bot.outbox.reading import OutboxReading
 from bot.outbox.records import (
     ACK,
     ANSWER,
-    DEFAULT_ACCOUNT,
     NUDGE,
     REPEAT,
+    Connection,
     NotSent,
+    Reactor,
     Sender,
     SendFailed,
     SendUnknown,
-    _Conn,
     default_priority,
     log,
     nudge_task,
@@ -40,8 +39,13 @@ from bot.refs import Ref
 from bot.render import Msg, Segment
 
 
-class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
-    """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account."""
+class Outbox:
+    """Persisted, rate-limited, prioritised delivery of outgoing messages, per QQ account.
+
+    Its parts: `accounts` (which QQ account sends to a chat, their connections), `reactions` (the lane of
+    acknowledgements put as reactions), `turns` (answers to different askers in turn), `outcomes` (what sends
+    ended in, not yet written), `keys` (stable keys of the bot's messages) and `reading` (what was sent, what failed).
+    """
 
     def __init__(
         self,
@@ -60,19 +64,18 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
         self.db = db
         self.interval = interval
         self.jitter = jitter
-        self.react_interval = react_interval
         self.ack_window = ack_window
         self.ack_max_age = ack_max_age
         self.at_batch = at_batch
-        self.accounts = [str(a) for a in accounts]  # configured accounts; empty: the first to connect
         self._sleep = sleep
-        self._conns: dict[str, _Conn] = {}
-        self.links: dict[str, datetime] = {}  # account → when it last connected or went away (bot/health.py)
-        self.primary: str | None = self.accounts[0] if self.accounts else None
-        self._configured_groups = {str(g): str(a) for g, a in (group_accounts or {}).items()}
-        self.group_account: dict[str, str] = dict(self._configured_groups)
-        self.user_account: dict[str, str] = {}
-        self.reactions: dict[str, bool] = {}  # what was learned about each account's client
+        self.accounts = QQAccounts(db, accounts, group_accounts, on_attach=self._attached, on_groups=self.wake)
+        self.outcomes = SendOutcomes(db)
+        self.reactions = OutboxReactions(db, self.accounts, self.outcomes, react_interval)
+        self.turns = AnswerTurns()
+        self.keys = MessageKeys(db)
+        # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
+        self.hold: Callable[[], str | None] = lambda: None
+        self.reading = OutboxReading(db, self.keys, lambda: self.hold())
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -83,17 +86,34 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
         self._msg_owed = True
         self._acks_waiting = True
         self._queued = 0  # rows queued (and wakes) so far: a step resets the hints only if none came meanwhile
-        self._outcomes: list[tuple[int, str, str | None, str | None]] = []  # sends not yet written
-        # askers served in turn (issue 20): who asked for each answer queued in this run, and when each asker was
-        # last sent something (rows from before a restart have no asker and are served as one asker)
-        self._askers: dict[int, str | None] = {}
-        self._served: dict[str | None, deque[float]] = {}
-        # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
-        self.hold: Callable[[], str | None] = lambda: None
-        self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = []
+        self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = [self.keys.learn_key]
         # told what could not be done when nothing can be written (the disk is full); the plugins tell the admins
         self.on_disk_full: Callable[[str], Awaitable[None]] | None = None
-        self._init_keys()
+
+    # ------------------------------------------------------------ the QQ clients (see QQAccounts)
+
+    def attach(
+        self,
+        sender: Sender,
+        owner: object | None = None,
+        *,
+        account: str | int | None = None,
+        react: Reactor | None = None,
+    ) -> bool:
+        """A QQ client connected: deliver what is owed through it (see `QQAccounts.attach`)."""
+        return self.accounts.attach(sender, owner, account=account, react=react)
+
+    def detach(self, owner: object | None = None, *, account: str | int | None = None) -> None:
+        """The QQ client went away: keep everything pending (see `QQAccounts.detach`)."""
+        self.accounts.detach(owner, account=account)
+
+    @property
+    def connected(self) -> bool:
+        return self.accounts.connected
+
+    def _attached(self) -> None:
+        self._compact_due = True
+        self.wake()
 
     # ------------------------------------------------------------ enqueue
 
@@ -119,8 +139,8 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
         if not msg:
             raise ValueError("empty message")
         tid = str(target_id)
-        acc = self.route(target_type, tid, account)
-        if react_to is not None and (target_type != "group" or self.reactions.get(acc or self.primary or "") is False):
+        acc = self.accounts.route(target_type, tid, account)
+        if react_to is not None and (target_type != "group" or self.accounts.said_no_reactions(acc)):
             react_to = None
         fallback = json.dumps(msg.fallback.segments, ensure_ascii=False) if msg.fallback else None
         row_id = await tx.run(
@@ -139,15 +159,32 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
             ),
         )
         if react_to is None and (default_priority(ref) if priority is None else priority) == ANSWER:
-            self._askers[row_id] = asker
-        else:  # (an id freed by a rolled-back answer may come back as another kind of row)
-            self._askers.pop(row_id, None)
+            self.turns.note(row_id, asker)
+        else:
+            self.turns.forget(row_id)
         if react_to is not None:
             self._react_owed = True
         else:
             self._msg_owed = self._acks_waiting = True
         self._signal()
         return row_id
+
+    async def nod(self, tx: Tx, group_id: str | int, message_id: str, *, account: str | None = None) -> int | None:
+        """Queue a reaction on a person's message in a group that says "seen, answered already" (a repeated
+        command, issue 20); where the client cannot react, nothing at all (never a message). None when nothing was
+        queued."""
+        if self.accounts.said_no_reactions(self.accounts.route("group", str(group_id), account)):
+            return None
+        return await self.put(
+            tx,
+            "group",
+            group_id,
+            Msg("（重复的命令）"),
+            REPEAT,
+            priority=ACK,
+            account=account,
+            react_to=str(message_id),
+        )
 
     async def ack(
         self,
@@ -195,17 +232,17 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
         """Send one message now through the chat's account, without storing it: only for what must get out when
         nothing can be stored (the disk is full). Not kept, not retried, not in /发送记录. Raises NotSent: no client."""
         tid = str(target_id)
-        acc = self.route(target_type, tid) or self.primary
-        conn = self._conns.get(acc) if acc is not None else None
+        acc = self.accounts.route(target_type, tid) or self.accounts.primary
+        conn = self.accounts.conns.get(acc) if acc is not None else None
         if conn is None:
-            conn = next(iter(self._conn_order()), None)
+            conn = next(iter(self.accounts.in_order()), None)
         if conn is None:
             raise NotSent()
         wait = conn.next_msg - time.monotonic()
         if wait > 0:
             await self._sleep(wait)
         try:
-            return await conn.sender(target_type, tid, await _leaving(target_type, msg.segments))
+            return await conn.sender(target_type, tid, await leaving(target_type, msg.segments))
         finally:
             conn.next_msg = time.monotonic() + self._gap(self.interval)
 
@@ -216,7 +253,7 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
             await tx.run(
                 "UPDATE outbox SET state='unknown', error='机器人在发送途中停止，可能已送达，未重发' WHERE state='sending'"
             )
-        await self.load_groups()
+        await self.accounts.load_groups()
         self._compact_due = True
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox")
@@ -225,7 +262,7 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
     async def stop(self) -> None:
         await stop_loop(self._task)
         self._task = None
-        await self._flush()
+        await self.outcomes.flush()
 
     async def wait_idle(self, timeout: float = 10) -> None:
         """Wait until nothing is pending (or no client is connected to send it)."""
@@ -248,7 +285,7 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
             except Exception as e:
                 await self._worker_error(e)
             try:
-                await self._flush()
+                await self.outcomes.flush()
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the outcomes stay in memory and are written with the next claim
@@ -267,19 +304,16 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
             log.exception("outbox worker error", exc_info=e)
         await self._sleep(1.0)
 
-    def _conn_order(self) -> list[_Conn]:
-        return sorted(self._conns.values(), key=lambda c: (c.account != self.primary, c.account))
-
     async def _step(self) -> float | None:
         """Send one message or reaction. Returns 0 after a send (or a wait for a gap), the seconds until an
         acknowledgement may go merged, or None when nothing is owed to a connected account."""
-        if not self._conns:
+        if not self.accounts.conns:
             return None
         if self._compact_due or time.monotonic() - self._last_compact > 60:
             await self._compact()
-        soonest: tuple[float, _Conn, str] | None = None
+        soonest: tuple[float, Connection, str] | None = None
         queued = self._queued
-        for conn in self._conn_order():
+        for conn in self.accounts.in_order():
             for lane in ("react", "msg"):
                 if lane == "react" and (conn.react is None or not self._react_owed):
                     continue
@@ -297,7 +331,7 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
                 self._react_owed = self._msg_owed = False  # every connected account's lanes were found empty
             return await self._ack_wait()
         wait, conn, lane = soonest
-        await self._flush()
+        await self.outcomes.flush()
         await self._sleep(wait)
         if lane == "react":  # the gap was waited: the lane is ready (a test's sleep may not move the clock)
             conn.next_react = 0.0
@@ -305,16 +339,20 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
             conn.next_msg = 0.0
         return 0.0
 
-    def _account_clause(self, conn: _Conn) -> tuple[str, tuple[Any, ...]]:
-        """Rows this connection sends: its own, and those of no account when it is the primary one."""
-        if conn.account == DEFAULT_ACCOUNT:
-            return "1=1", ()
-        if conn.account == self.primary or self.primary is None:
-            return "(account=? OR account IS NULL)", (conn.account,)
-        return "account=?", (conn.account,)
+    async def _react_next(self, conn: Connection) -> bool:
+        """Put the oldest owed reaction(s) of this account (see `OutboxReactions`); False when none is owed."""
+        reacted = await self.reactions.react_next(conn)
+        if reacted is None:
+            return False
+        if reacted.fell_back:
+            self._msg_owed = self._acks_waiting = True
+        if reacted.client_gone:
+            await self.outcomes.flush()
+            await self._sleep(0.5)
+        return True
 
-    async def _has_work(self, conn: _Conn, lane: str) -> bool:
-        where, params = self._account_clause(conn)
+    async def _has_work(self, conn: Connection, lane: str) -> bool:
+        where, params = self.accounts.clause(conn)
         react = "react_to IS NOT NULL" if lane == "react" else "react_to IS NULL"
         async with self.db.read() as tx:
             return bool(
@@ -338,18 +376,18 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
     def _gap(self, base: float) -> float:
         return base + (random.uniform(0, self.jitter) if base > 0 and self.jitter > 0 else 0)
 
-    async def _send_next(self, conn: _Conn) -> bool:
+    async def _send_next(self, conn: Connection) -> bool:
         """Claim and send the best pending message of this account; False when there is none now.
 
         The outcome of a send is written in the same transaction that claims the next message (one commit
         per message under load), and on its own before the worker waits or stops.
         """
         held = self.hold()
-        where, params = self._account_clause(conn)
+        where, params = self.accounts.clause(conn)
         cutoff = clock.to_db(clock.now() - timedelta(seconds=self.ack_window))
-        async with self._keeping_outcomes(), self.db.tx() as tx:
-            await self._record(tx)
-            row = await self._claim_answer(tx, where, params, held) or await tx.one(
+        async with self.outcomes.keeping(), self.db.tx() as tx:
+            await self.outcomes.record(tx)
+            row = await self.turns.claim_answer(tx, where, params, held) or await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
                 "(SELECT o.id FROM outbox o WHERE o.state='pending' AND o.react_to IS NULL AND "
                 f"{where.replace('account', 'o.account')} "
@@ -374,16 +412,16 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
         except SendUnknown as e:
             state, error = "unknown", str(e)[:500] or "发送超时，可能已送达，未重发"
         except asyncio.CancelledError:
-            self._outcomes.append((row["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发"))
+            self.outcomes.add(row["id"], "unknown", None, "机器人在发送途中停止，可能已送达，未重发")
             raise
         except Exception as e:
             log.exception("send raised")
             state, error = "unknown", f"{type(e).__name__}: {e}"[:500]
         conn.next_msg = time.monotonic() + self._gap(self.interval)
-        self._outcomes.append((row["id"], state, message_id, error))
+        self.outcomes.add(row["id"], state, message_id, error)
         metrics.sent(row["priority"], state)
         if state == "pending":
-            await self._flush()
+            await self.outcomes.flush()
             await self._sleep(0.5)
             return True
         if state == "sent":
@@ -397,17 +435,17 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
         is no blind re-send; a timeout is no answer, and nothing more is sent.
         """
         try:
-            return await sender(row["target_type"], row["target_id"], await _leaving(row["target_type"], message))
+            return await sender(row["target_type"], row["target_id"], await leaving(row["target_type"], message))
         except SendFailed as e:
             if not row["fallback"]:
                 raise
             log.info("message %s refused (%s): sending its text alternative", row["id"], e)
-            fallback = await _leaving(row["target_type"], json.loads(row["fallback"]))
+            fallback = await leaving(row["target_type"], json.loads(row["fallback"]))
             return await sender(row["target_type"], row["target_id"], fallback)
 
-    async def _merge(self, tx: Tx, conn: _Conn, row: Any, message: list[Segment]) -> list[Segment]:
+    async def _merge(self, tx: Tx, conn: Connection, row: Any, message: list[Segment]) -> list[Segment]:
         """Fold the other acknowledgements waiting for the same chat into this row's message."""
-        where, params = self._account_clause(conn)
+        where, params = self.accounts.clause(conn)
         others = await tx.all(
             f"SELECT id, message FROM outbox WHERE state='pending' AND priority=? AND react_to IS NULL AND {where} "
             "AND target_type=? AND target_id=? ORDER BY id LIMIT ?",
@@ -435,36 +473,6 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
                 await hook(row_id, ref, message_id)
             except Exception:
                 log.exception("on_sent hook failed")
-
-    async def _record(self, tx: Tx) -> None:
-        """Write the outcomes of the last sends, if they are not written yet."""
-        pending, self._outcomes = self._outcomes, []
-        if not pending:
-            return
-        now = clock.now_db()
-        await tx.many(  # one round trip to the database thread for a whole batch of reactions
-            "UPDATE outbox SET state=?, message_id=?, error=?, sent_at=? WHERE id=?",
-            [
-                (state, message_id, error, now if state != "pending" else None, i)
-                for i, state, message_id, error in pending
-            ],
-        )
-
-    async def _flush(self) -> None:
-        if self._outcomes:
-            async with self._keeping_outcomes(), self.db.tx() as tx:
-                await self._record(tx)
-
-    @asynccontextmanager
-    async def _keeping_outcomes(self) -> AsyncIterator[None]:
-        """Outcomes taken by `_record` in a transaction that then failed (a full disk) are put back, to be
-        written by the next one: a message sent is never left `sending` for want of space."""
-        taken = list(self._outcomes)
-        try:
-            yield
-        except BaseException:
-            self._outcomes = taken + [o for o in self._outcomes if o not in taken]
-            raise
 
     async def _compact(self) -> None:
         """After a stall: drop stale acknowledgements, and keep only the latest of several nudges for one task."""
@@ -502,19 +510,3 @@ class Outbox(Reading, OutboxReactions, QQAccounts, Turns, MessageKeys):
                     "error='同一任务有更新的提醒，并入较新的一条发送' WHERE id=? AND state='pending'",
                     updates,
                 )
-
-
-async def _leaving(target_type: str, message: list[Segment]) -> list[Segment]:
-    """A message on its way out through the privacy filter (bot/privacy.py): to a group, every phone number in its text,
-    its folded lists and the name of a file it uploads is masked, and the file itself is a masked copy (or, when
-    its text cannot be checked, not sent: the send fails and the text alternative goes instead)."""
-    if target_type != "group":
-        return message
-    out = privacy.mask_segments(message)
-    for seg in out:
-        if seg["type"] == "upload":
-            try:
-                seg["data"]["file"] = str(await privacy.for_audience(Path(seg["data"]["file"]), office=False))
-            except (privacy.CannotMask, OSError) as e:
-                raise SendFailed(f"文件不能发到群里（{e}）") from None
-    return out

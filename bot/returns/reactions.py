@@ -4,15 +4,22 @@ once, privately, to upload the file. Reactions given while away are caught up (b
 
 from __future__ import annotations
 
-from bot.db import Tx
+from collections.abc import Awaitable, Callable
+
+from bot.config import Settings
+from bot.db import Database, Tx
 from bot.errors import UserError
 from bot.outbox.records import ANSWER, SentRef
+from bot.outbox.service import Outbox
 from bot.refs import ANNOUNCE, HINT, REMINDER, RETURN_NUDGE, Ref
 from bot.render import Msg
-from bot.returns.records import BY_REACTION, BY_SELF, KIND, Return, Submitted, _return
+from bot.returns.records import BY_REACTION, BY_SELF, KIND, Return, Submission, Submitted, return_row
 from bot.returns.text import files_not_by_reaction
 from bot.task_reactions import ReactionPlan, TaskReactions, log
-from bot.tasks import NOT_BOUND
+from bot.tasks import NOT_BOUND, Owing
+from bot.units.authority import Authority
+from bot.units.records import Unit
+from bot.units.service import Units
 
 # the return's own messages in the group a reaction confirms on: its notice, reminders and nudges
 _POSTS = (ANNOUNCE, REMINDER, RETURN_NUDGE)
@@ -22,9 +29,32 @@ class ReturnReactions(TaskReactions):
     """Reactions (a part of Returns): confirming a return without files by a reaction, telling who reacted to one
     with files how to hand it in, catching up what was given while away."""
 
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        units: Units,
+        outbox: Outbox,
+        authority: Authority,
+        *,
+        get: Callable[[int], Awaitable[Return]],
+        open_for_unit: Callable[[int], Awaitable[list[tuple[Return, Submission | None]]]],
+        mark: Callable[[int, Unit, str, str, str, str], Awaitable[Submitted]],
+        owing: Callable[[Tx, Return], Awaitable[Owing]],
+    ) -> None:
+        super().__init__(settings)
+        self.db = db
+        self.units = units
+        self.outbox = outbox
+        self.authority = authority
+        self.get = get  # Returns.get
+        self.open_for_unit = open_for_unit  # Returns.open_for_unit
+        self.mark = mark  # Returns' one way to mark a unit's return handed in
+        self.owing = owing  # the units (and their operators) still owing a return
+
     async def return_of_post(self, message_id: object) -> int | None:
         """The return whose notice, reminder or nudge this message of the bot was (None: no return's)."""
-        for ref in await self.outbox.refs_of_message(str(message_id).strip()):
+        for ref in await self.outbox.reading.refs_of_message(str(message_id).strip()):
             if ref.kind == KIND and ref.purpose in _POSTS:
                 return ref.id
         return None
@@ -61,7 +91,7 @@ class ReturnReactions(TaskReactions):
             await self._tell_once(ret, uid, files_not_by_reaction(ret), account)
             return None
         try:
-            return await self._mark(rid, unit, uid, operator.name, BY_SELF, BY_REACTION)
+            return await self.mark(rid, unit, uid, operator.name, BY_SELF, BY_REACTION)
         except UserError as e:
             log.info("reaction by %s on %s not counted: %s", uid, message_id, e)
             return None
@@ -70,24 +100,24 @@ class ReturnReactions(TaskReactions):
         """One private line about this return to this person, never twice (also across restarts)."""
         ref = Ref(KIND, ret.id, HINT)
         async with self.db.tx() as tx:
-            if await self.outbox.queued_to(tx, ref, "private", user_id):
+            if await self.outbox.reading.queued_to(tx, ref, "private", user_id):
                 return
             await self.outbox.put(tx, "private", user_id, Msg(text), ref, priority=ANSWER, account=account)
 
-    async def _reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
+    async def reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
         """Open returns without files (or the one), who still owes each, and their notices and latest reminders."""
         async with self.db.read() as tx:
             if task_id is None:
                 rows = await tx.all("SELECT * FROM returns WHERE state='进行中' ORDER BY id")
             else:
                 rows = await tx.all("SELECT * FROM returns WHERE id=? AND state='进行中'", (task_id,))
-            rets = [r for r in map(_return, rows) if not r.wants_files]
+            rets = [r for r in map(return_row, rows) if not r.wants_files]
             if not rets:
                 return []
-            sent = await self.outbox.sent_about(tx, KIND)
+            sent = await self.outbox.reading.sent_about(tx, KIND)
             plan = []
             for ret in rets:
-                owing = frozenset(o.user_id for o in (await self._owing(tx, ret)).operators)
+                owing = frozenset(o.user_id for o in (await self.owing(tx, ret)).operators)
                 mine = [s for s in sent if s.ref.id == ret.id and s.ref.purpose in _POSTS and s.group_id is not None]
                 mine.sort(key=lambda s: (s.ref.purpose != ANNOUNCE, -s.row_id))  # notices first, then the latest
                 plan.append(ReactionPlan(ret.id, owing, await self._posts_by_every_id(tx, mine[:4])))
@@ -96,15 +126,15 @@ class ReturnReactions(TaskReactions):
     async def _posts_by_every_id(self, tx: Tx, posts: list[SentRef]) -> list[tuple[str | None, str]]:
         """(group, message id) of each post, then under each new id the client gave it after it forgot the first
         (NapCat keeps 5,000 short ids, in memory): the catch-up asks the client by the ids it may still know."""
-        aliases = await self.outbox.aliases(tx, [s.row_id for s in posts])
+        aliases = await self.outbox.keys.aliases(tx, [s.row_id for s in posts])
         return [(s.group_id, mid) for s in posts for mid in (s.message_id, *aliases.get(s.row_id, ()))]
 
-    async def _confirm_reacted(self, user_id: str, task_id: int) -> bool:
+    async def confirm_reacted(self, user_id: str, task_id: int) -> bool:
         bound = await self.units.operator(user_id)
         if bound is None:
             return False
         try:
-            s = await self._mark(task_id, bound[1], user_id, bound[0].name, BY_SELF, BY_REACTION)
+            s = await self.mark(task_id, bound[1], user_id, bound[0].name, BY_SELF, BY_REACTION)
         except UserError:
             return False
         return s.new

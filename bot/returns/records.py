@@ -143,7 +143,7 @@ class Nudged:
     messages: int
 
 
-def _return(r) -> Return:
+def return_row(r) -> Return:
     return Return(
         r["id"],
         r["title"],
@@ -161,13 +161,13 @@ def _return(r) -> Return:
     )
 
 
-def _unit(r) -> Unit:
+def unit_row(r) -> Unit:
     return Unit(r["unit_id"], r["name"], r["category"], r["city"])
 
 
-def _submission(r) -> Submission:
+def submission_row(r) -> Submission:
     return Submission(
-        _unit(r),
+        unit_row(r),
         clock.from_db(r["submitted_at"]),
         r["submitted_by"] or "",
         r["submitted_by_name"],

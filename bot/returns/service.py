@@ -6,12 +6,14 @@ import json
 
 from bot import clock, metrics
 from bot.audit import audit
-from bot.db import Tx
+from bot.config import Settings
+from bot.db import Database, Tx
 from bot.errors import NotFound, UserError
 from bot.nudge import Outgoing
+from bot.outbox.service import Outbox
 from bot.parse import clean_text
 from bot.refs import RETURN_NUDGE
-from bot.reminders import Reminder
+from bot.reminders import Reminder, Reminders
 from bot.render import Msg, person_label
 from bot.returns.files import store
 from bot.returns.reactions import ReturnReactions
@@ -28,11 +30,11 @@ from bot.returns.records import (
     Return,
     Submission,
     Submitted,
-    _return,
-    _submission,
-    _unit,
+    return_row,
+    submission_row,
+    unit_row,
 )
-from bot.returns.text import _footer, _nudge_header, _private_text, announcement, files_needed
+from bot.returns.text import announcement, files_needed, footer, nudge_header, private_text
 from bot.roles import Scope, scoped_units
 from bot.tasks import (
     NudgeText,
@@ -47,6 +49,7 @@ from bot.tasks import (
 )
 from bot.units.groups import task_groups
 from bot.units.records import Unit
+from bot.units.service import Units
 
 _UNIT_ROWS = (
     "SELECT ru.*, u.name, u.category, u.city, u.deleted_at FROM return_units ru JOIN units u ON u.id=ru.unit_id "
@@ -54,8 +57,9 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(ReturnReactions, TaskService):
-    """Returns and their submissions; registers the `return` kind with the reminder engine."""
+class Returns(TaskService):
+    """Returns and their submissions; registers the `return` kind with the reminder engine. Its part `reactions`
+    confirms by reaction and catches up reactions given while away."""
 
     kind = KIND
     noun = "报送"
@@ -67,13 +71,27 @@ class Returns(ReturnReactions, TaskService):
     end_sql = "UPDATE returns SET state=?, closed_by=?, closed_at=? WHERE id=?"
     already_ended = "报送 {label} 已经结束了。"
 
+    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+        super().__init__(db, units, outbox, reminders, settings)
+        self.reactions = ReturnReactions(
+            db,
+            settings,
+            units,
+            outbox,
+            self.authority,
+            get=self.get,
+            open_for_unit=self.open_for_unit,
+            mark=self._mark,
+            owing=self._owing,
+        )
+
     # ------------------------------------------------------------ reading
 
     async def _get(self, tx: Tx, return_id: int) -> Return:
         r = await tx.one("SELECT * FROM returns WHERE id=?", (return_id,))
         if r is None:
             raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
-        return _return(r)
+        return return_row(r)
 
     async def progress(self, return_id: int) -> Progress[Return, Submission]:
         """The submissions (in the order they came) and the units not done; those whose file needs fixing noted."""
@@ -83,9 +101,9 @@ class Returns(ReturnReactions, TaskService):
         done, pending, fixing = [], [], set()
         for r in rows:
             if r["submitted_at"]:
-                done.append(_submission(r))
+                done.append(submission_row(r))
             elif r["deleted_at"] is None:
-                pending.append(_unit(r))
+                pending.append(unit_row(r))
                 if r["file_state"] == NEEDS_FIX:
                     fixing.add(r["unit_id"])
             owes = await self._owes_in(tx, ret, [u.id for u in pending]) if len(ret.forms) > 1 else {}
@@ -131,7 +149,7 @@ class Returns(ReturnReactions, TaskService):
             f"FROM returns r {where} ORDER BY r.state='已结束', "
             "CASE WHEN r.state='进行中' THEN r.deadline END, r.id DESC"
         )
-        return [(_return(r), r["done"], r["total"]) for r in rows]
+        return [(return_row(r), r["done"], r["total"]) for r in rows]
 
     async def open_for_unit(self, unit_id: int) -> list[tuple[Return, Submission | None]]:
         """The open returns a unit owes, each with its submission (None: not yet), by deadline."""
@@ -147,7 +165,7 @@ class Returns(ReturnReactions, TaskService):
             sub = None
             if r["submitted_at"]:
                 sub = Submission(
-                    _unit(r),
+                    unit_row(r),
                     clock.from_db(r["submitted_at"]),
                     r["submitted_by"] or "",
                     r["submitted_by_name"],
@@ -155,7 +173,7 @@ class Returns(ReturnReactions, TaskService):
                     r["sub_note"],
                     bool(r["late"]),
                 )
-            out.append((_return(r), sub))
+            out.append((return_row(r), sub))
         return out
 
     async def fixing_for_unit(self, unit_id: int) -> set[int]:
@@ -169,7 +187,7 @@ class Returns(ReturnReactions, TaskService):
 
     async def from_message(self, message_id: str | int) -> int | None:
         """The return a bot message (its announcement, a reminder or a nudge) was about, if any."""
-        for ref in await self.outbox.refs_of_message(message_id):
+        for ref in await self.outbox.reading.refs_of_message(message_id):
             if ref.kind == KIND:
                 return ref.id
         return None
@@ -331,7 +349,7 @@ class Returns(ReturnReactions, TaskService):
             "FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=?",
             (return_id,),
         )
-        return Submitted(ret, unit, _submission(row), new, counts["done"], counts["total"] or 0)
+        return Submitted(ret, unit, submission_row(row), new, counts["done"], counts["total"] or 0)
 
     # ------------------------------------------------------------ nudging
 
@@ -339,7 +357,7 @@ class Returns(ReturnReactions, TaskService):
         """Units not done (deleted ones left out; with `scope`, those inside it) and their operators, read inside
         the caller's transaction."""
         units = [
-            _unit(r)
+            unit_row(r)
             for r in await tx.all(
                 "SELECT ru.unit_id, u.name, u.category, u.city FROM return_units ru JOIN units u ON u.id=ru.unit_id "
                 "WHERE ru.return_id=? AND ru.submitted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id",
@@ -354,11 +372,11 @@ class Returns(ReturnReactions, TaskService):
         """@-mentions of the operators of units not done (in `groups` when given: a city's own); with nobody to @ at
         all, one line in each group that says how many owe (the units are never named in a group: the admins get
         them privately)."""
-        header = _nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
+        header = nudge_header(ret, len(owing.units), owing.operators, overdue=overdue, manual=manual)
         overdue = overdue or ret.deadline <= clock.now()
-        out = self.engine.messages(NudgeText(header, _footer(ret), _private_text(ret, overdue)), owing, groups)
+        out = self.engine.messages(NudgeText(header, footer(ret), private_text(ret, overdue)), owing, groups)
         if owing.units and not owing.operators:
-            msg = Msg(header).line(_footer(ret))
+            msg = Msg(header).line(footer(ret))
             out.extend(("group", g, msg) for g in (self.engine.groups() if groups is None else groups))
         return out
 
@@ -367,7 +385,7 @@ class Returns(ReturnReactions, TaskService):
         row = await tx.one("SELECT * FROM returns WHERE id=?", (rem.task_id,))
         if row is None:
             return []
-        ret = _return(row)
+        ret = return_row(row)
         if not ret.open:
             return []
         owing = await self._owing(tx, ret)

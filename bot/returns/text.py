@@ -158,7 +158,7 @@ def _each_unit_hands_in(ret: Return) -> str:
     )
 
 
-def _nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue: bool, manual: bool = False) -> str:
+def nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue: bool, manual: bool = False) -> str:
     if overdue or ret.deadline <= clock.now():
         return f"【报送逾期】{ret.label}已于 {clock.show(ret.deadline)} 截止，{who_owes(pending, ops, '没有报送')}"
     kind = "催办" if manual else "提醒"
@@ -168,7 +168,7 @@ def _nudge_header(ret: Return, pending: int, ops: Sequence[Operator], *, overdue
     )
 
 
-def _footer(ret: Return, *, group: bool = True) -> str:
+def footer(ret: Return, *, group: bool = True) -> str:
     """The line under a reminder: how to hand in (a reaction counts only on the group's message)."""
     if ret.wants_files:
         whole = "（交齐才算已报送）" if len(ret.forms) > 1 else ""
@@ -193,8 +193,8 @@ def files_needed(ret: Return, owed: Owed | None = None) -> str:
     )
 
 
-def _private_text(ret: Return, overdue: bool) -> str:
+def private_text(ret: Return, overdue: bool) -> str:
     when = (
         f"已于 {clock.show(ret.deadline)} 截止" if overdue else f"将于 {clock.show(ret.deadline)} 截止（{_left(ret)}）"
     )
-    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。{_footer(ret, group=False)}"
+    return f"【报送提醒】你所在的单位还没有报送 {ret.label}，{when}。{footer(ret, group=False)}"

@@ -270,7 +270,7 @@ async def withdraw(ctx: Ctx) -> Msg:
 
 async def stats(ctx: Ctx) -> Reply:
     ctx.take_format()
-    s = await ctx.app.broadcasts.statistics(" ".join(ctx.args))
+    s = await ctx.app.broadcasts.stats.statistics(" ".join(ctx.args))
     if not s.tasks:
         return Msg(f"{s.label}没有统发任务（撤回的不计）。换个月份试试，如：/统发 统计 上月")
     if not s.rows:

@@ -109,7 +109,7 @@ async def reply_confirmation(event: MessageEvent) -> tuple[Command, Message] | N
     if said is None:
         return None
     app, reply, rest = said
-    task_id = await app.broadcasts.task_of_message(reply.data.get("id"))
+    task_id = await app.broadcasts.posts.task_of_message(reply.data.get("id"))
     if task_id is None:
         task_id = _task_in_quoted_bot_message(event)
     if task_id is None:
@@ -181,7 +181,7 @@ async def _is_confirming_reaction(bot: object, event: NoticeEvent) -> bool:
     """A confirming reaction on an announcement or nudge of a 统发 (a 报送's: plugins/returns)."""
     found = reaction_of(event)
     app = current_app()
-    return found is not None and app is not None and await app.broadcasts.task_of_message(found[2]) is not None
+    return found is not None and app is not None and await app.broadcasts.posts.task_of_message(found[2]) is not None
 
 
 # unbound people already told (privately) how to register, per task: the latest few thousand, never all of them
@@ -196,9 +196,9 @@ async def _reaction(bot: object, event: NoticeEvent) -> None:
         return
     _group, user, message_id = found
     try:
-        await app.broadcasts.confirm_by_reaction(user, message_id)
+        await app.broadcasts.reactions.confirm_by_reaction(user, message_id)
     except NotBound:
-        task_id = await app.broadcasts.task_of_message(message_id)
+        task_id = await app.broadcasts.posts.task_of_message(message_id)
         if task_id is None or (user, task_id) in _told:
             return
         _told.add((user, task_id))

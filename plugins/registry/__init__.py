@@ -241,7 +241,7 @@ async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = N
     ops = await app.units.operators(unit.id)
     accounts = await app.accounts.of_unit(unit.id)
     filings = await app.accounts.pending_for_unit(unit.id)
-    tasks = await app.broadcasts.open_for_unit(unit.id)
+    tasks = await app.broadcasts.stats.open_for_unit(unit.id)
     returns = await app.returns.open_for_unit(unit.id)
     out = Msg(f"{intro}“{unit.name}”{'的联络员' if intro else ''}")
     out.line(

@@ -397,7 +397,7 @@ async def _is_return_reaction(bot: object, event: NoticeEvent) -> bool:
     """A confirming reaction (👍, OK) on the notice, a reminder or a nudge of a 报送."""
     found = reaction_of(event)
     app = current_app()
-    return found is not None and app is not None and await app.returns.return_of_post(found[2]) is not None
+    return found is not None and app is not None and await app.returns.reactions.return_of_post(found[2]) is not None
 
 
 @notice(_is_return_reaction, block=True, first=True)
@@ -406,4 +406,4 @@ async def _return_reaction(bot: object, event: NoticeEvent) -> None:
     found = reaction_of(event)
     app = current_app()
     if found is not None and app is not None:
-        await app.returns.confirm_by_reaction(found[1], found[2], account=str(event.self_id))
+        await app.returns.reactions.confirm_by_reaction(found[1], found[2], account=str(event.self_id))

@@ -284,14 +284,14 @@ async def hand_in(ctx: Ctx) -> Msg:
     if rest and rest[-1][:1] in "#＃" and rest[-1][1:].isdecimal():
         file_id = ctx.int_arg(rest[-1][1:], "文件编号")
         rest = rest[:-1]
-    return await ctx.app.return_files.attribute(
+    return await ctx.app.return_files.attribution.attribute(
         ctx.user_id, ctx.name, rid, " ".join(rest), is_admin=ctx.is_admin, file_id=file_id
     )
 
 
 async def waiting(ctx: Ctx) -> Reply:
     """/报送 待确认: the files set aside for an admin, listed to the admin privately."""
-    listed = await ctx.app.return_files.pending_listing()
+    listed = await ctx.app.return_files.pending.pending_listing()
     if not ctx.in_group:
         return listed
     return [Msg("待确认的文件已私聊发给你。"), To("private", ctx.user_id, listed)]
@@ -300,7 +300,7 @@ async def waiting(ctx: Ctx) -> Reply:
 async def drop(ctx: Ctx) -> Msg:
     """/报送 丢弃 <文件编号…>: remove files set aside for an admin."""
     ids = [ctx.int_arg(a.lstrip("#＃"), "文件编号") for a in ctx.args]
-    return await ctx.app.return_files.drop(ids, actor=ctx.user_id)
+    return await ctx.app.return_files.pending.drop(ids, actor=ctx.user_id)
 
 
 async def template(ctx: Ctx) -> Msg:

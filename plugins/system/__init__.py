@@ -226,12 +226,12 @@ async def _learn(bot: Bot, app: App) -> None:
     try:
         groups = await bot.call_api("get_group_list")
         ids = [str(g.get("group_id")) for g in groups or [] if isinstance(g, dict)]
-        mine = await app.outbox.learn_groups(account, [g for g in ids if g in app.settings.groups])
+        mine = await app.outbox.accounts.learn_groups(account, [g for g in ids if g in app.settings.groups])
         logger.info(f"QQ 账号 {account} 服务联盟群：{'、'.join(mine) or '（无）'}")
     except Exception as e:
         logger.info(f"get_group_list failed on {account}: {e!r}")
     try:
-        await app.outbox.learn_missing_keys()  # issue 22.2: stable keys of posts sent without one
+        await app.outbox.keys.learn_missing_keys()  # issue 22.2: stable keys of posts sent without one
     except Exception as e:
         logger.info(f"learning message keys failed: {e!r}")
     try:
@@ -240,7 +240,7 @@ async def _learn(bot: Bot, app: App) -> None:
         app.reminders.kick()  # nudges due meanwhile go out after what was done meanwhile is counted
     for service in (app.broadcasts, app.returns):
         try:
-            counted = await service.catch_up(force=True)
+            counted = await service.reactions.catch_up(force=True)
             if counted:
                 logger.info(f"补记了 {counted} 个离线期间的{service.noun}表情确认")
         except Exception as e:
@@ -259,11 +259,11 @@ async def _connected(bot: Bot) -> None:
             f"QQ 账号 {account} 不是本机器人配置的账号（ALLIANCE_ACCOUNTS）或已有别的账号在服务，它的连接不用于收发消息"
         )
         return
-    lister = app.broadcasts.reaction_lister or make_lister(app)  # one for both: it learns the client once
-    app.outbox.key_resolver = make_resolver(app)  # the stable key of the bot's messages (issue 22)
+    lister = app.broadcasts.reactions.lister or make_lister(app)  # one for both: it learns the client once
+    app.outbox.keys.resolver = make_resolver(app)  # the stable key of the bot's messages (issue 22)
     for service in (app.broadcasts, app.returns):
-        service.reaction_lister = lister
-        service.catch_up_due()
+        service.reactions.lister = lister
+        service.reactions.catch_up_due()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
     if not hasattr(bot, "call_api"):
         app.reminders.kick()
@@ -288,14 +288,14 @@ async def _scope(event: Event) -> None:
     only from QQ accounts that may serve this bot (a second, unconfigured account is ignored)."""
     app = get_app()
     account = str(event.self_id)
-    if not app.outbox.may_attach(account):
+    if not app.outbox.accounts.may_attach(account):
         raise IgnoredException("not an account of this bot")
     group_id = getattr(event, "group_id", None)
     if isinstance(event, (GroupMessageEvent, NoticeEvent)) and group_id is not None:
         if str(group_id) not in app.settings.groups:
             raise IgnoredException("not an alliance group")
-        served = app.outbox.group_account.get(str(group_id))
-        if served is not None and served != account and app.outbox.is_connected(served):
+        served = app.outbox.accounts.group_account.get(str(group_id))
+        if served is not None and served != account and app.outbox.accounts.is_connected(served):
             raise IgnoredException("another account of the bot serves this group")  # both are in it: act once
         if isinstance(event, GroupMessageEvent):
             await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
@@ -303,7 +303,7 @@ async def _scope(event: Event) -> None:
         known = app.is_admin(event.user_id) or await app.roles.is_appointed(event.user_id)  # admins: any level
         if not known and not await app.units.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
-        app.outbox.note_private(event.user_id, account)
+        app.outbox.accounts.note_private(event.user_id, account)
 
 
 async def _routed(bot: Bot, event: MessageEvent, state: T_State) -> bool:
@@ -417,7 +417,7 @@ async def _notice(state: T_State) -> None:
 
 @command("发送记录", may=admins("查看发送记录"))
 async def show_problems(ctx: Ctx) -> Msg:
-    rows = await ctx.app.outbox.problems()
+    rows = await ctx.app.outbox.reading.problems()
     if not rows:
         return Msg("最近没有发送失败、不确定是否送达、积压后未发或合并发送的消息。")
     out = Msg(f"最近 {len(rows)} 条发送异常的消息（不会自动重发，以免重复刷屏）：")

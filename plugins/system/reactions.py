@@ -51,8 +51,8 @@ def _reactors(data: object) -> list[str]:
 
 def _bot_for(app: App, group_id: str | None):
     bots = {str(b.self_id): b for b in get_bots().values()}
-    account = app.outbox.route("group", group_id or "") if group_id else None
-    return bots.get(account or "") or bots.get(app.outbox.primary or "") or next(iter(bots.values()), None)
+    account = app.outbox.accounts.route("group", group_id or "") if group_id else None
+    return bots.get(account or "") or bots.get(app.outbox.accounts.primary or "") or next(iter(bots.values()), None)
 
 
 async def _fetch_all(bot, message_id: str, emoji: str) -> list[str]:

@@ -427,19 +427,19 @@ async def test_confirm_for_counts_once_too(bc: App) -> None:
 async def test_reply_lookup_by_sent_ids_survives_a_restart(bc: App) -> None:
     await seed(bc)
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
-    assert await bc.broadcasts.task_of_message("-1") is None  # loads the (empty) map
+    assert await bc.broadcasts.posts.task_of_message("-1") is None  # loads the (empty) map
     ids = await deliver(bc, first_id=-2_147_483_649)
     assert ids[0] == "-2147483649"
-    assert await bc.broadcasts.task_of_message(-2147483649) == t.id  # kept in memory by the on_sent hook
-    assert await bc.broadcasts.announcement_ids(t.id) == ids
+    assert await bc.broadcasts.posts.task_of_message(-2147483649) == t.id  # kept in memory by the on_sent hook
+    assert await bc.broadcasts.posts.announcement_ids(t.id) == ids
     # a restart: a new service reads the posts back from the database
     fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
-    assert await fresh.task_of_message(ids[1]) == t.id
+    assert await fresh.posts.task_of_message(ids[1]) == t.id
     # crash between the outbox marking a row sent and the hook: the ids are found in the outbox
     async with bc.db.tx() as tx:
         await tx.run("DELETE FROM broadcast_posts")
     fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
-    assert await fresh.task_of_message(ids[0]) == t.id and await fresh.task_of_message("12345") is None
+    assert await fresh.posts.task_of_message(ids[0]) == t.id and await fresh.posts.task_of_message("12345") is None
 
 
 async def test_a_message_id_the_client_reuses_belongs_to_the_newest_message(bc: App) -> None:
@@ -451,14 +451,14 @@ async def test_a_message_id_the_client_reuses_belongs_to_the_newest_message(bc: 
     t2 = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
     second = await deliver(bc, first_id=1)
     assert first[0] == second[0] == "1"
-    assert await bc.broadcasts.task_of_message("1") == t2.id
+    assert await bc.broadcasts.posts.task_of_message("1") == t2.id
     fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
-    assert await fresh.task_of_message("1") == t2.id
-    assert "1" not in await fresh.announcement_ids(t1.id)
+    assert await fresh.posts.task_of_message("1") == t2.id
+    assert "1" not in await fresh.posts.announcement_ids(t1.id)
     async with bc.db.tx() as tx:  # and when the posts are rebuilt from the outbox
         await tx.run("DELETE FROM broadcast_posts")
     fresh = Broadcasts(bc.db, bc.units, bc.outbox, bc.reminders, bc.settings)
-    assert await fresh.task_of_message("1") == t2.id
+    assert await fresh.posts.task_of_message("1") == t2.id
 
 
 async def test_nudge_and_reminder_messages_also_take_replies(bc: App) -> None:
@@ -467,7 +467,7 @@ async def test_nudge_and_reminder_messages_also_take_replies(bc: App) -> None:
     await deliver(bc)
     await bc.broadcasts.nudge(t.id, actor=str(ADMIN))
     ids = await deliver(bc, first_id=-900)
-    assert ids and all([await bc.broadcasts.task_of_message(i) == t.id for i in ids])
+    assert ids and all([await bc.broadcasts.posts.task_of_message(i) == t.id for i in ids])
     async with bc.db.read() as tx:
         kinds = {r[0] for r in await tx.all("SELECT kind FROM broadcast_posts")}
     assert kinds == {"announce", "nudge"}
@@ -593,11 +593,13 @@ async def test_statistics_rank_units_over_a_month_without_withdrawn_tasks(bc: Ap
     await bc.broadcasts.confirm(1003, "王五", t1.id)
     await bc.broadcasts.confirm(1004, "赵六", t3.id)
     await bc.broadcasts.withdraw(t3.id, actor=str(ADMIN))
-    s = await bc.broadcasts.statistics("11月")  # before the deadline: what is done counts, what is not yet does not
+    s = await bc.broadcasts.stats.statistics(
+        "11月"
+    )  # before the deadline: what is done counts, what is not yet does not
     assert (s.label, s.tasks, s.running, s.done, s.owed) == ("2026年11月", 2, 2, 3, 3)
     assert [(r.name, r.done, r.owed) for r in s.rows] == [("郑州大学", 2, 2), ("河南大学", 1, 1)]
     clock.advance(timedelta(days=3))
-    s = await bc.broadcasts.statistics("11月")
+    s = await bc.broadcasts.stats.statistics("11月")
     assert (s.label, s.tasks, s.running, s.done, s.owed) == ("2026年11月", 2, 0, 3, 8)
     assert [(r.name, r.done, r.owed) for r in s.rows] == [
         ("郑州大学", 2, 2),
@@ -605,7 +607,7 @@ async def test_statistics_rank_units_over_a_month_without_withdrawn_tasks(bc: Ap
         ("开封市教育局", 0, 2),
         ("郑州市教育局", 0, 2),
     ]
-    assert (await bc.broadcasts.statistics("10月")).tasks == 0
+    assert (await bc.broadcasts.stats.statistics("10月")).tasks == 0
 
 
 async def test_unit_completion_and_open_tasks_for_the_query_command(bc: App) -> None:
@@ -621,9 +623,9 @@ async def test_unit_completion_and_open_tasks_for_the_query_command(bc: App) -> 
     await bc.broadcasts.confirm(1001, "张三", t1.id)
     await bc.broadcasts.withdraw(t3.id, actor="a")
     # t2 is open and not yet due: not a miss, counted apart
-    assert await bc.broadcasts.unit_completion(unit.id) == Completion(1, 1, 1)
-    assert await bc.broadcasts.unit_completion(unit.id, days=60) == Completion(2, 2, 1)
-    open_ = await bc.broadcasts.open_for_unit(unit.id)
+    assert await bc.broadcasts.stats.unit_completion(unit.id) == Completion(1, 1, 1)
+    assert await bc.broadcasts.stats.unit_completion(unit.id, days=60) == Completion(2, 2, 1)
+    open_ = await bc.broadcasts.stats.open_for_unit(unit.id)
     assert [(u.id, u.title, u.done) for u in open_] == [(t1.id, "甲", True), (t2.id, "乙", False)]
 
 
@@ -644,7 +646,7 @@ async def test_query_completion_counts_only_tasks_over_or_done(bc: App) -> None:
     await bc.broadcasts.confirm(1001, "张三", late.id)
     assert missed.id == 1
     # over or done: 过期未转 (miss), 逾期转了 (done), 提前结束 (miss), 已转未截止 (done); two open ones not due
-    assert await bc.broadcasts.unit_completion(unit.id) == Completion(done=2, owed=4, running=2)
+    assert await bc.broadcasts.stats.unit_completion(unit.id) == Completion(done=2, owed=4, running=2)
 
 
 # ---------------------------------------------------------------- schema and speed
@@ -715,7 +717,7 @@ async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudg
             # 1003 (河南大学) gave a thumbs-up while the bot was away; 9999 is bound to no unit
             return ["1003", "9999"] if (message_id, emoji) == (ids[0], "76") else []
 
-        app.broadcasts.reaction_lister = lister
+        app.broadcasts.reactions.lister = lister
         app.outbox.attach(noop_sender)
         clock.freeze(datetime(2026, 11, 19, 18, 1, tzinfo=TZ))
         assert await app.reminders.tick() == 1
@@ -726,7 +728,7 @@ async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudg
         assert [(r[0], r[1]) for r in rows] == [("1003", "reaction")]
         assert {e for _, _, e in asked} == set(app.settings.alliance_confirm_emojis)
         # a second catch-up counts nobody twice
-        assert await app.broadcasts.catch_up(t.id) == 0
+        assert await app.broadcasts.reactions.catch_up(t.id) == 0
 
 
 async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) -> None:
@@ -740,8 +742,8 @@ async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) 
         calls += 1
         return None
 
-    bc.broadcasts.reaction_lister = lister
-    assert await bc.broadcasts.catch_up() == 0 and calls == 1
+    bc.broadcasts.reactions.lister = lister
+    assert await bc.broadcasts.reactions.catch_up() == 0 and calls == 1
 
 
 @pytest.mark.parametrize(
@@ -769,8 +771,8 @@ async def test_toggling_a_reaction_300_times_stores_one_confirmation_for_the_uni
     await seed(bc)
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
     ids = await deliver(bc)
-    counted = [await bc.broadcasts.confirm_by_reaction(1001, ids[0]) for _ in range(300)]
-    counted.append(await bc.broadcasts.confirm_by_reaction(1002, ids[0]))
+    counted = [await bc.broadcasts.reactions.confirm_by_reaction(1001, ids[0]) for _ in range(300)]
+    counted.append(await bc.broadcasts.reactions.confirm_by_reaction(1002, ids[0]))
     assert [c.counted for c in counted if c is not None] == [True]
     async with bc.db.read() as tx:
         rows = await tx.all("SELECT unit_id, user_id, counted FROM broadcast_confirmations WHERE task_id=?", (t.id,))
@@ -790,7 +792,7 @@ async def test_an_announcement_sent_while_the_reply_index_loads_is_still_known(b
     await seed(bc)
     t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
     entered, gate = asyncio.Event(), asyncio.Event()
-    read = bc.outbox.sent_about
+    read = bc.outbox.reading.sent_about
 
     async def slow(tx, kind):  # type: ignore[no-untyped-def]
         rows = await read(tx, kind)
@@ -798,12 +800,12 @@ async def test_an_announcement_sent_while_the_reply_index_loads_is_still_known(b
         await gate.wait()
         return rows
 
-    bc.broadcasts.outbox.sent_about = slow  # type: ignore[method-assign]
-    loading = asyncio.create_task(bc.broadcasts.task_of_message("-1"))
+    bc.outbox.reading.sent_about = slow  # type: ignore[method-assign]
+    loading = asyncio.create_task(bc.broadcasts.posts.task_of_message("-1"))
     await entered.wait()
-    hook = asyncio.create_task(bc.broadcasts._on_sent(1, str(Ref(KIND, t.id, ANNOUNCE)), "-4147532846"))
+    hook = asyncio.create_task(bc.broadcasts.posts.on_sent(1, str(Ref(KIND, t.id, ANNOUNCE)), "-4147532846"))
     await asyncio.sleep(0)  # the hook's first step runs while the index is still loading
     gate.set()
     await loading
     await hook
-    assert await bc.broadcasts.task_of_message("-4147532846") == t.id
+    assert await bc.broadcasts.posts.task_of_message("-4147532846") == t.id

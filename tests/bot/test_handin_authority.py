@@ -96,7 +96,7 @@ async def test_a_strangers_upload_named_for_a_unit_is_kept_aside_and_replaces_no
     assert await merged_units(core, rid) == [("郑州大学", 20)]
     files = {f.original_name: f for f in await core.return_files.files_of(rid)}
     assert files["郑州大学统计表.xlsx"].state == "通过"
-    pending = await core.return_files.pending_files()
+    pending = await core.return_files.pending.pending_files()
     assert [(f.original_name, f.state, f.unit_id, f.uploaded_by) for f in pending] == [
         (FORGED, "待确认", None, str(STRANGER))
     ]
@@ -118,11 +118,11 @@ async def test_a_stranger_cannot_hand_in_for_a_unit_by_command(core: App) -> Non
     rid = await file_return(core)
     await hand(core, STRANGER, FORGED, one_made_up_row())
     with pytest.raises(UserError, match="请写出单位名称"):
-        await core.return_files.attribute(str(STRANGER), "王五", rid, "", is_admin=False)
+        await core.return_files.attribution.attribute(str(STRANGER), "王五", rid, "", is_admin=False)
     with pytest.raises(UserError, match="只有郑州大学的联络员和管理员可以替它交文件"):
-        await core.return_files.attribute(str(STRANGER), "王五", rid, "郑大", is_admin=False)
+        await core.return_files.attribution.attribute(str(STRANGER), "王五", rid, "郑大", is_admin=False)
     assert (await core.returns.progress(rid)).done == []
-    assert [f.state for f in await core.return_files.pending_files()] == ["待确认"]
+    assert [f.state for f in await core.return_files.pending.pending_files()] == ["待确认"]
 
 
 async def test_an_operator_of_another_unit_cannot_hand_in_for_it_by_command(core: App) -> None:
@@ -132,7 +132,7 @@ async def test_an_operator_of_another_unit_cannot_hand_in_for_it_by_command(core
     said = await hand(core, HENU, FORGED, one_made_up_row())
     assert "现在有 2 个报送在收表格" in said
     with pytest.raises(UserError, match="你是“河南大学”的联络员，只能替本单位交文件"):
-        await core.return_files.attribute(str(HENU), "李四", first, "郑州大学", is_admin=False)
+        await core.return_files.attribution.attribute(str(HENU), "李四", first, "郑州大学", is_admin=False)
     assert (await core.returns.progress(first)).done == []
 
 
@@ -141,8 +141,8 @@ async def test_the_admin_lists_accepts_and_drops_strangers_files(core: App) -> N
     rid = await file_return(core)
     await hand(core, STRANGER, FORGED, one_made_up_row(), who="王五")
     await hand(core, STRANGER + 1, "河大统计表.xlsx", samples.xlsx(samples.stats_rows("河南大学", 2)), who="赵六")
-    listed = (await core.return_files.pending_listing()).plain()
-    a, b = [f.id for f in await core.return_files.pending_files()]
+    listed = (await core.return_files.pending.pending_listing()).plain()
+    a, b = [f.id for f in await core.return_files.pending.pending_files()]
     assert listed.startswith("待确认的文件（2）：")
     assert (
         f"#{a}“{FORGED}”王五（{STRANGER}） 10月20日 09:00，文件名像是郑州大学的 → /报送 文件 {rid} 郑州大学 #{a}"
@@ -150,19 +150,21 @@ async def test_the_admin_lists_accepts_and_drops_strangers_files(core: App) -> N
     )
     assert "/报送 丢弃 <文件编号…>" in listed
     # accepting one names the admin as the one who handed it in, and counts it
-    said = (await core.return_files.attribute(str(ADMIN), "管理员", rid, "郑州大学", is_admin=True, file_id=a)).plain()
+    said = (
+        await core.return_files.attribution.attribute(str(ADMIN), "管理员", rid, "郑州大学", is_admin=True, file_id=a)
+    ).plain()
     assert said == "收到 郑州大学 的统计表：1 个账号，已记为已报送。"
     assert (await core.returns.progress(rid)).done[0].by == str(ADMIN)
     assert any(str(STRANGER) in d and FORGED in d for actor, d in await audit_rows(core, "收下待确认文件"))
     # dropping the other removes it (and its bytes), audited
     _, path = await core.return_files.file(b)  # type: ignore[misc]
-    said = (await core.return_files.drop([b], actor=str(ADMIN))).plain()
+    said = (await core.return_files.pending.drop([b], actor=str(ADMIN))).plain()
     assert said == f"已丢弃 1 个待确认文件：#{b}“河大统计表.xlsx”。"
     assert await core.return_files.file(b) is None and not path.exists()
-    assert await core.return_files.pending_files() == []
+    assert await core.return_files.pending.pending_files() == []
     assert (await audit_rows(core, "丢弃待确认文件"))[0][0] == str(ADMIN)
     with pytest.raises(UserError, match=f"#{a} 不是待确认的文件"):
-        await core.return_files.drop([a], actor=str(ADMIN))
+        await core.return_files.pending.drop([a], actor=str(ADMIN))
 
 
 async def test_an_operators_replacement_keeps_the_earlier_file_and_is_audited(core: App) -> None:
@@ -231,9 +233,11 @@ async def test_a_strangers_form_of_a_two_form_return_waits_and_counts_as_its_for
     assert "先交管理员确认，不计入报送" in said
     p = await core.returns.progress(rid)
     assert p.done == [] and p.owes == {}
-    (waiting,) = await core.return_files.pending_files()
+    (waiting,) = await core.return_files.pending.pending_files()
     said = (
-        await core.return_files.attribute(str(ADMIN), "管理员", rid, "郑州大学", is_admin=True, file_id=waiting.id)
+        await core.return_files.attribution.attribute(
+            str(ADMIN), "管理员", rid, "郑州大学", is_admin=True, file_id=waiting.id
+        )
     ).plain()
     assert said == "收到 郑州大学 的汇总表：1 个单位，已收好。还差：统计表，交齐后记为已报送。"
     p = await core.returns.progress(rid)
@@ -252,7 +256,7 @@ async def test_an_upload_from_an_impossible_qq_id_is_refused_and_nothing_stored(
     rid = await file_return(core)
     with pytest.raises(UserError, match="无法识别你的 QQ 号"):
         await hand(core, bad, "郑州大学统计表.xlsx", one_made_up_row())
-    assert await core.return_files.files_of(rid) == [] and await core.return_files.pending_files() == []
+    assert await core.return_files.files_of(rid) == [] and await core.return_files.pending.pending_files() == []
 
 
 @pytest.mark.parametrize("length", [85, 300])
@@ -298,7 +302,7 @@ async def test_variants_a_strangers_scan_an_alias_in_the_name_and_another_units_
         ("表格", "待确认", None),
         ("表格", "通过", 1),
     ]
-    assert sorted(f.state for f in await core.return_files.pending_files()) == ["待确认"] * 3
+    assert sorted(f.state for f in await core.return_files.pending.pending_files()) == ["待确认"] * 3
     assert await merged_units(core, rid) == [("郑州大学", 2)]
     # 河南大学's operator naming 郑州大学 in the file name hands in for 河南大学 only
     said = await hand(core, HENU, "郑州大学统计表.xlsx", samples.xlsx(samples.stats_rows("河南大学", 3)))

@@ -46,7 +46,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def sent_announcement(db: Database, client: Client) -> tuple[Outbox, str]:
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
     fake = FakeClient()
-    box.key_resolver = client.resolve
+    box.keys.resolver = client.resolve
 
     async def send(target_type: str, target_id: str, segments: list) -> str | None:
         mid = await fake(target_type, target_id, segments)
@@ -60,7 +60,7 @@ async def sent_announcement(db: Database, client: Client) -> tuple[Outbox, str]:
     await box.wait_idle(5)
     await until(lambda: len(client.asked) == 1)
     await box.stop()
-    first = (await box.message_ids(Ref("broadcast", 1, "announce")))[0]
+    first = (await box.reading.message_ids(Ref("broadcast", 1, "announce")))[0]
     return box, first
 
 
@@ -73,8 +73,8 @@ async def test_a_new_id_for_an_old_message_of_the_bot_is_found_by_group_and_sequ
     # the client forgot the first id and calls the message by a new one
     del client.keys[first]
     client.keys["-777"] = (GROUP, "4711")
-    assert await box.original_id("-777") == first
-    assert [str(r) for r in await box.refs_of_message("-777")] == [str(Ref("broadcast", 1, "announce"))]
+    assert await box.keys.original_id("-777") == first
+    assert [str(r) for r in await box.reading.refs_of_message("-777")] == [str(Ref("broadcast", 1, "announce"))]
 
 
 async def test_ids_of_other_messages_are_asked_about_once(db: Database) -> None:
@@ -83,29 +83,29 @@ async def test_ids_of_other_messages_are_asked_about_once(db: Database) -> None:
     client.keys["-888"] = ("999", "4711")  # same sequence, another group: not the bot's message
     client.keys["-889"] = (GROUP, "5000")  # a member's message in the group
     for _ in range(3):
-        assert await box.original_id("-888") is None
-        assert await box.original_id("-889") is None
-        assert await box.refs_of_message("-889") == []
+        assert await box.keys.original_id("-888") is None
+        assert await box.keys.original_id("-889") is None
+        assert await box.reading.refs_of_message("-889") == []
     assert client.asked.count("-888") == 1 and client.asked.count("-889") == 1
-    assert await box.original_id("not a number") is None
+    assert await box.keys.original_id("not a number") is None
 
 
 async def test_without_a_client_or_with_a_slow_one_nothing_is_remembered(db: Database) -> None:
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
-    assert await box.original_id("-777") is None  # no client connected: unknown, not remembered as not ours
+    assert await box.keys.original_id("-777") is None  # no client connected: unknown, not remembered as not ours
 
     async def hangs(message_id: str) -> tuple[str, str] | None:
         await asyncio.sleep(3600)
         return None
 
-    box.key_resolver = hangs
+    box.keys.resolver = hangs
     keys_timeout, keys.ASK_TIMEOUT = keys.ASK_TIMEOUT, 0.05
     try:
-        assert await box.original_id("-777") is None
+        assert await box.keys.original_id("-777") is None
         client = Client()
         client.keys["-777"] = (GROUP, "1")
-        box.key_resolver = client.resolve
-        assert await box.original_id("-777") is None
+        box.keys.resolver = client.resolve
+        assert await box.keys.original_id("-777") is None
         assert client.asked == ["-777"]  # the unanswered question was asked again
     finally:
         keys.ASK_TIMEOUT = keys_timeout
@@ -120,9 +120,9 @@ async def test_posts_sent_without_a_key_are_asked_about_once_at_a_connect(db: Da
     async with db.tx() as tx:  # one more, sent long ago: the client forgot it (and no client sent it here)
         await tx.run("UPDATE outbox SET state='sent', message_id='-5' WHERE message_id IS NULL")
     asked = len(client.asked)
-    assert await box.learn_missing_keys() == 1
+    assert await box.keys.learn_missing_keys() == 1
     async with db.read() as tx:
         seqs = {r[0]: r[1] for r in await tx.all("SELECT message_id, message_seq FROM outbox")}
     assert seqs == {first: "4711", "-5": ""}
-    assert await box.learn_missing_keys() == 0
+    assert await box.keys.learn_missing_keys() == 0
     assert len(client.asked) == asked + 2  # each asked once, never again

@@ -213,7 +213,7 @@ async def test_a_refused_send_is_failed_and_never_retried(db: Database) -> None:
         await box2.stop()
     assert client.texts == ["好1", "坏", "好2"]
     assert await states(db) == {"好1": "sent", "坏": "failed", "好2": "sent"}
-    [problem] = await box.problems()
+    [problem] = await box.reading.problems()
     assert problem["state"] == "failed" and "retcode 100" in problem["error"]
 
 
@@ -233,7 +233,7 @@ async def test_a_timed_out_send_is_unknown_and_never_retried(db: Database) -> No
         await box.stop()
     assert client.texts == ["超时", "崩了", "之后"]
     assert await states(db) == {"超时": "unknown", "崩了": "unknown", "之后": "sent"}
-    assert {p["state"] for p in await box.problems()} == {"unknown"}
+    assert {p["state"] for p in await box.reading.problems()} == {"unknown"}
 
 
 async def test_a_row_left_sending_by_a_crash_becomes_unknown_at_start(db: Database) -> None:
@@ -310,7 +310,7 @@ async def test_sent_hooks_and_message_ids_by_ref(db: Database) -> None:
         await until(lambda: len(hooked) == 2)
     finally:
         await box.stop()
-    ids = await box.message_ids("broadcast:1")
+    ids = await box.reading.message_ids("broadcast:1")
     # the answer someone waits for goes before the announcement queued just before it
     assert len(ids) == 1 and hooked[1] == (1, "broadcast:1", ids[0]) and hooked[0][:2] == (2, None)
 

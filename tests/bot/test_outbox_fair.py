@@ -92,7 +92,7 @@ async def test_an_acknowledgement_is_a_reaction_where_the_client_supports_it(db:
     assert client.calls == []  # not one message in the group
     assert reactor.calls == [(G1, "-900"), (G1, "-901"), (G1, "-902")]
     assert {r["state"] for r in await rows(db)} == {"sent"}
-    assert box.reactions == {"10000": True}
+    assert box.accounts.reactions == {"10000": True}
 
 
 async def test_without_reactions_acks_to_one_chat_are_merged_at_most_at_batch_per_message(db: Database) -> None:
@@ -108,12 +108,12 @@ async def test_without_reactions_acks_to_one_chat_are_merged_at_most_at_batch_pe
     finally:
         await box.stop()
     assert len(reactor.calls) == 1  # learned once, remembered for the account
-    assert box.reactions == {"10000": False}
+    assert box.accounts.reactions == {"10000": False}
     assert "收到 3 条确认" in client.texts[0] and "收到 2 条确认" in client.texts[1]
     assert all(f"郑州大学{i} 已记录" in "".join(client.texts) for i in range(5))
     states = [r["state"] for r in await rows(db)]
     assert states.count("sent") == 2 and states.count("merged") == 3
-    assert await box.problems() == []  # routine merging is no problem to show
+    assert await box.reading.problems() == []  # routine merging is no problem to show
     # once learned, a new acknowledgement is queued as a message right away
     async with db.tx() as tx:
         await box.ack(tx, "group", G1, Msg("再来一条"), react_to="-999")
@@ -167,17 +167,17 @@ async def test_after_a_stall_stale_acks_are_dropped_and_nudges_become_the_latest
     assert by_text["旧回执"]["state"] == "dropped"
     assert by_text["自动提醒 3天"]["state"] == "merged"
     assert by_text["自动提醒 3天"]["merged_into"] == by_text["催办 批1"]["id"]
-    shown = {p["state"] for p in await box.problems()}
+    shown = {p["state"] for p in await box.reading.problems()}
     assert shown == {"dropped", "merged"}
 
 
 async def test_each_account_sends_for_its_groups_and_a_group_whose_account_is_away_waits(db: Database) -> None:
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep, accounts=["10000", "10001"], group_accounts={G2: "10001"})
-    await box.learn_groups("10000", [G1, G2])  # G2 is configured for 10001: the setting wins
-    assert box.group_account == {G1: "10000", G2: "10001"}
+    await box.accounts.learn_groups("10000", [G1, G2])  # G2 is configured for 10001: the setting wins
+    assert box.accounts.group_account == {G1: "10000", G2: "10001"}
     await box.send("group", G1, Msg("给一群"))
     await box.send("group", G2, Msg("给二群"))
-    box.note_private("20001", "10001")
+    box.accounts.note_private("20001", "10001")
     await box.send("private", "20001", Msg("私聊"))
     first, second = FakeClient(), FakeClient()
     assert box.attach(first, object(), account="10000")
@@ -309,4 +309,4 @@ async def test_a_repeated_command_gets_a_reaction_or_nothing_never_a_message(db:
         await box.stop()
     assert client.texts == ["已记录"]
     assert [r["state"] for r in await rows(db)] == ["sent", "sent"]
-    assert await box.problems() == []
+    assert await box.reading.problems() == []

@@ -31,6 +31,7 @@ class FakeFollowers:
 class FakeBroadcasts:
     def __init__(self) -> None:
         self.asked: list[tuple[int, int]] = []
+        self.stats = self  # Broadcasts.stats: the part with unit_completion
 
     async def unit_completion(self, unit_id: int, days: int = 30) -> Completion:
         self.asked.append((unit_id, days))

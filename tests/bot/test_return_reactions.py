@@ -76,9 +76,9 @@ async def done(app: App, rid: int) -> list[tuple[str, str, bool]]:
 
 async def test_a_reaction_on_a_return_without_files_confirms_like_the_command(core: App) -> None:
     rid, mid = await make(core)
-    s = await core.returns.confirm_by_reaction(ZZU, mid)
+    s = await core.returns.reactions.confirm_by_reaction(ZZU, mid)
     assert s is not None and s.new and (s.submission.via, s.submission.note) == (BY_SELF, BY_REACTION)
-    again = await core.returns.confirm_by_reaction(ZZU2, mid)  # the same unit counts once
+    again = await core.returns.reactions.confirm_by_reaction(ZZU2, mid)  # the same unit counts once
     assert again is not None and not again.new
     assert await sent(core) == []  # never a message, in the group or privately
     assert await done(core, rid) == [("郑州大学", BY_REACTION, False)]
@@ -87,7 +87,7 @@ async def test_a_reaction_on_a_return_without_files_confirms_like_the_command(co
 async def test_a_reaction_after_the_deadline_is_kept_and_marked_late(core: App) -> None:
     rid, mid = await make(core)
     clock.freeze(DEADLINE + timedelta(hours=1))
-    await core.returns.confirm_by_reaction(HENU, mid)
+    await core.returns.reactions.confirm_by_reaction(HENU, mid)
     assert await done(core, rid) == [("河南大学", BY_REACTION, True)]
 
 
@@ -95,30 +95,30 @@ async def test_a_reaction_on_a_nudge_confirms_and_one_on_another_message_does_no
     rid, _ = await make(core)
     await core.returns.nudge(rid, actor=str(ADMIN))
     nudges = await deliver(core)
-    assert await core.returns.confirm_by_reaction(LY, "12345") is None
-    await core.returns.confirm_by_reaction(LY, nudges[0])
+    assert await core.returns.reactions.confirm_by_reaction(LY, "12345") is None
+    await core.returns.reactions.confirm_by_reaction(LY, nudges[0])
     assert await done(core, rid) == [("洛阳市教育局", BY_REACTION, False)]
 
 
 async def test_an_unbound_person_is_told_privately_once_and_an_admin_not_at_all(core: App) -> None:
     rid, mid = await make(core)
-    assert await core.returns.confirm_by_reaction(STRANGER, mid) is None
+    assert await core.returns.reactions.confirm_by_reaction(STRANGER, mid) is None
     (told,) = await sent(core)
     assert told["target"] == ("private", str(STRANGER)) and "/注册" in told["text"]
-    assert await core.returns.confirm_by_reaction(STRANGER, mid) is None
-    assert await core.returns.confirm_by_reaction(ADMIN, mid) is None
+    assert await core.returns.reactions.confirm_by_reaction(STRANGER, mid) is None
+    assert await core.returns.reactions.confirm_by_reaction(ADMIN, mid) is None
     assert await sent(core) == [] and await done(core, rid) == []
 
 
 async def test_a_return_asking_for_files_is_not_confirmed_by_a_reaction_the_person_is_told_once(core: App) -> None:
     rid, mid = await make(core, form="统计表")
-    assert await core.returns.confirm_by_reaction(ZZU, mid) is None
+    assert await core.returns.reactions.confirm_by_reaction(ZZU, mid) is None
     (told,) = await sent(core)
     assert told["target"] == ("private", str(ZZU))
     assert "上传" in told["text"] and f"/报送 表格 {rid}" in told["text"] and "不算报送" in told["text"]
-    assert await core.returns.confirm_by_reaction(ZZU, mid) is None  # at most once per person and return
+    assert await core.returns.reactions.confirm_by_reaction(ZZU, mid) is None  # at most once per person and return
     assert await sent(core) == []
-    await core.returns.confirm_by_reaction(ZZU2, mid)  # another person of the unit gets their own line
+    await core.returns.reactions.confirm_by_reaction(ZZU2, mid)  # another person of the unit gets their own line
     assert [o["target"] for o in await sent(core)] == [("private", str(ZZU2))]
     assert await done(core, rid) == []
 
@@ -127,7 +127,7 @@ async def test_a_reaction_on_a_closed_return_counts_nothing(core: App) -> None:
     rid, mid = await make(core)
     await core.returns.close(rid, actor=str(ADMIN))
     await sent(core)
-    assert await core.returns.confirm_by_reaction(ZZU, mid) is None
+    assert await core.returns.reactions.confirm_by_reaction(ZZU, mid) is None
     assert await sent(core) == [] and await done(core, rid) == []
 
 
@@ -141,7 +141,7 @@ async def test_reactions_given_while_away_are_caught_up_before_the_automatic_rem
         # 河南大学's operator gave a thumbs-up while the bot was away; 29999 is bound to no unit
         return [str(HENU), str(STRANGER)] if emoji == "76" else []
 
-    core.returns.reaction_lister = lister
+    core.returns.reactions.lister = lister
 
     async def noop(target_type: str, target_id: str, segments: list) -> str:
         return "1"
@@ -156,8 +156,8 @@ async def test_reactions_given_while_away_are_caught_up_before_the_automatic_rem
     assert await done(core, files_rid) == []
     assert {m for _, m, _ in asked} == {mid} and (str(GROUP), mid, "76") in asked
     assert files_mid not in {m for _, m, _ in asked}
-    core.returns.catch_up_due()
-    assert await core.returns.catch_up(rid) == 0  # nobody counted twice
+    core.returns.reactions.catch_up_due()
+    assert await core.returns.reactions.catch_up(rid) == 0  # nobody counted twice
 
 
 async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgot(core: App, tmp_path: Path) -> None:
@@ -169,11 +169,11 @@ async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgo
     async def resolve(message_id: str) -> tuple[str, str] | None:
         return keys.get(message_id)
 
-    core.outbox.key_resolver = resolve
-    assert await core.outbox.learn_missing_keys() == 1
+    core.outbox.keys.resolver = resolve
+    assert await core.outbox.keys.learn_missing_keys() == 1
     del keys[mid]  # the client forgot the notice's first id and calls it -777 now
     keys["-777"] = (str(GROUP), "4711")
-    assert await core.returns.confirm_by_reaction(ZZU, "-777") is not None  # a live reaction names the new id
+    assert await core.returns.reactions.confirm_by_reaction(ZZU, "-777") is not None  # a live reaction names the new id
 
     likes = {"-777": [str(ZZU), str(HENU)]}  # 河南大学 reacted while the bot was away; the first id is unknown
     asked: list[str] = []
@@ -186,8 +186,8 @@ async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgo
     again = App(make_settings(tmp_path, alliance_remind_offsets=["1d"], alliance_quiet_hours=""))
     await again.open()
     try:
-        again.returns.reaction_lister = lister
-        assert await again.returns.catch_up(rid, force=True) == 1
+        again.returns.reactions.lister = lister
+        assert await again.returns.reactions.catch_up(rid, force=True) == 1
         assert "-777" in asked and mid in asked
     finally:
         await again.db.close()

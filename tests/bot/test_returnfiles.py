@@ -240,7 +240,9 @@ async def test_unknown_unit_asks_and_counts_nothing_until_answered(core: App) ->
     said = await hand(core, ADMIN, "新媒体统计.xlsx", samples.xlsx(samples.stats_rows("洛阳市教育局", 2)))
     assert "看不出是哪个单位的" in said and f"/报送 文件 {rid} 郑州大学" in said
     assert (await core.returns.progress(rid)).done == []
-    said = (await core.return_files.attribute(str(ADMIN), "管理员", rid, "洛阳市教育局", is_admin=True)).plain()
+    said = (
+        await core.return_files.attribution.attribute(str(ADMIN), "管理员", rid, "洛阳市教育局", is_admin=True)
+    ).plain()
     assert said == "收到 洛阳市教育局 的统计表：2 个账号，已记为已报送。"
 
 
@@ -250,7 +252,7 @@ async def test_two_file_returns_ask_which_one(core: App) -> None:
     second = await file_return(core, title="第二季度统计")
     said = await hand(core, ZZU, "郑大.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 2)))
     assert "现在有 2 个报送在收表格" in said and "/报送 文件 <编号>" in said
-    said = (await core.return_files.attribute(str(ZZU), "张三", second, "", is_admin=False)).plain()
+    said = (await core.return_files.attribution.attribute(str(ZZU), "张三", second, "", is_admin=False)).plain()
     assert said.startswith("收到 郑州大学 的统计表：2 个账号")
     assert len((await core.returns.progress(second)).done) == 1
 
@@ -640,9 +642,9 @@ async def test_a_database_with_one_form_per_return_upgrades_to_a_list_of_one(tmp
         )
     await db.migrate()
     async with db.read() as tx:
-        from bot.returns.records import _return
+        from bot.returns.records import return_row
 
-        rets = [_return(r) for r in await tx.all("SELECT * FROM returns ORDER BY id")]
+        rets = [return_row(r) for r in await tx.all("SELECT * FROM returns ORDER BY id")]
         files = [tuple(r) for r in await tx.all("SELECT kind, form FROM return_files ORDER BY id")]
     assert [(r.forms, r.wants_scan) for r in rets] == [(("统计表",), True), ((), False)]
     assert files == [("表格", "统计表"), ("扫描件", "")]

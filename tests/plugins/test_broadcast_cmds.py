@@ -76,7 +76,7 @@ async def announce(app: NBApp, core: App, title: str = "学习全国教育大会
     assert any("已发布统发" in o["text"] for o in out), out
     await deliver(core)
     (latest,) = await core.broadcasts.listing(include_closed=True, limit=1)
-    return await core.broadcasts.announcement_ids(latest.task.id)
+    return await core.broadcasts.posts.announcement_ids(latest.task.id)
 
 
 async def test_admin_creates_and_the_group_gets_the_announcement(app: NBApp, core: App) -> None:

@@ -81,7 +81,7 @@ async def test_a_strangers_upload_notice_is_set_aside_shown_by_card_and_told_to_
     assert "先交管理员确认，不计入报送" in to_group[0]["text"]
     private = [o for o in out if o["target"] == ("private", str(ADMIN))]
     assert len(private) == 1 and f"上传人 王五（{STRANGER}）没有绑定单位（文件名像是郑州大学的）" in private[0]["text"]
-    (rec,) = await core.return_files.pending_files()
+    (rec,) = await core.return_files.pending.pending_files()
     assert rec.uploaded_by_name == "王五"
     assert (await core.returns.progress(1)).done == []
 
@@ -94,7 +94,7 @@ async def test_an_upload_notice_from_an_impossible_qq_id_is_refused_in_the_group
     out = await notify(app, core, upload_notice(bad, "郑州大学统计表.xlsx", 100, "/bad"), None)
     assert [(o["target"], o["ats"]) for o in out] == [(("group", str(GROUP)), [])]
     assert out[0]["text"].startswith("无法识别你的 QQ 号")
-    assert await core.return_files.files_of(1) == [] and await core.return_files.pending_files() == []
+    assert await core.return_files.files_of(1) == [] and await core.return_files.pending.pending_files() == []
 
 
 async def test_hand_in_command_by_a_stranger_or_another_units_operator_is_refused(app: NBApp, core: App) -> None:
@@ -102,7 +102,7 @@ async def test_hand_in_command_by_a_stranger_or_another_units_operator_is_refuse
     await notify(app, core, upload_notice(STRANGER, FORGED, 10, "/f2"), samples.xlsx(samples.stats_rows("郑州大学", 1)))
     out = await say(app, core, group_msg("/报送 文件 1 郑州大学", STRANGER))
     assert "只有郑州大学的联络员和管理员可以替它交文件" in out[0]["text"]
-    (rec,) = await core.return_files.pending_files()
+    (rec,) = await core.return_files.pending.pending_files()
     out = await say(app, core, group_msg(f"/报送 文件 1 郑州大学 #{rec.id}", HENU))
     assert out[0]["text"].endswith(f"没有待确认的文件 #{rec.id}。")
     assert (await core.returns.progress(1)).done == []
@@ -113,7 +113,7 @@ async def test_the_admin_sees_takes_in_and_drops_waiting_files(app: NBApp, core:
     for n, (who, name) in enumerate(((STRANGER, FORGED), (STRANGER + 1, "郑州大学统计表2.xlsx"))):
         data = samples.xlsx(samples.stats_rows("郑州大学", n + 1))
         await notify(app, core, upload_notice(who, name, len(data), f"/w{n}"), data, card=f"人{n}")
-    a, b = [f.id for f in await core.return_files.pending_files()]
+    a, b = [f.id for f in await core.return_files.pending.pending_files()]
     out = await say(app, core, group_msg("/报送 待确认", ADMIN))
     assert [o["target"] for o in out] == [("group", str(GROUP)), ("private", str(ADMIN))]
     assert out[0]["text"].endswith("待确认的文件已私聊发给你。")

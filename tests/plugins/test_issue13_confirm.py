@@ -140,8 +140,8 @@ async def test_a_reply_yibaosong_to_a_return_notice_submits_it(app: NBApp, core:
     assert any(o["text"].startswith("【报送】#1") for o in out)
     out = await say(app, core, group_msg("/报送 新建 年度材料 截止 5天后", ADMIN))
     await deliver(core)  # the announcement of each (and the answers, which go first)
-    (first,) = await core.outbox.message_ids("return:1")
-    (second,) = await core.outbox.message_ids("return:2")
+    (first,) = await core.outbox.reading.message_ids("return:1")
+    (second,) = await core.outbox.reading.message_ids("return:2")
     for user, text, unit in ((OP1, "已报送", "郑州大学"), (OP3, "已完成", "河南大学"), (OP4, "报送了", "郑州市教育局")):
         out = await say_reply(app, core, group_msg(text, user, reply_to=int(first)), first, resolved=False)
         assert len(out) == 1 and f"已记录：“{unit}”已报送 #1《秋季统计表》" in out[0]["text"], (text, out)

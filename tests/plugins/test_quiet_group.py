@@ -123,10 +123,10 @@ async def test_a_group_with_two_of_the_bots_accounts_in_it_is_answered_once_by_i
     async def sender(target_type: str, target_id: str, segments: list) -> str:
         return "1"
 
-    core.outbox.accounts = ["10000", "10001"]  # as ALLIANCE_ACCOUNTS would
+    core.outbox.accounts.configured = ["10000", "10001"]  # as ALLIANCE_ACCOUNTS would
     assert core.outbox.attach(sender, object(), account="10000")
     assert core.outbox.attach(sender, object(), account="10001")
-    await core.outbox.learn_groups("10001", [str(GROUP)])
+    await core.outbox.accounts.learn_groups("10001", [str(GROUP)])
     await sent(core)
     assert await say(app, core, group_msg("/统发 列表", ADMIN)) == []  # the copy 10000 got
     out = await say(app, core, group_msg("/统发 列表", ADMIN).model_copy(update={"self_id": 10001}))

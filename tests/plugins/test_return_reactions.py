@@ -21,7 +21,7 @@ async def new_return(app: NBApp, core: App, extra: str = "") -> str:
     assert [o for o in out if o["text"].startswith("【报送】")]
     await deliver(core)
     (rid,) = [r.id for r, _, _ in await core.returns.listing()][-1:]
-    (mid,) = await core.outbox.message_ids(Ref("return", rid))
+    (mid,) = await core.outbox.reading.message_ids(Ref("return", rid))
     return mid
 
 
@@ -82,11 +82,11 @@ async def test_return_progress_and_nudge_catch_up_reactions_given_while_away(app
     async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
         return sorted(reacted) if (message_id, emoji) == (mid, "76") else []
 
-    core.returns.reaction_lister = lister
+    core.returns.reactions.lister = lister
     out = await say(app, core, group_msg("/报送 进度 1", ADMIN))
     assert "已报送 1/4" in out[0]["text"] and await submitted(core) == [("河南大学", BY_REACTION)]
     reacted.add(str(OP4))
-    core.returns.catch_up_due()  # as at a reconnect
+    core.returns.reactions.catch_up_due()  # as at a reconnect
     out = await say(app, core, group_msg("/报送 催办 1", ADMIN))
     assert all(str(OP4) not in o["ats"] for o in out) and any(str(OP1) in o["ats"] for o in out)
 

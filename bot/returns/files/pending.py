@@ -11,17 +11,23 @@ How the promises hold:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot import clock
 from bot.audit import audit
+from bot.config import Settings
+from bot.db import Database
 from bot.errors import UserError
+from bot.outbox.service import Outbox
 from bot.render import Msg, person_label
 from bot.returns.files import store
+from bot.returns.files.attribution import unit_in_name
 from bot.returns.files.read import SCAN_KINDS
 from bot.returns.files.records import Upload
 from bot.returns.records import Return
 from bot.units.records import Unit
+from bot.units.service import Units
 
 MAX_PENDING_LISTED = 50
 
@@ -30,10 +36,26 @@ def _take_hint(rid: int | None, unit: Unit | None, fid: int) -> str:
     return f"/报送 文件 {rid if rid else '<报送编号>'} {unit.name if unit else '<单位>'} #{fid}"
 
 
-class Pending:
+class PendingFiles:
     """Files set aside for an admin (a part of ReturnFiles): keeping, listing, dropping them."""
 
-    async def _set_aside(self, up: Upload, data: bytes, real: str, hint: Unit | None, ret: Return | None) -> Msg:
+    def __init__(
+        self,
+        db: Database,
+        units: Units,
+        settings: Settings,
+        files: store.FileStore,
+        outbox: Outbox,
+        file_returns: Callable[[], Awaitable[list[Return]]],
+    ) -> None:
+        self.db = db
+        self.units = units
+        self.settings = settings
+        self.files = files
+        self.outbox = outbox
+        self.file_returns = file_returns  # ReturnFiles.file_returns: the open returns that ask for files
+
+    async def set_aside(self, up: Upload, data: bytes, real: str, hint: Unit | None, ret: Return | None) -> Msg:
         """Keep a file from someone who may act for no unit as 待确认 (no unit), tell the admins privately once,
         and answer the uploader."""
         kind = store.SCAN if real in SCAN_KINDS else store.FORM
@@ -52,7 +74,7 @@ class Pending:
                     f"丢弃：/报送 丢弃 {fid}；全部：/报送 待确认"
                 )
                 for admin in sorted(self.settings.admins):
-                    await self.returns.outbox.put(tx, "private", admin, Msg(text))
+                    await self.outbox.put(tx, "private", admin, Msg(text))
                 await audit(tx, up.user_id, "待确认文件", f"#{fid} {up.name}", hint.id if hint else None)
         except BaseException:
             self.files.remove(name)
@@ -76,7 +98,7 @@ class Pending:
     async def _hint(self, rec: store.FileRecord) -> Unit | None:
         if rec.unit_id is not None:
             return await self.units.get(rec.unit_id)
-        return (await self._unit_in_name(rec.original_name))[0]
+        return (await unit_in_name(self.units, rec.original_name))[0]
 
     async def pending_listing(self) -> Msg:
         """`/报送 待确认`: each waiting file with who sent it, what its name suggests, and the command to take it in."""
@@ -97,7 +119,7 @@ class Pending:
         out.line("收下：/报送 文件 <报送编号> <单位> #<文件编号>；丢弃：/报送 丢弃 <文件编号…>")
         return out
 
-    async def _others_pending_for(self, unit: Unit) -> list[store.FileRecord]:
+    async def others_pending_for(self, unit: Unit) -> list[store.FileRecord]:
         """Waiting files of others whose unit (or file name) is `unit`: what an admin's `/报送 文件 N 单位` means
         when the admin has no file of their own waiting."""
         out = []

@@ -32,11 +32,11 @@ from bot.names import check_qq
 from bot.recent import RecentSet
 from bot.render import Msg
 from bot.returns.files import forms, match, store
-from bot.returns.files.attribution import Attribution
+from bot.returns.files.attribution import Attribution, ask_which, keep_pending, owed_by, unit_in_name
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import FetchFailed, too_big
 from bot.returns.files.layouts import OFFICIAL, TEMPLATE, Layout, template_layout
-from bot.returns.files.pending import Pending
+from bot.returns.files.pending import PendingFiles
 from bot.returns.files.read import (
     PDF,
     SCAN_KINDS,
@@ -48,7 +48,7 @@ from bot.returns.files.read import (
     template_headers,
 )
 from bot.returns.files.records import MAX_LISTED, Fetch, Upload, Verdict
-from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, _return
+from bot.returns.records import BY_ADMIN, BY_SELF, NEEDS_FIX, Return, return_row
 from bot.returns.service import Returns
 from bot.returns.text import form_label
 from bot.units.authority import Authority
@@ -58,8 +58,9 @@ from bot.units.service import Units
 """The plugin's way to the bytes through the QQ client, given the cap in bytes."""
 
 
-class ReturnFiles(Attribution, Pending):
-    """Files handed in for returns; the rows of checked forms."""
+class ReturnFiles:
+    """Files handed in for returns; the rows of checked forms. Its parts: `pending` (files set aside for an admin)
+    and `attribution` (`/报送 文件`: a waiting file taken in for a return and a unit)."""
 
     def __init__(self, db: Database, units: Units, returns: Returns, settings: Settings) -> None:
         self.db = db
@@ -72,6 +73,16 @@ class ReturnFiles(Attribution, Pending):
         # thousand only: what was stored is found by store.has_source
         self._seen = RecentSet(4096)
         self._http: httpx.AsyncClient | None = None
+        self.pending = PendingFiles(db, units, settings, self.files, returns.outbox, self.file_returns)
+        self.attribution = Attribution(
+            db,
+            units,
+            returns,
+            self.authority,
+            self.files,
+            take=self.take,
+            others_pending_for=self.pending.others_pending_for,
+        )
 
     def http(self) -> httpx.AsyncClient:
         """One HTTP client for every download (making one per file costs more than the download)."""
@@ -142,7 +153,7 @@ class ReturnFiles(Attribution, Pending):
         unit: Unit | None = None if actor.admin else actor.unit  # an operator hands in for their own unit only
         unit_problem = ""
         if unit is None:  # an admin, or someone who may act for no unit: the name says which unit it looks like
-            unit, unit_problem = await self._unit_in_name(up.name)
+            unit, unit_problem = await unit_in_name(self.units, up.name)
             if unit is None and actor.unit is not None:
                 unit, unit_problem = actor.unit, ""
         stranger = not actor.admin and actor.unit is None
@@ -164,19 +175,19 @@ class ReturnFiles(Attribution, Pending):
         scan = real in SCAN_KINDS
         candidates = [r for r in rets if (r.wants_scan if scan else bool(r.forms))]
         if unit is not None:
-            candidates = await self._owed_by(unit, candidates)
+            candidates = await owed_by(self.db, unit, candidates)
         if len(candidates) > 1 and not scan:
             candidates = await self._fitting(candidates, data, real) or candidates
         ret = candidates[0] if len(candidates) == 1 else None
         if stranger:  # kept aside for an admin, never counted: the file name is only a hint
-            return await self._set_aside(up, data, real, unit, ret)
+            return await self.pending.set_aside(up, data, real, unit, ret)
         assert unit is None or actor.may_act_for(unit)
         if unit is None or ret is None:
-            await self._keep_pending(up, data, real, unit, ret)
+            await keep_pending(self.db, self.files, up, data, real, unit, ret)
             if unit_problem == "silent":
                 return None
-            return self._ask(up, unit, unit_problem, candidates, rets, is_admin, scan)
-        return await self._take(up, data, real, ret, unit, is_admin=is_admin)
+            return ask_which(up, unit, unit_problem, candidates, rets, is_admin, scan)
+        return await self.take(up, data, real, ret, unit, is_admin=is_admin)
 
     async def _fitting(self, rets: list[Return], data: bytes, real: str) -> list[Return]:
         """Of several returns asking for forms, those with a form whose header the spreadsheet has."""
@@ -230,7 +241,7 @@ class ReturnFiles(Attribution, Pending):
 
         return await store.in_thread(self.files, work_and_store)
 
-    async def _take(
+    async def take(
         self,
         up: Upload,
         data: bytes,
@@ -254,7 +265,7 @@ class ReturnFiles(Attribution, Pending):
             layouts = await self.layouts_of(ret)
             if not layouts:
                 if pending_id is None:
-                    await self._keep_pending(up, data, real, unit, ret)
+                    await keep_pending(self.db, self.files, up, data, real, unit, ret)
                 return Msg(
                     f"收到 {unit.name} 的“{up.name}”，但报送 {ret.label} 还没有模板，先不记报送。"
                     f"请管理员先上传模板并发 /报送 模板 {ret.id}，之后再发 /报送 文件 {ret.id}"
@@ -470,4 +481,4 @@ async def _file_returns(tx: Tx) -> list[Return]:
     rows = await tx.all(
         "SELECT * FROM returns WHERE state='进行中' AND (forms<>'[]' OR wants_scan=1) ORDER BY deadline, id"
     )
-    return [_return(r) for r in rows]
+    return [return_row(r) for r in rows]
