@@ -62,9 +62,9 @@ class Session:
 
     @property
     def actor(self) -> str:
-        """Who did it, for the audit log: the person (their QQ id), else the session's public label, never its
-        secret id."""
-        return f"dashboard:{self.person}" if self.person else f"dashboard:{self.label}"
+        """Who did it, for the audit log: the person (their QQ id), else the office's session by its public label
+        (prefixed: a label of eight digits must not read as a QQ id), never its secret id."""
+        return f"dashboard:{self.person}" if self.person else f"dashboard:office-{self.label}"
 
     @property
     def who(self) -> str:

@@ -201,7 +201,7 @@ async def test_roster_import_is_logged_and_idempotent(dash: App) -> None:
         assert len(await dash.units.all()) == count
     imports = [a for a in await audit_rows(dash) if a["action"] == "导入名册"]
     assert len(imports) == 2
-    assert all(re.fullmatch(r"dashboard:[0-9a-f]{8}", a["actor"]) for a in imports)
+    assert all(re.fullmatch(r"dashboard:office-[0-9a-f]{8}", a["actor"]) for a in imports)
     assert "roster-henan.csv" in imports[0]["detail"]
 
 
@@ -476,3 +476,14 @@ async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_
         audit = (await c.get("/dashboard/audit")).text
         assert "郑大-张老师（20001）" in audit and "<td>20001</td>" not in audit
         assert "管理员（网页后台）" in audit and s.label not in audit
+
+
+def test_an_office_session_whose_label_is_all_digits_is_never_shown_as_a_person() -> None:
+    """One office login in ~40 showed its session label in the audit log: a label of eight digits (token_hex) was
+    taken for a QQ id (`dashboard:12345678`)."""
+    from bot.reports import actor_name
+    from plugins.dashboard.web import Session
+
+    s = Session("secret-id", "12345678", "csrf", "digest")
+    assert actor_name(s.actor, {}, frozenset()) == "管理员（网页后台）"
+    assert actor_name("dashboard:900001", {"900001": "新闻办小王"}, frozenset({"900001"})).endswith("（网页后台）")
