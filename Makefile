@@ -59,8 +59,8 @@ bench: $(TEST_STAMP) fonts
 	$(PY) -m bench.pictures
 
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check bot plugins sim tests bench
-	$(VENV)/bin/ruff format --check bot plugins sim tests bench
+	$(VENV)/bin/ruff check alliance bot plugins sim tests bench
+	$(VENV)/bin/ruff format --check alliance bot plugins sim tests bench
 
 clean:
 	rm -rf $(VENV)
