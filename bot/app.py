@@ -15,9 +15,9 @@ from bot.escalation import Escalation
 from bot.flood import FloodGuard
 from bot.followers.service import Followers
 from bot.health import Health
-from bot.monthly import MonthlyList
 from bot.outbox.service import Outbox
 from bot.pictures import Pictures
+from bot.readouts.monthly import MonthlyList
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.levels import ReturnLevels

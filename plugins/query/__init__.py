@@ -5,7 +5,7 @@ from __future__ import annotations
 from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
-from bot.query import gather, render
+from bot.readouts.query import gather, render
 from bot.render import Msg
 from bot.roles import Role
 from plugins._ctx import Ctx

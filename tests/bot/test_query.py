@@ -10,7 +10,7 @@ import pytest
 from bot import clock
 from bot.app import App
 from bot.broadcasts.records import Completion
-from bot.query import gather, render
+from bot.readouts.query import gather, render
 from bot.render import person_label, person_name
 from bot.returns.records import NewReturn
 from tests.fake import GROUP

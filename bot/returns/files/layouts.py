@@ -1,4 +1,4 @@
-"""The forms a return can ask for: the official layouts /导出 writes (headers shared with bot/exports.py), or a template.
+"""The forms a return can ask for: the official layouts /导出 writes (headers shared with bot/readouts/exports.py), or a template.
 
 A layout names its columns, what each must hold (a date, a count, a phone number, a platform, 是/否), which
 must be filled, and the column whose value makes a row a data row. Header text is compared folded
@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot import exports
+from bot.readouts import exports
 from bot.returns.records import TEMPLATE
 
 TEXT, DATE, COUNT, PHONE, PLATFORM, YESNO, CHOICE = "文本", "日期", "数量", "电话", "平台", "是否", "选项"

@@ -25,9 +25,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot import clock, reports
+from bot import clock
 from bot.errors import UserError
 from bot.parse import read_number
+from bot.readouts import reports
 from bot.render import person_name
 from bot.vocab import CATEGORIES, PLATFORMS
 
@@ -509,7 +510,7 @@ def list_exports(app: App, limit: int = 30) -> list[Path]:
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
 
 
-# shared with the returns' file forms (bot/returns/files/workbooks.py): one way to lay out and save a sheet
+# shared with the returns' file forms (bot/readouts/workbooks.py): one way to lay out and save a sheet
 write_table = _table
 put_cell = _put
 save_workbook = _save
