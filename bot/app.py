@@ -78,7 +78,7 @@ class App:
             at=self.followers.watch_at,
         )
         self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
-        self.monthly = MonthlyList(self)
+        self.monthly = MonthlyList(self.db, settings, self.units, self.followers, self.pictures, self.reminders)
         # reads a 统发 link's title; None when ALLIANCE_FETCH_TITLES is off (tests may put in their own)
         self.fetch_page: Fetcher | None = (
             functools.partial(
