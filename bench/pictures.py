@@ -1,6 +1,6 @@
 """python -m bench.pictures: how long each picture takes to draw for 200 and 2,000 units, and the RSS after.
 
-Synthetic data through the same card builders the bot uses (`bot.pictures.views`); every run draws a new PNG
+Synthetic data through the same card builders the bot uses (`bot.readouts.views`); every run draws a new PNG
 (no file cache, no kept skeleton), so the figures are the cost of a picture the data has just changed for;
 `asker` is the same ranking asked by one unit after another (each with its own row highlighted, the skeleton
 kept). Targets (issue 17): p99 ≤ 300 ms for 200 units, ≤ 1 s for 2,000; RSS after rendering ≤ 200 MB.
@@ -28,7 +28,7 @@ from bot.followers.records import Ranking, Stale, StaleAccount
 from bot.followers.targets import DEFAULT_TARGETS, target_for
 from bot.pictures import Card, find_font, render_png
 from bot.pictures.cards import forget_skeletons
-from bot.pictures.views import progress_card, ranking_card, rates_card, stale_card, targets_card
+from bot.readouts.views import progress_card, ranking_card, rates_card, stale_card, targets_card
 from bot.units.records import Unit
 from bot.vocab import CATEGORIES
 

@@ -15,9 +15,9 @@ from bot.escalation import Escalation
 from bot.flood import FloodGuard
 from bot.followers.service import Followers
 from bot.health import Health
-from bot.monthly import MonthlyList
 from bot.outbox.service import Outbox
 from bot.pictures import Pictures
+from bot.readouts.monthly import MonthlyList
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.levels import ReturnLevels
@@ -78,7 +78,7 @@ class App:
             at=self.followers.watch_at,
         )
         self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
-        self.monthly = MonthlyList(self)
+        self.monthly = MonthlyList(self.db, settings, self.units, self.followers, self.pictures, self.reminders)
         # reads a 统发 link's title; None when ALLIANCE_FETCH_TITLES is off (tests may put in their own)
         self.fetch_page: Fetcher | None = (
             functools.partial(

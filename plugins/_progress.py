@@ -10,7 +10,7 @@ from collections.abc import Callable
 from bot import clock
 from bot.app import App
 from bot.pictures import Card
-from bot.pictures.views import names_left_out
+from bot.readouts.views import names_left_out
 from bot.render import Msg
 from plugins._ctx import Ctx
 from plugins._reply import Reply, fold, picture_or_text

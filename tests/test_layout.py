@@ -287,3 +287,30 @@ def test_the_services_made_of_parts_import_no_private_name() -> None:
     """Issue 23.2: the outbox, 统发 and 报送 are services holding named parts with public methods; none of their
     modules imports an underscore name of another module."""
     assert _underscore_imports(("bot/outbox", "bot/broadcasts", "bot/returns")) == []
+
+
+# ---------------------------------------------------------------- the read side takes services, not the App
+
+
+def _readouts_importing_app() -> set[str]:
+    """The modules of bot/readouts that import bot.app anywhere, under `if TYPE_CHECKING:` too."""
+    out = set()
+    for path in sorted((ROOT / "bot" / "readouts").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            if any(n == "bot.app" or n.startswith("bot.app.") for n in names):
+                out.add(path.stem)
+    return out
+
+
+# readouts still handed the whole App (issue 23.1): each is to take the few services it reads; shrink, never grow
+STILL_TAKING_APP = {"exports", "reports", "workbooks"}
+
+
+def test_no_readout_imports_the_app() -> None:
+    """Issue 23.1: a readout takes the services it reads, never the whole App (whose module builds them all)."""
+    found = _readouts_importing_app()
+    assert not found & {"monthly", "query", "views", "xlsxfast"}
+    assert found == STILL_TAKING_APP

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from bot import clock
 from bot.pictures.cards import Bar, Card, ProgressGroup, first_names, progress_height
-from bot.pictures.views import NAME_LINES, PHONE_HEIGHT
+from bot.readouts.views import NAME_LINES, PHONE_HEIGHT
 from bot.rollup import CATEGORY_HEADING, CITY_HEADING, Line, Rollup
 
 

@@ -27,10 +27,11 @@ from bot.audit import audit
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import UserError
-from bot.exports import Export
 from bot.outbox.service import Outbox
+from bot.readouts import workbooks
+from bot.readouts.exports import Export
 from bot.render import Msg, person_name
-from bot.returns.files import store, workbooks
+from bot.returns.files import store
 from bot.returns.files.layouts import Layout
 from bot.returns.files.service import ReturnFiles
 from bot.returns.records import NEEDS_FIX, Return, Submission

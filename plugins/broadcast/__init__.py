@@ -15,7 +15,7 @@ from bot.broadcasts.text import USAGE, progress_message
 from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import TIME_FORMS
-from bot.pictures.views import rates_card, task_progress_card
+from bot.readouts.views import rates_card, task_progress_card
 from bot.reminders import describe_left
 from bot.render import Msg, lines_cut, percent, person_name, span
 from bot.roles import Role

@@ -11,9 +11,10 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
-from bot import exports, privacy, reports
+from bot import privacy
 from bot.app import App
 from bot.errors import UserError
+from bot.readouts import exports, reports
 from bot.roster import import_roster
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload

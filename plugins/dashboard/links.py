@@ -10,7 +10,7 @@ import time
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot import reports
+from bot.readouts import reports
 from bot.roles import Scope
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_FORM, BadForm, parse_form, read_body

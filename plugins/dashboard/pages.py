@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot import reports
 from bot.app import App, current_app
 from bot.errors import Forbidden, UserError
+from bot.readouts import reports
 from bot.render import person_name
 from bot.units.records import initials
 from bot.vocab import CATEGORIES, PLATFORMS

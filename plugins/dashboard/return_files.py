@@ -7,11 +7,12 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
-from bot import privacy, reports
+from bot import privacy
 from bot.app import App
 from bot.db import Tx
 from bot.errors import Forbidden, UserError
-from bot.returns.files import store, workbooks
+from bot.readouts import reports, workbooks
+from bot.returns.files import store
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import _int
 from plugins.dashboard.html import e, url

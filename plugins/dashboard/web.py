@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot import reports
 from bot.app import App, current_app
+from bot.readouts import reports
 from bot.roles import EVERYTHING, Scope
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_FORM, BadForm, _int, parse_form, read_body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nonebot.plugin import PluginMetadata
 
-from bot import exports
+from bot.readouts import exports
 from bot.render import Msg
 from bot.roles import Role
 from plugins._client import to_asker_privately

@@ -17,7 +17,7 @@ from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount
 from bot.followers.targets import signed, wan
 from bot.parse import looks_like_count, read_number
 from bot.pictures import Card
-from bot.pictures.views import ranking_card, stale_card, targets_card
+from bot.readouts.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.roles import Role
 from bot.rollup import count_by_area

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nonebot.plugin import PluginMetadata
 
 from bot.errors import UserError
-from bot.query import gather, render
+from bot.readouts.query import gather, render
 from bot.render import Msg
 from bot.roles import Role
 from plugins._ctx import Ctx
@@ -42,4 +42,15 @@ async def query(ctx: Ctx) -> Msg:
                 "你还没有绑定单位。查某个单位请写出名称，如：/查询 郑州大学；要成为联络员请发 /注册 <单位名称>。"
             )
         unit = bound[1]
-    return render(await gather(ctx.app, unit), limit=ctx.limit)
+    app = ctx.app
+    return render(
+        await gather(
+            unit,
+            units=app.units,
+            accounts=app.accounts,
+            followers=app.followers,
+            broadcasts=app.broadcasts,
+            returns=app.returns,
+        ),
+        limit=ctx.limit,
+    )

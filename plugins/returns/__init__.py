@@ -13,7 +13,7 @@ from bot.broadcasts.records import norm_id
 from bot.config import Settings
 from bot.errors import UserError
 from bot.parse import leading_numbers, read_number
-from bot.pictures.views import task_progress_card
+from bot.readouts.views import task_progress_card
 from bot.reminders import OVERDUE, describe_left
 from bot.render import Ack, Msg, cut_list, lines_cut, person_name, span
 from bot.returns.parse import parse_new, return_in_text, submitted_rest

@@ -20,8 +20,8 @@ from nonebot.rule import Rule
 from bot.app import App, get_app
 from bot.errors import UserError
 from bot.names import is_qq
+from bot.readouts import workbooks
 from bot.render import Msg, person_name
-from bot.returns.files import workbooks
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
 from bot.returns.text import form_label

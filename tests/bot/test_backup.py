@@ -278,7 +278,7 @@ async def test_pruning_removes_only_files_of_returns_closed_long_ago_and_says_so
 async def test_a_pack_of_a_return_whose_files_were_pruned_says_so_instead_of_failing(core: App) -> None:
     import zipfile as zipmod
 
-    from bot.returns.files import workbooks
+    from bot.readouts import workbooks
     from sim import samples
     from tests.bot.test_returnfiles import NOW as FILES_NOW
     from tests.bot.test_returnfiles import ZZU, file_return, hand, roster

@@ -8,10 +8,11 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot import clock, exports
+from bot import clock
 from bot.app import App
 from bot.broadcasts.records import Draft
 from bot.errors import UserError
+from bot.readouts import exports
 from bot.returns.records import NewReturn
 from tests.fake import ADMIN
 

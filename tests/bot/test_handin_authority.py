@@ -13,7 +13,8 @@ from openpyxl import Workbook
 from bot import clock
 from bot.app import App
 from bot.errors import UserError
-from bot.returns.files import store, workbooks
+from bot.readouts import workbooks
+from bot.returns.files import store
 from bot.returns.files.records import Upload
 from bot.returns.records import NewReturn
 from bot.units.authority import Authority

@@ -15,7 +15,7 @@ from bot.app import App
 from bot.config import ConfigError, load_settings
 from bot.due import next_due
 from bot.followers.records import LABEL
-from bot.monthly import KIND as LIST_KIND
+from bot.readouts.monthly import KIND as LIST_KIND
 from bot.workdays import first_working_day, is_working_day, parse_days
 from tests.bot.test_followers import KIND, TZ, ZZU, World, at, report, world  # noqa: F401
 from tests.conftest import make_settings, sent

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from bot import clock
 from bot.app import App
 from bot.due import next_due
-from bot.monthly import KIND
+from bot.readouts.monthly import KIND
 from tests.bot.test_followers import HENU, MONDAY, TZ, ZZU, World, at, report, world  # noqa: F401
 from tests.conftest import NEEDS_FONT, make_settings, sent
 from tests.fake import GROUP

@@ -154,7 +154,7 @@ def _stale_and_targets() -> tuple[Card, Card]:
     from bot.accounts import Account
     from bot.followers.records import Stale, StaleAccount
     from bot.followers.targets import Target
-    from bot.pictures.views import stale_card, targets_card
+    from bot.readouts.views import stale_card, targets_card
     from bot.units.records import Unit
 
     today = clock.now().date()

@@ -16,13 +16,13 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from bot import exports, privacy
+from bot import privacy
 from bot.app import App
 from bot.db import Database
 from bot.outbox.records import SendFailed
 from bot.outbox.service import Outbox
+from bot.readouts import exports, workbooks
 from bot.render import Msg, Segment, person_name
-from bot.returns.files import workbooks
 from bot.returns.files.layouts import STATS
 from sim import samples
 from tests.bot.test_returnfiles import HENU, ZZU, file_return, frozen, hand, roster  # noqa: F401 (fixture)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from bot.pictures import find_font, render_png
 from bot.pictures.cards import FIX, progress_height
-from bot.pictures.views import PHONE_HEIGHT, names_left_out, progress_card
+from bot.readouts.views import PHONE_HEIGHT, names_left_out, progress_card
 from bot.units.records import Unit
 from bot.vocab import CATEGORIES
 from tests.conftest import NEEDS_FONT

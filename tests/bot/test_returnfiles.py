@@ -17,7 +17,8 @@ from bot import clock, privacy
 from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import UserError
-from bot.returns.files import read, store, workbooks
+from bot.readouts import workbooks
+from bot.returns.files import read, store
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.layouts import STATS, SUMMARY
@@ -395,7 +396,7 @@ async def test_migration_upgrades_a_database_of_the_previous_schema(tmp_path: Pa
 
 
 def test_fast_writer_makes_a_workbook_both_readers_open_and_formulas_stay_text(tmp_path: Path) -> None:
-    from bot.returns.files import xlsxfast
+    from bot.readouts import xlsxfast
 
     path = tmp_path / "m.xlsx"
     rows = [["表头", "数"], ["=1+1", 3], [" 前后空格 ", None], ["控制\x01字符<&>", 2.5]]

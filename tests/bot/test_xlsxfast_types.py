@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from bot.app import App
-from bot.returns.files import workbooks, xlsxfast
+from bot.readouts import workbooks, xlsxfast
+from bot.readouts.workbooks import typed
 from bot.returns.files.layouts import COUNT, DATE, STATS, TEXT
-from bot.returns.files.workbooks import typed
 from sim import samples
 from tests.bot.test_returnfiles import ZZU, file_return, frozen, hand, roster
 

@@ -13,7 +13,7 @@ from PIL import Image
 from bot import clock
 from bot.app import App
 from bot.pictures import find_font, render_png
-from bot.pictures.views import ranking_card
+from bot.readouts.views import ranking_card
 from sim.qqsim import PNG_SIGNATURE, BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import NEEDS_FONT, make_settings

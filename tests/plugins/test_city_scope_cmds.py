@@ -193,7 +193,7 @@ async def test_a_city_admins_return_owes_only_their_units_and_is_nudged_in_their
 
 
 async def test_a_city_admins_export_and_stale_list_hold_their_area_only(app: NBApp, henan: App) -> None:
-    from bot import exports
+    from bot.readouts import exports
 
     await say(app, henan, group_msg(f"/统发 省里的稿子 {LINK}", ADMIN))
     scope = (await henan.roles.of(CITY))[1]

@@ -481,7 +481,7 @@ async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_
 def test_an_office_session_whose_label_is_all_digits_is_never_shown_as_a_person() -> None:
     """One office login in ~40 showed its session label in the audit log: a label of eight digits (token_hex) was
     taken for a QQ id (`dashboard:12345678`)."""
-    from bot.reports import actor_name
+    from bot.readouts.reports import actor_name
     from plugins.dashboard.web import Session
 
     s = Session("secret-id", "12345678", "csrf", "digest")

@@ -1,4 +1,4 @@
-"""The forms a return can ask for: the official layouts /导出 writes (headers shared with bot/exports.py), or a template.
+"""The forms a return can ask for: the official layouts /导出 writes (headers in bot/official_columns.py), or a template.
 
 A layout names its columns, what each must hold (a date, a count, a phone number, a platform, 是/否), which
 must be filled, and the column whose value makes a row a data row. Header text is compared folded
@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot import exports
+from bot.official_columns import ACCOUNT_COLUMNS, FILING_COLUMNS, SUMMARY_COLUMNS
 from bot.returns.records import TEMPLATE
 
 TEXT, DATE, COUNT, PHONE, PLATFORM, YESNO, CHOICE = "文本", "日期", "数量", "电话", "平台", "是否", "选项"
@@ -109,7 +109,7 @@ STATS = Layout(
     "统计表",
     "附件1",
     "教育系统政务新媒体账号统计表",
-    _columns((*exports.ACCOUNT_COLUMNS, *FORM_EXTRA), _ACCOUNT_CHECKS),
+    _columns((*ACCOUNT_COLUMNS, *FORM_EXTRA), _ACCOUNT_CHECKS),
     key="账号(网站)名称",
     needed=("账号(网站)名称", "类型"),
     what="个账号",
@@ -119,7 +119,7 @@ SUMMARY = Layout(
     "附件2",
     "教育系统政务新媒体账号汇总表",
     _columns(
-        exports.SUMMARY_COLUMNS,
+        SUMMARY_COLUMNS,
         {"单位名称": Column("单位名称", TEXT, True), "单位类别": Column("单位类别"), "地市": Column("地市")},
         default=COUNT,
     ),
@@ -131,7 +131,7 @@ FILING = Layout(
     "备案表",
     "备案",
     "教育系统政务新媒体备案汇总表",
-    _columns(exports.FILING_COLUMNS, _FILING_CHECKS),
+    _columns(FILING_COLUMNS, _FILING_CHECKS),
     key="账号名称",
     needed=("备案类型", "账号名称"),
     what="条备案",

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import sqlite3
 import tempfile
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
@@ -250,6 +251,18 @@ async def forms_in(tx: Tx, return_id: int, unit_id: int | None = None) -> dict[i
     ):
         out.setdefault(r["unit_id"], set()).add(r["form"])
     return out
+
+
+async def needing_fix(tx: Tx, return_id: int) -> dict[int, sqlite3.Row]:
+    """unit id → its form file sent back to fix (unit_id, original_name, problems), the newest when it has several."""
+    return {
+        r["unit_id"]: r
+        for r in await tx.all(
+            "SELECT f.unit_id, f.original_name, f.problems FROM return_files f WHERE f.return_id=? AND f.kind=? "
+            "AND f.state=? ORDER BY f.id",
+            (return_id, FORM, NEEDS_FIX),
+        )
+    }
 
 
 async def scans_in(tx: Tx, return_id: int, unit_id: int | None = None) -> set[int]:

@@ -37,7 +37,12 @@ from bot.setting_values import parse_month_day
 from bot.vocab import CATEGORIES
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.config import Settings
+    from bot.db import Database
+    from bot.followers.service import Followers
+    from bot.pictures import Pictures
+    from bot.reminders import Reminders
+    from bot.units.service import Units
 
 
 log = logging.getLogger("alliance.monthly")
@@ -65,29 +70,38 @@ class MonthlyReport:
 
 
 class MonthlyList:
-    """Builds and publishes the monthly list."""
+    """Builds and publishes the monthly list, from the services it reads (never the whole App)."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        s = app.settings
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        units: Units,
+        followers: Followers,
+        pictures: Pictures,
+        reminders: Reminders,
+    ) -> None:
+        self.db, self.settings, self.units = db, settings, units
+        self.followers, self.pictures, self.reminders = followers, pictures, reminders
+        s = settings
         self.enabled = s.alliance_monthly_list
         self.rule = parse_month_day(s.alliance_monthly_list_day)
         hh, mm = (int(x) for x in s.alliance_monthly_list_time.split(":"))
         self.at = time(hh, mm)
-        app.reminders.register(KIND, self._handler, self._prepare, title="月度粉丝榜单", workdays_only=True)
+        reminders.register(KIND, self._handler, self._prepare, title="月度粉丝榜单", workdays_only=True)
 
     # ------------------------------------------------------------ schedule
 
     async def start(self) -> None:
         """Owe the next publication (or cancel it when ALLIANCE_MONTHLY_LIST is off); one already due stays."""
         now = clock.now()
-        async with self.app.db.tx() as tx:
+        async with self.db.tx() as tx:
             if not self.enabled:
-                await self.app.reminders.cancel_kind(tx, KIND, "已关闭月度榜单")
+                await self.reminders.cancel_kind(tx, KIND, "已关闭月度榜单")
                 return
-            await self.app.reminders.drop_future(tx, KIND, now)
+            await self.reminders.drop_future(tx, KIND, now)
             month, due = next_due(now, self.at, day=self.rule)
-            await self.app.reminders.schedule_at(tx, KIND, month, LABEL, due)
+            await self.reminders.schedule_at(tx, KIND, month, LABEL, due)
 
     def next_time(self) -> datetime:
         return next_due(clock.now(), self.at, day=self.rule)[1]
@@ -110,16 +124,16 @@ class MonthlyList:
     async def build(self, period: Period) -> MonthlyReport:
         """Rankings per category for the period, the 僵尸号 as of the period's last day, the picture and the
         workbook."""
-        followers = self.app.followers
-        units = await self.app.units.all()
+        followers = self.followers
+        units = await self.units.all()
         present = {u.category for u in units}
         rankings = {c: await followers.ranking(None, c, period) for c in CATEGORIES if c in present}
         stale = await followers.stale(as_of=min(period.end, clock.now().date()))  # 僵尸号 as the month ended
         card = self.card(period, rankings, stale)
-        pictures = self.app.pictures
+        pictures = self.pictures
         picture = await pictures.render_async(card) if pictures.available else None
         workbook = await self.workbook(period, rankings, stale)
-        areas = await count_by_area(self.app.units, stale.no_post)  # where the 僵尸号 are, a count per city
+        areas = await count_by_area(self.units, stale.no_post)  # where the 僵尸号 are, a count per city
         return MonthlyReport(period, rankings, stale, picture, workbook, self.summary(period, rankings, stale, areas))
 
     def card(self, period: Period, rankings: dict[str, Ranking], stale: Stale) -> Card:
@@ -171,7 +185,7 @@ class MonthlyList:
         for category, r in rankings.items():
             growth = {uid: -neg for neg, _, uid, _ in r.growths}
             for s in r.by_count():
-                target = self.app.followers.target(s.unit).amount
+                target = self.followers.target(s.unit).amount
                 rate = round(s.value / target, 4) if target else None
                 ws.append(
                     [category, s.rank, s.unit.name, s.value, growth.get(s.unit.id), target, rate]
@@ -200,7 +214,7 @@ class MonthlyList:
             sheet.freeze_panes = "A3"
             for col, width in zip("ABCDEFGH", (12, 6, 30, 12, 12, 12, 10, 40), strict=False):
                 sheet.column_dimensions[col].width = width
-        folder = (self.app.settings.data_dir / "exports").resolve()
+        folder = (self.settings.data_dir / "exports").resolve()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"粉丝月报-{period.start:%Y-%m}.xlsx"
         tmp = path.with_suffix(".tmp")
@@ -232,12 +246,12 @@ class MonthlyList:
     async def _handler(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
         now = clock.now()
         month, due = next_due(max(now, rem.due_at) + timedelta(seconds=1), self.at, day=self.rule)
-        await self.app.reminders.schedule_at(tx, KIND, month, LABEL, due)
+        await self.reminders.schedule_at(tx, KIND, month, LABEL, due)
         report: MonthlyReport | None = rem.prepared
         if report is None:
             return []  # switched off, or a month missed entirely (not published late)
         out: list[Outgoing] = []
-        for group in sorted(self.app.settings.groups):
+        for group in sorted(self.settings.groups):
             out.extend(("group", group, m) for m in self.messages(report))
-        log.info("monthly list for %s queued to %d groups", report.period.label, len(self.app.settings.groups))
+        log.info("monthly list for %s queued to %d groups", report.period.label, len(self.settings.groups))
         return out

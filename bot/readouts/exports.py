@@ -25,9 +25,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot import clock, reports
+from bot import clock
 from bot.errors import UserError
+from bot.official_columns import ACCOUNT_COLUMNS, ACCOUNT_TO_FILL, FILING_COLUMNS, SUMMARY_COLUMNS
 from bot.parse import read_number
+from bot.readouts import reports
 from bot.render import person_name
 from bot.vocab import CATEGORIES, PLATFORMS
 
@@ -39,35 +41,6 @@ if TYPE_CHECKING:
 
 LABEL_ROW, TITLE_ROW, NOTE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
 
-ACCOUNT_COLUMNS = (
-    "序号",
-    "账号(网站)名称",
-    "开设单位",
-    "认证主体",
-    "类型",
-    "问题排查情况",
-    "是否整改",
-    "是否具有互动功能",
-    "是否建立内容发布审核制度",
-    "是否委托其他单位运营",
-    "年度信息发布数量",
-    "账号负责人姓名",
-    "联系电话",
-    "微信号",
-    "备注",
-)
-# columns of 附件1 the unit fills in (the bot does not hold these facts)
-ACCOUNT_TO_FILL = frozenset(
-    {
-        "是否整改",
-        "是否具有互动功能",
-        "是否建立内容发布审核制度",
-        "是否委托其他单位运营",
-        "年度信息发布数量",
-        "联系电话",
-        "微信号",
-    }
-)
 DETAIL_COLUMNS = (
     "序号",
     "开设单位",
@@ -82,25 +55,7 @@ DETAIL_COLUMNS = (
     "粉丝数报告日期",
     "最近更新日期",
 )
-SUMMARY_COLUMNS = ("序号", "单位名称", "单位类别", "地市", *PLATFORMS, "合计")
 CATEGORY_COLUMNS = ("单位类别", "单位数", *PLATFORMS, "合计")
-FILING_COLUMNS = (
-    "序号",
-    "备案编号",
-    "备案类型",
-    "开设单位",
-    "平台",
-    "账号名称",
-    "账号ID",
-    "开通日期",
-    "变更内容",
-    "备案状态",
-    "提交人",
-    "提交时间",
-    "审核人",
-    "审核时间",
-    "驳回原因",
-)
 TASK_COLUMNS = ("序号", "单位名称", "单位类别", "地市", "完成情况", "确认人", "确认时间", "是否逾期", "备注")
 RETURN_COLUMNS = ("序号", "单位名称", "单位类别", "地市", "完成情况", "报送人", "报送时间", "是否逾期", "备注")
 
@@ -509,7 +464,7 @@ def list_exports(app: App, limit: int = 30) -> list[Path]:
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
 
 
-# shared with the returns' file forms (bot/returns/files/workbooks.py): one way to lay out and save a sheet
+# shared with the returns' file forms (bot/readouts/workbooks.py): one way to lay out and save a sheet
 write_table = _table
 put_cell = _put
 save_workbook = _save

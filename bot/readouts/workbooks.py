@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 
-from bot import clock, exports, reports
+from bot import clock
 from bot.db import Tx
 from bot.errors import UserError
-from bot.returns.files import store, xlsxfast
+from bot.readouts import exports, reports, xlsxfast
+from bot.returns.files import store
 from bot.returns.files.layouts import COUNT, DATE, FILING, OFFICIAL, STATS, SUMMARY, TEMPLATE, Layout
 from bot.returns.records import Return
 from bot.units.records import Unit
@@ -181,14 +182,7 @@ async def merged(app: App, ret: Return, layouts: Layout | Sequence[Layout], part
             (layout, await (part.rows(tx, layout.name) if part else store.merged_rows(tx, ret.id, layout.name)))
             for layout in layouts
         ]
-        fixing = {
-            r["unit_id"]: r
-            for r in await tx.all(
-                "SELECT f.unit_id, f.original_name, f.problems FROM return_files f WHERE f.return_id=? AND f.kind=? "
-                "AND f.state=? ORDER BY f.id",
-                (ret.id, store.FORM, store.NEEDS_FIX),
-            )
-        }
+        fixing = await store.needing_fix(tx, ret.id)
     progress = await app.returns.progress(ret.id)
     done_units = set.intersection(*({f.unit_id for f, _ in forms} for _, forms in by_form))
     missing = [u for u in progress.pending if u.id not in done_units]

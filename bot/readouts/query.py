@@ -17,7 +17,11 @@ from bot.units.records import Unit
 from bot.units.tree import PROVINCE
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.accounts import MediaAccounts
+    from bot.broadcasts.service import Broadcasts
+    from bot.followers.service import Followers
+    from bot.returns.service import Returns
+    from bot.units.service import Units
 
 
 COMPLETION_DAYS = 30
@@ -48,24 +52,33 @@ class UnitFacts:
     """The unit's 上级单位 (bot/units/tree.py)."""
 
 
-async def gather(app: App, unit: Unit) -> UnitFacts:
-    """What /查询 tells about one unit: operators, accounts and their latest counts, returns, 统发 completion, filings."""
-    ops = await app.units.operators(unit.id)
+async def gather(
+    unit: Unit,
+    *,
+    units: Units,
+    accounts: MediaAccounts,
+    followers: Followers,
+    broadcasts: Broadcasts,
+    returns: Returns,
+) -> UnitFacts:
+    """What /查询 tells about one unit: operators, accounts and their latest counts, returns, 统发 completion, filings;
+    read from the services named (nothing else of the bot)."""
+    ops = await units.operators(unit.id)
     names = [person_name(o.name) for o in ops]
-    accounts = await app.accounts.of_unit(unit.id)
-    latest = await app.followers.latest_for_unit(unit.id)
-    facts = [AccountFact(a, *latest.get(a.id, (None, None))) for a in accounts]
-    completion = await app.broadcasts.stats.unit_completion(unit.id, days=COMPLETION_DAYS)
+    mine = await accounts.of_unit(unit.id)
+    latest = await followers.latest_for_unit(unit.id)
+    facts = [AccountFact(a, *latest.get(a.id, (None, None))) for a in mine]
+    completion = await broadcasts.stats.unit_completion(unit.id, days=COMPLETION_DAYS)
     return UnitFacts(
         unit=unit,
         operators=names,
         accounts=facts,
-        returns=await app.returns.open_for_unit(unit.id),
+        returns=await returns.open_for_unit(unit.id),
         completion=completion,
-        filings=await app.accounts.pending_for_unit(unit.id),
-        fixing=await app.returns.fixing_for_unit(unit.id),
-        owes=await app.returns.owes_for_unit(unit.id),
-        parent=parent.name if (parent := await app.units.parent(unit)) else PROVINCE,
+        filings=await accounts.pending_for_unit(unit.id),
+        fixing=await returns.fixing_for_unit(unit.id),
+        owes=await returns.owes_for_unit(unit.id),
+        parent=parent.name if (parent := await units.parent(unit)) else PROVINCE,
     )
 
 
