@@ -53,13 +53,20 @@ async def appoint(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError(f"请写要管理的单位。{USAGE}")
     unit, size = await ctx.app.roles.appoint(ctx.user_id, person, " ".join(ctx.args))
-    return Msg(f"已任命 {person} 为市级管理员，管理“{unit.name}”及其下级单位（共 {size} 个单位），立即生效。")
+    return _named(ctx, "已任命 ", person).text(
+        f" 为市级管理员，管理“{unit.name}”及其下级单位（共 {size} 个单位），立即生效。"
+    )
 
 
 async def revoke(ctx: Ctx) -> Msg:
     person = _person(ctx, "用法：/管理员 撤销 <QQ号或@某人> [单位]")
     gone = await ctx.app.roles.revoke(ctx.user_id, person, " ".join(ctx.args))
-    return Msg(f"已撤销 {person} 的市级管理员任命：{'、'.join(u.name for u in gone)}。立即生效。")
+    return _named(ctx, "已撤销 ", person).text(f" 的市级管理员任命：{'、'.join(u.name for u in gone)}。立即生效。")
+
+
+def _named(ctx: Ctx, before: str, person: str) -> Msg:
+    """`before` and the person: @-mentioned in a group (a QQ id is never shown there), the QQ id in private."""
+    return Msg(before).at(person) if ctx.in_group else Msg(f"{before}{person}")
 
 
 async def listing(ctx: Ctx) -> Reply:

@@ -79,7 +79,9 @@ async def test_a_province_admin_appoints_a_city_admin_without_restart_and_it_is_
     assert (await core.roles.of(CITY))[0] is Role.MEMBER
     out = await say(app, core, group_msg(f"/管理员 任命 {CITY} 郑州市教育局", ADMIN))
     # the bureau's subtree: itself and the county bureau; a university belongs to the province
-    assert "已任命 30001 为市级管理员" in out[0]["text"] and "共 2 个单位" in out[0]["text"]
+    # in the group the person is @-mentioned, never named by their QQ id (SPEC §12)
+    assert "已任命 " in out[0]["text"] and " 为市级管理员" in out[0]["text"] and "共 2 个单位" in out[0]["text"]
+    assert "30001" not in out[0]["text"] and str(CITY) in out[0]["ats"]
     role, scope = await core.roles.of(CITY)
     ids = {u.name: u.id for u in await core.units.all()}
     assert role is Role.CITY_ADMIN and ids["郑州市金水区教育局"] in scope
@@ -92,7 +94,8 @@ async def test_a_province_admin_appoints_a_city_admin_without_restart_and_it_is_
     out = await say(app, core, private_msg("/管理员 列表", ADMIN))
     assert "郑州市教育局：30001" in out[0]["text"]
     out = await say(app, core, group_msg(f"/管理员 撤销 {CITY}", ADMIN))
-    assert "已撤销 30001 的市级管理员任命：郑州市教育局" in out[0]["text"]
+    assert " 的市级管理员任命：郑州市教育局" in out[0]["text"] and "30001" not in out[0]["text"]
+    assert str(CITY) in out[0]["ats"]
     assert (await core.roles.of(CITY))[0] is Role.MEMBER
 
 
