@@ -78,3 +78,20 @@ def check_city(text: str) -> str:
     if re.search(r"[\[\]【】<>{}/\\|@#=“”\"'`]", s):
         raise UserError(f"地市“{s}”含有不该有的符号，请只写地市名，如 郑州。")
     return s
+
+
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Levenshtein distance of a and b; with `limit`, limit + 1 once it is sure to be over it (rows are cut short)."""
+    if limit is None:
+        limit = len(a) + len(b)
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return min(prev[-1], limit + 1)

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from nonebot.adapters.onebot.v11 import Message
 
+from bot.names import edit_distance
 from bot.render import Msg
 from plugins._registry import COMMANDS
 
@@ -20,17 +21,6 @@ class Guess:
     rest: str
     close: bool
     near: bool = True  # worth naming in a private chat even when not close
-
-
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 @lru_cache(maxsize=1024)
@@ -86,10 +76,10 @@ def guess_command(
         glued = first[len(head) :]
         rest = " ".join([glued, *words[1:]]).strip()
         if latin:
-            d = dp = _distance(head.lower(), _pinyin(n))
+            d = dp = edit_distance(head.lower(), _pinyin(n))
             close = dp <= (1 if len(head) >= 5 else 0)
         else:
-            d, dp = _distance(head, n), _distance(_pinyin(head), _pinyin(n))
+            d, dp = edit_distance(head, n), edit_distance(_pinyin(head), _pinyin(n))
             close = (dp == 0 and d <= len(n) // 2) or (d == 1 and len(n) >= 3 and dp <= 1)
         key = (0 if close else 1, dp, d)
         if best is None or key < best[0]:

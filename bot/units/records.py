@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pypinyin import Style, lazy_pinyin
 
 from bot.errors import Ambiguous, NotFound, Unsure, UserError
-from bot.names import name_key, normalize_name, typed_name
+from bot.names import edit_distance, name_key, normalize_name, typed_name
 
 
 @dataclass(frozen=True)
@@ -87,21 +87,6 @@ def subsequence_pattern(q: str) -> str:
     for ch in q[1:]:
         parts.append(f"[^\\n{re.escape(ch)}]*+{re.escape(ch)}")
     return "".join(parts)
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance of a and b, or limit + 1 once it is sure to be over `limit` (rows are cut short)."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(cur) > limit:
-            return limit + 1
-        prev = cur
-    return min(prev[-1], limit + 1)
 
 
 def initials(name: str) -> str:
