@@ -452,6 +452,8 @@ FILLS: dict[int, list[str]] = {
         "INSERT INTO city_groups (group_id, unit_id, set_by, set_at) VALUES ('100200301', 1, '10001', '2026-03-01')",
     ],
     16: ["INSERT INTO outbox_aliases (message_id, outbox_id) VALUES ('-777', 2)"],
+    # 017 owes the overdue lists of the open tasks made before them; the 017 code sends one
+    17: ["UPDATE reminders SET state='sent', done_at='2026-03-05T10:00:00' WHERE kind='return_up' AND task_id=1"],
     12: [
         "INSERT INTO appointed_admins (user_id, unit_id, appointed_by, appointed_at) "
         "VALUES ('30001', 1, '10001', '2026-03-01T05:00:00')"
@@ -514,6 +516,17 @@ READS: dict[int, list[tuple[str, tuple]]] = {
         ("SELECT unit_id FROM city_groups WHERE group_id='100200301'", (1,)),
     ],
     16: [("SELECT outbox_id FROM outbox_aliases WHERE message_id='-777'", (2,))],
+    17: [
+        (
+            "SELECT due_at, state FROM reminders WHERE kind='broadcast_up' AND task_id=1",
+            ("2026-03-02T10:00:00", "pending"),
+        ),
+        ("SELECT state FROM reminders WHERE kind='return_up' AND task_id=1", ("sent",)),
+        (
+            "SELECT due_at, state FROM reminders WHERE kind='return_up' AND task_id=2",
+            ("2026-03-06T09:30:00", "pending"),
+        ),
+    ],
 }
 
 

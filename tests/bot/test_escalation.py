@@ -118,3 +118,85 @@ def test_working_moment_skips_quiet_hours_and_days_off() -> None:
     assert working_moment(at(FRIDAY, 23), quiet) == at(FRIDAY + timedelta(days=3), 7, 30)  # past the weekend
     assert working_moment(at(date(2026, 10, 1), 12), quiet) == at(date(2026, 10, 8), 7, 30)  # 国庆
     assert working_moment(at(FRIDAY, 3), quiet) == at(FRIDAY, 7, 30)
+
+
+async def _made_before_the_tree(path: Path, deadline: datetime) -> None:
+    """A file the bot left before tasks recorded an owner (schema 14, before migration 015): units of 郑州 and 开封,
+    an open 统发 and an open 报送 with their reminders as that code owed them, and a 统发 already closed."""
+    from bot.db import Database
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = Database(path)
+    await old.open(upto=12)
+    units = [
+        (1, "郑州市教育局", "市教育局", "郑州"),
+        (2, "郑州市金水区教育局", "县区教育局", "郑州"),
+        (3, "郑州市第一中学", "高中", "郑州"),
+        (4, "开封市教育局", "市教育局", "开封"),
+        (5, "郑州大学", "本科高校", "郑州"),
+    ]
+    async with old.tx() as tx:
+        for row in units:
+            await tx.run(
+                "INSERT INTO units (id, name, category, city, created_at) VALUES (?, ?, ?, ?, '2026-01-05T02:00:00')",
+                row,
+            )
+    await old.migrate(upto=14)
+    due = clock.to_db(deadline)
+    async with old.tx() as tx:
+        for task_id, state in ((1, "进行中"), (2, "已结束")):
+            await tx.run(
+                "INSERT INTO broadcasts (id, title, url, deadline, state, created_by, created_at) "
+                "VALUES (?, '学习大会精神', 'https://mp.weixin.qq.com/s/a', ?, ?, ?, '2026-11-19T01:00:00')",
+                (task_id, due, state, str(ADMIN)),
+            )
+            for unit_id, *_ in units:
+                await tx.run("INSERT INTO broadcast_units (task_id, unit_id) VALUES (?, ?)", (task_id, unit_id))
+            await tx.run(
+                "INSERT INTO reminders (kind, task_id, label, due_at, state) VALUES ('broadcast', ?, 'overdue', ?, ?)",
+                (task_id, due, "pending" if state == "进行中" else "cancelled"),
+            )
+        await tx.run(
+            "INSERT INTO returns (id, title, deadline, created_by, created_at) "
+            "VALUES (1, '秋季统计', ?, ?, '2026-11-19T01:00:00')",
+            (due, str(ADMIN)),
+        )
+        for unit_id, *_ in units:
+            await tx.run("INSERT INTO return_units (return_id, unit_id) VALUES (1, ?)", (unit_id,))
+        await tx.run("INSERT INTO reminders (kind, task_id, label, due_at) VALUES ('return', 1, 'overdue', ?)", (due,))
+    assert await old.version() == 14
+    await old.close()
+
+
+async def test_a_task_from_before_the_tree_escalates_as_the_provinces(tmp_path: Path) -> None:
+    """A task with no recorded owner (made before migration 015) is the province's: once the database is upgraded,
+    its overdue list goes to each city admin once, like a task made today; a closed one sends nothing."""
+    clock.freeze(at(FRIDAY, 9))
+    settings = make_settings(tmp_path)
+    await _made_before_the_tree(settings.db_path, at(FRIDAY, 17))
+    app = App(settings)
+    await app.open()
+    set_app(app)
+    try:
+        await app.roles.appoint(str(ADMIN), CITY, "郑州市教育局")
+        await app.roles.appoint(str(ADMIN), KAIFENG, "开封市教育局")
+        app.outbox.attach(_no_send)
+        await sent(app)
+        clock.freeze(at(FRIDAY, 17, 1))
+        await app.reminders.tick()
+        lists = [m for m in await sent(app) if "逾期名单" in m["text"]]
+        zz = [m["text"] for m in lists if m["target"] == ("private", CITY)]
+        assert len(zz) == 2, lists
+        assert any(t.startswith("【逾期名单 · 郑州市教育局及其下级单位】统发 #1「学习大会精神」") for t in zz), zz
+        assert any("报送 #1《秋季统计》" in t and "还有 3 个没有报送" in t for t in zz), zz
+        assert all("郑州市金水区教育局" in t and "郑州大学" not in t and "开封" not in t for t in zz), zz
+        assert not [m for m in lists if "#2" in m["text"]]  # the closed task
+        kf = [m["text"] for m in lists if m["target"] == ("private", KAIFENG)]
+        assert len(kf) == 2 and all("开封市教育局" in t and "郑州" not in t for t in kf), kf
+        clock.freeze(at(FRIDAY, 18))
+        await app.reminders.tick()
+        assert not [m for m in await sent(app) if "逾期名单" in m["text"]]  # once
+    finally:
+        set_app(None)
+        await app.db.close()
+        clock.reset()
