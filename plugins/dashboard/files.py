@@ -19,13 +19,13 @@ from bot.roster import import_roster
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, page_response, redirect, refused, scope_note
+from plugins.dashboard.web import Session, _form, page, redirect, refused, scope_note, shell
 
 
 def _import_refused(s: Session, why: str, status: int = 400) -> Response:
     """The import page again with what was wrong, answered with a 4xx status."""
     body = import_form(s, h.message(why, ok=False))
-    return page_response(h.layout("导入名册", body, active="import", csrf=s.csrf, who=s.who), status)
+    return shell(s, "导入名册", body, active="import", status=status)
 
 
 def import_form(s: Session, note: str = "") -> str:
@@ -164,7 +164,7 @@ async def export_file(request: Request, app: App, s: Session) -> str | Response:
     folder = exports.export_dir(app)
     path = folder / name
     if not _FILE_NAME.match(name) or path.parent != folder or not path.is_file():
-        return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
+        return shell(s, "没有这个文件", h.message("没有这个文件。", ok=False), status=404)
     if not s.scope.everything and name not in await _made_by(app, s):
         return refused(
             s,

@@ -6,7 +6,7 @@ Charts are inline SVG whose bars are sized in percent, so they fit a laptop and 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +22,8 @@ NAV = (
     ("exports", "导出", "/exports"),
     ("audit", "操作记录", "/audit"),
 )
+OFFICE_ONLY = frozenset({"import"})
+"""The menu entries only the province (a login over the whole tree) may use: a city admin is not shown them."""
 
 CSS = """
 *{box-sizing:border-box}
@@ -107,13 +109,18 @@ def url(path: str = "", **query: Any) -> str:
     return e(BASE + path + (("?" + urlencode(q)) if q else ""))
 
 
-def layout(title: str, body: str, *, active: str = "", csrf: str = "", who: str = "") -> str:
-    """The whole page: header with logout, navigation, the body."""
+def layout(
+    title: str, body: str, *, active: str = "", csrf: str = "", who: str = "", hidden: Collection[str] = ()
+) -> str:
+    """The whole page: header with logout, navigation (without the `hidden` entries: what the person may not use),
+    the body."""
     nav = ""
     top_right = ""
     if csrf:
         links = "".join(
-            f'<a href="{url(path)}" class="{"on" if key == active else ""}">{e(label)}</a>' for key, label, path in NAV
+            f'<a href="{url(path)}" class="{"on" if key == active else ""}">{e(label)}</a>'
+            for key, label, path in NAV
+            if key not in hidden
         )
         nav = f'<nav><div class="links">{links}</div></nav>'
         top_right = (

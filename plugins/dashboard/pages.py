@@ -22,11 +22,11 @@ from plugins.dashboard.web import (
     _token,
     not_found,
     page,
-    page_response,
     redirect,
     refused,
     router,
     scope_note,
+    shell,
 )
 
 
@@ -145,7 +145,7 @@ async def units_page(request: Request, app: App, s: Session) -> str:
 async def unit_page(request: Request, app: App, s: Session) -> str | Response:
     unit = await app.units.get(_int(request.path_params.get("unit_id"), 0))
     if unit is None:
-        return page_response(h.layout("没有这个单位", h.message("没有这个单位。", ok=False), csrf=s.csrf), 404)
+        return shell(s, "没有这个单位", h.message("没有这个单位。", ok=False), status=404)
     if unit not in s.scope:
         return refused(s, f"“{unit.name}”不在你的管理范围（{s.scope.label}）内，不能查看。")
     ops = await app.units.operators(unit.id)
@@ -292,13 +292,13 @@ async def tasks_page(request: Request, app: App, s: Session) -> str:
 async def task_page(request: Request, app: App, s: Session) -> str | Response:
     kind = KIND_PATHS.get(request.path_params.get("kind", ""))
     if kind is None:
-        return page_response(h.layout("没有这个任务", h.message("没有这个任务。", ok=False), csrf=s.csrf), 404)
+        return shell(s, "没有这个任务", h.message("没有这个任务。", ok=False), status=404)
     try:
         t = await reports.task(app, kind, _int(request.path_params.get("task_id"), 0), s.scope)
     except Forbidden as err:
         return refused(s, str(err))
     except UserError as err:
-        return page_response(h.layout("没有这个任务", h.message(str(err), ok=False), csrf=s.csrf), 404)
+        return shell(s, "没有这个任务", h.message(str(err), ok=False), status=404)
     verb = "确认" if kind == "统发" else "报送"
     info = [f"<dt>状态</dt><dd>{h.badge(t.state)}{' ' + h.badge('已逾期') if t.overdue else ''}</dd>"]
     info.append(f"<dt>截止</dt><dd>{e(t.deadline)}</dd>")

@@ -16,7 +16,7 @@ from bot.returns.files import store
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import _int
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, page_response, redirect, refused
+from plugins.dashboard.web import Session, _form, page, redirect, refused, shell
 
 _TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -67,7 +67,7 @@ async def download(request: Request, app: App, s: Session) -> str | Response:
     rid = _int(request.path_params.get("task_id"), 0)
     found = await app.return_files.file(_int(request.path_params.get("file_id"), 0))
     if found is None or found[0].return_id != rid or not found[1].is_file():
-        return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
+        return shell(s, "没有这个文件", h.message("没有这个文件。", ok=False), status=404)
     rec, path = found
     if not s.scope.everything:
         if not await reports.visible(app, "报送", rid, s.scope):
@@ -80,7 +80,7 @@ async def download(request: Request, app: App, s: Session) -> str | Response:
         served = await privacy.for_audience(path, office=s.office)
     except privacy.CannotMask:
         msg = h.message("这个原件含有无法检查的内容（扫描件、图片或旧格式表格），只有新闻办可以下载。", ok=False)
-        return page_response(h.layout("不能下载", msg, csrf=s.csrf), 403)
+        return shell(s, "不能下载", msg, status=403)
     return FileResponse(
         served,
         media_type=_TYPES.get(path.suffix, "application/octet-stream"),
@@ -121,6 +121,6 @@ async def merged(request: Request, app: App, s: Session) -> str | Response:
     except Forbidden as err:
         return refused(s, str(err))
     except UserError as err:
-        return page_response(h.layout("汇总", h.message(str(err), ok=False), csrf=s.csrf), 400)
+        return shell(s, "汇总", h.message(str(err), ok=False), status=400)
     await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")
     return redirect(f"/exports/file/{quote(made.name)}")

@@ -76,9 +76,16 @@ class Session:
         return f"市级管理员 {self.person}（{self.scope.label}）"
 
 
+def shell(s: Session, title: str, body: str, *, active: str = "", status: int = 200) -> Response:
+    """A page of the logged-in dashboard: who is logged in, and a menu of only what that person may use (a city
+    admin is not offered the office's pages: `h.OFFICE_ONLY`)."""
+    hidden = () if s.scope.everything else h.OFFICE_ONLY
+    return page_response(h.layout(title, body, active=active, csrf=s.csrf, who=s.who, hidden=hidden), status)
+
+
 def refused(s: Session, why: str) -> Response:
     """A page or download outside the session's scope: 403 with the reason, in Chinese."""
-    return page_response(h.layout("不在管理范围内", h.message(why, ok=False), csrf=s.csrf, who=s.who), 403)
+    return shell(s, "不在管理范围内", h.message(why, ok=False), status=403)
 
 
 def scope_note(s: Session) -> str:
@@ -173,7 +180,7 @@ def page(path: str, title: str, active: str, methods: tuple[str, ...] = ("GET",)
             result = await fn(request, app, s)
             if isinstance(result, Response):
                 return _headers(result)
-            return page_response(h.layout(title, result, active=active, csrf=s.csrf, who=s.who))
+            return shell(s, title, result, active=active)
 
         endpoint.__name__ = f"dashboard_{active}_{fn.__name__}"
         router.add_api_route(path, endpoint, methods=list(methods), response_class=HTMLResponse)

@@ -205,3 +205,36 @@ async def test_the_roster_import_stays_the_offices(henan: App) -> None:
         assert r.status_code == 403
         assert csrf  # the session is live: the refusal is the role's, not the login's
     assert await henan.units.find("新单位") is None
+
+
+async def test_a_city_admin_is_never_offered_the_roster_import(henan: App) -> None:
+    """What the person may not use is not shown: no 导入名册 in a city admin's menu on any page (found, refused or
+    missing), while the office's menu has it on every page; the import page answers 403 with the reason."""
+    province, ly, rid = await tasks(henan)
+    ly_unit = await henan.units.resolve(LY_UNIT)
+    paths = [
+        *PAGES,
+        f"/dashboard/tasks/broadcast/{province}",
+        f"/dashboard/tasks/return/{rid}",
+        f"/dashboard/units/{ly_unit.id}",  # refused: another city's
+        "/dashboard/units/999999",  # no such unit
+        "/dashboard/tasks/broadcast/999",  # no such task
+        "/dashboard/exports/file/nope.xlsx",  # no such file
+        "/dashboard/import",  # refused: the office's
+    ]
+    link = 'href="/dashboard/import"'
+    async with client() as c:
+        await city_login(c, henan)
+        for path in paths:
+            r = await c.get(path)
+            assert "<nav>" in r.text, path  # a page of the logged-in dashboard, with its menu
+            assert link not in r.text and ">导入名册</a>" not in r.text, path
+            assert "市级管理员 30001（郑州市教育局及其下级单位）" in r.text, path  # every page says who is logged in
+        r = await c.get("/dashboard/import")
+        assert r.status_code == 403
+        assert "导入名册只能由新闻办（省级管理员）操作。你是市级管理员" in r.text
+    async with client() as office:
+        await office.post("/dashboard/login", data={"token": TOKEN})
+        for path in paths:
+            r = await office.get(path)
+            assert link in r.text, path
