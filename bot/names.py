@@ -70,13 +70,15 @@ def check_qq(user_id: object) -> str:
     return str(user_id).strip()
 
 
-def check_city(text: str) -> str:
-    """A 地市 (city): empty, or a short name without line breaks or symbols, like 郑州 or 郑州市."""
+def check_city(text: str, what: str = "地市") -> str:
+    """A 地市 (city), or with `what` 县区 a county: empty, or a short name without line breaks or symbols, like 郑州
+    or 郑州市 (金水区)."""
     if not str(text).strip():
         return ""
-    s = check_name(text, "地市", limit=20)
+    s = check_name(text, what, limit=20)
     if re.search(r"[\[\]【】<>{}/\\|@#=“”\"'`]", s):
-        raise UserError(f"地市“{s}”含有不该有的符号，请只写地市名，如 郑州。")
+        example = "金水区" if what == "县区" else "郑州"
+        raise UserError(f"{what}“{s}”含有不该有的符号，请只写{what}名，如 {example}。")
     return s
 
 

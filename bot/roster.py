@@ -158,7 +158,7 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
             city = check_city(rec.get("city", ""))
             aliases = [check_name(a, "简称") for a in re.split(r"[、,，;；/|\s]+", rec.get("aliases", "")) if a.strip()]
             students = parse_count(rec["students"]) if rec.get("students", "").strip() else None
-            county = check_city(rec["county"]) if "county" in rec else None
+            county = check_city(rec["county"], "县区") if "county" in rec else None
             parent = check_name(rec["parent"], "上级单位") if rec.get("parent", "").strip() else ""
         except UserError as e:
             problems.append(f"第 {n} 行：{e}")

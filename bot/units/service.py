@@ -17,7 +17,17 @@ from bot.units.records import (
     _Index,
 )
 from bot.units.registrations import Registrations
-from bot.units.tree import PROVINCE, Below, Tree, apply_defaults, is_default, is_province, live_parents, stored_tree
+from bot.units.tree import (
+    PROVINCE,
+    Below,
+    Tree,
+    apply_defaults,
+    default_parents,
+    is_default,
+    is_province,
+    live_parents,
+    stored_tree,
+)
 from bot.vocab import CATEGORIES, categories_of, category_key, parse_category
 
 if TYPE_CHECKING:
@@ -118,10 +128,22 @@ class Units(Registrations):
         actor: str,
         students: int | None = None,
         aliases: tuple[str, ...] = (),
+        county: str = "",
+        parent: str = "",
+        scope: Scope | None = None,
     ) -> Unit:
+        """Add a unit, with its 县区 and its 上级单位 when given (as the roster's columns and /单位 上级 take them:
+        a unit or a city's name, `全省`; none or `默认`: the default parent), in one transaction.
+
+        Raises:
+            UserError: a bad name, category, city, county or alias; a parent that is not a unit of the roster, the
+                unit itself, or one that would make a loop (by default it belongs under the new unit).
+            Forbidden: (a city admin's `scope`) the parent lies outside it.
+        """
         name = check_name(name, "单位名称")
         category = parse_category(category)
         city = check_city(city)
+        county = check_city(county, "县区")
         aliases = tuple(dict.fromkeys(check_name(a, "简称") for a in aliases))
         idx = await self.name_index()
         same = idx.exact(name)  # also a look-alike: `郑州大学。`, `ＺＺＵ` for `zzu`
@@ -129,8 +151,14 @@ class Units(Registrations):
             raise UserError(f"单位“{same.name}”已经存在，不必再添加；要加简称请发 /单位 别名 {same.name} <简称>。")
         if same is not None:
             raise UserError(f"“{name}”已是“{same.name}”的简称，请换一个名称。")
+        fixed = bool(parent.strip()) and not is_default(parent)
+        if fixed and name_key(parent) == name_key(name):
+            raise UserError(f"“{name}”不能做自己的上级。请写出另一个单位，或写“{PROVINCE}”。")
+        target = await self._parent_target(parent, scope) if fixed else None
         async with self.db.tx() as tx:
-            unit_id = await self._insert(tx, name, category, city, students, actor)
+            unit_id = await self._insert(tx, name, category, city, students, actor, county=county)
+            if fixed:
+                await self._hang(tx, unit_id, name, target)
             try:
                 idx.check_aliases(Unit(unit_id, name, category, city, students), aliases)
             except UserError as e:  # the transaction rolls back: nothing is added
@@ -142,7 +170,26 @@ class Units(Registrations):
         assert unit is not None
         return unit
 
-    async def _insert(self, tx: Tx, name: str, category: str, city: str, students: int | None, actor: str) -> int:
+    async def _hang(self, tx: Tx, unit_id: int, name: str, target: Unit | None) -> None:
+        """Put a new unit under `target` (None: the province) as set by a person, then the defaults; refused when a
+        unit above `target` belongs under the new unit by default (they would go round in a loop)."""
+        await tx.run("UPDATE units SET parent_id=?, parent_fixed=1 WHERE id=?", (target and target.id, unit_id))
+        await apply_defaults(tx)
+        if target is None:
+            return
+        units, fixed, tree = await stored_tree(tx)
+        want = default_parents(units.values())
+        for uid in [target.id, *tree.ancestors(target.id)]:
+            if want.get(uid) == unit_id and not fixed[uid]:
+                other = units[uid].name
+                raise UserError(
+                    f"不能把“{name}”放到“{target.name}”下面：按默认归属，“{other}”应在“{name}”下面，"
+                    f"这样上下级会绕成一个圈。请换一个上级单位；要把“{other}”放在别处，先发 /单位 上级 {other} <新上级>。"
+                )
+
+    async def _insert(
+        self, tx: Tx, name: str, category: str, city: str, students: int | None, actor: str, *, county: str = ""
+    ) -> int:
         if await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL", (name,)):
             raise UserError(f"单位“{name}”已经存在。")
         if await tx.value(
@@ -152,8 +199,8 @@ class Units(Registrations):
         ):
             raise UserError(f"“{name}”已是另一个单位的简称，请换一个名称。")
         unit_id = await tx.run(
-            "INSERT INTO units (name, category, city, students, created_at) VALUES (?, ?, ?, ?, ?)",
-            (name, category, city, students, clock.now_db()),
+            "INSERT INTO units (name, category, city, students, county, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, category, city, students, county, clock.now_db()),
         )
         await audit(tx, actor, "单位添加", name, unit_id)
         await apply_defaults(tx)  # its own parent, and a new bureau takes in the units of its area
@@ -361,20 +408,7 @@ class Units(Registrations):
                 f"请写出“{unit.name}”的上级单位，如：/单位 上级 {unit.name} 郑州市教育局；"
                 f"直属省里的写“{PROVINCE}”，恢复默认写“默认”。"
             )
-        target: Unit | None = None
-        if not (is_province(parent) or is_default(parent)):
-            try:
-                target = await self.bureau_of_city(parent) if (await self._load()).exact(parent) is None else None
-                target = target or await self.resolve(parent, strict=True)  # a city (`郑州`) is its 市教育局
-            except NotFound as e:
-                raise UserError(
-                    f"上级单位“{parent.strip()}”不是名册里的单位：{e} 上级必须是名册里的单位，直属省里的写“{PROVINCE}”。"
-                ) from None
-        if scope is not None and not scope.everything:
-            if target is not None:
-                scope.check(target)
-            elif is_province(parent):
-                raise scope.refusal(PROVINCE)
+        target = None if is_default(parent) else await self._parent_target(parent, scope)
         old = await self.parent(unit)
         async with self.db.tx() as tx:
             units, _, tree = await stored_tree(tx)
@@ -398,6 +432,29 @@ class Units(Registrations):
             await audit(tx, actor, "单位上级", f"{unit.name}: {old.name if old else PROVINCE} → {after}", unit.id)
         self.invalidate()
         return unit, old, await self.get(new_id) if new_id is not None else None
+
+    async def _parent_target(self, parent: str, scope: Scope | None) -> Unit | None:
+        """The unit typed as a 上级单位 (a city, `郑州`: its 市教育局); None for the province (`全省`).
+
+        Raises:
+            UserError: it is not a unit of the roster (the reason, and what to type).
+            Forbidden: (a city admin's `scope`) it, or the province, lies outside the scope.
+        """
+        target: Unit | None = None
+        if not is_province(parent):
+            try:
+                target = await self.bureau_of_city(parent) if (await self._load()).exact(parent) is None else None
+                target = target or await self.resolve(parent, strict=True)  # a city (`郑州`) is its 市教育局
+            except NotFound as e:
+                raise UserError(
+                    f"上级单位“{parent.strip()}”不是名册里的单位：{e} 上级必须是名册里的单位，直属省里的写“{PROVINCE}”。"
+                ) from None
+        if scope is not None and not scope.everything:
+            if target is not None:
+                scope.check(target)
+            else:
+                raise scope.refusal(PROVINCE)
+        return target
 
     async def below(self, unit: Unit | None) -> Below:
         """A unit's subtree (None: the whole province) for /单位 下级: every unit under it in tree order with its

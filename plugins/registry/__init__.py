@@ -38,7 +38,8 @@ HELP = [
         ANYONE,
         "单位名册：列表、查看；管理员可添加、加简称、改名、删除",
         "/单位 列表 [类别或地市] — 例：/单位 列表 本科高校、/单位 列表 郑州\n/单位 <名称> — 查看一个单位\n"
-        "管理员：\n/单位 添加 <名称> <类别> [地市] [别名 <简称…>] — 例：/单位 添加 郑州市第九中学 高中 郑州 别名 郑州九中\n"
+        "管理员：\n/单位 添加 <名称> <类别> [地市] [县区 <县区>] [上级 <上级单位>] [别名 <简称…>] — "
+        "例：/单位 添加 郑州市第九中学 高中 郑州 县区 金水区 别名 郑州九中（不写上级单位按默认归属）\n"
         "/单位 别名 <名称> <简称…> — 例：/单位 别名 郑州大学 郑大 zzu\n"
         "/单位 改名 <旧名> <新名>\n/单位 删除 <名称>（历史记录保留）\n"
         "/单位 上级 <单位> <上级单位> — 例：/单位 上级 郑州市第九中学 郑州市金水区教育局（直属省里写“全省”，恢复默认写“默认”）\n"
@@ -321,20 +322,56 @@ async def unit_list(ctx: Ctx) -> Msg:
 
 
 ALIAS_WORDS = ("别名", "简称")
+# the options of /单位 添加, in any order after <名称> <类别> [地市]: the roster's 县区 and 上级单位 columns, aliases
+UNIT_ADD_WORDS = {
+    **dict.fromkeys(ALIAS_WORDS, "别名"),
+    **dict.fromkeys(("县区", "区县", "所在县区"), "县区"),
+    **dict.fromkeys(("上级", "上级单位"), "上级单位"),
+}
 UNIT_ADD_USAGE = (
-    "用法：/单位 添加 <名称> <类别> [地市] [别名 <简称…>]，如：/单位 添加 郑州市第九中学 高中 郑州 别名 郑州九中"
+    "用法：/单位 添加 <名称> <类别> [地市] [县区 <县区>] [上级 <上级单位>] [别名 <简称…>]，"
+    "如：/单位 添加 郑州市第九中学 高中 郑州 县区 金水区 别名 郑州九中（不写上级单位时按默认归属："
+    "学校归所在县区的教育局，否则归市教育局；直属省里的写“上级 全省”）"
 )
 
 
-async def unit_add(ctx: Ctx) -> Msg:
-    at = next((i for i, w in enumerate(ctx.args) if w in ALIAS_WORDS), len(ctx.args))
-    head, aliases = ctx.args[:at], [a for w in ctx.args[at + 1 :] for a in re.split(r"[、,，;；/]+", w) if a]
-    if len(head) < 2 or len(head) > 3 or (at < len(ctx.args) and not aliases):
+def unit_add_args(args: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """<名称> <类别> [地市], then each option word with what follows it up to the next one (aliases split on 、,)."""
+    at = next((i for i, w in enumerate(args) if w in UNIT_ADD_WORDS), len(args))
+    head, opts, key = args[:at], {}, ""
+    for w in args[at:]:
+        if w in UNIT_ADD_WORDS:
+            key = UNIT_ADD_WORDS[w]
+            if key in opts and key != "别名":
+                raise UserError(f"{key}只能写一个。{UNIT_ADD_USAGE}")
+            opts.setdefault(key, [])
+        else:
+            opts[key].extend(a for a in re.split(r"[、,，;；/]+", w) if a) if key == "别名" else opts[key].append(w)
+    if len(head) < 2 or len(head) > 3 or any(not v for v in opts.values()):
         raise UserError(UNIT_ADD_USAGE)
+    for key in ("县区", "上级单位"):
+        if len(opts.get(key, [])) > 1:
+            raise UserError(f"{key}只能写一个（名称含空格请加引号）。{UNIT_ADD_USAGE}")
+    return head, opts
+
+
+async def unit_add(ctx: Ctx) -> Msg:
+    head, opts = unit_add_args(ctx.args)
     name, category, city = (head + [""])[:3]
-    unit = await ctx.app.units.add(name, category, city, actor=ctx.user_id, aliases=tuple(aliases))
+    unit = await ctx.app.units.add(
+        name,
+        category,
+        city,
+        actor=ctx.user_id,
+        aliases=tuple(opts.get("别名", ())),
+        county=(opts.get("县区") or [""])[0],
+        parent=(opts.get("上级单位") or [""])[0],
+        scope=ctx.scope,
+    )
     also = f"简称：{'、'.join(unit.aliases)}。" if unit.aliases else ""
-    return Msg(f"已添加单位“{unit.name}”（{unit.category}{'，' + unit.city if unit.city else ''}）。{also}")
+    return Msg(f"已添加单位“{unit.name}”（{unit.category}{'，' + unit.city if unit.city else ''}）。{also}").line(
+        await parent_line(ctx.app, unit)
+    )
 
 
 async def unit_alias(ctx: Ctx) -> Msg:

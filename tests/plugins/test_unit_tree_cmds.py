@@ -104,3 +104,73 @@ async def test_unit_card_and_query_show_the_parent(app: NBApp, henan: App) -> No
     assert "上级单位：郑州市教育局" in out[0]["text"]
     out = await say(app, henan, group_msg("/查询 郑大", OP, group_id=GROUP))
     assert "上级单位：全省" in out[0]["text"]
+
+
+async def _stored(core: App, name: str) -> bool:
+    async with core.db.read() as tx:
+        return bool(await tx.value("SELECT 1 FROM units WHERE name=?", (name,)))
+
+
+async def _parent_name(core: App, name: str) -> str | None:
+    parent = await core.units.parent(await core.units.resolve(name))
+    return None if parent is None else parent.name
+
+
+async def test_unit_add_takes_the_county_and_the_parent(app: NBApp, henan: App) -> None:
+    """/单位 添加 takes 县区 and 上级单位 as the roster's columns do, in any order; without them the defaults apply."""
+    out = await say(app, henan, group_msg("/单位 添加 郑州市第九十中学 高中 郑州 县区 金水区", ADMIN))
+    text = out[0]["text"]
+    assert "已添加单位“郑州市第九十中学”（高中，郑州）。" in text, text
+    assert "上级单位：郑州市金水区教育局　县区：金水区" in text, text  # the default: its 县区's bureau
+    assert await _parent_name(henan, "郑州市第九十中学") == "郑州市金水区教育局"
+
+    out = await say(
+        app, henan, group_msg("/单位 添加 郑州外国语学校 高中 郑州 别名 郑外 上级单位 郑州市中原区教育局", ADMIN)
+    )
+    assert "上级单位：郑州市中原区教育局" in out[0]["text"] and "简称：郑外" in out[0]["text"], out[0]["text"]
+    assert await _parent_name(henan, "郑外") == "郑州市中原区教育局"
+    await henan.units.add("郑州市第一百中学", "高中", "郑州", actor="t")  # a new unit later keeps the parent set
+    assert await _parent_name(henan, "郑州外国语学校") == "郑州市中原区教育局"
+
+    out = await say(app, henan, private_msg("/单位 添加 河南省实验中学 高中 郑州 上级 全省", ADMIN))
+    assert "上级单位：全省" in out[0]["text"], out[0]["text"]
+    assert await _parent_name(henan, "河南省实验中学") is None
+
+    out = await say(app, henan, private_msg("/单位 添加 开封市第二十中学 高中 上级 开封 县区 龙亭区", ADMIN))
+    assert "上级单位：开封市教育局　县区：龙亭区" in out[0]["text"], out[0]["text"]  # a city: its bureau
+
+    out = await say(app, henan, private_msg("/单位 添加 郑州市第九十一中学 高中 郑州", ADMIN))
+    assert "上级单位：郑州市教育局" in out[0]["text"], out[0]["text"]  # nothing given: the city's bureau
+    out = await say(app, henan, private_msg("/单位 添加 郑州市第九十二中学 高中 郑州 上级 默认", ADMIN))
+    assert "上级单位：郑州市教育局" in out[0]["text"], out[0]["text"]  # 默认: the same
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/单位 添加 新学校 高中 郑州 上级 火星教育局", "上级单位“火星教育局”不是名册里的单位"),
+        ("/单位 添加 新学校 高中 郑州 上级 新学校", "“新学校”不能做自己的上级"),
+        ("/单位 添加 新学校 高中 郑州 上级", "用法：/单位 添加 <名称> <类别> [地市] [县区 <县区>] [上级 <上级单位>]"),
+        ("/单位 添加 新学校 高中 郑州 县区", "用法：/单位 添加"),
+        ("/单位 添加 新学校 高中 郑州 县区 金水 县区 中原", "县区只能写一个"),
+        ("/单位 添加 新学校 高中 郑州 上级 郑州大学 上级 开封", "上级单位只能写一个"),
+        ("/单位 添加 新学校 高中 郑州 县区 [CQ:at,qq=all]", "县区"),
+    ],
+)
+async def test_unit_add_refuses_a_bad_parent_or_county(app: NBApp, henan: App, text: str, expected: str) -> None:
+    out = await say(app, henan, group_msg(text, ADMIN))
+    assert expected in out[0]["text"], out[0]["text"]
+    assert not await _stored(henan, "新学校")  # nothing added
+
+
+async def test_unit_add_refuses_a_parent_that_would_loop(app: NBApp, core: App) -> None:
+    """A new city bureau put under a county bureau of its own city: by default that county bureau belongs under the
+    new bureau, so the two would go round in a loop; refused with the reason, nothing added."""
+    await core.units.add("新乡市红旗区教育局", "县区教育局", "新乡", actor="t")
+    out = await say(app, core, group_msg("/单位 添加 新乡市教育局 市教育局 新乡 上级 新乡市红旗区教育局", ADMIN))
+    text = out[0]["text"]
+    assert "不能把“新乡市教育局”放到“新乡市红旗区教育局”下面" in text and "绕成一个圈" in text, text
+    assert not await _stored(core, "新乡市教育局")
+    out = await say(app, core, group_msg("/单位 添加 新乡市教育局 市教育局 新乡", ADMIN))
+    assert "上级单位：全省" in out[0]["text"]
+    assert await _parent_name(core, "新乡市红旗区教育局") == "新乡市教育局"  # the default takes it in
