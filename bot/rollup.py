@@ -65,6 +65,7 @@ class Line:
     total: int
     pending: tuple[Unit, ...]  # the units still owing, by category in the usual order
     fixing: frozenset[int] = frozenset()  # of those, whose file needs fixing (报送: 需修改)
+    unstaffed: frozenset[int] = frozenset()  # of those, with nobody bound (no operator: nobody can confirm)
 
     @property
     def is_city(self) -> bool:
@@ -99,10 +100,17 @@ def city_label(bureau: Unit) -> str:
 
 
 def roll_up(
-    done: Iterable[Unit], pending: Sequence[Unit], tree: Tree, units: Mapping[int, Unit], fixing: Collection[int] = ()
+    done: Iterable[Unit],
+    pending: Sequence[Unit],
+    tree: Tree,
+    units: Mapping[int, Unit],
+    fixing: Collection[int] = (),
+    *,
+    unstaffed: Collection[int] = (),
 ) -> Rollup:
     """The roll-up of a task: its units done and owing, counted on their lines (`units`: every live unit by id, for
-    the tops' names and categories). A unit no longer in the tree (deleted, yet done) counts on its own category."""
+    the tops' names and categories; `unstaffed`: the units owing with no operator). A unit no longer in the tree
+    (deleted, yet done) counts on its own category."""
     top_of = tops(tree)
     counts: dict[str, list[int]] = {}  # key → [done, total]
     owing: dict[str, list[Unit]] = {}
@@ -131,7 +139,7 @@ def roll_up(
         key = key_of(u)
         counts.setdefault(key, [0, 0])[1] += 1
         owing.setdefault(key, []).append(u)
-    fix = frozenset(fixing)
+    fix, alone = frozenset(fixing), frozenset(unstaffed)
     lines = [
         Line(
             key,
@@ -141,6 +149,7 @@ def roll_up(
             t,
             tuple(x for _, group in by_category(owing.get(key, [])) for x in group),
             frozenset(u.id for u in owing.get(key, []) if u.id in fix),
+            frozenset(u.id for u in owing.get(key, []) if u.id in alone),
         )
         for key, (d, t) in counts.items()
     ]
@@ -160,13 +169,13 @@ async def task_rollup(units: Units, p: Progress) -> Rollup:
     """`roll_up` of a task's progress over the roster's tree. Kept while the tree (the units) and the task's units
     owing are the same: a roll-up asked again, with nothing new, is a lookup (the bench's `rollup` scenario)."""
     tree = await units.tree()
-    key = (type(p.task).__name__, p.task.id, len(p.done), hash(tuple(u.id for u in p.pending)), p.fixing)
+    key = (type(p.task).__name__, p.task.id, len(p.done), hash(tuple(u.id for u in p.pending)), p.fixing, p.unstaffed)
     kept = _rollups.setdefault(tree, {})
     if (found := kept.get(key)) is not None:
         return found
     tops_ = tops(tree)
     index = {u.id: u for u in await units.by_ids(sorted(set(tops_.values())))}
-    r = roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing)
+    r = roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing, unstaffed=p.unstaffed)
     if len(kept) > 64:  # bounded: a few tasks asked often
         kept.clear()
     kept[key] = r
@@ -204,14 +213,21 @@ def worth_rolling_up(r: Rollup, over: int) -> bool:
 
 
 def line_text(ln: Line, names: int | None, *, owing: str = "未完成", done_label: str = "已完成") -> str:
-    """`郑州市 3/20（15.0%），未完成 17 个：甲、乙、丙 等` (`names`: how many to name; None: all)."""
+    """`郑州市 3/20（15.0%），未完成 17 个：甲、乙、丙 等；其中 5 个单位无联络员` (`names`: how many to name; None:
+    all; the last part only when some of the units owing have nobody bound, who could confirm)."""
     head = f"{ln.label} {ln.done}/{ln.total}（{ln.percent}）"
     if not ln.pending:
         return f"{head}，全部{done_label}"
     shown = ln.pending if names is None else ln.pending[:names]
     more = " 等" if len(shown) < len(ln.pending) else ""
     fix = f"（其中需修改 {len(ln.fixing)} 个）" if ln.fixing else ""
-    return f"{head}，{owing} {len(ln.pending)} 个{fix}：{'、'.join(u.name for u in shown)}{more}"
+    alone = f"；{unstaffed_note(len(ln.unstaffed))}" if ln.unstaffed else ""
+    return f"{head}，{owing} {len(ln.pending)} 个{fix}：{'、'.join(u.name for u in shown)}{more}{alone}"
+
+
+def unstaffed_note(n: int) -> str:
+    """`其中 5 个单位无联络员`: of the units owing, those nobody can confirm for (no operator bound)."""
+    return f"其中 {n} 个单位无联络员"
 
 
 def rollup_lines(r: Rollup, names: int | None, *, owing: str = "未完成", done_label: str = "已完成") -> list[str]:

@@ -102,7 +102,7 @@ class Progress(Generic[T, D]):
     task: T
     done: list[D]
     pending: list[Unit]
-    unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator to @ (统发)
+    unstaffed: frozenset[int] = frozenset()  # ids of the pending units with no operator (nobody to @, to confirm)
     fixing: frozenset[int] = frozenset()  # ids of the pending units whose latest file has problems (报送: 需修改)
     owes: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     """Pending units that handed in some of a return's several forms → the forms they still owe (报送)."""

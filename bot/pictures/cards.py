@@ -65,6 +65,12 @@ class Bar:
     fixing_label: str = "需修改"
     done_label: str = "已完成"  # in the legend drawn when a bar shows units needing changes
     owing: int = 0  # how many owe it but for those needing changes, when `names` are only the first few (等 N 个)
+    unstaffed: int = 0  # of those owing, how many have no operator (nobody can confirm): `无联络员 N` in the track
+
+
+def unstaffed_mark(n: int) -> str:
+    """In a bar's track: how many of its units owing nobody can confirm for (no operator bound)."""
+    return f"无联络员 {n}"
 
 
 def _pieces(names: tuple[str, ...], count: int) -> tuple[str, ...]:
@@ -420,6 +426,11 @@ def _draw(
                     fill=BAR_DONE if ratio >= 1 else BAR,
                 )
             _text(img, (bx1 + 12, y + 4), label, f_row, INK)
+            if b.unstaffed and b.total:  # at the track's right end: those units owe it, so it is rarely covered
+                note = unstaffed_mark(b.unstaffed)
+                nx = bx1 - 10 - _length(note, f_small)
+                covered = bx0 + (bx1 - bx0) * min((b.done + b.fixing) / b.total, 1.0) > nx
+                _text(img, (nx, y + 4), note, f_small, (255, 255, 255) if covered else MUTED)
             y += 34
             for heading, names, colour in ((b.names_label, lines, ACCENT), (b.fixing_label, fix_lines, FIX)):
                 if names:

@@ -25,6 +25,7 @@ def _bar(ln: Line, lines: int, owing: str, done_label: str) -> Bar:
         first_names(fix, len(fix), lines) if fix else (),
         done_label=done_label,
         owing=len(names),
+        unstaffed=len(ln.unstaffed),
     )
 
 
@@ -53,7 +54,8 @@ def rollup_card(
 
 def _draw(title: str, subtitle: str, r: Rollup, owing: str, done_label: str, full_list: str) -> Card:
     fixing = sum(len(ln.fixing) for ln in r.lines)
-    whole = Bar("全部", r.done, r.total, fixing=fixing, done_label=done_label)
+    alone = sum(len(ln.unstaffed) for ln in r.lines)
+    whole = Bar("全部", r.done, r.total, fixing=fixing, done_label=done_label, unstaffed=alone)
     card = Card(title)
     for lines in (*NAME_LINES, 0):
         groups = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
 from bot import clock
 from bot.followers.periods import show_day
@@ -189,14 +190,17 @@ def task_progress_card(
     done_label: str = "已完成",
     full_list: str = "",
 ) -> Card:
-    """`progress_card` of a 统发 or 报送 (`pending`: the units owing as they should be named, if not as they are;
-    those whose file needs fixing, 报送's `p.fixing`, are a group of their own)."""
+    """`progress_card` of a 统发 or 报送 (`pending`: the units owing as they should be named, if not as they are:
+    by default those with no operator, `p.unstaffed`, with a `*`; those whose file needs fixing, 报送's `p.fixing`,
+    are a group of their own)."""
+    if pending is None:
+        pending = [replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending]
     return progress_card(
         title,
         subtitle,
         len(p.done),
         p.total,
-        p.pending if pending is None else pending,
+        pending,
         p.per_category(),
         owing=owing,
         fixing=p.fixing,

@@ -7,7 +7,8 @@ from bot import clock
 from bot.reminders import describe_left
 from bot.render import Msg, cut_list, percent
 from bot.returns.levels import HANDED_UP, City, Levels
-from bot.returns.text import category_lines
+from bot.returns.text import UNSTAFFED_NOTE, category_lines, starred
+from bot.rollup import unstaffed_note
 from bot.roles import Scope
 
 
@@ -18,13 +19,16 @@ def _head(lv: Levels) -> Msg:
     return out
 
 
-def city_line(c: City) -> str:
-    """`郑州市教育局：已上报（张三 10月25日 10:00 签收，13/13 个单位）`, `…：汇总中（3/13 个单位已交，需修改 1）`."""
+def city_line(c: City, unstaffed: frozenset[int] = frozenset()) -> str:
+    """`郑州市教育局：已上报（张三 10月25日 10:00 签收，13/13 个单位）`, `…：汇总中（3/13 个单位已交，需修改 1，其中 5
+    个单位无联络员）` (`unstaffed`: the units owing with no operator, nobody to hand in for them)."""
     if c.handup is not None:
         h = c.handup
         return f"{c.bureau.name}：{HANDED_UP}（{h.who} {clock.show(h.at)} 签收，{h.units_in}/{h.units_total} 个单位）"
     fixing = f"，需修改 {len(c.fixing)}" if c.fixing else ""
-    return f"{c.bureau.name}：{c.state}（{len(c.done)}/{len(c.units)} 个单位已交{fixing}）"
+    alone = sum(1 for u in c.units if u.id in unstaffed and u.id not in c.done)
+    note = f"，{unstaffed_note(alone)}" if alone else ""
+    return f"{c.bureau.name}：{c.state}（{len(c.done)}/{len(c.units)} 个单位已交{fixing}{note}）"
 
 
 def province_progress(lv: Levels, limit: int | None) -> Msg:
@@ -34,7 +38,7 @@ def province_progress(lv: Levels, limit: int | None) -> Msg:
     collecting = sum(1 for c in lv.cities if c.handup is None and c.started)
     out.line(f"各市：已上报 {up}/{len(lv.cities)}，汇总中 {collecting}，未开始 {len(lv.cities) - up - collecting}")
     for c in lv.cities:
-        out.line(f"· {city_line(c)}")
+        out.line(f"· {city_line(c, lv.progress.unstaffed)}")
     if lv.direct:
         done, pending = lv.direct_done, lv.direct_pending
         total = len(done) + len(pending)
@@ -44,8 +48,10 @@ def province_progress(lv: Levels, limit: int | None) -> Msg:
             out.line(f"其中需修改（{len(fixing)}）：{cut_list(fixing, limit)}")
         if pending:
             out.line(f"未报送（{len(pending)}）：")
-            for line in category_lines(pending, limit):
+            for line in category_lines(starred(pending, lv.progress.unstaffed), limit):
                 out.line(line)
+            if alone := sum(1 for u in pending if u.id in lv.progress.unstaffed):
+                out.line(UNSTAFFED_NOTE.format(n=alone))
     out.line(f"各市的单位交给本市教育局，审核后由市里上报。看一个市：/报送 进度 {lv.ret.id} <城市>")
     return out
 
@@ -74,8 +80,10 @@ def city_progress(lv: Levels, scope: Scope, limit: int | None, only: City | None
         out.line(f"需修改（{len(fixing)}）：{cut_list([u.name for u in fixing], limit)}")
     if missing:
         out.line(f"未交（{len(missing)}）：")
-        for line in category_lines(missing, limit):
+        for line in category_lines(starred(missing, lv.progress.unstaffed), limit):
             out.line(line)
+        if alone := sum(1 for u in missing if u.id in lv.progress.unstaffed):
+            out.line(UNSTAFFED_NOTE.format(n=alone))
     if done:
         out.line(f"已交（{len(done)}）：{cut_list([u.name for u in done], limit)}")
     if only is None:

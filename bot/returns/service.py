@@ -94,7 +94,8 @@ class Returns(TaskService):
         return return_row(r)
 
     async def progress(self, return_id: int) -> Progress[Return, Submission]:
-        """The submissions (in the order they came) and the units not done; those whose file needs fixing noted."""
+        """The submissions (in the order they came) and the units not done; those whose file needs fixing and those
+        with no operator (nobody can hand in) noted."""
         async with self.db.read() as tx:
             ret = await self._get(tx, return_id)
             rows = await tx.all(_UNIT_ROWS, (return_id,))
@@ -108,8 +109,14 @@ class Returns(TaskService):
                     fixing.add(r["unit_id"])
             owes = await self._owes_in(tx, ret, [u.id for u in pending]) if len(ret.forms) > 1 else {}
         done.sort(key=lambda s: s.at)
+        staffed = await self.units.staffed(u.id for u in pending)
         return Progress(
-            ret, done, pending, fixing=frozenset(fixing), owes={k: v.forms for k, v in owes.items() if v.have}
+            ret,
+            done,
+            pending,
+            frozenset(u.id for u in pending if u.id not in staffed),
+            fixing=frozenset(fixing),
+            owes={k: v.forms for k, v in owes.items() if v.have},
         )
 
     async def _owes_in(self, tx: Tx, ret: Return, unit_ids: list[int]) -> dict[int, Owed]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from bot import clock
 from bot.nudge import who_owes
@@ -133,7 +134,7 @@ def render_progress(p: Progress[Return, Submission], limit: int | None) -> Msg:
         out.line(_each_unit_hands_in(ret))
     if p.pending:
         out.line(f"未报送（{len(p.pending)}）：")
-        for line in category_lines(p.pending, limit):
+        for line in category_lines(starred(p.pending, p.unstaffed), limit):
             out.line(line)
         if p.fixing:
             fixing = [u.name for u in p.pending if u.id in p.fixing]
@@ -141,9 +142,19 @@ def render_progress(p: Progress[Return, Submission], limit: int | None) -> Msg:
         if p.owes:
             part = [f"{u.name}（还差{'、'.join(map(form_label, p.owes[u.id]))}）" for u in p.pending if u.id in p.owes]
             out.line(f"其中已交一部分（{len(part)}）：{cut_list(part, limit)}")
+        if p.unstaffed:
+            out.line(UNSTAFFED_NOTE.format(n=len(p.unstaffed)))
     elif p.total:
         out.line("全部单位都已报送。")
     return out
+
+
+UNSTAFFED_NOTE = "带 * 的 {n} 个单位没有联络员，没有人能报送，催办时也无法 @，需另行联系。"
+
+
+def starred(units: Sequence[Unit], unstaffed: Collection[int]) -> list[Unit]:
+    """The units, those with no operator named with a `*` (`UNSTAFFED_NOTE` says what it means)."""
+    return [replace(u, name=f"{u.name}*") if u.id in unstaffed else u for u in units]
 
 
 def _each_unit_hands_in(ret: Return) -> str:

@@ -223,7 +223,8 @@ RETURN_WORDS = Words("/报送 进度", "报送进度", "未报送", "已报送")
 
 def _progress_subtitle(p: Progress) -> str:
     fixing = f"，需修改 {len(p.fixing)}" if p.fixing else ""
-    return f"截止 {clock.show(p.task.deadline)} · 已报送 {len(p.done)}/{p.total}（{p.percent}）{fixing}"
+    alone = f" · 带 * 的 {len(p.unstaffed)} 个单位没有联络员" if p.unstaffed else ""
+    return f"截止 {clock.show(p.task.deadline)} · 已报送 {len(p.done)}/{p.total}（{p.percent}）{fixing}{alone}"
 
 
 def _progress_head(p: Progress) -> Msg:

@@ -90,8 +90,9 @@ async def test_units_to_their_city_then_the_city_hands_one_signed_file_up(core: 
     zz = lv.city(lv.cities[0].bureau.id)
     assert zz is not None and zz.state == "汇总中" and len(zz.done) == 1 and len(zz.fixing) == 1
     text = province_progress(lv, None).plain()
-    assert "郑州市教育局：汇总中（1/13 个单位已交，需修改 1）" in text
-    assert "开封市教育局：未开始（0/10 个单位已交）" in text
+    # 金水 and 二七 have operators; the other 11 of 郑州 and all 10 of 开封 have none
+    assert "郑州市教育局：汇总中（1/13 个单位已交，需修改 1，其中 11 个单位无联络员）" in text
+    assert "开封市教育局：未开始（0/10 个单位已交，其中 10 个单位无联络员）" in text
     assert "各市：已上报 0/2，汇总中 1，未开始 1" in text
 
     # a unit still 需修改: refused, saying what to do

@@ -88,3 +88,28 @@ async def test_counts_per_city_for_a_summary(core: App) -> None:
     counts = area_counts(items, await core.units.tree(), index)
     assert counts == [("郑州市", 3, True), ("开封市", 1, True), ("本科高校", 3, False)]
     assert area_summary(counts) == "按城市：郑州市 3 个、开封市 1 个；省直属：本科高校 3 个"
+
+
+async def test_the_roll_up_picture_counts_the_units_without_an_operator(core: App) -> None:
+    """Each bar of the roll-up picture carries how many of its units owing have nobody bound (the whole bar: all
+    of them), and the card is drawn a line taller for each such bar (where a font is installed)."""
+    from bot.pictures import find_font, render_png
+    from bot.pictures.rollup_card import rollup_card
+
+    units, index = await _roster(core)
+    done = [u for u in units if u.name == "郑州市金水区教育局"]
+    pending = [u for u in units if u not in done]
+    staffed = {u.id for u in units if u.name in ("郑州市中原区教育局", "郑州大学")}
+    unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
+    r = roll_up(done, pending, await core.units.tree(), index, unstaffed=unstaffed)
+    zz = next(c for c in r.cities if c.label == "郑州市")
+    assert len(zz.unstaffed) == 11 and "；其中 11 个单位无联络员" in rollup_lines(r, 3)[1 + r.cities.index(zz)]
+    card = rollup_card("统发进度 · #1「学习」", "截止 …", r)
+    bars = {b.label: b for g in card.progress for b in g.bars}
+    assert bars["全部"].unstaffed == len(unstaffed) == 160
+    assert bars["郑州市"].unstaffed == 11 and bars["本科高校"].unstaffed == 35
+    plain = rollup_card("统发进度 · #1「学习」", "截止 …", roll_up(done, pending, await core.units.tree(), index))
+    assert all(b.unstaffed == 0 for g in plain.progress for b in g.bars)
+    font = find_font()
+    if font is not None:
+        render_png(card, font)  # drawn without error, within a phone's height (rollup_card keeps it so)

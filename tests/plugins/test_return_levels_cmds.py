@@ -113,7 +113,7 @@ async def test_units_to_zhengzhou_one_sent_back_then_accepted_then_handed_up(app
     out = await say(app, core, group_msg("/报送 进度 1", ADMIN))
     text = out[0]["text"]
     assert "郑州市教育局：已上报（" in text and "10月20日 09:00 签收，2/13 个单位）" in text, text
-    assert "开封市教育局：未开始（0/10 个单位已交）" in text
+    assert "开封市教育局：未开始（0/10 个单位已交，其中 10 个单位无联络员）" in text
     assert "直接报省的单位：已报送 1/" in text
     out = await say(app, core, group_msg("/报送 进度 1 郑州", ADMIN))
     assert "郑州市教育局：已交 2/13" in out[0]["text"], out
@@ -148,3 +148,20 @@ class _Group(dict):
         return not self == other
 
     __hash__ = None  # type: ignore[assignment]
+
+
+async def test_units_without_an_operator_are_counted_per_city_and_named_in_its_list(app: NBApp, core: App) -> None:
+    """逐级汇总: the province's line of each city counts its units nobody can hand in for (no operator); the city's
+    own list (the city admin's, and the province's drill-down) names them with a *."""
+    await setup(app, core)
+    await hand(core, JINSHUI, 4)
+    await sent(core)
+    out = await say(app, core, private_msg("/报送 进度 1", ADMIN))
+    text = out[0]["text"]
+    assert "郑州市教育局：汇总中（1/13 个单位已交，其中 11 个单位无联络员）" in text, text  # 二七 has an operator
+    assert "开封市教育局：未开始（0/10 个单位已交，其中 10 个单位无联络员）" in text, text
+    for asked, who in (("/报送 进度 1", CITY), ("/报送 进度 1 郑州", ADMIN)):
+        out = await say(app, core, private_msg(asked, who))
+        text = out[0]["text"]
+        assert "郑州市中原区教育局*" in text and "郑州市二七区教育局*" not in text, (asked, text)
+        assert "郑州市二七区教育局" in text and "带 * 的 11 个单位没有联络员" in text, (asked, text)

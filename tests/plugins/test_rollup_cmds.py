@@ -108,3 +108,41 @@ async def test_the_roll_up_picture_fits_a_phone_with_the_text_alongside(app: NBA
         assert im.width == 760 and im.height <= 1600
     assert "郑州市 1/13（7.7%）" in picture["fallback"] and "本科高校 0/36" in picture["fallback"]
     assert rest and "郑州市登封市教育局" in "\n".join(rest[0]["nodes"])  # the whole roll-up, one tap away
+
+
+async def test_units_without_an_operator_are_marked_in_the_roll_up_and_named_in_the_drill_down(
+    app: NBApp, core: App
+) -> None:
+    """Nobody bound to a unit, nobody can confirm for it: each roll-up line counts those units (统发 and 报送, the text
+    and the picture's text version); a city's drill-down names them (*)."""
+    await _alliance(app, core)  # operators: 金水 (done) and 郑州大学
+    a, _ = await core.units.apply(30004, "联络员30004", str(GROUP), "郑州市中原区教育局")
+    await core.units.approve([a.id], actor=str(ADMIN))
+    (out,) = await say(app, core, private_msg("/统发 进度 1", ADMIN))
+    text = out["text"]
+    assert "郑州市 1/13（7.7%），未完成 12 个：" in text
+    zz = next(ln for ln in text.splitlines() if ln.startswith("郑州市 "))
+    assert zz.endswith("；其中 11 个单位无联络员"), zz  # 中原 has an operator; the other 11 have none
+    kf = next(ln for ln in text.splitlines() if ln.startswith("开封市 "))
+    assert kf.endswith("；其中 10 个单位无联络员"), kf
+    colleges = next(ln for ln in text.splitlines() if ln.startswith("本科高校 "))
+    assert colleges.endswith("；其中 35 个单位无联络员"), colleges  # 郑州大学 has one
+    (grp,) = await say(app, core, group_msg("/统发 进度 1", ADMIN))  # the group's folded text alike
+    assert "等；其中 11 个单位无联络员" in grp["fallback"]
+    (mine,) = await say(app, core, group_msg("/统发 进度 1", OP_ZZU))
+    assert "本类（省直属）：本科高校 0/36" in mine["text"] and "其中 35 个单位无联络员" in mine["text"]
+
+    (drill,) = await say(app, core, private_msg("/统发 进度 1 郑州", ADMIN))
+    assert "郑州市教育局*" in drill["text"] and "郑州市中原区教育局*" not in drill["text"]
+    assert "带 * 的 11 个单位没有联络员" in drill["text"]
+
+    await say(app, core, group_msg("/报送 新建 秋季统计 截止 3天后", ADMIN))
+    await say(app, core, group_msg("/已报送 1", OP_JINSHUI))
+    (ret,) = await say(app, core, private_msg("/报送 进度 1", ADMIN))
+    zz = next(ln for ln in ret["text"].splitlines() if ln.startswith("郑州市 "))
+    assert zz.startswith("郑州市 1/13（7.7%），未报送 12 个：") and zz.endswith("；其中 11 个单位无联络员"), zz
+    (drill,) = await say(app, core, private_msg("/报送 进度 1 郑州", ADMIN))
+    assert "郑州市教育局*" in drill["text"] and "郑州市中原区教育局*" not in drill["text"]
+    assert "带 * 的 11 个单位没有联络员" in drill["text"]
+    (city,) = await say(app, core, group_msg("/报送 进度 1", CITY))  # the city admin's own list alike
+    assert "郑州市二七区教育局*" in city["text"] and "带 * 的 11 个单位没有联络员" in city["text"]
