@@ -68,11 +68,6 @@ class Bar:
     unstaffed: int = 0  # of those owing, how many have no operator (nobody can confirm): `无联络员 N` in the track
 
 
-def unstaffed_mark(n: int) -> str:
-    """In a bar's track: how many of its units owing nobody can confirm for (no operator bound)."""
-    return f"无联络员 {n}"
-
-
 def _pieces(names: tuple[str, ...], count: int) -> tuple[str, ...]:
     """Names as drawn: when they are the first few of `count`, the last one followed by 等 N 个 (as `first_names`
     counts it)."""
@@ -427,8 +422,7 @@ def _draw(
                 )
             _text(img, (bx1 + 12, y + 4), label, f_row, INK)
             if b.unstaffed and b.total:  # at the track's right end: those units owe it, so it is rarely covered
-                note = unstaffed_mark(b.unstaffed)
-                nx = bx1 - 10 - _length(note, f_small)
+                nx = bx1 - 10 - _length(note := f"无联络员 {b.unstaffed}", f_small)
                 covered = bx0 + (bx1 - bx0) * min((b.done + b.fixing) / b.total, 1.0) > nx
                 _text(img, (nx, y + 4), note, f_small, (255, 255, 255) if covered else MUTED)
             y += 34

@@ -8,8 +8,8 @@ from bot.reminders import describe_left
 from bot.render import Msg, cut_list, percent
 from bot.returns.levels import HANDED_UP, City, Levels
 from bot.returns.text import UNSTAFFED_NOTE, category_lines, starred
-from bot.rollup import unstaffed_note
 from bot.roles import Scope
+from bot.rollup import unstaffed_note
 
 
 def _head(lv: Levels) -> Msg:

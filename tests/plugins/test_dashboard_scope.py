@@ -210,7 +210,7 @@ async def test_the_roster_import_stays_the_offices(henan: App) -> None:
 async def test_a_city_admin_is_never_offered_the_roster_import(henan: App) -> None:
     """What the person may not use is not shown: no 导入名册 in a city admin's menu on any page (found, refused or
     missing), while the office's menu has it on every page; the import page answers 403 with the reason."""
-    province, ly, rid = await tasks(henan)
+    province, _ly, rid = await tasks(henan)
     ly_unit = await henan.units.resolve(LY_UNIT)
     paths = [
         *PAGES,
