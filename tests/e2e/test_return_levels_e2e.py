@@ -1,9 +1,11 @@
-"""A return collected by level end to end (issue 24.3): the real bot process, the simulated client uploading the
-units' files, a 郑州 city admin checking them (退回, 接受) and handing one merged file up, and the province's progress
-and merged workbook read back."""
+"""A return collected by level end to end (issue 24.3), with the sample roster: the real bot process, the simulated
+client uploading the units' files, a 郑州 city admin checking them (退回, 接受) and handing one merged file up, and
+the province's progress and merged workbook read back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from openpyxl import load_workbook
 from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
+from tests.conftest import ROOT, ROSTER
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,6 +37,15 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles]]:
         "ALLIANCE_QUIET_HOURS": "",
         "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
     }
+    roster = subprocess.run(  # the sample roster: 郑州市教育局 and its 12 county bureaus, 郑州大学 under the province
+        [sys.executable, "-m", "bot", "import-units", str(ROSTER)],
+        cwd=tmp_path,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_")}, **env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert roster.returncode == 0, roster.stderr
     proc = BotProcess(tmp_path, env, python=sys.executable)
     client = QQClient(proc.url)
     await proc.start(timeout=60)
@@ -69,13 +81,6 @@ async def test_units_hand_in_to_zhengzhou_which_checks_and_hands_one_signed_file
     world: tuple[QQClient, SimFiles],
 ) -> None:
     client, files = world
-    for text in (
-        "/单位 添加 郑州市教育局 市教育局 郑州",
-        "/单位 添加 郑州市金水区教育局 县区教育局 郑州",
-        "/单位 添加 郑州市二七区教育局 县区教育局 郑州",
-        "/单位 添加 郑州大学 本科高校 郑州",
-    ):
-        await command(client, ADMIN, text, "已")
     for qq, unit in ((JINSHUI, "郑州市金水区教育局"), (ERQI, "郑州市二七区教育局"), (ZZU, "郑州大学")):
         await command(client, qq, f"/注册 {unit}", "已记录", card=f"联络员{qq}")
     await command(client, ADMIN, "/审核 通过 1 2 3", "已通过")
@@ -87,7 +92,7 @@ async def test_units_hand_in_to_zhengzhou_which_checks_and_hands_one_signed_file
     erqi = samples.stats_rows("郑州市二七区教育局", 3, {0: "date"})
     await upload(files, client, ERQI, "郑州市二七区教育局", erqi, "有 1 处要改")
 
-    said = await private(client, CITY, "/报送 进度 1", "已交 1/3")
+    said = await private(client, CITY, "/报送 进度 1", "已交 1/13")
     assert "需修改（1）：郑州市二七区教育局" in said.text and "郑州大学" not in said.text
 
     # sent back: the unit's operator is told privately; the city admin accepts the other one as it is
@@ -98,20 +103,21 @@ async def test_units_hand_in_to_zhengzhou_which_checks_and_hands_one_signed_file
     await private(client, CITY, "/报送 接受 1 郑州市二七区教育局", "已接受")
     await upload(files, client, JINSHUI, "郑州市金水区教育局", jinshui, "已记为已报送")
 
-    # the bureau itself has handed in nothing: say so, then hand up anyway
+    # the bureau itself and ten county bureaus have handed in nothing: say so, then hand up anyway
     said = await private(client, CITY, "/报送 上报 1", "没交")
-    assert "还有 1 个单位没交：郑州市教育局" in said.text and "/报送 上报 1 确认" in said.text
+    assert "还有 11 个单位没交：郑州市教育局" in said.text and "/报送 上报 1 确认" in said.text, said.text
     client.mark()
     await client.private_message(CITY, "/报送 上报 1 确认")
     up = (await client.wait_sent(lambda s: s.action == "upload_private_file", timeout=30))[0]
     assert str(up.params["user_id"]) == str(CITY) and "郑州市教育局汇总" in up.params["name"]
     said = (await client.wait_sent(lambda s: s.user_id == CITY and "已上报" in s.text, timeout=20))[0]
-    assert "郑州市教育局汇总的报送 #1《新媒体统计》（2/3 个单位，7 行" in said.text
+    assert "郑州市教育局汇总的报送 #1《新媒体统计》（2/13 个单位，7 行" in said.text, said.text
 
     await upload(files, client, ZZU, "郑州大学", samples.stats_rows("郑州大学", 5), "已记为已报送")
     said = await command(client, ADMIN, "/报送 进度 1", "逐级汇总")
-    assert "郑州市教育局：已上报（" in said.text and "签收，2/3 个单位）" in said.text
-    assert "直接报省的单位：已报送 1/1" in said.text
+    assert "郑州市教育局：已上报（" in said.text and "签收，2/13 个单位）" in said.text, said.text
+    assert "开封市教育局：未开始（0/10 个单位已交" in said.text, said.text
+    assert "直接报省的单位：已报送 1/67" in said.text, said.text  # 省直单位 1, 本科高校 36, 高职高专 30
 
     client.mark()
     await client.group_message(GROUP, ADMIN, "/报送 汇总 1")
