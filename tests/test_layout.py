@@ -292,25 +292,32 @@ def test_the_services_made_of_parts_import_no_private_name() -> None:
 # ---------------------------------------------------------------- the read side takes services, not the App
 
 
-def _readouts_importing_app() -> set[str]:
-    """The modules of bot/readouts that import bot.app anywhere, under `if TYPE_CHECKING:` too."""
+def _importing_app(sources: dict[str, str]) -> set[str]:
+    """The modules (name → source) that import bot.app anywhere, under `if TYPE_CHECKING:` and in functions too."""
     out = set()
-    for path in sorted((ROOT / "bot" / "readouts").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for module, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
             if any(n == "bot.app" or n.startswith("bot.app.") for n in names):
-                out.add(path.stem)
+                out.add(module)
     return out
 
 
-# readouts still handed the whole App (issue 23.1): each is to take the few services it reads; shrink, never grow
-STILL_TAKING_APP = {"exports", "reports", "workbooks"}
-
-
 def test_no_readout_imports_the_app() -> None:
-    """Issue 23.1: a readout takes the services it reads, never the whole App (whose module builds them all)."""
-    found = _readouts_importing_app()
-    assert not found & {"monthly", "query", "views", "xlsxfast"}
-    assert found == STILL_TAKING_APP
+    """Issue 23.1: a readout takes the services it reads, never the whole App (whose module builds them all), not
+    even for annotations."""
+    readouts = {p.stem: p.read_text(encoding="utf-8") for p in sorted((ROOT / "bot" / "readouts").glob("*.py"))}
+    assert {"reports", "exports", "workbooks", "query", "monthly"} <= set(readouts)
+    assert _importing_app(readouts) == set()
+
+
+def test_the_app_check_finds_an_annotation_import() -> None:
+    sources = {
+        "a": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.app import App\n",
+        "b": "def f():\n    import bot.app\n",
+        "c": "from bot import app\n",
+        "d": "from bot.apps import x\nfrom bot.units.service import Units\n",
+    }
+    assert _importing_app(sources) == {"a", "b", "c"}

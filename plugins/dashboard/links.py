@@ -10,7 +10,6 @@ import time
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.readouts import reports
 from bot.roles import Scope
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_FORM, BadForm, parse_form, read_body
@@ -98,7 +97,7 @@ async def enter(request: Request) -> Response:
     s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), _digest(token))
     s.person, s.scope, s.office = person, scope, scope.everything
     _sessions[s.sid] = s
-    await reports.record(app, s.actor, "后台登录", f"{person} 用 /后台 链接登录（范围：{scope.label or '无'}）")
+    await app.reports.record(s.actor, "后台登录", f"{person} 用 /后台 链接登录（范围：{scope.label or '无'}）")
     resp = redirect("")
     resp.set_cookie(COOKIE, s.sid, max_age=MAX_SECONDS, path=BASE_PATH, httponly=True, samesite="strict")
     return resp

@@ -70,7 +70,7 @@ async def download(request: Request, app: App, s: Session) -> str | Response:
         return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
     rec, path = found
     if not s.scope.everything:
-        if not await reports.visible(app, "报送", rid, s.scope):
+        if not await app.reports.visible("报送", rid, s.scope):
             return refused(s, f"报送 #{rid} 不涉及你的管理范围（{s.scope.label}）内的单位，不能下载它的文件。")
         if rec.unit_id is None or rec.unit_id not in s.scope:
             who = f"“{rec.unit_name}”交的" if rec.unit_name else "还没有确认是哪个单位交的"
@@ -96,7 +96,7 @@ async def _part(app: App, return_id: int, s: Session) -> workbooks.Part | None:
     """
     if s.scope.everything:
         return None
-    await reports.task(app, "报送", return_id, s.scope)  # refused when it is another city's
+    await app.reports.task("报送", return_id, s.scope)  # refused when it is another city's
     scope = s.scope
 
     async def rows(tx: Tx, form: str) -> workbooks.Rows:
@@ -117,10 +117,10 @@ async def merged(request: Request, app: App, s: Session) -> str | Response:
         layouts = await app.return_files.layouts_of(ret)
         if not layouts:
             raise UserError("这个报送不收表格（或还没有模板），没有可汇总的内容。")
-        made = await workbooks.merged(app, ret, layouts, await _part(app, rid, s))
+        made = await app.workbooks.merged(ret, layouts, await _part(app, rid, s))
     except Forbidden as err:
         return refused(s, str(err))
     except UserError as err:
         return page_response(h.layout("汇总", h.message(str(err), ok=False), csrf=s.csrf), 400)
-    await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")
+    await app.reports.record(s.actor, "报送汇总", f"{ret.label} → {made.name}")
     return redirect(f"/exports/file/{quote(made.name)}")

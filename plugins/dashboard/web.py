@@ -21,7 +21,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.app import App, current_app
-from bot.readouts import reports
 from bot.roles import EVERYTHING, Scope
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_FORM, BadForm, _int, parse_form, read_body
@@ -259,7 +258,7 @@ async def login(request: Request) -> Response:
     _purge()
     s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), _digest(token))
     _sessions[s.sid] = s
-    await reports.record(app, s.actor, "后台登录", f"来自 {who}")
+    await app.reports.record(s.actor, "后台登录", f"来自 {who}")
     resp = redirect("")
     resp.set_cookie(COOKIE, s.sid, max_age=MAX_SECONDS, path=BASE, httponly=True, samesite="strict")
     return resp
@@ -292,7 +291,7 @@ async def logout(request: Request, app: App, s: Session) -> str | Response:
     if isinstance(form, Response):
         return form
     _sessions.pop(s.sid, None)
-    await reports.record(app, s.actor, "后台退出")
+    await app.reports.record(s.actor, "后台退出")
     resp = redirect("/login")
     resp.delete_cookie(COOKIE, path=BASE, httponly=True, samesite="strict")
     return resp
@@ -313,7 +312,7 @@ FILING_STATES = ("待审核", "已备案", "已驳回")
 async def filings_page(request: Request, app: App, s: Session) -> str:
     state = request.query_params.get("state", "待审核")
     state = state if state in FILING_STATES or state == "全部" else "待审核"
-    fs = [f for f in await reports.filings(app, s.scope) if state == "全部" or f.state == state]
+    fs = [f for f in await app.reports.filings(s.scope) if state == "全部" or f.state == state]
     fs.reverse()  # newest first
     shown, page_no, pages = h.paginate(fs, _int(request.query_params.get("page")), PAGE_SIZE)
     rows = [
