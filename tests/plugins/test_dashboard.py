@@ -379,7 +379,7 @@ async def test_forwarded_for_is_not_trusted_unless_configured(dash: App, tmp_pat
         assert r.status_code == 429
     # behind a configured proxy, the forwarded address is the one counted
     proxied = App(make_settings(tmp_path, dashboard_token=TOKEN, dashboard_trusted_proxies=["127.0.0.1"]))
-    proxied.db, proxied.units = dash.db, dash.units
+    proxied.db, proxied.units, proxied.reports = dash.db, dash.units, dash.reports
     set_app(proxied)
     _web().reset()
     try:
