@@ -326,13 +326,13 @@ class TaskService:
         """One task: who did it, when, and who did not."""
         raise NotImplementedError
 
-    async def _get(self, tx: Tx, task_id: int) -> Any:
+    async def get_in(self, tx: Tx, task_id: int) -> Any:
         """The task with this number, read in the caller's transaction (NotFound says how to list them)."""
         raise NotImplementedError
 
     async def get(self, task_id: int) -> Any:
         async with self.db.read() as tx:
-            return await self._get(tx, task_id)
+            return await self.get_in(tx, task_id)
 
     async def progress(self, task_id: int) -> Progress:
         """Where the task stands: each unit done, and the units still owing."""
@@ -346,7 +346,7 @@ class TaskService:
             TaskClosed: it had already ended. Forbidden: a city admin's, not their own.
         """
         async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             own_task(task, scope, "结束", self.noun)
             if task.state != OPEN:
                 raise TaskClosed(self.already_ended.format(label=task.label, state=task.state))

@@ -127,7 +127,7 @@ class Broadcasts(TaskService):
             await tx.many(
                 "INSERT INTO broadcast_units (task_id, unit_id) VALUES (?, ?)", [(task_id, u) for u in unit_ids]
             )
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)), owner=owner)
             await self.engine.schedule(tx, task_id, task.deadline, overdue=False)
             await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
@@ -135,7 +135,7 @@ class Broadcasts(TaskService):
 
     # ------------------------------------------------------------ reading tasks
 
-    async def _get(self, tx: Tx, task_id: int) -> Task:
+    async def get_in(self, tx: Tx, task_id: int) -> Task:
         row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (task_id,))
         if row is None:
             raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
@@ -164,7 +164,7 @@ class Broadcasts(TaskService):
     async def _resolve(self, tx: Tx, task_id: int | None, *, how: str) -> Task:
         """The numbered task, or the only open one; several open → ask which."""
         if task_id is not None:
-            return await self._get(tx, task_id)
+            return await self.get_in(tx, task_id)
         rows = await tx.all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))
         return the_only_open(
             [task_row(r) for r in rows],
@@ -187,7 +187,7 @@ class Broadcasts(TaskService):
     async def done_records(self, task_id: int) -> list[Done]:
         """The counted confirmation of each unit that did a task, in the order they came (for exports)."""
         async with self.db.read() as tx:
-            await self._get(tx, task_id)
+            await self.get_in(tx, task_id)
             return [d for _, d in await self.tally.done(tx, task_id)]
 
     # ------------------------------------------------------------ confirmations
@@ -227,7 +227,7 @@ class Broadcasts(TaskService):
             if task_id is None:
                 task = await self._owed_open_task(tx, unit_id)
             else:
-                task = await self._get(tx, task_id)
+                task = await self.get_in(tx, task_id)
                 self._check_open(task, admin=False)
                 if not await tx.value(
                     "SELECT 1 FROM broadcast_units WHERE task_id=? AND unit_id=?", (task.id, unit_id)
@@ -347,7 +347,7 @@ class Broadcasts(TaskService):
         now = clock.now()
         out = []
         async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             self._check_open(task, admin=True)
             for unit in dict.fromkeys(units):
                 if not await tx.value(
@@ -422,7 +422,7 @@ class Broadcasts(TaskService):
         """Withdraw: the task no longer counts anywhere; the groups are told. Returns the announcement ids. A city
         admin (`scope`) withdraws only their own tasks."""
         async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             own_task(task, scope, "撤回")
             if task.state == WITHDRAWN:
                 raise TaskClosed(f"统发 {task.label} 已经撤回过了。")

@@ -87,7 +87,7 @@ class Returns(TaskService):
 
     # ------------------------------------------------------------ reading
 
-    async def _get(self, tx: Tx, return_id: int) -> Return:
+    async def get_in(self, tx: Tx, return_id: int) -> Return:
         r = await tx.one("SELECT * FROM returns WHERE id=?", (return_id,))
         if r is None:
             raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
@@ -96,7 +96,7 @@ class Returns(TaskService):
     async def progress(self, return_id: int) -> Progress[Return, Submission]:
         """The submissions (in the order they came) and the units not done; those whose file needs fixing noted."""
         async with self.db.read() as tx:
-            ret = await self._get(tx, return_id)
+            ret = await self.get_in(tx, return_id)
             rows = await tx.all(_UNIT_ROWS, (return_id,))
         done, pending, fixing = [], [], set()
         for r in rows:
@@ -127,7 +127,7 @@ class Returns(TaskService):
     async def owed(self, return_id: int, unit_id: int) -> Owed:
         """What one unit still owes of a return that asks for files (everything when it handed in nothing)."""
         async with self.db.read() as tx:
-            ret = await self._get(tx, return_id)
+            ret = await self.get_in(tx, return_id)
             return (await self._owes_in(tx, ret, [unit_id]))[unit_id]
 
     async def owes_for_unit(self, unit_id: int) -> dict[int, Owed]:
@@ -243,7 +243,7 @@ class Returns(TaskService):
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             labels = await self.engine.schedule(tx, rid, new.deadline)
-            ret = await self._get(tx, rid)
+            ret = await self.get_in(tx, rid)
             await self.engine.announce(tx, rid, announcement(ret, len(units)), owner=owner)
             await audit(
                 tx,
@@ -316,7 +316,7 @@ class Returns(TaskService):
     ) -> Submitted:
         """Mark a unit submitted inside the caller's transaction (a file handed in is stored in the same one)."""
         note = clean_text(note)[:MAX_NOTE]
-        ret = await self._get(tx, return_id)
+        ret = await self.get_in(tx, return_id)
         if not ret.open and via != BY_ADMIN:
             raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员登记。")
         row = await tx.one(
@@ -403,7 +403,7 @@ class Returns(TaskService):
             UserError: closed, all done, or (unless `force`) the automatic reminder went out moments ago.
         """
         async with self.db.tx() as tx:
-            ret = await self._get(tx, return_id)
+            ret = await self.get_in(tx, return_id)
             if not ret.open:
                 raise UserError(f"报送 {ret.label} 已经结束，不用催办。")
             owing = await self._owing(tx, ret, scope)
