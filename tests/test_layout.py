@@ -22,18 +22,13 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _type_checking(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-
-
 def _imports(tree: ast.AST, here: str, is_pkg: bool) -> set[str]:
-    """Every module named by an import anywhere in the file (in functions too), except under `if TYPE_CHECKING:`."""
+    """Every module named by an import anywhere in the file (in functions and under `if TYPE_CHECKING:` too: an
+    annotation-only import still ties the two modules' designs together)."""
     found: set[str] = set()
 
     def walk(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if _type_checking(child):
-                continue
             if isinstance(child, ast.Import):
                 found.update(a.name for a in child.names)
             elif isinstance(child, ast.ImportFrom):
@@ -102,10 +97,32 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+# Annotation-only imports of bot.app that the readouts still have (issue 23.1: each is to take the few services it
+# reads, not the App). This list is being emptied: remove an edge when its import goes; never add one.
+STILL_IMPORTING_THE_APP_FOR_TYPES = {
+    ("bot.readouts.exports", "bot.app"),
+    ("bot.readouts.reports", "bot.app"),
+    ("bot.readouts.workbooks", "bot.app"),
+}
+
+
 def test_no_import_circle_in_bot_or_plugins() -> None:
+    """No circle in alliance/, bot/, plugins/ or sim/, counting the imports under `if TYPE_CHECKING:` (issue 23)."""
     graph = _graph()
     assert "bot.config" in graph and "plugins.broadcast" in graph
+    stale = {(a, b) for a, b in STILL_IMPORTING_THE_APP_FOR_TYPES if b not in graph.get(a, set())}
+    assert not stale, f"these imports are gone: remove them from STILL_IMPORTING_THE_APP_FOR_TYPES: {sorted(stale)}"
+    for a, b in STILL_IMPORTING_THE_APP_FOR_TYPES:
+        graph[a] = graph[a] - {b}
     assert _cycles(graph) == []
+
+
+def test_the_import_graph_counts_type_checking_imports() -> None:
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.app import App\n"
+        "def f():\n    from . import sibling\n"
+    )
+    assert _imports(tree, "bot.readouts.x", False) >= {"bot.app", "bot.app.App", "bot.readouts.sibling"}
 
 
 def test_the_cycle_check_finds_a_circle() -> None:

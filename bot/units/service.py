@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.audit import audit
@@ -17,11 +16,9 @@ from bot.units.records import (
     UnitIndex,
 )
 from bot.units.registrations import Registrations
+from bot.units.scope import Scope
 from bot.units.tree import PROVINCE, Below, Tree, apply_defaults, is_default, is_province, live_parents, stored_tree
 from bot.vocab import CATEGORIES, categories_of, category_key, parse_category
-
-if TYPE_CHECKING:
-    from bot.roles import Scope
 
 
 class Units(Registrations):
