@@ -157,6 +157,88 @@ def test_the_name_check_finds_a_duplicate() -> None:
     assert _class_homes(sources) == {"Reactions": ["a", "b.c"]}
 
 
+# ---------------------------------------------------------------- small classes (issue 23.2)
+
+MAX_ATTRIBUTES = 25
+# a class allowed more, and why; never add a service here (split it into named parts, as bot/outbox/ does)
+MANY_ATTRIBUTES = {
+    # a frozen value: one field per ALLIANCE_* key of .env (documented in .env.example), no behaviour of its own
+    "bot.config.Settings",
+}
+
+
+def _attributes(cls: ast.ClassDef) -> set[str]:
+    """The names a class's own body gives its objects: names assigned or annotated in the class body (fields,
+    class constants, `ClassVar`s; not methods or dunders), and every `self.x` assigned (`=`, `: T =`, `+=`, tuple
+    targets) in any of its methods."""
+    names: set[str] = set()
+    for stmt in cls.body:
+        targets = (
+            stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        )
+        names.update(t.id for t in targets if isinstance(t, ast.Name) and not t.id.startswith("__"))
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Assign):
+                    found = [e for t in node.targets for e in ast.walk(t)]
+                elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                    found = [node.target]
+                else:
+                    continue
+                names.update(
+                    e.attr
+                    for e in found
+                    if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self"
+                )
+    return names
+
+
+def _crowded_classes(sources: dict[str, str], limit: int = MAX_ATTRIBUTES) -> dict[str, int]:
+    """Module.Class → its number of attributes, for the classes over `limit`. A class counts what its project base
+    classes give it too (a base found by name among `sources`' classes): attributes spread over mixins are still
+    one object's."""
+    own: dict[str, set[str]] = {}
+    bases: dict[str, list[str]] = {}
+    where: dict[str, str] = {}
+    for module, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                own[node.name] = _attributes(node)
+                bases[node.name] = [ast.unparse(b).split(".")[-1].split("[")[0] for b in node.bases]
+                where[node.name] = f"{module}.{node.name}"
+
+    def every(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        out = set(own[name])
+        for b in bases[name]:
+            if b in own and b not in seen:
+                out |= every(b, seen | {name})
+        return out
+
+    counts = {where[c]: len(every(c)) for c in own}
+    return {c: n for c, n in sorted(counts.items()) if n > limit}
+
+
+def test_no_class_in_bot_has_more_than_about_25_attributes() -> None:
+    """Issue 23.2: a service that has grown holds named parts (bot/outbox/, bot/broadcasts/), not 45 attributes."""
+    sources = {name: path.read_text(encoding="utf-8") for name, path in _modules().items() if _in(name, "bot")}
+    crowded = _crowded_classes(sources)
+    assert set(crowded) == MANY_ATTRIBUTES, f"split these into named parts: {crowded}"
+
+
+def test_the_class_size_check_counts_fields_self_and_bases() -> None:
+    sources = {
+        "a": "class Base:\n    x: int\n    y = 1\n    def f(self):\n        self.z = 1\n",
+        "b": (
+            "from a import Base\n"
+            "class Big(Base):\n    __slots__ = ()\n    def g(self):\n        self.u, self.v = 1, 2\n"
+            "        self.w: int = 3\n        self.w += 1\n        other.q = 1\n    def h(self): ...\n"
+            "class Small:\n    def __init__(self):\n        self.a = 1\n"
+        ),
+    }
+    assert _crowded_classes(sources, limit=5) == {"b.Big": 6}
+    assert _crowded_classes(sources, limit=2) == {"a.Base": 3, "b.Big": 6}
+
+
 # ---------------------------------------------------------------- one owner for every table
 
 # table → the module (or package) that owns it: the only one whose SQL may write it, and (but for SHARED_READS)
