@@ -239,6 +239,23 @@ def test_the_class_size_check_counts_fields_self_and_bases() -> None:
     assert _crowded_classes(sources, limit=2) == {"a.Base": 3, "b.Big": 6}
 
 
+# the task services hold their shared work as parts (bot/tasks.py `TaskEngine`, `TaskBook`), not as a base class
+SERVICES_OF_PARTS = {"bot.broadcasts.service": "Broadcasts", "bot.returns.service": "Returns"}
+
+
+def test_the_task_services_inherit_nothing() -> None:
+    """Issue 23.2: following a call on `Broadcasts` or `Returns` never dead-ends in a base class that gets its
+    attributes from a subclass; `TaskService` is only the Protocol reports see."""
+    mods = _modules()
+    for module, name in SERVICES_OF_PARTS.items():
+        tree = ast.parse(mods[module].read_text(encoding="utf-8"))
+        cls = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name)
+        assert cls.bases == [], f"{module}.{name} inherits {[ast.unparse(b) for b in cls.bases]}"
+    tasks = ast.parse(mods["bot.tasks"].read_text(encoding="utf-8"))
+    service = next(n for n in ast.walk(tasks) if isinstance(n, ast.ClassDef) and n.name == "TaskService")
+    assert [ast.unparse(b) for b in service.bases] == ["Protocol"]
+
+
 # ---------------------------------------------------------------- one owner for every table
 
 # table → the module (or package) that owns it: the only one whose SQL may write it, and (but for SHARED_READS)
