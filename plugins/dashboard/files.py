@@ -17,9 +17,9 @@ from bot.errors import UserError
 from bot.readouts import exports, reports
 from bot.roster import import_roster
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload
+from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, form_int, read_upload
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, page_response, redirect, refused, scope_note
+from plugins.dashboard.web import Session, checked_form, page, page_response, redirect, refused, scope_note
 
 
 def _import_refused(s: Session, why: str, status: int = 400) -> Response:
@@ -90,11 +90,11 @@ _FILE_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]+\.xlsx$")
 async def exports_page(request: Request, app: App, s: Session) -> str | Response:
     note = ""
     if request.method == "POST":
-        form = await _form(request, s)
+        form = await checked_form(request, s)
         if isinstance(form, Response):
             return form
         kind = form.get("kind", "")
-        task_id = _int(form.get("task"), 0) if kind in ("统发", "报送") else None
+        task_id = form_int(form.get("task"), 0) if kind in ("统发", "报送") else None
         try:
             if kind not in exports.KINDS:
                 raise UserError("请选择要导出的表格。")

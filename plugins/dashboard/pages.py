@@ -14,12 +14,12 @@ from bot.render import person_name
 from bot.units.records import initials
 from bot.vocab import CATEGORIES, PLATFORMS
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import _int
+from plugins.dashboard.forms import form_int
 from plugins.dashboard.html import e, url
 from plugins.dashboard.web import (
     PAGE_SIZE,
     Session,
-    _token,
+    configured_token,
     not_found,
     page,
     page_response,
@@ -48,7 +48,7 @@ def task_rows(lines: list[reports.TaskLine], kind_path: str) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def slash() -> Response:
-    return redirect("") if _token(current_app()) else not_found()
+    return redirect("") if configured_token(current_app()) else not_found()
 
 
 @page("", "概览", "overview")
@@ -107,7 +107,7 @@ async def units_page(request: Request, app: App, s: Session) -> str:
     cat = request.query_params.get("cat", "")
     units = sorted([u for u in await app.units.all() if u in s.scope], key=reports.unit_key)
     chosen = [u for u in units if _match_unit(u, q) and (not cat or u.category == cat)]
-    shown, page_no, pages = h.paginate(chosen, _int(request.query_params.get("page")), PAGE_SIZE)
+    shown, page_no, pages = h.paginate(chosen, form_int(request.query_params.get("page")), PAGE_SIZE)
     ops = await app.units.operators_of(u.id for u in shown)
     accs = await app.reports.accounts(scope=s.scope)
     count: dict[int, int] = {}
@@ -143,7 +143,7 @@ async def units_page(request: Request, app: App, s: Session) -> str:
 
 @page("/units/{unit_id}", "单位详情", "units")
 async def unit_page(request: Request, app: App, s: Session) -> str | Response:
-    unit = await app.units.get(_int(request.path_params.get("unit_id"), 0))
+    unit = await app.units.get(form_int(request.path_params.get("unit_id"), 0))
     if unit is None:
         return page_response(h.layout("没有这个单位", h.message("没有这个单位。", ok=False), csrf=s.csrf), 404)
     if unit not in s.scope:
@@ -232,7 +232,7 @@ async def accounts_page(request: Request, app: App, s: Session) -> str:
         if (not platform or a.platform == platform)
         and (not ql or ql in a.name.lower() or ql in a.unit.name.lower() or ql in a.uid.lower() or ql in a.unit.city)
     ]
-    shown, page_no, pages = h.paginate(chosen, _int(request.query_params.get("page")), PAGE_SIZE)
+    shown, page_no, pages = h.paginate(chosen, form_int(request.query_params.get("page")), PAGE_SIZE)
     rows = [
         [
             f'<a href="{url(f"/units/{a.unit.id}")}">{e(a.unit.name)}</a>',
@@ -294,7 +294,7 @@ async def task_page(request: Request, app: App, s: Session) -> str | Response:
     if kind is None:
         return page_response(h.layout("没有这个任务", h.message("没有这个任务。", ok=False), csrf=s.csrf), 404)
     try:
-        t = await app.reports.task(kind, _int(request.path_params.get("task_id"), 0), s.scope)
+        t = await app.reports.task(kind, form_int(request.path_params.get("task_id"), 0), s.scope)
     except Forbidden as err:
         return refused(s, str(err))
     except UserError as err:
@@ -405,7 +405,7 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
 
 @page("/audit", "操作记录", "audit")
 async def audit_page(request: Request, app: App, s: Session) -> str:
-    page_no = max(1, _int(request.query_params.get("page")))
+    page_no = max(1, form_int(request.query_params.get("page")))
     mine = (s.actor, s.person) if s.person else (s.actor,)
     entries, total = await app.reports.audit_log(PAGE_SIZE, (page_no - 1) * PAGE_SIZE, s.scope, mine)
     pages = max(1, -(-total // PAGE_SIZE))

@@ -14,9 +14,9 @@ from bot.errors import Forbidden, UserError
 from bot.readouts import reports, workbooks
 from bot.returns.files import store
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import _int
+from plugins.dashboard.forms import form_int
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, page_response, redirect, refused
+from plugins.dashboard.web import Session, checked_form, page, page_response, redirect, refused
 
 _TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -64,8 +64,8 @@ async def section(app: App, return_id: int, s: Session) -> str:
 
 @page("/tasks/return/{task_id}/files/{file_id}", "下载", "tasks")
 async def download(request: Request, app: App, s: Session) -> str | Response:
-    rid = _int(request.path_params.get("task_id"), 0)
-    found = await app.return_files.file(_int(request.path_params.get("file_id"), 0))
+    rid = form_int(request.path_params.get("task_id"), 0)
+    found = await app.return_files.file(form_int(request.path_params.get("file_id"), 0))
     if found is None or found[0].return_id != rid or not found[1].is_file():
         return page_response(h.layout("没有这个文件", h.message("没有这个文件。", ok=False), csrf=s.csrf), 404)
     rec, path = found
@@ -108,10 +108,10 @@ async def _part(app: App, return_id: int, s: Session) -> workbooks.Part | None:
 
 @page("/tasks/return/{task_id}/merged", "汇总", "tasks", methods=("POST",))
 async def merged(request: Request, app: App, s: Session) -> str | Response:
-    form = await _form(request, s)
+    form = await checked_form(request, s)
     if isinstance(form, Response):
         return form
-    rid = _int(request.path_params.get("task_id"), 0)
+    rid = form_int(request.path_params.get("task_id"), 0)
     try:
         ret = await app.returns.get(rid)
         layouts = await app.return_files.layouts_of(ret)

@@ -462,7 +462,7 @@ async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_
     async with client() as c:
         await login(c)
         home = (await c.get("/dashboard")).text
-        s = next(iter(_web()._sessions.values()))
+        s = next(iter(_web().sessions.values()))
         assert "已登录：新闻办管理员" in home and s.label not in home
         assert re.search(r'<a class="card warn" href="/dashboard/filings"><b>1</b><span>待审核备案</span></a>', home)
         filings = (await c.get("/dashboard/filings")).text
