@@ -130,8 +130,8 @@ def start_bot(settings: Settings) -> int:
     from nonebot.adapters.onebot.v11.config import Config as OneBotConfig
     from pydantic import ValidationError
 
+    from alliance.gate import GuardedAdapter, check_exposure
     from bot.app import App, set_app
-    from plugins._gate import GuardedAdapter, check_exposure
 
     problem = prepare_data(settings)  # issue 25: one bot per data folder; the schema upgraded (or refused) first
     if problem:

@@ -17,7 +17,10 @@ from bot.followers.service import Followers
 from bot.health import Health
 from bot.outbox.service import Outbox
 from bot.pictures import Pictures
+from bot.readouts.exports import Exports
 from bot.readouts.monthly import MonthlyList
+from bot.readouts.reports import Reports
+from bot.readouts.workbooks import Workbooks
 from bot.reminders import Reminders
 from bot.returns.files.service import ReturnFiles
 from bot.returns.levels import ReturnLevels
@@ -91,8 +94,14 @@ class App:
             else None
         )
         self.return_files = ReturnFiles(self.db, self.units, self.returns, settings)
+        # the read side (bot/readouts/): the dashboard's views, /导出's files, the file returns' workbooks
+        self.reports = Reports(self.db, self.units, self.accounts, self.followers, self.broadcasts, self.returns)
+        self.exports = Exports(self.units, self.reports, settings.data_dir)
+        self.workbooks = Workbooks(self.db, self.returns, self.return_files, self.reports, settings.data_dir)
         # 逐级汇总 (issue 24.3): the cities' checks and sign-offs
-        self.return_levels = ReturnLevels(self.db, self.units, self.returns, self.return_files, self.outbox, settings)
+        self.return_levels = ReturnLevels(
+            self.db, self.units, self.returns, self.return_files, self.outbox, settings, self.workbooks
+        )
         self.health = Health(self.db, self.outbox, self.reminders, settings)  # /healthz, /metrics, /状态 (issue 25)
         self.upkeep = Upkeep(settings, self.db, self.outbox)  # issue 25: the daily backup and pruning
 

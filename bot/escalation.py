@@ -65,7 +65,7 @@ async def cancel(reminders: Reminders, tx: Tx, kind: str, task_id: int, why: str
 
 
 class Service(Protocol):
-    """What escalation asks of a task service (bot/tasks.py `TaskService`)."""
+    """What escalation asks of a task service (bot/tasks.py `TaskService`, the Protocol reports see too)."""
 
     kind: str
     noun: str

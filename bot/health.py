@@ -26,7 +26,9 @@ from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
-from bot import clock
+from prometheus_client import generate_latest
+
+from bot import clock, metrics
 from bot.config import Settings
 from bot.db import Database
 from bot.loops import stop_loop
@@ -127,6 +129,29 @@ class Report:
                 "bytes": self.backup.size,
             },
         }
+
+
+def metrics_text(report: Report) -> bytes:
+    """The text `/metrics` answers: the counters as counted (bot/metrics.py), the gauges from `report`."""
+    m = metrics
+    m.HEALTHY.set(int(report.ok))
+    m.DB_WRITABLE.set(int(report.db_ok))
+    known = {a.account for a in report.accounts}
+    for labels in list(m.CONNECTED._metrics):  # an account no longer configured is not reported as down
+        if labels[0] not in known:
+            m.CONNECTED.remove(*labels)
+            m.AWAY_SECONDS.remove(*labels)
+    for a in report.accounts:
+        m.CONNECTED.labels(a.account).set(int(a.connected))
+        m.AWAY_SECONDS.labels(a.account).set(0 if a.connected else a.away_seconds(report.at))
+    m.BACKLOG.set(report.backlog)
+    m.OLDEST.set(report.oldest_seconds or 0)
+    m.TICK_AGE.set(report.tick_age or 0)
+    m.DISK_FREE.set(report.disk_free)
+    m.DB_BYTES.set(report.db_bytes)
+    m.BACKUP_TIME.set(report.backup.at.timestamp() if report.backup else 0)
+    m.UPTIME.set(report.uptime)
+    return generate_latest(m.REGISTRY)
 
 
 def _round(x: float | None) -> float | None:

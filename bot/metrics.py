@@ -2,18 +2,13 @@
 
 Counters and the latency histogram are counted where the thing happens (the outbox's sends, the confirmations
 recorded, the commands run, the errors logged); the gauges (backlog, clients, disk, last tick, last backup) are
-read from the health report each time `/metrics` is asked for. One registry of our own, so a test that builds
+read from the health report each time `/metrics` is asked for (bot/health.py `metrics_text`). One registry of our own, so a test that builds
 another App counts on and nothing is registered twice.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
-
-if TYPE_CHECKING:
-    from bot.health import Report
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)  # memory, CPU, open files of the bot's own process
@@ -77,25 +72,3 @@ KINDS = {0: "answer", 1: "notice", 2: "ack", 3: "nudge"}
 def sent(priority: int | None, outcome: str) -> None:
     """A message left the outbox (or was settled without leaving: failed, unknown)."""
     MESSAGES_OUT.labels(KINDS.get(priority if priority is not None else -1, "other"), outcome).inc()
-
-
-def render(report: Report) -> bytes:
-    """The text `/metrics` answers: the counters as counted, the gauges from `report`."""
-    HEALTHY.set(int(report.ok))
-    DB_WRITABLE.set(int(report.db_ok))
-    known = {a.account for a in report.accounts}
-    for labels in list(CONNECTED._metrics):  # an account no longer configured is not reported as down
-        if labels[0] not in known:
-            CONNECTED.remove(*labels)
-            AWAY_SECONDS.remove(*labels)
-    for a in report.accounts:
-        CONNECTED.labels(a.account).set(int(a.connected))
-        AWAY_SECONDS.labels(a.account).set(0 if a.connected else a.away_seconds(report.at))
-    BACKLOG.set(report.backlog)
-    OLDEST.set(report.oldest_seconds or 0)
-    TICK_AGE.set(report.tick_age or 0)
-    DISK_FREE.set(report.disk_free)
-    DB_BYTES.set(report.db_bytes)
-    BACKUP_TIME.set(report.backup.at.timestamp() if report.backup else 0)
-    UPTIME.set(report.uptime)
-    return generate_latest(REGISTRY)

@@ -20,8 +20,9 @@ from enum import IntEnum
 from bot import clock
 from bot.audit import audit
 from bot.db import Database
-from bot.errors import Forbidden, UserError
+from bot.errors import UserError
 from bot.units.records import Unit
+from bot.units.scope import Scope
 from bot.units.service import Units
 
 CITY_BUREAU = "市教育局"
@@ -46,37 +47,6 @@ LABELS = {
     Role.CITY_ADMIN: "市级管理员",
     Role.PROVINCE_ADMIN: "省级管理员",
 }
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The units a person may see and act on: everything (a province admin), a set of unit ids, or nothing."""
-
-    everything: bool = False
-    unit_ids: frozenset[int] = frozenset()
-    label: str = ""  # what to call it in an answer: 全省, 郑州市教育局及其下级, the unit's name
-    heads: tuple[int, ...] = ()  # a city admin's appointed units (the tops of `unit_ids`); a task they create is theirs
-
-    @property
-    def owner(self) -> int | None:
-        """The unit a task created in this scope belongs to: None for the province, else the first appointed unit."""
-        return None if self.everything or not self.heads else self.heads[0]
-
-    def refusal(self, name: str) -> Forbidden:
-        """What a city admin is told when a command aims at `name`, outside their scope."""
-        return Forbidden(f"你是市级管理员，管理范围：{self.label}；“{name}”不在其中。")
-
-    def check(self, unit: Unit, name: str = "") -> None:
-        """Raises the refusal (`refusal`) unless `unit` is inside the scope."""
-        if unit not in self:
-            raise self.refusal(name or unit.name)
-
-    def __contains__(self, unit: object) -> bool:
-        unit_id = unit.id if isinstance(unit, Unit) else unit
-        return self.everything or unit_id in self.unit_ids
-
-    def __bool__(self) -> bool:
-        return self.everything or bool(self.unit_ids)
 
 
 EVERYTHING = Scope(everything=True, label="全省")

@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.names import check_city, check_name
 from bot.parse import parse_count
 from bot.sheets import CSV, XLSX, FileRefused, Limits, read_sheets_limited, sniff
-from bot.units.records import Unit, _Index
+from bot.units.records import Unit, UnitIndex
 from bot.units.service import Units
 from bot.units.tree import PROVINCE, apply_defaults, in_loops, is_default, is_province
 from bot.vocab import category_or_none
@@ -232,7 +232,7 @@ async def import_roster(units: Units, data: bytes, filename: str, *, actor: str)
     return result
 
 
-def _refuse_takeovers(idx: _Index, plan: list[tuple[RosterRow, dict | None]], result: ImportResult) -> None:
+def _refuse_takeovers(idx: UnitIndex, plan: list[tuple[RosterRow, dict | None]], result: ImportResult) -> None:
     """Check every alias of the file with the name index, as `/单位 别名` does: one that is another unit's name
     or alias, a look-alike of one, or a name that already finds another unit is left out of its row and named in
     the summary; the rest of the file is imported. The file's new units are in the index first (so a short name
@@ -299,7 +299,7 @@ async def _apply_row(tx: Tx, r: RosterRow, cur: dict | None, result: ImportResul
 
 
 def _parents(
-    idx: _Index, plan: list[tuple[RosterRow, dict | None]], tree: dict[int, int | None]
+    idx: UnitIndex, plan: list[tuple[RosterRow, dict | None]], tree: dict[int, int | None]
 ) -> dict[int, tuple[int | None, bool]]:
     """The 上级单位 cells of the file, by line: (the parent's id, or None for the province; whether it is set by the
     file, not left to the default). A unit of the file not yet stored has the id minus its line (as in `idx`).

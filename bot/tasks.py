@@ -4,10 +4,11 @@
 that owe it, how a unit did it) and their own rules and words; each composes one `TaskEngine` for what they
 share: announcing in every alliance group, the reminders owed before the deadline, the operators of the units
 still owing, nudges queued in the outbox with an audit entry, "task N, or the only open one", and the units not
-done grouped by category. `TaskService` is the base of both: what reports, exports and the dashboard see of
-either kind (`lines()` for a list, `view(id)` for one task, so they never ask which kind it is), closing a task,
-and the one `Progress` record (each unit done, in its kind's own record, and the units still owing); a kind gives
-only its SQL (`history_sql`, `people_sql`, `end_sql`) and words (`noun`, `already_ended`).
+done grouped by category; and one `TaskBook` for what they read and end the same way: a unit's history, the people
+who did one, closing a task, and the lines and views reports show. `TaskService` is what reports, exports and the
+dashboard see of either kind (`lines()` for a list, `view(id)` for one task, so they never ask which kind it is): a
+Protocol, not a base class. A kind gives the book only its SQL and words (`TaskTables`); both share the one
+`Progress` record (each unit done, in its kind's own record, and the units still owing).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot import clock, escalation
 from bot.audit import audit
@@ -25,11 +26,9 @@ from bot.errors import Forbidden, NotFound, UserError
 from bot.nudge import Outgoing, nudge_messages
 from bot.outbox.service import Outbox
 from bot.refs import Ref
-from bot.reminders import Reminder, Reminders
+from bot.reminders import Reminders
 from bot.render import Msg, percent
 from bot.roles import Scope
-from bot.task_reactions import TaskReactions
-from bot.units.authority import Authority
 from bot.units.groups import task_groups
 from bot.units.records import Operator, Unit
 from bot.units.service import Units
@@ -277,96 +276,82 @@ class NudgeText:
     private: str
 
 
-class TaskService:
-    """The base of `Broadcasts` and `Returns`: the database, the roster, and the `TaskEngine` of their kind.
+class TaskService(Protocol):
+    """What reports, exports, escalation and the dashboard see of `Broadcasts` or `Returns`, never asking which kind
+    it is (a structural type: neither inherits it; each holds a `TaskBook` and a `TaskEngine` as parts)."""
 
-    What reports, exports and the dashboard use of either: `noun`, `lines()`, `view(id)`.
-    """
+    kind: str  # in the outbox and the reminder ledger: "broadcast", "return"
+    noun: str  # in words: "统发", "报送"
 
-    kind: ClassVar[str]  # in the outbox and the reminder ledger: "broadcast", "return"
-    reactions: TaskReactions  # the subclass's part: confirming by reaction, catching up reactions given while away
-    noun: ClassVar[str]  # in words: "统发", "报送"
-    # the subclass's own SQL: a unit's tasks (id, title, deadline, state, done_at, late; params unit id, limit),
-    # and (QQ id, name) of everyone who did one
-    history_sql: ClassVar[str]
-    people_sql: ClassVar[str]
-    # how a task ends: "UPDATE <its table> SET state=?, closed_by=?, closed_at=? WHERE id=?", and what closing one
-    # that already ended says ({label}, {state})
-    end_sql: ClassVar[str]
-    already_ended: ClassVar[str]
+    async def lines(self, *, include_closed: bool = True) -> list[TaskLine]: ...
 
-    def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
+    async def view(self, task_id: int) -> TaskView: ...
+
+    async def get(self, task_id: int) -> Any: ...
+
+    async def progress(self, task_id: int) -> Progress: ...
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]: ...
+
+    async def people(self) -> list[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class TaskTables:
+    """A kind's own SQL and words for what `TaskBook` does the same way for either kind."""
+
+    noun: str  # in words: "统发", "报送"
+    # a unit's tasks (id, title, deadline, state, done_at, late; params unit id, limit)
+    history_sql: str
+    # (QQ id, name) of everyone who did one
+    people_sql: str
+    # how a task ends: "UPDATE <its table> SET state=?, closed_by=?, closed_at=? WHERE id=?"
+    end_sql: str
+    # what closing one that already ended says ({label}, {state})
+    already_ended: str
+
+
+class TaskBook:
+    """The part of `Broadcasts` and `Returns` that is the same for either kind: reading, a unit's history, the people
+    who did a task, ending one, and the `TaskLine`/`TaskView` shapes reports see. Its kind gives only `TaskTables`."""
+
+    def __init__(self, db: Database, engine: TaskEngine, tables: TaskTables) -> None:
         self.db = db
-        self.units = units
-        self.outbox = outbox
-        self.reminders = reminders
-        self.settings = settings
-        self.authority = Authority(units, settings.admins)  # who may confirm for a unit: the one rule
-        self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
-        # before an automatic reminder's transaction, reactions given while away are counted (TaskReactions)
-        reminders.register(self.kind, self._remind, prepare=self._before_nudge)
+        self.engine = engine
+        self.tables = tables
+        self.noun = tables.noun
 
-    async def _before_nudge(self, rem: Reminder) -> None:
-        await self.reactions.before_nudge(rem)
-
-    async def _remind(self, tx: Tx, rem: Reminder) -> list[Outgoing]:
-        """The automatic reminder of a task: computed when it is sent, to the operators still owing it."""
-        raise NotImplementedError
-
-    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of one query, read under the database's lock."""
         async with self.db.read() as tx:
             return await tx.all(sql, params)
 
-    async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
-        """The tasks with their counts, open ones first."""
-        raise NotImplementedError
-
-    async def view(self, task_id: int) -> TaskView:
-        """One task: who did it, when, and who did not."""
-        raise NotImplementedError
-
-    async def _get(self, tx: Tx, task_id: int) -> Any:
-        """The task with this number, read in the caller's transaction (NotFound says how to list them)."""
-        raise NotImplementedError
-
-    async def get(self, task_id: int) -> Any:
-        async with self.db.read() as tx:
-            return await self._get(tx, task_id)
-
-    async def progress(self, task_id: int) -> Progress:
-        """Where the task stands: each unit done, and the units still owing."""
-        raise NotImplementedError
-
-    async def close(self, task_id: int, *, actor: str, scope: Scope | None = None) -> Progress:
-        """End a task early or after its deadline: no more reminders or nudges; its progress as it ends. A city
+    async def close(self, tx: Tx, task: AnyTask, scope: Scope | None, *, actor: str) -> None:
+        """End `task` early or after its deadline, in the caller's transaction: no more reminders or nudges. A city
         admin (`scope`) ends only their own tasks.
 
         Raises:
             TaskClosed: it had already ended. Forbidden: a city admin's, not their own.
         """
-        async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
-            own_task(task, scope, "结束", self.noun)
-            if task.state != OPEN:
-                raise TaskClosed(self.already_ended.format(label=task.label, state=task.state))
-            await self.end(tx, task, CLOSED, actor=actor, action=f"{self.noun}结束", why=f"{self.noun}已结束")
-        return await self.progress(task.id)
+        own_task(task, scope, "结束", self.noun)
+        if task.state != OPEN:
+            raise TaskClosed(self.tables.already_ended.format(label=task.label, state=task.state))
+        await self.end(tx, task, CLOSED, actor=actor, action=f"{self.noun}结束", why=f"{self.noun}已结束")
 
     async def end(self, tx: Tx, task: AnyTask, state: str, *, actor: str, action: str, why: str) -> None:
         """The task ends (closed or withdrawn) in the caller's transaction: who and when are stored, its reminders
         cancelled (`why`), and `action` audited."""
-        await tx.run(self.end_sql, (state, actor, clock.now_db(), task.id))
+        await tx.run(self.tables.end_sql, (state, actor, clock.now_db(), task.id))
         await self.engine.ended(tx, task, actor=actor, action=action, why=why)
 
     async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
         """The tasks a unit owed (at most `limit`, newest deadline first) and how each stands for it."""
         now = clock.now_db()
-        return [self.history_line(r, now) for r in await self._read(self.history_sql, (unit_id, limit))]
+        return [self.history_line(r, now) for r in await self.read(self.tables.history_sql, (unit_id, limit))]
 
     async def people(self) -> list[tuple[str, str]]:
         """(QQ id, name) of everyone who did a task of this kind."""
-        return [(r[0], r[1]) for r in await self._read(self.people_sql)]
+        return [(r[0], r[1]) for r in await self.read(self.tables.people_sql)]
 
     def history_line(self, row: Any, now_db: str) -> UnitTaskLine:
         """A row with id, title, deadline, state, done_at, late as a `UnitTaskLine`."""

@@ -37,9 +37,8 @@ _live: set[str] = set()  # keys of the messages that came live since the start
 
 
 def _seen(app: App) -> GroupSeen:
-    if not hasattr(app, "_group_seen"):
-        app._group_seen = GroupSeen(app.db)  # type: ignore[attr-defined]
-    return app._group_seen  # type: ignore[attr-defined]
+    """The groups' read marks (the table is the state: nothing is kept on the App)."""
+    return GroupSeen(app.db)
 
 
 def _segments(event: GroupMessageEvent) -> list[dict]:

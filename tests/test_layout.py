@@ -22,18 +22,13 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _type_checking(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-
-
 def _imports(tree: ast.AST, here: str, is_pkg: bool) -> set[str]:
-    """Every module named by an import anywhere in the file (in functions too), except under `if TYPE_CHECKING:`."""
+    """Every module named by an import anywhere in the file (in functions and under `if TYPE_CHECKING:` too: an
+    annotation-only import still ties the two modules' designs together)."""
     found: set[str] = set()
 
     def walk(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if _type_checking(child):
-                continue
             if isinstance(child, ast.Import):
                 found.update(a.name for a in child.names)
             elif isinstance(child, ast.ImportFrom):
@@ -103,9 +98,18 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_circle_in_bot_or_plugins() -> None:
+    """No circle in alliance/, bot/, plugins/ or sim/, counting the imports under `if TYPE_CHECKING:` (issue 23)."""
     graph = _graph()
     assert "bot.config" in graph and "plugins.broadcast" in graph
     assert _cycles(graph) == []
+
+
+def test_the_import_graph_counts_type_checking_imports() -> None:
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.app import App\n"
+        "def f():\n    from . import sibling\n"
+    )
+    assert _imports(tree, "bot.readouts.x", False) >= {"bot.app", "bot.app.App", "bot.readouts.sibling"}
 
 
 def test_the_cycle_check_finds_a_circle() -> None:
@@ -138,6 +142,105 @@ def test_the_name_check_finds_a_duplicate() -> None:
         "d": "class OutboxReactions: ...\nclass Reactions2: ...\n",
     }
     assert _class_homes(sources) == {"Reactions": ["a", "b.c"]}
+
+
+# ---------------------------------------------------------------- small classes (issue 23.2)
+
+MAX_ATTRIBUTES = 25
+# a class allowed more, and why; never add a service here (split it into named parts, as bot/outbox/ does)
+MANY_ATTRIBUTES = {
+    # a frozen value: one field per ALLIANCE_* key of .env (documented in .env.example), no behaviour of its own
+    "bot.config.Settings",
+}
+
+
+def _attributes(cls: ast.ClassDef) -> set[str]:
+    """The names a class's own body gives its objects: names assigned or annotated in the class body (fields,
+    class constants, `ClassVar`s; not methods or dunders), and every `self.x` assigned (`=`, `: T =`, `+=`, tuple
+    targets) in any of its methods."""
+    names: set[str] = set()
+    for stmt in cls.body:
+        targets = (
+            stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        )
+        names.update(t.id for t in targets if isinstance(t, ast.Name) and not t.id.startswith("__"))
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Assign):
+                    found = [e for t in node.targets for e in ast.walk(t)]
+                elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                    found = [node.target]
+                else:
+                    continue
+                names.update(
+                    e.attr
+                    for e in found
+                    if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self"
+                )
+    return names
+
+
+def _crowded_classes(sources: dict[str, str], limit: int = MAX_ATTRIBUTES) -> dict[str, int]:
+    """Module.Class → its number of attributes, for the classes over `limit`. A class counts what its project base
+    classes give it too (a base found by name among `sources`' classes): attributes spread over mixins are still
+    one object's."""
+    own: dict[str, set[str]] = {}
+    bases: dict[str, list[str]] = {}
+    where: dict[str, str] = {}
+    for module, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                own[node.name] = _attributes(node)
+                bases[node.name] = [ast.unparse(b).split(".")[-1].split("[")[0] for b in node.bases]
+                where[node.name] = f"{module}.{node.name}"
+
+    def every(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        out = set(own[name])
+        for b in bases[name]:
+            if b in own and b not in seen:
+                out |= every(b, seen | {name})
+        return out
+
+    counts = {where[c]: len(every(c)) for c in own}
+    return {c: n for c, n in sorted(counts.items()) if n > limit}
+
+
+def test_no_class_in_bot_has_more_than_about_25_attributes() -> None:
+    """Issue 23.2: a service that has grown holds named parts (bot/outbox/, bot/broadcasts/), not 45 attributes."""
+    sources = {name: path.read_text(encoding="utf-8") for name, path in _modules().items() if _in(name, "bot")}
+    crowded = _crowded_classes(sources)
+    assert set(crowded) == MANY_ATTRIBUTES, f"split these into named parts: {crowded}"
+
+
+def test_the_class_size_check_counts_fields_self_and_bases() -> None:
+    sources = {
+        "a": "class Base:\n    x: int\n    y = 1\n    def f(self):\n        self.z = 1\n",
+        "b": (
+            "from a import Base\n"
+            "class Big(Base):\n    __slots__ = ()\n    def g(self):\n        self.u, self.v = 1, 2\n"
+            "        self.w: int = 3\n        self.w += 1\n        other.q = 1\n    def h(self): ...\n"
+            "class Small:\n    def __init__(self):\n        self.a = 1\n"
+        ),
+    }
+    assert _crowded_classes(sources, limit=5) == {"b.Big": 6}
+    assert _crowded_classes(sources, limit=2) == {"a.Base": 3, "b.Big": 6}
+
+
+# the task services hold their shared work as parts (bot/tasks.py `TaskEngine`, `TaskBook`), not as a base class
+SERVICES_OF_PARTS = {"bot.broadcasts.service": "Broadcasts", "bot.returns.service": "Returns"}
+
+
+def test_the_task_services_inherit_nothing() -> None:
+    """Issue 23.2: following a call on `Broadcasts` or `Returns` never dead-ends in a base class that gets its
+    attributes from a subclass; `TaskService` is only the Protocol reports see."""
+    mods = _modules()
+    for module, name in SERVICES_OF_PARTS.items():
+        tree = ast.parse(mods[module].read_text(encoding="utf-8"))
+        cls = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name)
+        assert cls.bases == [], f"{module}.{name} inherits {[ast.unparse(b) for b in cls.bases]}"
+    tasks = ast.parse(mods["bot.tasks"].read_text(encoding="utf-8"))
+    service = next(n for n in ast.walk(tasks) if isinstance(n, ast.ClassDef) and n.name == "TaskService")
+    assert [ast.unparse(b) for b in service.bases] == ["Protocol"]
 
 
 # ---------------------------------------------------------------- one owner for every table
@@ -272,45 +375,136 @@ def test_no_file_in_bot_or_plugins_is_over_about_500_lines() -> None:
     assert long == {}, f"split these by job: {long}"
 
 
-def _underscore_imports(pkgs: tuple[str, ...]) -> list[str]:
-    """`from bot.x import _name` in the modules of these packages: a private name reached from another module."""
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _reachable(module: str, target: str) -> bool:
+    """Whether `module` may name the dotted `target`: every underscore part of it is a private module (or package)
+    of a package `module` is inside (`plugins._kit` from `plugins.help`, not from `bot.app`)."""
+    parts = target.split(".")
+    for i, part in enumerate(parts):
+        if _private(part) and not _in(module, ".".join(parts[:i])) if i else _private(part):
+            return False
+    return True
+
+
+def _private_reaches(sources: dict[str, tuple[str, bool]]) -> list[str]:
+    """Where a module reaches another module's underscore name. `sources`: module → (text, is a package).
+
+    Counted: `from x import _y` (relative imports too) and `x._y` on a name bound to a project module, where x is
+    another module; `self.part._y`, a part's private attribute reached through the object holding it; and any
+    import of a private module from outside its package. Not counted: dunder names; a private module
+    (`plugins/_kit.py`) imported from inside its own package, which is what the underscore means there.
+    """
     out = []
-    for pkg in pkgs:
-        for path in sorted((ROOT / pkg).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot"):
-                    out += [f"{path.relative_to(ROOT)}: {a.name}" for a in node.names if a.name.startswith("_")]
-    return out
+    for here, (text, is_pkg) in sources.items():
+        tree = ast.parse(text)
+        bound: dict[str, str] = {}  # local name → the project module it stands for
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if not _reachable(here, a.name):
+                        out.append(f"{here}: import {a.name}")
+                    bound[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = here.split(".") if is_pkg else here.split(".")[:-1]
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                if not _reachable(here, base):
+                    out.append(f"{here}: from {base} import ...")
+                for a in node.names:
+                    full = f"{base}.{a.name}"
+                    if full in sources:  # a module, not a name defined in one
+                        if not _reachable(here, full):
+                            out.append(f"{here}: from {base} import {a.name}")
+                        bound[a.asname or a.name] = full
+                    elif _private(a.name) and base != here:
+                        out.append(f"{here}: from {base} import {a.name}")
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+                continue
+            owner = node.value
+            if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self":
+                out.append(f"{here}:{node.lineno}: {ast.unparse(node)}")
+                continue
+            chain = ast.unparse(owner).split(".")
+            if not all(c.isidentifier() for c in chain) or chain[0] not in bound:
+                continue
+            module = ".".join([bound[chain[0]], *chain[1:]])
+            if module in sources and module != here and not _reachable(here, f"{module}.{node.attr}"):
+                out.append(f"{here}:{node.lineno}: {ast.unparse(node)}")
+    return sorted(set(out))
 
 
-def test_the_services_made_of_parts_import_no_private_name() -> None:
-    """Issue 23.2: the outbox, 统发 and 报送 are services holding named parts with public methods; none of their
-    modules imports an underscore name of another module."""
-    assert _underscore_imports(("bot/outbox", "bot/broadcasts", "bot/returns")) == []
+def test_no_module_reaches_another_modules_private_name() -> None:
+    """Issue 23.2: nothing in alliance/, bot/, plugins/ or sim/ imports or reads an underscore name of another module:
+    a name needed elsewhere is public API, named as such. tests/ may (they set up states and look inside on purpose)
+    and are not scanned."""
+    sources = {
+        name: (path.read_text(encoding="utf-8"), path.name == "__init__.py") for name, path in _modules().items()
+    }
+    assert "bot.outbox.service" in sources and "plugins._files" in sources
+    assert _private_reaches(sources) == []
+
+
+def test_the_private_name_check_finds_every_reach() -> None:
+    found = _private_reaches(
+        {
+            "a": ("_x = 1\n__all__ = []\n", False),
+            "b": ("from a import _x, __all__\n", False),
+            "p": ("", True),
+            "p._inner": ("", False),
+            "p.c": ("from . import _inner\nfrom ._inner import y\nfrom .d import _z\nimport a\na._x\n", False),
+            "p.d": (
+                "_z = 1\nfrom .d import _z\n\nclass S:\n    def f(self):\n        self._own\n        self.part._its\n",
+                False,
+            ),
+            "q": ("from p import _inner\nimport p._inner as i\nimport a as b\nb._x\nb.__name__\n", False),
+        }
+    )
+    assert found == [
+        "b: from a import _x",
+        "p.c: from p.d import _z",
+        "p.c:5: a._x",
+        "p.d:7: self.part._its",
+        "q: from p import _inner",
+        "q: import p._inner",
+        "q:4: b._x",
+    ]
 
 
 # ---------------------------------------------------------------- the read side takes services, not the App
 
 
-def _readouts_importing_app() -> set[str]:
-    """The modules of bot/readouts that import bot.app anywhere, under `if TYPE_CHECKING:` too."""
+def _importing_app(sources: dict[str, str]) -> set[str]:
+    """The modules (name → source) that import bot.app anywhere, under `if TYPE_CHECKING:` and in functions too."""
     out = set()
-    for path in sorted((ROOT / "bot" / "readouts").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for module, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
             if any(n == "bot.app" or n.startswith("bot.app.") for n in names):
-                out.add(path.stem)
+                out.add(module)
     return out
 
 
-# readouts still handed the whole App (issue 23.1): each is to take the few services it reads; shrink, never grow
-STILL_TAKING_APP = {"exports", "reports", "workbooks"}
-
-
 def test_no_readout_imports_the_app() -> None:
-    """Issue 23.1: a readout takes the services it reads, never the whole App (whose module builds them all)."""
-    found = _readouts_importing_app()
-    assert not found & {"monthly", "query", "views", "xlsxfast"}
-    assert found == STILL_TAKING_APP
+    """Issue 23.1: a readout takes the services it reads, never the whole App (whose module builds them all), not
+    even for annotations."""
+    readouts = {p.stem: p.read_text(encoding="utf-8") for p in sorted((ROOT / "bot" / "readouts").glob("*.py"))}
+    assert {"reports", "exports", "workbooks", "query", "monthly"} <= set(readouts)
+    assert _importing_app(readouts) == set()
+
+
+def test_the_app_check_finds_an_annotation_import() -> None:
+    sources = {
+        "a": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.app import App\n",
+        "b": "def f():\n    import bot.app\n",
+        "c": "from bot import app\n",
+        "d": "from bot.apps import x\nfrom bot.units.service import Units\n",
+    }
+    assert _importing_app(sources) == {"a", "b", "c"}

@@ -42,47 +42,65 @@ from bot.tasks import (
     NOT_BOUND,
     Owing,
     Progress,
+    TaskBook,
     TaskClosed,
     TaskDone,
+    TaskEngine,
     TaskLine,
-    TaskService,
+    TaskTables,
     TaskView,
+    UnitTaskLine,
     own_task,
     reminded_recently,
     the_only_open,
 )
+from bot.units.authority import Authority
 from bot.units.groups import task_groups
 from bot.units.records import Unit
 from bot.units.service import Units
 
-
-class Broadcasts(TaskService):
-    """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw.
-
-    Its parts: `posts` (the reply index: which task a quoted message is about), `tally` (progress, read again only
-    in part), `stats` (completion per unit) and `reactions` (confirming by reaction, catching up those given away).
-    """
-
-    kind = KIND
-    noun = "统发"
-    history_sql = (
+TABLES = TaskTables(
+    noun="统发",
+    history_sql=(
         "SELECT b.id, b.title, b.deadline, b.state, c.at AS done_at, c.late FROM broadcast_units bu "
         "JOIN broadcasts b ON b.id=bu.task_id LEFT JOIN broadcast_confirmations c "
         "ON c.task_id=bu.task_id AND c.unit_id=bu.unit_id AND c.counted=1 "
         "WHERE bu.unit_id=? AND b.state<>'已撤回' ORDER BY b.deadline DESC LIMIT ?"
-    )
-    people_sql = "SELECT user_id, user_name FROM broadcast_confirmations"
-    end_sql = "UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?"
-    already_ended = "统发 {label} {state}，不用再结束。"
+    ),
+    people_sql="SELECT user_id, user_name FROM broadcast_confirmations",
+    end_sql="UPDATE broadcasts SET state=?, closed_by=?, closed_at=? WHERE id=?",
+    already_ended="统发 {label} {state}，不用再结束。",
+)
+
+
+class Broadcasts:
+    """一键统发 tasks: create and announce, confirm, progress, nudge, close, withdraw.
+
+    Its parts: `engine` (announcing, reminders, nudges), `book` (history, people, ending a task, the lines reports
+    show), `posts` (the reply index: which task a quoted message is about), `tally` (progress, read again only in
+    part), `stats` (completion per unit) and `reactions` (confirming by reaction, catching up those given away).
+    """
+
+    kind = KIND
+    noun = "统发"
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
-        super().__init__(db, units, outbox, reminders, settings)
+        self.db = db
+        self.units = units
+        self.outbox = outbox
+        self.reminders = reminders
+        self.settings = settings
+        self.authority = Authority(units, settings.admins)  # who may confirm for a unit: the one rule
+        self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
+        self.book = TaskBook(db, self.engine, TABLES)
         self.posts = ReplyIndex(db, outbox)
         self.tally = BroadcastProgress(units)
         self.stats = BroadcastStats(db)
         self.reactions = BroadcastReactions(
             db, settings, units, self.posts, confirm=self.confirm, still_owing=self.still_owing
         )
+        # before an automatic reminder's transaction, reactions given while away are counted
+        reminders.register(self.kind, self._remind, prepare=self.reactions.before_nudge)
 
     # ------------------------------------------------------------ create
 
@@ -127,7 +145,7 @@ class Broadcasts(TaskService):
             await tx.many(
                 "INSERT INTO broadcast_units (task_id, unit_id) VALUES (?, ?)", [(task_id, u) for u in unit_ids]
             )
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             groups = await self.engine.announce(tx, task_id, announcement(task, len(unit_ids)), owner=owner)
             await self.engine.schedule(tx, task_id, task.deadline, overdue=False)
             await audit(tx, actor, "统发发布", f"#{task_id} {draft.title} {draft.url}")
@@ -135,7 +153,7 @@ class Broadcasts(TaskService):
 
     # ------------------------------------------------------------ reading tasks
 
-    async def _get(self, tx: Tx, task_id: int) -> Task:
+    async def get_in(self, tx: Tx, task_id: int) -> Task:
         row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (task_id,))
         if row is None:
             raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
@@ -164,7 +182,7 @@ class Broadcasts(TaskService):
     async def _resolve(self, tx: Tx, task_id: int | None, *, how: str) -> Task:
         """The numbered task, or the only open one; several open → ask which."""
         if task_id is not None:
-            return await self._get(tx, task_id)
+            return await self.get_in(tx, task_id)
         rows = await tx.all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))
         return the_only_open(
             [task_row(r) for r in rows],
@@ -187,7 +205,7 @@ class Broadcasts(TaskService):
     async def done_records(self, task_id: int) -> list[Done]:
         """The counted confirmation of each unit that did a task, in the order they came (for exports)."""
         async with self.db.read() as tx:
-            await self._get(tx, task_id)
+            await self.get_in(tx, task_id)
             return [d for _, d in await self.tally.done(tx, task_id)]
 
     # ------------------------------------------------------------ confirmations
@@ -227,7 +245,7 @@ class Broadcasts(TaskService):
             if task_id is None:
                 task = await self._owed_open_task(tx, unit_id)
             else:
-                task = await self._get(tx, task_id)
+                task = await self.get_in(tx, task_id)
                 self._check_open(task, admin=False)
                 if not await tx.value(
                     "SELECT 1 FROM broadcast_units WHERE task_id=? AND unit_id=?", (task.id, unit_id)
@@ -347,7 +365,7 @@ class Broadcasts(TaskService):
         now = clock.now()
         out = []
         async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             self._check_open(task, admin=True)
             for unit in dict.fromkeys(units):
                 if not await tx.value(
@@ -415,27 +433,49 @@ class Broadcasts(TaskService):
             out = self.engine.messages(text, owing, groups)
         return out + await self.engine.orphans_digest(tx, f"统发 {task.label} 未完成", owing)
 
-    # ------------------------------------------------------------ withdraw (closing is TaskService.close: no more
+    # ------------------------------------------------------------ withdraw (closing is `close`: no more
     # confirmations, except an admin's, and no more nudges)
 
     async def withdraw(self, task_id: int, *, actor: str, scope: Scope | None = None) -> tuple[Task, list[str]]:
         """Withdraw: the task no longer counts anywhere; the groups are told. Returns the announcement ids. A city
         admin (`scope`) withdraws only their own tasks."""
         async with self.db.tx() as tx:
-            task = await self._get(tx, task_id)
+            task = await self.get_in(tx, task_id)
             own_task(task, scope, "撤回")
             if task.state == WITHDRAWN:
                 raise TaskClosed(f"统发 {task.label} 已经撤回过了。")
-            await self.end(tx, task, WITHDRAWN, actor=actor, action="统发撤回", why="统发已撤回")
+            await self.book.end(tx, task, WITHDRAWN, actor=actor, action="统发撤回", why="统发已撤回")
             notice = Msg(f"【统发撤回】#{task.id}「{task.title}」已撤回，不需要再转发或确认。")
             await self.engine.announce(tx, task.id, notice, purpose=WITHDRAWN_NOTICE, owner=task.owner_unit_id)
         return task, await self.posts.announcement_ids(task.id)
+
+    # ------------------------------------------------------------ what the book does the same way for either kind
+
+    async def get(self, task_id: int) -> Task:
+        """The task with this number (NotFound says how to list them)."""
+        async with self.db.read() as tx:
+            return await self.get_in(tx, task_id)
+
+    async def close(self, task_id: int, *, actor: str, scope: Scope | None = None) -> Progress[Task, Done]:
+        """End a task early or after its deadline (see `TaskBook.close`); its progress as it ends."""
+        async with self.db.tx() as tx:
+            await self.book.close(tx, await self.get_in(tx, task_id), scope, actor=actor)
+        return await self.progress(task_id)
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
+        """The 统发 a unit owed (at most `limit`, newest deadline first) and how each stands for it."""
+        return await self.book.history(unit_id, limit)
+
+    async def people(self) -> list[tuple[str, str]]:
+        """(QQ id, name) of everyone who did a 统发."""
+        return await self.book.people()
 
     # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
 
     async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
         return [
-            self.line(b.task, b.done, b.total) for b in await self.listing(include_closed=include_closed, limit=200)
+            self.book.line(b.task, b.done, b.total)
+            for b in await self.listing(include_closed=include_closed, limit=200)
         ]
 
     async def view(self, task_id: int) -> TaskView:
@@ -451,4 +491,4 @@ class Broadcasts(TaskService):
             done.append(TaskDone(d.unit, who, clock.stamp(d.at), d.late, "；".join(x for x in notes if x)))
         t = p.task
         note = "要求：" + "、".join(t.requirements) if t.requirements else ""
-        return self.task_view(t, done, list(p.pending), link=t.url, note=note)
+        return self.book.task_view(t, done, list(p.pending), link=t.url, note=note)

@@ -10,16 +10,16 @@ from bot.due import DAY, next_due
 from bot.errors import UserError
 from bot.followers.periods import show_day
 from bot.followers.records import (
-    _LATEST,
-    _LIVE_SQL,
     LABEL,
+    LATEST_REPORT_SQL,
+    LIVE_STATES_SQL,
     STALE_KIND,
     Posted,
     Stale,
     StaleAccount,
-    _account,
-    _day,
-    _split_latest,
+    account_from_row,
+    day_or_none,
+    split_latest_report,
 )
 from bot.followers.scoped import stale_within
 from bot.nudge import Outgoing
@@ -58,7 +58,7 @@ class PostWatch:
                 "reported_at=excluded.reported_at",
                 (account.id, day.isoformat(), str(user_id), clock.now_db()),
             )
-        return Posted(unit, account, day, _day(prev))
+        return Posted(unit, account, day, day_or_none(prev))
 
     async def stale(self, days: int | None = None, scope: Scope | None = None, *, as_of: date | None = None) -> Stale:
         """Live accounts by days without a post reported: 僵尸号 at `days` or more (ALLIANCE_STALE_DAYS), on the
@@ -98,9 +98,9 @@ class PostWatch:
             f"""
             SELECT a.*,
                 (SELECT MAX(p.day) FROM post_reports p WHERE p.account_id=a.id AND p.day <= ?) AS last_post,
-                {_LATEST} AS last_report
+                {LATEST_REPORT_SQL} AS last_report
             FROM accounts a JOIN units u ON u.id=a.unit_id
-            WHERE a.state IN {_LIVE_SQL} AND u.deleted_at IS NULL
+            WHERE a.state IN {LIVE_STATES_SQL} AND u.deleted_at IS NULL
             ORDER BY a.unit_id, a.platform, a.name
             """,
             (today.isoformat(),),
@@ -110,10 +110,10 @@ class PostWatch:
             registered = clock.from_db(r["created_at"]).date()
             if registered > today:  # registered after the day asked about
                 continue
-            count, last_day = _split_latest(r["last_report"]) or (None, None)
-            last_post = _day(r["last_post"])
+            count, last_day = split_latest_report(r["last_report"]) or (None, None)
+            last_post = day_or_none(r["last_post"])
             since = last_post or registered
-            item = StaleAccount(_account(r), last_post, last_day, count, since, (today - since).days)
+            item = StaleAccount(account_from_row(r), last_post, last_day, count, since, (today - since).days)
             where: list[str] = []
             if item.idle >= days:
                 where.append("no_post")

@@ -9,7 +9,7 @@ from bot import clock
 from bot.db import Tx
 from bot.followers.periods import Period, month_period
 from bot.followers.records import (
-    _LIVE_SQL,
+    LIVE_STATES_SQL,
     Ranking,
     log,
 )
@@ -91,14 +91,14 @@ class Rankings:
             fresh = await tx.all(
                 f"SELECT a.unit_id, SUM(m.last_count), SUM(m.last_count - COALESCE(m.prev_count, m.first_count)) "
                 f"FROM follower_monthly m CROSS JOIN accounts a ON a.id=m.account_id "
-                f"WHERE m.month=?1 AND a.state IN {_LIVE_SQL} AND (?2 IS NULL OR a.platform=?2) "
+                f"WHERE m.month=?1 AND a.state IN {LIVE_STATES_SQL} AND (?2 IS NULL OR a.platform=?2) "
                 f"GROUP BY a.unit_id",
                 (month, platform),
             )
             older = await tx.all(
                 f"SELECT unit_id, SUM(c) FROM (SELECT a.unit_id, (SELECT r.count FROM follower_reports r "
                 f"WHERE r.account_id=a.id AND r.day<?3 ORDER BY r.day DESC LIMIT 1) AS c "
-                f"FROM accounts a WHERE a.state IN {_LIVE_SQL} AND (?2 IS NULL OR a.platform=?2) "
+                f"FROM accounts a WHERE a.state IN {LIVE_STATES_SQL} AND (?2 IS NULL OR a.platform=?2) "
                 f"AND a.id NOT IN (SELECT account_id FROM follower_monthly WHERE month=?1)) "
                 f"WHERE c IS NOT NULL GROUP BY unit_id",
                 (month, platform, period.start.isoformat()),

@@ -33,7 +33,8 @@ LABEL = "monthly"
 LIVE = ("正常", "待审核")
 
 
-_LIVE_SQL = "('正常', '待审核')"
+# `LIVE` as an SQL list, for `state IN ...`
+LIVE_STATES_SQL = "('正常', '待审核')"
 
 
 # A report far from what the account's reports lead one to expect is recorded only once the person confirms it:
@@ -254,19 +255,24 @@ def _standing(values: list[tuple[int, str, int, Unit]], unit_id: int) -> Standin
     return Standing(1 + sum(1 for v in values if v[0] < own[0]), own[3], -own[0])
 
 
-def _day(text: str | None) -> date | None:
+def day_or_none(text: str | None) -> date | None:
+    """A stored `YYYY-MM-DD` as a date (None stays None)."""
     return date.fromisoformat(text) if text else None
 
 
-def _account(r: Any) -> Account:
+def account_from_row(r: Any) -> Account:
+    """An `accounts` row as an `Account`."""
     return Account(r["id"], r["unit_id"], r["platform"], r["name"], r["uid"], r["opened_on"], r["state"])
 
 
-_LATEST = "(SELECT r.day || ' ' || r.count FROM follower_reports r WHERE r.account_id=a.id ORDER BY r.day DESC LIMIT 1)"
+# a column giving an account's (alias `a`) latest report as 'YYYY-MM-DD count' (see `split_latest_report`)
+LATEST_REPORT_SQL = (
+    "(SELECT r.day || ' ' || r.count FROM follower_reports r WHERE r.account_id=a.id ORDER BY r.day DESC LIMIT 1)"
+)
 
 
-def _split_latest(text: str | None) -> tuple[int, date] | None:
-    """`'2026-03-16 12345'` (from _LATEST) → (12345, date)."""
+def split_latest_report(text: str | None) -> tuple[int, date] | None:
+    """`'2026-03-16 12345'` (from `LATEST_REPORT_SQL`) → (12345, date)."""
     if not text:
         return None
     day, _, count = text.partition(" ")

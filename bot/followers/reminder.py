@@ -7,9 +7,9 @@ from bot import clock
 from bot.db import Tx
 from bot.due import month_due, next_due
 from bot.followers.records import (
-    _LIVE_SQL,
     KIND,
     LABEL,
+    LIVE_STATES_SQL,
 )
 from bot.nudge import Outgoing, nudge_messages
 from bot.reminders import Reminder
@@ -51,7 +51,7 @@ class MonthlyReminder:
             f"""
             SELECT u.id FROM units u
             WHERE u.deleted_at IS NULL
-              AND EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id=u.id AND a.state IN {_LIVE_SQL})
+              AND EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id=u.id AND a.state IN {LIVE_STATES_SQL})
               AND NOT EXISTS (SELECT 1 FROM accounts a JOIN follower_reports r ON r.account_id=a.id
                               WHERE a.unit_id=u.id AND r.day>=?)
             """,

@@ -13,25 +13,24 @@ from bot.errors import Ambiguous, Forbidden, NotFound, UserError
 from bot.followers.post_dates import PostWatch
 from bot.followers.ranking import Rankings
 from bot.followers.records import (
-    _LATEST,
-    _LIVE_SQL,
     CONFIRM_WINDOW,
     KIND,
+    LATEST_REPORT_SQL,
+    LIVE_STATES_SQL,
     STALE_KIND,
     NeedsConfirmation,
     Reported,
     TargetProgress,
     Trend,
-    _account,
-    _split_latest,
+    account_from_row,
     implausible,
+    split_latest_report,
 )
 from bot.followers.reminder import MonthlyReminder
 from bot.followers.targets import (
     DEFAULT_TARGETS,
     CategoryTarget,
     Target,
-    _city,
     parse_reminder_time,
     parse_targets,
     target_for,
@@ -42,6 +41,7 @@ from bot.reminders import Reminders
 from bot.units.authority import Authority
 from bot.units.records import Unit
 from bot.units.service import Units
+from bot.units.tree import city_key
 from bot.vocab import platform_or_none
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
             **DEFAULT_TARGETS,
             **parse_targets(settings.alliance_follower_targets),
         }
-        self.populous = frozenset(_city(c) for c in settings.alliance_populous_cities)
+        self.populous = frozenset(city_key(c) for c in settings.alliance_populous_cities)
         self.remind_at = parse_reminder_time(settings.alliance_follower_reminder)
         self.stale_days: int = settings.alliance_stale_days
         self._unconfirmed: dict[str, tuple[list[str], str, datetime]] = {}  # user → (words, count, asked at)
@@ -167,10 +167,10 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         if not account_ids:
             return {}
         rows = await tx.all(
-            f"SELECT a.id, {_LATEST} AS latest FROM accounts a WHERE a.id IN ({','.join('?' * len(account_ids))})",
+            f"SELECT a.id, {LATEST_REPORT_SQL} AS latest FROM accounts a WHERE a.id IN ({','.join('?' * len(account_ids))})",
             account_ids,
         )
-        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+        return {r["id"]: split_latest_report(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
 
     # ------------------------------------------------------------ reports
 
@@ -258,9 +258,9 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
                     tx, user_id, "粉丝数更正", f"{account.platform}“{account.name}” {day}：{same} → {count}", unit.id
                 )
             accounts = [
-                _account(r)
+                account_from_row(r)
                 for r in await tx.all(
-                    f"SELECT * FROM accounts WHERE unit_id=? AND state IN {_LIVE_SQL} ORDER BY platform, name",
+                    f"SELECT * FROM accounts WHERE unit_id=? AND state IN {LIVE_STATES_SQL} ORDER BY platform, name",
                     (unit.id,),
                 )
             ]
@@ -289,14 +289,16 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
     async def latest_for_unit(self, unit_id: int) -> dict[int, tuple[int, date]]:
         """Account id → (latest count, the day it was reported), for every account of the unit ever reported."""
         async with self.db.read() as tx:
-            rows = await tx.all(f"SELECT a.id, {_LATEST} AS latest FROM accounts a WHERE a.unit_id=?", (unit_id,))
-        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+            rows = await tx.all(
+                f"SELECT a.id, {LATEST_REPORT_SQL} AS latest FROM accounts a WHERE a.unit_id=?", (unit_id,)
+            )
+        return {r["id"]: split_latest_report(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
 
     async def latest_all(self) -> dict[int, tuple[int, date]]:
         """Account id → (latest count, the day it was reported), for every account ever reported."""
         async with self.db.read() as tx:
-            rows = await tx.all(f"SELECT a.id, {_LATEST} AS latest FROM accounts a")
-        return {r["id"]: _split_latest(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
+            rows = await tx.all(f"SELECT a.id, {LATEST_REPORT_SQL} AS latest FROM accounts a")
+        return {r["id"]: split_latest_report(r["latest"]) for r in rows if r["latest"]}  # type: ignore[misc]
 
     async def last_posts(self) -> dict[int, str]:
         """Account id → the day of its latest post reported (ISO), for every account with one."""
@@ -310,9 +312,9 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         """A unit's total (sum of its live accounts' latest counts) against its target."""
         async with self.db.read() as tx:
             found = await tx.all(
-                f"SELECT a.*, {_LATEST} AS latest FROM accounts a WHERE a.unit_id=? AND a.state IN {_LIVE_SQL} "
+                f"SELECT a.*, {LATEST_REPORT_SQL} AS latest FROM accounts a WHERE a.unit_id=? AND a.state IN {LIVE_STATES_SQL} "
                 "ORDER BY a.platform, a.name",
                 (unit.id,),
             )
-        rows = [(_account(r), *(_split_latest(r["latest"]) or (None, None))) for r in found]
+        rows = [(account_from_row(r), *(split_latest_report(r["latest"]) or (None, None))) for r in found]
         return TargetProgress(unit, self.target(unit), sum(c or 0 for _, c, _ in rows), rows)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
 from bot.parse import parse_count
+from bot.units.tree import city_key
 from bot.vocab import category_or_none
 
 if TYPE_CHECKING:
@@ -166,10 +167,6 @@ def parse_reminder_time(raw: str) -> time | None:
     return time(int(m.group(1)), int(m.group(2)))
 
 
-def _city(name: str) -> str:
-    return name.strip().removesuffix("市")
-
-
 @dataclass(frozen=True)
 class Target:
     """A unit's follower target and the rule that picked it."""
@@ -183,7 +180,7 @@ def target_for(unit: Unit, table: Mapping[str, CategoryTarget], populous: frozen
     ct = table.get(unit.category)
     if ct is None or (ct.default is None and ct.populous is None and not ct.tiers):
         return Target(None, f"{unit.category}未设目标")
-    if ct.populous is not None and unit.category == "市教育局" and _city(unit.city) in populous:
+    if ct.populous is not None and unit.category == "市教育局" and city_key(unit.city) in populous:
         return Target(ct.populous, f"{unit.category}，人口大市")
     for threshold, amount in ct.tiers:
         if unit.students is not None and unit.students > threshold:

@@ -29,14 +29,14 @@ from bot import clock
 from bot.errors import UserError
 from bot.official_columns import ACCOUNT_COLUMNS, ACCOUNT_TO_FILL, FILING_COLUMNS, SUMMARY_COLUMNS
 from bot.parse import read_number
-from bot.readouts import reports
+from bot.readouts.reports import Reports, unit_key
 from bot.render import person_name
 from bot.vocab import CATEGORIES, PLATFORMS
 
 if TYPE_CHECKING:
-    from bot.app import App  # annotations only: App builds the services that import this module
     from bot.roles import Scope
     from bot.units.records import Unit
+    from bot.units.service import Units
 
 
 LABEL_ROW, TITLE_ROW, NOTE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
@@ -118,228 +118,11 @@ def parse_kind(args: Sequence[str]) -> tuple[str, int | None]:
     return kind, None
 
 
-async def export(app: App, kind: str, task_id: int | None = None, *, actor: str, scope: Scope | None = None) -> Export:
-    """Write one export and record who made it; a city admin's (`scope`) holds only the units of their scope.
-
-    Raises:
-        UserError: an unknown kind, or a task that does not exist.
-    """
-    if kind == "统计表":
-        result = await account_sheet(app, scope)
-    elif kind == "汇总表":
-        result = await summary_sheet(app, scope)
-    elif kind == "备案表":
-        result = await filing_sheet(app, scope)
-    elif kind in ("统发", "报送"):
-        if task_id is None:
-            raise UserError(f"请写出{kind}任务的编号，如：/导出 {kind} 3")
-        result = await task_sheet(app, kind, task_id, scope)
-    else:
-        raise UserError(f"不能导出“{kind}”。{USAGE}")
-    await reports.record(app, actor, "导出", f"{result.title}（{result.rows} 行）→ {result.name}")
-    return result
-
-
 # ------------------------------------------------------------------ the sheets
 
 
 def _in(scope: Scope | None, unit: Unit) -> bool:
     return scope is None or unit in scope
-
-
-async def account_sheet(app: App, scope: Scope | None = None) -> Export:
-    """附件1: one row per account (filed or awaiting review), plus an inside sheet with the details."""
-    accs = [a for a in await reports.accounts(app) if _in(scope, a.unit)]
-    ops = await app.units.operators_of({a.unit.id for a in accs})
-    stale = await reports.stale_accounts(app)
-    rows: list[list[Any]] = []
-    detail: list[list[Any]] = []
-    for i, a in enumerate(accs, start=1):
-        notes = [x for x in (a.uid and f"账号ID：{a.uid}", a.opened_on and f"开通日期：{a.opened_on}") if x]
-        if a.state == "待审核":
-            notes.append("开设备案审核中")
-        rows.append(
-            [
-                i,
-                a.name,
-                a.unit.name,
-                a.unit.name,
-                a.platform,
-                stale.get(a.id, ""),
-                "",
-                "",
-                "",
-                "",
-                "",
-                "、".join(person_name(o.name) for o in ops.get(a.unit.id, [])),
-                "",
-                "",
-                "；".join(notes),
-            ]
-        )
-        detail.append(
-            [
-                i,
-                a.unit.name,
-                a.unit.category,
-                a.unit.city,
-                a.platform,
-                a.name,
-                a.uid,
-                a.opened_on or "",
-                "已备案" if a.state == "正常" else a.state,
-                a.followers if a.followers is not None else "",
-                a.followers_on,
-                a.last_post,
-            ]
-        )
-    units = len({a.unit.id for a in accs})
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "附件1 统计表"
-    _table(
-        ws,
-        "附件1",
-        "教育系统政务新媒体账号统计表",
-        f"共 {units} 个单位、{len(rows)} 个账号　导出时间：{_now()}　"
-        "认证主体默认同开设单位，如不同请修改；黄色列由单位填写",
-        ACCOUNT_COLUMNS,
-        rows,
-        to_fill=ACCOUNT_TO_FILL,
-        numeric={"序号"},
-    )
-    _table(
-        wb.create_sheet("账号明细"),
-        "附表",
-        "新媒体账号明细",
-        f"共 {len(detail)} 个账号　导出时间：{_now()}",
-        DETAIL_COLUMNS,
-        detail,
-        numeric={"序号", "粉丝数"},
-    )
-    return await _save(app, wb, "统计表", "教育系统政务新媒体账号统计表", len(rows))
-
-
-async def summary_sheet(app: App, scope: Scope | None = None) -> Export:
-    """附件2: accounts per platform, one row per unit with a total row; a second sheet per category."""
-    units = sorted([u for u in await app.units.all() if _in(scope, u)], key=reports.unit_key)
-    accs = [a for a in await reports.accounts(app, ("正常",)) if _in(scope, a.unit)]
-    counts: dict[int, dict[str, int]] = {}
-    for a in accs:
-        counts.setdefault(a.unit.id, {}).setdefault(a.platform, 0)
-        counts[a.unit.id][a.platform] += 1
-    rows: list[list[Any]] = []
-    totals = dict.fromkeys(PLATFORMS, 0)
-    for i, u in enumerate(units, start=1):
-        c = counts.get(u.id, {})
-        per = [c.get(p, 0) for p in PLATFORMS]
-        for p in PLATFORMS:
-            totals[p] += c.get(p, 0)
-        rows.append([i, u.name, u.category, u.city, *per, sum(per)])
-    rows.append(["合计", f"{len(units)} 个单位", "", "", *totals.values(), sum(totals.values())])
-    by_cat: list[list[Any]] = []
-    for cat in CATEGORIES:
-        members = [u for u in units if u.category == cat]
-        if not members:
-            continue
-        per = [sum(counts.get(u.id, {}).get(p, 0) for u in members) for p in PLATFORMS]
-        by_cat.append([cat, len(members), *per, sum(per)])
-    by_cat.append(["合计", len(units), *totals.values(), sum(totals.values())])
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "附件2 汇总表"
-    note = f"统计口径：已备案、在运行的账号　共 {len(units)} 个单位、{len(accs)} 个账号　导出时间：{_now()}"
-    num = {"序号", *PLATFORMS, "合计", "单位数"}
-    _table(ws, "附件2", "教育系统政务新媒体账号汇总表", note, SUMMARY_COLUMNS, rows, numeric=num, total_row=True)
-    _table(
-        wb.create_sheet("按类别"),
-        "附件2",
-        "教育系统政务新媒体账号汇总表（按单位类别）",
-        note,
-        CATEGORY_COLUMNS,
-        by_cat,
-        numeric=num,
-        total_row=True,
-    )
-    return await _save(app, wb, "汇总表", "教育系统政务新媒体账号汇总表", len(units))
-
-
-async def filing_sheet(app: App, scope: Scope | None = None) -> Export:
-    """备案汇总表: every filing (开设/变更/注销) with who filed it, when, and the decision."""
-    fs = await reports.filings(app)
-    if scope is not None and not scope.everything:
-        names = {u.name for u in await app.units.by_ids(sorted(scope.unit_ids))}
-        fs = [f for f in fs if f.unit_name in names]
-    rows = [
-        [
-            i,
-            f.id,
-            f.kind,
-            f.unit_name,
-            f.platform,
-            f.account_name,
-            f.uid,
-            f.opened_on,
-            f.changes,
-            f.state,
-            f.filed_by,
-            f.filed_at,
-            f.decided_by,
-            f.decided_at,
-            f.reason,
-        ]
-        for i, f in enumerate(fs, start=1)
-    ]
-    states = {s: sum(1 for f in fs if f.state == s) for s in ("已备案", "待审核", "已驳回")}
-    note = "　".join(f"{k} {v}" for k, v in states.items())
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "备案汇总表"
-    _table(
-        ws,
-        "备案",
-        "教育系统政务新媒体备案汇总表",
-        f"共 {len(rows)} 条备案（{note}）　导出时间：{_now()}",
-        FILING_COLUMNS,
-        rows,
-        numeric={"序号", "备案编号"},
-    )
-    return await _save(app, wb, "备案表", "教育系统政务新媒体备案汇总表", len(rows))
-
-
-async def task_sheet(app: App, kind: str, task_id: int, scope: Scope | None = None) -> Export:
-    """One 统发 or 报送 task: each unit that owes it, who did it and when, and who did not (a city admin: theirs)."""
-    t = await reports.task(app, kind, task_id, scope)  # a city admin: their units; another city's task refused
-    verb = "确认" if kind == "统发" else "报送"
-    rows: list[list[Any]] = []
-    i = 0
-    for d in t.done:
-        i += 1
-        rows.append(
-            [i, d.unit.name, d.unit.category, d.unit.city, f"已{verb}", d.by, d.at, "是" if d.late else "否", d.note]
-        )
-    for u in sorted(t.missing, key=reports.unit_key):
-        i += 1
-        rows.append([i, u.name, u.category, u.city, f"未{verb}", "", "", "", ""])
-    columns = TASK_COLUMNS if kind == "统发" else RETURN_COLUMNS
-    done, total = len(t.done), t.total
-    pct = f"{done / total * 100:.1f}%" if total else "0.0%"
-    head = f"{kind} #{t.id}：{t.title}"
-    note = f"截止 {t.deadline}　状态：{t.state}　已{verb} {done}/{total}（{pct}），未{verb} {len(t.missing)}　导出时间：{_now()}"
-    if t.note:
-        note = f"说明：{t.note}　" + note
-    if t.link:
-        note = f"链接：{t.link}　" + note
-    wb = Workbook()
-    ws = wb.active
-    ws.title = f"{kind}{t.id}"
-    _table(ws, f"{kind}进度", head, note, columns, rows, numeric={"序号"})
-    missing_ws = wb.create_sheet(f"未{verb}单位")
-    miss_rows = [[n, u.name, u.category, u.city] for n, u in enumerate(sorted(t.missing, key=reports.unit_key), 1)]
-    _table(
-        missing_ws, f"{kind}进度", f"{head}（未{verb}单位）", note, ("序号", "单位名称", "单位类别", "地市"), miss_rows
-    )
-    return await _save(app, wb, f"{kind}{t.id}", head, len(rows))
 
 
 # ------------------------------------------------------------------ layout helpers
@@ -422,9 +205,9 @@ def _put(ws: Worksheet, row: int, col: int, value: Any) -> Any:
 _SAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff\-]+")
 
 
-async def _save(app: App, wb: Workbook, stem: str, title: str, rows: int) -> Export:
-    """Write the workbook under ALLIANCE_DATA_DIR/exports/ atomically, with a time-stamped name."""
-    folder = export_dir(app)
+async def _save(folder: Path, wb: Workbook, stem: str, title: str, rows: int) -> Export:
+    """Write the workbook into `folder` (ALLIANCE_DATA_DIR/exports/, see `export_dir`) atomically, with a time-stamped
+    name."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     base = _SAFE_NAME.sub("_", stem)
@@ -450,21 +233,262 @@ async def _save(app: App, wb: Workbook, stem: str, title: str, rows: int) -> Exp
     return Export(path.resolve(), stem, title, rows)
 
 
-def export_dir(app: App) -> Path:
+def export_dir(data_dir: Path) -> Path:
     """ALLIANCE_DATA_DIR/exports (absolute, so a QQ client can read the file)."""
-    return (app.settings.data_dir / "exports").resolve()
-
-
-def list_exports(app: App, limit: int = 30) -> list[Path]:
-    """The newest export files, newest first."""
-    folder = export_dir(app)
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.iterdir() if p.suffix == ".xlsx" and p.is_file()]
-    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+    return (data_dir / "exports").resolve()
 
 
 # shared with the returns' file forms (bot/readouts/workbooks.py): one way to lay out and save a sheet
 write_table = _table
 put_cell = _put
 save_workbook = _save
+
+
+class Exports:
+    """Writes the exports, from the services it reads (never the whole App): the units, the read-only views
+    (`Reports`) and the folder the files go to."""
+
+    def __init__(self, units: Units, reports: Reports, data_dir: Path) -> None:
+        self.units = units
+        self.reports = reports
+        self.data_dir = data_dir
+
+    @property
+    def folder(self) -> Path:
+        """Where the files are written: ALLIANCE_DATA_DIR/exports (see `export_dir`)."""
+        return export_dir(self.data_dir)
+
+    async def export(self, kind: str, task_id: int | None = None, *, actor: str, scope: Scope | None = None) -> Export:
+        """Write one export and record who made it; a city admin's (`scope`) holds only the units of their scope.
+
+        Raises:
+            UserError: an unknown kind, or a task that does not exist.
+        """
+        if kind == "统计表":
+            result = await self.account_sheet(scope)
+        elif kind == "汇总表":
+            result = await self.summary_sheet(scope)
+        elif kind == "备案表":
+            result = await self.filing_sheet(scope)
+        elif kind in ("统发", "报送"):
+            if task_id is None:
+                raise UserError(f"请写出{kind}任务的编号，如：/导出 {kind} 3")
+            result = await self.task_sheet(kind, task_id, scope)
+        else:
+            raise UserError(f"不能导出“{kind}”。{USAGE}")
+        await self.reports.record(actor, "导出", f"{result.title}（{result.rows} 行）→ {result.name}")
+        return result
+
+    async def account_sheet(self, scope: Scope | None = None) -> Export:
+        """附件1: one row per account (filed or awaiting review), plus an inside sheet with the details."""
+        accs = [a for a in await self.reports.accounts() if _in(scope, a.unit)]
+        ops = await self.units.operators_of({a.unit.id for a in accs})
+        stale = await self.reports.stale_accounts()
+        rows: list[list[Any]] = []
+        detail: list[list[Any]] = []
+        for i, a in enumerate(accs, start=1):
+            notes = [x for x in (a.uid and f"账号ID：{a.uid}", a.opened_on and f"开通日期：{a.opened_on}") if x]
+            if a.state == "待审核":
+                notes.append("开设备案审核中")
+            rows.append(
+                [
+                    i,
+                    a.name,
+                    a.unit.name,
+                    a.unit.name,
+                    a.platform,
+                    stale.get(a.id, ""),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "、".join(person_name(o.name) for o in ops.get(a.unit.id, [])),
+                    "",
+                    "",
+                    "；".join(notes),
+                ]
+            )
+            detail.append(
+                [
+                    i,
+                    a.unit.name,
+                    a.unit.category,
+                    a.unit.city,
+                    a.platform,
+                    a.name,
+                    a.uid,
+                    a.opened_on or "",
+                    "已备案" if a.state == "正常" else a.state,
+                    a.followers if a.followers is not None else "",
+                    a.followers_on,
+                    a.last_post,
+                ]
+            )
+        units = len({a.unit.id for a in accs})
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "附件1 统计表"
+        _table(
+            ws,
+            "附件1",
+            "教育系统政务新媒体账号统计表",
+            f"共 {units} 个单位、{len(rows)} 个账号　导出时间：{_now()}　"
+            "认证主体默认同开设单位，如不同请修改；黄色列由单位填写",
+            ACCOUNT_COLUMNS,
+            rows,
+            to_fill=ACCOUNT_TO_FILL,
+            numeric={"序号"},
+        )
+        _table(
+            wb.create_sheet("账号明细"),
+            "附表",
+            "新媒体账号明细",
+            f"共 {len(detail)} 个账号　导出时间：{_now()}",
+            DETAIL_COLUMNS,
+            detail,
+            numeric={"序号", "粉丝数"},
+        )
+        return await _save(self.folder, wb, "统计表", "教育系统政务新媒体账号统计表", len(rows))
+
+    async def summary_sheet(self, scope: Scope | None = None) -> Export:
+        """附件2: accounts per platform, one row per unit with a total row; a second sheet per category."""
+        units = sorted([u for u in await self.units.all() if _in(scope, u)], key=unit_key)
+        accs = [a for a in await self.reports.accounts(("正常",)) if _in(scope, a.unit)]
+        counts: dict[int, dict[str, int]] = {}
+        for a in accs:
+            counts.setdefault(a.unit.id, {}).setdefault(a.platform, 0)
+            counts[a.unit.id][a.platform] += 1
+        rows: list[list[Any]] = []
+        totals = dict.fromkeys(PLATFORMS, 0)
+        for i, u in enumerate(units, start=1):
+            c = counts.get(u.id, {})
+            per = [c.get(p, 0) for p in PLATFORMS]
+            for p in PLATFORMS:
+                totals[p] += c.get(p, 0)
+            rows.append([i, u.name, u.category, u.city, *per, sum(per)])
+        rows.append(["合计", f"{len(units)} 个单位", "", "", *totals.values(), sum(totals.values())])
+        by_cat: list[list[Any]] = []
+        for cat in CATEGORIES:
+            members = [u for u in units if u.category == cat]
+            if not members:
+                continue
+            per = [sum(counts.get(u.id, {}).get(p, 0) for u in members) for p in PLATFORMS]
+            by_cat.append([cat, len(members), *per, sum(per)])
+        by_cat.append(["合计", len(units), *totals.values(), sum(totals.values())])
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "附件2 汇总表"
+        note = f"统计口径：已备案、在运行的账号　共 {len(units)} 个单位、{len(accs)} 个账号　导出时间：{_now()}"
+        num = {"序号", *PLATFORMS, "合计", "单位数"}
+        _table(ws, "附件2", "教育系统政务新媒体账号汇总表", note, SUMMARY_COLUMNS, rows, numeric=num, total_row=True)
+        _table(
+            wb.create_sheet("按类别"),
+            "附件2",
+            "教育系统政务新媒体账号汇总表（按单位类别）",
+            note,
+            CATEGORY_COLUMNS,
+            by_cat,
+            numeric=num,
+            total_row=True,
+        )
+        return await _save(self.folder, wb, "汇总表", "教育系统政务新媒体账号汇总表", len(units))
+
+    async def filing_sheet(self, scope: Scope | None = None) -> Export:
+        """备案汇总表: every filing (开设/变更/注销) with who filed it, when, and the decision."""
+        fs = await self.reports.filings()
+        if scope is not None and not scope.everything:
+            names = {u.name for u in await self.units.by_ids(sorted(scope.unit_ids))}
+            fs = [f for f in fs if f.unit_name in names]
+        rows = [
+            [
+                i,
+                f.id,
+                f.kind,
+                f.unit_name,
+                f.platform,
+                f.account_name,
+                f.uid,
+                f.opened_on,
+                f.changes,
+                f.state,
+                f.filed_by,
+                f.filed_at,
+                f.decided_by,
+                f.decided_at,
+                f.reason,
+            ]
+            for i, f in enumerate(fs, start=1)
+        ]
+        states = {s: sum(1 for f in fs if f.state == s) for s in ("已备案", "待审核", "已驳回")}
+        note = "　".join(f"{k} {v}" for k, v in states.items())
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "备案汇总表"
+        _table(
+            ws,
+            "备案",
+            "教育系统政务新媒体备案汇总表",
+            f"共 {len(rows)} 条备案（{note}）　导出时间：{_now()}",
+            FILING_COLUMNS,
+            rows,
+            numeric={"序号", "备案编号"},
+        )
+        return await _save(self.folder, wb, "备案表", "教育系统政务新媒体备案汇总表", len(rows))
+
+    async def task_sheet(self, kind: str, task_id: int, scope: Scope | None = None) -> Export:
+        """One 统发 or 报送 task: each unit that owes it, who did it and when, and who did not (a city admin: theirs)."""
+        t = await self.reports.task(kind, task_id, scope)  # a city admin: their units; another city's task refused
+        verb = "确认" if kind == "统发" else "报送"
+        rows: list[list[Any]] = []
+        i = 0
+        for d in t.done:
+            i += 1
+            rows.append(
+                [
+                    i,
+                    d.unit.name,
+                    d.unit.category,
+                    d.unit.city,
+                    f"已{verb}",
+                    d.by,
+                    d.at,
+                    "是" if d.late else "否",
+                    d.note,
+                ]
+            )
+        for u in sorted(t.missing, key=unit_key):
+            i += 1
+            rows.append([i, u.name, u.category, u.city, f"未{verb}", "", "", "", ""])
+        columns = TASK_COLUMNS if kind == "统发" else RETURN_COLUMNS
+        done, total = len(t.done), t.total
+        pct = f"{done / total * 100:.1f}%" if total else "0.0%"
+        head = f"{kind} #{t.id}：{t.title}"
+        note = f"截止 {t.deadline}　状态：{t.state}　已{verb} {done}/{total}（{pct}），未{verb} {len(t.missing)}　导出时间：{_now()}"
+        if t.note:
+            note = f"说明：{t.note}　" + note
+        if t.link:
+            note = f"链接：{t.link}　" + note
+        wb = Workbook()
+        ws = wb.active
+        ws.title = f"{kind}{t.id}"
+        _table(ws, f"{kind}进度", head, note, columns, rows, numeric={"序号"})
+        missing_ws = wb.create_sheet(f"未{verb}单位")
+        miss_rows = [[n, u.name, u.category, u.city] for n, u in enumerate(sorted(t.missing, key=unit_key), 1)]
+        _table(
+            missing_ws,
+            f"{kind}进度",
+            f"{head}（未{verb}单位）",
+            note,
+            ("序号", "单位名称", "单位类别", "地市"),
+            miss_rows,
+        )
+        return await _save(self.folder, wb, f"{kind}{t.id}", head, len(rows))
+
+    def list_exports(self, limit: int = 30) -> list[Path]:
+        """The newest export files, newest first."""
+        folder = self.folder
+        if not folder.is_dir():
+            return []
+        files = [p for p in folder.iterdir() if p.suffix == ".xlsx" and p.is_file()]
+        return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]

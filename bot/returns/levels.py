@@ -28,8 +28,8 @@ from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import UserError
 from bot.outbox.service import Outbox
-from bot.readouts import workbooks
 from bot.readouts.exports import Export
+from bot.readouts.workbooks import Part, Rows, Workbooks
 from bot.render import Msg, person_name
 from bot.returns.files import store
 from bot.returns.files.layouts import Layout
@@ -118,7 +118,14 @@ class ReturnLevels:
     """Returns collected by level: the cities' checks and sign-offs (table return_handups, owned here)."""
 
     def __init__(
-        self, db: Database, units: Units, returns: Returns, files: ReturnFiles, outbox: Outbox, settings: Settings
+        self,
+        db: Database,
+        units: Units,
+        returns: Returns,
+        files: ReturnFiles,
+        outbox: Outbox,
+        settings: Settings,
+        workbooks: Workbooks,
     ) -> None:
         self.db = db
         self.units = units
@@ -126,6 +133,7 @@ class ReturnLevels:
         self.files = files
         self.outbox = outbox
         self.settings = settings
+        self.workbooks = workbooks  # the merged workbooks a city hands up and the province's
 
     # ------------------------------------------------------------ reading
 
@@ -248,13 +256,13 @@ class ReturnLevels:
         stamp = clock.now()
         signed = {uid: f"{city.bureau.name} {person_name(actor_name, actor)} {clock.show(stamp)}" for uid in ids}
 
-        async def rows(tx: Tx, form: str) -> workbooks.Rows:
+        async def rows(tx: Tx, form: str) -> Rows:
             found = [(f, r) for f, r in await store.merged_rows(tx, ret.id, form) if f.unit_id in city.done]
             picked.extend(f.id for f, _ in found)
             return found
 
-        part = workbooks.Part(rows, units=ids, signed=signed, name=city.bureau.name)
-        made = await workbooks.merged(_Host(self), ret, layouts, part)
+        part = Part(rows, units=ids, signed=signed, name=city.bureau.name)
+        made = await self.workbooks.merged(ret, layouts, part)
         data = await asyncio.to_thread(made.path.read_bytes)
         _, stored = await store.in_thread(self.files.files, lambda: (None, self.files.files.write(data, ".xlsx")))
         assert stored is not None
@@ -383,25 +391,15 @@ class ReturnLevels:
                     signed[u.id] = c.handup.signed(c.bureau)
         direct = {u.id for u in lv.direct}
 
-        async def rows(tx: Tx, form: str) -> workbooks.Rows:
+        async def rows(tx: Tx, form: str) -> Rows:
             own = [(f, r) for f, r in await store.merged_rows(tx, ret.id, form) if f.unit_id in direct]
             return sorted([*own, *await store.rows_of_files(tx, snap, form)], key=lambda fr: fr[0].unit_id or 0)
 
         waiting = [
             (c.bureau, f"{c.state}（{len(c.done)}/{len(c.units)} 个单位已交）") for c in lv.cities if c.handup is None
         ]
-        part = workbooks.Part(rows, units=direct, also_missing=waiting, signed=signed)
-        return await workbooks.merged(_Host(self), ret, layouts, part)
-
-
-class _Host:
-    """What the merged-workbook code reads of the application (its database, settings, returns and files)."""
-
-    def __init__(self, levels: ReturnLevels) -> None:
-        self.db = levels.db
-        self.settings = levels.settings
-        self.returns = levels.returns
-        self.return_files = levels.files
+        part = Part(rows, units=direct, also_missing=waiting, signed=signed)
+        return await self.workbooks.merged(ret, layouts, part)
 
 
 async def _handups(tx: Tx, return_id: int) -> dict[int, Handup]:

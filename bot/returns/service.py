@@ -40,13 +40,17 @@ from bot.tasks import (
     NudgeText,
     Owing,
     Progress,
+    TaskBook,
     TaskDone,
+    TaskEngine,
     TaskLine,
-    TaskService,
+    TaskTables,
     TaskView,
+    UnitTaskLine,
     reminded_recently,
     the_only_open,
 )
+from bot.units.authority import Authority
 from bot.units.groups import task_groups
 from bot.units.records import Unit
 from bot.units.service import Units
@@ -57,22 +61,35 @@ _UNIT_ROWS = (
 )
 
 
-class Returns(TaskService):
-    """Returns and their submissions; registers the `return` kind with the reminder engine. Its part `reactions`
-    confirms by reaction and catches up reactions given while away."""
+TABLES = TaskTables(
+    noun="报送",
+    history_sql=(
+        "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
+        "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?"
+    ),
+    people_sql="SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL",
+    end_sql="UPDATE returns SET state=?, closed_by=?, closed_at=? WHERE id=?",
+    already_ended="报送 {label} 已经结束了。",
+)
+
+
+class Returns:
+    """Returns and their submissions; registers the `return` kind with the reminder engine. Its parts: `engine`
+    (announcing, reminders, nudges), `book` (history, people, ending a return, the lines reports show) and
+    `reactions` (confirming by reaction, catching up reactions given while away)."""
 
     kind = KIND
     noun = "报送"
-    history_sql = (
-        "SELECT r.id, r.title, r.deadline, r.state, ru.submitted_at AS done_at, ru.late FROM return_units ru "
-        "JOIN returns r ON r.id=ru.return_id WHERE ru.unit_id=? ORDER BY r.deadline DESC LIMIT ?"
-    )
-    people_sql = "SELECT submitted_by, submitted_by_name FROM return_units WHERE submitted_by IS NOT NULL"
-    end_sql = "UPDATE returns SET state=?, closed_by=?, closed_at=? WHERE id=?"
-    already_ended = "报送 {label} 已经结束了。"
 
     def __init__(self, db: Database, units: Units, outbox: Outbox, reminders: Reminders, settings: Settings) -> None:
-        super().__init__(db, units, outbox, reminders, settings)
+        self.db = db
+        self.units = units
+        self.outbox = outbox
+        self.reminders = reminders
+        self.settings = settings
+        self.authority = Authority(units, settings.admins)  # who may confirm for a unit: the one rule
+        self.engine = TaskEngine(self.kind, units, outbox, reminders, settings)
+        self.book = TaskBook(db, self.engine, TABLES)
         self.reactions = ReturnReactions(
             db,
             settings,
@@ -84,10 +101,12 @@ class Returns(TaskService):
             mark=self._mark,
             owing=self._owing,
         )
+        # before an automatic reminder's transaction, reactions given while away are counted
+        reminders.register(self.kind, self._remind, prepare=self.reactions.before_nudge)
 
     # ------------------------------------------------------------ reading
 
-    async def _get(self, tx: Tx, return_id: int) -> Return:
+    async def get_in(self, tx: Tx, return_id: int) -> Return:
         r = await tx.one("SELECT * FROM returns WHERE id=?", (return_id,))
         if r is None:
             raise NotFound(f"没有编号为 {return_id} 的报送任务。发 /报送 查看进行中的报送。")
@@ -97,7 +116,7 @@ class Returns(TaskService):
         """The submissions (in the order they came) and the units not done; those whose file needs fixing and those
         with no operator (nobody can hand in) noted."""
         async with self.db.read() as tx:
-            ret = await self._get(tx, return_id)
+            ret = await self.get_in(tx, return_id)
             rows = await tx.all(_UNIT_ROWS, (return_id,))
         done, pending, fixing = [], [], set()
         for r in rows:
@@ -134,7 +153,7 @@ class Returns(TaskService):
     async def owed(self, return_id: int, unit_id: int) -> Owed:
         """What one unit still owes of a return that asks for files (everything when it handed in nothing)."""
         async with self.db.read() as tx:
-            ret = await self._get(tx, return_id)
+            ret = await self.get_in(tx, return_id)
             return (await self._owes_in(tx, ret, [unit_id]))[unit_id]
 
     async def owes_for_unit(self, unit_id: int) -> dict[int, Owed]:
@@ -148,7 +167,7 @@ class Returns(TaskService):
     async def listing(self, *, include_closed: bool = False) -> list[tuple[Return, int, int]]:
         """Returns with (done, total), open ones first by deadline (closed ones, newest first, when asked)."""
         where = "" if include_closed else "WHERE r.state='进行中'"
-        rows = await self._read(
+        rows = await self.book.read(
             "SELECT r.*, "
             "(SELECT COUNT(*) FROM return_units ru WHERE ru.return_id=r.id AND ru.submitted_at IS NOT NULL) AS done, "
             "(SELECT COUNT(*) FROM return_units ru JOIN units u ON u.id=ru.unit_id WHERE ru.return_id=r.id "
@@ -160,7 +179,7 @@ class Returns(TaskService):
 
     async def open_for_unit(self, unit_id: int) -> list[tuple[Return, Submission | None]]:
         """The open returns a unit owes, each with its submission (None: not yet), by deadline."""
-        rows = await self._read(
+        rows = await self.book.read(
             "SELECT r.*, ru.unit_id, ru.submitted_at, ru.submitted_by, ru.submitted_by_name, ru.via, "
             "ru.note AS sub_note, ru.late, u.name, u.category, u.city "
             "FROM returns r JOIN return_units ru ON ru.return_id=r.id JOIN units u ON u.id=ru.unit_id "
@@ -185,7 +204,7 @@ class Returns(TaskService):
 
     async def fixing_for_unit(self, unit_id: int) -> set[int]:
         """The open returns whose latest file from this unit has problems (需修改) and is not yet accepted."""
-        rows = await self._read(
+        rows = await self.book.read(
             "SELECT ru.return_id FROM return_units ru JOIN returns r ON r.id=ru.return_id "
             "WHERE ru.unit_id=? AND r.state='进行中' AND ru.submitted_at IS NULL AND ru.file_state=?",
             (unit_id, NEEDS_FIX),
@@ -210,7 +229,7 @@ class Returns(TaskService):
             ),
         )
 
-    # ------------------------------------------------------------ creating (closing is TaskService.close: no more
+    # ------------------------------------------------------------ creating (closing is `close`: no more
     # submissions from operators, no more reminders)
 
     async def scope_units(self, text: str, within: Scope | None = None) -> tuple[list[Unit], str]:
@@ -250,7 +269,7 @@ class Returns(TaskService):
             )
             await tx.many("INSERT INTO return_units (return_id, unit_id) VALUES (?, ?)", [(rid, u.id) for u in units])
             labels = await self.engine.schedule(tx, rid, new.deadline)
-            ret = await self._get(tx, rid)
+            ret = await self.get_in(tx, rid)
             await self.engine.announce(tx, rid, announcement(ret, len(units)), owner=owner)
             await audit(
                 tx,
@@ -323,7 +342,7 @@ class Returns(TaskService):
     ) -> Submitted:
         """Mark a unit submitted inside the caller's transaction (a file handed in is stored in the same one)."""
         note = clean_text(note)[:MAX_NOTE]
-        ret = await self._get(tx, return_id)
+        ret = await self.get_in(tx, return_id)
         if not ret.open and via != BY_ADMIN:
             raise UserError(f"报送 {ret.label} 已结束，不再接收。如需补报，请联系管理员登记。")
         row = await tx.one(
@@ -410,7 +429,7 @@ class Returns(TaskService):
             UserError: closed, all done, or (unless `force`) the automatic reminder went out moments ago.
         """
         async with self.db.tx() as tx:
-            ret = await self._get(tx, return_id)
+            ret = await self.get_in(tx, return_id)
             if not ret.open:
                 raise UserError(f"报送 {ret.label} 已经结束，不用催办。")
             owing = await self._owing(tx, ret, scope)
@@ -427,10 +446,33 @@ class Returns(TaskService):
             )
         return Nudged(ret, owing.units, len(owing.operators), owing.orphans, len(messages))
 
+    # ------------------------------------------------------------ what the book does the same way for either kind
+
+    async def get(self, task_id: int) -> Return:
+        """The task with this number (NotFound says how to list them)."""
+        async with self.db.read() as tx:
+            return await self.get_in(tx, task_id)
+
+    async def close(self, task_id: int, *, actor: str, scope: Scope | None = None) -> Progress[Return, Submission]:
+        """End a task early or after its deadline (see `TaskBook.close`); its progress as it ends."""
+        async with self.db.tx() as tx:
+            await self.book.close(tx, await self.get_in(tx, task_id), scope, actor=actor)
+        return await self.progress(task_id)
+
+    async def history(self, unit_id: int, limit: int) -> list[UnitTaskLine]:
+        """The 报送 a unit owed (at most `limit`, newest deadline first) and how each stands for it."""
+        return await self.book.history(unit_id, limit)
+
+    async def people(self) -> list[tuple[str, str]]:
+        """(QQ id, name) of everyone who did a 报送."""
+        return await self.book.people()
+
     # ------------------------------------------------------------ as reports, exports and the dashboard see tasks
 
     async def lines(self, *, include_closed: bool = True) -> list[TaskLine]:
-        return [self.line(ret, done, total) for ret, done, total in await self.listing(include_closed=include_closed)]
+        return [
+            self.book.line(ret, done, total) for ret, done, total in await self.listing(include_closed=include_closed)
+        ]
 
     async def view(self, task_id: int) -> TaskView:
         p = await self.progress(task_id)
@@ -445,4 +487,4 @@ class Returns(TaskService):
             )
             for s in p.done
         ]
-        return self.task_view(ret, done, list(p.pending), note=ret.note)
+        return self.book.task_view(ret, done, list(p.pending), note=ret.note)

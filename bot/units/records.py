@@ -95,7 +95,7 @@ def initials(name: str) -> str:
 
 
 @dataclass
-class _Index:
+class UnitIndex:
     """The roster's name index: every live unit by name, alias and loose forms, and how a typed name is matched.
 
     It is the one place that says what a name finds (`lookup`) and whether a new alias would take over a name
@@ -172,9 +172,9 @@ class _Index:
         if self.pinyin is not None:
             self.pinyin[unit.id] = [initials(n) for n in (unit.name, *unit.aliases)]
 
-    def copy(self) -> _Index:
+    def copy(self) -> UnitIndex:
         """A copy to try changes on (the roster import's plan); the units themselves are immutable."""
-        return _Index(
+        return UnitIndex(
             dict(self.units),
             dict(self.by_name),
             dict(self.by_alias),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.audit import audit
@@ -18,10 +17,8 @@ from bot.units.records import (
     Unbound,
     Unit,
 )
+from bot.units.scope import Scope
 from bot.vocab import parse_category
-
-if TYPE_CHECKING:
-    from bot.roles import Scope
 
 
 class Registrations:

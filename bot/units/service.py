@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.audit import audit
@@ -14,9 +13,10 @@ from bot.names import check_city, check_name, name_key
 from bot.units.records import (
     SCOPE_ALL,
     Unit,
-    _Index,
+    UnitIndex,
 )
 from bot.units.registrations import Registrations
+from bot.units.scope import Scope
 from bot.units.tree import (
     PROVINCE,
     Below,
@@ -30,18 +30,15 @@ from bot.units.tree import (
 )
 from bot.vocab import CATEGORIES, categories_of, category_key, parse_category
 
-if TYPE_CHECKING:
-    from bot.roles import Scope
-
 
 class Units(Registrations):
     """Unit records and the people bound to them."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._index: _Index | None = None
+        self._index: UnitIndex | None = None
         self._data_version: int | None = None
-        self._tree: tuple[_Index, Tree] | None = None  # the tree of the index it was built from
+        self._tree: tuple[UnitIndex, Tree] | None = None  # the tree of the index it was built from
         # called after a change to the units or their aliases commits (the follower rankings' cache listens)
         self.on_change: list[Callable[[], None]] = []
 
@@ -53,7 +50,7 @@ class Units(Registrations):
         for listener in self.on_change:
             listener()
 
-    async def _load(self) -> _Index:
+    async def _load(self) -> UnitIndex:
         async with self.db.read() as tx:
             # another connection (the import-units command line, a second process) may have changed the units
             version = tx.tiny_value("PRAGMA data_version")  # asked before every lookup of a unit
@@ -70,7 +67,7 @@ class Units(Registrations):
         for a in aliases:
             by_unit.setdefault(a["unit_id"], []).append(a["alias"])
         parents = live_parents({r["id"]: r["parent_id"] for r in rows}, dead)
-        idx = _Index()
+        idx = UnitIndex()
         for r in sorted(rows, key=lambda r: r["id"]):
             aka = tuple(sorted(by_unit.get(r["id"], [])))
             idx.put(
@@ -114,7 +111,7 @@ class Units(Registrations):
         return (await self._load()).lookup(text, strict=strict)
 
     async def near(self, text: str) -> list[Unit]:
-        """Units one typo away from `text` (see `_Index.near`): for 你是不是要… and flagging look-alike new units."""
+        """Units one typo away from `text` (see `UnitIndex.near`): for 你是不是要… and flagging look-alike new units."""
         return (await self._load()).near(text)
 
     # ------------------------------------------------------------ units
@@ -225,7 +222,7 @@ class Units(Registrations):
         await tx.run("INSERT INTO unit_aliases (alias, unit_id) VALUES (?, ?)", (alias, unit_id))
         return True
 
-    async def name_index(self) -> _Index:
+    async def name_index(self) -> UnitIndex:
         """A copy of the name index, to try changes on (the roster import checks a file's aliases with it)."""
         return (await self._load()).copy()
 

@@ -17,9 +17,9 @@ from bot.errors import UserError
 from bot.readouts import exports, reports
 from bot.roster import import_roster
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, _int, read_upload
+from plugins.dashboard.forms import MAX_UPLOAD, BadUpload, form_int, read_upload
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, redirect, refused, scope_note, shell
+from plugins.dashboard.web import Session, checked_form, page, redirect, refused, scope_note, shell
 
 
 def _import_refused(s: Session, why: str, status: int = 400) -> Response:
@@ -90,15 +90,15 @@ _FILE_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]+\.xlsx$")
 async def exports_page(request: Request, app: App, s: Session) -> str | Response:
     note = ""
     if request.method == "POST":
-        form = await _form(request, s)
+        form = await checked_form(request, s)
         if isinstance(form, Response):
             return form
         kind = form.get("kind", "")
-        task_id = _int(form.get("task"), 0) if kind in ("统发", "报送") else None
+        task_id = form_int(form.get("task"), 0) if kind in ("统发", "报送") else None
         try:
             if kind not in exports.KINDS:
                 raise UserError("请选择要导出的表格。")
-            made = await exports.export(app, kind, task_id, actor=s.actor, scope=s.scope)
+            made = await app.exports.export(kind, task_id, actor=s.actor, scope=s.scope)
         except UserError as err:
             note = h.message(str(err), ok=False)
         else:
@@ -110,7 +110,7 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
         for kind, label, desc in EXPORT_BUTTONS
     ]
     for kind in ("统发", "报送"):
-        lines = (await reports.tasks(app, kind, include_closed=True, scope=s.scope))[:30]
+        lines = (await app.reports.tasks(kind, include_closed=True, scope=s.scope))[:30]
         opts = "".join(f'<option value="{t.id}">#{t.id} {e(t.title)}</option>' for t in lines)
         cards.append(
             f'<div class="panel"><b>{e(kind)}进度</b><p>每个单位谁在什么时候完成，谁还没有。</p>'
@@ -123,7 +123,7 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
             )
             + "</div>"
         )
-    files = exports.list_exports(app)
+    files = app.exports.list_exports()
     if not s.scope.everything:  # a city admin sees the files they made, no one else's
         mine = await _made_by(app, s)
         files = [p for p in files if p.name in mine]
@@ -140,14 +140,14 @@ async def exports_page(request: Request, app: App, s: Session) -> str | Response
         + scope_note(s)
         + note
         + f'<div class="exports">{"".join(cards)}</div>'
-        + f'<h2>最近导出的文件</h2><p class="muted small">保存在服务器 {e(exports.export_dir(app))}</p>'
+        + f'<h2>最近导出的文件</h2><p class="muted small">保存在服务器 {e(app.exports.folder)}</p>'
         + h.table(["文件", "大小", "时间"], rows, numeric=[1], empty="还没有导出过文件。")
     )
 
 
 async def _made_by(app: App, s: Session) -> set[str]:
     """The export files this person made, here or with /导出 in the chat."""
-    return await reports.files_made_by(app, (s.actor, s.person) if s.person else (s.actor,))
+    return await app.reports.files_made_by((s.actor, s.person) if s.person else (s.actor,))
 
 
 def _mtime(p: Path) -> Any:
@@ -161,7 +161,7 @@ def _mtime(p: Path) -> Any:
 @page("/exports/file/{name}", "下载", "exports")
 async def export_file(request: Request, app: App, s: Session) -> str | Response:
     name = request.path_params.get("name", "")
-    folder = exports.export_dir(app)
+    folder = app.exports.folder
     path = folder / name
     if not _FILE_NAME.match(name) or path.parent != folder or not path.is_file():
         return shell(s, "没有这个文件", h.message("没有这个文件。", ok=False), status=404)

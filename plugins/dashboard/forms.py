@@ -103,7 +103,8 @@ async def read_upload(request: Request, limit: int) -> dict[str, tuple[str | Non
     return out
 
 
-def _int(value: str | None, default: int = 1) -> int:
+def form_int(value: str | None, default: int = 1) -> int:
+    """A query or form value as a whole number: `default` when it is missing, not a number or past 2**53."""
     try:
         n = int(value or default)
     except ValueError:

@@ -10,7 +10,6 @@ import time
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.readouts import reports
 from bot.roles import Scope
 from plugins.dashboard import html as h
 from plugins.dashboard.forms import MAX_FORM, BadForm, parse_form, read_body
@@ -19,14 +18,14 @@ from plugins.dashboard.web import (
     COOKIE,
     MAX_SECONDS,
     Session,
-    _digest,
-    _sessions,
-    _token,
+    configured_token,
     current_app,
+    digest_token,
     not_found,
     page_response,
     redirect,
     router,
+    sessions,
 )
 
 LINK_SECONDS = 600
@@ -68,7 +67,7 @@ def _gone() -> Response:
 @router.get("/enter", response_class=HTMLResponse)
 async def enter_page(request: Request, c: str = "") -> Response:
     app = current_app()
-    if not _token(app):
+    if not configured_token(app):
         return not_found()
     body = (
         '<div class="panel login"><h1>管理后台登录</h1>'
@@ -83,7 +82,7 @@ async def enter_page(request: Request, c: str = "") -> Response:
 @router.post("/enter", response_class=HTMLResponse)
 async def enter(request: Request) -> Response:
     app = current_app()
-    token = _token(app)
+    token = configured_token(app)
     if not token or app is None:
         return not_found()
     body = await read_body(request, MAX_FORM)
@@ -95,10 +94,10 @@ async def enter(request: Request) -> Response:
     if found is None:
         return _gone()
     person, scope = found
-    s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), _digest(token))
+    s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), digest_token(token))
     s.person, s.scope, s.office = person, scope, scope.everything
-    _sessions[s.sid] = s
-    await reports.record(app, s.actor, "后台登录", f"{person} 用 /后台 链接登录（范围：{scope.label or '无'}）")
+    sessions[s.sid] = s
+    await app.reports.record(s.actor, "后台登录", f"{person} 用 /后台 链接登录（范围：{scope.label or '无'}）")
     resp = redirect("")
     resp.set_cookie(COOKIE, s.sid, max_age=MAX_SECONDS, path=BASE_PATH, httponly=True, samesite="strict")
     return resp

@@ -14,12 +14,12 @@ from bot.render import person_name
 from bot.units.records import initials
 from bot.vocab import CATEGORIES, PLATFORMS
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import _int
+from plugins.dashboard.forms import form_int
 from plugins.dashboard.html import e, url
 from plugins.dashboard.web import (
     PAGE_SIZE,
     Session,
-    _token,
+    configured_token,
     not_found,
     page,
     redirect,
@@ -48,12 +48,12 @@ def task_rows(lines: list[reports.TaskLine], kind_path: str) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def slash() -> Response:
-    return redirect("") if _token(current_app()) else not_found()
+    return redirect("") if configured_token(current_app()) else not_found()
 
 
 @page("", "概览", "overview")
 async def overview(request: Request, app: App, s: Session) -> str:
-    o = await reports.overview(app, s.scope)
+    o = await app.reports.overview(s.scope)
     cards = [
         ("单位", o.units, False, url("/units")),
         ("联络员", o.operators, False, ""),
@@ -70,10 +70,10 @@ async def overview(request: Request, app: App, s: Session) -> str:
     body.append("</div>")
     for kind, path in (("统发", "broadcast"), ("报送", "return")):
         body.append(f"<h2>进行中的{kind}</h2>")
-        lines = [t for t in await reports.tasks(app, kind, include_closed=False, scope=s.scope)]
+        lines = [t for t in await app.reports.tasks(kind, include_closed=False, scope=s.scope)]
         body.append(f'<div class="panel">{task_rows(lines, path)}</div>')
     body.append("<h2>逾期未完成的报送</h2>")
-    overdue = [t for t in await reports.tasks(app, "报送", include_closed=False, scope=s.scope) if t.overdue]
+    overdue = [t for t in await app.reports.tasks("报送", include_closed=False, scope=s.scope) if t.overdue]
     rows = [
         [
             f'<a href="{url(f"/tasks/return/{t.id}")}">#{t.id} {e(t.title)}</a>',
@@ -107,9 +107,9 @@ async def units_page(request: Request, app: App, s: Session) -> str:
     cat = request.query_params.get("cat", "")
     units = sorted([u for u in await app.units.all() if u in s.scope], key=reports.unit_key)
     chosen = [u for u in units if _match_unit(u, q) and (not cat or u.category == cat)]
-    shown, page_no, pages = h.paginate(chosen, _int(request.query_params.get("page")), PAGE_SIZE)
+    shown, page_no, pages = h.paginate(chosen, form_int(request.query_params.get("page")), PAGE_SIZE)
     ops = await app.units.operators_of(u.id for u in shown)
-    accs = await reports.accounts(app, scope=s.scope)
+    accs = await app.reports.accounts(scope=s.scope)
     count: dict[int, int] = {}
     for a in accs:
         count[a.unit.id] = count.get(a.unit.id, 0) + 1
@@ -143,14 +143,14 @@ async def units_page(request: Request, app: App, s: Session) -> str:
 
 @page("/units/{unit_id}", "单位详情", "units")
 async def unit_page(request: Request, app: App, s: Session) -> str | Response:
-    unit = await app.units.get(_int(request.path_params.get("unit_id"), 0))
+    unit = await app.units.get(form_int(request.path_params.get("unit_id"), 0))
     if unit is None:
         return shell(s, "没有这个单位", h.message("没有这个单位。", ok=False), status=404)
     if unit not in s.scope:
         return refused(s, f"“{unit.name}”不在你的管理范围（{s.scope.label}）内，不能查看。")
     ops = await app.units.operators(unit.id)
-    accs = [a for a in await reports.accounts(app, ("正常", "待审核", "已注销"), s.scope) if a.unit.id == unit.id]
-    fs = [f for f in await reports.filings(app, s.scope) if f.unit_id == unit.id]
+    accs = [a for a in await app.reports.accounts(("正常", "待审核", "已注销"), s.scope) if a.unit.id == unit.id]
+    fs = [f for f in await app.reports.filings(s.scope) if f.unit_id == unit.id]
     info = (
         '<dl class="kv">'
         f"<dt>类别</dt><dd>{e(unit.category)}</dd><dt>地市</dt><dd>{e(unit.city or '未填')}</dd>"
@@ -195,7 +195,7 @@ async def _unit_target(app: App, unit: Any) -> str:
 async def _unit_history(app: App, unit_id: int, s: Session) -> str:
     """Every 统发 and 报送 the unit owed: done when, late, or still owing (a city admin: not another city's)."""
     rows = []
-    tasks = await reports.unit_tasks(app, unit_id, scope=s.scope)
+    tasks = await app.reports.unit_tasks(unit_id, scope=s.scope)
     for t in tasks:
         path = "broadcast" if t.kind == "统发" else "return"
         if t.done_at:
@@ -224,7 +224,7 @@ async def accounts_page(request: Request, app: App, s: Session) -> str:
     platform = request.query_params.get("platform", "")
     state = request.query_params.get("state", "")
     states = ("正常", "待审核", "已注销", "已驳回")
-    accs = await reports.accounts(app, (state,) if state in states else ("正常", "待审核"), s.scope)
+    accs = await app.reports.accounts((state,) if state in states else ("正常", "待审核"), s.scope)
     ql = q.lower()
     chosen = [
         a
@@ -232,7 +232,7 @@ async def accounts_page(request: Request, app: App, s: Session) -> str:
         if (not platform or a.platform == platform)
         and (not ql or ql in a.name.lower() or ql in a.unit.name.lower() or ql in a.uid.lower() or ql in a.unit.city)
     ]
-    shown, page_no, pages = h.paginate(chosen, _int(request.query_params.get("page")), PAGE_SIZE)
+    shown, page_no, pages = h.paginate(chosen, form_int(request.query_params.get("page")), PAGE_SIZE)
     rows = [
         [
             f'<a href="{url(f"/units/{a.unit.id}")}">{e(a.unit.name)}</a>',
@@ -271,7 +271,7 @@ async def tasks_page(request: Request, app: App, s: Session) -> str:
     body = ["<h1>统发与报送</h1>", scope_note(s)]
     for path, kind in KIND_PATHS.items():
         body.append(f"<h2>{e(kind)}</h2>")
-        lines = await reports.tasks(app, kind, include_closed=True, scope=s.scope)
+        lines = await app.reports.tasks(kind, include_closed=True, scope=s.scope)
         rows = [
             [
                 f'<a href="{url(f"/tasks/{path}/{t.id}")}">#{t.id} {e(t.title)}</a>',
@@ -294,7 +294,7 @@ async def task_page(request: Request, app: App, s: Session) -> str | Response:
     if kind is None:
         return shell(s, "没有这个任务", h.message("没有这个任务。", ok=False), status=404)
     try:
-        t = await reports.task(app, kind, _int(request.path_params.get("task_id"), 0), s.scope)
+        t = await app.reports.task(kind, form_int(request.path_params.get("task_id"), 0), s.scope)
     except Forbidden as err:
         return refused(s, str(err))
     except UserError as err:
@@ -353,8 +353,8 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
     if period not in ("本月", "上月"):
         period = "本月"
     body = ["<h1>粉丝排行</h1>"]
-    ranked = await reports.ranking(
-        app, platform if platform in PLATFORMS else "", cat if cat in CATEGORIES else "", period, s.scope
+    ranked = await app.reports.ranking(
+        platform if platform in PLATFORMS else "", cat if cat in CATEGORIES else "", period, s.scope
     )
     body.append(
         f'<form class="filters" method="get" action="{url("/followers")}">'
@@ -405,11 +405,11 @@ async def followers_page(request: Request, app: App, s: Session) -> str:
 
 @page("/audit", "操作记录", "audit")
 async def audit_page(request: Request, app: App, s: Session) -> str:
-    page_no = max(1, _int(request.query_params.get("page")))
+    page_no = max(1, form_int(request.query_params.get("page")))
     mine = (s.actor, s.person) if s.person else (s.actor,)
-    entries, total = await reports.audit_log(app, PAGE_SIZE, (page_no - 1) * PAGE_SIZE, s.scope, mine)
+    entries, total = await app.reports.audit_log(PAGE_SIZE, (page_no - 1) * PAGE_SIZE, s.scope, mine)
     pages = max(1, -(-total // PAGE_SIZE))
-    names = await reports.people_names(app)
+    names = await app.reports.people_names()
     rows = [
         [e(a.at), e(reports.actor_name(a.actor, names, app.settings.admins)), e(a.action), e(a.unit), e(a.detail)]
         for a in entries

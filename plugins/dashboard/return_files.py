@@ -14,9 +14,9 @@ from bot.errors import Forbidden, UserError
 from bot.readouts import reports, workbooks
 from bot.returns.files import store
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import _int
+from plugins.dashboard.forms import form_int
 from plugins.dashboard.html import e, url
-from plugins.dashboard.web import Session, _form, page, redirect, refused, shell
+from plugins.dashboard.web import Session, checked_form, page, redirect, refused, shell
 
 _TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -64,13 +64,13 @@ async def section(app: App, return_id: int, s: Session) -> str:
 
 @page("/tasks/return/{task_id}/files/{file_id}", "下载", "tasks")
 async def download(request: Request, app: App, s: Session) -> str | Response:
-    rid = _int(request.path_params.get("task_id"), 0)
-    found = await app.return_files.file(_int(request.path_params.get("file_id"), 0))
+    rid = form_int(request.path_params.get("task_id"), 0)
+    found = await app.return_files.file(form_int(request.path_params.get("file_id"), 0))
     if found is None or found[0].return_id != rid or not found[1].is_file():
         return shell(s, "没有这个文件", h.message("没有这个文件。", ok=False), status=404)
     rec, path = found
     if not s.scope.everything:
-        if not await reports.visible(app, "报送", rid, s.scope):
+        if not await app.reports.visible("报送", rid, s.scope):
             return refused(s, f"报送 #{rid} 不涉及你的管理范围（{s.scope.label}）内的单位，不能下载它的文件。")
         if rec.unit_id is None or rec.unit_id not in s.scope:
             who = f"“{rec.unit_name}”交的" if rec.unit_name else "还没有确认是哪个单位交的"
@@ -96,7 +96,7 @@ async def _part(app: App, return_id: int, s: Session) -> workbooks.Part | None:
     """
     if s.scope.everything:
         return None
-    await reports.task(app, "报送", return_id, s.scope)  # refused when it is another city's
+    await app.reports.task("报送", return_id, s.scope)  # refused when it is another city's
     scope = s.scope
 
     async def rows(tx: Tx, form: str) -> workbooks.Rows:
@@ -108,19 +108,19 @@ async def _part(app: App, return_id: int, s: Session) -> workbooks.Part | None:
 
 @page("/tasks/return/{task_id}/merged", "汇总", "tasks", methods=("POST",))
 async def merged(request: Request, app: App, s: Session) -> str | Response:
-    form = await _form(request, s)
+    form = await checked_form(request, s)
     if isinstance(form, Response):
         return form
-    rid = _int(request.path_params.get("task_id"), 0)
+    rid = form_int(request.path_params.get("task_id"), 0)
     try:
         ret = await app.returns.get(rid)
         layouts = await app.return_files.layouts_of(ret)
         if not layouts:
             raise UserError("这个报送不收表格（或还没有模板），没有可汇总的内容。")
-        made = await workbooks.merged(app, ret, layouts, await _part(app, rid, s))
+        made = await app.workbooks.merged(ret, layouts, await _part(app, rid, s))
     except Forbidden as err:
         return refused(s, str(err))
     except UserError as err:
         return shell(s, "汇总", h.message(str(err), ok=False), status=400)
-    await reports.record(app, s.actor, "报送汇总", f"{ret.label} → {made.name}")
+    await app.reports.record(s.actor, "报送汇总", f"{ret.label} → {made.name}")
     return redirect(f"/exports/file/{quote(made.name)}")

@@ -21,10 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.app import App, current_app
-from bot.readouts import reports
 from bot.roles import EVERYTHING, Scope
 from plugins.dashboard import html as h
-from plugins.dashboard.forms import MAX_FORM, BadForm, _int, parse_form, read_body
+from plugins.dashboard.forms import MAX_FORM, BadForm, form_int, parse_form, read_body
 from plugins.dashboard.html import e, url
 
 BASE = h.BASE
@@ -95,43 +94,45 @@ def scope_note(s: Session) -> str:
     return f'<p class="muted small">管理范围：{e(s.scope.label)}。这里只显示这个范围内的单位。</p>'
 
 
-_sessions: dict[str, Session] = {}
+sessions: dict[str, Session] = {}  # the signed-in sessions by id (web.py and links.py open them)
 _failures: dict[str, list[float]] = {}
 
 
 def reset() -> None:
     """Forget every session and failed login (tests)."""
-    _sessions.clear()
+    sessions.clear()
     _failures.clear()
 
 
-def _digest(token: str) -> bytes:
+def digest_token(token: str) -> bytes:
+    """What a session keeps of the token it signed in with, and what tokens are compared by."""
     return hashlib.sha256(token.encode()).digest()
 
 
-def _token(app: App | None) -> str:
+def configured_token(app: App | None) -> str:
+    """The dashboard's token from the settings (empty: the dashboard is closed)."""
     return app.settings.dashboard_token if app is not None else ""
 
 
 def token_matches(app: App | None, given: str) -> bool:
     """Whether `given` is the dashboard's token (digests compared: constant time, the length does not leak); never
     with no token set. Also what /healthz and /metrics accept as `Authorization: Bearer` (plugins/status)."""
-    token = _token(app)
-    return bool(token and given) and hmac.compare_digest(_digest(given), _digest(token))
+    token = configured_token(app)
+    return bool(token and given) and hmac.compare_digest(digest_token(given), digest_token(token))
 
 
 def _session(request: Request, app: App) -> Session | None:
     sid = request.cookies.get(COOKIE, "")
     if not sid:
         return None
-    s = _sessions.get(sid)
+    s = sessions.get(sid)
     now = time.monotonic()
     if s is None:
         return None
     expired = now - s.seen > IDLE_SECONDS or now - s.created > MAX_SECONDS
     # a changed token logs everyone out
-    if expired or not hmac.compare_digest(s.token_digest, _digest(_token(app))):
-        _sessions.pop(sid, None)
+    if expired or not hmac.compare_digest(s.token_digest, digest_token(configured_token(app))):
+        sessions.pop(sid, None)
         return None
     s.seen = now
     return s
@@ -169,7 +170,7 @@ def page(path: str, title: str, active: str, methods: tuple[str, ...] = ("GET",)
     def wrap(fn: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
             app = current_app()
-            if not _token(app):
+            if not configured_token(app):
                 return not_found()
             assert app is not None
             s = _session(request, app)
@@ -209,7 +210,7 @@ def login_form(error: str = "", status: int = 200) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request) -> Response:
     app = current_app()
-    if not _token(app):
+    if not configured_token(app):
         return not_found()
     assert app is not None
     if _session(request, app) is not None:
@@ -235,7 +236,7 @@ def client_address(request: Request, app: App) -> str:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     app = current_app()
-    token = _token(app)
+    token = configured_token(app)
     if not token:
         return not_found()
     assert app is not None
@@ -259,14 +260,14 @@ async def login(request: Request) -> Response:
     except BadForm:
         return login_form("表单格式不对：只需填写登录令牌。", 400)
     # compare digests: constant time, and the token's length does not leak either
-    if not given or not hmac.compare_digest(_digest(given), _digest(token)):
+    if not given or not hmac.compare_digest(digest_token(given), digest_token(token)):
         return login_form("令牌不正确。", 401)
     with contextlib.suppress(ValueError):
         recent.remove(now)
     _purge()
-    s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), _digest(token))
-    _sessions[s.sid] = s
-    await reports.record(app, s.actor, "后台登录", f"来自 {who}")
+    s = Session(secrets.token_urlsafe(32), secrets.token_hex(4), secrets.token_urlsafe(24), digest_token(token))
+    sessions[s.sid] = s
+    await app.reports.record(s.actor, "后台登录", f"来自 {who}")
     resp = redirect("")
     resp.set_cookie(COOKIE, s.sid, max_age=MAX_SECONDS, path=BASE, httponly=True, samesite="strict")
     return resp
@@ -274,12 +275,12 @@ async def login(request: Request) -> Response:
 
 def _purge() -> None:
     now = time.monotonic()
-    for sid, s in list(_sessions.items()):
+    for sid, s in list(sessions.items()):
         if now - s.seen > IDLE_SECONDS or now - s.created > MAX_SECONDS:
-            _sessions.pop(sid, None)
+            sessions.pop(sid, None)
 
 
-async def _form(request: Request, s: Session) -> dict[str, str] | Response:
+async def checked_form(request: Request, s: Session) -> dict[str, str] | Response:
     """A POSTed urlencoded form whose CSRF value matches the session's (else a 403 response)."""
     body = await read_body(request, MAX_FORM)
     if body is None:
@@ -295,11 +296,11 @@ async def _form(request: Request, s: Session) -> dict[str, str] | Response:
 
 @page("/logout", "退出", "logout", methods=("POST",))
 async def logout(request: Request, app: App, s: Session) -> str | Response:
-    form = await _form(request, s)
+    form = await checked_form(request, s)
     if isinstance(form, Response):
         return form
-    _sessions.pop(s.sid, None)
-    await reports.record(app, s.actor, "后台退出")
+    sessions.pop(s.sid, None)
+    await app.reports.record(s.actor, "后台退出")
     resp = redirect("/login")
     resp.delete_cookie(COOKIE, path=BASE, httponly=True, samesite="strict")
     return resp
@@ -320,9 +321,9 @@ FILING_STATES = ("待审核", "已备案", "已驳回")
 async def filings_page(request: Request, app: App, s: Session) -> str:
     state = request.query_params.get("state", "待审核")
     state = state if state in FILING_STATES or state == "全部" else "待审核"
-    fs = [f for f in await reports.filings(app, s.scope) if state == "全部" or f.state == state]
+    fs = [f for f in await app.reports.filings(s.scope) if state == "全部" or f.state == state]
     fs.reverse()  # newest first
-    shown, page_no, pages = h.paginate(fs, _int(request.query_params.get("page")), PAGE_SIZE)
+    shown, page_no, pages = h.paginate(fs, form_int(request.query_params.get("page")), PAGE_SIZE)
     rows = [
         [
             e(f.id),

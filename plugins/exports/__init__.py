@@ -38,5 +38,5 @@ __plugin_meta__ = PluginMetadata(
 @command("导出", may=admins("导出表格", Role.CITY_ADMIN))
 async def export_cmd(ctx: Ctx) -> Msg:
     kind, task_id = exports.parse_kind(ctx.args)
-    made = await exports.export(ctx.app, kind, task_id, actor=ctx.user_id, scope=ctx.scope)
+    made = await ctx.app.exports.export(kind, task_id, actor=ctx.user_id, scope=ctx.scope)
     return await to_asker_privately(ctx, made, f"已导出{made.title}（{made.rows} 行）")

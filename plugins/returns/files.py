@@ -20,7 +20,6 @@ from nonebot.rule import Rule
 from bot.app import App, get_app
 from bot.errors import UserError
 from bot.names import is_qq
-from bot.readouts import workbooks
 from bot.render import Msg, person_name
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
 from bot.returns.files.records import Upload
@@ -232,7 +231,7 @@ async def form(ctx: Ctx) -> Msg:
             targets.append((u, [o.user_id for o in await app.units.operators(u.id)]))
     sent, fallback, failed = [], [], []
     for unit, users in targets:
-        made = await workbooks.prefilled_forms(app, ret, unit)
+        made = await app.workbooks.prefilled_forms(ret, unit)
         problem = "没有联络员"
         for user in users[:1]:
             problem = await _upload_each(lambda m, user=user: upload_to(ctx.bot, "private", user, m), made)
@@ -327,7 +326,7 @@ async def merge(ctx: Ctx) -> Msg:
     if ret.by_level and ctx.scope.everything:  # 逐级汇总: the cities' signed-off files and the direct units'
         made = await ctx.app.return_levels.province_merge(ret, layouts)
     else:
-        made = await workbooks.merged(ctx.app, ret, layouts)
+        made = await ctx.app.workbooks.merged(ret, layouts)
     sheets = f"（{'、'.join(x.name for x in layouts)}各一张工作表）" if len(layouts) > 1 else ""
     return await _uploaded_answer(ctx, made, f"已汇总 {ret.label}：{made.rows} 行{sheets}")
 
@@ -336,7 +335,7 @@ async def pack(ctx: Ctx) -> Msg:
     if not ctx.args:
         raise UserError("用法：/报送 打包 <编号>，如：/报送 打包 3")
     ret = await ctx.app.returns.get(ctx.int_arg(ctx.args[0], "报送编号"))
-    made = await workbooks.pack(ctx.app, ret)  # the originals are the office's: privately, never to a group
+    made = await ctx.app.workbooks.pack(ret)  # the originals are the office's: privately, never to a group
     return await to_asker_privately(ctx, made, f"已打包 {ret.label} 的原件：{made.rows} 个文件")
 
 

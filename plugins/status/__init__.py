@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot import metrics
 from bot.app import App, current_app
+from bot.health import metrics_text
 from bot.render import Msg
 from plugins._ctx import Ctx
 from plugins._registry import admins, command
@@ -86,7 +87,7 @@ async def metrics_endpoint(request: Request) -> Response:
     assert app is not None
     if not allowed(request, app):
         return Response(REFUSED, status_code=403, media_type="text/plain; charset=utf-8")
-    return Response(metrics.render(await app.health.report()), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics_text(await app.health.report()), media_type=CONTENT_TYPE_LATEST)
 
 
 def mount() -> bool:

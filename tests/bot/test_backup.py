@@ -278,7 +278,6 @@ async def test_pruning_removes_only_files_of_returns_closed_long_ago_and_says_so
 async def test_a_pack_of_a_return_whose_files_were_pruned_says_so_instead_of_failing(core: App) -> None:
     import zipfile as zipmod
 
-    from bot.readouts import workbooks
     from sim import samples
     from tests.bot.test_returnfiles import NOW as FILES_NOW
     from tests.bot.test_returnfiles import ZZU, file_return, hand, roster
@@ -292,7 +291,7 @@ async def test_a_pack_of_a_return_whose_files_were_pruned_says_so_instead_of_fai
         await tx.run("UPDATE returns SET state='已结束', closed_at='2020-01-01T00:00:00' WHERE id=?", (rid,))
     pruned = await core.upkeep.prune()
     assert len(pruned.return_files) == 2
-    made = await workbooks.pack(core, await core.returns.get(rid))
+    made = await core.workbooks.pack(await core.returns.get(rid))
     with zipmod.ZipFile(made.path) as zf:
         assert zf.namelist() == ["已删除的原件.txt"]
         assert "郑州大学_盖章.pdf" in zf.read("已删除的原件.txt").decode()

@@ -84,7 +84,7 @@ async def world(core: App) -> App:
 
 
 async def test_account_sheet_follows_attachment_1(world: App) -> None:
-    made = await exports.export(world, "统计表", actor=str(ADMIN))
+    made = await world.exports.export("统计表", actor=str(ADMIN))
     assert made.path.parent == (world.settings.data_dir / "exports").resolve()
     assert made.path.name == "统计表-20260310-090000.xlsx" and made.rows == 3
     wb = load_workbook(made.path)
@@ -141,7 +141,7 @@ async def test_account_sheet_follows_attachment_1(world: App) -> None:
 async def test_account_detail_sheet_has_follower_counts(world: App) -> None:
     await world.followers.report("20001", ["微信"], "12,345")
     await world.followers.mark_post("20001", ["微信"], "")
-    made = await exports.export(world, "统计表", actor=str(ADMIN))
+    made = await world.exports.export("统计表", actor=str(ADMIN))
     ws = load_workbook(made.path)["账号明细"]
     assert row(ws, 4) == [
         "序号",
@@ -177,7 +177,7 @@ async def test_account_detail_sheet_has_follower_counts(world: App) -> None:
 async def test_stale_account_is_flagged_in_problem_column(world: App) -> None:
     await world.followers.mark_post("20001", ["微信"], "2026-03-01")
     clock.advance(timedelta(days=40))
-    made = await exports.export(world, "统计表", actor=str(ADMIN))
+    made = await world.exports.export("统计表", actor=str(ADMIN))
     ws = load_workbook(made.path).active
     assert ws["B5"].value == "郑州大学"
     assert ws["F5"].value == "超过 14 天未更新（最近更新 2026-03-01）"
@@ -185,7 +185,7 @@ async def test_stale_account_is_flagged_in_problem_column(world: App) -> None:
 
 
 async def test_summary_sheet_counts_per_platform(world: App) -> None:
-    made = await exports.export(world, "汇总表", actor=str(ADMIN))
+    made = await world.exports.export("汇总表", actor=str(ADMIN))
     wb = load_workbook(made.path)
     ws = wb["附件2 汇总表"]
     assert ws["A1"].value == "附件2" and ws["A2"].value == "教育系统政务新媒体账号汇总表"
@@ -207,7 +207,7 @@ async def test_summary_sheet_counts_per_platform(world: App) -> None:
 
 
 async def test_filing_sheet_lists_every_filing(world: App) -> None:
-    made = await exports.export(world, "备案表", actor=str(ADMIN))
+    made = await world.exports.export("备案表", actor=str(ADMIN))
     ws = load_workbook(made.path).active
     assert ws["A2"].value == "教育系统政务新媒体备案汇总表"
     assert row(ws, 4) == [
@@ -261,7 +261,7 @@ async def test_broadcast_sheet_shows_who_confirmed_when_and_who_did_not(world: A
     await world.broadcasts.confirm("20001", "张三", task.id)
     clock.advance(timedelta(hours=5))
     await world.broadcasts.confirm("20002", "李四", task.id)
-    made = await exports.export(world, "统发", task.id, actor=str(ADMIN))
+    made = await world.exports.export("统发", task.id, actor=str(ADMIN))
     wb = load_workbook(made.path)
     assert wb.sheetnames == [f"统发{task.id}", "未确认单位"]
     ws = wb.active
@@ -286,7 +286,7 @@ async def test_return_sheet_shows_submissions(world: App) -> None:
     await world.returns.submit("20002", "李四", rid, "已发邮箱")
     clock.advance(timedelta(minutes=30))
     await world.returns.register(rid, "郑州市教育局", actor=str(ADMIN), actor_name="小王")
-    made = await exports.export(world, "报送", rid, actor=str(ADMIN))
+    made = await world.exports.export("报送", rid, actor=str(ADMIN))
     ws = load_workbook(made.path).active
     assert ws["A2"].value == f"报送 #{rid}：2026年春季统计表"
     assert "已报送 2/3" in ws["A3"].value and "说明：按附件格式" in ws["A3"].value
@@ -318,9 +318,9 @@ async def test_return_sheet_shows_submissions(world: App) -> None:
 
 async def test_unknown_task_and_bad_arguments_are_clear_errors(world: App) -> None:
     with pytest.raises(UserError, match="没有编号为 99"):
-        await exports.export(world, "统发", 99, actor=str(ADMIN))
+        await world.exports.export("统发", 99, actor=str(ADMIN))
     with pytest.raises(UserError, match="没有编号为 99"):
-        await exports.export(world, "报送", 99, actor=str(ADMIN))
+        await world.exports.export("报送", 99, actor=str(ADMIN))
     for args in ([], ["工资表"], ["统发"], ["统发", "x"], ["统计表", "多余"]):
         with pytest.raises(UserError, match="导出"):
             exports.parse_kind(args)
@@ -329,11 +329,11 @@ async def test_unknown_task_and_bad_arguments_are_clear_errors(world: App) -> No
 
 
 async def test_export_is_audited_and_names_do_not_collide(world: App) -> None:
-    a = await exports.export(world, "备案表", actor=str(ADMIN))
-    b = await exports.export(world, "备案表", actor=str(ADMIN))
+    a = await world.exports.export("备案表", actor=str(ADMIN))
+    b = await world.exports.export("备案表", actor=str(ADMIN))
     assert a.path != b.path and a.path.exists() and b.path.exists()
-    assert [p.name for p in exports.list_exports(world)][:2] == [b.name, a.name] or len(
-        exports.list_exports(world)
+    assert [p.name for p in world.exports.list_exports()][:2] == [b.name, a.name] or len(
+        world.exports.list_exports()
     ) == 2
     async with world.db.read() as tx:
         rows = await tx.all("SELECT actor, detail FROM audit WHERE action='导出'")

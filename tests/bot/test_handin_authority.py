@@ -110,7 +110,7 @@ async def test_a_strangers_upload_named_for_a_unit_is_kept_aside_and_replaces_no
         f"没有计入报送。收下：/报送 文件 {rid} 郑州大学 #{fid}；丢弃：/报送 丢弃 {fid}；全部：/报送 待确认"
     )
     # the pack holds only the operator's original
-    made = await workbooks.pack(core, await core.returns.get(rid))
+    made = await core.workbooks.pack(await core.returns.get(rid))
     assert made.rows == 1
 
 
@@ -273,7 +273,7 @@ async def test_a_long_template_name_still_gives_every_unit_its_form(core: App, l
     await core.return_files.attach_template(rid, actor=str(ADMIN))
     ret = await core.returns.get(rid)
     for unit_name in ("郑州大学", "洛阳市教育局"):
-        made = await workbooks.prefilled(core, ret, None, await core.units.resolve(unit_name))
+        made = await core.workbooks.prefilled(ret, None, await core.units.resolve(unit_name))
         assert made.path.is_file() and made.path.suffix == ".xlsx"
         assert len(made.path.name.encode()) <= 200 and made.path.name.startswith(unit_name)
 

@@ -21,7 +21,6 @@ from bot.app import App
 from bot.db import Database
 from bot.outbox.records import SendFailed
 from bot.outbox.service import Outbox
-from bot.readouts import exports, workbooks
 from bot.render import Msg, Segment, person_name
 from bot.returns.files.layouts import STATS
 from sim import samples
@@ -232,7 +231,7 @@ async def _unit_with_phones(core: App) -> int:
 async def test_merged_workbook_pack_export_and_form_leave_masked_for_anyone_but_the_office(core: App) -> None:
     rid = await _unit_with_phones(core)
     ret = await core.returns.get(rid)
-    merged = await workbooks.merged(core, ret, STATS)
+    merged = await core.workbooks.merged(ret, STATS)
     whole = [c for r in _rows(merged.path) for c in r]
     assert "13812340000" in whole  # the office's copy is whole (the 联系电话 they collect)
     masked = [c for r in _rows(await privacy.for_audience(merged.path, office=False)) for c in r]
@@ -240,7 +239,7 @@ async def test_merged_workbook_pack_export_and_form_leave_masked_for_anyone_but_
     assert "138****0000" in masked
     missing = " ".join(str(c) for c in masked)
     assert "138****5678" in missing and "138.1234.5678" not in missing  # the 需修改 sheet quotes it masked
-    pack = await workbooks.pack(core, ret)
+    pack = await core.workbooks.pack(ret)
     assert (await privacy.for_audience(pack.path, office=True)) == pack.path
     with zipfile.ZipFile(await privacy.for_audience(pack.path, office=False)) as zf:
         inner = Path(merged.path).parent / "inner.xlsx"
@@ -250,10 +249,10 @@ async def test_merged_workbook_pack_export_and_form_leave_masked_for_anyone_but_
         f = await core.accounts.file_opening(str(ZZU), "联络员 138 1234 5678", "微博", f"郑大{i} {t}", t)
         await core.accounts.approve([f.id], actor="900001")
     for kind in ("统计表", "备案表", "报送"):
-        made = await exports.export(core, kind, rid if kind == "报送" else None, actor="900001")
+        made = await core.exports.export(kind, rid if kind == "报送" else None, actor="900001")
         if kind != "报送":
             assert any(leaked(str(c), "12345678") for r in _rows(made.path) for c in r)  # the office's copy
         _assert_masked([c for r in _rows(await privacy.for_audience(made.path, office=False)) for c in r])
     unit = await core.units.resolve("郑州大学")
-    form = await workbooks.prefilled(core, ret, STATS, unit)
+    form = await core.workbooks.prefilled(ret, STATS, unit)
     _assert_masked([c for r in _rows(await privacy.for_audience(form.path, office=False)) for c in r])

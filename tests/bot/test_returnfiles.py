@@ -17,7 +17,6 @@ from bot import clock, privacy
 from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import UserError
-from bot.readouts import workbooks
 from bot.returns.files import read, store
 from bot.returns.files.check import check_rows
 from bot.returns.files.fetch import ClientFiles, FetchFailed, Source, TooBig, fetch
@@ -310,7 +309,7 @@ async def test_merged_workbook_holds_every_units_rows_and_who_is_missing(core: A
     await hand(core, ZZU, "郑大.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3)))
     await hand(core, HENU, "河大.xls", samples.xls(samples.stats_rows("河南大学", 2, {1: "date"})))
     ret = await core.returns.get(rid)
-    made = await workbooks.merged(core, ret, STATS)
+    made = await core.workbooks.merged(ret, STATS)
     wb = load_workbook(made.path, read_only=True)
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     header = list(rows[3])
@@ -334,7 +333,7 @@ async def test_pack_names_originals_by_unit(core: App) -> None:
     rid = await file_return(core, scan=True)
     await hand(core, ZZU, "统计.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 1)))
     await hand(core, ZZU, "盖章.pdf", b"%PDF-1.4")
-    made = await workbooks.pack(core, await core.returns.get(rid))
+    made = await core.workbooks.pack(await core.returns.get(rid))
     with zipfile.ZipFile(made.path) as zf:
         assert sorted(zf.namelist()) == ["郑州大学_盖章.pdf", "郑州大学_统计.xlsx"]
 
@@ -345,7 +344,7 @@ async def test_prefilled_form_comes_from_the_registry_and_reads_back_clean(core:
     rid = await file_return(core)
     ret = await core.returns.get(rid)
     unit = await core.units.resolve("郑州大学")
-    made = await workbooks.prefilled(core, ret, STATS, unit)
+    made = await core.workbooks.prefilled(ret, STATS, unit)
     data = made.path.read_bytes()
     table = read.read_table(data, "xlsx", STATS)
     header = read.find_header(table.rows, STATS)
@@ -579,7 +578,7 @@ async def test_the_merged_workbook_has_one_sheet_per_form(core: App) -> None:
     await hand(core, ZZU, "汇总.xlsx", zzu_summary())
     await hand(core, HENU, "河大统计.xlsx", samples.xlsx(samples.stats_rows("河南大学", 2)))
     ret = await core.returns.get(rid)
-    made = await workbooks.merged(core, ret, await core.return_files.layouts_of(ret))
+    made = await core.workbooks.merged(ret, await core.return_files.layouts_of(ret))
     assert made.rows == 6
     wb = load_workbook(made.path, read_only=True)
     assert wb.sheetnames == ["统计表汇总", "汇总表汇总", "未报送及需修改"]
@@ -598,7 +597,7 @@ async def test_each_form_is_handed_out_prefilled(core: App) -> None:
     rid = await two_forms(core)
     ret = await core.returns.get(rid)
     unit = await core.units.resolve("郑州大学")
-    made = await workbooks.prefilled_forms(core, ret, unit)
+    made = await core.workbooks.prefilled_forms(ret, unit)
     assert [m.path.name[8:15] for m in made] == ["郑州大学统计表", "郑州大学汇总表"]
     summary = read.read_table(made[1].path.read_bytes(), "xlsx", SUMMARY)
     assert read.find_header(summary.rows, SUMMARY).missing == []

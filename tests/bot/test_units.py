@@ -376,8 +376,8 @@ async def test_private_chat_is_for_people_bound_or_waiting_only(units: Units) ->
 # worker for over an hour (CI), and one such message would have frozen the bot
 _REPEATED = """
 import sys
-from bot.units.records import _Index, Unit
-index = _Index()
+from bot.units.records import Unit, UnitIndex
+index = UnitIndex()
 index.put(Unit(1, "9" * 30 + "中学", "高中", "郑州"))
 index.put(Unit(2, "郑州大学", "本科高校", "郑州"))
 for typed in ("9" * 60 + "#1", "9" * 31, "郑" * 40 + "州" * 40):

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from bot.app import App
-from bot.readouts import workbooks, xlsxfast
+from bot.readouts import xlsxfast
 from bot.readouts.workbooks import typed
 from bot.returns.files.layouts import COUNT, DATE, STATS, TEXT
 from sim import samples
@@ -141,7 +141,7 @@ async def test_the_merged_workbooks_count_columns_are_numbers_a_sum_adds(core: A
     rid = await file_return(core)
     await hand(core, ZZU, "郑大.xlsx", samples.xlsx(samples.stats_rows("郑州大学", 3)))
     ret = await core.returns.get(rid)
-    made = await workbooks.merged(core, ret, STATS)
+    made = await core.workbooks.merged(ret, STATS)
     rows = list(load_workbook(made.path, read_only=True).worksheets[0].iter_rows(values_only=True))
     header, data = list(rows[3]), rows[4:]
     counts = [c.name for c in STATS.columns if c.check == COUNT]

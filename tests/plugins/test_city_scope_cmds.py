@@ -193,12 +193,11 @@ async def test_a_city_admins_return_owes_only_their_units_and_is_nudged_in_their
 
 
 async def test_a_city_admins_export_and_stale_list_hold_their_area_only(app: NBApp, henan: App) -> None:
-    from bot.readouts import exports
 
     await say(app, henan, group_msg(f"/统发 省里的稿子 {LINK}", ADMIN))
     scope = (await henan.roles.of(CITY))[1]
-    assert (await exports.export(henan, "统发", 1, actor=str(CITY), scope=scope)).rows == ZZ_UNITS
-    assert (await exports.export(henan, "统发", 1, actor=str(ADMIN))).rows == len(await henan.units.all())
+    assert (await henan.exports.export("统发", 1, actor=str(CITY), scope=scope)).rows == ZZ_UNITS
+    assert (await henan.exports.export("统发", 1, actor=str(ADMIN))).rows == len(await henan.units.all())
     whole, mine = await henan.followers.stale(), await henan.followers.stale(scope=scope)
     assert all(u in scope for u, _ in mine.no_post + mine.warning + mine.no_count)
     assert len(mine.no_count) <= len(whole.no_count)

@@ -379,7 +379,7 @@ async def test_forwarded_for_is_not_trusted_unless_configured(dash: App, tmp_pat
         assert r.status_code == 429
     # behind a configured proxy, the forwarded address is the one counted
     proxied = App(make_settings(tmp_path, dashboard_token=TOKEN, dashboard_trusted_proxies=["127.0.0.1"]))
-    proxied.db, proxied.units = dash.db, dash.units
+    proxied.db, proxied.units, proxied.reports = dash.db, dash.units, dash.reports
     set_app(proxied)
     _web().reset()
     try:
@@ -462,7 +462,7 @@ async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_
     async with client() as c:
         await login(c)
         home = (await c.get("/dashboard")).text
-        s = next(iter(_web()._sessions.values()))
+        s = next(iter(_web().sessions.values()))
         assert "已登录：新闻办管理员" in home and s.label not in home
         assert re.search(r'<a class="card warn" href="/dashboard/filings"><b>1</b><span>待审核备案</span></a>', home)
         filings = (await c.get("/dashboard/filings")).text

@@ -8,7 +8,7 @@ import hmac
 from nonebot.adapters.onebot.v11.config import Config
 from nonebot.drivers import URL, Request
 
-from plugins._gate import GuardedAdapter, check_exposure
+from alliance.gate import GuardedAdapter, check_exposure
 
 
 def adapter(secret: str | None) -> GuardedAdapter:

@@ -448,7 +448,7 @@ class ReturnFiles:
         """`/报送 接受 <编号> <单位>`: an admin takes the unit's latest 需修改 form as it is."""
         unit = await self.units.resolve(unit_name, strict=True)
         async with self.db.tx() as tx:
-            ret = await self.returns._get(tx, return_id)
+            ret = await self.returns.get_in(tx, return_id)
             recs = await forms.fixes(tx, ret, unit)
             if not recs:
                 raise UserError(f"“{unit.name}”在报送 {ret.label} 没有需修改的文件。")
