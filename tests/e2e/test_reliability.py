@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 
 from bench.load import BenchClient, Request, run_requests
-from bench.procs import bot_env
-from bench.seed import NEWCOMER_BASE, Dataset, seed
+from bench.seed import NEWCOMER_BASE, Dataset
 from bot.db import Database
 from bot.outbox.service import Outbox
 from bot.render import Msg
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
+from tests.e2e import bots
+from tests.e2e.bots import seeded
 
 ADMINS = tuple(900001 + i for i in range(12))
 UNITS = 170
@@ -45,8 +46,7 @@ class Harness:
         return BenchClient(self.proc.url, self_id=10000, **kw)  # type: ignore[arg-type]
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with closing(sqlite3.connect(self.db_path, timeout=10)) as con:
-            return con.execute(sql, params).fetchall()
+        return bots.query(self.db_path, sql, params)
 
     def integrity(self) -> str:
         return self.query("PRAGMA integrity_check")[0][0]
@@ -60,16 +60,8 @@ class Harness:
 @asynccontextmanager
 async def bot(tmp_path: Path, **env: str) -> AsyncIterator[Harness]:
     """A seeded database and the real bot on it (not yet connected); stopped whatever happens."""
-    data = tmp_path / "data"
-    ds = await seed(data / "alliance.db", UNITS, history=1)
-    full_env = bot_env(data, ds.group_id, ADMINS, "INFO")
-    full_env.update(env)
-    proc = BotProcess(tmp_path, full_env)
-    try:
-        await proc.start(timeout=60)
+    async with seeded(tmp_path, UNITS, ADMINS, **env) as (proc, ds):
         yield Harness(proc, ds, tmp_path)
-    finally:
-        await proc.stop()
 
 
 def recorded(sent: Sent) -> tuple[int, int] | None:

@@ -4,7 +4,6 @@ and merged workbook read back."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,44 +11,22 @@ import pytest
 from openpyxl import load_workbook
 
 from sim import samples
-from sim.qqsim import BotProcess, QQClient, Sent
+from sim.qqsim import QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
+from tests.e2e.bots import ADMIN, GROUP, command, enrol, running, settings
 
 pytestmark = pytest.mark.asyncio
 
-GROUP = 100200300
-ADMIN = 900001
 CITY = 30001
 JINSHUI, ERQI, ZZU = 21001, 21002, 20001
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles]]:
-    server = await FileServer().start()
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
-        yield client, SimFiles(client, server)
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
-
-
-async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    return (await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
+    async with FileServer() as server:
+        env = settings(tmp_path, ALLIANCE_CLIENT_FILE_HOSTS=f'["127.0.0.1:{server.port}"]')
+        async with running(tmp_path, env) as (_, client):
+            yield client, SimFiles(client, server)
 
 
 async def private(client: QQClient, user: int, text: str, expect: str) -> Sent:
@@ -69,16 +46,16 @@ async def test_units_hand_in_to_zhengzhou_which_checks_and_hands_one_signed_file
     world: tuple[QQClient, SimFiles],
 ) -> None:
     client, files = world
-    for text in (
-        "/单位 添加 郑州市教育局 市教育局 郑州",
-        "/单位 添加 郑州市金水区教育局 县区教育局 郑州",
-        "/单位 添加 郑州市二七区教育局 县区教育局 郑州",
-        "/单位 添加 郑州大学 本科高校 郑州",
-    ):
-        await command(client, ADMIN, text, "已")
-    for qq, unit in ((JINSHUI, "郑州市金水区教育局"), (ERQI, "郑州市二七区教育局"), (ZZU, "郑州大学")):
-        await command(client, qq, f"/注册 {unit}", "已记录", card=f"联络员{qq}")
-    await command(client, ADMIN, "/审核 通过 1 2 3", "已通过")
+    await enrol(
+        client,
+        (
+            "郑州市教育局 市教育局 郑州",
+            "郑州市金水区教育局 县区教育局 郑州",
+            "郑州市二七区教育局 县区教育局 郑州",
+            "郑州大学 本科高校 郑州",
+        ),
+        [(qq, unit, f"联络员{qq}") for qq, unit in ((JINSHUI, "郑州市金水区教育局"), (ERQI, "郑州市二七区教育局"), (ZZU, "郑州大学"))],
+    )
     await command(client, ADMIN, f"/管理员 任命 {CITY} 郑州市教育局", "已任命")
     await command(client, ADMIN, "/报送 新建 新媒体统计 截止 3天后 逐级汇总 表格 统计表", "已记录：报送 #1")
 
