@@ -49,16 +49,6 @@ class FakeClient:
         return [c[2] for c in self.calls]
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
-
-
 async def no_sleep(_: float) -> None:
     await asyncio.sleep(0)
 

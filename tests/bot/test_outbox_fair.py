@@ -4,12 +4,9 @@ several QQ accounts each with its own sender and budget, and no takeover by anot
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot import clock
 from bot.db import Database
@@ -20,17 +17,6 @@ from tests.bot.test_outbox import FakeClient, no_sleep, until
 
 G1, G2 = "100200300", "100200400"
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
-        clock.reset()
 
 
 class FakeReactor:

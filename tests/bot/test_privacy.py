@@ -11,7 +11,6 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -92,16 +91,6 @@ def test_person_names_and_phone_checks_use_the_same_filter() -> None:
 
 
 # ---------------------------------------------------------------- the outbox
-
-
-@pytest.fixture
-async def db(tmp_path: Path):
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
 
 
 async def _no_sleep(_: float) -> None:

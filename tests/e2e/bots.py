@@ -135,9 +135,7 @@ async def command(
     """Send a group command and wait for the bot's message that contains `expect`: in that group, or `anywhere`."""
     client.mark()
     await client.group_message(group, user, text, card=card)
-    found = await client.wait_sent(
-        lambda s: (anywhere or s.group_id == group) and expect in s.text, timeout=timeout
-    )
+    found = await client.wait_sent(lambda s: (anywhere or s.group_id == group) and expect in s.text, timeout=timeout)
     return found[0]
 
 

@@ -9,7 +9,7 @@ from bot import clock
 from bot.app import App
 from bot.db import Database
 from sim.qqsim import BotProcess, QQClient
-from tests.bot.test_followers import make_unit
+from tests.bot.test_followers import two_universities
 from tests.conftest import make_settings
 
 GROUP = 100200300
@@ -31,16 +31,7 @@ async def _seed(tmp_path: Path) -> None:
     await app.open()
     try:
         clock.freeze(clock.now() - timedelta(days=60))
-        await make_unit(
-            app,
-            "郑州大学",
-            "本科高校",
-            "郑州",
-            str(ZZU),
-            (("微信公众号", "郑州大学"), ("微信公众号", "郑大青年"), ("抖音", "郑州大学")),
-            students=72000,
-        )
-        await make_unit(app, "河南大学", "本科高校", "开封", str(HENU), (("抖音", "河南大学"),), students=15000)
+        await two_universities(app, ZZU, HENU)
         clock.reset()
         clock.freeze(clock.now() - timedelta(days=7))
         await app.followers.report(str(ZZU), ["郑大青年"], "12000")

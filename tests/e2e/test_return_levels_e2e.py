@@ -54,7 +54,10 @@ async def test_units_hand_in_to_zhengzhou_which_checks_and_hands_one_signed_file
             "郑州市二七区教育局 县区教育局 郑州",
             "郑州大学 本科高校 郑州",
         ),
-        [(qq, unit, f"联络员{qq}") for qq, unit in ((JINSHUI, "郑州市金水区教育局"), (ERQI, "郑州市二七区教育局"), (ZZU, "郑州大学"))],
+        [
+            (qq, unit, f"联络员{qq}")
+            for qq, unit in ((JINSHUI, "郑州市金水区教育局"), (ERQI, "郑州市二七区教育局"), (ZZU, "郑州大学"))
+        ],
     )
     await command(client, ADMIN, f"/管理员 任命 {CITY} 郑州市教育局", "已任命")
     await command(client, ADMIN, "/报送 新建 新媒体统计 截止 3天后 逐级汇总 表格 统计表", "已记录：报送 #1")
