@@ -12,6 +12,9 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench.procs import bot_env
 from bench.seed import Dataset, seed
@@ -45,6 +48,18 @@ async def started(proc: BotProcess, *, timeout: float = 60, clean: bool = False)
         await proc.stop()
         if clean:
             assert "command failed" not in proc.log_text(), proc.log_tail(80)
+
+
+def bot_for_the_file(name: str, env: dict[str, str]) -> Any:
+    """A module-scoped `bot` fixture: one bot for the whole file, in a fresh folder called `name`, started with `env`;
+    at the end, no command failed in its log."""
+
+    @pytest.fixture(scope="module")
+    async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
+        async with started(BotProcess(tmp_path_factory.mktemp(name), env), timeout=30, clean=True) as proc:
+            yield proc
+
+    return bot
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sim.qqsim import BotProcess, QQClient
-from tests.e2e.bots import connected, started
+from tests.e2e.bots import bot_for_the_file, connected
 from tests.e2e.test_foundation import ADMIN, ENV, GROUP, TOKEN, import_roster_cli
 
 CITY = 30001
@@ -28,10 +28,7 @@ MEMBERS = {
 REFUSED = "你是市级管理员，管理范围：郑州市教育局及其下级单位；“{}”不在其中。"
 
 
-@pytest.fixture(scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    async with started(BotProcess(tmp_path_factory.mktemp("city"), ENV), timeout=30, clean=True) as proc:
-        yield proc
+bot = bot_for_the_file("city", ENV)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.render import Msg
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.conftest import ROOT, ROSTER
-from tests.e2e.bots import connected, started
+from tests.e2e.bots import bot_for_the_file, connected
 from tests.fixtures import load
 
 GROUP = 100200300
@@ -46,10 +46,7 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    async with started(BotProcess(tmp_path_factory.mktemp("foundation"), ENV), timeout=30, clean=True) as proc:
-        yield proc
+bot = bot_for_the_file("foundation", ENV)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.conftest import ROOT
-from tests.e2e.bots import connected, started
+from tests.e2e.bots import bot_for_the_file, connected
 
 GROUP = 100300500
 ADMIN = 900001
@@ -53,10 +53,7 @@ WS_ROUTES = ("/onebot/v11/ws", "/onebot/v11/ws/", "/onebot/v11/")
 PHONE_SHAPES = ("13812345678", "138-1234-5678", "1381234", "1234-5678")
 
 
-@pytest.fixture(scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    async with started(BotProcess(tmp_path_factory.mktemp("security"), ENV), timeout=30, clean=True) as proc:
-        yield proc
+bot = bot_for_the_file("security", ENV)
 
 
 @pytest.fixture(scope="module")
