@@ -26,16 +26,17 @@ FOUR_UNITS = "名称,类别,地市,别名\n郑州大学,本科高校,郑州,郑�
 """A small roster (CSV, as `import-units` reads it): two universities and two city bureaus."""
 
 
-def settings(tmp_path: Path, *, groups: Iterable[int] = (GROUP,), **env: str) -> dict[str, str]:
-    """The settings most scenarios start from (one admin, these groups, no pacing, no quiet hours), plus `env`."""
-    base = {
+def settings(tmp_path: Path, *, groups: Iterable[int] = (GROUP,), **env: str | None) -> dict[str, str]:
+    """The settings most scenarios start from (one admin, these groups, no pacing, no quiet hours), plus `env`;
+    a setting given as None is left out (the bot's default)."""
+    base: dict[str, str | None] = {
         "ALLIANCE_ADMINS": f'["{ADMIN}"]',
         "ALLIANCE_GROUPS": "[" + ", ".join(f'"{g}"' for g in groups) + "]",
         "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
         "ALLIANCE_SEND_INTERVAL": "0",
         "ALLIANCE_QUIET_HOURS": "",
     }
-    return {**base, **env}
+    return {k: v for k, v in {**base, **env}.items() if v is not None}
 
 
 @asynccontextmanager

@@ -11,9 +11,8 @@ from bot.db import Database
 from sim.qqsim import BotProcess, QQClient
 from tests.bot.test_followers import two_universities
 from tests.conftest import make_settings
+from tests.e2e.bots import ADMIN, GROUP, settings
 
-GROUP = 100200300
-ADMIN = 900001
 ZZU, HENU, STRANGER = 20001, 20002, 20009
 MEMBERS = {
     GROUP: [
@@ -42,15 +41,13 @@ async def _seed(tmp_path: Path) -> None:
 
 async def test_followers_over_a_real_websocket(tmp_path: Path) -> None:
     await _seed(tmp_path)
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
-        "ALLIANCE_SEND_JITTER": "0",
-        "LOG_LEVEL": "INFO",
-    }
+    env = settings(
+        tmp_path,
+        ALLIANCE_QUIET_HOURS=None,
+        ALLIANCE_ACK_WINDOW="0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
+        ALLIANCE_SEND_JITTER="0",
+        LOG_LEVEL="INFO",
+    )
     proc = BotProcess(tmp_path, env)
     client = QQClient(proc.url, group_members=MEMBERS)
     client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)
