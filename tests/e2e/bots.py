@@ -117,24 +117,29 @@ async def restart(proc: BotProcess, client: QQClient, *, mark: bool = False) -> 
     await client.connect(timeout=30)
 
 
-async def import_units(proc: BotProcess, roster: str) -> str:
-    """`python -m bot import-units` of this CSV in the bot's folder, before it starts; what the command printed."""
-    proc.workdir.mkdir(parents=True, exist_ok=True)
-    (proc.workdir / "units.csv").write_text(roster, encoding="utf-8")
-    imp = await asyncio.create_subprocess_exec(
+async def cli(proc: BotProcess, *args: str, timeout: float = 60) -> tuple[int, str]:
+    """`python -m bot …` with the bot's own settings and working folder: its exit code and what it printed."""
+    run = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
-        "import-units",
-        "units.csv",
+        *args,
         cwd=str(proc.workdir),
         env=proc.build_env(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(imp.communicate(), 60)
-    assert imp.returncode == 0, output.decode()
-    return output.decode()
+    out, _ = await asyncio.wait_for(run.communicate(), timeout)
+    return run.returncode or 0, out.decode()
+
+
+async def import_units(proc: BotProcess, roster: str) -> str:
+    """`python -m bot import-units` of this CSV in the bot's folder, before it starts; what the command printed."""
+    proc.workdir.mkdir(parents=True, exist_ok=True)
+    (proc.workdir / "units.csv").write_text(roster, encoding="utf-8")
+    code, output = await cli(proc, "import-units", "units.csv")
+    assert code == 0, output
+    return output
 
 
 async def command(
