@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
@@ -92,11 +92,19 @@ async def running(workdir: Path, env: dict[str, str], **client: object) -> Async
 
 @asynccontextmanager
 async def seeded(
-    tmp_path: Path, units: int, admins: tuple[int, ...], *, timeout: float = 60, **env: str
+    tmp_path: Path,
+    units: int,
+    admins: tuple[int, ...],
+    *,
+    history: int = 1,
+    pending: int = 10,
+    timeout: float = 60,
+    **env: str,
 ) -> AsyncIterator[tuple[BotProcess, Dataset]]:
-    """The real bot on a database seeded by bench.seed (`units` units, a month of history), not yet connected."""
+    """The real bot with bench.seed's settings on a database it seeded (`units` units, `history` sent messages a unit,
+    `pending` open applications), started, not yet connected; stopped whatever happens."""
     data = tmp_path / "data"
-    ds = await seed(data / "alliance.db", units, history=1)
+    ds = await seed(data / "alliance.db", units, history=history, pending=pending)
     full_env = bot_env(data, ds.group_id, admins, "INFO")
     full_env.update(env)
     proc = BotProcess(tmp_path, full_env)
@@ -186,3 +194,17 @@ async def answer_to(client: QQClient, user: int, *, private: bool = False, group
     else:
         found = await client.wait_sent(lambda s: s.group_id == group and str(user) in s.ats, timeout=20)
     return found[0]
+
+
+async def until(check: Callable[[], bool], timeout: float = 20) -> None:
+    """Wait for what the bot stores (a reaction confirmed says nothing in the group)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not check():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.1)
+
+
+def confirmations(db: Path) -> list[tuple[str, str]]:
+    """(who, how) of every counted confirmation of 统发 #1, by QQ id."""
+    return query(db, "SELECT user_id, via FROM broadcast_confirmations WHERE task_id=1 AND counted=1 ORDER BY user_id")

@@ -7,15 +7,14 @@ src/onebot11/action/msg/GetMsg.ts, src/onebot11/action/llbot/msg/FetchEmojiLike.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from sim.qqsim import QQClient, Sent
 from tests.e2e import bots
-from tests.e2e.bots import ADMIN, GROUP, enrol, query, running, settings
+from tests.e2e.bots import ADMIN, GROUP, confirmations, enrol, running, settings, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,19 +35,6 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
     return await bots.command(client, user, text, expect, card=card, anywhere=True)
-
-
-def confirmations(db: Path) -> list[tuple[str, str]]:
-    return query(db, "SELECT user_id, via FROM broadcast_confirmations WHERE task_id=1 AND counted=1 ORDER BY user_id")
-
-
-async def until(check: Callable[[], bool], timeout: float = 20) -> None:
-    """Wait for what the bot stores (a reaction confirmed says nothing in the group)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not check():
-        assert loop.time() < end, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_reply_and_a_reaction_to_an_announcement_confirm_on_every_client(world: tuple[QQClient, Path]) -> None:
