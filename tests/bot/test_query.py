@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import clock
 from bot.app import App
 from bot.broadcasts.records import Completion
 from bot.readouts.query import UnitFacts, gather, render
 from bot.render import person_label, person_name
 from bot.returns.records import NewReturn
 from bot.units.records import Unit
+from tests.conftest import stopped_clock
 from tests.fake import GROUP
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -39,10 +39,7 @@ class FakeBroadcasts:
         return Completion(12, 15, 2)
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def setup_unit(core: App) -> int:
