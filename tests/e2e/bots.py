@@ -7,6 +7,7 @@ helpers only start, connect and stop in one way, and type the first commands eve
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.load import BenchClient, Request
 from bench.procs import bot_env
 from bench.seed import Dataset, seed
 from sim.qqsim import BotProcess, QQClient, Sent
@@ -208,3 +210,17 @@ async def until(check: Callable[[], bool], timeout: float = 20) -> None:
 def confirmations(db: Path) -> list[tuple[str, str]]:
     """(who, how) of every counted confirmation of 统发 #1, by QQ id."""
     return query(db, "SELECT user_id, via FROM broadcast_confirmations WHERE task_id=1 AND counted=1 ORDER BY user_id")
+
+
+async def announce(client: BenchClient, group: int, admin: int, text: str, timeout: float) -> str:
+    """An admin's /统发 (`text` is the whole command) in the group, answered: the new task's number."""
+    _, reply = await client.request(Request("统发", admin, text, group), timeout)
+    found = re.search(r"#(\d+)", reply.text)
+    assert found, reply.text
+    return found.group(1)
+
+
+async def confirm_all(client: QQClient, group: int, operators: Iterable[int], task: str) -> None:
+    """Each operator sends /已转发 for the task, one after another, not waiting for answers."""
+    for op in operators:
+        await client.group_message(group, op, f"/已转发 {task}")

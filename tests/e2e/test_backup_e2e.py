@@ -10,12 +10,12 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from bench.load import BenchClient, Request
+from bench.load import BenchClient
 from bench.procs import bot_env
 from bench.seed import seed
 from bot.db import latest_version
 from sim.qqsim import BotProcess, Sent
-from tests.e2e.bots import cli, query
+from tests.e2e.bots import announce, cli, query
 
 ADMIN = 900001
 LIMIT = 60
@@ -40,10 +40,7 @@ async def test_a_backup_mid_burst_restores_every_acknowledged_confirmation(tmp_p
         try:
             await proc.start(timeout=40)
             await client.connect(timeout=20)
-            _, reply = await client.request(
-                Request("统发", ADMIN, "/统发 备份演练 https://example.com/b 截止 明天18点", ds.group_id), 20
-            )
-            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
+            task = await announce(client, ds.group_id, ADMIN, "/统发 备份演练 https://example.com/b 截止 明天18点", 20)
 
             backed_up = asyncio.Event()
 

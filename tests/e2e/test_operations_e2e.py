@@ -19,7 +19,7 @@ import httpx
 from bench.load import BenchClient, Request
 from bench.seed import Dataset
 from sim.qqsim import BotProcess
-from tests.e2e.bots import query, seeded
+from tests.e2e.bots import announce, confirm_all, query, seeded
 
 ADMINS = (900001, 900002)
 UNITS = 60
@@ -43,12 +43,8 @@ async def test_sigterm_during_a_confirmation_burst_loses_nothing_acknowledged_an
         ops = sorted(ds.operators)[:UNITS]
         try:
             await client.connect(timeout=20)
-            _, reply = await client.request(
-                Request("统发", ADMINS[0], "/统发 停机测试 https://example.com/t 截止 明天18点", group), 20
-            )
-            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
-            for op in ops:
-                await client.group_message(group, op, f"/已转发 {task}")
+            task = await announce(client, group, ADMINS[0], "/统发 停机测试 https://example.com/t 截止 明天18点", 20)
+            await confirm_all(client, group, ops, task)
             await client.wait_sent(lambda s: "条确认" in s.text, count=1, timeout=20)
             assert proc.proc is not None
             began = time.monotonic()

@@ -25,7 +25,7 @@ from bot.outbox.service import Outbox
 from bot.render import Msg
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.e2e import bots
-from tests.e2e.bots import seeded
+from tests.e2e.bots import announce, confirm_all, seeded
 
 ADMINS = tuple(900001 + i for i in range(12))
 UNITS = 170
@@ -276,12 +276,8 @@ async def test_kill9_mid_burst_of_merged_acks_loses_no_confirmation_and_acks_nob
         ops = sorted(h.ds.operators)[:120]
         try:
             await client.connect(timeout=30)
-            _, reply = await client.request(
-                Request("统发", ADMINS[0], "/统发 可靠性 https://example.com/r 截止 明天18点", group), 30
-            )
-            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
-            for op in ops:
-                await client.group_message(group, op, f"/已转发 {task}")
+            task = await announce(client, group, ADMINS[0], "/统发 可靠性 https://example.com/r 截止 明天18点", 30)
+            await confirm_all(client, group, ops, task)
             await client.wait_sent(lambda s: "条确认" in s.text, count=2, timeout=60)
             h.proc.kill9()
             await h.proc.stop()
