@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import nonebot
 import pytest
@@ -66,6 +69,19 @@ def real_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+def stopped_clock(at: datetime) -> Any:
+    """An autouse fixture for a test file: each of its tests starts with the clock stopped at `at`, shown in `at`'s
+    time zone (`real_clock` puts it back afterwards). Use as `frozen = stopped_clock(NOW)`."""
+
+    @pytest.fixture(autouse=True)
+    def frozen() -> None:
+        assert isinstance(at.tzinfo, ZoneInfo)
+        clock.set_tz(at.tzinfo)
+        clock.freeze(at)
+
+    return frozen
 
 
 def make_settings(tmp_path: Path, **over: object) -> Settings:

@@ -13,6 +13,21 @@ ADMIN = 900001
 _ids = itertools.count(-2_000_000_001, -7919)
 
 
+def _message(msg: Message, user_id: int) -> dict[str, Any]:
+    """The fields every message event has: now, the bot's id, a fresh message id, the message three ways."""
+    return {
+        "time": int(time.time()),
+        "self_id": 10000,
+        "post_type": "message",
+        "user_id": user_id,
+        "message_id": next(_ids),
+        "message": msg,
+        "original_message": msg,
+        "raw_message": str(msg),
+        "font": 14,
+    }
+
+
 def group_msg(
     text: str | Message,
     user_id: int,
@@ -29,17 +44,9 @@ def group_msg(
     if reply_to is not None:
         msg = MessageSegment.reply(reply_to) + msg
     return GroupMessageEvent(
-        time=int(time.time()),
-        self_id=10000,
-        post_type="message",
+        **_message(msg, user_id),
         sub_type="normal",
-        user_id=user_id,
         message_type="group",
-        message_id=next(_ids),
-        message=msg,
-        original_message=msg,
-        raw_message=str(msg),
-        font=14,
         group_id=group_id,
         to_me=to_me,
         sender={
@@ -55,19 +62,10 @@ def group_msg(
 
 
 def private_msg(text: str, user_id: int, *, nickname: str | None = None) -> PrivateMessageEvent:
-    msg = Message(MessageSegment.text(text))
     return PrivateMessageEvent(
-        time=int(time.time()),
-        self_id=10000,
-        post_type="message",
+        **_message(Message(MessageSegment.text(text)), user_id),
         sub_type="friend",
-        user_id=user_id,
         message_type="private",
-        message_id=next(_ids),
-        message=msg,
-        original_message=msg,
-        raw_message=str(msg),
-        font=14,
         to_me=True,
         sender={"user_id": user_id, "nickname": nickname or f"用户{user_id}"},
     )

@@ -45,24 +45,19 @@ async def test_wal_and_foreign_keys_are_on(tmp_path: Path) -> None:
         await db.close()
 
 
-async def test_fresh_database_has_every_migration(tmp_path: Path) -> None:
-    db = Database(tmp_path / "alliance.db")
-    await db.open()
-    try:
-        assert await db.version() == LATEST
-        tables = set(await _schema(db))
-        assert {
-            "units",
-            "unit_aliases",
-            "applications",
-            "operators",
-            "accounts",
-            "filings",
-            "outbox",
-            "audit",
-        } <= tables
-    finally:
-        await db.close()
+async def test_fresh_database_has_every_migration(db: Database) -> None:
+    assert await db.version() == LATEST
+    tables = set(await _schema(db))
+    assert {
+        "units",
+        "unit_aliases",
+        "applications",
+        "operators",
+        "accounts",
+        "filings",
+        "outbox",
+        "audit",
+    } <= tables
 
 
 async def test_opening_twice_applies_nothing_new(tmp_path: Path) -> None:
@@ -151,43 +146,31 @@ async def test_upgrade_from_an_older_schema_keeps_the_data(tmp_path: Path, start
         await db.close()
 
 
-async def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path: Path) -> None:
-    db = Database(tmp_path / "alliance.db")
-    await db.open()
-    try:
-        with pytest.raises(RuntimeError, match="boom"):
-            async with db.tx() as tx:
-                await tx.run(
-                    "INSERT INTO units (name, category, created_at) VALUES ('半截单位', '高中', '2026-01-01T00:00:00')"
-                )
-                await tx.run("INSERT INTO audit (at, actor, action) VALUES ('2026-01-01T00:00:00', 't', 'x')")
-                raise RuntimeError("boom")
-        async with db.read() as tx:
-            assert await tx.value("SELECT COUNT(*) FROM units") == 0
-            assert await tx.value("SELECT COUNT(*) FROM audit") == 0
-        # and the connection is usable afterwards
+async def test_a_transaction_that_raises_leaves_nothing_behind(db: Database) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
         async with db.tx() as tx:
             await tx.run(
-                "INSERT INTO units (name, category, created_at) VALUES ('整单位', '高中', '2026-01-01T00:00:00')"
+                "INSERT INTO units (name, category, created_at) VALUES ('半截单位', '高中', '2026-01-01T00:00:00')"
             )
-        async with db.read() as tx:
-            assert await tx.value("SELECT name FROM units") == "整单位"
-    finally:
-        await db.close()
+            await tx.run("INSERT INTO audit (at, actor, action) VALUES ('2026-01-01T00:00:00', 't', 'x')")
+            raise RuntimeError("boom")
+    async with db.read() as tx:
+        assert await tx.value("SELECT COUNT(*) FROM units") == 0
+        assert await tx.value("SELECT COUNT(*) FROM audit") == 0
+    # and the connection is usable afterwards
+    async with db.tx() as tx:
+        await tx.run("INSERT INTO units (name, category, created_at) VALUES ('整单位', '高中', '2026-01-01T00:00:00')")
+    async with db.read() as tx:
+        assert await tx.value("SELECT name FROM units") == "整单位"
 
 
-async def test_a_failing_statement_rolls_back_the_whole_transaction(tmp_path: Path) -> None:
-    db = Database(tmp_path / "alliance.db")
-    await db.open()
-    try:
-        with pytest.raises(Exception, match="UNIQUE"):
-            async with db.tx() as tx:
-                await tx.run("INSERT INTO units (id, name, category, created_at) VALUES (1, 'A', '高中', 't')")
-                await tx.run("INSERT INTO units (id, name, category, created_at) VALUES (1, 'B', '高中', 't')")
-        async with db.read() as tx:
-            assert await tx.value("SELECT COUNT(*) FROM units") == 0
-    finally:
-        await db.close()
+async def test_a_failing_statement_rolls_back_the_whole_transaction(db: Database) -> None:
+    with pytest.raises(Exception, match="UNIQUE"):
+        async with db.tx() as tx:
+            await tx.run("INSERT INTO units (id, name, category, created_at) VALUES (1, 'A', '高中', 't')")
+            await tx.run("INSERT INTO units (id, name, category, created_at) VALUES (1, 'B', '高中', 't')")
+    async with db.read() as tx:
+        assert await tx.value("SELECT COUNT(*) FROM units") == 0
 
 
 async def test_committed_rows_survive_reopening(tmp_path: Path) -> None:
@@ -206,25 +189,20 @@ async def test_committed_rows_survive_reopening(tmp_path: Path) -> None:
         await db.close()
 
 
-async def test_a_task_cancelled_while_it_begins_a_transaction_leaves_none_open(tmp_path: Path) -> None:
-    db = Database(tmp_path / "c.db")
-    await db.open()
-    try:
-        for i in range(40):
+async def test_a_task_cancelled_while_it_begins_a_transaction_leaves_none_open(db: Database) -> None:
+    for i in range(40):
 
-            async def write() -> None:
-                async with db.tx() as tx:
-                    await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
-
-            task = asyncio.create_task(write())
-            for _ in range(i % 8):
-                await asyncio.sleep(0)
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            async with db.tx() as tx:  # "cannot start a transaction within a transaction" before the fix
+        async def write() -> None:
+            async with db.tx() as tx:
                 await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
-    finally:
-        await db.close()
+
+        task = asyncio.create_task(write())
+        for _ in range(i % 8):
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        async with db.tx() as tx:  # "cannot start a transaction within a transaction" before the fix
+            await tx.run("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
 
 
 @pytest.mark.parametrize("cancels", [1, 3])

@@ -14,6 +14,7 @@ from bot.broadcasts.records import Draft
 from bot.errors import UserError
 from bot.readouts import exports
 from bot.returns.records import NewReturn
+from tests.bot.test_parse import SPEC_PLATFORMS as PLATFORMS
 from tests.fake import ADMIN
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=clock.tz())
@@ -35,20 +36,6 @@ NOTICE_ATTACHMENT_1 = [
     "联系电话",
     "微信号",
     "备注",
-]
-PLATFORMS = [
-    "微信公众号",
-    "微博",
-    "抖音",
-    "头条号",
-    "视频号",
-    "快手",
-    "B站",
-    "百家号",
-    "小红书",
-    "客户端",
-    "网站",
-    "其他",
 ]
 
 

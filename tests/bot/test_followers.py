@@ -58,6 +58,14 @@ async def make_unit(
     return unit
 
 
+async def two_universities(app: App, zzu: int, henu: int) -> None:
+    """郑州大学 (72,000 students; 微信公众号 郑州大学 and 郑大青年, 抖音 郑州大学) and 河南大学 (15,000; 抖音 河南大学),
+    each with its operator (QQ `zzu`, `henu`)."""
+    zzu_accounts = (("微信公众号", "郑州大学"), ("微信公众号", "郑大青年"), ("抖音", "郑州大学"))
+    await make_unit(app, "郑州大学", "本科高校", "郑州", str(zzu), zzu_accounts, students=72000)
+    await make_unit(app, "河南大学", "本科高校", "开封", str(henu), (("抖音", "河南大学"),), students=15000)
+
+
 @pytest.fixture
 async def world(core: App) -> World:
     clock.freeze(MONDAY)

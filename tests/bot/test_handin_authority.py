@@ -4,13 +4,10 @@ admins; a stranger's upload waits (待确认) for an admin, is never counted and
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook
 
-from bot import clock
 from bot.app import App
 from bot.errors import UserError
 from bot.readouts import workbooks
@@ -19,41 +16,16 @@ from bot.returns.files.records import Upload
 from bot.returns.records import NewReturn
 from bot.units.authority import Authority
 from sim import samples
+from tests.bot.test_returnfiles import DEADLINE, HENU, ZZU, frozen, giving, roster  # noqa: F401 (frozen: autouse)
 from tests.conftest import sent
 from tests.fake import ADMIN, GROUP
 
-TZ = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
-DEADLINE = datetime(2026, 10, 31, 17, 30, tzinfo=TZ)
-ZZU, HENU, STRANGER = 20001, 20002, 30001
+STRANGER = 30001
 FORGED = "郑州大学统计表(更正).xlsx"
-
-
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
-
-
-async def roster(app: App) -> None:
-    await app.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
-    await app.units.add("河南大学", "本科高校", "开封", actor="t", aliases=("河大",))
-    await app.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
-    for qq, unit in ((ZZU, "郑州大学"), (HENU, "河南大学")):
-        a, _ = await app.units.apply(qq, f"联络员{qq}", GROUP, unit)
-        await app.units.approve([a.id], actor="t")
-    await sent(app)
 
 
 async def file_return(app: App, title: str = "2026年新媒体统计", form: str = "统计表") -> int:
     return (await app.returns.create(NewReturn(title, DEADLINE, "", "", form, False), actor=str(ADMIN))).ret.id
-
-
-def giving(data: bytes):
-    async def fetch_(cap: int) -> bytes:
-        return data
-
-    return fetch_
 
 
 async def hand(app: App, user: int | str, name: str, data: bytes, who: str = "") -> str:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook
 
-from bot import clock, sandbox
+from bot import sandbox
 from bot.app import App
 from bot.errors import UserError
 from bot.returns.files import read
@@ -26,6 +26,7 @@ from bot.roster import import_roster
 from sim import samples
 from tests import hostile
 from tests.bot.test_returnfiles import ZZU, hand, roster
+from tests.conftest import stopped_clock
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
@@ -59,10 +60,7 @@ CASES: dict[str, tuple[Callable[[], bytes], str, str]] = {
 RENAMED = {"renamed exe": hostile.renamed_exe, "random bytes": hostile.random_bytes}
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 def peak_mb() -> float:

@@ -8,10 +8,6 @@ sequence as `real_seq`. The bot stores (group, sequence) when it sends, and find
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 import bot.outbox.keys as keys
 from bot.db import Database
@@ -31,16 +27,6 @@ class Client:
     async def resolve(self, message_id: str) -> tuple[str, str] | None:
         self.asked.append(message_id)
         return self.keys.get(message_id)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
 
 
 async def sent_announcement(db: Database, client: Client) -> tuple[Outbox, str]:

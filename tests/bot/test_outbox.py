@@ -49,18 +49,18 @@ class FakeClient:
         return [c[2] for c in self.calls]
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
-
-
 async def no_sleep(_: float) -> None:
     await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def started(box: Outbox) -> AsyncIterator[Outbox]:
+    """The outbox's worker running, and stopped at the end whatever happens."""
+    await box.start()
+    try:
+        yield box
+    finally:
+        await box.stop()
 
 
 async def states(db: Database) -> dict[str, str]:
@@ -93,12 +93,9 @@ async def test_messages_go_out_in_order_and_are_marked_sent(db: Database) -> Non
     await queue(box, "一", "二", "三")
     await box.send("private", "20001", Msg("四"))
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 4)
         await box.wait_idle(5)
-    finally:
-        await box.stop()
     assert client.texts == ["一", "二", "三", "四"]
     assert [c[:2] for c in client.calls] == [("group", GROUP)] * 3 + [("private", "20001")]
     assert set((await states(db)).values()) == {"sent"}
@@ -110,8 +107,7 @@ async def test_messages_go_out_in_order_and_are_marked_sent(db: Database) -> Non
 async def test_nothing_is_sent_while_detached_then_all_in_order_after_attach(db: Database) -> None:
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
     client = FakeClient()
-    await box.start()
-    try:
+    async with started(box):
         await queue(box, "甲", "乙", "丙")
         await asyncio.sleep(0.2)
         assert client.calls == []
@@ -120,8 +116,6 @@ async def test_nothing_is_sent_while_detached_then_all_in_order_after_attach(db:
         await until(lambda: len(client.calls) == 3)
         await queue(box, "丁")
         await until(lambda: len(client.calls) == 4)
-    finally:
-        await box.stop()
     assert client.texts == ["甲", "乙", "丙", "丁"]
 
 
@@ -136,8 +130,7 @@ async def test_a_lost_connection_keeps_the_rest_pending_until_reconnect(db: Data
 
     client.before = drop_at_second
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await queue(box, "1", "2", "3")
         await until(lambda: len(client.calls) == 2)
         await asyncio.sleep(0.1)
@@ -146,8 +139,6 @@ async def test_a_lost_connection_keeps_the_rest_pending_until_reconnect(db: Data
         box.attach(client)
         await until(lambda: len(client.calls) == 4)
         await box.wait_idle(5)
-    finally:
-        await box.stop()
     assert client.texts == ["1", "2", "2", "3"]
     assert set((await states(db)).values()) == {"sent"}
 
@@ -157,11 +148,8 @@ async def test_the_interval_is_kept_between_messages(db: Database) -> None:
     client = FakeClient()
     await queue(box, "a", "b", "c", "d")
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 4)
-    finally:
-        await box.stop()
     times = [c[3] for c in client.calls]
     gaps = [b - a for a, b in pairwise(times)]
     assert all(g >= 0.045 for g in gaps), gaps
@@ -178,11 +166,8 @@ async def test_the_interval_with_jitter_is_slept_before_each_next_message(db: Da
     client = FakeClient(log)
     await queue(box, "a", "b", "c")
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 3)
-    finally:
-        await box.stop()
     sends = [i for i, e in enumerate(log) if e[0] == "send"]
     assert len(sends) == 3
     for before, after in pairwise(sends):
@@ -196,21 +181,15 @@ async def test_a_refused_send_is_failed_and_never_retried(db: Database) -> None:
     client.script["坏"] = [SendFailed("retcode 100")]
     await queue(box, "好1", "坏", "好2")
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 3)
         await box.wait_idle(5)
         await asyncio.sleep(0.1)
-    finally:
-        await box.stop()
     # a restart does not retry it either
     box2 = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
     box2.attach(client)
-    await box2.start()
-    try:
+    async with started(box2):
         await asyncio.sleep(0.2)
-    finally:
-        await box2.stop()
     assert client.texts == ["好1", "坏", "好2"]
     assert await states(db) == {"好1": "sent", "坏": "failed", "好2": "sent"}
     [problem] = await box.reading.problems()
@@ -224,13 +203,10 @@ async def test_a_timed_out_send_is_unknown_and_never_retried(db: Database) -> No
     client.script["崩了"] = [RuntimeError("client bug")]
     await queue(box, "超时", "崩了", "之后")
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 3)
         await box.wait_idle(5)
         await asyncio.sleep(0.1)
-    finally:
-        await box.stop()
     assert client.texts == ["超时", "崩了", "之后"]
     assert await states(db) == {"超时": "unknown", "崩了": "unknown", "之后": "sent"}
     assert {p["state"] for p in await box.reading.problems()} == {"unknown"}
@@ -248,13 +224,10 @@ async def test_a_row_left_sending_by_a_crash_becomes_unknown_at_start(db: Databa
     client = FakeClient()
     await queue(box, "待发")
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 1)
         await box.wait_idle(5)
         await asyncio.sleep(0.1)
-    finally:
-        await box.stop()
     assert client.texts == ["待发"]
     assert await states(db) == {"发送途中": "unknown", "待发": "sent"}
 
@@ -265,12 +238,9 @@ async def test_not_sent_stays_pending_and_goes_out_later_in_order(db: Database) 
     client.script["先"] = [NotSent(), NotSent()]
     await queue(box, "先", "后")
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: "后" in client.texts)
         await box.wait_idle(5)
-    finally:
-        await box.stop()
     assert client.texts == ["先", "先", "先", "后"]
     assert await states(db) == {"先": "sent", "后": "sent"}
 
@@ -283,13 +253,10 @@ async def test_a_message_queued_in_a_rolled_back_transaction_is_never_sent(db: D
             raise RuntimeError("the change failed")
     client = FakeClient()
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await queue(box, "该发")
         await until(lambda: len(client.calls) == 1)
         await asyncio.sleep(0.05)
-    finally:
-        await box.stop()
     assert client.texts == ["该发"]
 
 
@@ -305,11 +272,8 @@ async def test_sent_hooks_and_message_ids_by_ref(db: Database) -> None:
     await box.send("group", GROUP, Msg("公告"), ref="broadcast:1")
     await box.send("group", GROUP, Msg("其他"))
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(hooked) == 2)
-    finally:
-        await box.stop()
     ids = await box.reading.message_ids("broadcast:1")
     # the answer someone waits for goes before the announcement queued just before it
     assert len(ids) == 1 and hooked[1] == (1, "broadcast:1", ids[0]) and hooked[0][:2] == (2, None)
@@ -341,16 +305,13 @@ async def test_reminders_held_back_in_quiet_hours_go_out_after_the_window(db: Da
         await box.send("group", GROUP, Msg("回复"))
         client = FakeClient()
         box.attach(client)
-        await box.start()
-        try:
+        async with started(box):
             await until(lambda: "回复" in client.texts)
             await asyncio.sleep(0.2)
             assert client.texts == ["回复"]  # an answer to someone goes; the automatic reminder waits
             clock.freeze(datetime(2026, 11, 24, 7, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
             box.wake()
             await until(lambda: "提醒" in client.texts)
-        finally:
-            await box.stop()
     finally:
         clock.reset()
     assert client.texts == ["回复", "提醒"]
@@ -370,13 +331,10 @@ async def test_a_refused_picture_is_replaced_by_its_text_but_a_timeout_is_not(db
     await box.send("group", GROUP, refused)
     await box.send("group", GROUP, lost)
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 3)
         await box.wait_idle(5)
         await asyncio.sleep(0.1)
-    finally:
-        await box.stop()
     assert client.texts == ["图A", "图A的文字", "图B"]  # a timeout may have been delivered: nothing more is sent
     async with db.read() as tx:
         rows = await tx.all("SELECT state, fallback FROM outbox ORDER BY id")

@@ -4,33 +4,19 @@ several QQ accounts each with its own sender and budget, and no takeover by anot
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot import clock
 from bot.db import Database
 from bot.outbox.records import ACK, NUDGE, ReactionUnsupported
 from bot.outbox.service import Outbox
 from bot.render import Msg
-from tests.bot.test_outbox import FakeClient, no_sleep, until
+from tests.bot.test_outbox import FakeClient, no_sleep, started, until
 
 G1, G2 = "100200300", "100200400"
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
-        clock.reset()
 
 
 class FakeReactor:
@@ -69,11 +55,8 @@ async def test_answers_go_first_then_notices_then_acks_then_nudges_and_parts_sta
             await box.put(tx, "group", G1, Msg(part))
     client = FakeClient()
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 6)
-    finally:
-        await box.stop()
     assert client.texts == ["答1", "答2", "答3", "通知", "回执", "催办"]
 
 
@@ -83,12 +66,9 @@ async def test_an_acknowledgement_is_a_reaction_where_the_client_supports_it(db:
     for i in range(3):
         await ack(box, db, f"2000{i}", f"已记录 {i}", f"-{900 + i}")
     box.attach(client, account="10000", react=reactor)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(reactor.calls) == 3)
         await box.wait_idle(5)
-    finally:
-        await box.stop()
     assert client.calls == []  # not one message in the group
     assert reactor.calls == [(G1, "-900"), (G1, "-901"), (G1, "-902")]
     assert {r["state"] for r in await rows(db)} == {"sent"}
@@ -101,12 +81,9 @@ async def test_without_reactions_acks_to_one_chat_are_merged_at_most_at_batch_pe
     for i in range(5):
         await ack(box, db, f"2000{i}", f"郑州大学{i} 已记录", f"-{900 + i}")
     box.attach(client, account="10000", react=reactor)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 2)
         await box.wait_idle(5)
-    finally:
-        await box.stop()
     assert len(reactor.calls) == 1  # learned once, remembered for the account
     assert box.accounts.reactions == {"10000": False}
     assert "收到 3 条确认" in client.texts[0] and "收到 2 条确认" in client.texts[1]
@@ -126,8 +103,7 @@ async def test_acks_are_gathered_over_the_window(db: Database) -> None:
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep, ack_window=8, at_batch=20)
     client = FakeClient()
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         async with db.tx() as tx:
             await box.ack(tx, "group", G1, Msg("一"))
             await box.ack(tx, "group", G1, Msg("二"))
@@ -136,8 +112,6 @@ async def test_acks_are_gathered_over_the_window(db: Database) -> None:
         clock.freeze(T0 + timedelta(seconds=9))
         box.wake()
         await until(lambda: len(client.calls) == 2)
-    finally:
-        await box.stop()
     assert "一" in client.texts[1] and "二" in client.texts[1]
 
 
@@ -156,12 +130,9 @@ async def test_after_a_stall_stale_acks_are_dropped_and_nudges_become_the_latest
         await box.ack(tx, "group", G1, Msg("新回执"))
     client = FakeClient()
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 5)
         await box.wait_idle(5)
-    finally:
-        await box.stop()
     assert client.texts == ["审核通过", "新回执", "催办 批1", "催办 批2", "报送提醒"]
     by_text = {r["text"]: r for r in await rows(db)}
     assert by_text["旧回执"]["state"] == "dropped"
@@ -181,15 +152,12 @@ async def test_each_account_sends_for_its_groups_and_a_group_whose_account_is_aw
     await box.send("private", "20001", Msg("私聊"))
     first, second = FakeClient(), FakeClient()
     assert box.attach(first, object(), account="10000")
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(first.calls) == 1)
         await box.wait_idle(5)
         assert first.texts == ["给一群"]  # 二群's account is away: its message waits for it
         assert box.attach(second, object(), account="10001")
         await until(lambda: len(second.calls) == 2)
-    finally:
-        await box.stop()
     assert second.texts == ["给二群", "私聊"] and first.texts == ["给一群"]
     assert {r["account"] for r in await rows(db)} == {"10000", "10001"}
 
@@ -201,11 +169,8 @@ async def test_an_account_that_is_not_configured_cannot_take_over(db: Database) 
     assert box.attach(real, object(), account="10000")
     assert not box.attach(intruder, object(), account="66666")
     await box.send("group", G1, Msg("回复"))
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(real.calls) == 1)
-    finally:
-        await box.stop()
     assert intruder.calls == []
 
 
@@ -218,11 +183,8 @@ async def test_with_no_account_configured_a_later_account_cannot_take_over(db: D
     assert not box.attach(intruder, object(), account="66666")
     assert box.attach(real, object(), account="10000")
     await box.send("group", G1, Msg("回复"))
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(real.calls) == 1)
-    finally:
-        await box.stop()
     assert intruder.calls == []
 
 
@@ -255,11 +217,8 @@ async def test_answers_waiting_for_different_people_go_out_in_turn(db: Database)
         await box.put(tx, "group", G1, Msg("通知"), ref="broadcast:1")  # notices still come after every answer
     client = FakeClient()
     box.attach(client, account="10000")
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: len(client.calls) == 44)
-    finally:
-        await box.stop()
     assert client.texts[:5] == ["答陌生人0", "答管理员", "联络员1", "答陌生人1", "联络员2"]
     assert [t for t in client.texts if t.startswith("答陌生人")] == [f"答陌生人{i}" for i in range(40)]
     assert client.texts[-1] == "通知"
@@ -269,8 +228,7 @@ async def test_someone_just_answered_waits_behind_someone_not_answered_yet(db: D
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
     client = FakeClient()
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         async with db.tx() as tx:
             await box.put(tx, "group", G1, Msg("刷屏1"), asker="29999")
         await until(lambda: client.texts == ["刷屏1"])
@@ -280,8 +238,6 @@ async def test_someone_just_answered_waits_behind_someone_not_answered_yet(db: D
             await box.put(tx, "group", G1, Msg("管理员"), asker="900001")
         box.attach(client)
         await until(lambda: len(client.calls) == 3)
-    finally:
-        await box.stop()
     assert client.texts == ["刷屏1", "管理员", "刷屏2"]
 
 
@@ -291,8 +247,7 @@ async def test_a_repeated_command_gets_a_reaction_or_nothing_never_a_message(db:
         assert await box.nod(tx, G1, "-901") is not None
     client, reactor = FakeClient(), FakeReactor()
     box.attach(client, account="10000", react=reactor)
-    await box.start()
-    try:
+    async with started(box):
         await until(lambda: reactor.calls == [(G1, "-901")])
         await box.wait_idle(5)
         # a client without reactions: the repeat gets nothing at all, and nothing shows as a problem
@@ -305,8 +260,6 @@ async def test_a_repeated_command_gets_a_reaction_or_nothing_never_a_message(db:
         await box.wait_idle(5)
         async with db.tx() as tx:  # once learned, a repeat is not even queued
             assert await box.nod(tx, G1, "-905") is None
-    finally:
-        await box.stop()
     assert client.texts == ["已记录"]
     assert [r["state"] for r in await rows(db)] == ["sent", "sent"]
     assert await box.reading.problems() == []

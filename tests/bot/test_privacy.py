@@ -3,7 +3,6 @@ dates, times, counts, task numbers and links leave as they were."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -11,7 +10,6 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -24,6 +22,7 @@ from bot.outbox.service import Outbox
 from bot.render import Msg, Segment, person_name
 from bot.returns.files.layouts import STATS
 from sim import samples
+from tests.bot.test_outbox import no_sleep, started
 from tests.bot.test_returnfiles import HENU, ZZU, file_return, frozen, hand, roster  # noqa: F401 (fixture)
 
 GROUP = "100200300"
@@ -93,20 +92,6 @@ def test_person_names_and_phone_checks_use_the_same_filter() -> None:
 # ---------------------------------------------------------------- the outbox
 
 
-@pytest.fixture
-async def db(tmp_path: Path):
-    d = Database(tmp_path / "alliance.db")
-    await d.open()
-    try:
-        yield d
-    finally:
-        await d.close()
-
-
-async def _no_sleep(_: float) -> None:
-    await asyncio.sleep(0)
-
-
 def _texts(segments: list[Segment]) -> str:
     out = []
     for s in segments:
@@ -138,18 +123,15 @@ async def test_group_messages_through_the_real_outbox_leave_masked_private_ones_
     for t, _ in NOTATIONS:
         wb.active.append([t, 13812345678])
     wb.save(book)
-    box = Outbox(db, interval=0, jitter=0, sleep=_no_sleep)
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
     await box.send("group", GROUP, Msg().at("20001").text(" " + body))
     await box.send("group", GROUP, Msg.folded([Msg(t) for t, _ in NOTATIONS], Msg(body)))
     await box.send("group", GROUP, Msg.picture(png, Msg(body)))
     await box.send("group", GROUP, Msg.upload(book, "联系电话138 1234 5678.xlsx", Msg(body)))
     await box.send("private", "900001", Msg(body))
     box.attach(client)
-    await box.start()
-    try:
+    async with started(box):
         await box.wait_idle(10)
-    finally:
-        await box.stop()
     group = [segs for kind, segs in sent if kind == "group"]
     assert len(group) == 5  # text, folded list, refused picture and its text, file
     for segs in group:

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import clock
 from bot.app import App
 from bot.broadcasts.records import Completion
-from bot.readouts.query import gather, render
+from bot.readouts.query import UnitFacts, gather, render
 from bot.render import person_label, person_name
 from bot.returns.records import NewReturn
+from bot.units.records import Unit
+from tests.conftest import stopped_clock
 from tests.fake import GROUP
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -38,10 +39,7 @@ class FakeBroadcasts:
         return Completion(12, 15, 2)
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def setup_unit(core: App) -> int:
@@ -54,6 +52,18 @@ async def setup_unit(core: App) -> int:
     await core.accounts.approve([wx.id], actor="t")
     await core.accounts.file_opening(str(OP), "张三", "抖音", "郑大青年")
     return unit.id
+
+
+async def gathered(core: App, unit: Unit) -> UnitFacts:
+    """What /查询 gathers about the unit from the core's services (its broadcasts as the test set them)."""
+    return await gather(
+        unit,
+        units=core.units,
+        accounts=core.accounts,
+        followers=core.followers,
+        broadcasts=core.broadcasts,
+        returns=core.returns,
+    )
 
 
 def test_phone_numbers_are_dropped_from_names() -> None:
@@ -90,16 +100,7 @@ async def test_one_message_with_every_fact(core: App, monkeypatch: pytest.Monkey
     await core.returns.create(NewReturn("自查表", NOW + timedelta(days=5)), actor="900001")
     await core.returns.submit(str(OP), "张三", first.ret.id)
 
-    text = render(
-        await gather(
-            await core.units.resolve("郑大"),
-            units=core.units,
-            accounts=core.accounts,
-            followers=core.followers,
-            broadcasts=core.broadcasts,
-            returns=core.returns,
-        )
-    ).plain()
+    text = render(await gathered(core, await core.units.resolve("郑大"))).plain()
 
     assert text.startswith("“郑州大学”\n类别：本科高校　地市：郑州　简称：郑大")
     assert "联络员（2）：张三、李四" in text
@@ -116,16 +117,7 @@ async def test_one_message_with_every_fact(core: App, monkeypatch: pytest.Monkey
 async def test_a_unit_with_nothing_yet(core: App, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(core, "broadcasts", FakeBroadcasts(), raising=False)
     unit = await core.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
-    text = render(
-        await gather(
-            unit,
-            units=core.units,
-            accounts=core.accounts,
-            followers=core.followers,
-            broadcasts=core.broadcasts,
-            returns=core.returns,
-        )
-    ).plain()
+    text = render(await gathered(core, unit)).plain()
     assert "联络员（0）：无" in text and "账号：还没有登记" in text and "待审核备案：无" in text
 
 
@@ -133,14 +125,7 @@ async def test_long_account_lists_are_cut_in_a_group(core: App) -> None:
     await setup_unit(core)
     for i in range(5):
         await core.accounts.file_opening(str(OP), "张三", "微博", f"郑大{i}")
-    facts = await gather(
-        await core.units.resolve("郑州大学"),
-        units=core.units,
-        accounts=core.accounts,
-        followers=core.followers,
-        broadcasts=core.broadcasts,
-        returns=core.returns,
-    )
+    facts = await gathered(core, await core.units.resolve("郑州大学"))
     assert "另有 4 条未列出" in render(facts, limit=3).plain()
     assert "另有" not in render(facts, limit=None).plain()
 
@@ -152,14 +137,5 @@ async def test_completion_with_only_tasks_not_yet_due(core: App, monkeypatch: py
 
     monkeypatch.setattr(core, "broadcasts", Running(), raising=False)
     unit = await core.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
-    text = render(
-        await gather(
-            unit,
-            units=core.units,
-            accounts=core.accounts,
-            followers=core.followers,
-            broadcasts=core.broadcasts,
-            returns=core.returns,
-        )
-    ).plain()
+    text = render(await gathered(core, unit)).plain()
     assert "近30天统发：3 个进行中、未到截止，还没有可算完成率的任务" in text

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot import clock
 from bot.app import App
 from bot.db import Database
 from bot.errors import UserError
@@ -20,7 +19,7 @@ from bot.returns.parse import parse_new
 from bot.roles import EVERYTHING
 from bot.roster import import_file
 from sim import samples
-from tests.conftest import ROSTER, sent
+from tests.conftest import ROSTER, sent, stopped_clock
 from tests.fake import ADMIN, GROUP
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -30,10 +29,7 @@ JINSHUI, ERQI, ZZU = 21001, 21002, 20001
 OPS = {JINSHUI: "郑州市金水区教育局", ERQI: "郑州市二七区教育局", ZZU: "郑州大学"}
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def tree(core: App) -> int:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot import clock, privacy
+from bot import privacy
 from bot.app import App
 from bot.db import Database, migrations
 from bot.errors import UserError
@@ -25,7 +25,7 @@ from bot.returns.files.records import Upload
 from bot.returns.parse import parse_new
 from bot.returns.records import NewReturn
 from sim import samples
-from tests.conftest import sent
+from tests.conftest import sent, stopped_clock
 from tests.fake import ADMIN, GROUP
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -34,10 +34,7 @@ DEADLINE = datetime(2026, 10, 31, 17, 30, tzinfo=TZ)
 ZZU, HENU = 20001, 20002
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def roster(app: App) -> None:

@@ -17,7 +17,7 @@ from bot.reminders import OVERDUE
 from bot.returns.parse import parse_new, read_deadline
 from bot.returns.records import KIND, NewReturn
 from bot.tasks import Progress, TaskClosed
-from tests.conftest import make_settings, sent
+from tests.conftest import make_settings, sent, stopped_clock
 from tests.fake import GROUP
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -27,10 +27,7 @@ ZZU, HENU, LY = 20001, 20002, 20003  # operators of 郑州大学, 河南大学, 
 ZZU2 = 20011
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def bind(app: App, qq: int, unit: str, name: str) -> None:

@@ -7,23 +7,18 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import sys
 from contextlib import closing
 from pathlib import Path
 
-from bench.load import BenchClient, Request
+from bench.load import BenchClient
 from bench.procs import bot_env
 from bench.seed import seed
 from bot.db import latest_version
 from sim.qqsim import BotProcess, Sent
+from tests.e2e.bots import announce, cli, query
 
 ADMIN = 900001
 LIMIT = 60
-
-
-def _query(db: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(db, timeout=10)) as con:
-        return con.execute(sql).fetchall()
 
 
 def _ack(sent: Sent) -> list[int] | None:
@@ -31,22 +26,6 @@ def _ack(sent: Sent) -> list[int] | None:
     if ("已记录" in sent.text or "确认" in sent.text) and sent.ats:
         return [int(q) for q in sent.ats]
     return None
-
-
-async def _cli(proc: BotProcess, *args: str) -> tuple[int, str]:
-    """`python -m bot …` with the bot's own settings and working folder."""
-    run = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=str(proc.workdir),
-        env=proc.build_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(run.communicate(), 30)
-    return run.returncode or 0, out.decode()
 
 
 async def test_a_backup_mid_burst_restores_every_acknowledged_confirmation(tmp_path: Path) -> None:
@@ -61,10 +40,7 @@ async def test_a_backup_mid_burst_restores_every_acknowledged_confirmation(tmp_p
         try:
             await proc.start(timeout=40)
             await client.connect(timeout=20)
-            _, reply = await client.request(
-                Request("统发", ADMIN, "/统发 备份演练 https://example.com/b 截止 明天18点", ds.group_id), 20
-            )
-            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
+            task = await announce(client, ds.group_id, ADMIN, "/统发 备份演练 https://example.com/b 截止 明天18点", 20)
 
             backed_up = asyncio.Event()
 
@@ -76,7 +52,7 @@ async def test_a_backup_mid_burst_restores_every_acknowledged_confirmation(tmp_p
             sending = asyncio.create_task(burst())
             await client.wait_sent(lambda s: _ack(s) is not None, count=2, timeout=30)
             acked_before = {q for s in list(client.sent) for q in _ack(s) or []}
-            code, out = await _cli(proc, "backup", str(tmp_path / "backups"))
+            code, out = await cli(proc, "backup", str(tmp_path / "backups"))
             backed_up.set()
             assert code == 0, out
             assert "已备份到" in out
@@ -85,20 +61,18 @@ async def test_a_backup_mid_burst_restores_every_acknowledged_confirmation(tmp_p
             # the bot went on answering during and after the backup
             await client.wait_sent(lambda s: ops[-1] in (_ack(s) or []), timeout=30)
 
-            code, out = await _cli(proc, "restore", str(archive))
+            code, out = await cli(proc, "restore", str(archive))
             assert code == 1 and "机器人正在运行" in out and "请先停止机器人" in out, out
         finally:
             await client.close()
             await proc.stop()
 
-        everyone = {int(r[0]) for r in _query(ds.db_path, "SELECT user_id FROM broadcast_confirmations")}
+        everyone = {int(r[0]) for r in query(ds.db_path, "SELECT user_id FROM broadcast_confirmations")}
         assert set(ops) <= everyone
-        code, out = await _cli(proc, "restore", str(archive))
+        code, out = await cli(proc, "restore", str(archive))
         assert code == 0 and "已恢复" in out and "完整性检查通过" in out, out
-        assert _query(ds.db_path, "PRAGMA integrity_check") == [("ok",)]
-        restored = {
-            int(r[0]) for r in _query(ds.db_path, "SELECT user_id FROM broadcast_confirmations WHERE counted=1")
-        }
+        assert query(ds.db_path, "PRAGMA integrity_check") == [("ok",)]
+        restored = {int(r[0]) for r in query(ds.db_path, "SELECT user_id FROM broadcast_confirmations WHERE counted=1")}
         assert acked_before, "some confirmations were acknowledged before the backup"
         assert acked_before <= restored, f"acknowledged but not in the backup: {sorted(acked_before - restored)}"
         assert restored < everyone, "the backup is a snapshot from the middle of the burst"
@@ -113,7 +87,7 @@ async def test_a_database_newer_than_the_code_is_refused_at_start(tmp_path: Path
     before = ds.db_path.read_bytes()
     proc = BotProcess(tmp_path, bot_env(data, ds.group_id, (ADMIN,), "INFO"))
     try:
-        code, out = await _cli(proc, "run")
+        code, out = await cli(proc, "run")
     finally:
         await proc.stop()
     assert code == 2, out

@@ -9,73 +9,43 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from sim.qqsim import BotProcess, QQClient, Sent
+from tests.e2e.bots import ADMIN, FOUR_UNITS, connected, import_units, restart, settings, started
 
 pytestmark = pytest.mark.asyncio
 
 G1, G2 = 100200300, 100200301
-ADMIN = 900001
 A1, A2, B, C = 20001, 20002, 20003, 20004  # 郑州大学 ×2, 河南大学, 郑州市教育局
 STRANGER = 29999
 TOKEN = "e2e-broadcast-token"
-ROSTER = "名称,类别,地市,别名\n郑州大学,本科高校,郑州,郑大\n河南大学,本科高校,开封,\n郑州市教育局,市教育局,郑州,\n开封市教育局,市教育局,开封,\n"
 
 
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{G1}", "{G2}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_REMINDER_TICK": "1",
-        "ALLIANCE_REMIND_OFFSETS": '["50s"]',
-        "ALLIANCE_FETCH_TITLES": "false",  # the links are made up: never reach the network
-        "ONEBOT_ACCESS_TOKEN": TOKEN,
-        "LOG_LEVEL": "INFO",
-    }
+    return settings(
+        tmp_path,
+        groups=(G1, G2),
+        ALLIANCE_ACK_WINDOW="0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
+        ALLIANCE_REMINDER_TICK="1",
+        ALLIANCE_REMIND_OFFSETS='["50s"]',
+        ALLIANCE_FETCH_TITLES="false",  # the links are made up: never reach the network
+        ONEBOT_ACCESS_TOKEN=TOKEN,
+        LOG_LEVEL="INFO",
+    )
 
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient]]:
-    (tmp_path / "units.csv").write_text(ROSTER, encoding="utf-8")
-    proc = BotProcess(tmp_path, env(tmp_path), python=sys.executable)
-    imp = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "import-units",
-        "units.csv",
-        cwd=str(tmp_path),
-        env=proc.build_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(imp.communicate(), 60)
-    assert imp.returncode == 0 and "新增 4 个单位" in output.decode(), output.decode()
-    client = QQClient(proc.url, token=TOKEN)
-    client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
+    proc = BotProcess(tmp_path, env(tmp_path))
+    output = await import_units(proc, FOUR_UNITS)
+    assert "新增 4 个单位" in output, output
+    # acknowledgements come as messages (reactions: test_quiet_group_e2e)
+    async with started(proc), connected(proc, token=TOKEN, reactions=False) as client:
         yield proc, client
-    finally:
-        await client.close()
-        await proc.stop()
-
-
-async def restart(proc: BotProcess, client: QQClient) -> None:
-    await client.close()
-    await proc.stop()
-    await proc.start(timeout=60)
-    await client.connect(timeout=30)
 
 
 async def say(client: QQClient, group: int, user: int, message: str | list[dict], expect: str, **kw: object) -> Sent:

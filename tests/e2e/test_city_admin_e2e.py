@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sim.qqsim import BotProcess, QQClient
+from tests.e2e.bots import bot_for_the_file, connected
 from tests.e2e.test_foundation import ADMIN, ENV, GROUP, TOKEN, import_roster_cli
 
 CITY = 30001
@@ -27,25 +28,13 @@ MEMBERS = {
 REFUSED = "你是市级管理员，管理范围：郑州市教育局及其下级单位；“{}”不在其中。"
 
 
-@pytest.fixture(scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    proc = BotProcess(tmp_path_factory.mktemp("city"), ENV)
-    await proc.start(timeout=30)
-    try:
-        yield proc
-    finally:
-        await proc.stop()
-        assert "command failed" not in proc.log_text(), proc.log_tail(80)
+bot = bot_for_the_file("city", ENV)
 
 
 @pytest.fixture(scope="module")
 async def qq(bot: BotProcess) -> AsyncIterator[QQClient]:
-    client = QQClient(bot.url, token=TOKEN, group_members=MEMBERS)
-    await client.connect(timeout=15)
-    try:
+    async with connected(bot, token=TOKEN, group_members=MEMBERS, timeout=15) as client:
         yield client
-    finally:
-        await client.close()
 
 
 def number(text: str) -> int:

@@ -13,17 +13,15 @@ What the profiles play, read from the clients' source:
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
-from bench.procs import bot_env
-from bench.seed import Dataset, seed
+from bench.seed import Dataset
 from sim.qqsim import BotProcess, QQClient, Sent
+from tests.e2e import bots
+from tests.e2e.bots import seeded, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,16 +30,8 @@ UNITS = 210
 REACTING = 200
 
 
-@asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[tuple[BotProcess, Dataset]]:
-    data = tmp_path / "data"
-    ds = await seed(data / "alliance.db", UNITS, history=0, pending=0)
-    proc = BotProcess(tmp_path, bot_env(data, ds.group_id, (ADMIN,), "INFO"))
-    try:
-        await proc.start(timeout=60)
-        yield proc, ds
-    finally:
-        await proc.stop()
+def running(tmp_path: Path) -> AbstractAsyncContextManager[tuple[BotProcess, Dataset]]:
+    return seeded(tmp_path, UNITS, (ADMIN,), history=0, pending=0)
 
 
 async def say(client: QQClient, group: int, user: int, text: str, expect: str, **kw: object) -> Sent:
@@ -58,20 +48,8 @@ async def announce(client: QQClient, group: int) -> Sent:
     return note
 
 
-async def until(check: Callable[[], bool], timeout: float = 20) -> None:
-    """Wait for what the bot stores (a reaction confirmed says nothing in the group)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not check():
-        assert loop.time() < end, "timed out"
-        await asyncio.sleep(0.1)
-
-
 def confirmations(ds: Dataset) -> list[tuple[str, str]]:
-    with closing(sqlite3.connect(ds.db_path, timeout=10)) as con:
-        return con.execute(
-            "SELECT user_id, via FROM broadcast_confirmations WHERE task_id=1 AND counted=1 ORDER BY user_id"
-        ).fetchall()
+    return bots.confirmations(ds.db_path)
 
 
 @pytest.mark.parametrize("profile", ["llonebot", "napcat"])

@@ -9,20 +9,18 @@ is among the first messages the bot sends to the group after the admin asked.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from sim.qqsim import BotProcess, QQClient, Sent
+from tests.e2e.bots import ADMIN, connected, import_units, settings, started
 
 pytestmark = pytest.mark.asyncio
 
 G1 = 100200300
-ADMIN = 900001
 A, B = 20001, 20003  # operators of 郑州大学, 河南大学
 STRANGER, OTHER = 29999, 29998
 TOKEN = "e2e-flood-token"
@@ -32,36 +30,24 @@ BUDGET = 10  # the default ALLIANCE_FLOOD_BUDGET: commands a person may give per
 
 
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{G1}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
+    return settings(
+        tmp_path,
+        groups=(G1,),
         # a real gap between messages, so that a queue builds up as it does in a group (1.5 s by default)
-        "ALLIANCE_SEND_INTERVAL": "0.3",
-        "ALLIANCE_SEND_JITTER": "0",
-        "ALLIANCE_REACTION_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ONEBOT_ACCESS_TOKEN": TOKEN,
-        "LOG_LEVEL": "INFO",
-    }
+        ALLIANCE_SEND_INTERVAL="0.3",
+        ALLIANCE_SEND_JITTER="0",
+        ALLIANCE_REACTION_INTERVAL="0",
+        ONEBOT_ACCESS_TOKEN=TOKEN,
+        LOG_LEVEL="INFO",
+    )
 
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient]]:
-    (tmp_path / "units.csv").write_text(ROSTER, encoding="utf-8")
-    proc = BotProcess(tmp_path, env(tmp_path), python=sys.executable)
-    imp = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "import-units", "units.csv", cwd=str(tmp_path), env=proc.build_env()
-    )
-    assert await asyncio.wait_for(imp.wait(), 60) == 0
-    await proc.start(timeout=60)
-    client = QQClient(proc.url, token=TOKEN, group_members={G1: []})
-    try:
-        await client.connect(timeout=30)
+    proc = BotProcess(tmp_path, env(tmp_path))
+    await import_units(proc, ROSTER)
+    async with started(proc), connected(proc, token=TOKEN, group_members={G1: []}) as client:
         yield proc, client
-    finally:
-        await client.close()
-        await proc.stop()
 
 
 def to_group(client: QQClient, since: int) -> list[Sent]:

@@ -9,11 +9,10 @@ from bot import clock
 from bot.app import App
 from bot.db import Database
 from sim.qqsim import BotProcess, QQClient
-from tests.bot.test_followers import make_unit
+from tests.bot.test_followers import two_universities
 from tests.conftest import make_settings
+from tests.e2e.bots import ADMIN, GROUP, settings
 
-GROUP = 100200300
-ADMIN = 900001
 ZZU, HENU, STRANGER = 20001, 20002, 20009
 MEMBERS = {
     GROUP: [
@@ -31,16 +30,7 @@ async def _seed(tmp_path: Path) -> None:
     await app.open()
     try:
         clock.freeze(clock.now() - timedelta(days=60))
-        await make_unit(
-            app,
-            "郑州大学",
-            "本科高校",
-            "郑州",
-            str(ZZU),
-            (("微信公众号", "郑州大学"), ("微信公众号", "郑大青年"), ("抖音", "郑州大学")),
-            students=72000,
-        )
-        await make_unit(app, "河南大学", "本科高校", "开封", str(HENU), (("抖音", "河南大学"),), students=15000)
+        await two_universities(app, ZZU, HENU)
         clock.reset()
         clock.freeze(clock.now() - timedelta(days=7))
         await app.followers.report(str(ZZU), ["郑大青年"], "12000")
@@ -51,15 +41,13 @@ async def _seed(tmp_path: Path) -> None:
 
 async def test_followers_over_a_real_websocket(tmp_path: Path) -> None:
     await _seed(tmp_path)
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
-        "ALLIANCE_SEND_JITTER": "0",
-        "LOG_LEVEL": "INFO",
-    }
+    env = settings(
+        tmp_path,
+        ALLIANCE_QUIET_HOURS=None,
+        ALLIANCE_ACK_WINDOW="0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
+        ALLIANCE_SEND_JITTER="0",
+        LOG_LEVEL="INFO",
+    )
     proc = BotProcess(tmp_path, env)
     client = QQClient(proc.url, group_members=MEMBERS)
     client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)

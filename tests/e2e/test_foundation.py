@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.render import Msg
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.conftest import ROOT, ROSTER
+from tests.e2e.bots import bot_for_the_file, connected
 from tests.fixtures import load
 
 GROUP = 100200300
@@ -45,26 +46,14 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    proc = BotProcess(tmp_path_factory.mktemp("foundation"), ENV)
-    await proc.start(timeout=30)
-    try:
-        yield proc
-    finally:
-        await proc.stop()
-        assert "command failed" not in proc.log_text(), proc.log_tail(80)
+bot = bot_for_the_file("foundation", ENV)
 
 
 @pytest.fixture(scope="module")
 async def qq(bot: BotProcess) -> AsyncIterator[QQClient]:
-    client = QQClient(bot.url, token=TOKEN, group_members=MEMBERS)
-    await client.connect(timeout=15)
-    try:
+    async with connected(bot, token=TOKEN, group_members=MEMBERS, timeout=15) as client:
         yield client
-    finally:
-        await client.close()
-        assert all("all" not in s.ats for s in client.sent), "the bot @-mentioned everyone"
+    assert all("all" not in s.ats for s in client.sent), "the bot @-mentioned everyone"
 
 
 def number(sent: Sent) -> int:

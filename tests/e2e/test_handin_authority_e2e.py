@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 from sim import samples
 from sim.qqsim import QQClient
 from sim.qqsim_files import FileServer, SimFiles
-from tests.e2e.test_return_files_e2e import ADMIN, GROUP, HENU, ZZU, answer_to, command, world  # noqa: F401
+from tests.e2e.bots import ADMIN, GROUP, answer_to, command, enrol
+from tests.e2e.test_return_files_e2e import HENU, ZZU, world  # noqa: F401
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,14 +22,11 @@ async def test_a_strangers_upload_named_for_a_unit_is_kept_aside_for_the_admin(
     world: tuple[QQClient, SimFiles, FileServer],  # noqa: F811
 ) -> None:
     client, files, _ = world
-    for text in (
-        "/单位 添加 郑州大学 本科高校 郑州",
-        "/单位 添加 河南大学 本科高校 开封",
-        "/单位 添加 洛阳市教育局 市教育局 洛阳",
-    ):
-        await command(client, ADMIN, text, "已")
-    await command(client, ZZU, "/注册 郑州大学", "已记录", card="张三")
-    await command(client, ADMIN, "/审核 通过 1", "已通过")
+    await enrol(
+        client,
+        ("郑州大学 本科高校 郑州", "河南大学 本科高校 开封", "洛阳市教育局 市教育局 洛阳"),
+        ((ZZU, "郑州大学", "张三"),),
+    )
     await command(client, ADMIN, "/报送 新建 2026年新媒体统计 截止 3天后 表格 统计表", "已记录：报送 #1")
 
     client.mark()

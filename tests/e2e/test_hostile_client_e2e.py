@@ -23,12 +23,11 @@ from bot.returns.files.fetch import NOT_REGULAR, OUTSIDE, PRIVATE_URL
 from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
+from tests.e2e.bots import ADMIN, GROUP, running, settings
 from tests.pages import SERVED, serve_pages
 
 pytestmark = pytest.mark.asyncio
 
-GROUP = 100200300
-ADMIN = 900001
 ZZU = 20001
 OTHER = 20999  # a group member bound to no unit
 PROMPT = 3.0  # seconds: /帮助 is answered in a fraction of that on a free loop
@@ -62,14 +61,7 @@ async def until_served(path: str, timeout: float = 20) -> None:
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_SEND_JITTER": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-    }
+    return settings(tmp_path, ALLIANCE_SEND_JITTER="0")
 
 
 async def test_a_hostile_article_page_holds_up_nobody(tmp_path: Path) -> None:
@@ -99,25 +91,15 @@ async def lying_client(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles
     """The bot in tmp_path (its .env and data folder there), allowed to read the whole of tmp_path and to download
     from the client's own file server; another server on this machine stands for an internal service."""
     (tmp_path / ".env").write_text("DASHBOARD_TOKEN=secret-token-0123456789abcdef\n", encoding="utf-8")
-    server = await FileServer().start()
-    internal = await FileServer().start()
-    env = {
-        **base_env(tmp_path),
-        "ALLIANCE_FILE_TIMEOUT": "5",
-        "ALLIANCE_CLIENT_FILE_DIRS": f'["{tmp_path}"]',
-        "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
-        yield client, SimFiles(client, server), server, internal
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
-        await internal.stop()
+    async with FileServer() as server, FileServer() as internal:
+        env = {
+            **base_env(tmp_path),
+            "ALLIANCE_FILE_TIMEOUT": "5",
+            "ALLIANCE_CLIENT_FILE_DIRS": f'["{tmp_path}"]',
+            "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
+        }
+        async with running(tmp_path, env) as (_, client):
+            yield client, SimFiles(client, server), server, internal
 
 
 async def test_paths_and_urls_from_the_client_are_not_trusted(

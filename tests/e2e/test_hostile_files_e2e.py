@@ -3,7 +3,6 @@ process never dies, its memory stays bounded, and another member's /帮助 is an
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +13,8 @@ from sim import samples
 from sim.qqsim import BotProcess, QQClient
 from sim.qqsim_files import FileServer, SimFiles
 from tests import hostile
-from tests.e2e.test_return_files_e2e import ADMIN, GROUP, ZZU, answer_to, command
+from tests.e2e.bots import ADMIN, GROUP, answer_to, command, enrol, running, settings
+from tests.e2e.test_return_files_e2e import ZZU
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,36 +45,21 @@ def peak_mb(pid: int) -> float:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles, BotProcess]]:
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_FILE_MAX_MB": "12",
-        "ALLIANCE_FILE_TIMEOUT": "10",
-        "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the simulated client serves its files on this machine
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    server = await FileServer().start()
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
+    env = settings(
+        tmp_path,
+        ALLIANCE_FILE_MAX_MB="12",
+        ALLIANCE_FILE_TIMEOUT="10",
+        ALLIANCE_CLIENT_FILE_HOSTS='["127.0.0.1"]',  # the simulated client serves its files on this machine
+    )
+    async with FileServer() as server, running(tmp_path, env) as (proc, client):
         yield client, SimFiles(client, server), proc
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
 
 
 async def test_hostile_uploads_are_refused_while_the_bot_keeps_answering_others(
     world: tuple[QQClient, SimFiles, BotProcess],
 ) -> None:
     client, files, proc = world
-    await command(client, ADMIN, "/单位 添加 郑州大学 本科高校 郑州", "已")
-    await command(client, ZZU, "/注册 郑州大学", "已记录", card="张三")
-    await command(client, ADMIN, "/审核 通过 1", "已通过")
+    await enrol(client, ("郑州大学 本科高校 郑州",), ((ZZU, "郑州大学", "张三"),))
     await command(client, ADMIN, "/报送 新建 2026年新媒体统计 截止 3天后 表格 统计表", "已记录：报送 #1")
     assert proc.proc is not None
     pid = proc.proc.pid

@@ -13,10 +13,9 @@ from bot.workdays import first_working_day
 from sim.qqsim import PNG_SIGNATURE, BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import NEEDS_FONT, make_settings
+from tests.e2e.bots import ADMIN, GROUP, settings
 
 TZ = ZoneInfo("Asia/Shanghai")
-GROUP = 100200300
-ADMIN = 900001
 SHIM = Path(__file__).resolve().parent / "clockshim"
 
 
@@ -39,18 +38,16 @@ async def test_the_monthly_list_goes_out_once_across_restarts(tmp_path: Path) ->
     today = datetime.now(TZ).date()
     nxt = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
     day = first_working_day(nxt.year, nxt.month)
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_SEND_JITTER": "0",
-        "ALLIANCE_REMINDER_TICK": "0.5",
-        "ALLIANCE_FOLLOWER_REMINDER": "",
-        "ALLIANCE_MONTHLY_LIST_TIME": "10:00",
-        "PYTHONPATH": str(SHIM),
-        "LOG_LEVEL": "INFO",
-    }
+    env = settings(
+        tmp_path,
+        ALLIANCE_QUIET_HOURS=None,
+        ALLIANCE_SEND_JITTER="0",
+        ALLIANCE_REMINDER_TICK="0.5",
+        ALLIANCE_FOLLOWER_REMINDER="",
+        ALLIANCE_MONTHLY_LIST_TIME="10:00",
+        PYTHONPATH=str(SHIM),
+        LOG_LEVEL="INFO",
+    )
 
     def at(hh: int, mm: int) -> str:
         return datetime.combine(day, time(hh, mm), tzinfo=TZ).isoformat()

@@ -11,39 +11,23 @@ import re
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import AbstractAsyncContextManager, closing
 from pathlib import Path
 
 import httpx
 
 from bench.load import BenchClient, Request
-from bench.procs import bot_env
-from bench.seed import Dataset, seed
+from bench.seed import Dataset
 from sim.qqsim import BotProcess
+from tests.e2e.bots import announce, confirm_all, query, seeded
 
 ADMINS = (900001, 900002)
 UNITS = 60
 LIMIT = 40
 
 
-@asynccontextmanager
-async def bot(tmp_path: Path, **env: str) -> AsyncIterator[tuple[BotProcess, Dataset]]:
-    data = tmp_path / "data"
-    ds = await seed(data / "alliance.db", UNITS, history=1)
-    full_env = bot_env(data, ds.group_id, ADMINS, "INFO")
-    full_env.update(env)
-    proc = BotProcess(tmp_path, full_env)
-    try:
-        await proc.start(timeout=30)
-        yield proc, ds
-    finally:
-        await proc.stop()
-
-
-def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    with closing(sqlite3.connect(db, timeout=10)) as con:
-        return con.execute(sql, params).fetchall()
+def bot(tmp_path: Path, **env: str) -> AbstractAsyncContextManager[tuple[BotProcess, Dataset]]:
+    return seeded(tmp_path, UNITS, ADMINS, timeout=30, **env)
 
 
 # ----------------------------------------------------------------------------- SIGTERM
@@ -59,12 +43,8 @@ async def test_sigterm_during_a_confirmation_burst_loses_nothing_acknowledged_an
         ops = sorted(ds.operators)[:UNITS]
         try:
             await client.connect(timeout=20)
-            _, reply = await client.request(
-                Request("统发", ADMINS[0], "/统发 停机测试 https://example.com/t 截止 明天18点", group), 20
-            )
-            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
-            for op in ops:
-                await client.group_message(group, op, f"/已转发 {task}")
+            task = await announce(client, group, ADMINS[0], "/统发 停机测试 https://example.com/t 截止 明天18点", 20)
+            await confirm_all(client, group, ops, task)
             await client.wait_sent(lambda s: "条确认" in s.text, count=1, timeout=20)
             assert proc.proc is not None
             began = time.monotonic()

@@ -17,10 +17,9 @@ from bot.readouts.views import ranking_card
 from sim.qqsim import PNG_SIGNATURE, BotProcess, QQClient
 from tests.bot.test_followers import make_unit
 from tests.conftest import NEEDS_FONT, make_settings
+from tests.e2e.bots import ADMIN, GROUP, settings
 from tests.pages import serve_pages
 
-GROUP = 100200300
-ADMIN = 900001
 OPS = [20001 + i for i in range(20)]
 STRANGER = 29999
 
@@ -63,18 +62,14 @@ async def _expected_png(tmp_path: Path, mine_op: int) -> bytes:
 async def test_pictures_fallbacks_folds_stale_lists_and_titles(tmp_path: Path) -> None:
     await _seed(tmp_path)
     async with serve_pages() as pages:
-        env = {
-            "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-            "ALLIANCE_GROUPS": f'["{GROUP}"]',
-            "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-            "ALLIANCE_SEND_INTERVAL": "0",
-            "ALLIANCE_SEND_JITTER": "0",
-            "ALLIANCE_QUIET_HOURS": "",
-            "ALLIANCE_GROUP_LIST_LIMIT": "10",
-            "ALLIANCE_FETCH_PRIVATE": "true",  # the test's pages are on 127.0.0.1
-            "ALLIANCE_FETCH_TIMEOUT": "3",
-            "LOG_LEVEL": "INFO",
-        }
+        env = settings(
+            tmp_path,
+            ALLIANCE_SEND_JITTER="0",
+            ALLIANCE_GROUP_LIST_LIMIT="10",
+            ALLIANCE_FETCH_PRIVATE="true",  # the test's pages are on 127.0.0.1
+            ALLIANCE_FETCH_TIMEOUT="3",
+            LOG_LEVEL="INFO",
+        )
         proc = BotProcess(tmp_path, env)
         client = QQClient(proc.url)
         try:

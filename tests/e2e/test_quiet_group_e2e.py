@@ -6,48 +6,38 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from sim.qqsim import BotProcess, QQClient, Sent
+from tests.e2e.bots import ADMIN, FOUR_UNITS, connected, import_units, settings
 
 pytestmark = pytest.mark.asyncio
 
 G1, G2 = 100200300, 100200301
-ADMIN = 900001
 A, B, C, D = 20001, 20003, 20004, 20005  # 郑州大学, 河南大学, 郑州市教育局, 开封市教育局
 STRANGER = 29999
 TOKEN = "e2e-quiet-token"
-ROSTER = "名称,类别,地市,别名\n郑州大学,本科高校,郑州,郑大\n河南大学,本科高校,开封,\n郑州市教育局,市教育局,郑州,\n开封市教育局,市教育局,开封,\n"
 
 
 def env(tmp_path: Path, **over: str) -> dict[str, str]:
-    base = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{G1}", "{G2}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_REACTION_INTERVAL": "0",
-        "ALLIANCE_ACK_WINDOW": "2",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ONEBOT_ACCESS_TOKEN": TOKEN,
-        "LOG_LEVEL": "INFO",
-    }
+    base = settings(
+        tmp_path,
+        groups=(G1, G2),
+        ALLIANCE_REACTION_INTERVAL="0",
+        ALLIANCE_ACK_WINDOW="2",
+        ONEBOT_ACCESS_TOKEN=TOKEN,
+        LOG_LEVEL="INFO",
+    )
     base.update(over)
     return base
 
 
 async def start(tmp_path: Path, **over: str) -> BotProcess:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "units.csv").write_text(ROSTER, encoding="utf-8")
-    proc = BotProcess(tmp_path, env(tmp_path, **over), python=sys.executable)
-    imp = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "import-units", "units.csv", cwd=str(tmp_path), env=proc.build_env()
-    )
-    assert await asyncio.wait_for(imp.wait(), 60) == 0
+    proc = BotProcess(tmp_path, env(tmp_path, **over))
+    await import_units(proc, FOUR_UNITS)
     await proc.start(timeout=60)
     return proc
 
@@ -55,12 +45,10 @@ async def start(tmp_path: Path, **over: str) -> BotProcess:
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient]]:
     proc = await start(tmp_path)
-    client = QQClient(proc.url, token=TOKEN, group_members={G1: [], G2: []})
     try:
-        await client.connect(timeout=30)
-        yield proc, client
+        async with connected(proc, token=TOKEN, group_members={G1: [], G2: []}) as client:
+            yield proc, client
     finally:
-        await client.close()
         await proc.stop()
 
 

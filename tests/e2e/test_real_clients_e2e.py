@@ -15,7 +15,6 @@ Sources read:
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,53 +22,33 @@ import pytest
 from openpyxl import load_workbook
 
 from sim import samples
-from sim.qqsim import BotProcess, QQClient, Sent, uploaded_bytes
+from sim.qqsim import QQClient, uploaded_bytes
 from sim.qqsim_files import FileServer, SimFiles
+from tests.e2e.bots import ADMIN, GROUP, command, enrol, running, settings
 
 pytestmark = pytest.mark.asyncio
 
-GROUP = 100200300
-ADMIN = 900001
 ZZU, HENU = 20001, 20002
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles]]:
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_FILE_TIMEOUT": "10",
-        "ALLIANCE_SEND_TIMEOUT": "2",
-        "ALLIANCE_GROUP_LIST_LIMIT": "1",
-        "ALLIANCE_PICTURES": "false",
-        "ALLIANCE_CLIENT_FILE_HOSTS": '["127.0.0.1"]',  # the simulated client serves its files on this machine
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    server = await FileServer().start()
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
-        for text in ("/单位 添加 郑州大学 本科高校 郑州", "/单位 添加 河南大学 本科高校 开封"):
-            await command(client, ADMIN, text, "已")
-        for qq, unit, name in ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")):
-            await command(client, qq, f"/注册 {unit}", "已记录", card=name)
-        await command(client, ADMIN, "/审核 通过 1 2", "已通过")
+    env = settings(
+        tmp_path,
+        ALLIANCE_FILE_TIMEOUT="10",
+        ALLIANCE_SEND_TIMEOUT="2",
+        ALLIANCE_GROUP_LIST_LIMIT="1",
+        ALLIANCE_PICTURES="false",
+        ALLIANCE_CLIENT_FILE_HOSTS='["127.0.0.1"]',  # the simulated client serves its files on this machine
+    )
+    async with FileServer() as server, running(tmp_path, env) as (_, client):
+        await enrol(
+            client,
+            ("郑州大学 本科高校 郑州", "河南大学 本科高校 开封"),
+            ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")),
+        )
         await command(client, ADMIN, "/报送 新建 2026年新媒体统计 截止 3天后 表格 统计表", "已记录：报送 #1")
         yield client, SimFiles(client, server)
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
-
-
-async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    return (await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
 
 
 def to_admin(client: QQClient) -> list[str]:

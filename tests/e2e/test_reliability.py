@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 
 from bench.load import BenchClient, Request, run_requests
-from bench.procs import bot_env
-from bench.seed import NEWCOMER_BASE, Dataset, seed
+from bench.seed import NEWCOMER_BASE, Dataset
 from bot.db import Database
 from bot.outbox.service import Outbox
 from bot.render import Msg
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
+from tests.e2e import bots
+from tests.e2e.bots import announce, confirm_all, seeded
 
 ADMINS = tuple(900001 + i for i in range(12))
 UNITS = 170
@@ -45,8 +46,7 @@ class Harness:
         return BenchClient(self.proc.url, self_id=10000, **kw)  # type: ignore[arg-type]
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with closing(sqlite3.connect(self.db_path, timeout=10)) as con:
-            return con.execute(sql, params).fetchall()
+        return bots.query(self.db_path, sql, params)
 
     def integrity(self) -> str:
         return self.query("PRAGMA integrity_check")[0][0]
@@ -60,16 +60,8 @@ class Harness:
 @asynccontextmanager
 async def bot(tmp_path: Path, **env: str) -> AsyncIterator[Harness]:
     """A seeded database and the real bot on it (not yet connected); stopped whatever happens."""
-    data = tmp_path / "data"
-    ds = await seed(data / "alliance.db", UNITS, history=1)
-    full_env = bot_env(data, ds.group_id, ADMINS, "INFO")
-    full_env.update(env)
-    proc = BotProcess(tmp_path, full_env)
-    try:
-        await proc.start(timeout=60)
+    async with seeded(tmp_path, UNITS, ADMINS, **env) as (proc, ds):
         yield Harness(proc, ds, tmp_path)
-    finally:
-        await proc.stop()
 
 
 def recorded(sent: Sent) -> tuple[int, int] | None:
@@ -284,12 +276,8 @@ async def test_kill9_mid_burst_of_merged_acks_loses_no_confirmation_and_acks_nob
         ops = sorted(h.ds.operators)[:120]
         try:
             await client.connect(timeout=30)
-            _, reply = await client.request(
-                Request("统发", ADMINS[0], "/统发 可靠性 https://example.com/r 截止 明天18点", group), 30
-            )
-            task = re.search(r"#(\d+)", reply.text).group(1)  # type: ignore[union-attr]
-            for op in ops:
-                await client.group_message(group, op, f"/已转发 {task}")
+            task = await announce(client, group, ADMINS[0], "/统发 可靠性 https://example.com/r 截止 明天18点", 30)
+            await confirm_all(client, group, ops, task)
             await client.wait_sent(lambda s: "条确认" in s.text, count=2, timeout=60)
             h.proc.kill9()
             await h.proc.stop()

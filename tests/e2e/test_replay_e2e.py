@@ -9,11 +9,8 @@ ends at `message_seq`, the newest page without it). sim/qqsim.py `_RealClient` p
 
 from __future__ import annotations
 
-import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,48 +18,25 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sim.qqsim import BotProcess, QQClient, Sent
+from tests.e2e import bots
+from tests.e2e.bots import ADMIN, GROUP, enrol, query, restart, running, settings
 
 pytestmark = pytest.mark.asyncio
 
 SHIM = Path(__file__).resolve().parent / "clockshim"
 TZ = ZoneInfo("Asia/Shanghai")
-GROUP = 100200300
-ADMIN = 900001
 ZZU, HENU = 20001, 20002
 
 
 @pytest.fixture(params=["napcat", "llonebot"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[BotProcess, QQClient, Path]]:
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_FETCH_TITLES": "false",
-        "ALLIANCE_ACK_WINDOW": "0",
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    client.use_profile(request.param)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
+    env = settings(tmp_path, ALLIANCE_FETCH_TITLES="false", ALLIANCE_ACK_WINDOW="0")
+    async with running(tmp_path, env, profile=request.param) as (proc, client):
         yield proc, client, tmp_path / "data" / "alliance.db"
-    finally:
-        await client.close()
-        await proc.stop()
 
 
 async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    return (await client.wait_sent(lambda s: expect in s.text, timeout=20))[0]
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute(sql).fetchall()
+    return await bots.command(client, user, text, expect, card=card, anywhere=True)
 
 
 def db_time(t: int) -> str:
@@ -73,11 +47,12 @@ async def test_confirmations_and_reports_made_while_the_bot_was_down_are_recorde
     world: tuple[BotProcess, QQClient, Path],
 ) -> None:
     proc, client, db = world
-    for text in ("/单位 添加 郑州大学 本科高校 郑州", "/单位 添加 河南大学 本科高校 开封"):
-        await command(client, ADMIN, text, "已")
-    for qq, unit, name in ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")):
-        await command(client, qq, f"/注册 {unit}", "已记录", card=name)
-    await command(client, ADMIN, "/审核 通过 1 2", "已通过")
+    await enrol(
+        client,
+        ("郑州大学 本科高校 郑州", "河南大学 本科高校 开封"),
+        ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")),
+        anywhere=True,
+    )
     await command(client, ZZU, "/账号 登记 抖音 郑州大学", "已")
     await command(client, ADMIN, "/统发 大会精神 https://mp.weixin.qq.com/s/e2e 截止 1天后", "已发布统发 #1")
     await command(client, ZZU, "/粉丝 抖音 1千", "已记录")  # seen live: never read back
@@ -108,11 +83,7 @@ async def test_confirmations_and_reports_made_while_the_bot_was_down_are_recorde
     assert not [s for s in client.sent[client._mark :] if s.group_id == GROUP and "【按粉丝数】" in s.text]
 
     # the next restart reads nothing twice
-    await client.close()
-    await proc.stop()
-    client.mark()
-    await proc.start(timeout=60)
-    await client.connect(timeout=30)
+    await restart(proc, client, mark=True)
     await command(client, HENU, "/统发 进度 1", "#1")  # answered: the catch-up at connect is over
     assert query(db, "SELECT COUNT(*) FROM broadcast_confirmations") == [(2,)]
     assert query(db, "SELECT COUNT(*) FROM follower_reports") == [(1,)]

@@ -8,11 +8,8 @@ back. The bot reads it there, fetches the file through `get_group_file_url` and 
 
 from __future__ import annotations
 
-import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,11 +18,11 @@ import pytest
 from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
+from tests.e2e import bots
+from tests.e2e.bots import ADMIN, GROUP, enrol, query, restart, running, settings
 
 pytestmark = pytest.mark.asyncio
 
-GROUP = 100200300
-ADMIN = 900001
 ZZU = 20001
 
 
@@ -33,56 +30,23 @@ ZZU = 20001
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[BotProcess, QQClient, SimFiles, Path]]:
-    server = await FileServer().start()
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_FETCH_TITLES": "false",
-        "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    client.use_profile(request.param)
-    files = SimFiles(client, server)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
-        yield proc, client, files, tmp_path / "data" / "alliance.db"
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
+    async with FileServer() as server:
+        env = settings(
+            tmp_path, ALLIANCE_FETCH_TITLES="false", ALLIANCE_CLIENT_FILE_HOSTS=f'["127.0.0.1:{server.port}"]'
+        )
+        async with running(tmp_path, env, profile=request.param) as (proc, client):
+            yield proc, client, SimFiles(client, server), tmp_path / "data" / "alliance.db"
 
 
 async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    return (await client.wait_sent(lambda s: expect in s.text, timeout=20))[0]
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute(sql).fetchall()
-
-
-async def restart(proc: BotProcess, client: QQClient) -> None:
-    await client.close()
-    await proc.stop()
-    client.mark()
-    await proc.start(timeout=60)
-    await client.connect(timeout=30)
+    return await bots.command(client, user, text, expect, card=card, anywhere=True)
 
 
 async def test_a_file_uploaded_while_the_bot_was_down_is_handed_in_once_at_reconnect(
     world: tuple[BotProcess, QQClient, SimFiles, Path],
 ) -> None:
     proc, client, files, db = world
-    await command(client, ADMIN, "/单位 添加 郑州大学 本科高校 郑州", "已")
-    await command(client, ZZU, "/注册 郑州大学", "已记录", card="张三")
-    await command(client, ADMIN, "/审核 通过 1", "已通过")
+    await enrol(client, ("郑州大学 本科高校 郑州",), ((ZZU, "郑州大学", "张三"),), anywhere=True)
     await command(client, ADMIN, "/报送 新建 秋季统计 截止 3天后 表格 统计表", "已记录：报送 #1")
 
     await client.close()
@@ -103,7 +67,7 @@ async def test_a_file_uploaded_while_the_bot_was_down_is_handed_in_once_at_recon
     assert query(db, "SELECT submitted_by FROM return_units WHERE return_id=1") == [(str(ZZU),)]
 
     # the next restart reads it back again and hands in nothing twice
-    await restart(proc, client)
+    await restart(proc, client, mark=True)
     reply = await command(client, ADMIN, "/报送 进度 1", "#1")
     assert "已报送 1/1" in reply.text, reply.text
     assert query(db, "SELECT COUNT(*) FROM return_files") == [(1,)]

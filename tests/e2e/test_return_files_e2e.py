@@ -4,7 +4,6 @@ notice, file segment, private file) served from a local HTTP server, and the mer
 from __future__ import annotations
 
 import re
-import sys
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -15,70 +14,38 @@ from openpyxl import load_workbook
 
 from bot.returns.files.layouts import DATE, STATS
 from sim import samples
-from sim.qqsim import BotProcess, QQClient, Sent
+from sim.qqsim import QQClient
 from sim.qqsim_files import FileServer, SimFiles
+from tests.e2e.bots import ADMIN, GROUP, answer_to, command, enrol, running, settings
 
 pytestmark = pytest.mark.asyncio
 
-GROUP = 100200300
-ADMIN = 900001
 ZZU, HENU, LY = 20001, 20002, 20003
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles, FileServer]]:
-    server = await FileServer().start()
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_FILE_MAX_MB": "1",
-        "ALLIANCE_FILE_TIMEOUT": "10",
-        # the simulated client serves its files on this machine, where a real one points at QQ's servers
-        "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
-    }
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
-        yield client, SimFiles(client, server), server
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
-
-
-async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    return (await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
-
-
-async def answer_to(client: QQClient, user: int, *, private: bool = False) -> Sent:
-    """The next message to (or @-mentioning) this user after the mark."""
-    if private:
-        found = await client.wait_sent(lambda s: s.user_id == user and s.group_id is None, timeout=20)
-    else:
-        found = await client.wait_sent(lambda s: s.group_id == GROUP and str(user) in s.ats, timeout=20)
-    return found[0]
+    async with FileServer() as server:
+        env = settings(
+            tmp_path,
+            ALLIANCE_FILE_MAX_MB="1",
+            ALLIANCE_FILE_TIMEOUT="10",
+            # the simulated client serves its files on this machine, where a real one points at QQ's servers
+            ALLIANCE_CLIENT_FILE_HOSTS=f'["127.0.0.1:{server.port}"]',
+        )
+        async with running(tmp_path, env) as (_, client):
+            yield client, SimFiles(client, server), server
 
 
 async def test_units_hand_in_their_forms_as_files_and_the_office_gets_one_workbook(
     world: tuple[QQClient, SimFiles, FileServer],
 ) -> None:
     client, files, server = world
-    for text in (
-        "/单位 添加 郑州大学 本科高校 郑州",
-        "/单位 添加 河南大学 本科高校 开封",
-        "/单位 添加 洛阳市教育局 市教育局 洛阳",
-    ):
-        await command(client, ADMIN, text, "已")
-    for qq, unit, name in ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")):
-        await command(client, qq, f"/注册 {unit}", "已记录", card=name)
-    await command(client, ADMIN, "/审核 通过 1 2", "已通过")
+    await enrol(
+        client,
+        ("郑州大学 本科高校 郑州", "河南大学 本科高校 开封", "洛阳市教育局 市教育局 洛阳"),
+        ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四")),
+    )
     await command(client, ADMIN, "/报送 新建 2026年新媒体统计 截止 3天后 表格 统计表,扫描件", "已记录：报送 #1")
 
     # a good file, announced by the group_upload notice
@@ -201,10 +168,7 @@ async def test_a_unit_is_done_only_when_both_forms_of_the_return_are_in(
 ) -> None:
     """Issue 21 item 2: a return asking for 统计表 and 汇总表 (and the scan) counts a unit only when both are in."""
     client, files, _ = world
-    await command(client, ADMIN, "/单位 添加 郑州大学 本科高校 郑州", "已")
-    await command(client, ADMIN, "/单位 添加 河南大学 本科高校 开封", "已")
-    await command(client, ZZU, "/注册 郑州大学", "已记录", card="张三")
-    await command(client, ADMIN, "/审核 通过 1", "已通过")
+    await enrol(client, ("郑州大学 本科高校 郑州", "河南大学 本科高校 开封"), ((ZZU, "郑州大学", "张三"),))
     client.mark()
     await client.group_message(
         GROUP, ADMIN, "/报送 新建 新媒体（网站）基本情况统计 截止 3天后 表格 统计表,汇总表,扫描件"

@@ -4,9 +4,6 @@ the province's progress and merged workbook read back."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,52 +13,25 @@ from openpyxl import load_workbook
 from sim import samples
 from sim.qqsim import BotProcess, QQClient, Sent
 from sim.qqsim_files import FileServer, SimFiles
-from tests.conftest import ROOT, ROSTER
+from tests.conftest import ROSTER
+from tests.e2e.bots import ADMIN, GROUP, cli, command, connected, settings, started
 
 pytestmark = pytest.mark.asyncio
 
-GROUP = 100200300
-ADMIN = 900001
 CITY = 30001
 JINSHUI, ERQI, ZZU = 21001, 21002, 20001
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[QQClient, SimFiles]]:
-    server = await FileServer().start()
-    env = {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_CLIENT_FILE_HOSTS": f'["127.0.0.1:{server.port}"]',
-    }
-    roster = subprocess.run(  # the sample roster: 郑州市教育局 and its 12 county bureaus, 郑州大学 under the province
-        [sys.executable, "-m", "bot", "import-units", str(ROSTER)],
-        cwd=tmp_path,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_")}, **env, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert roster.returncode == 0, roster.stderr
-    proc = BotProcess(tmp_path, env, python=sys.executable)
-    client = QQClient(proc.url)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
-        yield client, SimFiles(client, server)
-    finally:
-        await client.close()
-        await proc.stop()
-        await server.stop()
-
-
-async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    return (await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20))[0]
+    async with FileServer() as server:
+        env = settings(tmp_path, ALLIANCE_CLIENT_FILE_HOSTS=f'["127.0.0.1:{server.port}"]')
+        proc = BotProcess(tmp_path, env)
+        # the sample roster: 郑州市教育局 and its 12 county bureaus, 郑州大学 under the province
+        code, printed = await cli(proc, "import-units", str(ROSTER))
+        assert code == 0, printed
+        async with started(proc), connected(proc) as client:
+            yield client, SimFiles(client, server)
 
 
 async def private(client: QQClient, user: int, text: str, expect: str) -> Sent:

@@ -4,7 +4,6 @@ across the deadline. Each reminder is counted per unit: sent once, never twice, 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -14,13 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sim.qqsim import BotProcess, QQClient, Sent
+from tests.e2e.bots import ADMIN, GROUP, command, running, settings
 
 pytestmark = pytest.mark.asyncio
 
 TZ = ZoneInfo("Asia/Shanghai")
 SHIM = Path(__file__).resolve().parent / "clockshim"
-GROUP = 100200300
-ADMIN = 900001
 ZZU, HENU, LY = 20001, 20002, 20003  # operators of 郑州大学, 河南大学, 洛阳市教育局
 # The restart test types its deadline as 1分钟后 with a reminder 40 s before it (due ~20 s in), and starts the bot
 # again on a clock moved past the reminder; the reconnect test types 半分钟后 with a reminder 20 s before it (due ~10 s in), so it crosses its deadline in half a minute.
@@ -35,32 +33,21 @@ UNITS = [
 
 
 def env(tmp_path: Path, offset: int) -> dict[str, str]:
-    return {
-        "ALLIANCE_ADMINS": f'["{ADMIN}"]',
-        "ALLIANCE_GROUPS": f'["{GROUP}"]',
-        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "ALLIANCE_SEND_INTERVAL": "0",
-        "ALLIANCE_ACK_WINDOW": "0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
-        "ALLIANCE_QUIET_HOURS": "",
-        "ALLIANCE_REMINDER_TICK": "1",
-        "ALLIANCE_REMIND_OFFSETS": f'["{offset}s"]',
-        "ALLIANCE_PRIVATE_REMINDERS": "false",
-        "LOG_LEVEL": "INFO",
-    }
+    return settings(
+        tmp_path,
+        ALLIANCE_ACK_WINDOW="0",  # acknowledgements one by one (merging is tests/e2e/test_quiet_group_e2e.py)
+        ALLIANCE_REMINDER_TICK="1",
+        ALLIANCE_REMIND_OFFSETS=f'["{offset}s"]',
+        ALLIANCE_PRIVATE_REMINDERS="false",
+        LOG_LEVEL="INFO",
+    )
 
 
 @pytest.fixture
 async def bot(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[BotProcess, QQClient]]:
-    proc = BotProcess(tmp_path, env(tmp_path, request.param), python=sys.executable)
-    client = QQClient(proc.url)
-    client.reactions_supported = False  # acknowledgements come as messages (reactions: test_quiet_group_e2e)
-    await proc.start(timeout=60)
-    try:
-        await client.connect(timeout=30)
+    # acknowledgements come as messages (reactions: test_quiet_group_e2e)
+    async with running(tmp_path, env(tmp_path, request.param), reactions=False) as (proc, client):
         yield proc, client
-    finally:
-        await client.close()
-        await proc.stop()
 
 
 def reminders(client: QQClient) -> list[Sent]:
@@ -70,14 +57,6 @@ def reminders(client: QQClient) -> list[Sent]:
 def nudged(client: QQClient, qq: int) -> int:
     """How many reminders @-mentioned this operator."""
     return sum(str(qq) in s.ats for s in reminders(client))
-
-
-async def command(client: QQClient, user: int, text: str, expect: str, *, card: str = "") -> Sent:
-    """Send a group command and wait for the bot's message that contains `expect`."""
-    client.mark()
-    await client.group_message(GROUP, user, text, card=card)
-    found = await client.wait_sent(lambda s: s.group_id == GROUP and expect in s.text, timeout=20)
-    return found[0]
 
 
 async def setup_roster(client: QQClient) -> None:

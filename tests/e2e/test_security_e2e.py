@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 
 from sim.qqsim import BotProcess, HandshakeRefused, QQClient, Sent
 from tests.conftest import ROOT
+from tests.e2e.bots import bot_for_the_file, connected
 
 GROUP = 100300500
 ADMIN = 900001
@@ -52,26 +53,14 @@ WS_ROUTES = ("/onebot/v11/ws", "/onebot/v11/ws/", "/onebot/v11/")
 PHONE_SHAPES = ("13812345678", "138-1234-5678", "1381234", "1234-5678")
 
 
-@pytest.fixture(scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    proc = BotProcess(tmp_path_factory.mktemp("security"), ENV)
-    await proc.start(timeout=30)
-    try:
-        yield proc
-    finally:
-        await proc.stop()
-        assert "command failed" not in proc.log_text(), proc.log_tail(80)
+bot = bot_for_the_file("security", ENV)
 
 
 @pytest.fixture(scope="module")
 async def qq(bot: BotProcess) -> AsyncIterator[QQClient]:
-    client = QQClient(bot.url, self_id=SELF_ID, token=TOKEN, group_members=MEMBERS)
-    client.reactions_supported = False  # acknowledgements come as messages, whose names are checked here
-    await client.connect(timeout=15)
-    try:
-        yield client
-    finally:
-        await client.close()
+    # acknowledgements come as messages, whose names are checked here
+    async with connected(bot, self_id=SELF_ID, token=TOKEN, group_members=MEMBERS, reactions=False, timeout=15) as c:
+        yield c
 
 
 def forged(user_id: int, text: str, self_id: int = SELF_ID) -> dict:

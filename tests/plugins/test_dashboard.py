@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -49,10 +50,10 @@ async def _app(tmp_path: Path, token: str) -> App:
     return app
 
 
-@pytest.fixture
-async def dash(tmp_path: Path) -> AsyncIterator[App]:
-    app = await _app(tmp_path, TOKEN)
-    await app.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+@asynccontextmanager
+async def dashboard_app(tmp_path: Path, token: str) -> AsyncIterator[App]:
+    """A core App on a fresh database whose dashboard opens with `token`; the web state is reset before and after."""
+    app = await _app(tmp_path, token)
     try:
         yield app
     finally:
@@ -60,6 +61,13 @@ async def dash(tmp_path: Path) -> AsyncIterator[App]:
         _web().reset()
         await app.db.close()
         clock.reset()
+
+
+@pytest.fixture
+async def dash(tmp_path: Path) -> AsyncIterator[App]:
+    async with dashboard_app(tmp_path, TOKEN) as app:
+        await app.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
+        yield app
 
 
 def client() -> httpx.AsyncClient:

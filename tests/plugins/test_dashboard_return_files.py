@@ -14,31 +14,20 @@ import pytest
 from openpyxl import load_workbook
 
 from bot import clock
-from bot.app import App, set_app
+from bot.app import App
 from bot.returns.files.records import Upload
 from bot.returns.records import NewReturn
 from sim import samples
-from tests.conftest import make_settings
 from tests.fake import GROUP
+from tests.plugins.test_dashboard import dashboard_app
 
 TOKEN = "s3cret-令牌-token-for-tests"
 
 
 @pytest.fixture
 async def dash(tmp_path: Path) -> AsyncIterator[App]:
-    from plugins.dashboard import web
-
-    app = App(make_settings(tmp_path, dashboard_token=TOKEN))
-    await app.open()
-    set_app(app)
-    web.reset()
-    try:
+    async with dashboard_app(tmp_path, TOKEN) as app:
         yield app
-    finally:
-        set_app(None)
-        web.reset()
-        await app.db.close()
-        clock.reset()
 
 
 async def test_return_page_links_each_units_file_and_the_merged_workbook(dash: App) -> None:

@@ -11,19 +11,19 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
-import nonebot
 import pytest
 from openpyxl import load_workbook
 
 from bot import clock
-from bot.app import App, set_app
+from bot.app import App
 from bot.broadcasts.records import Draft
 from bot.returns.files.records import Upload
 from bot.returns.records import NewReturn
 from bot.roster import import_file
 from sim import samples
-from tests.conftest import ROSTER, make_settings
+from tests.conftest import ROSTER
 from tests.fake import ADMIN, GROUP
+from tests.plugins.test_dashboard import client, dashboard_app
 
 TOKEN = "s3cret-令牌-token-for-scope"
 CITY, LY_CITY = 30001, 30002  # the city admins of 郑州 and 洛阳
@@ -46,13 +46,7 @@ PAGES = [
 
 @pytest.fixture
 async def henan(tmp_path: Path) -> AsyncIterator[App]:
-    from plugins.dashboard import web
-
-    core = App(make_settings(tmp_path, dashboard_token=TOKEN))
-    await core.open()
-    set_app(core)
-    web.reset()
-    try:
+    async with dashboard_app(tmp_path, TOKEN) as core:
         await import_file(core.units, ROSTER)
         await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
         await core.roles.appoint(str(ADMIN), str(LY_CITY), "洛阳市教育局")
@@ -60,16 +54,6 @@ async def henan(tmp_path: Path) -> AsyncIterator[App]:
             a, _ = await core.units.apply(op, f"联络员{op}", GROUP, unit)
             await core.units.approve([a.id], actor=str(ADMIN))
         yield core
-    finally:
-        set_app(None)
-        web.reset()
-        await core.db.close()
-        clock.reset()
-
-
-def client() -> httpx.AsyncClient:
-    server = nonebot.get_driver().server_app  # type: ignore[attr-defined]
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=server), base_url="http://testserver")
 
 
 async def city_login(c: httpx.AsyncClient, core: App, who: int = CITY) -> None:

@@ -9,7 +9,7 @@ from nonebug import App as NBApp
 
 from bot import clock
 from bot.app import App
-from tests.bot.test_followers import MONDAY, make_unit
+from tests.bot.test_followers import MONDAY, make_unit, two_universities
 from tests.conftest import say
 from tests.fake import ADMIN, group_msg, private_msg
 
@@ -19,16 +19,7 @@ ZZU, HENU = 20001, 20002
 @pytest.fixture
 async def world(core: App) -> App:
     clock.freeze(MONDAY)
-    await make_unit(
-        core,
-        "郑州大学",
-        "本科高校",
-        "郑州",
-        str(ZZU),
-        (("微信公众号", "郑州大学"), ("微信公众号", "郑大青年"), ("抖音", "郑州大学")),
-        students=72000,
-    )
-    await make_unit(core, "河南大学", "本科高校", "开封", str(HENU), (("抖音", "河南大学"),), students=15000)
+    await two_universities(core, ZZU, HENU)
     return core
 
 

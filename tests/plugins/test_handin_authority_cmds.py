@@ -12,10 +12,9 @@ import pytest
 from nonebot.adapters.onebot.v11 import Bot, GroupUploadNoticeEvent
 from nonebug import App as NBApp
 
-from bot import clock
 from bot.app import App
 from sim import samples
-from tests.conftest import say, sent
+from tests.conftest import say, sent, stopped_clock
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -24,10 +23,7 @@ ZZU, HENU, STRANGER = 20001, 20002, 30001
 FORGED = "郑州大学统计表(更正).xlsx"
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def setup(nb: NBApp, core: App) -> None:

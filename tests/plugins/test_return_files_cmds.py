@@ -9,9 +9,8 @@ import pytest
 from nonebot.adapters.onebot.v11 import Bot, Message, MessageSegment
 from nonebug import App as NBApp
 
-from bot import clock
 from bot.app import App
-from tests.conftest import say, sent
+from tests.conftest import say, sent, stopped_clock
 from tests.fake import ADMIN, GROUP, group_msg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -19,10 +18,7 @@ NOW = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
 ZZU = 20001
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def setup(core: App) -> None:

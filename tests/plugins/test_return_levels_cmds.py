@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from nonebot.adapters.onebot.v11 import Bot
 from nonebug import App as NBApp
 
-from bot import clock
 from bot.app import App
 from tests.bot.test_return_levels import ERQI, JINSHUI, OPS, ZZU, hand
-from tests.conftest import ROSTER, say, sent
+from tests.conftest import ROSTER, say, sent, stopped_clock
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -21,10 +19,7 @@ NOW = datetime(2026, 10, 20, 9, 0, tzinfo=TZ)
 CITY = 30001
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 class _Upload(dict):

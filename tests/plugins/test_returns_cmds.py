@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from nonebug import App as NBApp
 
 from bot import clock
 from bot.app import App
-from tests.conftest import say, sent
+from tests.conftest import say, sent, stopped_clock
 from tests.fake import ADMIN, GROUP, group_msg, private_msg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -18,10 +17,7 @@ NOW = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
 ZZU, HENU, LY, STRANGER = 20001, 20002, 20003, 29999
 
 
-@pytest.fixture(autouse=True)
-def frozen() -> None:
-    clock.set_tz(TZ)
-    clock.freeze(NOW)
+frozen = stopped_clock(NOW)
 
 
 async def roster(core: App) -> None:
