@@ -12,6 +12,7 @@ Words (the text answer) live here too; the picture is bot/pictures/rollup_card.p
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -153,24 +154,42 @@ def roll_up(
     return Rollup(n_done, sum(ln.total for ln in lines), tuple(cities), tuple(cats), line_of_top)
 
 
-_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, Rollup]] = weakref.WeakKeyDictionary()
+_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, asyncio.Future[Rollup]]] = weakref.WeakKeyDictionary()
+_hashed: list[Any] = [None, 0]  # the last list of units owing that was hashed, and its hash
+
+
+def _owing_key(pending: list[Unit]) -> int:
+    """A hash of the units owing; the same list again (the progress all askers share) is not hashed again."""
+    if _hashed[0] is not pending:
+        _hashed[:] = [pending, hash(tuple(u.id for u in pending))]
+    return _hashed[1]
 
 
 async def task_rollup(units: Units, p: Progress) -> Rollup:
     """`roll_up` of a task's progress over the roster's tree. Kept while the tree (the units) and the task's units
-    owing are the same: a roll-up asked again, with nothing new, is a lookup (the bench's `rollup` scenario)."""
+    owing are the same: a roll-up asked again, with nothing new, is a lookup (the bench's `rollup` scenario); askers
+    who come while it is being made wait for that one (it is made once)."""
     tree = await units.tree()
-    key = (type(p.task).__name__, p.task.id, len(p.done), hash(tuple(u.id for u in p.pending)), p.fixing)
+    key = (type(p.task).__name__, p.task.id, len(p.done), _owing_key(p.pending), p.fixing)
     kept = _rollups.setdefault(tree, {})
-    if (found := kept.get(key)) is not None:
-        return found
+    found = kept.get(key)
+    if found is None:
+        if len(kept) > 64:  # bounded: a few tasks asked often
+            kept.clear()
+        found = kept[key] = asyncio.ensure_future(_roll_up_task(units, tree, p))
+
+        def forget_failed(f: asyncio.Future[Rollup]) -> None:  # a failure is not kept: the next asker tries again
+            if (f.cancelled() or f.exception() is not None) and kept.get(key) is f:
+                del kept[key]
+
+        found.add_done_callback(forget_failed)
+    return await asyncio.shield(found)  # one asker leaving does not cancel it for the others
+
+
+async def _roll_up_task(units: Units, tree: Tree, p: Progress) -> Rollup:
     tops_ = tops(tree)
     index = {u.id: u for u in await units.by_ids(sorted(set(tops_.values())))}
-    r = roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing)
-    if len(kept) > 64:  # bounded: a few tasks asked often
-        kept.clear()
-    kept[key] = r
-    return r
+    return roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing)
 
 
 async def line_of(units: Units, r: Rollup, unit: Unit) -> Line | None:

@@ -33,6 +33,8 @@ class BroadcastProgress:
     def __init__(self, units: Units) -> None:
         self.units = units
         self._known: dict[int, KnownProgress] = {}  # task id → what progress last read of it
+        # task id → (what it was made from: the read, the roster, the staffed units, the task; the progress made)
+        self._made: dict[int, tuple[tuple[object, ...], Progress[Task, Done]]] = {}
         units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
 
     async def known(self, tx: Tx, task_id: int) -> KnownProgress:
@@ -50,11 +52,20 @@ class BroadcastProgress:
 
     async def report(self, task: Task, known: KnownProgress) -> Progress[Task, Done]:
         """The progress of a task from what was read: the counted confirmations and the units not done (names from
-        the Units index, so only their ids crossed from the database)."""
+        the Units index, so only their ids crossed from the database). Made once while the read, the roster, the
+        units with an operator and the task are the same, and then shared by every asker: nobody changes it."""
+        roster, staffed = await self.units.generation(), await self.units.staffed_all()
+        made = self._made.get(task.id)
+        if made is not None and made[0][0] is known and made[0][1] is roster and made[0][2] is staffed:
+            if made[0][3] == task:  # the same again (many asking while nothing changed): made once, shared
+                return made[1]
         pending = await self.units.by_ids(known.owing)
-        staffed = await self.units.staffed(known.owing)
         unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
-        return Progress(task, [d for _, d in known.done], pending, unstaffed)
+        p = Progress(task, [d for _, d in known.done], pending, unstaffed)
+        if len(self._made) > 64:  # a few tasks are asked often; memory stays bounded
+            self._made.clear()
+        self._made[task.id] = ((known, roster, staffed, task), p)
+        return p
 
     async def _read_progress(
         self, tx: Tx, task_id: int, known: KnownProgress | None, count: int, version: int

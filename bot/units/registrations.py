@@ -62,10 +62,19 @@ class Registrations:
     async def staffed(self, unit_ids: Iterable[int]) -> frozenset[int]:
         """Which of these units have an operator (one string crosses from SQLite, not a row per operator: asked by
         every `/统发 进度`)."""
+        return frozenset((await self.staffed_all()).intersection(unit_ids))
+
+    async def staffed_all(self) -> frozenset[int]:
+        """Every unit that has an operator: the same set (the same object) while the operators' units are the same,
+        so a caller may keep what it derived from it."""
         async with self.db.read() as tx:
             text = await tx.value("SELECT group_concat(DISTINCT unit_id) FROM operators")
-        have = {int(i) for i in text.split(",")} if text else set()
-        return frozenset(have.intersection(unit_ids))
+        last = self._staffed_last  # (text, its set): parsed again only when it changed
+        if last is not None and last[0] == text:
+            return last[1]
+        have = frozenset(int(i) for i in text.split(",")) if text else frozenset()
+        self._staffed_last = (text, have)
+        return have
 
     @staticmethod
     async def operators_owing(tx: Tx, unit_ids: Iterable[int]) -> list[Operator]:

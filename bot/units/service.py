@@ -34,6 +34,7 @@ class Units(Registrations):
         self._tree: tuple[_Index, Tree] | None = None  # the tree of the index it was built from
         # called after a change to the units or their aliases commits (the follower rankings' cache listens)
         self.on_change: list[Callable[[], None]] = []
+        self._staffed_last: tuple[str | None, frozenset[int]] | None = None  # Registrations.staffed_all's last read
 
     # ------------------------------------------------------------ name index
 
@@ -68,6 +69,11 @@ class Units(Registrations):
             )
         self._index, self._data_version = idx, version
         return idx
+
+    async def generation(self) -> object:
+        """A token for the roster as it is now: another object (compare with `is`) after any change to the units, their
+        names, categories or tree, by this process or another."""
+        return await self._load()
 
     async def all(self) -> list[Unit]:
         """Every unit, in roster order (a fresh list; the caller may change it)."""
