@@ -118,6 +118,7 @@ async def _shutdown() -> None:
     left = await _running.drain(STOP_WAIT)
     if left:
         logger.warning(f"停止时还有 {left} 条命令没有办完：它们没有保存任何内容，也没有回复")
+    await _replay.flush(app)  # the mark of the last message seen in each group (written behind the messages)
     await app.stop()
     logger.info("联盟助手已停止")
 
