@@ -10,7 +10,6 @@ from typing import Any
 from bot.db import Tx
 from bot.outbox.records import ANSWER, FAIR_WINDOW
 
-
 PRUNE_AT = 1000  # askers remembered before those not served lately are forgotten
 
 
