@@ -41,7 +41,7 @@ class BroadcastProgress:
         """The counted confirmations and the units owing of a task, inside the caller's read transaction (only what
         is new since the last read, when nothing else changed)."""
         count = await tx.value("SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task_id,))
-        version = await tx.value("PRAGMA data_version")
+        version = tx.tiny_value("PRAGMA data_version")
         known = self._known.get(task_id)
         if known is not None and known.version != version:
             known = None

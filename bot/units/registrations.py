@@ -29,10 +29,8 @@ class Registrations:
 
     async def operator(self, user_id: str | int) -> tuple[Operator, Unit] | None:
         """The unit a QQ user is bound to, if any."""
-        async with self.db.read() as tx:
-            row = await tx.one(
-                "SELECT user_id, name, unit_id, group_id FROM operators WHERE user_id=?", (str(user_id),)
-            )
+        async with self.db.read() as tx:  # by primary key: asked by every `/统发 进度` of an operator
+            row = tx.tiny_row("SELECT user_id, name, unit_id, group_id FROM operators WHERE user_id=?", (str(user_id),))
         if row is None:
             return None
         unit = await self.get(row["unit_id"])
