@@ -49,8 +49,10 @@ class OutboxReactions:
         limit = REACT_BATCH if self.interval <= 0 else 1
         async with self.db.tx() as tx:
             await self.outcomes.record(tx)
+            # INDEXED BY: the few pending rows by their index, whatever the statistics say (after an ANALYZE made
+            # when every row was sent, SQLite read the whole table at each claim: 5 ms for 20,000 rows)
             rows = await tx.all(
-                "UPDATE outbox SET state='sending' WHERE id IN (SELECT id FROM outbox WHERE state='pending' "
+                "UPDATE outbox SET state='sending' WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_pending WHERE state='pending' "
                 f"AND react_to IS NOT NULL AND {where} ORDER BY id LIMIT ?) "
                 "RETURNING id, target_type, target_id, react_to, ref",
                 (*params, limit),
@@ -85,11 +87,11 @@ class OutboxReactions:
                 await tx.many("DELETE FROM outbox WHERE id=?", [(i,) for i in repeats])
                 if self.accounts.reactions.get(conn.account) is False:
                     await tx.run(
-                        f"DELETE FROM outbox WHERE state='pending' AND react_to IS NOT NULL AND ref=? AND {where}",
+                        f"DELETE FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND react_to IS NOT NULL AND ref=? AND {where}",
                         (REPEAT, *params),
                     )
                     await tx.run(
-                        f"UPDATE outbox SET react_to=NULL WHERE state='pending' AND react_to IS NOT NULL AND {where}",
+                        f"UPDATE outbox INDEXED BY outbox_pending SET react_to=NULL WHERE state='pending' AND react_to IS NOT NULL AND {where}",
                         params,
                     )
         gone = any(o == ("pending", None) for o in outcomes)  # the client went away

@@ -356,7 +356,10 @@ class Outbox:
         react = "react_to IS NOT NULL" if lane == "react" else "react_to IS NULL"
         async with self.db.read() as tx:
             return bool(
-                await tx.value(f"SELECT 1 FROM outbox WHERE state='pending' AND {react} AND {where} LIMIT 1", params)
+                await tx.value(
+                    f"SELECT 1 FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND {react} AND {where} LIMIT 1",
+                    params,
+                )
             )
 
     async def _ack_wait(self) -> float | None:
@@ -365,7 +368,8 @@ class Outbox:
             return None
         async with self.db.read() as tx:
             oldest = await tx.value(
-                "SELECT MIN(created_at) FROM outbox WHERE state='pending' AND priority=? AND react_to IS NULL", (ACK,)
+                "SELECT MIN(created_at) FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND priority=? AND react_to IS NULL",
+                (ACK,),
             )
         if oldest is None:
             self._acks_waiting = False
@@ -389,10 +393,10 @@ class Outbox:
             await self.outcomes.record(tx)
             row = await self.turns.claim_answer(tx, where, params, held) or await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
-                "(SELECT o.id FROM outbox o WHERE o.state='pending' AND o.react_to IS NULL AND "
+                "(SELECT o.id FROM outbox o INDEXED BY outbox_pending WHERE o.state='pending' AND o.react_to IS NULL AND "
                 f"{where.replace('account', 'o.account')} "
                 "AND (? IS NULL OR o.ref IS NULL OR o.ref NOT LIKE ?) "
-                "AND (o.priority<>? OR o.created_at<=? OR (SELECT COUNT(*) FROM outbox p WHERE p.state='pending' "
+                "AND (o.priority<>? OR o.created_at<=? OR (SELECT COUNT(*) FROM outbox p INDEXED BY outbox_pending WHERE p.state='pending' "
                 "AND p.priority=? AND p.react_to IS NULL AND p.target_type=o.target_type AND p.target_id=o.target_id)>=?) "
                 "ORDER BY o.priority, o.id LIMIT 1) RETURNING id, target_type, target_id, message, ref, priority, fallback",
                 (*params, held, held, ACK, cutoff, ACK, self.at_batch),
@@ -447,7 +451,7 @@ class Outbox:
         """Fold the other acknowledgements waiting for the same chat into this row's message."""
         where, params = self.accounts.clause(conn)
         others = await tx.all(
-            f"SELECT id, message FROM outbox WHERE state='pending' AND priority=? AND react_to IS NULL AND {where} "
+            f"SELECT id, message FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND priority=? AND react_to IS NULL AND {where} "
             "AND target_type=? AND target_id=? ORDER BY id LIMIT ?",
             (ACK, *params, row["target_type"], row["target_id"], max(self.at_batch - 1, 0)),
         )
@@ -483,14 +487,17 @@ class Outbox:
         minutes = max(1, round(self.ack_max_age / 60))
         async with self.db.tx() as tx:
             # a reaction on a repeated command that is stale is no acknowledgement owed: gone, not a problem to show
-            await tx.run("DELETE FROM outbox WHERE state='pending' AND ref=? AND created_at<?", (REPEAT, stale))
             await tx.run(
-                "UPDATE outbox SET state='dropped', sent_at=?, error=? WHERE state='pending' AND priority=? "
+                "DELETE FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND ref=? AND created_at<?",
+                (REPEAT, stale),
+            )
+            await tx.run(
+                "UPDATE outbox INDEXED BY outbox_pending SET state='dropped', sent_at=?, error=? WHERE state='pending' AND priority=? "
                 "AND created_at<?",
                 (now, f"确认回执积压超过 {minutes} 分钟，未再发送（确认已记录，进度里可见）", ACK, stale),
             )
             rows = await tx.all(
-                "SELECT id, ref, created_at FROM outbox WHERE state='pending' AND priority=? AND ref IS NOT NULL "
+                "SELECT id, ref, created_at FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND priority=? AND ref IS NOT NULL "
                 "ORDER BY id",
                 (NUDGE,),
             )

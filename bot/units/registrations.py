@@ -62,16 +62,24 @@ class Registrations:
         every `/统发 进度`)."""
         return frozenset((await self.staffed_all()).intersection(unit_ids))
 
+    def operators_changed(self) -> None:
+        """Called by every write to the operators table, inside its transaction (`staffed_all` reads it again)."""
+        self._operators_writes += 1
+
     async def staffed_all(self) -> frozenset[int]:
-        """Every unit that has an operator: the same set (the same object) while the operators' units are the same,
-        so a caller may keep what it derived from it."""
+        """Every unit that has an operator: the same set (the same object) while the operators are the same, so a
+        caller may keep what it derived from it. Read again after a write of this process (`operators_changed`) or
+        of another connection (PRAGMA data_version), else kept: asked by every `/统发 进度`."""
         async with self.db.read() as tx:
+            version = (tx.tiny_value("PRAGMA data_version"), self._operators_writes)
+            last = self._staffed_last
+            if last is not None and last[0] == version:
+                return last[1]
             text = await tx.value("SELECT group_concat(DISTINCT unit_id) FROM operators")
-        last = self._staffed_last  # (text, its set): parsed again only when it changed
-        if last is not None and last[0] == text:
-            return last[1]
         have = frozenset(int(i) for i in text.split(",")) if text else frozenset()
-        self._staffed_last = (text, have)
+        if last is not None and last[1] == have:
+            have = last[1]  # the same units: the same object
+        self._staffed_last = (version, have)
         return have
 
     @staticmethod
@@ -131,6 +139,7 @@ class Registrations:
             if row is None:
                 return None
             await tx.run("DELETE FROM operators WHERE user_id=?", (uid,))
+            self.operators_changed()
             left = await tx.value("SELECT COUNT(*) FROM operators WHERE unit_id=?", (row["unit_id"],))
             await audit(tx, actor, why, uid, row["unit_id"])
         unit = await self.get(row["unit_id"])
@@ -275,6 +284,7 @@ class Registrations:
                 "INSERT OR IGNORE INTO operators (user_id, unit_id, name, group_id, bound_at) VALUES (?, ?, ?, ?, ?)",
                 (app.user_id, unit_id, app.user_name, app.group_id, clock.now_db()),
             )
+            self.operators_changed()
             await tx.run(
                 "UPDATE applications SET state='已通过', unit_id=?, decided_at=?, decided_by=? WHERE id=?",
                 (unit_id, clock.now_db(), actor, app_id),
