@@ -36,19 +36,31 @@ class BroadcastProgress:
         # task id → (what it was made from: the read, the roster, the staffed units, the task; the progress made)
         self._made: dict[int, tuple[tuple[object, ...], Progress[Task, Done]]] = {}
         units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
+        # confirmations written by this process, and (task id → (data_version, that number)) when the count of a task
+        # was last found equal to what was read: asked again with nothing written since, the count is not read
+        self._writes = 0
+        self._counted_at: dict[int, tuple[int, int]] = {}
 
     async def known(self, tx: Tx, task_id: int) -> KnownProgress:
         """The counted confirmations and the units owing of a task, inside the caller's read transaction (only what
         is new since the last read, when nothing else changed)."""
-        count = await tx.value("SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task_id,))
         version = tx.tiny_value("PRAGMA data_version")
         known = self._known.get(task_id)
         if known is not None and known.version != version:
             known = None
+        if known is not None and self._counted_at.get(task_id) == (version, self._writes):
+            return known  # nothing written since it was counted, here or by another connection
+        writes = self._writes
+        count = await tx.value("SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task_id,))
         if known is None or len(known.done) != count:
             known = await self._read_progress(tx, task_id, known, count, version)
             self._known[task_id] = known
+        self._counted_at[task_id] = (version, writes)
         return known
+
+    def confirmations_written(self) -> None:
+        """Called by every write of a confirmation, inside its transaction: the next `known` counts again."""
+        self._writes += 1
 
     async def report(self, task: Task, known: KnownProgress) -> Progress[Task, Done]:
         """The progress of a task from what was read: the counted confirmations and the units not done (names from

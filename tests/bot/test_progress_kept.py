@@ -5,11 +5,13 @@ an operator bound or unbound, a unit renamed, the task closed) shows in the next
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 import bot.rollup
+from bot import clock
 from bot.app import App
 from bot.pictures.store import inline
 from bot.rollup import task_rollup
@@ -79,3 +81,19 @@ def test_a_picture_sent_again_is_encoded_once_and_a_rewritten_one_again(tmp_path
     png.unlink()
     with pytest.raises(OSError):  # a picture whose file is gone is not sent from memory
         inline(png)
+
+
+async def test_a_confirmation_written_by_another_connection_shows_too(bc: App) -> None:
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    assert len((await bc.broadcasts.progress(t.id)).done) == 0
+    unit = await bc.units.resolve("开封市教育局")
+    other = sqlite3.connect(bc.db.path)  # the import-units command line, a second process
+    with other:
+        other.execute(
+            "INSERT INTO broadcast_confirmations (task_id, unit_id, user_id, user_name, at, late, counted, via) "
+            "VALUES (?, ?, '9', '别处', ?, 0, 1, 'admin')",
+            (t.id, unit.id, clock.now_db()),
+        )
+    other.close()
+    assert [d.unit.name for d in (await bc.broadcasts.progress(t.id)).done] == ["开封市教育局"]
