@@ -67,11 +67,19 @@ class BroadcastProgress:
         the Units index, so only their ids crossed from the database). Made once while the read, the roster, the
         units with an operator and the task are the same, and then shared by every asker: nobody changes it."""
         roster, staffed = await self.units.generation(), await self.units.staffed_all()
-        made = self._made.get(task.id)
-        if made is not None and made[0][0] is known and made[0][1] is roster and made[0][2] is staffed:
-            if made[0][3] == task:  # the same again (many asking while nothing changed): made once, shared
-                return made[1]
+
+        def kept() -> Progress[Task, Done] | None:  # the same again (many asking while nothing changed): shared
+            made = self._made.get(task.id)
+            if made is not None and made[0][0] is known and made[0][1] is roster and made[0][2] is staffed:
+                if made[0][3] == task:
+                    return made[1]
+            return None
+
+        if (found := kept()) is not None:
+            return found
         pending = await self.units.by_ids(known.owing)
+        if (found := kept()) is not None:  # another asker made it meanwhile
+            return found
         unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
         p = Progress(task, [d for _, d in known.done], pending, unstaffed)
         if len(self._made) > 64:  # a few tasks are asked often; memory stays bounded

@@ -97,3 +97,11 @@ async def test_a_confirmation_written_by_another_connection_shows_too(bc: App) -
         )
     other.close()
     assert [d.unit.name for d in (await bc.broadcasts.progress(t.id)).done] == ["开封市教育局"]
+
+
+async def test_concurrent_askers_are_given_one_progress(bc: App) -> None:
+    await seed(bc)
+    t = (await bc.broadcasts.create(draft(), actor=str(ADMIN))).task
+    await bc.broadcasts.confirm(1003, "王五")
+    answers = await asyncio.gather(*(bc.broadcasts.progress(t.id) for _ in range(20)))
+    assert all(p is answers[0] for p in answers) and [d.unit.name for d in answers[0].done] == ["河南大学"]
