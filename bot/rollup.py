@@ -154,7 +154,7 @@ def roll_up(
     return Rollup(n_done, sum(ln.total for ln in lines), tuple(cities), tuple(cats), line_of_top)
 
 
-_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, asyncio.Future[Rollup]]] = weakref.WeakKeyDictionary()
+_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, Rollup | asyncio.Future[Rollup]]] = weakref.WeakKeyDictionary()
 _hashed: list[Any] = [None, 0]  # the last list of units owing that was hashed, and its hash
 
 
@@ -173,16 +173,21 @@ async def task_rollup(units: Units, p: Progress) -> Rollup:
     key = (type(p.task).__name__, p.task.id, len(p.done), _owing_key(p.pending), p.fixing)
     kept = _rollups.setdefault(tree, {})
     found = kept.get(key)
-    if found is None:
+    if isinstance(found, Rollup):
+        return found
+    if found is None:  # nobody is making it: this asker does, the others who come meanwhile wait for it
         if len(kept) > 64:  # bounded: a few tasks asked often
             kept.clear()
         found = kept[key] = asyncio.ensure_future(_roll_up_task(units, tree, p))
 
-        def forget_failed(f: asyncio.Future[Rollup]) -> None:  # a failure is not kept: the next asker tries again
-            if (f.cancelled() or f.exception() is not None) and kept.get(key) is f:
-                del kept[key]
+        def keep_made(f: asyncio.Future[Rollup]) -> None:  # the roll-up is kept; a failure is not (the next tries)
+            if kept.get(key) is f:
+                if f.cancelled() or f.exception() is not None:
+                    del kept[key]
+                else:
+                    kept[key] = f.result()
 
-        found.add_done_callback(forget_failed)
+        found.add_done_callback(keep_made)
     return await asyncio.shield(found)  # one asker leaving does not cancel it for the others
 
 

@@ -49,8 +49,9 @@ class OutboxReactions:
         limit = REACT_BATCH if self.interval <= 0 else 1
         async with self.db.tx() as tx:
             await self.outcomes.record(tx)
-            # INDEXED BY: the few pending rows by their index, whatever the statistics say (after an ANALYZE made
-            # when every row was sent, SQLite read the whole table at each claim: 5 ms for 20,000 rows)
+            # INDEXED BY (here and in every query of pending rows): the few pending rows by their index, whatever the
+            # statistics say; after an ANALYZE made while every row was sent, SQLite read the whole table at each
+            # claim (bench/README.md, "Timings behind the code")
             rows = await tx.all(
                 "UPDATE outbox SET state='sending' WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_pending WHERE state='pending' "
                 f"AND react_to IS NOT NULL AND {where} ORDER BY id LIMIT ?) "
