@@ -48,7 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quiet-query-every", type=float, default=None, help="quiet scenario: /查询 every … s (20)")
     p.add_argument("--burst", type=int, default=None, help="confirmations in the burst (default 1000)")
     p.add_argument(
-        "--progress", type=int, default=None, help="/统发 进度 asked in progress and rollup (default 200; for profiling)"
+        "--progress",
+        type=int,
+        default=None,
+        help="/统发 进度 asked in progress and rollup (default 200; for profiling)",
     )
     p.add_argument("--window", type=int, default=None, help="requests in flight at once (default 50)")
     p.add_argument(
