@@ -39,7 +39,8 @@ class AnswerTurns:
         the forty: nobody's flood delays another person's answer, and each person's answers stay in order.
         """
         waiting = await tx.all(
-            "SELECT o.id FROM outbox o INDEXED BY outbox_pending WHERE o.state='pending' AND o.priority=? AND o.react_to IS NULL AND "
+            "SELECT o.id FROM outbox o INDEXED BY outbox_pending "
+            "WHERE o.state='pending' AND o.priority=? AND o.react_to IS NULL AND "
             f"{where.replace('account', 'o.account')} AND (? IS NULL OR o.ref IS NULL OR o.ref NOT LIKE ?) "
             "ORDER BY o.id LIMIT 1000",
             (ANSWER, *params, held, held),

@@ -317,7 +317,8 @@ async def test_pending_rows_are_found_by_their_index_even_with_statistics_from_w
     # row has the same state, so SQLite would read the whole table for the few pending ones at every claim
     async with db.tx() as tx:
         await tx.many(
-            "INSERT INTO outbox (target_type, target_id, message, created_at, state) VALUES ('group', ?, '[]', ?, 'sent')",
+            "INSERT INTO outbox (target_type, target_id, message, created_at, state) "
+            "VALUES ('group', ?, '[]', ?, 'sent')",
             [(G1, clock.now_db()) for _ in range(2000)],
         )
     async with db.tx() as tx:
