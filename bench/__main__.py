@@ -47,6 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quiet-spread", type=float, default=None, help="quiet scenario: over how many seconds (180)")
     p.add_argument("--quiet-query-every", type=float, default=None, help="quiet scenario: /查询 every … s (20)")
     p.add_argument("--burst", type=int, default=None, help="confirmations in the burst (default 1000)")
+    p.add_argument(
+        "--progress",
+        type=int,
+        default=None,
+        help="/统发 进度 asked in progress and rollup (default 200; for profiling)",
+    )
     p.add_argument("--window", type=int, default=None, help="requests in flight at once (default 50)")
     p.add_argument(
         "--file-units", type=int, default=None, help="units uploading a 统计表 in `files` (default: --units)"
@@ -66,6 +72,8 @@ async def run(args: argparse.Namespace) -> int:
         sizes.burst = args.burst
     if args.window:
         sizes.window = args.window
+    if args.progress:
+        sizes.progress = args.progress
     sizes.burst = min(sizes.burst, units)
     selected = [s for s in CHOICES if not args.scenario or s in args.scenario]
     file_sizes = FileSizes(

@@ -210,6 +210,16 @@ class Tx:
         right here on the event loop's thread even in a read: cheaper than the trip to the worker thread."""
         return _value(self._raw, sql, tuple(params))
 
+    def tiny_row(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        """The first row of a statement known to cost next to nothing (a lookup by primary key), run right here on
+        the event loop's thread, like `tiny_value`."""
+        return self._raw.execute(sql, tuple(params)).fetchone()
+
+    def tiny_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """The rows of a statement known to cost next to nothing (a few rows found by an index), run right here on
+        the event loop's thread, like `tiny_value`."""
+        return self._raw.execute(sql, tuple(params)).fetchall()
+
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Execute a write; returns the rowid of the last insert (meaningful after an INSERT)."""
         if self._inline:

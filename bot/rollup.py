@@ -12,6 +12,7 @@ Words (the text answer) live here too; the picture is bot/pictures/rollup_card.p
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -162,24 +163,47 @@ def roll_up(
     return Rollup(n_done, sum(ln.total for ln in lines), tuple(cities), tuple(cats), line_of_top)
 
 
-_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, Rollup]] = weakref.WeakKeyDictionary()
+_rollups: weakref.WeakKeyDictionary[Tree, dict[tuple, Rollup | asyncio.Future[Rollup]]] = weakref.WeakKeyDictionary()
+_hashed: list[Any] = [None, 0]  # the last list of units owing that was hashed, and its hash
+
+
+def _owing_key(pending: list[Unit]) -> int:
+    """A hash of the units owing; the same list again (the progress all askers share) is not hashed again."""
+    if _hashed[0] is not pending:
+        _hashed[:] = [pending, hash(tuple(u.id for u in pending))]
+    return _hashed[1]
 
 
 async def task_rollup(units: Units, p: Progress) -> Rollup:
     """`roll_up` of a task's progress over the roster's tree. Kept while the tree (the units) and the task's units
-    owing are the same: a roll-up asked again, with nothing new, is a lookup (the bench's `rollup` scenario)."""
+    owing are the same: a roll-up asked again, with nothing new, is a lookup (the bench's `rollup` scenario); askers
+    who come while it is being made wait for that one (it is made once)."""
     tree = await units.tree()
-    key = (type(p.task).__name__, p.task.id, len(p.done), hash(tuple(u.id for u in p.pending)), p.fixing, p.unstaffed)
+    key = (type(p.task).__name__, p.task.id, len(p.done), _owing_key(p.pending), p.fixing, p.unstaffed)
     kept = _rollups.setdefault(tree, {})
-    if (found := kept.get(key)) is not None:
+    found = kept.get(key)
+    if isinstance(found, Rollup):
         return found
+    if found is None:  # nobody is making it: this asker does, the others who come meanwhile wait for it
+        if len(kept) > 64:  # bounded: a few tasks asked often
+            kept.clear()
+        found = kept[key] = asyncio.ensure_future(_roll_up_task(units, tree, p))
+
+        def keep_made(f: asyncio.Future[Rollup]) -> None:  # the roll-up is kept; a failure is not (the next tries)
+            if kept.get(key) is f:
+                if f.cancelled() or f.exception() is not None:
+                    del kept[key]
+                else:
+                    kept[key] = f.result()
+
+        found.add_done_callback(keep_made)
+    return await asyncio.shield(found)  # one asker leaving does not cancel it for the others
+
+
+async def _roll_up_task(units: Units, tree: Tree, p: Progress) -> Rollup:
     tops_ = tops(tree)
     index = {u.id: u for u in await units.by_ids(sorted(set(tops_.values())))}
-    r = roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing, unstaffed=p.unstaffed)
-    if len(kept) > 64:  # bounded: a few tasks asked often
-        kept.clear()
-    kept[key] = r
-    return r
+    return roll_up((d.unit for d in p.done), p.pending, tree, index, p.fixing, unstaffed=p.unstaffed)
 
 
 async def line_of(units: Units, r: Rollup, unit: Unit) -> Line | None:

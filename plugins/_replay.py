@@ -57,6 +57,12 @@ async def saw(app: App, event: GroupMessageEvent) -> None:
         logger.info(f"noting the last message of {event.group_id} failed: {e!r}")
 
 
+async def flush(app: App) -> None:
+    """Write the marks noted so far (at a stop, before the database closes)."""
+    if hasattr(app, "_group_seen"):
+        await _seen(app).flush()
+
+
 async def _history(bot: Any, group_id: str, last: Seen | None) -> list[dict]:
     """The group's messages after `last`, oldest first (all of the newest page when there is no mark yet)."""
     out: list[dict] = []

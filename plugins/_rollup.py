@@ -36,7 +36,7 @@ from bot.tasks import Progress
 from bot.units.tree import city_key
 from bot.vocab import category_or_none
 from plugins._ctx import Ctx
-from plugins._progress import progress_answer, rest_of_list
+from plugins._progress import kept_card, progress_answer, rest_of_list
 from plugins._reply import Reply
 
 WHOLE_LIST = ("全部", "全省", "所有", "完整")
@@ -126,13 +126,17 @@ async def progress_view(
             ctx,
             len(r.lines),
             rollup_message(head(p), r, names, drill, **kw),
-            lambda: rollup_card(
-                f"{words.title} · {p.task.label}",
-                subtitle,
-                r,
-                owing=words.owing,
-                done_label=words.done_label,
-                full_list=rest_of_list(ctx, command).replace("每类", "每个城市和类别"),
+            kept_card(
+                (r,),
+                (words.title, p.task.label, subtitle, words.owing, words.done_label, rest_of_list(ctx, command)),
+                lambda: rollup_card(
+                    f"{words.title} · {p.task.label}",
+                    subtitle,
+                    r,
+                    owing=words.owing,
+                    done_label=words.done_label,
+                    full_list=rest_of_list(ctx, command).replace("每类", "每个城市和类别"),
+                ),
             ),
             lambda: rollup_message(head(p), r, None, drill, **kw),
             command,

@@ -33,28 +33,59 @@ class BroadcastProgress:
     def __init__(self, units: Units) -> None:
         self.units = units
         self._known: dict[int, KnownProgress] = {}  # task id → what progress last read of it
+        # task id → (what it was made from: the read, the roster, the staffed units, the task; the progress made)
+        self._made: dict[int, tuple[tuple[object, ...], Progress[Task, Done]]] = {}
         units.on_change.append(self._known.clear)  # a unit renamed or deleted: names and who owes are read again
+        # confirmations written by this process, and (task id → (data_version, that number)) when the count of a task
+        # was last found equal to what was read: asked again with nothing written since, the count is not read
+        self._writes = 0
+        self._counted_at: dict[int, tuple[int, int]] = {}
 
     async def known(self, tx: Tx, task_id: int) -> KnownProgress:
         """The counted confirmations and the units owing of a task, inside the caller's read transaction (only what
         is new since the last read, when nothing else changed)."""
-        count = await tx.value("SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task_id,))
-        version = await tx.value("PRAGMA data_version")
+        version = tx.tiny_value("PRAGMA data_version")
         known = self._known.get(task_id)
         if known is not None and known.version != version:
             known = None
+        if known is not None and self._counted_at.get(task_id) == (version, self._writes):
+            return known  # nothing written since it was counted, here or by another connection
+        writes = self._writes
+        count = await tx.value("SELECT COUNT(*) FROM broadcast_confirmations WHERE task_id=? AND counted=1", (task_id,))
         if known is None or len(known.done) != count:
             known = await self._read_progress(tx, task_id, known, count, version)
             self._known[task_id] = known
+        self._counted_at[task_id] = (version, writes)
         return known
+
+    def confirmations_written(self) -> None:
+        """Called by every write of a confirmation, inside its transaction: the next `known` counts again."""
+        self._writes += 1
 
     async def report(self, task: Task, known: KnownProgress) -> Progress[Task, Done]:
         """The progress of a task from what was read: the counted confirmations and the units not done (names from
-        the Units index, so only their ids crossed from the database)."""
+        the Units index, so only their ids crossed from the database). Made once while the read, the roster, the
+        units with an operator and the task are the same, and then shared by every asker: nobody changes it."""
+        roster, staffed = await self.units.generation(), await self.units.staffed_all()
+
+        def kept() -> Progress[Task, Done] | None:  # the same again (many asking while nothing changed): shared
+            made = self._made.get(task.id)
+            if made is not None and made[0][0] is known and made[0][1] is roster and made[0][2] is staffed:
+                if made[0][3] == task:
+                    return made[1]
+            return None
+
+        if (found := kept()) is not None:
+            return found
         pending = await self.units.by_ids(known.owing)
-        staffed = await self.units.staffed(known.owing)
+        if (found := kept()) is not None:  # another asker made it meanwhile
+            return found
         unstaffed = frozenset(u.id for u in pending if u.id not in staffed)
-        return Progress(task, [d for _, d in known.done], pending, unstaffed)
+        p = Progress(task, [d for _, d in known.done], pending, unstaffed)
+        if len(self._made) > 64:  # a few tasks are asked often; memory stays bounded
+            self._made.clear()
+        self._made[task.id] = ((known, roster, staffed, task), p)
+        return p
 
     async def _read_progress(
         self, tx: Tx, task_id: int, known: KnownProgress | None, count: int, version: int

@@ -154,7 +154,7 @@ class Broadcasts:
     # ------------------------------------------------------------ reading tasks
 
     async def get_in(self, tx: Tx, task_id: int) -> Task:
-        row = await tx.one("SELECT * FROM broadcasts WHERE id=?", (task_id,))
+        row = tx.tiny_row("SELECT * FROM broadcasts WHERE id=?", (task_id,))
         if row is None:
             raise NotFound(f"没有编号为 {task_id} 的统发任务。发 /统发 查看进行中的任务。")
         return task_row(row)
@@ -183,7 +183,7 @@ class Broadcasts:
         """The numbered task, or the only open one; several open → ask which."""
         if task_id is not None:
             return await self.get_in(tx, task_id)
-        rows = await tx.all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))
+        rows = tx.tiny_all("SELECT * FROM broadcasts WHERE state=? ORDER BY id", (OPEN,))  # the few open, by index
         return the_only_open(
             [task_row(r) for r in rows],
             none="现在没有进行中的统发任务。查看已结束的任务请写编号，如：/统发 进度 3",
@@ -324,6 +324,7 @@ class Broadcasts:
                 "first_name": first["user_name"],
                 "first_at": clock.from_db(first["at"]),
             }
+        self.tally.confirmations_written()
         await tx.run(
             "INSERT INTO broadcast_confirmations "
             "(task_id, unit_id, user_id, user_name, at, late, counted, via, proof_url, proof_image, note) "

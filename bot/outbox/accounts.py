@@ -145,8 +145,8 @@ class QQAccounts:
                     (g, account, clock.now_db()),
                 )
                 await tx.run(
-                    "UPDATE outbox SET account=? WHERE state='pending' AND account IS NULL AND target_type='group' "
-                    "AND target_id=?",
+                    "UPDATE outbox INDEXED BY outbox_pending SET account=? "
+                    "WHERE state='pending' AND account IS NULL AND target_type='group' AND target_id=?",
                     (account, g),
                 )
         self.on_groups()

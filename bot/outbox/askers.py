@@ -10,6 +10,8 @@ from typing import Any
 from bot.db import Tx
 from bot.outbox.records import ANSWER, FAIR_WINDOW
 
+PRUNE_AT = 1000  # askers remembered before those not served lately are forgotten
+
 
 class AnswerTurns:
     """Turns (a part of Outbox): answers waiting for different people go out in turn."""
@@ -19,6 +21,7 @@ class AnswerTurns:
         # before a restart have no asker and are served as one asker)
         self._askers: dict[int, str | None] = {}
         self._served: dict[str | None, deque[float]] = {}
+        self._prune_at = PRUNE_AT
 
     def note(self, row_id: int, asker: str | None) -> None:
         """An answer was queued for `asker`."""
@@ -36,7 +39,8 @@ class AnswerTurns:
         the forty: nobody's flood delays another person's answer, and each person's answers stay in order.
         """
         waiting = await tx.all(
-            "SELECT o.id FROM outbox o WHERE o.state='pending' AND o.priority=? AND o.react_to IS NULL AND "
+            "SELECT o.id FROM outbox o INDEXED BY outbox_pending "
+            "WHERE o.state='pending' AND o.priority=? AND o.react_to IS NULL AND "
             f"{where.replace('account', 'o.account')} AND (? IS NULL OR o.ref IS NULL OR o.ref NOT LIKE ?) "
             "ORDER BY o.id LIMIT 1000",
             (ANSWER, *params, held, held),
@@ -44,8 +48,10 @@ class AnswerTurns:
         if not waiting:
             return None
         now = time.monotonic()
-        if len(self._served) > 1000:  # forget askers not served lately (memory stays bounded)
+        if len(self._served) > self._prune_at:  # forget askers not served lately (memory stays bounded)
             self._served = {a: t for a, t in self._served.items() if t and now - t[-1] <= FAIR_WINDOW}
+            # more than that many askers served lately: not again at each claim, only when as many more came
+            self._prune_at = max(PRUNE_AT, 2 * len(self._served))
         heads: dict[str | None, int] = {}
         for r in waiting:
             heads.setdefault(self._askers.get(r["id"]), r["id"])

@@ -42,7 +42,7 @@ class OutboxReading:
         held = self.held()
         async with self.db.read() as tx:
             row = await tx.one(
-                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state='pending' "
+                "SELECT COUNT(*), MIN(created_at) FROM outbox INDEXED BY outbox_pending WHERE state='pending' "
                 "AND (? IS NULL OR ref IS NULL OR ref NOT LIKE ?)",
                 (held, held),
             )

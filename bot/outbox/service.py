@@ -354,10 +354,9 @@ class Outbox:
     async def _has_work(self, conn: Connection, lane: str) -> bool:
         where, params = self.accounts.clause(conn)
         react = "react_to IS NOT NULL" if lane == "react" else "react_to IS NULL"
+        sql = f"SELECT 1 FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND {react} AND {where} LIMIT 1"
         async with self.db.read() as tx:
-            return bool(
-                await tx.value(f"SELECT 1 FROM outbox WHERE state='pending' AND {react} AND {where} LIMIT 1", params)
-            )
+            return bool(await tx.value(sql, params))
 
     async def _ack_wait(self) -> float | None:
         """Seconds until the oldest acknowledgement waiting to be merged may go, or None when none waits."""
@@ -365,7 +364,9 @@ class Outbox:
             return None
         async with self.db.read() as tx:
             oldest = await tx.value(
-                "SELECT MIN(created_at) FROM outbox WHERE state='pending' AND priority=? AND react_to IS NULL", (ACK,)
+                "SELECT MIN(created_at) FROM outbox INDEXED BY outbox_pending "
+                "WHERE state='pending' AND priority=? AND react_to IS NULL",
+                (ACK,),
             )
         if oldest is None:
             self._acks_waiting = False
@@ -389,11 +390,12 @@ class Outbox:
             await self.outcomes.record(tx)
             row = await self.turns.claim_answer(tx, where, params, held) or await tx.one(
                 "UPDATE outbox SET state='sending' WHERE id = "
-                "(SELECT o.id FROM outbox o WHERE o.state='pending' AND o.react_to IS NULL AND "
-                f"{where.replace('account', 'o.account')} "
+                "(SELECT o.id FROM outbox o INDEXED BY outbox_pending WHERE o.state='pending' AND o.react_to IS NULL "
+                f"AND {where.replace('account', 'o.account')} "
                 "AND (? IS NULL OR o.ref IS NULL OR o.ref NOT LIKE ?) "
-                "AND (o.priority<>? OR o.created_at<=? OR (SELECT COUNT(*) FROM outbox p WHERE p.state='pending' "
-                "AND p.priority=? AND p.react_to IS NULL AND p.target_type=o.target_type AND p.target_id=o.target_id)>=?) "
+                "AND (o.priority<>? OR o.created_at<=? OR (SELECT COUNT(*) FROM outbox p INDEXED BY outbox_pending "
+                "WHERE p.state='pending' AND p.priority=? AND p.react_to IS NULL AND p.target_type=o.target_type "
+                "AND p.target_id=o.target_id)>=?) "
                 "ORDER BY o.priority, o.id LIMIT 1) RETURNING id, target_type, target_id, message, ref, priority, fallback",
                 (*params, held, held, ACK, cutoff, ACK, self.at_batch),
             )
@@ -447,7 +449,8 @@ class Outbox:
         """Fold the other acknowledgements waiting for the same chat into this row's message."""
         where, params = self.accounts.clause(conn)
         others = await tx.all(
-            f"SELECT id, message FROM outbox WHERE state='pending' AND priority=? AND react_to IS NULL AND {where} "
+            "SELECT id, message FROM outbox INDEXED BY outbox_pending "
+            f"WHERE state='pending' AND priority=? AND react_to IS NULL AND {where} "
             "AND target_type=? AND target_id=? ORDER BY id LIMIT ?",
             (ACK, *params, row["target_type"], row["target_id"], max(self.at_batch - 1, 0)),
         )
@@ -483,15 +486,16 @@ class Outbox:
         minutes = max(1, round(self.ack_max_age / 60))
         async with self.db.tx() as tx:
             # a reaction on a repeated command that is stale is no acknowledgement owed: gone, not a problem to show
-            await tx.run("DELETE FROM outbox WHERE state='pending' AND ref=? AND created_at<?", (REPEAT, stale))
+            repeats = "DELETE FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND ref=? AND created_at<?"
+            await tx.run(repeats, (REPEAT, stale))
             await tx.run(
-                "UPDATE outbox SET state='dropped', sent_at=?, error=? WHERE state='pending' AND priority=? "
-                "AND created_at<?",
+                "UPDATE outbox INDEXED BY outbox_pending SET state='dropped', sent_at=?, error=? "
+                "WHERE state='pending' AND priority=? AND created_at<?",
                 (now, f"确认回执积压超过 {minutes} 分钟，未再发送（确认已记录，进度里可见）", ACK, stale),
             )
             rows = await tx.all(
-                "SELECT id, ref, created_at FROM outbox WHERE state='pending' AND priority=? AND ref IS NOT NULL "
-                "ORDER BY id",
+                "SELECT id, ref, created_at FROM outbox INDEXED BY outbox_pending "
+                "WHERE state='pending' AND priority=? AND ref IS NOT NULL ORDER BY id",
                 (NUDGE,),
             )
             by_task: dict[str, list[Any]] = {}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import logging
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 from bot.pictures.cards import Card, render_png
@@ -13,6 +15,8 @@ from bot.pictures.fonts import Font, find_font
 
 log = logging.getLogger("alliance.pictures")
 KEEP = 500  # pictures kept on disk; older ones are removed
+KEPT_PATHS = 32  # cards whose file name is remembered
+INLINE_BYTES = 8 << 20  # base64 of the pictures sent lately, kept in memory (at most this many characters)
 PRUNE_EVERY = 20  # pictures drawn between two prunes (a prune stats every kept file)
 
 
@@ -32,6 +36,7 @@ class Pictures:
         self.enabled = enabled
         self.rendered = 0  # pictures actually drawn (not reused), for tests and the log
         self._one_at_a_time = asyncio.Lock()
+        self._paths: dict[int, tuple[Card, Path]] = {}  # id of a card lately drawn (or found) → (the card, its file)
 
     @property
     def font(self) -> Font | None:
@@ -43,7 +48,15 @@ class Pictures:
         return self.font is not None
 
     def path_for(self, card: Card) -> Path:
-        return self.dir / f"{card_key(card)}.png"
+        """The file of `card`'s picture; the same card object again (one kept for many askers) is not hashed again."""
+        found = self._paths.get(id(card))
+        if found is not None and found[0] is card:
+            return found[1]
+        path = self.dir / f"{card_key(card)}.png"
+        if len(self._paths) >= KEPT_PATHS:
+            self._paths.clear()
+        self._paths[id(card)] = (card, path)  # the card is held, so its id is not reused while kept
+        return path
 
     def render(self, card: Card, path: Path | None = None) -> Path:
         """The PNG of `card` (drawn now, or the one drawn before for the same data).
@@ -86,3 +99,27 @@ class Pictures:
                 old.unlink()
             except OSError:
                 pass
+
+
+_inline: OrderedDict[tuple[str, int, int], str] = OrderedDict()  # (path, mtime, size) → base64, newest last
+
+
+def inline(path: Path) -> str:
+    """A picture file as OneBot's `base64://…` (a client on another machine gets it too). The last few are kept
+    encoded (at most INLINE_BYTES characters): a picture many askers are sent is read and encoded once; a file
+    written again (another mtime or size) is read again.
+
+    Raises:
+        OSError: the file is gone.
+    """
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    found = _inline.get(key)
+    if found is not None:
+        _inline.move_to_end(key)
+        return found
+    text = "base64://" + base64.b64encode(path.read_bytes()).decode()
+    _inline[key] = text
+    while sum(len(v) for v in _inline.values()) > INLINE_BYTES and len(_inline) > 1:
+        _inline.popitem(last=False)
+    return text

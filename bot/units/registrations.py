@@ -26,10 +26,8 @@ class Registrations:
 
     async def operator(self, user_id: str | int) -> tuple[Operator, Unit] | None:
         """The unit a QQ user is bound to, if any."""
-        async with self.db.read() as tx:
-            row = await tx.one(
-                "SELECT user_id, name, unit_id, group_id FROM operators WHERE user_id=?", (str(user_id),)
-            )
+        async with self.db.read() as tx:  # by primary key: asked by every `/统发 进度` of an operator
+            row = tx.tiny_row("SELECT user_id, name, unit_id, group_id FROM operators WHERE user_id=?", (str(user_id),))
         if row is None:
             return None
         unit = await self.get(row["unit_id"])
@@ -59,10 +57,27 @@ class Registrations:
     async def staffed(self, unit_ids: Iterable[int]) -> frozenset[int]:
         """Which of these units have an operator (one string crosses from SQLite, not a row per operator: asked by
         every `/统发 进度`)."""
+        return frozenset((await self.staffed_all()).intersection(unit_ids))
+
+    def operators_changed(self) -> None:
+        """Called by every write to the operators table, inside its transaction (`staffed_all` reads it again)."""
+        self._operators_writes += 1
+
+    async def staffed_all(self) -> frozenset[int]:
+        """Every unit that has an operator: the same set (the same object) while the operators are the same, so a
+        caller may keep what it derived from it. Read again after a write of this process (`operators_changed`) or
+        of another connection (PRAGMA data_version), else kept: asked by every `/统发 进度`."""
         async with self.db.read() as tx:
+            version = (tx.tiny_value("PRAGMA data_version"), self._operators_writes)
+            last = self._staffed_last
+            if last is not None and last[0] == version:
+                return last[1]
             text = await tx.value("SELECT group_concat(DISTINCT unit_id) FROM operators")
-        have = {int(i) for i in text.split(",")} if text else set()
-        return frozenset(have.intersection(unit_ids))
+        have = frozenset(int(i) for i in text.split(",")) if text else frozenset()
+        if last is not None and last[1] == have:
+            have = last[1]  # the same units: the same object
+        self._staffed_last = (version, have)
+        return have
 
     @staticmethod
     async def operators_owing(tx: Tx, unit_ids: Iterable[int]) -> list[Operator]:
@@ -121,6 +136,7 @@ class Registrations:
             if row is None:
                 return None
             await tx.run("DELETE FROM operators WHERE user_id=?", (uid,))
+            self.operators_changed()
             left = await tx.value("SELECT COUNT(*) FROM operators WHERE unit_id=?", (row["unit_id"],))
             await audit(tx, actor, why, uid, row["unit_id"])
         unit = await self.get(row["unit_id"])
@@ -265,6 +281,7 @@ class Registrations:
                 "INSERT OR IGNORE INTO operators (user_id, unit_id, name, group_id, bound_at) VALUES (?, ?, ?, ?, ?)",
                 (app.user_id, unit_id, app.user_name, app.group_id, clock.now_db()),
             )
+            self.operators_changed()
             await tx.run(
                 "UPDATE applications SET state='已通过', unit_id=?, decided_at=?, decided_by=? WHERE id=?",
                 (unit_id, clock.now_db(), actor, app_id),

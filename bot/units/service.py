@@ -41,12 +41,17 @@ class Units(Registrations):
         self._tree: tuple[UnitIndex, Tree] | None = None  # the tree of the index it was built from
         # called after a change to the units or their aliases commits (the follower rankings' cache listens)
         self.on_change: list[Callable[[], None]] = []
+        # Registrations.staffed_all's last read, and the writes to the operators table by this process
+        self._staffed_last: tuple[tuple[int, int], frozenset[int]] | None = None
+        self._operators_writes = 0
 
     # ------------------------------------------------------------ name index
 
     def invalidate(self) -> None:
-        """The units or their aliases changed: forget the index and tell who listens."""
+        """The units or their aliases changed: forget the index (and which units have an operator) and tell who
+        listens."""
         self._index = None
+        self._staffed_last = None
         for listener in self.on_change:
             listener()
 
@@ -75,6 +80,11 @@ class Units(Registrations):
             )
         self._index, self._data_version = idx, version
         return idx
+
+    async def generation(self) -> object:
+        """A token for the roster as it is now: another object (compare with `is`) after any change to the units, their
+        names, categories or tree, by this process or another."""
+        return await self._load()
 
     async def all(self) -> list[Unit]:
         """Every unit, in roster order (a fresh list; the caller may change it)."""
@@ -273,6 +283,7 @@ class Units(Registrations):
         async with self.db.tx() as tx:
             ops = [r[0] for r in await tx.all("SELECT user_id FROM operators WHERE unit_id=?", (unit.id,))]
             await tx.run("DELETE FROM operators WHERE unit_id=?", (unit.id,))
+            self.operators_changed()
             await tx.run("UPDATE units SET deleted_at=? WHERE id=?", (clock.now_db(), unit.id))
             await tx.run(
                 "UPDATE applications SET state='已撤销', reason='单位已删除' WHERE unit_id=? AND state='待审核'",

@@ -23,7 +23,7 @@ from bot.tasks import Progress, by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
 from plugins._ctx import Ctx
-from plugins._progress import progress_answer, rest_of_list
+from plugins._progress import kept_card, progress_answer, rest_of_list
 from plugins._registry import admins, command, sub
 from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
 from plugins._roles import ANYONE, OPERATOR
@@ -140,12 +140,16 @@ async def progress(ctx: Ctx) -> Reply:
         ctx,
         len(p.pending),
         in_area(view.where, progress_message(p, ctx.limit)),
-        lambda: task_progress_card(
-            f"统发进度 · #{t.id}「{t.title}」",
-            where + _progress_subtitle(p),
-            p,
-            pending=[replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
-            full_list=rest_of_list(ctx, asked),
+        kept_card(
+            (p,),
+            (t.title, where, _progress_subtitle(p), rest_of_list(ctx, asked)),
+            lambda: task_progress_card(
+                f"统发进度 · #{t.id}「{t.title}」",
+                where + _progress_subtitle(p),
+                p,
+                pending=[replace(u, name=f"{u.name}*") if u.id in p.unstaffed else u for u in p.pending],
+                full_list=rest_of_list(ctx, asked),
+            ),
         ),
         lambda: in_area(view.where, progress_message(p, None)),
         asked,

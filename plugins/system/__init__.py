@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import time
@@ -32,6 +31,7 @@ from nonebot.typing import T_State
 from bot import clock
 from bot.app import App, current_app, get_app
 from bot.outbox.records import NotSent, ReactionUnsupported, SendFailed, SendUnknown
+from bot.pictures.store import inline
 from bot.reminders import Wake
 from bot.render import Msg, Segment
 from plugins import _files, _replay, _running
@@ -118,6 +118,7 @@ async def _shutdown() -> None:
     left = await _running.drain(STOP_WAIT)
     if left:
         logger.warning(f"停止时还有 {left} 条命令没有办完：它们没有保存任何内容，也没有回复")
+    await _replay.flush(app)  # the mark of the last message seen in each group (written behind the messages)
     await app.stop()
     logger.info("联盟助手已停止")
 
@@ -145,10 +146,10 @@ def _outgoing(bot: Bot, target_type: str, segments: list[Segment]) -> tuple[str,
     for s in segments:
         if s["type"] == "image" and str(s["data"].get("file", "")).startswith("file://"):
             try:
-                png = Path(url2pathname(urlparse(s["data"]["file"]).path)).read_bytes()
+                data = inline(Path(url2pathname(urlparse(s["data"]["file"]).path)))
             except OSError as e:
                 raise SendFailed(f"图片文件不见了：{e}") from None
-            s = {"type": "image", "data": {"file": "base64://" + base64.b64encode(png).decode()}}
+            s = {"type": "image", "data": {"file": data}}
         out.append(s)
     return ("send_group_msg" if group else "send_private_msg"), {"message": out}
 

@@ -70,3 +70,26 @@ def test_alliance_file_send_is_one_of_three() -> None:
     assert Settings().alliance_file_send == "auto"
     with pytest.raises((ConfigError, ValueError)):
         Settings.model_validate({"alliance_file_send": "ftp"})
+
+
+@pytest.mark.asyncio
+async def test_marks_noted_together_are_all_written_and_kept_across_a_restart(tmp_path: Path) -> None:
+    db = Database(tmp_path / "a.db")
+    await db.open()
+    try:
+        seen = GroupSeen(db)
+        burst = [message_key(1000 + i, 100, text("/已转发")) for i in range(200)]
+        for key in burst:  # a busy second in one group, and another group meanwhile
+            await seen.saw("1", 100, key)
+        await seen.saw("2", 90, message_key(5, 90, text("x")))
+        await seen.saw("2", 95, message_key(6, 95, text("y")))
+        await seen.flush()  # what a stop does before the database closes
+        again = GroupSeen(db)  # the next start reads what was written
+        one, two = await again.last("1"), await again.last("2")
+        assert one is not None and one.at == 100 and one.keys == set(burst)
+        assert two is not None and two.at == 95 and two.keys == {message_key(6, 95, text("y"))}
+        await seen.saw("1", 100, message_key(7, 100, text("z")))  # the same second again: added to it
+        last = await seen.last("1")
+        assert last is not None and len(last.keys) == 201
+    finally:
+        await db.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 from nonebug import App as NBApp
 from PIL import Image
 
+import plugins._rollup
 from bot.app import App
 from bot.pictures import Pictures
 from bot.roster import import_file
@@ -146,3 +147,31 @@ async def test_units_without_an_operator_are_marked_in_the_roll_up_and_named_in_
     assert "带 * 的 11 个单位没有联络员" in drill["text"]
     (city,) = await say(app, core, group_msg("/报送 进度 1", CITY))  # the city admin's own list alike
     assert "郑州市二七区教育局*" in city["text"] and "带 * 的 11 个单位没有联络员" in city["text"]
+
+
+@NEEDS_FONT
+async def test_the_roll_up_picture_is_made_once_for_many_askers_and_anew_after_a_confirmation(
+    app: NBApp, core: App, tmp_path: Path, monkeypatch
+) -> None:
+    await _alliance(app, core)
+    core.pictures = Pictures(tmp_path / "data")
+    made: list[int] = []
+    real = plugins._rollup.rollup_card
+
+    def counting(*args, **kw):
+        made.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(plugins._rollup, "rollup_card", counting)
+
+    def picture_of(answer: list[dict]) -> tuple[str, str]:
+        (image,) = [s for s in answer[0]["segments"] if s["type"] == "image"]
+        return image["data"]["file"], answer[0]["fallback"]
+
+    first = picture_of(await say(app, core, group_msg("/统发 进度 1", ADMIN)))
+    again = picture_of(await say(app, core, group_msg("/统发 进度 1 图片", ADMIN)))  # not a repeat: answered
+    assert again == first and len(made) == 1 and "已完成 1/163（0.6%）" in first[1]
+    await say(app, core, group_msg("/已转发 1", OP_ZZU))
+    after = picture_of(await say(app, core, group_msg("/统发 进度 1", ADMIN)))
+    assert len(made) == 2 and after[0] != first[0]
+    assert "已完成 2/163（1.2%）" in after[1] and "本科高校 1/36" in after[1]
