@@ -301,6 +301,20 @@ async def test_equal_values_share_a_rank(world: World) -> None:
     assert r.count_of(999_999) is None
 
 
+async def test_a_rankings_ordered_lists_are_kept_and_a_reader_cannot_change_them(world: World) -> None:
+    """Every asker of a cached ranking reads its top lists: ordered once per limit, each reader gets its own list."""
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    r = await world.svc.ranking()
+    top = r.by_count(1)
+    assert [s.unit.name for s in top] == ["郑州大学"]
+    top.clear()
+    r.by_growth().reverse()
+    assert [s.unit.name for s in r.by_count(1)] == ["郑州大学"]
+    assert [s.unit.name for s in r.by_growth()] == ["郑州大学", "河南大学"]
+    assert [s.unit.name for s in r.by_count()] == ["郑州大学", "河南大学"]
+
+
 async def test_closed_accounts_and_deleted_units_leave_the_ranking(world: World) -> None:
     await report(world, ZZU, "微博", "9000")
     await report(world, ZZU, "郑大青年", "1000")

@@ -173,3 +173,16 @@ async def test_a_tenfold_jump_or_a_90_percent_drop_since_the_last_report_asks_fi
     assert "没有等你确认的粉丝数" in out["text"]
     clock.advance(timedelta(days=1))
     assert "已记录" in (await ask(app, world, "/粉丝 抖音 1500", HENU))["text"]  # small accounts swing freely
+
+
+async def test_a_report_between_two_rankings_changes_the_second(app: NBApp, world: App) -> None:
+    """The ranking, its ordered lists and its picture are kept between asks: a report in between must show."""
+    await ask(app, world, "/粉丝 抖音 500", HENU)
+    first = await ask(app, world, "/粉丝 排行", ZZU)
+    assert "1. 河南大学 500" in first["text"] and "郑州大学" not in first["text"]
+    await ask(app, world, "/粉丝 抖音 1.2万", ZZU)
+    second = await ask(app, world, "/粉丝 排行", HENU)
+    assert "1. 郑州大学 1.2万" in second["text"] and "2. 河南大学 500" in second["text"], second["text"]
+    await ask(app, world, "/粉丝 抖音 600", HENU)  # a correction the same day
+    third = await ask(app, world, "/粉丝 排行", ZZU)
+    assert "2. 河南大学 600" in third["text"], third["text"]
