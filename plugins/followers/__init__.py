@@ -249,7 +249,8 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
     met = sum(1 for _, _, _, t, tg in scored if tg.amount and t is not None and t >= tg.amount)
     head = Msg(f"{category} 粉丝目标完成情况（达标 {met}/{len(rows)}）：")
     lines = []
-    for i, (_, _, unit, total, target) in enumerate(scored, start=1):
+    shown = scored if limit is None else scored[:limit]  # in a group, only the lines shown are written
+    for i, (_, _, unit, total, target) in enumerate(shown, start=1):
         if total is None:
             lines.append(f"–. {unit.name} 未报送")  # no count, no place in the ranking
         elif target.amount:
@@ -259,9 +260,8 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
             )
         else:
             lines.append(f"{i}. {unit.name} {wan(total)}（未设目标）")
-    if limit is not None and len(lines) > limit:
-        rest = len(lines) - limit
-        lines = [*lines[:limit], f"……另有 {rest} 个单位未列出（私聊机器人发送同一命令可看全部）"]
+    if limit is not None and len(scored) > limit:
+        lines.append(f"……另有 {len(scored) - limit} 个单位未列出（私聊机器人发送同一命令可看全部）")
         return [head.line("\n".join(lines))]
     return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
 

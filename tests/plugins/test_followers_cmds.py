@@ -186,3 +186,15 @@ async def test_a_report_between_two_rankings_changes_the_second(app: NBApp, worl
     await ask(app, world, "/粉丝 抖音 600", HENU)  # a correction the same day
     third = await ask(app, world, "/粉丝 排行", ZZU)
     assert "2. 河南大学 600" in third["text"], third["text"]
+
+
+async def test_a_long_category_of_targets_is_cut_in_the_group_as_the_whole_list_begins(app: NBApp, world: App) -> None:
+    for i in range(40):  # more than the group's list limit (30)
+        op = str(31000 + i)
+        await make_unit(world, f"第{i}高中", "高中", "郑州", op, (("抖音", f"高中{i}"),))
+        if i % 3:
+            await world.followers.report(op, ["抖音"], str(1000 * (i + 1)))
+    cut = (await ask(app, world, "/粉丝 目标 高中 文字", HENU))["text"].strip().splitlines()
+    whole = (await ask(app, world, "/粉丝 目标 高中", HENU, private=True))["text"].splitlines()
+    assert whole[0] == "高中 粉丝目标完成情况（达标 0/40）：" and len(whole) == 41 and whole[-1].endswith("未报送")
+    assert cut[:31] == whole[:31] and cut[31:] == ["……另有 10 个单位未列出（私聊机器人发送同一命令可看全部）"]
