@@ -122,7 +122,7 @@ class Rankings:
 
     async def _look(self, tx: Tx) -> None:
         """Start a new epoch if another connection committed since the last look."""
-        version = await tx.value("PRAGMA data_version")
+        version = tx.tiny_value("PRAGMA data_version")  # on the event loop's thread: no trip before every ask
         if version != self._data_version:
             self._epoch += 1
             self._data_version = version

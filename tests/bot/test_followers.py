@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -348,6 +349,29 @@ async def test_cached_rankings_follow_every_report(world: World) -> None:
                 fresh = await world.svc.ranking(platform, period=period)
                 assert cached.by_count() == fresh.by_count(), step
                 assert cached.by_growth() == fresh.by_growth(), step
+
+
+async def test_a_report_written_by_another_process_shows_in_the_next_ranking(world: World) -> None:
+    """The kept rankings are checked against the database's data_version before every ask (no trip to the
+    worker thread for it): a count written through another connection (a second process) is not missed."""
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    assert [s.unit.name for s in (await world.svc.ranking()).by_count()] == ["郑州大学", "河南大学"]
+    other = sqlite3.connect(world.app.db.path)
+    try:
+        with other:
+            other.execute(
+                "UPDATE follower_reports SET count=20000 WHERE account_id IN "
+                "(SELECT a.id FROM accounts a JOIN units u ON u.id=a.unit_id WHERE u.name='河南大学')"
+            )
+            other.execute(
+                "UPDATE follower_monthly SET last_count=20000 WHERE account_id IN "
+                "(SELECT a.id FROM accounts a JOIN units u ON u.id=a.unit_id WHERE u.name='河南大学')"
+            )
+    finally:
+        other.close()
+    again = await world.svc.ranking()
+    assert [(s.unit.name, s.value) for s in again.by_count()] == [("河南大学", 20000), ("郑州大学", 9000)]
 
 
 async def test_only_changes_that_matter_empty_the_cache(world: World) -> None:
