@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -86,6 +87,15 @@ class Rankings:
         key = ("rows", platform, period.start, period.end)
         if (cached := self._cache.get(key)) is not None:
             return cached
+        # askers who come while the rows are being read wait for that read (20 askers of a view not read yet used
+        # to read the year of reports 20 times over, one after another); a waiter going away does not stop it
+        flight = (key, mark)
+        if (reading := self._flights.get(flight)) is None:
+            reading = self._flights[flight] = asyncio.ensure_future(self._read_rows(mark, key, platform, period))
+            reading.add_done_callback(lambda _: self._flights.pop(flight, None))
+        return await asyncio.shield(reading)
+
+    async def _read_rows(self, mark: tuple, key: tuple, platform: str | None, period: Period) -> dict[int, list]:
         month = period.start.isoformat()[:7]
         async with self.db.read() as tx:
             fresh = await tx.all(

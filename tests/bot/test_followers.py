@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from dataclasses import dataclass
@@ -372,6 +373,26 @@ async def test_a_report_written_by_another_process_shows_in_the_next_ranking(wor
         other.close()
     again = await world.svc.ranking()
     assert [(s.unit.name, s.value) for s in again.by_count()] == [("河南大学", 20000), ("郑州大学", 9000)]
+
+
+async def test_askers_of_a_ranking_not_read_yet_share_one_read(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Twenty askers at once of a view nobody asked before: the year of reports is read once, not twenty times."""
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    reads = []
+    read_rows = world.svc._read_rows
+
+    async def counted(*args):  # type: ignore[no-untyped-def]
+        reads.append(args[2])
+        return await read_rows(*args)
+
+    monkeypatch.setattr(world.svc, "_read_rows", counted)
+    world.svc._cache.clear()
+    got = await asyncio.gather(*(world.svc.ranking("抖音") for _ in range(20)), world.svc.ranking())
+    assert reads == ["抖音", None]  # one read per view
+    assert all([(s.unit.name, s.value) for s in r.by_count()] == [("河南大学", 5000)] for r in got[:20])
+    await report(world, HENU, "抖音", "6000")  # read again after a report: patched in place, no read
+    assert [s.value for s in (await world.svc.ranking("抖音")).by_count()] == [6000] and len(reads) == 2
 
 
 async def test_only_changes_that_matter_empty_the_cache(world: World) -> None:
