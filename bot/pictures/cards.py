@@ -10,69 +10,28 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.pictures import png
+from bot.pictures import ink, png
 from bot.pictures.fonts import Font
-
-BG = (246, 247, 250)
-PANEL = (255, 255, 255)
-INK = (33, 37, 41)
-MUTED = (120, 126, 135)
-ACCENT = (196, 43, 28)  # the red of official notices
-BAR = (66, 133, 244)
-BAR_DONE = (52, 168, 83)
-FIX = (230, 140, 0)  # 需修改: a file handed in with problems (amber, apart from done and owing)
-TRACK = (228, 231, 236)
-HIGHLIGHT = (255, 243, 205)
-UP, DOWN = (196, 43, 28), (52, 168, 83)
-
-# A card is drawn as 8-bit indexes into one palette, not as RGB: a third of the bytes to deflate, keep and send
-# (a 30-row ranking: about 90 KB instead of 270 KB). Text is drawn at LEVELS levels of coverage, so each pair of a
-# text colour and the background under it is a ramp of LEVELS colours: with the colours above, a few hundred at
-# most. The palette only grows (a kept skeleton's indexes stay valid) and every picture carries all of it.
-LEVELS = 16
-_STEP = 255 // (LEVELS - 1)
-_COVER = [255 if (v + _STEP // 2) // _STEP else 0 for v in range(256)]  # where a text's pixels are drawn at all
-_palette: list[tuple[int, int, int]] = []
-_index: dict[tuple[int, int, int], int] = {}
-_ramps: dict[tuple[tuple[int, int, int], tuple[int, int, int]], list[int]] = {}
-_palette_lock = threading.Lock()
-
-
-def _ix(colour: tuple[int, int, int]) -> int:
-    """The palette index of `colour` (added to the palette the first time)."""
-    if (i := _index.get(colour)) is None:
-        with _palette_lock:
-            if (i := _index.get(colour)) is None:
-                if len(_palette) >= 256:
-                    raise RuntimeError("a card would need more than 256 colours")
-                i = _index[colour] = len(_palette)
-                _palette.append(colour)
-    return i
-
-
-def _ramp(fill: tuple[int, int, int], bg: tuple[int, int, int]) -> list[int]:
-    """A text mask's value (0–255) → the palette index of `fill` drawn at that coverage over `bg`."""
-    if (lut := _ramps.get((fill, bg))) is None:
-        mix = [[round(b + (f - b) * k / (LEVELS - 1)) for f, b in zip(fill, bg, strict=True)] for k in range(LEVELS)]
-        shades = [_ix((r, g, b)) for r, g, b in mix]
-        lut = _ramps[(fill, bg)] = [shades[(v + _STEP // 2) // _STEP] for v in range(256)]
-    return lut
-
-
-def palette_bytes() -> bytes:
-    """The palette as PNG's PLTE wants it (RGB triples, in index order)."""
-    return bytes(v for c in list(_palette) for v in c)
-
-
-for _c in (BG, PANEL, INK, MUTED, ACCENT, BAR, BAR_DONE, FIX, TRACK, HIGHLIGHT, UP, DOWN):
-    _ix(_c)
-for _f in (INK, MUTED, ACCENT, UP, DOWN, FIX):  # every text colour over every background text is drawn on
-    for _b in (BG, PANEL, HIGHLIGHT):
-        _ramp(_f, _b)
+from bot.pictures.palette import (
+    ACCENT,
+    BAR,
+    BAR_DONE,
+    BG,
+    DOWN,
+    FIX,
+    HIGHLIGHT,
+    INK,
+    MUTED,
+    PANEL,
+    TRACK,
+    UP,
+    index_of,
+    palette_bytes,
+)
 
 PAD = 28
 ROW = 34
@@ -151,75 +110,13 @@ class _Pen:
         return _font(self.font.bold_path if bold else self.font.path, self.font.index, size)
 
 
-# Pillow rasterises every glyph of every string it draws; a card repeats few distinct characters, so each is
-# drawn once per font and size and then pasted (timings: bench/README.md, "Timings behind the code").
-
-
-@cache
-def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> tuple[Image.Image | None, int, int, float]:
-    """(mask, dx, dy, advance) of one character."""
-    advance = font.getlength(ch)
-    left, top, right, bottom = font.getbbox(ch)
-    if right <= left or bottom <= top:
-        return None, 0, 0, advance
-    mask = Image.new("L", (right - left, bottom - top), 0)
-    ImageDraw.Draw(mask).text((-left, -top), ch, font=font, fill=255)
-    return mask, left, top, advance
-
-
-def _length(text: str, font: ImageFont.FreeTypeFont) -> float:
-    return sum(_glyph(font, ch)[3] for ch in text)
-
-
-@lru_cache(maxsize=4096)
-def _line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | None, int]:
-    """One string's glyphs composed into one mask, (mask, top offset): unit names and numbers recur from one
-    picture to the next (another asker, another period), so a string is composed once and pasted whole."""
-    parts = []
-    x = 0.0
-    for ch in text:
-        mask, dx, dy, advance = _glyph(font, ch)
-        if mask is not None:
-            parts.append((mask, round(x) + dx, dy))
-        x += advance
-    if not parts:
-        return None, 0
-    top = min(dy for _, _, dy in parts)
-    width = max(px + m.width for m, px, _ in parts)
-    height = max(dy - top + m.height for m, _, dy in parts)
-    out = Image.new("L", (max(1, width), max(1, height)), 0)
-    for m, px, dy in parts:
-        out.paste(255, (px, dy - top), m)
-    return out, top
-
-
-@lru_cache(maxsize=4096)
-def _stamp(
-    font: ImageFont.FreeTypeFont, text: str, fill: tuple, bg: tuple
-) -> tuple[Image.Image, Image.Image, int] | None:
-    """A string in `fill` over `bg` as palette indexes, the mask of the pixels it covers, and its top offset."""
-    mask, top = _line_mask(font, text)
-    if mask is None:
-        return None
-    return Image.frombytes("P", mask.size, mask.point(_ramp(fill, bg)).tobytes()), mask.point(_COVER), top
-
-
-def _text(
-    img: Image.Image, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, fill: tuple, bg: tuple = BG
-) -> None:
-    """Draw `text` onto `img` (palette indexes) where the background under it is `bg`."""
-    if (stamp := _stamp(font, text, fill, bg)) is not None:
-        ink, cover, top = stamp
-        img.paste(ink, (round(xy[0]), round(xy[1]) + top), cover)
-
-
 def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
-    if _length(text, font) <= width:
+    if ink.length(text, font) <= width:
         return text
-    limit = width - _length("…", font)
+    limit = width - ink.length("…", font)
     out, used = "", 0.0
     for ch in text:
-        used += _glyph(font, ch)[3]
+        used += ink.glyph(font, ch)[3]
         if used > limit:
             break
         out += ch
@@ -309,7 +206,7 @@ def _on_skeleton(card: Card, font: Font, whole: bool) -> tuple[Image.Image, list
             while len(_skeletons) > _KEEP_SKELETONS:
                 _skeletons.popitem(last=False)
     size, parts = kept
-    img = Image.new("P", size, _ix(BG))
+    img = Image.new("P", size, index_of(BG))
     img.putpalette(palette_bytes())
     touched: set[int] = set()
 
@@ -425,26 +322,26 @@ def _draw(
     width = _width(card)
     inner = width - 2 * PAD
     col_w = (inner - COL_GAP * (ncols - 1)) // ncols
-    height, wrapped = _measure(card, lambda text: _length(text, f_small))
+    height, wrapped = _measure(card, lambda text: ink.length(text, f_small))
 
     if img is None:
-        img = Image.new("P", (width, height), _ix(BG))
+        img = Image.new("P", (width, height), index_of(BG))
         img.putpalette(palette_bytes())
     d = ImageDraw.Draw(img)
 
     # ---- header
     y = PAD
     if rest:
-        d.rectangle((0, 0, width, 6), fill=_ix(ACCENT))
-        _text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
+        d.rectangle((0, 0, width, 6), fill=index_of(ACCENT))
+        ink.text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
     y += 44
     if card.subtitle:
         if rest:
-            _text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
+            ink.text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
         y += 28
     if card.note:
         if rest:
-            _text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
+            ink.text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
         y += 24
     y += 16
 
@@ -461,43 +358,43 @@ def _draw(
 
     # ---- progress
     for g, items in zip(card.progress, wrapped, strict=True):
-        _text(img, (PAD, y), g.heading, f_head, INK)
+        ink.text(img, (PAD, y), g.heading, f_head, INK)
         if any(b.fixing for b in g.bars):
-            _legend(img, d, (PAD + 24 + _length(g.heading, f_head), y + 8), g.bars, f_small)
+            _legend(img, d, (PAD + 24 + ink.length(g.heading, f_head), y + 8), g.bars, f_small)
         y += 40
         for b, lines, fix_lines in items:
             ratio = b.done / b.total if b.total else 1.0
             label = f"{b.done}/{b.total}  {ratio * 100:.1f}%"
-            _text(img, (PAD, y + 4), _fit(b.label, f_row, 150), f_row, INK)
+            ink.text(img, (PAD, y + 4), _fit(b.label, f_row, 150), f_row, INK)
             bx0, bx1 = PAD + 160, width - PAD - 150
-            d.rounded_rectangle((bx0, y + 8, bx1, y + 24), radius=8, fill=_ix(TRACK))
+            d.rounded_rectangle((bx0, y + 8, bx1, y + 24), radius=8, fill=index_of(TRACK))
             if b.fixing and b.total:  # behind the done part: it shows past it in its own colour
                 fixed = min((b.done + b.fixing) / b.total, 1.0)
                 d.rounded_rectangle(
-                    (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * fixed)), y + 24), radius=8, fill=_ix(FIX)
+                    (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * fixed)), y + 24), radius=8, fill=index_of(FIX)
                 )
             if ratio > 0:
                 d.rounded_rectangle(
                     (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * min(ratio, 1.0))), y + 24),
                     radius=8,
-                    fill=_ix(BAR_DONE if ratio >= 1 else BAR),
+                    fill=index_of(BAR_DONE if ratio >= 1 else BAR),
                 )
-            _text(img, (bx1 + 12, y + 4), label, f_row, INK)
+            ink.text(img, (bx1 + 12, y + 4), label, f_row, INK)
             y += 34
             for heading, names, colour in ((b.names_label, lines, ACCENT), (b.fixing_label, fix_lines, FIX)):
                 if names:
-                    _text(img, (PAD + 8, y), f"{heading}：", f_small, colour)
+                    ink.text(img, (PAD + 8, y), f"{heading}：", f_small, colour)
                 for line in names:
-                    _text(img, (PAD + 80, y), line, f_small, MUTED if colour == ACCENT else FIX)
+                    ink.text(img, (PAD + 80, y), line, f_small, MUTED if colour == ACCENT else FIX)
                     y += 21
             y += 6
         if g.more:
-            _text(img, (PAD, y + 2), _fit(g.more, f_small, inner), f_small, MUTED)
+            ink.text(img, (PAD, y + 2), _fit(g.more, f_small, inner), f_small, MUTED)
             y += 26
         y += 12
 
     if card.footer:
-        _text(img, (PAD, y + 4), _fit(card.footer, f_small, inner), f_small, MUTED)
+        ink.text(img, (PAD, y + 4), _fit(card.footer, f_small, inner), f_small, MUTED)
     return img
 
 
@@ -512,9 +409,9 @@ def _legend(
     x, y = xy
     shown = next(b for b in bars if b.fixing)
     for colour, text in ((BAR, shown.done_label), (FIX, shown.fixing_label)):
-        d.rounded_rectangle((x, y + 2, x + 14, y + 16), radius=3, fill=_ix(colour))
-        _text(img, (x + 20, y), text, font, MUTED)
-        x += 20 + _length(text, font) + 18
+        d.rounded_rectangle((x, y + 2, x + 14, y + 16), radius=3, fill=index_of(colour))
+        ink.text(img, (x + 20, y), text, font, MUTED)
+        x += 20 + ink.length(text, font) + 18
 
 
 def _draw_table(
@@ -532,12 +429,12 @@ def _draw_table(
     f_head, f_row, f_small = fonts
     rest = phase != HIGHLIGHTS
     if rest:
-        d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=_ix(PANEL))
-        _text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK, PANEL)
+        d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=index_of(PANEL))
+        ink.text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK, PANEL)
     y = y0 + 44
     if not t.rows:
         if rest:
-            _text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED, PANEL)
+            ink.text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED, PANEL)
         return
     has_bar = any(r.bar is not None for r in t.rows)
     has_extra = any(r.extra for r in t.rows)
@@ -553,16 +450,16 @@ def _draw_table(
         if r.highlight:
             if prepare is not None:
                 prepare(y, y + ROW)
-            d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=_ix(HIGHLIGHT))
+            d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=index_of(HIGHLIGHT))
         # rank 0: a row outside the ranking (a unit that has not reported), drawn with a dash, never in red
         color = MUTED if r.rank <= 0 else ACCENT if r.rank <= 3 else INK
         back = HIGHLIGHT if r.highlight else PANEL
-        _text(img, (x0 + 16, y + 7), f"{r.rank}" if r.rank > 0 else "–", f_row, color, back)
-        _text(img, (x0 + 56, y + 7), _fit(r.name, f_row, name_w - 8), f_row, INK, back)
-        _text(img, (value_x, y + 7), r.value, f_row, INK, back)
+        ink.text(img, (x0 + 16, y + 7), f"{r.rank}" if r.rank > 0 else "–", f_row, color, back)
+        ink.text(img, (x0 + 56, y + 7), _fit(r.name, f_row, name_w - 8), f_row, INK, back)
+        ink.text(img, (value_x, y + 7), r.value, f_row, INK, back)
         if r.extra:
             fill = UP if r.extra.startswith("+") else DOWN if r.extra.startswith("-") else MUTED
-            _text(
+            ink.text(
                 img,
                 (extra_x, y + 9),
                 _fit(r.extra, f_small, (bar_x0 if has_bar else x0 + w - 12) - extra_x - 4),
@@ -571,10 +468,12 @@ def _draw_table(
                 back,
             )
         if r.bar is not None and bar_x1 - bar_x0 > 30:
-            d.rounded_rectangle((bar_x0, y + 13, bar_x1, y + 23), radius=5, fill=_ix(TRACK))
+            d.rounded_rectangle((bar_x0, y + 13, bar_x1, y + 23), radius=5, fill=index_of(TRACK))
             if r.bar > 0:
                 end = bar_x0 + max(10, int((bar_x1 - bar_x0) * min(r.bar, 1.0)))
-                d.rounded_rectangle((bar_x0, y + 13, end, y + 23), radius=5, fill=_ix(BAR_DONE if r.bar >= 1 else BAR))
+                d.rounded_rectangle(
+                    (bar_x0, y + 13, end, y + 23), radius=5, fill=index_of(BAR_DONE if r.bar >= 1 else BAR)
+                )
         y += ROW
     if t.more and rest:
-        _text(img, (x0 + 16, y + 4), _fit(t.more, f_small, w - 32), f_small, MUTED, PANEL)
+        ink.text(img, (x0 + 16, y + 4), _fit(t.more, f_small, w - 32), f_small, MUTED, PANEL)
