@@ -34,6 +34,8 @@ class Rankings:
             return cached
         totals = {uid: total for uid, (total, _) in (await self._unit_rows(mark, None, period)).items()}
         units = await self._units(mark)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # built meanwhile by another asker
         targets = self._cache.get(("targets",))
         if targets is None:
             targets = {uid: self.target(u) for uid, u in units.items()}
@@ -66,6 +68,8 @@ class Rankings:
             return cached
         rows = await self._unit_rows(mark, platform, period)
         units = await self._units(mark)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # another asker, waiting for the same rows, built it first: one ranking (and picture) for all
         if category is not None:
             units = {uid: u for uid, u in units.items() if u.category == category}
         out = Ranking(platform, category, period, units_in_scope=len(units))
