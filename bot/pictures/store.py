@@ -32,6 +32,7 @@ class Pictures:
         self.enabled = enabled
         self.rendered = 0  # pictures actually drawn (not reused), for tests and the log
         self._one_at_a_time = asyncio.Lock()
+        self._paths: dict[int, tuple[Card, Path]] = {}  # id of a card → (the card, its path)
 
     @property
     def font(self) -> Font | None:
@@ -43,7 +44,14 @@ class Pictures:
         return self.font is not None
 
     def path_for(self, card: Card) -> Path:
-        return self.dir / f"{card_key(card)}.png"
+        """Where `card`'s PNG lives; a card kept and shown to many askers (a ranking's) is hashed once."""
+        if (kept := self._paths.get(id(card))) is not None and kept[0] is card:
+            return kept[1]
+        path = self.dir / f"{card_key(card)}.png"
+        if len(self._paths) >= 64:
+            self._paths.clear()
+        self._paths[id(card)] = (card, path)
+        return path
 
     def render(self, card: Card, path: Path | None = None) -> Path:
         """The PNG of `card` (drawn now, or the one drawn before for the same data).

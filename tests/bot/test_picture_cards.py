@@ -207,3 +207,17 @@ def test_the_last_update_of_a_zombie_account_is_drawn_whole(monkeypatch) -> None
     assert any(t.endswith("12月20日") and "年" in t for t in drawn), drawn
     assert not any(t.startswith("20") and t.endswith("…") for t in drawn), drawn
     render_png(targets, font)
+
+
+def test_a_kept_card_is_hashed_once_and_its_path_follows_what_it_shows(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.pictures import store
+
+    pictures = store.Pictures(tmp_path)
+    hashed = []
+    key = store.card_key
+    monkeypatch.setattr(store, "card_key", lambda card: hashed.append(card) or key(card))
+    card = _card(mine=None)
+    first = pictures.path_for(card)
+    assert pictures.path_for(card) == first and len(hashed) == 1  # the same card asked again: not hashed again
+    assert pictures.path_for(_card(mine=None)) == first and len(hashed) == 2  # equal data, another object: same file
+    assert pictures.path_for(_card(mine=4)) != first  # other data: another file
