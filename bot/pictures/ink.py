@@ -59,7 +59,12 @@ def stamp(
     mask, top = line_mask(font, text)
     if mask is None:
         return None
-    return Image.frombytes("P", mask.size, mask.point(ramp(fill, bg)).tobytes()), mask.point(COVER), top
+    raw = mask.tobytes()  # mapped with bytes.translate: Image.point rounds its table in Python on every call
+    return (
+        Image.frombytes("P", mask.size, raw.translate(ramp(fill, bg))),
+        Image.frombytes("L", mask.size, raw.translate(COVER)),
+        top,
+    )
 
 
 def text(

@@ -24,10 +24,11 @@ UP, DOWN = (196, 43, 28), (52, 168, 83)
 
 LEVELS = 16
 _STEP = 255 // (LEVELS - 1)
-COVER = [255 if (v + _STEP // 2) // _STEP else 0 for v in range(256)]  # where a text's pixels are drawn at all
+# a text mask's value → 255 where its pixel is drawn at all, else 0 (a table for `bytes.translate`)
+COVER = bytes(255 if (v + _STEP // 2) // _STEP else 0 for v in range(256))
 _palette: list[tuple[int, int, int]] = []
 _index: dict[tuple[int, int, int], int] = {}
-_ramps: dict[tuple[tuple[int, int, int], tuple[int, int, int]], list[int]] = {}
+_ramps: dict[tuple[tuple[int, int, int], tuple[int, int, int]], bytes] = {}
 _palette_lock = threading.Lock()
 
 
@@ -43,12 +44,12 @@ def index_of(colour: tuple[int, int, int]) -> int:
     return i
 
 
-def ramp(fill: tuple[int, int, int], bg: tuple[int, int, int]) -> list[int]:
+def ramp(fill: tuple[int, int, int], bg: tuple[int, int, int]) -> bytes:
     """A text mask's value (0–255) → the palette index of `fill` drawn at that coverage over `bg`."""
     if (lut := _ramps.get((fill, bg))) is None:
         mix = [[round(b + (f - b) * k / (LEVELS - 1)) for f, b in zip(fill, bg, strict=True)] for k in range(LEVELS)]
         shades = [index_of((r, g, b)) for r, g, b in mix]
-        lut = _ramps[(fill, bg)] = [shades[(v + _STEP // 2) // _STEP] for v in range(256)]
+        lut = _ramps[(fill, bg)] = bytes(shades[(v + _STEP // 2) // _STEP] for v in range(256))
     return lut
 
 
