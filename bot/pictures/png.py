@@ -27,16 +27,12 @@ def bands(img: Image.Image) -> Iterator[tuple[int, memoryview]]:
         yield top, memoryview(img.crop((0, top, width, min(height, top + BAND))).tobytes())
 
 
-ONCE, EACH = 6, 3  # zlib levels: bands drawn once per data (a skeleton, a card without highlights), an asker's bands
-
-
-def encode(raw: memoryview | bytes, stride: int, level: int = EACH) -> Band:
+def encode(raw: memoryview | bytes, stride: int) -> Band:
     """One band's rows, unfiltered (a card is flat colour and text, which deflate compresses best unfiltered),
     deflated with no history before it: a band can be swapped without touching its neighbours. Level 3 is as
-    fast as level 1 on a card and 6% smaller; level 6 is 15% smaller again for 2.7 times as long, worth it for the
-    bands every asker's picture reuses (timings: bench/README.md, "Timings behind the code")."""
+    fast as level 1 on a card and 6% smaller (level 6: 15% smaller, 3 times as long)."""
     lines = b"".join(b"\x00" + raw[y : y + stride] for y in range(0, len(raw), stride))
-    deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    deflate = zlib.compressobj(3, zlib.DEFLATED, -15)
     return Band(deflate.compress(lines) + deflate.flush(zlib.Z_SYNC_FLUSH), zlib.adler32(lines), len(lines))
 
 
@@ -53,7 +49,7 @@ _DEPTH = {"RGB": 3, "P": 1}  # bytes per pixel
 
 def encode_all(img: Image.Image) -> list[Band]:
     stride = img.size[0] * _DEPTH[img.mode]
-    return [encode(raw, stride, ONCE) for _, raw in bands(img)]
+    return [encode(raw, stride) for _, raw in bands(img)]
 
 
 def adler_combine(first: int, second: int, length: int) -> int:
