@@ -1,5 +1,5 @@
 """The palette cards are drawn in: a card is 8-bit indexes into one palette, not RGB, so a third of the bytes to
-deflate, keep and send (a 30-row ranking: about 90 KB instead of 230–270 KB).
+deflate, keep and send (a 30-row ranking: about 105 KB instead of 230–270 KB).
 
 Text is drawn at LEVELS levels of coverage, so each pair of a text colour and the background under it is a ramp of
 LEVELS colours: with the colours below, a few hundred at most. The palette only grows (a kept skeleton's indexes stay
