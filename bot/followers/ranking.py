@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,6 +34,8 @@ class Rankings:
             return cached
         totals = {uid: total for uid, (total, _) in (await self._unit_rows(mark, None, period)).items()}
         units = await self._units(mark)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # built meanwhile by another asker
         targets = self._cache.get(("targets",))
         if targets is None:
             targets = {uid: self.target(u) for uid, u in units.items()}
@@ -65,6 +68,8 @@ class Rankings:
             return cached
         rows = await self._unit_rows(mark, platform, period)
         units = await self._units(mark)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # another asker, waiting for the same rows, built it first: one ranking (and picture) for all
         if category is not None:
             units = {uid: u for uid, u in units.items() if u.category == category}
         out = Ranking(platform, category, period, units_in_scope=len(units))
@@ -86,6 +91,15 @@ class Rankings:
         key = ("rows", platform, period.start, period.end)
         if (cached := self._cache.get(key)) is not None:
             return cached
+        # askers who come while the rows are being read wait for that read (20 askers of a view not read yet used
+        # to read the year of reports 20 times over, one after another); a waiter going away does not stop it
+        flight = (key, mark)
+        if (reading := self._flights.get(flight)) is None:
+            reading = self._flights[flight] = asyncio.ensure_future(self._read_rows(mark, key, platform, period))
+            reading.add_done_callback(lambda _: self._flights.pop(flight, None))
+        return await asyncio.shield(reading)
+
+    async def _read_rows(self, mark: tuple, key: tuple, platform: str | None, period: Period) -> dict[int, list]:
         month = period.start.isoformat()[:7]
         async with self.db.read() as tx:
             fresh = await tx.all(
@@ -122,7 +136,7 @@ class Rankings:
 
     async def _look(self, tx: Tx) -> None:
         """Start a new epoch if another connection committed since the last look."""
-        version = await tx.value("PRAGMA data_version")
+        version = tx.tiny_value("PRAGMA data_version")  # on the event loop's thread: no trip before every ask
         if version != self._data_version:
             self._epoch += 1
             self._data_version = version

@@ -176,16 +176,27 @@ class Ranking:
     units_in_scope: int = 0
     counts: list[tuple[int, str, int, Unit]] = field(default_factory=list)
     growths: list[tuple[int, str, int, Unit]] = field(default_factory=list)
+    # the lists as read, by (which, limit): a cached ranking is read by every asker (its picture and its text);
+    # a ranking is filled before it is read and never changed after (a new report makes a new one)
+    _read: dict[tuple[str, int | None], tuple[Standing, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def scope(self) -> str:
         return f"{self.platform or '全部平台'} · {self.category or '全部类别'}"
 
     def by_count(self, limit: int | None = None) -> list[Standing]:
-        return _ranked(self.counts, limit)
+        return self._ordered("count", self.counts, limit)
 
     def by_growth(self, limit: int | None = None) -> list[Standing]:
-        return _ranked(self.growths, limit)
+        return self._ordered("growth", self.growths, limit)
+
+    def _ordered(self, which: str, values: list[tuple[int, str, int, Unit]], limit: int | None) -> list[Standing]:
+        """`_ranked(values, limit)`, ordered once per ranking and limit (a copy of the list kept)."""
+        if (kept := self._read.get((which, limit))) is None:
+            kept = self._read[(which, limit)] = tuple(_ranked(values, limit))
+        return list(kept)
 
     @cached_property
     def count_by_unit(self) -> dict[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
         self._data_version: int | None = None  # the database's data_version when last looked at
         self._mark: tuple | None = None
         self._cache: dict[tuple, Any] = {}
+        self._flights: dict[tuple, asyncio.Future] = {}  # rows being read, by (key, mark): askers meanwhile wait
         self.watch_at = self.remind_at or time(9, 0)
         units.on_change.append(self._changed)
         accounts.on_change.append(self._changed)

@@ -71,7 +71,7 @@ class Outbox:
         self.accounts = QQAccounts(db, accounts, group_accounts, on_attach=self._attached, on_groups=self.wake)
         self.outcomes = SendOutcomes(db)
         self.reactions = OutboxReactions(db, self.accounts, self.outcomes, react_interval)
-        self.turns = AnswerTurns()
+        self.turns = AnswerTurns(interval + jitter / 2)
         self.keys = MessageKeys(db)
         # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
         self.hold: Callable[[], str | None] = lambda: None

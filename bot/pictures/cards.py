@@ -10,24 +10,28 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.pictures import png
+from bot.pictures import ink, png
 from bot.pictures.fonts import Font
-
-BG = (246, 247, 250)
-PANEL = (255, 255, 255)
-INK = (33, 37, 41)
-MUTED = (120, 126, 135)
-ACCENT = (196, 43, 28)  # the red of official notices
-BAR = (66, 133, 244)
-BAR_DONE = (52, 168, 83)
-FIX = (230, 140, 0)  # 需修改: a file handed in with problems (amber, apart from done and owing)
-TRACK = (228, 231, 236)
-HIGHLIGHT = (255, 243, 205)
-UP, DOWN = (196, 43, 28), (52, 168, 83)
+from bot.pictures.palette import (
+    ACCENT,
+    BAR,
+    BAR_DONE,
+    BG,
+    DOWN,
+    FIX,
+    HIGHLIGHT,
+    INK,
+    MUTED,
+    PANEL,
+    TRACK,
+    UP,
+    index_of,
+    palette_bytes,
+)
 
 PAD = 28
 ROW = 34
@@ -107,61 +111,13 @@ class _Pen:
         return _font(self.font.bold_path if bold else self.font.path, self.font.index, size)
 
 
-# Pillow rasterises every glyph of every string it draws; a card repeats few distinct characters, so each is
-# drawn once per font and size and then pasted (timings: bench/README.md, "Timings behind the code").
-
-
-@cache
-def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> tuple[Image.Image | None, int, int, float]:
-    """(mask, dx, dy, advance) of one character."""
-    advance = font.getlength(ch)
-    left, top, right, bottom = font.getbbox(ch)
-    if right <= left or bottom <= top:
-        return None, 0, 0, advance
-    mask = Image.new("L", (right - left, bottom - top), 0)
-    ImageDraw.Draw(mask).text((-left, -top), ch, font=font, fill=255)
-    return mask, left, top, advance
-
-
-def _length(text: str, font: ImageFont.FreeTypeFont) -> float:
-    return sum(_glyph(font, ch)[3] for ch in text)
-
-
-@lru_cache(maxsize=4096)
-def _line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | None, int]:
-    """One string's glyphs composed into one mask, (mask, top offset): unit names and numbers recur from one
-    picture to the next (another asker, another period), so a string is composed once and pasted whole."""
-    parts = []
-    x = 0.0
-    for ch in text:
-        mask, dx, dy, advance = _glyph(font, ch)
-        if mask is not None:
-            parts.append((mask, round(x) + dx, dy))
-        x += advance
-    if not parts:
-        return None, 0
-    top = min(dy for _, _, dy in parts)
-    width = max(px + m.width for m, px, _ in parts)
-    height = max(dy - top + m.height for m, _, dy in parts)
-    out = Image.new("L", (max(1, width), max(1, height)), 0)
-    for m, px, dy in parts:
-        out.paste(255, (px, dy - top), m)
-    return out, top
-
-
-def _text(img: Image.Image, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, fill: tuple) -> None:
-    mask, top = _line_mask(font, text)
-    if mask is not None:
-        img.paste(fill, (round(xy[0]), round(xy[1]) + top), mask)
-
-
 def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
-    if _length(text, font) <= width:
+    if ink.length(text, font) <= width:
         return text
-    limit = width - _length("…", font)
+    limit = width - ink.length("…", font)
     out, used = "", 0.0
     for ch in text:
-        used += _glyph(font, ch)[3]
+        used += ink.glyph(font, ch)[3]
         if used > limit:
             break
         out += ch
@@ -219,13 +175,13 @@ def render_png(card: Card, font: Font) -> bytes:
     """Draw `card` and return the PNG bytes."""
     if not _highlighted(card):
         img = _draw(card, font, ALL)
-        return png.png(img.size, png.encode_all(img))
+        return png.png(img.size, png.encode_all(img), palette_bytes())
     img, parts, touched = _on_skeleton(card, font, whole=False)
-    stride = img.size[0] * 3
+    stride = img.size[0]  # a byte per pixel
     for i in touched:
         top = i * png.BAND
         parts[i] = png.encode(img.crop((0, top, img.size[0], min(img.size[1], top + png.BAND))).tobytes(), stride)
-    return png.png(img.size, parts)
+    return png.png(img.size, parts, palette_bytes())
 
 
 def draw(card: Card, font: Font) -> Image.Image:
@@ -251,7 +207,8 @@ def _on_skeleton(card: Card, font: Font, whole: bool) -> tuple[Image.Image, list
             while len(_skeletons) > _KEEP_SKELETONS:
                 _skeletons.popitem(last=False)
     size, parts = kept
-    img = Image.new("RGB", size, BG)
+    img = Image.new("P", size, index_of(BG))
+    img.putpalette(palette_bytes())
     touched: set[int] = set()
 
     def prepare(top: int, bottom: int) -> None:
@@ -259,7 +216,7 @@ def _on_skeleton(card: Card, font: Font, whole: bool) -> tuple[Image.Image, list
         for i in range(top // png.BAND, (bottom - 1) // png.BAND + 1):
             if i not in touched and i < len(parts):
                 touched.add(i)
-                img.paste(png.decode(parts[i], size[0]), (0, i * png.BAND))
+                img.paste(png.decode(parts[i], size[0], "P"), (0, i * png.BAND))
 
     if whole:
         prepare(0, size[1])
@@ -366,25 +323,26 @@ def _draw(
     width = _width(card)
     inner = width - 2 * PAD
     col_w = (inner - COL_GAP * (ncols - 1)) // ncols
-    height, wrapped = _measure(card, lambda text: _length(text, f_small))
+    height, wrapped = _measure(card, lambda text: ink.length(text, f_small))
 
     if img is None:
-        img = Image.new("RGB", (width, height), BG)
+        img = Image.new("P", (width, height), index_of(BG))
+        img.putpalette(palette_bytes())
     d = ImageDraw.Draw(img)
 
     # ---- header
     y = PAD
     if rest:
-        d.rectangle((0, 0, width, 6), fill=ACCENT)
-        _text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
+        d.rectangle((0, 0, width, 6), fill=index_of(ACCENT))
+        ink.text(img, (PAD, y), _fit(card.title, f_title, inner), f_title, INK)
     y += 44
     if card.subtitle:
         if rest:
-            _text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
+            ink.text(img, (PAD, y), _fit(card.subtitle, f_sub, inner), f_sub, MUTED)
         y += 28
     if card.note:
         if rest:
-            _text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
+            ink.text(img, (PAD, y), _fit(card.note, f_small, inner), f_small, MUTED)
         y += 24
     y += 16
 
@@ -401,45 +359,52 @@ def _draw(
 
     # ---- progress
     for g, items in zip(card.progress, wrapped, strict=True):
-        _text(img, (PAD, y), g.heading, f_head, INK)
+        ink.text(img, (PAD, y), g.heading, f_head, INK)
         if any(b.fixing for b in g.bars):
-            _legend(img, d, (PAD + 24 + _length(g.heading, f_head), y + 8), g.bars, f_small)
+            _legend(img, d, (PAD + 24 + ink.length(g.heading, f_head), y + 8), g.bars, f_small)
         y += 40
         for b, lines, fix_lines in items:
             ratio = b.done / b.total if b.total else 1.0
             label = f"{b.done}/{b.total}  {ratio * 100:.1f}%"
-            _text(img, (PAD, y + 4), _fit(b.label, f_row, 150), f_row, INK)
+            ink.text(img, (PAD, y + 4), _fit(b.label, f_row, 150), f_row, INK)
             bx0, bx1 = PAD + 160, width - PAD - 150
-            d.rounded_rectangle((bx0, y + 8, bx1, y + 24), radius=8, fill=TRACK)
+            d.rounded_rectangle((bx0, y + 8, bx1, y + 24), radius=8, fill=index_of(TRACK))
             if b.fixing and b.total:  # behind the done part: it shows past it in its own colour
                 fixed = min((b.done + b.fixing) / b.total, 1.0)
-                d.rounded_rectangle((bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * fixed)), y + 24), radius=8, fill=FIX)
+                d.rounded_rectangle(
+                    (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * fixed)), y + 24), radius=8, fill=index_of(FIX)
+                )
             if ratio > 0:
                 d.rounded_rectangle(
                     (bx0, y + 8, bx0 + max(16, int((bx1 - bx0) * min(ratio, 1.0))), y + 24),
                     radius=8,
-                    fill=BAR_DONE if ratio >= 1 else BAR,
+                    fill=index_of(BAR_DONE if ratio >= 1 else BAR),
                 )
-            _text(img, (bx1 + 12, y + 4), label, f_row, INK)
+            ink.text(img, (bx1 + 12, y + 4), label, f_row, INK)
             if b.unstaffed and b.total:  # at the track's right end: those units owe it, so it is rarely covered
-                nx = bx1 - 10 - _length(note := f"无联络员 {b.unstaffed}", f_small)
-                covered = bx0 + (bx1 - bx0) * min((b.done + b.fixing) / b.total, 1.0) > nx
-                _text(img, (nx, y + 4), note, f_small, (255, 255, 255) if covered else MUTED)
+                nx = bx1 - 10 - ink.length(note := f"无联络员 {b.unstaffed}", f_small)
+                if bx0 + (bx1 - bx0) * min(ratio, 1.0) > nx:  # on the done part, else the 需修改 part, else the track
+                    under = BAR_DONE if ratio >= 1 else BAR
+                elif bx0 + (bx1 - bx0) * min((b.done + b.fixing) / b.total, 1.0) > nx:
+                    under = FIX
+                else:
+                    under = TRACK
+                ink.text(img, (nx, y + 4), note, f_small, MUTED if under == TRACK else PANEL, under)
             y += 34
             for heading, names, colour in ((b.names_label, lines, ACCENT), (b.fixing_label, fix_lines, FIX)):
                 if names:
-                    _text(img, (PAD + 8, y), f"{heading}：", f_small, colour)
+                    ink.text(img, (PAD + 8, y), f"{heading}：", f_small, colour)
                 for line in names:
-                    _text(img, (PAD + 80, y), line, f_small, MUTED if colour == ACCENT else FIX)
+                    ink.text(img, (PAD + 80, y), line, f_small, MUTED if colour == ACCENT else FIX)
                     y += 21
             y += 6
         if g.more:
-            _text(img, (PAD, y + 2), _fit(g.more, f_small, inner), f_small, MUTED)
+            ink.text(img, (PAD, y + 2), _fit(g.more, f_small, inner), f_small, MUTED)
             y += 26
         y += 12
 
     if card.footer:
-        _text(img, (PAD, y + 4), _fit(card.footer, f_small, inner), f_small, MUTED)
+        ink.text(img, (PAD, y + 4), _fit(card.footer, f_small, inner), f_small, MUTED)
     return img
 
 
@@ -454,9 +419,9 @@ def _legend(
     x, y = xy
     shown = next(b for b in bars if b.fixing)
     for colour, text in ((BAR, shown.done_label), (FIX, shown.fixing_label)):
-        d.rounded_rectangle((x, y + 2, x + 14, y + 16), radius=3, fill=colour)
-        _text(img, (x + 20, y), text, font, MUTED)
-        x += 20 + _length(text, font) + 18
+        d.rounded_rectangle((x, y + 2, x + 14, y + 16), radius=3, fill=index_of(colour))
+        ink.text(img, (x + 20, y), text, font, MUTED)
+        x += 20 + ink.length(text, font) + 18
 
 
 def _draw_table(
@@ -474,12 +439,12 @@ def _draw_table(
     f_head, f_row, f_small = fonts
     rest = phase != HIGHLIGHTS
     if rest:
-        d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=PANEL)
-        _text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK)
+        d.rounded_rectangle((x0, y0, x0 + w, y0 + h), radius=10, fill=index_of(PANEL))
+        ink.text(img, (x0 + 16, y0 + 10), _fit(t.heading, f_head, w - 32), f_head, INK, PANEL)
     y = y0 + 44
     if not t.rows:
         if rest:
-            _text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED)
+            ink.text(img, (x0 + 16, y + 6), t.empty, f_row, MUTED, PANEL)
         return
     has_bar = any(r.bar is not None for r in t.rows)
     has_extra = any(r.extra for r in t.rows)
@@ -495,26 +460,30 @@ def _draw_table(
         if r.highlight:
             if prepare is not None:
                 prepare(y, y + ROW)
-            d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=HIGHLIGHT)
+            d.rectangle((x0 + 4, y + 1, x0 + w - 4, y + ROW - 1), fill=index_of(HIGHLIGHT))
         # rank 0: a row outside the ranking (a unit that has not reported), drawn with a dash, never in red
         color = MUTED if r.rank <= 0 else ACCENT if r.rank <= 3 else INK
-        _text(img, (x0 + 16, y + 7), f"{r.rank}" if r.rank > 0 else "–", f_row, color)
-        _text(img, (x0 + 56, y + 7), _fit(r.name, f_row, name_w - 8), f_row, INK)
-        _text(img, (value_x, y + 7), r.value, f_row, INK)
+        back = HIGHLIGHT if r.highlight else PANEL
+        ink.text(img, (x0 + 16, y + 7), f"{r.rank}" if r.rank > 0 else "–", f_row, color, back)
+        ink.text(img, (x0 + 56, y + 7), _fit(r.name, f_row, name_w - 8), f_row, INK, back)
+        ink.text(img, (value_x, y + 7), r.value, f_row, INK, back)
         if r.extra:
             fill = UP if r.extra.startswith("+") else DOWN if r.extra.startswith("-") else MUTED
-            _text(
+            ink.text(
                 img,
                 (extra_x, y + 9),
                 _fit(r.extra, f_small, (bar_x0 if has_bar else x0 + w - 12) - extra_x - 4),
                 f_small,
                 fill,
+                back,
             )
         if r.bar is not None and bar_x1 - bar_x0 > 30:
-            d.rounded_rectangle((bar_x0, y + 13, bar_x1, y + 23), radius=5, fill=TRACK)
+            d.rounded_rectangle((bar_x0, y + 13, bar_x1, y + 23), radius=5, fill=index_of(TRACK))
             if r.bar > 0:
                 end = bar_x0 + max(10, int((bar_x1 - bar_x0) * min(r.bar, 1.0)))
-                d.rounded_rectangle((bar_x0, y + 13, end, y + 23), radius=5, fill=BAR_DONE if r.bar >= 1 else BAR)
+                d.rounded_rectangle(
+                    (bar_x0, y + 13, end, y + 23), radius=5, fill=index_of(BAR_DONE if r.bar >= 1 else BAR)
+                )
         y += ROW
     if t.more and rest:
-        _text(img, (x0 + 16, y + 4), _fit(t.more, f_small, w - 32), f_small, MUTED)
+        ink.text(img, (x0 + 16, y + 4), _fit(t.more, f_small, w - 32), f_small, MUTED, PANEL)

@@ -15,13 +15,13 @@ BAND = 64  # rows per band
 
 @dataclass(frozen=True)
 class Band:
-    data: bytes  # the band's scanlines (filter byte 0, then the RGB row), raw deflate ending on a sync flush
+    data: bytes  # the band's scanlines (filter byte 0, then the row's pixels), raw deflate ending on a sync flush
     adler: int  # adler32 of those scanlines
     length: int  # their length in bytes
 
 
 def bands(img: Image.Image) -> Iterator[tuple[int, memoryview]]:
-    """(top row, raw RGB bytes) of every band of BAND rows: never a second copy of the whole image."""
+    """(top row, raw pixel bytes) of every band of BAND rows: never a second copy of the whole image."""
     width, height = img.size
     for top in range(0, height, BAND):
         yield top, memoryview(img.crop((0, top, width, min(height, top + BAND))).tobytes())
@@ -36,16 +36,19 @@ def encode(raw: memoryview | bytes, stride: int) -> Band:
     return Band(deflate.compress(lines) + deflate.flush(zlib.Z_SYNC_FLUSH), zlib.adler32(lines), len(lines))
 
 
-def decode(band: Band, width: int) -> Image.Image:
-    """The band's pixels as an image `width` wide."""
+def decode(band: Band, width: int, mode: str = "RGB") -> Image.Image:
+    """The band's pixels as an image `width` wide (of palette indexes for mode "P": no palette attached)."""
     lines = zlib.decompressobj(-15).decompress(band.data)
-    stride = width * 3 + 1
+    stride = width * _DEPTH[mode] + 1
     raw = b"".join(lines[y + 1 : y + stride] for y in range(0, len(lines), stride))
-    return Image.frombytes("RGB", (width, len(lines) // stride), raw)
+    return Image.frombytes(mode, (width, len(lines) // stride), raw)
+
+
+_DEPTH = {"RGB": 3, "P": 1}  # bytes per pixel
 
 
 def encode_all(img: Image.Image) -> list[Band]:
-    stride = img.size[0] * 3
+    stride = img.size[0] * _DEPTH[img.mode]
     return [encode(raw, stride) for _, raw in bands(img)]
 
 
@@ -58,8 +61,9 @@ def adler_combine(first: int, second: int, length: int) -> int:
     return s1 | (s2 << 16)
 
 
-def png(size: tuple[int, int], parts: list[Band]) -> bytes:
-    """An RGB image as PNG from its bands: 8-bit truecolour, every row unfiltered, one zlib stream."""
+def png(size: tuple[int, int], parts: list[Band], palette: bytes | None = None) -> bytes:
+    """An image as PNG from its bands: 8-bit truecolour (RGB), or 8-bit indexes into `palette` (RGB triples) when
+    one is given; every row unfiltered, one zlib stream."""
     adler = 1
     for part in parts:
         adler = adler_combine(adler, part.adler, part.length)
@@ -69,5 +73,7 @@ def png(size: tuple[int, int], parts: list[Band]) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    header = struct.pack(">IIBBBBB", *size, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, no filter, no interlace
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+    kind = 2 if palette is None else 3  # RGB, or indexed
+    header = struct.pack(">IIBBBBB", *size, 8, kind, 0, 0, 0)  # 8 bits, deflate, no filter, no interlace
+    plte = b"" if palette is None else chunk(b"PLTE", palette)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + plte + chunk(b"IDAT", stream) + chunk(b"IEND", b"")

@@ -88,15 +88,20 @@ def ranking_card(
     )
 
 
-def targets_card(category: str, rows: list[tuple[Unit, int | None, Target]], *, mine: int | None, limit: int) -> Card:
-    """One category's units by how far they are to their target."""
-    scored = sorted(
+def by_target(rows: list[tuple[Unit, int | None, Target]]) -> list[tuple[Unit, int | None, Target]]:
+    """A category's units in the order of its targets card: furthest to their target first (by name at a tie)."""
+    return sorted(
         rows,
         key=lambda x: (
             -((x[1] or 0) / x[2].amount if x[2].amount and x[1] is not None else -1.0),
             x[0].name,
         ),
     )
+
+
+def targets_card(category: str, rows: list[tuple[Unit, int | None, Target]], *, mine: int | None, limit: int) -> Card:
+    """One category's units by how far they are to their target."""
+    scored = by_target(rows)
     met = sum(1 for _, t, tg in rows if tg.amount and t is not None and t >= tg.amount)
     table = []
     for i, (unit, total, target) in enumerate(scored, start=1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -14,13 +15,14 @@ from bot.app import current_app
 from bot.errors import UserError
 from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
 from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
-from bot.followers.targets import signed, wan
+from bot.followers.targets import Target, signed, wan
 from bot.parse import looks_like_count, read_number
 from bot.pictures import Card
-from bot.readouts.views import ranking_card, stale_card, targets_card
+from bot.readouts.views import by_target, ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.roles import Role
 from bot.rollup import count_by_area
+from bot.units.records import Unit
 from bot.vocab import category_or_none, platform_or_none
 from plugins._ctx import Ctx
 from plugins._registry import Command, admins, command, sub, trigger
@@ -180,19 +182,60 @@ async def _my_unit(ctx: Ctx) -> int | None:
     return bound[1].id if bound is not None else None
 
 
+def ranking_place(r: Ranking, unit_id: int | None) -> str:
+    """The asker's unit's place in `r`, in words ("" when it is not ranked there)."""
+    own = r.count_of(unit_id) if unit_id is not None else None
+    if own is None:
+        return ""
+    grew = r.growth_of(own.unit.id)
+    growth = (
+        f"按{r.period.label}增长第 {grew.rank} 名（{signed(grew.value)}）"
+        if grew is not None
+        else f"{r.period.label}还没有报送"
+    )
+    return f"你的单位 {own.unit.name}：按粉丝数第 {own.rank} 名（{wan(own.value)}），{growth}。"
+
+
+def with_place(reply: Reply, place: str) -> Reply:
+    """A picture everyone who asks gets, with the asker's own place said before it (and before its text
+    alternative). One picture per data, not one per asker with their row highlighted: drawing, storing and sending a
+    picture per asker made these the slowest answers of the bot (bench/README.md, "followers")."""
+    if not place or not isinstance(reply, Msg) or reply.kind != "image":
+        return reply
+    out = Msg(place).line().add_all(reply)
+    out.fallback = Msg(place).line().add_all(reply.fallback) if reply.fallback is not None else None
+    return out
+
+
+_CARDS: dict[tuple, tuple[object, Card]] = {}  # (id of a kept ranking or targets list, …) → (it, its card)
+
+
+def _kept_card(source: object, key: tuple, build: Callable[[], Card]) -> Card:
+    """The card of `source`, a ranking or targets list the service keeps until the data changes (then it gives
+    a new one): built once for every asker of the same data, not once per ask."""
+    k = (id(source), clock.now().date(), *key)
+    if (kept := _CARDS.get(k)) is not None and kept[0] is source:
+        return kept[1]
+    card = build()
+    if len(_CARDS) >= 32:
+        _CARDS.clear()
+    _CARDS[k] = (source, card)
+    return card
+
+
 async def ranking(ctx: Ctx) -> Reply:
     ctx.take_format()
     platform, category, period = parse_ranking_args(ctx.args, clock.now().date())
     svc = ctx.app.followers
     r = await svc.ranking(platform, category, period, scope=ctx.scope if ctx.role is Role.CITY_ADMIN else None)
-    mine = await _my_unit(ctx)
     rows = ctx.app.settings.alliance_picture_rows
-    return await picture_or_text(
+    reply = await picture_or_text(
         ctx,
         len(r.counts),
         render_ranking(r, ctx.limit),
-        lambda: ranking_card(r, svc.target, mine=mine, limit=rows),
+        lambda: _kept_card(r, ("ranking", rows), lambda: ranking_card(r, svc.target, limit=rows)),
     )
+    return with_place(reply, ranking_place(r, await _my_unit(ctx)))
 
 
 # ---------------------------------------------------------------- /粉丝 目标
@@ -249,7 +292,8 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
     met = sum(1 for _, _, _, t, tg in scored if tg.amount and t is not None and t >= tg.amount)
     head = Msg(f"{category} 粉丝目标完成情况（达标 {met}/{len(rows)}）：")
     lines = []
-    for i, (_, _, unit, total, target) in enumerate(scored, start=1):
+    shown = scored if limit is None else scored[:limit]  # in a group, only the lines shown are written
+    for i, (_, _, unit, total, target) in enumerate(shown, start=1):
         if total is None:
             lines.append(f"–. {unit.name} 未报送")  # no count, no place in the ranking
         elif target.amount:
@@ -259,11 +303,27 @@ def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
             )
         else:
             lines.append(f"{i}. {unit.name} {wan(total)}（未设目标）")
-    if limit is not None and len(lines) > limit:
-        rest = len(lines) - limit
-        lines = [*lines[:limit], f"……另有 {rest} 个单位未列出（私聊机器人发送同一命令可看全部）"]
+    if limit is not None and len(scored) > limit:
+        lines.append(f"……另有 {len(scored) - limit} 个单位未列出（私聊机器人发送同一命令可看全部）")
         return [head.line("\n".join(lines))]
     return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
+
+
+def targets_place(rows: list[tuple[Unit, int | None, Target]], unit_id: int | None) -> str:
+    """The asker's unit's place among its category's units (as on the targets picture), in words; "" when the unit
+    is not of that category."""
+    if unit_id is None:
+        return ""
+    for i, (unit, total, target) in enumerate(by_target(rows), start=1):
+        if unit.id != unit_id:
+            continue
+        if total is None:
+            return f"你的单位 {unit.name} 还没有报送粉丝数。"
+        if not target.amount:
+            return f"你的单位 {unit.name}：第 {i} 名，{wan(total)}（未设目标）。"
+        state = "已达标" if total >= target.amount else f"完成 {percent(total, target.amount, '—')}"
+        return f"你的单位 {unit.name}：第 {i} 名，{wan(total)}/{wan(target.amount)}，{state}。"
+    return ""
 
 
 async def targets(ctx: Ctx) -> Reply:
@@ -276,14 +336,16 @@ async def targets(ctx: Ctx) -> Reply:
         category = category_or_none(name)
         if category is not None:
             rows = await svc.overview(category)
-            mine = await _my_unit(ctx)
             limit = ctx.app.settings.alliance_picture_rows
-            return await picture_or_text(
+            reply = await picture_or_text(
                 ctx,
                 len(rows),
                 render_category(category, rows, ctx.limit),
-                lambda: targets_card(category, rows, mine=mine, limit=limit),
+                lambda: _kept_card(
+                    rows, ("targets", limit), lambda: targets_card(category, rows, mine=None, limit=limit)
+                ),
             )
+            return with_place(reply, targets_place(rows, await _my_unit(ctx)))
         return render_progress(await svc.progress(await ctx.app.units.resolve(name)))
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -309,6 +311,21 @@ async def test_equal_values_share_a_rank(world: World) -> None:
     assert r.count_of(999_999) is None
 
 
+async def test_a_rankings_ordered_lists_are_kept_and_a_reader_cannot_change_them(world: World) -> None:
+    """Every asker of a cached ranking reads its top lists: ordered once per limit, each reader gets its own list."""
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    r = await world.svc.ranking()
+    top, growth = r.by_count(1), r.by_growth()
+    assert [s.unit.name for s in top] == ["郑州大学"] and len(growth) == 2
+    expected = list(growth)
+    top.clear()
+    growth.reverse()
+    assert [s.unit.name for s in r.by_count(1)] == ["郑州大学"]
+    assert r.by_growth() == expected
+    assert [s.unit.name for s in r.by_count()] == ["郑州大学", "河南大学"]
+
+
 async def test_closed_accounts_and_deleted_units_leave_the_ranking(world: World) -> None:
     await report(world, ZZU, "微博", "9000")
     await report(world, ZZU, "郑大青年", "1000")
@@ -341,6 +358,50 @@ async def test_cached_rankings_follow_every_report(world: World) -> None:
                 fresh = await world.svc.ranking(platform, period=period)
                 assert cached.by_count() == fresh.by_count(), step
                 assert cached.by_growth() == fresh.by_growth(), step
+
+
+async def test_a_report_written_by_another_process_shows_in_the_next_ranking(world: World) -> None:
+    """The kept rankings are checked against the database's data_version before every ask (no trip to the
+    worker thread for it): a count written through another connection (a second process) is not missed."""
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    assert [s.unit.name for s in (await world.svc.ranking()).by_count()] == ["郑州大学", "河南大学"]
+    other = sqlite3.connect(world.app.db.path)
+    try:
+        with other:
+            other.execute(
+                "UPDATE follower_reports SET count=20000 WHERE account_id IN "
+                "(SELECT a.id FROM accounts a JOIN units u ON u.id=a.unit_id WHERE u.name='河南大学')"
+            )
+            other.execute(
+                "UPDATE follower_monthly SET last_count=20000 WHERE account_id IN "
+                "(SELECT a.id FROM accounts a JOIN units u ON u.id=a.unit_id WHERE u.name='河南大学')"
+            )
+    finally:
+        other.close()
+    again = await world.svc.ranking()
+    assert [(s.unit.name, s.value) for s in again.by_count()] == [("河南大学", 20000), ("郑州大学", 9000)]
+
+
+async def test_askers_of_a_ranking_not_read_yet_share_one_read(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Twenty askers at once of a view nobody asked before: the year of reports is read once, not twenty times."""
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    reads = []
+    read_rows = world.svc._read_rows
+
+    async def counted(*args):  # type: ignore[no-untyped-def]
+        reads.append(args[2])
+        return await read_rows(*args)
+
+    monkeypatch.setattr(world.svc, "_read_rows", counted)
+    world.svc._cache.clear()
+    got = await asyncio.gather(*(world.svc.ranking("抖音") for _ in range(20)), world.svc.ranking())
+    assert reads == ["抖音", None]  # one read per view
+    assert all(r is got[0] for r in got[:20])  # one ranking for all of them (one card, one picture)
+    assert [(s.unit.name, s.value) for s in got[0].by_count()] == [("河南大学", 5000)]
+    await report(world, HENU, "抖音", "6000")  # read again after a report: patched in place, no read
+    assert [s.value for s in (await world.svc.ranking("抖音")).by_count()] == [6000] and len(reads) == 2
 
 
 async def test_only_changes_that_matter_empty_the_cache(world: World) -> None:

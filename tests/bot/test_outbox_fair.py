@@ -241,6 +241,35 @@ async def test_someone_just_answered_waits_behind_someone_not_answered_yet(db: D
     assert client.texts == ["刷屏1", "管理员", "刷屏2"]
 
 
+async def test_someone_answered_who_asks_again_does_not_wait_behind_everyone_who_asks_later(db: Database) -> None:
+    """The bench's followers scenario: a member asked, was answered, asked again; while the answer waited, others
+    kept asking. It used to wait until nobody new was waiting (the slowest answers of the run); now it goes before
+    those who asked more than a send slot after it."""
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    now = [1000.0]
+    box.turns.now = lambda: now[0]
+    client = FakeClient()
+    box.attach(client)
+    await box.start()
+    try:
+        async with db.tx() as tx:
+            await box.put(tx, "group", G1, Msg("第一次"), asker="20001")
+        await until(lambda: client.texts == ["第一次"])
+        box.detach()  # answers queue up while the client is away
+        now[0] += 1.0
+        async with db.tx() as tx:
+            await box.put(tx, "group", G1, Msg("第二次"), asker="20001")
+        now[0] += 1.0
+        async with db.tx() as tx:
+            for i in range(5):
+                await box.put(tx, "group", G1, Msg(f"后来的{i}"), asker=f"2100{i}")
+        box.attach(client)
+        await until(lambda: len(client.calls) == 7)
+    finally:
+        await box.stop()
+    assert client.texts == ["第一次", "第二次", *(f"后来的{i}" for i in range(5))]
+
+
 async def test_a_repeated_command_gets_a_reaction_or_nothing_never_a_message(db: Database) -> None:
     box = Outbox(db, interval=0, jitter=0, sleep=no_sleep, ack_window=0)
     async with db.tx() as tx:

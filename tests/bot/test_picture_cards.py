@@ -50,6 +50,11 @@ def _pixels(png: bytes) -> bytes:
         return im.convert("RGB").tobytes()
 
 
+def _rgb(img: Image.Image) -> bytes:
+    """A drawing's pixels as RGB (cards are drawn as palette indexes)."""
+    return img.convert("RGB").tobytes()
+
+
 @NEEDS_FONT
 def test_highlighted_pictures_equal_the_whole_drawing_for_every_asker() -> None:
     font = find_font()
@@ -66,7 +71,7 @@ def test_highlighted_pictures_equal_the_whole_drawing_for_every_asker() -> None:
     for card in askers:
         whole = cards._draw(card, font, cards.ALL)
         assert cards.draw(card, font).tobytes() == whole.tobytes()
-        assert _pixels(render_png(card, font)) == whole.tobytes()
+        assert _pixels(render_png(card, font)) == _rgb(whole)
     # the askers below the rows shown share one skeleton: their row's growth figure or bar adds no column (the
     # other rows have both)
     assert cards._skeleton_of(askers[2]) == cards._skeleton_of(askers[3]) == cards._skeleton_of(askers[4])
@@ -88,7 +93,7 @@ def test_a_highlighted_row_that_adds_a_column_gets_a_skeleton_of_its_own() -> No
     )
     assert cards._skeleton_of(with_bar) != cards._skeleton_of(without)
     for card in (with_bar, without):
-        assert _pixels(render_png(card, font)) == cards._draw(card, font, cards.ALL).tobytes()
+        assert _pixels(render_png(card, font)) == _rgb(cards._draw(card, font, cards.ALL))
 
 
 @NEEDS_FONT
@@ -122,7 +127,7 @@ def test_the_png_is_lossless_and_valid_for_every_layout() -> None:
         png = render_png(card, font)
         with Image.open(io.BytesIO(png)) as im:
             im.verify()
-        assert _pixels(png) == cards._draw(card, font, cards.ALL).tobytes()
+        assert _pixels(png) == _rgb(cards._draw(card, font, cards.ALL))
 
 
 def test_band_checksums_combine_as_zlib_computes_them_over_the_whole() -> None:
@@ -142,7 +147,8 @@ def test_a_highlighted_png_is_one_valid_zlib_stream_reusing_the_skeletons_bands(
     size = struct.unpack(">II", data[16:24])
     idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
     lines = zlib.decompress(idat)  # checks the combined adler32
-    assert len(lines) == size[1] * (size[0] * 3 + 1)
+    assert data[25] == 3 and b"PLTE" in data[: data.index(b"IDAT")]  # indexed colour, its palette first
+    assert len(lines) == size[1] * (size[0] + 1)  # a byte per pixel (a palette index) after each row's filter byte
     (kept,) = cards._skeletons.values()
     assert sum(band.data in idat for band in kept[1]) >= len(kept[1]) - 2  # only the row's bands were re-encoded
 
@@ -201,3 +207,17 @@ def test_the_last_update_of_a_zombie_account_is_drawn_whole(monkeypatch) -> None
     assert any(t.endswith("12月20日") and "年" in t for t in drawn), drawn
     assert not any(t.startswith("20") and t.endswith("…") for t in drawn), drawn
     render_png(targets, font)
+
+
+def test_a_kept_card_is_hashed_once_and_its_path_follows_what_it_shows(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.pictures import store
+
+    pictures = store.Pictures(tmp_path)
+    hashed = []
+    key = store.card_key
+    monkeypatch.setattr(store, "card_key", lambda card: hashed.append(card) or key(card))
+    card = _card(mine=None)
+    first = pictures.path_for(card)
+    assert pictures.path_for(card) == first and len(hashed) == 1  # the same card asked again: not hashed again
+    assert pictures.path_for(_card(mine=None)) == first and len(hashed) == 2  # equal data, another object: same file
+    assert pictures.path_for(_card(mine=4)) != first  # other data: another file

@@ -112,4 +112,9 @@ async def test_the_roll_up_picture_counts_the_units_without_an_operator(core: Ap
     assert all(b.unstaffed == 0 for g in plain.progress for b in g.bars)
     font = find_font()
     if font is not None:
+        from bot.pictures.palette import palette_bytes
+
+        colours = palette_bytes()
         render_png(card, font)  # drawn without error, within a phone's height (rollup_card keeps it so)
+        # the note's colours are in the palette from the start: a card's bytes do not depend on what was drawn before
+        assert palette_bytes() == colours

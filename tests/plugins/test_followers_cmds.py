@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from nonebug import App as NBApp
 
 from bot import clock
 from bot.app import App
+from bot.pictures import Pictures
 from tests.bot.test_followers import MONDAY, make_unit, two_universities
-from tests.conftest import say
+from tests.conftest import NEEDS_FONT, say
 from tests.fake import ADMIN, group_msg, private_msg
 
 ZZU, HENU = 20001, 20002
@@ -164,3 +166,70 @@ async def test_a_tenfold_jump_or_a_90_percent_drop_since_the_last_report_asks_fi
     assert "没有等你确认的粉丝数" in out["text"]
     clock.advance(timedelta(days=1))
     assert "已记录" in (await ask(app, world, "/粉丝 抖音 1500", HENU))["text"]  # small accounts swing freely
+
+
+async def test_a_report_between_two_rankings_changes_the_second(app: NBApp, world: App) -> None:
+    """The ranking, its ordered lists and its picture are kept between asks: a report in between must show."""
+    await ask(app, world, "/粉丝 抖音 500", HENU)
+    first = await ask(app, world, "/粉丝 排行", ZZU)
+    assert "1. 河南大学 500" in first["text"] and "郑州大学" not in first["text"]
+    await ask(app, world, "/粉丝 抖音 1.2万", ZZU)
+    second = await ask(app, world, "/粉丝 排行", HENU)
+    assert "1. 郑州大学 1.2万" in second["text"] and "2. 河南大学 500" in second["text"], second["text"]
+    await ask(app, world, "/粉丝 抖音 600", HENU)  # a correction the same day
+    third = await ask(app, world, "/粉丝 排行", ZZU)
+    assert "2. 河南大学 600" in third["text"], third["text"]
+
+
+async def test_a_long_category_of_targets_is_cut_in_the_group_as_the_whole_list_begins(app: NBApp, world: App) -> None:
+    for i in range(40):  # more than the group's list limit (30)
+        op = str(31000 + i)
+        await make_unit(world, f"第{i}高中", "高中", "郑州", op, (("抖音", f"高中{i}"),))
+        if i % 3:
+            await world.followers.report(op, ["抖音"], str(1000 * (i + 1)))
+    cut = (await ask(app, world, "/粉丝 目标 高中 文字", HENU))["text"].strip().splitlines()
+    whole = (await ask(app, world, "/粉丝 目标 高中", HENU, private=True))["text"].splitlines()
+    assert whole[0] == "高中 粉丝目标完成情况（达标 0/40）：" and len(whole) == 41 and whole[-1].endswith("未报送")
+    assert cut[:31] == whole[:31] and cut[31:] == ["……另有 10 个单位未列出（私聊机器人发送同一命令可看全部）"]
+
+
+def _png(out: dict) -> bytes:
+    (image,) = [s for s in out["segments"] if s["type"] == "image"]
+    return Path(image["data"]["file"].removeprefix("file://")).read_bytes()
+
+
+@NEEDS_FONT
+async def test_every_asker_gets_the_same_picture_with_their_own_place_in_words(
+    app: NBApp, world: App, tmp_path: Path
+) -> None:
+    """One picture per data for everyone who asks (it was one per asker, with their row highlighted), and the
+    asker's own place said before it; a report in between gives a new picture."""
+    world.pictures = Pictures(tmp_path / "data")  # the tests' settings turn pictures off
+    for i in range(12):
+        op = str(32000 + i)
+        await make_unit(world, f"第{i}高中", "高中", "郑州", op, (("抖音", f"高中{i}"),))
+        await world.followers.report(op, ["抖音"], str(10_000 * (i + 1)))
+    first = await ask(app, world, "/粉丝 排行 图片", 32000)
+    second = await ask(app, world, "/粉丝 排行 图片", 32011)
+    assert _png(first) == _png(second) and world.pictures.rendered == 1
+    assert first["text"].strip() == "你的单位 第0高中：按粉丝数第 12 名（1万），按本月（3月）增长第 1 名（±0）。"
+    assert second["text"].strip().startswith("你的单位 第11高中：按粉丝数第 1 名（12万）")
+    assert (
+        first["fallback"].strip().startswith("你的单位 第0高中：按粉丝数第 12 名") and "粉丝排行" in first["fallback"]
+    )
+    stranger = await ask(app, world, "/粉丝 排行 图片", 777)
+    assert _png(stranger) == _png(first) and not stranger["text"].strip()
+
+    targets = await ask(app, world, "/粉丝 目标 高中 图片", 32011)
+    assert targets["text"].strip() == "你的单位 第11高中：第 1 名，12万/8万，已达标。"
+    other = await ask(app, world, "/粉丝 目标 高中 图片", 32000)
+    assert _png(other) == _png(targets) and other["text"].strip() == "你的单位 第0高中：第 12 名，1万/8万，完成 12.5%。"
+    assert (await ask(app, world, "/粉丝 目标 高中 图片", HENU))["text"].strip() == ""  # not a 高中: no place
+
+    said = await ask(app, world, "/粉丝 抖音 2.5万", 32000)  # a report between two asks: a new picture, a new place
+    assert "已记录" in said["text"]
+    again = await ask(app, world, "/粉丝 排行 图片", 32005)
+    assert _png(again) != _png(first) and world.pictures.rendered == 3
+    mine = await ask(app, world, "/粉丝 排行 图片", 32000)
+    assert _png(mine) == _png(again) and world.pictures.rendered == 3
+    assert mine["text"].strip().startswith("你的单位 第0高中：按粉丝数第 11 名（2.5万）")

@@ -1,0 +1,76 @@
+"""Text in a card: each character rasterised once per font and size, each string composed once, and stamped onto
+the card as indexes of its palette (`palette.ramp`: the text's colour over the background under it)."""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.pictures.palette import BG, COVER, ramp
+
+# Pillow rasterises every glyph of every string it draws; a card repeats few distinct characters, so each is
+# drawn once per font and size and then pasted (timings: bench/README.md, "Timings behind the code").
+
+
+@cache
+def glyph(font: ImageFont.FreeTypeFont, ch: str) -> tuple[Image.Image | None, int, int, float]:
+    """(mask, dx, dy, advance) of one character."""
+    advance = font.getlength(ch)
+    left, top, right, bottom = font.getbbox(ch)
+    if right <= left or bottom <= top:
+        return None, 0, 0, advance
+    mask = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(mask).text((-left, -top), ch, font=font, fill=255)
+    return mask, left, top, advance
+
+
+def length(text: str, font: ImageFont.FreeTypeFont) -> float:
+    return sum(glyph(font, ch)[3] for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | None, int]:
+    """One string's glyphs composed into one mask, (mask, top offset): unit names and numbers recur from one
+    picture to the next (another asker, another period), so a string is composed once and pasted whole."""
+    parts = []
+    x = 0.0
+    for ch in text:
+        mask, dx, dy, advance = glyph(font, ch)
+        if mask is not None:
+            parts.append((mask, round(x) + dx, dy))
+        x += advance
+    if not parts:
+        return None, 0
+    top = min(dy for _, _, dy in parts)
+    width = max(px + m.width for m, px, _ in parts)
+    height = max(dy - top + m.height for m, _, dy in parts)
+    out = Image.new("L", (max(1, width), max(1, height)), 0)
+    for m, px, dy in parts:
+        out.paste(255, (px, dy - top), m)
+    return out, top
+
+
+@lru_cache(maxsize=4096)
+def stamp(
+    font: ImageFont.FreeTypeFont, text: str, fill: tuple, bg: tuple
+) -> tuple[Image.Image, Image.Image, int] | None:
+    """A string in `fill` over `bg` as palette indexes, the mask of the pixels it covers, and its top offset."""
+    mask, top = line_mask(font, text)
+    if mask is None:
+        return None
+    raw = mask.tobytes()  # mapped with bytes.translate: Image.point rounds its table in Python on every call
+    return (
+        Image.frombytes("P", mask.size, raw.translate(ramp(fill, bg))),
+        Image.frombytes("L", mask.size, raw.translate(COVER)),
+        top,
+    )
+
+
+def text(
+    img: Image.Image, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, fill: tuple, bg: tuple = BG
+) -> None:
+    """Draw `text` onto `img` (palette indexes) where the background under it is `bg`."""
+    if (stamped := stamp(font, text, fill, bg)) is not None:
+        pixels, cover, top = stamped
+        img.paste(pixels, (round(xy[0]), round(xy[1]) + top), cover)
