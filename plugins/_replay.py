@@ -13,6 +13,7 @@ the admin is told privately which were not.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from nonebot.message import handle_event
 
 from bot import clock
 from bot.app import App
+from bot.db import Database
 from bot.history import GroupSeen, Seen, message_key
 from bot.render import Msg
 from plugins._registry import COMMANDS, TRIGGERS, match_command
@@ -36,9 +38,16 @@ REPLAY = "alliance_replay"
 _live: set[str] = set()  # keys of the messages that came live since the start
 
 
+_marks: weakref.WeakKeyDictionary[Database, GroupSeen] = weakref.WeakKeyDictionary()
+
+
 def _seen(app: App) -> GroupSeen:
-    """The groups' read marks (the table is the state: nothing is kept on the App)."""
-    return GroupSeen(app.db)
+    """The groups' read marks: one per database, since it writes the marks behind the messages (what it noted and
+    has not written yet lives in it until its writer or a flush writes it)."""
+    seen = _marks.get(app.db)
+    if seen is None:
+        seen = _marks[app.db] = GroupSeen(app.db)
+    return seen
 
 
 def _segments(event: GroupMessageEvent) -> list[dict]:
@@ -59,8 +68,8 @@ async def saw(app: App, event: GroupMessageEvent) -> None:
 
 async def flush(app: App) -> None:
     """Write the marks noted so far (at a stop, before the database closes)."""
-    if hasattr(app, "_group_seen"):
-        await _seen(app).flush()
+    if (seen := _marks.get(app.db)) is not None:
+        await seen.flush()
 
 
 async def _history(bot: Any, group_id: str, last: Seen | None) -> list[dict]:
