@@ -368,7 +368,7 @@ class Reports:
 
     async def stale_accounts(self) -> dict[int, str]:
         """account id → why it counts as 僵尸号 (no post reported for ALLIANCE_STALE_DAYS), from `Followers.stale`."""
-        st = await self.followers.stale()
+        st = await self.followers.watch.stale()
         out = {}
         for _unit, items in st.no_post:
             for item in items:
@@ -384,7 +384,7 @@ class Reports:
         from bot.followers.periods import parse_period
 
         per = parse_period(period, clock.now().date())
-        r = await followers.ranking(platform or None, category or None, per, scope)
+        r = await followers.rankings.ranking(platform or None, category or None, per, scope)
         growth = {s.unit.id: s.value for s in r.by_growth()}
         rows = [
             FollowerRankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount)
