@@ -100,7 +100,7 @@ class Broadcasts:
             db, settings, units, self.posts, confirm=self.confirm, still_owing=self.still_owing
         )
         # before an automatic reminder's transaction, reactions given while away are counted
-        reminders.register(self.kind, self._remind, prepare=self.reactions.before_nudge)
+        reminders.register(self.kind, self._remind, prepare=self.reactions.away.before_nudge)
 
     # ------------------------------------------------------------ create
 

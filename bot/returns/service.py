@@ -102,7 +102,7 @@ class Returns:
             owing=self._owing,
         )
         # before an automatic reminder's transaction, reactions given while away are counted
-        reminders.register(self.kind, self._remind, prepare=self.reactions.before_nudge)
+        reminders.register(self.kind, self._remind, prepare=self.reactions.away.before_nudge)
 
     # ------------------------------------------------------------ reading
 
