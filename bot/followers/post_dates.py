@@ -161,7 +161,7 @@ class PostWatch:
         if not due:
             return []
         out: list[Outgoing] = []
-        for op in await self.units.operators_owing(tx, list(due)):
+        for op in await self.units.registrations.operators_owing(tx, list(due)):
             items = due[op.unit_id]
             lines = "；".join(
                 f"{a.account.platform}“{a.account.name}”已 {a.idle} 天没有报告更新"

@@ -74,7 +74,7 @@ class MonthlyReminder:
             """,
             (start,),
         )
-        ops = await self.units.operators_owing(tx, [r[0] for r in unit_ids])
+        ops = await self.units.registrations.operators_owing(tx, [r[0] for r in unit_ids])
         if not ops:
             return []
         units = len({op.unit_id for op in ops})

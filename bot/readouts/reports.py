@@ -258,9 +258,9 @@ class Reports:
 
     async def people_names(self) -> dict[str, str]:
         """QQ id → the name the person goes by in the group, from everything the bot stored about people."""
-        sources = [self.units.applicant_names, self.media_accounts.filer_names]
+        sources = [self.units.registrations.applicant_names, self.media_accounts.filer_names]
         sources += [self.task_service(kind).people for kind in TASK_KINDS]
-        sources.append(self.units.operator_names)  # last: the name an operator has now wins
+        sources.append(self.units.registrations.operator_names)  # last: the name an operator has now wins
         names: dict[str, str] = {}
         for source in sources:
             for qq, name in await source():
@@ -286,7 +286,9 @@ class Reports:
     async def overview(self, scope: Scope | None = None) -> Overview:
         """The counts on the dashboard's first page (a city admin's `scope`: of their units)."""
         units = [u for u in await self.units.all() if within(scope, u)]
-        ops = {user: unit for user, unit in (await self.units.all_operators()).items() if within(scope, unit)}
+        ops = {
+            user: unit for user, unit in (await self.units.registrations.all_operators()).items() if within(scope, unit)
+        }
         accs = await self.accounts(scope=scope)
         o = Overview()
         o.units = len(units)

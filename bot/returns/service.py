@@ -128,7 +128,7 @@ class Returns:
                     fixing.add(r["unit_id"])
             owes = await self._owes_in(tx, ret, [u.id for u in pending]) if len(ret.forms) > 1 else {}
         done.sort(key=lambda s: s.at)
-        staffed = await self.units.staffed(u.id for u in pending)
+        staffed = await self.units.registrations.staffed(u.id for u in pending)
         return Progress(
             ret,
             done,

@@ -302,7 +302,7 @@ async def _scope(event: Event) -> None:
             await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
     elif isinstance(event, PrivateMessageEvent):
         known = app.is_admin(event.user_id) or await app.roles.is_appointed(event.user_id)  # admins: any level
-        if not known and not await app.units.is_known(event.user_id):
+        if not known and not await app.units.registrations.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
         app.outbox.accounts.note_private(event.user_id, account)
 
