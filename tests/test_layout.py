@@ -331,11 +331,15 @@ def _mixins(sources: dict[str, str]) -> list[str]:
     return out
 
 
-def test_no_class_in_bot_is_built_from_mixins() -> None:
+def test_no_class_in_bot_or_plugins_is_built_from_mixins() -> None:
     """Issue 23.2: a service holds named parts with public methods (bot/followers/, bot/broadcasts/, bot/outbox/),
     so following a call never dead-ends in a base class that gets `self.units` from the class it is mixed into."""
-    sources = {name: path.read_text(encoding="utf-8") for name, path in _modules().items() if _in(name, "bot")}
-    assert "bot.followers.service" in sources
+    sources = {
+        name: path.read_text(encoding="utf-8")
+        for name, path in _modules().items()
+        if _in(name, "bot") or _in(name, "plugins")
+    }
+    assert "bot.followers.service" in sources and "plugins.dashboard.web" in sources
     assert _mixins(sources) == []
 
 
