@@ -184,28 +184,28 @@ async def _time(args: argparse.Namespace) -> None:
         try:
             unit = (await app.units.all())[200]
             cases = [
-                ("排行 (本月)", lambda: svc.ranking()),
-                ("排行 上月", lambda: svc.ranking(period=_period("上月"))),
-                ("排行 抖音 本科高校", lambda: svc.ranking("抖音", "本科高校")),
-                ("目标 (全部单位)", lambda: svc.overview()),
+                ("排行 (本月)", lambda: svc.rankings.ranking()),
+                ("排行 上月", lambda: svc.rankings.ranking(period=_period("上月"))),
+                ("排行 抖音 本科高校", lambda: svc.rankings.ranking("抖音", "本科高校")),
+                ("目标 (全部单位)", lambda: svc.rankings.overview()),
                 ("目标 <单位>", lambda: svc.progress(unit)),
                 ("latest_for_unit", lambda: svc.latest_for_unit(unit.id)),
-                ("僵尸号", lambda: svc.stale()),
+                ("僵尸号", lambda: svc.watch.stale()),
             ]
-            await svc.ranking()  # warm the unit index
+            await svc.rankings.ranking()  # warm the unit index
             reporters = await _reporters(app, args.runs * len(cases) + args.runs)
             print(f"{'query':<22}{'cold':>10}{'warm':>10}{'after /粉丝':>12}   (ms, median of {args.runs})")
             for name, fn in cases:
                 cold, warm, after = [], [], []
                 for i in range(args.runs):
-                    svc._cache.clear()
+                    svc.rankings._cache.clear()
                     t = time.perf_counter()
                     await fn()
                     cold.append((time.perf_counter() - t) * 1000)
                     t = time.perf_counter()
                     await fn()
                     warm.append((time.perf_counter() - t) * 1000)
-                    await svc.report(*reporters.pop(), str(123_456 + i))
+                    await svc.report(*reporters.pop(), str(123_456 + i), confirmed=True)
                     t = time.perf_counter()
                     await fn()
                     after.append((time.perf_counter() - t) * 1000)
@@ -215,7 +215,7 @@ async def _time(args: argparse.Namespace) -> None:
                 )
             t = time.perf_counter()
             for i in range(args.runs):
-                await svc.report(*reporters.pop(), str(200_000 + i))
+                await svc.report(*reporters.pop(), str(200_000 + i), confirmed=True)
             print(f"{'/粉丝 report (write)':<22}{(time.perf_counter() - t) * 1000 / args.runs:>10.2f}")
         finally:
             await app.db.close()

@@ -72,13 +72,13 @@ class App:
         self.escalation.watch(self.broadcasts)
         self.escalation.watch(self.returns)
         self.stale_up = StaleEscalation(  # 僵尸号 to the unit's city admin, two days after the operator's warning
-            self.followers.stale,
+            self.followers.watch.stale,
             self.units,
             self.roles,
             self.reminders,
             warn_days=settings.alliance_stale_warn_days,
             stale_days=settings.alliance_stale_days,
-            at=self.followers.watch_at,
+            at=self.followers.watch.at,
         )
         self.pictures = Pictures(settings.data_dir, settings.alliance_font, settings.alliance_pictures)
         self.monthly = MonthlyList(self.db, settings, self.units, self.followers, self.pictures, self.reminders)
@@ -112,8 +112,8 @@ class App:
         """Open the database and start the workers."""
         await self.open()
         await self.outbox.start()
-        await self.followers.start()
-        await self.followers.start_watch()
+        await self.followers.reminder.start()
+        await self.followers.watch.start()
         await self.stale_up.start()
         await self.monthly.start()
         self._warming = asyncio.create_task(self._warm(), name="warm-followers")
@@ -122,7 +122,7 @@ class App:
         await self.upkeep.start()
 
     async def _warm(self) -> None:
-        await self.followers.warm()
+        await self.followers.rankings.warm()
         settle_heap()
 
     async def stop(self) -> None:

@@ -1,11 +1,10 @@
 """Confirming a task by a reaction, the part 统发 and 报送 share: which faces confirm, and catching up the reactions
 given while the bot or its QQ client was away (where the client can list them).
 
-`TaskReactions` is the base of the reactions part of `Broadcasts` and of `Returns`: each says which of its messages
-were posted for which open task and who still owes it (`reaction_plan`), and how one reacted person confirms
-(`confirm_reacted`); the
-catch-up itself (asked at a (re)connect, before a progress report or a nudge, at most once a minute per task while
-connected, one at a time so a reaction is never counted twice) is here once.
+`ReactionCatchUp` is a part (`away`) of the reactions part of `Broadcasts` and of `Returns`: each gives it, in its
+constructor, how to list its open tasks' posts and who still owes them (`plan`) and how one reacted person confirms
+(`confirm`); the catch-up itself (asked at a (re)connect, before a progress report or a nudge, at most once a
+minute per task while connected, one at a time so a reaction is never counted twice) is here once.
 """
 
 from __future__ import annotations
@@ -42,27 +41,24 @@ class ReactionPlan:
     posts: list[tuple[str | None, str]]
 
 
-class TaskReactions:
-    """Catching up reactions (the base of the reactions part of Broadcasts and of Returns)."""
+# the open tasks (or the one) that take confirmations by reaction, with who owes them and their posts
+Plan = Callable[[int | None], Awaitable[list[ReactionPlan]]]
+# one person who reacted while away confirms a task (True: it counted for the unit)
+ConfirmReacted = Callable[[str, int], Awaitable[bool]]
 
-    def __init__(self, settings: Settings) -> None:
+
+class ReactionCatchUp:
+    """Catching up reactions given while away (the part `away` of the reactions part of Broadcasts and of Returns)."""
+
+    def __init__(self, settings: Settings, *, plan: Plan, confirm: ConfirmReacted) -> None:
         self.settings = settings
+        self.plan = plan
+        self.confirm = confirm
         self.lister: ReactionLister | None = (
             None  # set by the plugin while a client that can list reactions is connected
         )
         self._catching = asyncio.Lock()
         self._caught: dict[int | None, float] = {}  # task (None: all open ones) → when its reactions were listed
-
-    def is_confirm_emoji(self, emoji_id: object) -> bool:
-        return confirming(self.settings, emoji_id)
-
-    async def reaction_plan(self, task_id: int | None) -> list[ReactionPlan]:
-        """The open tasks (or the one) that take confirmations by reaction, with who owes them and their posts."""
-        raise NotImplementedError
-
-    async def confirm_reacted(self, user_id: str, task_id: int) -> bool:
-        """One person who reacted while away confirms (True: it counted for the unit)."""
-        raise NotImplementedError
 
     def catch_up_due(self) -> None:
         """A client (re)connected: reactions may have been missed, so the next catch-up of any task runs."""
@@ -91,7 +87,7 @@ class TaskReactions:
 
     async def _catch_up(self, lister: ReactionLister, task_id: int | None) -> int:
         counted = 0
-        for plan in await self.reaction_plan(task_id):
+        for plan in await self.plan(task_id):
             if not plan.owing:
                 continue
             reacted: set[str] = set()
@@ -102,7 +98,7 @@ class TaskReactions:
                         return counted  # this client cannot list reactions
                     reacted.update(u for u in users if u in plan.owing)
             for uid in sorted(reacted):
-                counted += await self.confirm_reacted(uid, plan.task_id)
+                counted += await self.confirm(uid, plan.task_id)
         return counted
 
     async def before_nudge(self, rem: Reminder) -> None:

@@ -414,7 +414,7 @@ class TaskEngine:
 
     async def owing(self, tx: Tx, units: list[Unit]) -> Owing:
         """The operators of the units still owing, inside the caller's transaction."""
-        return Owing(units, await self.units.operators_owing(tx, [u.id for u in units]))
+        return Owing(units, await self.units.registrations.operators_owing(tx, [u.id for u in units]))
 
     def messages(self, text: NudgeText, owing: Owing, groups: Collection[str] | None = None) -> list[Outgoing]:
         """Batched @-mentions of the operators owing, in each one's group (of `groups`, when given: a city's own;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nonebot import logger
 from nonebot.adapters.onebot.v11 import NoticeEvent
@@ -11,8 +11,12 @@ from nonebot.adapters.onebot.v11.exception import ActionFailed, ApiNotAvailable,
 
 from bot import privacy
 from bot.app import current_app
-from bot.task_reactions import TaskReactions, confirming
+from bot.task_reactions import confirming
 from plugins import _files
+
+if TYPE_CHECKING:
+    from bot.broadcasts.service import Broadcasts
+    from bot.returns.service import Returns
 
 # ---------------------------------------------------------------- files
 
@@ -98,9 +102,9 @@ def reaction_of(event: NoticeEvent) -> tuple[str, str, str] | None:
     return str(data["group_id"]), str(user), str(data["message_id"])
 
 
-async def caught_up(service: TaskReactions, task_id: int | None) -> None:
+async def caught_up(service: Broadcasts | Returns, task_id: int | None) -> None:
     """Count reactions given while the bot or its client was away, before reporting or nudging a task."""
     try:
-        await service.reactions.catch_up(task_id)
+        await service.reactions.away.catch_up(task_id)
     except Exception as e:
         logger.info(f"catching up reactions failed: {e!r}")

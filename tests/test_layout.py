@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from pathlib import Path
 
@@ -241,6 +242,133 @@ def test_the_task_services_inherit_nothing() -> None:
     tasks = ast.parse(mods["bot.tasks"].read_text(encoding="utf-8"))
     service = next(n for n in ast.walk(tasks) if isinstance(n, ast.ClassDef) and n.name == "TaskService")
     assert [ast.unparse(b) for b in service.bases] == ["Protocol"]
+
+
+# ---------------------------------------------------------------- parts, not mixins (issue 23.2)
+
+# a class in bot/ may still be built on another project class here, and why (never a service: give it named parts)
+SUBCLASSES = {
+    # a kind of message: the reply code tells an acknowledgement (sent as a reaction where it can) from a message by type
+    "bot.render.Ack": "bot.render.Msg",
+}
+_ENUMS = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}
+
+
+def _is_frozen_dataclass(node: ast.ClassDef) -> bool:
+    for d in node.decorator_list:
+        if isinstance(d, ast.Call) and ast.unparse(d.func).split(".")[-1] == "dataclass":
+            if any(k.arg == "frozen" and isinstance(k.value, ast.Constant) and k.value.value for k in d.keywords):
+                return True
+    return False
+
+
+def _mixins(sources: dict[str, str]) -> list[str]:
+    """Classes built from other project classes, and classes that use attributes they never set (a mixin waiting
+    for the class it is mixed into). `sources`: module → text, the modules of one tree (names are unique there).
+
+    A class may name another class of `sources` as its base only when that base is an exception, a `Protocol` or an
+    enum (directly or through other project classes), or the class is a frozen dataclass (a value: it holds no
+    services, so all a base can give it is words about its own fields), or it is listed in SUBCLASSES. A class
+    with no base from outside `sources` (a library class may set what it reads) must set or define every
+    `self.x` it reads: in its body (methods, constants, fields) or in an assignment to `self.x` in a method.
+    """
+    classes: dict[str, tuple[str, ast.ClassDef]] = {}
+    for module, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                classes[node.name] = (module, node)
+
+    def base_names(node: ast.ClassDef) -> list[str]:
+        return [ast.unparse(b).split(".")[-1].split("[")[0] for b in node.bases]
+
+    def roots(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """The outside classes (library or builtin) a project class stands on, through its project bases."""
+        out: set[str] = set()
+        for b in base_names(classes[name][1]):
+            if b in classes and b not in seen:
+                out |= roots(b, seen | {name})
+            elif b not in classes:
+                out.add(b)
+        return out
+
+    def allowed_base(base: str) -> bool:
+        found = roots(base)
+        exception = any(
+            isinstance(t := getattr(builtins, r, None), type) and issubclass(t, BaseException) for r in found
+        )
+        return exception or "Protocol" in found or bool(found & _ENUMS)
+
+    out = []
+    for name, (module, node) in sorted(classes.items(), key=lambda kv: f"{kv[1][0]}.{kv[0]}"):
+        here = f"{module}.{name}"
+        for b in base_names(node):
+            if b in classes and not allowed_base(b) and not _is_frozen_dataclass(node):
+                if SUBCLASSES.get(here) != f"{classes[b][0]}.{b}":
+                    out.append(f"{here} inherits {classes[b][0]}.{b}")
+        if any(b not in classes and b != "object" for b in base_names(node)):
+            continue  # a library's base may set what it reads
+        defined = set(_attributes(node))
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defined.add(stmt.name)
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                defined.add(stmt.target.id)
+        stack = [b for b in base_names(node) if b in classes]
+        while stack:  # what the permitted project bases give
+            b = stack.pop()
+            base = classes[b][1]
+            defined |= _attributes(base) | {
+                s.name for s in base.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+            stack += [x for x in base_names(base) if x in classes]
+        read = {
+            n.attr
+            for n in ast.walk(node)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self"
+        }
+        if missing := sorted(read - defined):
+            out.append(f"{here} uses {', '.join('self.' + m for m in missing)} but never sets them")
+    return out
+
+
+def test_no_class_in_bot_or_plugins_is_built_from_mixins() -> None:
+    """Issue 23.2: a service holds named parts with public methods (bot/followers/, bot/broadcasts/, bot/outbox/),
+    so following a call never dead-ends in a base class that gets `self.units` from the class it is mixed into."""
+    sources = {
+        name: path.read_text(encoding="utf-8")
+        for name, path in _modules().items()
+        if _in(name, "bot") or _in(name, "plugins")
+    }
+    assert "bot.followers.service" in sources and "plugins.dashboard.web" in sources
+    assert _mixins(sources) == []
+
+
+def test_the_mixin_check_finds_bases_and_borrowed_attributes() -> None:
+    sources = {
+        "a": (
+            "class Rankings:\n    async def ranking(self):\n        return await self.units.all()\n"
+            "class Followers(Rankings):\n    def __init__(self, units):\n        self.units = units\n"
+            "class Watch:\n    def __init__(self, db):\n        self.db = db\n"
+            "    def stale(self):\n        return self.db, self.stale, self.LIMIT, self.name\n"
+            "    LIMIT = 3\n    name: str\n"
+        ),
+        "b": (
+            "from enum import Enum\nfrom typing import Protocol\nfrom dataclasses import dataclass\n"
+            "from html.parser import HTMLParser\n"
+            "class Oops(ValueError): ...\nclass Worse(Oops): ...\n"
+            "class Kind(str, Enum):\n    A = 'a'\nclass Special(Kind): ...\n"
+            "class Service(Protocol):\n    def f(self) -> int: ...\nclass Real(Service):\n    def f(self):\n        return 1\n"
+            "class Record:\n    id: int\n    @property\n    def label(self):\n        return f'#{self.id}'\n"
+            "@dataclass(frozen=True)\nclass Task(Record):\n    id: int\n"
+            "class Task2(Record): ...\n"
+            "class Parser(HTMLParser):\n    def f(self):\n        return self.rawdata\n"
+        ),
+    }
+    assert _mixins(sources) == [
+        "a.Followers inherits a.Rankings",
+        "a.Rankings uses self.units but never sets them",
+        "b.Task2 inherits b.Record",
+    ]
 
 
 # ---------------------------------------------------------------- one owner for every table

@@ -66,7 +66,7 @@ class BroadcastProgress:
         """The progress of a task from what was read: the counted confirmations and the units not done (names from
         the Units index, so only their ids crossed from the database). Made once while the read, the roster, the
         units with an operator and the task are the same, and then shared by every asker: nobody changes it."""
-        roster, staffed = await self.units.generation(), await self.units.staffed_all()
+        roster, staffed = await self.units.generation(), await self.units.registrations.staffed_all()
 
         def kept() -> Progress[Task, Done] | None:  # the same again (many asking while nothing changed): shared
             made = self._made.get(task.id)

@@ -14,7 +14,7 @@ from bot.broadcasts.reply_index import ReplyIndex
 from bot.config import Settings
 from bot.db import Database, Tx
 from bot.errors import UserError
-from bot.task_reactions import ReactionPlan, TaskReactions
+from bot.task_reactions import ReactionCatchUp, ReactionPlan
 from bot.tasks import Owing
 from bot.units.service import Units
 
@@ -22,7 +22,7 @@ from bot.units.service import Units
 Confirm = Callable[..., Awaitable[Confirmation]]
 
 
-class BroadcastReactions(TaskReactions):
+class BroadcastReactions:
     """Reactions (a part of Broadcasts): a confirming emoji on an announcement or nudge confirms like /已转发; reactions given while away are caught up where the client can list them."""
 
     def __init__(
@@ -35,7 +35,7 @@ class BroadcastReactions(TaskReactions):
         confirm: Confirm,
         still_owing: Callable[[Tx, int], Awaitable[Owing]],
     ) -> None:
-        super().__init__(settings)
+        self.away = ReactionCatchUp(settings, plan=self.reaction_plan, confirm=self.confirm_reacted)
         self.db = db
         self.units = units
         self.posts = posts

@@ -100,7 +100,7 @@ class Broadcasts:
             db, settings, units, self.posts, confirm=self.confirm, still_owing=self.still_owing
         )
         # before an automatic reminder's transaction, reactions given while away are counted
-        reminders.register(self.kind, self._remind, prepare=self.reactions.before_nudge)
+        reminders.register(self.kind, self._remind, prepare=self.reactions.away.before_nudge)
 
     # ------------------------------------------------------------ create
 
@@ -239,7 +239,7 @@ class Broadcasts:
         image = "\n".join(images) if images else None
         now = clock.now()
         async with self.db.tx() as tx:
-            unit_id = await self.units.bound_unit(tx, uid)
+            unit_id = await self.units.registrations.bound_unit(tx, uid)
             if unit_id is None:
                 raise NotBound(NOT_BOUND)
             if task_id is None:

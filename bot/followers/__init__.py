@@ -14,6 +14,7 @@ Decisions where the spec is silent:
   bot/workdays.py) at ALLIANCE_FOLLOWER_REMINDER to the operators of units with live accounts and no report yet that
   month.
 
-The package: targets (the table and its settings), periods, records, service (reports, targets, progress),
-ranking (rankings and their cache), posts (post dates, 僵尸号), reminder (the monthly reminder).
+The package: targets (the table and its settings), periods, records, service (Followers: reports, targets,
+progress) and its parts: own_accounts (`own`: the account a command names), ranking (`rankings`: rankings and their
+cache), post_dates (`watch`: post dates, 僵尸号), reminder (`reminder`: the monthly reminder).
 """

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from typing import TYPE_CHECKING
 
 from bot import clock
-from bot.db import Tx
+from bot.db import Database, Tx
 from bot.due import DAY, next_due
-from bot.errors import UserError
+from bot.followers.own_accounts import OwnAccounts
 from bot.followers.periods import show_day
 from bot.followers.records import (
     LABEL,
@@ -26,13 +27,29 @@ from bot.nudge import Outgoing
 from bot.parse import (
     parse_date,
 )
-from bot.reminders import Reminder
+from bot.reminders import Reminder, Reminders
 from bot.render import Msg
 from bot.roles import Scope
+from bot.units.service import Units
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 class PostWatch:
     """Post dates and the 僵尸号 watch (a part of Followers): /更新, accounts with no post or no count reported for too long, the daily warning."""
+
+    def __init__(
+        self, db: Database, units: Units, own: OwnAccounts, reminders: Reminders, settings: Settings, *, at: time
+    ) -> None:
+        self.db = db
+        self.units = units
+        self.own = own
+        self.reminders = reminders
+        self.settings = settings
+        self.stale_days: int = settings.alliance_stale_days
+        self.at = at  # the daily warning's time
+        reminders.register(STALE_KIND, self._warn_stale)
 
     async def mark_post(self, user_id: str, words: list[str], day_text: str = "") -> Posted:
         """Record the date of an account's latest post (default today).
@@ -40,16 +57,12 @@ class PostWatch:
         Raises:
             UserError: not an operator, a bad date, an account that is not the unit's.
         """
-        unit = await self._operator_unit(user_id, "报告账号更新")
+        unit = await self.own.unit_of(user_id, "报告账号更新")
         today = clock.now().date()
         day = parse_date(day_text, today) if day_text.strip() else today
-        if words:
-            account = await self._pick(unit, words, "/更新 <账号> 今天")
-        else:
-            accounts = await self.accounts.of_unit(unit.id)
-            if len(accounts) != 1:
-                raise UserError("请写出平台或账号名称，如：/更新 微信、/更新 抖音 3月1日")
-            account = accounts[0]
+        account = await self.own.named(
+            unit, words, "/更新 <账号> 今天", "请写出平台或账号名称，如：/更新 微信、/更新 抖音 3月1日"
+        )
         async with self.db.tx() as tx:
             prev = await tx.value("SELECT MAX(day) FROM post_reports WHERE account_id=?", (account.id,))
             await tx.run(
@@ -129,7 +142,7 @@ class PostWatch:
         """Once a day: operators of accounts that passed the warning line get one private warning per account
         and stretch without posts (recorded in `stale_warnings` in the same transaction)."""
         now = clock.now()
-        day, nxt = next_due(max(now, rem.due_at), self.watch_at, every=DAY)
+        day, nxt = next_due(max(now, rem.due_at), self.at, every=DAY)
         await self.reminders.schedule_at(tx, STALE_KIND, day, LABEL, nxt)
         due: dict[int, list[StaleAccount]] = {}
         warn = min(self.settings.alliance_stale_warn_days, self.stale_days)
@@ -148,7 +161,7 @@ class PostWatch:
         if not due:
             return []
         out: list[Outgoing] = []
-        for op in await self.units.operators_owing(tx, list(due)):
+        for op in await self.units.registrations.operators_owing(tx, list(due)):
             items = due[op.unit_id]
             lines = "；".join(
                 f"{a.account.platform}“{a.account.name}”已 {a.idle} 天没有报告更新"
@@ -162,9 +175,9 @@ class PostWatch:
             out.append(("private", op.user_id, Msg(text)))
         return out
 
-    async def start_watch(self) -> None:
+    async def start(self) -> None:
         """Owe the next daily check for accounts past the warning line (at the monthly reminder's time, else 09:00)."""
         now = clock.now()
-        day, nxt = next_due(now, self.watch_at, every=DAY)
+        day, nxt = next_due(now, self.at, every=DAY)
         async with self.db.tx() as tx:
             await self.reminders.schedule_at(tx, STALE_KIND, day, LABEL, nxt)

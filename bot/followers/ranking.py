@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot import clock
-from bot.db import Tx
+from bot.db import Database, Tx
 from bot.followers.periods import Period, month_period
 from bot.followers.records import (
     LIVE_STATES_SQL,
@@ -15,15 +15,28 @@ from bot.followers.records import (
     log,
 )
 from bot.followers.scoped import ranking_within
-from bot.followers.targets import (
-    Target,
-)
+from bot.followers.targets import CategoryTarget, Target, target_for
 from bot.roles import Scope
 from bot.units.records import Unit
+from bot.units.service import Units
 
 
 class Rankings:
     """Rankings and the targets overview (a part of Followers), with their cache: results are kept until a report here (patched in place) or a change of units or accounts (their change callbacks, or another process's commit)."""
+
+    def __init__(
+        self, db: Database, units: Units, targets: dict[str, CategoryTarget], populous: frozenset[str]
+    ) -> None:
+        self.db = db
+        self.units = units
+        self.targets = targets  # the category targets and the populous cities: a unit's target (targets.target_for)
+        self.populous = populous
+        self._version = 0  # reports recorded by this process
+        self._epoch = 0  # changes elsewhere that may move a ranking (units, accounts, another process's writes)
+        self._data_version: int | None = None  # the database's data_version when last looked at
+        self._mark: tuple | None = None
+        self._cache: dict[tuple, Any] = {}
+        self._flights: dict[tuple, asyncio.Future] = {}  # rows being read, by (key, mark): askers meanwhile wait
 
     async def overview(self, category: str | None = None) -> list[tuple[Unit, int | None, Target]]:
         """Every unit (of a category) with its total today (None: never reported) and its target."""
@@ -38,7 +51,7 @@ class Rankings:
             return cached  # built meanwhile by another asker
         targets = self._cache.get(("targets",))
         if targets is None:
-            targets = {uid: self.target(u) for uid, u in units.items()}
+            targets = {uid: target_for(u, self.targets, self.populous) for uid, u in units.items()}
             self._store(mark, ("targets",), targets)
         out = [(u, totals.get(uid), targets[uid]) for uid, u in units.items() if category in (None, u.category)]
         self._store(mark, key, out)
@@ -131,8 +144,15 @@ class Rankings:
             self._store(mark, ("units",), units)
         return units
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Units or accounts changed (their change callbacks): the next ask computes afresh."""
         self._epoch += 1
+
+    async def before_report(self, tx: Tx) -> tuple:
+        """The mark a report about to be written in `tx` passes back to `reported` (looked at in the report's own
+        transaction, so a commit by another connection since the cache was filled is noticed)."""
+        await self._look(tx)
+        return (self._version, self._epoch)
 
     async def _look(self, tx: Tx) -> None:
         """Start a new epoch if another connection committed since the last look."""
@@ -158,7 +178,7 @@ class Rankings:
             self._cache.clear()
         self._cache[key] = value
 
-    def _reported(
+    def reported(
         self,
         mark: tuple,
         unit_id: int,

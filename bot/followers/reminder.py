@@ -3,8 +3,11 @@ bot/workdays.py) at ALLIANCE_FOLLOWER_REMINDER."""
 
 from __future__ import annotations
 
+from datetime import time
+from typing import TYPE_CHECKING
+
 from bot import clock
-from bot.db import Tx
+from bot.db import Database, Tx
 from bot.due import month_due, next_due
 from bot.followers.records import (
     KIND,
@@ -12,7 +15,11 @@ from bot.followers.records import (
     LIVE_STATES_SQL,
 )
 from bot.nudge import Outgoing, nudge_messages
-from bot.reminders import Reminder
+from bot.reminders import Reminder, Reminders
+from bot.units.service import Units
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def _next_month(year: int, month: int) -> tuple[int, int]:
@@ -21,6 +28,16 @@ def _next_month(year: int, month: int) -> tuple[int, int]:
 
 class MonthlyReminder:
     """The monthly reminder (a part of Followers): owed in the reminder ledger, re-dated when the setting changes, sent to the operators of units with live accounts and no report that month."""
+
+    def __init__(
+        self, db: Database, units: Units, reminders: Reminders, settings: Settings, remind_at: time | None
+    ) -> None:
+        self.db = db
+        self.units = units
+        self.reminders = reminders
+        self.settings = settings
+        self.remind_at = remind_at  # ALLIANCE_FOLLOWER_REMINDER; None: no monthly reminder
+        reminders.register(KIND, self._remind, workdays_only=True)  # never on a day off
 
     async def start(self) -> None:
         """Owe the next monthly reminder (or cancel them when ALLIANCE_FOLLOWER_REMINDER is empty).
@@ -57,7 +74,7 @@ class MonthlyReminder:
             """,
             (start,),
         )
-        ops = await self.units.operators_owing(tx, [r[0] for r in unit_ids])
+        ops = await self.units.registrations.operators_owing(tx, [r[0] for r in unit_ids])
         if not ops:
             return []
         units = len({op.unit_id for op in ops})

@@ -1,24 +1,22 @@
-"""Follower counts, the service: self-reports, targets and progress; rankings, post dates and the monthly reminder are its parts in this package."""
+"""Follower counts, the service: self-reports, targets and progress; rankings, post dates and the monthly reminder are its parts (ranking.py, post_dates.py, reminder.py), and own_accounts.py says which account a command names."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot import clock
-from bot.accounts import Account, MediaAccounts
+from bot.accounts import MediaAccounts
 from bot.audit import audit
 from bot.db import Database, Tx
-from bot.errors import Ambiguous, Forbidden, NotFound, UserError
+from bot.errors import UserError
+from bot.followers.own_accounts import OwnAccounts
 from bot.followers.post_dates import PostWatch
 from bot.followers.ranking import Rankings
 from bot.followers.records import (
     CONFIRM_WINDOW,
-    KIND,
     LATEST_REPORT_SQL,
     LIVE_STATES_SQL,
-    STALE_KIND,
     NeedsConfirmation,
     Reported,
     TargetProgress,
@@ -36,132 +34,48 @@ from bot.followers.targets import (
     parse_targets,
     target_for,
 )
-from bot.names import name_key, typed_name
 from bot.parse import parse_count
 from bot.reminders import Reminders
 from bot.units.authority import Authority
 from bot.units.records import Unit
 from bot.units.service import Units
 from bot.units.tree import city_key
-from bot.vocab import platform_or_none
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
 
-class Followers(PostWatch, Rankings, MonthlyReminder):
-    """Follower reports, targets, rankings, post dates and the monthly reminder."""
+class Followers:
+    """Follower reports, targets and progress.
+
+    Its parts: `own` (the operator's unit and the account a command names), `rankings` (rankings and the targets
+    overview, kept until the data changes), `watch` (post dates and the 僵尸号 watch) and `reminder` (the monthly
+    reminder).
+    """
 
     def __init__(
         self, db: Database, units: Units, accounts: MediaAccounts, reminders: Reminders, settings: Settings
     ) -> None:
         self.db = db
-        self.units = units
-        self.accounts = accounts
-        self.reminders = reminders
-        self.settings = settings
-        self.authority = Authority(units, settings.admins)  # who may report for a unit: the one rule
         self.targets: dict[str, CategoryTarget] = {
             **DEFAULT_TARGETS,
             **parse_targets(settings.alliance_follower_targets),
         }
         self.populous = frozenset(city_key(c) for c in settings.alliance_populous_cities)
-        self.remind_at = parse_reminder_time(settings.alliance_follower_reminder)
-        self.stale_days: int = settings.alliance_stale_days
+        remind_at = parse_reminder_time(settings.alliance_follower_reminder)
+        self.own = OwnAccounts(Authority(units, settings.admins), accounts)
+        self.rankings = Rankings(db, units, self.targets, self.populous)
+        self.reminder = MonthlyReminder(db, units, reminders, settings, remind_at)
+        self.watch = PostWatch(db, units, self.own, reminders, settings, at=remind_at or time(9, 0))
         self._unconfirmed: dict[str, tuple[list[str], str, datetime]] = {}  # user → (words, count, asked at)
-        self._version = 0  # reports recorded by this process
-        self._epoch = 0  # changes elsewhere that may move a ranking (units, accounts, another process's writes)
-        self._data_version: int | None = None  # the database's data_version when last looked at
-        self._mark: tuple | None = None
-        self._cache: dict[tuple, Any] = {}
-        self._flights: dict[tuple, asyncio.Future] = {}  # rows being read, by (key, mark): askers meanwhile wait
-        self.watch_at = self.remind_at or time(9, 0)
-        units.on_change.append(self._changed)
-        accounts.on_change.append(self._changed)
-        reminders.register(KIND, self._remind, workdays_only=True)  # the monthly reminder: never on a day off
-        reminders.register(STALE_KIND, self._warn_stale)
+        # a change of units or accounts may move a ranking
+        units.on_change.append(self.rankings.changed)
+        accounts.on_change.append(self.rankings.changed)
 
     # ------------------------------------------------------------ helpers
 
     def target(self, unit: Unit) -> Target:
         return target_for(unit, self.targets, self.populous)
-
-    async def _operator_unit(self, user_id: str, what: str) -> Unit:
-        unit = (await self.authority.actor(user_id)).unit  # an operator reports for their own unit only
-        if unit is None:
-            raise UserError(f"你还没有绑定单位，不能{what}。请先发 /注册 <单位名称>，等管理员审核通过。")
-        return unit
-
-    async def _pick(self, unit: Unit, words: list[str], example: str) -> Account:
-        """The account of `unit` named by 1–2 words: a platform, an account name, or both.
-
-        Raises:
-            Ambiguous: several accounts fit (two on one platform, one name on two platforms).
-            Forbidden: the name is another unit's account.
-            NotFound: no account fits.
-        """
-        accounts = await self.accounts.of_unit(unit.id)
-        if not accounts:
-            raise UserError(
-                f"“{unit.name}”还没有登记账号。请先 /账号 登记 <平台> <账号名称>，如：/账号 登记 微信 {unit.name}。"
-            )
-        words = [typed_name(w) for w in words if typed_name(w)]
-        if not words or len(words) > 2:
-            raise UserError(f"请写出平台或账号名称，如：{example}。账号名称含空格请加引号。")
-        platform, name = None, words[-1]
-        if len(words) == 2:
-            platform = platform_or_none(words[0])
-            if platform is None and (p2 := platform_or_none(words[1])) is not None:
-                platform, name = p2, words[0]
-            if platform is None:
-                raise UserError(f"“{words[0]}”不是平台。请写成 <平台> <账号名称>，如：{example}。")
-        pool = [a for a in accounts if platform is None or a.platform == platform]
-        key = name_key(name)
-        exact = [a for a in pool if name_key(a.name) == key]
-        if len(exact) == 1:
-            return exact[0]
-        if len(exact) > 1:
-            raise Ambiguous(
-                f"本单位有 {len(exact)} 个账号叫“{name}”（{'、'.join(a.platform for a in exact)}），"
-                f"请在名称前写出平台，如：{example.replace('<账号>', f'{exact[0].platform} {name}')}。",
-                [f"{a.platform} {a.name}" for a in exact],
-            )
-        if platform is None and (p := platform_or_none(name)) is not None:
-            on = [a for a in accounts if a.platform == p]
-            if len(on) == 1:
-                return on[0]
-            if len(on) > 1:
-                names = "、".join(f"“{a.name}”" for a in on)
-                raise Ambiguous(
-                    f"本单位有 {len(on)} 个{p}账号：{names}，请写出是哪一个，"
-                    f"如：{example.replace('<账号>', f'{p} {on[0].name}')}。",
-                    [a.name for a in on],
-                )
-            raise NotFound(
-                f"本单位还没有{p}账号。已登记的：{'、'.join(f'{a.platform}“{a.name}”' for a in accounts)}。"
-                f"新账号请先 /账号 登记 {p} <账号名称>。"
-            )
-        part = [a for a in pool if key in name_key(a.name)]
-        if len(part) == 1:
-            return part[0]
-        if len(part) > 1:
-            raise Ambiguous(
-                f"“{name}”可能指：{'、'.join(f'{a.platform}“{a.name}”' for a in part)}。请写出完整的平台和名称，"
-                f"如：{example.replace('<账号>', f'{part[0].platform} {part[0].name}')}。",
-                [f"{a.platform} {a.name}" for a in part],
-            )
-        await self._refuse_foreign(unit, platform, name)
-        listing = "、".join(f"{a.platform}“{a.name}”" for a in accounts)
-        raise NotFound(f"本单位没有{platform or ''}账号“{name}”。本单位的账号有：{listing}。")
-
-    async def _refuse_foreign(self, unit: Unit, platform: str | None, name: str) -> None:
-        owner = await self.accounts.owner_of(name, platform, besides=unit.id)
-        if owner is not None:
-            account, unit_name = owner
-            raise Forbidden(
-                f"{account.platform}“{account.name}”是“{unit_name}”的账号，不是本单位（{unit.name}）的。"
-                f"联络员只能为本单位的账号报送，发 /账号 列表 查看本单位的账号。"
-            )
 
     @staticmethod
     async def _latest(tx: Tx, account_ids: list[int]) -> dict[int, tuple[int, date]]:
@@ -203,21 +117,16 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
             raise UserError(
                 f"“{count_text}”不是粉丝数。请写成 12345、12,345、1.2万、12.3w、3千 或 120万+，如：/粉丝 微信 1.2万"
             ) from None
-        unit = await self._operator_unit(user_id, "报送粉丝数")
+        unit = await self.own.unit_of(user_id, "报送粉丝数")
         self._unconfirmed.pop(str(user_id), None)  # a new report replaces the one waiting for a confirmation
-        if not words:
-            accounts = await self.accounts.of_unit(unit.id)
-            if len(accounts) != 1:
-                raise UserError("请写出平台或账号名称，如：/粉丝 微信 12345、/粉丝 抖音 1.2万")
-            account = accounts[0]
-        else:
-            account = await self._pick(unit, words, "/粉丝 <账号> 12345")
+        account = await self.own.named(
+            unit, words, "/粉丝 <账号> 12345", "请写出平台或账号名称，如：/粉丝 微信 12345、/粉丝 抖音 1.2万"
+        )
         today = clock.now().date()
         day = today.isoformat()
         month = day[:7]
         async with self.db.tx() as tx:
-            await self._look(tx)
-            mark = (self._version, self._epoch)
+            mark = await self.rankings.before_report(tx)
             earlier = await tx.all(
                 "SELECT count, day FROM follower_reports WHERE account_id=? AND day<? ORDER BY day DESC LIMIT 2",
                 (account.id, day),
@@ -274,7 +183,7 @@ class Followers(PostWatch, Rankings, MonthlyReminder):
             else row["last_count"] - (row["prev_count"] if row["prev_count"] is not None else row["first_count"])
         )
         new_growth = count - (before if before is not None else first)
-        self._reported(mark, unit.id, account.platform, today, count - (old_total or 0), old_growth, new_growth)
+        self.rankings.reported(mark, unit.id, account.platform, today, count - (old_total or 0), old_growth, new_growth)
         month_start = today.replace(day=1)
         return Reported(
             unit=unit,

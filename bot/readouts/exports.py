@@ -282,7 +282,7 @@ class Exports:
     async def account_sheet(self, scope: Scope | None = None) -> Export:
         """附件1: one row per account (filed or awaiting review), plus an inside sheet with the details."""
         accs = [a for a in await self.reports.accounts() if _in(scope, a.unit)]
-        ops = await self.units.operators_of({a.unit.id for a in accs})
+        ops = await self.units.registrations.operators_of({a.unit.id for a in accs})
         stale = await self.reports.stale_accounts()
         rows: list[list[Any]] = []
         detail: list[list[Any]] = []

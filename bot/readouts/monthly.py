@@ -127,8 +127,8 @@ class MonthlyList:
         followers = self.followers
         units = await self.units.all()
         present = {u.category for u in units}
-        rankings = {c: await followers.ranking(None, c, period) for c in CATEGORIES if c in present}
-        stale = await followers.stale(as_of=min(period.end, clock.now().date()))  # 僵尸号 as the month ended
+        rankings = {c: await followers.rankings.ranking(None, c, period) for c in CATEGORIES if c in present}
+        stale = await followers.watch.stale(as_of=min(period.end, clock.now().date()))  # 僵尸号 as the month ended
         card = self.card(period, rankings, stale)
         pictures = self.pictures
         picture = await pictures.render_async(card) if pictures.available else None

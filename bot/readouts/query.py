@@ -63,7 +63,7 @@ async def gather(
 ) -> UnitFacts:
     """What /查询 tells about one unit: operators, accounts and their latest counts, returns, 统发 completion, filings;
     read from the services named (nothing else of the bot)."""
-    ops = await units.operators(unit.id)
+    ops = await units.registrations.operators(unit.id)
     names = [person_name(o.name) for o in ops]
     mine = await accounts.of_unit(unit.id)
     latest = await followers.latest_for_unit(unit.id)

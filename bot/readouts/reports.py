@@ -258,9 +258,9 @@ class Reports:
 
     async def people_names(self) -> dict[str, str]:
         """QQ id → the name the person goes by in the group, from everything the bot stored about people."""
-        sources = [self.units.applicant_names, self.media_accounts.filer_names]
+        sources = [self.units.registrations.applicant_names, self.media_accounts.filer_names]
         sources += [self.task_service(kind).people for kind in TASK_KINDS]
-        sources.append(self.units.operator_names)  # last: the name an operator has now wins
+        sources.append(self.units.registrations.operator_names)  # last: the name an operator has now wins
         names: dict[str, str] = {}
         for source in sources:
             for qq, name in await source():
@@ -286,7 +286,9 @@ class Reports:
     async def overview(self, scope: Scope | None = None) -> Overview:
         """The counts on the dashboard's first page (a city admin's `scope`: of their units)."""
         units = [u for u in await self.units.all() if within(scope, u)]
-        ops = {user: unit for user, unit in (await self.units.all_operators()).items() if within(scope, unit)}
+        ops = {
+            user: unit for user, unit in (await self.units.registrations.all_operators()).items() if within(scope, unit)
+        }
         accs = await self.accounts(scope=scope)
         o = Overview()
         o.units = len(units)
@@ -368,7 +370,7 @@ class Reports:
 
     async def stale_accounts(self) -> dict[int, str]:
         """account id → why it counts as 僵尸号 (no post reported for ALLIANCE_STALE_DAYS), from `Followers.stale`."""
-        st = await self.followers.stale()
+        st = await self.followers.watch.stale()
         out = {}
         for _unit, items in st.no_post:
             for item in items:
@@ -384,7 +386,7 @@ class Reports:
         from bot.followers.periods import parse_period
 
         per = parse_period(period, clock.now().date())
-        r = await followers.ranking(platform or None, category or None, per, scope)
+        r = await followers.rankings.ranking(platform or None, category or None, per, scope)
         growth = {s.unit.id: s.value for s in r.by_growth()}
         rows = [
             FollowerRankRow(s.rank, s.unit, s.value, growth.get(s.unit.id), followers.target(s.unit).amount)

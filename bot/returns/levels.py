@@ -332,7 +332,7 @@ class ReturnLevels:
             raise UserError(f"“{unit.name}”不在你的管理范围（{scope.label}）内，不能退回。")
         reason = " ".join(reason.split())[:MAX_REASON]
         why = reason or "上级单位审核后退回，请核对修改"
-        operators = await self.units.operators(unit.id)
+        operators = await self.units.registrations.operators(unit.id)
         city_id = (await self._cities_of([unit.id]))[unit.id] if ret.by_level else None
         async with self.db.tx() as tx:
             row = await tx.one(

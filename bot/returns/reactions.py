@@ -15,7 +15,7 @@ from bot.refs import ANNOUNCE, HINT, REMINDER, RETURN_NUDGE, Ref
 from bot.render import Msg
 from bot.returns.records import BY_REACTION, BY_SELF, KIND, Return, Submission, Submitted, return_row
 from bot.returns.text import files_not_by_reaction
-from bot.task_reactions import ReactionPlan, TaskReactions, log
+from bot.task_reactions import ReactionCatchUp, ReactionPlan, log
 from bot.tasks import NOT_BOUND, Owing
 from bot.units.authority import Authority
 from bot.units.records import Unit
@@ -25,7 +25,7 @@ from bot.units.service import Units
 _POSTS = (ANNOUNCE, REMINDER, RETURN_NUDGE)
 
 
-class ReturnReactions(TaskReactions):
+class ReturnReactions:
     """Reactions (a part of Returns): confirming a return without files by a reaction, telling who reacted to one
     with files how to hand it in, catching up what was given while away."""
 
@@ -42,7 +42,8 @@ class ReturnReactions(TaskReactions):
         mark: Callable[[int, Unit, str, str, str, str], Awaitable[Submitted]],
         owing: Callable[[Tx, Return], Awaitable[Owing]],
     ) -> None:
-        super().__init__(settings)
+        self.settings = settings
+        self.away = ReactionCatchUp(settings, plan=self.reaction_plan, confirm=self.confirm_reacted)
         self.db = db
         self.units = units
         self.outbox = outbox

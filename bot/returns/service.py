@@ -102,7 +102,7 @@ class Returns:
             owing=self._owing,
         )
         # before an automatic reminder's transaction, reactions given while away are counted
-        reminders.register(self.kind, self._remind, prepare=self.reactions.before_nudge)
+        reminders.register(self.kind, self._remind, prepare=self.reactions.away.before_nudge)
 
     # ------------------------------------------------------------ reading
 
@@ -128,7 +128,7 @@ class Returns:
                     fixing.add(r["unit_id"])
             owes = await self._owes_in(tx, ret, [u.id for u in pending]) if len(ret.forms) > 1 else {}
         done.sort(key=lambda s: s.at)
-        staffed = await self.units.staffed(u.id for u in pending)
+        staffed = await self.units.registrations.staffed(u.id for u in pending)
         return Progress(
             ret,
             done,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Protocol
 
 from bot import clock
 from bot.audit import audit
-from bot.db import Tx
+from bot.db import Database, Tx
 from bot.errors import NotFound, Unsure, UserError
 from bot.names import check_city, check_name, check_qq
 from bot.units.records import (
@@ -21,8 +22,37 @@ from bot.units.scope import Scope
 from bot.vocab import parse_category
 
 
+class UnitRoster(Protocol):
+    """What registration asks of the units' name index (Units, which holds registration as its part)."""
+
+    async def get(self, unit_id: int) -> Unit | None: ...
+
+    async def find(self, text: str, *, strict: bool = False) -> Unit | None: ...
+
+    async def near(self, text: str) -> list[Unit]: ...
+
+    async def all(self) -> list[Unit]: ...
+
+    def invalidate(self) -> None: ...
+
+    async def insert_unit(
+        self, tx: Tx, name: str, category: str, city: str, students: int | None, actor: str, *, county: str = ""
+    ) -> int: ...
+
+
 class Registrations:
     """Operators and registration (a part of Units): /注册 applications, /审核 decisions, binding and unbinding, who is bound to which unit; the only code that reads or writes the operators and applications tables."""
+
+    def __init__(self, db: Database, roster: UnitRoster) -> None:
+        self.db = db
+        self.roster = roster  # the units: looking one up, adding one for an approved application
+        # staffed_all's last read, and the writes to the operators table by this process
+        self._staffed_last: tuple[tuple[int, int], frozenset[int]] | None = None
+        self._operators_writes = 0
+
+    def forget_staffed(self) -> None:
+        """The units changed: `staffed_all` reads the operators again."""
+        self._staffed_last = None
 
     async def operator(self, user_id: str | int) -> tuple[Operator, Unit] | None:
         """The unit a QQ user is bound to, if any."""
@@ -30,7 +60,7 @@ class Registrations:
             row = tx.tiny_row("SELECT user_id, name, unit_id, group_id FROM operators WHERE user_id=?", (str(user_id),))
         if row is None:
             return None
-        unit = await self.get(row["unit_id"])
+        unit = await self.roster.get(row["unit_id"])
         if unit is None:
             return None
         return Operator(row["user_id"], row["name"], row["unit_id"], row["group_id"]), unit
@@ -139,7 +169,7 @@ class Registrations:
             self.operators_changed()
             left = await tx.value("SELECT COUNT(*) FROM operators WHERE unit_id=?", (row["unit_id"],))
             await audit(tx, actor, why, uid, row["unit_id"])
-        unit = await self.get(row["unit_id"])
+        unit = await self.roster.get(row["unit_id"])
         if unit is None:
             return None
         return Unbound(unit, left == 0)
@@ -163,14 +193,14 @@ class Registrations:
             raise UserError(f"你已是“{bound[1].name}”的联络员。要换单位，请先发 /解绑，再重新注册。")
         name = check_name(name, "单位名称")
         try:  # with a category the user means a new unit: a loose match to another one is asked about, not taken
-            unit = await self.find(name, strict=bool(category))
+            unit = await self.roster.find(name, strict=bool(category))
         except Unsure as e:
             known = e.candidate.name  # type: ignore[attr-defined]
             raise UserError(
                 f"名册里没有“{name}”，但有“{known}”。如果就是它，请发：/注册 {known}；"
                 "如果是名册里没有的新单位，请联系管理员把它加进名册。"
             ) from None
-        if unit is None and not category and (close := await self.near(name)):
+        if unit is None and not category and (close := await self.roster.near(name)):
             raise UserError(
                 f"名册里没有“{name}”。你是不是要注册“{close[0].name}”？是的话请发：/注册 {close[0].name}；"
                 "如果确实是名册里没有的新单位，请联系管理员把它加进名册。"
@@ -271,7 +301,9 @@ class Registrations:
             if unit_id is None:
                 unit_id = await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL", (app.unit_name,))
                 if unit_id is None:
-                    unit_id = await self._insert(tx, app.unit_name, app.category or "其他", app.city or "", None, actor)
+                    unit_id = await self.roster.insert_unit(
+                        tx, app.unit_name, app.category or "其他", app.city or "", None, actor
+                    )
             elif await tx.value("SELECT deleted_at FROM units WHERE id=?", (unit_id,)):
                 raise UserError(f"申请 #{app_id} 的单位已被删除，无法通过。")
             existing = await tx.one("SELECT unit_id FROM operators WHERE user_id=?", (app.user_id,))
@@ -287,8 +319,8 @@ class Registrations:
                 (unit_id, clock.now_db(), actor, app_id),
             )
             await audit(tx, actor, "审核通过", f"#{app_id} {app.user_id} → {app.unit_name}", unit_id)
-        self.invalidate()
-        unit = await self.get(unit_id)
+        self.roster.invalidate()
+        unit = await self.roster.get(unit_id)
         return Decision(app, True, "", unit)
 
     async def reject(self, app_id: int, reason: str, *, actor: str, scope: Scope | None = None) -> Decision:
@@ -316,7 +348,7 @@ class Registrations:
         ops = await self.all_operators()
         loose = [(qq, name) for qq, name in members.items() if qq not in ops and qq not in admins]
         covered = {ops[qq] for qq in members if qq in ops}
-        orphan = [u for u in await self.all() if u.id not in covered]
+        orphan = [u for u in await self.roster.all() if u.id not in covered]
         return loose, orphan
 
 

@@ -12,6 +12,9 @@ from bot.errors import NotFound, UserError
 from bot.names import check_city, check_name, name_key
 from bot.units.records import (
     SCOPE_ALL,
+    Application,
+    Decision,
+    Operator,
     Unit,
     UnitIndex,
 )
@@ -31,8 +34,9 @@ from bot.units.tree import (
 from bot.vocab import CATEGORIES, categories_of, category_key, parse_category
 
 
-class Units(Registrations):
-    """Unit records and the people bound to them."""
+class Units:
+    """Unit records and the people bound to them: the roster's name index, adding, renaming, deleting and moving
+    units, scopes; its part `registrations` (bot/units/registrations.py) binds people to units."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -41,9 +45,7 @@ class Units(Registrations):
         self._tree: tuple[UnitIndex, Tree] | None = None  # the tree of the index it was built from
         # called after a change to the units or their aliases commits (the follower rankings' cache listens)
         self.on_change: list[Callable[[], None]] = []
-        # Registrations.staffed_all's last read, and the writes to the operators table by this process
-        self._staffed_last: tuple[tuple[int, int], frozenset[int]] | None = None
-        self._operators_writes = 0
+        self.registrations = Registrations(db, self)  # /注册, /审核, binding: who operates which unit
 
     # ------------------------------------------------------------ name index
 
@@ -51,7 +53,7 @@ class Units(Registrations):
         """The units or their aliases changed: forget the index (and which units have an operator) and tell who
         listens."""
         self._index = None
-        self._staffed_last = None
+        self.registrations.forget_staffed()
         for listener in self.on_change:
             listener()
 
@@ -124,6 +126,32 @@ class Units(Registrations):
         """Units one typo away from `text` (see `UnitIndex.near`): for 你是不是要… and flagging look-alike new units."""
         return (await self._load()).near(text)
 
+    # ------------------------------------------------------------ registration (the most asked, see Registrations)
+
+    async def operator(self, user_id: str | int) -> tuple[Operator, Unit] | None:
+        """The unit a QQ user is bound to, if any (`Registrations.operator`)."""
+        return await self.registrations.operator(user_id)
+
+    async def apply(
+        self,
+        user_id: str | int,
+        user_name: str,
+        group_id: str | int | None,
+        name: str,
+        category: str = "",
+        city: str = "",
+    ) -> tuple[Application, bool]:
+        """File an application to operate a unit, or to create a new one (`Registrations.apply`)."""
+        return await self.registrations.apply(user_id, user_name, group_id, name, category, city)
+
+    async def pending(self, scope: Scope | None = None) -> list[Application]:
+        """The applications waiting for a decision (`Registrations.pending`)."""
+        return await self.registrations.pending(scope)
+
+    async def approve(self, app_ids: list[int], *, actor: str, scope: Scope | None = None) -> list[Decision]:
+        """Approve applications, each in its own transaction (`Registrations.approve`)."""
+        return await self.registrations.approve(app_ids, actor=actor, scope=scope)
+
     # ------------------------------------------------------------ units
 
     async def add(
@@ -163,7 +191,7 @@ class Units(Registrations):
             raise UserError(f"“{name}”不能做自己的上级。请写出另一个单位，或写“{PROVINCE}”。")
         target = await self._parent_target(parent, scope) if fixed else None
         async with self.db.tx() as tx:
-            unit_id = await self._insert(tx, name, category, city, students, actor, county=county)
+            unit_id = await self.insert_unit(tx, name, category, city, students, actor, county=county)
             if fixed:
                 await self._hang(tx, unit_id, name, target)
             try:
@@ -194,9 +222,11 @@ class Units(Registrations):
                     f"这样上下级会绕成一个圈。请换一个上级单位；要把“{other}”放在别处，先发 /单位 上级 {other} <新上级>。"
                 )
 
-    async def _insert(
+    async def insert_unit(
         self, tx: Tx, name: str, category: str, city: str, students: int | None, actor: str, *, county: str = ""
     ) -> int:
+        """Store a new unit in `tx` (its name checked against the live names and aliases, audited, hung under its
+        default parent); the caller invalidates the index after the commit."""
         if await tx.value("SELECT id FROM units WHERE name=? AND deleted_at IS NULL", (name,)):
             raise UserError(f"单位“{name}”已经存在。")
         if await tx.value(
@@ -283,7 +313,7 @@ class Units(Registrations):
         async with self.db.tx() as tx:
             ops = [r[0] for r in await tx.all("SELECT user_id FROM operators WHERE unit_id=?", (unit.id,))]
             await tx.run("DELETE FROM operators WHERE unit_id=?", (unit.id,))
-            self.operators_changed()
+            self.registrations.operators_changed()
             await tx.run("UPDATE units SET deleted_at=? WHERE id=?", (clock.now_db(), unit.id))
             await tx.run(
                 "UPDATE applications SET state='已撤销', reason='单位已删除' WHERE unit_id=? AND state='待审核'",

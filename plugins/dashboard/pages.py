@@ -108,7 +108,7 @@ async def units_page(request: Request, app: App, s: Session) -> str:
     units = sorted([u for u in await app.units.all() if u in s.scope], key=reports.unit_key)
     chosen = [u for u in units if _match_unit(u, q) and (not cat or u.category == cat)]
     shown, page_no, pages = h.paginate(chosen, form_int(request.query_params.get("page")), PAGE_SIZE)
-    ops = await app.units.operators_of(u.id for u in shown)
+    ops = await app.units.registrations.operators_of(u.id for u in shown)
     accs = await app.reports.accounts(scope=s.scope)
     count: dict[int, int] = {}
     for a in accs:
@@ -148,7 +148,7 @@ async def unit_page(request: Request, app: App, s: Session) -> str | Response:
         return shell(s, "没有这个单位", h.message("没有这个单位。", ok=False), status=404)
     if unit not in s.scope:
         return refused(s, f"“{unit.name}”不在你的管理范围（{s.scope.label}）内，不能查看。")
-    ops = await app.units.operators(unit.id)
+    ops = await app.units.registrations.operators(unit.id)
     accs = [a for a in await app.reports.accounts(("正常", "待审核", "已注销"), s.scope) if a.unit.id == unit.id]
     fs = [f for f in await app.reports.filings(s.scope) if f.unit_id == unit.id]
     info = (

@@ -227,7 +227,7 @@ async def ranking(ctx: Ctx) -> Reply:
     ctx.take_format()
     platform, category, period = parse_ranking_args(ctx.args, clock.now().date())
     svc = ctx.app.followers
-    r = await svc.ranking(platform, category, period, scope=ctx.scope if ctx.role is Role.CITY_ADMIN else None)
+    r = await svc.rankings.ranking(platform, category, period, scope=ctx.scope if ctx.role is Role.CITY_ADMIN else None)
     rows = ctx.app.settings.alliance_picture_rows
     reply = await picture_or_text(
         ctx,
@@ -335,7 +335,7 @@ async def targets(ctx: Ctx) -> Reply:
     if name:
         category = category_or_none(name)
         if category is not None:
-            rows = await svc.overview(category)
+            rows = await svc.rankings.overview(category)
             limit = ctx.app.settings.alliance_picture_rows
             reply = await picture_or_text(
                 ctx,
@@ -350,7 +350,7 @@ async def targets(ctx: Ctx) -> Reply:
     bound = await ctx.app.units.operator(ctx.user_id)
     if bound is not None:
         return render_progress(await svc.progress(bound[1]))
-    return render_overview(svc.targets, svc.populous, await svc.overview(), ctx.limit)
+    return render_overview(svc.targets, svc.populous, await svc.rankings.overview(), ctx.limit)
 
 
 async def own_status(ctx: Ctx) -> Msg | list[Msg]:
@@ -442,7 +442,7 @@ async def post_cmd(ctx: Ctx) -> Msg:
         args, day_text = [], args[0]
     if len(args) > 2:
         raise UserError("参数太多。用法：/更新 <平台或账号名称> [日期]；账号名称含空格请加引号。")
-    return render_post(await ctx.app.followers.mark_post(ctx.user_id, args, day_text))
+    return render_post(await ctx.app.followers.watch.mark_post(ctx.user_id, args, day_text))
 
 
 # ---------------------------------------------------------------- /僵尸号
@@ -498,7 +498,7 @@ async def stale_cmd(ctx: Ctx) -> Reply:
         days = read_number(ctx.args[0].removesuffix("天"))
         if len(ctx.args) > 1 or days is None or not 1 <= days <= 3650:
             raise UserError("天数应是 1 到 3650 之间的数字，如：/僵尸号 30")
-    s = await ctx.app.followers.stale(days, scope=ctx.scope)
+    s = await ctx.app.followers.watch.stale(days, scope=ctx.scope)
     rows = sum(len(items) for _, items in s.no_post + s.warning)
     limit = ctx.app.settings.alliance_picture_rows
     text = render_stale(s, ctx.limit)

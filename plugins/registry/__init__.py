@@ -139,7 +139,7 @@ async def review(ctx: Ctx) -> Reply:
             raise UserError("请写出要驳回的申请编号，如：/审核 驳回 3 单位名称有误")
         app_id = ctx.int_arg(rest[0], "申请编号")
         reason = " ".join(rest[1:])[:200]
-        d = await ctx.app.units.reject(app_id, reason, actor=ctx.user_id, scope=ctx.scope)
+        d = await ctx.app.units.registrations.reject(app_id, reason, actor=ctx.user_id, scope=ctx.scope)
         why = f"，原因：{reason}" if reason else ""
         await tell_applicant(
             ctx.app,
@@ -239,7 +239,7 @@ async def my_unit(ctx: Ctx) -> Msg:
 
 async def unit_card(app: App, unit: Unit, intro: str = "", limit: int | None = None) -> Msg:
     """A unit, its operators (names only, never a phone number), accounts, and what is open for it."""
-    ops = await app.units.operators(unit.id)
+    ops = await app.units.registrations.operators(unit.id)
     accounts = await app.accounts.of_unit(unit.id)
     filings = await app.accounts.pending_for_unit(unit.id)
     tasks = await app.broadcasts.stats.open_for_unit(unit.id)
@@ -288,7 +288,7 @@ async def unbind(ctx: Ctx) -> Msg:
             f"解绑后你不再是“{bound[1].name}”的联络员，不能再替本单位确认任务、交报送；重新绑定要再 /注册 并等管理员审核。"
             "确定解绑请发 /解绑 确认"
         )
-    result = await ctx.app.units.unbind(ctx.user_id, actor=ctx.user_id)
+    result = await ctx.app.units.registrations.unbind(ctx.user_id, actor=ctx.user_id)
     if result is None:
         raise UserError("你还没有绑定任何单位，不需要解绑。")
     if result.last_operator:
@@ -461,7 +461,7 @@ async def unbound(ctx: Ctx) -> Reply:
         except Exception as e:
             logger.warning(f"get_group_member_list({g}) failed: {e}")
             raise UserError("暂时取不到群成员列表（QQ 客户端没有返回），请稍后再试。") from None
-    loose, orphan = await ctx.app.units.unbound(members, ctx.app.settings.admins)
+    loose, orphan = await ctx.app.units.registrations.unbound(members, ctx.app.settings.admins)
 
     out = Msg(f"群成员 {len(members)} 人，未绑定单位 {len(loose)} 人：")
     for qq, name in loose:
@@ -488,7 +488,7 @@ async def _left(bot: Bot, event: GroupDecreaseNoticeEvent) -> None:
         bound[0].group_id not in (None, str(event.group_id)) and bound[0].group_id in app.settings.groups
     ):
         return  # not an operator, or bound through another alliance group they are still in
-    result = await app.units.unbind(event.user_id, actor="system", why="退群解绑")
+    result = await app.units.registrations.unbind(event.user_id, actor="system", why="退群解绑")
     if result is not None and result.last_operator:
         await tell_admins(
             app,

@@ -222,13 +222,13 @@ async def form(ctx: Ctx) -> Msg:
         targets = [(bound[1], [ctx.user_id])]
     elif names == ["全部"]:
         units = await app.units.all()
-        ops = await app.units.operators_of(u.id for u in units)
+        ops = await app.units.registrations.operators_of(u.id for u in units)
         targets = [(u, [o.user_id for o in ops[u.id]]) for u in units if ops.get(u.id)]
     else:
         targets = []
         for n in names:
             u = await app.units.resolve(n, strict=True)
-            targets.append((u, [o.user_id for o in await app.units.operators(u.id)]))
+            targets.append((u, [o.user_id for o in await app.units.registrations.operators(u.id)]))
     sent, fallback, failed = [], [], []
     for unit, users in targets:
         made = await app.workbooks.prefilled_forms(ret, unit)

@@ -241,7 +241,7 @@ async def _learn(bot: Bot, app: App) -> None:
         app.reminders.kick()  # nudges due meanwhile go out after what was done meanwhile is counted
     for service in (app.broadcasts, app.returns):
         try:
-            counted = await service.reactions.catch_up(force=True)
+            counted = await service.reactions.away.catch_up(force=True)
             if counted:
                 logger.info(f"补记了 {counted} 个离线期间的{service.noun}表情确认")
         except Exception as e:
@@ -260,11 +260,11 @@ async def _connected(bot: Bot) -> None:
             f"QQ 账号 {account} 不是本机器人配置的账号（ALLIANCE_ACCOUNTS）或已有别的账号在服务，它的连接不用于收发消息"
         )
         return
-    lister = app.broadcasts.reactions.lister or make_lister(app)  # one for both: it learns the client once
+    lister = app.broadcasts.reactions.away.lister or make_lister(app)  # one for both: it learns the client once
     app.outbox.keys.resolver = make_resolver(app)  # the stable key of the bot's messages (issue 22)
     for service in (app.broadcasts, app.returns):
-        service.reactions.lister = lister
-        service.reactions.catch_up_due()
+        service.reactions.away.lister = lister
+        service.reactions.away.catch_up_due()
     logger.info(f"QQ 客户端 {account} 已连接，开始发送待发消息")
     if not hasattr(bot, "call_api"):
         app.reminders.kick()
@@ -302,7 +302,7 @@ async def _scope(event: Event) -> None:
             await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
     elif isinstance(event, PrivateMessageEvent):
         known = app.is_admin(event.user_id) or await app.roles.is_appointed(event.user_id)  # admins: any level
-        if not known and not await app.units.is_known(event.user_id):
+        if not known and not await app.units.registrations.is_known(event.user_id):
             raise IgnoredException("private chat with an unknown user")
         app.outbox.accounts.note_private(event.user_id, account)
 

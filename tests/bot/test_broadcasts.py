@@ -717,7 +717,7 @@ async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudg
             # 1003 (河南大学) gave a thumbs-up while the bot was away; 9999 is bound to no unit
             return ["1003", "9999"] if (message_id, emoji) == (ids[0], "76") else []
 
-        app.broadcasts.reactions.lister = lister
+        app.broadcasts.reactions.away.lister = lister
         app.outbox.attach(noop_sender)
         clock.freeze(datetime(2026, 11, 19, 18, 1, tzinfo=TZ))
         assert await app.reminders.tick() == 1
@@ -728,7 +728,7 @@ async def test_reactions_given_while_away_are_caught_up_before_an_automatic_nudg
         assert [(r[0], r[1]) for r in rows] == [("1003", "reaction")]
         assert {e for _, _, e in asked} == set(app.settings.alliance_confirm_emojis)
         # a second catch-up counts nobody twice
-        assert await app.broadcasts.reactions.catch_up(t.id) == 0
+        assert await app.broadcasts.reactions.away.catch_up(t.id) == 0
 
 
 async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) -> None:
@@ -742,8 +742,8 @@ async def test_a_client_that_cannot_list_reactions_is_asked_no_further(bc: App) 
         calls += 1
         return None
 
-    bc.broadcasts.reactions.lister = lister
-    assert await bc.broadcasts.reactions.catch_up() == 0 and calls == 1
+    bc.broadcasts.reactions.away.lister = lister
+    assert await bc.broadcasts.reactions.away.catch_up() == 0 and calls == 1
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ async def test_account_sheet_follows_attachment_1(world: App) -> None:
 
 async def test_account_detail_sheet_has_follower_counts(world: App) -> None:
     await world.followers.report("20001", ["微信"], "12,345")
-    await world.followers.mark_post("20001", ["微信"], "")
+    await world.followers.watch.mark_post("20001", ["微信"], "")
     made = await world.exports.export("统计表", actor=str(ADMIN))
     ws = load_workbook(made.path)["账号明细"]
     assert row(ws, 4) == [
@@ -162,7 +162,7 @@ async def test_account_detail_sheet_has_follower_counts(world: App) -> None:
 
 
 async def test_stale_account_is_flagged_in_problem_column(world: App) -> None:
-    await world.followers.mark_post("20001", ["微信"], "2026-03-01")
+    await world.followers.watch.mark_post("20001", ["微信"], "2026-03-01")
     clock.advance(timedelta(days=40))
     made = await world.exports.export("统计表", actor=str(ADMIN))
     ws = load_workbook(made.path).active

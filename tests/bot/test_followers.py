@@ -136,7 +136,7 @@ async def test_a_correction_the_same_day_replaces_the_report(world: World) -> No
         audited = await tx.value("SELECT detail FROM audit WHERE action='粉丝数更正'")
     assert [tuple(r) for r in rows] == [("2026-03-16", 1000), ("2026-03-17", 2100)]
     assert "2000 → 2100" in audited
-    ranking = await world.svc.ranking()
+    ranking = await world.svc.rankings.ranking()
     assert [(s.unit.name, s.value) for s in ranking.by_growth()] == [("河南大学", 1100)]
 
 
@@ -236,7 +236,7 @@ async def test_progress_and_overview(world: World) -> None:
     assert p.total == 15000 and p.target.amount == 100_000
     assert {a.name: c for a, c, _ in p.accounts if a.platform == "微信公众号"} == {"郑州大学": None, "郑大青年": 3000}
     await report(world, ZZJY, "微信", "120万+")
-    overview = {u.name: (total, t.amount) for u, total, t in await world.svc.overview()}
+    overview = {u.name: (total, t.amount) for u, total, t in await world.svc.rankings.overview()}
     assert overview["郑州市教育局"] == (1_200_000, 1_000_000)
     assert overview["郑州大学"] == (15000, 100_000)
     assert overview["开封市教育局"] == (None, 800_000)
@@ -264,7 +264,7 @@ async def _history(w: World) -> None:
 
 async def test_ranking_by_count_and_by_growth_this_month(world: World) -> None:
     await _history(world)
-    r = await world.svc.ranking()
+    r = await world.svc.rankings.ranking()
     assert [(s.rank, s.unit.name, s.value) for s in r.by_count()] == [
         (1, "郑州大学", 111_000),
         (2, "郑州市教育局", 50_000),
@@ -278,7 +278,7 @@ async def test_ranking_by_count_and_by_growth_this_month(world: World) -> None:
 async def test_ranking_last_month_and_filters(world: World) -> None:
     await _history(world)
     today = clock.now().date()
-    last = await world.svc.ranking(period=parse_period("上月", today))
+    last = await world.svc.rankings.ranking(period=parse_period("上月", today))
     assert [(s.unit.name, s.value) for s in last.by_count()] == [
         ("郑州大学", 105_000),
         ("郑州市教育局", 50_000),
@@ -289,13 +289,13 @@ async def test_ranking_last_month_and_filters(world: World) -> None:
         ("郑州大学", 5_000),
         ("郑州市教育局", 0),
     ]
-    universities = await world.svc.ranking(category="本科高校")
+    universities = await world.svc.rankings.ranking(category="本科高校")
     assert [s.unit.name for s in universities.by_count()] == ["郑州大学", "河南大学"]
-    wechat = await world.svc.ranking(platform="微信公众号")
+    wechat = await world.svc.rankings.ranking(platform="微信公众号")
     assert [(s.unit.name, s.value) for s in wechat.by_count()] == [("郑州市教育局", 50_000), ("郑州大学", 5_000)]
     # 郑大青年 was first reported in March (once): growth counts from that first report, so 0
     assert [(s.unit.name, s.value) for s in wechat.by_growth()] == [("郑州大学", 0)]
-    top = await world.svc.ranking()
+    top = await world.svc.rankings.ranking()
     assert [s.unit.name for s in top.by_count(1)] == ["郑州大学"]
 
 
@@ -303,7 +303,7 @@ async def test_equal_values_share_a_rank(world: World) -> None:
     await report(world, HENU, "抖音", "5000")
     await report(world, ZZJY, "微信", "5000")
     await report(world, ZZU, "微博", "9000")
-    r = await world.svc.ranking()
+    r = await world.svc.rankings.ranking()
     assert [s.rank for s in r.by_count()] == [1, 2, 2]
     # one unit's place (the asker's row of a picture) is the same, found without ordering the whole list
     assert [r.count_of(s.unit.id) for s in r.by_count()] == r.by_count()
@@ -315,7 +315,7 @@ async def test_a_rankings_ordered_lists_are_kept_and_a_reader_cannot_change_them
     """Every asker of a cached ranking reads its top lists: ordered once per limit, each reader gets its own list."""
     await report(world, HENU, "抖音", "5000")
     await report(world, ZZU, "微博", "9000")
-    r = await world.svc.ranking()
+    r = await world.svc.rankings.ranking()
     top, growth = r.by_count(1), r.by_growth()
     assert [s.unit.name for s in top] == ["郑州大学"] and len(growth) == 2
     expected = list(growth)
@@ -330,15 +330,15 @@ async def test_closed_accounts_and_deleted_units_leave_the_ranking(world: World)
     await report(world, ZZU, "微博", "9000")
     await report(world, ZZU, "郑大青年", "1000")
     await report(world, HENU, "抖音", "5000")
-    assert (await world.svc.ranking()).by_count()[0].value == 10_000
+    assert (await world.svc.rankings.ranking()).by_count()[0].value == 10_000
     filing = await world.app.accounts.file_closure(ZZU, "x", "微博", "郑州大学")
     await world.app.accounts.approve([filing.id], actor=ADMIN)
-    assert [(s.unit.name, s.value) for s in (await world.svc.ranking()).by_count()] == [
+    assert [(s.unit.name, s.value) for s in (await world.svc.rankings.ranking()).by_count()] == [
         ("河南大学", 5000),
         ("郑州大学", 1000),
     ]
     await world.app.units.delete("河南大学", actor=ADMIN)
-    assert [s.unit.name for s in (await world.svc.ranking()).by_count()] == ["郑州大学"]
+    assert [s.unit.name for s in (await world.svc.rankings.ranking()).by_count()] == ["郑州大学"]
 
 
 async def test_cached_rankings_follow_every_report(world: World) -> None:
@@ -353,9 +353,9 @@ async def test_cached_rankings_follow_every_report(world: World) -> None:
             clock.advance(timedelta(days=rng.choice([1, 3, 7])))
         for period in (None, parse_period("上月", clock.now().date())):
             for platform in (None, "微信公众号"):
-                cached = await world.svc.ranking(platform, period=period)
-                world.svc._cache.clear()
-                fresh = await world.svc.ranking(platform, period=period)
+                cached = await world.svc.rankings.ranking(platform, period=period)
+                world.svc.rankings._cache.clear()
+                fresh = await world.svc.rankings.ranking(platform, period=period)
                 assert cached.by_count() == fresh.by_count(), step
                 assert cached.by_growth() == fresh.by_growth(), step
 
@@ -365,7 +365,7 @@ async def test_a_report_written_by_another_process_shows_in_the_next_ranking(wor
     worker thread for it): a count written through another connection (a second process) is not missed."""
     await report(world, HENU, "抖音", "5000")
     await report(world, ZZU, "微博", "9000")
-    assert [s.unit.name for s in (await world.svc.ranking()).by_count()] == ["郑州大学", "河南大学"]
+    assert [s.unit.name for s in (await world.svc.rankings.ranking()).by_count()] == ["郑州大学", "河南大学"]
     other = sqlite3.connect(world.app.db.path)
     try:
         with other:
@@ -379,7 +379,7 @@ async def test_a_report_written_by_another_process_shows_in_the_next_ranking(wor
             )
     finally:
         other.close()
-    again = await world.svc.ranking()
+    again = await world.svc.rankings.ranking()
     assert [(s.unit.name, s.value) for s in again.by_count()] == [("河南大学", 20000), ("郑州大学", 9000)]
 
 
@@ -388,31 +388,31 @@ async def test_askers_of_a_ranking_not_read_yet_share_one_read(world: World, mon
     await report(world, HENU, "抖音", "5000")
     await report(world, ZZU, "微博", "9000")
     reads = []
-    read_rows = world.svc._read_rows
+    read_rows = world.svc.rankings._read_rows
 
     async def counted(*args):  # type: ignore[no-untyped-def]
         reads.append(args[2])
         return await read_rows(*args)
 
-    monkeypatch.setattr(world.svc, "_read_rows", counted)
-    world.svc._cache.clear()
-    got = await asyncio.gather(*(world.svc.ranking("抖音") for _ in range(20)), world.svc.ranking())
+    monkeypatch.setattr(world.svc.rankings, "_read_rows", counted)
+    world.svc.rankings._cache.clear()
+    got = await asyncio.gather(*(world.svc.rankings.ranking("抖音") for _ in range(20)), world.svc.rankings.ranking())
     assert reads == ["抖音", None]  # one read per view
     assert all(r is got[0] for r in got[:20])  # one ranking for all of them (one card, one picture)
     assert [(s.unit.name, s.value) for s in got[0].by_count()] == [("河南大学", 5000)]
     await report(world, HENU, "抖音", "6000")  # read again after a report: patched in place, no read
-    assert [s.value for s in (await world.svc.ranking("抖音")).by_count()] == [6000] and len(reads) == 2
+    assert [s.value for s in (await world.svc.rankings.ranking("抖音")).by_count()] == [6000] and len(reads) == 2
 
 
 async def test_only_changes_that_matter_empty_the_cache(world: World) -> None:
     await report(world, HENU, "抖音", "5000")
-    await world.svc.ranking()
-    cached = dict(world.svc._cache)
+    await world.svc.rankings.ranking()
+    cached = dict(world.svc.rankings._cache)
     await world.app.units.apply("777", "路人", GROUP, "河南大学")  # audited, but moves no ranking
-    await world.svc.ranking()
-    assert world.svc._cache.keys() >= cached.keys()
+    await world.svc.rankings.ranking()
+    assert world.svc.rankings._cache.keys() >= cached.keys()
     await world.app.units.rename("河南大学", "河南大学（本部）", actor=ADMIN)
-    assert [s.unit.name for s in (await world.svc.ranking()).by_count()] == ["河南大学（本部）"]
+    assert [s.unit.name for s in (await world.svc.rankings.ranking()).by_count()] == ["河南大学（本部）"]
 
 
 def test_periods_and_ranking_words() -> None:
@@ -437,20 +437,20 @@ def test_periods_and_ranking_words() -> None:
 
 
 async def test_post_dates_and_the_stale_watch(world: World) -> None:
-    posted = await world.svc.mark_post(ZZU, ["微博"], "")
+    posted = await world.svc.watch.mark_post(ZZU, ["微博"], "")
     assert posted.day == MONDAY.date() and posted.previous is None
-    await world.svc.mark_post(HENU, ["抖音"], "3月10日")
+    await world.svc.watch.mark_post(HENU, ["抖音"], "3月10日")
     await report(world, HENU, "抖音", "1000")
     with pytest.raises(UserError, match="还没到"):
-        await world.svc.mark_post(HENU, ["抖音"], "2099-01-01")
+        await world.svc.watch.mark_post(HENU, ["抖音"], "2099-01-01")
     with pytest.raises(Forbidden):
-        await world.svc.mark_post(HENU, ["郑大青年"], "")
+        await world.svc.watch.mark_post(HENU, ["郑大青年"], "")
 
-    young = await world.svc.stale()
+    young = await world.svc.watch.stale()
     assert young.no_post == [] and young.no_count == []  # accounts registered today are not stale yet
 
     clock.advance(timedelta(days=35))
-    s = await world.svc.stale()
+    s = await world.svc.watch.stale()
     no_post = {u.name: sorted(i.account.name for i in items) for u, items in s.no_post}
     assert no_post == {
         "郑州大学": ["郑大青年", "郑州大学", "郑州大学"],
@@ -462,11 +462,11 @@ async def test_post_dates_and_the_stale_watch(world: World) -> None:
     no_count = {u.name: items for u, items in s.no_count}
     assert no_count["河南大学"][0].count == 1000 and no_count["河南大学"][0].last_count == MONDAY.date()
 
-    await world.svc.mark_post(HENU, ["抖音"], "")
+    await world.svc.watch.mark_post(HENU, ["抖音"], "")
     await report(world, HENU, "抖音", "1100")
-    s = await world.svc.stale()
+    s = await world.svc.watch.stale()
     assert "河南大学" not in {u.name for u, _ in s.no_post} | {u.name for u, _ in s.no_count}
-    assert (await world.svc.stale(days=40)).no_post == []
+    assert (await world.svc.watch.stale(days=40)).no_post == []
 
 
 # ---------------------------------------------------------------- the monthly reminder
@@ -485,7 +485,7 @@ def test_first_working_day_and_next_due() -> None:
 
 async def test_monthly_reminder_nudges_units_without_a_report_this_month(world: World) -> None:
     app = world.app
-    await world.svc.start()
+    await world.svc.reminder.start()
     async with app.db.read() as tx:
         row = await tx.one("SELECT task_id, due_at, state FROM reminders WHERE kind=?", (KIND,))
     assert row["task_id"] == 202604 and clock.from_db(row["due_at"]) == at(date(2026, 4, 1), 9)
@@ -506,18 +506,18 @@ async def test_monthly_reminder_nudges_units_without_a_report_this_month(world: 
         owed = await tx.all("SELECT task_id, state FROM reminders WHERE kind=? ORDER BY task_id", (KIND,))
     assert [tuple(r) for r in owed] == [(202604, "sent"), (202605, "pending")]
 
-    await world.svc.start()  # a restart keeps what was sent and owes the next one once
+    await world.svc.reminder.start()  # a restart keeps what was sent and owes the next one once
     async with app.db.read() as tx:
         assert await tx.value("SELECT COUNT(*) FROM reminders WHERE kind=?", (KIND,)) == 2
 
 
 async def test_empty_reminder_setting_cancels_the_monthly_reminder(core: App, tmp_path: Path) -> None:
     clock.freeze(MONDAY)
-    await core.followers.start()
+    await core.followers.reminder.start()
     off = Followers(
         core.db, core.units, core.accounts, core.reminders, make_settings(tmp_path, alliance_follower_reminder="")
     )
-    await off.start()
+    await off.reminder.start()
     async with core.db.read() as tx:
         assert await tx.value("SELECT state FROM reminders WHERE kind=?", (KIND,)) == "cancelled"
 

@@ -91,7 +91,7 @@ async def test_new_years_day_2027_gets_no_monthly_reminder_and_the_list_comes_on
     app = world.app
     await report(world, ZZU, "郑大青年", "12000")
     clock.freeze(at(date(2026, 12, 20), 12))
-    await app.followers.start()
+    await app.followers.reminder.start()
     await app.monthly.start()
     app.outbox.attach(_no_send)
     await sent(app)

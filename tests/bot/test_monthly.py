@@ -171,13 +171,13 @@ async def test_the_months_list_counts_the_zombie_accounts_as_the_month_ended(wor
 
     app = world.app
     clock.freeze(at(date(2026, 3, 25)))
-    await world.svc.mark_post(ZZU, ["郑大青年"])  # 郑州大学's account: posted 3月25日
+    await world.svc.watch.mark_post(ZZU, ["郑大青年"])  # 郑州大学's account: posted 3月25日
     clock.freeze(at(date(2026, 4, 10)))
 
     def zombies(stale: object) -> set[str]:
         return {i.account.name for _, items in stale.no_post for i in items}  # type: ignore[attr-defined]
 
-    today = await world.svc.stale()
+    today = await world.svc.watch.stale()
     assert "郑大青年" in zombies(today)  # 16 days: a 僵尸号 today
     march = month_period(2026, 3, clock.now().date())
     report = await app.monthly.build(march)

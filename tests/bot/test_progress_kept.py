@@ -43,7 +43,7 @@ async def test_binding_renaming_and_closing_show_in_the_next_answer(bc: App) -> 
     await bind(bc, 1005, "开封市教育局")  # an operator now: no longer marked as having none
     p = await bc.broadcasts.progress(t.id)
     assert kaifeng not in p.unstaffed
-    await bc.units.unbind(1005, actor="t")
+    await bc.units.registrations.unbind(1005, actor="t")
     assert kaifeng in (await bc.broadcasts.progress(t.id)).unstaffed
     await bc.units.rename("河南大学", "河南大学（本部）", actor="t")
     assert "河南大学（本部）" in {u.name for u in (await bc.broadcasts.progress(t.id)).pending}

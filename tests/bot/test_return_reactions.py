@@ -141,7 +141,7 @@ async def test_reactions_given_while_away_are_caught_up_before_the_automatic_rem
         # 河南大学's operator gave a thumbs-up while the bot was away; 29999 is bound to no unit
         return [str(HENU), str(STRANGER)] if emoji == "76" else []
 
-    core.returns.reactions.lister = lister
+    core.returns.reactions.away.lister = lister
 
     async def noop(target_type: str, target_id: str, segments: list) -> str:
         return "1"
@@ -156,8 +156,8 @@ async def test_reactions_given_while_away_are_caught_up_before_the_automatic_rem
     assert await done(core, files_rid) == []
     assert {m for _, m, _ in asked} == {mid} and (str(GROUP), mid, "76") in asked
     assert files_mid not in {m for _, m, _ in asked}
-    core.returns.reactions.catch_up_due()
-    assert await core.returns.reactions.catch_up(rid) == 0  # nobody counted twice
+    core.returns.reactions.away.catch_up_due()
+    assert await core.returns.reactions.away.catch_up(rid) == 0  # nobody counted twice
 
 
 async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgot(core: App, tmp_path: Path) -> None:
@@ -186,8 +186,8 @@ async def test_the_catch_up_asks_by_the_new_id_the_client_gave_a_notice_it_forgo
     again = App(make_settings(tmp_path, alliance_remind_offsets=["1d"], alliance_quiet_hours=""))
     await again.open()
     try:
-        again.returns.reactions.lister = lister
-        assert await again.returns.reactions.catch_up(rid, force=True) == 1
+        again.returns.reactions.away.lister = lister
+        assert await again.returns.reactions.away.catch_up(rid, force=True) == 1
         assert "-777" in asked and mid in asked
     finally:
         await again.db.close()

@@ -24,10 +24,10 @@ async def _no_send(target_type: str, target_id: str, segments: list) -> str:
 async def test_the_city_admin_is_told_at_twelve_days_once(world: World) -> None:  # noqa: F811
     app = world.app
     await app.roles.appoint(str(ADMIN), CITY, "郑州市教育局")
-    await world.svc.start_watch()
+    await world.svc.watch.start()
     await app.stale_up.start()
     app.outbox.attach(_no_send)
-    await world.svc.mark_post(ZZU, ["微博"], "")
+    await world.svc.watch.mark_post(ZZU, ["微博"], "")
     await sent(app)
     day = MONDAY.date()
     told: dict[int, list[str]] = {}
@@ -65,7 +65,7 @@ async def test_no_city_admin_no_warning_and_none_claimed(world: World) -> None: 
 
 async def test_the_province_sees_a_count_per_city(app: NBApp, world: World) -> None:  # noqa: F811
     clock.freeze(MONDAY + timedelta(days=15))
-    s = await world.svc.stale()
+    s = await world.svc.watch.stale()
     assert await count_by_area(world.app.units, s.no_post) == "按城市：郑州市 1 个；省直属：本科高校 4 个"
     (out,) = await say(app, world.app, private_msg("/僵尸号", ADMIN))
     assert "僵尸号账号分布：按城市：郑州市 1 个；省直属：本科高校 4 个" in out["text"]

@@ -15,14 +15,14 @@ async def _no_send(target_type: str, target_id: str, segments: list) -> str:
 
 
 async def test_defaults_are_ten_and_fourteen_days(world: World) -> None:  # noqa: F811
-    await world.svc.mark_post(HENU, ["抖音"], "")
+    await world.svc.watch.mark_post(HENU, ["抖音"], "")
     clock.advance(timedelta(days=10))
-    s = await world.svc.stale()
+    s = await world.svc.watch.stale()
     assert (s.days, s.warn) == (14, 10)
     assert {u.name for u, _ in s.warning} == {"河南大学", "郑州大学", "郑州市教育局"}
     assert s.no_post == []
     clock.advance(timedelta(days=4))
-    s = await world.svc.stale()
+    s = await world.svc.watch.stale()
     assert {u.name for u, _ in s.no_post} == {"河南大学", "郑州大学", "郑州市教育局"} and s.warning == []
     henu = next(items for u, items in s.no_post if u.name == "河南大学")[0]
     assert (henu.since, henu.idle) == (MONDAY.date(), 14)
@@ -30,13 +30,13 @@ async def test_defaults_are_ten_and_fourteen_days(world: World) -> None:  # noqa
 
 async def test_operators_are_warned_once_per_stretch(world: World) -> None:  # noqa: F811
     app = world.app
-    await world.svc.start_watch()
+    await world.svc.watch.start()
     app.outbox.attach(_no_send)
-    await world.svc.mark_post(ZZU, ["微博"], "")
-    await world.svc.mark_post(ZZU, ["郑大青年"], "")
-    await world.svc.mark_post(ZZU, ["微信公众号", "郑州大学"], "")
-    await world.svc.mark_post(HENU, ["抖音"], "")
-    await world.svc.mark_post(ZZJY, ["郑州教育"], "")
+    await world.svc.watch.mark_post(ZZU, ["微博"], "")
+    await world.svc.watch.mark_post(ZZU, ["郑大青年"], "")
+    await world.svc.watch.mark_post(ZZU, ["微信公众号", "郑州大学"], "")
+    await world.svc.watch.mark_post(HENU, ["抖音"], "")
+    await world.svc.watch.mark_post(ZZJY, ["郑州教育"], "")
     await sent(app)
     day = MONDAY.date()
     for n in range(1, 10):  # nine days: nobody past the line
@@ -44,7 +44,7 @@ async def test_operators_are_warned_once_per_stretch(world: World) -> None:  # n
         await app.reminders.tick()
     assert await sent(app) == []
 
-    await world.svc.mark_post(ZZU, ["微博"], "")  # 郑州大学 posts again on day 9 (its 微博 starts a new stretch)
+    await world.svc.watch.mark_post(ZZU, ["微博"], "")  # 郑州大学 posts again on day 9 (its 微博 starts a new stretch)
     clock.freeze(at(day + timedelta(days=10), 9))
     await app.reminders.tick()
     out = await sent(app)

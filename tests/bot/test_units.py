@@ -142,7 +142,7 @@ async def test_soft_delete_unbinds_and_keeps_history(core: App) -> None:
     assert await core.units.find("旧学校") is None
     assert await core.units.find("旧校") is None
     assert await core.units.operator(OP) is None
-    assert (await core.units.application(pending.id)).state == "已撤销"
+    assert (await core.units.registrations.application(pending.id)).state == "已撤销"
     async with core.db.read() as tx:
         row = await tx.one("SELECT name, deleted_at FROM units WHERE id=?", (unit.id,))
         assert row["name"] == "旧学校" and row["deleted_at"] is not None
@@ -177,7 +177,7 @@ async def test_apply_then_approve_binds(units: Units) -> None:
     assert d.ok and d.unit is not None and d.unit.name == "郑州大学"
     op, unit = await units.operator(OP)  # type: ignore[misc]
     assert unit.name == "郑州大学" and op.name == "张三" and op.group_id == "100200300"
-    assert (await units.application(app.id)).state == "已通过"
+    assert (await units.registrations.application(app.id)).state == "已通过"
     assert await units.pending() == []
     with pytest.raises(UserError, match="联络员"):
         await units.apply(OP, "张三", None, "河南大学")
@@ -196,13 +196,13 @@ async def test_approving_twice_or_a_missing_number_is_reported_not_raised(units:
 
 async def test_reject_keeps_the_applicant_unbound(units: Units) -> None:
     app, _ = await units.apply(OP, "张三", None, "郑大")
-    d = await units.reject(app.id, "不是本单位人员", actor=ADMIN)
+    d = await units.registrations.reject(app.id, "不是本单位人员", actor=ADMIN)
     assert d.application.user_id == OP
-    assert (await units.application(app.id)).state == "已驳回"
-    assert (await units.application(app.id)).reason == "不是本单位人员"
+    assert (await units.registrations.application(app.id)).state == "已驳回"
+    assert (await units.registrations.application(app.id)).reason == "不是本单位人员"
     assert await units.operator(OP) is None
     with pytest.raises(UserError, match="不能再驳回"):
-        await units.reject(app.id, "", actor=ADMIN)
+        await units.registrations.reject(app.id, "", actor=ADMIN)
     [d] = await units.approve([app.id], actor=ADMIN)
     assert not d.ok and await units.operator(OP) is None
 
@@ -211,7 +211,7 @@ async def test_applying_for_another_unit_withdraws_the_pending_one(units: Units)
     first, _ = await units.apply(OP, "张三", None, "郑大")
     second, new = await units.apply(OP, "张三", None, "河南大学")
     assert new and second.id != first.id
-    assert (await units.application(first.id)).state == "已撤销"
+    assert (await units.registrations.application(first.id)).state == "已撤销"
     assert [a.id for a in await units.pending()] == [second.id]
 
 
@@ -240,7 +240,7 @@ async def test_new_unit_application_creates_the_unit_on_approval(units: Units) -
     assert (d.unit.category, d.unit.city) == ("高中", "郑州")
     assert len(await units.all()) == before + 1
     assert (await units.operator(OP))[1].id == d.unit.id  # type: ignore[index]
-    assert (await units.application(app.id)).unit_id == d.unit.id
+    assert (await units.registrations.application(app.id)).unit_id == d.unit.id
 
 
 async def test_two_applications_for_the_same_new_unit_create_it_once(units: Units) -> None:
@@ -264,12 +264,12 @@ async def _bind(units: Units, user: str, name: str) -> None:
 async def test_unbind_tells_when_the_last_operator_leaves(units: Units) -> None:
     await _bind(units, OP, "郑州大学")
     await _bind(units, OP2, "郑州大学")
-    assert [o.user_id for o in await units.operators((await units.resolve("郑州大学")).id)] == [OP, OP2]
-    first = await units.unbind(OP, actor=OP)
+    assert [o.user_id for o in await units.registrations.operators((await units.resolve("郑州大学")).id)] == [OP, OP2]
+    first = await units.registrations.unbind(OP, actor=OP)
     assert first is not None and first.unit.name == "郑州大学" and not first.last_operator
-    last = await units.unbind(OP2, actor="system", why="退群解绑")
+    last = await units.registrations.unbind(OP2, actor="system", why="退群解绑")
     assert last is not None and last.last_operator
-    assert await units.unbind(OP2, actor=OP2) is None
+    assert await units.registrations.unbind(OP2, actor=OP2) is None
     assert await units.operator(OP2) is None
     # once unbound, the user may register again
     app, new = await units.apply(OP2, "李四", None, "河南大学")
@@ -277,16 +277,16 @@ async def test_unbind_tells_when_the_last_operator_leaves(units: Units) -> None:
 
 
 async def test_is_known(units: Units) -> None:
-    assert not await units.is_known(OP)
+    assert not await units.registrations.is_known(OP)
     await units.apply(OP, "张三", None, "郑大")
-    assert await units.is_known(OP)
+    assert await units.registrations.is_known(OP)
 
 
 async def test_unbound_members_and_orphan_units(units: Units) -> None:
     await _bind(units, OP, "郑州大学")
     await _bind(units, OP2, "河南大学")
     members = {OP: "张三", OP3: "王五", ADMIN: "新闻办"}  # OP2 is not in the group
-    loose, orphan = await units.unbound(members, frozenset({ADMIN}))
+    loose, orphan = await units.registrations.unbound(members, frozenset({ADMIN}))
     assert loose == [(OP3, "王五")]
     names = {u.name for u in orphan}
     assert "郑州大学" not in names
@@ -360,14 +360,14 @@ async def test_a_malformed_user_id_is_refused_before_anything_is_stored(units: U
 
 async def test_private_chat_is_for_people_bound_or_waiting_only(units: Units) -> None:
     a, _ = await units.apply(OP, "张三", None, "郑大")
-    assert await units.is_known(OP)  # waiting for review
-    await units.reject(a.id, "不是本单位", actor="t")
-    assert not await units.is_known(OP)  # rejected
+    assert await units.registrations.is_known(OP)  # waiting for review
+    await units.registrations.reject(a.id, "不是本单位", actor="t")
+    assert not await units.registrations.is_known(OP)  # rejected
     b, _ = await units.apply(OP2, "李四", None, "河南大学")
     await units.approve([b.id], actor="t")
-    assert await units.is_known(OP2)  # bound
-    await units.unbind(OP2, actor="system", why="退群")
-    assert not await units.is_known(OP2)  # left the group
+    assert await units.registrations.is_known(OP2)  # bound
+    await units.registrations.unbind(OP2, actor="system", why="退群")
+    assert not await units.registrations.is_known(OP2)  # left the group
 
 
 # a typed name that holds many of one character, against a unit whose name holds many of it: the loose

@@ -37,7 +37,7 @@ async def _seed(tmp_path: Path) -> None:
         clock.freeze(now)
         for i, op in enumerate(OPS):
             await app.followers.report(str(op), ["抖音"], str(1000 * (i + 1)))
-            await app.followers.mark_post(str(op), ["抖音"], (now.date() - timedelta(days=i)).isoformat())
+            await app.followers.watch.mark_post(str(op), ["抖音"], (now.date() - timedelta(days=i)).isoformat())
     finally:
         clock.reset()
         await app.db.close()
@@ -47,7 +47,7 @@ async def _expected_png(tmp_path: Path) -> bytes:
     app = App(make_settings(tmp_path))
     await app.open()
     try:
-        r = await app.followers.ranking()
+        r = await app.followers.rankings.ranking()
         card = ranking_card(r, app.followers.target, limit=app.settings.alliance_picture_rows)
         font = find_font()
         assert font is not None

@@ -198,6 +198,6 @@ async def test_a_city_admins_export_and_stale_list_hold_their_area_only(app: NBA
     scope = (await henan.roles.of(CITY))[1]
     assert (await henan.exports.export("统发", 1, actor=str(CITY), scope=scope)).rows == ZZ_UNITS
     assert (await henan.exports.export("统发", 1, actor=str(ADMIN))).rows == len(await henan.units.all())
-    whole, mine = await henan.followers.stale(), await henan.followers.stale(scope=scope)
+    whole, mine = await henan.followers.watch.stale(), await henan.followers.watch.stale(scope=scope)
     assert all(u in scope for u, _ in mine.no_post + mine.warning + mine.no_count)
     assert len(mine.no_count) <= len(whole.no_count)

@@ -65,7 +65,7 @@ async def test_private_chat_only_for_bound_or_waiting_people(app: NBApp, core: A
     await say(app, core, group_msg("/注册 郑州大学", OP2))
     await say(app, core, group_msg("/审核 通过 2", ADMIN))
     assert await say(app, core, private_msg("/我的单位", OP2))  # bound: served
-    await core.units.unbind(OP2, actor="system", why="退群")
+    await core.units.registrations.unbind(OP2, actor="system", why="退群")
     assert await say(app, core, private_msg("/我的单位", OP2)) == []  # left the group: ignored
 
 

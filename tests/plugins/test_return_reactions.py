@@ -82,11 +82,11 @@ async def test_return_progress_and_nudge_catch_up_reactions_given_while_away(app
     async def lister(group_id: str | None, message_id: str, emoji: str) -> list[str] | None:
         return sorted(reacted) if (message_id, emoji) == (mid, "76") else []
 
-    core.returns.reactions.lister = lister
+    core.returns.reactions.away.lister = lister
     out = await say(app, core, group_msg("/报送 进度 1", ADMIN))
     assert "已报送 1/4" in out[0]["text"] and await submitted(core) == [("河南大学", BY_REACTION)]
     reacted.add(str(OP4))
-    core.returns.reactions.catch_up_due()  # as at a reconnect
+    core.returns.reactions.away.catch_up_due()  # as at a reconnect
     out = await say(app, core, group_msg("/报送 催办 1", ADMIN))
     assert all(str(OP4) not in o["ats"] for o in out) and any(str(OP1) in o["ats"] for o in out)
 
