@@ -4,6 +4,7 @@ acknowledgements are dropped and several nudges for one task go as the latest.""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,15 @@ class OutboxMerging:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.due = True  # a stall may have happened (start, a client connected): compact before the next send
+        self._last = 0.0
+
+    async def compact_if_due(self, ack_max_age: float) -> None:
+        """Compact when due, and at least every minute."""
+        if self.due or time.monotonic() - self._last > 60:
+            self.due = False
+            self._last = time.monotonic()
+            await self.compact(ack_max_age)
 
     async def merge(
         self, tx: Tx, clause: tuple[str, tuple[Any, ...]], row: Any, message: list[Segment], at_batch: int

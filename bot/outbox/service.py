@@ -80,16 +80,14 @@ class Outbox:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._compact_due = True
-        self._last_compact = 0.0
         # hints that save a query per step under load: False once a lane was found empty, until a row is queued
         self._react_owed = True
         self._msg_owed = True
         self._acks_waiting = True
         # accounts whose lane of reactions was found empty since a reaction was last queued: not claimed from again
         # (an empty claim between two answers would be a second transaction per message)
+        # (a new set when a reaction is queued: a claim that began with the old one finds it replaced)
         self._react_empty: set[str] = set()
-        self._reacts_queued = 0
         self._queued = 0  # rows queued (and wakes) so far: a step resets the hints only if none came meanwhile
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = [self.keys.learn_key]
         # told what could not be done when nothing can be written (the disk is full); the plugins tell the admins
@@ -117,7 +115,7 @@ class Outbox:
         return self.accounts.connected
 
     def _attached(self) -> None:
-        self._compact_due = True
+        self.merging.due = True
         self.wake()
 
     # ------------------------------------------------------------ enqueue
@@ -169,8 +167,7 @@ class Outbox:
             self.turns.forget(row_id)
         if react_to is not None:
             self._react_owed = True
-            self._reacts_queued += 1
-            self._react_empty.clear()
+            self._react_empty = set()
         else:
             self._msg_owed = self._acks_waiting = True
         self._signal()
@@ -215,7 +212,7 @@ class Outbox:
     def wake(self) -> None:
         """Look at everything owed again (the clock moved, a client connected, quiet hours ended)."""
         self._react_owed = self._msg_owed = self._acks_waiting = True
-        self._react_empty.clear()
+        self._react_empty = set()
         self._signal()
 
     def _signal(self) -> None:
@@ -262,7 +259,7 @@ class Outbox:
                 "UPDATE outbox SET state='unknown', error='机器人在发送途中停止，可能已送达，未重发' WHERE state='sending'"
             )
         await self.accounts.load_groups()
-        self._compact_due = True
+        self.merging.due = True
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox")
         self.wake()
@@ -302,7 +299,7 @@ class Outbox:
                 self._idle.set()
             if not await wait_event(self._wake, min(pause, 1.0)):
                 self._react_owed = self._msg_owed = self._acks_waiting = True  # held rows, gathering windows
-                self._react_empty.clear()
+                self._react_empty = set()
             self._wake.clear()
 
     async def _worker_error(self, e: Exception) -> None:
@@ -318,10 +315,7 @@ class Outbox:
         acknowledgement may go merged, or None when nothing is owed to a connected account."""
         if not self.accounts.conns:
             return None
-        if self._compact_due or time.monotonic() - self._last_compact > 60:
-            self._compact_due = False
-            self._last_compact = time.monotonic()
-            await self.merging.compact(self.ack_max_age)
+        await self.merging.compact_if_due(self.ack_max_age)
         soonest: tuple[float, Connection, str] | None = None
         queued = self._queued
         for conn in self.accounts.in_order():
@@ -354,11 +348,11 @@ class Outbox:
 
     async def _react_next(self, conn: Connection) -> bool:
         """Put the oldest owed reaction(s) of this account (see `OutboxReactions`); False when none is owed."""
-        queued = self._reacts_queued
+        empty = self._react_empty
         reacted = await self.reactions.react_next(conn)
         if reacted is None:
-            if queued == self._reacts_queued:  # none was queued meanwhile: not looked for again until one is
-                self._react_empty.add(conn.account)
+            if empty is self._react_empty:  # none was queued meanwhile: not looked for again until one is
+                empty.add(conn.account)
             return False
         if reacted.fell_back:
             self._msg_owed = self._acks_waiting = True
