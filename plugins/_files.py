@@ -127,7 +127,9 @@ async def _path_refused(bot: Any, what: str, e: ActionFailed) -> bool:
     account = str(getattr(bot, "self_id", ""))
     if mode == "path":
         logger.error(f"QQ 客户端 {account} 找不到文件 {what}（ALLIANCE_FILE_SEND=path）：{e}。{DOCKER_HINT}")
-        await tell_admins_once(app, "file-path", f"QQ 客户端看不到机器人服务器上的文件，文件发不出去。{DOCKER_HINT}")
+        await tell_admins_once(
+            app, "file-path", f"QQ 客户端看不到机器人服务器上的文件：文件发不出去，图片改发文字。{DOCKER_HINT}"
+        )
         return False
     _base64_accounts.add(account)
     logger.warning(

@@ -93,3 +93,19 @@ async def test_base64_setting_inlines_pictures_even_on_the_same_machine(tmp_path
         await command(client, ADMIN, "/统发 大会精神 https://example.com/a 截止 3天后", "已发布统发 #1")
         tried, sent = await progress_picture(client, ASKERS[0])
         assert tried == sent and len(sent) == 1 and image_file(sent[0]).startswith("base64://")
+
+
+async def test_path_setting_with_a_client_that_cannot_see_it_sends_the_text_and_tells_the_admin(tmp_path: Path) -> None:
+    env = settings(tmp_path, ALLIANCE_FETCH_TITLES="false", ALLIANCE_FILE_SEND="path")
+    async with running(tmp_path, env, profile="napcat-docker") as (_, client):
+        await enrol(client, ("郑州大学 本科高校 郑州",), ((ZZU, "郑州大学", "张三"),))
+        await command(client, ADMIN, "/统发 大会精神 https://example.com/a 截止 3天后", "已发布统发 #1")
+        client.mark()
+        await client.group_message(GROUP, ASKERS[0], "/统发 进度 1 图片")
+        (text,) = await client.wait_sent(lambda s: str(ASKERS[0]) in s.ats, timeout=20)
+        await client.quiet(1.0)
+        tried = [a for a in client.attempts[client._mark_attempts :] if a.segments("image")]
+        assert len(tried) == 1 and image_file(tried[0]).startswith("file://") and tried[0] not in client.sent
+        assert not text.images and "已完成 0/1" in text.text  # the picture's text alternative, once
+        (told,) = await client.wait_sent(lambda s: s.user_id == ADMIN and "ALLIANCE_FILE_SEND" in s.text, timeout=10)
+        assert "文件发不出去，图片改发文字" in told.text
