@@ -84,9 +84,9 @@ class Outbox:
         self._react_owed = True
         self._msg_owed = True
         self._acks_waiting = True
-        # accounts whose lane of reactions was found empty since a reaction was last queued: not claimed from again
-        # (an empty claim between two answers would be a second transaction per message)
-        # (a new set when a reaction is queued: a claim that began with the old one finds it replaced)
+        # accounts whose lane of reactions was found empty: not claimed from again (an empty claim between two answers
+        # was a second transaction per message) until a reaction is queued or a wake, which make a new set (a claim
+        # that began with the old one then finds it replaced and marks nothing)
         self._react_empty: set[str] = set()
         self._queued = 0  # rows queued (and wakes) so far: a step resets the hints only if none came meanwhile
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = [self.keys.learn_key]
