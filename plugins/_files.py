@@ -7,6 +7,15 @@ takes `base64://`, `http(s)://` and `file://` and answers anything else with "�
 `auto` (the default) sends the path and, when the client answers it cannot find it, the same file as base64 at once
 and from then on for that account, and tells the log and the admins once what to set; `path` only the path;
 `base64` always the content (up to FILE_BASE64_MAX_MB).
+
+Pictures in a message follow the same setting (`picture_refused`): sent as `file://` (no 130 KB of base64 in each
+call) unless the setting or what the account's client said calls for base64. A client that cannot see the path
+refuses the whole message, so nothing was delivered and it goes again at once with the pictures inline: NapCat
+(`packages/napcat-onebot/api/msg.ts` `handleOb11FileLikeMessage` → `napcat-common/src/file.ts` `uriToLocalFile`
+takes `file://` as local without looking, then `api/file.ts` `createValidSendPicElement` → core `uploadFile` →
+`calculateFileMD5` fails: "ENOENT: no such file or directory, open '…'", retcode 1200); LLOneBot
+(`src/onebot11/transform/message/outgoing.ts` `handleOb11RichMedia` → `src/common/utils/file.ts` `uri2local`:
+"路径不存在", retcode 1200).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ DOCKER_HINT = (
     "请在 .env 里设置 ALLIANCE_FILE_SEND=base64 后重启机器人（QQ 客户端在 Docker 里或另一台机器上时都应这样设）"
 )
 
-_MISSING = ("未知文件类型", "enoent", "no such file", "文件不存在", "file not found", "not exist")
+_MISSING = ("未知文件类型", "enoent", "no such file", "文件不存在", "路径不存在", "file not found", "not exist")
 _FULL = ("空间不足", "空间已满", "容量不足", "容量已满", "存储空间", "space not enough", "no space", "space is full")
 _UUID = ("real fileuuid not found", "fileuuid not found")
 
@@ -96,35 +105,62 @@ def _base64(path: Path) -> str:
     return "base64://" + base64.b64encode(path.read_bytes()).decode()
 
 
+def _mode() -> str:
+    app = current_app()
+    return app.settings.alliance_file_send if app is not None else "auto"
+
+
+def inline_for(bot: Any) -> bool:
+    """Whether files and pictures go to this client as base64: ALLIANCE_FILE_SEND=base64, or `auto` once the
+    account's client said it cannot find a path."""
+    mode = _mode()
+    return mode == "base64" or (mode == "auto" and str(getattr(bot, "self_id", "")) in _base64_accounts)
+
+
+async def _path_refused(bot: Any, what: str, e: ActionFailed) -> bool:
+    """The client could not find `what` at the path given: True when it goes again as base64 at once (`auto`:
+    learned for the account, the log and the admins told once); False when it stays refused (`path`: told once,
+    or a refusal for another reason)."""
+    if not missing_path(e):
+        return False
+    app, mode = current_app(), _mode()
+    account = str(getattr(bot, "self_id", ""))
+    if mode == "path":
+        logger.error(f"QQ 客户端 {account} 找不到文件 {what}（ALLIANCE_FILE_SEND=path）：{e}。{DOCKER_HINT}")
+        await tell_admins_once(
+            app, "file-path", f"QQ 客户端看不到机器人服务器上的文件：文件发不出去，图片改发文字。{DOCKER_HINT}"
+        )
+        return False
+    _base64_accounts.add(account)
+    logger.warning(
+        f"QQ 客户端 {account} 找不到文件 {what}（{e}）：它看不到机器人的磁盘，改用 base64 发送。{DOCKER_HINT}"
+    )
+    await tell_admins_once(
+        app,
+        "file-auto",
+        "QQ 客户端看不到机器人服务器上的文件（常见于在 Docker 里运行的 NapCat），这次已改用 base64 发出。"
+        + DOCKER_HINT,
+    )
+    return True
+
+
 async def upload(bot: Any, api: str, ids: dict[str, int], path: Path, name: str) -> Any:
     """One upload as ALLIANCE_FILE_SEND says. Raises what `call_api` raises, and FileTooBig."""
-    app = current_app()
-    mode = app.settings.alliance_file_send if app is not None else "auto"
-    account = str(getattr(bot, "self_id", ""))
-    if mode == "base64" or (mode == "auto" and account in _base64_accounts):
+    if inline_for(bot):
         return await bot.call_api(api, **ids, file=_base64(path), name=name)
     try:
         return await bot.call_api(api, **ids, file=str(path), name=name)
     except ActionFailed as e:
-        if not missing_path(e):
+        if not await _path_refused(bot, str(path), e):
             raise
-        if mode == "path":
-            logger.error(f"QQ 客户端 {account} 找不到文件 {path}（ALLIANCE_FILE_SEND=path）：{e}。{DOCKER_HINT}")
-            await tell_admins_once(
-                app, "file-path", f"QQ 客户端看不到机器人服务器上的文件，文件发不出去。{DOCKER_HINT}"
-            )
-            raise
-        _base64_accounts.add(account)
-        logger.warning(
-            f"QQ 客户端 {account} 找不到文件 {path}（{e}）：它看不到机器人的磁盘，改用 base64 发送。{DOCKER_HINT}"
-        )
-        await tell_admins_once(
-            app,
-            "file-auto",
-            "QQ 客户端看不到机器人服务器上的文件（常见于在 Docker 里运行的 NapCat），这次已改用 base64 发出。"
-            + DOCKER_HINT,
-        )
         return await bot.call_api(api, **ids, file=_base64(path), name=name)
+
+
+async def picture_refused(bot: Any, pictures: list[str], e: ActionFailed) -> bool:
+    """A message whose pictures went by path (`pictures`: their `file://` URIs) was refused: True when it goes
+    again at once with them inline (the client cannot see the bot's disk, `auto`); the refusal was an answer,
+    nothing was delivered, so this is no blind re-send."""
+    return bool(pictures) and await _path_refused(bot, "、".join(pictures), e)
 
 
 async def forward_timed_out(bot: Any, group_id: int, started: float, e: Exception) -> str | None:

@@ -186,6 +186,7 @@ class Sent:
     message_id: int
     time: float
     params: dict = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # pictures given by path, as the client read them then
 
     @property
     def text(self) -> str:
@@ -225,7 +226,11 @@ class Sent:
     @property
     def images(self) -> list[bytes]:
         """The bytes of the image segments sent inline (`base64://…`) or as local files (`file://…`)."""
-        return [data for s in self.segments("image") if (data := _image_bytes(s)) is not None]
+        return [
+            data
+            for s in self.segments("image")
+            if (data := self.files.get(str(s.get("data", {}).get("file", ""))) or _image_bytes(s)) is not None
+        ]
 
     @property
     def is_forward(self) -> bool:
@@ -332,11 +337,12 @@ class _RealClient:
         self.history: dict[int, list[dict]] = {}  # group id → messages, oldest first (what members and the bot said)
 
     def use_profile(self, name: str) -> None:
-        """`permissive` (today's), `napcat-docker` (NapCat in Docker: cannot see the bot's disk), `llonebot`."""
-        self.sees_bot_disk = name != "napcat-docker"
-        self.history_style = "llonebot" if name == "llonebot" else "napcat"
+        """`permissive` (today's), `napcat-docker` (NapCat in Docker: cannot see the bot's disk), `llonebot`,
+        `llonebot-docker` (LLOneBot that cannot see the bot's disk)."""
+        self.sees_bot_disk = not name.endswith("-docker")
+        self.history_style = "llonebot" if name.startswith("llonebot") else "napcat"
         client: Any = self
-        client.set_profile("napcat" if name.startswith("napcat") else name)  # reactions and ids (issue 22.1-2)
+        client.set_profile(name.removesuffix("-docker"))  # reactions and ids (issue 22.1-2)
 
     def _real_api(self, action: str, params: dict) -> Any:
         if action in ("get_group_file_url", "get_private_file_url", "get_file") and self.file_url_error:
@@ -371,8 +377,38 @@ class _RealClient:
             return self.upload_error
         if file.startswith(("base64://", "http://", "https://")):
             return None
-        if not self.sees_bot_disk:
-            return f"未知文件类型, uri= {file}"
+        if not self.sees_bot_disk:  # LLOneBot's uri2local: not a file:// URI, no such path, no cached file name
+            return (
+                f"未知文件类型或路径不存在: {file}"
+                if self.history_style == "llonebot"
+                else f"未知文件类型, uri= {file}"
+            )
+        return None
+
+    def _picture_refusal(self, images: list[dict], files: dict[str, bytes]) -> str | None:
+        """Why a real client refuses a message whose pictures it reads from `file://` paths, or None; `files` gets
+        the bytes of those it read (a real client copies the picture before it answers).
+
+        NapCat (packages/napcat-onebot/api/msg.ts `handleOb11FileLikeMessage`, napcat-common/src/file.ts
+        `uriToLocalFile`, api/file.ts `createValidSendPicElement` → core `uploadFile` → `calculateFileMD5`): the
+        stream's ENOENT, retcode 1200 (OneBotAction.ts `websocketHandle`). LLOneBot (src/onebot11/transform/
+        message/outgoing.ts `handleOb11RichMedia`, src/common/utils/file.ts `uri2local`): "路径不存在", 1200.
+        """
+        for seg in images:
+            uri = str(seg.get("data", {}).get("file", ""))
+            if not uri.startswith("file://"):
+                continue
+            path = Path(url2pathname(urlparse(uri).path))
+            try:
+                if not self.sees_bot_disk:
+                    raise FileNotFoundError
+                files[uri] = path.read_bytes()
+            except OSError:
+                return (
+                    "路径不存在"
+                    if self.history_style == "llonebot"
+                    else f"ENOENT: no such file or directory, open '{path}'"
+                )
         return None
 
     def remember(self, group_id: int, event: dict) -> None:
@@ -1074,8 +1110,15 @@ class QQClient(_RealClient):
         mid = self.new_message_id()
         sent = Sent(action, group_id, user_id, message, mid, time.monotonic(), dict(params))
         images = [s for s in message if s["type"] == "image"]
+        if images and (refused := self._picture_refusal(images, sent.files)):  # issue 23 (_RealClient)
+            self._record(sent, False)
+            return _failed(1200, refused)
         if images and (
-            self.images_refused or any(not (_image_bytes(s) or b"").startswith(PNG_SIGNATURE) for s in images)
+            self.images_refused
+            or any(
+                not (sent.files.get(s["data"].get("file")) or _image_bytes(s) or b"").startswith(PNG_SIGNATURE)
+                for s in images
+            )
         ):
             self._record(sent, False)
             return _failed(1200, "图片发送失败 (qqsim images_refused or not a PNG)")

@@ -24,5 +24,5 @@ How it stays fair and quiet (issue 15):
 
 The package: records, service (Outbox: queueing and the sending worker), and the parts it holds: accounts
 (QQAccounts), reactions (OutboxReactions), askers (AnswerTurns), outcomes (SendOutcomes), keys (MessageKeys),
-reading (OutboxReading); leaving (the privacy filter on the way out).
+merging (OutboxMerging), reading (OutboxReading); leaving (the privacy filter on the way out).
 """

@@ -17,13 +17,13 @@ from bot.outbox.accounts import QQAccounts
 from bot.outbox.askers import AnswerTurns
 from bot.outbox.keys import MessageKeys
 from bot.outbox.leaving import leaving
+from bot.outbox.merging import OutboxMerging
 from bot.outbox.outcomes import SendOutcomes
 from bot.outbox.reactions import OutboxReactions
 from bot.outbox.reading import OutboxReading
 from bot.outbox.records import (
     ACK,
     ANSWER,
-    NUDGE,
     REPEAT,
     Connection,
     NotSent,
@@ -33,7 +33,6 @@ from bot.outbox.records import (
     SendUnknown,
     default_priority,
     log,
-    nudge_task,
 )
 from bot.refs import Ref
 from bot.render import Msg, Segment
@@ -44,7 +43,8 @@ class Outbox:
 
     Its parts: `accounts` (which QQ account sends to a chat, their connections), `reactions` (the lane of
     acknowledgements put as reactions), `turns` (answers to different askers in turn), `outcomes` (what sends
-    ended in, not yet written), `keys` (stable keys of the bot's messages) and `reading` (what was sent, what failed).
+    ended in, not yet written), `keys` (stable keys of the bot's messages), `merging` (acknowledgements merged,
+    stale ones dropped) and `reading` (what was sent, what failed).
     """
 
     def __init__(
@@ -73,18 +73,21 @@ class Outbox:
         self.reactions = OutboxReactions(db, self.accounts, self.outcomes, react_interval)
         self.turns = AnswerTurns(interval + jitter / 2)
         self.keys = MessageKeys(db)
+        self.merging = OutboxMerging(db)
         # a LIKE pattern of refs to hold back for now (automatic reminders in quiet hours), or None
         self.hold: Callable[[], str | None] = lambda: None
         self.reading = OutboxReading(db, self.keys, lambda: self.hold())
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._compact_due = True
-        self._last_compact = 0.0
         # hints that save a query per step under load: False once a lane was found empty, until a row is queued
         self._react_owed = True
         self._msg_owed = True
         self._acks_waiting = True
+        # accounts whose lane of reactions was found empty: not claimed from again (an empty claim between two answers
+        # was a second transaction per message) until a reaction is queued or a wake, which make a new set (a claim
+        # that began with the old one then finds it replaced and marks nothing)
+        self._react_empty: set[str] = set()
         self._queued = 0  # rows queued (and wakes) so far: a step resets the hints only if none came meanwhile
         self.on_sent: list[Callable[[int, str | None, str | None], Awaitable[None]]] = [self.keys.learn_key]
         # told what could not be done when nothing can be written (the disk is full); the plugins tell the admins
@@ -112,7 +115,7 @@ class Outbox:
         return self.accounts.connected
 
     def _attached(self) -> None:
-        self._compact_due = True
+        self.merging.due = True
         self.wake()
 
     # ------------------------------------------------------------ enqueue
@@ -164,6 +167,7 @@ class Outbox:
             self.turns.forget(row_id)
         if react_to is not None:
             self._react_owed = True
+            self._react_empty = set()
         else:
             self._msg_owed = self._acks_waiting = True
         self._signal()
@@ -208,6 +212,7 @@ class Outbox:
     def wake(self) -> None:
         """Look at everything owed again (the clock moved, a client connected, quiet hours ended)."""
         self._react_owed = self._msg_owed = self._acks_waiting = True
+        self._react_empty = set()
         self._signal()
 
     def _signal(self) -> None:
@@ -254,7 +259,7 @@ class Outbox:
                 "UPDATE outbox SET state='unknown', error='机器人在发送途中停止，可能已送达，未重发' WHERE state='sending'"
             )
         await self.accounts.load_groups()
-        self._compact_due = True
+        self.merging.due = True
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox")
         self.wake()
@@ -294,6 +299,7 @@ class Outbox:
                 self._idle.set()
             if not await wait_event(self._wake, min(pause, 1.0)):
                 self._react_owed = self._msg_owed = self._acks_waiting = True  # held rows, gathering windows
+                self._react_empty = set()
             self._wake.clear()
 
     async def _worker_error(self, e: Exception) -> None:
@@ -309,13 +315,14 @@ class Outbox:
         acknowledgement may go merged, or None when nothing is owed to a connected account."""
         if not self.accounts.conns:
             return None
-        if self._compact_due or time.monotonic() - self._last_compact > 60:
-            await self._compact()
+        await self.merging.compact_if_due(self.ack_max_age)
         soonest: tuple[float, Connection, str] | None = None
         queued = self._queued
         for conn in self.accounts.in_order():
             for lane in ("react", "msg"):
-                if lane == "react" and (conn.react is None or not self._react_owed):
+                if lane == "react" and (
+                    conn.react is None or not self._react_owed or conn.account in self._react_empty
+                ):
                     continue
                 if lane == "msg" and not self._msg_owed:
                     continue
@@ -341,8 +348,11 @@ class Outbox:
 
     async def _react_next(self, conn: Connection) -> bool:
         """Put the oldest owed reaction(s) of this account (see `OutboxReactions`); False when none is owed."""
+        empty = self._react_empty
         reacted = await self.reactions.react_next(conn)
         if reacted is None:
+            if empty is self._react_empty:  # none was queued meanwhile: not looked for again until one is
+                empty.add(conn.account)
             return False
         if reacted.fell_back:
             self._msg_owed = self._acks_waiting = True
@@ -403,7 +413,7 @@ class Outbox:
                 return False
             message = json.loads(row["message"])
             if row["priority"] == ACK:
-                message = await self._merge(tx, conn, row, message)
+                message = await self.merging.merge(tx, self.accounts.clause(conn), row, message, self.at_batch)
         state, message_id, error = "sent", None, None
         try:
             message_id = await self._deliver(conn.sender, row, message)
@@ -445,72 +455,9 @@ class Outbox:
             fallback = await leaving(row["target_type"], json.loads(row["fallback"]))
             return await sender(row["target_type"], row["target_id"], fallback)
 
-    async def _merge(self, tx: Tx, conn: Connection, row: Any, message: list[Segment]) -> list[Segment]:
-        """Fold the other acknowledgements waiting for the same chat into this row's message."""
-        where, params = self.accounts.clause(conn)
-        others = await tx.all(
-            "SELECT id, message FROM outbox INDEXED BY outbox_pending "
-            f"WHERE state='pending' AND priority=? AND react_to IS NULL AND {where} "
-            "AND target_type=? AND target_id=? ORDER BY id LIMIT ?",
-            (ACK, *params, row["target_type"], row["target_id"], max(self.at_batch - 1, 0)),
-        )
-        if not others:
-            return message
-        merged = Msg(f"收到 {len(others) + 1} 条确认：")
-        for segs in [message] + [json.loads(o["message"]) for o in others]:
-            merged.line()
-            for seg in segs:
-                merged.add(seg["data"]["text"].strip() if seg["type"] == "text" else seg)
-        await tx.many(
-            "UPDATE outbox SET state='merged', merged_into=?, sent_at=?, error='与其他确认回执合并发送' WHERE id=?",
-            [(row["id"], clock.now_db(), o["id"]) for o in others],
-        )
-        await tx.run(
-            "UPDATE outbox SET message=? WHERE id=?", (json.dumps(merged.segments, ensure_ascii=False), row["id"])
-        )
-        return merged.segments
-
     async def _hooks(self, row_id: int, ref: str | None, message_id: str | None) -> None:
         for hook in self.on_sent:
             try:
                 await hook(row_id, ref, message_id)
             except Exception:
                 log.exception("on_sent hook failed")
-
-    async def _compact(self) -> None:
-        """After a stall: drop stale acknowledgements, and keep only the latest of several nudges for one task."""
-        self._compact_due = False
-        self._last_compact = time.monotonic()
-        now = clock.now_db()
-        stale = clock.to_db(clock.now() - timedelta(seconds=self.ack_max_age))
-        minutes = max(1, round(self.ack_max_age / 60))
-        async with self.db.tx() as tx:
-            # a reaction on a repeated command that is stale is no acknowledgement owed: gone, not a problem to show
-            repeats = "DELETE FROM outbox INDEXED BY outbox_pending WHERE state='pending' AND ref=? AND created_at<?"
-            await tx.run(repeats, (REPEAT, stale))
-            await tx.run(
-                "UPDATE outbox INDEXED BY outbox_pending SET state='dropped', sent_at=?, error=? "
-                "WHERE state='pending' AND priority=? AND created_at<?",
-                (now, f"确认回执积压超过 {minutes} 分钟，未再发送（确认已记录，进度里可见）", ACK, stale),
-            )
-            rows = await tx.all(
-                "SELECT id, ref, created_at FROM outbox INDEXED BY outbox_pending "
-                "WHERE state='pending' AND priority=? AND ref IS NOT NULL ORDER BY id",
-                (NUDGE,),
-            )
-            by_task: dict[str, list[Any]] = {}
-            for r in rows:
-                by_task.setdefault(nudge_task(r["ref"]), []).append(r)
-            updates = []
-            for task_rows in by_task.values():
-                latest = max(r["created_at"] for r in task_rows)
-                keep = [r for r in task_rows if r["created_at"] == latest]
-                for r in task_rows:
-                    if r["created_at"] != latest:
-                        updates.append((keep[0]["id"], now, r["id"]))
-            if updates:
-                await tx.many(
-                    "UPDATE outbox SET state='merged', merged_into=?, sent_at=?, "
-                    "error='同一任务有更新的提醒，并入较新的一条发送' WHERE id=? AND state='pending'",
-                    updates,
-                )

@@ -126,9 +126,10 @@ async def _shutdown() -> None:
 STOP_WAIT = 5.0  # seconds a stop waits for the commands being run
 
 
-def _outgoing(bot: Bot, target_type: str, segments: list[Segment]) -> tuple[str, dict]:
-    """The OneBot call for a stored message: text, a picture (read from the data folder and sent inline, so a
-    client on another machine gets it too), a merged-forward message of flat nodes, or a file upload."""
+def _outgoing(bot: Bot, target_type: str, segments: list[Segment], *, inline_pictures: bool = True) -> tuple[str, dict]:
+    """The OneBot call for a stored message: text, a picture (from the data folder: its `file://` path, or inline
+    with `inline_pictures`, so a client on another machine gets it too), a merged-forward message of flat nodes,
+    or a file upload."""
     group = target_type == "group"
     types = {s["type"] for s in segments}
     if "upload" in types:
@@ -145,13 +146,25 @@ def _outgoing(bot: Bot, target_type: str, segments: list[Segment]) -> tuple[str,
     out = []
     for s in segments:
         if s["type"] == "image" and str(s["data"].get("file", "")).startswith("file://"):
-            try:
-                data = inline(Path(url2pathname(urlparse(s["data"]["file"]).path)))
+            path = Path(url2pathname(urlparse(s["data"]["file"]).path))
+            try:  # gone from the bot's own disk (not a client that cannot see it): refused here
+                if inline_pictures:
+                    s = {"type": "image", "data": {"file": inline(path)}}
+                else:
+                    path.stat()
             except OSError as e:
                 raise SendFailed(f"图片文件不见了：{e}") from None
-            s = {"type": "image", "data": {"file": data}}
         out.append(s)
     return ("send_group_msg" if group else "send_private_msg"), {"message": out}
+
+
+def _by_path(params: dict) -> list[str]:
+    """The `file://` URIs of the pictures a send call gives by path."""
+    return [
+        s["data"]["file"]
+        for s in params.get("message", ())
+        if s["type"] == "image" and str(s["data"].get("file", "")).startswith("file://")
+    ]
 
 
 def make_sender(bot: Bot):
@@ -159,13 +172,20 @@ def make_sender(bot: Bot):
 
     async def send(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
         key = "group_id" if target_type == "group" else "user_id"
-        api, params = _outgoing(bot, target_type, segments)
+        inline_pictures = _files.inline_for(bot)  # pictures by path too where the client sees the bot's disk
+        api, params = _outgoing(bot, target_type, segments, inline_pictures=inline_pictures)
         started = int(time.time()) - 1
         try:
-            if api in ("upload_group_file", "upload_private_file"):  # issue 22.3: path or base64, by the setting
-                ids = {key: int(target_id)}
-                result = await _files.upload(bot, api, ids, Path(params["file"]), params["name"])
-            else:
+            try:
+                if api in ("upload_group_file", "upload_private_file"):  # issue 22.3: path or base64, by the setting
+                    ids = {key: int(target_id)}
+                    result = await _files.upload(bot, api, ids, Path(params["file"]), params["name"])
+                else:
+                    result = await bot.call_api(api, **{key: int(target_id)}, **params)
+            except ActionFailed as e:
+                if not await _files.picture_refused(bot, _by_path(params), e):
+                    raise
+                _, params = _outgoing(bot, target_type, segments, inline_pictures=True)
                 result = await bot.call_api(api, **{key: int(target_id)}, **params)
         except _files.FileTooBig as e:
             raise SendFailed(str(e)) from None
