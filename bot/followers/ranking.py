@@ -21,7 +21,6 @@ from bot.roles import Scope
 from bot.units.records import Unit
 from bot.units.service import Units
 
-
 _READ = ("accounts", "units", "targets")  # kept data every view is derived from (the rest is rebuilt from it)
 
 

@@ -444,7 +444,9 @@ async def test_every_view_shows_a_report_made_between_two_asks(world: World, whe
     )
     assert after["category"] == ([("郑州大学", 12200), ("河南大学", 6000)], [("河南大学", 1000), ("郑州大学", 500)])
     assert after["platform and category"] == after["platform"]
-    assert after["last month"] == before["last month"] and after["last month, platform"] == before["last month, platform"]
+    assert (
+        after["last month"] == before["last month"] and after["last month, platform"] == before["last month, platform"]
+    )
     assert ("河南大学", 6000) in after["targets"] and ("郑州大学", 12200) in after["targets of a category"]
     assert ("郑州市教育局", 3000) in after["targets"]
 
