@@ -122,8 +122,8 @@ class Rankings:
         self._store(mark, key, rows)
         return rows
 
-    async def _accounts(self, mark: tuple, period: Period) -> dict[int, list]:
-        """Account id → [unit id, platform, count at the end of the period, growth over it or None], for every live
+    async def _accounts(self, mark: tuple, period: Period) -> dict[int, tuple]:
+        """Account id → (unit id, platform, count at the end of the period, growth over it or None), for every live
         account reported by then: one read per period and data version, shared by all its views (each platform,
         each category, the targets overview)."""
         key = ("accounts", period.start, period.end)
@@ -137,7 +137,7 @@ class Rankings:
             reading.add_done_callback(lambda _: self._flights.pop(flight, None))
         return await asyncio.shield(reading)
 
-    async def _read_accounts(self, mark: tuple, key: tuple, period: Period) -> dict[int, list]:
+    async def _read_accounts(self, mark: tuple, key: tuple, period: Period) -> dict[int, tuple]:
         """One pass over the live accounts: an account reported in the period's month reads its `follower_monthly`
         row, any other its latest count before the month (both by primary key: one seek each)."""
         async with self.db.read() as tx:
@@ -150,12 +150,12 @@ class Rankings:
                 f"WHERE a.state IN {LIVE_STATES_SQL}",
                 (period.start.isoformat()[:7], period.start.isoformat()),
             )
-        accounts: dict[int, list] = {}
+        accounts: dict[int, tuple] = {}
         for account_id, unit_id, platform, last, growth, before in found:
             if last is not None:
-                accounts[account_id] = [unit_id, platform, last, growth]
+                accounts[account_id] = (unit_id, platform, last, growth)
             elif before is not None:
-                accounts[account_id] = [unit_id, platform, before, None]
+                accounts[account_id] = (unit_id, platform, before, None)
         self._store(mark, key, accounts)
         return accounts
 
@@ -224,7 +224,7 @@ class Rankings:
             if key[0] not in ("accounts", "rows", "units", "targets"):
                 del self._cache[key]  # rankings and overviews are rebuilt from the rows
             elif key[0] == "accounts" and key[1:] == (month_start, today):
-                self._cache[key][account.id] = [account.unit_id, account.platform, count, new_growth]
+                self._cache[key][account.id] = (account.unit_id, account.platform, count, new_growth)
             elif key[0] == "rows" and key[2:] == (month_start, today) and key[1] in (None, account.platform):
                 entry = self._cache[key].setdefault(account.unit_id, [0, None])
                 entry[0] += total_delta
