@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot import clock
+from bot.accounts import Account
 from bot.db import Database, Tx
 from bot.followers.periods import Period, month_period
 from bot.followers.records import (
@@ -19,6 +20,8 @@ from bot.followers.targets import CategoryTarget, Target, target_for
 from bot.roles import Scope
 from bot.units.records import Unit
 from bot.units.service import Units
+
+_READ = ("accounts", "units", "targets")  # kept data every view is derived from (the rest is rebuilt from it)
 
 
 class Rankings:
@@ -96,45 +99,65 @@ class Rankings:
         return out
 
     async def _unit_rows(self, mark: tuple, platform: str | None, period: Period) -> dict[int, list]:
-        """Unit id → [count at the end of the period, growth over it or None], for every unit ever reported.
-
-        Two statements: accounts reported in the month read their one `follower_monthly` row; the others
-        (not reported in the month) look up their latest count before it.
-        """
+        """Unit id → [count at the end of the period, growth over it or None], for every unit ever reported (on
+        `platform`, or on all): summed in memory from the period's accounts (`_accounts`), read once for every
+        platform and category asked about the period."""
         key = ("rows", platform, period.start, period.end)
         if (cached := self._cache.get(key)) is not None:
             return cached
-        # askers who come while the rows are being read wait for that read (20 askers of a view not read yet used
-        # to read the year of reports 20 times over, one after another); a waiter going away does not stop it
+        accounts = await self._accounts(mark, period)
+        if (cached := self._cache.get(key)) is not None:
+            return cached  # summed meanwhile by another asker
+        rows: dict[int, list] = {}
+        for unit_id, on, count, growth in accounts.values():
+            if platform is not None and on != platform:
+                continue
+            entry = rows.get(unit_id)
+            if entry is None:
+                rows[unit_id] = [count, growth]
+            else:
+                entry[0] += count
+                if growth is not None:
+                    entry[1] = (entry[1] or 0) + growth
+        self._store(mark, key, rows)
+        return rows
+
+    async def _accounts(self, mark: tuple, period: Period) -> dict[int, tuple]:
+        """Account id → (unit id, platform, count at the end of the period, growth over it or None), for every live
+        account reported by then: one read per period and data version, shared by all its views (each platform,
+        each category, the targets overview)."""
+        key = ("accounts", period.start, period.end)
+        if (cached := self._cache.get(key)) is not None:
+            return cached
+        # askers who come while the accounts are being read wait for that read (20 askers of a view not read yet
+        # used to read the year of reports 20 times over, one after another); a waiter going away does not stop it
         flight = (key, mark)
         if (reading := self._flights.get(flight)) is None:
-            reading = self._flights[flight] = asyncio.ensure_future(self._read_rows(mark, key, platform, period))
+            reading = self._flights[flight] = asyncio.ensure_future(self._read_accounts(mark, key, period))
             reading.add_done_callback(lambda _: self._flights.pop(flight, None))
         return await asyncio.shield(reading)
 
-    async def _read_rows(self, mark: tuple, key: tuple, platform: str | None, period: Period) -> dict[int, list]:
-        month = period.start.isoformat()[:7]
+    async def _read_accounts(self, mark: tuple, key: tuple, period: Period) -> dict[int, tuple]:
+        """One pass over the live accounts: an account reported in the period's month reads its `follower_monthly`
+        row, any other its latest count before the month (both by primary key: one seek each)."""
         async with self.db.read() as tx:
-            fresh = await tx.all(
-                f"SELECT a.unit_id, SUM(m.last_count), SUM(m.last_count - COALESCE(m.prev_count, m.first_count)) "
-                f"FROM follower_monthly m CROSS JOIN accounts a ON a.id=m.account_id "
-                f"WHERE m.month=?1 AND a.state IN {LIVE_STATES_SQL} AND (?2 IS NULL OR a.platform=?2) "
-                f"GROUP BY a.unit_id",
-                (month, platform),
+            found = await tx.tuples(
+                f"SELECT a.id, a.unit_id, a.platform, m.last_count, "
+                f"m.last_count - COALESCE(m.prev_count, m.first_count), "
+                f"CASE WHEN m.account_id IS NULL THEN (SELECT r.count FROM follower_reports r "
+                f"WHERE r.account_id=a.id AND r.day<?2 ORDER BY r.day DESC LIMIT 1) END "
+                f"FROM accounts a LEFT JOIN follower_monthly m ON m.month=?1 AND m.account_id=a.id "
+                f"WHERE a.state IN {LIVE_STATES_SQL}",
+                (period.start.isoformat()[:7], period.start.isoformat()),
             )
-            older = await tx.all(
-                f"SELECT unit_id, SUM(c) FROM (SELECT a.unit_id, (SELECT r.count FROM follower_reports r "
-                f"WHERE r.account_id=a.id AND r.day<?3 ORDER BY r.day DESC LIMIT 1) AS c "
-                f"FROM accounts a WHERE a.state IN {LIVE_STATES_SQL} AND (?2 IS NULL OR a.platform=?2) "
-                f"AND a.id NOT IN (SELECT account_id FROM follower_monthly WHERE month=?1)) "
-                f"WHERE c IS NOT NULL GROUP BY unit_id",
-                (month, platform, period.start.isoformat()),
-            )
-        rows: dict[int, list] = {r[0]: [r[1], r[2]] for r in fresh}
-        for uid, total in older:
-            rows.setdefault(uid, [0, None])[0] += total
-        self._store(mark, key, rows)
-        return rows
+        accounts: dict[int, tuple] = {}
+        for account_id, unit_id, platform, last, growth, before in found:
+            if last is not None:
+                accounts[account_id] = (unit_id, platform, last, growth)
+            elif before is not None:
+                accounts[account_id] = (unit_id, platform, before, None)
+        self._store(mark, key, accounts)
+        return accounts
 
     async def _units(self, mark: tuple) -> dict[int, Unit]:
         """The live units by id."""
@@ -174,31 +197,36 @@ class Rankings:
     def _store(self, mark: tuple, key: tuple, value: Any) -> None:
         if self._mark != mark:
             return
-        if len(self._cache) > 64:
-            self._cache.clear()
+        if len(self._cache) > 64:  # many views asked: drop what is derived first, the data read last
+            for k in [k for k in self._cache if k[0] not in _READ]:
+                del self._cache[k]
+            if len(self._cache) > 64:
+                self._cache.clear()
         self._cache[key] = value
 
     def reported(
         self,
         mark: tuple,
-        unit_id: int,
-        platform: str,
+        account: Account,
         today: date,
+        count: int,
         total_delta: int,
         old_growth: int | None,
         new_growth: int,
     ) -> None:
-        """A count was reported for today: bring the cached per-unit rows of this month up to date in place
+        """A count was reported for today: bring this month's kept accounts and per-unit rows up to date in place
         (past months cannot change), so the next ranking does not have to read every account again."""
         self._version += 1
         if self._mark != mark:
             return  # something else changed since the cache was filled: recompute
         month_start = today.replace(day=1)
         for key in list(self._cache):
-            if key[0] not in ("rows", "units", "targets"):
+            if key[0] not in ("accounts", "rows", "units", "targets"):
                 del self._cache[key]  # rankings and overviews are rebuilt from the rows
-            elif key[0] == "rows" and key[2:] == (month_start, today) and key[1] in (None, platform):
-                entry = self._cache[key].setdefault(unit_id, [0, None])
+            elif key[0] == "accounts" and key[1:] == (month_start, today):
+                self._cache[key][account.id] = (account.unit_id, account.platform, count, new_growth)
+            elif key[0] == "rows" and key[2:] == (month_start, today) and key[1] in (None, account.platform):
+                entry = self._cache[key].setdefault(account.unit_id, [0, None])
                 entry[0] += total_delta
                 entry[1] = (entry[1] or 0) + new_growth - (old_growth or 0)
         self._mark = (self._version, self._epoch)

@@ -183,7 +183,7 @@ class Followers:
             else row["last_count"] - (row["prev_count"] if row["prev_count"] is not None else row["first_count"])
         )
         new_growth = count - (before if before is not None else first)
-        self.rankings.reported(mark, unit.id, account.platform, today, count - (old_total or 0), old_growth, new_growth)
+        self.rankings.reported(mark, account, today, count, count - (old_total or 0), old_growth, new_growth)
         month_start = today.replace(day=1)
         return Reported(
             unit=unit,

@@ -46,8 +46,9 @@ def line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | No
     width = max(px + m.width for m, px, _ in parts)
     height = max(dy - top + m.height for m, _, dy in parts)
     out = Image.new("L", (max(1, width), max(1, height)), 0)
+    core = out.im  # pasted through the core: Image.paste's checks cost more than the paste of a glyph
     for m, px, dy in parts:
-        out.paste(255, (px, dy - top), m)
+        core.paste(255, (px, dy - top, px + m.width, dy - top + m.height), m.im)
     return out, top
 
 
@@ -60,8 +61,10 @@ def stamp(
     if mask is None:
         return None
     raw = mask.tobytes()  # mapped with bytes.translate: Image.point rounds its table in Python on every call
+    # the pixels as an "L" image of palette indexes: a "P" image would make a palette object of its own, unused
+    # (the core pastes its bytes as they are, see `text`)
     return (
-        Image.frombytes("P", mask.size, raw.translate(ramp(fill, bg))),
+        Image.frombytes("L", mask.size, raw.translate(ramp(fill, bg))),
         Image.frombytes("L", mask.size, raw.translate(COVER)),
         top,
     )
@@ -73,4 +76,6 @@ def text(
     """Draw `text` onto `img` (palette indexes) where the background under it is `bg`."""
     if (stamped := stamp(font, text, fill, bg)) is not None:
         pixels, cover, top = stamped
-        img.paste(pixels, (round(xy[0]), round(xy[1]) + top), cover)
+        x, y = round(xy[0]), round(xy[1]) + top
+        # the core's paste copies the indexes as they are ("L" into "P": a byte per pixel either way)
+        img.im.paste(pixels.im, (x, y, x + pixels.width, y + pixels.height), cover.im)

@@ -37,6 +37,7 @@ class Pictures:
         self.rendered = 0  # pictures actually drawn (not reused), for tests and the log
         self._one_at_a_time = asyncio.Lock()
         self._paths: dict[int, tuple[Card, Path]] = {}  # id of a card lately drawn (or found) → (the card, its file)
+        self._drawing: dict[Path, asyncio.Future[Path]] = {}  # pictures being drawn (or waiting to be), by file
 
     @property
     def font(self) -> Font | None:
@@ -82,10 +83,18 @@ class Pictures:
 
     async def render_async(self, card: Card) -> Path:
         """`render` in a worker thread, so drawing a long card does not hold up the event loop; one at a time
-        (drawing is CPU-bound, and each picture in progress holds a few megabytes)."""
+        (drawing is CPU-bound, and each picture in progress holds a few megabytes). Askers of a picture being drawn
+        wait for that drawing, not in the queue behind the drawings of other pictures (they used to take the lock in
+        turn, each waiting for every picture asked before theirs); a waiter going away does not stop it."""
         path = self.path_for(card)
-        if path.is_file():
-            return path
+        if (drawing := self._drawing.get(path)) is None:
+            if path.is_file():
+                return path
+            drawing = self._drawing[path] = asyncio.ensure_future(self._draw_in_turn(card, path))
+            drawing.add_done_callback(lambda _: self._drawing.pop(path, None))
+        return await asyncio.shield(drawing)
+
+    async def _draw_in_turn(self, card: Card, path: Path) -> Path:
         async with self._one_at_a_time:
             return await asyncio.to_thread(self.render, card, path)
 

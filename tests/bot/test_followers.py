@@ -383,25 +383,105 @@ async def test_a_report_written_by_another_process_shows_in_the_next_ranking(wor
     assert [(s.unit.name, s.value) for s in again.by_count()] == [("河南大学", 20000), ("郑州大学", 9000)]
 
 
+async def _views(svc: Followers) -> dict[str, object]:
+    """What every kind of ranking and targets view answers (units with their count and growth, or total)."""
+    last_month = parse_period("上月", clock.now().date())
+    out: dict[str, object] = {}
+    for name, platform, category, period in (
+        ("all", None, None, None),
+        ("platform", "抖音", None, None),
+        ("category", None, "本科高校", None),
+        ("platform and category", "抖音", "本科高校", None),
+        ("last month", None, None, last_month),
+        ("last month, platform", "抖音", None, last_month),
+    ):
+        r = await svc.rankings.ranking(platform, category, period)
+        out[name] = ([(s.unit.name, s.value) for s in r.by_count()], [(s.unit.name, s.value) for s in r.by_growth()])
+    out["targets"] = sorted((u.name, total) for u, total, _ in await svc.rankings.overview())
+    out["targets of a category"] = sorted((u.name, total) for u, total, _ in await svc.rankings.overview("本科高校"))
+    return out
+
+
+@pytest.mark.parametrize("where", ["here", "another process"])
+async def test_every_view_shows_a_report_made_between_two_asks(world: World, where: str) -> None:
+    """Each kind of view (every platform or one, a category, both, last month, the targets overview and a
+    category's targets) is kept between asks; a count reported in between, by this process (patched into what is
+    kept) or by another one (seen by the database's data_version), is in the next answer of every view it moves,
+    which equals the answer computed from scratch."""
+    clock.freeze(at(date(2026, 2, 20)))
+    await report(world, HENU, "抖音", "5000")
+    await report(world, ZZU, "微博", "9000")
+    await report(world, ZZU, "郑大青年", "2000")
+    clock.freeze(MONDAY)
+    await report(world, ZZJY, "微信", "3000")
+    await report(world, ZZU, "郑大青年", "2500")
+    before = await _views(world.svc)
+    assert before["platform"] == ([("河南大学", 5000)], [])
+    assert before["all"][1] == [("郑州大学", 500), ("郑州市教育局", 0)]
+    other = None
+    if where == "here":
+        await report(world, HENU, "抖音", "6000")
+        await report(world, ZZU, "公众号", "郑州大学", "700")  # the unit's other 微信公众号 account, first reported
+    else:
+        other = App(world.app.settings)
+        await other.open()
+        await other.followers.report(HENU, ["抖音"], "6000")
+        await other.followers.report(ZZU, ["公众号", "郑州大学"], "700")
+    try:
+        after = await _views(world.svc)
+        # a view first asked after the report is summed from the accounts kept for the month, patched too
+        first = await world.svc.rankings.ranking("微信公众号")
+        assert [(s.unit.name, s.value) for s in first.by_count()] == [("郑州大学", 3200), ("郑州市教育局", 3000)]
+        world.svc.rankings._cache.clear()
+        assert after == await _views(world.svc)  # what was kept, patched or read again, is what a fresh read gives
+    finally:
+        if other is not None:
+            await other.db.close()
+    assert after["platform"] == ([("河南大学", 6000)], [("河南大学", 1000)])
+    assert after["all"] == (
+        [("郑州大学", 12200), ("河南大学", 6000), ("郑州市教育局", 3000)],
+        [("河南大学", 1000), ("郑州大学", 500), ("郑州市教育局", 0)],
+    )
+    assert after["category"] == ([("郑州大学", 12200), ("河南大学", 6000)], [("河南大学", 1000), ("郑州大学", 500)])
+    assert after["platform and category"] == after["platform"]
+    assert (
+        after["last month"] == before["last month"] and after["last month, platform"] == before["last month, platform"]
+    )
+    assert ("河南大学", 6000) in after["targets"] and ("郑州大学", 12200) in after["targets of a category"]
+    assert ("郑州市教育局", 3000) in after["targets"]
+
+
 async def test_askers_of_a_ranking_not_read_yet_share_one_read(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Twenty askers at once of a view nobody asked before: the year of reports is read once, not twenty times."""
+    """Twenty askers at once of views nobody asked before: the period's accounts are read once for all of them
+    (every platform, every category, the targets overview), not once per asker or per view."""
     await report(world, HENU, "抖音", "5000")
     await report(world, ZZU, "微博", "9000")
     reads = []
-    read_rows = world.svc.rankings._read_rows
+    read_accounts = world.svc.rankings._read_accounts
 
     async def counted(*args):  # type: ignore[no-untyped-def]
         reads.append(args[2])
-        return await read_rows(*args)
+        return await read_accounts(*args)
 
-    monkeypatch.setattr(world.svc.rankings, "_read_rows", counted)
+    monkeypatch.setattr(world.svc.rankings, "_read_accounts", counted)
     world.svc.rankings._cache.clear()
-    got = await asyncio.gather(*(world.svc.rankings.ranking("抖音") for _ in range(20)), world.svc.rankings.ranking())
-    assert reads == ["抖音", None]  # one read per view
+    got = await asyncio.gather(
+        *(world.svc.rankings.ranking("抖音") for _ in range(20)),
+        world.svc.rankings.ranking(),
+        world.svc.rankings.ranking("微博", "本科高校"),
+        world.svc.rankings.overview("本科高校"),
+    )
+    assert len(reads) == 1  # one read for the month, every view summed from it in memory
     assert all(r is got[0] for r in got[:20])  # one ranking for all of them (one card, one picture)
     assert [(s.unit.name, s.value) for s in got[0].by_count()] == [("河南大学", 5000)]
+    assert [(s.unit.name, s.value) for s in got[20].by_count()] == [("郑州大学", 9000), ("河南大学", 5000)]
+    assert [(s.unit.name, s.value) for s in got[21].by_count()] == [("郑州大学", 9000)]
+    assert {u.name: total for u, total, _ in got[22]} == {"郑州大学": 9000, "河南大学": 5000}
     await report(world, HENU, "抖音", "6000")  # read again after a report: patched in place, no read
-    assert [s.value for s in (await world.svc.rankings.ranking("抖音")).by_count()] == [6000] and len(reads) == 2
+    assert [s.value for s in (await world.svc.rankings.ranking("抖音")).by_count()] == [6000]
+    assert [s.value for s in (await world.svc.rankings.ranking("抖音", "本科高校")).by_count()] == [6000]
+    assert [s.value for s in (await world.svc.rankings.ranking()).by_count()] == [9000, 6000]
+    assert len(reads) == 1
 
 
 async def test_only_changes_that_matter_empty_the_cache(world: World) -> None:

@@ -221,3 +221,38 @@ def test_a_kept_card_is_hashed_once_and_its_path_follows_what_it_shows(tmp_path,
     assert pictures.path_for(card) == first and len(hashed) == 1  # the same card asked again: not hashed again
     assert pictures.path_for(_card(mine=None)) == first and len(hashed) == 2  # equal data, another object: same file
     assert pictures.path_for(_card(mine=4)) != first  # other data: another file
+
+
+async def test_askers_of_a_picture_being_drawn_do_not_wait_for_the_other_pictures_asked(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Pictures are drawn one at a time. Askers of a picture being drawn wait for that drawing only: once it is
+    done they have it, while a picture asked after it is still being drawn (they used to queue for the lock
+    behind it); it is drawn once for all of them."""
+    import asyncio
+    import threading
+
+    from bot.pictures import store
+
+    pictures = store.Pictures(tmp_path)
+    first, second = _card(mine=None), _card(mine=None, appended=RankRow(31, "新乡医学院", "1万", "", 0.1, False))
+    second_may_finish = threading.Event()
+    drawn: list[Card] = []
+
+    def draw(card: Card, font: object) -> bytes:
+        drawn.append(card)
+        if card is second:
+            second_may_finish.wait(10)
+        return b"png"
+
+    monkeypatch.setattr(store, "render_png", draw)
+    monkeypatch.setattr(store.Pictures, "font", property(lambda self: object()))
+    askers = [asyncio.ensure_future(pictures.render_async(first))]  # asked first: drawn first
+    other = asyncio.ensure_future(pictures.render_async(second))
+    askers += [asyncio.ensure_future(pictures.render_async(first)) for _ in range(3)]
+    try:
+        done, _ = await asyncio.wait(askers, timeout=5)
+        assert len(done) == 4 and not other.done()
+        assert {t.result() for t in done} == {pictures.path_for(first)}
+    finally:
+        second_may_finish.set()
+    assert await other == pictures.path_for(second)
+    assert drawn == [first, second]  # each drawn once
