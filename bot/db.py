@@ -238,6 +238,8 @@ class Database:
         """Roll back one caller's savepoint; if SQLite rolled back the whole transaction (a full disk), the
         batch's earlier members lost their work too and are told `error`."""
         raw = self.conn
+        if not isinstance(error, Exception):  # the members before are told of the lost transaction, not cancelled
+            error = sqlite3.OperationalError(f"the transaction was rolled back ({error!r})")
         if not raw.in_transaction:
             batch.lost = error
             return
