@@ -31,6 +31,7 @@ import shutil
 import unicodedata
 import zipfile
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -137,6 +138,12 @@ def mask(text: str, *, drop: bool = False) -> str:
     its place); anything else as it was."""
     if not text or not any(c.isdigit() for c in text):
         return text
+    return _masked(text, drop)
+
+
+@lru_cache(maxsize=256)
+def _masked(text: str, drop: bool) -> str:
+    """`mask`, kept for the texts seen last: the same answer (a progress list per city) goes to many askers."""
     out, at = [], 0
     run = (lambda m: _mask_run(m, True)) if drop else _mask_run
     for u in _URL.finditer(text):
