@@ -104,7 +104,7 @@ class MediaAccounts:
             listener()
 
     async def _operator_unit(self, user_id: str) -> Unit:
-        bound = await self.units.operator(user_id)
+        bound = await self.units.registrations.operator(user_id)
         if bound is None:
             raise UserError("你还没有绑定单位，不能备案账号。请先发 /注册 <单位名称>，等管理员审核通过。")
         return bound[1]

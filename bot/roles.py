@@ -89,7 +89,7 @@ class Roles:
         appointed = (await self._load()).get(uid)
         if appointed:
             return Role.CITY_ADMIN, await self._subtrees(appointed)
-        bound = await self.units.operator(uid) if binding else None
+        bound = await self.units.registrations.operator(uid) if binding else None
         if bound is not None:
             return Role.OPERATOR, Scope(unit_ids=frozenset({bound[1].id}), label=bound[1].name)
         return Role.MEMBER, NOTHING

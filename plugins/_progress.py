@@ -24,31 +24,6 @@ SAME_AGAIN = 600.0
 _sent: weakref.WeakKeyDictionary[App, dict[tuple[str, str], tuple[float, str]]] = weakref.WeakKeyDictionary()
 
 
-# the progress cards made lately: (ids of what each was made from, its words, the minute it shows) → (what it was made
-# from, the card). Every asker of the same progress in the same minute is shown the same card: it is made once.
-_cards: dict[tuple[object, ...], tuple[tuple[object, ...], Card]] = {}
-KEPT_CARDS = 32
-
-
-def kept_card(basis: tuple[object, ...], words: tuple[str, ...], make: Callable[[], Card]) -> Callable[[], Card]:
-    """`make`, called once while the objects in `basis` are the same ones (compared by identity: a progress or a
-    roll-up that is shared while nothing changed; one made anew after a confirmation is another object), the `words`
-    the same and the minute the card shows (数据截至) the same; the card made then is shared by later askers."""
-
-    def card() -> Card:
-        key = (*(id(o) for o in basis), *words, clock.show(clock.now()))
-        found = _cards.get(key)
-        if found is not None and all(a is b for a, b in zip(found[0], basis, strict=True)):
-            return found[1]
-        made = make()
-        if len(_cards) >= KEPT_CARDS:
-            _cards.clear()
-        _cards[key] = (basis, made)  # the basis is held, so its ids are not reused while the key is kept
-        return made
-
-    return card
-
-
 def rest_of_list(ctx: Ctx, command: str) -> str:
     """The line under a progress picture that names only the first units owing: where the whole list is."""
     if ctx.in_group:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from nonebot.adapters.onebot.v11 import GroupMessageEvent, MessageEvent
 
+from bot import clock
 from bot.app import App
 from bot.names import is_qq
 from bot.pictures import Card
@@ -38,6 +39,32 @@ def _one(text: Reply) -> Msg:
             out.add_all(Msg(m) if isinstance(m, str) else m)
         return out
     return Msg(text) if isinstance(text, str) else (text or Msg())
+
+
+# the cards made lately: (ids of what each was made from, its words, the minute it shows) → (what it was made from,
+# the card)
+_cards: dict[tuple[object, ...], tuple[tuple[object, ...], Card]] = {}
+KEPT_CARDS = 32
+
+
+def kept_card(basis: tuple[object, ...], words: tuple[str, ...], make: Callable[[], Card]) -> Callable[[], Card]:
+    """`make`, called once while the objects in `basis` are the same ones (compared by identity: a progress, a
+    roll-up or a ranking the service shares while nothing changed; one made anew after a confirmation or a report is
+    another object), the `words` the same and the minute the card shows (数据截至) the same; the card made then is
+    shared by later askers (drawn once, not once per ask)."""
+
+    def card() -> Card:
+        key = (*(id(o) for o in basis), *words, clock.show(clock.now()))
+        found = _cards.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], basis, strict=True)):
+            return found[1]
+        made = make()
+        if len(_cards) >= KEPT_CARDS:
+            _cards.clear()
+        _cards[key] = (basis, made)  # the basis is held, so its ids are not reused while the key is kept
+        return made
+
+    return card
 
 
 async def picture_or_text(

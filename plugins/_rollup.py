@@ -36,8 +36,8 @@ from bot.tasks import Progress
 from bot.units.tree import city_key
 from bot.vocab import category_or_none
 from plugins._ctx import Ctx
-from plugins._progress import kept_card, progress_answer, rest_of_list
-from plugins._reply import Reply
+from plugins._progress import progress_answer, rest_of_list
+from plugins._reply import Reply, kept_card
 
 WHOLE_LIST = ("全部", "全省", "所有", "完整")
 """Typed after the number for the whole list of the units owing, by category (a city admin: of their units)."""
@@ -142,7 +142,7 @@ async def progress_view(
             command,
         )
         return View(p, answer=answer)
-    bound = await ctx.app.units.operator(ctx.user_id)
+    bound = await ctx.app.units.registrations.operator(ctx.user_id)
     mine = await line_of(ctx.app.units, r, bound[1]) if bound is not None else None
     if mine is not None and mine.head is not None:
         drill = f"{command} {city_key(mine.head.city) or mine.head.name}"  # their own city's units

@@ -53,7 +53,9 @@ class BroadcastReactions:
         task_id = await self.posts.task_of_message(message_id)
         if task_id is None:
             return None
-        bound = await self.units.operator(str(user_id))  # confirm() acts for this, the person's own unit only
+        bound = await self.units.registrations.operator(
+            str(user_id)
+        )  # confirm() acts for this, the person's own unit only
         try:
             c = await self.confirm(str(user_id), bound[0].name if bound else "", task_id, via="reaction")
             return c if c.counted else None  # the unit confirmed already: nothing stored, nothing to say
@@ -83,7 +85,7 @@ class BroadcastReactions:
         return plan
 
     async def confirm_reacted(self, user_id: str, task_id: int) -> bool:
-        bound = await self.units.operator(user_id)
+        bound = await self.units.registrations.operator(user_id)
         try:
             c = await self.confirm(user_id, bound[0].name if bound else "", task_id, via="reaction")
         except UserError:

@@ -279,7 +279,7 @@ class Broadcasts:
 
     async def owed_by(self, user_id: str | int) -> tuple[Unit, list[Task]] | None:
         """The unit a user confirms for and the open tasks it has not confirmed yet; None if not bound."""
-        bound = await self.units.operator(user_id)
+        bound = await self.units.registrations.operator(user_id)
         if bound is None:
             return None
         unit = bound[1]

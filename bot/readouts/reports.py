@@ -298,7 +298,7 @@ class Reports:
         o.accounts = sum(1 for a in accs if a.state == "正常")
         o.pending_accounts = sum(1 for a in accs if a.state == "待审核")
         o.pending_filings = len(await self.media_accounts.pending(scope))
-        o.pending_applications = len(await self.units.pending(scope))
+        o.pending_applications = len(await self.units.registrations.pending(scope))
         for a in accs:
             if a.state == "正常":
                 o.by_platform[a.platform] = o.by_platform.get(a.platform, 0) + 1

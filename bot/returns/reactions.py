@@ -78,7 +78,7 @@ class ReturnReactions:
         ret = await self.get(rid)
         if not ret.open:
             return None
-        bound = await self.units.operator(uid)
+        bound = await self.units.registrations.operator(uid)
         if bound is None or not (await self.authority.actor(uid)).may_act_for(bound[1]):
             if uid not in self.settings.admins:
                 await self._tell_once(
@@ -131,7 +131,7 @@ class ReturnReactions:
         return [(s.group_id, mid) for s in posts for mid in (s.message_id, *aliases.get(s.row_id, ()))]
 
     async def confirm_reacted(self, user_id: str, task_id: int) -> bool:
-        bound = await self.units.operator(user_id)
+        bound = await self.units.registrations.operator(user_id)
         if bound is None:
             return False
         try:

@@ -51,7 +51,7 @@ class Authority:
     async def actor(self, user_id: str | int, *, admin: bool | None = None) -> Actor:
         """The person as the rule sees them (`admin` given: the caller already knows, e.g. a handler's check)."""
         uid = str(user_id)
-        bound = await self.units.operator(uid)
+        bound = await self.units.registrations.operator(uid)
         return Actor(uid, uid in self.admins if admin is None else admin, bound[1] if bound else None)
 
     async def may_act_for(self, user_id: str | int, unit: Unit | int) -> bool:

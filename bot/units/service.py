@@ -12,9 +12,6 @@ from bot.errors import NotFound, UserError
 from bot.names import check_city, check_name, name_key
 from bot.units.records import (
     SCOPE_ALL,
-    Application,
-    Decision,
-    Operator,
     Unit,
     UnitIndex,
 )
@@ -125,32 +122,6 @@ class Units:
     async def near(self, text: str) -> list[Unit]:
         """Units one typo away from `text` (see `UnitIndex.near`): for 你是不是要… and flagging look-alike new units."""
         return (await self._load()).near(text)
-
-    # ------------------------------------------------------------ registration (the most asked, see Registrations)
-
-    async def operator(self, user_id: str | int) -> tuple[Operator, Unit] | None:
-        """The unit a QQ user is bound to, if any (`Registrations.operator`)."""
-        return await self.registrations.operator(user_id)
-
-    async def apply(
-        self,
-        user_id: str | int,
-        user_name: str,
-        group_id: str | int | None,
-        name: str,
-        category: str = "",
-        city: str = "",
-    ) -> tuple[Application, bool]:
-        """File an application to operate a unit, or to create a new one (`Registrations.apply`)."""
-        return await self.registrations.apply(user_id, user_name, group_id, name, category, city)
-
-    async def pending(self, scope: Scope | None = None) -> list[Application]:
-        """The applications waiting for a decision (`Registrations.pending`)."""
-        return await self.registrations.pending(scope)
-
-    async def approve(self, app_ids: list[int], *, actor: str, scope: Scope | None = None) -> list[Decision]:
-        """Approve applications, each in its own transaction (`Registrations.approve`)."""
-        return await self.registrations.approve(app_ids, actor=actor, scope=scope)
 
     # ------------------------------------------------------------ units
 

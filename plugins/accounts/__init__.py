@@ -74,7 +74,7 @@ async def account_list(ctx: Ctx) -> Msg:
     if ctx.args:
         unit = await ctx.app.units.resolve(" ".join(ctx.args))
     else:
-        bound = await ctx.app.units.operator(ctx.user_id)
+        bound = await ctx.app.units.registrations.operator(ctx.user_id)
         if bound is None:
             raise UserError("请写出单位名称，如：/账号 列表 郑州大学")
         unit = bound[1]

@@ -23,9 +23,9 @@ from bot.tasks import Progress, by_category
 from bot.titles import DEAD, OK, UNREACHABLE
 from plugins._client import caught_up
 from plugins._ctx import Ctx
-from plugins._progress import kept_card, progress_answer, rest_of_list
+from plugins._progress import progress_answer, rest_of_list
 from plugins._registry import admins, command, sub
-from plugins._reply import Reply, laggards_to_admin, orphans_to_admin, picture_or_text
+from plugins._reply import Reply, kept_card, laggards_to_admin, orphans_to_admin, picture_or_text
 from plugins._roles import ANYONE, OPERATOR
 from plugins._rollup import Words, in_area, progress_view, take_area
 from plugins._topics import Topic

@@ -51,7 +51,7 @@ def confirm_handler(default_task: int | None = None, via: str = "command") -> Ca
                 proof = check_url(a, "证明链接")
             else:
                 note.append(a)
-        if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
+        if ctx.is_admin and await ctx.app.units.registrations.operator(ctx.user_id) is None:
             raise UserError(
                 "你是管理员，没有绑定单位。替单位确认请用：/统发 代确认 <编号> <单位…>，如：/统发 代确认 3 郑州大学"
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -26,7 +25,7 @@ from bot.units.records import Unit
 from bot.vocab import category_or_none, platform_or_none
 from plugins._ctx import Ctx
 from plugins._registry import Command, admins, command, sub, trigger
-from plugins._reply import Reply, picture_or_text
+from plugins._reply import Reply, kept_card, picture_or_text
 from plugins._roles import ADMIN, ANYONE, OPERATOR
 from plugins._topics import Topic
 
@@ -178,7 +177,7 @@ def render_ranking(r: Ranking, limit: int | None) -> list[Msg]:
 
 
 async def _my_unit(ctx: Ctx) -> int | None:
-    bound = await ctx.app.units.operator(ctx.user_id)
+    bound = await ctx.app.units.registrations.operator(ctx.user_id)
     return bound[1].id if bound is not None else None
 
 
@@ -207,22 +206,6 @@ def with_place(reply: Reply, place: str) -> Reply:
     return out
 
 
-_CARDS: dict[tuple, tuple[object, Card]] = {}  # (id of a kept ranking or targets list, …) → (it, its card)
-
-
-def _kept_card(source: object, key: tuple, build: Callable[[], Card]) -> Card:
-    """The card of `source`, a ranking or targets list the service keeps until the data changes (then it gives
-    a new one): built once for every asker of the same data, not once per ask."""
-    k = (id(source), clock.now().date(), *key)
-    if (kept := _CARDS.get(k)) is not None and kept[0] is source:
-        return kept[1]
-    card = build()
-    if len(_CARDS) >= 32:
-        _CARDS.clear()
-    _CARDS[k] = (source, card)
-    return card
-
-
 async def ranking(ctx: Ctx) -> Reply:
     ctx.take_format()
     platform, category, period = parse_ranking_args(ctx.args, clock.now().date())
@@ -233,7 +216,7 @@ async def ranking(ctx: Ctx) -> Reply:
         ctx,
         len(r.counts),
         render_ranking(r, ctx.limit),
-        lambda: _kept_card(r, ("ranking", rows), lambda: ranking_card(r, svc.target, limit=rows)),
+        kept_card((r,), ("ranking", str(rows)), lambda: ranking_card(r, svc.target, limit=rows)),
     )
     return with_place(reply, ranking_place(r, await _my_unit(ctx)))
 
@@ -341,20 +324,20 @@ async def targets(ctx: Ctx) -> Reply:
                 ctx,
                 len(rows),
                 render_category(category, rows, ctx.limit),
-                lambda: _kept_card(
-                    rows, ("targets", limit), lambda: targets_card(category, rows, mine=None, limit=limit)
+                kept_card(
+                    (rows,), ("targets", str(limit)), lambda: targets_card(category, rows, mine=None, limit=limit)
                 ),
             )
             return with_place(reply, targets_place(rows, await _my_unit(ctx)))
         return render_progress(await svc.progress(await ctx.app.units.resolve(name)))
-    bound = await ctx.app.units.operator(ctx.user_id)
+    bound = await ctx.app.units.registrations.operator(ctx.user_id)
     if bound is not None:
         return render_progress(await svc.progress(bound[1]))
     return render_overview(svc.targets, svc.populous, await svc.rankings.overview(), ctx.limit)
 
 
 async def own_status(ctx: Ctx) -> Msg | list[Msg]:
-    bound = await ctx.app.units.operator(ctx.user_id)
+    bound = await ctx.app.units.registrations.operator(ctx.user_id)
     if bound is None:
         raise UserError(REPORT_USAGE)
     out = render_progress(await ctx.app.followers.progress(bound[1]))

@@ -63,7 +63,7 @@ async def help_cmd(ctx: Ctx) -> Msg:
             detail = detail.split("管理员：\n")[0].rstrip()
         least = needs(cmd).label if cmd is not None else "所有人"
         return Msg(f"【/{topic.name}】{topic.summary}（{least}可用）\n{detail}")
-    bound = await ctx.app.units.operator(ctx.user_id) if ctx.role < Role.CITY_ADMIN else None
+    bound = await ctx.app.units.registrations.operator(ctx.user_id) if ctx.role < Role.CITY_ADMIN else None
     out = Msg(f"联盟助手 — 你是{who_you_are(ctx, bound)}，可以用：")
     for t in help_topics():
         cmd = COMMANDS.get(t.name)

@@ -36,7 +36,7 @@ async def query(ctx: Ctx) -> Msg:
     if ctx.args:
         unit = await ctx.app.units.resolve(" ".join(ctx.args))
     else:
-        bound = await ctx.app.units.operator(ctx.user_id)
+        bound = await ctx.app.units.registrations.operator(ctx.user_id)
         if bound is None:
             raise UserError(
                 "你还没有绑定单位。查某个单位请写出名称，如：/查询 郑州大学；要成为联络员请发 /注册 <单位名称>。"

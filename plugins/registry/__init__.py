@@ -88,7 +88,7 @@ async def register(ctx: Ctx) -> Msg:
     if len(ctx.args) > 3:
         raise UserError("参数太多。单位名称含空格时请加引号，如：/注册 “郑州市 第九中学” 高中 郑州")
     name, category, city = (ctx.args + ["", ""])[:3]
-    app, new = await ctx.app.units.apply(ctx.user_id, ctx.name, ctx.group_id, name, category, city)
+    app, new = await ctx.app.units.registrations.apply(ctx.user_id, ctx.name, ctx.group_id, name, category, city)
     what = (
         f"新单位“{app.unit_name}”（{app.category}{'，' + app.city if app.city else ''}）"
         if app.is_new_unit
@@ -116,7 +116,7 @@ def _app_line(a: Application, close: list[Unit]) -> str:
 @command("审核", may=admins("审核注册申请", Role.CITY_ADMIN))
 async def review(ctx: Ctx) -> Reply:
     if not ctx.args:
-        pending = await ctx.app.units.pending(ctx.scope)
+        pending = await ctx.app.units.registrations.pending(ctx.scope)
         if not pending:
             return Msg("没有待审核的注册申请。")
         whole = Msg(f"待审核的注册申请 {len(pending)} 个：")
@@ -130,10 +130,12 @@ async def review(ctx: Ctx) -> Reply:
             raise UserError("请写出要通过的申请编号，如：/审核 通过 3 4 5")
 
         async def pending_ids() -> list[int]:
-            return [a.id for a in await ctx.app.units.pending(ctx.scope)]
+            return [a.id for a in await ctx.app.units.registrations.pending(ctx.scope)]
 
         ids = await numbers_or_all(ctx, rest, "申请编号", "/审核 通过", pending_ids)
-        return approved_messages(ctx, await ctx.app.units.approve(ids, actor=ctx.user_id, scope=ctx.scope))
+        return approved_messages(
+            ctx, await ctx.app.units.registrations.approve(ids, actor=ctx.user_id, scope=ctx.scope)
+        )
     if head in ("驳回", "拒绝", "不通过"):
         if not rest:
             raise UserError("请写出要驳回的申请编号，如：/审核 驳回 3 单位名称有误")
@@ -230,7 +232,7 @@ async def tell_applicant(app: App, a: Application, msg: Msg) -> None:
 
 @command("我的单位", may=Role.MEMBER)
 async def my_unit(ctx: Ctx) -> Msg:
-    bound = await ctx.app.units.operator(ctx.user_id)
+    bound = await ctx.app.units.registrations.operator(ctx.user_id)
     if bound is None:
         raise UserError("你还没有绑定单位。请发 /注册 <单位名称> 申请成为联络员，如：/注册 郑州大学")
     _, unit = bound
@@ -281,7 +283,7 @@ async def unbind(ctx: Ctx) -> Msg:
     if ctx.args and not confirmed:
         raise UserError("/解绑 不需要写单位。发 /解绑 确认 即可解除你和所在单位的绑定。")
     if not confirmed:  # leaving is not undone by the person alone (it takes a new /注册 and an approval): ask first
-        bound = await ctx.app.units.operator(ctx.user_id)
+        bound = await ctx.app.units.registrations.operator(ctx.user_id)
         if bound is None:
             raise UserError("你还没有绑定任何单位，不需要解绑。")
         return Msg(
@@ -483,7 +485,7 @@ async def _is_leaving(bot: Bot, event: NoticeEvent) -> bool:
 async def _left(bot: Bot, event: GroupDecreaseNoticeEvent) -> None:
     """An operator left the group: unbind them; tell the admins when their unit has no operator left."""
     app = get_app()
-    bound = await app.units.operator(event.user_id)
+    bound = await app.units.registrations.operator(event.user_id)
     if bound is None or (
         bound[0].group_id not in (None, str(event.group_id)) and bound[0].group_id in app.settings.groups
     ):

@@ -245,7 +245,7 @@ async def listing(ctx: Ctx) -> Msg:
     mine: dict[int, bool] = {}
     fixing: set[int] = set()
     owes: dict[int, Owed] = {}
-    bound = await ctx.app.units.operator(ctx.user_id)
+    bound = await ctx.app.units.registrations.operator(ctx.user_id)
     if bound is not None:
         mine = {r.id: sub is not None for r, sub in await ctx.app.returns.open_for_unit(bound[1].id)}
         fixing = await ctx.app.returns.fixing_for_unit(bound[1].id)
@@ -348,7 +348,7 @@ async def _submit(ctx: Ctx, quoted: int | None) -> Ack:
         return await each_number(numbers, lambda n: _submit(replace(ctx, args=[str(n), *note_args]), None))
     if numbers:
         rid = numbers[0]
-    if ctx.is_admin and await ctx.app.units.operator(ctx.user_id) is None:
+    if ctx.is_admin and await ctx.app.units.registrations.operator(ctx.user_id) is None:
         raise UserError("你是管理员、没有绑定单位。替单位登记请用：/报送 登记 <编号> <单位>，如：/报送 登记 3 郑州大学")
     reply_to = ctx.reply_to if rid is None else None
     s = await ctx.app.returns.submit(ctx.user_id, ctx.name, rid, " ".join(note_args), reply_to=reply_to)

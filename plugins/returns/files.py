@@ -216,7 +216,7 @@ async def form(ctx: Ctx) -> Msg:
     if names and not ctx.is_admin:
         raise UserError(f"联络员只能领取本单位的表格：/报送 表格 {rid}")
     if not names:
-        bound = await app.units.operator(ctx.user_id)
+        bound = await app.units.registrations.operator(ctx.user_id)
         if bound is None:
             raise UserError(f"你还没有绑定单位。管理员替单位领取：/报送 表格 {rid} <单位…|全部>")
         targets = [(bound[1], [ctx.user_id])]

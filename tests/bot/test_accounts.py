@@ -17,8 +17,8 @@ async def accounts(core: App) -> MediaAccounts:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
     for user, name in ((OP, "郑大"), (OP_HENU, "河南大学")):
-        app, _ = await core.units.apply(user, f"用户{user}", None, name)
-        await core.units.approve([app.id], actor=ADMIN)
+        app, _ = await core.units.registrations.apply(user, f"用户{user}", None, name)
+        await core.units.registrations.approve([app.id], actor=ADMIN)
     return core.accounts
 
 

@@ -67,8 +67,8 @@ async def seed(app: App) -> None:
 
 
 async def bind(app: App, user_id: int, unit: str, group: str | None = None) -> None:
-    a, _ = await app.units.apply(user_id, f"联络员{user_id}", group or str(GROUP), unit)
-    (d,) = await app.units.approve([a.id], actor=str(ADMIN))
+    a, _ = await app.units.registrations.apply(user_id, f"联络员{user_id}", group or str(GROUP), unit)
+    (d,) = await app.units.registrations.approve([a.id], actor=str(ADMIN))
     assert d.ok, d.message
 
 

@@ -44,8 +44,8 @@ def row(ws: Worksheet, r: int) -> list:
 
 
 async def bind(app: App, qq: str, name: str, unit: str) -> None:
-    application, _ = await app.units.apply(qq, name, None, unit)
-    await app.units.approve([application.id], actor=str(ADMIN))
+    application, _ = await app.units.registrations.apply(qq, name, None, unit)
+    await app.units.registrations.approve([application.id], actor=str(ADMIN))
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ async def make_unit(
 ) -> Unit:
     unit = await app.units.add(name, category, city, actor=ADMIN, students=students)
     if op is not None:
-        application, _ = await app.units.apply(op, f"联络员{op}", GROUP, name)
-        await app.units.approve([application.id], actor=ADMIN)
+        application, _ = await app.units.registrations.apply(op, f"联络员{op}", GROUP, name)
+        await app.units.registrations.approve([application.id], actor=ADMIN)
     for platform, account in accounts:
         assert op is not None
         filing = await app.accounts.file_opening(op, f"联络员{op}", platform, account)
@@ -488,7 +488,7 @@ async def test_only_changes_that_matter_empty_the_cache(world: World) -> None:
     await report(world, HENU, "抖音", "5000")
     await world.svc.rankings.ranking()
     cached = dict(world.svc.rankings._cache)
-    await world.app.units.apply("777", "路人", GROUP, "河南大学")  # audited, but moves no ranking
+    await world.app.units.registrations.apply("777", "路人", GROUP, "河南大学")  # audited, but moves no ranking
     await world.svc.rankings.ranking()
     assert world.svc.rankings._cache.keys() >= cached.keys()
     await world.app.units.rename("河南大学", "河南大学（本部）", actor=ADMIN)

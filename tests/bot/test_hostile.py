@@ -186,8 +186,8 @@ async def test_unit_services_take_hostile_text(core: App, a: str, b: str, c: str
     await _call(units.add(a, b, c, actor="admin"))
     await _call(units.add(a, "高中", c, actor="admin"))
     await _call(units.add_aliases("郑州大学", [a, c], actor="admin"))
-    await _call(units.apply("30001", b, "100", a, b, c))
-    await _call(units.apply("30002", a, None, a, "高中", c))
+    await _call(units.registrations.apply("30001", b, "100", a, b, c))
+    await _call(units.registrations.apply("30002", a, None, a, "高中", c))
     await _call(units.rename(a, b, actor="admin"))
     for u in await units.all():
         assert u.name == parse.clean_text(u.name) and 0 < len(u.name) <= 60
@@ -204,10 +204,10 @@ async def test_unit_services_take_hostile_text(core: App, a: str, b: str, c: str
 async def test_account_services_take_hostile_text(
     core: App, platform: str, name: str, extra: str, pairs: list[str]
 ) -> None:
-    if await core.units.operator(OPERATOR) is None:
+    if await core.units.registrations.operator(OPERATOR) is None:
         unit = await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
-        application, _ = await core.units.apply(OPERATOR, "张三", "100", unit.name)
-        await core.units.approve([application.id], actor="admin")
+        application, _ = await core.units.registrations.apply(OPERATOR, "张三", "100", unit.name)
+        await core.units.registrations.approve([application.id], actor="admin")
     accounts = core.accounts
     await _call(accounts.file_opening(OPERATOR, extra, platform, name, extra, extra))
     await _call(accounts.file_opening(OPERATOR, name, "微信", name, extra, ""))

@@ -36,8 +36,8 @@ async def tree(core: App) -> int:
     """The sample roster, three operators, a 郑州 city admin, and a 逐级汇总 return over 郑州 and 开封."""
     await import_file(core.units, ROSTER)
     for qq, unit in OPS.items():
-        a, _ = await core.units.apply(qq, f"联络员{qq}", GROUP, unit)
-        await core.units.approve([a.id], actor="t")
+        a, _ = await core.units.registrations.apply(qq, f"联络员{qq}", GROUP, unit)
+        await core.units.registrations.approve([a.id], actor="t")
     await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
     new = parse_new("2026年新媒体统计 截止 10-31 17:30 逐级汇总 范围 郑州,开封 表格 统计表".split(), NOW)
     assert new.by_level and new.forms == ("统计表",) and new.scope == "郑州,开封"

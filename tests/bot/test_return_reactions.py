@@ -34,8 +34,8 @@ async def core(tmp_path: Path) -> AsyncIterator[App]:
         for name, cat in (("郑州大学", "本科高校"), ("河南大学", "本科高校"), ("洛阳市教育局", "市教育局")):
             await app.units.add(name, cat, "郑州", actor="t")
         for qq, unit in ((ZZU, "郑州大学"), (ZZU2, "郑州大学"), (HENU, "河南大学"), (LY, "洛阳市教育局")):
-            a, _ = await app.units.apply(qq, f"联络员{qq}", GROUP, unit)
-            await app.units.approve([a.id], actor="t")
+            a, _ = await app.units.registrations.apply(qq, f"联络员{qq}", GROUP, unit)
+            await app.units.registrations.approve([a.id], actor="t")
         await sent(app)
         yield app
     finally:

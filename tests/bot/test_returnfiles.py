@@ -42,8 +42,8 @@ async def roster(app: App) -> None:
     await app.units.add("河南大学", "本科高校", "开封", actor="t", aliases=("河大",))
     await app.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
     for qq, unit in ((ZZU, "郑州大学"), (HENU, "河南大学")):
-        a, _ = await app.units.apply(qq, f"联络员{qq}", GROUP, unit)
-        await app.units.approve([a.id], actor="t")
+        a, _ = await app.units.registrations.apply(qq, f"联络员{qq}", GROUP, unit)
+        await app.units.registrations.approve([a.id], actor="t")
     await sent(app)
 
 

@@ -31,8 +31,8 @@ frozen = stopped_clock(NOW)
 
 
 async def bind(app: App, qq: int, unit: str, name: str) -> None:
-    a, _ = await app.units.apply(qq, name, GROUP, unit)
-    await app.units.approve([a.id], actor="t")
+    a, _ = await app.units.registrations.apply(qq, name, GROUP, unit)
+    await app.units.registrations.approve([a.id], actor="t")
 
 
 async def roster(app: App) -> None:

@@ -290,7 +290,7 @@ async def test_a_big_import_lets_a_command_in_between_chunks(core: App) -> None:
             if await tx.value("SELECT count(*) FROM units") > 1:
                 break
         await asyncio.sleep(0)
-    app, _ = await core.units.apply("20001", "张三", None, "郑州大学")
+    app, _ = await core.units.registrations.apply("20001", "张三", None, "郑州大学")
     assert not importing.done(), "the command waited for the whole import"
     result = await importing
     assert len(result.added) == 3000 and app.unit_name == "郑州大学"

@@ -97,8 +97,8 @@ async def test_a_bureau_added_later_takes_in_the_units_of_its_city(core: App) ->
 
 async def test_a_registered_new_unit_gets_its_default_parent(core: App) -> None:
     await core.units.add("开封市教育局", "市教育局", "开封", actor="t")
-    a, _ = await core.units.apply("20001", "张三", None, "开封市第五中学", "高中", "开封")
-    [d] = await core.units.approve([a.id], actor="1")
+    a, _ = await core.units.registrations.apply("20001", "张三", None, "开封市第五中学", "高中", "开封")
+    [d] = await core.units.registrations.approve([a.id], actor="1")
     assert d.ok and await parent_name(core.units, "开封市第五中学") == "开封市教育局"
 
 

@@ -134,14 +134,14 @@ async def test_rename_refuses_a_name_in_use(core: App) -> None:
 
 async def test_soft_delete_unbinds_and_keeps_history(core: App) -> None:
     unit = await core.units.add("旧学校", "高中", "开封", actor=ADMIN, aliases=("旧校",))
-    app, _ = await core.units.apply(OP, "张三", None, "旧学校")
-    await core.units.approve([app.id], actor=ADMIN)
-    pending, _ = await core.units.apply(OP2, "李四", None, "旧学校")
+    app, _ = await core.units.registrations.apply(OP, "张三", None, "旧学校")
+    await core.units.registrations.approve([app.id], actor=ADMIN)
+    pending, _ = await core.units.registrations.apply(OP2, "李四", None, "旧学校")
     deleted, unbound = await core.units.delete("旧学校", actor=ADMIN)
     assert deleted.id == unit.id and unbound == [OP]
     assert await core.units.find("旧学校") is None
     assert await core.units.find("旧校") is None
-    assert await core.units.operator(OP) is None
+    assert await core.units.registrations.operator(OP) is None
     assert (await core.units.registrations.application(pending.id)).state == "已撤销"
     async with core.db.read() as tx:
         row = await tx.one("SELECT name, deleted_at FROM units WHERE id=?", (unit.id,))
@@ -168,85 +168,85 @@ async def test_listing_by_category_and_city(units: Units) -> None:
 
 
 async def test_apply_then_approve_binds(units: Units) -> None:
-    app, new = await units.apply(OP, "张三", "100200300", "郑大")
+    app, new = await units.registrations.apply(OP, "张三", "100200300", "郑大")
     assert new and app.state == "待审核" and app.unit_name == "郑州大学" and not app.is_new_unit
-    assert [a.id for a in await units.pending()] == [app.id]
-    again, new = await units.apply(OP, "张三", "100200300", "郑州大学")
+    assert [a.id for a in await units.registrations.pending()] == [app.id]
+    again, new = await units.registrations.apply(OP, "张三", "100200300", "郑州大学")
     assert not new and again.id == app.id
-    [d] = await units.approve([app.id], actor=ADMIN)
+    [d] = await units.registrations.approve([app.id], actor=ADMIN)
     assert d.ok and d.unit is not None and d.unit.name == "郑州大学"
-    op, unit = await units.operator(OP)  # type: ignore[misc]
+    op, unit = await units.registrations.operator(OP)  # type: ignore[misc]
     assert unit.name == "郑州大学" and op.name == "张三" and op.group_id == "100200300"
     assert (await units.registrations.application(app.id)).state == "已通过"
-    assert await units.pending() == []
+    assert await units.registrations.pending() == []
     with pytest.raises(UserError, match="联络员"):
-        await units.apply(OP, "张三", None, "河南大学")
+        await units.registrations.apply(OP, "张三", None, "河南大学")
 
 
 async def test_approving_twice_or_a_missing_number_is_reported_not_raised(units: Units) -> None:
-    app, _ = await units.apply(OP, "张三", None, "郑大")
-    first = await units.approve([app.id, app.id], actor=ADMIN)
+    app, _ = await units.registrations.apply(OP, "张三", None, "郑大")
+    first = await units.registrations.approve([app.id, app.id], actor=ADMIN)
     assert [d.ok for d in first] == [True]  # a repeated number counts once
-    decisions = await units.approve([app.id, 999], actor=ADMIN)
+    decisions = await units.registrations.approve([app.id, 999], actor=ADMIN)
     assert [d.ok for d in decisions] == [False, False]
     assert "不能再通过" in decisions[0].message
     assert "999" in decisions[1].message
-    assert (await units.operator(OP))[1].name == "郑州大学"  # type: ignore[index]
+    assert (await units.registrations.operator(OP))[1].name == "郑州大学"  # type: ignore[index]
 
 
 async def test_reject_keeps_the_applicant_unbound(units: Units) -> None:
-    app, _ = await units.apply(OP, "张三", None, "郑大")
+    app, _ = await units.registrations.apply(OP, "张三", None, "郑大")
     d = await units.registrations.reject(app.id, "不是本单位人员", actor=ADMIN)
     assert d.application.user_id == OP
     assert (await units.registrations.application(app.id)).state == "已驳回"
     assert (await units.registrations.application(app.id)).reason == "不是本单位人员"
-    assert await units.operator(OP) is None
+    assert await units.registrations.operator(OP) is None
     with pytest.raises(UserError, match="不能再驳回"):
         await units.registrations.reject(app.id, "", actor=ADMIN)
-    [d] = await units.approve([app.id], actor=ADMIN)
-    assert not d.ok and await units.operator(OP) is None
+    [d] = await units.registrations.approve([app.id], actor=ADMIN)
+    assert not d.ok and await units.registrations.operator(OP) is None
 
 
 async def test_applying_for_another_unit_withdraws_the_pending_one(units: Units) -> None:
-    first, _ = await units.apply(OP, "张三", None, "郑大")
-    second, new = await units.apply(OP, "张三", None, "河南大学")
+    first, _ = await units.registrations.apply(OP, "张三", None, "郑大")
+    second, new = await units.registrations.apply(OP, "张三", None, "河南大学")
     assert new and second.id != first.id
     assert (await units.registrations.application(first.id)).state == "已撤销"
-    assert [a.id for a in await units.pending()] == [second.id]
+    assert [a.id for a in await units.registrations.pending()] == [second.id]
 
 
 async def test_ambiguous_application_files_nothing(units: Units) -> None:
     with pytest.raises(Ambiguous):
-        await units.apply(OP, "张三", None, "河南科技")
-    assert await units.pending() == []
+        await units.registrations.apply(OP, "张三", None, "河南科技")
+    assert await units.registrations.pending() == []
 
 
 async def test_unknown_unit_without_category_is_refused_with_the_way_to_apply(units: Units) -> None:
     with pytest.raises(UserError, match="类别"):
-        await units.apply(OP, "张三", None, "郑州市第一百中学")
-    assert await units.pending() == []
+        await units.registrations.apply(OP, "张三", None, "郑州市第一百中学")
+    assert await units.registrations.pending() == []
 
 
 async def test_new_unit_application_creates_the_unit_on_approval(units: Units) -> None:
     before = len(await units.all())
-    app, new = await units.apply(OP, "张三", None, "郑州市第一百中学", "高中", "郑州")
+    app, new = await units.registrations.apply(OP, "张三", None, "郑州市第一百中学", "高中", "郑州")
     assert new and app.is_new_unit and app.unit_name == "郑州市第一百中学"
     assert (app.category, app.city) == ("高中", "郑州")
     assert await units.find("郑州市第一百中学") is None  # not before approval
     with pytest.raises(UserError, match="类别"):
-        await units.apply(OP2, "李四", None, "某某新学校", "培训机构")
-    [d] = await units.approve([app.id], actor=ADMIN)
+        await units.registrations.apply(OP2, "李四", None, "某某新学校", "培训机构")
+    [d] = await units.registrations.approve([app.id], actor=ADMIN)
     assert d.ok and d.unit is not None and d.unit.name == "郑州市第一百中学"
     assert (d.unit.category, d.unit.city) == ("高中", "郑州")
     assert len(await units.all()) == before + 1
-    assert (await units.operator(OP))[1].id == d.unit.id  # type: ignore[index]
+    assert (await units.registrations.operator(OP))[1].id == d.unit.id  # type: ignore[index]
     assert (await units.registrations.application(app.id)).unit_id == d.unit.id
 
 
 async def test_two_applications_for_the_same_new_unit_create_it_once(units: Units) -> None:
-    a1, _ = await units.apply(OP, "张三", None, "某某实验学校", "初中", "郑州")
-    a2, _ = await units.apply(OP2, "李四", None, "某某实验学校", "初中", "郑州")
-    decisions = await units.approve([a1.id, a2.id], actor=ADMIN)
+    a1, _ = await units.registrations.apply(OP, "张三", None, "某某实验学校", "初中", "郑州")
+    a2, _ = await units.registrations.apply(OP2, "李四", None, "某某实验学校", "初中", "郑州")
+    decisions = await units.registrations.approve([a1.id, a2.id], actor=ADMIN)
     assert all(d.ok for d in decisions)
     assert decisions[0].unit.id == decisions[1].unit.id  # type: ignore[union-attr]
     assert len([u for u in await units.all() if u.name == "某某实验学校"]) == 1
@@ -256,8 +256,8 @@ async def test_two_applications_for_the_same_new_unit_create_it_once(units: Unit
 
 
 async def _bind(units: Units, user: str, name: str) -> None:
-    app, _ = await units.apply(user, f"用户{user}", None, name)
-    [d] = await units.approve([app.id], actor=ADMIN)
+    app, _ = await units.registrations.apply(user, f"用户{user}", None, name)
+    [d] = await units.registrations.approve([app.id], actor=ADMIN)
     assert d.ok
 
 
@@ -270,15 +270,15 @@ async def test_unbind_tells_when_the_last_operator_leaves(units: Units) -> None:
     last = await units.registrations.unbind(OP2, actor="system", why="退群解绑")
     assert last is not None and last.last_operator
     assert await units.registrations.unbind(OP2, actor=OP2) is None
-    assert await units.operator(OP2) is None
+    assert await units.registrations.operator(OP2) is None
     # once unbound, the user may register again
-    app, new = await units.apply(OP2, "李四", None, "河南大学")
+    app, new = await units.registrations.apply(OP2, "李四", None, "河南大学")
     assert new and app.unit_name == "河南大学"
 
 
 async def test_is_known(units: Units) -> None:
     assert not await units.registrations.is_known(OP)
-    await units.apply(OP, "张三", None, "郑大")
+    await units.registrations.apply(OP, "张三", None, "郑大")
     assert await units.registrations.is_known(OP)
 
 
@@ -311,8 +311,8 @@ async def test_acts_that_change_data_never_take_a_loose_match(core: App) -> None
 async def test_registering_a_new_unit_close_to_a_known_one_asks(core: App) -> None:
     await core.units.add("郑州市第十九中学", "高中", "郑州", actor="t")
     with pytest.raises(UserError, match="但有“郑州市第十九中学”"):
-        await core.units.apply(30001, "张三", None, "郑州第九中学", "高中", "郑州")
-    assert await core.units.pending() == []
+        await core.units.registrations.apply(30001, "张三", None, "郑州第九中学", "高中", "郑州")
+    assert await core.units.registrations.pending() == []
 
 
 # ---------------------------------------------------------------- issue 12: look-alikes, ids, cities, private chat
@@ -324,7 +324,7 @@ async def test_registering_a_new_unit_close_to_a_known_one_asks(core: App) -> No
 async def test_invisible_characters_make_no_look_alike_unit(units: Units, twin: str) -> None:
     with pytest.raises(UserError, match="已经存在"):
         await units.add(twin, "本科高校", "郑州", actor="t")
-    app, _ = await units.apply(OP, "张三", None, twin, "本科高校", "郑州")
+    app, _ = await units.registrations.apply(OP, "张三", None, twin, "本科高校", "郑州")
     assert app.unit_name == "郑州大学" and not app.is_new_unit
     assert (await units.resolve(twin)).name == "郑州大学"
     async with units.db.read() as tx:
@@ -346,25 +346,25 @@ async def test_a_city_with_line_breaks_or_markup_is_refused(units: Units, city: 
     with pytest.raises(UserError, match="地市"):
         await units.add("郑州市第九十九中学", "高中", city, actor="t")
     with pytest.raises(UserError, match="地市"):
-        await units.apply(OP, "张三", None, "郑州市第九十九中学", "高中", city)
-    assert await units.find("郑州市第九十九中学") is None and await units.pending() == []
+        await units.registrations.apply(OP, "张三", None, "郑州市第九十九中学", "高中", city)
+    assert await units.find("郑州市第九十九中学") is None and await units.registrations.pending() == []
 
 
 @pytest.mark.parametrize("bad", ["-5", "0", "0012345", "1" * 30, "abc", ""])
 async def test_a_malformed_user_id_is_refused_before_anything_is_stored(units: Units, bad: str) -> None:
     with pytest.raises(UserError, match="QQ 号"):
-        await units.apply(bad, "张三", None, "郑州大学")
+        await units.registrations.apply(bad, "张三", None, "郑州大学")
     async with units.db.read() as tx:
         assert await tx.value("SELECT count(*) FROM applications") == 0
 
 
 async def test_private_chat_is_for_people_bound_or_waiting_only(units: Units) -> None:
-    a, _ = await units.apply(OP, "张三", None, "郑大")
+    a, _ = await units.registrations.apply(OP, "张三", None, "郑大")
     assert await units.registrations.is_known(OP)  # waiting for review
     await units.registrations.reject(a.id, "不是本单位", actor="t")
     assert not await units.registrations.is_known(OP)  # rejected
-    b, _ = await units.apply(OP2, "李四", None, "河南大学")
-    await units.approve([b.id], actor="t")
+    b, _ = await units.registrations.apply(OP2, "李四", None, "河南大学")
+    await units.registrations.approve([b.id], actor="t")
     assert await units.registrations.is_known(OP2)  # bound
     await units.registrations.unbind(OP2, actor="system", why="退群")
     assert not await units.registrations.is_known(OP2)  # left the group

@@ -86,8 +86,8 @@ async def seed(data_dir: Path) -> None:
         filings = []
         for i, u in enumerate(units):
             qq = str(20001 + i)
-            a, _ = await app.units.apply(qq, f"联络员{i + 1}", GROUP, u.name)
-            await app.units.approve([a.id], actor=ADMIN)
+            a, _ = await app.units.registrations.apply(qq, f"联络员{i + 1}", GROUP, u.name)
+            await app.units.registrations.approve([a.id], actor=ADMIN)
             for p in platforms[: 1 + i % 3]:
                 f = await app.accounts.file_opening(qq, f"联络员{i + 1}", p, f"{u.name}{'' if p == '微信' else p}")
                 filings.append(f.id)

@@ -20,8 +20,8 @@ async def bound(core: App) -> App:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
     for user, name in ((OP, "郑大"), (OP_HENU, "河南大学")):
-        app, _ = await core.units.apply(str(user), f"用户{user}", str(GROUP), name)
-        await core.units.approve([app.id], actor=str(ADMIN))
+        app, _ = await core.units.registrations.apply(str(user), f"用户{user}", str(GROUP), name)
+        await core.units.registrations.approve([app.id], actor=str(ADMIN))
     return core
 
 
@@ -190,8 +190,8 @@ async def test_admin_reviews_in_a_private_chat(app: NBApp, bound: App) -> None:
 async def test_account_list_in_the_group_is_cut(app: NBApp, core: App) -> None:
     core.settings = core.settings.model_copy(update={"alliance_group_list_limit": 3})
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
-    a, _ = await core.units.apply(str(OP), "张三", str(GROUP), "郑州大学")
-    await core.units.approve([a.id], actor=str(ADMIN))
+    a, _ = await core.units.registrations.apply(str(OP), "张三", str(GROUP), "郑州大学")
+    await core.units.registrations.approve([a.id], actor=str(ADMIN))
     for i in range(5):
         await core.accounts.file_opening(str(OP), "张三", "微博", f"郑大{i}")
     out = await say(app, core, group_msg("/账号 列表", OP))

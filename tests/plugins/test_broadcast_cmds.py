@@ -23,8 +23,8 @@ async def seed(core: App) -> None:
     await core.units.add("郑州市教育局", "市教育局", "郑州", actor="t")
     await core.units.add("开封市教育局", "市教育局", "开封", actor="t")
     for uid, unit in ((OP1, "郑州大学"), (OP2, "郑州大学"), (OP3, "河南大学"), (OP4, "郑州市教育局")):
-        a, _ = await core.units.apply(uid, f"联络员{uid}", str(GROUP), unit)
-        await core.units.approve([a.id], actor=str(ADMIN))
+        a, _ = await core.units.registrations.apply(uid, f"联络员{uid}", str(GROUP), unit)
+        await core.units.registrations.approve([a.id], actor=str(ADMIN))
 
 
 _given = itertools.count()

@@ -55,12 +55,12 @@ async def test_a_city_admin_approves_a_county_bureaus_operator_and_not_luoyangs(
     assert "洛阳" not in out[0]["text"]  # the city admin sees only their units' applications
     out = await say(app, henan, group_msg("/审核 通过 1", CITY))
     assert "成为“郑州市金水区教育局”的联络员" in out[0]["text"] and str(OP_ZZ) in out[0]["ats"]
-    assert (await henan.units.operator(OP_ZZ))[1].name == "郑州市金水区教育局"
+    assert (await henan.units.registrations.operator(OP_ZZ))[1].name == "郑州市金水区教育局"
     for text in ("/审核 通过 2", "/审核 驳回 2 不对"):
         out = await say(app, henan, group_msg(text, CITY))
         assert REFUSED.format("洛阳市西工区教育局") in out[0]["text"], text
-    assert await henan.units.operator(OP_LY) is None
-    assert [a.id for a in await henan.units.pending()] == [2]  # still waiting for the province
+    assert await henan.units.registrations.operator(OP_LY) is None
+    assert [a.id for a in await henan.units.registrations.pending()] == [2]  # still waiting for the province
     out = await say(app, henan, group_msg("/审核 通过 2", ADMIN))
     assert "成为“洛阳市西工区教育局”的联络员" in out[0]["text"]
 

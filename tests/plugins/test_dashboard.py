@@ -320,8 +320,8 @@ async def test_task_and_ranking_pages_show_progress(dash: App) -> None:
 
     await dash.units.add("河南大学", "本科高校", "开封", actor="t")
     for qq, who, unit in (("20001", "张三", "郑州大学"), ("20002", "李四", "河南大学")):
-        a, _ = await dash.units.apply(qq, who, None, unit)
-        await dash.units.approve([a.id], actor="t")
+        a, _ = await dash.units.registrations.apply(qq, who, None, unit)
+        await dash.units.registrations.approve([a.id], actor="t")
     f = await dash.accounts.file_opening("20001", "张三", "微信", "郑州大学")
     await dash.accounts.approve([f.id], actor="t")
     await dash.followers.report("20001", ["微信"], "1.2万")
@@ -460,8 +460,8 @@ async def test_pages_say_who_did_what_link_the_pending_filings_and_show_a_units_
     from bot.returns.parse import parse_new
 
     unit = await dash.units.resolve("郑州大学")
-    a, _ = await dash.units.apply("20001", "郑大-张老师", None, "郑州大学")
-    await dash.units.approve([a.id], actor="900001")
+    a, _ = await dash.units.registrations.apply("20001", "郑大-张老师", None, "郑州大学")
+    await dash.units.registrations.approve([a.id], actor="900001")
     await dash.accounts.file_opening("20001", "郑大-张老师", "微信公众号", "郑州大学")
     draft = parse_draft(["学习精神", "https://a.cn/1", "截止", "3天后"], clock.now(), dash.settings.broadcast_deadline)
     task = (await dash.broadcasts.create(draft, actor="900001")).task

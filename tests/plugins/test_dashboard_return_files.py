@@ -32,8 +32,8 @@ async def dash(tmp_path: Path) -> AsyncIterator[App]:
 
 async def test_return_page_links_each_units_file_and_the_merged_workbook(dash: App) -> None:
     await dash.units.add("郑州大学", "本科高校", "郑州", actor="t")
-    a, _ = await dash.units.apply(20001, "张三", GROUP, "郑州大学")
-    await dash.units.approve([a.id], actor="t")
+    a, _ = await dash.units.registrations.apply(20001, "张三", GROUP, "郑州大学")
+    await dash.units.registrations.approve([a.id], actor="t")
     deadline = clock.now() + timedelta(days=3)
     ret = (await dash.returns.create(NewReturn("新媒体统计", deadline, "", "", "统计表"), actor="1")).ret
     data = samples.xlsx(samples.stats_rows("郑州大学", 4))

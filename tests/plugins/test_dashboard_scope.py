@@ -51,8 +51,8 @@ async def henan(tmp_path: Path) -> AsyncIterator[App]:
         await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
         await core.roles.appoint(str(ADMIN), str(LY_CITY), "洛阳市教育局")
         for op, unit in ((OP_ZZ, ZZ_UNIT), (OP_LY, LY_UNIT)):
-            a, _ = await core.units.apply(op, f"联络员{op}", GROUP, unit)
-            await core.units.approve([a.id], actor=str(ADMIN))
+            a, _ = await core.units.registrations.apply(op, f"联络员{op}", GROUP, unit)
+            await core.units.registrations.approve([a.id], actor=str(ADMIN))
         yield core
 
 

@@ -30,8 +30,8 @@ async def setup(nb: NBApp, core: App) -> None:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
     for qq, unit in ((ZZU, "郑州大学"), (HENU, "河南大学")):
-        a, _ = await core.units.apply(qq, f"联络员{qq}", GROUP, unit)
-        await core.units.approve([a.id], actor="t")
+        a, _ = await core.units.registrations.apply(qq, f"联络员{qq}", GROUP, unit)
+        await core.units.registrations.approve([a.id], actor="t")
     await say(nb, core, group_msg("/报送 新建 新媒体统计 截止 10-31 17:30 表格 统计表", ADMIN))
 
 

@@ -35,14 +35,14 @@ async def test_a_malformed_user_id_is_told_and_nothing_is_stored(app: NBApp, cor
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
     out = await say(app, core, group_msg("/注册 郑州大学", -5))
     assert "没有保存" in out[0]["text"] and out[0]["ats"] == []
-    assert await core.units.pending() == []
+    assert await core.units.registrations.pending() == []
 
 
 async def test_one_bad_recipient_never_blocks_a_nudge(app: NBApp, core: App) -> None:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
-    a, _ = await core.units.apply(str(OP), "张三", str(GROUP), "河南大学")
-    await core.units.approve([a.id], actor="t")
+    a, _ = await core.units.registrations.apply(str(OP), "张三", str(GROUP), "河南大学")
+    await core.units.registrations.approve([a.id], actor="t")
     async with core.db.tx() as tx:  # stored by an older version, before ids were checked
         await tx.run(
             "INSERT INTO operators (user_id, unit_id, name, group_id, bound_at) VALUES ('-5', 1, '坏', ?, '2026-01-01')",
@@ -95,11 +95,11 @@ async def test_a_full_disk_gets_a_clear_answer_and_the_admin_is_told(
         ).segments
         ctx.should_call_api("send_private_msg", {"user_id": ADMIN, "message": told}, {"message_id": 2})
         await bot.handle_event(group_msg("/注册 郑州大学", OP))
-    assert await core.units.pending() == []
+    assert await core.units.registrations.pending() == []
     # space returns: the same command works, nothing was half-saved
     monkeypatch.setattr(core.db, "tx", real_tx)
     out = await say(app, core, group_msg("/注册 郑州大学", OP))
-    assert "#1" in out[0]["text"] and len(await core.units.pending()) == 1
+    assert "#1" in out[0]["text"] and len(await core.units.registrations.pending()) == 1
 
 
 async def test_a_worker_on_a_full_disk_tells_the_admins_like_a_command_once_per_10_minutes(
@@ -110,8 +110,8 @@ async def test_a_worker_on_a_full_disk_tells_the_admins_like_a_command_once_per_
     again), the worker keeps ticking, and the reminder goes out once when space returns."""
     clock.freeze(datetime(2026, 3, 16, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
-    a, _ = await core.units.apply(str(OP), "张三", str(GROUP), "郑州大学")
-    await core.units.approve([a.id], actor="t")
+    a, _ = await core.units.registrations.apply(str(OP), "张三", str(GROUP), "郑州大学")
+    await core.units.registrations.approve([a.id], actor="t")
     await say(app, core, group_msg("/报送 新建 三月统计表 截止 2026-03-20 18:00", ADMIN))
     calls: list[tuple[str, str, str]] = []
 

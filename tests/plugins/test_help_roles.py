@@ -16,8 +16,8 @@ async def _tree(core: App) -> None:
     await core.units.add("郑州市教育局", "市教育局", "郑州", actor="t")
     await core.units.add("郑州市金水区教育局", "县区教育局", "郑州", actor="t")
     await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
-    a, _ = await core.units.apply(OP, "张三", GROUP, "郑州市金水区教育局")
-    await core.units.approve([a.id], actor="t")
+    a, _ = await core.units.registrations.apply(OP, "张三", GROUP, "郑州市金水区教育局")
+    await core.units.registrations.approve([a.id], actor="t")
 
 
 async def helped(app: NBApp, core: App, who: int) -> list[str]:

@@ -57,8 +57,8 @@ async def _answers(app: NBApp, core: App, user: int) -> list[str]:
 async def test_no_hint_names_an_admin_command_to_an_operator_or_a_member(app: NBApp, core: App) -> None:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
-    a, _ = await core.units.apply(OPERATOR, "郑大-张老师", "0", "郑州大学")
-    await core.units.approve([a.id], actor=str(ADMIN))
+    a, _ = await core.units.registrations.apply(OPERATOR, "郑大-张老师", "0", "郑州大学")
+    await core.units.registrations.approve([a.id], actor=str(ADMIN))
     await say(app, core, group_msg(f"/统发 旧任务 {LINK} 截止 3天后", ADMIN))
     await say(app, core, group_msg("/统发 结束 1", ADMIN))
     await say(app, core, group_msg("/报送 新建 统计表 截止 3天后", ADMIN))
@@ -75,8 +75,8 @@ async def test_no_hint_names_an_admin_command_to_an_operator_or_a_member(app: NB
 
 async def test_an_operator_confirming_a_closed_task_is_told_to_ask_the_admin(app: NBApp, core: App) -> None:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
-    a, _ = await core.units.apply(OPERATOR, "郑大-张老师", "0", "郑州大学")
-    await core.units.approve([a.id], actor=str(ADMIN))
+    a, _ = await core.units.registrations.apply(OPERATOR, "郑大-张老师", "0", "郑州大学")
+    await core.units.registrations.approve([a.id], actor=str(ADMIN))
     await say(app, core, group_msg(f"/统发 旧任务 {LINK} 截止 3天后", ADMIN))
     await say(app, core, group_msg("/统发 结束 1", ADMIN))
     (out,) = await say(app, core, group_msg("/已转发 1", OPERATOR))

@@ -105,8 +105,8 @@ async def prepare(nb: NBApp, core: App) -> None:
         return
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
     await core.units.add("河南大学", "本科高校", "开封", actor="t")
-    application, _ = await core.units.apply(str(OPERATOR), "张三", str(GROUP), "郑州大学")
-    await core.units.approve([application.id], actor=str(ADMIN))
+    application, _ = await core.units.registrations.apply(str(OPERATOR), "张三", str(GROUP), "郑州大学")
+    await core.units.registrations.approve([application.id], actor=str(ADMIN))
     await core.accounts.file_opening(str(OPERATOR), "张三", "微信", "郑州大学")
     words = command_words()
     if "统发" in words:

@@ -25,8 +25,8 @@ async def seed(core: App) -> None:
     await core.units.add("郑州市教育局", "市教育局", "郑州", actor="t")
     await core.units.add("金水区教育局", "县区教育局", "郑州", actor="t")
     for user, unit in ((OP, "郑州大学"), (OP2, "河南大学")):
-        a, _ = await core.units.apply(str(user), f"用户{user}", str(GROUP), unit)
-        await core.units.approve([a.id], actor=str(ADMIN))
+        a, _ = await core.units.registrations.apply(str(user), f"用户{user}", str(GROUP), unit)
+        await core.units.registrations.approve([a.id], actor=str(ADMIN))
 
 
 async def account(core: App, user: int = OP) -> dict:
@@ -167,10 +167,10 @@ async def test_review_accepts_ranges_commas_and_all(app: NBApp, core: App, text:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t")
     for user in (21001, 21002, 21003):
         await say(app, core, group_msg("/注册 郑州大学", user))
-    assert [a.id for a in await core.units.pending()] == [1, 2, 3]
+    assert [a.id for a in await core.units.registrations.pending()] == [1, 2, 3]
     out = await say(app, core, group_msg(text, ADMIN))
     assert all(f"已通过 #{n}" in "".join(o["text"] for o in out) for n in (1, 2, 3)), out
-    assert await core.units.pending() == []
+    assert await core.units.registrations.pending() == []
 
 
 async def test_filing_approval_accepts_ranges(app: NBApp, core: App) -> None:
@@ -184,14 +184,14 @@ async def test_filing_approval_accepts_ranges(app: NBApp, core: App) -> None:
 async def test_all_over_twenty_asks_once_first(app: NBApp, core: App) -> None:
     await seed(core)
     for i in range(24):
-        await core.units.apply(str(30000 + i), f"新人{i}", str(GROUP), "郑州市第一中学")
+        await core.units.registrations.apply(str(30000 + i), f"新人{i}", str(GROUP), "郑州市第一中学")
     out = await say(app, core, group_msg("/审核 通过 全部", ADMIN))
     assert "24 个" in out[0]["text"] and "/审核 通过 全部 确认" in out[0]["text"]
-    assert len(await core.units.pending()) == 24
-    await core.units.apply("39999", "后来的", str(GROUP), "郑州市第一中学")  # came in after the question
+    assert len(await core.units.registrations.pending()) == 24
+    await core.units.registrations.apply("39999", "后来的", str(GROUP), "郑州市第一中学")  # came in after the question
     out = await say(app, core, group_msg("/审核 通过 全部 确认", ADMIN))
     assert any("已通过" in o["text"] for o in out)
-    assert [a.user_name for a in await core.units.pending()] == ["后来的"]
+    assert [a.user_name for a in await core.units.registrations.pending()] == ["后来的"]
 
 
 async def test_follower_counts_as_people_type_them(app: NBApp, core: App) -> None:

@@ -246,9 +246,12 @@ async def test_several_returns_submitted_at_once(app: NBApp, week: App) -> None:
 
 
 async def test_admin_lists_of_numbers_take_chinese_numerals(app: NBApp, week: App) -> None:
-    ids = [(await week.units.apply(str(u), f"用户{u}", str(GROUP), "河南大学"))[0].id for u in (30001, 30002, 30003)]
+    ids = [
+        (await week.units.registrations.apply(str(u), f"用户{u}", str(GROUP), "河南大学"))[0].id
+        for u in (30001, 30002, 30003)
+    ]
     assert ids == [5, 6, 7]
     await sent(week)
     text = await ask(app, week, "/审核 通过 五，六　七", ADMIN)
     assert "3" in text and "应是数字" not in text, text
-    assert all([await week.units.operator(str(u)) for u in (30001, 30002, 30003)])
+    assert all([await week.units.registrations.operator(str(u)) for u in (30001, 30002, 30003)])

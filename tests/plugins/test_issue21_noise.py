@@ -32,8 +32,8 @@ async def world(core: App) -> int:
     for name in ("测试一中", "测试二中", "测试三中"):
         await core.units.add(name, "高中", "郑州", actor="t")
     for uid, unit in ((ZZU, "郑州大学"), (HENU, "河南大学")):
-        a, _ = await core.units.apply(uid, f"联络员{uid}", str(GROUP), unit)
-        await core.units.approve([a.id], actor=str(ADMIN))
+        a, _ = await core.units.registrations.apply(uid, f"联络员{uid}", str(GROUP), unit)
+        await core.units.registrations.approve([a.id], actor=str(ADMIN))
     total = len(await core.units.all())
     assert total == 166
     return total

@@ -21,8 +21,8 @@ async def world(core: App) -> int:
     clock.freeze(NOW)
     await import_file(core.units, ROSTER)
     for uid, unit in ((ZZU, "郑州大学"), (HENU, "河南大学")):
-        a, _ = await core.units.apply(uid, f"联络员{uid}", str(GROUP), unit)
-        await core.units.approve([a.id], actor=str(ADMIN))
+        a, _ = await core.units.registrations.apply(uid, f"联络员{uid}", str(GROUP), unit)
+        await core.units.registrations.approve([a.id], actor=str(ADMIN))
     return len(await core.units.all())
 
 

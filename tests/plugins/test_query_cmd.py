@@ -20,8 +20,8 @@ async def roster(core: App) -> None:
     await core.units.add("河南科技大学", "本科高校", "洛阳", actor="t")
     await core.units.add("河南科技学院", "本科高校", "新乡", actor="t")
     await core.units.add("洛阳市教育局", "市教育局", "洛阳", actor="t")
-    a, _ = await core.units.apply(OP, "张三 13812345678", GROUP, "郑州大学")
-    await core.units.approve([a.id], actor="t")
+    a, _ = await core.units.registrations.apply(OP, "张三 13812345678", GROUP, "郑州大学")
+    await core.units.registrations.approve([a.id], actor="t")
     await sent(core)
 
 

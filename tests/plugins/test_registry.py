@@ -23,7 +23,7 @@ async def test_register_then_approve_binds_and_tells_applicant(app: NBApp, core:
     (notice,) = out  # one message: the admin's answer names and @-mentions the applicant
     assert notice["ats"] == [str(ADMIN), str(OP)] and "已通过 #1" in notice["text"] and "郑州大学" in notice["text"]
     assert notice
-    bound = await core.units.operator(OP)
+    bound = await core.units.registrations.operator(OP)
     assert bound is not None and bound[1].name == "郑州大学" and bound[0].name == "张三"
 
 
@@ -32,7 +32,7 @@ async def test_ambiguous_name_lists_candidates_and_binds_nothing(app: NBApp, cor
     await core.units.add("河南科技学院", "本科高校", "新乡", actor="t")
     out = await say(app, core, group_msg("/注册 河南科技", OP))
     assert "河南科技大学" in out[0]["text"] and "河南科技学院" in out[0]["text"]
-    assert await core.units.pending() == []
+    assert await core.units.registrations.pending() == []
 
 
 async def test_non_admin_cannot_approve(app: NBApp, core: App) -> None:
@@ -40,7 +40,7 @@ async def test_non_admin_cannot_approve(app: NBApp, core: App) -> None:
     await say(app, core, group_msg("/注册 郑州大学", OP))
     out = await say(app, core, group_msg("/审核 通过 1", OTHER))
     assert "只有管理员" in out[0]["text"]
-    assert await core.units.operator(OP) is None
+    assert await core.units.registrations.operator(OP) is None
 
 
 async def test_foreign_group_is_ignored(app: NBApp, core: App) -> None:

@@ -39,8 +39,8 @@ async def say_api(nb: NBApp, app: App, event: object, calls: list[tuple[str, dic
 
 
 async def bind(core: App, user: int, unit: str, group: int | None = GROUP, name: str = "") -> None:
-    a, _ = await core.units.apply(str(user), name or f"用户{user}", str(group) if group else None, unit)
-    [d] = await core.units.approve([a.id], actor=str(ADMIN))
+    a, _ = await core.units.registrations.apply(str(user), name or f"用户{user}", str(group) if group else None, unit)
+    [d] = await core.units.registrations.approve([a.id], actor=str(ADMIN))
     assert d.ok
 
 
@@ -57,7 +57,7 @@ async def zzu(core: App) -> App:
 async def test_register_by_full_width_slash_and_alias(app: NBApp, zzu: App) -> None:
     out = await say(app, zzu, group_msg("／注册 郑大", OP, card="郑大-张三"))
     assert out[0]["ats"] == [str(OP)] and "#1" in out[0]["text"] and "郑州大学" in out[0]["text"]
-    [pending] = await zzu.units.pending()
+    [pending] = await zzu.units.registrations.pending()
     assert (pending.user_name, pending.group_id) == ("郑大-张三", str(GROUP))
 
 
@@ -65,7 +65,7 @@ async def test_register_twice_says_it_is_pending(app: NBApp, zzu: App) -> None:
     await say(app, zzu, group_msg("/注册 郑大", OP))
     out = await say(app, zzu, group_msg("/注册 郑州大学", OP))
     assert "已在审核中" in out[0]["text"] and "#1" in out[0]["text"]
-    assert len(await zzu.units.pending()) == 1
+    assert len(await zzu.units.registrations.pending()) == 1
 
 
 async def test_register_a_new_unit_with_a_quoted_name(app: NBApp, zzu: App) -> None:
@@ -92,7 +92,7 @@ async def test_register_a_new_unit_with_a_quoted_name(app: NBApp, zzu: App) -> N
 async def test_register_errors(app: NBApp, zzu: App, text: str, expected: str) -> None:
     out = await say(app, zzu, group_msg(text, OP))
     assert len(out) == 1 and expected in out[0]["text"]
-    assert await zzu.units.pending() == []
+    assert await zzu.units.registrations.pending() == []
 
 
 async def test_register_when_already_bound(app: NBApp, zzu: App) -> None:
@@ -105,7 +105,7 @@ async def test_register_ambiguous_in_the_roster(app: NBApp, core: App) -> None:
     await import_file(core.units, ROSTER)
     out = await say(app, core, group_msg("/注册 河南科技", OP))
     assert "河南科技大学" in out[0]["text"] and "河南科技学院" in out[0]["text"]
-    assert await core.units.pending() == []
+    assert await core.units.registrations.pending() == []
     out = await say(app, core, group_msg("/注册 hndx", OP))
     assert "河南大学" in out[0]["text"] and "#1" in out[0]["text"]
 
@@ -118,7 +118,7 @@ async def test_review_lists_and_approves_several(app: NBApp, zzu: App) -> None:
     assert "没有待审核的注册申请" in out[0]["text"]
     await say(app, zzu, group_msg("/注册 郑大", OP, card="张三"))
     await say(app, zzu, private_msg("/注册 河南大学", OP2, nickname="李四"))  # unknown in private: ignored
-    assert len(await zzu.units.pending()) == 1
+    assert len(await zzu.units.registrations.pending()) == 1
     await say(app, zzu, group_msg("/注册 河南大学", OP2, card="李四"))
     out = await say(app, zzu, group_msg("/审核", ADMIN))  # issue 21.8: the list (with QQ ids) goes privately
     group, private = out
@@ -130,7 +130,7 @@ async def test_review_lists_and_approves_several(app: NBApp, zzu: App) -> None:
     (reply,) = out  # one message for the admin and both applicants
     assert reply["ats"] == [str(ADMIN), str(OP), str(OP2)] and reply["target"] == ("group", str(GROUP))
     assert "已通过 #1" in reply["text"] and "已通过 #2" in reply["text"]
-    assert (await zzu.units.operator(OP2))[1].name == "河南大学"  # type: ignore[index]
+    assert (await zzu.units.registrations.operator(OP2))[1].name == "河南大学"  # type: ignore[index]
 
 
 async def test_reject_with_reason_tells_the_applicant(app: NBApp, zzu: App) -> None:
@@ -140,13 +140,13 @@ async def test_reject_with_reason_tells_the_applicant(app: NBApp, zzu: App) -> N
     assert "未通过" in notice["text"] and "不是本单位人员" in notice["text"]
     reply = next(o for o in out if o["ats"] == [str(ADMIN)])
     assert "已驳回 #1" in reply["text"]
-    assert await zzu.units.operator(OP) is None
+    assert await zzu.units.registrations.operator(OP) is None
     out = await say(app, zzu, group_msg("/审核 通过 1", ADMIN))
     assert "#1 未通过" in out[0]["text"]
 
 
 async def test_applicant_from_a_private_chat_is_told_privately(app: NBApp, zzu: App) -> None:
-    await zzu.units.apply(str(OP), "张三", None, "郑州大学")
+    await zzu.units.registrations.apply(str(OP), "张三", None, "郑州大学")
     out = await say(app, zzu, private_msg("/审核 通过 1", ADMIN))
     targets = {o["target"] for o in out}
     assert targets == {("private", str(ADMIN)), ("private", str(OP))}
@@ -170,8 +170,8 @@ async def test_review_errors(app: NBApp, zzu: App, text: str, expected: str) -> 
     await say(app, zzu, group_msg("/注册 郑大", OP))
     out = await say(app, zzu, group_msg(text, ADMIN))
     assert len(out) == 1 and expected in out[0]["text"]
-    assert await zzu.units.operator(OP) is None
-    assert len(await zzu.units.pending()) == 1
+    assert await zzu.units.registrations.operator(OP) is None
+    assert len(await zzu.units.registrations.pending()) == 1
 
 
 @pytest.mark.parametrize(
@@ -192,7 +192,7 @@ async def test_admin_commands_are_refused_to_others(app: NBApp, zzu: App, text: 
     assert len(out) == 1 and "只有管理员" in out[0]["text"]
     assert len(await zzu.units.all()) == 2
     assert (await zzu.units.resolve("郑州大学")).aliases == ("郑大",)
-    assert len(await zzu.units.pending()) == 1
+    assert len(await zzu.units.registrations.pending()) == 1
 
 
 # ---------------------------------------------------------------- /我的单位 and /解绑
@@ -219,7 +219,7 @@ async def test_unbind_and_the_admins_are_told_about_the_last_operator(app: NBApp
     # issue 21.15: /解绑 acted without asking; it now says what it means and waits for /解绑 确认
     out = await say(app, zzu, group_msg("/解绑", OP))
     assert "确定解绑请发 /解绑 确认" in out[0]["text"] and "“郑州大学”" in out[0]["text"]
-    assert await zzu.units.operator(OP) is not None
+    assert await zzu.units.registrations.operator(OP) is not None
     out = await say(app, zzu, group_msg("/解绑 确认", OP))
     assert [o["target"] for o in out] == [("group", str(GROUP))]
     assert "不再是“郑州大学”的联络员" in out[0]["text"]
@@ -252,7 +252,7 @@ async def test_unit_add_alias_rename_delete(app: NBApp, zzu: App) -> None:
     await bind(zzu, OP, "郑州大学")
     out = await say(app, zzu, group_msg("/单位 删除 郑大", ADMIN))
     assert "已删除单位“郑州大学”，1 位联络员已解绑" in out[0]["text"]
-    assert await zzu.units.operator(OP) is None
+    assert await zzu.units.registrations.operator(OP) is None
     out = await say(app, zzu, group_msg("/单位 郑州大学", OP))
     assert "没有找到单位" in out[0]["text"]
 
@@ -375,9 +375,9 @@ async def test_leaving_the_group_unbinds_and_tells_admins_about_the_last_operato
     await bind(zzu, OP2, "郑州大学")
     out = await say(app, zzu, event_of("group_decrease", user_id=OP2))
     assert out == []
-    assert await zzu.units.operator(OP2) is None
+    assert await zzu.units.registrations.operator(OP2) is None
     out = await say(app, zzu, event_of("group_decrease", user_id=OP, sub_type="kick", operator_id=ADMIN))
-    assert await zzu.units.operator(OP) is None
+    assert await zzu.units.registrations.operator(OP) is None
     assert [o["target"] for o in out] == [("private", str(ADMIN))]
     assert "郑州大学" in out[0]["text"] and "没有联络员" in out[0]["text"]
     # someone bound to nothing leaving changes nothing and says nothing
@@ -387,7 +387,7 @@ async def test_leaving_the_group_unbinds_and_tells_admins_about_the_last_operato
 async def test_leaving_another_group_keeps_the_binding(app: NBApp, zzu: App) -> None:
     await bind(zzu, OP, "郑州大学")
     assert await say(app, zzu, event_of("group_decrease", user_id=OP, group_id=555)) == []
-    assert await zzu.units.operator(OP) is not None
+    assert await zzu.units.registrations.operator(OP) is not None
 
 
 # ---------------------------------------------------------------- real-client payloads
@@ -400,7 +400,7 @@ async def test_array_message_with_a_negative_id_past_int32_and_an_empty_card(app
     assert out and out[0]["target"] == ("group", str(GROUP)) and "/注册" in out[0]["text"]
     event = event_of("group_message_array", message=[{"type": "text", "data": {"text": "/注册 郑大"}}])
     await say(app, zzu, event)
-    [pending] = await zzu.units.pending()
+    [pending] = await zzu.units.registrations.pending()
     assert pending.user_name == "张三"  # the empty card falls back to the nickname
 
 
@@ -423,7 +423,7 @@ async def test_reply_and_at_bot_before_a_command(app: NBApp, zzu: App) -> None:
     event = event_of("group_message_reply_at")
     out = await say_api(app, zzu, event, [("get_msg", {"message_id": -2147489321}, quoted, None)])
     assert out and "郑州大学" in out[0]["text"] and "#1" in out[0]["text"]
-    [pending] = await zzu.units.pending()
+    [pending] = await zzu.units.registrations.pending()
     assert pending.user_name == "郑大-张三"
 
 
@@ -548,7 +548,7 @@ async def test_a_one_character_typo_is_answered_with_the_near_unit(app: NBApp, z
     out = await say(app, zzu, group_msg("/注册 黄河水力职业技术学院", OP))
     assert "你是不是要注册“黄河水利职业技术学院”" in out[0]["text"] and "/注册 黄河水利职业技术学院" in out[0]["text"]
     assert "高中 郑州" not in out[0]["text"]  # no advice to apply for a new unit
-    assert await zzu.units.pending() == []
+    assert await zzu.units.registrations.pending() == []
     # other commands name the near unit too
     out = await say(app, zzu, group_msg("/查询 黄河水力职业技术学院", OP))
     assert "“黄河水利职业技术学院”" in out[0]["text"]

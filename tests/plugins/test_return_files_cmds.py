@@ -23,8 +23,8 @@ frozen = stopped_clock(NOW)
 
 async def setup(core: App) -> None:
     await core.units.add("郑州大学", "本科高校", "郑州", actor="t", aliases=("郑大",))
-    a, _ = await core.units.apply(ZZU, "张三", GROUP, "郑州大学")
-    await core.units.approve([a.id], actor="t")
+    a, _ = await core.units.registrations.apply(ZZU, "张三", GROUP, "郑州大学")
+    await core.units.registrations.approve([a.id], actor="t")
     await sent(core)
 
 

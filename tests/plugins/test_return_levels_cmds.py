@@ -45,8 +45,8 @@ async def setup(app: NBApp, core: App) -> None:
 
     await import_file(core.units, ROSTER)
     for qq, unit in OPS.items():
-        a, _ = await core.units.apply(qq, f"联络员{qq}", GROUP, unit)
-        await core.units.approve([a.id], actor="t")
+        a, _ = await core.units.registrations.apply(qq, f"联络员{qq}", GROUP, unit)
+        await core.units.registrations.approve([a.id], actor="t")
     await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
     await sent(core)
     out = await say(

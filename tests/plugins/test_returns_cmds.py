@@ -28,8 +28,8 @@ async def roster(core: App) -> None:
     ):
         await core.units.add(name, cat, city, actor="t", aliases=alias)
     for qq, unit, who in ((ZZU, "郑州大学", "张三"), (HENU, "河南大学", "李四"), (LY, "洛阳市教育局", "王五")):
-        a, _ = await core.units.apply(qq, who, GROUP, unit)
-        await core.units.approve([a.id], actor="t")
+        a, _ = await core.units.registrations.apply(qq, who, GROUP, unit)
+        await core.units.registrations.approve([a.id], actor="t")
     await sent(core)
 
 

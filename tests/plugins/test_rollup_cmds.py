@@ -22,8 +22,8 @@ LINK = "https://mp.weixin.qq.com/s/abc"
 async def _alliance(app: NBApp, core: App) -> None:
     await import_file(core.units, ROSTER)
     for uid, unit in ((OP_JINSHUI, "郑州市金水区教育局"), (OP_ZZU, "郑州大学")):
-        a, _ = await core.units.apply(uid, f"联络员{uid}", str(GROUP), unit)
-        await core.units.approve([a.id], actor=str(ADMIN))
+        a, _ = await core.units.registrations.apply(uid, f"联络员{uid}", str(GROUP), unit)
+        await core.units.registrations.approve([a.id], actor=str(ADMIN))
     await core.roles.appoint(str(ADMIN), str(CITY), "郑州市教育局")
     out = await say(app, core, group_msg(f"/统发 学习大会精神 {LINK} 截止 3天后", ADMIN))
     assert any("已发布统发 #1" in o["text"] and "163 个单位需完成" in o["text"] for o in out)
@@ -117,8 +117,8 @@ async def test_units_without_an_operator_are_marked_in_the_roll_up_and_named_in_
     """Nobody bound to a unit, nobody can confirm for it: each roll-up line counts those units (统发 and 报送, the text
     and the picture's text version); a city's drill-down names them (*)."""
     await _alliance(app, core)  # operators: 金水 (done) and 郑州大学
-    a, _ = await core.units.apply(30004, "联络员30004", str(GROUP), "郑州市中原区教育局")
-    await core.units.approve([a.id], actor=str(ADMIN))
+    a, _ = await core.units.registrations.apply(30004, "联络员30004", str(GROUP), "郑州市中原区教育局")
+    await core.units.registrations.approve([a.id], actor=str(ADMIN))
     (out,) = await say(app, core, private_msg("/统发 进度 1", ADMIN))
     text = out["text"]
     assert "郑州市 1/13（7.7%），未完成 12 个：" in text

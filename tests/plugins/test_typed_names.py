@@ -103,7 +103,7 @@ async def test_registering_with_a_name_typed_with_junk_applies_for_that_unit(
 ) -> None:
     text = await ask(app, world, f"/注册 {typed}", NEW)
     assert "申请成为“郑州大学”的联络员" in text, text
-    pending = await world.units.pending()
+    pending = await world.units.registrations.pending()
     assert [(a.unit_name, a.is_new_unit) for a in pending] == [("郑州大学", False)]
 
 
