@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from sim.qqsim import BotProcess
@@ -66,6 +67,17 @@ def memory_mb(pid: int | None) -> dict[str, float | None]:
             kb = float(value.split()[0])
             out["rss_mb" if key == "VmRSS" else "peak_rss_mb"] = round(kb / 1024, 1)
     return out
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system, every thread) a process has used so far, from /proc; None where unreadable."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15 of stat
 
 
 def pid_of(proc: BotProcess) -> int | None:

@@ -16,6 +16,7 @@ HEADER = (
     "echo p50/p99 ms",
     "p99 ratio",
     "bot RSS MB",
+    "CPU ms/req bot/echo",
 )
 BURST_RATIO = 0.9  # confirmation burst: at least this share of the bare bot's throughput
 QUERY_P99_RATIO = 2.0  # query commands: p99 at most this multiple of the bare bot's
@@ -55,6 +56,7 @@ def _row(name: str, r: dict[str, Any]) -> tuple[str, ...]:
             f"ready {_num(echo.get('ready_ms'), 0)}",
             _num(r.get("ready_ratio"), 2),
             _num(bot.get("peak_rss_mb")),
+            "-",
         )
     return (
         name,
@@ -65,6 +67,7 @@ def _row(name: str, r: dict[str, Any]) -> tuple[str, ...]:
         f"{_num(echo.get('p50_ms'))} / {_num(echo.get('p99_ms'))}",
         _num(r.get("p99_ratio"), 2),
         _num(bot.get("peak_rss_mb")),
+        f"{_num(bot.get('cpu_ms_per_request'), 2)} / {_num(echo.get('cpu_ms_per_request'), 2)}",
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.load import BenchClient, Request, RunResult, ms, probe_all, run_requests
-from bench.procs import memory_mb, pid_of
+from bench.procs import cpu_seconds, memory_mb, pid_of
 from bench.seed import NEWCOMER_BASE, PROVINCE_ASKERS, Dataset
 from sim.qqsim import BotProcess
 
@@ -254,10 +254,15 @@ async def run_scenario(plan: Plan, scenario: Scenario, sides: list[Side]) -> dic
         if scenario.needs_task and not await ensure_task(plan, side):
             return {"status": f"{SKIPPED} (/统发)"}
         await settle(side.client, quiet=0.3)
+        cpu_before = cpu_seconds(pid_of(side.proc))
         result: RunResult = await run_requests(
             side.client, requests, window=plan.sizes.window, timeout=plan.sizes.timeout, keep=True
         )
+        await settle(side.client, quiet=0.3)  # what the answers set going (a folded list, a reaction) counts too
+        cpu_after = cpu_seconds(pid_of(side.proc))
         figures = result.summary()
+        if cpu_before is not None and cpu_after is not None:
+            figures["cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / max(1, len(requests)), 2)
         figures.update(side.memory())
         figures["sample_replies"] = [reply.text.strip()[:120] for _, reply in result.replies[:3]]
         out[side.name] = figures

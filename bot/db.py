@@ -7,13 +7,14 @@ import errno
 import logging
 import re
 import sqlite3
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+
+from bot.wal import Checkpoints
 
 log = logging.getLogger("alliance.db")
 
@@ -61,37 +62,25 @@ def is_busy(e: BaseException) -> bool:
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another process's write lock
-GROUP_MAX = 64  # write transactions committed together at most, so reads waiting for the lock get their turn
-_LEAD = object()  # a waiting write transaction's turn: lead the next batch
-
-
-class _Batch:
-    """Write transactions run one after another in one SQLite transaction and committed together."""
-
-    def __init__(self) -> None:
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.size = 0  # members done with their block
-        self.kept = 0  # members whose work is in the transaction
-        self.lost: BaseException | None = None  # SQLite rolled the whole transaction back: why
 
 
 class Database:
     """One SQLite connection with its own worker thread; every statement runs under one lock so transactions
     never interleave.
 
-    The connection is plain `sqlite3`, owned here outright: statements that may take long or wait (reads, COMMIT,
-    a BEGIN that waits for another process) run in the one worker thread (`call`); the statements of a write
-    transaction run right on the event loop's thread (see `Tx`). Only one of the two uses the connection at a
-    time: both happen under `_lock`, and a statement sent to the thread is waited out even when its caller is
-    cancelled (`_in_thread`)."""
+    The connection is plain `sqlite3`, owned here outright: statements that may take long or wait (reads, a BEGIN
+    that waits for another process) run in the one worker thread (`call`); the statements of a write transaction,
+    its COMMIT included, run right on the event loop's thread (see `tx` and `Tx`); the log is folded into the file
+    by `checkpoints`, on a connection and thread of their own. Only one of the loop and the worker uses the
+    connection at a time: both happen under `_lock`, and a statement sent to the thread is waited out even when
+    its caller is cancelled (`_in_thread`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._worker: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
-        self._tx_active = False  # a batch of write transactions holds, or waits for, the lock
-        self._pending: deque[asyncio.Future[object]] = deque()  # write transactions waiting for their turn
+        self.checkpoints = Checkpoints(self.path)
 
     async def open(self, upto: int | None = None) -> None:
         """Open the file (creating its folder), set the PRAGMAs and apply pending migrations."""
@@ -107,6 +96,7 @@ class Database:
             conn, self._conn = self._conn, None
             worker, self._worker = self._worker, None
             async with self._lock:
+                await asyncio.to_thread(self.checkpoints.close)  # first: the last connection closed folds the log in
                 await asyncio.wrap_future(worker.submit(conn.close))  # type: ignore[union-attr]
             worker.shutdown(wait=False)  # type: ignore[union-attr]
 
@@ -158,161 +148,37 @@ class Database:
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
-        """A write transaction: all-or-nothing for its caller, which leaves the block only once its work is
-        committed (or rolled back and the error raised).
+        """A write transaction: committed when the block ends, rolled back if it raises; its caller leaves the
+        block only once its work is committed (or rolled back and the error raised).
 
-        Group commit: write transactions that arrive while another holds the connection (mostly: while its COMMIT
-        runs in the worker thread) run one after another inside one SQLite transaction, each in a SAVEPOINT of
-        its own, and one COMMIT makes them all durable. A caller whose block raises rolls back only its
-        savepoint; the others' work stays. Each caller returns only after the COMMIT that holds its work."""
-        batch = await self._join()
-        raw = self.conn
-        try:
-            raw.execute("SAVEPOINT tx")
-        except BaseException as e:
-            await self._leave(batch, kept=False, error=e)
-            raise
-        try:
-            yield Tx(self, inline=True)
-        except BaseException as e:
-            # SQLite may have rolled back already (a full disk does that); the original error is what counts
-            self._undo_own(batch, e)
-            await self._leave(batch, kept=False, error=e)
-            raise
-        try:
-            raw.execute("RELEASE tx")
-        except BaseException as e:
-            self._undo_own(batch, e)
-            await self._leave(batch, kept=False, error=e)
-            raise
-        batch.kept += 1
-        await self._leave(batch, kept=True)
-
-    async def _join(self) -> _Batch:
-        """Wait for this caller's turn: lead a new batch (the connection's lock, BEGIN IMMEDIATE) or, when a
-        batch is running or being started, join it after the members before it."""
-        if self._tx_active:
-            turn: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-            self._pending.append(turn)
-            try:
-                got = await turn
-            except asyncio.CancelledError:
-                if not turn.done() or turn.cancelled():
-                    if turn in self._pending:
-                        self._pending.remove(turn)
-                    raise
-                got = turn.result()  # the turn came as the task was cancelled: hand it on
-                if got is _LEAD:
-                    self._next_leader()
-                else:
-                    assert isinstance(got, _Batch)
-                    await self._leave(got, kept=False)
-                raise
-            if isinstance(got, _Batch):
-                return got
-        else:
-            self._tx_active = True
-        try:
-            await self._lock.acquire()
-        except BaseException:
-            self._next_leader()
-            raise
-        try:
+        Every statement of it, COMMIT included, runs right here on the event loop's thread: a trip to the worker
+        thread and back costs more CPU than a small transaction itself, and the loop's turn the caller waits for
+        on the way back cost the outbox more than the statements. A COMMIT never checkpoints here (`Checkpoints`
+        does that in a thread of its own) and syncs nothing (`synchronous=NORMAL` in WAL mode), so it never waits
+        for the disk; only a BEGIN that must wait for another process's write lock goes to the worker thread."""
+        async with self._lock:
             if not self._begin_now():
                 # Another process holds the write lock: wait for it in the worker thread, up to the busy timeout.
-                # A BEGIN (or COMMIT) sent there runs even if this task is cancelled meanwhile: `_in_thread` waits
-                # it out, then what it left open (a BEGIN that ran, a COMMIT that failed: SQLite keeps that
-                # transaction open) is rolled back before the cancellation or the error goes on.
+                # A BEGIN sent there runs even if this task is cancelled meanwhile: `_in_thread` waits it out, then
+                # a BEGIN that ran is rolled back before the cancellation or the error goes on.
                 try:
                     await _in_thread(self.call(self.conn.execute, "BEGIN IMMEDIATE"), "BEGIN")
                 except BaseException:
                     self._rollback_open("a cancelled BEGIN")
                     raise
-        except BaseException:
-            self._lock.release()
-            self._next_leader()
-            raise
-        return _Batch()
-
-    def _undo_own(self, batch: _Batch, error: BaseException) -> None:
-        """Roll back one caller's savepoint; if SQLite rolled back the whole transaction (a full disk), the
-        batch's earlier members lost their work too and are told `error`."""
-        raw = self.conn
-        if not isinstance(error, Exception):  # the members before are told of the lost transaction, not cancelled
-            error = sqlite3.OperationalError(f"the transaction was rolled back ({error!r})")
-        if not raw.in_transaction:
-            batch.lost = error
-            return
-        try:
-            raw.execute("ROLLBACK TO tx")
-            raw.execute("RELEASE tx")
-        except Exception as e:
-            log.warning("ROLLBACK TO a savepoint failed: %r", e)
-            batch.lost = error
-            self._rollback_open("a failed savepoint")
-
-    async def _leave(self, batch: _Batch, *, kept: bool, error: BaseException | None = None) -> None:
-        """A member is done with its block: hand the connection to the next caller waiting, if the batch may
-        grow, else commit the batch. A member whose work is in it returns once the commit is over."""
-        batch.size += 1
-        if self.conn.in_transaction and batch.lost is None and batch.size < GROUP_MAX:
-            while self._pending:
-                turn = self._pending.popleft()
-                if not turn.done():
-                    turn.set_result(batch)
-                    if kept:
-                        cancelled = await _wait_through(batch.done)
-                        batch.done.result()
-                        if cancelled:
-                            raise asyncio.CancelledError
-                    return
-        cancelled = await self._finish(batch)
-        if kept:
-            batch.done.result()
-        if cancelled and error is None:
-            raise asyncio.CancelledError
-
-    async def _finish(self, batch: _Batch) -> bool:
-        """COMMIT the batch in the worker thread (or roll back a batch nobody kept anything in), tell every member,
-        let the connection go and start the next batch. True when this task was cancelled meanwhile: the commit
-        is waited out first, as the members' work depends on it."""
-        cancelled = False
-        try:
-            if batch.kept and batch.lost is None and self.conn.in_transaction:
-                running = asyncio.ensure_future(self.call(self.conn.execute, "COMMIT"))
-                cancelled = await _wait_through(running)
-                error = running.exception()
-                if error is not None:
-                    self._rollback_open("a failed COMMIT")
-                    batch.done.set_exception(error)
-                else:
-                    batch.done.set_result(None)
-            else:
-                self._rollback_open("a transaction with nothing kept")
-                if batch.kept and batch.lost is not None:
-                    batch.done.set_exception(batch.lost)
-                else:
-                    batch.done.set_result(None)
-        except Exception as e:
-            if not batch.done.done():
-                batch.done.set_exception(e)
-            raise
-        finally:
-            if not batch.done.done():
-                batch.done.set_exception(RuntimeError("the commit was interrupted"))
-            batch.done.exception()  # retrieved: members that were cancelled may not ask
-            self._lock.release()
-            self._next_leader()
-        return cancelled
-
-    def _next_leader(self) -> None:
-        """The first caller waiting leads the next batch; nobody waiting: the next caller will."""
-        while self._pending:
-            turn = self._pending.popleft()
-            if not turn.done():
-                turn.set_result(_LEAD)
-                return
-        self._tx_active = False
+            try:
+                yield Tx(self, inline=True)
+            except BaseException:
+                # SQLite may have rolled back already (a full disk does that); the original error is what counts
+                self._rollback_open("an error in the transaction")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                # SQLite keeps the transaction open when COMMIT fails (a full disk, a deferred constraint)
+                self._rollback_open("a failed COMMIT")
+                raise
+            self.checkpoints.committed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -326,7 +192,7 @@ class Tx:
 
     In a write transaction (`inline`) the statements run right on the event loop's thread, not in the worker:
     BEGIN IMMEDIATE already holds SQLite's write lock, so no statement in it waits for another process (a BEGIN
-    that would wait goes to the worker thread, and COMMIT, which may checkpoint and sync, always does). A trip
+    that would wait goes to the worker thread; COMMIT never checkpoints or syncs, see `Database.tx`). A trip
     to a thread and back cost more CPU than the statements of a confirmation themselves (bench/README.md,
     "Timings behind the code"), and a confirmation and its acknowledgement were nine of them. Only one statement runs at a time still:
     every transaction and read holds the database's lock, and a read cancelled while its statement runs in
@@ -398,6 +264,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # no COMMIT checkpoints: `Checkpoints` does it in its own thread
     return conn
 
 
@@ -466,18 +333,6 @@ async def _in_thread(statement: Awaitable[T], name: str = "a read") -> T:
         if not running.cancelled() and running.exception() is not None:
             log.warning("%s failed while its task was cancelled: %r", name, running.exception())
         raise
-
-
-async def _wait_through(fut: asyncio.Future) -> bool:
-    """Wait until `fut` is done, through any cancellation of the caller; True if the caller was cancelled
-    meanwhile (it lets that through next). `fut` itself is never cancelled."""
-    cancelled = False
-    while not fut.done():
-        try:
-            await asyncio.wait({fut})
-        except asyncio.CancelledError:
-            cancelled = True
-    return cancelled
 
 
 async def _wait_out(statement: asyncio.Future) -> None:
