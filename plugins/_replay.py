@@ -36,6 +36,9 @@ FOLLOWER_QUERIES = frozenset({"排行", "排名", "排行榜", "榜单", "目标
 REPLAY = "alliance_replay"
 
 _live: set[str] = set()  # keys of the messages that came live since the start
+# keys of the messages handled from a group's history: the live copy of one may reach the bot only after the
+# history that holds it was read (a message sent while the bot reconnects), and is then not handled again
+_replayed: set[str] = set()
 
 
 _marks: weakref.WeakKeyDictionary[Database, GroupSeen] = weakref.WeakKeyDictionary()
@@ -54,16 +57,20 @@ def _segments(event: GroupMessageEvent) -> list[dict]:
     return [{"type": s.type, "data": dict(s.data)} for s in event.original_message]
 
 
-async def saw(app: App, event: GroupMessageEvent) -> None:
-    """A live group message in an alliance group: it moves the group's mark."""
+async def saw(app: App, event: GroupMessageEvent) -> bool:
+    """A live group message in an alliance group: it moves the group's mark. False when it was handled already,
+    read back from the history while its live copy was on the way (it must not be handled twice)."""
     if getattr(event, REPLAY, False):
-        return
+        return True
     key = message_key(event.user_id, event.time, _segments(event))
+    if key in _replayed:
+        return False
     _live.add(key)
     try:
         await _seen(app).saw(str(event.group_id), int(event.time), key)
     except Exception as e:  # never stop a message for this
         logger.info(f"noting the last message of {event.group_id} failed: {e!r}")
+    return True
 
 
 async def flush(app: App) -> None:
@@ -154,6 +161,8 @@ async def _catch_up_group(bot: Any, app: App, group_id: str) -> None:
             if kind == "trigger":
                 kind = "replay" if await _any_trigger(event) else "skip"
             if kind == "replay":
+                _live.add(key)  # taken before it is handled: its live copy, if one is on the way, is dropped
+                _replayed.add(key)
                 with clock.at(datetime.fromtimestamp(at, clock.tz())):
                     await handle_event(bot, event)
                 handled += 1

@@ -318,8 +318,8 @@ async def _scope(event: Event) -> None:
         served = app.outbox.accounts.group_account.get(str(group_id))
         if served is not None and served != account and app.outbox.accounts.is_connected(served):
             raise IgnoredException("another account of the bot serves this group")  # both are in it: act once
-        if isinstance(event, GroupMessageEvent):
-            await _replay.saw(app, event)  # issue 22.5: the mark the next connect reads the history back to
+        if isinstance(event, GroupMessageEvent) and not await _replay.saw(app, event):  # issue 22.5: the mark
+            raise IgnoredException("handled already: read back from the group's history")
     elif isinstance(event, PrivateMessageEvent):
         known = app.is_admin(event.user_id) or await app.roles.is_appointed(event.user_id)  # admins: any level
         if not known and not await app.units.registrations.is_known(event.user_id):

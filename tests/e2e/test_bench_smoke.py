@@ -28,7 +28,16 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     header = next((line for line in lines if line.startswith("scenario ")), None)
     assert header is not None, proc.stdout
-    for column in ("bot ev/s", "echo ev/s", "ratio", "bot p50/p99 ms", "echo p50/p99 ms", "p99 ratio", "bot RSS MB"):
+    for column in (
+        "bot ev/s",
+        "echo ev/s",
+        "ratio",
+        "bot p50/p99 ms",
+        "echo p50/p99 ms",
+        "p99 ratio",
+        "bot RSS MB",
+        "CPU ms/req bot/echo",
+    ):
         assert column in header
     rows = {line.split("|")[0].strip(): line for line in lines[lines.index(header) + 2 :] if "|" in line}
     assert set(rows) == {"startup", "mixed", "burst", "progress", "rollup", "query", "followers"}, proc.stdout
@@ -36,7 +45,7 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path: Path) -> None:
     assert "ready" in rows["startup"] and "skipped" not in rows["mixed"], proc.stdout
     for name in ("burst", "progress", "rollup", "query", "followers"):
         cells = [c.strip() for c in rows[name].split("|")]
-        assert cells[1].startswith("skipped: command not available") or len(cells) == 8, rows[name]
+        assert cells[1].startswith("skipped: command not available") or len(cells) == 9, rows[name]
     assert "targets:" in proc.stdout
 
     files = list(out_dir.glob("*.json"))

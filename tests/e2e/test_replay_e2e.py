@@ -9,6 +9,7 @@ ends at `message_seq`, the newest page without it). sim/qqsim.py `_RealClient` p
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -88,3 +89,29 @@ async def test_confirmations_and_reports_made_while_the_bot_was_down_are_recorde
     assert query(db, "SELECT COUNT(*) FROM broadcast_confirmations") == [(2,)]
     assert query(db, "SELECT COUNT(*) FROM follower_reports") == [(1,)]
     assert not [s for s in client.sent[client._mark :] if s.user_id == ADMIN and "没有执行" in s.text]
+
+
+async def test_a_message_read_back_from_the_history_is_not_handled_again_when_its_live_copy_comes_after(
+    world: tuple[BotProcess, QQClient, Path],
+) -> None:
+    """A member writes while the bot reconnects: the catch-up finds it in the history before its live event reaches
+    the bot. It is handled once (the live copy was handled as well: a second report, a second answer)."""
+    proc, client, db = world
+    await enrol(client, ("郑州大学 本科高校 郑州",), ((ZZU, "郑州大学", "张三"),), anywhere=True)
+    await command(client, ZZU, "/账号 登记 抖音 郑州大学", "已")
+    await command(client, ZZU, "/粉丝 抖音 1千", "已记录")
+    await client.close()
+    await proc.stop()
+    client.offline_group_message(GROUP, ZZU, "/粉丝 抖音 1200", when=int(time.time()), card="张三")
+    (written,) = client.history[GROUP][-1:]
+    await proc.start(timeout=60)
+    await client.connect(timeout=30)
+    async with asyncio.timeout(20):  # the catch-up read it back and recorded it
+        while query(db, "SELECT COUNT(*) FROM follower_reports WHERE count=1200") != [(1,)]:
+            await asyncio.sleep(0.05)
+    client.mark()
+    await client.send_raw(dict(written))  # its live copy, late
+    await command(client, ZZU, "/粉丝 抖音 1300", "已记录")  # answered after whatever the late copy caused
+    said = [s.text for s in client.sent[client._mark :] if s.group_id == GROUP]
+    assert not [t for t in said if "粉丝 1,200" in t], said  # the late copy recorded again: "1,200 → 1,200"
+    assert query(db, "SELECT count FROM follower_reports") == [(1300,)]  # one row a day: corrected in place
