@@ -85,6 +85,7 @@ async def test_a_zhengzhou_city_admin_runs_their_level(bot: BotProcess, qq: QQCl
     await qq.group_message(GROUP, CITY, f"/统发 催办 {province} 强制")
     sent = await qq.wait_sent(lambda s: "已催办统发" in s.text)
     assert "13 个单位未完成，@ 了 1 位联络员" in sent[0].text, sent[0].text
+    await qq.wait_sent(lambda s: str(OP) in s.ats)  # the nudge goes after the answer (answers come first)
     ats = [a for s in qq.sent[qq._mark :] for a in s.ats]
     assert str(OP) in ats and str(OP2) not in ats
 
