@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="/统发 进度 asked in progress and rollup (default 200; for profiling)",
     )
+    p.add_argument(
+        "--followers",
+        type=int,
+        default=None,
+        help="/粉丝 排行 and /粉丝 目标 asked in followers (default 300; for profiling)",
+    )
     p.add_argument("--window", type=int, default=None, help="requests in flight at once (default 50)")
     p.add_argument(
         "--file-units", type=int, default=None, help="units uploading a 统计表 in `files` (default: --units)"
@@ -74,6 +80,8 @@ async def run(args: argparse.Namespace) -> int:
         sizes.window = args.window
     if args.progress:
         sizes.progress = args.progress
+    if args.followers:
+        sizes.followers = args.followers
     sizes.burst = min(sizes.burst, units)
     selected = [s for s in CHOICES if not args.scenario or s in args.scenario]
     file_sizes = FileSizes(
