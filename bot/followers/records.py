@@ -208,12 +208,22 @@ class Ranking:
         return {uid: -neg for neg, _, uid, _ in self.growths}
 
     def count_of(self, unit_id: int) -> Standing | None:
-        """The unit's place by count, as in `by_count()`, without ordering the whole list."""
-        return _standing(self.counts, unit_id)
+        """The unit's place by count, as in `by_count()`."""
+        return self._count_places.get(unit_id)
 
     def growth_of(self, unit_id: int) -> Standing | None:
         """The unit's place by growth, as in `by_growth()`."""
-        return _standing(self.growths, unit_id)
+        return self._growth_places.get(unit_id)
+
+    @cached_property
+    def _count_places(self) -> dict[int, Standing]:
+        """Unit id → its place by count: the list ordered once per ranking, then every asker's place is a lookup
+        (it was counted over every unit for each ask)."""
+        return {s.unit.id: s for s in self.by_count()}
+
+    @cached_property
+    def _growth_places(self) -> dict[int, Standing]:
+        return {s.unit.id: s for s in self.by_growth()}
 
 
 @dataclass(frozen=True)
@@ -256,14 +266,6 @@ def _ranked(values: list[tuple[int, str, int, Unit]], limit: int | None = None) 
             rank, last = i, neg
         out.append(Standing(rank, unit, -neg))
     return out
-
-
-def _standing(values: list[tuple[int, str, int, Unit]], unit_id: int) -> Standing | None:
-    """The unit's Standing in `_ranked(values)`: its rank is 1 + the number of higher values."""
-    own = next((v for v in values if v[2] == unit_id), None)
-    if own is None:
-        return None
-    return Standing(1 + sum(1 for v in values if v[0] < own[0]), own[3], -own[0])
 
 
 def day_or_none(text: str | None) -> date | None:
