@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import logging
 
 from bot import clock, workdays
 from bot.accounts import MediaAccounts
@@ -17,6 +18,7 @@ from bot.followers.service import Followers
 from bot.health import Health
 from bot.outbox.service import Outbox
 from bot.pictures import Pictures
+from bot.readouts.drawn_ahead import draw_follower_views
 from bot.readouts.exports import Exports
 from bot.readouts.monthly import MonthlyList
 from bot.readouts.reports import Reports
@@ -31,6 +33,8 @@ from bot.titles import Fetcher, fetch_page
 from bot.units.groups import CityGroups
 from bot.units.service import Units
 from bot.upkeep import Upkeep
+
+log = logging.getLogger("alliance")
 
 
 class App:
@@ -124,6 +128,11 @@ class App:
     async def _warm(self) -> None:
         await self.followers.rankings.warm()
         settle_heap()
+        s = self.settings
+        drawn = await draw_follower_views(
+            self.followers, self.pictures, rows=s.alliance_picture_rows, lines=s.alliance_picture_lines
+        )
+        log.info(f"drew {drawn} pictures of /粉丝 排行 and /粉丝 目标 ahead")
 
     async def stop(self) -> None:
         if self._warming is not None and not self._warming.done():

@@ -9,6 +9,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bot.pictures.palette import BG, COVER, ramp
 
+# strings kept drawn (`stamp`): unit names and numbers recur from one picture to the next (another view, another
+# period, the same view after a report); ~3 KB each, so at most ~6 MB (4,096 with a second copy each was ~18 MB of
+# the bot's 200 MB after the views drawn ahead, bench/README.md)
+STAMPS = 2048
+
 # Pillow rasterises every glyph of every string it draws; a card repeats few distinct characters, so each is
 # drawn once per font and size and then pasted (timings: bench/README.md, "Timings behind the code").
 
@@ -29,10 +34,10 @@ def length(text: str, font: ImageFont.FreeTypeFont) -> float:
     return sum(glyph(font, ch)[3] for ch in text)
 
 
-@lru_cache(maxsize=4096)
 def line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | None, int]:
-    """One string's glyphs composed into one mask, (mask, top offset): unit names and numbers recur from one
-    picture to the next (another asker, another period), so a string is composed once and pasted whole."""
+    """One string's glyphs composed into one mask, (mask, top offset); kept by `stamp`, the one caller (kept here
+    too, it was a third copy of every string's pixels in memory, and found again only for a string drawn in
+    another colour)."""
     parts = []
     x = 0.0
     for ch in text:
@@ -52,7 +57,7 @@ def line_mask(font: ImageFont.FreeTypeFont, text: str) -> tuple[Image.Image | No
     return out, top
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=STAMPS)
 def stamp(
     font: ImageFont.FreeTypeFont, text: str, fill: tuple, bg: tuple
 ) -> tuple[Image.Image, Image.Image, int] | None:

@@ -11,6 +11,7 @@ from nonebug import App as NBApp
 from bot import clock
 from bot.app import App
 from bot.pictures import Pictures
+from bot.readouts.drawn_ahead import draw_follower_views
 from tests.bot.test_followers import MONDAY, make_unit, two_universities
 from tests.conftest import NEEDS_FONT, say
 from tests.fake import ADMIN, group_msg, private_msg
@@ -233,3 +234,33 @@ async def test_every_asker_gets_the_same_picture_with_their_own_place_in_words(
     mine = await ask(app, world, "/粉丝 排行 图片", 32000)
     assert _png(mine) == _png(again) and world.pictures.rendered == 3
     assert mine["text"].strip().startswith("你的单位 第0高中：按粉丝数第 11 名（2.5万）")
+
+
+@NEEDS_FONT
+async def test_the_views_drawn_ahead_at_a_start_are_not_drawn_again_when_asked(
+    app: NBApp, world: App, tmp_path: Path
+) -> None:
+    """After a start the pictures of the views a member asks by one word are drawn before anyone asks (the first
+    questions of the day, each of another view, waited while those were drawn in turn); a view the group gets as
+    text is not drawn; a report makes the next ask draw its view again."""
+    world.pictures = Pictures(tmp_path / "data")
+    s = world.settings
+    for i in range(s.alliance_picture_lines + 2):
+        op = str(32000 + i)
+        await make_unit(world, f"第{i}高中", "高中", "郑州", op, (("抖音", f"高中{i}"),))
+        await world.followers.report(op, ["抖音"], str(10_000 * (i + 1)))
+    drawn = await draw_follower_views(
+        world.followers, world.pictures, rows=s.alliance_picture_rows, lines=s.alliance_picture_lines
+    )
+    # this month and 抖音 (14 units reported; 上月 and 微信 have nothing), 高中 (14 units) ranked and its targets;
+    # 本科高校 (2 units) would be text
+    assert drawn == world.pictures.rendered == 4
+    for asked in ("/粉丝 排行", "/粉丝 排行 抖音", "/粉丝 排行 高中", "/粉丝 目标 高中"):
+        reply = await ask(app, world, asked, 32001)
+        assert _png(reply), asked
+    assert world.pictures.rendered == 4  # every one was there already
+    text = await ask(app, world, "/粉丝 排行 本科高校", 32002)
+    assert not [seg for seg in text["segments"] if seg["type"] == "image"]
+    await world.followers.report("32003", ["抖音"], "95000")
+    await ask(app, world, "/粉丝 排行 抖音", 32004)
+    assert world.pictures.rendered == 5
