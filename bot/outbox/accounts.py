@@ -104,6 +104,7 @@ class QQAccounts:
             if owner is not None and conn.owner is not owner:
                 continue
             del self.conns[acc]
+            conn.gone.set()  # a send in flight through it ends now (`Outbox._deliver`)
             self.links[acc] = clock.now()
 
     @property

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.refs import Ref
 from bot.render import Segment
@@ -84,3 +85,4 @@ class Connection:
     react: Reactor | None
     next_msg: float = 0.0
     next_react: float = 0.0
+    gone: asyncio.Event = field(default_factory=asyncio.Event)  # set when the client went away (detached)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -416,7 +416,7 @@ class Outbox:
                 message = await self.merging.merge(tx, self.accounts.clause(conn), row, message, self.at_batch)
         state, message_id, error = "sent", None, None
         try:
-            message_id = await self._deliver(conn.sender, row, message)
+            message_id = await self._deliver(conn, row, message)
         except NotSent:
             state = "pending"
         except SendFailed as e:
@@ -440,20 +440,22 @@ class Outbox:
             await self._hooks(row["id"], row["ref"], message_id)
         return True
 
-    async def _deliver(self, sender: Sender, row: Any, message: list[Segment]) -> str | None:
+    async def _deliver(self, conn: Connection, row: Any, message: list[Segment]) -> str | None:
         """Send a row's message; when the client refuses it and it has a text alternative, send that instead.
 
         A refusal is an answer (the picture or folded list was not delivered), so sending the alternative
         is no blind re-send; a timeout is no answer, and nothing more is sent.
         """
         try:
-            return await sender(row["target_type"], row["target_id"], await leaving(row["target_type"], message))
+            return await _unless_gone(
+                conn, conn.sender(row["target_type"], row["target_id"], await leaving(row["target_type"], message))
+            )
         except SendFailed as e:
             if not row["fallback"]:
                 raise
             log.info("message %s refused (%s): sending its text alternative", row["id"], e)
             fallback = await leaving(row["target_type"], json.loads(row["fallback"]))
-            return await sender(row["target_type"], row["target_id"], fallback)
+            return await _unless_gone(conn, conn.sender(row["target_type"], row["target_id"], fallback))
 
     async def _hooks(self, row_id: int, ref: str | None, message_id: str | None) -> None:
         for hook in self.on_sent:
@@ -461,3 +463,26 @@ class Outbox:
                 await hook(row_id, ref, message_id)
             except Exception:
                 log.exception("on_sent hook failed")
+
+
+GONE = "QQ 客户端在发送途中断开，可能已送达，未重发"
+
+
+async def _unless_gone(conn: Connection, call: Coroutine[Any, Any, str | None]) -> str | None:
+    """`call` (a send through `conn`), ended as soon as `conn` is detached: the client that went away will never
+    answer it, and the outbox would wait ALLIANCE_SEND_TIMEOUT for that answer while a new connection stands idle.
+    Gone before the send began: NotSent (it stays pending); gone during it: SendUnknown (never sent again)."""
+    if conn.gone.is_set():
+        call.close()
+        raise NotSent("the client went away")
+    send = asyncio.ensure_future(call)
+    gone = asyncio.ensure_future(conn.gone.wait())
+    try:
+        await asyncio.wait({send, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not send.done():
+            send.cancel()
+    if send.done() and not send.cancelled():
+        return send.result()
+    raise SendUnknown(GONE)

@@ -391,3 +391,32 @@ async def test_send_direct_goes_out_now_through_the_chats_account_and_is_not_sto
     await box.send_direct("private", "900001", Msg("磁盘已满"))
     assert [c[:3] for c in client.calls] == [("private", "900001", "磁盘已满")]
     assert await states(db) == {}
+
+
+async def test_a_send_in_flight_when_its_client_goes_away_ends_at_once_as_unknown(db: Database) -> None:
+    """The QQ client restarts while a message is on its way: its answer will never come. The send ends as unknown
+    (it may have been delivered: never sent again) as soon as the connection is gone, and what is owed goes out
+    through the new connection at once, not after ALLIANCE_SEND_TIMEOUT (30 s) of waiting for that answer."""
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep)
+    old, new = object(), object()
+    reached = asyncio.Event()
+
+    async def never_answers(target_type: str, target_id: str, segments: list[Segment]) -> str | None:
+        reached.set()
+        await asyncio.sleep(3600)  # the client went away holding the call
+        return None
+
+    client = FakeClient()
+    await queue(box, "途中", "之后")
+    box.attach(never_answers, old)
+    async with started(box):
+        async with asyncio.timeout(5):
+            await reached.wait()
+        box.detach(old)
+        box.attach(client, new)
+        async with asyncio.timeout(5):  # not the 3,600 s the old call would wait
+            await until(lambda: client.texts == ["之后"])
+            await box.wait_idle(5)
+    assert await states(db) == {"途中": "unknown", "之后": "sent"}
+    (problem,) = await box.reading.problems()
+    assert "断开" in problem["error"]
