@@ -19,6 +19,7 @@ from bot.outbox.records import (
     SendFailed,
     SendUnknown,
     log,
+    unless_gone,
 )
 
 
@@ -104,7 +105,7 @@ class OutboxReactions:
         """One reaction: (state, error) to record, or "fallback" when it must go as a message instead."""
         assert conn.react is not None
         try:
-            await conn.react(group_id, message_id)
+            await unless_gone(conn, conn.react(group_id, message_id))
         except NotSent:
             return ("pending", None)
         except (ReactionUnsupported, SendFailed) as e:

@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.refs import Ref
 from bot.render import Segment
 
 log = logging.getLogger("alliance.outbox")
+T = TypeVar("T")
 
 
 ANSWER, NOTICE, ACK, NUDGE = 0, 1, 2, 3
@@ -86,3 +88,28 @@ class Connection:
     next_msg: float = 0.0
     next_react: float = 0.0
     gone: asyncio.Event = field(default_factory=asyncio.Event)  # set when the client went away (detached)
+
+
+GONE = "QQ 客户端在发送途中断开，可能已送达，未重发"
+
+
+async def unless_gone(conn: Connection, call: Awaitable[T]) -> T:
+    """`call` (a send or a reaction through `conn`), ended as soon as `conn` is detached: the client that went away
+    will never answer it, and the outbox would wait ALLIANCE_SEND_TIMEOUT for that answer while a new connection
+    stands idle. Gone before the send began: NotSent (it stays pending); gone during it: SendUnknown (never sent
+    again)."""
+    if conn.gone.is_set():
+        if asyncio.iscoroutine(call):
+            call.close()
+        raise NotSent("the client went away")
+    send = asyncio.ensure_future(call)
+    gone = asyncio.ensure_future(conn.gone.wait())
+    try:
+        await asyncio.wait({send, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not send.done():
+            send.cancel()
+    if send.done() and not send.cancelled():
+        return send.result()
+    raise SendUnknown(GONE)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.outbox.records import (
     SendUnknown,
     default_priority,
     log,
+    unless_gone,
 )
 from bot.refs import Ref
 from bot.render import Msg, Segment
@@ -447,7 +448,7 @@ class Outbox:
         is no blind re-send; a timeout is no answer, and nothing more is sent.
         """
         try:
-            return await _unless_gone(
+            return await unless_gone(
                 conn, conn.sender(row["target_type"], row["target_id"], await leaving(row["target_type"], message))
             )
         except SendFailed as e:
@@ -455,7 +456,7 @@ class Outbox:
                 raise
             log.info("message %s refused (%s): sending its text alternative", row["id"], e)
             fallback = await leaving(row["target_type"], json.loads(row["fallback"]))
-            return await _unless_gone(conn, conn.sender(row["target_type"], row["target_id"], fallback))
+            return await unless_gone(conn, conn.sender(row["target_type"], row["target_id"], fallback))
 
     async def _hooks(self, row_id: int, ref: str | None, message_id: str | None) -> None:
         for hook in self.on_sent:
@@ -463,26 +464,3 @@ class Outbox:
                 await hook(row_id, ref, message_id)
             except Exception:
                 log.exception("on_sent hook failed")
-
-
-GONE = "QQ 客户端在发送途中断开，可能已送达，未重发"
-
-
-async def _unless_gone(conn: Connection, call: Coroutine[Any, Any, str | None]) -> str | None:
-    """`call` (a send through `conn`), ended as soon as `conn` is detached: the client that went away will never
-    answer it, and the outbox would wait ALLIANCE_SEND_TIMEOUT for that answer while a new connection stands idle.
-    Gone before the send began: NotSent (it stays pending); gone during it: SendUnknown (never sent again)."""
-    if conn.gone.is_set():
-        call.close()
-        raise NotSent("the client went away")
-    send = asyncio.ensure_future(call)
-    gone = asyncio.ensure_future(conn.gone.wait())
-    try:
-        await asyncio.wait({send, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-        if not send.done():
-            send.cancel()
-    if send.done() and not send.cancelled():
-        return send.result()
-    raise SendUnknown(GONE)

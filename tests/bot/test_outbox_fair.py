@@ -3,6 +3,7 @@ several QQ accounts each with its own sender and budget, and no takeover by anot
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -326,3 +327,30 @@ async def test_pending_rows_are_found_by_their_index_even_with_statistics_from_w
         for sql in pending:
             plan = " | ".join(r[3] for r in await tx.all("EXPLAIN QUERY PLAN " + sql))
             assert "SCAN outbox" not in plan, (sql, plan)
+
+
+async def test_a_reaction_in_flight_when_its_client_goes_away_ends_at_once_as_unknown(db: Database) -> None:
+    """As a message (tests/bot/test_outbox.py): the answer of a client that went away never comes; the reaction ends
+    as unknown at once and the next one goes through the new connection."""
+    box = Outbox(db, interval=0, jitter=0, sleep=no_sleep, ack_window=0)
+    async with db.tx() as tx:
+        await box.nod(tx, G1, "-911")
+        await box.nod(tx, G1, "-912")
+    reached = asyncio.Event()
+
+    async def never_answers(group_id: str, message_id: str) -> None:
+        reached.set()
+        await asyncio.sleep(3600)
+
+    old, new = object(), object()
+    box.attach(FakeClient(), old, account="10000", react=never_answers)
+    reactor = FakeReactor()
+    async with started(box):
+        async with asyncio.timeout(5):
+            await reached.wait()
+        box.detach(old)
+        box.attach(FakeClient(), new, account="10000", react=reactor)
+        async with asyncio.timeout(5):
+            await until(lambda: reactor.calls == [(G1, "-912")])
+            await box.wait_idle(5)
+    assert sorted(r["state"] for r in await rows(db)) == ["sent", "unknown"]
