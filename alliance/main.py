@@ -31,20 +31,24 @@ def skip_unlogged_levels(level: int | str, sink: object = None) -> None:
 
     NoneBot adds that handler at level 0 and filters by LOG_LEVEL afterwards: each of its debug and trace calls
     (several per event: one per matcher checked, one per priority) was built, patched with the plugin's name and
-    only then thrown away. What is written does not change.
+    only then thrown away. NoneBot's two bookkeeping lines around each event are left out below DEBUG
+    (`bot.logfile.without_bookkeeping`, the file's filter too).
     """
     from nonebot import log as nonebot_log
     from nonebot import logger
+
+    from bot.logfile import without_bookkeeping
 
     try:
         logger.remove(nonebot_log.logger_id)
     except ValueError:  # already replaced (or removed by someone else): leave the logging as it is
         return
+    routine = without_bookkeeping(level)
     nonebot_log.logger_id = logger.add(
         sys.stdout if sink is None else sink,
         level=level,
         diagnose=False,
-        filter=nonebot_log.default_filter,
+        filter=lambda record: nonebot_log.default_filter(record) and routine(record),
         format=nonebot_log.default_format,
     )
 

@@ -41,3 +41,18 @@ def test_replacing_twice_keeps_one_console_handler(restore_handler: None) -> Non
     skip_unlogged_levels("WARNING", [].append)
     assert nonebot_log.logger_id != first
     assert first not in logger._core.handlers  # type: ignore[attr-defined]
+
+
+def test_nonebots_two_bookkeeping_lines_of_each_event_are_left_out_below_debug(restore_handler: None) -> None:
+    """Of the three lines NoneBot wrote for every message, the one naming the event is kept (nonebot/message.py,
+    internal/matcher/matcher.py write the other two); at DEBUG all three are."""
+    for level, kept in (("INFO", 1), ("DEBUG", 3)):
+        written: list[str] = []
+        skip_unlogged_levels(level, written.append)
+        log = logger.bind(nonebot_log_level=level).patch(lambda r: r.update(name="nonebot"))  # as NoneBot's own
+        log.success("OneBot V11 10000 | [message.group.normal]: Message 1 from 2@[群:3] '/粉丝 排行'")
+        log.info("Event will be handled by Matcher(type='message', module=plugins.system, lineno=409)")
+        log.info("Matcher(type='message', module=plugins.system, lineno=409) running complete")
+        logger.bind(nonebot_log_level=level).info("Matcher(type='message') running complete")  # a plugin's: kept
+        assert len(written) == kept + 1, written
+        assert "[message.group.normal]" in written[0]

@@ -61,6 +61,9 @@ async def test_sigterm_during_a_confirmation_burst_loses_nothing_acknowledged_an
         logged = (tmp_path / "data" / "logs" / "bot.log").read_text(encoding="utf-8")
         assert "联盟助手已启动" in logged and "联盟助手已停止" in logged
         assert "alliance.outbox | QQ 客户端 10000 不支持表情回应" in logged
+        # a line per message received, without NoneBot's two bookkeeping lines around each (bot/logfile.py)
+        assert "[message.group.normal]" in logged and "running complete" not in logged
+        assert "Event will be handled by" not in logged and "running complete" not in proc.log_text()
         acked = [int(q) for s in client.sent if "确认" in s.text for q in s.ats]
         db = ds.db_path
         confirmed = {int(r[0]) for r in query(db, "SELECT user_id FROM broadcast_confirmations WHERE counted=1")}
