@@ -23,6 +23,7 @@ that big); smaller number cells are counts and stay, so `12345678` typed as a nu
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import html
 import io
@@ -264,13 +265,52 @@ def _mask_sheet_xml(xml: str) -> str:
     return _CELL.sub(_mask_cell, xml)
 
 
+# Where a part may be cut into pieces masked one after another: no cell, string or comment spans these ends
+_PIECE_ENDS = (("xl/worksheets/", "</row>"), ("xl/sharedStrings", "</si>"))
+_COMMENT_END = "</comment>"
+READ_BYTES = 1 << 20  # a part is read, masked and written a megabyte at a time
+MAX_PIECE = 32 << 20  # characters without the end of a row, string or comment: the part cannot be checked
+
+
+def _piece_end(name: str) -> str | None:
+    if "comments" in name:
+        return _COMMENT_END
+    return next((end for prefix, end in _PIECE_ENDS if name.startswith(prefix)), None)
+
+
+def _mask_streamed(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile, end: str) -> None:
+    """A sheet, the shared strings or comments masked a piece at a time, each piece ending at `end` (a row, a
+    string, a comment): the merged workbook of 2,000 units is some 40 MB of XML, four bytes a character once it holds
+    Chinese, and masking it whole took the bot from 200 to 460 MB (bench `files`, `/报送 汇总`)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    part = zipfile.ZipInfo(info.filename, info.date_time)
+    part.compress_type, part.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+    with src.open(info) as fin, dst.open(part, "w") as fout:
+        pending = ""
+        while True:
+            block = fin.read(READ_BYTES)
+            pending += decoder.decode(block, final=not block)
+            cut = pending.rfind(end) + len(end) if block else len(pending)
+            if cut < len(end):  # no end in what was read yet
+                if len(pending) > MAX_PIECE:
+                    raise CannotMask(info.filename)
+                continue
+            fout.write(_mask_sheet_xml(pending[:cut]).encode("utf-8"))
+            pending = pending[cut:]
+            if not block:
+                return
+
+
 def _mask_xlsx(data: bytes) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            body = src.read(info)
             name = info.filename
+            if (end := _piece_end(name)) is not None and name.endswith(".xml"):
+                _mask_streamed(src, info, dst, end)
+                continue
+            body = src.read(info)
             if name.endswith((".xml", ".rels", ".vml")) and not name.startswith("[Content_Types]"):
                 text = body.decode("utf-8", "replace")
                 if name.startswith("xl/worksheets/") or name.startswith("xl/sharedStrings") or "comments" in name:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 import zipfile
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from python_calamine import CalamineWorkbook
 
 from bot import sandbox
 from bot.errors import UserError
+
+log = logging.getLogger("alliance.sheets")
 
 XLSX, XLS, CSV, PDF, IMAGE = "xlsx", "xls", "csv", "pdf", "image"
 
@@ -121,6 +124,7 @@ def read_sheets_limited(data: bytes, kind: str, limits: Limits, *, first_only: b
     try:
         return sandbox.run(read_sheets, data, kind, limits, first_only)
     except sandbox.Overrun as e:
+        log.warning("reading a %s of %d bytes in the sandbox failed: %s", kind, len(data), e)
         raise _overrun(e.kind) from None
 
 
