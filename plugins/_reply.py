@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from nonebot.adapters.onebot.v11 import GroupMessageEvent, MessageEvent
 
@@ -13,6 +14,8 @@ from bot.names import is_qq
 from bot.pictures import Card
 from bot.render import Ack, Msg, lines_cut
 from plugins._ctx import Ctx
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,30 +44,31 @@ def _one(text: Reply) -> Msg:
     return Msg(text) if isinstance(text, str) else (text or Msg())
 
 
-# the cards made lately: (ids of what each was made from, its words, the minute it shows) → (what it was made from,
-# the card)
-_cards: dict[tuple[object, ...], tuple[tuple[object, ...], Card]] = {}
-KEPT_CARDS = 32
+# what was made lately from shared objects: (ids of what each was made from, its words) → (what it was made from,
+# what was made)
+_made: dict[tuple[object, ...], tuple[tuple[object, ...], object]] = {}
+KEPT_MADE = 64
+
+
+def kept(basis: tuple[object, ...], words: tuple[object, ...], make: Callable[[], T]) -> T:
+    """`make()`, made once while the objects in `basis` are the same ones (compared by identity: a progress, a
+    roll-up, a ranking or a category's rows the service shares while nothing changed; one made anew after a
+    confirmation or a report is another object) and the `words` the same; what was made then is shared by later
+    askers. What is kept must not be changed by them (a card, a tuple of strings)."""
+    key = (*(id(o) for o in basis), *words)
+    found = _made.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], basis, strict=True)):
+        return found[1]  # type: ignore[return-value]
+    made = make()
+    if len(_made) >= KEPT_MADE:
+        _made.clear()
+    _made[key] = (basis, made)  # the basis is held, so its ids are not reused while the key is kept
+    return made
 
 
 def kept_card(basis: tuple[object, ...], words: tuple[str, ...], make: Callable[[], Card]) -> Callable[[], Card]:
-    """`make`, called once while the objects in `basis` are the same ones (compared by identity: a progress, a
-    roll-up or a ranking the service shares while nothing changed; one made anew after a confirmation or a report is
-    another object), the `words` the same and the minute the card shows (数据截至) the same; the card made then is
-    shared by later askers (drawn once, not once per ask)."""
-
-    def card() -> Card:
-        key = (*(id(o) for o in basis), *words, clock.show(clock.now()))
-        found = _cards.get(key)
-        if found is not None and all(a is b for a, b in zip(found[0], basis, strict=True)):
-            return found[1]
-        made = make()
-        if len(_cards) >= KEPT_CARDS:
-            _cards.clear()
-        _cards[key] = (basis, made)  # the basis is held, so its ids are not reused while the key is kept
-        return made
-
-    return card
+    """`kept`, for a card: also made again when the minute it shows (数据截至) changes; drawn once, not once per ask."""
+    return lambda: kept(basis, (*words, clock.show(clock.now())), make)
 
 
 async def picture_or_text(

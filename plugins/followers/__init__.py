@@ -13,21 +13,27 @@ from bot import clock
 from bot.app import current_app
 from bot.errors import UserError
 from bot.followers.periods import looks_like_date, parse_ranking_args, show_day
-from bot.followers.records import Posted, Ranking, Reported, Stale, StaleAccount, TargetProgress
-from bot.followers.targets import Target, signed, wan
+from bot.followers.records import Posted, Reported, Stale, StaleAccount, TargetProgress
+from bot.followers.targets import signed, wan
 from bot.parse import looks_like_count, read_number
 from bot.pictures import Card
-from bot.readouts.views import by_target, ranking_card, stale_card, targets_card
+from bot.readouts.views import ranking_card, stale_card, targets_card
 from bot.render import Ack, Msg, percent
 from bot.roles import Role
 from bot.rollup import count_by_area
-from bot.units.records import Unit
 from bot.vocab import category_or_none, platform_or_none
 from plugins._ctx import Ctx
 from plugins._registry import Command, admins, command, sub, trigger
 from plugins._reply import Reply, kept_card, picture_or_text
 from plugins._roles import ADMIN, ANYONE, OPERATOR
 from plugins._topics import Topic
+from plugins.followers.texts import (
+    messages,
+    ranking_place,
+    render_category,
+    render_ranking,
+    targets_place,
+)
 
 HELP = [
     Topic(
@@ -81,16 +87,6 @@ async def _say_when_the_monthly_list_goes_out() -> None:
 
 
 REPORT_USAGE = "用法：/粉丝 <平台或账号名称> <数量>，如：/粉丝 微信 12345、/粉丝 抖音 1.2万；看排行：/粉丝 排行；看目标：/粉丝 目标"
-RANK_LINES = 10  # units per ranking list in a group chat
-PRIVATE_LINES = 100  # lines per message in a private chat
-
-
-def _messages(head: Msg, lines: list[str]) -> list[Msg]:
-    """`head` and `lines`, split into messages of at most PRIVATE_LINES lines (a private chat gets it all)."""
-    out = [head.line("\n".join(lines[: PRIVATE_LINES - 1]))]
-    for i in range(PRIVATE_LINES - 1, len(lines), PRIVATE_LINES):
-        out.append(Msg("\n".join(lines[i : i + PRIVATE_LINES])))
-    return out
 
 
 def _acc(platform: str, name: str) -> str:
@@ -146,53 +142,9 @@ async def report(ctx: Ctx, *, confirmed: bool = False) -> Ack:
 # ---------------------------------------------------------------- /粉丝 排行
 
 
-def render_ranking(r: Ranking, limit: int | None) -> list[Msg]:
-    today = clock.now().date()
-    cut = None if limit is None else min(limit, RANK_LINES)
-    until = f"，截至{show_day(r.period.end, today)}" if r.period.end == today else ""
-    head = Msg(f"粉丝排行 · {r.scope} · {r.period.label}{until}")
-    if not r.counts:
-        head.line("这个范围内还没有单位报送过粉丝数。联络员发送 /粉丝 <平台> <数量> 即可报送。")
-        return [head]
-    lines = ["【按粉丝数】"]
-    lines += [f"{s.rank}. {s.unit.name} {wan(s.value)}" for s in r.by_count(cut)]
-    if cut is not None and len(r.counts) > cut:
-        lines.append(f"……另有 {len(r.counts) - cut} 个单位未列出（私聊机器人发送同一命令可看全部）")
-    lines.append(f"【按{r.period.label}增长】")
-    if r.growths:
-        lines += [f"{s.rank}. {s.unit.name} {signed(s.value)}" for s in r.by_growth(cut)]
-        if cut is not None and len(r.growths) > cut:
-            lines.append(f"……另有 {len(r.growths) - cut} 个单位未列出")
-    else:
-        lines.append("这段时间还没有单位报送。")
-    lines.append(
-        f"共 {r.units_in_scope} 个单位，{len(r.counts)} 个有粉丝数，{len(r.growths)} 个在{r.period.label}报送过。"
-        "按单位统计（各账号最新粉丝数之和）。"
-    )
-    if limit is not None:
-        for line in lines:
-            head.line(line)
-        return [head]
-    return _messages(head, lines)
-
-
 async def _my_unit(ctx: Ctx) -> int | None:
     bound = await ctx.app.units.registrations.operator(ctx.user_id)
     return bound[1].id if bound is not None else None
-
-
-def ranking_place(r: Ranking, unit_id: int | None) -> str:
-    """The asker's unit's place in `r`, in words ("" when it is not ranked there)."""
-    own = r.count_of(unit_id) if unit_id is not None else None
-    if own is None:
-        return ""
-    grew = r.growth_of(own.unit.id)
-    growth = (
-        f"按{r.period.label}增长第 {grew.rank} 名（{signed(grew.value)}）"
-        if grew is not None
-        else f"{r.period.label}还没有报送"
-    )
-    return f"你的单位 {own.unit.name}：按粉丝数第 {own.rank} 名（{wan(own.value)}），{growth}。"
 
 
 def with_place(reply: Reply, place: str) -> Reply:
@@ -262,51 +214,7 @@ def render_overview(app_targets: dict, populous: frozenset[str], rows: list, lim
         else:
             lines.append(f"· {category}：未设目标 — {len(items)} 个单位，已报送 {reported}")
     lines.append("看一个单位：/粉丝 目标 <单位>；看一类：/粉丝 目标 本科高校")
-    return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
-
-
-def render_category(category: str, rows: list, limit: int | None) -> list[Msg]:
-    """Units of one category by how far they are to their target."""
-    scored = []
-    for unit, total, target in rows:
-        ratio = (total or 0) / target.amount if target.amount else -1.0
-        scored.append((-(ratio if total is not None else -2.0), unit.name, unit, total, target))
-    scored.sort(key=lambda x: (x[0], x[1]))
-    met = sum(1 for _, _, _, t, tg in scored if tg.amount and t is not None and t >= tg.amount)
-    head = Msg(f"{category} 粉丝目标完成情况（达标 {met}/{len(rows)}）：")
-    lines = []
-    shown = scored if limit is None else scored[:limit]  # in a group, only the lines shown are written
-    for i, (_, _, unit, total, target) in enumerate(shown, start=1):
-        if total is None:
-            lines.append(f"–. {unit.name} 未报送")  # no count, no place in the ranking
-        elif target.amount:
-            mark = " ✓" if total >= target.amount else ""
-            lines.append(
-                f"{i}. {unit.name} {wan(total)}/{wan(target.amount)} {percent(total, target.amount, '—')}{mark}"
-            )
-        else:
-            lines.append(f"{i}. {unit.name} {wan(total)}（未设目标）")
-    if limit is not None and len(scored) > limit:
-        lines.append(f"……另有 {len(scored) - limit} 个单位未列出（私聊机器人发送同一命令可看全部）")
-        return [head.line("\n".join(lines))]
-    return _messages(head, lines) if limit is None else [head.line("\n".join(lines))]
-
-
-def targets_place(rows: list[tuple[Unit, int | None, Target]], unit_id: int | None) -> str:
-    """The asker's unit's place among its category's units (as on the targets picture), in words; "" when the unit
-    is not of that category."""
-    if unit_id is None:
-        return ""
-    for i, (unit, total, target) in enumerate(by_target(rows), start=1):
-        if unit.id != unit_id:
-            continue
-        if total is None:
-            return f"你的单位 {unit.name} 还没有报送粉丝数。"
-        if not target.amount:
-            return f"你的单位 {unit.name}：第 {i} 名，{wan(total)}（未设目标）。"
-        state = "已达标" if total >= target.amount else f"完成 {percent(total, target.amount, '—')}"
-        return f"你的单位 {unit.name}：第 {i} 名，{wan(total)}/{wan(target.amount)}，{state}。"
-    return ""
+    return messages(head, lines) if limit is None else [head.line("\n".join(lines))]
 
 
 async def targets(ctx: Ctx) -> Reply:
@@ -470,7 +378,7 @@ def render_stale(s: Stale, limit: int | None) -> list[Msg]:
     if limit is not None:
         head.line("\n".join(lines))
         return [head]
-    return _messages(head, lines)
+    return messages(head, lines)
 
 
 @command("僵尸号", may=admins("查看僵尸号", Role.CITY_ADMIN))
