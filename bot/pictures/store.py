@@ -132,3 +132,13 @@ def inline(path: Path) -> str:
     while sum(len(v) for v in _inline.values()) > INLINE_BYTES and len(_inline) > 1:
         _inline.popitem(last=False)
     return text
+
+
+def draw_cards(cards: list[Card], data_dir: str, font_setting: str) -> int:
+    """Draw each card's picture file under `data_dir`, as `Pictures.render` does; how many were drawn. Run in the
+    sandbox's child process by the pictures drawn ahead (bot/readouts/drawn_ahead.py), so that the bot itself holds
+    none of the memory drawing takes (fonts, strings, images)."""
+    pictures = Pictures(Path(data_dir), font_setting)
+    for card in cards:
+        pictures.render(card)
+    return pictures.rendered

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nonebug import App as NBApp
 
-from bot import clock
+from bot import clock, sandbox
 from bot.app import App
 from bot.pictures import Pictures
 from bot.readouts.drawn_ahead import draw_follower_views
@@ -241,26 +241,30 @@ async def test_the_views_drawn_ahead_at_a_start_are_not_drawn_again_when_asked(
     app: NBApp, world: App, tmp_path: Path
 ) -> None:
     """After a start the pictures of the views a member asks by one word are drawn before anyone asks (the first
-    questions of the day, each of another view, waited while those were drawn in turn); a view the group gets as
-    text is not drawn; a report makes the next ask draw its view again."""
+    questions of the day, each of another view, waited while those were drawn in turn), in the sandbox's child
+    process, not in the bot; a view the group gets as text is not drawn; a report makes the next ask draw its view
+    again (in the bot)."""
     world.pictures = Pictures(tmp_path / "data")
     s = world.settings
     for i in range(s.alliance_picture_lines + 2):
         op = str(32000 + i)
         await make_unit(world, f"第{i}高中", "高中", "郑州", op, (("抖音", f"高中{i}"),))
         await world.followers.report(op, ["抖音"], str(10_000 * (i + 1)))
+    jobs = sandbox.jobs_run
     drawn = await draw_follower_views(
         world.followers, world.pictures, rows=s.alliance_picture_rows, lines=s.alliance_picture_lines
     )
     # this month and 抖音 (14 units reported; 上月 and 微信 have nothing), 高中 (14 units) ranked and its targets;
     # 本科高校 (2 units) would be text
-    assert drawn == world.pictures.rendered == 4
+    assert drawn == 4 and world.pictures.rendered == 0 and sandbox.jobs_run == jobs + 1
+    assert len(list(world.pictures.dir.glob("*.png"))) == 4
+    assert await draw_follower_views(world.followers, world.pictures, rows=s.alliance_picture_rows, lines=12) == 0
     for asked in ("/粉丝 排行", "/粉丝 排行 抖音", "/粉丝 排行 高中", "/粉丝 目标 高中"):
         reply = await ask(app, world, asked, 32001)
         assert _png(reply), asked
-    assert world.pictures.rendered == 4  # every one was there already
+    assert world.pictures.rendered == 0  # every one was there already
     text = await ask(app, world, "/粉丝 排行 本科高校", 32002)
     assert not [seg for seg in text["segments"] if seg["type"] == "image"]
     await world.followers.report("32003", ["抖音"], "95000")
     await ask(app, world, "/粉丝 排行 抖音", 32004)
-    assert world.pictures.rendered == 5
+    assert world.pictures.rendered == 1
