@@ -1,4 +1,6 @@
 """Untrusted files are parsed in a child process with a memory and a time limit, never in the bot's own process.
+(The /粉丝 pictures drawn ahead at a start are drawn in one too, so the bot keeps none of that memory:
+bot/readouts/drawn_ahead.py.)
 
 How the promises hold:
 - A crash, a runaway allocation or a parse that never ends costs that child, never the bot: native readers
