@@ -22,6 +22,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -78,9 +79,10 @@ def _vm_bytes() -> int:
 
 
 def _child(
-    conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory: int, cpu: int
+    conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory: int, cpu: int, token: str
 ) -> None:
-    """In the child: limit memory and CPU, run the job, send back ("ok", value), ("refused", UserError) or a failure."""
+    """In the child: limit memory and CPU, run the job, send back (token, "ok", value), (token, "refused", UserError)
+    or (token, a failure, detail)."""
     os.environ["RUST_BACKTRACE"] = "0"  # a native allocation failure says one line in the log, not a page
     base = _vm_bytes()
     if base:
@@ -97,9 +99,9 @@ def _child(
     except Exception as e:  # any other failure of the reader is the file's, reported by its kind
         out = (CRASH, type(e).__name__)
     try:
-        conn.send(out)
+        conn.send((token, *out))
     except MemoryError:
-        conn.send((MEMORY, "result"))
+        conn.send((token, MEMORY, "result"))
     conn.close()
     os._exit(0)  # no atexit handlers, no flushing of what the fork server left behind
 
@@ -107,17 +109,44 @@ def _child(
 def run(fn: Callable[..., T], *args: Any, memory_mb: int = MEMORY_MB, seconds: float = SECONDS) -> T:
     """Run `fn(*args)` in a limited child and return its value; blocking, so call it from a worker thread.
 
-    `fn` must be importable by name (a module-level function) and its arguments and value picklable.
+    `fn` must be importable by name (a module-level function) and its arguments and value picklable. A child that
+    died before it ran the job (exit 0 or 1 with no answer: the files bench saw the fork server's child fail to read
+    its launch data, 1 job in ~2,000 with uploads in flight) is started once more: the job has no side effects. An
+    answer that does not carry this job's token is never taken for its result.
 
     Raises:
         UserError: what the job raised to refuse the input.
         Overrun: the child ran out of memory or time, or died.
     """
+    for attempt in (1, 2):
+        try:
+            kind, value = _once(fn, args, memory_mb, seconds)
+        except _NotLaunched as e:
+            if attempt == 2:
+                raise Overrun(CRASH, str(e)) from None
+            continue
+        if kind == "ok":
+            return value  # type: ignore[no-any-return]
+        if kind == "refused":
+            raise value
+        raise Overrun(kind, value)
+    raise AssertionError("unreachable")
+
+
+class _NotLaunched(Exception):
+    """The child gave no answer of this job and died as a child that never ran it does."""
+
+
+def _once(fn: Callable[..., Any], args: tuple, memory_mb: int, seconds: float) -> tuple[str, Any]:
+    """One child for the job: (kind, value) as `_child` sends it."""
     global jobs_run
     ctx = _context()
+    token = secrets.token_hex(8)
     with _slots:
         recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(send, fn, args, memory_mb * 1024 * 1024, int(seconds) + 1), daemon=True)
+        proc = ctx.Process(
+            target=_child, args=(send, fn, args, memory_mb * 1024 * 1024, int(seconds) + 1, token), daemon=True
+        )
         proc.start()
         send.close()
         with _ctx_lock:
@@ -127,7 +156,7 @@ def run(fn: Callable[..., T], *args: Any, memory_mb: int = MEMORY_MB, seconds: f
                 proc.kill()
                 raise Overrun(TIME, f"{seconds:g} s")
             try:
-                kind, value = recv.recv()
+                got = recv.recv()
             except (EOFError, OSError):
                 proc.join(1)
                 code = proc.exitcode
@@ -136,7 +165,13 @@ def run(fn: Callable[..., T], *args: Any, memory_mb: int = MEMORY_MB, seconds: f
                     raise Overrun(MEMORY, f"exit {code}") from None
                 if code == -24:
                     raise Overrun(TIME, "cpu") from None
+                if code in (0, 1):
+                    raise _NotLaunched(f"exit {code}") from None
                 raise Overrun(CRASH, f"exit {code}") from None
+            answer = _answer(got, token)
+            if answer is None:
+                raise _NotLaunched("an answer of another job")
+            return answer
         finally:
             recv.close()
             if proc.is_alive():
@@ -145,8 +180,10 @@ def run(fn: Callable[..., T], *args: Any, memory_mb: int = MEMORY_MB, seconds: f
                 proc.kill()
                 proc.join()
             proc.close()
-    if kind == "ok":
-        return value
-    if kind == "refused":
-        raise value
-    raise Overrun(kind, value)
+
+
+def _answer(got: Any, token: str) -> tuple[str, Any] | None:
+    """(kind, value) of a child's answer, if it is this job's (carries `token`); None otherwise."""
+    if isinstance(got, tuple) and len(got) == 3 and got[0] == token:
+        return got[1], got[2]
+    return None

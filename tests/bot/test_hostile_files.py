@@ -11,6 +11,7 @@ import resource
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,7 @@ from bot.returns.records import NewReturn
 from bot.roster import import_roster
 from sim import samples
 from tests import hostile
+from tests.bot.sandbox_jobs import dies_once_before_running
 from tests.bot.test_returnfiles import ZZU, hand, roster
 from tests.conftest import stopped_clock
 
@@ -242,3 +244,22 @@ def test_a_job_whose_process_dies_is_a_crash_and_the_next_job_runs() -> None:
         sandbox.run(os._exit, 3)
     assert info.value.kind == sandbox.CRASH
     assert sandbox.run(len, b"abc") == 3
+
+
+def test_a_child_that_died_before_running_its_job_is_started_once_more(tmp_path: Path) -> None:
+    """The files bench saw the fork server's child fail to read its launch data (exit 1, no answer) for 1 upload in
+    ~2,000, and the unit was told its good form was damaged. Such a child is started once more (a job has no side
+    effects); a job that kills its own child otherwise (`os._exit(3)`, a native abort) is not run again."""
+    before = sandbox.jobs_run
+    assert sandbox.run(dies_once_before_running, str(tmp_path / "flag")) == "ran"
+    assert sandbox.jobs_run - before == 2
+    before = sandbox.jobs_run
+    with pytest.raises(sandbox.Overrun) as info:
+        sandbox.run(os._exit, 3)
+    assert info.value.kind == sandbox.CRASH and sandbox.jobs_run - before == 1
+
+
+def test_an_answer_of_another_job_is_never_taken_for_this_ones() -> None:
+    assert sandbox._answer(("a1b2", "ok", ["郑州大学的行"]), "a1b2") == ("ok", ["郑州大学的行"])
+    assert sandbox._answer(("c3d4", "ok", ["河南大学的行"]), "a1b2") is None
+    assert sandbox._answer(("ok", ["没有令牌的旧式回答"]), "a1b2") is None
