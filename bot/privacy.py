@@ -269,7 +269,7 @@ def _mask_sheet_xml(xml: str) -> str:
 _PIECE_ENDS = (("xl/worksheets/", "</row>"), ("xl/sharedStrings", "</si>"))
 _COMMENT_END = "</comment>"
 READ_BYTES = 1 << 20  # a part is read, masked and written a megabyte at a time
-MAX_PIECE = 32 << 20  # characters without the end of a row, string or comment: the part cannot be checked
+MAX_PIECE = 4 << 20  # characters without the end of a row, string or comment: the part cannot be checked
 
 
 def _piece_end(name: str) -> str | None:
@@ -287,18 +287,17 @@ def _mask_streamed(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.Zip
     part.compress_type, part.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
     with src.open(info) as fin, dst.open(part, "w") as fout:
         pending = ""
-        while True:
-            block = fin.read(READ_BYTES)
-            pending += decoder.decode(block, final=not block)
-            cut = pending.rfind(end) + len(end) if block else len(pending)
-            if cut < len(end):  # no end in what was read yet
+        while block := fin.read(READ_BYTES):
+            pending += decoder.decode(block)
+            cut = pending.rfind(end)
+            if cut < 0:  # no end in what was read yet
                 if len(pending) > MAX_PIECE:
                     raise CannotMask(info.filename)
                 continue
+            cut += len(end)
             fout.write(_mask_sheet_xml(pending[:cut]).encode("utf-8"))
             pending = pending[cut:]
-            if not block:
-                return
+        fout.write(_mask_sheet_xml(pending + decoder.decode(b"", final=True)).encode("utf-8"))
 
 
 def _mask_xlsx(data: bytes) -> bytes:
@@ -313,7 +312,7 @@ def _mask_xlsx(data: bytes) -> bytes:
             body = src.read(info)
             if name.endswith((".xml", ".rels", ".vml")) and not name.startswith("[Content_Types]"):
                 text = body.decode("utf-8", "replace")
-                if name.startswith("xl/worksheets/") or name.startswith("xl/sharedStrings") or "comments" in name:
+                if _piece_end(name) is not None:  # a sheet's relations, comments drawn as VML
                     text = _mask_sheet_xml(text)
                 elif name.startswith("xl/drawings/"):
                     text = _DRAWING_T.sub(lambda m: m.group(1) + escape(mask(_xml_text(m.group(2)))) + m.group(3), text)
