@@ -14,6 +14,7 @@ the admin is told privately which were not.
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +36,18 @@ ADMIN_ONLY = frozenset({"统发", "报送", "审核"})
 FOLLOWER_QUERIES = frozenset({"排行", "排名", "排行榜", "榜单", "目标", "月报", "月榜", "确认"})
 REPLAY = "alliance_replay"
 
-_live: set[str] = set()  # keys of the messages that came live since the start
-# keys of the messages handled from a group's history: the live copy of one may reach the bot only after the
-# history that holds it was read (a message sent while the bot reconnects), and is then not handled again
-_replayed: set[str] = set()
+KEPT_KEYS = 50_000  # messages remembered (a catch-up reads 5,000 a group at most; the oldest are forgotten first)
+# the keys of the messages seen lately, live or read back from a history → whether it was read back and handled: the
+# live copy of such a one may reach the bot only after the history that holds it was read (a message sent while the
+# bot reconnects), and is then not handled again
+_seen_keys: OrderedDict[str, bool] = OrderedDict()
+
+
+def _remember(key: str, *, replayed: bool) -> None:
+    _seen_keys[key] = replayed or _seen_keys.get(key, False)
+    _seen_keys.move_to_end(key)
+    while len(_seen_keys) > KEPT_KEYS:
+        _seen_keys.popitem(last=False)
 
 
 _marks: weakref.WeakKeyDictionary[Database, GroupSeen] = weakref.WeakKeyDictionary()
@@ -63,9 +72,9 @@ async def saw(app: App, event: GroupMessageEvent) -> bool:
     if getattr(event, REPLAY, False):
         return True
     key = message_key(event.user_id, event.time, _segments(event))
-    if key in _replayed:
+    if _seen_keys.get(key):
         return False
-    _live.add(key)
+    _remember(key, replayed=False)
     try:
         await _seen(app).saw(str(event.group_id), int(event.time), key)
     except Exception as e:  # never stop a message for this
@@ -152,7 +161,7 @@ async def _catch_up_group(bot: Any, app: App, group_id: str) -> None:
     for m in messages:
         at = int(m.get("time") or 0)
         key = message_key(m.get("user_id"), at, m.get("message") or [])
-        if last is None or str(m.get("user_id")) == str(bot.self_id) or key in _live:
+        if last is None or str(m.get("user_id")) == str(bot.self_id) or key in _seen_keys:
             await seen.saw(group_id, at, key)
             continue
         event = _event(bot, group_id, m)
@@ -161,14 +170,13 @@ async def _catch_up_group(bot: Any, app: App, group_id: str) -> None:
             if kind == "trigger":
                 kind = "replay" if await _any_trigger(event) else "skip"
             if kind == "replay":
-                _live.add(key)  # taken before it is handled: its live copy, if one is on the way, is dropped
-                _replayed.add(key)
+                _remember(key, replayed=True)  # taken before it is handled: a live copy on the way is dropped
                 with clock.at(datetime.fromtimestamp(at, clock.tz())):
                     await handle_event(bot, event)
                 handled += 1
             elif kind == "admin":
                 missed.setdefault(str(event.user_id), []).append(event.get_plaintext().strip())
-        _live.add(key)
+        _remember(key, replayed=False)
         await seen.saw(group_id, at, key)
     if handled:
         logger.info(f"补处理了群 {group_id} 在机器人离线期间的 {handled} 条确认、报数或上传")
